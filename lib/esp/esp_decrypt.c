@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Inbound: check lengths and SPI, verify the ICV (constant time, before any
+ * plaintext is looked at), decrypt, check padding and next header, and
+ * return the inner IPv4 packet behind the original link header.
+ */
+#include <string.h>
+
+#include <rte_ip.h>
+
+#include "esp_private.h"
+
+/* Returns 0 and fills @p op, or the drop reason + 1. */
+static inline int
+esp_check_one(const struct gvpn_esp_sa_state *st, struct rte_mbuf *m, struct gvpn_crypto_op *op)
+{
+	const struct gvpn_esp_sa *sa = st->sa;
+	const uint32_t l2 = m->l2_len;
+	struct rte_ipv4_hdr *out;
+	uint32_t ihl, olen, elen, clen;
+	struct esp_hdr *esp;
+	uint8_t *payload;
+
+	if (m->nb_segs != 1)
+		return GVPN_ESP_DROP_CHAINED + 1;
+	if (m->data_len < l2 + sizeof(*out))
+		return GVPN_ESP_DROP_BAD_OUTER + 1;
+	out = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, l2);
+	ihl = (out->version_ihl & 0xf) * 4u;
+	olen = rte_be_to_cpu_16(out->total_length);
+	if ((out->version_ihl >> 4) != 4 || ihl < sizeof(*out) || olen < ihl ||
+	    olen > m->data_len - l2)
+		return GVPN_ESP_DROP_BAD_OUTER + 1;
+	if (out->next_proto_id != GVPN_IPPROTO_ESP)
+		return GVPN_ESP_DROP_NOT_ESP + 1;
+	if ((out->fragment_offset &
+	     rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0)
+		return GVPN_ESP_DROP_FRAGMENT + 1;
+	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - l2 - olen));
+
+	elen = olen - ihl;
+	if (elen < sizeof(*esp) + sa->iv_len + sa->icv_len + sa->block_mask + 1u)
+		return GVPN_ESP_DROP_SHORT + 1;
+	esp = (struct esp_hdr *)((uint8_t *)out + ihl);
+	if (esp->spi != sa->spi)
+		return GVPN_ESP_DROP_BAD_SPI + 1;
+	clen = elen - (uint32_t)sizeof(*esp) - sa->iv_len - sa->icv_len;
+	if ((clen & sa->block_mask) != 0)
+		return GVPN_ESP_DROP_BAD_LEN + 1;
+
+	payload = (uint8_t *)(esp + 1) + sa->iv_len;
+	op->sess = sa->sess;
+	op->iv = (const uint8_t *)(esp + 1);
+	op->auth = (const uint8_t *)esp;
+	op->auth_len = (uint32_t)sizeof(*esp) + sa->iv_len + clen;
+	op->data = payload;
+	op->data_len = clen;
+	op->icv = payload + clen;
+	return 0;
+}
+
+/* After a good ICV: trailer and inner header checks, then strip. */
+static inline int
+esp_decap_one(struct gvpn_esp_sa_state *st, struct rte_mbuf *m, const struct gvpn_crypto_op *op)
+{
+	const uint32_t l2 = m->l2_len;
+	const uint8_t *ct = op->data;
+	const uint32_t clen = op->data_len;
+	const struct rte_ipv4_hdr *in;
+	uint32_t pad = ct[clen - 2], ilen, tlen, hdr;
+	uint8_t *start;
+
+	if (pad + 2 > clen)
+		return GVPN_ESP_DROP_BAD_PAD + 1;
+	for (uint32_t i = 0; i < pad; i++)
+		if (ct[clen - 2 - pad + i] != (uint8_t)(i + 1))
+			return GVPN_ESP_DROP_BAD_PAD + 1;
+	if (ct[clen - 1] == ESP_NH_DUMMY)
+		return GVPN_ESP_DROP_DUMMY + 1;
+	if (ct[clen - 1] != ESP_NH_IPV4)
+		return GVPN_ESP_DROP_BAD_NEXT_HDR + 1;
+	ilen = clen - 2 - pad;
+	in = (const struct rte_ipv4_hdr *)ct;
+	if (ilen < sizeof(*in))
+		return GVPN_ESP_DROP_BAD_INNER + 1;
+	tlen = rte_be_to_cpu_16(in->total_length);
+	/* The inner packet may be shorter than the payload: TFC padding
+	 * (RFC 4303 2.7) follows it and is dropped here. */
+	if ((in->version_ihl >> 4) != 4 || (in->version_ihl & 0xf) < 5 ||
+	    tlen < (in->version_ihl & 0xfu) * 4 || tlen > ilen)
+		return GVPN_ESP_DROP_BAD_INNER + 1;
+
+	start = rte_pktmbuf_mtod(m, uint8_t *);
+	hdr = (uint32_t)(op->data - start) - l2;
+	memmove(op->data - l2, start, l2);
+	rte_pktmbuf_adj(m, (uint16_t)hdr);
+	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - l2 - tlen));
+	m->l3_len = (in->version_ihl & 0xf) * 4u;
+	st->pkts++;
+	st->bytes += tlen;
+	return 0;
+}
+
+uint16_t
+gvpn_esp_decrypt_burst(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st[],
+		       struct rte_mbuf *pkts[], uint16_t n)
+{
+	struct rte_mbuf *good[GVPN_ESP_BURST_MAX];
+	struct esp_burst b;
+	uint16_t nb_good = 0;
+
+	RTE_ASSERT(n <= GVPN_ESP_BURST_MAX);
+	b.nb_op = 0;
+	b.nb_bad = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		int why = esp_check_one(st[i], pkts[i], &lc->ops[b.nb_op]);
+
+		if (why != 0)
+			esp_drop(lc, &b, pkts[i], (enum gvpn_esp_drop)(why - 1));
+		else
+			b.op_pkt[b.nb_op++] = i;
+	}
+	lc->backend->process(lc->engine, lc->ops, lc->status, b.nb_op, 1);
+	for (uint16_t k = 0; k < b.nb_op; k++) {
+		uint16_t i = b.op_pkt[k];
+		int why;
+
+		if (lc->status[k] == GVPN_CRYPTO_AUTH_FAILED)
+			why = GVPN_ESP_DROP_BAD_ICV + 1;
+		else if (lc->status[k] != GVPN_CRYPTO_OK)
+			why = GVPN_ESP_DROP_CRYPTO + 1;
+		else
+			why = esp_decap_one(st[i], pkts[i], &lc->ops[k]);
+		if (why != 0)
+			esp_drop(lc, &b, pkts[i], (enum gvpn_esp_drop)(why - 1));
+		else
+			good[nb_good++] = pkts[i];
+	}
+	return esp_finish(pkts, good, nb_good, &b);
+}

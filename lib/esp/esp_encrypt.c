@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Outbound: inner IPv4 packet -> outer IPv4 (inner addresses, DSCP/ECN,
+ * DF policy) | ESP header | IV | inner packet | padding | pad length |
+ * next header | ICV.
+ */
+#include <string.h>
+
+#include <rte_ip.h>
+
+#include "esp_private.h"
+
+#define OUTER_TTL_DEFAULT 64
+
+/* Validate the inner packet and build the ESP packet around it, leaving
+ * the crypto operation in @p op. Returns 0 or the drop reason + 1. */
+static inline int
+esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rte_mbuf *m,
+	      struct gvpn_crypto_op *op)
+{
+	const struct gvpn_esp_sa *sa = st->sa;
+	const uint32_t l2 = m->l2_len;
+	const uint32_t hdr = sizeof(struct rte_ipv4_hdr) + sizeof(struct esp_hdr) + sa->iv_len;
+	struct rte_ipv4_hdr *in, *out;
+	uint32_t ilen, ihl, clen, pad;
+	uint8_t *start, *payload, *trailer;
+	struct esp_hdr *esp;
+
+	if (m->nb_segs != 1)
+		return GVPN_ESP_DROP_CHAINED + 1;
+	if (m->data_len < l2 + sizeof(*in))
+		return GVPN_ESP_DROP_BAD_INNER + 1;
+	in = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, l2);
+	ihl = (in->version_ihl & 0xf) * 4u;
+	ilen = rte_be_to_cpu_16(in->total_length);
+	if ((in->version_ihl >> 4) != 4 || ihl < sizeof(*in) || ilen < ihl || ilen > m->data_len - l2)
+		return GVPN_ESP_DROP_BAD_INNER + 1;
+	/* Link-layer padding of short frames is not part of the packet. */
+	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - l2 - ilen));
+
+	clen = (ilen + 2 + sa->block_mask) & ~(uint32_t)sa->block_mask;
+	pad = clen - ilen - 2;
+	trailer = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(pad + 2 + sa->icv_len));
+	if (trailer == NULL)
+		return GVPN_ESP_DROP_NO_ROOM + 1;
+	start = (uint8_t *)rte_pktmbuf_prepend(m, (uint16_t)hdr);
+	if (start == NULL)
+		return GVPN_ESP_DROP_NO_ROOM + 1;
+	memmove(start, start + hdr, l2);
+
+	out = (struct rte_ipv4_hdr *)(start + l2);
+	in = (struct rte_ipv4_hdr *)(start + l2 + hdr);
+	out->version_ihl = RTE_IPV4_VHL_DEF;
+	out->type_of_service = in->type_of_service;
+	out->total_length = rte_cpu_to_be_16((uint16_t)(hdr + clen + sa->icv_len));
+	out->packet_id = rte_cpu_to_be_16(lc->ip_id++);
+	out->fragment_offset = (in->fragment_offset & sa->df_keep) | sa->df_set;
+	out->time_to_live = sa->ttl != 0 ? sa->ttl : in->time_to_live;
+	out->next_proto_id = GVPN_IPPROTO_ESP;
+	out->hdr_checksum = 0;
+	out->src_addr = in->src_addr;
+	out->dst_addr = in->dst_addr;
+	out->hdr_checksum = rte_ipv4_cksum(out);
+
+	esp = (struct esp_hdr *)(out + 1);
+	esp->spi = sa->spi;
+	esp->seq = rte_cpu_to_be_32(++st->seq);
+	payload = (uint8_t *)(esp + 1) + sa->iv_len;
+	sa->gen_iv(st, &lc->rng, (uint8_t *)(esp + 1));
+
+	/* RFC 4303 2.4: padding bytes 1, 2, 3, ... */
+	trailer = payload + ilen;
+	for (uint32_t i = 0; i < pad; i++)
+		trailer[i] = (uint8_t)(i + 1);
+	trailer[pad] = (uint8_t)pad;
+	trailer[pad + 1] = ESP_NH_IPV4;
+
+	op->sess = sa->sess;
+	op->iv = (const uint8_t *)(esp + 1);
+	op->auth = (const uint8_t *)esp;
+	op->auth_len = (uint32_t)sizeof(*esp) + sa->iv_len + clen;
+	op->data = payload;
+	op->data_len = clen;
+	op->icv = payload + clen;
+
+	m->l3_len = sizeof(*out);
+	m->ol_flags &= ~(RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK);
+	st->pkts++;
+	st->bytes += ilen;
+	return 0;
+}
+
+uint16_t
+gvpn_esp_encrypt_burst(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st[],
+		       struct rte_mbuf *pkts[], uint16_t n)
+{
+	struct rte_mbuf *good[GVPN_ESP_BURST_MAX];
+	struct esp_burst b;
+	uint16_t nb_good = 0;
+
+	RTE_ASSERT(n <= GVPN_ESP_BURST_MAX);
+	b.nb_op = 0;
+	b.nb_bad = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		int why = esp_encap_one(lc, st[i], pkts[i], &lc->ops[b.nb_op]);
+
+		if (why != 0)
+			esp_drop(lc, &b, pkts[i], (enum gvpn_esp_drop)(why - 1));
+		else
+			b.op_pkt[b.nb_op++] = i;
+	}
+	lc->backend->process(lc->engine, lc->ops, lc->status, b.nb_op, 0);
+	for (uint16_t k = 0; k < b.nb_op; k++) {
+		struct rte_mbuf *m = pkts[b.op_pkt[k]];
+
+		if (lc->status[k] == GVPN_CRYPTO_OK)
+			good[nb_good++] = m;
+		else
+			esp_drop(lc, &b, m, GVPN_ESP_DROP_CRYPTO);
+	}
+	return esp_finish(pkts, good, nb_good, &b);
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef ESP_PRIVATE_H
+#define ESP_PRIVATE_H
+
+#include <rte_byteorder.h>
+#include <rte_ip.h>
+
+#include "gvpn_esp.h"
+
+/** ESP header (RFC 4303 section 2). */
+struct esp_hdr {
+	rte_be32_t spi;
+	rte_be32_t seq;
+} __rte_packed;
+
+/** Next Header value of an IPv4 inner packet in tunnel mode. */
+#define ESP_NH_IPV4 4
+/** Next Header value of a dummy packet (RFC 4303 section 2.6). */
+#define ESP_NH_DUMMY 59
+
+/**
+ * Work list of one burst: packets that go on to crypto (with the index of
+ * their mbuf) and packets already dropped.
+ */
+struct esp_burst {
+	uint16_t nb_op;
+	uint16_t nb_bad;
+	uint16_t op_pkt[GVPN_ESP_BURST_MAX];
+	struct rte_mbuf *bad[GVPN_ESP_BURST_MAX];
+};
+
+static inline void
+esp_drop(struct gvpn_esp_lcore *lc, struct esp_burst *b, struct rte_mbuf *m,
+	 enum gvpn_esp_drop why)
+{
+	lc->stats.drop[why]++;
+	b->bad[b->nb_bad++] = m;
+}
+
+/** Write the good packets to the front of pkts, the dropped ones after. */
+static inline uint16_t
+esp_finish(struct rte_mbuf *pkts[], struct rte_mbuf *good[], uint16_t nb_good,
+	   const struct esp_burst *b)
+{
+	for (uint16_t i = 0; i < nb_good; i++)
+		pkts[i] = good[i];
+	for (uint16_t i = 0; i < b->nb_bad; i++)
+		pkts[nb_good + i] = b->bad[i];
+	return nb_good;
+}
+
+#endif /* ESP_PRIVATE_H */

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_malloc.h>
+
+#include "esp_private.h"
+
+#define DROP_NAME(n, s) [GVPN_ESP_DROP_##n] = s,
+static const char *const drop_names[] = {GVPN_ESP_DROP_LIST(DROP_NAME)};
+
+const char *
+gvpn_esp_drop_name(enum gvpn_esp_drop d)
+{
+	return (unsigned int)d < GVPN_ESP_DROP_MAX ? drop_names[d] : "?";
+}
+
+struct gvpn_esp_lcore *
+gvpn_esp_lcore_create(const struct gvpn_crypto_ops *backend, int socket, const uint8_t *seed)
+{
+	struct gvpn_esp_lcore *lc;
+	int rc;
+
+	lc = rte_zmalloc_socket("gvpn_esp_lcore", sizeof(*lc), RTE_CACHE_LINE_SIZE, socket);
+	if (lc == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	lc->backend = backend;
+	lc->engine = backend->engine_create();
+	if (lc->engine == NULL) {
+		rte_errno = errno != 0 ? errno : ENOMEM;
+		rte_free(lc);
+		return NULL;
+	}
+	rc = gvpn_rng_init(&lc->rng, seed);
+	if (rc != 0) {
+		backend->engine_free(lc->engine);
+		rte_free(lc);
+		rte_errno = -rc;
+		return NULL;
+	}
+	gvpn_rng_bytes(&lc->rng, &lc->ip_id, sizeof(lc->ip_id));
+	return lc;
+}
+
+void
+gvpn_esp_lcore_free(struct gvpn_esp_lcore *lc)
+{
+	if (lc == NULL)
+		return;
+	lc->backend->engine_free(lc->engine);
+	gvpn_rng_fini(&lc->rng);
+	rte_free(lc);
+}
+
+/* CBC: an unpredictable IV per packet (RFC 3602 section 3). */
+static void
+iv_random(struct gvpn_esp_sa_state *st, struct gvpn_rng *rng, uint8_t *iv)
+{
+	gvpn_rng_bytes(rng, iv, st->sa->iv_len);
+}
+
+/*
+ * GCM: the IV must never repeat under one key (RFC 4106 section 3.1); a
+ * counter from a random 64-bit start per lcore gives that within an lcore,
+ * and makes overlap between the lcores and members sharing a group key
+ * improbable (ranges, not single values, would have to collide).
+ */
+static void
+iv_counter(struct gvpn_esp_sa_state *st, struct gvpn_rng *rng, uint8_t *iv)
+{
+	uint64_t v = rte_cpu_to_be_64(st->iv_ctr++);
+
+	RTE_SET_USED(rng);
+	memcpy(iv, &v, sizeof(v));
+}
+
+int
+gvpn_esp_sa_conf_check(const struct gvpn_esp_sa_conf *conf)
+{
+	/* SPIs 1-255 are reserved by IANA, 0 means none (RFC 4303 2.1). */
+	if (conf->spi < 256)
+		return -EINVAL;
+	if ((unsigned int)conf->df > GVPN_DF_COPY)
+		return -EINVAL;
+	return gvpn_xform_check(&conf->xform);
+}
+
+struct gvpn_esp_sa *
+gvpn_esp_sa_create(struct gvpn_esp_lcore *lc, const struct gvpn_esp_sa_conf *conf, int socket)
+{
+	const struct gvpn_crypto_ops *be = lc->backend;
+	size_t head = RTE_ALIGN_CEIL(sizeof(struct gvpn_esp_sa), 64);
+	struct gvpn_esp_sa *sa;
+	int rc;
+
+	if (gvpn_esp_sa_conf_check(conf) != 0) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	sa = rte_zmalloc_socket("gvpn_esp_sa", head + be->session_size, 64, socket);
+	if (sa == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	sa->sess = (uint8_t *)sa + head;
+	rc = be->session_init(lc->engine, sa->sess, &conf->xform);
+	if (rc != 0) {
+		be->session_clear(sa->sess);
+		rte_free(sa);
+		rte_errno = -rc;
+		return NULL;
+	}
+	sa->backend = be;
+	sa->spi = rte_cpu_to_be_32(conf->spi);
+	sa->cipher = conf->xform.cipher;
+	sa->auth = conf->xform.auth;
+	sa->cipher_key_len = conf->xform.cipher_key_len;
+	sa->iv_len = (uint8_t)gvpn_cipher_iv_len(conf->xform.cipher);
+	sa->icv_len = (uint8_t)gvpn_xform_icv_len(&conf->xform);
+	sa->block_mask = (uint8_t)(gvpn_cipher_block(conf->xform.cipher) - 1);
+	sa->ttl = conf->ttl;
+	sa->df_keep = conf->df == GVPN_DF_COPY ? rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) : 0;
+	sa->df_set = conf->df == GVPN_DF_SET ? rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) : 0;
+	sa->gen_iv = conf->xform.cipher == GVPN_CIPHER_AES_GCM ? iv_counter : iv_random;
+	return sa;
+}
+
+void
+gvpn_esp_sa_free(struct gvpn_esp_sa *sa)
+{
+	if (sa == NULL)
+		return;
+	sa->backend->session_clear(sa->sess);
+	rte_free(sa);
+}
+
+void
+gvpn_esp_sa_state_init(struct gvpn_esp_sa_state *st, const struct gvpn_esp_sa *sa,
+		       struct gvpn_esp_lcore *lc)
+{
+	memset(st, 0, sizeof(*st));
+	st->sa = sa;
+	gvpn_rng_bytes(&lc->rng, &st->iv_ctr, sizeof(st->iv_ctr));
+}

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef GVPN_ESP_H
+#define GVPN_ESP_H
+
+/**
+ * @file
+ * ESP (RFC 4303) tunnel mode with address preservation (RFC 6407 section
+ * 5.5.2.1 / R2): the outer IPv4 header carries the inner source and
+ * destination, so ordinary routing carries the ESP packet.
+ *
+ * Three kinds of object:
+ *  - struct gvpn_esp_sa: one SA's precomputed, read-only runtime (expanded
+ *    keys, lengths, header policy). Shared by every lcore; freed only once no
+ *    lcore uses it.
+ *  - struct gvpn_esp_sa_state: what one lcore writes for one SA (sequence
+ *    number, GCM IV counter, packet/byte counters). Exactly one writer.
+ *  - struct gvpn_esp_lcore: one lcore's crypto engine, random generator,
+ *    IP ID counter and drop counters.
+ *
+ * The burst functions take mbufs whose data starts with m->l2_len bytes of
+ * link header followed by the IPv4 header; the link header is kept.
+ */
+
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_mbuf.h>
+
+#include "gvpn_common.h"
+#include "gvpn_crypto.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Largest burst the burst functions take. */
+#define GVPN_ESP_BURST_MAX 256
+
+/** IP protocol number of ESP. */
+#define GVPN_IPPROTO_ESP 50
+
+/** Drop reasons of the ESP stage: X(name, description). */
+#define GVPN_ESP_DROP_LIST(X)                                                   \
+	X(CHAINED, "chained mbuf")                                              \
+	X(BAD_INNER, "malformed inner IPv4 packet")                             \
+	X(NO_ROOM, "no headroom or tailroom for ESP")                           \
+	X(BAD_OUTER, "malformed outer IPv4 header")                             \
+	X(NOT_ESP, "not an ESP packet")                                         \
+	X(FRAGMENT, "ESP fragment not reassembled")                             \
+	X(SHORT, "ESP packet too short")                                        \
+	X(BAD_SPI, "SPI does not match the SA")                                 \
+	X(BAD_LEN, "ciphertext not a multiple of the block size")               \
+	X(BAD_ICV, "integrity check failed")                                    \
+	X(BAD_PAD, "bad ESP padding")                                           \
+	X(BAD_NEXT_HDR, "next header is not IPv4")                              \
+	X(DUMMY, "dummy packet (next header 59)")                               \
+	X(CRYPTO, "crypto engine error")
+
+#define GVPN_ESP_DROP_ENUM(n, s) GVPN_ESP_DROP_##n,
+enum gvpn_esp_drop { GVPN_ESP_DROP_LIST(GVPN_ESP_DROP_ENUM) GVPN_ESP_DROP_MAX };
+#undef GVPN_ESP_DROP_ENUM
+
+/** Description of a drop reason, or "?". */
+const char *gvpn_esp_drop_name(enum gvpn_esp_drop d);
+
+/** Outer DF bit policy (R22). */
+enum gvpn_df_mode {
+	GVPN_DF_CLEAR = 0, /**< never set (default) */
+	GVPN_DF_SET,       /**< always set */
+	GVPN_DF_COPY,      /**< copied from the inner header */
+};
+
+/** Everything needed to create an SA. */
+struct gvpn_esp_sa_conf {
+	uint32_t spi;                  /**< host order, > 255 (RFC 4303) */
+	struct gvpn_crypto_xform xform;/**< algorithms and keys */
+	enum gvpn_df_mode df;
+	uint8_t ttl;                   /**< outer TTL; 0 copies the inner TTL */
+};
+
+/** Per-lcore drop counters. */
+struct gvpn_esp_stats {
+	uint64_t drop[GVPN_ESP_DROP_MAX];
+};
+
+struct gvpn_esp_sa;
+
+/** One lcore's view of one SA: written only by that lcore. */
+struct gvpn_esp_sa_state {
+	const struct gvpn_esp_sa *sa;
+	uint32_t seq;     /**< last sequence number sent */
+	uint64_t iv_ctr;  /**< next GCM IV (random start) */
+	uint64_t pkts;    /**< packets processed */
+	uint64_t bytes;   /**< inner bytes processed */
+} __rte_cache_aligned;
+
+/** One lcore's ESP context. */
+struct gvpn_esp_lcore {
+	const struct gvpn_crypto_ops *backend;
+	void *engine;
+	uint16_t ip_id;
+	struct gvpn_esp_stats stats;
+	struct gvpn_rng rng;
+	struct gvpn_crypto_op ops[GVPN_ESP_BURST_MAX];
+	uint8_t status[GVPN_ESP_BURST_MAX];
+} __rte_cache_aligned;
+
+/** The read-only runtime of an SA; the fields a caller may read. */
+struct gvpn_esp_sa {
+	uint32_t spi;         /**< network order */
+	uint8_t iv_len;
+	uint8_t icv_len;
+	uint8_t block_mask;   /**< block size - 1 */
+	uint8_t ttl;
+	uint16_t df_keep;     /**< network order: inner flags bits kept */
+	uint16_t df_set;      /**< network order: flag bits forced on */
+	/** Write the IV of the next packet; chosen once by the cipher. */
+	void (*gen_iv)(struct gvpn_esp_sa_state *st, struct gvpn_rng *rng, uint8_t *iv);
+	const struct gvpn_crypto_ops *backend;
+	enum gvpn_cipher cipher;
+	enum gvpn_auth auth;
+	uint8_t cipher_key_len;
+	void *sess;           /**< backend session, follows this struct */
+};
+
+/**
+ * Create an lcore context.
+ *
+ * @param backend
+ *   Crypto backend this lcore uses.
+ * @param socket
+ *   NUMA socket for its memory.
+ * @param seed
+ *   32-byte seed for a reproducible IV stream (tests only), or NULL.
+ * @return
+ *   The context, or NULL with rte_errno set (ENOMEM, ENOTSUP, EIO).
+ */
+struct gvpn_esp_lcore *gvpn_esp_lcore_create(const struct gvpn_crypto_ops *backend, int socket,
+					     const uint8_t *seed);
+
+/** Free an lcore context (NULL is a no-op). */
+void gvpn_esp_lcore_free(struct gvpn_esp_lcore *lc);
+
+/**
+ * Validate a configuration without creating anything.
+ *
+ * @return
+ *   0, or -EINVAL (bad SPI, algorithm or key length).
+ */
+int gvpn_esp_sa_conf_check(const struct gvpn_esp_sa_conf *conf);
+
+/**
+ * Create an SA for @p lc's backend, expanding its keys.
+ *
+ * @param lc
+ *   Context of the calling lcore (its engine expands the keys).
+ * @return
+ *   The SA, or NULL with rte_errno set: EINVAL for a bad configuration,
+ *   ENOTSUP for an algorithm the backend lacks, ENOMEM.
+ */
+struct gvpn_esp_sa *gvpn_esp_sa_create(struct gvpn_esp_lcore *lc,
+				       const struct gvpn_esp_sa_conf *conf, int socket);
+
+/** Wipe an SA's keys and free it (NULL is a no-op). */
+void gvpn_esp_sa_free(struct gvpn_esp_sa *sa);
+
+/**
+ * Prepare an lcore's state for an SA (GCM IV counter from a random start).
+ */
+void gvpn_esp_sa_state_init(struct gvpn_esp_sa_state *st, const struct gvpn_esp_sa *sa,
+			    struct gvpn_esp_lcore *lc);
+
+/**
+ * Encapsulate and encrypt a burst, each packet with its own SA state.
+ *
+ * @param st
+ *   st[i] is the SA state for pkts[i]; every SA uses lc's backend.
+ * @param pkts
+ *   Inner IPv4 packets after m->l2_len bytes of link header.
+ * @param n
+ *   At most GVPN_ESP_BURST_MAX.
+ * @return
+ *   Number of packets encrypted, which are moved to the front in their
+ *   order; the rest are moved behind them, counted in lc->stats, and are
+ *   the caller's to free.
+ */
+uint16_t gvpn_esp_encrypt_burst(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st[],
+				struct rte_mbuf *pkts[], uint16_t n);
+
+/**
+ * Verify, decrypt and decapsulate a burst of ESP packets.
+ *
+ * @param st
+ *   st[i] is the SA state that pkts[i]'s SPI selected.
+ * @return
+ *   Number of inner packets returned at the front; the dropped ones follow,
+ *   counted by reason in lc->stats.
+ */
+uint16_t gvpn_esp_decrypt_burst(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st[],
+				struct rte_mbuf *pkts[], uint16_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GVPN_ESP_H */

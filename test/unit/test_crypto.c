@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Known-answer tests of every cipher and integrity algorithm, run against
+ * every backend: RFC 3602 / SP 800-38A (AES-CBC), FIPS 81 (DES-CBC), CAVP
+ * TCBCMMT3 (3DES-CBC), RFC 2202 (HMAC-MD5/SHA1, truncated per RFC 2403/2404),
+ * RFC 4868 (HMAC-SHA-256-128), draft-mcgrew-gcm-test (AES-GCM ESP, RFC 4106).
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "test_util.h"
+#include "gvpn_crypto.h"
+#include "kat_vectors.h"
+
+struct backend_ctx {
+	const struct gvpn_crypto_ops *ops;
+	void *engine;
+	void *sess;
+};
+
+static const struct gvpn_crypto_ops *const backends[] = {&gvpn_crypto_ipsecmb,
+							  &gvpn_crypto_openssl};
+
+static struct backend_ctx ctx[ARRAY_LEN(backends)];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	for (size_t b = 0; b < ARRAY_LEN(backends); b++) {
+		ctx[b].ops = backends[b];
+		ctx[b].engine = backends[b]->engine_create();
+		if (ctx[b].engine == NULL)
+			return -1;
+		if (posix_memalign(&ctx[b].sess, 64, backends[b]->session_size) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	for (size_t b = 0; b < ARRAY_LEN(backends); b++) {
+		ctx[b].ops->engine_free(ctx[b].engine);
+		free(ctx[b].sess);
+	}
+	return 0;
+}
+
+static void
+session(struct backend_ctx *c, const struct gvpn_crypto_xform *x)
+{
+	assert_int_equal(c->ops->session_init(c->engine, c->sess, x), 0);
+}
+
+static uint8_t
+run(struct backend_ctx *c, struct gvpn_crypto_op *op, int decrypt)
+{
+	uint8_t st = 0xff;
+
+	op->sess = c->sess;
+	c->ops->process(c->engine, op, &st, 1, decrypt);
+	return st;
+}
+
+static void
+cipher_kat(enum gvpn_cipher alg, const struct kat_cipher *v, size_t nv)
+{
+	for (size_t b = 0; b < ARRAY_LEN(backends); b++) {
+		for (size_t i = 0; i < nv; i++) {
+			struct gvpn_crypto_xform x = {.cipher = alg, .auth = GVPN_AUTH_NONE};
+			uint8_t iv[16], pt[256], ct[256], buf[256];
+			struct gvpn_crypto_op op = {0};
+			size_t n;
+
+			x.cipher_key_len = (uint8_t)unhex(v[i].key, x.cipher_key, GVPN_KEY_MAX);
+			unhex(v[i].iv, iv, sizeof(iv));
+			n = unhex(v[i].pt, pt, sizeof(pt));
+			assert_int_equal(unhex(v[i].ct, ct, sizeof(ct)), n);
+			session(&ctx[b], &x);
+
+			memcpy(buf, pt, n);
+			op.iv = iv;
+			op.data = buf;
+			op.data_len = (uint32_t)n;
+			op.auth = buf;
+			assert_int_equal(run(&ctx[b], &op, 0), GVPN_CRYPTO_OK);
+			if (memcmp(buf, ct, n) != 0)
+				fail_msg("%s: %s encrypt differs", ctx[b].ops->name, v[i].name);
+			assert_int_equal(run(&ctx[b], &op, 1), GVPN_CRYPTO_OK);
+			if (memcmp(buf, pt, n) != 0)
+				fail_msg("%s: %s decrypt differs", ctx[b].ops->name, v[i].name);
+			ctx[b].ops->session_clear(ctx[b].sess);
+		}
+	}
+}
+
+static void
+test_aes_cbc_matches_rfc3602_and_sp800_38a(void **state)
+{
+	(void)state;
+	cipher_kat(GVPN_CIPHER_AES_CBC, kat_aes_cbc, ARRAY_LEN(kat_aes_cbc));
+}
+
+static void
+test_des_cbc_matches_fips81(void **state)
+{
+	(void)state;
+	cipher_kat(GVPN_CIPHER_DES_CBC, kat_des_cbc, ARRAY_LEN(kat_des_cbc));
+}
+
+static void
+test_3des_cbc_matches_cavp(void **state)
+{
+	(void)state;
+	cipher_kat(GVPN_CIPHER_3DES_CBC, kat_3des_cbc, ARRAY_LEN(kat_3des_cbc));
+}
+
+/* Only the vectors whose key has the length ESP uses for the algorithm. */
+static void
+hmac_kat(enum gvpn_auth alg, const struct kat_hmac *v, size_t nv)
+{
+	unsigned int klen = gvpn_auth_key_len(alg);
+
+	for (size_t b = 0; b < ARRAY_LEN(backends); b++) {
+		size_t used = 0;
+
+		for (size_t i = 0; i < nv; i++) {
+			struct gvpn_crypto_xform x = {.cipher = GVPN_CIPHER_NULL, .auth = alg};
+			uint8_t data[256], mac[64], icv[64], none[16] = {0};
+			struct gvpn_crypto_op op = {0};
+			unsigned int icv_len;
+			size_t n;
+
+			if (strlen(v[i].key) != 2 * klen)
+				continue;
+			x.auth_key_len = (uint8_t)unhex(v[i].key, x.auth_key, GVPN_KEY_MAX);
+			n = unhex(v[i].data, data, sizeof(data));
+			unhex(v[i].mac, mac, sizeof(mac));
+			icv_len = gvpn_xform_icv_len(&x);
+			session(&ctx[b], &x);
+
+			op.iv = none;
+			op.auth = data;
+			op.auth_len = (uint32_t)n;
+			op.data = data + n;
+			op.icv = icv;
+			assert_int_equal(run(&ctx[b], &op, 0), GVPN_CRYPTO_OK);
+			if (memcmp(icv, mac, icv_len) != 0)
+				fail_msg("%s: %s ICV differs", ctx[b].ops->name, v[i].name);
+			/* Verification accepts the published ICV and refuses it
+			 * with any single bit flipped. */
+			memcpy(icv, mac, icv_len);
+			assert_int_equal(run(&ctx[b], &op, 1), GVPN_CRYPTO_OK);
+			for (unsigned int bit = 0; bit < icv_len * 8; bit += 7) {
+				icv[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+				assert_int_equal(run(&ctx[b], &op, 1), GVPN_CRYPTO_AUTH_FAILED);
+				icv[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			}
+			ctx[b].ops->session_clear(ctx[b].sess);
+			used++;
+		}
+		assert_true(used >= 2);
+	}
+}
+
+static void
+test_hmac_md5_96_matches_rfc2202(void **state)
+{
+	(void)state;
+	hmac_kat(GVPN_AUTH_HMAC_MD5_96, kat_hmac_md5, ARRAY_LEN(kat_hmac_md5));
+}
+
+static void
+test_hmac_sha1_96_matches_rfc2202(void **state)
+{
+	(void)state;
+	hmac_kat(GVPN_AUTH_HMAC_SHA1_96, kat_hmac_sha1, ARRAY_LEN(kat_hmac_sha1));
+}
+
+static void
+test_hmac_sha256_128_matches_rfc4868(void **state)
+{
+	(void)state;
+	hmac_kat(GVPN_AUTH_HMAC_SHA256_128, kat_hmac_sha256, ARRAY_LEN(kat_hmac_sha256));
+}
+
+/* ESP vectors with an 8-byte AAD (no extended sequence numbers). */
+static void
+test_aes_gcm_matches_gcm_esp_vectors(void **state)
+{
+	(void)state;
+	for (size_t b = 0; b < ARRAY_LEN(backends); b++) {
+		size_t used = 0;
+
+		for (size_t i = 0; i < ARRAY_LEN(kat_aes_gcm); i++) {
+			const struct kat_gcm *v = &kat_aes_gcm[i];
+			struct gvpn_crypto_xform x = {.cipher = GVPN_CIPHER_AES_GCM,
+						      .auth = GVPN_AUTH_NONE};
+			uint8_t iv[8], aad[16], pt[128], ct[128], tag[16], buf[128], icv[16];
+			struct gvpn_crypto_op op = {0};
+			size_t n, k;
+
+			if (strlen(v->aad) != 16)
+				continue;
+			k = unhex(v->key, x.cipher_key, GVPN_KEY_MAX);
+			k += unhex(v->salt, x.cipher_key + k, GVPN_KEY_MAX - k);
+			x.cipher_key_len = (uint8_t)k;
+			unhex(v->iv, iv, sizeof(iv));
+			unhex(v->aad, aad, sizeof(aad));
+			n = unhex(v->pt, pt, sizeof(pt));
+			assert_int_equal(unhex(v->ct, ct, sizeof(ct)), n);
+			unhex(v->tag, tag, sizeof(tag));
+			session(&ctx[b], &x);
+
+			memcpy(buf, pt, n);
+			op.iv = iv;
+			op.auth = aad;
+			op.data = buf;
+			op.data_len = (uint32_t)n;
+			op.icv = icv;
+			assert_int_equal(run(&ctx[b], &op, 0), GVPN_CRYPTO_OK);
+			if (memcmp(buf, ct, n) != 0 || memcmp(icv, tag, 16) != 0)
+				fail_msg("%s: %s encrypt differs", ctx[b].ops->name, v->name);
+			assert_int_equal(run(&ctx[b], &op, 1), GVPN_CRYPTO_OK);
+			assert_memory_equal(buf, pt, n);
+			/* A flipped AAD bit (SPI) fails the tag. */
+			memcpy(buf, ct, n);
+			aad[0] ^= 1;
+			assert_int_equal(run(&ctx[b], &op, 1), GVPN_CRYPTO_AUTH_FAILED);
+			ctx[b].ops->session_clear(ctx[b].sess);
+			used++;
+		}
+		assert_true(used >= 3);
+	}
+}
+
+static void
+test_invalid_xforms_are_refused(void **state)
+{
+	static const struct {
+		const char *what;
+		enum gvpn_cipher c;
+		uint8_t clen;
+		enum gvpn_auth a;
+		uint8_t alen;
+	} cases[] = {
+		{"des key 7 bytes", GVPN_CIPHER_DES_CBC, 7, GVPN_AUTH_HMAC_SHA1_96, 20},
+		{"3des key 16 bytes", GVPN_CIPHER_3DES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96, 20},
+		{"aes key 20 bytes", GVPN_CIPHER_AES_CBC, 20, GVPN_AUTH_HMAC_SHA1_96, 20},
+		{"gcm without salt", GVPN_CIPHER_AES_GCM, 16, GVPN_AUTH_NONE, 0},
+		{"gcm-192", GVPN_CIPHER_AES_GCM, 28, GVPN_AUTH_NONE, 0},
+		{"gcm with hmac", GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_HMAC_SHA1_96, 20},
+		{"sha1 key 16 bytes", GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96, 16},
+		{"md5 key 20 bytes", GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_MD5_96, 20},
+		{"sha256 key 20 bytes", GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA256_128, 20},
+		{"null and none", GVPN_CIPHER_NULL, 0, GVPN_AUTH_NONE, 0},
+		{"cipher out of range", GVPN_CIPHER_MAX, 16, GVPN_AUTH_NONE, 0},
+		{"auth out of range", GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_MAX, 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		struct gvpn_crypto_xform x = {.cipher = cases[i].c,
+					      .cipher_key_len = cases[i].clen,
+					      .auth = cases[i].a,
+					      .auth_key_len = cases[i].alen};
+
+		if (gvpn_xform_check(&x) != -EINVAL)
+			fail_msg("accepted: %s", cases[i].what);
+		for (size_t b = 0; b < ARRAY_LEN(backends); b++)
+			assert_int_equal(ctx[b].ops->session_init(ctx[b].engine, ctx[b].sess, &x),
+					 -EINVAL);
+	}
+}
+
+static void
+test_algorithm_names_round_trip(void **state)
+{
+	(void)state;
+	for (int c = 0; c < GVPN_CIPHER_MAX; c++) {
+		enum gvpn_cipher got;
+
+		assert_int_equal(gvpn_cipher_parse(gvpn_cipher_name(c), &got), 0);
+		assert_int_equal(got, c);
+	}
+	for (int a = 0; a < GVPN_AUTH_MAX; a++) {
+		enum gvpn_auth got;
+
+		assert_int_equal(gvpn_auth_parse(gvpn_auth_name(a), &got), 0);
+		assert_int_equal(got, a);
+	}
+	enum gvpn_cipher c;
+	assert_int_equal(gvpn_cipher_parse("aes-cbc-128", &c), -EINVAL);
+	assert_ptr_equal(gvpn_crypto_find("ipsecmb"), &gvpn_crypto_ipsecmb);
+	assert_ptr_equal(gvpn_crypto_find("openssl"), &gvpn_crypto_openssl);
+	assert_null(gvpn_crypto_find("qat"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_invalid_xforms_are_refused),
+		cmocka_unit_test(test_algorithm_names_round_trip),
+		cmocka_unit_test(test_aes_cbc_matches_rfc3602_and_sp800_38a),
+		cmocka_unit_test(test_des_cbc_matches_fips81),
+		cmocka_unit_test(test_3des_cbc_matches_cavp),
+		cmocka_unit_test(test_hmac_md5_96_matches_rfc2202),
+		cmocka_unit_test(test_hmac_sha1_96_matches_rfc2202),
+		cmocka_unit_test(test_hmac_sha256_128_matches_rfc4868),
+		cmocka_unit_test(test_aes_gcm_matches_gcm_esp_vectors),
+	};
+
+	return cmocka_run_group_tests_name("crypto", tests, setup, teardown);
+}
