@@ -1,0 +1,706 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ESP tunnel mode: wire layout checked against an independent decryption
+ * (OpenSSL called directly), both backends byte-identical and decrypting
+ * each other for every algorithm and every payload size 0..1500, and every
+ * malformed input a counted drop.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+
+#include "test_util.h"
+#include "gvpn_esp.h"
+
+#define L2 RTE_ETHER_HDR_LEN
+#define SEED_LEN 32
+
+static struct rte_mempool *pool;
+static const uint8_t seed[SEED_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+static const uint8_t cipher_key[GVPN_KEY_MAX] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+						 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+						 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+						 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+						 0x20, 0x21, 0x22, 0x23};
+static const uint8_t auth_key[GVPN_KEY_MAX] = {0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
+					       0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf,
+					       0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7,
+					       0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf};
+
+/* Every TEK algorithm of R3 and the GCM extension. */
+static const struct {
+	enum gvpn_cipher c;
+	uint8_t klen;
+	enum gvpn_auth a;
+} algs[] = {
+#define CBC_ROWS(c, k)                                                                             \
+	{c, k, GVPN_AUTH_HMAC_MD5_96}, {c, k, GVPN_AUTH_HMAC_SHA1_96},                             \
+		{c, k, GVPN_AUTH_HMAC_SHA256_128}
+	CBC_ROWS(GVPN_CIPHER_DES_CBC, 8),  CBC_ROWS(GVPN_CIPHER_3DES_CBC, 24),
+	CBC_ROWS(GVPN_CIPHER_AES_CBC, 16), CBC_ROWS(GVPN_CIPHER_AES_CBC, 24),
+	CBC_ROWS(GVPN_CIPHER_AES_CBC, 32), {GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE},
+	{GVPN_CIPHER_AES_GCM, 36, GVPN_AUTH_NONE},
+#undef CBC_ROWS
+};
+
+static struct gvpn_esp_sa_conf
+conf_for(enum gvpn_cipher c, uint8_t klen, enum gvpn_auth a)
+{
+	struct gvpn_esp_sa_conf conf = {.spi = 0x1001, .ttl = 64};
+
+	conf.xform.cipher = c;
+	conf.xform.auth = a;
+	conf.xform.cipher_key_len = klen;
+	memcpy(conf.xform.cipher_key, cipher_key, klen);
+	conf.xform.auth_key_len = (uint8_t)gvpn_auth_key_len(a);
+	memcpy(conf.xform.auth_key, auth_key, conf.xform.auth_key_len);
+	return conf;
+}
+
+struct fixture {
+	struct gvpn_esp_lcore *lc;
+	struct gvpn_esp_sa *sa;
+	struct gvpn_esp_sa_state st;
+};
+
+static void
+fixture_init(struct fixture *f, const struct gvpn_crypto_ops *be, const struct gvpn_esp_sa_conf *c)
+{
+	f->lc = gvpn_esp_lcore_create(be, SOCKET_ID_ANY, seed);
+	assert_non_null(f->lc);
+	f->sa = gvpn_esp_sa_create(f->lc, c, SOCKET_ID_ANY);
+	assert_non_null(f->sa);
+	gvpn_esp_sa_state_init(&f->st, f->sa, f->lc);
+}
+
+static void
+fixture_fini(struct fixture *f)
+{
+	gvpn_esp_sa_free(f->sa);
+	gvpn_esp_lcore_free(f->lc);
+}
+
+/* An Ethernet frame carrying IPv4 with @p plen bytes of payload. */
+static struct rte_mbuf *
+inner_packet(uint16_t plen, uint8_t tos, int df)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	struct rte_ether_hdr *eth;
+	struct rte_ipv4_hdr *ip;
+	uint8_t *p;
+
+	assert_non_null(m);
+	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(L2 + 20 + plen));
+	if (p == NULL)
+		abort();
+	eth = (struct rte_ether_hdr *)p;
+	memset(p, 0x02, 6);     /* destination MAC */
+	memset(p + 6, 0x04, 6); /* source MAC */
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	ip = (struct rte_ipv4_hdr *)(eth + 1);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->type_of_service = tos;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(20 + plen));
+	ip->packet_id = rte_cpu_to_be_16(0x1234);
+	ip->fragment_offset = df ? rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) : 0;
+	ip->time_to_live = 17;
+	ip->next_proto_id = 253; /* RFC 3692 experimental */
+	ip->src_addr = rte_cpu_to_be_32(RTE_IPV4(10, 1, 0, 1));
+	ip->dst_addr = rte_cpu_to_be_32(RTE_IPV4(10, 2, 0, 2));
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	p = (uint8_t *)(ip + 1);
+	for (uint16_t i = 0; i < plen; i++)
+		p[i] = (uint8_t)(i * 7 + plen);
+	m->l2_len = L2;
+	return m;
+}
+
+static struct rte_ipv4_hdr *
+ip_of(struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, L2);
+}
+
+static int
+header_checksum_ok(const struct rte_ipv4_hdr *ip)
+{
+	struct rte_ipv4_hdr copy = *ip;
+
+	copy.hdr_checksum = 0;
+	return rte_ipv4_cksum(&copy) == ip->hdr_checksum;
+}
+
+/*
+ * The layout of RFC 4303 + address preservation, checked by decrypting with
+ * OpenSSL directly rather than with the library.
+ */
+static void
+test_encrypt_builds_rfc4303_tunnel_with_preserved_addresses(void **state)
+{
+	struct gvpn_esp_sa_conf c = conf_for(GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96);
+	struct fixture f;
+	struct gvpn_esp_sa_state *st[2];
+	struct rte_mbuf *m[2], *orig;
+	uint8_t plain[2048], mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen;
+	int l1, l2;
+
+	(void)state;
+	fixture_init(&f, &gvpn_crypto_ipsecmb, &c);
+	orig = inner_packet(101, 0xb9 /* DSCP EF, ECN ECT(1) */, 1);
+	m[0] = inner_packet(101, 0xb9, 1);
+	m[1] = inner_packet(101, 0xb9, 1);
+	st[0] = st[1] = &f.st;
+	assert_int_equal(gvpn_esp_encrypt_burst(f.lc, st, m, 2), 2);
+
+	for (int k = 0; k < 2; k++) {
+		struct rte_ipv4_hdr *o = ip_of(m[k]), *i = ip_of(orig);
+		const uint8_t *esp = (const uint8_t *)(o + 1);
+		const uint8_t *iv = esp + 8, *ct = esp + 24;
+		uint32_t olen = rte_be_to_cpu_16(o->total_length);
+		uint32_t clen = olen - 20 - 8 - 16 - 12;
+		EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+
+		/* Link header kept, outer header per R2/R22. */
+		assert_memory_equal(rte_pktmbuf_mtod(m[k], uint8_t *),
+				    rte_pktmbuf_mtod(orig, uint8_t *), L2);
+		assert_int_equal(m[k]->data_len, L2 + olen);
+		assert_int_equal(o->version_ihl, 0x45);
+		assert_int_equal(o->src_addr, i->src_addr);
+		assert_int_equal(o->dst_addr, i->dst_addr);
+		assert_int_equal(o->type_of_service, 0xb9);
+		assert_int_equal(o->next_proto_id, 50);
+		assert_int_equal(o->fragment_offset, 0); /* DF clear by default */
+		assert_int_equal(o->time_to_live, 64);
+		assert_true(header_checksum_ok(o));
+		assert_int_equal(rte_be_to_cpu_16(o->packet_id),
+				 (uint16_t)(rte_be_to_cpu_16(ip_of(m[0])->packet_id) + k));
+		assert_int_equal(esp[0] << 24 | esp[1] << 16 | esp[2] << 8 | esp[3], 0x1001);
+		assert_int_equal(esp[4] << 24 | esp[5] << 16 | esp[6] << 8 | esp[7], k + 1);
+		assert_int_equal(clen % 16, 0);
+
+		/* ICV: HMAC-SHA1 over ESP header, IV and ciphertext, first 12 bytes. */
+		HMAC(EVP_sha1(), auth_key, 20, esp, 24 + clen, mac, &maclen);
+		assert_memory_equal(mac, ct + clen, 12);
+
+		assert_int_equal(EVP_DecryptInit_ex(ctx, EVP_aes_128_cbc(), NULL, cipher_key, iv),
+				 1);
+		EVP_CIPHER_CTX_set_padding(ctx, 0);
+		assert_int_equal(EVP_DecryptUpdate(ctx, plain, &l1, ct, (int)clen), 1);
+		assert_int_equal(EVP_DecryptFinal_ex(ctx, plain + l1, &l2), 1);
+		EVP_CIPHER_CTX_free(ctx);
+
+		/* Inner packet unchanged, then padding 1, 2, ..., pad length, 4. */
+		assert_memory_equal(plain, i, 121);
+		uint8_t pad = plain[clen - 2];
+		assert_int_equal(121 + pad + 2, clen);
+		for (uint8_t b = 0; b < pad; b++)
+			assert_int_equal(plain[121 + b], b + 1);
+		assert_int_equal(plain[clen - 1], 4);
+		rte_pktmbuf_free(m[k]);
+	}
+	/* Two packets, two different IVs. */
+	rte_pktmbuf_free(orig);
+	assert_int_equal(f.st.pkts, 2);
+	assert_int_equal(f.st.bytes, 2 * 121);
+	fixture_fini(&f);
+}
+
+static void
+test_outer_df_follows_policy(void **state)
+{
+	static const struct {
+		enum gvpn_df_mode mode;
+		int inner_df, outer_df;
+	} cases[] = {
+		{GVPN_DF_CLEAR, 0, 0}, {GVPN_DF_CLEAR, 1, 0}, {GVPN_DF_SET, 0, 1},
+		{GVPN_DF_SET, 1, 1},   {GVPN_DF_COPY, 0, 0},  {GVPN_DF_COPY, 1, 1},
+	};
+
+	(void)state;
+	for (size_t k = 0; k < ARRAY_LEN(cases); k++) {
+		struct gvpn_esp_sa_conf c = conf_for(GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE);
+		struct gvpn_esp_sa_state *st[1];
+		struct rte_mbuf *m[1];
+		struct fixture f;
+
+		c.df = cases[k].mode;
+		c.ttl = 0; /* copy */
+		fixture_init(&f, &gvpn_crypto_ipsecmb, &c);
+		m[0] = inner_packet(40, 0, cases[k].inner_df);
+		st[0] = &f.st;
+		assert_int_equal(gvpn_esp_encrypt_burst(f.lc, st, m, 1), 1);
+		assert_int_equal(ip_of(m[0])->fragment_offset,
+				 cases[k].outer_df ? rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) : 0);
+		assert_int_equal(ip_of(m[0])->time_to_live, 17);
+		assert_true(header_checksum_ok(ip_of(m[0])));
+		rte_pktmbuf_free(m[0]);
+		fixture_fini(&f);
+	}
+}
+
+/*
+ * For every algorithm and every payload size 0..1500: the two backends,
+ * given the same IV stream, produce the same bytes, and each decrypts the
+ * other's packets back to the original.
+ */
+static void
+test_backends_agree_for_every_algorithm_and_size(void **state)
+{
+	enum { MAXP = 1500, BURST = 32 };
+
+	(void)state;
+	for (size_t a = 0; a < ARRAY_LEN(algs); a++) {
+		struct gvpn_esp_sa_conf c = conf_for(algs[a].c, algs[a].klen, algs[a].a);
+		struct fixture mb, os;
+
+		fixture_init(&mb, &gvpn_crypto_ipsecmb, &c);
+		fixture_init(&os, &gvpn_crypto_openssl, &c);
+		for (unsigned int base = 0; base <= MAXP; base += BURST) {
+			struct rte_mbuf *x[BURST], *y[BURST], *ref[BURST];
+			struct gvpn_esp_sa_state *smb[BURST], *sos[BURST];
+			uint16_t n = 0;
+
+			for (unsigned int p = base; p <= MAXP && n < BURST; p++, n++) {
+				x[n] = inner_packet((uint16_t)p, 0x28, 0);
+				y[n] = inner_packet((uint16_t)p, 0x28, 0);
+				ref[n] = inner_packet((uint16_t)p, 0x28, 0);
+				smb[n] = &mb.st;
+				sos[n] = &os.st;
+			}
+			assert_int_equal(gvpn_esp_encrypt_burst(mb.lc, smb, x, n), n);
+			assert_int_equal(gvpn_esp_encrypt_burst(os.lc, sos, y, n), n);
+			for (uint16_t i = 0; i < n; i++) {
+				assert_int_equal(x[i]->data_len, y[i]->data_len);
+				if (memcmp(rte_pktmbuf_mtod(x[i], void *),
+					   rte_pktmbuf_mtod(y[i], void *), x[i]->data_len) != 0)
+					fail_msg("%s/%s: %u-byte payload differs",
+						 gvpn_cipher_name(c.xform.cipher),
+						 gvpn_auth_name(c.xform.auth), base + i);
+			}
+			/* Cross: OpenSSL opens IPsec-MB's packets and vice versa. */
+			assert_int_equal(gvpn_esp_decrypt_burst(os.lc, sos, x, n), n);
+			assert_int_equal(gvpn_esp_decrypt_burst(mb.lc, smb, y, n), n);
+			for (uint16_t i = 0; i < n; i++) {
+				assert_int_equal(x[i]->data_len, ref[i]->data_len);
+				assert_memory_equal(rte_pktmbuf_mtod(x[i], void *),
+						    rte_pktmbuf_mtod(ref[i], void *),
+						    ref[i]->data_len);
+				assert_memory_equal(rte_pktmbuf_mtod(y[i], void *),
+						    rte_pktmbuf_mtod(ref[i], void *),
+						    ref[i]->data_len);
+				rte_pktmbuf_free(x[i]);
+				rte_pktmbuf_free(y[i]);
+				rte_pktmbuf_free(ref[i]);
+			}
+		}
+		for (int d = 0; d < GVPN_ESP_DROP_MAX; d++) {
+			assert_int_equal(mb.lc->stats.drop[d], 0);
+			assert_int_equal(os.lc->stats.drop[d], 0);
+		}
+		fixture_fini(&mb);
+		fixture_fini(&os);
+	}
+}
+
+static void
+test_ivs_do_not_repeat(void **state)
+{
+	(void)state;
+	for (size_t a = 0; a < ARRAY_LEN(algs); a += ARRAY_LEN(algs) - 1) {
+		struct gvpn_esp_sa_conf c = conf_for(algs[a].c, algs[a].klen, algs[a].a);
+		struct gvpn_esp_sa_state *st[64];
+		struct rte_mbuf *m[64];
+		struct fixture f;
+		unsigned int ivl;
+
+		fixture_init(&f, &gvpn_crypto_ipsecmb, &c);
+		ivl = f.sa->iv_len;
+		for (int i = 0; i < 64; i++) {
+			m[i] = inner_packet(10, 0, 0);
+			st[i] = &f.st;
+		}
+		assert_int_equal(gvpn_esp_encrypt_burst(f.lc, st, m, 64), 64);
+		for (int i = 0; i < 64; i++)
+			for (int j = i + 1; j < 64; j++)
+				assert_memory_not_equal(rte_pktmbuf_mtod_offset(m[i], void *, L2 + 28),
+							rte_pktmbuf_mtod_offset(m[j], void *, L2 + 28),
+							ivl);
+		for (int i = 0; i < 64; i++)
+			rte_pktmbuf_free(m[i]);
+		fixture_fini(&f);
+	}
+}
+
+/* --- malformed input --- */
+
+/* Re-encrypt a decrypted payload after @p mangle changed it, so that the ICV
+ * is good and only the plaintext is wrong. AES-128-CBC + HMAC-SHA1-96. */
+typedef void (*mangle_fn)(uint8_t *plain, uint32_t *clen);
+
+static struct rte_mbuf *
+forged_packet(struct fixture *f, mangle_fn mangle)
+{
+	struct rte_mbuf *m = inner_packet(30, 0, 0);
+	struct gvpn_esp_sa_state *st[1] = {&f->st};
+	struct gvpn_crypto_op op = {0};
+	uint8_t status;
+	uint8_t *esp;
+	uint32_t clen;
+
+	assert_int_equal(gvpn_esp_encrypt_burst(f->lc, st, &m, 1), 1);
+	esp = rte_pktmbuf_mtod_offset(m, uint8_t *, L2 + 20);
+	clen = m->data_len - L2 - 20 - 8 - 16 - 12;
+	op.sess = f->sa->sess;
+	op.iv = esp + 8;
+	op.auth = esp;
+	op.auth_len = 24 + clen;
+	op.data = esp + 24;
+	op.data_len = clen;
+	op.icv = esp + 24 + clen;
+	f->lc->backend->process(f->lc->engine, &op, &status, 1, 1);
+	assert_int_equal(status, GVPN_CRYPTO_OK);
+	mangle(esp + 24, &clen);
+	/* a new length moves the ICV and the outer total length */
+	ip_of(m)->total_length = rte_cpu_to_be_16((uint16_t)(20 + 24 + clen + 12));
+	m->data_len = m->pkt_len = L2 + 20 + 24 + clen + 12;
+	op.data_len = clen;
+	op.auth_len = 24 + clen;
+	op.icv = esp + 24 + clen;
+	f->lc->backend->process(f->lc->engine, &op, &status, 1, 0);
+	assert_int_equal(status, GVPN_CRYPTO_OK);
+	return m;
+}
+
+static void
+mangle_pad_len_too_big(uint8_t *p, uint32_t *clen)
+{
+	p[*clen - 2] = (uint8_t)*clen;
+}
+
+static void
+mangle_pad_bytes(uint8_t *p, uint32_t *clen)
+{
+	/* 50-byte inner, clen 64: pad 12 bytes; make the 3rd wrong */
+	p[*clen - 2 - p[*clen - 2] + 2] = 0xee;
+}
+
+static void
+mangle_next_header_ipv6(uint8_t *p, uint32_t *clen)
+{
+	p[*clen - 1] = 41;
+}
+
+static void
+mangle_next_header_dummy(uint8_t *p, uint32_t *clen)
+{
+	p[*clen - 1] = 59;
+}
+
+static void
+mangle_inner_version(uint8_t *p, uint32_t *clen)
+{
+	(void)clen;
+	p[0] = 0x65;
+}
+
+static void
+mangle_inner_too_long(uint8_t *p, uint32_t *clen)
+{
+	(void)clen;
+	p[2] = 0x05; /* total length 0x05xx > payload */
+}
+
+static void
+mangle_payload_one_byte(uint8_t *p, uint32_t *clen)
+{
+	/* ciphertext of a single CBC block holding only part of a trailer */
+	(void)p;
+	*clen = 16;
+	p[14] = 20;
+	p[15] = 4;
+}
+
+/* Packet-level manglings that need no key. */
+static void
+cut_to_outer_header(struct rte_mbuf *m)
+{
+	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - L2 - 22));
+	ip_of(m)->total_length = rte_cpu_to_be_16(22);
+}
+
+static void
+cut_esp_short(struct rte_mbuf *m)
+{
+	/* header + IV + ICV but no ciphertext block */
+	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - L2 - 20 - 8 - 16 - 12));
+	ip_of(m)->total_length = rte_cpu_to_be_16(20 + 8 + 16 + 12);
+}
+
+static void
+cut_odd_length(struct rte_mbuf *m)
+{
+	rte_pktmbuf_trim(m, 5);
+	ip_of(m)->total_length = rte_cpu_to_be_16((uint16_t)(m->data_len - L2));
+}
+
+static void
+set_total_length_beyond_frame(struct rte_mbuf *m)
+{
+	ip_of(m)->total_length = rte_cpu_to_be_16((uint16_t)(m->data_len - L2 + 1));
+}
+
+static void
+set_version_6(struct rte_mbuf *m)
+{
+	ip_of(m)->version_ihl = 0x65;
+}
+
+static void
+set_ihl_4(struct rte_mbuf *m)
+{
+	ip_of(m)->version_ihl = 0x44;
+}
+
+static void
+set_proto_udp(struct rte_mbuf *m)
+{
+	ip_of(m)->next_proto_id = 17;
+}
+
+static void
+set_more_fragments(struct rte_mbuf *m)
+{
+	ip_of(m)->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG);
+}
+
+static void
+set_fragment_offset(struct rte_mbuf *m)
+{
+	ip_of(m)->fragment_offset = rte_cpu_to_be_16(8);
+}
+
+static void
+set_wrong_spi(struct rte_mbuf *m)
+{
+	rte_pktmbuf_mtod_offset(m, uint8_t *, L2 + 20)[3] ^= 0x01;
+}
+
+static void
+flip_ciphertext_bit(struct rte_mbuf *m)
+{
+	rte_pktmbuf_mtod_offset(m, uint8_t *, L2 + 20 + 24)[5] ^= 0x10;
+}
+
+static void
+flip_icv_bit(struct rte_mbuf *m)
+{
+	rte_pktmbuf_mtod(m, uint8_t *)[m->data_len - 1] ^= 0x80;
+}
+
+static void
+flip_sequence_bit(struct rte_mbuf *m)
+{
+	rte_pktmbuf_mtod_offset(m, uint8_t *, L2 + 20)[7] ^= 0x01;
+}
+
+static void
+cut_frame_below_ip_header(struct rte_mbuf *m)
+{
+	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - L2 - 10));
+}
+
+static void
+decrypt_one_expect(struct fixture *f, struct rte_mbuf *m, enum gvpn_esp_drop why, const char *what)
+{
+	struct gvpn_esp_sa_state *st[1] = {&f->st};
+	struct gvpn_esp_stats before = f->lc->stats;
+	struct rte_mbuf *pk[1] = {m};
+
+	if (gvpn_esp_decrypt_burst(f->lc, st, pk, 1) != 0)
+		fail_msg("%s: accepted", what);
+	assert_ptr_equal(pk[0], m);
+	for (int d = 0; d < GVPN_ESP_DROP_MAX; d++)
+		if (f->lc->stats.drop[d] - before.drop[d] != (d == (int)why))
+			fail_msg("%s: counted as '%s', expected '%s'", what,
+				 gvpn_esp_drop_name(d), gvpn_esp_drop_name(why));
+	rte_pktmbuf_free(m);
+}
+
+static void
+test_malformed_esp_is_a_counted_drop(void **state)
+{
+	static const struct {
+		const char *what;
+		void (*mangle)(struct rte_mbuf *m);
+		enum gvpn_esp_drop why;
+	} cases[] = {
+		{"frame shorter than an IPv4 header", cut_frame_below_ip_header,
+		 GVPN_ESP_DROP_BAD_OUTER},
+		{"truncated ESP header", cut_to_outer_header, GVPN_ESP_DROP_SHORT},
+		{"no ciphertext", cut_esp_short, GVPN_ESP_DROP_SHORT},
+		{"CBC length not a block multiple", cut_odd_length, GVPN_ESP_DROP_BAD_LEN},
+		{"total length beyond frame", set_total_length_beyond_frame,
+		 GVPN_ESP_DROP_BAD_OUTER},
+		{"outer version 6", set_version_6, GVPN_ESP_DROP_BAD_OUTER},
+		{"outer IHL 4", set_ihl_4, GVPN_ESP_DROP_BAD_OUTER},
+		{"not ESP", set_proto_udp, GVPN_ESP_DROP_NOT_ESP},
+		{"first fragment", set_more_fragments, GVPN_ESP_DROP_FRAGMENT},
+		{"later fragment", set_fragment_offset, GVPN_ESP_DROP_FRAGMENT},
+		{"wrong SPI", set_wrong_spi, GVPN_ESP_DROP_BAD_SPI},
+		{"ciphertext bit flipped", flip_ciphertext_bit, GVPN_ESP_DROP_BAD_ICV},
+		{"ICV bit flipped", flip_icv_bit, GVPN_ESP_DROP_BAD_ICV},
+		{"sequence bit flipped", flip_sequence_bit, GVPN_ESP_DROP_BAD_ICV},
+	};
+	static const struct {
+		const char *what;
+		mangle_fn mangle;
+		enum gvpn_esp_drop why;
+	} forged[] = {
+		{"pad length beyond payload", mangle_pad_len_too_big, GVPN_ESP_DROP_BAD_PAD},
+		{"pad bytes not 1, 2, 3...", mangle_pad_bytes, GVPN_ESP_DROP_BAD_PAD},
+		{"pad length beyond one-block payload", mangle_payload_one_byte,
+		 GVPN_ESP_DROP_BAD_PAD},
+		{"next header IPv6", mangle_next_header_ipv6, GVPN_ESP_DROP_BAD_NEXT_HDR},
+		{"dummy packet", mangle_next_header_dummy, GVPN_ESP_DROP_DUMMY},
+		{"inner version 6", mangle_inner_version, GVPN_ESP_DROP_BAD_INNER},
+		{"inner total length beyond payload", mangle_inner_too_long,
+		 GVPN_ESP_DROP_BAD_INNER},
+	};
+	const struct gvpn_crypto_ops *be[] = {&gvpn_crypto_ipsecmb, &gvpn_crypto_openssl};
+
+	(void)state;
+	for (size_t b = 0; b < ARRAY_LEN(be); b++) {
+		struct gvpn_esp_sa_conf c =
+			conf_for(GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96);
+		struct fixture f;
+
+		fixture_init(&f, be[b], &c);
+		for (size_t k = 0; k < ARRAY_LEN(cases); k++) {
+			struct rte_mbuf *m = inner_packet(30, 0, 0);
+			struct gvpn_esp_sa_state *st[1] = {&f.st};
+
+			assert_int_equal(gvpn_esp_encrypt_burst(f.lc, st, &m, 1), 1);
+			cases[k].mangle(m);
+			decrypt_one_expect(&f, m, cases[k].why, cases[k].what);
+		}
+		for (size_t k = 0; k < ARRAY_LEN(forged); k++)
+			decrypt_one_expect(&f, forged_packet(&f, forged[k].mangle), forged[k].why,
+					   forged[k].what);
+		fixture_fini(&f);
+	}
+}
+
+static void
+test_chained_mbuf_is_a_counted_drop(void **state)
+{
+	struct gvpn_esp_sa_conf c = conf_for(GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE);
+	struct gvpn_esp_sa_state *st[1];
+	struct rte_mbuf *m[1], *seg;
+	struct fixture f;
+
+	(void)state;
+	fixture_init(&f, &gvpn_crypto_ipsecmb, &c);
+	st[0] = &f.st;
+	m[0] = inner_packet(30, 0, 0);
+	seg = rte_pktmbuf_alloc(pool);
+	assert_non_null(rte_pktmbuf_append(seg, 10));
+	assert_int_equal(rte_pktmbuf_chain(m[0], seg), 0);
+	assert_int_equal(gvpn_esp_encrypt_burst(f.lc, st, m, 1), 0);
+	assert_int_equal(f.lc->stats.drop[GVPN_ESP_DROP_CHAINED], 1);
+	assert_int_equal(gvpn_esp_decrypt_burst(f.lc, st, m, 1), 0);
+	assert_int_equal(f.lc->stats.drop[GVPN_ESP_DROP_CHAINED], 2);
+	rte_pktmbuf_free(m[0]);
+	fixture_fini(&f);
+}
+
+static void
+test_malformed_inner_is_a_counted_drop(void **state)
+{
+	struct gvpn_esp_sa_conf c = conf_for(GVPN_CIPHER_AES_CBC, 32, GVPN_AUTH_HMAC_SHA256_128);
+	struct gvpn_esp_sa_state *st[4];
+	struct rte_mbuf *m[4], *good;
+	struct fixture f;
+
+	(void)state;
+	fixture_init(&f, &gvpn_crypto_ipsecmb, &c);
+	for (int i = 0; i < 4; i++) {
+		m[i] = inner_packet(30, 0, 0);
+		st[i] = &f.st;
+	}
+	good = m[2];
+	ip_of(m[0])->version_ihl = 0x65;
+	ip_of(m[1])->total_length = rte_cpu_to_be_16(200);
+	/* m[2] good; m[3] has no headroom left for the outer headers */
+	assert_non_null(rte_pktmbuf_prepend(m[3], rte_pktmbuf_headroom(m[3])));
+	rte_pktmbuf_adj(m[3], 0);
+	memmove(rte_pktmbuf_mtod(m[3], uint8_t *),
+		rte_pktmbuf_mtod(m[3], uint8_t *) + RTE_PKTMBUF_HEADROOM, L2 + 50);
+	rte_pktmbuf_trim(m[3], RTE_PKTMBUF_HEADROOM);
+	assert_int_equal(gvpn_esp_encrypt_burst(f.lc, st, m, 4), 1);
+	assert_ptr_equal(m[0], good); /* good packets first */
+	assert_int_equal(f.lc->stats.drop[GVPN_ESP_DROP_BAD_INNER], 2);
+	assert_int_equal(f.lc->stats.drop[GVPN_ESP_DROP_NO_ROOM], 1);
+	for (int i = 0; i < 4; i++)
+		rte_pktmbuf_free(m[i]);
+	fixture_fini(&f);
+}
+
+static void
+test_sa_conf_is_validated(void **state)
+{
+	struct gvpn_esp_sa_conf c = conf_for(GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96);
+	struct gvpn_esp_lcore *lc;
+
+	(void)state;
+	lc = gvpn_esp_lcore_create(&gvpn_crypto_ipsecmb, SOCKET_ID_ANY, NULL);
+	assert_non_null(lc);
+	assert_int_equal(gvpn_esp_sa_conf_check(&c), 0);
+	c.spi = 255;
+	assert_null(gvpn_esp_sa_create(lc, &c, SOCKET_ID_ANY));
+	assert_int_equal(rte_errno, EINVAL);
+	c.spi = 0x1001;
+	c.df = (enum gvpn_df_mode)7;
+	assert_int_equal(gvpn_esp_sa_conf_check(&c), -EINVAL);
+	c.df = GVPN_DF_SET;
+	c.xform.cipher_key_len = 17;
+	assert_null(gvpn_esp_sa_create(lc, &c, SOCKET_ID_ANY));
+	assert_int_equal(rte_errno, EINVAL);
+	gvpn_esp_lcore_free(lc);
+	assert_string_equal(gvpn_esp_drop_name(GVPN_ESP_DROP_BAD_ICV), "integrity check failed");
+	assert_string_equal(gvpn_esp_drop_name(GVPN_ESP_DROP_MAX), "?");
+}
+
+int
+main(int argc, char **argv)
+{
+	char *eal[] = {argv[0], "--no-huge", "--no-pci", "--no-shconf", "-l", "0", "-m", "256",
+		       "--no-telemetry", "--log-level=lib.eal:error"};
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sa_conf_is_validated),
+		cmocka_unit_test(test_malformed_esp_is_a_counted_drop),
+		cmocka_unit_test(test_malformed_inner_is_a_counted_drop),
+		cmocka_unit_test(test_chained_mbuf_is_a_counted_drop),
+		cmocka_unit_test(test_encrypt_builds_rfc4303_tunnel_with_preserved_addresses),
+		cmocka_unit_test(test_outer_df_follows_policy),
+		cmocka_unit_test(test_ivs_do_not_repeat),
+		cmocka_unit_test(test_backends_agree_for_every_algorithm_and_size),
+	};
+
+	(void)argc;
+	if (rte_eal_init((int)ARRAY_LEN(eal), eal) < 0)
+		return 1;
+	pool = rte_pktmbuf_pool_create("test", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	if (pool == NULL)
+		return 1;
+	return cmocka_run_group_tests_name("esp", tests, NULL, NULL);
+}
