@@ -1,0 +1,369 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""ESP interop with independent implementations, printed as TAP.
+
+For every algorithm both sides support:
+  * scapy decrypts what gvpn encrypts, received through a veth pair between
+    two network namespaces,
+  * gvpn decrypts what scapy encrypts, sent through the same veth pair,
+  * tshark decrypts gvpn's ESP back to the original packets with a good ICV,
+  * the kernel's xfrm, where the running kernel has ESP (skipped otherwise).
+
+Usage: esp_interop.py ESPTOOL WORKDIR
+"""
+import os
+import socket
+import subprocess
+import sys
+import time
+
+from scapy.all import Ether, IP, UDP, ICMP, Raw, rdpcap, wrpcap  # noqa: E402
+from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
+
+SPI = 0x1001
+# (gvpn cipher, key length, gvpn auth, scapy cipher, scapy auth, tshark cipher, tshark auth)
+ALGS = [
+    ("des-cbc", 8, "hmac-md5-96", "DES", "HMAC-MD5-96"),
+    ("des-cbc", 8, "hmac-sha1-96", "DES", "HMAC-SHA1-96"),
+    ("3des-cbc", 24, "hmac-sha1-96", "3DES", "HMAC-SHA1-96"),
+    ("3des-cbc", 24, "hmac-sha256-128", "3DES", "SHA2-256-128"),
+    ("aes-cbc", 16, "hmac-md5-96", "AES-CBC", "HMAC-MD5-96"),
+    ("aes-cbc", 16, "hmac-sha1-96", "AES-CBC", "HMAC-SHA1-96"),
+    ("aes-cbc", 24, "hmac-sha256-128", "AES-CBC", "SHA2-256-128"),
+    ("aes-cbc", 32, "hmac-sha1-96", "AES-CBC", "HMAC-SHA1-96"),
+    ("aes-cbc", 32, "hmac-sha256-128", "AES-CBC", "SHA2-256-128"),
+    ("aes-gcm", 20, "none", "AES-GCM", "NULL"),
+    ("aes-gcm", 36, "none", "AES-GCM", "NULL"),
+]
+AUTH_KEY_LEN = {"none": 0, "hmac-md5-96": 16, "hmac-sha1-96": 20, "hmac-sha256-128": 32}
+TSHARK_CIPHER = {"des-cbc": "DES-CBC [RFC2405]", "3des-cbc": "TripleDES-CBC [RFC2451]",
+                 "aes-cbc": "AES-CBC [RFC3602]", "aes-gcm": "AES-GCM with 16 octet ICV [RFC4106]"}
+TSHARK_AUTH = {"none": "NULL", "hmac-md5-96": "HMAC-MD5-96 [RFC2403]",
+               "hmac-sha1-96": "HMAC-SHA-1-96 [RFC2404]",
+               "hmac-sha256-128": "HMAC-SHA-256-128 [RFC4868]"}
+
+
+def keys(klen, auth):
+    return bytes(range(klen)), bytes(range(0xa0, 0xa0 + AUTH_KEY_LEN[auth]))
+
+
+def sample():
+    """Inner traffic: UDP of many sizes (DSCP set on some), ICMP, a DF packet."""
+    pkts = []
+    for i, size in enumerate([0, 1, 2, 13, 14, 15, 16, 17, 100, 255, 1000, 1400, 1472]):
+        pkts.append(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") /
+                    IP(src="192.0.2.10", dst="198.51.100.20", tos=(i * 4) & 0xff, id=i,
+                       flags="DF" if i % 3 == 0 else 0) /
+                    UDP(sport=40000 + i, dport=40001) / Raw(bytes((j * 3 + i) & 0xff for j in range(size))))
+    pkts.append(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") /
+                IP(src="192.0.2.11", dst="198.51.100.21") / ICMP(id=7, seq=1) / Raw(b"gvpn" * 8))
+    return pkts
+
+
+def scapy_sa(scrypt, sauth, ck, ak, ip=None):
+    return SecurityAssociation(ESP, spi=SPI, crypt_algo=scrypt, crypt_key=ck, auth_algo=sauth,
+                               auth_key=ak or None, tunnel_header=ip)
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, **kw)
+
+
+class Tap:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def result(self, ok, name, detail=""):
+        self.n += 1
+        print(f"{'ok' if ok else 'not ok'} {self.n} - {name}", flush=True)
+        if not ok:
+            self.failed += 1
+            for line in str(detail).splitlines()[-15:]:
+                print(f"#   {line}", flush=True)
+
+    def skip(self, name, why):
+        self.n += 1
+        print(f"ok {self.n} - {name} # SKIP {why}", flush=True)
+
+
+def esptool(tool, mode, cipher, klen, auth, src, dst):
+    ck, ak = keys(klen, auth)
+    cmd = [tool, mode, "--spi", hex(SPI), "--cipher", cipher, "--key", ck.hex(), "--auth", auth]
+    if ak:
+        cmd += ["--auth-key", ak.hex()]
+    return run(cmd + [src, dst])
+
+
+class Netns:
+    """Two namespaces joined by a veth pair; removed on exit."""
+
+    def __init__(self):
+        tag = f"{os.getpid() % 100000}"
+        self.a, self.b = f"gvpnA{tag}", f"gvpnB{tag}"
+
+    def __enter__(self):
+        cmds = [["ip", "netns", "add", self.a], ["ip", "netns", "add", self.b],
+                ["ip", "link", "add", "vA", "netns", self.a, "type", "veth", "peer", "name", "vB",
+                 "netns", self.b]]
+        for ns, dev in ((self.a, "vA"), (self.b, "vB")):
+            # room for ESP around a full 1500-byte inner packet
+            cmds += [["ip", "-n", ns, "link", "set", "lo", "up"],
+                     ["ip", "-n", ns, "link", "set", dev, "mtu", "9000", "up"]]
+        for c in cmds:
+            r = run(c)
+            if r.returncode != 0:
+                self.__exit__()
+                raise RuntimeError(f"{' '.join(c)}: {r.stderr.strip()}")
+        return self
+
+    def __exit__(self, *exc):
+        for ns in (self.a, self.b):
+            run(["ip", "netns", "del", ns])
+
+    def send_and_capture(self, frames, count, out):
+        """Send frames out of vA (namespace A) while namespace B captures them on vB."""
+        rx = subprocess.Popen(["ip", "netns", "exec", self.b, sys.executable, __file__,
+                               "capture", "vB", str(count), out],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = rx.stdout.readline()
+        if line.strip() != "ready":
+            rx.kill()
+            return False, rx.stderr.read()
+        snd = run(["ip", "netns", "exec", self.a, sys.executable, __file__, "send", "vA", frames])
+        try:
+            outs, errs = rx.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            rx.kill()
+            return False, "capture timed out"
+        return rx.returncode == 0 and snd.returncode == 0, outs + errs + snd.stderr
+
+
+def cmd_capture(iface, count, out):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+    s.bind((iface, 0))
+    s.settimeout(10)
+    print("ready", flush=True)
+    got = []
+    while len(got) < int(count):
+        data, addr = s.recvfrom(65535)
+        if addr[2] == socket.PACKET_OUTGOING:
+            continue
+        p = Ether(data)
+        if IP in p and p[IP].proto == 50:  # ignore IPv6 router solicitations etc.
+            got.append(p)
+    wrpcap(out, got)
+
+
+def cmd_send(iface, pcap):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    for p in rdpcap(pcap):
+        s.send(bytes(p))
+        time.sleep(0.002)
+
+
+def same_inner(got, ref):
+    """Compare inner IPv4 packets byte for byte; returns a mismatch description or ''."""
+    if len(got) != len(ref):
+        return f"{len(got)} packets, expected {len(ref)}"
+    for i, (g, r) in enumerate(zip(got, ref)):
+        if bytes(g) != bytes(r):
+            return f"packet {i}: {bytes(g).hex()} != {bytes(r).hex()}"
+    return ""
+
+
+def check_outer(esp_pkts, ref):
+    """Address preservation (R2) and DSCP/ECN copy on gvpn's ESP packets."""
+    for e, r in zip(esp_pkts, ref):
+        if (e[IP].src, e[IP].dst, e[IP].tos, e[IP].proto) != (r[IP].src, r[IP].dst, r[IP].tos, 50):
+            return f"outer {e[IP].src}->{e[IP].dst} tos {e[IP].tos} for inner {r[IP].src}->{r[IP].dst} tos {r[IP].tos}"
+    return ""
+
+
+def tshark_decrypt(pcap, cipher, klen, auth):
+    ck, ak = keys(klen, auth)
+    ckey = "0x" + ck.hex()
+    akey = "0x" + ak.hex() if ak else ""
+    uat = (f'uat:esp_sa:"IPv4","*","*","0x{SPI:08x}","{TSHARK_CIPHER[cipher]}","{ckey}",'
+           f'"{TSHARK_AUTH[auth]}","{akey}"')
+    r = run(["tshark", "-r", pcap, "-o", "esp.enable_encryption_decode:TRUE",
+             "-o", "esp.enable_authentication_check:TRUE", "-o", uat,
+             "-d", "udp.port==40001,data",
+             "-T", "fields", "-E", "separator=|", "-e", "ip.src", "-e", "ip.dst",
+             "-e", "esp.icv_good", "-e", "udp.length", "-e", "data.data", "-e", "icmp.seq"])
+    return r
+
+
+def tshark_plain(pcap):
+    r = run(["tshark", "-r", pcap, "-d", "udp.port==40001,data", "-T", "fields",
+             "-E", "separator=|", "-e", "ip.src", "-e", "ip.dst", "-e", "udp.length",
+             "-e", "data.data", "-e", "icmp.seq"])
+    return r.stdout.splitlines()
+
+
+def kernel_has_esp():
+    ns = f"gvpnX{os.getpid() % 100000}"
+    run(["ip", "netns", "add", ns])
+    try:
+        r = run(["ip", "-n", ns, "xfrm", "state", "add", "src", "192.0.2.10", "dst", "198.51.100.20",
+                 "proto", "esp", "spi", hex(SPI), "mode", "tunnel", "enc", "cbc(aes)",
+                 "0x" + bytes(range(16)).hex(), "auth-trunc", "hmac(sha1)",
+                 "0x" + bytes(range(0xa0, 0xb4)).hex(), "96"])
+        return r.returncode == 0, r.stderr.strip()
+    finally:
+        run(["ip", "netns", "del", ns])
+
+
+def kernel_test(tool, work, ref_pcap, tap):
+    """The kernel's xfrm decrypts gvpn's AES-CBC/HMAC-SHA1 ESP to a UDP socket."""
+    ok, why = kernel_has_esp()
+    name = "Linux xfrm decrypts gvpn's aes-cbc/hmac-sha1-96 ESP to a UDP socket"
+    if not ok:
+        tap.skip(name, f"this kernel has no ESP ({why})")
+        return
+    esp = os.path.join(work, "kernel.esp.pcap")
+    r = esptool(tool, "encrypt", "aes-cbc", 16, "hmac-sha1-96", ref_pcap, esp)
+    if r.returncode != 0:
+        tap.result(False, name, r.stderr)
+        return
+    ck, ak = keys(16, "hmac-sha1-96")
+    with Netns() as n:
+        setup = [
+            ["ip", "-n", n.b, "addr", "add", "198.51.100.20/32", "dev", "vB"],
+            ["ip", "-n", n.b, "route", "add", "192.0.2.0/24", "dev", "vB"],
+            ["ip", "-n", n.b, "xfrm", "state", "add", "src", "192.0.2.10", "dst", "198.51.100.20",
+             "proto", "esp", "spi", hex(SPI), "mode", "tunnel", "enc", "cbc(aes)", "0x" + ck.hex(),
+             "auth-trunc", "hmac(sha1)", "0x" + ak.hex(), "96"],
+            ["ip", "-n", n.b, "xfrm", "policy", "add", "src", "192.0.2.10/32", "dst",
+             "198.51.100.20/32", "dir", "in", "tmpl", "src", "192.0.2.10", "dst",
+             "198.51.100.20", "proto", "esp", "mode", "tunnel"],
+        ]
+        for c in setup:
+            r = run(c)
+            if r.returncode != 0:
+                tap.result(False, name, f"{' '.join(c)}: {r.stderr}")
+                return
+        mac = run(["ip", "netns", "exec", n.b, "cat", "/sys/class/net/vB/address"]).stdout.strip()
+        frames = [Ether(dst=mac, src="02:00:00:00:00:01") / p[IP] for p in rdpcap(esp)
+                  if p[IP].dst == "198.51.100.20"]
+        sendfile = os.path.join(work, "kernel.send.pcap")
+        wrpcap(sendfile, frames[8:9])
+        rx = subprocess.Popen(["ip", "netns", "exec", n.b, sys.executable, "-c",
+                               "import socket;s=socket.socket(2,2);s.bind(('',40001));"
+                               "s.settimeout(5);print('ready',flush=True);print(s.recv(2000).hex())"],
+                              stdout=subprocess.PIPE, text=True)
+        rx.stdout.readline()
+        run(["ip", "netns", "exec", n.a, sys.executable, __file__, "send", "vA", sendfile])
+        out, _ = rx.communicate(timeout=10)
+        want = bytes(rdpcap(ref_pcap)[8][Raw].load).hex()
+        tap.result(out.strip() == want, name, out)
+
+
+def main(tool, work):
+    tap = Tap()
+    os.makedirs(work, exist_ok=True)
+    ref = sample()
+    ref_pcap = os.path.join(work, "inner.pcap")
+    wrpcap(ref_pcap, ref)
+    ref_ip = [p[IP] for p in ref]
+    plain_fields = tshark_plain(ref_pcap)
+    have_netns = os.geteuid() == 0 and run(["ip", "netns", "list"]).returncode == 0
+    print(f"1..{len(ALGS) * 4 + 1}", flush=True)
+
+    for cipher, klen, auth, scrypt, sauth in ALGS:
+        label = f"{cipher}-{klen * 8 if cipher != 'aes-gcm' else (klen - 4) * 8}/{auth}"
+        ck, ak = keys(klen, auth)
+        esp_pcap = os.path.join(work, f"gvpn.{cipher}.{klen}.{auth}.pcap")
+        r = esptool(tool, "encrypt", cipher, klen, auth, ref_pcap, esp_pcap)
+        gvpn_ok = r.returncode == 0 and f"{len(ref)} out" in r.stderr
+
+        # tshark: decrypts with the ICV good, the inner packets as sent, outer = inner addresses
+        name = f"tshark decrypts gvpn ESP {label} (ICV good, inner packets intact)"
+        if not gvpn_ok:
+            tap.result(False, name, r.stderr)
+        else:
+            t = tshark_decrypt(esp_pcap, cipher, klen, auth)
+            lines = t.stdout.splitlines()
+            bad = t.returncode != 0 or len(lines) != len(ref)
+            detail = t.stderr
+            for got, want in zip(lines, plain_fields):
+                f = got.split("|")
+                src, dst = f[0].split(","), f[1].split(",")
+                w = want.split("|")
+                if (f[2] != "1" or len(src) != 2 or src[0] != src[1] or dst[0] != dst[1] or
+                        src[1] != w[0] or dst[1] != w[1] or f[3:] != w[2:]):
+                    bad = True
+                    detail += f"\ngot {got}\nwant {want}"
+            tap.result(not bad, name, detail)
+
+        # scapy decrypts gvpn's ESP, received through the veth pair
+        name = f"scapy decrypts gvpn ESP {label} received over veth"
+        if not have_netns:
+            tap.skip(name, "needs root and ip netns")
+        elif not gvpn_ok:
+            tap.result(False, name, r.stderr)
+        else:
+            cap = os.path.join(work, f"rx.{cipher}.{klen}.{auth}.pcap")
+            with Netns() as n:
+                ok, detail = n.send_and_capture(esp_pcap, len(ref), cap)
+            if ok:
+                got = rdpcap(cap)
+                sa = scapy_sa(scrypt, sauth, ck, ak, IP())  # tunnel mode: strip outer
+                try:
+                    detail = check_outer(got, ref) or same_inner([sa.decrypt(p[IP]) for p in got], ref_ip)
+                except Exception as e:  # a failed ICV raises
+                    detail = f"scapy: {e!r}"
+                ok = detail == ""
+            tap.result(ok, name, detail)
+
+        # gvpn decrypts scapy's ESP, sent through the veth pair
+        name = f"gvpn decrypts scapy ESP {label} received over veth"
+        s_pcap = os.path.join(work, f"scapy.{cipher}.{klen}.{auth}.pcap")
+        frames = []
+        for p in ref:
+            ip = p[IP]
+            sa = scapy_sa(scrypt, sauth, ck, ak, IP(src=ip.src, dst=ip.dst, tos=ip.tos))
+            frames.append(Ether(src=p.src, dst=p.dst) / sa.encrypt(ip))
+        wrpcap(s_pcap, frames)
+        src_pcap = s_pcap
+        if not have_netns:
+            tap.skip(name, "needs root and ip netns")
+        else:
+            cap = os.path.join(work, f"rx2.{cipher}.{klen}.{auth}.pcap")
+            with Netns() as n:
+                ok, detail = n.send_and_capture(s_pcap, len(ref), cap)
+            if ok:
+                src_pcap = cap
+                out = os.path.join(work, f"dec.{cipher}.{klen}.{auth}.pcap")
+                r2 = esptool(tool, "decrypt", cipher, klen, auth, cap, out)
+                detail = r2.stderr
+                ok = r2.returncode == 0 and same_inner([p[IP] for p in rdpcap(out)], ref_ip) == ""
+                if not ok and r2.returncode == 0:
+                    detail += same_inner([p[IP] for p in rdpcap(out)], ref_ip)
+            tap.result(ok, name, detail)
+
+        # tampering with scapy's packets: gvpn drops every one as a bad ICV
+        name = f"gvpn drops tampered scapy ESP {label} as bad ICV"
+        bad_pcap = os.path.join(work, f"bad.{cipher}.{klen}.{auth}.pcap")
+        tampered = []
+        for p in rdpcap(src_pcap):
+            b = bytearray(bytes(p))
+            b[14 + 20 + 8 + 2] ^= 0x01  # a byte of the IV or ciphertext
+            tampered.append(Ether(bytes(b)))
+        wrpcap(bad_pcap, tampered)
+        r3 = esptool(tool, "decrypt", cipher, klen, auth, bad_pcap, os.path.join(work, "bad.out.pcap"))
+        tap.result(r3.returncode == 0 and f"0 out, {len(ref)} dropped" in r3.stderr and
+                   f"{len(ref)} integrity check failed" in r3.stderr, name, r3.stderr)
+
+    kernel_test(tool, work, ref_pcap, tap)
+    return 1 if tap.failed else 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "capture":
+        cmd_capture(*sys.argv[2:5])
+    elif sys.argv[1] == "send":
+        cmd_send(*sys.argv[2:4])
+    else:
+        sys.exit(main(sys.argv[1], sys.argv[2]))
