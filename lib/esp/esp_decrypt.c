@@ -105,18 +105,17 @@ uint16_t
 gvpn_esp_decrypt_burst(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st[],
 		       struct rte_mbuf *pkts[], uint16_t n)
 {
-	struct rte_mbuf *good[GVPN_ESP_BURST_MAX];
 	struct esp_burst b;
-	uint16_t nb_good = 0;
 
 	RTE_ASSERT(n <= GVPN_ESP_BURST_MAX);
 	b.nb_op = 0;
 	b.nb_bad = 0;
+	b.nb_good = 0;
 	for (uint16_t i = 0; i < n; i++) {
 		int why = esp_check_one(st[i], pkts[i], &lc->ops[b.nb_op]);
 
 		if (why != 0)
-			esp_drop(lc, &b, pkts[i], (enum gvpn_esp_drop)(why - 1));
+			esp_drop(lc, &b, pkts[i], st[i], (enum gvpn_esp_drop)(why - 1));
 		else
 			b.op_pkt[b.nb_op++] = i;
 	}
@@ -132,9 +131,9 @@ gvpn_esp_decrypt_burst(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st[]
 		else
 			why = esp_decap_one(st[i], pkts[i], &lc->ops[k]);
 		if (why != 0)
-			esp_drop(lc, &b, pkts[i], (enum gvpn_esp_drop)(why - 1));
+			esp_drop(lc, &b, pkts[i], st[i], (enum gvpn_esp_drop)(why - 1));
 		else
-			good[nb_good++] = pkts[i];
+			esp_keep(&b, pkts[i], st[i]);
 	}
-	return esp_finish(pkts, good, nb_good, &b);
+	return esp_finish(pkts, st, &b);
 }

@@ -94,18 +94,17 @@ uint16_t
 gvpn_esp_encrypt_burst(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st[],
 		       struct rte_mbuf *pkts[], uint16_t n)
 {
-	struct rte_mbuf *good[GVPN_ESP_BURST_MAX];
 	struct esp_burst b;
-	uint16_t nb_good = 0;
 
 	RTE_ASSERT(n <= GVPN_ESP_BURST_MAX);
 	b.nb_op = 0;
 	b.nb_bad = 0;
+	b.nb_good = 0;
 	for (uint16_t i = 0; i < n; i++) {
 		int why = esp_encap_one(lc, st[i], pkts[i], &lc->ops[b.nb_op]);
 
 		if (why != 0)
-			esp_drop(lc, &b, pkts[i], (enum gvpn_esp_drop)(why - 1));
+			esp_drop(lc, &b, pkts[i], st[i], (enum gvpn_esp_drop)(why - 1));
 		else
 			b.op_pkt[b.nb_op++] = i;
 	}
@@ -114,9 +113,9 @@ gvpn_esp_encrypt_burst(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st[]
 		struct rte_mbuf *m = pkts[b.op_pkt[k]];
 
 		if (lc->status[k] == GVPN_CRYPTO_OK)
-			good[nb_good++] = m;
+			esp_keep(&b, m, st[b.op_pkt[k]]);
 		else
-			esp_drop(lc, &b, m, GVPN_ESP_DROP_CRYPTO);
+			esp_drop(lc, &b, m, st[b.op_pkt[k]], GVPN_ESP_DROP_CRYPTO);
 	}
-	return esp_finish(pkts, good, nb_good, &b);
+	return esp_finish(pkts, st, &b);
 }

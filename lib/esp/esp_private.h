@@ -25,28 +25,43 @@ struct esp_hdr {
 struct esp_burst {
 	uint16_t nb_op;
 	uint16_t nb_bad;
+	uint16_t nb_good;
 	uint16_t op_pkt[GVPN_ESP_BURST_MAX];
 	struct rte_mbuf *bad[GVPN_ESP_BURST_MAX];
+	struct gvpn_esp_sa_state *bad_st[GVPN_ESP_BURST_MAX];
+	struct rte_mbuf *good[GVPN_ESP_BURST_MAX];
+	struct gvpn_esp_sa_state *good_st[GVPN_ESP_BURST_MAX];
 };
 
 static inline void
 esp_drop(struct gvpn_esp_lcore *lc, struct esp_burst *b, struct rte_mbuf *m,
-	 enum gvpn_esp_drop why)
+	 struct gvpn_esp_sa_state *st, enum gvpn_esp_drop why)
 {
 	lc->stats.drop[why]++;
+	b->bad_st[b->nb_bad] = st;
 	b->bad[b->nb_bad++] = m;
 }
 
-/** Write the good packets to the front of pkts, the dropped ones after. */
-static inline uint16_t
-esp_finish(struct rte_mbuf *pkts[], struct rte_mbuf *good[], uint16_t nb_good,
-	   const struct esp_burst *b)
+static inline void
+esp_keep(struct esp_burst *b, struct rte_mbuf *m, struct gvpn_esp_sa_state *st)
 {
-	for (uint16_t i = 0; i < nb_good; i++)
-		pkts[i] = good[i];
-	for (uint16_t i = 0; i < b->nb_bad; i++)
-		pkts[nb_good + i] = b->bad[i];
-	return nb_good;
+	b->good_st[b->nb_good] = st;
+	b->good[b->nb_good++] = m;
+}
+
+/** Good packets (and their states) to the front, the dropped ones after. */
+static inline uint16_t
+esp_finish(struct rte_mbuf *pkts[], struct gvpn_esp_sa_state *st[], const struct esp_burst *b)
+{
+	for (uint16_t i = 0; i < b->nb_good; i++) {
+		pkts[i] = b->good[i];
+		st[i] = b->good_st[i];
+	}
+	for (uint16_t i = 0; i < b->nb_bad; i++) {
+		pkts[b->nb_good + i] = b->bad[i];
+		st[b->nb_good + i] = b->bad_st[i];
+	}
+	return b->nb_good;
 }
 
 #endif /* ESP_PRIVATE_H */

@@ -182,7 +182,7 @@ void gvpn_esp_sa_state_init(struct gvpn_esp_sa_state *st, const struct gvpn_esp_
  * @return
  *   Number of packets encrypted, which are moved to the front in their
  *   order; the rest are moved behind them, counted in lc->stats, and are
- *   the caller's to free.
+ *   the caller's to free. @p st is reordered the same way.
  */
 uint16_t gvpn_esp_encrypt_burst(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st[],
 				struct rte_mbuf *pkts[], uint16_t n);
@@ -194,7 +194,7 @@ uint16_t gvpn_esp_encrypt_burst(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_st
  *   st[i] is the SA state that pkts[i]'s SPI selected.
  * @return
  *   Number of inner packets returned at the front; the dropped ones follow,
- *   counted by reason in lc->stats.
+ *   counted by reason in lc->stats. @p st is reordered the same way.
  */
 uint16_t gvpn_esp_decrypt_burst(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st[],
 				struct rte_mbuf *pkts[], uint16_t n);

@@ -1,0 +1,761 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libconfig.h>
+
+#include "gvpn_common.h"
+#include "gvpn_config.h"
+
+struct ctx {
+	const char *file;
+	char *err;
+	size_t errlen;
+};
+
+/* "groups[0].sas[1].key" */
+static void
+setting_path(const config_setting_t *s, char *buf, size_t len)
+{
+	const config_setting_t *chain[16];
+	int n = 0;
+	size_t off = 0;
+
+	for (; s != NULL && config_setting_parent(s) != NULL && n < 16; s = config_setting_parent(s))
+		chain[n++] = s;
+	buf[0] = '\0';
+	while (n-- > 0 && off < len) {
+		const char *name = config_setting_name(chain[n]);
+		int w = name != NULL ? snprintf(buf + off, len - off, "%s%s", off ? "." : "", name)
+				     : snprintf(buf + off, len - off, "[%d]",
+						config_setting_index(chain[n]));
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+}
+
+static int __attribute__((format(printf, 4, 5)))
+fail(struct ctx *x, const config_setting_t *s, const char *member, const char *fmt, ...)
+{
+	char path[256], msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	setting_path(s, path, sizeof(path));
+	snprintf(x->err, x->errlen, "%s:%d: %s%s%s: %s", x->file,
+		 s != NULL ? config_setting_source_line(s) : 0, path,
+		 member != NULL && path[0] ? "." : "", member != NULL ? member : "", msg);
+	return -EINVAL;
+}
+
+/* Refuse settings this version does not know: a typo must not pass silently. */
+static int
+check_members(struct ctx *x, const config_setting_t *g, const char *const allowed[])
+{
+	int n = config_setting_length(g);
+
+	if (!config_setting_is_group(g))
+		return fail(x, g, NULL, "must be a group { ... }");
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *m = config_setting_get_elem(g, (unsigned int)i);
+		const char *name = config_setting_name(m);
+		int ok = 0;
+
+		for (int k = 0; allowed[k] != NULL && !ok; k++)
+			ok = strcmp(name, allowed[k]) == 0;
+		if (!ok)
+			return fail(x, m, NULL, "unknown setting");
+	}
+	return 0;
+}
+
+static int
+get_string(struct ctx *x, const config_setting_t *g, const char *name, int required, char *out,
+	   size_t cap)
+{
+	const config_setting_t *s = config_setting_get_member(g, name);
+	const char *v;
+
+	if (s == NULL)
+		return required ? fail(x, g, name, "missing") : 1;
+	v = config_setting_get_string(s);
+	if (v == NULL)
+		return fail(x, s, NULL, "must be a string");
+	if (strlen(v) >= cap)
+		return fail(x, s, NULL, "longer than %zu characters", cap - 1);
+	strcpy(out, v);
+	return 0;
+}
+
+static int
+get_int(struct ctx *x, const config_setting_t *g, const char *name, long long lo, long long hi,
+	long long *out)
+{
+	const config_setting_t *s = config_setting_get_member(g, name);
+	long long v;
+
+	if (s == NULL)
+		return 1;
+	if (config_setting_type(s) == CONFIG_TYPE_INT)
+		v = config_setting_get_int(s);
+	else if (config_setting_type(s) == CONFIG_TYPE_INT64)
+		v = config_setting_get_int64(s);
+	else
+		return fail(x, s, NULL, "must be an integer");
+	if (v < lo || v > hi)
+		return fail(x, s, NULL, "must be %lld..%lld", lo, hi);
+	*out = v;
+	return 0;
+}
+
+static int
+get_bool(struct ctx *x, const config_setting_t *g, const char *name, int *out)
+{
+	const config_setting_t *s = config_setting_get_member(g, name);
+
+	if (s == NULL)
+		return 1;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return fail(x, s, NULL, "must be true or false");
+	*out = config_setting_get_bool(s);
+	return 0;
+}
+
+/* One of @p names, returning its index. */
+static int
+get_enum(struct ctx *x, const config_setting_t *g, const char *name, const char *const names[],
+	 int *out)
+{
+	char v[32];
+	int rc = get_string(x, g, name, 0, v, sizeof(v));
+
+	if (rc != 0)
+		return rc;
+	for (int i = 0; names[i] != NULL; i++)
+		if (strcmp(v, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	char list[128] = "";
+	for (int i = 0; names[i] != NULL; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
+			 names[i]);
+	return fail(x, config_setting_get_member(g, name), NULL, "'%s' is not one of: %s", v,
+		    list);
+}
+
+static int
+parse_prefix(struct ctx *x, const config_setting_t *g, const char *name, struct gvpn_prefix *p)
+{
+	char v[40], *slash;
+	struct in_addr a;
+	long len = 32;
+	int rc = get_string(x, g, name, 0, v, sizeof(v));
+
+	if (rc != 0)
+		return rc;
+	slash = strchr(v, '/');
+	if (slash != NULL) {
+		char *end;
+
+		*slash = '\0';
+		len = strtol(slash + 1, &end, 10);
+		if (*end != '\0' || slash[1] == '\0' || len < 0 || len > 32)
+			goto bad;
+	}
+	if (inet_pton(AF_INET, v, &a) != 1)
+		goto bad;
+	p->addr = ntohl(a.s_addr);
+	p->len = (uint8_t)len;
+	if (len < 32 && (p->addr & ~(len ? ~0u << (32 - len) : 0)) != 0) {
+		struct in_addr net = {.s_addr = htonl(p->addr & (len ? ~0u << (32 - len) : 0))};
+		char fixed[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &net, fixed, sizeof(fixed));
+		return fail(x, config_setting_get_member(g, name), NULL,
+			    "host bits set (did you mean %s/%ld?)", fixed, len);
+	}
+	return 0;
+bad:
+	return fail(x, config_setting_get_member(g, name), NULL,
+		    "not an IPv4 address or prefix (a.b.c.d or a.b.c.d/len)");
+}
+
+static int
+parse_ports(struct ctx *x, const config_setting_t *g, const char *name, uint16_t *lo, uint16_t *hi)
+{
+	const config_setting_t *s = config_setting_get_member(g, name);
+	long a, b;
+	char *end;
+
+	*lo = 0;
+	*hi = 65535;
+	if (s == NULL)
+		return 0;
+	if (config_setting_type(s) == CONFIG_TYPE_INT) {
+		a = b = config_setting_get_int(s);
+	} else if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		const char *v = config_setting_get_string(s);
+
+		a = strtol(v, &end, 10);
+		if (end == v || (*end != '-' && *end != '\0'))
+			goto bad;
+		b = a;
+		if (*end == '-') {
+			const char *v2 = end + 1;
+
+			b = strtol(v2, &end, 10);
+			if (end == v2 || *end != '\0')
+				goto bad;
+		}
+	} else {
+		goto bad;
+	}
+	if (a < 0 || b > 65535 || a > b)
+		goto bad;
+	*lo = (uint16_t)a;
+	*hi = (uint16_t)b;
+	return 0;
+bad:
+	return fail(x, s, NULL, "a port 0..65535 or a range \"low-high\"");
+}
+
+static int
+parse_proto(struct ctx *x, const config_setting_t *g, uint8_t *proto)
+{
+	static const struct {
+		const char *name;
+		uint8_t num;
+	} names[] = {{"any", 0}, {"icmp", 1}, {"tcp", 6}, {"udp", 17}, {"gre", 47},
+		     {"esp", 50}, {"ospf", 89}, {"pim", 103}, {"vrrp", 112}, {"sctp", 132}};
+	const config_setting_t *s = config_setting_get_member(g, "protocol");
+	const char *v;
+
+	*proto = 0;
+	if (s == NULL)
+		return 0;
+	if (config_setting_type(s) == CONFIG_TYPE_INT) {
+		int n = config_setting_get_int(s);
+
+		if (n < 0 || n > 255)
+			return fail(x, s, NULL, "must be 0..255 or a name");
+		*proto = (uint8_t)n;
+		return 0;
+	}
+	v = config_setting_get_string(s);
+	for (size_t i = 0; v != NULL && i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(v, names[i].name) == 0) {
+			*proto = names[i].num;
+			return 0;
+		}
+	return fail(x, s, NULL, "unknown protocol (any, icmp, tcp, udp, gre, esp, ospf, pim, "
+				"vrrp, sctp or a number)");
+}
+
+static int
+parse_selector(struct ctx *x, const config_setting_t *g, struct gvpn_selector *sel)
+{
+	int rc;
+
+	memset(sel, 0, sizeof(*sel));
+	if ((rc = parse_prefix(x, g, "src", &sel->src)) < 0)
+		return rc;
+	if (rc == 1)
+		sel->src.len = 0; /* any */
+	if ((rc = parse_prefix(x, g, "dst", &sel->dst)) < 0)
+		return rc;
+	if (rc == 1)
+		sel->dst.len = 0;
+	if ((rc = parse_proto(x, g, &sel->proto)) < 0)
+		return rc;
+	if ((rc = parse_ports(x, g, "src_port", &sel->sport_lo, &sel->sport_hi)) < 0)
+		return rc;
+	if ((rc = parse_ports(x, g, "dst_port", &sel->dport_lo, &sel->dport_hi)) < 0)
+		return rc;
+	if ((sel->sport_lo != 0 || sel->sport_hi != 65535 || sel->dport_lo != 0 ||
+	     sel->dport_hi != 65535) &&
+	    sel->proto != 6 && sel->proto != 17 && sel->proto != 132)
+		return fail(x, g, "protocol", "ports need protocol tcp, udp or sctp");
+	return 0;
+}
+
+static int
+read_key_file(struct ctx *x, const config_setting_t *s, const char *path, char *out, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (f == NULL)
+		return fail(x, s, NULL, "cannot read '%s': %s", path, strerror(errno));
+	n = fread(out, 1, cap - 1, f);
+	fclose(f);
+	out[n] = '\0';
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
+		out[--n] = '\0';
+	return 0;
+}
+
+/* A key from "NAME" (hex) or "NAME_file" (a file holding the hex). */
+static int
+parse_key(struct ctx *x, const config_setting_t *g, const char *name, uint8_t *key, uint8_t *len)
+{
+	char file_member[32], hex[256], path[PATH_MAX];
+	const config_setting_t *s = config_setting_get_member(g, name);
+	int rc, n;
+
+	snprintf(file_member, sizeof(file_member), "%s_file", name);
+	*len = 0;
+	if (s != NULL && config_setting_get_member(g, file_member) != NULL)
+		return fail(x, s, NULL, "give %s or %s, not both", name, file_member);
+	if (s != NULL) {
+		rc = get_string(x, g, name, 1, hex, sizeof(hex));
+	} else {
+		s = config_setting_get_member(g, file_member);
+		if (s == NULL)
+			return 1;
+		rc = get_string(x, g, file_member, 1, path, sizeof(path));
+		if (rc == 0)
+			rc = read_key_file(x, s, path, hex, sizeof(hex));
+	}
+	if (rc != 0)
+		return rc;
+	n = gvpn_hex_parse(hex, key, GVPN_KEY_MAX);
+	gvpn_wipe(hex, sizeof(hex));
+	if (n < 0)
+		return fail(x, s, NULL, "not a hex key of at most %d bytes", GVPN_KEY_MAX);
+	*len = (uint8_t)n;
+	return 0;
+}
+
+static int
+parse_sa(struct ctx *x, const config_setting_t *g, struct gvpn_sa_conf *sa)
+{
+	static const char *const allowed[] = {
+		"spi",	    "src",	"dst",	    "protocol", "src_port", "dst_port", "mirror",
+		"cipher",   "key",	"key_file", "auth",	"auth_key", "auth_key_file",
+		"lifetime", NULL};
+	struct gvpn_crypto_xform *xf = &sa->xform;
+	char name[32];
+	long long v;
+	int rc;
+
+	if ((rc = check_members(x, g, allowed)) != 0)
+		return rc;
+	sa->line = config_setting_source_line(g);
+	rc = get_int(x, g, "spi", 256, UINT32_MAX, &v);
+	if (rc < 0)
+		return rc;
+	if (rc == 1)
+		return fail(x, g, "spi", "missing (256..4294967295)");
+	sa->spi = (uint32_t)v;
+	if ((rc = parse_selector(x, g, &sa->sel)) != 0)
+		return rc;
+	if (get_bool(x, g, "mirror", &sa->mirror) < 0)
+		return -EINVAL;
+	if ((rc = get_string(x, g, "cipher", 1, name, sizeof(name))) != 0)
+		return rc;
+	if (gvpn_cipher_parse(name, &xf->cipher) != 0 || xf->cipher == GVPN_CIPHER_NULL)
+		return fail(x, config_setting_get_member(g, "cipher"), NULL,
+			    "'%s' is not one of: des-cbc, 3des-cbc, aes-cbc, aes-gcm", name);
+	xf->auth = GVPN_AUTH_NONE;
+	rc = get_string(x, g, "auth", 0, name, sizeof(name));
+	if (rc < 0)
+		return rc;
+	if (rc == 0 && (gvpn_auth_parse(name, &xf->auth) != 0))
+		return fail(x, config_setting_get_member(g, "auth"), NULL,
+			    "'%s' is not one of: hmac-md5-96, hmac-sha1-96, hmac-sha256-128, none",
+			    name);
+	if (xf->cipher == GVPN_CIPHER_AES_GCM && xf->auth != GVPN_AUTH_NONE)
+		return fail(x, config_setting_get_member(g, "auth"), NULL,
+			    "aes-gcm carries its own ICV: leave auth out");
+	if (xf->cipher != GVPN_CIPHER_AES_GCM && xf->auth == GVPN_AUTH_NONE)
+		return fail(x, g, "auth", "missing: %s needs an integrity algorithm",
+			    gvpn_cipher_name(xf->cipher));
+	rc = parse_key(x, g, "key", xf->cipher_key, &xf->cipher_key_len);
+	if (rc < 0)
+		return rc;
+	if (rc == 1)
+		return fail(x, g, "key", "missing (key = \"hex\" or key_file = \"path\")");
+	struct gvpn_crypto_xform probe = *xf; /* the cipher key alone */
+
+	probe.auth = GVPN_AUTH_NONE;
+	probe.auth_key_len = 0;
+	if (gvpn_xform_check(&probe) != 0) {
+		static const char *const want[] = {
+			[GVPN_CIPHER_DES_CBC] = "8", [GVPN_CIPHER_3DES_CBC] = "24",
+			[GVPN_CIPHER_AES_CBC] = "16, 24 or 32",
+			[GVPN_CIPHER_AES_GCM] = "20 or 36 (key + 4-byte salt)"};
+
+		gvpn_wipe(&probe, sizeof(probe));
+		return fail(x, g, config_setting_get_member(g, "key") ? "key" : "key_file",
+			    "%u bytes; %s needs %s", xf->cipher_key_len, gvpn_cipher_name(xf->cipher),
+			    want[xf->cipher]);
+	}
+	gvpn_wipe(&probe, sizeof(probe));
+	rc = parse_key(x, g, "auth_key", xf->auth_key, &xf->auth_key_len);
+	if (rc < 0)
+		return rc;
+	if (xf->auth != GVPN_AUTH_NONE && xf->auth_key_len != gvpn_auth_key_len(xf->auth))
+		return fail(x, g, "auth_key", "%s needs a %u-byte key%s", gvpn_auth_name(xf->auth),
+			    gvpn_auth_key_len(xf->auth), rc == 1 ? " (missing)" : "");
+	if (xf->auth == GVPN_AUTH_NONE && rc == 0)
+		return fail(x, config_setting_get_member(g, "auth_key"), NULL,
+			    "no integrity algorithm uses it");
+	rc = get_int(x, g, "lifetime", 0, UINT32_MAX, &v);
+	if (rc < 0)
+		return rc;
+	sa->lifetime = rc == 0 ? (uint32_t)v : 0;
+	return 0;
+}
+
+static int
+parse_fail_open(struct ctx *x, const config_setting_t *g, struct gvpn_selector *sel)
+{
+	static const char *const allowed[] = {"src", "dst", NULL};
+	int rc;
+
+	if ((rc = check_members(x, g, allowed)) != 0)
+		return rc;
+	return parse_selector(x, g, sel);
+}
+
+static int
+parse_group(struct ctx *x, const config_setting_t *g, struct gvpn_group_conf *gc)
+{
+	static const char *const allowed[] = {"name", "id", "direction", "fail_open", "sas", NULL};
+	static const char *const dirs[] = {"both", "inbound", "outbound", NULL};
+	const config_setting_t *l;
+	long long v;
+	int rc, d = GVPN_DIR_BOTH;
+
+	if ((rc = check_members(x, g, allowed)) != 0)
+		return rc;
+	if ((rc = get_string(x, g, "name", 1, gc->name, sizeof(gc->name))) != 0)
+		return rc;
+	rc = get_int(x, g, "id", 0, UINT32_MAX, &v);
+	if (rc < 0)
+		return rc;
+	gc->id = rc == 0 ? (uint32_t)v : 0;
+	if (get_enum(x, g, "direction", dirs, &d) < 0)
+		return -EINVAL;
+	gc->direction = (enum gvpn_direction)d;
+
+	l = config_setting_get_member(g, "fail_open");
+	if (l != NULL) {
+		if (!config_setting_is_list(l))
+			return fail(x, l, NULL, "must be a list ( {...}, ... )");
+		if (config_setting_length(l) > GVPN_MAX_FAIL_OPEN)
+			return fail(x, l, NULL, "at most %d rules per group", GVPN_MAX_FAIL_OPEN);
+		for (int i = 0; i < config_setting_length(l); i++) {
+			rc = parse_fail_open(x, config_setting_get_elem(l, (unsigned int)i),
+					     &gc->fail_open[gc->n_fail_open++]);
+			if (rc != 0)
+				return rc;
+		}
+	}
+	l = config_setting_get_member(g, "sas");
+	if (l == NULL)
+		return 0; /* a group may wait for keys */
+	if (!config_setting_is_list(l))
+		return fail(x, l, NULL, "must be a list ( {...}, ... )");
+	if (config_setting_length(l) > GVPN_MAX_GROUP_SAS)
+		return fail(x, l, NULL, "at most %d SAs per group", GVPN_MAX_GROUP_SAS);
+	for (int i = 0; i < config_setting_length(l); i++) {
+		const config_setting_t *e = config_setting_get_elem(l, (unsigned int)i);
+
+		rc = parse_sa(x, e, &gc->sas[gc->n_sas++]);
+		if (rc != 0)
+			return rc;
+		for (int k = 0; k < gc->n_sas - 1; k++)
+			if (gc->sas[k].spi == gc->sas[gc->n_sas - 1].spi)
+				return fail(x, e, "spi", "0x%x already used at line %d",
+					    gc->sas[k].spi, gc->sas[k].line);
+	}
+	return 0;
+}
+
+static int
+parse_port(struct ctx *x, const config_setting_t *g, struct gvpn_port_conf *p, char *peer,
+	   size_t peerlen)
+{
+	static const char *const allowed[] = {"name", "device", "role", "mtu", "peer", NULL};
+	static const char *const roles[] = {"clear", "protected", NULL};
+	long long v;
+	int rc, role = -1;
+
+	if ((rc = check_members(x, g, allowed)) != 0)
+		return rc;
+	p->line = config_setting_source_line(g);
+	if ((rc = get_string(x, g, "name", 1, p->name, sizeof(p->name))) != 0)
+		return rc;
+	if ((rc = get_string(x, g, "device", 1, p->device, sizeof(p->device))) != 0)
+		return rc;
+	if ((rc = get_enum(x, g, "role", roles, &role)) < 0)
+		return rc;
+	if (rc == 1)
+		return fail(x, g, "role", "missing (clear or protected)");
+	p->role = (enum gvpn_port_role)role;
+	p->mtu = 1500;
+	rc = get_int(x, g, "mtu", 576, 9000, &v);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		p->mtu = (uint16_t)v;
+	peer[0] = '\0';
+	rc = get_string(x, g, "peer", 0, peer, peerlen);
+	return rc < 0 ? rc : 0;
+}
+
+static int
+parse_ports_list(struct ctx *x, const config_t *cf, struct gvpn_config *c)
+{
+	const config_setting_t *l = config_lookup(cf, "ports");
+	char peers[GVPN_MAX_PORTS][GVPN_NAME_MAX];
+	int rc;
+
+	if (l == NULL || !config_setting_is_list(l) || config_setting_length(l) == 0)
+		return fail(x, l != NULL ? l : config_root_setting(cf), l ? NULL : "ports",
+			    "a list of at least one clear and one protected port is required");
+	if (config_setting_length(l) > GVPN_MAX_PORTS)
+		return fail(x, l, NULL, "at most %d ports", GVPN_MAX_PORTS);
+	for (int i = 0; i < config_setting_length(l); i++) {
+		const config_setting_t *e = config_setting_get_elem(l, (unsigned int)i);
+		struct gvpn_port_conf *p = &c->ports[c->n_ports++];
+
+		if ((rc = parse_port(x, e, p, peers[i], sizeof(peers[i]))) != 0)
+			return rc;
+		for (int k = 0; k < i; k++) {
+			if (strcmp(c->ports[k].name, p->name) == 0)
+				return fail(x, e, "name", "'%s' already used at line %d", p->name,
+					    c->ports[k].line);
+			if (strcmp(c->ports[k].device, p->device) == 0)
+				return fail(x, e, "device", "'%s' already used at line %d",
+					    p->device, c->ports[k].line);
+		}
+	}
+	/* Pair every port: a clear port names its protected peer or the other
+	 * way round; each port in exactly one pair. */
+	for (int i = 0; i < c->n_ports; i++)
+		c->ports[i].peer = UINT16_MAX;
+	for (int i = 0; i < c->n_ports; i++) {
+		const config_setting_t *e = config_setting_get_elem(l, (unsigned int)i);
+		int k;
+
+		if (peers[i][0] == '\0')
+			continue;
+		for (k = 0; k < c->n_ports && strcmp(c->ports[k].name, peers[i]) != 0; k++)
+			;
+		if (k == c->n_ports)
+			return fail(x, e, "peer", "no port is named '%s'", peers[i]);
+		if (c->ports[k].role == c->ports[i].role)
+			return fail(x, e, "peer", "'%s' has the same role; pair clear with protected",
+				    peers[i]);
+		if ((c->ports[i].peer != UINT16_MAX && c->ports[i].peer != k) ||
+		    (c->ports[k].peer != UINT16_MAX && c->ports[k].peer != i))
+			return fail(x, e, "peer", "'%s' is already paired with another port",
+				    peers[i]);
+		c->ports[i].peer = (uint16_t)k;
+		c->ports[k].peer = (uint16_t)i;
+	}
+	/* Exactly one clear and one protected port: pair them implicitly. */
+	if (c->n_ports == 2 && c->ports[0].peer == UINT16_MAX &&
+	    c->ports[0].role != c->ports[1].role) {
+		c->ports[0].peer = 1;
+		c->ports[1].peer = 0;
+	}
+	for (int i = 0; i < c->n_ports; i++)
+		if (c->ports[i].peer == UINT16_MAX)
+			return fail(x, config_setting_get_elem(l, (unsigned int)i), "peer",
+				    "port '%s' has no %s peer", c->ports[i].name,
+				    c->ports[i].role == GVPN_PORT_CLEAR ? "protected" : "clear");
+	return 0;
+}
+
+static int
+parse_dataplane(struct ctx *x, const config_t *cf, struct gvpn_config *c)
+{
+	static const char *const allowed[] = {"df_bit", "inner_df", "ttl", "flows", "crypto",
+					      "burst", NULL};
+	static const char *const df[] = {"clear", "set", "copy", NULL};
+	static const char *const inner[] = {"fragment", "honor", NULL};
+	static const char *const backends[] = {"ipsecmb", "openssl", NULL};
+	const config_setting_t *g = config_lookup(cf, "dataplane");
+	int rc, v = 0;
+	long long n;
+
+	c->df = 0;
+	c->inner_df = GVPN_INNER_DF_FRAGMENT;
+	c->ttl = 64;
+	c->flows = 65536;
+	c->burst = 32;
+	strcpy(c->crypto, "ipsecmb");
+	if (g == NULL)
+		return 0;
+	if ((rc = check_members(x, g, allowed)) != 0)
+		return rc;
+	if ((rc = get_enum(x, g, "df_bit", df, &v)) < 0)
+		return rc;
+	c->df = rc == 0 ? v : 0;
+	if ((rc = get_enum(x, g, "inner_df", inner, &v)) < 0)
+		return rc;
+	if (rc == 0)
+		c->inner_df = (enum gvpn_inner_df)v;
+	if ((rc = get_int(x, g, "ttl", 0, 255, &n)) < 0)
+		return rc;
+	if (rc == 0)
+		c->ttl = (uint8_t)n;
+	if ((rc = get_int(x, g, "flows", 1024, 16 * 1024 * 1024, &n)) < 0)
+		return rc;
+	if (rc == 0)
+		c->flows = (uint32_t)n;
+	if ((rc = get_int(x, g, "burst", 1, 64, &n)) < 0)
+		return rc;
+	if (rc == 0)
+		c->burst = (uint16_t)n;
+	if ((rc = get_enum(x, g, "crypto", backends, &v)) < 0)
+		return rc;
+	if (rc == 0)
+		strcpy(c->crypto, backends[v]);
+	return 0;
+}
+
+static int
+parse_bypass(struct ctx *x, const config_t *cf, struct gvpn_config *c)
+{
+	static const char *const allowed[] = {"src", "dst", "protocol", "src_port", "dst_port",
+					      NULL};
+	const config_setting_t *l = config_lookup(cf, "bypass");
+	int rc;
+
+	if (l == NULL)
+		return 0;
+	if (!config_setting_is_list(l))
+		return fail(x, l, NULL, "must be a list ( {...}, ... )");
+	if (config_setting_length(l) > GVPN_MAX_BYPASS)
+		return fail(x, l, NULL, "at most %d filters", GVPN_MAX_BYPASS);
+	for (int i = 0; i < config_setting_length(l); i++) {
+		const config_setting_t *e = config_setting_get_elem(l, (unsigned int)i);
+
+		if ((rc = check_members(x, e, allowed)) != 0)
+			return rc;
+		if ((rc = parse_selector(x, e, &c->bypass[c->n_bypass++])) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+parse_groups(struct ctx *x, const config_t *cf, struct gvpn_config *c)
+{
+	const config_setting_t *l = config_lookup(cf, "groups");
+	int rc;
+
+	if (l == NULL)
+		return 0;
+	if (!config_setting_is_list(l))
+		return fail(x, l, NULL, "must be a list ( {...}, ... )");
+	if (config_setting_length(l) > GVPN_MAX_GROUPS)
+		return fail(x, l, NULL, "at most %d groups", GVPN_MAX_GROUPS);
+	for (int i = 0; i < config_setting_length(l); i++) {
+		const config_setting_t *e = config_setting_get_elem(l, (unsigned int)i);
+		struct gvpn_group_conf *g = &c->groups[c->n_groups++];
+
+		if ((rc = parse_group(x, e, g)) != 0)
+			return rc;
+		for (int k = 0; k < c->n_groups - 1; k++) {
+			if (strcmp(c->groups[k].name, g->name) == 0)
+				return fail(x, e, "name", "group '%s' defined twice", g->name);
+			for (int s = 0; s < g->n_sas; s++)
+				for (int t = 0; t < c->groups[k].n_sas; t++)
+					if (g->sas[s].spi == c->groups[k].sas[t].spi)
+						return fail(x, e, "sas",
+							    "SPI 0x%x is also used by group '%s'",
+							    g->sas[s].spi, c->groups[k].name);
+		}
+	}
+	return 0;
+}
+
+int
+gvpn_config_load(const char *path, struct gvpn_config *c, char *err, size_t errlen)
+{
+	static const char *const allowed[] = {"ports", "dataplane", "bypass", "groups", NULL};
+	struct ctx x = {.file = path, .err = err, .errlen = errlen};
+	config_t cf;
+	FILE *f;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->file, sizeof(c->file), "%s", path);
+	f = fopen(path, "r");
+	if (f == NULL) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return rc;
+	}
+	config_init(&cf);
+	config_set_include_dir(&cf, NULL);
+	if (config_read(&cf, f) != CONFIG_TRUE) {
+		snprintf(err, errlen, "%s:%d: syntax: %s", path, config_error_line(&cf),
+			 config_error_text(&cf));
+		fclose(f);
+		config_destroy(&cf);
+		return -EINVAL;
+	}
+	fclose(f);
+	rc = check_members(&x, config_root_setting(&cf), allowed);
+	if (rc == 0)
+		rc = parse_ports_list(&x, &cf, c);
+	if (rc == 0)
+		rc = parse_dataplane(&x, &cf, c);
+	if (rc == 0)
+		rc = parse_bypass(&x, &cf, c);
+	if (rc == 0)
+		rc = parse_groups(&x, &cf, c);
+	config_destroy(&cf);
+	if (rc != 0)
+		gvpn_config_wipe(c);
+	return rc;
+}
+
+void
+gvpn_config_wipe(struct gvpn_config *c)
+{
+	for (int g = 0; g < GVPN_MAX_GROUPS; g++)
+		for (int s = 0; s < GVPN_MAX_GROUP_SAS; s++)
+			gvpn_wipe(&c->groups[g].sas[s].xform, sizeof(c->groups[g].sas[s].xform));
+}
+
+struct gvpn_selector
+gvpn_selector_mirror(const struct gvpn_selector *s)
+{
+	struct gvpn_selector m = *s;
+
+	m.src = s->dst;
+	m.dst = s->src;
+	m.sport_lo = s->dport_lo;
+	m.sport_hi = s->dport_hi;
+	m.dport_lo = s->sport_lo;
+	m.dport_hi = s->sport_hi;
+	return m;
+}
+
+int
+gvpn_selector_format(const struct gvpn_selector *s, char *buf, size_t len)
+{
+	char a[20], b[20];
+	uint32_t sa = htonl(s->src.addr), da = htonl(s->dst.addr);
+
+	inet_ntop(AF_INET, &sa, a, sizeof(a));
+	inet_ntop(AF_INET, &da, b, sizeof(b));
+	return snprintf(buf, len, "%s/%u -> %s/%u proto %u sport %u-%u dport %u-%u", a,
+			s->src.len, b, s->dst.len, s->proto, s->sport_lo, s->sport_hi,
+			s->dport_lo, s->dport_hi);
+}

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef GVPN_CONFIG_H
+#define GVPN_CONFIG_H
+
+/**
+ * @file
+ * gvpnd's configuration file (libconfig syntax, R31) parsed into validated
+ * structures. Every error names the file, the line and the setting; key
+ * material is never part of a message. doc/config.md is the reference.
+ */
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gvpn_crypto.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GVPN_NAME_MAX 32
+#define GVPN_MAX_PORTS 8
+#define GVPN_MAX_GROUPS 16
+#define GVPN_MAX_GROUP_SAS 32
+#define GVPN_MAX_FAIL_OPEN 10 /* per group (R24) */
+#define GVPN_MAX_BYPASS 64
+
+/** An IPv4 prefix in host order. */
+struct gvpn_prefix {
+	uint32_t addr;
+	uint8_t len;
+};
+
+/** A traffic selector: prefixes, protocol (0 = any) and port ranges. */
+struct gvpn_selector {
+	struct gvpn_prefix src, dst;
+	uint8_t proto;
+	uint16_t sport_lo, sport_hi;
+	uint16_t dport_lo, dport_hi;
+};
+
+enum gvpn_port_role { GVPN_PORT_CLEAR, GVPN_PORT_PROTECTED };
+
+struct gvpn_port_conf {
+	char name[GVPN_NAME_MAX];
+	char device[64];      /**< ethdev name, e.g. "0000:3b:00.0" or "net_pcap0" */
+	enum gvpn_port_role role;
+	uint16_t mtu;
+	uint16_t peer;        /**< index of the paired port (clear <-> protected) */
+	int line;
+};
+
+enum gvpn_direction { GVPN_DIR_BOTH, GVPN_DIR_INBOUND, GVPN_DIR_OUTBOUND };
+
+/** What to do with an inner packet that is too big and has DF set (R22). */
+enum gvpn_inner_df { GVPN_INNER_DF_FRAGMENT, GVPN_INNER_DF_HONOR };
+
+/** A static group SA: one TEK with its policy. */
+struct gvpn_sa_conf {
+	uint32_t spi;
+	struct gvpn_selector sel;
+	int mirror;                   /**< the reverse selector is protected too (R5) */
+	struct gvpn_crypto_xform xform;
+	uint32_t lifetime;            /**< seconds, 0 = no expiry */
+	int line;
+};
+
+struct gvpn_group_conf {
+	char name[GVPN_NAME_MAX];
+	uint32_t id;
+	enum gvpn_direction direction;
+	uint16_t n_fail_open;
+	struct gvpn_selector fail_open[GVPN_MAX_FAIL_OPEN];
+	uint16_t n_sas;
+	struct gvpn_sa_conf sas[GVPN_MAX_GROUP_SAS];
+};
+
+struct gvpn_config {
+	char file[PATH_MAX];
+	uint16_t n_ports;
+	struct gvpn_port_conf ports[GVPN_MAX_PORTS];
+	int df;                       /**< enum gvpn_df_mode */
+	enum gvpn_inner_df inner_df;
+	uint8_t ttl;                  /**< outer TTL, 0 copies the inner one */
+	uint32_t flows;               /**< flow cache entries per worker */
+	char crypto[16];              /**< backend name */
+	uint16_t burst;
+	uint16_t n_bypass;
+	struct gvpn_selector bypass[GVPN_MAX_BYPASS];
+	uint16_t n_groups;
+	struct gvpn_group_conf groups[GVPN_MAX_GROUPS];
+};
+
+/**
+ * Read and validate a configuration file.
+ *
+ * @param path
+ *   File to read.
+ * @param c
+ *   Filled on success; wiped and partly filled on failure.
+ * @param err
+ *   On failure: "FILE:LINE: SETTING: problem".
+ * @return
+ *   0, or -EINVAL (invalid content, see @p err), -ENOENT/-EIO (unreadable).
+ */
+int gvpn_config_load(const char *path, struct gvpn_config *c, char *err, size_t errlen);
+
+/** Wipe every key in a configuration. */
+void gvpn_config_wipe(struct gvpn_config *c);
+
+/** Does a selector match a packet's fields (host order)? */
+static inline int
+gvpn_selector_match(const struct gvpn_selector *s, uint32_t src, uint32_t dst, uint8_t proto,
+		    uint16_t sport, uint16_t dport)
+{
+	uint32_t sm = s->src.len ? ~0u << (32 - s->src.len) : 0;
+	uint32_t dm = s->dst.len ? ~0u << (32 - s->dst.len) : 0;
+
+	return ((src ^ s->src.addr) & sm) == 0 && ((dst ^ s->dst.addr) & dm) == 0 &&
+	       (s->proto == 0 || s->proto == proto) && sport >= s->sport_lo &&
+	       sport <= s->sport_hi && dport >= s->dport_lo && dport <= s->dport_hi;
+}
+
+/** The selector with source and destination swapped. */
+struct gvpn_selector gvpn_selector_mirror(const struct gvpn_selector *s);
+
+/** Format a selector for logs and telemetry ("10.1.0.0/16 -> 10.2.0.0/16 udp 0-65535 ..."). */
+int gvpn_selector_format(const struct gvpn_selector *s, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GVPN_CONFIG_H */

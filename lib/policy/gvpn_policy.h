@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef GVPN_POLICY_H
+#define GVPN_POLICY_H
+
+/**
+ * @file
+ * The rule table of the data plane: bypass filters (R25), group traffic
+ * selectors (R4) and fail-open rules (R24) compiled into one rte_acl
+ * context. A compiled policy is immutable: the control core builds a new one
+ * and swaps it in (a generation number tells workers their flow cache is
+ * stale); the old one is freed once every worker has let go of it.
+ *
+ * Four ACL categories give each packet, in one classification, the best
+ * rule in each role: outbound, outbound fail-open, inbound, inbound fail-open.
+ */
+
+#include <stdint.h>
+
+#include <rte_acl.h>
+#include <rte_byteorder.h>
+
+#include "gvpn_config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum gvpn_acl_category {
+	GVPN_ACL_OUT = 0,
+	GVPN_ACL_OUT_FAIL_OPEN = 1,
+	GVPN_ACL_IN = 2,
+	GVPN_ACL_IN_FAIL_OPEN = 3,
+	GVPN_ACL_CATEGORIES = 4,
+};
+
+enum gvpn_rule_type {
+	GVPN_RULE_NONE = 0,
+	GVPN_RULE_BYPASS,    /**< forward unchanged */
+	GVPN_RULE_TEK,       /**< encrypt with the group's TEK (outbound) / must arrive encrypted */
+	GVPN_RULE_FAIL_OPEN, /**< forward in clear while the group has failed */
+};
+
+/** What a matched rule means. */
+struct gvpn_rule {
+	uint8_t type;   /**< enum gvpn_rule_type */
+	uint8_t group;  /**< group index */
+	uint16_t tek;   /**< TEK policy index (GVPN_RULE_TEK) */
+};
+
+/** A rule to compile. */
+struct gvpn_policy_rule {
+	struct gvpn_selector sel;
+	struct gvpn_rule rule;
+	uint32_t categories; /**< bit mask of enum gvpn_acl_category */
+	int32_t priority;    /**< higher wins within a category */
+};
+
+/**
+ * The classification key of a packet, network byte order, laid out for
+ * rte_acl. It is also the flow cache key (with @p dir).
+ */
+struct gvpn_acl_key {
+	uint8_t proto;
+	uint8_t dir;   /**< 0 outbound, 1 inbound (flow cache only) */
+	uint16_t pad;
+	rte_be32_t src;
+	rte_be32_t dst;
+	rte_be16_t sport;
+	rte_be16_t dport;
+};
+
+struct gvpn_policy {
+	struct rte_acl_ctx *acl;  /**< NULL when there are no rules */
+	uint32_t generation;
+	uint32_t n_rules;
+	struct gvpn_rule rules[]; /**< ACL userdata n is rules[n - 1] */
+};
+
+/**
+ * Compile rules into a policy.
+ *
+ * @return
+ *   The policy, or NULL with rte_errno set (EINVAL, ENOMEM).
+ */
+struct gvpn_policy *gvpn_policy_build(const struct gvpn_policy_rule *rules, uint32_t n,
+				      uint32_t generation, int socket);
+
+/** Free a policy (NULL is a no-op). */
+void gvpn_policy_free(struct gvpn_policy *p);
+
+/**
+ * Classify @p n keys: results[i * GVPN_ACL_CATEGORIES + c] is the rule
+ * index + 1 of the best match in category c, or 0.
+ */
+static inline void
+gvpn_policy_classify(const struct gvpn_policy *p, const uint8_t *keys[], uint32_t results[],
+		     uint32_t n)
+{
+	if (p->acl == NULL) {
+		for (uint32_t i = 0; i < n * GVPN_ACL_CATEGORIES; i++)
+			results[i] = 0;
+		return;
+	}
+	rte_acl_classify(p->acl, keys, results, n, GVPN_ACL_CATEGORIES);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GVPN_POLICY_H */

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef GVPN_WORKER_H
+#define GVPN_WORKER_H
+
+/**
+ * @file
+ * A poll-mode worker: its burst pipeline (R20-R22), its own tables, and the
+ * inbox through which the control core changes them.
+ *
+ * Every table here has one writer, the worker. The control core posts typed
+ * messages (struct gvpn_msg) to the worker's inbox; the worker applies them
+ * between bursts and returns each message on its ack ring. Objects shared
+ * read-only (SA runtimes, compiled policies) may be freed by the control core
+ * once every worker has acked the message that dropped them.
+ */
+
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "gvpn_config.h"
+#include "gvpn_esp.h"
+#include "gvpn_policy.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GVPN_MAX_SA_SLOTS 1024
+#define GVPN_MAX_TEKS 512
+#define GVPN_SLOT_NONE UINT16_MAX
+#define GVPN_MAX_PAIRS (GVPN_MAX_PORTS / 2)
+
+/** Worker drop reasons, X(name, description). ESP's own follow in gvpn_esp.h. */
+#define GVPN_WORKER_DROP_LIST(X)                                                \
+	X(NOT_IPV4, "not IPv4 or ARP")                                          \
+	X(MALFORMED, "malformed IPv4 header")                                   \
+	X(NO_RULE, "no rule")                                                   \
+	X(NO_SA, "no SA")                                                       \
+	X(CLEAR_IN_POLICY, "clear packet matching a group policy")              \
+	X(INNER_POLICY, "inner packet outside the SA's selectors")              \
+	X(FRAG_NEEDED, "too big with DF set (ICMP sent)")                       \
+	X(FRAG_ERROR, "fragment error")                                         \
+	X(NO_MBUF, "no mbuf")                                                   \
+	X(TX_FULL, "TX queue full")
+
+#define GVPN_WORKER_DROP_ENUM(n, s) GVPN_DROP_##n,
+enum gvpn_worker_drop { GVPN_WORKER_DROP_LIST(GVPN_WORKER_DROP_ENUM) GVPN_DROP_MAX };
+#undef GVPN_WORKER_DROP_ENUM
+
+/** Description of a worker drop reason, or "?". */
+const char *gvpn_worker_drop_name(enum gvpn_worker_drop d);
+
+/** Per-port counters of one worker. */
+struct gvpn_port_stats {
+	uint64_t rx_pkts, rx_bytes;
+	uint64_t tx_pkts, tx_bytes;
+};
+
+/** One worker's counters: written by the worker, read by anyone, never reset. */
+struct gvpn_worker_stats {
+	uint64_t drop[GVPN_DROP_MAX];
+	uint64_t encrypted, decrypted, bypassed, fail_open, l2_passed;
+	uint64_t fragments_out;  /**< fragments made before encryption */
+	uint64_t reassembled;    /**< packets rebuilt from fragments */
+	uint64_t icmp_sent;
+	uint64_t flow_hits, flow_misses, flow_full;
+	uint64_t msgs;           /**< inbox messages applied */
+	struct gvpn_port_stats port[GVPN_MAX_PORTS];
+} __rte_cache_aligned;
+
+/** An SA as the workers see it: shared, read-only. */
+struct gvpn_sa_rt {
+	struct gvpn_esp_sa *esp;
+	uint16_t slot;          /**< index in every worker's SA table */
+	uint16_t tek;           /**< TEK policy it encrypts for */
+	uint8_t group;
+	uint8_t n_sel;
+	struct gvpn_selector sel[2]; /**< inner packets must match one (R21) */
+};
+
+enum gvpn_msg_type {
+	GVPN_MSG_SA_ADD,        /**< decrypt with sa (SPI lookup) */
+	GVPN_MSG_SA_ACTIVATE,   /**< encrypt sa->tek traffic with sa */
+	GVPN_MSG_SA_RETIRE,     /**< stop encrypting with sa; it still decrypts */
+	GVPN_MSG_SA_DELETE,     /**< forget sa; ack means it is no longer used */
+	GVPN_MSG_POLICY_SWAP,   /**< use policy; ack means the old one is unused */
+	GVPN_MSG_FLOW_FLUSH,    /**< forget every cached flow */
+	GVPN_MSG_FAIL_OPEN,     /**< group's fail-open rules on (arg 1) or off (0) */
+};
+
+/** A message; the control core owns it, the worker returns it as the ack. */
+struct gvpn_msg {
+	uint8_t type;
+	uint8_t arg;
+	uint16_t group;
+	const struct gvpn_sa_rt *sa;
+	const struct gvpn_policy *policy;
+	uint64_t cookie;        /**< for the control core's bookkeeping */
+};
+
+/** A clear/protected port pair and the queue this worker polls on both. */
+struct gvpn_pair {
+	uint16_t clear, prot;   /**< DPDK port ids */
+	uint16_t clear_idx, prot_idx; /**< indexes in the configuration */
+	uint16_t mtu;           /**< protected port MTU: bigger ESP is pre-fragmented */
+};
+
+struct gvpn_worker_conf {
+	unsigned int id;
+	int socket;
+	uint16_t queue;
+	uint16_t burst;
+	uint16_t n_pairs;
+	struct gvpn_pair pairs[GVPN_MAX_PAIRS];
+	uint32_t flows;
+	enum gvpn_inner_df inner_df;
+	const struct gvpn_crypto_ops *backend;
+	struct rte_mempool *pool;   /**< for fragments and ICMP */
+	const uint8_t *iv_seed;     /**< NULL, or a test seed */
+};
+
+struct gvpn_worker;
+
+/**
+ * Create a worker.
+ * @return the worker, or NULL with rte_errno set.
+ */
+struct gvpn_worker *gvpn_worker_create(const struct gvpn_worker_conf *conf);
+
+/** Free a worker and wipe its SA states (after it stopped polling). */
+void gvpn_worker_free(struct gvpn_worker *w);
+
+/** One iteration: apply inbox messages, then one burst per port. */
+void gvpn_worker_poll(struct gvpn_worker *w);
+
+/**
+ * Process a burst as if received on a pair's port (no RX call): used by
+ * gvpn_worker_poll() and by tests. Packets end up transmitted or freed.
+ */
+void gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[],
+			  uint16_t n);
+void gvpn_worker_inbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[],
+			 uint16_t n);
+
+/**
+ * Post a message (control core only).
+ * @return 0, or -ENOBUFS when the inbox is full.
+ */
+int gvpn_worker_post(struct gvpn_worker *w, struct gvpn_msg *m);
+
+/** Collect acked messages (control core only). @return how many. */
+unsigned int gvpn_worker_acks(struct gvpn_worker *w, struct gvpn_msg *m[], unsigned int n);
+
+/** The worker's counters. */
+const struct gvpn_worker_stats *gvpn_worker_stats(const struct gvpn_worker *w);
+
+/** ESP-stage drop counters of the worker. */
+const struct gvpn_esp_stats *gvpn_worker_esp_stats(const struct gvpn_worker *w);
+
+/** Packets and bytes this worker processed with an SA slot. */
+void gvpn_worker_sa_counters(const struct gvpn_worker *w, uint16_t slot, uint64_t *pkts,
+			     uint64_t *bytes);
+
+/** Entries in the worker's flow cache. */
+uint32_t gvpn_worker_flow_count(const struct gvpn_worker *w);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GVPN_WORKER_H */

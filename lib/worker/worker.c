@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_hash_crc.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "worker_private.h"
+
+#define INBOX_SIZE 1024
+
+#define DROP_NAME(n, s) [GVPN_DROP_##n] = s,
+static const char *const drop_names[] = {GVPN_WORKER_DROP_LIST(DROP_NAME)};
+
+const char *
+gvpn_worker_drop_name(enum gvpn_worker_drop d)
+{
+	return (unsigned int)d < GVPN_DROP_MAX ? drop_names[d] : "?";
+}
+
+struct gvpn_worker *
+gvpn_worker_create(const struct gvpn_worker_conf *conf)
+{
+	char name[RTE_RING_NAMESIZE];
+	struct rte_hash_parameters fp = {.key_len = sizeof(struct gvpn_acl_key),
+					 .hash_func = rte_hash_crc,
+					 .socket_id = conf->socket};
+	struct rte_hash_parameters sp = {.key_len = sizeof(uint32_t),
+					 .hash_func = rte_hash_crc,
+					 .entries = GVPN_MAX_SA_SLOTS * 2,
+					 .socket_id = conf->socket};
+	struct gvpn_worker *w;
+	uint64_t hz = rte_get_tsc_hz();
+
+	if (conf->n_pairs == 0 || conf->n_pairs > GVPN_MAX_PAIRS || conf->burst == 0 ||
+	    conf->burst > MAX_BURST) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	w = rte_zmalloc_socket("gvpn_worker", sizeof(*w), RTE_CACHE_LINE_SIZE, conf->socket);
+	if (w == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	w->conf = *conf;
+	for (unsigned int i = 0; i < GVPN_MAX_TEKS; i++)
+		w->out_slot[i] = GVPN_SLOT_NONE;
+	snprintf(name, sizeof(name), "gvpn_in%u", conf->id);
+	w->inbox = rte_ring_create(name, INBOX_SIZE, conf->socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "gvpn_ack%u", conf->id);
+	w->acks = rte_ring_create(name, INBOX_SIZE, conf->socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "gvpn_flows%u", conf->id);
+	fp.name = name;
+	fp.entries = conf->flows;
+	w->flows = rte_hash_create(&fp);
+	snprintf(name, sizeof(name), "gvpn_spis%u", conf->id);
+	sp.name = name;
+	w->spis = rte_hash_create(&sp);
+	/* Fragments of one packet must arrive within 2 s (RFC 791 allows
+	 * more, but an appliance must not hold buffers that long). */
+	w->frag = rte_ip_frag_table_create(1024, 8, 1024 * 8, hz * 2, conf->socket);
+	w->esp = gvpn_esp_lcore_create(conf->backend, conf->socket, conf->iv_seed);
+	w->icmp_gap = hz / 1000; /* at most 1000 ICMP messages a second */
+	if (w->inbox == NULL || w->acks == NULL || w->flows == NULL || w->spis == NULL ||
+	    w->frag == NULL || w->esp == NULL) {
+		gvpn_worker_free(w);
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	return w;
+}
+
+void
+gvpn_worker_free(struct gvpn_worker *w)
+{
+	if (w == NULL)
+		return;
+	rte_ring_free(w->inbox);
+	rte_ring_free(w->acks);
+	rte_hash_free(w->flows);
+	rte_hash_free(w->spis);
+	if (w->frag != NULL) {
+		rte_ip_frag_free_death_row(&w->dr, 0);
+		rte_ip_frag_table_destroy(w->frag);
+	}
+	gvpn_esp_lcore_free(w->esp);
+	gvpn_wipe(w->st, sizeof(w->st));
+	rte_free(w);
+}
+
+int
+gvpn_worker_post(struct gvpn_worker *w, struct gvpn_msg *m)
+{
+	return rte_ring_sp_enqueue(w->inbox, m) == 0 ? 0 : -ENOBUFS;
+}
+
+unsigned int
+gvpn_worker_acks(struct gvpn_worker *w, struct gvpn_msg *m[], unsigned int n)
+{
+	return rte_ring_sc_dequeue_burst(w->acks, (void **)m, n, NULL);
+}
+
+/* Cached decisions made under an old policy or fail-open state are stale. */
+static void
+flows_invalidate(struct gvpn_worker *w)
+{
+	w->gen++;
+	if ((uint32_t)rte_hash_count(w->flows) > w->conf.flows / 2)
+		rte_hash_reset(w->flows);
+}
+
+static void
+apply(struct gvpn_worker *w, const struct gvpn_msg *m)
+{
+	const struct gvpn_sa_rt *sa = m->sa;
+
+	switch (m->type) {
+	case GVPN_MSG_SA_ADD:
+		w->sa[sa->slot] = sa;
+		gvpn_esp_sa_state_init(&w->st[sa->slot], sa->esp, w->esp);
+		rte_hash_add_key_data(w->spis, &sa->esp->spi, (void *)(uintptr_t)sa->slot);
+		break;
+	case GVPN_MSG_SA_ACTIVATE:
+		w->out_slot[sa->tek] = sa->slot;
+		break;
+	case GVPN_MSG_SA_RETIRE:
+		if (w->out_slot[sa->tek] == sa->slot)
+			w->out_slot[sa->tek] = GVPN_SLOT_NONE;
+		break;
+	case GVPN_MSG_SA_DELETE: {
+		struct gvpn_acl_key k;
+
+		if (w->out_slot[sa->tek] == sa->slot)
+			w->out_slot[sa->tek] = GVPN_SLOT_NONE;
+		rte_hash_del_key(w->spis, &sa->esp->spi);
+		worker_decrypt_key(&k, sa->esp->spi);
+		rte_hash_del_key(w->flows, &k);
+		w->sa[sa->slot] = NULL;
+		gvpn_wipe(&w->st[sa->slot], sizeof(w->st[sa->slot]));
+		break;
+	}
+	case GVPN_MSG_POLICY_SWAP:
+		w->policy = m->policy;
+		flows_invalidate(w);
+		break;
+	case GVPN_MSG_FLOW_FLUSH:
+		rte_hash_reset(w->flows);
+		w->gen++;
+		break;
+	case GVPN_MSG_FAIL_OPEN:
+		w->fail_open[m->group] = m->arg;
+		flows_invalidate(w);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+drain_inbox(struct gvpn_worker *w)
+{
+	struct gvpn_msg *m[32];
+	unsigned int n = rte_ring_sc_dequeue_burst(w->inbox, (void **)m, 32, NULL);
+
+	for (unsigned int i = 0; i < n; i++)
+		apply(w, m[i]);
+	if (n != 0) {
+		w->stats.msgs += n;
+		/* The ack ring is as large as the inbox: it cannot overflow
+		 * while the control core waits for the acks it counts on. */
+		rte_ring_sp_enqueue_burst(w->acks, (void **)m, n, NULL);
+	}
+}
+
+void
+gvpn_worker_poll(struct gvpn_worker *w)
+{
+	struct rte_mbuf *pkts[MAX_BURST];
+
+	drain_inbox(w);
+	for (uint16_t p = 0; p < w->conf.n_pairs; p++) {
+		const struct gvpn_pair *pr = &w->conf.pairs[p];
+		uint16_t n;
+
+		n = rte_eth_rx_burst(pr->clear, w->conf.queue, pkts, w->conf.burst);
+		if (n != 0)
+			gvpn_worker_outbound(w, p, pkts, n);
+		n = rte_eth_rx_burst(pr->prot, w->conf.queue, pkts, w->conf.burst);
+		if (n != 0)
+			gvpn_worker_inbound(w, p, pkts, n);
+	}
+	rte_ip_frag_free_death_row(&w->dr, 3);
+}
+
+/* Link header, IPv4 header sanity, reassembly. */
+enum frame_class
+worker_parse(struct gvpn_worker *w, struct rte_mbuf **mp, uint64_t now)
+{
+	struct rte_mbuf *m = *mp, *r;
+	const struct rte_ether_hdr *eth;
+	struct rte_ipv4_hdr *ip;
+	uint32_t ihl, len;
+
+	if (m->data_len < sizeof(*eth)) {
+		worker_drop(w, m, GVPN_DROP_NOT_IPV4);
+		return FRAME_DROPPED;
+	}
+	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
+		return FRAME_L2_PASS;
+	if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+		worker_drop(w, m, GVPN_DROP_NOT_IPV4);
+		return FRAME_DROPPED;
+	}
+	m->l2_len = sizeof(*eth);
+	if (m->nb_segs != 1 || m->data_len < sizeof(*eth) + sizeof(*ip))
+		goto malformed;
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, sizeof(*eth));
+	ihl = (ip->version_ihl & 0xf) * 4u;
+	len = rte_be_to_cpu_16(ip->total_length);
+	if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(*ip) || len < ihl ||
+	    len > m->data_len - sizeof(*eth))
+		goto malformed;
+	m->l3_len = ihl;
+	if (likely(!rte_ipv4_frag_pkt_is_fragmented(ip)))
+		return FRAME_IPV4;
+
+	/* Fragments are put back together first (R21). */
+	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - sizeof(*eth) - len));
+	r = rte_ipv4_frag_reassemble_packet(w->frag, &w->dr, m, now, ip);
+	if (r == NULL)
+		return FRAME_HELD;
+	w->stats.reassembled++;
+	if (r->nb_segs > 1) {
+		/* The pipeline works on contiguous packets. */
+		struct rte_mbuf *c = rte_pktmbuf_alloc(w->conf.pool);
+		char *d = c != NULL && r->pkt_len <= UINT16_MAX
+				  ? rte_pktmbuf_append(c, (uint16_t)r->pkt_len)
+				  : NULL;
+
+		if (d == NULL) {
+			rte_pktmbuf_free(c);
+			worker_drop(w, r, c == NULL ? GVPN_DROP_NO_MBUF : GVPN_DROP_FRAG_ERROR);
+			return FRAME_DROPPED;
+		}
+		rte_pktmbuf_read(r, 0, r->pkt_len, d);
+		c->l2_len = r->l2_len;
+		c->l3_len = r->l3_len;
+		c->port = r->port;
+		rte_pktmbuf_free(r);
+		r = c;
+	}
+	*mp = r;
+	return FRAME_IPV4;
+malformed:
+	worker_drop(w, m, GVPN_DROP_MALFORMED);
+	return FRAME_DROPPED;
+}
+
+/* Look flows up for a burst; decisions land in val[]. */
+void
+worker_lookup_flows(struct gvpn_worker *w, struct gvpn_acl_key keys[], uint64_t val[], uint32_t n,
+		    worker_classify_fn classify)
+{
+	const void *kp[MAX_OUT];
+	void *data[MAX_OUT];
+	struct gvpn_acl_key *miss_key[MAX_OUT];
+	uint64_t miss_val[MAX_OUT], hits = 0;
+	uint32_t miss_idx[MAX_OUT], nm = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		kp[i] = &keys[i];
+	for (uint32_t b = 0; b < n; b += RTE_HASH_LOOKUP_BULK_MAX) {
+		uint32_t cnt = RTE_MIN(n - b, (uint32_t)RTE_HASH_LOOKUP_BULK_MAX);
+
+		rte_hash_lookup_bulk_data(w->flows, &kp[b], cnt, &hits, &data[b]);
+		for (uint32_t i = 0; i < cnt; i++) {
+			uint64_t v = (uintptr_t)data[b + i];
+
+			if ((hits >> i & 1) && (uint32_t)(v >> 32) == w->gen) {
+				val[b + i] = v;
+				w->stats.flow_hits++;
+			} else {
+				miss_idx[nm] = b + i;
+				miss_key[nm++] = &keys[b + i];
+			}
+		}
+	}
+	if (nm == 0)
+		return;
+	w->stats.flow_misses += nm;
+	classify(w, miss_key, miss_val, nm);
+	for (uint32_t i = 0; i < nm; i++)
+		val[miss_idx[i]] = miss_val[i];
+}
+
+const struct gvpn_worker_stats *
+gvpn_worker_stats(const struct gvpn_worker *w)
+{
+	return &w->stats;
+}
+
+const struct gvpn_esp_stats *
+gvpn_worker_esp_stats(const struct gvpn_worker *w)
+{
+	return &w->esp->stats;
+}
+
+void
+gvpn_worker_sa_counters(const struct gvpn_worker *w, uint16_t slot, uint64_t *pkts,
+			uint64_t *bytes)
+{
+	*pkts = w->st[slot].pkts;
+	*bytes = w->st[slot].bytes;
+}
+
+uint32_t
+gvpn_worker_flow_count(const struct gvpn_worker *w)
+{
+	return (uint32_t)rte_hash_count(w->flows);
+}

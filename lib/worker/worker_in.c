@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Inbound, protected -> clear (R21): parse and reassemble, decrypt-flow
+ * lookup (ESP + SPI), SPI lookup on a miss, verify + decrypt, then the inner
+ * packet must match the SA's selectors. Clear packets go through the rules:
+ * bypass and fail-open pass, anything a group policy covers must have come
+ * encrypted.
+ */
+#include <rte_cycles.h>
+
+#include "worker_private.h"
+
+static void
+classify_in(struct gvpn_worker *w, struct gvpn_acl_key *keys[], uint64_t out[], uint32_t n)
+{
+	uint32_t res[MAX_BURST * GVPN_ACL_CATEGORIES];
+	const uint8_t *data[MAX_BURST];
+	const struct gvpn_policy *p = w->policy;
+
+	for (uint32_t i = 0; i < n; i++)
+		data[i] = (const uint8_t *)keys[i];
+	if (p != NULL)
+		gvpn_policy_classify(p, data, res, n);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t r = p != NULL ? res[i * GVPN_ACL_CATEGORIES + GVPN_ACL_IN] : 0;
+		uint32_t fo = p != NULL ? res[i * GVPN_ACL_CATEGORIES + GVPN_ACL_IN_FAIL_OPEN] : 0;
+		const struct gvpn_rule *rule = r != 0 ? &p->rules[r - 1] : NULL;
+
+		if (rule != NULL && rule->type == GVPN_RULE_BYPASS)
+			out[i] = flow_value(w->gen, FLOW_BYPASS, 0);
+		else if (fo != 0 && w->fail_open[p->rules[fo - 1].group])
+			out[i] = flow_value(w->gen, FLOW_FAIL_OPEN, 0);
+		else if (rule != NULL && rule->type == GVPN_RULE_TEK)
+			out[i] = flow_value(w->gen, FLOW_CLEAR_IN_POLICY, 0);
+		else
+			out[i] = flow_value(w->gen, FLOW_NO_RULE, 0);
+		if (rte_hash_add_key_data(w->flows, keys[i], (void *)(uintptr_t)out[i]) < 0)
+			w->stats.flow_full++;
+	}
+}
+
+/* ESP: decrypt flow (ESP + SPI), else SPI table; returns the slot or NONE. */
+static uint16_t
+lookup_sa(struct gvpn_worker *w, const struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
+	struct gvpn_acl_key k;
+	rte_be32_t spi;
+	void *data;
+
+	if (rte_be_to_cpu_16(ip->total_length) < m->l3_len + 8u)
+		return GVPN_SLOT_NONE; /* the ESP stage counts it as short */
+	memcpy(&spi, (const uint8_t *)ip + m->l3_len, sizeof(spi));
+	worker_decrypt_key(&k, spi);
+	if (rte_hash_lookup_data(w->flows, &k, &data) >= 0) {
+		w->stats.flow_hits++;
+		return (uint16_t)(uintptr_t)data;
+	}
+	w->stats.flow_misses++;
+	if (rte_hash_lookup_data(w->spis, &spi, &data) < 0)
+		return GVPN_SLOT_NONE;
+	/* Decrypt flows carry no generation: SA deletion removes its own. */
+	if (rte_hash_add_key_data(w->flows, &k, data) < 0)
+		w->stats.flow_full++;
+	return (uint16_t)(uintptr_t)data;
+}
+
+/* R21: the decrypted packet must be traffic the SA protects. A later
+ * fragment carries no ports, so only its addresses and protocol count. */
+static int
+inner_allowed(const struct gvpn_sa_rt *sa, const struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
+	int later_fragment =
+		(ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) != 0;
+	struct gvpn_acl_key k;
+
+	worker_key(m, &k, 1);
+	for (uint8_t i = 0; i < sa->n_sel; i++) {
+		struct gvpn_selector s = sa->sel[i];
+
+		if (later_fragment) {
+			s.sport_lo = s.dport_lo = 0;
+			s.sport_hi = s.dport_hi = 65535;
+		}
+		if (gvpn_selector_match(&s, rte_be_to_cpu_32(k.src), rte_be_to_cpu_32(k.dst),
+					k.proto, rte_be_to_cpu_16(k.sport),
+					rte_be_to_cpu_16(k.dport)))
+			return 1;
+	}
+	return 0;
+}
+
+void
+gvpn_worker_inbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[], uint16_t n)
+{
+	const struct gvpn_pair *pr = &w->conf.pairs[pair];
+	struct rte_mbuf *clear[MAX_BURST], *to_clear[MAX_BURST], *dec[MAX_BURST];
+	struct gvpn_esp_sa_state *dec_st[MAX_BURST];
+	struct gvpn_acl_key keys[MAX_BURST];
+	uint64_t val[MAX_BURST], now = rte_rdtsc();
+	uint16_t ncl = 0, nc = 0, nd = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		uint16_t slot;
+
+		w->stats.port[pr->prot_idx].rx_pkts++;
+		w->stats.port[pr->prot_idx].rx_bytes += m->pkt_len;
+		switch (worker_parse(w, &m, now)) {
+		case FRAME_IPV4:
+			break;
+		case FRAME_L2_PASS:
+			w->stats.l2_passed++;
+			to_clear[nc++] = m;
+			continue;
+		default:
+			continue;
+		}
+		if (rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len)
+			    ->next_proto_id != GVPN_IPPROTO_ESP) {
+			worker_key(m, &keys[ncl], 1);
+			clear[ncl++] = m;
+			continue;
+		}
+		slot = lookup_sa(w, m);
+		if (slot == GVPN_SLOT_NONE || w->sa[slot] == NULL) {
+			worker_drop(w, m, GVPN_DROP_NO_SA);
+			continue;
+		}
+		dec_st[nd] = &w->st[slot];
+		dec[nd++] = m;
+	}
+
+	if (nd != 0) {
+		uint16_t good = gvpn_esp_decrypt_burst(w->esp, dec_st, dec, nd);
+
+		for (uint16_t i = good; i < nd; i++)
+			rte_pktmbuf_free(dec[i]);
+		for (uint16_t i = 0; i < good; i++) {
+			const struct gvpn_sa_rt *sa = w->sa[dec_st[i] - w->st];
+
+			if (!inner_allowed(sa, dec[i])) {
+				worker_drop(w, dec[i], GVPN_DROP_INNER_POLICY);
+				continue;
+			}
+			w->stats.decrypted++;
+			to_clear[nc++] = dec[i];
+		}
+	}
+
+	worker_lookup_flows(w, keys, val, ncl, classify_in);
+	for (uint16_t i = 0; i < ncl; i++) {
+		switch ((enum flow_kind)(val[i] >> 24 & 0xff)) {
+		case FLOW_BYPASS:
+			w->stats.bypassed++;
+			to_clear[nc++] = clear[i];
+			break;
+		case FLOW_FAIL_OPEN:
+			w->stats.fail_open++;
+			to_clear[nc++] = clear[i];
+			break;
+		case FLOW_CLEAR_IN_POLICY:
+			worker_drop(w, clear[i], GVPN_DROP_CLEAR_IN_POLICY);
+			break;
+		default:
+			worker_drop(w, clear[i], GVPN_DROP_NO_RULE);
+			break;
+		}
+	}
+	worker_tx(w, pr->clear, pr->clear_idx, to_clear, nc);
+}

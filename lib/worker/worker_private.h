@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef WORKER_PRIVATE_H
+#define WORKER_PRIVATE_H
+
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_hash.h>
+#include <rte_ip.h>
+#include <rte_ip_frag.h>
+
+#include "gvpn_worker.h"
+
+#define MAX_BURST 64
+/* A burst may grow when packets are pre-fragmented. */
+#define MAX_OUT (MAX_BURST * 4)
+
+/* Cached flow decision: generation << 32 | kind << 24 | fail-open << 16 | arg */
+enum flow_kind {
+	FLOW_BYPASS = 1,
+	FLOW_FAIL_OPEN,     /* clear, because the group's fail-open rule matched */
+	FLOW_ENCRYPT,       /* arg = TEK */
+	FLOW_NO_RULE,
+	FLOW_CLEAR_IN_POLICY,
+	FLOW_DECRYPT,       /* arg = SA slot */
+};
+
+#define FLOW_FO_BIT (1u << 16)
+
+static inline uint64_t
+flow_value(uint32_t gen, enum flow_kind kind, uint32_t arg)
+{
+	return (uint64_t)gen << 32 | (uint32_t)kind << 24 | arg;
+}
+
+struct gvpn_worker {
+	struct gvpn_worker_conf conf;
+	struct rte_ring *inbox;
+	struct rte_ring *acks;
+	struct gvpn_esp_lcore *esp;
+	const struct gvpn_policy *policy;
+	uint32_t gen;
+	struct rte_hash *flows;
+	struct rte_hash *spis;
+	struct rte_ip_frag_tbl *frag;
+	struct rte_ip_frag_death_row dr;
+	uint64_t icmp_next;          /* TSC before which no ICMP is sent */
+	uint64_t icmp_gap;
+	uint16_t out_slot[GVPN_MAX_TEKS];
+	uint8_t fail_open[GVPN_MAX_GROUPS];
+	const struct gvpn_sa_rt *sa[GVPN_MAX_SA_SLOTS];
+	struct gvpn_worker_stats stats;
+	struct gvpn_esp_sa_state st[GVPN_MAX_SA_SLOTS];
+};
+
+/* Transmit what fits, count and free the rest. */
+static inline void
+worker_tx(struct gvpn_worker *w, uint16_t port, uint16_t port_idx, struct rte_mbuf *pkts[],
+	  uint16_t n)
+{
+	uint16_t sent = 0;
+	uint64_t bytes = 0;
+
+	if (n == 0)
+		return;
+	for (uint16_t i = 0; i < n; i++)
+		bytes += pkts[i]->pkt_len;
+	sent = rte_eth_tx_burst(port, w->conf.queue, pkts, n);
+	for (uint16_t i = sent; i < n; i++) {
+		bytes -= pkts[i]->pkt_len;
+		rte_pktmbuf_free(pkts[i]);
+	}
+	w->stats.drop[GVPN_DROP_TX_FULL] += n - sent;
+	w->stats.port[port_idx].tx_pkts += sent;
+	w->stats.port[port_idx].tx_bytes += bytes;
+}
+
+static inline void
+worker_drop(struct gvpn_worker *w, struct rte_mbuf *m, enum gvpn_worker_drop why)
+{
+	w->stats.drop[why]++;
+	rte_pktmbuf_free(m);
+}
+
+/* Frame classes after parsing. */
+enum frame_class { FRAME_IPV4, FRAME_L2_PASS, FRAME_HELD, FRAME_DROPPED };
+
+typedef void (*worker_classify_fn)(struct gvpn_worker *w, struct gvpn_acl_key *keys[],
+				   uint64_t out[], uint32_t n);
+
+/* Look a burst's keys up in the flow cache; misses go to @p classify, which
+ * decides and caches. Decisions land in val[]. */
+void worker_lookup_flows(struct gvpn_worker *w, struct gvpn_acl_key keys[], uint64_t val[],
+			 uint32_t n, worker_classify_fn classify);
+
+enum frame_class worker_parse(struct gvpn_worker *w, struct rte_mbuf **mp, uint64_t now);
+
+int worker_fragment(struct gvpn_worker *w, struct rte_mbuf *m, uint32_t max_inner,
+		    struct rte_mbuf *out[], unsigned int room);
+
+void worker_icmp_too_big(struct gvpn_worker *w, const struct rte_mbuf *m, uint16_t mtu,
+			 struct rte_mbuf *out[], uint16_t *n_out);
+
+/* Key of a parsed IPv4 packet (ports zero for non-port protocols). */
+static inline void
+worker_key(const struct rte_mbuf *m, struct gvpn_acl_key *k, uint8_t dir)
+{
+	const struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
+	const uint8_t *l4 = (const uint8_t *)ip + m->l3_len;
+	uint16_t len = rte_be_to_cpu_16(ip->total_length);
+
+	k->proto = ip->next_proto_id;
+	k->dir = dir;
+	k->pad = 0;
+	k->src = ip->src_addr;
+	k->dst = ip->dst_addr;
+	k->sport = 0;
+	k->dport = 0;
+	if ((k->proto == IPPROTO_TCP || k->proto == IPPROTO_UDP || k->proto == IPPROTO_SCTP) &&
+	    len >= m->l3_len + 4u) {
+		memcpy(&k->sport, l4, 2);
+		memcpy(&k->dport, l4 + 2, 2);
+	}
+}
+
+/* Decrypt flows: protocol ESP, zero addresses, the SPI in the port fields (R21). */
+static inline void
+worker_decrypt_key(struct gvpn_acl_key *k, rte_be32_t spi)
+{
+	const uint8_t *b = (const uint8_t *)&spi;
+
+	memset(k, 0, sizeof(*k));
+	k->proto = GVPN_IPPROTO_ESP;
+	k->dir = 1;
+	memcpy(&k->sport, b, 2);
+	memcpy(&k->dport, b + 2, 2);
+}
+
+#endif /* WORKER_PRIVATE_H */
