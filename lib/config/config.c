@@ -701,7 +701,6 @@ gvpn_config_load(const char *path, struct gvpn_config *c, char *err, size_t errl
 		return rc;
 	}
 	config_init(&cf);
-	config_set_include_dir(&cf, NULL);
 	if (config_read(&cf, f) != CONFIG_TRUE) {
 		snprintf(err, errlen, "%s:%d: syntax: %s", path, config_error_line(&cf),
 			 config_error_text(&cf));

@@ -7,13 +7,21 @@
 
 #include "esp_private.h"
 
-#define DROP_NAME(n, s) [GVPN_ESP_DROP_##n] = s,
+#define DROP_NAME(n, id, s) [GVPN_ESP_DROP_##n] = s,
 static const char *const drop_names[] = {GVPN_ESP_DROP_LIST(DROP_NAME)};
+#define DROP_ID(n, id, s) [GVPN_ESP_DROP_##n] = id,
+static const char *const drop_ids[] = {GVPN_ESP_DROP_LIST(DROP_ID)};
 
 const char *
 gvpn_esp_drop_name(enum gvpn_esp_drop d)
 {
 	return (unsigned int)d < GVPN_ESP_DROP_MAX ? drop_names[d] : "?";
+}
+
+const char *
+gvpn_esp_drop_id(enum gvpn_esp_drop d)
+{
+	return (unsigned int)d < GVPN_ESP_DROP_MAX ? drop_ids[d] : "?";
 }
 
 struct gvpn_esp_lcore *

@@ -39,29 +39,31 @@ extern "C" {
 /** IP protocol number of ESP. */
 #define GVPN_IPPROTO_ESP 50
 
-/** Drop reasons of the ESP stage: X(name, description). */
+/** Drop reasons of the ESP stage: X(name, id, description). */
 #define GVPN_ESP_DROP_LIST(X)                                                   \
-	X(CHAINED, "chained mbuf")                                              \
-	X(BAD_INNER, "malformed inner IPv4 packet")                             \
-	X(NO_ROOM, "no headroom or tailroom for ESP")                           \
-	X(BAD_OUTER, "malformed outer IPv4 header")                             \
-	X(NOT_ESP, "not an ESP packet")                                         \
-	X(FRAGMENT, "ESP fragment not reassembled")                             \
-	X(SHORT, "ESP packet too short")                                        \
-	X(BAD_SPI, "SPI does not match the SA")                                 \
-	X(BAD_LEN, "ciphertext not a multiple of the block size")               \
-	X(BAD_ICV, "integrity check failed")                                    \
-	X(BAD_PAD, "bad ESP padding")                                           \
-	X(BAD_NEXT_HDR, "next header is not IPv4")                              \
-	X(DUMMY, "dummy packet (next header 59)")                               \
-	X(CRYPTO, "crypto engine error")
+	X(CHAINED, "chained", "chained mbuf")                                               \
+	X(BAD_INNER, "bad_inner", "malformed inner IPv4 packet")                            \
+	X(NO_ROOM, "no_room", "no headroom or tailroom for ESP")                            \
+	X(BAD_OUTER, "bad_outer", "malformed outer IPv4 header")                            \
+	X(NOT_ESP, "not_esp", "not an ESP packet")                                          \
+	X(FRAGMENT, "fragment", "ESP fragment not reassembled")                             \
+	X(SHORT, "short", "ESP packet too short")                                           \
+	X(BAD_SPI, "bad_spi", "SPI does not match the SA")                                  \
+	X(BAD_LEN, "bad_len", "ciphertext not a multiple of the block size")                \
+	X(BAD_ICV, "bad_icv", "integrity check failed")                                     \
+	X(BAD_PAD, "bad_pad", "bad ESP padding")                                            \
+	X(BAD_NEXT_HDR, "bad_next_hdr", "next header is not IPv4")                          \
+	X(DUMMY, "dummy", "dummy packet (next header 59)")                                  \
+	X(CRYPTO, "crypto", "crypto engine error")
 
-#define GVPN_ESP_DROP_ENUM(n, s) GVPN_ESP_DROP_##n,
+#define GVPN_ESP_DROP_ENUM(n, id, s) GVPN_ESP_DROP_##n,
 enum gvpn_esp_drop { GVPN_ESP_DROP_LIST(GVPN_ESP_DROP_ENUM) GVPN_ESP_DROP_MAX };
 #undef GVPN_ESP_DROP_ENUM
 
 /** Description of a drop reason, or "?". */
 const char *gvpn_esp_drop_name(enum gvpn_esp_drop d);
+/** Identifier of a drop reason ("bad_icv"), or "?". */
+const char *gvpn_esp_drop_id(enum gvpn_esp_drop d);
 
 /** Outer DF bit policy (R22). */
 enum gvpn_df_mode {

@@ -33,25 +33,27 @@ extern "C" {
 #define GVPN_SLOT_NONE UINT16_MAX
 #define GVPN_MAX_PAIRS (GVPN_MAX_PORTS / 2)
 
-/** Worker drop reasons, X(name, description). ESP's own follow in gvpn_esp.h. */
+/** Worker drop reasons, X(name, id, description); ESP's own are in gvpn_esp.h. */
 #define GVPN_WORKER_DROP_LIST(X)                                                \
-	X(NOT_IPV4, "not IPv4 or ARP")                                          \
-	X(MALFORMED, "malformed IPv4 header")                                   \
-	X(NO_RULE, "no rule")                                                   \
-	X(NO_SA, "no SA")                                                       \
-	X(CLEAR_IN_POLICY, "clear packet matching a group policy")              \
-	X(INNER_POLICY, "inner packet outside the SA's selectors")              \
-	X(FRAG_NEEDED, "too big with DF set (ICMP sent)")                       \
-	X(FRAG_ERROR, "fragment error")                                         \
-	X(NO_MBUF, "no mbuf")                                                   \
-	X(TX_FULL, "TX queue full")
+	X(NOT_IPV4, "not_ipv4", "not IPv4 or ARP")                                          \
+	X(MALFORMED, "malformed", "malformed IPv4 header")                                  \
+	X(NO_RULE, "no_rule", "no rule")                                                    \
+	X(NO_SA, "no_sa", "no SA")                                                          \
+	X(CLEAR_IN_POLICY, "clear_in_policy", "clear packet matching a group policy")       \
+	X(INNER_POLICY, "inner_policy", "inner packet outside the SA's selectors")          \
+	X(FRAG_NEEDED, "frag_needed", "too big with DF set (ICMP sent)")                    \
+	X(FRAG_ERROR, "frag_error", "fragment error")                                       \
+	X(NO_MBUF, "no_mbuf", "no mbuf")                                                    \
+	X(TX_FULL, "tx_full", "TX queue full")
 
-#define GVPN_WORKER_DROP_ENUM(n, s) GVPN_DROP_##n,
+#define GVPN_WORKER_DROP_ENUM(n, id, s) GVPN_DROP_##n,
 enum gvpn_worker_drop { GVPN_WORKER_DROP_LIST(GVPN_WORKER_DROP_ENUM) GVPN_DROP_MAX };
 #undef GVPN_WORKER_DROP_ENUM
 
 /** Description of a worker drop reason, or "?". */
 const char *gvpn_worker_drop_name(enum gvpn_worker_drop d);
+/** Identifier of a worker drop reason ("no_rule"), or "?". */
+const char *gvpn_worker_drop_id(enum gvpn_worker_drop d);
 
 /** Per-port counters of one worker. */
 struct gvpn_port_stats {
@@ -78,6 +80,7 @@ struct gvpn_sa_rt {
 	uint16_t tek;           /**< TEK policy it encrypts for */
 	uint8_t group;
 	uint8_t n_sel;
+	uint8_t decrypt;        /**< inbound policy applies (R26): look the SPI up */
 	struct gvpn_selector sel[2]; /**< inner packets must match one (R21) */
 };
 

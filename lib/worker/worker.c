@@ -12,13 +12,22 @@
 
 #define INBOX_SIZE 1024
 
-#define DROP_NAME(n, s) [GVPN_DROP_##n] = s,
+#define DROP_NAME(n, id, s) [GVPN_DROP_##n] = s,
 static const char *const drop_names[] = {GVPN_WORKER_DROP_LIST(DROP_NAME)};
+
+#define DROP_ID(n, id, s) [GVPN_DROP_##n] = id,
+static const char *const drop_ids[] = {GVPN_WORKER_DROP_LIST(DROP_ID)};
 
 const char *
 gvpn_worker_drop_name(enum gvpn_worker_drop d)
 {
 	return (unsigned int)d < GVPN_DROP_MAX ? drop_names[d] : "?";
+}
+
+const char *
+gvpn_worker_drop_id(enum gvpn_worker_drop d)
+{
+	return (unsigned int)d < GVPN_DROP_MAX ? drop_ids[d] : "?";
 }
 
 struct gvpn_worker *
@@ -121,7 +130,8 @@ apply(struct gvpn_worker *w, const struct gvpn_msg *m)
 	case GVPN_MSG_SA_ADD:
 		w->sa[sa->slot] = sa;
 		gvpn_esp_sa_state_init(&w->st[sa->slot], sa->esp, w->esp);
-		rte_hash_add_key_data(w->spis, &sa->esp->spi, (void *)(uintptr_t)sa->slot);
+		if (sa->decrypt)
+			rte_hash_add_key_data(w->spis, &sa->esp->spi, (void *)(uintptr_t)sa->slot);
 		break;
 	case GVPN_MSG_SA_ACTIVATE:
 		w->out_slot[sa->tek] = sa->slot;

@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * gvpnd: the group member appliance.
+ *
+ *   gvpnd [EAL options] -- -f FILE [--check]
+ *
+ * The main lcore is the control core; every other lcore is a worker polling
+ * its queue on every port. With one lcore the control core runs the
+ * pipeline itself between its own work.
+ *
+ * Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 2 for a bad
+ * command line or configuration (nothing started), 1 for anything else.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+
+#include "gvpn_config.h"
+#include "gvpn_ctrl.h"
+#include "gvpn_telemetry.h"
+#include "gvpn_worker.h"
+
+RTE_LOG_REGISTER_DEFAULT(gvpnd_logtype, INFO);
+#define LOG(level, fmt, ...) rte_log(RTE_LOG_##level, gvpnd_logtype, "gvpnd: " fmt "\n", ##__VA_ARGS__)
+
+#define RX_DESC 1024
+#define TX_DESC 1024
+
+static atomic_int stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&stop, 1);
+}
+
+struct app {
+	struct gvpn_config cfg;
+	const char *file;
+	int check_only;
+	uint16_t port_id[GVPN_MAX_PORTS];
+	uint16_t queues;
+	struct rte_mempool *pool;
+	unsigned int n_workers;
+	unsigned int lcore[RTE_MAX_LCORE];
+	struct gvpn_worker *workers[RTE_MAX_LCORE];
+	struct gvpn_ctrl *ctrl;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: gvpnd [EAL options] -- -f FILE [--check]\n"
+		   "  -f, --config FILE  configuration (doc/config.md)\n"
+		   "  --check            validate the configuration and exit\n"
+		   "  -v, --version      print the version and exit\n");
+}
+
+/* Application options come after "--"; returns 0, or the exit status. */
+static int
+parse_app_args(struct app *a, int argc, char **argv)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'f'},
+					     {"check", no_argument, NULL, 'c'},
+					     {"version", no_argument, NULL, 'v'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "f:vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			a->file = optarg;
+			break;
+		case 'c':
+			a->check_only = 1;
+			break;
+		case 'v':
+			printf("gvpnd %s\n", GVPN_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || a->file == NULL) {
+		fprintf(stderr, "gvpnd: %s\n",
+			a->file == NULL ? "-f FILE is required" : "unexpected argument");
+		usage(stderr);
+		return 2;
+	}
+	return 0;
+}
+
+static int
+find_ports(struct app *a)
+{
+	for (uint16_t i = 0; i < a->cfg.n_ports; i++) {
+		const struct gvpn_port_conf *p = &a->cfg.ports[i];
+
+		if (rte_eth_dev_get_port_by_name(p->device, &a->port_id[i]) != 0) {
+			char names[512] = "";
+			uint16_t id;
+
+			RTE_ETH_FOREACH_DEV(id)
+			{
+				char n[RTE_ETH_NAME_MAX_LEN];
+
+				if (rte_eth_dev_get_name_by_port(id, n) == 0)
+					snprintf(names + strlen(names), sizeof(names) - strlen(names),
+						 "%s%s", names[0] ? ", " : "", n);
+			}
+			fprintf(stderr,
+				"gvpnd: %s:%d: ports[%u].device: no DPDK port '%s' (ports: %s)\n",
+				a->file, p->line, i, p->device, names[0] ? names : "none");
+			return -ENODEV;
+		}
+	}
+	return 0;
+}
+
+static int
+port_start(struct app *a, uint16_t idx)
+{
+	const struct gvpn_port_conf *pc = &a->cfg.ports[idx];
+	uint16_t port = a->port_id[idx];
+	struct rte_eth_conf conf = {0};
+	struct rte_eth_dev_info info;
+	int rc;
+
+	rc = rte_eth_dev_info_get(port, &info);
+	if (rc != 0)
+		return rc;
+	if (a->queues > info.max_rx_queues || a->queues > info.max_tx_queues) {
+		LOG(ERR, "port %s: %u queues needed (one per worker), device has %u rx / %u tx",
+		    pc->name, a->queues, info.max_rx_queues, info.max_tx_queues);
+		return -EINVAL;
+	}
+	if (a->queues > 1) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf =
+			(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP) &
+			info.flow_type_rss_offloads;
+	}
+	rc = rte_eth_dev_configure(port, a->queues, a->queues, &conf);
+	if (rc != 0)
+		return rc;
+	/* The protected port carries ESP up to its MTU; some virtual devices
+	 * have no MTU to set. */
+	rc = rte_eth_dev_set_mtu(port, pc->mtu);
+	if (rc != 0 && rc != -ENOTSUP)
+		LOG(WARNING, "port %s: MTU %u not set: %s", pc->name, pc->mtu, strerror(-rc));
+	for (uint16_t q = 0; q < a->queues; q++) {
+		rc = rte_eth_rx_queue_setup(port, q, RX_DESC, rte_eth_dev_socket_id(port), NULL,
+					    a->pool);
+		if (rc == 0)
+			rc = rte_eth_tx_queue_setup(port, q, TX_DESC, rte_eth_dev_socket_id(port),
+						    NULL);
+		if (rc != 0)
+			return rc;
+	}
+	/* A bump in the wire forwards frames for every address. */
+	rte_eth_promiscuous_enable(port);
+	return rte_eth_dev_start(port);
+}
+
+static int
+worker_main(void *arg)
+{
+	struct gvpn_worker *w = arg;
+
+	while (!atomic_load_explicit(&stop, memory_order_relaxed))
+		gvpn_worker_poll(w);
+	return 0;
+}
+
+static int
+setup_workers(struct app *a, const struct gvpn_crypto_ops *be)
+{
+	struct gvpn_worker_conf wc = {.burst = a->cfg.burst,
+				      .flows = a->cfg.flows,
+				      .inner_df = a->cfg.inner_df,
+				      .backend = be,
+				      .pool = a->pool};
+	unsigned int lcore;
+
+	for (uint16_t i = 0; i < a->cfg.n_ports; i++) {
+		const struct gvpn_port_conf *p = &a->cfg.ports[i];
+
+		if (p->role != GVPN_PORT_CLEAR)
+			continue;
+		wc.pairs[wc.n_pairs++] = (struct gvpn_pair){.clear = a->port_id[i],
+							    .prot = a->port_id[p->peer],
+							    .clear_idx = i,
+							    .prot_idx = p->peer,
+							    .mtu = a->cfg.ports[p->peer].mtu};
+	}
+	RTE_LCORE_FOREACH_WORKER(lcore)
+	{
+		a->lcore[a->n_workers++] = lcore;
+	}
+	if (a->n_workers == 0)
+		a->lcore[a->n_workers++] = rte_get_main_lcore();
+	for (unsigned int i = 0; i < a->n_workers; i++) {
+		wc.id = i;
+		wc.queue = (uint16_t)i;
+		wc.socket = (int)rte_lcore_to_socket_id(a->lcore[i]);
+		a->workers[i] = gvpn_worker_create(&wc);
+		if (a->workers[i] == NULL) {
+			LOG(ERR, "worker %u: %s", i, rte_strerror(rte_errno));
+			return -rte_errno;
+		}
+	}
+	return 0;
+}
+
+static int
+run(struct app *a)
+{
+	const struct gvpn_crypto_ops *be = gvpn_crypto_find(a->cfg.crypto);
+	unsigned int n_mbuf;
+	int inline_worker, rc;
+
+	if ((rc = find_ports(a)) != 0)
+		return 2;
+	a->queues = (uint16_t)RTE_MAX(rte_lcore_count() - 1, 1u);
+	n_mbuf = a->cfg.n_ports * a->queues * (RX_DESC + TX_DESC) + 8192;
+	a->pool = rte_pktmbuf_pool_create("gvpn_mbufs", n_mbuf, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					  (int)rte_socket_id());
+	if (a->pool == NULL) {
+		LOG(ERR, "mbuf pool: %s", rte_strerror(rte_errno));
+		return 1;
+	}
+	if (setup_workers(a, be) != 0)
+		return 1;
+	struct gvpn_ctrl_conf cc = {.cfg = &a->cfg,
+				    .workers = a->workers,
+				    .n_workers = a->n_workers,
+				    .backend = be,
+				    .socket = (int)rte_socket_id()};
+	a->ctrl = gvpn_ctrl_create(&cc);
+	if (a->ctrl == NULL || gvpn_ctrl_load_static(a->ctrl) != 0) {
+		LOG(ERR, "control state not set up");
+		return 1;
+	}
+	struct gvpn_telemetry_conf tc = {.cfg = &a->cfg,
+					 .ctrl = a->ctrl,
+					 .workers = a->workers,
+					 .worker_lcores = a->lcore,
+					 .n_workers = a->n_workers,
+					 .port_ids = a->port_id};
+	if (gvpn_telemetry_init(&tc) != 0)
+		LOG(WARNING, "telemetry commands not registered");
+
+	for (uint16_t i = 0; i < a->cfg.n_ports; i++) {
+		rc = port_start(a, i);
+		if (rc != 0) {
+			LOG(ERR, "port %s (%s) not started: %s", a->cfg.ports[i].name,
+			    a->cfg.ports[i].device, strerror(rc < 0 ? -rc : rc));
+			return 1;
+		}
+	}
+	inline_worker = a->lcore[0] == rte_get_main_lcore();
+	if (!inline_worker)
+		for (unsigned int i = 0; i < a->n_workers; i++)
+			rte_eal_remote_launch(worker_main, a->workers[i], a->lcore[i]);
+	LOG(NOTICE, "running: %u port(s), %u worker(s)%s, crypto %s", a->cfg.n_ports,
+	    a->n_workers, inline_worker ? " on the main lcore" : "", be->name);
+
+	while (!atomic_load(&stop)) {
+		gvpn_ctrl_poll(a->ctrl);
+		gvpn_telemetry_poll();
+		if (inline_worker)
+			gvpn_worker_poll(a->workers[0]);
+		else
+			rte_delay_us_sleep(1000);
+	}
+	LOG(NOTICE, "stopping");
+	rte_eal_mp_wait_lcore();
+	return 0;
+}
+
+static void
+teardown(struct app *a)
+{
+	for (uint16_t i = 0; i < a->cfg.n_ports; i++) {
+		rte_eth_dev_stop(a->port_id[i]);
+		rte_eth_dev_close(a->port_id[i]);
+	}
+	gvpn_telemetry_fini();
+	gvpn_ctrl_free(a->ctrl); /* wipes every SA's keys */
+	for (unsigned int i = 0; i < a->n_workers; i++)
+		gvpn_worker_free(a->workers[i]);
+	gvpn_config_wipe(&a->cfg);
+	rte_mempool_free(a->pool);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct app a; /* large: keep it off the stack */
+	char err[512];
+	int sep, rc;
+
+	for (sep = 1; sep < argc && strcmp(argv[sep], "--") != 0; sep++)
+		;
+	rc = parse_app_args(&a, sep < argc ? argc - sep : 1, sep < argc ? argv + sep : argv);
+	if (rc != 0)
+		return rc;
+	rc = gvpn_config_load(a.file, &a.cfg, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "gvpnd: %s\n", err);
+		return 2;
+	}
+	if (a.check_only) {
+		printf("gvpnd: %s: configuration valid (%u ports, %u groups)\n", a.file,
+		       a.cfg.n_ports, a.cfg.n_groups);
+		gvpn_config_wipe(&a.cfg);
+		return 0;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (rte_eal_init(sep, argv) < 0) {
+		fprintf(stderr, "gvpnd: EAL: %s\n", rte_strerror(rte_errno));
+		gvpn_config_wipe(&a.cfg);
+		return 1;
+	}
+	rc = run(&a);
+	if (rc != 0)
+		atomic_store(&stop, 1);
+	rte_eal_mp_wait_lcore();
+	teardown(&a);
+	rte_eal_cleanup();
+	return rc;
+}

@@ -1,0 +1,611 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_spinlock.h>
+
+#include "gvpn_ctrl.h"
+#include "gvpn_policy.h"
+
+RTE_LOG_REGISTER_DEFAULT(gvpn_ctrl_logtype, INFO);
+#define LOG(level, fmt, ...)                                                                       \
+	rte_log(RTE_LOG_##level, gvpn_ctrl_logtype, "gvpn.ctrl: " fmt "\n", ##__VA_ARGS__)
+
+#define BACKLOG 4096
+
+struct tek {
+	uint8_t used;
+	uint8_t group;
+	uint8_t n_sel;
+	struct gvpn_selector sel[2];
+};
+
+struct sa_entry {
+	enum gvpn_sa_state state;
+	struct gvpn_sa_rt *rt;
+	uint64_t expires; /* TSC, 0 = never */
+};
+
+struct group {
+	enum gvpn_group_state state;
+	int fail_open;
+};
+
+/* A change broadcast to every worker, done when every one acked. */
+struct op {
+	unsigned int pending;
+	void (*done)(struct gvpn_ctrl *c, struct op *op);
+	void *obj;
+	uint16_t slot;
+};
+
+struct backlog {
+	unsigned int head, count;
+	struct gvpn_msg *q[BACKLOG];
+};
+
+struct gvpn_ctrl {
+	struct gvpn_ctrl_conf conf;
+	struct gvpn_esp_lcore *esp; /* expands keys */
+	rte_spinlock_t lock;        /* tables vs. telemetry readers */
+	struct sa_entry sa[GVPN_MAX_SA_SLOTS];
+	struct tek tek[GVPN_MAX_TEKS];
+	struct group group[GVPN_MAX_GROUPS];
+	struct gvpn_policy *policy;
+	uint32_t generation;
+	unsigned int pending;
+	uint64_t next_expiry_check;
+	struct backlog *backlog; /* one per worker */
+};
+
+static const char *const sa_states[] = {"free", "decrypt", "active", "retired", "deleting"};
+static const char *const group_states[] = {"idle", "static", "failed"};
+
+const char *
+gvpn_sa_state_name(enum gvpn_sa_state s)
+{
+	return (unsigned int)s < RTE_DIM(sa_states) ? sa_states[s] : "?";
+}
+
+const char *
+gvpn_group_state_name(enum gvpn_group_state s)
+{
+	return (unsigned int)s < RTE_DIM(group_states) ? group_states[s] : "?";
+}
+
+struct gvpn_ctrl *
+gvpn_ctrl_create(const struct gvpn_ctrl_conf *conf)
+{
+	struct gvpn_ctrl *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	c->conf = *conf;
+	rte_spinlock_init(&c->lock);
+	c->backlog = calloc(conf->n_workers, sizeof(*c->backlog));
+	c->esp = gvpn_esp_lcore_create(conf->backend, conf->socket, NULL);
+	if (c->backlog == NULL || c->esp == NULL) {
+		gvpn_ctrl_free(c);
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	return c;
+}
+
+static void
+sa_rt_free(struct gvpn_sa_rt *rt)
+{
+	if (rt == NULL)
+		return;
+	gvpn_esp_sa_free(rt->esp);
+	rte_free(rt);
+}
+
+void
+gvpn_ctrl_free(struct gvpn_ctrl *c)
+{
+	if (c == NULL)
+		return;
+	for (unsigned int i = 0; i < GVPN_MAX_SA_SLOTS; i++)
+		sa_rt_free(c->sa[i].rt);
+	gvpn_policy_free(c->policy);
+	for (unsigned int w = 0; c->backlog != NULL && w < c->conf.n_workers; w++)
+		for (unsigned int i = 0; i < c->backlog[w].count; i++)
+			free(c->backlog[w].q[(c->backlog[w].head + i) % BACKLOG]);
+	free(c->backlog);
+	gvpn_esp_lcore_free(c->esp);
+	free(c);
+}
+
+/* Send a copy of @p tmpl to every worker; @p done runs when all acked. */
+static int
+broadcast(struct gvpn_ctrl *c, const struct gvpn_msg *tmpl,
+	  void (*done)(struct gvpn_ctrl *, struct op *), void *obj, uint16_t slot)
+{
+	struct op *op = calloc(1, sizeof(*op));
+	struct gvpn_msg *m[GVPN_MAX_PORTS * 8];
+	unsigned int n = c->conf.n_workers;
+
+	if (op == NULL || n > RTE_DIM(m))
+		goto nomem;
+	for (unsigned int w = 0; w < n; w++) {
+		if (c->backlog[w].count == BACKLOG)
+			goto nomem_msgs;
+		m[w] = malloc(sizeof(*m[w]));
+		if (m[w] == NULL)
+			goto nomem_msgs;
+		*m[w] = *tmpl;
+		m[w]->cookie = (uintptr_t)op;
+		continue;
+nomem_msgs:
+		while (w-- > 0)
+			free(m[w]);
+		goto nomem;
+	}
+	op->pending = n;
+	op->done = done;
+	op->obj = obj;
+	op->slot = slot;
+	c->pending++;
+	for (unsigned int w = 0; w < n; w++) {
+		struct backlog *b = &c->backlog[w];
+
+		/* keep order: nothing overtakes what is already waiting */
+		if (b->count != 0 || gvpn_worker_post(c->conf.workers[w], m[w]) != 0)
+			b->q[(b->head + b->count++) % BACKLOG] = m[w];
+	}
+	if (n == 0) {
+		c->pending--;
+		if (done != NULL)
+			done(c, op);
+		free(op);
+	}
+	return 0;
+nomem:
+	free(op);
+	LOG(ERR, "no memory for a worker message");
+	return -ENOMEM;
+}
+
+static void
+flush_backlog(struct gvpn_ctrl *c)
+{
+	for (unsigned int w = 0; w < c->conf.n_workers; w++) {
+		struct backlog *b = &c->backlog[w];
+
+		while (b->count != 0 && gvpn_worker_post(c->conf.workers[w], b->q[b->head]) == 0) {
+			b->head = (b->head + 1) % BACKLOG;
+			b->count--;
+		}
+	}
+}
+
+void
+gvpn_ctrl_poll(struct gvpn_ctrl *c)
+{
+	uint64_t now = rte_get_tsc_cycles();
+
+	flush_backlog(c);
+	for (unsigned int w = 0; w < c->conf.n_workers; w++) {
+		struct gvpn_msg *m[64];
+		unsigned int n = gvpn_worker_acks(c->conf.workers[w], m, RTE_DIM(m));
+
+		for (unsigned int i = 0; i < n; i++) {
+			struct op *op = (struct op *)(uintptr_t)m[i]->cookie;
+
+			free(m[i]);
+			if (--op->pending != 0)
+				continue;
+			c->pending--;
+			if (op->done != NULL)
+				op->done(c, op);
+			free(op);
+		}
+	}
+	if (now < c->next_expiry_check)
+		return;
+	c->next_expiry_check = now + rte_get_tsc_hz() / 10;
+	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++) {
+		struct sa_entry *e = &c->sa[s];
+
+		if (e->state != GVPN_SA_FREE && e->state != GVPN_SA_DELETING && e->expires != 0 &&
+		    now >= e->expires) {
+			LOG(NOTICE, "SA expired: group %u SPI 0x%08x",
+			    c->conf.cfg->groups[e->rt->group].id,
+			    rte_be_to_cpu_32(e->rt->esp->spi));
+			gvpn_ctrl_sa_delete(c, s);
+		}
+	}
+}
+
+unsigned int
+gvpn_ctrl_pending(const struct gvpn_ctrl *c)
+{
+	return c->pending;
+}
+
+int
+gvpn_ctrl_tek_add(struct gvpn_ctrl *c, uint8_t group, const struct gvpn_selector *sel, int mirror)
+{
+	for (uint16_t t = 0; t < GVPN_MAX_TEKS; t++) {
+		struct tek *k = &c->tek[t];
+
+		if (k->used)
+			continue;
+		k->used = 1;
+		k->group = group;
+		k->sel[0] = *sel;
+		k->n_sel = 1;
+		if (mirror)
+			k->sel[k->n_sel++] = gvpn_selector_mirror(sel);
+		return t;
+	}
+	return -ENOSPC;
+}
+
+static void
+policy_done(struct gvpn_ctrl *c, struct op *op)
+{
+	(void)c;
+	gvpn_policy_free(op->obj); /* the policy it replaced */
+}
+
+/* Both directions: the rule as written and its mirror. */
+static unsigned int
+add_both_ways(struct gvpn_policy_rule *r, unsigned int n, const struct gvpn_selector *sel,
+	      struct gvpn_rule rule, uint32_t cats, int32_t prio)
+{
+	r[n++] = (struct gvpn_policy_rule){.sel = *sel, .rule = rule, .categories = cats,
+					   .priority = prio};
+	r[n++] = (struct gvpn_policy_rule){.sel = gvpn_selector_mirror(sel), .rule = rule,
+					   .categories = cats, .priority = prio};
+	return n;
+}
+
+int
+gvpn_ctrl_policy_update(struct gvpn_ctrl *c)
+{
+	const struct gvpn_config *cfg = c->conf.cfg;
+	unsigned int max = 2 * (GVPN_MAX_BYPASS + GVPN_MAX_TEKS * 2 +
+				GVPN_MAX_GROUPS * GVPN_MAX_FAIL_OPEN);
+	struct gvpn_policy_rule *r = calloc(max, sizeof(*r));
+	const uint32_t both = 1u << GVPN_ACL_OUT | 1u << GVPN_ACL_IN;
+	struct gvpn_policy *p, *old;
+	struct gvpn_msg m = {.type = GVPN_MSG_POLICY_SWAP};
+	unsigned int n = 0;
+
+	if (r == NULL)
+		return -ENOMEM;
+	/* Bypass first (R25), in the order written. */
+	for (unsigned int i = 0; i < cfg->n_bypass; i++)
+		n = add_both_ways(r, n, &cfg->bypass[i],
+				  (struct gvpn_rule){.type = GVPN_RULE_BYPASS}, both,
+				  (int32_t)(3 * GVPN_MAX_TEKS + GVPN_MAX_BYPASS - i));
+	/* Group policies, per their direction (R26). */
+	for (uint16_t t = 0; t < GVPN_MAX_TEKS; t++) {
+		const struct tek *k = &c->tek[t];
+		uint32_t cats;
+
+		if (!k->used)
+			continue;
+		switch (cfg->groups[k->group].direction) {
+		case GVPN_DIR_INBOUND:
+			cats = 1u << GVPN_ACL_IN;
+			break;
+		case GVPN_DIR_OUTBOUND:
+			cats = 1u << GVPN_ACL_OUT;
+			break;
+		default:
+			cats = both;
+			break;
+		}
+		for (uint8_t s = 0; s < k->n_sel; s++)
+			r[n++] = (struct gvpn_policy_rule){
+				.sel = k->sel[s],
+				.rule = {.type = GVPN_RULE_TEK, .group = k->group, .tek = t},
+				.categories = cats,
+				.priority = (int32_t)(2 * GVPN_MAX_TEKS - t)};
+	}
+	/* Fail-open rules (R24), in their own categories. */
+	for (uint8_t g = 0; g < cfg->n_groups; g++)
+		for (unsigned int i = 0; i < cfg->groups[g].n_fail_open; i++)
+			n = add_both_ways(r, n, &cfg->groups[g].fail_open[i],
+					  (struct gvpn_rule){.type = GVPN_RULE_FAIL_OPEN, .group = g},
+					  1u << GVPN_ACL_OUT_FAIL_OPEN | 1u << GVPN_ACL_IN_FAIL_OPEN,
+					  (int32_t)(GVPN_MAX_FAIL_OPEN - i));
+	p = gvpn_policy_build(r, n, ++c->generation, c->conf.socket);
+	free(r);
+	if (p == NULL) {
+		LOG(ERR, "rule table not built: %s", rte_strerror(rte_errno));
+		return -rte_errno;
+	}
+	old = c->policy;
+	c->policy = p;
+	m.policy = p;
+	LOG(INFO, "rule table %u: %u rules", p->generation, n);
+	return broadcast(c, &m, policy_done, old, 0);
+}
+
+int
+gvpn_ctrl_sa_add(struct gvpn_ctrl *c, const struct gvpn_ctrl_sa_params *p)
+{
+	struct gvpn_msg m = {.type = GVPN_MSG_SA_ADD};
+	struct gvpn_sa_rt *rt;
+	uint16_t slot;
+	int rc;
+
+	if (p->tek >= GVPN_MAX_TEKS || !c->tek[p->tek].used || c->tek[p->tek].group != p->group)
+		return -EINVAL;
+	for (slot = 0; slot < GVPN_MAX_SA_SLOTS && c->sa[slot].state != GVPN_SA_FREE; slot++)
+		;
+	if (slot == GVPN_MAX_SA_SLOTS)
+		return -ENOSPC;
+	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++)
+		if (c->sa[s].state != GVPN_SA_FREE && c->sa[s].state != GVPN_SA_DELETING &&
+		    c->sa[s].rt->esp->spi == rte_cpu_to_be_32(p->esp.spi))
+			return -EEXIST;
+	rt = rte_zmalloc_socket("gvpn_sa_rt", sizeof(*rt), 0, c->conf.socket);
+	if (rt == NULL)
+		return -ENOMEM;
+	rt->esp = gvpn_esp_sa_create(c->esp, &p->esp, c->conf.socket);
+	if (rt->esp == NULL) {
+		rc = -rte_errno;
+		rte_free(rt);
+		return rc;
+	}
+	rt->slot = slot;
+	rt->tek = p->tek;
+	rt->group = p->group;
+	rt->n_sel = c->tek[p->tek].n_sel;
+	memcpy(rt->sel, c->tek[p->tek].sel, sizeof(rt->sel));
+	rt->decrypt = c->conf.cfg->groups[p->group].direction != GVPN_DIR_OUTBOUND;
+	m.sa = rt;
+	rc = broadcast(c, &m, NULL, NULL, slot);
+	if (rc != 0) {
+		sa_rt_free(rt);
+		return rc;
+	}
+	rte_spinlock_lock(&c->lock);
+	c->sa[slot].rt = rt;
+	c->sa[slot].state = GVPN_SA_DECRYPT;
+	c->sa[slot].expires =
+		p->lifetime ? rte_get_tsc_cycles() + (uint64_t)p->lifetime * rte_get_tsc_hz() : 0;
+	rte_spinlock_unlock(&c->lock);
+	LOG(INFO, "SA added: group %u SPI 0x%08x %s/%s", c->conf.cfg->groups[p->group].id,
+	    p->esp.spi, gvpn_cipher_name(p->esp.xform.cipher), gvpn_auth_name(p->esp.xform.auth));
+	return slot;
+}
+
+static struct sa_entry *
+live(struct gvpn_ctrl *c, uint16_t slot)
+{
+	if (slot >= GVPN_MAX_SA_SLOTS || c->sa[slot].state == GVPN_SA_FREE ||
+	    c->sa[slot].state == GVPN_SA_DELETING)
+		return NULL;
+	return &c->sa[slot];
+}
+
+int
+gvpn_ctrl_sa_activate(struct gvpn_ctrl *c, uint16_t slot)
+{
+	struct sa_entry *e = live(c, slot);
+	struct gvpn_msg m = {.type = GVPN_MSG_SA_ACTIVATE};
+	int rc;
+
+	if (e == NULL)
+		return -ENOENT;
+	if (c->conf.cfg->groups[e->rt->group].direction == GVPN_DIR_INBOUND)
+		return 0; /* the group never encrypts (R26) */
+	m.sa = e->rt;
+	rc = broadcast(c, &m, NULL, NULL, slot);
+	if (rc != 0)
+		return rc;
+	rte_spinlock_lock(&c->lock);
+	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++)
+		if (c->sa[s].state == GVPN_SA_ACTIVE && c->sa[s].rt->tek == e->rt->tek)
+			c->sa[s].state = GVPN_SA_RETIRED;
+	e->state = GVPN_SA_ACTIVE;
+	rte_spinlock_unlock(&c->lock);
+	return 0;
+}
+
+int
+gvpn_ctrl_sa_retire(struct gvpn_ctrl *c, uint16_t slot)
+{
+	struct sa_entry *e = live(c, slot);
+	struct gvpn_msg m = {.type = GVPN_MSG_SA_RETIRE};
+	int rc;
+
+	if (e == NULL)
+		return -ENOENT;
+	m.sa = e->rt;
+	rc = broadcast(c, &m, NULL, NULL, slot);
+	if (rc == 0)
+		e->state = GVPN_SA_RETIRED;
+	return rc;
+}
+
+static void
+delete_done(struct gvpn_ctrl *c, struct op *op)
+{
+	struct sa_entry *e = &c->sa[op->slot];
+
+	rte_spinlock_lock(&c->lock);
+	sa_rt_free(e->rt); /* wipes the keys */
+	e->rt = NULL;
+	e->state = GVPN_SA_FREE;
+	rte_spinlock_unlock(&c->lock);
+}
+
+int
+gvpn_ctrl_sa_delete(struct gvpn_ctrl *c, uint16_t slot)
+{
+	struct sa_entry *e = live(c, slot);
+	struct gvpn_msg m = {.type = GVPN_MSG_SA_DELETE};
+	int rc;
+
+	if (e == NULL)
+		return -ENOENT;
+	m.sa = e->rt;
+	rc = broadcast(c, &m, delete_done, NULL, slot);
+	if (rc == 0)
+		e->state = GVPN_SA_DELETING;
+	return rc;
+}
+
+int
+gvpn_ctrl_group_clear(struct gvpn_ctrl *c, uint8_t group)
+{
+	int n = 0;
+
+	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++)
+		if (live(c, s) != NULL && c->sa[s].rt->group == group &&
+		    gvpn_ctrl_sa_delete(c, s) == 0)
+			n++;
+	return n;
+}
+
+int
+gvpn_ctrl_group_fail(struct gvpn_ctrl *c, uint8_t group, int failed)
+{
+	struct gvpn_msg m = {.type = GVPN_MSG_FAIL_OPEN, .group = group, .arg = failed ? 1 : 0};
+	int rc;
+
+	if (group >= c->conf.cfg->n_groups)
+		return -ENOENT;
+	rc = broadcast(c, &m, NULL, NULL, 0);
+	if (rc != 0)
+		return rc;
+	rte_spinlock_lock(&c->lock);
+	c->group[group].fail_open = failed;
+	c->group[group].state = failed ? GVPN_GROUP_FAILED
+			       : c->conf.cfg->groups[group].n_sas ? GVPN_GROUP_STATIC
+								 : GVPN_GROUP_IDLE;
+	rte_spinlock_unlock(&c->lock);
+	LOG(NOTICE, "group %s: %s fail-open (%u rules)", c->conf.cfg->groups[group].name,
+	    failed ? "entered" : "left", c->conf.cfg->groups[group].n_fail_open);
+	return 0;
+}
+
+int
+gvpn_ctrl_group_find(const struct gvpn_ctrl *c, const char *name)
+{
+	for (uint8_t g = 0; g < c->conf.cfg->n_groups; g++)
+		if (strcmp(c->conf.cfg->groups[g].name, name) == 0)
+			return g;
+	return -ENOENT;
+}
+
+int
+gvpn_ctrl_flow_flush(struct gvpn_ctrl *c)
+{
+	struct gvpn_msg m = {.type = GVPN_MSG_FLOW_FLUSH};
+
+	return broadcast(c, &m, NULL, NULL, 0);
+}
+
+int
+gvpn_ctrl_load_static(struct gvpn_ctrl *c)
+{
+	const struct gvpn_config *cfg = c->conf.cfg;
+	int rc;
+
+	for (uint8_t g = 0; g < cfg->n_groups; g++) {
+		const struct gvpn_group_conf *gc = &cfg->groups[g];
+
+		for (uint16_t i = 0; i < gc->n_sas; i++) {
+			const struct gvpn_sa_conf *s = &gc->sas[i];
+			struct gvpn_ctrl_sa_params p = {.group = g, .lifetime = s->lifetime};
+			int tek = gvpn_ctrl_tek_add(c, g, &s->sel, s->mirror);
+
+			if (tek < 0)
+				return tek;
+			p.tek = (uint16_t)tek;
+			p.esp.spi = s->spi;
+			p.esp.xform = s->xform;
+			p.esp.df = (enum gvpn_df_mode)cfg->df;
+			p.esp.ttl = cfg->ttl;
+			rc = gvpn_ctrl_sa_add(c, &p);
+			gvpn_wipe(&p.esp.xform, sizeof(p.esp.xform));
+			if (rc < 0) {
+				LOG(ERR, "group %s SPI 0x%08x: %s", gc->name, s->spi, strerror(-rc));
+				return rc;
+			}
+			if ((rc = gvpn_ctrl_sa_activate(c, (uint16_t)rc)) != 0)
+				return rc;
+		}
+		c->group[g].state = gc->n_sas != 0 ? GVPN_GROUP_STATIC : GVPN_GROUP_IDLE;
+	}
+	return gvpn_ctrl_policy_update(c);
+}
+
+unsigned int
+gvpn_ctrl_snapshot_sas(struct gvpn_ctrl *c, struct gvpn_sa_info *out, unsigned int max)
+{
+	uint64_t now = rte_get_tsc_cycles(), hz = rte_get_tsc_hz();
+	unsigned int n = 0;
+
+	rte_spinlock_lock(&c->lock);
+	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS && n < max; s++) {
+		const struct sa_entry *e = &c->sa[s];
+		struct gvpn_sa_info *i = &out[n];
+
+		if (e->state == GVPN_SA_FREE)
+			continue;
+		memset(i, 0, sizeof(*i));
+		i->slot = s;
+		i->group = e->rt->group;
+		i->tek = e->rt->tek;
+		i->spi = rte_be_to_cpu_32(e->rt->esp->spi);
+		i->state = e->state;
+		i->cipher = e->rt->esp->cipher;
+		i->auth = e->rt->esp->auth;
+		i->key_bits = (uint8_t)((e->rt->esp->cipher_key_len -
+					 (i->cipher == GVPN_CIPHER_AES_GCM ? 4 : 0)) *
+					8);
+		i->remaining = e->expires == 0 ? -1
+			       : e->expires > now ? (int64_t)((e->expires - now) / hz)
+						  : 0;
+		for (unsigned int w = 0; w < c->conf.n_workers; w++) {
+			uint64_t p, b;
+
+			gvpn_worker_sa_counters(c->conf.workers[w], s, &p, &b);
+			i->pkts += p;
+			i->bytes += b;
+		}
+		n++;
+	}
+	rte_spinlock_unlock(&c->lock);
+	return n;
+}
+
+unsigned int
+gvpn_ctrl_snapshot_groups(struct gvpn_ctrl *c, struct gvpn_group_info *out, unsigned int max)
+{
+	const struct gvpn_config *cfg = c->conf.cfg;
+	unsigned int n = 0;
+
+	rte_spinlock_lock(&c->lock);
+	for (uint8_t g = 0; g < cfg->n_groups && n < max; g++, n++) {
+		struct gvpn_group_info *i = &out[n];
+
+		memset(i, 0, sizeof(*i));
+		snprintf(i->name, sizeof(i->name), "%s", cfg->groups[g].name);
+		i->id = cfg->groups[g].id;
+		i->state = c->group[g].state;
+		i->fail_open = c->group[g].fail_open;
+		i->n_fail_open_rules = cfg->groups[g].n_fail_open;
+		for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++)
+			if (c->sa[s].state != GVPN_SA_FREE && c->sa[s].rt->group == g)
+				i->n_sas++;
+	}
+	rte_spinlock_unlock(&c->lock);
+	return n;
+}

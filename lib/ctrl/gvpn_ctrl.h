@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef GVPN_CTRL_H
+#define GVPN_CTRL_H
+
+/**
+ * @file
+ * The control core: owns the SA table, the TEK policies and the compiled
+ * rule table, and turns every change into messages to the workers. Static
+ * groups from the configuration and (later) the GDOI client use the same
+ * calls. Not thread safe: only the control core calls these, except the
+ * gvpn_ctrl_snapshot_*() readers, which telemetry may call from its thread.
+ */
+
+#include <stdint.h>
+
+#include "gvpn_config.h"
+#include "gvpn_esp.h"
+#include "gvpn_worker.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum gvpn_sa_state {
+	GVPN_SA_FREE = 0,
+	GVPN_SA_DECRYPT,   /**< installed, decrypts; not used to encrypt */
+	GVPN_SA_ACTIVE,    /**< decrypts and encrypts its TEK's traffic */
+	GVPN_SA_RETIRED,   /**< decrypts until deleted */
+	GVPN_SA_DELETING,  /**< waiting for every worker to let go */
+};
+
+/** Group states (R24): fail-open rules apply only in FAILED. */
+enum gvpn_group_state {
+	GVPN_GROUP_IDLE = 0,   /**< no keys yet */
+	GVPN_GROUP_STATIC,     /**< keys from the configuration */
+	GVPN_GROUP_FAILED,     /**< no keys: key server unreachable */
+};
+
+struct gvpn_ctrl_conf {
+	const struct gvpn_config *cfg;
+	struct gvpn_worker *const *workers;
+	unsigned int n_workers;
+	const struct gvpn_crypto_ops *backend;
+	int socket;
+};
+
+struct gvpn_ctrl;
+
+/** Parameters of a new SA. */
+struct gvpn_ctrl_sa_params {
+	uint8_t group;
+	uint16_t tek;                 /**< from gvpn_ctrl_tek_add() */
+	struct gvpn_esp_sa_conf esp;
+	uint32_t lifetime;            /**< seconds until hard expiry, 0 = none */
+};
+
+/** What telemetry may know about an SA: no keys. */
+struct gvpn_sa_info {
+	uint16_t slot;
+	uint8_t group;
+	uint16_t tek;
+	uint32_t spi;
+	enum gvpn_sa_state state;
+	enum gvpn_cipher cipher;
+	enum gvpn_auth auth;
+	uint8_t key_bits;
+	int64_t remaining;            /**< seconds, -1 = no expiry */
+	uint64_t pkts, bytes;         /**< summed over workers */
+};
+
+struct gvpn_group_info {
+	char name[GVPN_NAME_MAX];
+	uint32_t id;
+	enum gvpn_group_state state;
+	int fail_open;
+	uint16_t n_sas;
+	uint16_t n_fail_open_rules;
+};
+
+/** Create the control state. @return it, or NULL with rte_errno set. */
+struct gvpn_ctrl *gvpn_ctrl_create(const struct gvpn_ctrl_conf *conf);
+
+/** Free everything, wiping keys; the workers must have stopped. */
+void gvpn_ctrl_free(struct gvpn_ctrl *c);
+
+/**
+ * Install the configuration's static groups: TEKs, SAs (active at once),
+ * and the compiled rule table.
+ * @return 0 or a negative errno (logged).
+ */
+int gvpn_ctrl_load_static(struct gvpn_ctrl *c);
+
+/**
+ * Register a TEK policy of a group: the selector and, with @p mirror, its
+ * reverse (R5).
+ * @return the TEK index, or -ENOSPC.
+ */
+int gvpn_ctrl_tek_add(struct gvpn_ctrl *c, uint8_t group, const struct gvpn_selector *sel,
+		      int mirror);
+
+/** Rebuild the rule table from the TEKs, bypass and fail-open rules and swap it in.
+ * @return 0 or a negative errno. */
+int gvpn_ctrl_policy_update(struct gvpn_ctrl *c);
+
+/** Add an SA; it decrypts at once. @return its slot or a negative errno. */
+int gvpn_ctrl_sa_add(struct gvpn_ctrl *c, const struct gvpn_ctrl_sa_params *p);
+/** Encrypt the SA's TEK traffic with it from now on (the previous SA stops). */
+int gvpn_ctrl_sa_activate(struct gvpn_ctrl *c, uint16_t slot);
+/** Stop encrypting with the SA; it keeps decrypting. */
+int gvpn_ctrl_sa_retire(struct gvpn_ctrl *c, uint16_t slot);
+/** Delete the SA; its keys are wiped once every worker acked. */
+int gvpn_ctrl_sa_delete(struct gvpn_ctrl *c, uint16_t slot);
+/** Delete every SA of a group. @return how many. */
+int gvpn_ctrl_group_clear(struct gvpn_ctrl *c, uint8_t group);
+/** Enter or leave the failed state, where fail-open rules apply (R24). */
+int gvpn_ctrl_group_fail(struct gvpn_ctrl *c, uint8_t group, int failed);
+/** Find a group by name. @return its index or -ENOENT. */
+int gvpn_ctrl_group_find(const struct gvpn_ctrl *c, const char *name);
+/** Ask every worker to forget its cached flows. */
+int gvpn_ctrl_flow_flush(struct gvpn_ctrl *c);
+
+/** Collect acks, free what they release, expire SAs. Call often. */
+void gvpn_ctrl_poll(struct gvpn_ctrl *c);
+
+/** Messages not yet acked by every worker. */
+unsigned int gvpn_ctrl_pending(const struct gvpn_ctrl *c);
+
+/** Copy the SA table (state != FREE). @return entries written. */
+unsigned int gvpn_ctrl_snapshot_sas(struct gvpn_ctrl *c, struct gvpn_sa_info *out,
+				    unsigned int max);
+/** Copy the group table. @return entries written. */
+unsigned int gvpn_ctrl_snapshot_groups(struct gvpn_ctrl *c, struct gvpn_group_info *out,
+				       unsigned int max);
+
+/** Name of an SA or group state. */
+const char *gvpn_sa_state_name(enum gvpn_sa_state s);
+const char *gvpn_group_state_name(enum gvpn_group_state s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GVPN_CTRL_H */

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef GVPN_TELEMETRY_H
+#define GVPN_TELEMETRY_H
+
+/**
+ * @file
+ * gvpn's commands on the DPDK telemetry socket (R30), readable with
+ * dpdk-telemetry.py. Readers only read counters (per lcore, summed on
+ * request) and snapshots; commands that act are queued for the control core,
+ * which runs them in gvpn_telemetry_poll(). Keys are never shown.
+ *
+ *   /gvpn/version   /gvpn/ports   /gvpn/lcores   /gvpn/groups
+ *   /gvpn/sa        /gvpn/flows
+ *   /gvpn/group/fail_open,<group>,on|off
+ */
+
+#include <stdint.h>
+
+#include "gvpn_config.h"
+#include "gvpn_ctrl.h"
+#include "gvpn_worker.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct gvpn_telemetry_conf {
+	const struct gvpn_config *cfg;
+	struct gvpn_ctrl *ctrl;
+	struct gvpn_worker *const *workers;
+	const unsigned int *worker_lcores;
+	unsigned int n_workers;
+	const uint16_t *port_ids;   /**< DPDK port id of each configured port */
+};
+
+/**
+ * Register the commands. Call once, after the control state exists.
+ * @return 0 or a negative errno.
+ */
+int gvpn_telemetry_init(const struct gvpn_telemetry_conf *conf);
+
+/** Run queued commands (control core only). */
+void gvpn_telemetry_poll(void);
+
+/** Release what gvpn_telemetry_init() took (commands stay registered). */
+void gvpn_telemetry_fini(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GVPN_TELEMETRY_H */

@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_ring.h>
+#include <rte_telemetry.h>
+#include <rte_version.h>
+
+#include "gvpn_telemetry.h"
+
+/* Telemetry callbacks take no context argument. */
+static struct gvpn_telemetry_conf tc;
+static struct rte_ring *requests;
+
+enum req_type { REQ_FAIL_OPEN };
+
+struct request {
+	enum req_type type;
+	int group;
+	int arg;
+};
+
+static int
+cmd_version(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "gvpn", GVPN_VERSION);
+	rte_tel_data_add_dict_string(d, "dpdk", rte_version());
+	return 0;
+}
+
+static void
+add_u64(struct rte_tel_data *d, const char *name, uint64_t v)
+{
+	rte_tel_data_add_dict_u64(d, name, v);
+}
+
+static int
+cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	for (uint16_t p = 0; p < tc.cfg->n_ports; p++) {
+		const struct gvpn_port_conf *pc = &tc.cfg->ports[p];
+		struct rte_tel_data *e = rte_tel_data_alloc();
+		struct rte_eth_stats es;
+		uint64_t rx = 0, rxb = 0, tx = 0, txb = 0;
+
+		if (e == NULL)
+			return -ENOMEM;
+		for (unsigned int w = 0; w < tc.n_workers; w++) {
+			const struct gvpn_port_stats *s = &gvpn_worker_stats(tc.workers[w])->port[p];
+
+			rx += s->rx_pkts;
+			rxb += s->rx_bytes;
+			tx += s->tx_pkts;
+			txb += s->tx_bytes;
+		}
+		rte_tel_data_start_dict(e);
+		rte_tel_data_add_dict_string(e, "role", pc->role == GVPN_PORT_CLEAR ? "clear"
+										: "protected");
+		rte_tel_data_add_dict_string(e, "device", pc->device);
+		rte_tel_data_add_dict_int(e, "port_id", tc.port_ids[p]);
+		rte_tel_data_add_dict_string(e, "peer", tc.cfg->ports[pc->peer].name);
+		rte_tel_data_add_dict_int(e, "mtu", pc->mtu);
+		add_u64(e, "rx_packets", rx);
+		add_u64(e, "rx_bytes", rxb);
+		add_u64(e, "tx_packets", tx);
+		add_u64(e, "tx_bytes", txb);
+		if (rte_eth_stats_get(tc.port_ids[p], &es) == 0) {
+			add_u64(e, "rx_missed", es.imissed);
+			add_u64(e, "rx_errors", es.ierrors);
+			add_u64(e, "rx_nombuf", es.rx_nombuf);
+			add_u64(e, "tx_errors", es.oerrors);
+		}
+		rte_tel_data_add_dict_container(d, pc->name, e, 0);
+	}
+	return 0;
+}
+
+/* Every field of the counter structs is a uint64_t: sum them as arrays. */
+static void
+sum_stats(struct gvpn_worker_stats *ws, struct gvpn_esp_stats *es, unsigned int w)
+{
+	const uint64_t *a = (const uint64_t *)gvpn_worker_stats(tc.workers[w]);
+	const uint64_t *b = (const uint64_t *)gvpn_worker_esp_stats(tc.workers[w]);
+
+	for (size_t i = 0; i < sizeof(*ws) / sizeof(uint64_t); i++)
+		((uint64_t *)ws)[i] += a[i];
+	for (size_t i = 0; i < sizeof(*es) / sizeof(uint64_t); i++)
+		((uint64_t *)es)[i] += b[i];
+}
+
+static void
+lcore_dict(struct rte_tel_data *e, const struct gvpn_worker_stats *s,
+	   const struct gvpn_esp_stats *es)
+{
+	char name[64];
+
+	add_u64(e, "encrypted", s->encrypted);
+	add_u64(e, "decrypted", s->decrypted);
+	add_u64(e, "bypassed", s->bypassed);
+	add_u64(e, "fail_open", s->fail_open);
+	add_u64(e, "l2_passed", s->l2_passed);
+	add_u64(e, "fragments_out", s->fragments_out);
+	add_u64(e, "reassembled", s->reassembled);
+	add_u64(e, "icmp_sent", s->icmp_sent);
+	add_u64(e, "messages", s->msgs);
+	for (int r = 0; r < GVPN_DROP_MAX; r++) {
+		snprintf(name, sizeof(name), "drop_%s", gvpn_worker_drop_id(r));
+		add_u64(e, name, s->drop[r]);
+	}
+	for (int r = 0; r < GVPN_ESP_DROP_MAX; r++) {
+		snprintf(name, sizeof(name), "drop_esp_%s", gvpn_esp_drop_id(r));
+		add_u64(e, name, es->drop[r]);
+	}
+}
+
+static int
+cmd_lcores(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct gvpn_worker_stats total = {0};
+	struct gvpn_esp_stats total_esp = {0};
+	struct rte_tel_data *e;
+
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	for (unsigned int w = 0; w < tc.n_workers; w++) {
+		struct gvpn_worker_stats one = {0};
+		struct gvpn_esp_stats one_esp = {0};
+		char name[32];
+
+		sum_stats(&one, &one_esp, w);
+		sum_stats(&total, &total_esp, w);
+		e = rte_tel_data_alloc();
+		if (e == NULL)
+			return -ENOMEM;
+		rte_tel_data_start_dict(e);
+		lcore_dict(e, &one, &one_esp);
+		snprintf(name, sizeof(name), "lcore_%u", tc.worker_lcores[w]);
+		rte_tel_data_add_dict_container(d, name, e, 0);
+	}
+	e = rte_tel_data_alloc();
+	if (e == NULL)
+		return -ENOMEM;
+	rte_tel_data_start_dict(e);
+	lcore_dict(e, &total, &total_esp);
+	rte_tel_data_add_dict_container(d, "total", e, 0);
+	return 0;
+}
+
+static int
+cmd_groups(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct gvpn_group_info g[GVPN_MAX_GROUPS];
+	unsigned int n = gvpn_ctrl_snapshot_groups(tc.ctrl, g, GVPN_MAX_GROUPS);
+
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	for (unsigned int i = 0; i < n; i++) {
+		struct rte_tel_data *e = rte_tel_data_alloc();
+
+		if (e == NULL)
+			return -ENOMEM;
+		rte_tel_data_start_dict(e);
+		add_u64(e, "id", g[i].id);
+		rte_tel_data_add_dict_string(e, "state", gvpn_group_state_name(g[i].state));
+		rte_tel_data_add_dict_string(e, "fail_open", g[i].fail_open ? "on" : "off");
+		rte_tel_data_add_dict_int(e, "fail_open_rules", g[i].n_fail_open_rules);
+		rte_tel_data_add_dict_int(e, "sas", g[i].n_sas);
+		rte_tel_data_add_dict_container(d, g[i].name, e, 0);
+	}
+	return 0;
+}
+
+static int
+cmd_sa(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	static struct gvpn_sa_info sa[GVPN_MAX_SA_SLOTS]; /* one telemetry thread */
+	unsigned int n = gvpn_ctrl_snapshot_sas(tc.ctrl, sa, RTE_DIM(sa));
+
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	for (unsigned int i = 0; i < n && i < RTE_TEL_MAX_DICT_ENTRIES; i++) {
+		struct rte_tel_data *e = rte_tel_data_alloc();
+		char name[16], alg[64];
+
+		if (e == NULL)
+			return -ENOMEM;
+		rte_tel_data_start_dict(e);
+		rte_tel_data_add_dict_string(e, "group", tc.cfg->groups[sa[i].group].name);
+		rte_tel_data_add_dict_string(e, "state", gvpn_sa_state_name(sa[i].state));
+		snprintf(alg, sizeof(alg), "%s-%u", gvpn_cipher_name(sa[i].cipher), sa[i].key_bits);
+		rte_tel_data_add_dict_string(e, "cipher", alg);
+		rte_tel_data_add_dict_string(e, "auth", gvpn_auth_name(sa[i].auth));
+		rte_tel_data_add_dict_string(
+			e, "direction",
+			tc.cfg->groups[sa[i].group].direction == GVPN_DIR_INBOUND    ? "inbound"
+			: tc.cfg->groups[sa[i].group].direction == GVPN_DIR_OUTBOUND ? "outbound"
+										     : "both");
+		rte_tel_data_add_dict_int(e, "remaining_s", (int)RTE_MIN(sa[i].remaining, INT32_MAX));
+		add_u64(e, "packets", sa[i].pkts);
+		add_u64(e, "bytes", sa[i].bytes);
+		snprintf(name, sizeof(name), "0x%08x", sa[i].spi);
+		rte_tel_data_add_dict_container(d, name, e, 0);
+	}
+	return 0;
+}
+
+static int
+cmd_flows(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	uint64_t hits = 0, misses = 0, full = 0, count = 0;
+
+	(void)cmd;
+	(void)params;
+	for (unsigned int w = 0; w < tc.n_workers; w++) {
+		const struct gvpn_worker_stats *s = gvpn_worker_stats(tc.workers[w]);
+
+		hits += s->flow_hits;
+		misses += s->flow_misses;
+		full += s->flow_full;
+		count += gvpn_worker_flow_count(tc.workers[w]);
+	}
+	rte_tel_data_start_dict(d);
+	add_u64(d, "flows", count);
+	add_u64(d, "capacity", (uint64_t)tc.cfg->flows * tc.n_workers);
+	add_u64(d, "hits", hits);
+	add_u64(d, "misses", misses);
+	add_u64(d, "not_cached_table_full", full);
+	rte_tel_data_add_dict_int(d, "hit_rate_pct",
+				  hits + misses ? (int)(hits * 100 / (hits + misses)) : 0);
+	return 0;
+}
+
+static int
+post(struct request *r)
+{
+	struct request *q = malloc(sizeof(*q));
+
+	if (q == NULL)
+		return -ENOMEM;
+	*q = *r;
+	if (rte_ring_mp_enqueue(requests, q) != 0) {
+		free(q);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/* /gvpn/group/fail_open,<group>,on|off */
+static int
+cmd_fail_open(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	char buf[64], *name, *state, *save = NULL;
+	struct request r = {.type = REQ_FAIL_OPEN};
+
+	(void)cmd;
+	if (params == NULL || strlen(params) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, params);
+	name = strtok_r(buf, ",", &save);
+	state = strtok_r(NULL, ",", &save);
+	if (name == NULL || state == NULL || strtok_r(NULL, ",", &save) != NULL)
+		return -EINVAL;
+	r.group = gvpn_ctrl_group_find(tc.ctrl, name);
+	if (r.group < 0)
+		return -EINVAL;
+	if (strcmp(state, "on") == 0)
+		r.arg = 1;
+	else if (strcmp(state, "off") != 0)
+		return -EINVAL;
+	if (post(&r) != 0)
+		return -EBUSY;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "group", name);
+	rte_tel_data_add_dict_string(d, "fail_open", r.arg ? "on" : "off");
+	rte_tel_data_add_dict_string(d, "result", "queued");
+	return 0;
+}
+
+void
+gvpn_telemetry_poll(void)
+{
+	struct request *r;
+
+	while (requests != NULL && rte_ring_sc_dequeue(requests, (void **)&r) == 0) {
+		switch (r->type) {
+		case REQ_FAIL_OPEN:
+			gvpn_ctrl_group_fail(tc.ctrl, (uint8_t)r->group, r->arg);
+			break;
+		}
+		free(r);
+	}
+}
+
+int
+gvpn_telemetry_init(const struct gvpn_telemetry_conf *conf)
+{
+	tc = *conf;
+	requests = rte_ring_create("gvpn_requests", 64, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	if (requests == NULL)
+		return -rte_errno;
+	rte_telemetry_register_cmd("/gvpn/version", cmd_version, "gvpn and DPDK versions");
+	rte_telemetry_register_cmd("/gvpn/ports", cmd_ports,
+				   "Per port: role, peer, packets and bytes. No parameters");
+	rte_telemetry_register_cmd("/gvpn/lcores", cmd_lcores,
+				   "Per worker lcore and total: packets and drops by reason");
+	rte_telemetry_register_cmd("/gvpn/groups", cmd_groups,
+				   "Per group: state, fail-open, SA count");
+	rte_telemetry_register_cmd("/gvpn/sa", cmd_sa,
+				   "Per SPI: group, algorithms, state, remaining lifetime, "
+				   "packets, bytes");
+	rte_telemetry_register_cmd("/gvpn/flows", cmd_flows, "Flow cache entries and hit rate");
+	rte_telemetry_register_cmd("/gvpn/group/fail_open", cmd_fail_open,
+				   "Put a group in or out of the failed state. Parameters: "
+				   "<group>,on|off");
+	return 0;
+}
+
+void
+gvpn_telemetry_fini(void)
+{
+	struct request *r;
+
+	while (requests != NULL && rte_ring_sc_dequeue(requests, (void **)&r) == 0)
+		free(r);
+	rte_ring_free(requests);
+	requests = NULL;
+}
