@@ -1,0 +1,296 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""gvpnd's burst pipeline on pcap virtual devices, as TAP.
+
+Each case writes pcaps into the clear and protected ports, runs gvpnd with a
+configuration from config/ (or a variant of one), and checks the frames it
+transmitted byte by byte and the counters its telemetry reports. scapy's ESP
+is the independent reference for every encrypted packet.
+
+Usage: test_pipeline.py GVPND SOURCE_ROOT WORKDIR
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from gvpntest import Gvpnd, Tap, main_guard  # noqa: E402
+
+from scapy.all import (ARP, ICMP, IP, IPv6, UDP, Ether, Raw, defragment, fragment,  # noqa: E402
+                       rdpcap, wrpcap)
+from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
+
+KEY = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
+AUTH_KEY = bytes.fromhex("a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3")
+A, B = "192.0.2.10", "198.51.100.20"
+MAC = dict(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+
+
+def sa(spi=0x1001, key=KEY):
+    return SecurityAssociation(ESP, spi=spi, crypt_algo="AES-CBC", crypt_key=key,
+                               auth_algo="HMAC-SHA1-96", auth_key=AUTH_KEY, tunnel_header=IP())
+
+
+def eth():
+    return Ether(**MAC)
+
+
+def protected_sample():
+    """Clear traffic that the static group must encrypt."""
+    return [
+        eth() / IP(src=A, dst=B, tos=0xb8, id=1) / UDP(sport=40000, dport=40001) / Raw(b"a" * 100),
+        eth() / IP(src=A, dst=B, tos=0x2b, id=2, flags="DF") / UDP(sport=40000, dport=40001) / Raw(b"b" * 7),
+        eth() / IP(src=A, dst=B, id=3) / ICMP(id=1, seq=1) / Raw(b"ping" * 10),
+        eth() / IP(src="192.0.2.77", dst="198.51.100.99", id=4) / UDP(sport=1, dport=2) / Raw(b"c" * 1000),
+        eth() / IP(src=B, dst=A, id=5) / UDP(sport=40001, dport=40000) / Raw(b"mirror"),  # R5 mirror
+    ]
+
+
+def others():
+    """(frame, what gvpnd must do with it)."""
+    return [
+        (eth() / IP(src="203.0.113.1", dst="203.0.113.2") / UDP(sport=9, dport=9) / Raw(b"x"), "no_rule"),
+        (eth() / IP(src="203.0.113.5", dst="203.0.113.6") / UDP(sport=848, dport=848) / Raw(b"gdoi"), "bypass"),
+        (eth() / IP(src=A, dst=B, proto=89) / Raw(b"ospf hello"), "bypass"),
+        (Ether(src=MAC["src"], dst="ff:ff:ff:ff:ff:ff") / ARP(psrc=A, pdst=B), "l2"),
+        (eth() / IPv6(src="2001:db8::1", dst="2001:db8::2") / UDP() / Raw(b"v6"), "not_ipv4"),
+        (Ether(bytes(eth() / IP(src=A, dst=B, len=400) / UDP() / Raw(b"short"))), "malformed"),
+    ]
+
+
+class Case:
+    """One gvpnd run over pcap files."""
+
+    def __init__(self, ctx, name, conf, clear_in=(), prot_in=()):
+        self.ctx, self.name = ctx, name
+        w = ctx.work
+        self.files = {k: os.path.join(w, f"{name}.{k}.pcap")
+                      for k in ("clear_in", "clear_out", "prot_in", "prot_out")}
+        wrpcap(self.files["clear_in"], list(clear_in), linktype=1)
+        wrpcap(self.files["prot_in"], list(prot_in), linktype=1)
+        self.n_clear, self.n_prot = len(clear_in), len(prot_in)
+        self.conf = conf
+        self.tel = {}
+
+    def run(self, lcores="0"):
+        f = self.files
+        vdevs = [f"net_pcap0,rx_pcap={f['clear_in']},tx_pcap={f['clear_out']}",
+                 f"net_pcap1,rx_pcap={f['prot_in']},tx_pcap={f['prot_out']}"]
+        g = Gvpnd(self.ctx.gvpnd, self.conf, vdevs, self.ctx.work, lcores=lcores, name=self.name)
+        with g:
+            def all_read():
+                p = g.tel("/gvpn/ports")
+                return (p["inside"]["rx_packets"] >= self.n_clear and
+                        p["wan"]["rx_packets"] >= self.n_prot)
+            g.wait(all_read, what="gvpnd to read its input")
+            # every frame read is accounted for once the counters stop moving
+            last = None
+            while True:
+                now = (g.tel("/gvpn/ports"), g.lcores())
+                if now == last:
+                    break
+                last = now
+            for cmd in ("/gvpn/ports", "/gvpn/lcores", "/gvpn/sa", "/gvpn/groups", "/gvpn/flows",
+                        "/gvpn/version"):
+                self.tel[cmd] = g.tel(cmd)
+            rc = g.stop()
+        assert rc == 0, f"gvpnd exit status {rc}: {g.output()}"
+        self.log = g.output()
+        self.clear_out = list(rdpcap(f["clear_out"]))
+        self.prot_out = list(rdpcap(f["prot_out"]))
+        return self
+
+    @property
+    def total(self):
+        return self.tel["/gvpn/lcores"]["total"]
+
+    def counters(self, **want):
+        t = self.total
+        bad = {k: (t[k], v) for k, v in want.items() if t[k] != v}
+        nonzero = {k: v for k, v in t.items() if k.startswith("drop") and v and k not in want}
+        assert not bad and not nonzero, f"counters (got, want): {bad}; unexpected drops: {nonzero}"
+
+
+class Ctx:
+    def __init__(self, gvpnd, root, work):
+        self.gvpnd, self.root, self.work = gvpnd, root, work
+
+    def example(self, name, **subst):
+        text = open(os.path.join(self.root, "config", name)).read()
+        for old, new in subst.items():
+            assert old.replace("__", " = ") in text or old in text, f"{old} not in {name}"
+            text = text.replace(old, new)
+        return text
+
+
+def esp_frames(frames):
+    # copies: scapy's decrypt() changes the packet it is given
+    return [Ether(bytes(p)) for p in frames if IP in p and p[IP].proto == 50]
+
+
+def test_outbound(ctx, tap, state):
+    clear = protected_sample()
+    extra = others()
+    c = Case(ctx, "outbound", ctx.example("static-group.conf"),
+             clear_in=clear + [f for f, _ in extra]).run()
+    state["esp"] = esp_frames(c.prot_out)
+
+    def encrypts_with_preserved_addresses():
+        esp = esp_frames(c.prot_out)
+        assert len(esp) == len(clear), f"{len(esp)} ESP frames for {len(clear)} packets"
+        for e, p in zip(esp, clear):
+            assert (e[IP].src, e[IP].dst) == (p[IP].src, p[IP].dst), "addresses not preserved"
+            assert e[IP].tos == p[IP].tos, f"TOS {e[IP].tos:#x} != {p[IP].tos:#x}"
+            assert e[IP].flags.DF == 0, "DF set with df_bit = clear"
+            assert e[ESP].spi == 0x1001
+            assert bytes(e[Ether])[:12] == bytes(p[Ether])[:12], "link header changed"
+            got = sa().decrypt(e[IP])
+            assert bytes(got) == bytes(p[IP]), "scapy's decryption differs from the original"
+    tap.check("outbound: scapy decrypts every packet; outer = inner addresses, TOS copied, DF clear",
+              encrypts_with_preserved_addresses)
+
+    def others_handled():
+        clear_frames = [bytes(p) for p in c.prot_out if not (IP in p and p[IP].proto == 50)]
+        for f, what in extra:
+            if what in ("bypass", "l2"):
+                assert bytes(f) in clear_frames, f"{what} frame not forwarded unchanged: {f.summary()}"
+        c.counters(encrypted=5, bypassed=2, l2_passed=1, drop_no_rule=1, drop_not_ipv4=1,
+                   drop_malformed=1)
+    tap.check("outbound: bypass and ARP untouched; no rule, IPv6, malformed dropped and counted",
+              others_handled)
+
+    def telemetry():
+        t = c.tel
+        assert t["/gvpn/version"]["gvpn"], t["/gvpn/version"]
+        sa_t = t["/gvpn/sa"]["0x00001001"]
+        assert sa_t["packets"] == 5 and sa_t["state"] == "active", sa_t
+        assert sa_t["cipher"] == "aes-cbc-128" and sa_t["auth"] == "hmac-sha1-96", sa_t
+        assert t["/gvpn/groups"]["corp"]["state"] == "static", t["/gvpn/groups"]
+        assert t["/gvpn/ports"]["inside"]["rx_packets"] == len(clear) + len(extra)
+        assert t["/gvpn/ports"]["wan"]["tx_packets"] == 5 + 3
+        text = repr(t).lower() + c.log.lower()
+        for k in (KEY.hex(), AUTH_KEY.hex(), KEY.hex()[:16]):
+            assert k not in text, "key material in telemetry or logs"
+        assert t["/gvpn/flows"]["flows"] >= 1
+    tap.check("telemetry: version, SA counters and state, port counts, no key material", telemetry)
+
+
+def test_inbound(ctx, tap, state):
+    clear = protected_sample()
+    esp = state.get("esp") or []
+    big = eth() / IP(src=A, dst=B, id=77) / UDP(sport=40000, dport=40001) / Raw(b"F" * 1400)
+    big_esp = eth() / sa().encrypt(big[IP])
+    frags = [eth() / f for f in fragment(big_esp[IP], fragsize=600)]
+    outside = eth() / sa().encrypt(IP(src="10.9.9.9", dst="10.8.8.8") / UDP() / Raw(b"outside"))
+    wrong_spi = eth() / sa(spi=0x2002).encrypt(clear[0][IP])
+    bad_icv = bytearray(bytes(esp[0])) if esp else bytearray()
+    if bad_icv:
+        bad_icv[-1] ^= 1
+    clear_in_policy = clear[1]
+    bypass = eth() / IP(src=B, dst=A) / UDP(sport=848, dport=848) / Raw(b"gdoi")
+    inputs = esp + frags + [outside, wrong_spi, Ether(bytes(bad_icv)), clear_in_policy, bypass]
+    c = Case(ctx, "inbound", ctx.example("static-group.conf"), prot_in=inputs).run()
+
+    def decrypts_to_originals():
+        got = [bytes(p) for p in c.clear_out]
+        for p in clear:
+            assert bytes(p) in got, f"missing after decryption: {p.summary()}"
+        assert bytes(big) in got, "fragmented ESP not reassembled and decrypted"
+        assert bytes(bypass) in got, "bypass packet not forwarded"
+    tap.check("inbound: gvpnd decrypts its own ESP and reassembled ESP fragments to the originals",
+              decrypts_to_originals)
+
+    def drops():
+        c.counters(decrypted=len(clear) + 1, bypassed=1, reassembled=1, drop_no_sa=1,
+                   drop_esp_bad_icv=1, drop_clear_in_policy=1, drop_inner_policy=1)
+    tap.check("inbound: wrong SPI, bad ICV, clear traffic under policy, inner outside selectors: "
+              "dropped and counted", drops)
+
+
+def test_df_policy(ctx, tap):
+    clear = protected_sample()
+    for mode, want in (("set", [1] * 5), ("copy", [int(p[IP].flags.DF) for p in clear])):
+        def check(mode=mode, want=want):
+            conf = ctx.example("static-group.conf").replace('df_bit = "clear"', f'df_bit = "{mode}"')
+            c = Case(ctx, f"df_{mode}", conf, clear_in=clear).run()
+            got = [int(p[IP].flags.DF) for p in esp_frames(c.prot_out)]
+            assert got == want, f"outer DF {got}, want {want}"
+        tap.check(f"outer DF bit with df_bit = {mode}", check)
+
+
+def test_fragmentation(ctx, tap):
+    big = eth() / IP(src=A, dst=B, id=99) / UDP(sport=40000, dport=40001) / Raw(bytes(range(256)) * 5 + b"z" * 192)
+    assert len(big[IP]) == 1500
+
+    def prefragments():
+        c = Case(ctx, "prefrag", ctx.example("static-group.conf"), clear_in=[big]).run()
+        esp = esp_frames(c.prot_out)
+        assert len(esp) == 2, f"{len(esp)} ESP packets"
+        assert all(len(p[IP]) <= 1500 for p in esp), [len(p[IP]) for p in esp]
+        inner = defragment([sa().decrypt(p[IP]) for p in esp])
+        assert len(inner) == 1 and bytes(inner[0][Raw]) == bytes(big[Raw]), "fragments do not rebuild the packet"
+        c.counters(encrypted=2, fragments_out=2)
+    tap.check("pre-fragmentation: a 1500-byte packet becomes two ESP packets within MTU 1500", prefragments)
+
+    def honors_df():
+        conf = ctx.example("static-group.conf").replace('inner_df = "fragment"', 'inner_df = "honor"')
+        p = big.copy()
+        p[IP].flags = "DF"
+        c = Case(ctx, "honor_df", conf, clear_in=[Ether(bytes(p))]).run()
+        assert not esp_frames(c.prot_out), "a DF packet was fragmented"
+        icmp = [f for f in c.clear_out if ICMP in f]
+        assert len(icmp) == 1, f"{len(icmp)} ICMP messages"
+        i = icmp[0]
+        assert (i[ICMP].type, i[ICMP].code) == (3, 4), i.summary()
+        mtu = i[ICMP].nexthopmtu
+        assert 1400 <= mtu < 1500, f"next-hop MTU {mtu}"
+        assert i[IP].dst == A
+        c.counters(drop_frag_needed=1, icmp_sent=1)
+    tap.check("inner_df = honor: a too-big DF packet is dropped with ICMP fragmentation-needed", honors_df)
+
+
+def test_backend_openssl(ctx, tap):
+    clear = protected_sample()
+
+    def same_result():
+        conf = ctx.example("static-group.conf").replace('crypto = "ipsecmb"', 'crypto = "openssl"')
+        c = Case(ctx, "openssl", conf, clear_in=clear).run()
+        esp = esp_frames(c.prot_out)
+        assert [bytes(sa().decrypt(p[IP])) for p in esp] == [bytes(p[IP]) for p in clear]
+    tap.check("crypto = openssl: same packets, decrypted by scapy", same_result)
+
+
+def test_direction(ctx, tap, state):
+    clear = protected_sample()
+
+    def inbound_only():
+        conf = ctx.example("static-group.conf").replace('direction = "both"', 'direction = "inbound"')
+        c = Case(ctx, "dir_in", conf, clear_in=clear, prot_in=state.get("esp") or []).run()
+        assert not esp_frames(c.prot_out), "encrypted with direction = inbound"
+        c.counters(decrypted=len(clear), drop_no_rule=len(clear))
+    tap.check("direction = inbound: decrypts, never encrypts (R26)", inbound_only)
+
+    def outbound_only():
+        conf = ctx.example("static-group.conf").replace('direction = "both"', 'direction = "outbound"')
+        c = Case(ctx, "dir_out", conf, clear_in=clear, prot_in=state.get("esp") or []).run()
+        assert len(esp_frames(c.prot_out)) == len(clear)
+        c.counters(encrypted=len(clear), drop_no_sa=len(clear))
+    tap.check("direction = outbound: encrypts, never decrypts (R26)", outbound_only)
+
+
+def main():
+    gvpnd, root, work = sys.argv[1:4]
+    os.makedirs(work, exist_ok=True)
+    ctx = Ctx(gvpnd, root, work)
+    tap = Tap()
+    state = {}
+    test_outbound(ctx, tap, state)
+    test_inbound(ctx, tap, state)
+    test_df_policy(ctx, tap)
+    test_fragmentation(ctx, tap)
+    test_backend_openssl(ctx, tap)
+    test_direction(ctx, tap, state)
+    return tap.done()
+
+
+if __name__ == "__main__":
+    main_guard(main)

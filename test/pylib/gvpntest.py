@@ -1,0 +1,194 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Shared pieces of gvpn's Python tests: TAP output, network namespaces,
+running gvpnd on virtual devices and reading its telemetry socket."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, **kw)
+
+
+class Tap:
+    """TAP producer: one line per test point, a plan at the end."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def result(self, ok, name, detail=""):
+        self.n += 1
+        print(f"{'ok' if ok else 'not ok'} {self.n} - {name}", flush=True)
+        if not ok:
+            self.failed += 1
+            for line in str(detail).splitlines()[-20:]:
+                print(f"#   {line}", flush=True)
+        return ok
+
+    def skip(self, name, why):
+        self.n += 1
+        print(f"ok {self.n} - {name} # SKIP {why}", flush=True)
+
+    def check(self, name, fn):
+        """Run fn(); an AssertionError or any exception fails the point."""
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 - every failure is reported
+            import traceback
+            return self.result(False, name, traceback.format_exc() + repr(e))
+        return self.result(True, name)
+
+    def done(self):
+        print(f"1..{self.n}", flush=True)
+        return 1 if self.failed else 0
+
+
+class Netns:
+    """Namespaces a and b joined by a veth pair (devices va, vb); removed on exit."""
+
+    def __init__(self, tag, mtu=9000):
+        t = f"{tag}{os.getpid() % 100000}"
+        self.a, self.b = f"{t}a", f"{t}b"
+        self.mtu = mtu
+
+    def __enter__(self):
+        cmds = [["ip", "netns", "add", self.a], ["ip", "netns", "add", self.b],
+                ["ip", "link", "add", "va", "netns", self.a, "type", "veth", "peer", "name", "vb",
+                 "netns", self.b]]
+        for ns, dev in ((self.a, "va"), (self.b, "vb")):
+            cmds += [["ip", "-n", ns, "link", "set", "lo", "up"],
+                     ["ip", "-n", ns, "link", "set", dev, "mtu", str(self.mtu), "up"]]
+        for c in cmds:
+            r = run(c)
+            if r.returncode != 0:
+                self.__exit__()
+                raise RuntimeError(f"{' '.join(c)}: {r.stderr.strip()}")
+        return self
+
+    def __exit__(self, *exc):
+        for ns in (self.a, self.b):
+            run(["ip", "netns", "del", ns])
+
+
+def have_netns():
+    return os.geteuid() == 0 and run(["ip", "netns", "list"]).returncode == 0
+
+
+class Telemetry:
+    """Client of the DPDK telemetry socket (the protocol of dpdk-telemetry.py)."""
+
+    def __init__(self, prefix):
+        self.path = f"/var/run/dpdk/{prefix}/dpdk_telemetry.v2"
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.s.settimeout(5)
+        self.s.connect(self.path)
+        hello = json.loads(self.s.recv(16384).decode())
+        self.max_len = hello.get("max_output_len", 16384)
+
+    def __call__(self, cmd):
+        self.s.send(cmd.encode())
+        reply = json.loads(self.s.recv(self.max_len).decode())
+        return reply[cmd.split(",")[0]]
+
+    def close(self):
+        self.s.close()
+
+
+class Gvpnd:
+    """gvpnd on virtual devices, with a configuration given as text."""
+
+    def __init__(self, binary, conf, vdevs, workdir, lcores="0", netns=None, name="gvpnd"):
+        self.workdir = workdir
+        self.prefix = f"{name}{os.getpid()}{int(time.time() * 1000) % 100000}"
+        self.conf = os.path.join(workdir, f"{name}.conf")
+        with open(self.conf, "w") as f:
+            f.write(conf)
+        self.log = os.path.join(workdir, f"{name}.log")
+        cmd = [binary, "--no-huge", "--no-pci", "-l", lcores, "-m", "512",
+               "--file-prefix", self.prefix, "--log-level", "lib.*:error"]
+        for v in vdevs:
+            cmd += ["--vdev", v]
+        cmd += ["--", "-f", self.conf]
+        if netns:
+            cmd = ["ip", "netns", "exec", netns] + cmd
+        self.cmd = cmd
+        self.proc = None
+        self.tel = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self, timeout=15):
+        self.proc = subprocess.Popen(self.cmd, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+        end = time.time() + timeout
+        while time.time() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gvpnd exited {self.proc.returncode}: {self.output()}")
+            try:
+                self.tel = Telemetry(self.prefix)
+                if self.tel("/gvpn/version"):
+                    return
+            except (OSError, ValueError, KeyError):
+                time.sleep(0.1)
+        raise RuntimeError(f"gvpnd telemetry not up: {self.output()}")
+
+    def output(self):
+        try:
+            return open(self.log).read()
+        except OSError:
+            return ""
+
+    def wait(self, cond, timeout=10, what="condition"):
+        end = time.time() + timeout
+        while time.time() < end:
+            if cond():
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    def lcores(self):
+        return self.tel("/gvpn/lcores")["total"]
+
+    def stop(self):
+        """SIGTERM; returns the exit status (0 expected)."""
+        if self.proc is None:
+            return None
+        if self.tel:
+            self.tel.close()
+            self.tel = None
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            rc = self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.proc = None
+        return rc
+
+
+def workdir(name):
+    d = os.path.join(os.environ.get("GVPN_TEST_DIR", tempfile.gettempdir()), name)
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def main_guard(fn):
+    """Run a test main and exit with its status; crashes become a failed point."""
+    try:
+        sys.exit(fn())
+    except Exception:  # noqa: BLE001
+        import traceback
+        print("not ok - test script crashed")
+        for line in traceback.format_exc().splitlines():
+            print(f"#   {line}")
+        sys.exit(1)
