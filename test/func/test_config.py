@@ -1,0 +1,139 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Bad configuration table: every malformed setting gives a message naming the
+file, the line and the setting, exit status 2, and never shows a key.
+
+Usage: test_config.py GVPND SOURCE_ROOT WORKDIR
+"""
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from gvpntest import Tap, main_guard, run  # noqa: E402
+
+KEY = "000102030405060708090a0b0c0d0e0f"
+AUTH_KEY = "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3"
+
+# (what, replace this, with this, setting named in the message, message part)
+CASES = [
+    ("syntax error", 'name = "corp";', 'name = "corp;', None, "syntax"),
+    ("unknown top-level setting", "dataplane = {", "dataplan = {", "dataplan", "unknown setting"),
+    ("unknown group setting", 'id = 1001;', 'id = 1001; colour = "red";', "groups[0].colour",
+     "unknown setting"),
+    ("port role", 'role = "protected"', 'role = "outside"', "ports[1].role", "not one of"),
+    ("port without device", 'device = "net_pcap1";', '', "ports[1].device", "missing"),
+    ("peer unknown", 'peer = "wan"', 'peer = "wan2"', "ports[0].peer", "no port is named"),
+    ("peer with the same role", 'role = "protected"', 'role = "clear"', "ports[0].peer",
+     "same role"),
+    ("duplicate port name", 'name = "wan";', 'name = "inside";', "ports[1].name", "already used"),
+    ("MTU too small", "mtu = 1500;", "mtu = 100;", "ports[1].mtu", "576..9000"),
+    ("df_bit", 'df_bit = "clear";', 'df_bit = "maybe";', "dataplane.df_bit", "not one of"),
+    ("inner_df", 'inner_df = "fragment";', 'inner_df = "drop";', "dataplane.inner_df",
+     "not one of"),
+    ("flows too few", "flows = 65536;", "flows = 10;", "dataplane.flows", "1024.."),
+    ("crypto backend", 'crypto = "ipsecmb";', 'crypto = "qat";', "dataplane.crypto", "not one of"),
+    ("bypass port without protocol", '{ protocol = "ospf"; }', '{ dst_port = 179; }',
+     "bypass[2].protocol", "ports need protocol"),
+    ("bypass unknown protocol", 'protocol = "ospf";', 'protocol = "ospf2";', "bypass[2].protocol",
+     "unknown protocol"),
+    ("bypass port range reversed", "dst_port = 500;", 'dst_port = "600-500";',
+     "bypass[1].dst_port", "range"),
+    ("prefix not an address", 'src = "192.0.2.0/24";', 'src = "192.0.2/24";',
+     "groups[0].sas[0].src", "not an IPv4"),
+    ("prefix with host bits", 'src = "192.0.2.0/24";', 'src = "192.0.2.1/24";',
+     "groups[0].sas[0].src", "192.0.2.0/24"),
+    ("group without name", 'name = "corp";', '', "groups[0].name", "missing"),
+    ("group direction", 'direction = "both";', 'direction = "sideways";', "groups[0].direction",
+     "not one of"),
+    ("eleven fail-open rules", 'direction = "both";',
+     'direction = "both"; fail_open = (' + ",".join(['{ src = "10.0.0.0/8"; }'] * 11) + ");",
+     "groups[0].fail_open", "at most 10"),
+    ("SPI below 256", "spi = 0x1001;", "spi = 255;", "groups[0].sas[0].spi", "256.."),
+    ("SPI missing", "spi = 0x1001;", "", "groups[0].sas[0].spi", "missing"),
+    ("cipher unknown", 'cipher = "aes-cbc";', 'cipher = "rc4";', "groups[0].sas[0].cipher",
+     "not one of"),
+    ("cipher key 15 bytes", f'key = "{KEY}";', f'key = "{KEY[:30]}";', "groups[0].sas[0].key",
+     "15 bytes; aes-cbc needs 16, 24 or 32"),
+    ("cipher key not hex", f'key = "{KEY}";', f'key = "{KEY[:30]}zz";', "groups[0].sas[0].key",
+     "not a hex key"),
+    ("cipher key missing", f'key = "{KEY}";', "", "groups[0].sas[0].key", "missing"),
+    ("key and key_file", f'key = "{KEY}";', f'key = "{KEY}"; key_file = "/nonexistent";',
+     "groups[0].sas[0].key", "not both"),
+    ("key_file unreadable", f'key = "{KEY}";', 'key_file = "/nonexistent/key";',
+     "groups[0].sas[0].key_file", "cannot read"),
+    ("auth unknown", 'auth = "hmac-sha1-96";', 'auth = "crc32";', "groups[0].sas[0].auth",
+     "not one of"),
+    ("auth missing for CBC", 'auth = "hmac-sha1-96";', "", "groups[0].sas[0].auth",
+     "needs an integrity algorithm"),
+    ("auth key wrong length", f'auth_key = "{AUTH_KEY}";', f'auth_key = "{AUTH_KEY[:32]}";',
+     "groups[0].sas[0].auth_key", "needs a 20-byte key"),
+    ("GCM with an auth algorithm", 'cipher = "aes-cbc";', 'cipher = "aes-gcm";',
+     "groups[0].sas[0].auth", "own ICV"),
+    ("SA unknown setting", "lifetime = 0;", "lifetime = 0; replay = 64;",
+     "groups[0].sas[0].replay", "unknown setting"),
+    ("lifetime negative", "lifetime = 0;", "lifetime = -5;", "groups[0].sas[0].lifetime", ".."),
+]
+
+
+def main():
+    gvpnd, root, work = sys.argv[1:4]
+    os.makedirs(work, exist_ok=True)
+    base = open(os.path.join(root, "config", "static-group.conf")).read()
+    tap = Tap()
+
+    for i, (what, old, new, setting, part) in enumerate(CASES):
+        def case(old=old, new=new, setting=setting, part=part, i=i):
+            assert old in base, f"the example no longer contains {old!r}"
+            path = os.path.join(work, f"bad{i}.conf")
+            with open(path, "w") as f:
+                f.write(base.replace(old, new, 1))
+            r = run([gvpnd, "--", "-f", path])
+            msg = r.stderr.strip()
+            assert r.returncode == 2, f"exit {r.returncode}: {msg}"
+            m = re.match(rf"gvpnd: {re.escape(path)}:(\d+): (.*)", msg)
+            assert m, f"no file:line in {msg!r}"
+            if setting:
+                assert m.group(2).startswith(setting + ":"), f"setting not named: {msg!r}"
+                # the line named is the one that holds the setting (or its block)
+                lines = open(path).read().splitlines()
+                line = lines[int(m.group(1)) - 1]
+                leaf = setting.split(".")[-1]
+                assert leaf in line or "{" in line or "(" in line, f"line {m.group(1)}: {line!r}"
+            assert part in msg, f"{part!r} not in {msg!r}"
+            for k in (KEY, AUTH_KEY, KEY[:30], AUTH_KEY[:32]):
+                assert k not in msg + r.stdout, "key material in the message"
+        tap.check(f"bad config: {what} -> exit 2 naming the setting", case)
+
+    def missing_file():
+        r = run([gvpnd, "--", "-f", os.path.join(work, "absent.conf")])
+        assert r.returncode == 2 and "No such file" in r.stderr, r.stderr
+    tap.check("bad config: missing file -> exit 2", missing_file)
+
+    def no_device():
+        r = run([gvpnd, "--no-huge", "--no-pci", "-l", "0", "--file-prefix", f"cfg{os.getpid()}",
+                 "--log-level", "lib.*:error", "--vdev", "net_null0", "--vdev", "net_null1", "--",
+                 "-f", os.path.join(root, "config", "static-group.conf")])
+        assert r.returncode == 2, f"exit {r.returncode}: {r.stderr}"
+        assert re.search(r"static-group.conf:\d+: ports\[0\]\.device: no DPDK port 'net_pcap0' "
+                         r"\(ports: net_null0, net_null1\)", r.stderr), r.stderr
+    tap.check("bad config: device that is no DPDK port -> exit 2 listing the ports", no_device)
+
+    def check_mode():
+        for name in sorted(os.listdir(os.path.join(root, "config"))):
+            if name.endswith(".conf"):
+                r = run([gvpnd, "--", "-f", os.path.join(root, "config", name), "--check"])
+                assert r.returncode == 0 and "configuration valid" in r.stdout, (name, r.stderr)
+    tap.check("every shipped example in config/ passes --check", check_mode)
+
+    def usage():
+        r = run([gvpnd, "--"])
+        assert r.returncode == 2 and "-f FILE is required" in r.stderr, r.stderr
+        r = run([gvpnd, "--", "-f", "x", "--bogus"])
+        assert r.returncode == 2 and "usage" in r.stderr, r.stderr
+    tap.check("bad command line -> exit 2 with usage", usage)
+    return tap.done()
+
+
+if __name__ == "__main__":
+    main_guard(main)
