@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Worker + control core over ring ports, the worker on its own lcore when
+ * there is one: an SA is replaced while traffic flows in both directions and
+ * not one packet is lost or encrypted with the wrong SA.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_lcore.h>
+#include <rte_udp.h>
+
+#include "test_util.h"
+#include "gvpn_ctrl.h"
+
+#define RING_SIZE 8192
+#define TOTAL 24000
+#define BURST 32
+
+static struct rte_mempool *pool;
+static struct rte_ring *clear_rx, *clear_tx, *prot_rx, *prot_tx;
+static uint16_t clear_port, prot_port;
+static volatile int stop;
+
+static const uint32_t A = RTE_IPV4(192, 0, 2, 10), B = RTE_IPV4(198, 51, 100, 20);
+
+static struct rte_ring *
+ring(const char *name)
+{
+	struct rte_ring *r = rte_ring_create(name, RING_SIZE, SOCKET_ID_ANY, 0);
+
+	if (r == NULL)
+		abort();
+	return r;
+}
+
+static uint16_t
+ring_port(const char *name, struct rte_ring *rx, struct rte_ring *tx)
+{
+	int p = rte_eth_from_rings(name, &rx, 1, &tx, 1, SOCKET_ID_ANY);
+	struct rte_eth_conf conf = {0};
+
+	if (p < 0 || rte_eth_dev_configure((uint16_t)p, 1, 1, &conf) != 0 ||
+	    rte_eth_rx_queue_setup((uint16_t)p, 0, 1024, SOCKET_ID_ANY, NULL, pool) != 0 ||
+	    rte_eth_tx_queue_setup((uint16_t)p, 0, 1024, SOCKET_ID_ANY, NULL) != 0 ||
+	    rte_eth_dev_start((uint16_t)p) != 0)
+		abort();
+	return (uint16_t)p;
+}
+
+/* UDP A->B (or B->A) carrying a 32-bit sequence number. */
+static struct rte_mbuf *
+udp_packet(uint32_t src, uint32_t dst, uint32_t seq)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	uint8_t *p = m != NULL ? (uint8_t *)rte_pktmbuf_append(m, 14 + 20 + 8 + 64) : NULL;
+	struct rte_ipv4_hdr *ip;
+	struct rte_udp_hdr *udp;
+
+	if (p == NULL)
+		abort();
+	memset(p, 0, 14 + 20 + 8 + 64);
+	memset(p, 0x02, 12);
+	p[12] = 0x08;
+	ip = (struct rte_ipv4_hdr *)(p + 14);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = rte_cpu_to_be_16(20 + 8 + 64);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->src_addr = rte_cpu_to_be_32(src);
+	ip->dst_addr = rte_cpu_to_be_32(dst);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp = (struct rte_udp_hdr *)(ip + 1);
+	udp->src_port = rte_cpu_to_be_16(40000);
+	udp->dst_port = rte_cpu_to_be_16(40001);
+	udp->dgram_len = rte_cpu_to_be_16(8 + 64);
+	memcpy(udp + 1, &seq, sizeof(seq));
+	m->l2_len = 14;
+	return m;
+}
+
+static uint32_t
+seq_of(const struct rte_mbuf *m)
+{
+	uint32_t seq;
+
+	memcpy(&seq, rte_pktmbuf_mtod_offset(m, const uint8_t *, 14 + 20 + 8), sizeof(seq));
+	return seq;
+}
+
+static int
+worker_loop(void *arg)
+{
+	while (!stop)
+		gvpn_worker_poll(arg);
+	return 0;
+}
+
+static struct gvpn_esp_sa_conf
+sa_conf(uint32_t spi, uint8_t fill)
+{
+	struct gvpn_esp_sa_conf c = {.spi = spi, .ttl = 64};
+
+	c.xform.cipher = GVPN_CIPHER_AES_GCM;
+	c.xform.auth = GVPN_AUTH_NONE;
+	c.xform.cipher_key_len = 20;
+	memset(c.xform.cipher_key, fill, 20);
+	return c;
+}
+
+struct peer {
+	struct gvpn_esp_lcore *lc;
+	struct gvpn_esp_sa *sa[2];
+	struct gvpn_esp_sa_state st[2];
+};
+
+static void
+settle(struct gvpn_ctrl *c, struct gvpn_worker *w, int inline_worker)
+{
+	while (gvpn_ctrl_pending(c) != 0) {
+		gvpn_ctrl_poll(c);
+		if (inline_worker)
+			gvpn_worker_poll(w);
+	}
+}
+
+static void
+test_sa_replaced_under_traffic_loses_nothing(void **state)
+{
+	static struct gvpn_config cfg;
+	struct gvpn_selector sel = {.src = {A, 32}, .dst = {B, 32}, .sport_hi = 65535,
+				    .dport_hi = 65535};
+	struct gvpn_worker_conf wc = {.id = 0, .burst = BURST, .n_pairs = 1, .flows = 4096,
+				      .backend = &gvpn_crypto_ipsecmb, .pool = NULL};
+	struct gvpn_ctrl_conf cc = {.cfg = &cfg, .n_workers = 1, .backend = &gvpn_crypto_ipsecmb};
+	static uint8_t seen_out[TOTAL], seen_in[TOTAL];
+	uint64_t by_spi_out[2] = {0}, by_spi_in[2] = {0};
+	unsigned int sent_out = 0, sent_in = 0, got_out = 0, got_in = 0, phase = 0;
+	int slot1, slot2, inline_worker = rte_lcore_count() < 2;
+	unsigned int lcore = rte_get_next_lcore(-1, 1, 0);
+	uint32_t switch_seq = 0;
+	struct gvpn_worker *w;
+	struct gvpn_ctrl *c;
+	struct peer peer;
+	int tek;
+
+	(void)state;
+	cfg.n_groups = 1;
+	snprintf(cfg.groups[0].name, GVPN_NAME_MAX, "g");
+	cfg.groups[0].direction = GVPN_DIR_BOTH;
+	wc.pool = pool;
+	wc.pairs[0] = (struct gvpn_pair){.clear = clear_port, .prot = prot_port, .clear_idx = 0,
+					 .prot_idx = 1, .mtu = 1500};
+	w = gvpn_worker_create(&wc);
+	assert_non_null(w);
+	cc.workers = &w;
+	c = gvpn_ctrl_create(&cc);
+	assert_non_null(c);
+
+	/* The independent end: our own ESP contexts with both SAs. */
+	peer.lc = gvpn_esp_lcore_create(&gvpn_crypto_openssl, SOCKET_ID_ANY, NULL);
+	for (int i = 0; i < 2; i++) {
+		struct gvpn_esp_sa_conf sc = sa_conf(0x1001 * (uint32_t)(i + 1), (uint8_t)(0x11 * (i + 1)));
+
+		peer.sa[i] = gvpn_esp_sa_create(peer.lc, &sc, SOCKET_ID_ANY);
+		assert_non_null(peer.sa[i]);
+		gvpn_esp_sa_state_init(&peer.st[i], peer.sa[i], peer.lc);
+	}
+
+	tek = gvpn_ctrl_tek_add(c, 0, &sel, 1);
+	assert_true(tek >= 0);
+	struct gvpn_ctrl_sa_params p1 = {.group = 0, .tek = (uint16_t)tek,
+					 .esp = sa_conf(0x1001, 0x11)};
+	struct gvpn_ctrl_sa_params p2 = {.group = 0, .tek = (uint16_t)tek,
+					 .esp = sa_conf(0x2002, 0x22)};
+	slot1 = gvpn_ctrl_sa_add(c, &p1);
+	assert_true(slot1 >= 0);
+	assert_int_equal(gvpn_ctrl_sa_activate(c, (uint16_t)slot1), 0);
+	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
+	settle(c, w, 1);
+	if (!inline_worker)
+		assert_int_equal(rte_eal_remote_launch(worker_loop, w, lcore), 0);
+
+	while (got_out < TOTAL || got_in < TOTAL) {
+		struct rte_mbuf *m[BURST];
+		unsigned int n;
+
+		/* outbound: clear packets in */
+		for (n = 0; n < BURST && sent_out < TOTAL; n++)
+			m[n] = udp_packet(A, B, sent_out++);
+		if (n != 0 && rte_ring_enqueue_burst(clear_rx, (void **)m, n, NULL) != n)
+			fail_msg("clear RX ring full");
+		/* inbound: ESP from the peer, with whichever SA it holds now */
+		{
+			struct gvpn_esp_sa_state *st[BURST];
+			int use = phase >= 2 ? 1 : 0; /* peer moves to SA 2 once it is installed */
+
+			for (n = 0; n < BURST && sent_in < TOTAL; n++) {
+				m[n] = udp_packet(B, A, sent_in++);
+				st[n] = &peer.st[use];
+			}
+			assert_int_equal(gvpn_esp_encrypt_burst(peer.lc, st, m, (uint16_t)n), n);
+			by_spi_in[use] += n;
+			if (n != 0 && rte_ring_enqueue_burst(prot_rx, (void **)m, n, NULL) != n)
+				fail_msg("protected RX ring full");
+		}
+		if (inline_worker)
+			gvpn_worker_poll(w);
+		gvpn_ctrl_poll(c);
+
+		/* ESP out: decrypt with the SA its SPI names, check the order of SAs */
+		while ((n = rte_ring_dequeue_burst(prot_tx, (void **)m, BURST, NULL)) != 0) {
+			for (unsigned int i = 0; i < n; i++) {
+				uint32_t spi;
+				struct gvpn_esp_sa_state *st[1];
+				int which;
+
+				memcpy(&spi, rte_pktmbuf_mtod_offset(m[i], uint8_t *, 14 + 20), 4);
+				which = rte_be_to_cpu_32(spi) == 0x2002;
+				st[0] = &peer.st[which];
+				m[i]->l2_len = 14;
+				if (gvpn_esp_decrypt_burst(peer.lc, st, &m[i], 1) != 1)
+					fail_msg("ESP from gvpn does not decrypt");
+				uint32_t seq = seq_of(m[i]);
+				if (seq >= TOTAL || seen_out[seq]++)
+					fail_msg("sequence %u duplicated or unknown", seq);
+				/* once the switch was acked, nothing newer uses SA 1 */
+				if (phase >= 3 && !which && seq >= switch_seq)
+					fail_msg("packet %u sent after the switch used the old SA", seq);
+				by_spi_out[which]++;
+				got_out++;
+				rte_pktmbuf_free(m[i]);
+			}
+		}
+		while ((n = rte_ring_dequeue_burst(clear_tx, (void **)m, BURST, NULL)) != 0) {
+			for (unsigned int i = 0; i < n; i++) {
+				uint32_t seq = seq_of(m[i]);
+
+				if (seq >= TOTAL || seen_in[seq]++)
+					fail_msg("inbound sequence %u duplicated or unknown", seq);
+				got_in++;
+				rte_pktmbuf_free(m[i]);
+			}
+		}
+
+		/* The rekey, driven by the control core while packets flow:
+		 * add SA 2 (decrypts at once) -> activate it -> delete SA 1. */
+		if (phase == 0 && sent_out >= TOTAL / 4) {
+			slot2 = gvpn_ctrl_sa_add(c, &p2);
+			assert_true(slot2 >= 0);
+			phase = 1;
+		} else if (phase == 1 && gvpn_ctrl_pending(c) == 0) {
+			phase = 2; /* SA 2 installed everywhere: the peer may use it */
+			assert_int_equal(gvpn_ctrl_sa_activate(c, (uint16_t)slot2), 0);
+			switch_seq = sent_out;
+		} else if (phase == 2 && gvpn_ctrl_pending(c) == 0) {
+			phase = 3; /* encryption switched: switch_seq onwards must use SA 2 */
+		} else if (phase == 3 && sent_out >= TOTAL * 3 / 4 && got_in == sent_in &&
+			   got_out == sent_out) {
+			/* nothing in flight with SA 1: it can go */
+			assert_int_equal(gvpn_ctrl_sa_delete(c, (uint16_t)slot1), 0);
+			phase = 4;
+		}
+	}
+	stop = 1;
+	rte_eal_mp_wait_lcore();
+	settle(c, w, 1);
+
+	const struct gvpn_worker_stats *ws = gvpn_worker_stats(w);
+	for (int d = 0; d < GVPN_DROP_MAX; d++)
+		if (ws->drop[d] != 0)
+			fail_msg("%" PRIu64 " dropped: %s", ws->drop[d], gvpn_worker_drop_name(d));
+	for (int d = 0; d < GVPN_ESP_DROP_MAX; d++)
+		assert_int_equal(gvpn_worker_esp_stats(w)->drop[d], 0);
+	assert_int_equal(phase, 4);
+	assert_int_equal(got_out, TOTAL);
+	assert_int_equal(got_in, TOTAL);
+	assert_true(by_spi_out[0] > 0 && by_spi_out[1] > 0);
+	assert_true(by_spi_in[0] > 0 && by_spi_in[1] > 0);
+	print_message("# %s worker: out %" PRIu64 " with SA 1, %" PRIu64 " with SA 2; "
+		      "in %" PRIu64 " / %" PRIu64 "\n",
+		      inline_worker ? "inline" : "separate-lcore", by_spi_out[0], by_spi_out[1],
+		      by_spi_in[0], by_spi_in[1]);
+
+	gvpn_ctrl_free(c);
+	gvpn_worker_free(w);
+	for (int i = 0; i < 2; i++)
+		gvpn_esp_sa_free(peer.sa[i]);
+	gvpn_esp_lcore_free(peer.lc);
+}
+
+int
+main(int argc, char **argv)
+{
+	char *eal[] = {argv[0], "--no-huge", "--no-pci", "--no-shconf", "-l", "0-1", "-m", "512",
+		       "--no-telemetry", "--log-level=*:error"};
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sa_replaced_under_traffic_loses_nothing),
+	};
+
+	(void)argc;
+	if (rte_eal_init((int)ARRAY_LEN(eal), eal) < 0) {
+		eal[5] = "0"; /* a one-core machine */
+		if (rte_eal_init((int)ARRAY_LEN(eal), eal) < 0) {
+			fprintf(stderr, "EAL: %s\n", rte_strerror(rte_errno));
+			return 1;
+		}
+	}
+	pool = rte_pktmbuf_pool_create("test", 2 * RING_SIZE - 1, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				       SOCKET_ID_ANY);
+	if (pool == NULL) {
+		fprintf(stderr, "mbuf pool: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	clear_rx = ring("clear_rx");
+	clear_tx = ring("clear_tx");
+	prot_rx = ring("prot_rx");
+	prot_tx = ring("prot_tx");
+	clear_port = ring_port("clear", clear_rx, clear_tx);
+	prot_port = ring_port("prot", prot_rx, prot_tx);
+	return cmocka_run_group_tests_name("worker", tests, NULL, NULL);
+}
