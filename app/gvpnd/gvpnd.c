@@ -242,7 +242,10 @@ run(struct app *a)
 	if ((rc = find_ports(a)) != 0)
 		return 2;
 	a->queues = (uint16_t)RTE_MAX(rte_lcore_count() - 1, 1u);
-	n_mbuf = a->cfg.n_ports * a->queues * (RX_DESC + TX_DESC) + 8192;
+	/* RX and TX rings full, every worker's reassembly full, and room for
+	 * the bursts in flight. */
+	n_mbuf = a->cfg.n_ports * a->queues * (RX_DESC + TX_DESC) + a->queues * GVPN_FRAG_MBUFS +
+		 8192;
 	a->pool = rte_pktmbuf_pool_create("gvpn_mbufs", n_mbuf, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					  (int)rte_socket_id());
 	if (a->pool == NULL) {

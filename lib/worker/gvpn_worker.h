@@ -32,6 +32,10 @@ extern "C" {
 #define GVPN_MAX_TEKS 512
 #define GVPN_SLOT_NONE UINT16_MAX
 #define GVPN_MAX_PAIRS (GVPN_MAX_PORTS / 2)
+/** Packets a worker may hold for reassembly at once. */
+#define GVPN_FRAG_PACKETS 1024
+/** The most mbufs a worker's reassembly can hold: size pools with it. */
+#define GVPN_FRAG_MBUFS (GVPN_FRAG_PACKETS * RTE_LIBRTE_IP_FRAG_MAX_FRAG)
 
 /** Worker drop reasons, X(name, id, description); ESP's own are in gvpn_esp.h. */
 #define GVPN_WORKER_DROP_LIST(X)                                                \

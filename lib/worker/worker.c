@@ -69,8 +69,11 @@ gvpn_worker_create(const struct gvpn_worker_conf *conf)
 	sp.name = name;
 	w->spis = rte_hash_create(&sp);
 	/* Fragments of one packet must arrive within 2 s (RFC 791 allows
-	 * more, but an appliance must not hold buffers that long). */
-	w->frag = rte_ip_frag_table_create(1024, 8, 1024 * 8, hz * 2, conf->socket);
+	 * more, but an appliance must not hold buffers that long), and at most
+	 * GVPN_FRAG_PACKETS packets wait at once, so that a fragment flood
+	 * cannot take more than GVPN_FRAG_MBUFS mbufs from the pool. */
+	w->frag = rte_ip_frag_table_create(GVPN_FRAG_PACKETS / 8, 8, GVPN_FRAG_PACKETS, hz * 2,
+					   conf->socket);
 	w->esp = gvpn_esp_lcore_create(conf->backend, conf->socket, conf->iv_seed);
 	w->icmp_gap = hz / 1000; /* at most 1000 ICMP messages a second */
 	if (w->inbox == NULL || w->acks == NULL || w->flows == NULL || w->spis == NULL ||
@@ -241,6 +244,10 @@ worker_parse(struct gvpn_worker *w, struct rte_mbuf **mp, uint64_t now)
 	/* Fragments are put back together first (R21). */
 	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - sizeof(*eth) - len));
 	r = rte_ipv4_frag_reassemble_packet(w->frag, &w->dr, m, now, ip);
+	/* The death row has a fixed size and no bounds check: empty it long
+	 * before one more call could overflow it. */
+	if (w->dr.cnt >= RTE_IP_FRAG_DEATH_ROW_MBUF_LEN / 2)
+		rte_ip_frag_free_death_row(&w->dr, 0);
 	if (r == NULL)
 		return FRAME_HELD;
 	w->stats.reassembled++;
