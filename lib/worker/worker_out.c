@@ -61,9 +61,13 @@ gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts
 	uint64_t val[MAX_BURST], now = rte_rdtsc();
 	uint16_t nip = 0, np = 0, nc = 0, ne = 0;
 
+	for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 
+		if (i + PREFETCH_AHEAD < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
 		w->stats.port[pr->clear_idx].rx_pkts++;
 		w->stats.port[pr->clear_idx].rx_bytes += m->pkt_len;
 		switch (worker_parse(w, &m, now)) {

@@ -3,6 +3,7 @@
 #define WORKER_PRIVATE_H
 
 #include <rte_ethdev.h>
+#include <rte_prefetch.h>
 #include <rte_ether.h>
 #include <rte_hash.h>
 #include <rte_ip.h>
@@ -11,6 +12,8 @@
 #include "gvpn_worker.h"
 
 #define MAX_BURST 64
+/* Packets whose headers are fetched ahead of the one being parsed. */
+#define PREFETCH_AHEAD 4
 /* A burst may grow when packets are pre-fragmented. */
 #define MAX_OUT (MAX_BURST * 4)
 

@@ -13,7 +13,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from gvpntest import Gvpnd, Tap, main_guard  # noqa: E402
+from gvpntest import Gvpnd, Tap, main_guard, run  # noqa: E402
 
 from scapy.all import (ARP, ICMP, IP, IPv6, UDP, Ether, Raw, defragment, fragment,  # noqa: E402
                        rdpcap, wrpcap)
@@ -71,10 +71,10 @@ class Case:
         self.conf = conf
         self.tel = {}
 
-    def run(self, lcores="0"):
+    def run(self, lcores="0", extra_vdevs=()):
         f = self.files
         vdevs = [f"net_pcap0,rx_pcap={f['clear_in']},tx_pcap={f['clear_out']}",
-                 f"net_pcap1,rx_pcap={f['prot_in']},tx_pcap={f['prot_out']}"]
+                 f"net_pcap1,rx_pcap={f['prot_in']},tx_pcap={f['prot_out']}"] + list(extra_vdevs)
         g = Gvpnd(self.ctx.gvpnd, self.conf, vdevs, self.ctx.work, lcores=lcores, name=self.name)
         with g:
             def all_read():
@@ -92,6 +92,9 @@ class Case:
             for cmd in ("/gvpn/ports", "/gvpn/lcores", "/gvpn/sa", "/gvpn/groups", "/gvpn/flows",
                         "/gvpn/version"):
                 self.tel[cmd] = g.tel(cmd)
+            # DPDK's own client reads the same socket
+            r = run(["dpdk-telemetry.py", "-f", g.prefix], input="/gvpn/sa\n")
+            self.dpdk_client = r.stdout
             rc = g.stop()
         assert rc == 0, f"gvpnd exit status {rc}: {g.output()}"
         self.log = g.output()
@@ -171,6 +174,7 @@ def test_outbound(ctx, tap, state):
         for k in (KEY.hex(), AUTH_KEY.hex(), KEY.hex()[:16]):
             assert k not in text, "key material in telemetry or logs"
         assert t["/gvpn/flows"]["flows"] >= 1
+        assert '"0x00001001"' in c.dpdk_client, f"dpdk-telemetry.py: {c.dpdk_client!r}"
     tap.check("telemetry: version, SA counters and state, port counts, no key material", telemetry)
 
 
@@ -277,6 +281,38 @@ def test_direction(ctx, tap, state):
     tap.check("direction = outbound: encrypts, never decrypts (R26)", outbound_only)
 
 
+def test_two_pairs_and_a_worker_lcore(ctx, tap):
+    clear = protected_sample()
+
+    def two_pairs():
+        conf = ctx.example("static-group.conf").replace(
+            '{ name = "wan";     role = "protected"; device = "net_pcap1"; mtu = 1500; }',
+            '{ name = "wan";     role = "protected"; device = "net_pcap1"; mtu = 1500; },\n'
+            '  { name = "inside2"; role = "clear"; device = "net_pcap2"; peer = "wan2"; },\n'
+            '  { name = "wan2"; role = "protected"; device = "net_pcap3"; }')
+        w = ctx.work
+        wrpcap(f"{w}/pair2.clear_in.pcap", clear, linktype=1)
+        wrpcap(f"{w}/pair2.prot_in.pcap", [], linktype=1)
+        c = Case(ctx, "pairs", conf, clear_in=clear)
+        extra = [f"net_pcap2,rx_pcap={w}/pair2.clear_in.pcap,tx_pcap={w}/pair2.clear_out.pcap",
+                 f"net_pcap3,rx_pcap={w}/pair2.prot_in.pcap,tx_pcap={w}/pair2.prot_out.pcap"]
+        c.n_clear = len(clear)
+        c.run(extra_vdevs=extra)
+        esp2 = esp_frames(rdpcap(f"{w}/pair2.prot_out.pcap"))
+        assert len(esp_frames(c.prot_out)) == len(clear) and len(esp2) == len(clear)
+        assert [bytes(sa().decrypt(p[IP])) for p in esp2] == [bytes(p[IP]) for p in clear]
+        assert c.tel["/gvpn/ports"]["inside2"]["rx_packets"] == len(clear)
+        c.counters(encrypted=2 * len(clear))
+    tap.check("two port pairs: each clear port's traffic leaves encrypted on its own peer", two_pairs)
+
+    def worker_lcore():
+        c = Case(ctx, "worker_lcore", ctx.example("static-group.conf"), clear_in=clear).run(lcores="0-1")
+        assert [bytes(sa().decrypt(p[IP])) for p in esp_frames(c.prot_out)] == [bytes(p[IP]) for p in clear]
+        assert list(c.tel["/gvpn/lcores"]) == ["lcore_1", "total"], list(c.tel["/gvpn/lcores"])
+        c.counters(encrypted=len(clear))
+    tap.check("-l 0-1: the worker runs on lcore 1, the control core on lcore 0", worker_lcore)
+
+
 def main():
     gvpnd, root, work = sys.argv[1:4]
     os.makedirs(work, exist_ok=True)
@@ -289,6 +325,7 @@ def main():
     test_fragmentation(ctx, tap)
     test_backend_openssl(ctx, tap)
     test_direction(ctx, tap, state)
+    test_two_pairs_and_a_worker_lcore(ctx, tap)
     return tap.done()
 
 
