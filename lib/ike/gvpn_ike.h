@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef GVPN_IKE_H
+#define GVPN_IKE_H
+
+/**
+ * @file
+ * IKEv1 Main Mode initiator with a pre-shared key (RFC 2409 section 5.4),
+ * the phase 1 that GDOI registration runs under, and the phase-1 crypto that
+ * later exchanges use (IVs, encryption, SKEYID_a).
+ *
+ * No sockets and no timers here: the caller sends what these functions
+ * build and feeds back what arrives, and retransmits the last message.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gvpn_isakmp.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* IKE attribute values (RFC 2409 appendix A) */
+enum ike_enc { IKE_ENC_DES = 1, IKE_ENC_3DES = 5, IKE_ENC_AES = 7 };
+enum ike_hash { IKE_HASH_MD5 = 1, IKE_HASH_SHA1 = 2, IKE_HASH_SHA256 = 4 };
+#define IKE_AUTH_PSK 1
+
+#define IKE_MAX_PROPOSALS 16
+#define IKE_PSK_MAX 256
+#define IKE_PSK_MIN 20   /* R10 */
+#define IKE_BLOCK_MAX 16
+#define IKE_DIGEST_MAX 32
+#define IKE_DH_MAX 256   /* bytes of the largest group (14: 2048 bits) */
+
+/** One phase-1 proposal. */
+struct ike_proposal {
+	uint8_t enc;        /**< enum ike_enc */
+	uint16_t key_bits;  /**< AES: 128, 192 or 256; else 0 */
+	uint8_t hash;       /**< enum ike_hash */
+	uint8_t group;      /**< MODP group 1, 2, 5 or 14 */
+	uint32_t lifetime;  /**< seconds */
+};
+
+struct ike_conf {
+	uint8_t psk[IKE_PSK_MAX];
+	size_t psk_len;
+	uint32_t local_addr;  /**< host order: our ID (ID_IPV4_ADDR) */
+	uint32_t doi;         /**< DOI in the phase-1 SA payload */
+	unsigned int n_props;
+	struct ike_proposal props[IKE_MAX_PROPOSALS];
+};
+
+enum ike_state {
+	IKE_IDLE = 0,
+	IKE_MM_SENT1,
+	IKE_MM_SENT3,
+	IKE_MM_SENT5,
+	IKE_ESTABLISHED,
+	IKE_FAILED,
+};
+
+/** Outcomes of ike_mm_input(), besides negative errnos. */
+enum { IKE_CONTINUE = 1, IKE_DONE = 2, IKE_IGNORED = 3 };
+
+struct ike_sa {
+	enum ike_state state;
+	const struct ike_conf *conf;
+	uint8_t icookie[8], rcookie[8];
+	struct ike_proposal chosen;
+	unsigned int block, key_len, prf_len;
+	void *dh_x;                   /**< BIGNUM: our private exponent */
+	size_t g_len;                 /**< bytes of a public value */
+	uint8_t gxi[IKE_DH_MAX], gxr[IKE_DH_MAX], gxy[IKE_DH_MAX];
+	uint8_t ni[32], nr[256];
+	size_t nr_len;
+	uint8_t sa_b[1024];           /**< SA payload body of message 1 (for HASH_I) */
+	size_t sa_b_len;
+	uint8_t skeyid[IKE_DIGEST_MAX], skeyid_d[IKE_DIGEST_MAX], skeyid_a[IKE_DIGEST_MAX],
+		skeyid_e[IKE_DIGEST_MAX];
+	uint8_t key[32];              /**< phase-1 encryption key */
+	uint8_t iv[IKE_BLOCK_MAX];    /**< current phase-1 IV */
+	uint8_t last_block[IKE_BLOCK_MAX]; /**< last CBC block of phase 1 */
+	uint32_t peer_addr;           /**< host order, from the responder's ID */
+	const char *error;            /**< why it failed, for logs */
+};
+
+/** Parts of a byte string to hash or prf. */
+struct ike_chunk {
+	const void *p;
+	size_t len;
+};
+
+/**
+ * Start Main Mode: message 1 in @p out.
+ * @return 0 or a negative errno.
+ */
+int ike_mm_start(struct ike_sa *sa, const struct ike_conf *conf, struct isakmp_buf *out);
+
+/**
+ * Feed a received message.
+ * @return IKE_CONTINUE (the next message is in @p out), IKE_DONE (phase 1
+ *   established), IKE_IGNORED (not for this SA or a duplicate), or a
+ *   negative errno with sa->error set (the SA failed).
+ */
+int ike_mm_input(struct ike_sa *sa, const uint8_t *msg, size_t len, struct isakmp_buf *out);
+
+/** Wipe every secret of an SA. */
+void ike_sa_clear(struct ike_sa *sa);
+
+/** prf (HMAC with the negotiated hash) over @p n chunks. @return the output length. */
+unsigned int ike_prf(const struct ike_sa *sa, const uint8_t *key, size_t key_len,
+		     const struct ike_chunk *c, int n, uint8_t *out);
+
+/** IV of a new exchange with message ID @p msgid (RFC 2409 appendix B). */
+void ike_exchange_iv(const struct ike_sa *sa, uint32_t msgid, uint8_t iv[IKE_BLOCK_MAX]);
+
+/**
+ * Encrypt everything after the header of a finished message in place,
+ * padding to the block, and set the encryption flag. @p iv is updated to the
+ * last ciphertext block. @return 0 or a negative errno.
+ */
+int ike_encrypt(const struct ike_sa *sa, uint8_t iv[IKE_BLOCK_MAX], struct isakmp_buf *b);
+
+/**
+ * Decrypt the body of a received message into @p out (@p out_len in: room,
+ * out: bytes). @p iv is updated to the last ciphertext block.
+ * @return 0 or a negative errno.
+ */
+int ike_decrypt(const struct ike_sa *sa, uint8_t iv[IKE_BLOCK_MAX], const uint8_t *msg,
+		size_t len, uint8_t *out, size_t *out_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GVPN_IKE_H */

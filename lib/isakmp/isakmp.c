@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <string.h>
+
+#include "gvpn_isakmp.h"
+
+#define ERR_NAME(n, s) [ISAKMP_ERR_##n] = s,
+static const char *const err_names[ISAKMP_ERR_MAX] = {[ISAKMP_OK] = "ok",
+						      GVPN_ISAKMP_ERR_LIST(ERR_NAME)};
+
+struct payload_info {
+	const char *name;
+	uint16_t min;
+};
+
+#define PAYLOAD_INFO(n, num, min) [num] = {#n, min},
+static const struct payload_info payloads[256] = {GVPN_ISAKMP_PAYLOAD_LIST(PAYLOAD_INFO)};
+
+const char *
+isakmp_err_name(int err)
+{
+	if (err < 0)
+		err = -err;
+	return err < ISAKMP_ERR_MAX && err_names[err] != NULL ? err_names[err] : "?";
+}
+
+const char *
+isakmp_payload_name(uint8_t type)
+{
+	return payloads[type].name != NULL ? payloads[type].name : "?";
+}
+
+static uint16_t
+get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int
+isakmp_parse_header(const uint8_t *buf, size_t len, struct isakmp_hdr *h)
+{
+	if (len < ISAKMP_HDR_LEN)
+		return ISAKMP_ERR_SHORT_HEADER;
+	memcpy(h->icookie, buf, 8);
+	memcpy(h->rcookie, buf + 8, 8);
+	h->next = buf[16];
+	h->version = buf[17];
+	h->exchange = buf[18];
+	h->flags = buf[19];
+	h->msgid = get32(buf + 20);
+	h->length = get32(buf + 24);
+	if ((h->version & 0xf0) != ISAKMP_VERSION)
+		return ISAKMP_ERR_BAD_VERSION;
+	if (h->length > ISAKMP_MSG_MAX)
+		return ISAKMP_ERR_TOO_LONG;
+	if (h->length != len)
+		return ISAKMP_ERR_BAD_LENGTH;
+	return ISAKMP_OK;
+}
+
+int
+isakmp_parse_payloads(uint8_t first, const uint8_t *buf, size_t len, int padded,
+		      struct isakmp_msg *m)
+{
+	uint8_t type = first;
+	size_t off = 0;
+
+	m->n = 0;
+	while (type != ISAKMP_P_NONE) {
+		size_t left = len - off;
+		uint16_t plen;
+
+		if (payloads[type].name == NULL)
+			return ISAKMP_ERR_UNKNOWN_PAYLOAD;
+		if (left < ISAKMP_GEN_LEN)
+			return ISAKMP_ERR_SHORT_PAYLOAD;
+		if (buf[off + 1] != 0)
+			return ISAKMP_ERR_RESERVED;
+		plen = get16(buf + off + 2);
+		if (plen < payloads[type].min)
+			return ISAKMP_ERR_PAYLOAD_TOO_SHORT;
+		if (plen > left)
+			return ISAKMP_ERR_PAYLOAD_OVERRUN;
+		if (m->n == ISAKMP_MAX_PAYLOADS)
+			return ISAKMP_ERR_TOO_MANY;
+		m->p[m->n++] = (struct isakmp_payload){.type = type,
+						       .len = plen,
+						       .raw = buf + off,
+						       .body = buf + off + ISAKMP_GEN_LEN,
+						       .body_len = (uint16_t)(plen - ISAKMP_GEN_LEN)};
+		type = buf[off];
+		off += plen;
+	}
+	/* Encryption pads to the cipher block: at most one block of it. */
+	if (off != len && !(padded && len - off < 32))
+		return ISAKMP_ERR_TRAILING;
+	return ISAKMP_OK;
+}
+
+const struct isakmp_payload *
+isakmp_find(const struct isakmp_msg *m, uint8_t type)
+{
+	for (uint16_t i = 0; i < m->n; i++)
+		if (m->p[i].type == type)
+			return &m->p[i];
+	return NULL;
+}
+
+int
+isakmp_attr_next(const uint8_t **p, size_t *len, struct isakmp_attr *a)
+{
+	const uint8_t *q = *p;
+	uint16_t t;
+
+	if (*len == 0)
+		return 0;
+	if (*len < 4)
+		return -ISAKMP_ERR_BAD_ATTR;
+	t = get16(q);
+	a->type = t & 0x7fff;
+	if (t & 0x8000) {
+		a->basic = 1;
+		a->value = get16(q + 2);
+		a->data = q + 2;
+		a->len = 2;
+		*p += 4;
+		*len -= 4;
+		return 1;
+	}
+	a->basic = 0;
+	a->len = get16(q + 2);
+	if (a->len > *len - 4)
+		return -ISAKMP_ERR_BAD_ATTR;
+	a->data = q + 4;
+	a->value = 0;
+	if (a->len <= 4)
+		for (uint16_t i = 0; i < a->len; i++)
+			a->value = a->value << 8 | a->data[i];
+	*p += 4 + a->len;
+	*len -= 4u + a->len;
+	return 1;
+}
+
+static void
+put(struct isakmp_buf *b, const void *data, size_t len)
+{
+	if (b->overflow || len > sizeof(b->data) - b->len) {
+		b->overflow = 1;
+		return;
+	}
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+}
+
+void
+isakmp_buf_init(struct isakmp_buf *b, const struct isakmp_hdr *h)
+{
+	uint8_t hdr[ISAKMP_HDR_LEN];
+
+	memcpy(hdr, h->icookie, 8);
+	memcpy(hdr + 8, h->rcookie, 8);
+	hdr[16] = ISAKMP_P_NONE;
+	hdr[17] = ISAKMP_VERSION;
+	hdr[18] = h->exchange;
+	hdr[19] = h->flags;
+	hdr[20] = (uint8_t)(h->msgid >> 24);
+	hdr[21] = (uint8_t)(h->msgid >> 16);
+	hdr[22] = (uint8_t)(h->msgid >> 8);
+	hdr[23] = (uint8_t)h->msgid;
+	memset(hdr + 24, 0, 4);
+	b->len = 0;
+	b->overflow = 0;
+	put(b, hdr, sizeof(hdr));
+	b->np_off = 16;
+}
+
+size_t
+isakmp_buf_begin(struct isakmp_buf *b, uint8_t type)
+{
+	uint8_t gen[ISAKMP_GEN_LEN] = {ISAKMP_P_NONE, 0, 0, 0};
+	size_t off = b->len;
+
+	if (!b->overflow)
+		b->data[b->np_off] = type;
+	put(b, gen, sizeof(gen));
+	b->np_off = off;
+	return off;
+}
+
+void
+isakmp_buf_put(struct isakmp_buf *b, const void *data, size_t len)
+{
+	put(b, data, len);
+}
+
+void
+isakmp_buf_put8(struct isakmp_buf *b, uint8_t v)
+{
+	put(b, &v, 1);
+}
+
+void
+isakmp_buf_put16(struct isakmp_buf *b, uint16_t v)
+{
+	uint8_t d[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+
+	put(b, d, 2);
+}
+
+void
+isakmp_buf_put32(struct isakmp_buf *b, uint32_t v)
+{
+	uint8_t d[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+
+	put(b, d, 4);
+}
+
+void
+isakmp_buf_attr(struct isakmp_buf *b, uint16_t type, uint16_t value)
+{
+	isakmp_buf_put16(b, (uint16_t)(0x8000 | type));
+	isakmp_buf_put16(b, value);
+}
+
+void
+isakmp_buf_attr_var(struct isakmp_buf *b, uint16_t type, const void *data, uint16_t len)
+{
+	isakmp_buf_put16(b, type & 0x7fff);
+	isakmp_buf_put16(b, len);
+	put(b, data, len);
+}
+
+void
+isakmp_buf_end(struct isakmp_buf *b, size_t off)
+{
+	size_t plen = b->len - off;
+
+	if (b->overflow || plen > UINT16_MAX) {
+		b->overflow = 1;
+		return;
+	}
+	b->data[off + 2] = (uint8_t)(plen >> 8);
+	b->data[off + 3] = (uint8_t)plen;
+}
+
+int
+isakmp_buf_finish(struct isakmp_buf *b)
+{
+	if (b->overflow)
+		return -ENOSPC;
+	b->data[24] = (uint8_t)(b->len >> 24);
+	b->data[25] = (uint8_t)(b->len >> 16);
+	b->data[26] = (uint8_t)(b->len >> 8);
+	b->data[27] = (uint8_t)b->len;
+	return 0;
+}
