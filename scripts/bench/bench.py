@@ -1,0 +1,479 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Measurement helpers of scripts/bench/run.sh.
+
+  bench.py sample  --prefix P --impl gvpnd|secgw --dir out|in [--warmup S --window S --reps N]
+      Read a running process's counters over its DPDK telemetry socket:
+      wait for traffic, warm up, then measure REPS back-to-back windows on
+      the output port. Prints one JSON object.
+  bench.py conf    --impl gvpnd|secgw --alg ALG [--clear-dev D --prot-dev D --mtu N] FILE
+      Write the benchmark configuration of gvpnd or ipsec-secgw for one SA.
+  bench.py vector  --alg ALG --size SIZE FILE
+      Write a dpdk-test-crypto-perf test-vector file (its verify operations
+      need one): a CBC ciphertext and its HMAC for the largest buffer.
+  bench.py ceiling --alg ALG --dir out|in --size SIZE --window S --reps N --prefix P [--vector F]
+      Run dpdk-test-crypto-perf (crypto_aesni_mb, one worker lcore,
+      throughput test) on the ESP payload lengths of SIZE; prints JSON.
+  bench.py row     --impl I --dir D --alg A --size S --flows F --lcores L SAMPLE.json
+      Turn a sample into a result row (JSON line).
+  bench.py report  RESULTS.jsonl [--plot FILE]
+      Print the comparison table (with gvpnd/ipsec-secgw and gvpnd/ceiling
+      ratios) and draw Mpps and Gbps by frame size for the three systems.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "test", "pylib"))
+sys.path.insert(0, HERE)
+from gvpntest import Telemetry  # noqa: E402
+import traffic  # noqa: E402
+
+IMPL_LABEL = {"ceiling": "ceiling", "secgw": "ipsec-secgw", "gvpnd": "gvpnd"}
+SIZE_ORDER = ["64", "128", "512", "1420", "imix"]
+
+
+def die(msg):
+    sys.stderr.write(f"bench.py: {msg}\n")
+    sys.exit(1)
+
+
+# --------------------------------------------------------------------- sample
+
+class Counters:
+    """Output/input packet counters of one implementation, read by telemetry."""
+
+    def __init__(self, impl, direction, prefix, timeout):
+        self.impl, self.dir = impl, direction
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                self.tel = Telemetry(prefix)
+                if impl == "gvpnd":
+                    self.tel("/gvpn/version")
+                else:
+                    self.tel("/ethdev/list")
+                break
+            except (OSError, ValueError, KeyError):
+                if time.monotonic() > end:
+                    die(f"no telemetry socket for file prefix {prefix}")
+                time.sleep(0.1)
+
+    def read(self, timeout=10.0):
+        """(output packets, input packets, monotonic time)."""
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                return self._read()
+            except (TypeError, KeyError):  # ports not started yet
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.05)
+
+    def _read(self):
+        if self.impl == "gvpnd":
+            p = self.tel("/gvpn/ports")
+            t = time.monotonic()
+            out, inp = ("prot", "clear") if self.dir == "out" else ("clear", "prot")
+            return p[out]["tx_packets"], p[inp]["rx_packets"], t
+        # ipsec-secgw: port 0 is the clear port, port 1 the protected one
+        out, inp = (1, 0) if self.dir == "out" else (0, 1)
+        o = self.tel(f"/ethdev/stats,{out}")
+        i = self.tel(f"/ethdev/stats,{inp}")
+        t = time.monotonic()
+        return o["opackets"], i["ipackets"], t
+
+    def extra(self):
+        """What the implementation says it did (drops, encrypted/decrypted)."""
+        if self.impl == "gvpnd":
+            tot = self.tel("/gvpn/lcores")["total"]
+            return {k: v for k, v in tot.items()
+                    if v and (k.startswith("drop") or k in ("encrypted", "decrypted"))}
+        names = {}
+        for pid in self.tel("/ethdev/list"):
+            names[pid] = self.tel(f"/ethdev/info,{pid}").get("name")
+        return {"ports": names}
+
+
+def cmd_sample(a):
+    c = Counters(a.impl, a.dir, a.prefix, a.timeout)
+    end = time.monotonic() + a.timeout
+    first = c.read()
+    while True:  # traffic flows once the output counter moves
+        time.sleep(0.05)
+        now = c.read()
+        if now[0] > first[0]:
+            break
+        if time.monotonic() > end:
+            die(f"{a.impl}: no packets on the output port within {a.timeout} s "
+                f"(counters {now[:2]}; {c.extra()})")
+    time.sleep(a.warmup)
+    marks = [c.read()]
+    for _ in range(a.reps):
+        time.sleep(a.window)
+        marks.append(c.read())
+    mpps, rx_mpps = [], []
+    for m0, m1 in zip(marks, marks[1:]):
+        dt = m1[2] - m0[2]
+        mpps.append((m1[0] - m0[0]) / dt / 1e6)
+        rx_mpps.append((m1[1] - m0[1]) / dt / 1e6)
+    out = {"mpps": statistics.median(mpps), "reps": [round(x, 4) for x in mpps],
+           "rx_mpps": statistics.median(rx_mpps), "window_s": a.window, "extra": c.extra()}
+    c.tel.close()
+    print(json.dumps(out))
+
+
+# --------------------------------------------------------------------- config
+
+SITE_A_NET, SITE_B_NET = "192.0.2.0/24", "198.51.100.0/24"
+
+
+def gvpnd_conf(alg, clear_dev, prot_dev, mtu):
+    a = traffic.ALGS[alg]
+    auth = (f'auth = "{a["auth"]}"; auth_key = "{a["auth_key"]}";' if a["auth"] else "")
+    return f"""# gvpnd benchmark configuration ({a["label"]})
+ports = (
+  {{ name = "clear"; role = "clear"; device = "{clear_dev}"; peer = "prot"; }},
+  {{ name = "prot"; role = "protected"; device = "{prot_dev}"; mtu = {mtu}; }}
+);
+dataplane = {{ crypto = "ipsecmb"; }};
+groups = (
+  {{
+    name = "bench"; id = 1;
+    sas = ( {{
+      spi = {traffic.SPI}; src = "{SITE_A_NET}"; dst = "{SITE_B_NET}"; mirror = true;
+      cipher = "{a["cipher"]}"; key = "{a["key"]}"; {auth}
+    }} );
+  }}
+);
+"""
+
+
+def colons(hexstr):
+    return ":".join(hexstr[i:i + 2] for i in range(0, len(hexstr), 2))
+
+
+def secgw_conf(alg, sa_type):
+    """Port 0 is the clear port, port 1 the protected one. Tunnel mode with
+    the traffic's own addresses as the tunnel end points."""
+    a = traffic.ALGS[alg]
+    algo = a["secgw"].format(key=colons(a["key"]),
+                             auth_key=colons(a["auth_key"]) if a["auth_key"] else "")
+    extra = f" type {sa_type}" if sa_type else ""
+    spi = traffic.SPI
+    return f"""# ipsec-secgw benchmark configuration ({a["label"]})
+sp ipv4 out esp protect {spi} pri 1 src {SITE_A_NET} dst {SITE_B_NET} sport 0:65535 dport 0:65535
+sp ipv4 in esp protect {spi} pri 1 src {SITE_B_NET} dst {SITE_A_NET} sport 0:65535 dport 0:65535
+sa out {spi} {algo} mode ipv4-tunnel src {traffic.SITE_A} dst {traffic.SITE_B}{extra}
+sa in {spi} {algo} mode ipv4-tunnel src {traffic.SITE_B} dst {traffic.SITE_A}{extra}
+rt ipv4 dst {SITE_B_NET} port 1
+rt ipv4 dst {SITE_A_NET} port 0
+"""
+
+
+def cmd_conf(a):
+    with open(a.file, "w") as f:
+        if a.impl == "gvpnd":
+            f.write(gvpnd_conf(a.alg, a.clear_dev, a.prot_dev, a.mtu))
+        else:
+            f.write(secgw_conf(a.alg, a.sa_type))
+
+
+# --------------------------------------------------------------------- vector
+
+def fmt_bytes(name, data):
+    lines = [", ".join(f"0x{b:02x}" for b in data[i:i + 16]) for i in range(0, len(data), 16)]
+    return f"{name} =\n" + ",\n".join(lines) + "\n"
+
+
+def cmd_vector(a):
+    from cryptography.hazmat.primitives import hashes, hmac
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    alg = traffic.ALGS[a.alg]
+    n = max(ceiling_buffers(a.alg, a.size)[0])
+    n = (n + 15) // 16 * 16
+    key = bytes.fromhex(alg["key"])
+    iv = bytes(range(16))
+    plain = bytes((i * 7 + 3) & 0xff for i in range(n))
+    out = [fmt_bytes("plaintext", plain)]
+    if alg["cipher"] == "aes-gcm":
+        die("AES-GCM decryption needs no test vector")
+    enc = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    ct = enc.update(plain) + enc.finalize()
+    akey = bytes.fromhex(alg["auth_key"])
+    h = hmac.HMAC(akey, hashes.SHA1() if "sha1" in alg["auth"] else hashes.SHA256())
+    h.update(ct)
+    digest = h.finalize()
+    out += [fmt_bytes("ciphertext", ct), fmt_bytes("cipher_key", key),
+            fmt_bytes("cipher_iv", iv), fmt_bytes("auth_key", akey),
+            fmt_bytes("digest", digest)]
+    with open(a.file, "w") as f:
+        f.write("# gvpn benchmark vector: the HMAC covers the whole (largest) buffer\n")
+        f.write("\n".join(out))
+
+
+# -------------------------------------------------------------------- ceiling
+
+def ceiling_buffers(alg, size):
+    """Buffer sizes and IMIX weights for the crypto work of one frame size."""
+    if size == "imix":
+        return [traffic.esp_payload(s, alg) for s, _ in traffic.IMIX], [w for _, w in traffic.IMIX]
+    return [traffic.esp_payload(int(size), alg)], None
+
+
+def perf_run(a, bufs, weights, total_ops):
+    alg = traffic.ALGS[a.alg]
+    cmd = [a.perf, "--no-huge", "--no-pci", "-l", a.lcores, "-m", "512", "--file-prefix", a.prefix,
+           "--log-level", "lib.*:error", "--vdev", "crypto_aesni_mb_bench", "--",
+           "--devtype", "crypto_aesni_mb", "--ptest", "throughput", "--burst-sz", "32",
+           "--total-ops", str(total_ops), "--buffer-sz", ",".join(map(str, bufs)),
+           "--csv-friendly"] + alg["perf"]
+    if weights:
+        cmd += ["--imix", ",".join(map(str, weights))]
+    gcm = alg["cipher"] == "aes-gcm"
+    if a.dir == "out":
+        cmd += ["--aead-op", "encrypt"] if gcm else ["--cipher-op", "encrypt", "--auth-op", "generate"]
+    else:
+        if gcm:
+            cmd += ["--aead-op", "decrypt"]
+        else:
+            i = cmd.index("cipher-then-auth")
+            cmd[i] = "auth-then-cipher"
+            cmd += ["--cipher-op", "decrypt", "--auth-op", "verify"]
+        if a.vector:
+            cmd += ["--test-file", a.vector]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    rows = [ln.split(",") for ln in r.stdout.splitlines()
+            if ln and ln[0].isdigit() and ln.count(",") >= 8]
+    if r.returncode != 0 or not rows:
+        die(f"dpdk-test-crypto-perf failed ({r.returncode}): {' '.join(cmd)}\n"
+            f"{r.stdout[-2000:]}{r.stderr[-2000:]}")
+    return float(rows[-1][7])
+
+
+def cmd_ceiling(a):
+    bufs, weights = ceiling_buffers(a.alg, a.size)
+    # A short run sizes the measured ones to about a window each.
+    est = perf_run(a, bufs, weights, 200000)
+    total = max(200000, int(est * 1e6 * a.window))
+    mops = [perf_run(a, bufs, weights, total) for _ in range(a.reps)]
+    print(json.dumps({"mpps": statistics.median(mops), "reps": mops, "buffers": bufs,
+                      "total_ops": total}))
+
+
+# ------------------------------------------------------------------------ row
+
+def cmd_row(a):
+    s = json.load(open(a.sample))
+    mean = traffic.mean_frame(a.size)
+    row = {"impl": IMPL_LABEL[a.impl], "dir": a.dir, "alg": a.alg, "size": a.size,
+           "flows": a.flows if a.flows else None, "lcores": a.lcores,
+           "mpps": round(s["mpps"], 4), "gbps": round(s["mpps"] * mean * 8 / 1000, 3),
+           "reps": s.get("reps"), "frame_mean": round(mean, 2)}
+    for k in ("rx_mpps", "buffers", "extra"):
+        if k in s:
+            row[k] = s[k]
+    row["date"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    print(json.dumps(row))
+    if a.progress:
+        sys.stderr.write(f"run.sh:   {row['impl']:<11} {a.dir:<3} {a.alg:<17} {a.size:>4} B "
+                         f"{row['flows'] or '-':>4} flows {row['mpps']:8.3f} Mpps "
+                         f"{row['gbps']:7.2f} Gbps  windows {row['reps']}\n")
+
+
+# --------------------------------------------------------------------- report
+
+def size_key(s):
+    return SIZE_ORDER.index(s) if s in SIZE_ORDER else 99
+
+
+def load(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                rows.append(json.loads(line))
+    return rows
+
+
+def index(rows):
+    by = {}
+    for r in rows:
+        if r["impl"] == "ceiling":
+            by[("ceiling", r["dir"], r["alg"], r["size"], None)] = r
+        else:
+            by[(r["impl"], r["dir"], r["alg"], r["size"], r["flows"])] = r
+    return by
+
+
+def cases(rows):
+    """(dir, alg, size, flows) of every network row, or of the ceiling alone."""
+    seen = set()
+    for r in rows:
+        flows = r["flows"] if r["impl"] != "ceiling" else None
+        seen.add((r["dir"], r["alg"], r["size"], flows))
+    net = {c for c in seen if c[3] is not None}
+    for c in seen - net:  # a ceiling with no network row keeps a line of its own
+        if not any(n[:3] == c[:3] for n in net):
+            net.add(c)
+    algs = list(traffic.ALGS)
+    return sorted(net, key=lambda c: (c[0] != "out", algs.index(c[1]) if c[1] in algs else 9,
+                                      size_key(c[2]), c[3] or 0))
+
+
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+def enrich(rows):
+    """gvpnd rows get their ratios to ipsec-secgw and to the ceiling."""
+    by = index(rows)
+    for r in rows:
+        if r["impl"] != "gvpnd":
+            continue
+        s = by.get(("ipsec-secgw", r["dir"], r["alg"], r["size"], r["flows"]))
+        c = by.get(("ceiling", r["dir"], r["alg"], r["size"], None))
+        r["vs_secgw"] = round(ratio(r["mpps"], s["mpps"] if s else None) or 0, 3) or None
+        r["vs_ceiling"] = round(ratio(r["mpps"], c["mpps"] if c else None) or 0, 3) or None
+    return rows
+
+
+def fmt(v, spec):
+    return format(v, spec) if v is not None else "-"
+
+
+def table(rows):
+    by = index(rows)
+    out = []
+    hdr = (f"{'dir':<4} {'alg':<18} {'size':>5} {'flows':>5} | {'ceiling':>7} {'Gbps':>6} | "
+           f"{'secgw':>7} {'Gbps':>6} | {'gvpnd':>7} {'Gbps':>6} | {'g/secgw':>7} {'g/ceil':>6}")
+    out.append("Mpps per worker lcore (Gbps of clear frames, FCS included)")
+    out.append(hdr)
+    out.append("-" * len(hdr))
+    for d, alg, size, flows in cases(rows):
+        c = by.get(("ceiling", d, alg, size, None))
+        s = by.get(("ipsec-secgw", d, alg, size, flows))
+        g = by.get(("gvpnd", d, alg, size, flows))
+        def m(r):
+            return r["mpps"] if r else None
+        def gb(r):
+            return r["gbps"] if r else None
+        rs = ratio(m(g), m(s))
+        rc = ratio(m(g), m(c))
+        out.append(f"{d:<4} {alg:<18} {size:>5} {fmt(flows, ''):>5} | "
+                   f"{fmt(m(c), '.3f'):>7} {fmt(gb(c), '.2f'):>6} | "
+                   f"{fmt(m(s), '.3f'):>7} {fmt(gb(s), '.2f'):>6} | "
+                   f"{fmt(m(g), '.3f'):>7} {fmt(gb(g), '.2f'):>6} | "
+                   f"{fmt(rs, '.2f'):>7} {fmt(rc, '.2f'):>6}")
+    return "\n".join(out)
+
+
+def plot(rows, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    net_flows = sorted({r["flows"] for r in rows if r["flows"]})
+    flows = net_flows[-1] if net_flows else None
+    algs = [a for a in traffic.ALGS if any(r["alg"] == a for r in rows)]
+    sizes = sorted({r["size"] for r in rows}, key=size_key)
+    fig, axes = plt.subplots(2, len(algs), figsize=(5 * len(algs), 8), squeeze=False)
+    style = {"ceiling": ("tab:gray", "crypto ceiling"), "ipsec-secgw": ("tab:blue", "ipsec-secgw"),
+             "gvpnd": ("tab:red", "gvpnd")}
+    by = index(rows)
+    for col, alg in enumerate(algs):
+        for row, metric in enumerate(("mpps", "gbps")):
+            ax = axes[row][col]
+            for impl, (color, label) in style.items():
+                for d, ls, mk in (("out", "-", "o"), ("in", "--", "s")):
+                    ys = []
+                    for s in sizes:
+                        r = by.get((impl, d, alg, s, None if impl == "ceiling" else flows))
+                        ys.append(r[metric] if r else float("nan"))
+                    if all(y != y for y in ys):
+                        continue
+                    ax.plot(range(len(sizes)), ys, ls, marker=mk, color=color,
+                            label=f"{label} {'outbound' if d == 'out' else 'inbound'}")
+            ax.set_xticks(range(len(sizes)))
+            ax.set_xticklabels(sizes)
+            ax.set_xlabel("frame size (bytes)")
+            ax.set_ylabel("Mpps" if metric == "mpps" else "Gbps (clear frames)")
+            ax.set_title(traffic.ALGS[alg]["label"])
+            ax.grid(True, alpha=0.3)
+            if row == 0 and col == 0:
+                ax.legend(fontsize=7)
+    fig.suptitle(f"One worker lcore, {flows} flows; virtual devices on a 2-core VM")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def cmd_report(a):
+    rows = enrich(load(a.results))
+    if a.rewrite:
+        with open(a.results, "w") as f:
+            for r in rows:
+                f.write(json.dumps(r) + "\n")
+    print(table(rows))
+    if a.plot:
+        plot(rows, a.plot)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("sample")
+    p.add_argument("--prefix", required=True)
+    p.add_argument("--impl", choices=("gvpnd", "secgw"), required=True)
+    p.add_argument("--dir", choices=("out", "in"), required=True)
+    p.add_argument("--warmup", type=float, default=1.0)
+    p.add_argument("--window", type=float, default=3.0)
+    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--timeout", type=float, default=20.0)
+    p = sub.add_parser("conf")
+    p.add_argument("--impl", choices=("gvpnd", "secgw"), required=True)
+    p.add_argument("--alg", choices=sorted(traffic.ALGS), required=True)
+    p.add_argument("--clear-dev", default="net_pcap0")
+    p.add_argument("--prot-dev", default="net_null0")
+    p.add_argument("--mtu", type=int, default=1600)
+    p.add_argument("--sa-type", default="")
+    p.add_argument("file")
+    p = sub.add_parser("vector")
+    p.add_argument("--alg", choices=sorted(traffic.ALGS), required=True)
+    p.add_argument("--size", required=True)
+    p.add_argument("file")
+    p = sub.add_parser("ceiling")
+    p.add_argument("--alg", choices=sorted(traffic.ALGS), required=True)
+    p.add_argument("--dir", choices=("out", "in"), required=True)
+    p.add_argument("--size", required=True)
+    p.add_argument("--window", type=float, default=3.0)
+    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--prefix", required=True)
+    p.add_argument("--lcores", default="0-1")
+    p.add_argument("--vector")
+    p.add_argument("--perf", default="dpdk-test-crypto-perf")
+    p = sub.add_parser("row")
+    for opt in ("--impl", "--dir", "--alg", "--size"):
+        p.add_argument(opt, required=True)
+    p.add_argument("--flows", type=int, default=0)
+    p.add_argument("--lcores", type=int, default=1)
+    p.add_argument("--progress", action="store_true", help="also a line for people on stderr")
+    p.add_argument("sample")
+    p = sub.add_parser("report")
+    p.add_argument("results")
+    p.add_argument("--plot")
+    p.add_argument("--rewrite", action="store_true", help="store the ratios in the results file")
+    a = ap.parse_args()
+    {"sample": cmd_sample, "conf": cmd_conf, "vector": cmd_vector, "ceiling": cmd_ceiling, "row": cmd_row,
+     "report": cmd_report}[a.cmd](a)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

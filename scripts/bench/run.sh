@@ -1,0 +1,392 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Per-core ESP throughput of gvpnd next to two references, in one run:
+#
+#   ceiling      dpdk-test-crypto-perf, crypto_aesni_mb, one worker lcore,
+#                throughput test on the ESP payload length of each frame size:
+#                the raw crypto cost, no packet I/O.
+#   ipsec-secgw  DPDK's IPsec example, built from Debian's dpdk-doc sources
+#                into a temporary folder, one lcore, same SA and traffic.
+#   gvpnd        build/app/gvpnd -l 0-1: one worker lcore (lcore 0 is the
+#                control core).
+#
+# Traffic is replayed from pcaps (net_pcap, infinite_rx) into the input port
+# and leaves through a net_null port. Outbound: clear frames in, ESP out.
+# Inbound: ESP (made with gvpn-esptool from the same keys) into the
+# protected port, clear frames out. Rates are read from telemetry over a
+# fixed window after a warm-up; the median of the repetitions is reported.
+#
+# usage: scripts/bench/run.sh [--quick | --smoke] [options]   (-h for the list)
+#
+# Results: a table on stdout, one JSON line per row in the results file
+# (results/bench-<date>.jsonl unless --out) and a plot next to it (PNG).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+HERE=$ROOT/scripts/bench
+PY=/usr/bin/python3
+
+SYSTEMS=ceiling,secgw,gvpnd
+DIRS=out,in
+ALGS=aes128-cbc-sha1,aes256-cbc-sha256,aes128-gcm
+SIZES=64,128,512,1420,imix
+FLOWS=64,1024
+WINDOW=3
+WARMUP=1
+REPS=3
+OUT=
+PLOT=
+NO_PLOT=0
+KEEP=0
+GVPND=$ROOT/build/app/gvpnd
+ESPTOOL=$ROOT/build/test/tools/gvpn-esptool
+PERF=$(command -v dpdk-test-crypto-perf || echo /usr/bin/dpdk-test-crypto-perf)
+SECGW_SRC=/usr/share/dpdk/examples
+SECGW_MODE=librte
+MTU=1600
+MEM=1024
+
+usage() {
+	cat <<EOF
+usage: $0 [--quick | --smoke] [options]
+
+  --quick            one size (64), one algorithm (aes128-cbc-sha1), 1024 flows,
+                     both directions, the three systems, 1 s window, one repetition
+  --smoke            gvpnd only, outbound, 64 B, 64 flows, 0.5 s warm-up and one
+                     1 s window, no plot: the test suite's end-to-end check
+  --systems LIST     ceiling,secgw,gvpnd                   ($SYSTEMS)
+  --dirs LIST        out,in                                ($DIRS)
+  --algs LIST        $ALGS
+  --sizes LIST       frame sizes with FCS, or imix         ($SIZES)
+  --flows LIST       UDP flows in the traffic              ($FLOWS)
+  --window S         measurement window, seconds           ($WINDOW)
+  --warmup S         warm-up before the first window       ($WARMUP)
+  --reps N           windows (repetitions); median kept    ($REPS)
+  --out FILE         results (JSON lines)   (results/bench-<date>.jsonl)
+  --plot FILE        plot (PNG or SVG)      (the results file's name, .png)
+  --no-plot          no plot
+  --gvpnd PATH       gvpnd binary                          (build/app/gvpnd)
+  --esptool PATH     gvpn-esptool binary                   (build/test/tools/gvpn-esptool)
+  --secgw-mode M     legacy | librte | cpu-crypto: ipsec-secgw's code path
+                     (librte: its -l librte_ipsec path, the fastest here)
+  --keep             keep the temporary folder (pcaps, configurations, logs)
+EOF
+}
+
+die() {
+	echo "run.sh: $*" >&2
+	exit 2
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick)
+		SIZES=64 ALGS=aes128-cbc-sha1 FLOWS=1024 WINDOW=1 WARMUP=0.5 REPS=1
+		;;
+	--smoke)
+		SYSTEMS=gvpnd DIRS=out SIZES=64 ALGS=aes128-cbc-sha1 FLOWS=64 WINDOW=1 WARMUP=0.5 REPS=1
+		NO_PLOT=1
+		;;
+	--systems) SYSTEMS=$2; shift ;;
+	--dirs) DIRS=$2; shift ;;
+	--algs) ALGS=$2; shift ;;
+	--sizes) SIZES=$2; shift ;;
+	--flows) FLOWS=$2; shift ;;
+	--window) WINDOW=$2; shift ;;
+	--warmup) WARMUP=$2; shift ;;
+	--reps) REPS=$2; shift ;;
+	--out) OUT=$2; shift ;;
+	--plot) PLOT=$2; NO_PLOT=0; shift ;;
+	--no-plot) NO_PLOT=1 ;;
+	--gvpnd) GVPND=$2; shift ;;
+	--esptool) ESPTOOL=$2; shift ;;
+	--secgw-mode) SECGW_MODE=$2; shift ;;
+	--keep) KEEP=1 ;;
+	-h | --help) usage; exit 0 ;;
+	*) usage >&2; die "unknown option '$1'" ;;
+	esac
+	shift
+done
+
+IFS=, read -r -a SYSTEM_LIST <<<"$SYSTEMS"
+IFS=, read -r -a DIR_LIST <<<"$DIRS"
+IFS=, read -r -a ALG_LIST <<<"$ALGS"
+IFS=, read -r -a SIZE_LIST <<<"$SIZES"
+IFS=, read -r -a FLOW_LIST <<<"$FLOWS"
+
+has() { # has WORD LIST...
+	local w=$1
+	shift
+	for x in "$@"; do [ "$x" = "$w" ] && return 0; done
+	return 1
+}
+
+for s in "${SYSTEM_LIST[@]}"; do has "$s" ceiling secgw gvpnd || die "unknown system '$s'"; done
+for d in "${DIR_LIST[@]}"; do has "$d" out in || die "unknown direction '$d'"; done
+for a in "${ALG_LIST[@]}"; do
+	has "$a" aes128-cbc-sha1 aes256-cbc-sha256 aes128-gcm || die "unknown algorithm '$a'"
+done
+for s in "${SIZE_LIST[@]}"; do has "$s" 64 128 512 1420 imix || die "unknown size '$s'"; done
+case $SECGW_MODE in legacy | librte | cpu-crypto) ;; *) die "unknown --secgw-mode '$SECGW_MODE'" ;; esac
+[ "$(id -u)" -eq 0 ] || die "DPDK needs root (telemetry sockets under /var/run/dpdk)"
+[ -x "$PY" ] || die "$PY missing: run scripts/setup.sh"
+
+if has gvpnd "${SYSTEM_LIST[@]}"; then
+	[ -x "$GVPND" ] || die "$GVPND missing: ninja -C build"
+fi
+if has in "${DIR_LIST[@]}" && { has gvpnd "${SYSTEM_LIST[@]}" || has secgw "${SYSTEM_LIST[@]}"; }; then
+	[ -x "$ESPTOOL" ] || die "$ESPTOOL missing: ninja -C build"
+fi
+if has ceiling "${SYSTEM_LIST[@]}"; then
+	[ -x "$PERF" ] || die "dpdk-test-crypto-perf missing: run scripts/setup.sh"
+fi
+
+stamp=$(date +%Y%m%d-%H%M%S)
+if [ -z "$OUT" ]; then
+	OUT=$ROOT/results/bench-$stamp.jsonl
+fi
+mkdir -p "$(dirname "$OUT")"
+: >"$OUT"
+if [ "$NO_PLOT" -eq 0 ] && [ -z "$PLOT" ]; then
+	PLOT=${OUT%.jsonl}.png
+fi
+
+TMP=$(mktemp -d /tmp/gvpn-bench.XXXXXX)
+PREFIX=gvpnbench$$
+PIDS=()
+NPREFIX=0
+FAILED=0
+
+cleanup() {
+	local rc=$?
+	set +e
+	for pid in "${PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	rm -rf /var/run/dpdk/"$PREFIX"-*
+	if [ "$KEEP" -eq 1 ]; then
+		echo "run.sh: kept $TMP" >&2
+	else
+		rm -rf "$TMP"
+	fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() {
+	echo "run.sh: $*" >&2
+}
+
+next_prefix() {
+	NPREFIX=$((NPREFIX + 1))
+	echo "$PREFIX-$NPREFIX"
+}
+
+# start LOG CMD...: run a DPDK process in the background; sets STARTED.
+start() {
+	local logf=$1
+	shift
+	"$@" >"$logf" 2>&1 &
+	STARTED=$!
+	PIDS+=("$STARTED")
+}
+
+# stop PID: SIGTERM, then SIGKILL after 10 s; returns its exit status.
+stop() {
+	local pid=$1 i rc=0
+	kill -TERM "$pid" 2>/dev/null || true
+	for i in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" || rc=$?
+	local keep=()
+	for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+	PIDS=("${keep[@]+"${keep[@]}"}")
+	return $rc
+}
+
+# ---------------------------------------------------------------- traffic
+
+# pcap DIR SIZE FLOWS ALG: the input pcap of a case (made once), on stdout.
+pcap() {
+	local dir=$1 size=$2 flows=$3 alg=$4
+	local clear=$TMP/clear-$dir-$size-$flows.pcap
+	if [ ! -f "$clear" ]; then
+		$PY "$HERE/traffic.py" clear --size "$size" --flows "$flows" --dir "$dir" "$clear" >&2
+	fi
+	if [ "$dir" = out ]; then
+		echo "$clear"
+		return
+	fi
+	local esp=$TMP/esp-$alg-$size-$flows.pcap
+	if [ ! -f "$esp" ]; then
+		$PY "$HERE/traffic.py" esp --alg "$alg" --esptool "$ESPTOOL" "$clear" "$esp" >&2
+	fi
+	echo "$esp"
+}
+
+# ------------------------------------------------------------ ipsec-secgw
+
+SECGW=
+build_secgw() {
+	local src=$SECGW_SRC/ipsec-secgw dst=$TMP/secgw/examples
+	[ -f "$src/ipsec-secgw.c" ] ||
+		die "$src missing: install dpdk-doc (scripts/setup.sh)"
+	mkdir -p "$dst"
+	cp -r "$src" "$SECGW_SRC/common" "$dst/"
+	# net_pcap has no RX checksum offload; the example demands it in its
+	# default port configuration (--rxoffload only masks what it may use).
+	sed -i 's/\.offloads = RTE_ETH_RX_OFFLOAD_CHECKSUM,/.offloads = 0,/' \
+		"$dst/ipsec-secgw/ipsec-secgw.c"
+	grep -q '\.offloads = RTE_ETH_RX_OFFLOAD_CHECKSUM' "$dst/ipsec-secgw/ipsec-secgw.c" &&
+		die "could not lift ipsec-secgw's RX checksum offload demand"
+	log "building ipsec-secgw from $src"
+	make -C "$dst/ipsec-secgw" -j2 -s >"$TMP/secgw-build.log" 2>&1 ||
+		{ tail -30 "$TMP/secgw-build.log" >&2; die "ipsec-secgw build failed"; }
+	SECGW=$dst/ipsec-secgw/build/ipsec-secgw
+}
+
+# --------------------------------------------------------------- results
+
+# record IMPL DIR ALG SIZE FLOWS SAMPLE_JSON
+record() {
+	local impl=$1 dir=$2 alg=$3 size=$4 flows=$5 sample=$6 row
+	row=$($PY "$HERE/bench.py" row --progress --impl "$impl" --dir "$dir" --alg "$alg" --size "$size" \
+		--flows "$flows" --lcores 1 "$sample")
+	echo "$row" >>"$OUT"
+}
+
+fail() {
+	FAILED=$((FAILED + 1))
+	log "FAILED: $*"
+}
+
+# ------------------------------------------------------------------ cases
+
+run_ceiling() { # DIR ALG SIZE
+	local dir=$1 alg=$2 size=$3 vec=() sample=$TMP/sample.json prefix
+	prefix=$(next_prefix)
+	if [ "$dir" = in ] && [ "$alg" != aes128-gcm ]; then
+		# crypto-perf verifies digests only against a test vector
+		$PY "$HERE/bench.py" vector --alg "$alg" --size "$size" "$TMP/vector-$alg-$size.data"
+		vec=(--vector "$TMP/vector-$alg-$size.data")
+	fi
+	if $PY "$HERE/bench.py" ceiling --alg "$alg" --dir "$dir" --size "$size" --window "$WINDOW" \
+		--reps "$REPS" --prefix "$prefix" --perf "$PERF" "${vec[@]+"${vec[@]}"}" >"$sample"; then
+		record ceiling "$dir" "$alg" "$size" 0 "$sample"
+	else
+		fail "ceiling $dir $alg $size"
+	fi
+	rm -rf "/var/run/dpdk/$prefix"
+}
+
+sample() { # IMPL DIR PREFIX: measure a running process into $TMP/sample.json
+	$PY "$HERE/bench.py" sample --impl "$1" --dir "$2" --prefix "$3" --warmup "$WARMUP" \
+		--window "$WINDOW" --reps "$REPS" >"$TMP/sample.json"
+}
+
+# Devices: the input is a pcap replayed forever, the output a null device
+# that never receives.
+vdevs() { # DIR PCAP -> VDEV_ARGS, CLEAR_DEV, PROT_DEV (clear port first)
+	if [ "$1" = out ]; then
+		VDEV_ARGS=(--vdev "net_pcap0,rx_pcap=$2,infinite_rx=1" --vdev net_null0,no-rx=1)
+		CLEAR_DEV=net_pcap0 PROT_DEV=net_null0
+	else
+		VDEV_ARGS=(--vdev net_null0,no-rx=1 --vdev "net_pcap0,rx_pcap=$2,infinite_rx=1")
+		CLEAR_DEV=net_null0 PROT_DEV=net_pcap0
+	fi
+}
+
+run_gvpnd() { # DIR ALG SIZE FLOWS
+	local dir=$1 alg=$2 size=$3 flows=$4 input prefix conf logf ok=1
+	input=$(pcap "$dir" "$size" "$flows" "$alg")
+	vdevs "$dir" "$input"
+	conf=$TMP/gvpnd-$alg-$dir.conf
+	$PY "$HERE/bench.py" conf --impl gvpnd --alg "$alg" --clear-dev "$CLEAR_DEV" \
+		--prot-dev "$PROT_DEV" --mtu "$MTU" "$conf"
+	prefix=$(next_prefix)
+	logf=$TMP/gvpnd-$dir-$alg-$size-$flows.log
+	start "$logf" "$GVPND" --no-huge --no-pci -l 0-1 -m "$MEM" --file-prefix "$prefix" \
+		--log-level 'lib.*:error' "${VDEV_ARGS[@]}" -- -f "$conf"
+	local pid=$STARTED
+	sample gvpnd "$dir" "$prefix" || ok=0
+	stop "$pid" || { ok=0; log "gvpnd exited non-zero"; }
+	rm -rf "/var/run/dpdk/$prefix"
+	if [ $ok -eq 1 ]; then
+		record gvpnd "$dir" "$alg" "$size" "$flows" "$TMP/sample.json"
+	else
+		tail -20 "$logf" >&2
+		fail "gvpnd $dir $alg $size $flows"
+	fi
+}
+
+run_secgw() { # DIR ALG SIZE FLOWS
+	local dir=$1 alg=$2 size=$3 flows=$4 input prefix conf logf ok=1 mode=() sa_type=
+	[ -n "$SECGW" ] || build_secgw
+	input=$(pcap "$dir" "$size" "$flows" "$alg")
+	vdevs "$dir" "$input"
+	case $SECGW_MODE in
+	librte) mode=(-l) ;;
+	cpu-crypto) mode=(-l) sa_type=cpu-crypto ;;
+	esac
+	conf=$TMP/secgw-$alg.cfg
+	$PY "$HERE/bench.py" conf --impl secgw --alg "$alg" --sa-type "$sa_type" "$conf"
+	prefix=$(next_prefix)
+	logf=$TMP/secgw-$dir-$alg-$size-$flows.log
+	# One lcore does everything: it is the main lcore and polls both ports.
+	start "$logf" "$SECGW" --no-huge --no-pci -l 1 -m "$MEM" --file-prefix "$prefix" \
+		--log-level 'lib.*:error' "${VDEV_ARGS[@]}" --vdev crypto_aesni_mb_bench -- \
+		-p 0x3 -P -u 0x2 --mtu "$MTU" -f "$conf" --config '(0,0,1),(1,0,1)' \
+		"${mode[@]+"${mode[@]}"}"
+	local pid=$STARTED
+	sample secgw "$dir" "$prefix" || ok=0
+	stop "$pid" || true # it exits 0 or by the signal, as it likes
+	rm -rf "/var/run/dpdk/$prefix"
+	if [ $ok -eq 1 ]; then
+		record secgw "$dir" "$alg" "$size" "$flows" "$TMP/sample.json"
+	else
+		tail -20 "$logf" >&2
+		fail "ipsec-secgw $dir $alg $size $flows"
+	fi
+}
+
+# ------------------------------------------------------------------- main
+
+log "systems $SYSTEMS; $DIRS; $ALGS; sizes $SIZES; flows $FLOWS;" \
+	"warm-up ${WARMUP}s, ${REPS} x ${WINDOW}s windows"
+
+for dir in "${DIR_LIST[@]}"; do
+	for alg in "${ALG_LIST[@]}"; do
+		for size in "${SIZE_LIST[@]}"; do
+			if has ceiling "${SYSTEM_LIST[@]}"; then
+				run_ceiling "$dir" "$alg" "$size"
+			fi
+			for flows in "${FLOW_LIST[@]}"; do
+				if has secgw "${SYSTEM_LIST[@]}"; then
+					run_secgw "$dir" "$alg" "$size" "$flows"
+				fi
+				if has gvpnd "${SYSTEM_LIST[@]}"; then
+					run_gvpnd "$dir" "$alg" "$size" "$flows"
+				fi
+			done
+		done
+	done
+done
+
+plot_args=()
+[ -n "$PLOT" ] && [ "$NO_PLOT" -eq 0 ] && plot_args=(--plot "$PLOT")
+if [ -s "$OUT" ]; then
+	$PY "$HERE/bench.py" report --rewrite "$OUT" "${plot_args[@]+"${plot_args[@]}"}"
+	log "results: $OUT${PLOT:+ plot: $PLOT}"
+fi
+if [ "$FAILED" -ne 0 ]; then
+	log "$FAILED case(s) failed"
+	exit 1
+fi
