@@ -1,0 +1,652 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""GDOI (RFC 6407) for the test key server: the group policy model (KEK,
+TEKs, GAP, deny policies), the GDOI payloads (SA, SA KEK, SA TEK, GAP, KD,
+SEQ) and the GROUPKEY-PULL responder.
+
+The payload builders are shared with the GROUPKEY-PUSH sender to come: a
+push carries the same SA / KD / SEQ payloads, encrypted with the KEK and
+signed with the key whose public half goes out in the KEK key packet.
+"""
+import hmac
+import ipaddress
+import os
+import struct
+import time
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+import ike
+import isakmp as I
+
+DOI_GDOI = 2                       # RFC 6407 5.2
+SIT_NONE = 0
+
+# SA TEK Protocol-ID, RFC 6407 5.4
+TEK_PROTO_ESP = 1
+TEK_PROTO_AH = 2
+
+# SA KEK attributes, RFC 6407 5.3.1-5.3.7
+KEK_MANAGEMENT_ALGORITHM = 1
+KEK_ALGORITHM = 2
+KEK_KEY_LENGTH = 3
+KEK_KEY_LIFETIME = 4
+SIG_HASH_ALGORITHM = 5
+SIG_ALGORITHM = 6
+SIG_KEY_LENGTH = 7
+KEK_ALG = {"des-cbc": (1, 8), "3des-cbc": (2, 24), "aes-cbc": (3, None)}
+SIG_HASH = {"md5": 1, "sha1": 2, "sha256": 3, "sha384": 4, "sha512": 5}
+SIG_ALG_RSA = 1
+
+# GAP attributes, RFC 6407 5.6
+GAP_ACTIVATION_TIME_DELAY = 1
+GAP_DEACTIVATION_TIME_DELAY = 2
+GAP_SENDER_ID_REQUEST = 3
+# RFC 6407 has no attribute for the delay-detection window; the group's
+# window goes out in a GAP attribute from the private-use range
+# (16384-32767), type configurable per group.
+GAP_REPLAY_WINDOW_DEFAULT = 16384
+
+# KD key packet types, RFC 6407 5.5
+KD_TEK = 1
+KD_KEK = 2
+# TEK key packet attributes, RFC 6407 5.5.1
+TEK_ALGORITHM_KEY = 1
+TEK_INTEGRITY_KEY = 2
+TEK_SOURCE_AUTH_KEY = 3
+# KEK key packet attributes, RFC 6407 5.5.2
+KEK_ALGORITHM_KEY = 1
+SIG_KEY = 2
+
+# IPsec DOI SA attributes (RFC 2407 4.5; 14 and 15 from RFC 6407 5.4.1)
+IPSEC_LIFE_TYPE = 1
+IPSEC_LIFE_DURATION = 2
+IPSEC_ENCAPSULATION_MODE = 4
+IPSEC_AUTH_ALGORITHM = 5
+IPSEC_KEY_LENGTH = 6
+IPSEC_ADDRESS_PRESERVATION = 14
+IPSEC_SA_DIRECTION = 15
+ENCAP_TUNNEL = 1
+ADDR_PRESERVATION = {"none": 1, "src": 2, "dst": 3, "both": 4}
+SA_DIRECTION = {"sender": 1, "receiver": 2, "symmetric": 3}
+
+# ESP transform IDs (RFC 2407 4.4.4, RFC 3602, RFC 4106):
+# name -> (transform id, key octets per key_bits or fixed, salt octets)
+ESP_CIPHERS = {
+    "des-cbc": (2, 8, 0),
+    "3des-cbc": (3, 24, 0),
+    "aes-cbc": (12, None, 0),
+    "aes-gcm": (20, None, 4),     # ESP_AES-GCM with a 16-octet ICV
+}
+# IPsec DOI authentication algorithms (RFC 2407 4.5, RFC 4868 2.4)
+ESP_AUTH = {
+    "hmac-md5-96": (1, 16),
+    "hmac-sha1-96": (2, 20),
+    "hmac-sha256-128": (5, 32),
+}
+
+
+class PolicyError(Exception):
+    pass
+
+
+def _prefix(text):
+    net = ipaddress.IPv4Network(text, strict=False)
+    return net
+
+
+def selector_id(net, form="auto"):
+    """(ID type, data) of one traffic selector (RFC 2407 4.6.2)."""
+    if net.prefixlen == 32 and form == "auto":
+        return I.ID_IPV4_ADDR, net.network_address.packed
+    return (I.ID_IPV4_ADDR_SUBNET,
+            net.network_address.packed + net.netmask.packed)
+
+
+def id_block(id_type, port, data):
+    """RFC 6407 5.3 / 5.4.1: ID Type (1), ID Port (2), ID Data Len (1),
+    Identification Data."""
+    return struct.pack("!BHB", id_type, port, len(data)) + data
+
+
+class Tek:
+    """One TEK generation: policy from the config plus its SPI and keys."""
+
+    def __init__(self, conf, spi, generation, keys=None):
+        self.conf = conf
+        self.cipher = conf.get("cipher", "aes-cbc")
+        if self.cipher not in ESP_CIPHERS:
+            raise PolicyError(f"TEK cipher {self.cipher!r}")
+        tid, fixed, salt = ESP_CIPHERS[self.cipher]
+        self.transform = tid
+        if fixed:
+            self.key_bits = fixed * 8
+        else:
+            self.key_bits = int(conf.get("key_bits", 128))
+            if self.key_bits not in (128, 192, 256):
+                raise PolicyError(f"TEK key_bits {self.key_bits}")
+        self.salt_len = salt
+        self.auth = conf.get("auth")
+        if self.cipher == "aes-gcm":
+            if self.auth:
+                raise PolicyError("aes-gcm takes no auth algorithm")
+        else:
+            if self.auth is None:
+                self.auth = "hmac-sha1-96"
+            if self.auth not in ESP_AUTH:
+                raise PolicyError(f"TEK auth {self.auth!r}")
+        self.spi = spi
+        self.generation = generation
+        self.src = _prefix(conf.get("src", "0.0.0.0/0"))
+        self.dst = _prefix(conf.get("dst", "0.0.0.0/0"))
+        self.protocol = int(conf.get("protocol", 0))
+        self.src_port = int(conf.get("src_port", 0))
+        self.dst_port = int(conf.get("dst_port", 0))
+        self.lifetime = int(conf.get("lifetime", 3600))
+        self.mirror = bool(conf.get("mirror", False))
+        self.id_form = conf.get("id_form", "auto")
+        self.addr_pres = conf.get("address_preservation", "both")
+        self.direction = conf.get("direction", "symmetric")
+        self.created = time.time()
+        enc_len = self.key_bits // 8 + self.salt_len
+        int_len = ESP_AUTH[self.auth][1] if self.auth else 0
+        keys = keys or {}
+        self.enc_key = (bytes.fromhex(keys["encryption"])
+                        if keys.get("encryption") else os.urandom(enc_len))
+        self.int_key = (bytes.fromhex(keys["integrity"])
+                        if keys.get("integrity") else os.urandom(int_len))
+        if len(self.enc_key) != enc_len:
+            raise PolicyError(f"TEK {spi:#x}: encryption key must be "
+                              f"{enc_len} octets")
+        if len(self.int_key) != int_len:
+            raise PolicyError(f"TEK {spi:#x}: integrity key must be "
+                              f"{int_len} octets")
+
+    def remaining(self, now=None):
+        now = time.time() if now is None else now
+        return max(0, int(self.lifetime - (now - self.created)))
+
+    def attributes(self, now=None):
+        """IPsec DOI attributes of the SA TEK (RFC 6407 5.4.1)."""
+        a = [I.attr_tv(IPSEC_LIFE_TYPE, 1),                       # seconds
+             I.attr_tlv_int(IPSEC_LIFE_DURATION,
+                            max(1, self.remaining(now))),
+             I.attr_tv(IPSEC_ENCAPSULATION_MODE, ENCAP_TUNNEL)]
+        if self.auth:
+            a.append(I.attr_tv(IPSEC_AUTH_ALGORITHM, ESP_AUTH[self.auth][0]))
+        if self.cipher in ("aes-cbc", "aes-gcm"):
+            a.append(I.attr_tv(IPSEC_KEY_LENGTH, self.key_bits))
+        if self.addr_pres:
+            a.append(I.attr_tv(IPSEC_ADDRESS_PRESERVATION,
+                               ADDR_PRESERVATION[self.addr_pres]))
+        if self.direction:
+            a.append(I.attr_tv(IPSEC_SA_DIRECTION,
+                               SA_DIRECTION[self.direction]))
+        return b"".join(a)
+
+    def sat_bodies(self, now=None):
+        """One SA TEK body, two when mirrored (same SPI, reversed
+        selectors)."""
+        out = [sat_esp_body(self.protocol, self.src, self.src_port, self.dst,
+                            self.dst_port, self.transform, self.spi,
+                            self.attributes(now), self.id_form)]
+        if self.mirror:
+            out.append(sat_esp_body(self.protocol, self.dst, self.dst_port,
+                                    self.src, self.src_port, self.transform,
+                                    self.spi, self.attributes(now),
+                                    self.id_form))
+        return out
+
+    def key_packet(self):
+        """KD TEK key packet attributes (RFC 6407 5.5.1). For AES-GCM the
+        algorithm key is the key followed by the 4-octet salt (RFC 4106 8.1)."""
+        attrs = I.attr_tlv(TEK_ALGORITHM_KEY, self.enc_key)
+        if self.auth:
+            attrs += I.attr_tlv(TEK_INTEGRITY_KEY, self.int_key)
+        return key_packet(KD_TEK, struct.pack("!I", self.spi), attrs)
+
+    def describe(self, now=None):
+        d = {"spi": self.spi, "spi_hex": f"0x{self.spi:08x}",
+             "generation": self.generation, "cipher": self.cipher,
+             "transform_id": self.transform, "key_bits": self.key_bits,
+             "auth": self.auth, "src": str(self.src), "dst": str(self.dst),
+             "protocol": self.protocol, "src_port": self.src_port,
+             "dst_port": self.dst_port, "lifetime": self.lifetime,
+             "remaining": self.remaining(now), "mirror": self.mirror,
+             "created": self.created}
+        if self.salt_len:
+            d["enc_key"] = self.enc_key[:-self.salt_len].hex()
+            d["salt"] = self.enc_key[-self.salt_len:].hex()
+            d["enc_key_with_salt"] = self.enc_key.hex()
+        else:
+            d["enc_key"] = self.enc_key.hex()
+        d["auth_key"] = self.int_key.hex()
+        return d
+
+
+def sat_esp_body(protocol, src, sport, dst, dport, transform, spi, attrs,
+                 id_form="auto"):
+    """RFC 6407 5.4 + 5.4.1: Protocol-ID, then the ESP protocol-specific
+    payload (Protocol, SRC ID, DST ID, Transform ID, SPI, attributes)."""
+    st, sd = selector_id(src, id_form)
+    dt, dd = selector_id(dst, id_form)
+    return (struct.pack("!BB", TEK_PROTO_ESP, protocol)
+            + id_block(st, sport, sd) + id_block(dt, dport, dd)
+            + struct.pack("!BI", transform, spi) + attrs)
+
+
+class Kek:
+    """The group's rekey SA: policy, SPI (the push header cookies), the
+    KEK itself and the RSA key that will sign pushes."""
+
+    def __init__(self, conf, local_addr):
+        self.conf = conf
+        self.algorithm = conf.get("algorithm", "aes-cbc")
+        if self.algorithm not in KEK_ALG:
+            raise PolicyError(f"KEK algorithm {self.algorithm!r}")
+        alg_id, fixed = KEK_ALG[self.algorithm]
+        self.alg_id = alg_id
+        self.key_bits = fixed * 8 if fixed else int(conf.get("key_bits", 128))
+        spi = conf.get("spi")
+        self.spi = bytes.fromhex(spi) if spi else os.urandom(16)
+        if len(self.spi) != 16:
+            raise PolicyError("KEK spi must be 16 octets (two cookies)")
+        self.lifetime = int(conf.get("lifetime", 86400))
+        key = conf.get("key")
+        self.key = bytes.fromhex(key) if key else os.urandom(self.key_bits // 8)
+        if len(self.key) != self.key_bits // 8:
+            raise PolicyError("KEK key length")
+        self.sig_hash = conf.get("sig_hash", "sha256")
+        self.rsa_bits = int(conf.get("rsa_bits", 2048))
+        pem = conf.get("rsa_key_pem")
+        if pem:
+            self.rsa = serialization.load_pem_private_key(pem.encode(), None)
+        else:
+            self.rsa = rsa.generate_private_key(65537, self.rsa_bits)
+        self.rsa_bits = self.rsa.key_size
+        self.src = ipaddress.IPv4Address(conf.get("src", local_addr))
+        self.src_port = int(conf.get("src_port", 848))
+        self.dst = ipaddress.IPv4Address(conf.get("dst", "0.0.0.0"))
+        self.dst_port = int(conf.get("dst_port", 848))
+        self.created = time.time()
+
+    def remaining(self, now=None):
+        now = time.time() if now is None else now
+        return max(1, int(self.lifetime - (now - self.created)))
+
+    @property
+    def public_der(self):
+        """SubjectPublicKeyInfo DER of the signing key."""
+        return self.rsa.public_key().public_bytes(
+            serialization.Encoding.DER,
+            serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    def sak_body(self, now=None):
+        """RFC 6407 5.3: Protocol, SRC ID, DST ID, SPI (16), RESERVED2 (4),
+        KEK attributes."""
+        attrs = I.attr_tv(KEK_ALGORITHM, self.alg_id)
+        if self.algorithm == "aes-cbc":
+            attrs += I.attr_tv(KEK_KEY_LENGTH, self.key_bits)
+        attrs += I.attr_tlv_int(KEK_KEY_LIFETIME, self.remaining(now))
+        attrs += I.attr_tv(SIG_HASH_ALGORITHM, SIG_HASH[self.sig_hash])
+        attrs += I.attr_tv(SIG_ALGORITHM, SIG_ALG_RSA)
+        attrs += I.attr_tv(SIG_KEY_LENGTH, self.rsa_bits)
+        return (struct.pack("!B", 17)                          # UDP
+                + id_block(I.ID_IPV4_ADDR, self.src_port, self.src.packed)
+                + id_block(I.ID_IPV4_ADDR, self.dst_port, self.dst.packed)
+                + self.spi + b"\0\0\0\0" + attrs)
+
+    def key_packet(self):
+        attrs = (I.attr_tlv(KEK_ALGORITHM_KEY, self.key)
+                 + I.attr_tlv(SIG_KEY, self.public_der))
+        return key_packet(KD_KEK, self.spi, attrs)
+
+    def describe(self, now=None):
+        return {"spi": self.spi.hex(), "icookie": self.spi[:8].hex(),
+                "rcookie": self.spi[8:].hex(), "algorithm": self.algorithm,
+                "key_bits": self.key_bits, "key": self.key.hex(),
+                "lifetime": self.lifetime, "remaining": self.remaining(now),
+                "sig_hash": self.sig_hash, "sig_algorithm": "rsa",
+                "sig_key_bits": self.rsa_bits,
+                "sig_public_key_der": self.public_der.hex()}
+
+
+def key_packet(kd_type, spi, attrs):
+    """RFC 6407 5.5: KD Type (1), RESERVED (1), KD Length (2, the whole key
+    packet), SPI Size (1), SPI, Key Packet Attributes."""
+    body = struct.pack("!B", len(spi)) + spi + attrs
+    return struct.pack("!BBH", kd_type, 0, 4 + len(body)) + body
+
+
+def kd_body(packets):
+    """RFC 6407 5.5: Number of Key Packets (2), RESERVED2 (2), packets."""
+    return struct.pack("!HH", len(packets), 0) + b"".join(packets)
+
+
+def seq_body(seq):
+    """RFC 6407 5.7: Sequence Number (4)."""
+    return struct.pack("!I", seq)
+
+
+def gap_body(atd, dtd, window, window_attr):
+    a = b""
+    if atd:
+        a += I.attr_tv(GAP_ACTIVATION_TIME_DELAY, atd)
+    if dtd:
+        a += I.attr_tv(GAP_DEACTIVATION_TIME_DELAY, dtd)
+    if window:
+        a += I.attr_tv(window_attr, window)
+    return a
+
+
+def sa_payload(attribute_payloads):
+    """RFC 6407 5.2: the SA payload and the SA attribute payloads that
+    follow it, which its Payload Length covers.
+
+      Next Payload (1) | RESERVED (1) | Payload Length (2)
+      DOI (4) = 2
+      Situation (4) = 0
+      SA Attribute Next Payload (2) | RESERVED2 (2)
+
+    attribute_payloads: [(type, body)] in order (SAK, GAP, SATs). Returns
+    the SA body (everything after the generic header)."""
+    first, chain = I.build_chain(attribute_payloads)
+    return struct.pack("!IIHH", DOI_GDOI, SIT_NONE, first, 0) + chain
+
+
+class Group:
+    """One group: its ID forms, KEK, TEK generations, GAP and deny list."""
+
+    def __init__(self, conf, local_addr):
+        self.conf = conf
+        self.id = int(conf["id"])
+        self.name = conf.get("name")
+        self.address = conf.get("address")
+        self.kek = Kek(conf["kek"], local_addr) if conf.get("kek") else None
+        self.atd = int(conf.get("atd", 0))
+        self.dtd = int(conf.get("dtd", 0))
+        self.replay_window = int(conf.get("replay_window", 0))
+        self.replay_window_attr = int(conf.get("replay_window_attr",
+                                               GAP_REPLAY_WINDOW_DEFAULT))
+        self.seq = int(conf.get("seq", 0))
+        self.deny = [d for d in conf.get("deny", [])]
+        self.rollover = bool(conf.get("rollover", True))
+        self.teks = []          # current generation of each configured TEK
+        self.history = []       # every TEK generation ever handed out
+        for i, tc in enumerate(conf.get("teks", [])):
+            spi = _spi(tc.get("spi", 0x1000 + i))
+            t = Tek(tc, spi, 0, tc.get("keys"))
+            self.teks.append(t)
+            self.history.append(t)
+        self.pulls = 0
+        if not self.teks and not self.kek:
+            raise PolicyError(f"group {self.id}: neither KEK nor TEK")
+
+    def current_teks(self, now=None):
+        """The TEKs to hand out now; an expired one is replaced by its next
+        generation (SPI + 1, new keys) when rollover is on."""
+        now = time.time() if now is None else now
+        out = []
+        for i, t in enumerate(self.teks):
+            if self.rollover and t.remaining(now) == 0:
+                n = Tek(t.conf, (t.spi + 1) & 0xFFFFFFFF or 1,
+                        t.generation + 1)
+                self.teks[i] = n
+                self.history.append(n)
+                t = n
+            out.append(t)
+        return out
+
+    def deny_bodies(self):
+        """Deny policies as SA TEK payloads: same ESP layout with Transform
+        ID 0 and SPI 0 (no SA, no key packet)."""
+        out = []
+        for d in self.deny:
+            out.append(sat_esp_body(int(d.get("protocol", 0)),
+                                    _prefix(d.get("src", "0.0.0.0/0")),
+                                    int(d.get("src_port", 0)),
+                                    _prefix(d.get("dst", "0.0.0.0/0")),
+                                    int(d.get("dst_port", 0)), 0, 0, b"",
+                                    d.get("id_form", "auto")))
+        return out
+
+    def policy(self, now=None):
+        """A snapshot for one pull: SA attribute payloads and key packets."""
+        now = time.time() if now is None else now
+        teks = self.current_teks(now)
+        attrs = []
+        if self.kek:
+            attrs.append((I.P_SAK, self.kek.sak_body(now)))
+        gap = gap_body(self.atd, self.dtd, self.replay_window,
+                       self.replay_window_attr)
+        if gap:
+            attrs.append((I.P_GAP, gap))
+        for t in teks:
+            for b in t.sat_bodies(now):
+                attrs.append((I.P_SAT, b))
+        for b in self.deny_bodies():
+            attrs.append((I.P_SAT, b))
+        packets = []
+        if self.kek:
+            packets.append(self.kek.key_packet())
+        for t in teks:
+            packets.append(t.key_packet())
+        return {"sa": sa_payload(attrs), "packets": packets, "teks": teks,
+                "seq": self.seq if self.kek else None}
+
+    def describe(self, now=None):
+        d = {"id": self.id, "name": self.name, "address": self.address,
+             "pulls_served": self.pulls, "atd": self.atd, "dtd": self.dtd,
+             "replay_window": self.replay_window, "seq": self.seq,
+             "teks": [t.describe(now) for t in self.teks],
+             "tek_history": [t.describe(now) for t in self.history],
+             "deny": self.deny}
+        if self.kek:
+            d["kek"] = self.kek.describe(now)
+        return d
+
+
+def _spi(v):
+    if isinstance(v, str):
+        return int(v, 16) if v.lower().startswith("0x") else int(v)
+    return int(v)
+
+
+def group_from_id(groups, id_body):
+    """Map the pull's Identification payload to a group (RFC 6407 5.1).
+
+    Accepted forms (each logged by name):
+      ID_KEY_ID, 4 octets: the group number, big endian ("key_id_u32");
+      ID_KEY_ID, other lengths: octets compared with a group's "key_id"
+        (hex) or its number as the shortest big-endian octet string;
+      ID_IPV4_ADDR: a group's "address";
+      ID_FQDN / ID_USER_FQDN: a group's "name".
+    Returns (group or None, form, detail)."""
+    id_type, proto, port, data = I.parse_id(id_body)
+    tname = I.ID_NAMES.get(id_type, f"ID_{id_type}")
+    extra = {"protocol": proto, "port": port, "data": data.hex()}
+    if id_type == I.ID_KEY_ID:
+        if len(data) == 4:
+            num = int.from_bytes(data, "big")
+            for g in groups:
+                if g.id == num:
+                    return g, "ID_KEY_ID/u32", {**extra, "group": num}
+            le = int.from_bytes(data, "little")
+            hint = [g.id for g in groups if g.id == le]
+            return None, "ID_KEY_ID/u32", {
+                **extra, "group": num,
+                **({"little_endian_would_match": hint[0]} if hint else {})}
+        for g in groups:
+            kid = g.conf.get("key_id")
+            if kid and bytes.fromhex(kid) == data:
+                return g, "ID_KEY_ID/octets", extra
+            n = g.id
+            if n and n.to_bytes((n.bit_length() + 7) // 8, "big") == data:
+                return g, "ID_KEY_ID/short", extra
+        return None, "ID_KEY_ID/octets", extra
+    if id_type == I.ID_IPV4_ADDR and len(data) == 4:
+        a = str(ipaddress.IPv4Address(data))
+        for g in groups:
+            if g.address == a:
+                return g, tname, {**extra, "address": a}
+        return None, tname, {**extra, "address": a}
+    if id_type in (I.ID_FQDN, I.ID_USER_FQDN):
+        name = data.decode("utf-8", "replace")
+        for g in groups:
+            if g.name and g.name == name:
+                return g, tname, {**extra, "name": name}
+        return None, tname, {**extra, "name": name}
+    return None, tname, extra
+
+
+class PullState:
+    """One GROUPKEY-PULL exchange (one message ID) under a phase-1 SA."""
+
+    def __init__(self, msgid, iv):
+        self.msgid = msgid
+        self.iv = iv
+        self.state = "new"
+        self.ni = None
+        self.nr = None
+        self.group = None
+        self.policy = None
+        self.id_form = None
+
+
+def covered(plain, payloads, hash_payload):
+    """The bytes a GDOI HASH covers: every payload after the HASH payload,
+    generic headers included, up to the end of the chain (padding
+    excluded)."""
+    start = hash_payload.offset + len(hash_payload.raw)
+    end = payloads[-1].offset + len(payloads[-1].raw)
+    return plain[start:end], plain[start:]
+
+
+class PullError(ike.IkeError):
+    pass
+
+
+class PullResponder:
+    """RFC 6407 3.2, responder (GCKS) side:
+
+      HDR*, HASH(1), Ni, ID         -->
+                                    <--  HDR*, HASH(2), Nr, SA
+      HDR*, HASH(3) [, GAP]         -->
+                                    <--  HDR*, HASH(4), [SEQ,] KD
+
+      HASH(1) = prf(SKEYID_a, M-ID | Ni | ID)
+      HASH(2) = prf(SKEYID_a, M-ID | Ni_b | Nr | SA)
+      HASH(3) = prf(SKEYID_a, M-ID | Ni_b | Nr_b [ | GAP ])
+      HASH(4) = prf(SKEYID_a, M-ID | Ni_b | Nr_b [ | SEQ ] | KD)
+
+    Ni, ID, Nr, SA, GAP, SEQ, KD are whole payloads (generic header
+    included, the SA with its attribute payloads); Ni_b and Nr_b are nonce
+    bodies. The IV of message 1 is hash(last phase-1 CBC block | M-ID);
+    each later message chains from the last ciphertext block of the one
+    before it (RFC 2409 appendix B)."""
+
+    M1 = {I.P_HASH, I.P_NONCE, I.P_ID}
+    M3 = {I.P_HASH, I.P_GAP, I.P_CERT, I.P_POP, I.P_SIG, I.P_NOTIFY}
+
+    def __init__(self, sa, groups, refuse=None, malform=None):
+        self.sa = sa
+        self.groups = groups
+        self.refuse = refuse or (lambda group_id: False)
+        self.malform = malform or (lambda step, first, chain: (first, chain))
+
+    def _check_hash(self, ex, plain, pl, prefix, what):
+        if not pl or pl[0].type != I.P_HASH:
+            raise PullError("hash_not_first", I.N_INVALID_HASH_INFORMATION,
+                            what)
+        hp = pl[0]
+        exact, with_pad = covered(plain, pl, hp)
+        h = self.sa.suite.hash
+        mid = struct.pack("!I", ex.msgid)
+        want = ike.prf(h, self.sa.skeyid_a, mid, prefix, exact)
+        if hmac.compare_digest(want, hp.body):
+            return None
+        if with_pad != exact and hmac.compare_digest(
+                ike.prf(h, self.sa.skeyid_a, mid, prefix, with_pad),
+                hp.body):
+            return "hash_covers_padding"
+        raise PullError("bad_hash", I.N_INVALID_HASH_INFORMATION,
+                        f"{what} does not verify")
+
+    def _seal(self, ex, step, items, prefix, iv):
+        """Build HDR*, HASH, items; HASH over prefix | items."""
+        first, chain = I.build_chain(items)
+        h = self.sa.suite.hash
+        digest = ike.prf(h, self.sa.skeyid_a, struct.pack("!I", ex.msgid),
+                         prefix, chain)
+        full = I.generic(first, digest) + chain
+        first2, full = self.malform(step, I.P_HASH, full)
+        hdr = I.Header(self.sa.icookie, self.sa.rcookie, 0, I.EXCH_PULL, 0,
+                       ex.msgid)
+        return self.sa.seal(hdr, first2, full, iv)
+
+    def handle(self, hdr, data, ex):
+        plain, last = self.sa.open(hdr, data, ex.iv)
+        if ex.state == "new":
+            return self._m1(ex, hdr, plain, last)
+        if ex.state == "sa_sent":
+            return self._m3(ex, hdr, plain, last)
+        raise PullError("pull_already_complete", None)
+
+    def _m1(self, ex, hdr, plain, last):
+        try:
+            pl, _ = I.parse_chain(plain, hdr.next_payload, allowed=self.M1)
+        except I.ParseError as e:
+            raise PullError(e.reason, e.notify, e.detail) from e
+        note = self._check_hash(ex, plain, pl, b"", "HASH(1)")
+        nonce = I.one(pl, I.P_NONCE, "in GROUPKEY-PULL message 1")
+        idp = I.one(pl, I.P_ID, "in GROUPKEY-PULL message 1")
+        if not 8 <= len(nonce.body) <= 256:
+            raise PullError("bad_nonce_length", I.N_PAYLOAD_MALFORMED)
+        group, form, detail = group_from_id(self.groups, idp.body)
+        ev = {"event": "pull_request", "msgid": f"{ex.msgid:08x}",
+              "id_form": form, **detail}
+        if note:
+            ev["note"] = note
+        if group is None:
+            raise PullError("unknown_group", I.N_INVALID_ID_INFORMATION,
+                            f"{form} {detail}")
+        if self.refuse(group.id):
+            raise PullError("group_refused", I.N_INVALID_ID_INFORMATION,
+                            f"group {group.id}")
+        ex.ni = nonce.body
+        ex.nr = os.urandom(32)
+        ex.group = group
+        ex.id_form = form
+        ex.policy = group.policy()
+        reply, ex.iv = self._seal(
+            ex, "pull2", [(I.P_NONCE, ex.nr), (I.P_SA, ex.policy["sa"])],
+            ex.ni, last)
+        ex.state = "sa_sent"
+        ev["group"] = group.id
+        return reply, ev
+
+    def _m3(self, ex, hdr, plain, last):
+        try:
+            pl, _ = I.parse_chain(plain, hdr.next_payload, allowed=self.M3)
+        except I.ParseError as e:
+            raise PullError(e.reason, e.notify, e.detail) from e
+        note = self._check_hash(ex, plain, pl, ex.ni + ex.nr, "HASH(3)")
+        gaps = I.find(pl, I.P_GAP)
+        items = []
+        pol = ex.policy
+        if pol["seq"] is not None:
+            items.append((I.P_SEQ, seq_body(pol["seq"])))
+        items.append((I.P_KD, kd_body(pol["packets"])))
+        reply, ex.iv = self._seal(ex, "pull4", items, ex.ni + ex.nr, last)
+        ex.state = "done"
+        ex.group.pulls += 1
+        ev = {"event": "pull_served", "msgid": f"{ex.msgid:08x}",
+              "group": ex.group.id, "id_form": ex.id_form,
+              "teks": [f"0x{t.spi:08x}" for t in pol["teks"]],
+              "kek": bool(ex.group.kek), "seq": pol["seq"]}
+        if gaps:
+            ev["member_gap"] = [a.type for g in gaps
+                                for a in I.parse_attrs(g.body, "GAP")]
+        if note:
+            ev["note"] = note
+        return reply, ev

@@ -1,0 +1,484 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""gvpn's test GDOI key server: IKEv1 Main Mode (PSK) responder and
+GROUPKEY-PULL responder (RFC 2409, RFC 6407), with scriptable faults.
+
+    gdoi_ks.py --config FILE.json
+
+One JSON line per event on stdout; a JSON state file (keys included: this
+is a test tool) rewritten atomically after every change. SIGTERM/SIGINT
+stop it (exit 0); SIGUSR1 re-reads `faults` and `psk` from the config
+file; a `control_file` is polled for new faults. See README.md.
+"""
+import argparse
+import asyncio
+import hashlib
+import ipaddress
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import gdoi  # noqa: E402
+import ike  # noqa: E402
+import isakmp as I  # noqa: E402
+
+ZERO_COOKIE = b"\0" * 8
+MALFORM_KINDS = ("truncated", "bad_length", "unknown_next_payload")
+REPLY_STEPS = ("mm2", "mm4", "mm6", "pull2", "pull4")
+
+
+class ConfigError(Exception):
+    pass
+
+
+def load_config(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            conf = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"{path}: {e}") from e
+    if not isinstance(conf.get("psk"), str) or not conf["psk"]:
+        raise ConfigError(f"{path}: psk (string) is required")
+    conf.setdefault("listen", "127.0.0.1")
+    conf.setdefault("port", 848)
+    conf.setdefault("groups", [])
+    conf.setdefault("faults", {})
+    check_faults(conf["faults"], path)
+    return conf
+
+
+def check_faults(f, where):
+    if not isinstance(f, dict):
+        raise ConfigError(f"{where}: faults must be an object")
+    known = {"silent", "slow", "wrong_psk", "refuse_group", "malformed",
+             "drop_after_phase1"}
+    for k in f:
+        if k not in known:
+            raise ConfigError(f"{where}: unknown fault {k!r}")
+    m = f.get("malformed")
+    if m:
+        if m.get("kind") not in MALFORM_KINDS:
+            raise ConfigError(f"{where}: malformed.kind must be one of "
+                              f"{', '.join(MALFORM_KINDS)}")
+        if m.get("reply", "any") not in REPLY_STEPS + ("any",):
+            raise ConfigError(f"{where}: malformed.reply must be one of "
+                              f"{', '.join(REPLY_STEPS)} or any")
+
+
+def accepted_suites(conf):
+    p1 = conf.get("phase1", {})
+    acc = p1.get("accept")
+    if not acc:
+        return set(ike.all_suites())
+    out = set()
+    for a in acc:
+        try:
+            out.add(ike.suite_key_from_names(a))
+        except (KeyError, ValueError) as e:
+            raise ConfigError(f"phase1.accept entry {a}: {e}") from e
+    return out
+
+
+class KeyServer(asyncio.DatagramProtocol):
+    def __init__(self, conf, config_path):
+        self.conf = conf
+        self.config_path = config_path
+        self.psk = conf["psk"].encode()
+        self.accepted = accepted_suites(conf)
+        self.faults = dict(conf.get("faults", {}))
+        self.state_path = conf.get("state_file")
+        self.control_path = conf.get("control_file")
+        self.control_mtime = None
+        self.listen = conf["listen"]
+        self.port = int(conf["port"])
+        local = conf.get("local_id") or (
+            self.listen if self.listen != "0.0.0.0" else "127.0.0.1")
+        try:
+            self.groups = [gdoi.Group(g, local) for g in conf["groups"]]
+        except (gdoi.PolicyError, KeyError, ValueError) as e:
+            raise ConfigError(f"groups: {e}") from e
+        self.sas = {}
+        self.pulls = []
+        self.counters = {"received": 0, "sent": 0, "retransmits": 0,
+                         "phase1_started": 0, "phase1_completed": 0,
+                         "pulls_served": 0, "notifies_sent": 0,
+                         "dropped": 0, "errors": {}}
+        self.transport = None
+        self.loop = None
+        self.started = time.time()
+
+    # -- output -------------------------------------------------------
+    def event(self, ev, peer=None):
+        ev = dict(ev)
+        ev.setdefault("ts", round(time.time(), 6))
+        if peer:
+            ev["peer"] = f"{peer[0]}:{peer[1]}"
+        print(json.dumps(ev, sort_keys=True), flush=True)
+
+    def error(self, reason, peer=None, **detail):
+        errs = self.counters["errors"]
+        errs[reason] = errs.get(reason, 0) + 1
+        self.event({"event": "error", "reason": reason, **detail}, peer)
+
+    def write_state(self):
+        if not self.state_path:
+            return
+        now = time.time()
+        st = {
+            "pid": os.getpid(), "listen": f"{self.listen}:{self.port}",
+            "started": self.started, "updated": now,
+            "counters": self.counters, "faults": self.faults,
+            "phase1": [sa.describe() for sa in self.sas.values()],
+            "groups": {str(g.id): g.describe(now) for g in self.groups},
+            "pulls": self.pulls[-200:],
+        }
+        tmp = f"{self.state_path}.tmp.{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(st, f, indent=1, sort_keys=True)
+            f.write("\n")
+        os.replace(tmp, self.state_path)
+
+    def send(self, data, peer):
+        delay = float(self.faults.get("slow") or 0)
+        self.counters["sent"] += 1
+        if delay > 0:
+            self.loop.call_later(delay, self._sendto, data, peer)
+        else:
+            self._sendto(data, peer)
+
+    def _sendto(self, data, peer):
+        if self.transport is not None:
+            self.transport.sendto(data, peer)
+
+    # -- faults -------------------------------------------------------
+    def malformer(self):
+        def apply(step, first, chain):
+            m = self.faults.get("malformed")
+            if not m or m.get("reply", "any") not in (step, "any"):
+                return first, chain
+            if "count" in m:
+                m["count"] = int(m["count"]) - 1
+                if m["count"] <= 0:
+                    self.faults.pop("malformed", None)
+            bs = 16 if step in ("mm6", "pull2", "pull4") else 1
+            out = malform(m["kind"], first, chain, bs, m)
+            self.event({"event": "fault_malformed", "reply": step,
+                        "kind": m["kind"]})
+            return out
+        return apply
+
+    def refused(self, group_id):
+        r = self.faults.get("refuse_group")
+        if r is True:
+            return True
+        if isinstance(r, list):
+            return group_id in r
+        if isinstance(r, int) and not isinstance(r, bool):
+            return group_id == r
+        return False
+
+    def set_faults(self, faults, source):
+        check_faults(faults, source)
+        self.faults = dict(faults)
+        self.event({"event": "faults_changed", "source": source,
+                    "faults": self.faults})
+        self.write_state()
+
+    def reload_config(self):
+        try:
+            conf = load_config(self.config_path)
+            self.psk = conf["psk"].encode()
+            self.set_faults(conf.get("faults", {}), "SIGUSR1")
+        except ConfigError as e:
+            self.error("config_reload_failed", detail=str(e))
+
+    def poll_control(self):
+        if self.control_path:
+            try:
+                st = os.stat(self.control_path)
+                stamp = (st.st_mtime_ns, st.st_size)
+                if stamp != self.control_mtime:
+                    self.control_mtime = stamp
+                    with open(self.control_path, encoding="utf-8") as f:
+                        ctl = json.load(f)
+                    self.set_faults(ctl.get("faults", {}), self.control_path)
+            except FileNotFoundError:
+                pass
+            except (OSError, ValueError, ConfigError) as e:
+                self.error("control_file_bad", detail=str(e))
+        self.loop.call_later(0.2, self.poll_control)
+
+    # -- datagrams ----------------------------------------------------
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def datagram_received(self, data, peer):
+        self.counters["received"] += 1
+        try:
+            self.handle(data, peer)
+        except Exception as e:  # noqa: BLE001 - a test tool must keep serving
+            self.error("internal_error", peer, detail=repr(e))
+        self.write_state()
+
+    def local_id(self, peer):
+        if self.conf.get("local_id"):
+            return ipaddress.IPv4Address(self.conf["local_id"]).packed
+        if self.listen != "0.0.0.0":
+            return ipaddress.IPv4Address(self.listen).packed
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.connect(peer)
+            return ipaddress.IPv4Address(s.getsockname()[0]).packed
+        finally:
+            s.close()
+
+    def handle(self, data, peer):
+        if self.faults.get("silent"):
+            self.counters["dropped"] += 1
+            self.event({"event": "dropped", "why": "silent"}, peer)
+            return
+        try:
+            hdr = I.Header.parse(data)
+        except I.ParseError as e:
+            self.error(e.reason, peer, detail=e.detail)
+            return
+        data = data[:hdr.length]
+        digest = hashlib.sha256(data).digest()
+        sa = self.sas.get(hdr.icookie)
+        if sa is not None and digest in sa.cache:
+            if sa.cache[digest] is None:
+                self.counters["dropped"] += 1
+                return
+            self.counters["retransmits"] += 1
+            self.event({"event": "retransmit", "exchange": hdr.exchange,
+                        "msgid": f"{hdr.msgid:08x}"}, peer)
+            self.send(sa.cache[digest], peer)
+            return
+        if hdr.exchange == I.EXCH_MAIN:
+            self.main_mode(hdr, data, peer, sa, digest)
+        elif hdr.exchange == I.EXCH_PULL:
+            self.pull(hdr, data, peer, sa, digest)
+        elif hdr.exchange == I.EXCH_INFO:
+            self.informational(hdr, data, peer, sa)
+        else:
+            self.error("unsupported_exchange", peer, exchange=hdr.exchange)
+
+    def main_mode(self, hdr, data, peer, sa, digest):
+        if sa is None:
+            if hdr.rcookie != ZERO_COOKIE:
+                self.error("unknown_cookies", peer,
+                           icookie=hdr.icookie.hex())
+                return
+            psk = self.psk
+            wrong = self.faults.get("wrong_psk")
+            if wrong:
+                psk = (wrong if isinstance(wrong, str)
+                       else self.conf["psk"] + "-wrong").encode()
+            sa = ike.Phase1SA(hdr.icookie, I.random_cookie(), peer, psk,
+                              self.accepted, self.local_id(peer))
+            sa.created = time.time()
+            self.sas[hdr.icookie] = sa
+            self.counters["phase1_started"] += 1
+        elif hdr.rcookie != sa.rcookie or sa.peer != peer:
+            self.error("cookie_or_peer_mismatch", peer,
+                       icookie=hdr.icookie.hex())
+            return
+        try:
+            reply, ev = ike.MainModeResponder(
+                sa, self.malformer()).handle(hdr, data)
+        except (ike.IkeError, I.ParseError) as e:
+            self.error(e.reason, peer, icookie=sa.icookie.hex(),
+                       detail=e.detail, step=sa.state)
+            if e.notify:
+                n = ike.clear_notify(sa.icookie, sa.rcookie, sa.doi, e.notify)
+                sa.cache[digest] = n
+                self.counters["notifies_sent"] += 1
+                self.event({"event": "notify_sent", "type": e.notify,
+                            "protected": False}, peer)
+                self.send(n, peer)
+            if sa.state != "established":
+                sa.state = "failed"
+            return
+        sa.cache[digest] = reply
+        ev["icookie"] = sa.icookie.hex()
+        if ev["event"] == "phase1_established":
+            sa.established_at = time.time()
+            self.counters["phase1_completed"] += 1
+            ev.update({"rcookie": sa.rcookie.hex(),
+                       "enc_key": sa.enc_key.hex(), **sa.suite.describe()})
+        self.event(ev, peer)
+        self.send(reply, peer)
+
+    def established(self, hdr, peer, sa, what):
+        if sa is None or sa.state != "established":
+            self.error(f"{what}_without_phase1", peer,
+                       icookie=hdr.icookie.hex())
+            return False
+        if hdr.rcookie != sa.rcookie or peer != sa.peer:
+            self.error("cookie_or_peer_mismatch", peer,
+                       icookie=hdr.icookie.hex())
+            return False
+        if self.faults.get("drop_after_phase1"):
+            self.counters["dropped"] += 1
+            self.event({"event": "dropped", "why": "drop_after_phase1",
+                        "exchange": hdr.exchange}, peer)
+            return False
+        return True
+
+    def pull(self, hdr, data, peer, sa, digest):
+        if not self.established(hdr, peer, sa, "pull"):
+            return
+        ex = sa.exchanges.get(hdr.msgid)
+        if ex is None:
+            ex = gdoi.PullState(hdr.msgid, sa.phase2_iv(hdr.msgid))
+        resp = gdoi.PullResponder(sa, self.groups, self.refused,
+                                  self.malformer())
+        try:
+            reply, ev = resp.handle(hdr, data, ex)
+        except (ike.IkeError, I.ParseError) as e:
+            self.error(e.reason, peer, icookie=sa.icookie.hex(),
+                       msgid=f"{hdr.msgid:08x}", detail=e.detail)
+            sa.exchanges.pop(hdr.msgid, None)
+            if e.notify:
+                n = ike.protected_notify(sa, e.notify, gdoi.DOI_GDOI)
+                sa.cache[digest] = n
+                self.counters["notifies_sent"] += 1
+                self.event({"event": "notify_sent", "type": e.notify,
+                            "protected": True}, peer)
+                self.send(n, peer)
+            return
+        sa.exchanges[hdr.msgid] = ex
+        sa.cache[digest] = reply
+        ev["icookie"] = sa.icookie.hex()
+        if ev["event"] == "pull_served":
+            self.counters["pulls_served"] += 1
+            self.pulls.append({"peer": f"{peer[0]}:{peer[1]}",
+                               "icookie": sa.icookie.hex(),
+                               "msgid": f"{hdr.msgid:08x}",
+                               "group": ex.group.id, "id_form": ex.id_form,
+                               "teks": [t.spi for t in ex.policy["teks"]],
+                               "seq": ex.policy["seq"], "ts": time.time()})
+        self.event(ev, peer)
+        self.send(reply, peer)
+
+    def informational(self, hdr, data, peer, sa):
+        if sa is None:
+            self.error("informational_unknown_sa", peer)
+            return
+        if not hdr.flags & I.FLAG_E:
+            try:
+                pl, _ = I.parse_chain(data[I.HDR_LEN:], hdr.next_payload)
+                types = [I.parse_notify(p.body)["type"]
+                         for p in I.find(pl, I.P_NOTIFY)]
+            except I.ParseError as e:
+                self.error(e.reason, peer)
+                return
+            self.event({"event": "informational", "protected": False,
+                        "notify": types}, peer)
+            return
+        if not self.established(hdr, peer, sa, "informational"):
+            return
+        try:
+            plain, _ = sa.open(hdr, data, sa.phase2_iv(hdr.msgid))
+            pl, _ = I.parse_chain(plain, hdr.next_payload)
+            if not pl or pl[0].type != I.P_HASH:
+                raise ike.IkeError("hash_not_first")
+            exact, _ = gdoi.covered(plain, pl, pl[0])
+            if sa.info_hash(hdr.msgid, exact) != pl[0].body:
+                raise ike.IkeError("bad_hash")
+        except (ike.IkeError, I.ParseError) as e:
+            self.error(f"informational_{e.reason}", peer)
+            return
+        notes = [I.parse_notify(p.body) for p in I.find(pl, I.P_NOTIFY)]
+        dels = I.find(pl, I.P_DELETE)
+        self.event({"event": "informational", "protected": True,
+                    "notify": [n["type"] for n in notes],
+                    "delete": len(dels)}, peer)
+        for n in notes:
+            if n["type"] == 36136:      # R-U-THERE (RFC 3706)
+                self.send(ike.protected_notify(sa, 36137, sa.doi,
+                                               n["data"]), peer)
+        for d in dels:
+            if len(d.body) >= 8 and d.body[4] == I.PROTO_ISAKMP:
+                self.sas.pop(sa.icookie, None)
+                self.event({"event": "phase1_deleted",
+                            "icookie": sa.icookie.hex()}, peer)
+
+
+def malform(kind, first, chain, bs, m):
+    """Damage a reply's payload chain (before encryption) in one of three
+    ways the member must reject."""
+    offs = I.chain_offsets(first, chain)
+    if not offs:
+        return first, chain
+    ptype, off, length = offs[-1]
+    if kind == "truncated":
+        end = off + length
+        cut = off + 4 + max(0, (length - 4) // 2)
+        while cut > off and -(-cut // bs) * bs >= end:
+            cut -= 1
+        return first, chain[:cut]
+    if kind == "bad_length":
+        value = int(m.get("value", length + 0x100)) & 0xFFFF
+        return first, (chain[:off + 2] + struct.pack("!H", value)
+                       + chain[off + 4:])
+    # unknown_next_payload: the first payload names an unassigned type
+    value = int(m.get("value", 99))
+    ftype, foff, flen = offs[0]
+    out = chain[:foff] + bytes([value]) + chain[foff + 1:]
+    if len(offs) == 1:
+        out += I.generic(I.P_NONE, b"\0\0\0\0")
+    return first, out
+
+
+async def serve(ks):
+    loop = asyncio.get_running_loop()
+    ks.loop = loop
+    stop = loop.create_future()
+    for s in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(s, lambda: stop.done() or stop.set_result(1))
+    loop.add_signal_handler(signal.SIGUSR1, ks.reload_config)
+    transport, _ = await loop.create_datagram_endpoint(
+        lambda: ks, local_addr=(ks.listen, ks.port),
+        family=socket.AF_INET)
+    port = transport.get_extra_info("sockname")[1]
+    ks.port = port
+    ks.write_state()
+    ks.event({"event": "listening", "address": ks.listen, "port": port,
+              "groups": [g.id for g in ks.groups], "faults": ks.faults})
+    loop.call_later(0.2, ks.poll_control)
+    await stop
+    transport.close()
+    ks.transport = None
+    ks.write_state()
+    ks.event({"event": "stopped", "counters": ks.counters})
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", required=True)
+    args = ap.parse_args(argv)
+    try:
+        conf = load_config(args.config)
+        ks = KeyServer(conf, args.config)
+    except ConfigError as e:
+        print(json.dumps({"event": "config_error", "detail": str(e)}),
+              flush=True)
+        return 2
+    try:
+        asyncio.run(serve(ks))
+    except OSError as e:
+        print(json.dumps({"event": "socket_error", "detail": str(e)}),
+              flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
