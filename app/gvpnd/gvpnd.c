@@ -281,6 +281,9 @@ run(struct app *a)
 			return 1;
 		}
 	}
+	/* R19: registration starts once the ports are up */
+	if (gvpn_ctrl_gdoi_start(a->ctrl) != 0)
+		return 1;
 	inline_worker = a->lcore[0] == rte_get_main_lcore();
 	if (!inline_worker)
 		for (unsigned int i = 0; i < a->n_workers; i++)

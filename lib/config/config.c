@@ -11,6 +11,8 @@
 #include "gvpn_common.h"
 #include "gvpn_config.h"
 
+#define DIM(a) (sizeof(a) / sizeof((a)[0]))
+
 struct ctx {
 	const char *file;
 	char *err;
@@ -426,10 +428,176 @@ parse_fail_open(struct ctx *x, const config_setting_t *g, struct gvpn_selector *
 	return parse_selector(x, g, sel);
 }
 
+/* "aes128-sha1-modp2048" */
+static int
+parse_phase1_name(const char *s, struct gvpn_phase1 *p)
+{
+	static const struct {
+		const char *name;
+		uint8_t enc;
+		uint16_t bits;
+	} encs[] = {{"des", 1, 0}, {"3des", 5, 0}, {"aes128", 7, 128}, {"aes192", 7, 192},
+		    {"aes256", 7, 256}};
+	static const struct {
+		const char *name;
+		uint8_t v;
+	} hashes[] = {{"md5", 1}, {"sha1", 2}, {"sha256", 4}},
+	  groups[] = {{"modp768", 1}, {"modp1024", 2}, {"modp1536", 5}, {"modp2048", 14}};
+	char buf[48], *e, *h, *g, *save = NULL;
+	int ok = 0;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	e = strtok_r(buf, "-", &save);
+	h = strtok_r(NULL, "-", &save);
+	g = strtok_r(NULL, "-", &save);
+	if (e == NULL || h == NULL || g == NULL || strtok_r(NULL, "-", &save) != NULL)
+		return -1;
+	for (size_t i = 0; i < DIM(encs); i++)
+		if (strcmp(e, encs[i].name) == 0) {
+			p->enc = encs[i].enc;
+			p->key_bits = encs[i].bits;
+			ok |= 1;
+		}
+	for (size_t i = 0; i < DIM(hashes); i++)
+		if (strcmp(h, hashes[i].name) == 0) {
+			p->hash = hashes[i].v;
+			ok |= 2;
+		}
+	for (size_t i = 0; i < DIM(groups); i++)
+		if (strcmp(g, groups[i].name) == 0) {
+			p->group = groups[i].v;
+			ok |= 4;
+		}
+	return ok == 7 ? 0 : -1;
+}
+
+static int
+parse_addr_port(const char *s, uint32_t *addr, uint16_t *port, uint16_t def_port)
+{
+	char buf[32], *colon;
+	struct in_addr a;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	*port = def_port;
+	colon = strchr(buf, ':');
+	if (colon != NULL) {
+		char *end;
+		long p = strtol(colon + 1, &end, 10);
+
+		if (*end != '\0' || colon[1] == '\0' || p < 1 || p > 65535)
+			return -1;
+		*port = (uint16_t)p;
+		*colon = '\0';
+	}
+	if (inet_pton(AF_INET, buf, &a) != 1)
+		return -1;
+	*addr = ntohl(a.s_addr);
+	return 0;
+}
+
+/* Key servers, local address, PSK, phase-1 proposals, retry timing. */
+static int
+parse_gdoi(struct ctx *x, const config_setting_t *g, struct gvpn_gdoi_conf *k)
+{
+	const config_setting_t *l = config_setting_get_member(g, "key_servers");
+	char buf[GVPN_PSK_MAX + 1], path[PATH_MAX];
+	long long v;
+	int rc;
+
+	if (!config_setting_is_list(l) && !config_setting_is_array(l))
+		return fail(x, l, NULL, "must be a list of \"address[:port]\" strings");
+	if (config_setting_length(l) < 1 || config_setting_length(l) > GVPN_MAX_KEY_SERVERS)
+		return fail(x, l, NULL, "1 to %d key servers (R12)", GVPN_MAX_KEY_SERVERS);
+	for (int i = 0; i < config_setting_length(l); i++) {
+		const config_setting_t *e = config_setting_get_elem(l, (unsigned int)i);
+		const char *s = config_setting_get_string(e);
+
+		if (s == NULL || parse_addr_port(s, &k->server_addr[i], &k->server_port[i],
+						 GVPN_GDOI_PORT) != 0)
+			return fail(x, e, NULL, "not \"a.b.c.d\" or \"a.b.c.d:port\"");
+		k->n_servers++;
+	}
+	rc = get_string(x, g, "local_address", 1, buf, sizeof(buf));
+	if (rc != 0)
+		return rc;
+	if (parse_addr_port(buf, &k->local_addr, &k->local_port, 0) != 0)
+		return fail(x, config_setting_get_member(g, "local_address"), NULL,
+			    "not \"a.b.c.d\" or \"a.b.c.d:port\"");
+	/* The pre-shared key: inline or from a file, at least 20 characters. */
+	if (config_setting_get_member(g, "psk") != NULL &&
+	    config_setting_get_member(g, "psk_file") != NULL)
+		return fail(x, config_setting_get_member(g, "psk"), NULL, "give psk or psk_file, not both");
+	if (config_setting_get_member(g, "psk") != NULL) {
+		rc = get_string(x, g, "psk", 1, buf, sizeof(buf));
+	} else {
+		rc = get_string(x, g, "psk_file", 0, path, sizeof(path));
+		if (rc == 1)
+			return fail(x, g, "psk", "missing (psk = \"...\" or psk_file = \"path\")");
+		if (rc == 0)
+			rc = read_key_file(x, config_setting_get_member(g, "psk_file"), path, buf,
+					   sizeof(buf));
+	}
+	if (rc != 0)
+		return rc;
+	if (strlen(buf) < GVPN_PSK_MIN) {
+		const config_setting_t *s = config_setting_get_member(g, "psk");
+
+		gvpn_wipe(buf, sizeof(buf));
+		return fail(x, s != NULL ? s : config_setting_get_member(g, "psk_file"), NULL,
+			    "the pre-shared key must have at least %d characters (R10)", GVPN_PSK_MIN);
+	}
+	k->psk_len = (uint16_t)strlen(buf);
+	memcpy(k->psk, buf, k->psk_len);
+	gvpn_wipe(buf, sizeof(buf));
+
+	l = config_setting_get_member(g, "phase1");
+	if (l == NULL) {
+		parse_phase1_name("aes256-sha256-modp2048", &k->phase1[k->n_phase1++]);
+		parse_phase1_name("aes128-sha1-modp2048", &k->phase1[k->n_phase1++]);
+	} else {
+		if (!config_setting_is_list(l) && !config_setting_is_array(l))
+			return fail(x, l, NULL, "must be a list of proposals");
+		if (config_setting_length(l) < 1 || config_setting_length(l) > GVPN_MAX_PHASE1)
+			return fail(x, l, NULL, "1 to %d proposals", GVPN_MAX_PHASE1);
+		for (int i = 0; i < config_setting_length(l); i++) {
+			const config_setting_t *e = config_setting_get_elem(l, (unsigned int)i);
+			const char *s = config_setting_get_string(e);
+
+			if (s == NULL || parse_phase1_name(s, &k->phase1[k->n_phase1++]) != 0)
+				return fail(x, e, NULL,
+					    "not ENC-HASH-GROUP (des|3des|aes128|aes192|aes256 - "
+					    "md5|sha1|sha256 - modp768|modp1024|modp1536|modp2048)");
+		}
+	}
+	k->phase1_lifetime = 86400;
+	if ((rc = get_int(x, g, "phase1_lifetime", 60, 86400 * 7, &v)) < 0)
+		return rc;
+	if (rc == 0)
+		k->phase1_lifetime = (uint32_t)v;
+	k->retry_interval_ms = 10000;
+	if ((rc = get_int(x, g, "retry_interval", 1, 3600, &v)) < 0)
+		return rc;
+	if (rc == 0)
+		k->retry_interval_ms = (uint32_t)v * 1000;
+	k->retries = 3;
+	if ((rc = get_int(x, g, "retries", 1, 100, &v)) < 0)
+		return rc;
+	if (rc == 0)
+		k->retries = (uint8_t)v;
+	return 0;
+}
+
 static int
 parse_group(struct ctx *x, const config_setting_t *g, struct gvpn_group_conf *gc)
 {
-	static const char *const allowed[] = {"name", "id", "direction", "fail_open", "sas", NULL};
+	static const char *const allowed[] = {
+		"name",	     "id",    "direction",	 "fail_open",	   "sas",
+		"key_servers", "local_address", "psk", "psk_file", "phase1", "phase1_lifetime",
+		"retry_interval", "retries", NULL};
 	static const char *const dirs[] = {"both", "inbound", "outbound", NULL};
 	const config_setting_t *l;
 	long long v;
@@ -460,6 +628,20 @@ parse_group(struct ctx *x, const config_setting_t *g, struct gvpn_group_conf *gc
 				return rc;
 		}
 	}
+	if (config_setting_get_member(g, "key_servers") != NULL) {
+		if (config_setting_get_member(g, "sas") != NULL)
+			return fail(x, config_setting_get_member(g, "sas"), NULL,
+				    "a group gets its SAs from key_servers or from sas, not both");
+		gc->gdoi = 1;
+		return parse_gdoi(x, g, &gc->ks);
+	}
+	for (const char *const *k = (const char *const[]){"local_address", "psk", "psk_file",
+							     "phase1", "retry_interval", "retries",
+							     NULL};
+	     *k != NULL; k++)
+		if (config_setting_get_member(g, *k) != NULL)
+			return fail(x, config_setting_get_member(g, *k), NULL,
+				    "only meaningful with key_servers");
 	l = config_setting_get_member(g, "sas");
 	if (l == NULL)
 		return 0; /* a group may wait for keys */
@@ -727,6 +909,8 @@ gvpn_config_load(const char *path, struct gvpn_config *c, char *err, size_t errl
 void
 gvpn_config_wipe(struct gvpn_config *c)
 {
+	for (int g = 0; g < GVPN_MAX_GROUPS; g++)
+		gvpn_wipe(c->groups[g].ks.psk, sizeof(c->groups[g].ks.psk));
 	for (int g = 0; g < GVPN_MAX_GROUPS; g++)
 		for (int s = 0; s < GVPN_MAX_GROUP_SAS; s++)
 			gvpn_wipe(&c->groups[g].sas[s].xform, sizeof(c->groups[g].sas[s].xform));

@@ -66,10 +66,42 @@ struct gvpn_sa_conf {
 	int line;
 };
 
+#define GVPN_MAX_KEY_SERVERS 4
+#define GVPN_MAX_PHASE1 8
+#define GVPN_PSK_MIN 20 /* R10 */
+#define GVPN_PSK_MAX 256
+#define GVPN_GDOI_PORT 848
+
+/** A phase-1 proposal: IKE attribute values (RFC 2409 appendix A). */
+struct gvpn_phase1 {
+	uint8_t enc;        /**< 1 DES, 5 3DES, 7 AES */
+	uint16_t key_bits;  /**< AES only */
+	uint8_t hash;       /**< 1 MD5, 2 SHA1, 4 SHA-256 */
+	uint8_t group;      /**< 1, 2, 5, 14 */
+};
+
+/** Registration with key servers (R10-R12); absent for static groups. */
+struct gvpn_gdoi_conf {
+	uint8_t n_servers;
+	uint32_t server_addr[GVPN_MAX_KEY_SERVERS]; /**< host order */
+	uint16_t server_port[GVPN_MAX_KEY_SERVERS];
+	uint32_t local_addr;          /**< host order */
+	uint16_t local_port;          /**< 0: any */
+	uint8_t psk[GVPN_PSK_MAX];
+	uint16_t psk_len;
+	uint8_t n_phase1;
+	struct gvpn_phase1 phase1[GVPN_MAX_PHASE1];
+	uint32_t phase1_lifetime;     /**< seconds */
+	uint32_t retry_interval_ms;   /**< R12: 10 s */
+	uint8_t retries;              /**< R12: 3 */
+};
+
 struct gvpn_group_conf {
 	char name[GVPN_NAME_MAX];
 	uint32_t id;
 	enum gvpn_direction direction;
+	int gdoi;                     /**< keys come from key servers */
+	struct gvpn_gdoi_conf ks;
 	uint16_t n_fail_open;
 	struct gvpn_selector fail_open[GVPN_MAX_FAIL_OPEN];
 	uint16_t n_sas;

@@ -9,62 +9,14 @@
 #include <rte_malloc.h>
 #include <rte_spinlock.h>
 
-#include "gvpn_ctrl.h"
-#include "gvpn_policy.h"
+#include "ctrl_private.h"
 
 RTE_LOG_REGISTER_DEFAULT(gvpn_ctrl_logtype, INFO);
-#define LOG(level, fmt, ...)                                                                       \
-	rte_log(RTE_LOG_##level, gvpn_ctrl_logtype, "gvpn.ctrl: " fmt "\n", ##__VA_ARGS__)
 
-#define BACKLOG 4096
-
-struct tek {
-	uint8_t used;
-	uint8_t group;
-	uint8_t n_sel;
-	struct gvpn_selector sel[2];
-};
-
-struct sa_entry {
-	enum gvpn_sa_state state;
-	struct gvpn_sa_rt *rt;
-	uint64_t expires; /* TSC, 0 = never */
-};
-
-struct group {
-	enum gvpn_group_state state;
-	int fail_open;
-};
-
-/* A change broadcast to every worker, done when every one acked. */
-struct op {
-	unsigned int pending;
-	void (*done)(struct gvpn_ctrl *c, struct op *op);
-	void *obj;
-	uint16_t slot;
-};
-
-struct backlog {
-	unsigned int head, count;
-	struct gvpn_msg *q[BACKLOG];
-};
-
-struct gvpn_ctrl {
-	struct gvpn_ctrl_conf conf;
-	struct gvpn_esp_lcore *esp; /* expands keys */
-	rte_spinlock_t lock;        /* tables vs. telemetry readers */
-	struct sa_entry sa[GVPN_MAX_SA_SLOTS];
-	struct tek tek[GVPN_MAX_TEKS];
-	struct group group[GVPN_MAX_GROUPS];
-	struct gvpn_policy *policy;
-	uint32_t generation;
-	unsigned int pending;
-	uint64_t next_expiry_check;
-	struct backlog *backlog; /* one per worker */
-};
 
 static const char *const sa_states[] = {"free", "decrypt", "active", "retired", "deleting"};
-static const char *const group_states[] = {"idle", "static", "failed"};
+static const char *const group_states[] = {"idle",	 "static",     "failed",
+					   "registering", "registered", "rekeying"};
 
 const char *
 gvpn_sa_state_name(enum gvpn_sa_state s)
@@ -113,6 +65,7 @@ gvpn_ctrl_free(struct gvpn_ctrl *c)
 {
 	if (c == NULL)
 		return;
+	ctrl_gdoi_free(c);
 	for (unsigned int i = 0; i < GVPN_MAX_SA_SLOTS; i++)
 		sa_rt_free(c->sa[i].rt);
 	gvpn_policy_free(c->policy);
@@ -209,12 +162,17 @@ gvpn_ctrl_poll(struct gvpn_ctrl *c)
 			free(op);
 		}
 	}
+	ctrl_gdoi_poll(c, now);
 	if (now < c->next_expiry_check)
 		return;
 	c->next_expiry_check = now + rte_get_tsc_hz() / 10;
 	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++) {
 		struct sa_entry *e = &c->sa[s];
 
+		if (e->activate_at != 0 && now >= e->activate_at && ctrl_live(c, s) != NULL) {
+			e->activate_at = 0;
+			gvpn_ctrl_sa_activate(c, s);
+		}
 		if (e->state != GVPN_SA_FREE && e->state != GVPN_SA_DELETING && e->expires != 0 &&
 		    now >= e->expires) {
 			LOG(NOTICE, "SA expired: group %u SPI 0x%08x",
@@ -383,8 +341,8 @@ gvpn_ctrl_sa_add(struct gvpn_ctrl *c, const struct gvpn_ctrl_sa_params *p)
 	return slot;
 }
 
-static struct sa_entry *
-live(struct gvpn_ctrl *c, uint16_t slot)
+struct sa_entry *
+ctrl_live(struct gvpn_ctrl *c, uint16_t slot)
 {
 	if (slot >= GVPN_MAX_SA_SLOTS || c->sa[slot].state == GVPN_SA_FREE ||
 	    c->sa[slot].state == GVPN_SA_DELETING)
@@ -395,7 +353,7 @@ live(struct gvpn_ctrl *c, uint16_t slot)
 int
 gvpn_ctrl_sa_activate(struct gvpn_ctrl *c, uint16_t slot)
 {
-	struct sa_entry *e = live(c, slot);
+	struct sa_entry *e = ctrl_live(c, slot);
 	struct gvpn_msg m = {.type = GVPN_MSG_SA_ACTIVATE};
 	int rc;
 
@@ -419,7 +377,7 @@ gvpn_ctrl_sa_activate(struct gvpn_ctrl *c, uint16_t slot)
 int
 gvpn_ctrl_sa_retire(struct gvpn_ctrl *c, uint16_t slot)
 {
-	struct sa_entry *e = live(c, slot);
+	struct sa_entry *e = ctrl_live(c, slot);
 	struct gvpn_msg m = {.type = GVPN_MSG_SA_RETIRE};
 	int rc;
 
@@ -441,13 +399,14 @@ delete_done(struct gvpn_ctrl *c, struct op *op)
 	sa_rt_free(e->rt); /* wipes the keys */
 	e->rt = NULL;
 	e->state = GVPN_SA_FREE;
+	e->activate_at = 0;
 	rte_spinlock_unlock(&c->lock);
 }
 
 int
 gvpn_ctrl_sa_delete(struct gvpn_ctrl *c, uint16_t slot)
 {
-	struct sa_entry *e = live(c, slot);
+	struct sa_entry *e = ctrl_live(c, slot);
 	struct gvpn_msg m = {.type = GVPN_MSG_SA_DELETE};
 	int rc;
 
@@ -466,7 +425,7 @@ gvpn_ctrl_group_clear(struct gvpn_ctrl *c, uint8_t group)
 	int n = 0;
 
 	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++)
-		if (live(c, s) != NULL && c->sa[s].rt->group == group &&
+		if (ctrl_live(c, s) != NULL && c->sa[s].rt->group == group &&
 		    gvpn_ctrl_sa_delete(c, s) == 0)
 			n++;
 	return n;
@@ -605,6 +564,18 @@ gvpn_ctrl_snapshot_groups(struct gvpn_ctrl *c, struct gvpn_group_info *out, unsi
 		for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++)
 			if (c->sa[s].state != GVPN_SA_FREE && c->sa[s].rt->group == g)
 				i->n_sas++;
+		if (c->group[g].client != NULL) {
+			struct gdoi_client_info ci;
+			uint64_t ms = rte_get_tsc_cycles() / (rte_get_tsc_hz() / 1000);
+
+			gdoi_client_info(c->group[g].client, ms, &ci);
+			i->gdoi = 1;
+			snprintf(i->server, sizeof(i->server), "%s", ci.server);
+			snprintf(i->last_error, sizeof(i->last_error), "%s", ci.last_error);
+			i->rekey_in_s = ci.rekey_in_ms < 0 ? -1 : ci.rekey_in_ms / 1000;
+			i->registrations = ci.registrations;
+			i->failures = ci.failures;
+		}
 	}
 	rte_spinlock_unlock(&c->lock);
 	return n;

@@ -31,9 +31,12 @@ enum gvpn_sa_state {
 
 /** Group states (R24): fail-open rules apply only in FAILED. */
 enum gvpn_group_state {
-	GVPN_GROUP_IDLE = 0,   /**< no keys yet */
-	GVPN_GROUP_STATIC,     /**< keys from the configuration */
-	GVPN_GROUP_FAILED,     /**< no keys: key server unreachable */
+	GVPN_GROUP_IDLE = 0,     /**< no keys yet */
+	GVPN_GROUP_STATIC,       /**< keys from the configuration */
+	GVPN_GROUP_FAILED,       /**< no keys: key server unreachable */
+	GVPN_GROUP_REGISTERING,  /**< phase 1 or pull with a key server */
+	GVPN_GROUP_REGISTERED,   /**< keys from a key server */
+	GVPN_GROUP_REKEYING,     /**< re-registering; the current keys still work */
 };
 
 struct gvpn_ctrl_conf {
@@ -75,6 +78,11 @@ struct gvpn_group_info {
 	int fail_open;
 	uint16_t n_sas;
 	uint16_t n_fail_open_rules;
+	int gdoi;                 /**< the fields below are set */
+	char server[32];          /**< current key server */
+	char last_error[128];
+	int64_t rekey_in_s;       /**< -1: none scheduled */
+	uint64_t registrations, failures;
 };
 
 /** Create the control state. @return it, or NULL with rte_errno set. */
@@ -116,6 +124,11 @@ int gvpn_ctrl_group_clear(struct gvpn_ctrl *c, uint8_t group);
 int gvpn_ctrl_group_fail(struct gvpn_ctrl *c, uint8_t group, int failed);
 /** Find a group by name. @return its index or -ENOENT. */
 int gvpn_ctrl_group_find(const struct gvpn_ctrl *c, const char *name);
+/** Start registration of every group that has key servers (R19). */
+int gvpn_ctrl_gdoi_start(struct gvpn_ctrl *c);
+/** Register a group again now (operator request). @return 0 or -ENOENT. */
+int gvpn_ctrl_group_register(struct gvpn_ctrl *c, uint8_t group);
+
 /** Ask every worker to forget its cached flows. */
 int gvpn_ctrl_flow_flush(struct gvpn_ctrl *c);
 

@@ -161,7 +161,8 @@ build_sa_body(struct ike_sa *sa)
 #define P16(v) (P8((v) >> 8), P8(v))
 #define P32(v) (P16((v) >> 16), P16(v))
 	P32(c->doi);
-	P32(SIT_IDENTITY_ONLY);
+	/* IPsec DOI: SIT_IDENTITY_ONLY; GDOI DOI: a zero situation (RFC 6407 2.1) */
+	P32(c->doi == 1 ? SIT_IDENTITY_ONLY : 0);
 	prop_off = n;
 	P8(ISAKMP_P_NONE); /* last proposal */
 	P8(0);

@@ -73,7 +73,7 @@ extern "C" {
 	X(KD, 17, 8)                                                                        \
 	X(SEQ, 18, 8)                                                                       \
 	X(POP, 19, 5)                                                                       \
-	X(GAP, 22, 8)
+	X(GAP, 22, 4)
 
 #define GVPN_ISAKMP_PAYLOAD_ENUM(n, num, min) ISAKMP_P_##n = num,
 enum isakmp_payload_type { ISAKMP_P_NONE = 0, GVPN_ISAKMP_PAYLOAD_LIST(GVPN_ISAKMP_PAYLOAD_ENUM) };

@@ -16,7 +16,7 @@
 static struct gvpn_telemetry_conf tc;
 static struct rte_ring *requests;
 
-enum req_type { REQ_FAIL_OPEN };
+enum req_type { REQ_FAIL_OPEN, REQ_REGISTER };
 
 struct request {
 	enum req_type type;
@@ -177,6 +177,13 @@ cmd_groups(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_string(e, "fail_open", g[i].fail_open ? "on" : "off");
 		rte_tel_data_add_dict_int(e, "fail_open_rules", g[i].n_fail_open_rules);
 		rte_tel_data_add_dict_int(e, "sas", g[i].n_sas);
+		if (g[i].gdoi) {
+			rte_tel_data_add_dict_string(e, "key_server", g[i].server);
+			rte_tel_data_add_dict_string(e, "last_error", g[i].last_error);
+			rte_tel_data_add_dict_int(e, "rekey_in_s", (int)g[i].rekey_in_s);
+			add_u64(e, "registrations", g[i].registrations);
+			add_u64(e, "failures", g[i].failures);
+		}
 		rte_tel_data_add_dict_container(d, g[i].name, e, 0);
 	}
 	return 0;
@@ -289,6 +296,26 @@ cmd_fail_open(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* /gvpn/group/register,<group> */
+static int
+cmd_register(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct request r = {.type = REQ_REGISTER};
+
+	(void)cmd;
+	if (params == NULL)
+		return -EINVAL;
+	r.group = gvpn_ctrl_group_find(tc.ctrl, params);
+	if (r.group < 0 || !tc.cfg->groups[r.group].gdoi)
+		return -EINVAL;
+	if (post(&r) != 0)
+		return -EBUSY;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "group", params);
+	rte_tel_data_add_dict_string(d, "result", "queued");
+	return 0;
+}
+
 void
 gvpn_telemetry_poll(void)
 {
@@ -298,6 +325,9 @@ gvpn_telemetry_poll(void)
 		switch (r->type) {
 		case REQ_FAIL_OPEN:
 			gvpn_ctrl_group_fail(tc.ctrl, (uint8_t)r->group, r->arg);
+			break;
+		case REQ_REGISTER:
+			gvpn_ctrl_group_register(tc.ctrl, (uint8_t)r->group);
 			break;
 		}
 		free(r);
@@ -322,6 +352,8 @@ gvpn_telemetry_init(const struct gvpn_telemetry_conf *conf)
 				   "Per SPI: group, algorithms, state, remaining lifetime, "
 				   "packets, bytes");
 	rte_telemetry_register_cmd("/gvpn/flows", cmd_flows, "Flow cache entries and hit rate");
+	rte_telemetry_register_cmd("/gvpn/group/register", cmd_register,
+				   "Register a group with its key server again now. Parameter: <group>");
 	rte_telemetry_register_cmd("/gvpn/group/fail_open", cmd_fail_open,
 				   "Put a group in or out of the failed state. Parameters: "
 				   "<group>,on|off");

@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The control core's side of GDOI: one registration client per group with
+ * key servers, and the translation of what the key server says into SA and
+ * rule changes (R13, R14, R17, R24).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+
+#include "ctrl_private.h"
+
+/* Encryption moves to a new TEK when the old one has this long left (R17). */
+#define SWITCH_BEFORE_EXPIRY_S 30
+
+static uint64_t
+tsc_ms(uint64_t tsc)
+{
+	return tsc / (rte_get_tsc_hz() / 1000);
+}
+
+static int
+find_tek(struct gvpn_ctrl *c, uint8_t group, const struct gvpn_selector *sel, int mirror)
+{
+	for (uint16_t t = 0; t < GVPN_MAX_TEKS; t++) {
+		const struct tek *k = &c->tek[t];
+
+		if (k->used && k->group == group && k->n_sel == (mirror ? 2 : 1) &&
+		    memcmp(&k->sel[0], sel, sizeof(*sel)) == 0)
+			return t;
+	}
+	return -ENOENT;
+}
+
+static int
+spi_slot(struct gvpn_ctrl *c, uint8_t group, uint32_t spi)
+{
+	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++)
+		if (ctrl_live(c, s) != NULL && c->sa[s].rt->group == group &&
+		    c->sa[s].rt->esp->spi == rte_cpu_to_be_32(spi))
+			return s;
+	return -ENOENT;
+}
+
+/* When should a new SA of @p tek start encrypting? */
+static uint64_t
+activation_time(struct gvpn_ctrl *c, uint16_t tek, uint16_t atd, uint64_t now)
+{
+	uint64_t hz = rte_get_tsc_hz(), at = now + (uint64_t)atd * hz;
+
+	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++) {
+		const struct sa_entry *e = &c->sa[s];
+
+		if (e->state == GVPN_SA_ACTIVE && e->rt->tek == tek && e->expires != 0 &&
+		    e->expires > SWITCH_BEFORE_EXPIRY_S * hz) {
+			uint64_t late = e->expires - SWITCH_BEFORE_EXPIRY_S * hz;
+
+			if (late > at)
+				at = late;
+		}
+	}
+	return at;
+}
+
+/* A pull's policy: new TEKs decrypt at once and encrypt later; SAs the key
+ * server no longer lists are deleted. */
+static int
+cb_policy(void *ctx, const struct gdoi_policy *pol)
+{
+	struct gdoi_ctx *x = ctx;
+	struct gvpn_ctrl *c = x->c;
+	const struct gvpn_config *cfg = c->conf.cfg;
+	uint64_t now = rte_get_tsc_cycles();
+	int changed = 0, rc;
+
+	for (uint16_t i = 0; i < pol->n_teks; i++) {
+		const struct gdoi_tek *t = &pol->tek[i];
+		struct gvpn_ctrl_sa_params p = {.group = x->group, .lifetime = t->lifetime};
+		int mirror = 0, first = 1, tek, slot;
+
+		for (uint16_t k = 0; k < pol->n_teks; k++)
+			if (k != i && pol->tek[k].spi == t->spi) {
+				mirror = 1;
+				first = k > i;
+			}
+		if (!first || spi_slot(c, x->group, t->spi) >= 0)
+			continue; /* the pair's other half, or an SA we hold already */
+		tek = find_tek(c, x->group, &t->sel, mirror);
+		if (tek < 0) {
+			tek = gvpn_ctrl_tek_add(c, x->group, &t->sel, mirror);
+			if (tek < 0)
+				return tek;
+			changed = 1;
+		}
+		p.tek = (uint16_t)tek;
+		p.esp.spi = t->spi;
+		p.esp.xform = t->xform;
+		p.esp.df = (enum gvpn_df_mode)cfg->df;
+		p.esp.ttl = cfg->ttl;
+		slot = gvpn_ctrl_sa_add(c, &p);
+		gvpn_wipe(&p.esp.xform, sizeof(p.esp.xform));
+		if (slot < 0) {
+			LOG(ERR, "group %s: SPI 0x%08x not installed: %s", cfg->groups[x->group].name,
+			    t->spi, strerror(-slot));
+			return slot;
+		}
+		if (t->direction != 2) { /* receiver-only TEKs never encrypt */
+			uint64_t at = activation_time(c, (uint16_t)tek, pol->atd, now);
+
+			c->sa[slot].activate_at = at > now ? at : 1; /* 1: at the next poll */
+		}
+	}
+	/* R17: an SA the answer lacks is deleted */
+	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++) {
+		uint32_t spi;
+		int listed = 0;
+
+		if (ctrl_live(c, s) == NULL || c->sa[s].rt->group != x->group)
+			continue;
+		spi = rte_be_to_cpu_32(c->sa[s].rt->esp->spi);
+		for (uint16_t i = 0; i < pol->n_teks && !listed; i++)
+			listed = pol->tek[i].spi == spi;
+		if (!listed) {
+			LOG(NOTICE, "group %s: SPI 0x%08x no longer in the policy: deleted",
+			    cfg->groups[x->group].name, spi);
+			gvpn_ctrl_sa_delete(c, s);
+		}
+	}
+	if (changed && (rc = gvpn_ctrl_policy_update(c)) != 0)
+		return rc;
+	if (pol->n_ignored != 0)
+		LOG(INFO, "group %s: %u non-ESP or deny policies ignored (R6)",
+		    cfg->groups[x->group].name, pol->n_ignored);
+	return 0;
+}
+
+static int
+cb_has_keys(void *ctx)
+{
+	struct gdoi_ctx *x = ctx;
+
+	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++)
+		if (ctrl_live(x->c, s) != NULL && x->c->sa[s].rt->group == x->group)
+			return 1;
+	return 0;
+}
+
+static void
+cb_state(void *ctx, enum gdoi_client_state st, const char *error)
+{
+	struct gdoi_ctx *x = ctx;
+	struct gvpn_ctrl *c = x->c;
+	const char *name = c->conf.cfg->groups[x->group].name;
+	enum gvpn_group_state gs;
+
+	switch (st) {
+	case GDOI_FAILED:
+		LOG(WARNING, "group %s: no key server answers and no keys are left (%s)", name,
+		    error != NULL ? error : "");
+		gvpn_ctrl_group_fail(c, x->group, 1);
+		return;
+	case GDOI_REGISTERED:
+		gs = GVPN_GROUP_REGISTERED;
+		break;
+	case GDOI_REKEYING:
+		gs = GVPN_GROUP_REKEYING;
+		break;
+	case GDOI_PHASE1:
+	case GDOI_PULL:
+		gs = GVPN_GROUP_REGISTERING;
+		break;
+	default:
+		gs = GVPN_GROUP_IDLE;
+		break;
+	}
+	if (c->group[x->group].fail_open && gs == GVPN_GROUP_REGISTERED)
+		gvpn_ctrl_group_fail(c, x->group, 0); /* keys again: fail-open ends */
+	rte_spinlock_lock(&c->lock);
+	if (!c->group[x->group].fail_open)
+		c->group[x->group].state = gs;
+	rte_spinlock_unlock(&c->lock);
+}
+
+static void
+cb_log(void *ctx, int level, const char *msg)
+{
+	struct gdoi_ctx *x = ctx;
+
+	rte_log((uint32_t)level, gvpn_ctrl_logtype, "gvpn.gdoi: group %s: %s\n",
+		x->c->conf.cfg->groups[x->group].name, msg);
+}
+
+int
+gvpn_ctrl_gdoi_start(struct gvpn_ctrl *c)
+{
+	const struct gvpn_config *cfg = c->conf.cfg;
+	uint64_t now = tsc_ms(rte_get_tsc_cycles());
+
+	for (uint8_t g = 0; g < cfg->n_groups; g++) {
+		const struct gvpn_group_conf *gc = &cfg->groups[g];
+		const struct gvpn_gdoi_conf *k = &gc->ks;
+		struct gdoi_client_conf cc = {.group_id = gc->id,
+					      .n_servers = k->n_servers,
+					      .retry_interval_ms = k->retry_interval_ms,
+					      .retries = k->retries,
+					      .retransmit_ms = 1000};
+		struct gdoi_client_ops ops = {.policy = cb_policy,
+					      .state = cb_state,
+					      .has_keys = cb_has_keys,
+					      .log = cb_log};
+
+		if (!gc->gdoi)
+			continue;
+		c->gctx[g] = (struct gdoi_ctx){c, g};
+		ops.ctx = &c->gctx[g];
+		for (unsigned int i = 0; i < k->n_servers; i++) {
+			cc.servers[i].sin_family = AF_INET;
+			cc.servers[i].sin_addr.s_addr = htonl(k->server_addr[i]);
+			cc.servers[i].sin_port = htons(k->server_port[i]);
+		}
+		cc.local.sin_family = AF_INET;
+		cc.local.sin_addr.s_addr = htonl(k->local_addr);
+		cc.local.sin_port = htons(k->local_port);
+		memcpy(cc.ike.psk, k->psk, k->psk_len);
+		cc.ike.psk_len = k->psk_len;
+		cc.ike.local_addr = k->local_addr;
+		cc.ike.doi = GDOI_DOI;
+		cc.ike.n_props = k->n_phase1;
+		for (unsigned int i = 0; i < k->n_phase1; i++)
+			cc.ike.props[i] = (struct ike_proposal){.enc = k->phase1[i].enc,
+								.key_bits = k->phase1[i].key_bits,
+								.hash = k->phase1[i].hash,
+								.group = k->phase1[i].group,
+								.lifetime = k->phase1_lifetime};
+		c->group[g].client = gdoi_client_create(&cc, &ops);
+		gvpn_wipe(&cc.ike, sizeof(cc.ike));
+		if (c->group[g].client == NULL) {
+			LOG(ERR, "group %s: GDOI client not created: %s", gc->name, strerror(errno));
+			return -errno;
+		}
+		gdoi_client_start(c->group[g].client, now);
+	}
+	return 0;
+}
+
+int
+gvpn_ctrl_group_register(struct gvpn_ctrl *c, uint8_t group)
+{
+	if (group >= c->conf.cfg->n_groups || c->group[group].client == NULL)
+		return -ENOENT;
+	gdoi_client_start(c->group[group].client, tsc_ms(rte_get_tsc_cycles()));
+	return 0;
+}
+
+void
+ctrl_gdoi_poll(struct gvpn_ctrl *c, uint64_t now_tsc)
+{
+	uint64_t now = tsc_ms(now_tsc);
+
+	for (uint8_t g = 0; g < c->conf.cfg->n_groups; g++)
+		if (c->group[g].client != NULL)
+			gdoi_client_poll(c->group[g].client, now);
+}
+
+void
+ctrl_gdoi_free(struct gvpn_ctrl *c)
+{
+	for (uint8_t g = 0; g < GVPN_MAX_GROUPS; g++) {
+		gdoi_client_free(c->group[g].client);
+		c->group[g].client = NULL;
+	}
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef CTRL_PRIVATE_H
+#define CTRL_PRIVATE_H
+
+#include <rte_log.h>
+#include <rte_spinlock.h>
+
+#include "gvpn_ctrl.h"
+#include "gvpn_gdoi_client.h"
+#include "gvpn_policy.h"
+
+extern int gvpn_ctrl_logtype;
+#define LOG(level, fmt, ...)                                                                       \
+	rte_log(RTE_LOG_##level, gvpn_ctrl_logtype, "gvpn.ctrl: " fmt "\n", ##__VA_ARGS__)
+
+#define BACKLOG 4096
+
+struct tek {
+	uint8_t used;
+	uint8_t group;
+	uint8_t n_sel;
+	struct gvpn_selector sel[2];
+};
+
+struct sa_entry {
+	enum gvpn_sa_state state;
+	struct gvpn_sa_rt *rt;
+	uint64_t expires;     /* TSC, 0 = never */
+	uint64_t activate_at; /* TSC; 0 = no activation pending */
+};
+
+struct group {
+	enum gvpn_group_state state;
+	int fail_open;
+	struct gdoi_client *client;  /* NULL for static groups */
+};
+
+/* A change broadcast to every worker, done when every one acked. */
+struct op {
+	unsigned int pending;
+	void (*done)(struct gvpn_ctrl *c, struct op *op);
+	void *obj;
+	uint16_t slot;
+};
+
+struct backlog {
+	unsigned int head, count;
+	struct gvpn_msg *q[BACKLOG];
+};
+
+/* What a group's GDOI client callbacks get. */
+struct gdoi_ctx {
+	struct gvpn_ctrl *c;
+	uint8_t group;
+};
+
+struct gvpn_ctrl {
+	struct gvpn_ctrl_conf conf;
+	struct gvpn_esp_lcore *esp; /* expands keys */
+	rte_spinlock_t lock;        /* tables vs. telemetry readers */
+	struct sa_entry sa[GVPN_MAX_SA_SLOTS];
+	struct tek tek[GVPN_MAX_TEKS];
+	struct group group[GVPN_MAX_GROUPS];
+	struct gvpn_policy *policy;
+	uint32_t generation;
+	unsigned int pending;
+	uint64_t next_expiry_check;
+	struct backlog *backlog; /* one per worker */
+	struct gdoi_ctx gctx[GVPN_MAX_GROUPS];
+};
+
+
+/* Shared by ctrl.c and ctrl_gdoi.c */
+struct sa_entry *ctrl_live(struct gvpn_ctrl *c, uint16_t slot);
+void ctrl_gdoi_poll(struct gvpn_ctrl *c, uint64_t now_tsc);
+void ctrl_gdoi_free(struct gvpn_ctrl *c);
+
+#endif /* CTRL_PRIVATE_H */

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef GVPN_GDOI_H
+#define GVPN_GDOI_H
+
+/**
+ * @file
+ * GDOI (RFC 6407): the group policy a key server hands out (SA with SA KEK,
+ * GAP and SA TEK payloads; KD; SEQ), and the GROUPKEY-PULL exchange of a
+ * group member, run under an IKEv1 phase-1 SA:
+ *
+ *  Member                              Key server
+ *  HDR*, HASH(1), Ni, ID       -->
+ *                              <--     HDR*, HASH(2), Nr, SA
+ *  HDR*, HASH(3)               -->
+ *                              <--     HDR*, HASH(4), [SEQ,] KD
+ *
+ * Everything is parsed and validated before anything is installed; no
+ * sockets here. doc/gdoi.md lists the wire choices.
+ */
+
+#include <stdint.h>
+
+#include "gvpn_config.h"
+#include "gvpn_crypto.h"
+#include "gvpn_ike.h"
+#include "gvpn_isakmp.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GDOI_DOI 2
+#define GDOI_MAX_TEKS 32
+#define GDOI_KEK_KEY_MAX 32
+#define GDOI_SIG_KEY_MAX 1024
+
+/* SA TEK Protocol-ID */
+#define GDOI_PROTO_ESP 1
+/* ESP transform IDs (RFC 2407 4.4.4, RFC 3602, RFC 4106) */
+enum { ESP_DES = 2, ESP_3DES = 3, ESP_AES_CBC = 12, ESP_AES_GCM_16 = 20 };
+/* IPsec SA attribute: authentication algorithm values */
+enum { AUTH_HMAC_MD5 = 1, AUTH_HMAC_SHA1 = 2, AUTH_HMAC_SHA256 = 5 };
+
+/** One TEK policy and, once KD arrived, its keys. */
+struct gdoi_tek {
+	uint32_t spi;
+	uint8_t protocol_id;     /**< 1 = ESP */
+	uint8_t transform;       /**< ESP transform ID */
+	uint16_t key_bits;
+	uint8_t auth;            /**< IPsec auth algorithm attribute, 0 = none */
+	uint8_t encap;           /**< 1 tunnel, 2 transport */
+	uint8_t addr_preservation; /**< 1 none .. 4 source and destination */
+	uint8_t direction;       /**< 1 sender only, 2 receiver only, 3 symmetric */
+	uint32_t lifetime;       /**< seconds, 0 = none given */
+	struct gvpn_selector sel;
+	int has_keys;
+	struct gvpn_crypto_xform xform; /**< algorithms and keys, when has_keys */
+};
+
+struct gdoi_kek {
+	uint8_t spi[16];
+	uint8_t alg;             /**< KEK_ALGORITHM */
+	uint16_t key_bits;
+	uint32_t lifetime;
+	uint8_t sig_hash, sig_alg;
+	uint16_t sig_key_bits;
+	uint8_t ack_requested;   /**< KEK_ACK_REQUESTED (RFC 8263), 0 = none */
+	int has_keys;
+	uint8_t key[GDOI_KEK_KEY_MAX];
+	uint16_t key_len;
+	uint8_t sig_key[GDOI_SIG_KEY_MAX]; /**< public key of the key server */
+	uint16_t sig_key_len;
+};
+
+/** A group's policy as one pull (or push) delivered it. */
+struct gdoi_policy {
+	uint16_t n_teks;
+	struct gdoi_tek tek[GDOI_MAX_TEKS];
+	int has_kek;
+	struct gdoi_kek kek;
+	int has_gap;
+	uint16_t atd, dtd;       /**< seconds */
+	int has_seq;
+	uint32_t seq;
+	uint16_t n_ignored;      /**< SA TEKs of other protocols (deny policies, R6) */
+};
+
+/**
+ * Parse the body of a GDOI SA payload (DOI, situation, SA attribute next
+ * payload, then SAK/GAP/SAT payloads) into @p pol.
+ * @return 0, or a negative errno with @p why set.
+ */
+int gdoi_parse_sa(const uint8_t *body, size_t len, struct gdoi_policy *pol, const char **why);
+
+/** Parse a KD payload body: keys land in the matching TEKs and the KEK. */
+int gdoi_parse_kd(const uint8_t *body, size_t len, struct gdoi_policy *pol, const char **why);
+
+/**
+ * Check a complete policy: every TEK has keys of the right length for a
+ * supported algorithm, tunnel mode; TEKs sharing an SPI must be mirrored
+ * pairs (R5). On success each TEK's xform is filled.
+ * @return 0, or -EINVAL / -ENOTSUP with @p why set.
+ */
+int gdoi_policy_check(struct gdoi_policy *pol, const char **why);
+
+/** Wipe every key in a policy. */
+void gdoi_policy_clear(struct gdoi_policy *pol);
+
+enum gdoi_pull_state { GDOI_PULL_IDLE = 0, GDOI_PULL_SENT1, GDOI_PULL_SENT3, GDOI_PULL_DONE };
+
+struct gdoi_pull {
+	enum gdoi_pull_state state;
+	uint32_t msgid;
+	uint32_t group_id;
+	uint8_t ni[16];
+	uint8_t nr[128];
+	size_t nr_len;
+	uint8_t iv[IKE_BLOCK_MAX];
+	struct gdoi_policy pol;
+	const char *error;
+	uint16_t notify;        /**< notify type the key server sent, if any */
+};
+
+/** Build message 1. @return 0 or a negative errno. */
+int gdoi_pull_start(struct gdoi_pull *p, const struct ike_sa *sa, uint32_t group_id,
+		    struct isakmp_buf *out);
+
+/**
+ * Feed a received message of the exchange.
+ * @return IKE_CONTINUE (message 3 is in @p out), IKE_DONE (p->pol is valid
+ *   and checked), IKE_IGNORED (not for this exchange), or a negative errno
+ *   with p->error set (ECONNREFUSED: the key server sent a notification).
+ */
+int gdoi_pull_input(struct gdoi_pull *p, const struct ike_sa *sa, const uint8_t *msg, size_t len,
+		    struct isakmp_buf *out);
+
+/** Wipe the exchange's secrets. */
+void gdoi_pull_clear(struct gdoi_pull *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GVPN_GDOI_H */

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef GVPN_GDOI_CLIENT_H
+#define GVPN_GDOI_CLIENT_H
+
+/**
+ * @file
+ * A group member's registration with its key servers (R10-R12, R17): a
+ * state machine per group that runs phase 1, GROUPKEY-PULL, re-registration
+ * before keys expire, and failover through up to four key servers. It owns
+ * one UDP socket per group; the control core calls gdoi_client_poll() often
+ * and learns of new policy and state through a small callback table, so this
+ * library knows nothing of workers or DPDK.
+ */
+
+#include <netinet/in.h>
+#include <stdint.h>
+
+#include "gvpn_gdoi.h"
+#include "gvpn_ike.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GDOI_MAX_SERVERS 4
+
+enum gdoi_client_state {
+	GDOI_IDLE = 0,
+	GDOI_PHASE1,      /**< Main Mode with a key server */
+	GDOI_PULL,        /**< GROUPKEY-PULL */
+	GDOI_REGISTERED,  /**< keys installed; waiting to re-register */
+	GDOI_REKEYING,    /**< re-registering while the current keys still work */
+	GDOI_FAILED,      /**< no key server answers and no keys are left (R24) */
+};
+
+const char *gdoi_client_state_name(enum gdoi_client_state s);
+
+struct gdoi_client_conf {
+	uint32_t group_id;
+	unsigned int n_servers;
+	struct sockaddr_in servers[GDOI_MAX_SERVERS];
+	struct sockaddr_in local;       /**< address (and port, 0 = any) to send from */
+	struct ike_conf ike;            /**< PSK and phase-1 proposals */
+	uint32_t retry_interval_ms;     /**< R12: 10 s */
+	unsigned int retries;           /**< R12: 3 per server */
+	uint32_t retransmit_ms;         /**< first retransmission of a message: 1 s */
+};
+
+/** What the control core does with what the client learns. */
+struct gdoi_client_ops {
+	/** A pull delivered a complete, checked policy. @return 0 or a negative errno
+	 * (the policy was refused; the client logs it and keeps its state). */
+	int (*policy)(void *ctx, const struct gdoi_policy *pol);
+	/** The group entered @p state; @p error says why when it failed. */
+	void (*state)(void *ctx, enum gdoi_client_state state, const char *error);
+	/** Does the group still hold a TEK that has not hard-expired? */
+	int (*has_keys)(void *ctx);
+	/** A log line (no keys are ever in it). */
+	void (*log)(void *ctx, int level, const char *msg);
+	void *ctx;
+};
+
+struct gdoi_client;
+
+/** Create a client (no traffic until gdoi_client_start()). NULL on error. */
+struct gdoi_client *gdoi_client_create(const struct gdoi_client_conf *conf,
+				       const struct gdoi_client_ops *ops);
+/** Free a client, wiping its keys and closing its socket. */
+void gdoi_client_free(struct gdoi_client *c);
+
+/** Register now (at start, and on an operator's request). @p now_ms: a monotonic clock. */
+void gdoi_client_start(struct gdoi_client *c, uint64_t now_ms);
+
+/** Read the socket, run timers. Never blocks. */
+void gdoi_client_poll(struct gdoi_client *c, uint64_t now_ms);
+
+/** For telemetry. */
+struct gdoi_client_info {
+	enum gdoi_client_state state;
+	char server[32];          /**< current key server, "a.b.c.d:port" */
+	char last_error[128];
+	int64_t rekey_in_ms;      /**< -1 when no re-registration is scheduled */
+	uint64_t registrations, failures;
+};
+void gdoi_client_info(const struct gdoi_client *c, uint64_t now_ms, struct gdoi_client_info *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GVPN_GDOI_CLIENT_H */
