@@ -379,6 +379,7 @@ class Group:
             self.teks.append(t)
             self.history.append(t)
         self.pulls = 0
+        self.members = {}       # "addr:port" -> last pull (GROUPKEY-PUSH)
         if not self.teks and not self.kek:
             raise PolicyError(f"group {self.id}: neither KEK nor TEK")
 
@@ -440,7 +441,7 @@ class Group:
              "replay_window": self.replay_window, "seq": self.seq,
              "teks": [t.describe(now) for t in self.teks],
              "tek_history": [t.describe(now) for t in self.history],
-             "deny": self.deny}
+             "deny": self.deny, "members": self.members}
         if self.kek:
             d["kek"] = self.kek.describe(now)
         return d
@@ -551,7 +552,7 @@ class PullResponder:
     def __init__(self, sa, groups, refuse=None, malform=None):
         self.sa = sa
         self.groups = groups
-        self.refuse = refuse or (lambda group_id: False)
+        self.refuse = refuse or (lambda group_id: None)
         self.malform = malform or (lambda step, first, chain: (first, chain))
 
     def _check_hash(self, ex, plain, pl, prefix, what):
@@ -610,9 +611,9 @@ class PullResponder:
         if group is None:
             raise PullError("unknown_group", I.N_INVALID_ID_INFORMATION,
                             f"{form} {detail}")
-        if self.refuse(group.id):
-            raise PullError("group_refused", I.N_INVALID_ID_INFORMATION,
-                            f"group {group.id}")
+        refusal = self.refuse(group.id)
+        if refusal:
+            raise PullError("group_refused", refusal, f"group {group.id}")
         ex.ni = nonce.body
         ex.nr = os.urandom(32)
         ex.group = group

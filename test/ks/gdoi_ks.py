@@ -111,6 +111,7 @@ class KeyServer(asyncio.DatagramProtocol):
                          "dropped": 0, "errors": {}}
         self.transport = None
         self.loop = None
+        self.outbox = []
         self.started = time.time()
 
     # -- output -------------------------------------------------------
@@ -145,12 +146,19 @@ class KeyServer(asyncio.DatagramProtocol):
         os.replace(tmp, self.state_path)
 
     def send(self, data, peer):
-        delay = float(self.faults.get("slow") or 0)
+        """Queue a reply; it leaves after the state file shows what led to
+        it, so a test that got the reply can read the state at once."""
         self.counters["sent"] += 1
-        if delay > 0:
-            self.loop.call_later(delay, self._sendto, data, peer)
-        else:
-            self._sendto(data, peer)
+        self.outbox.append((data, peer))
+
+    def flush(self):
+        delay = float(self.faults.get("slow") or 0)
+        out, self.outbox = self.outbox, []
+        for data, peer in out:
+            if delay > 0:
+                self.loop.call_later(delay, self._sendto, data, peer)
+            else:
+                self._sendto(data, peer)
 
     def _sendto(self, data, peer):
         if self.transport is not None:
@@ -174,14 +182,31 @@ class KeyServer(asyncio.DatagramProtocol):
         return apply
 
     def refused(self, group_id):
+        """refuse_group: true (every group), a group number, a list of
+        them, or {"groups": one of those, "notify": type}. Returns the
+        notify type to refuse with, or None."""
         r = self.faults.get("refuse_group")
+        notify = I.N_INVALID_ID_INFORMATION
+        if isinstance(r, dict):
+            notify = int(r.get("notify", notify))
+            r = r.get("groups", True)
         if r is True:
-            return True
-        if isinstance(r, list):
-            return group_id in r
-        if isinstance(r, int) and not isinstance(r, bool):
-            return group_id == r
-        return False
+            return notify
+        if isinstance(r, list) and group_id in r:
+            return notify
+        if isinstance(r, int) and not isinstance(r, bool) and group_id == r:
+            return notify
+        return None
+
+    def prune(self):
+        """Forget failed phase-1 attempts after a minute and half-open
+        ones after five."""
+        now = time.time()
+        for ic, sa in list(self.sas.items()):
+            age = now - (sa.created or now)
+            if (sa.state == "failed" and age > 60) or (
+                    sa.state != "established" and age > 300):
+                del self.sas[ic]
 
     def set_faults(self, faults, source):
         check_faults(faults, source)
@@ -225,6 +250,7 @@ class KeyServer(asyncio.DatagramProtocol):
         except Exception as e:  # noqa: BLE001 - a test tool must keep serving
             self.error("internal_error", peer, detail=repr(e))
         self.write_state()
+        self.flush()
 
     def local_id(self, peer):
         if self.conf.get("local_id"):
@@ -283,6 +309,7 @@ class KeyServer(asyncio.DatagramProtocol):
             sa = ike.Phase1SA(hdr.icookie, I.random_cookie(), peer, psk,
                               self.accepted, self.local_id(peer))
             sa.created = time.time()
+            self.prune()
             self.sas[hdr.icookie] = sa
             self.counters["phase1_started"] += 1
         elif hdr.rcookie != sa.rcookie or sa.peer != peer:
@@ -358,6 +385,8 @@ class KeyServer(asyncio.DatagramProtocol):
         ev["icookie"] = sa.icookie.hex()
         if ev["event"] == "pull_served":
             self.counters["pulls_served"] += 1
+            ex.group.members[f"{peer[0]}:{peer[1]}"] = {
+                "icookie": sa.icookie.hex(), "last_pull": time.time()}
             self.pulls.append({"peer": f"{peer[0]}:{peer[1]}",
                                "icookie": sa.icookie.hex(),
                                "msgid": f"{hdr.msgid:08x}",
