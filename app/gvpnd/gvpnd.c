@@ -245,7 +245,7 @@ run(struct app *a)
 	/* RX and TX rings full, every worker's reassembly full, and room for
 	 * the bursts in flight. */
 	n_mbuf = a->cfg.n_ports * a->queues * (RX_DESC + TX_DESC) + a->queues * GVPN_FRAG_MBUFS +
-		 8192;
+		 2048;
 	a->pool = rte_pktmbuf_pool_create("gvpn_mbufs", n_mbuf, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					  (int)rte_socket_id());
 	if (a->pool == NULL) {

@@ -154,6 +154,16 @@ gvpn_selector_match(const struct gvpn_selector *s, uint32_t src, uint32_t dst, u
 	       sport <= s->sport_hi && dport >= s->dport_lo && dport <= s->dport_hi;
 }
 
+/** Field by field equality (padding bytes are not compared). */
+static inline int
+gvpn_selector_equal(const struct gvpn_selector *a, const struct gvpn_selector *b)
+{
+	return a->src.addr == b->src.addr && a->src.len == b->src.len &&
+	       a->dst.addr == b->dst.addr && a->dst.len == b->dst.len && a->proto == b->proto &&
+	       a->sport_lo == b->sport_lo && a->sport_hi == b->sport_hi &&
+	       a->dport_lo == b->dport_lo && a->dport_hi == b->dport_hi;
+}
+
 /** The selector with source and destination swapped. */
 struct gvpn_selector gvpn_selector_mirror(const struct gvpn_selector *s);
 

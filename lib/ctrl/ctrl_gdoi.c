@@ -27,7 +27,7 @@ find_tek(struct gvpn_ctrl *c, uint8_t group, const struct gvpn_selector *sel, in
 		const struct tek *k = &c->tek[t];
 
 		if (k->used && k->group == group && k->n_sel == (mirror ? 2 : 1) &&
-		    memcmp(&k->sel[0], sel, sizeof(*sel)) == 0)
+		    gvpn_selector_equal(&k->sel[0], sel))
 			return t;
 	}
 	return -ENOENT;

@@ -105,7 +105,7 @@ take_id(struct rd *r, struct gvpn_prefix *pfx, uint16_t *lo, uint16_t *hi, const
 			FAIL("ID_IPV4_ADDR_SUBNET length is not 8");
 		pfx->addr = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
 		mask = (uint32_t)d[4] << 24 | (uint32_t)d[5] << 16 | (uint32_t)d[6] << 8 | d[7];
-		if ((mask & (~mask >> 1)) != mask && mask != 0)
+		if ((~mask & (~mask + 1)) != 0) /* ~mask must be 2^k - 1 */
 			FAIL("subnet mask not contiguous");
 		pfx->len = (uint8_t)__builtin_popcount(mask);
 		pfx->addr &= mask;
@@ -460,7 +460,7 @@ is_mirror(const struct gvpn_selector *a, const struct gvpn_selector *b)
 {
 	struct gvpn_selector m = gvpn_selector_mirror(a);
 
-	return memcmp(&m, b, sizeof(m)) == 0;
+	return gvpn_selector_equal(&m, b);
 }
 
 int
@@ -472,7 +472,6 @@ gdoi_policy_check(struct gdoi_policy *pol, const char **why)
 		FAIL("no ESP TEK in the policy");
 	for (uint16_t i = 0; i < pol->n_teks; i++) {
 		struct gdoi_tek *t = &pol->tek[i];
-		unsigned int same = 0;
 
 		if (!t->has_keys)
 			FAIL("a TEK has no keys in the KD payload");
@@ -480,6 +479,11 @@ gdoi_policy_check(struct gdoi_policy *pol, const char **why)
 			FAIL("TEK SPI below 256");
 		if ((rc = tek_xform(t, why)) != 0)
 			return rc;
+	}
+	for (uint16_t i = 0; i < pol->n_teks; i++) {
+		const struct gdoi_tek *t = &pol->tek[i];
+		unsigned int same = 0;
+
 		/* R5: several policies with one SPI only as a mirrored pair */
 		for (uint16_t k = 0; k < pol->n_teks; k++) {
 			const struct gdoi_tek *o = &pol->tek[k];

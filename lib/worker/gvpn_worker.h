@@ -33,7 +33,7 @@ extern "C" {
 #define GVPN_SLOT_NONE UINT16_MAX
 #define GVPN_MAX_PAIRS (GVPN_MAX_PORTS / 2)
 /** Packets a worker may hold for reassembly at once. */
-#define GVPN_FRAG_PACKETS 1024
+#define GVPN_FRAG_PACKETS 512
 /** The most mbufs a worker's reassembly can hold: size pools with it. */
 #define GVPN_FRAG_MBUFS (GVPN_FRAG_PACKETS * RTE_LIBRTE_IP_FRAG_MAX_FRAG)
 
