@@ -93,6 +93,9 @@ class KeyServer(asyncio.DatagramProtocol):
         self.accepted = accepted_suites(conf)
         self.faults = dict(conf.get("faults", {}))
         self.state_path = conf.get("state_file")
+        if self.state_path:
+            os.makedirs(os.path.dirname(os.path.abspath(self.state_path)),
+                        exist_ok=True)
         self.control_path = conf.get("control_file")
         self.control_mtime = None
         self.listen = conf["listen"]
