@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Measurement helpers of scripts/bench/run.sh.
 
-  bench.py sample  --prefix P --impl gvpnd|secgw --dir out|in [--warmup S --window S --reps N]
+  bench.py sample  --prefix P --impl gvpnd|ethdev --dir out|in [--warmup S --window S --reps N]
       Read a running process's counters over its DPDK telemetry socket:
       wait for traffic, warm up, then measure REPS back-to-back windows on
       the output port. Prints one JSON object.
@@ -34,7 +34,7 @@ sys.path.insert(0, HERE)
 from gvpntest import Telemetry  # noqa: E402
 import traffic  # noqa: E402
 
-IMPL_LABEL = {"ceiling": "ceiling", "secgw": "ipsec-secgw", "gvpnd": "gvpnd"}
+IMPL_LABEL = {"ceiling": "ceiling", "io": "io", "secgw": "ipsec-secgw", "gvpnd": "gvpnd"}
 SIZE_ORDER = ["64", "128", "512", "1420", "imix"]
 
 
@@ -48,21 +48,32 @@ def die(msg):
 class Counters:
     """Output/input packet counters of one implementation, read by telemetry."""
 
-    def __init__(self, impl, direction, prefix, timeout):
-        self.impl, self.dir = impl, direction
+    def __init__(self, impl, direction, prefix, timeout, pid=None):
+        self.impl, self.dir, self.prefix, self.pid = impl, direction, prefix, pid
+        self.tel = None
         end = time.monotonic() + timeout
         while True:
             try:
-                self.tel = Telemetry(prefix)
-                if impl == "gvpnd":
-                    self.tel("/gvpn/version")
-                else:
-                    self.tel("/ethdev/list")
+                self.connect()
                 break
             except (OSError, ValueError, KeyError):
+                self.check_alive()
                 if time.monotonic() > end:
                     die(f"no telemetry socket for file prefix {prefix}")
                 time.sleep(0.1)
+
+    def check_alive(self):
+        if self.pid:
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                die(f"{self.impl} (pid {self.pid}) exited during the measurement")
+
+    def connect(self):
+        if self.tel:
+            self.tel.close()
+        self.tel = Telemetry(self.prefix)
+        self.tel("/gvpn/version" if self.impl == "gvpnd" else "/ethdev/list")
 
     def read(self, timeout=10.0):
         """(output packets, input packets, monotonic time)."""
@@ -70,10 +81,17 @@ class Counters:
         while True:
             try:
                 return self._read()
-            except (TypeError, KeyError):  # ports not started yet
+            except (TypeError, KeyError, ValueError, OSError) as e:
+                # ports not started yet, or the process is still starting
+                self.check_alive()
                 if time.monotonic() > end:
-                    raise
+                    die(f"telemetry of {self.prefix}: {e!r}")
                 time.sleep(0.05)
+                if isinstance(e, (ValueError, OSError)):
+                    try:
+                        self.connect()
+                    except (OSError, ValueError, KeyError):
+                        pass
 
     def _read(self):
         if self.impl == "gvpnd":
@@ -101,7 +119,7 @@ class Counters:
 
 
 def cmd_sample(a):
-    c = Counters(a.impl, a.dir, a.prefix, a.timeout)
+    c = Counters(a.impl, a.dir, a.prefix, a.timeout, a.pid)
     end = time.monotonic() + a.timeout
     first = c.read()
     while True:  # traffic flows once the output counter moves
@@ -117,6 +135,7 @@ def cmd_sample(a):
     for _ in range(a.reps):
         time.sleep(a.window)
         marks.append(c.read())
+    c.check_alive()
     mpps, rx_mpps = [], []
     for m0, m1 in zip(marks, marks[1:]):
         dt = m1[2] - m0[2]
@@ -351,27 +370,25 @@ def fmt(v, spec):
 
 def table(rows):
     by = index(rows)
-    out = []
-    hdr = (f"{'dir':<4} {'alg':<18} {'size':>5} {'flows':>5} | {'ceiling':>7} {'Gbps':>6} | "
-           f"{'secgw':>7} {'Gbps':>6} | {'gvpnd':>7} {'Gbps':>6} | {'g/secgw':>7} {'g/ceil':>6}")
-    out.append("Mpps per worker lcore (Gbps of clear frames, FCS included)")
-    out.append(hdr)
-    out.append("-" * len(hdr))
+    cols = [("ceiling", "ceiling")]
+    if any(r["impl"] == "io" for r in rows):
+        cols.append(("io", "io only"))
+    cols += [("ipsec-secgw", "secgw"), ("gvpnd", "gvpnd")]
+    hdr = f"{'dir':<4} {'alg':<18} {'size':>5} {'flows':>5}"
+    for _, label in cols:
+        hdr += f" | {label:>7} {'Gbps':>6}"
+    hdr += f" | {'g/secgw':>7} {'g/ceil':>6}"
+    out = ["Mpps per worker lcore; Gbps of the clear frames (FCS included)", hdr, "-" * len(hdr)]
     for d, alg, size, flows in cases(rows):
-        c = by.get(("ceiling", d, alg, size, None))
-        s = by.get(("ipsec-secgw", d, alg, size, flows))
-        g = by.get(("gvpnd", d, alg, size, flows))
-        def m(r):
-            return r["mpps"] if r else None
-        def gb(r):
-            return r["gbps"] if r else None
-        rs = ratio(m(g), m(s))
-        rc = ratio(m(g), m(c))
-        out.append(f"{d:<4} {alg:<18} {size:>5} {fmt(flows, ''):>5} | "
-                   f"{fmt(m(c), '.3f'):>7} {fmt(gb(c), '.2f'):>6} | "
-                   f"{fmt(m(s), '.3f'):>7} {fmt(gb(s), '.2f'):>6} | "
-                   f"{fmt(m(g), '.3f'):>7} {fmt(gb(g), '.2f'):>6} | "
-                   f"{fmt(rs, '.2f'):>7} {fmt(rc, '.2f'):>6}")
+        line = f"{d:<4} {alg:<18} {size:>5} {fmt(flows, ''):>5}"
+        got = {}
+        for impl, _ in cols:
+            r = by.get((impl, d, alg, size, None if impl == "ceiling" else flows))
+            got[impl] = r["mpps"] if r else None
+            line += f" | {fmt(got[impl], '.3f'):>7} {fmt(r['gbps'] if r else None, '.2f'):>6}"
+        line += (f" | {fmt(ratio(got['gvpnd'], got['ipsec-secgw']), '.2f'):>7}"
+                 f" {fmt(ratio(got['gvpnd'], got['ceiling']), '.2f'):>6}")
+        out.append(line)
     return "\n".join(out)
 
 
@@ -384,7 +401,7 @@ def plot(rows, path):
     flows = net_flows[-1] if net_flows else None
     algs = [a for a in traffic.ALGS if any(r["alg"] == a for r in rows)]
     sizes = sorted({r["size"] for r in rows}, key=size_key)
-    fig, axes = plt.subplots(2, len(algs), figsize=(5 * len(algs), 8), squeeze=False)
+    fig, axes = plt.subplots(2, len(algs), figsize=(max(6, 5 * len(algs)), 8), squeeze=False)
     style = {"ceiling": ("tab:gray", "crypto ceiling"), "ipsec-secgw": ("tab:blue", "ipsec-secgw"),
              "gvpnd": ("tab:red", "gvpnd")}
     by = index(rows)
@@ -409,7 +426,7 @@ def plot(rows, path):
             ax.grid(True, alpha=0.3)
             if row == 0 and col == 0:
                 ax.legend(fontsize=7)
-    fig.suptitle(f"One worker lcore, {flows} flows; virtual devices on a 2-core VM")
+    fig.suptitle(f"One worker lcore, {flows} flows; virtual devices on a 2-core VM", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 
@@ -430,12 +447,14 @@ def main():
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("sample")
     p.add_argument("--prefix", required=True)
-    p.add_argument("--impl", choices=("gvpnd", "secgw"), required=True)
+    p.add_argument("--impl", choices=("gvpnd", "ethdev"), required=True,
+                   help="gvpnd: /gvpn/ports; ethdev: /ethdev/stats of ports 0 (clear) and 1")
     p.add_argument("--dir", choices=("out", "in"), required=True)
     p.add_argument("--warmup", type=float, default=1.0)
     p.add_argument("--window", type=float, default=3.0)
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--timeout", type=float, default=20.0)
+    p.add_argument("--pid", type=int, help="the measured process: stop early when it is gone")
     p = sub.add_parser("conf")
     p.add_argument("--impl", choices=("gvpnd", "secgw"), required=True)
     p.add_argument("--alg", choices=sorted(traffic.ALGS), required=True)

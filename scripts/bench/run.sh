@@ -10,6 +10,9 @@
 #                into a temporary folder, one lcore, same SA and traffic.
 #   gvpnd        build/app/gvpnd -l 0-1: one worker lcore (lcore 0 is the
 #                control core).
+#   io           (optional, --systems ...,io) dpdk-testpmd io forwarding over
+#                the same devices and pcaps: what the virtual devices alone
+#                cost a core, to read the others against.
 #
 # Traffic is replayed from pcaps (net_pcap, infinite_rx) into the input port
 # and leaves through a net_null port. Outbound: clear frames in, ESP out.
@@ -42,6 +45,7 @@ KEEP=0
 GVPND=$ROOT/build/app/gvpnd
 ESPTOOL=$ROOT/build/test/tools/gvpn-esptool
 PERF=$(command -v dpdk-test-crypto-perf || echo /usr/bin/dpdk-test-crypto-perf)
+TESTPMD=$(command -v dpdk-testpmd || echo /usr/bin/dpdk-testpmd)
 SECGW_SRC=/usr/share/dpdk/examples
 SECGW_MODE=librte
 MTU=1600
@@ -55,7 +59,7 @@ usage: $0 [--quick | --smoke] [options]
                      both directions, the three systems, 1 s window, one repetition
   --smoke            gvpnd only, outbound, 64 B, 64 flows, 0.5 s warm-up and one
                      1 s window, no plot: the test suite's end-to-end check
-  --systems LIST     ceiling,secgw,gvpnd                   ($SYSTEMS)
+  --systems LIST     ceiling,secgw,gvpnd and optionally io  ($SYSTEMS)
   --dirs LIST        out,in                                ($DIRS)
   --algs LIST        $ALGS
   --sizes LIST       frame sizes with FCS, or imix         ($SIZES)
@@ -122,7 +126,7 @@ has() { # has WORD LIST...
 	return 1
 }
 
-for s in "${SYSTEM_LIST[@]}"; do has "$s" ceiling secgw gvpnd || die "unknown system '$s'"; done
+for s in "${SYSTEM_LIST[@]}"; do has "$s" ceiling io secgw gvpnd || die "unknown system '$s'"; done
 for d in "${DIR_LIST[@]}"; do has "$d" out in || die "unknown direction '$d'"; done
 for a in "${ALG_LIST[@]}"; do
 	has "$a" aes128-cbc-sha1 aes256-cbc-sha256 aes128-gcm || die "unknown algorithm '$a'"
@@ -135,11 +139,14 @@ case $SECGW_MODE in legacy | librte | cpu-crypto) ;; *) die "unknown --secgw-mod
 if has gvpnd "${SYSTEM_LIST[@]}"; then
 	[ -x "$GVPND" ] || die "$GVPND missing: ninja -C build"
 fi
-if has in "${DIR_LIST[@]}" && { has gvpnd "${SYSTEM_LIST[@]}" || has secgw "${SYSTEM_LIST[@]}"; }; then
+if has in "${DIR_LIST[@]}" && ! { [ ${#SYSTEM_LIST[@]} -eq 1 ] && has ceiling "${SYSTEM_LIST[@]}"; }; then
 	[ -x "$ESPTOOL" ] || die "$ESPTOOL missing: ninja -C build"
 fi
 if has ceiling "${SYSTEM_LIST[@]}"; then
 	[ -x "$PERF" ] || die "dpdk-test-crypto-perf missing: run scripts/setup.sh"
+fi
+if has io "${SYSTEM_LIST[@]}"; then
+	[ -x "$TESTPMD" ] || die "dpdk-testpmd missing: run scripts/setup.sh"
 fi
 
 stamp=$(date +%Y%m%d-%H%M%S)
@@ -287,11 +294,6 @@ run_ceiling() { # DIR ALG SIZE
 	rm -rf "/var/run/dpdk/$prefix"
 }
 
-sample() { # IMPL DIR PREFIX: measure a running process into $TMP/sample.json
-	$PY "$HERE/bench.py" sample --impl "$1" --dir "$2" --prefix "$3" --warmup "$WARMUP" \
-		--window "$WINDOW" --reps "$REPS" >"$TMP/sample.json"
-}
-
 # Devices: the input is a pcap replayed forever, the output a null device
 # that never receives.
 vdevs() { # DIR PCAP -> VDEV_ARGS, CLEAR_DEV, PROT_DEV (clear port first)
@@ -304,31 +306,65 @@ vdevs() { # DIR PCAP -> VDEV_ARGS, CLEAR_DEV, PROT_DEV (clear port first)
 	fi
 }
 
+# measure IMPL DIR ALG SIZE FLOWS LOG CMD...: start the process (@PREFIX@
+# in CMD becomes its file prefix), measure it, stop it and record the row.
+# A process that is gone before it was measured is started again, twice
+# at most.
+measure() {
+	local impl=$1 dir=$2 alg=$3 size=$4 flows=$5 logf=$6 try prefix pid ok rc counters=ethdev
+	shift 6
+	[ "$impl" = gvpnd ] && counters=gvpnd
+	for try in 1 2 3; do
+		prefix=$(next_prefix)
+		start "$logf" "${@/@PREFIX@/$prefix}"
+		pid=$STARTED
+		ok=1
+		$PY "$HERE/bench.py" sample --impl "$counters" --dir "$dir" --prefix "$prefix" \
+			--pid "$pid" --warmup "$WARMUP" --window "$WINDOW" --reps "$REPS" \
+			>"$TMP/sample.json" || ok=0
+		rc=0
+		stop "$pid" || rc=$?
+		rm -rf "/var/run/dpdk/$prefix"
+		if [ "$impl" = gvpnd ] && [ $rc -ne 0 ]; then
+			ok=0
+			log "gvpnd exited with status $rc"
+		fi
+		if [ $ok -eq 1 ]; then
+			record "$impl" "$dir" "$alg" "$size" "$flows" "$TMP/sample.json"
+			return 0
+		fi
+		tail -5 "$logf" | sed 's/^/run.sh:     | /' >&2
+		log "$impl $dir $alg $size B $flows flows: attempt $try failed"
+	done
+	fail "$impl $dir $alg $size $flows"
+}
+
 run_gvpnd() { # DIR ALG SIZE FLOWS
-	local dir=$1 alg=$2 size=$3 flows=$4 input prefix conf logf ok=1
+	local dir=$1 alg=$2 size=$3 flows=$4 input conf
 	input=$(pcap "$dir" "$size" "$flows" "$alg")
 	vdevs "$dir" "$input"
 	conf=$TMP/gvpnd-$alg-$dir.conf
 	$PY "$HERE/bench.py" conf --impl gvpnd --alg "$alg" --clear-dev "$CLEAR_DEV" \
 		--prot-dev "$PROT_DEV" --mtu "$MTU" "$conf"
-	prefix=$(next_prefix)
-	logf=$TMP/gvpnd-$dir-$alg-$size-$flows.log
-	start "$logf" "$GVPND" --no-huge --no-pci -l 0-1 -m "$MEM" --file-prefix "$prefix" \
+	measure gvpnd "$dir" "$alg" "$size" "$flows" "$TMP/gvpnd-$dir-$alg-$size-$flows.log" \
+		"$GVPND" --no-huge --no-pci -l 0-1 -m "$MEM" --file-prefix @PREFIX@ \
 		--log-level 'lib.*:error' "${VDEV_ARGS[@]}" -- -f "$conf"
-	local pid=$STARTED
-	sample gvpnd "$dir" "$prefix" || ok=0
-	stop "$pid" || { ok=0; log "gvpnd exited non-zero"; }
-	rm -rf "/var/run/dpdk/$prefix"
-	if [ $ok -eq 1 ]; then
-		record gvpnd "$dir" "$alg" "$size" "$flows" "$TMP/sample.json"
-	else
-		tail -20 "$logf" >&2
-		fail "gvpnd $dir $alg $size $flows"
-	fi
+}
+
+run_io() { # DIR SIZE FLOWS ALG: testpmd forwards input to output, no crypto
+	local dir=$1 size=$2 flows=$3 alg=$4 input
+	input=$(pcap "$dir" "$size" "$flows" "$alg")
+	vdevs "$dir" "$input"
+	# lcore 1 forwards; without -i, testpmd runs until a signal when it
+	# prints statistics periodically.
+	measure io "$dir" "$alg" "$size" "$flows" "$TMP/io-$dir-$alg-$size-$flows.log" \
+		"$TESTPMD" --no-huge --no-pci -l 0-1 -m "$MEM" --file-prefix @PREFIX@ \
+		--log-level 'lib.*:error' "${VDEV_ARGS[@]}" -- --forward-mode=io --auto-start \
+		--nb-cores=1 --rxq=1 --txq=1 --stats-period 3600
 }
 
 run_secgw() { # DIR ALG SIZE FLOWS
-	local dir=$1 alg=$2 size=$3 flows=$4 input prefix conf logf ok=1 mode=() sa_type=
+	local dir=$1 alg=$2 size=$3 flows=$4 input conf mode=() sa_type=
 	[ -n "$SECGW" ] || build_secgw
 	input=$(pcap "$dir" "$size" "$flows" "$alg")
 	vdevs "$dir" "$input"
@@ -338,23 +374,13 @@ run_secgw() { # DIR ALG SIZE FLOWS
 	esac
 	conf=$TMP/secgw-$alg.cfg
 	$PY "$HERE/bench.py" conf --impl secgw --alg "$alg" --sa-type "$sa_type" "$conf"
-	prefix=$(next_prefix)
-	logf=$TMP/secgw-$dir-$alg-$size-$flows.log
-	# One lcore does everything: it is the main lcore and polls both ports.
-	start "$logf" "$SECGW" --no-huge --no-pci -l 1 -m "$MEM" --file-prefix "$prefix" \
+	# One lcore does everything: it is the main lcore and polls both ports
+	# (port 0 clear, port 1 protected: -u names the protected one).
+	measure secgw "$dir" "$alg" "$size" "$flows" "$TMP/secgw-$dir-$alg-$size-$flows.log" \
+		"$SECGW" --no-huge --no-pci -l 1 -m "$MEM" --file-prefix @PREFIX@ \
 		--log-level 'lib.*:error' "${VDEV_ARGS[@]}" --vdev crypto_aesni_mb_bench -- \
 		-p 0x3 -P -u 0x2 --mtu "$MTU" -f "$conf" --config '(0,0,1),(1,0,1)' \
 		"${mode[@]+"${mode[@]}"}"
-	local pid=$STARTED
-	sample secgw "$dir" "$prefix" || ok=0
-	stop "$pid" || true # it exits 0 or by the signal, as it likes
-	rm -rf "/var/run/dpdk/$prefix"
-	if [ $ok -eq 1 ]; then
-		record secgw "$dir" "$alg" "$size" "$flows" "$TMP/sample.json"
-	else
-		tail -20 "$logf" >&2
-		fail "ipsec-secgw $dir $alg $size $flows"
-	fi
 }
 
 # ------------------------------------------------------------------- main
@@ -369,6 +395,9 @@ for dir in "${DIR_LIST[@]}"; do
 				run_ceiling "$dir" "$alg" "$size"
 			fi
 			for flows in "${FLOW_LIST[@]}"; do
+				if has io "${SYSTEM_LIST[@]}"; then
+					run_io "$dir" "$size" "$flows" "$alg"
+				fi
 				if has secgw "${SYSTEM_LIST[@]}"; then
 					run_secgw "$dir" "$alg" "$size" "$flows"
 				fi
