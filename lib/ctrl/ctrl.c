@@ -564,12 +564,13 @@ gvpn_ctrl_snapshot_groups(struct gvpn_ctrl *c, struct gvpn_group_info *out, unsi
 		for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++)
 			if (c->sa[s].state != GVPN_SA_FREE && c->sa[s].rt->group == g)
 				i->n_sas++;
+		i->gdoi = cfg->groups[g].gdoi;
+		i->rekey_in_s = -1;
 		if (c->group[g].client != NULL) {
 			struct gdoi_client_info ci;
 			uint64_t ms = rte_get_tsc_cycles() / (rte_get_tsc_hz() / 1000);
 
 			gdoi_client_info(c->group[g].client, ms, &ci);
-			i->gdoi = 1;
 			snprintf(i->server, sizeof(i->server), "%s", ci.server);
 			snprintf(i->last_error, sizeof(i->last_error), "%s", ci.last_error);
 			i->rekey_in_s = ci.rekey_in_ms < 0 ? -1 : ci.rekey_in_ms / 1000;

@@ -192,3 +192,40 @@ def main_guard(fn):
         for line in traceback.format_exc().splitlines():
             print(f"#   {line}")
         sys.exit(1)
+
+
+class KeyServer:
+    """The test GDOI key server (test/ks/gdoi_ks.py) with a JSON configuration."""
+
+    def __init__(self, root, conf, workdir, name="ks"):
+        self.script = os.path.join(root, "test", "ks", "gdoi_ks.py")
+        self.conf = dict(conf)
+        self.conf.setdefault("state_file", os.path.join(workdir, f"{name}-state.json"))
+        self.path = os.path.join(workdir, f"{name}.json")
+        self.log = os.path.join(workdir, f"{name}.log")
+        with open(self.path, "w") as f:
+            json.dump(self.conf, f)
+        self.proc = None
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(["/usr/bin/python3", self.script, "--config", self.path],
+                                     stdout=subprocess.PIPE, stderr=open(self.log + ".err", "w"),
+                                     text=True)
+        line = self.proc.stdout.readline()
+        if '"listening"' not in line:
+            self.proc.kill()
+            raise RuntimeError(f"key server did not start: {line} {open(self.log + '.err').read()}")
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            self.proc = None
+
+    def state(self):
+        with open(self.conf["state_file"]) as f:
+            return json.load(f)

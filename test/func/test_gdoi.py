@@ -1,0 +1,266 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""gvpnd as a GDOI group member against the independent test key server, as TAP.
+
+Registration end to end (keys from the key server encrypt traffic that scapy
+and tshark decrypt), failover through dead key servers, fail-closed and
+fail-open with a silent key server, refusals and malformed answers, and
+tshark's view of the whole registration.
+
+Usage: test_gdoi.py GVPND SOURCE_ROOT WORKDIR
+"""
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from gvpntest import Gvpnd, KeyServer, Tap, main_guard, run  # noqa: E402
+
+from scapy.all import IP, UDP, Ether, Raw, rdpcap, wrpcap  # noqa: E402
+from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
+
+PSK = "group-member-psk-0123456789"
+A, B = "192.0.2.10", "198.51.100.20"
+BASE_PORT = 18000 + os.getpid() % 1000 * 8
+
+
+def ks_conf(port, **kw):
+    conf = {"listen": "127.0.0.1", "port": port, "psk": PSK,
+            "groups": [{"id": 1001, "teks": [{
+                "spi": 0x1001, "cipher": "aes-cbc", "key_bits": 128, "auth": "hmac-sha1-96",
+                "src": "192.0.2.0/24", "dst": "198.51.100.0/24", "mirror": True, "lifetime": 600}]}]}
+    conf.update(kw)
+    return conf
+
+
+def gm_conf(servers, extra="", psk=PSK):
+    ks = ", ".join(f'"127.0.0.1:{p}"' for p in servers)
+    return f"""
+ports = (
+  {{ name = "inside"; role = "clear"; device = "net_pcap0"; peer = "wan"; }},
+  {{ name = "wan"; role = "protected"; device = "net_pcap1"; }}
+);
+bypass = ( {{ protocol = "udp"; dst_port = 848; }} );
+groups = ( {{
+  name = "corp"; id = 1001;
+  key_servers = ( {ks} );
+  local_address = "127.0.0.1";
+  psk = "{psk}";
+  phase1 = ( "aes256-sha256-modp2048", "aes128-sha1-modp1024" );
+  retry_interval = 1; retries = 2;
+  {extra}
+}} );
+"""
+
+
+def traffic(work, name):
+    """Clear traffic replayed forever (infinite_rx) into the clear port."""
+    pkts = [Ether() / IP(src=A, dst=B, id=i) / UDP(sport=40000, dport=40001) / Raw(b"group %d" % i)
+            for i in range(4)]
+    path = os.path.join(work, f"{name}.clear.pcap")
+    wrpcap(path, pkts)
+    empty = os.path.join(work, "empty.pcap")
+    wrpcap(empty, [], linktype=1)
+    return pkts, path, empty
+
+
+def member(ctx, name, conf, clear_in, empty):
+    w = ctx["work"]
+    vdevs = [f"net_pcap0,rx_pcap={clear_in},tx_pcap={w}/{name}.back.pcap,infinite_rx=1",
+             f"net_pcap1,rx_pcap={empty},tx_pcap={w}/{name}.esp.pcap"]
+    return Gvpnd(ctx["gvpnd"], conf, vdevs, w, name=name)
+
+
+def group(g):
+    return g.tel("/gvpn/groups")["corp"]
+
+
+def esp_out(ctx, name):
+    return [Ether(bytes(p)) for p in rdpcap(f"{ctx['work']}/{name}.esp.pcap")
+            if IP in p and p[IP].proto == 50]
+
+
+def test_registration(ctx, tap):
+    pkts, clear_in, empty = traffic(ctx["work"], "reg")
+    port = BASE_PORT
+    cap = os.path.join(ctx["work"], "registration.pcap")
+    err = os.path.join(ctx["work"], "registration.err")
+    ts = subprocess.Popen(["tshark", "-q", "-i", "lo", "-f", f"udp port {port}", "-w", cap],
+                          stdout=subprocess.DEVNULL, stderr=open(err, "w"))
+    end = time.time() + 10
+    while "Capture started" not in open(err).read() and time.time() < end:
+        time.sleep(0.1)
+    with KeyServer(ctx["root"], ks_conf(port), ctx["work"], "ks-reg") as ks:
+        g = member(ctx, "reg", gm_conf([port]), clear_in, empty)
+        with g:
+            def registers():
+                g.wait(lambda: group(g)["state"] == "registered", timeout=20, what="registration")
+                info = group(g)
+                assert info["key_server"] == f"127.0.0.1:{port}" and info["sas"] == 1, info
+                assert 0 < info["rekey_in_s"] <= 600 * 0.95 + 1, info  # R17: 5-7 % before expiry
+                sa = g.tel("/gvpn/sa")["0x00001001"]
+                assert sa["state"] == "active" and sa["cipher"] == "aes-cbc-128", sa
+                assert 580 <= sa["remaining_s"] <= 600, sa
+                g.wait(lambda: g.lcores()["encrypted"] >= 20, what="traffic to be encrypted")
+            tap.check("registers with the key server (phase 1 + GROUPKEY-PULL) and installs its TEK",
+                      registers)
+            rc = g.stop()
+        state = ks.state()
+    time.sleep(1)
+    ts.terminate()
+    ts.wait()
+    tek = state["groups"]["1001"]["tek_history"][0]
+
+    def scapy_decrypts():
+        assert rc == 0, f"gvpnd exit {rc}"
+        esp = esp_out(ctx, "reg")
+        assert esp, "no ESP sent"
+        sa = SecurityAssociation(ESP, spi=0x1001, crypt_algo="AES-CBC",
+                                 crypt_key=bytes.fromhex(tek["enc_key"]), auth_algo="HMAC-SHA1-96",
+                                 auth_key=bytes.fromhex(tek["auth_key"]), tunnel_header=IP())
+        want = {bytes(p[IP]) for p in pkts}
+        for e in esp[:20]:
+            assert e[IP].src == A and e[IP].dst == B
+            assert bytes(sa.decrypt(e[IP])) in want
+    tap.check("scapy decrypts gvpnd's ESP with the keys the key server handed out", scapy_decrypts)
+
+    def tshark_decrypts_esp():
+        uat = (f'uat:esp_sa:"IPv4","*","*","0x00001001","AES-CBC [RFC3602]","0x{tek["enc_key"]}",'
+               f'"HMAC-SHA-1-96 [RFC2404]","0x{tek["auth_key"]}"')
+        t = run(["tshark", "-r", f"{ctx['work']}/reg.esp.pcap", "-c", "10", "-o",
+                 "esp.enable_encryption_decode:TRUE", "-o", "esp.enable_authentication_check:TRUE",
+                 "-o", uat, "-T", "fields", "-e", "esp.icv_good", "-e", "udp.dstport"])
+        rows = [r.split("\t") for r in t.stdout.splitlines()]
+        assert rows and all(r == ["1", "40001"] for r in rows), t.stdout + t.stderr
+    tap.check("tshark decrypts gvpnd's ESP with those keys (ICV good)", tshark_decrypts_esp)
+
+    def tshark_dissects_registration():
+        p1 = [s for s in state["phase1"] if s.get("icookie")]
+        assert p1, "no phase-1 SA in the key server's state"
+        table = ";".join(f'{s["icookie"]},{s["enc_key"]}' for s in p1[-1:])
+        t = run(["tshark", "-r", cap, "-d", f"udp.port=={port},isakmp", "-o",
+                 f"uat:ikev1_decryption_table:{table}", "-T", "fields", "-e", "frame.number",
+                 "-e", "isakmp.exchangetype", "-e", "isakmp.nextpayload", "-e", "_ws.malformed",
+                 "-e", "_ws.expert.message"])
+        rows = [r.split("\t") for r in t.stdout.splitlines()]
+        assert len(rows) >= 10, f"{len(rows)} frames: {t.stdout} {t.stderr}"
+        exch = [r[1] for r in rows]
+        assert exch[:6] == ["2"] * 6 and exch[6:10] == ["32"] * 4, exch
+        bad = [r for r in rows if len(r) > 3 and r[3]]
+        assert not bad, f"malformed: {bad}"
+    tap.check("tshark dissects the whole registration (Main Mode + GROUPKEY-PULL) without "
+              "malformed packets", tshark_dissects_registration)
+
+
+def test_failover(ctx, tap):
+    pkts, clear_in, empty = traffic(ctx["work"], "fo")
+    dead1, dead2, live = BASE_PORT + 1, BASE_PORT + 2, BASE_PORT + 3
+
+    def reaches_third():
+        with KeyServer(ctx["root"], ks_conf(live), ctx["work"], "ks-fo"):
+            with member(ctx, "fo", gm_conf([dead1, dead2, live]), clear_in, empty) as g:
+                g.wait(lambda: group(g)["state"] == "registered", timeout=30,
+                       what="registration through failover")
+                info = group(g)
+                assert info["key_server"] == f"127.0.0.1:{live}", info
+                assert info["failures"] == 4, info  # retries = 2 on each dead server
+                assert "no answer" in info["last_error"] or info["last_error"] == "", info
+                assert g.stop() == 0
+    tap.check("failover: with servers 1-2 dead, registration reaches server 3 after the "
+              "configured retries", reaches_third)
+
+
+def test_silent_key_server(ctx, tap):
+    pkts, clear_in, empty = traffic(ctx["work"], "silent")
+    port = BASE_PORT + 4
+    conf_ks = ks_conf(port, faults={"silent": True})
+
+    def fail_closed():
+        with KeyServer(ctx["root"], conf_ks, ctx["work"], "ks-silent"):
+            with member(ctx, "closed", gm_conf([port]), clear_in, empty) as g:
+                g.wait(lambda: group(g)["state"] == "failed", timeout=20, what="failed state")
+                n = g.lcores()["drop_no_rule"]
+                g.wait(lambda: g.lcores()["drop_no_rule"] > n + 10, what="drops")
+                assert g.lcores()["fail_open"] == 0
+                assert g.stop() == 0
+        out = [p for p in rdpcap(f"{ctx['work']}/closed.esp.pcap")]
+        assert not out, f"{len(out)} frames left while fail-closed"
+    tap.check("silent key server, no fail-open rules: fail-closed, traffic dropped and counted",
+              fail_closed)
+
+    def fail_open():
+        extra = 'fail_open = ( { src = "192.0.2.0/24"; dst = "198.51.100.0/24"; } );'
+        with KeyServer(ctx["root"], conf_ks, ctx["work"], "ks-silent2"):
+            with member(ctx, "open", gm_conf([port], extra), clear_in, empty) as g:
+                g.wait(lambda: group(g)["state"] == "failed" and group(g)["fail_open"] == "on",
+                       timeout=20, what="fail-open")
+                g.wait(lambda: g.lcores()["fail_open"] > 10, what="traffic passing in clear")
+                assert g.stop() == 0
+        out = rdpcap(f"{ctx['work']}/open.esp.pcap")
+        assert out and all(UDP in p and p[UDP].dport == 40001 for p in out), "not clear UDP"
+    tap.check("silent key server with fail-open rules: matching traffic passes in clear (R24)",
+              fail_open)
+
+
+def test_refusals(ctx, tap):
+    pkts, clear_in, empty = traffic(ctx["work"], "ref")
+    cases = [
+        ("wrong pre-shared key", {"faults": {"wrong_psk": True}}),
+        ("refused group", {"faults": {"refuse_group": True}}),
+        ("truncated payload in pull message 2",
+         {"faults": {"malformed": {"kind": "truncated", "reply": "pull2"}}}),
+        ("bad payload length in Main Mode message 2",
+         {"faults": {"malformed": {"kind": "bad_length", "reply": "mm2"}}}),
+        ("unknown next payload in pull message 4",
+         {"faults": {"malformed": {"kind": "unknown_next_payload", "reply": "pull4"}}}),
+    ]
+    for i, (what, kw) in enumerate(cases):
+        def case(kw=kw, i=i):
+            port = BASE_PORT + 5 + (i % 3)
+            conf = ks_conf(port, **kw)
+            with KeyServer(ctx["root"], conf, ctx["work"], f"ks-ref{i}"):
+                with member(ctx, f"ref{i}", gm_conf([port]), clear_in, empty) as g:
+                    g.wait(lambda: group(g)["failures"] >= 1, timeout=20, what="a failed attempt")
+                    info = group(g)
+                    assert info["state"] == "failed" and info["sas"] == 0, info
+                    assert info["last_error"], info
+                    assert PSK not in repr(info)
+                    assert g.tel("/gvpn/version"), "gvpnd stopped answering"
+                    assert g.stop() == 0
+        tap.check(f"key server fault: {what} -> registration fails with a reason, nothing "
+                  "installed, gvpnd keeps running", case)
+
+
+def test_register_command(ctx, tap):
+    pkts, clear_in, empty = traffic(ctx["work"], "cmd")
+    port = BASE_PORT + 4
+
+    def forced():
+        with KeyServer(ctx["root"], ks_conf(port), ctx["work"], "ks-cmd"):
+            with member(ctx, "cmd", gm_conf([port]), clear_in, empty) as g:
+                g.wait(lambda: group(g)["registrations"] == 1, timeout=20, what="registration")
+                r = g.tel("/gvpn/group/register,corp")
+                assert r["result"] == "queued", r
+                g.wait(lambda: group(g)["registrations"] == 2, timeout=20, what="re-registration")
+                assert group(g)["sas"] == 1, group(g)  # the same TEK: kept, not duplicated
+                assert g.stop() == 0
+    tap.check("/gvpn/group/register forces a re-registration; the unchanged TEK is kept",
+              forced)
+
+
+def main():
+    gvpnd, root, work = sys.argv[1:4]
+    os.makedirs(work, exist_ok=True)
+    ctx = {"gvpnd": gvpnd, "root": root, "work": work}
+    tap = Tap()
+    test_registration(ctx, tap)
+    test_failover(ctx, tap)
+    test_silent_key_server(ctx, tap)
+    test_refusals(ctx, tap)
+    test_register_command(ctx, tap)
+    return tap.done()
+
+
+if __name__ == "__main__":
+    main_guard(main)
