@@ -315,6 +315,12 @@ class KeyServer(asyncio.DatagramProtocol):
             self.prune()
             self.sas[hdr.icookie] = sa
             self.counters["phase1_started"] += 1
+        elif (hdr.rcookie == ZERO_COOKIE and sa.state != "established"
+              and sa.peer == peer):
+            # A new message 1 reusing the cookie of an attempt that failed
+            # or stalled: start over.
+            del self.sas[hdr.icookie]
+            return self.main_mode(hdr, data, peer, None, digest)
         elif hdr.rcookie != sa.rcookie or sa.peer != peer:
             self.error("cookie_or_peer_mismatch", peer,
                        icookie=hdr.icookie.hex())
@@ -353,6 +359,14 @@ class KeyServer(asyncio.DatagramProtocol):
         if hdr.rcookie != sa.rcookie or peer != sa.peer:
             self.error("cookie_or_peer_mismatch", peer,
                        icookie=hdr.icookie.hex())
+            return False
+        life = sa.suite.life
+        if (sa.suite.life_type == ike.LIFE_SECONDS and life
+                and time.time() > sa.established_at + life):
+            # The negotiated phase-1 lifetime is over: the member must
+            # start a new phase 1 (R17).
+            self.sas.pop(sa.icookie, None)
+            self.error("phase1_expired", peer, icookie=hdr.icookie.hex())
             return False
         if self.faults.get("drop_after_phase1"):
             self.counters["dropped"] += 1

@@ -169,11 +169,13 @@ def transform(num, enc, bits, h, group, life=86400, auth=1):
 
 class Initiator:
     def __init__(self, port, psk=PSK, enc="aes-cbc", bits=128, h="sha1",
-                 group=14, doi=1, offers=None, timeout=3.0, log=None):
+                 group=14, doi=1, offers=None, timeout=3.0, log=None,
+                 life=86400):
         self.addr = ("127.0.0.1", port)
         self.psk = psk.encode() if isinstance(psk, str) else psk
         self.enc, self.bits, self.h, self.group = enc, bits, h, group
         self.doi = doi
+        self.life = life
         self.offers = offers or [(enc, bits, h, group)]
         self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.s.bind(("127.0.0.1", 0))
@@ -264,7 +266,8 @@ class Initiator:
 
     # -- Main Mode, RFC 2409 5 --
     def mm1(self):
-        ts = [(3, transform(i + 1, *o)) for i, o in enumerate(self.offers)]
+        ts = [(3, transform(i + 1, *o, life=self.life))
+              for i, o in enumerate(self.offers)]
         prop = struct.pack("!BBBB", 1, 1, 0, len(ts)) + chain(ts)
         sit = 1 if self.doi == 1 else 0
         self.sai_b = struct.pack("!II", self.doi, sit) + chain([(2, prop)])
@@ -923,6 +926,37 @@ def run_all(tap, srv, port, work):
         raise AssertionError("no notify")
     tap.check("a pull with a wrong HASH(1) gets INVALID-HASH-INFORMATION",
               bad_hash)
+
+    def p1_lifetime():
+        i = Initiator(port, group=2, timeout=1, life=2)
+        i.main_mode()
+        i.pull(id_key_id(77))
+        time.sleep(2.2)
+        try:
+            i.pull(id_key_id(77))
+        except Failed as e:
+            assert e.what == "timeout"
+            srv.wait("error", 3, lambda x: x.get("reason") == "phase1_expired")
+            return
+        finally:
+            i.close()
+        raise AssertionError("pull served on an expired phase-1 SA")
+    tap.check("a pull after the negotiated phase-1 lifetime is not served",
+              p1_lifetime)
+
+    def restart_same_cookie():
+        i = Initiator(port, offers=[("aes-cbc", 128, "sha1", 15)])
+        try:
+            i.main_mode()
+        except Failed as e:
+            assert e.notify == 14
+        i.offers = [("aes-cbc", 128, "sha1", 14)]
+        i.rcookie = b"\0" * 8
+        i.main_mode()
+        i.pull(id_key_id(77))
+        i.close()
+    tap.check("a new message 1 with the cookie of a failed attempt starts "
+              "over", restart_same_cookie)
     run_faults(tap, srv, port)
 
 
