@@ -1186,6 +1186,7 @@ class Swan:
         os.makedirs(self.w, exist_ok=True)
         tag = f"ks{os.getpid() % 100000}"
         self.na, self.nb = f"{tag}a", f"{tag}b"
+        self.va, self.vb = f"{tag}va", f"{tag}vb"
         self.procs = []
 
     def sh(self, *cmd, check=True):
@@ -1230,13 +1231,13 @@ class Swan:
     def setup(self):
         for n in (self.na, self.nb):
             self.sh("ip", "netns", "add", n)
-        self.sh("ip", "link", "add", "vA", "netns", self.na, "type", "veth",
-                "peer", "name", "vB", "netns", self.nb)
+        self.sh("ip", "link", "add", self.va, "netns", self.na, "type",
+                "veth", "peer", "name", self.vb, "netns", self.nb)
         self.sh("ip", "-n", self.na, "addr", "add", "10.9.0.1/24", "dev",
-                "vA")
+                self.va)
         self.sh("ip", "-n", self.nb, "addr", "add", "10.9.0.2/24", "dev",
-                "vB")
-        for n, d in ((self.na, "vA"), (self.nb, "vB")):
+                self.vb)
+        for n, d in ((self.na, self.va), (self.nb, self.vb)):
             self.sh("ip", "-n", n, "link", "set", "lo", "up")
             self.sh("ip", "-n", n, "link", "set", d, "up")
         # the key server in B, on UDP 500 (charon's IKEv1 port)
