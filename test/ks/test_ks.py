@@ -847,7 +847,7 @@ def run_all(tap, srv, port, work):
 
     if shutil.which("tshark"):
         tap.check("tshark decrypts main mode and GROUPKEY-PULL with the "
-                  "state file's key and dissects HASH, SA KEK/TEK, SEQ, KD",
+                  "state file's key and dissects HASH, SA KEK, SEQ, KD",
                   lambda: t_tshark(srv, st, work))
     else:
         tap.skip("tshark dissects the exchanges", "tshark not installed")
