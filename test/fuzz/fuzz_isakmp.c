@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * libFuzzer harness for the ISAKMP/IKE/GDOI parsers that see key-server
+ * bytes: the header and payload walker, data attributes, the GDOI SA and KD
+ * payloads with the policy check, and Main Mode message 2 as the initiator
+ * receives it.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "gvpn_gdoi.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+walk(const uint8_t *data, size_t size)
+{
+	static struct gdoi_policy pol;
+	struct isakmp_hdr h;
+	struct isakmp_msg m;
+	const char *why;
+
+	if (isakmp_parse_header(data, size, &h) != ISAKMP_OK)
+		(void)0; /* the payloads are tried regardless */
+	if (size < 1 || isakmp_parse_payloads(data[0], data + 1, size - 1, data[0] & 1, &m) != ISAKMP_OK)
+		return;
+	memset(&pol, 0, sizeof(pol));
+	for (uint16_t i = 0; i < m.n; i++) {
+		const uint8_t *p = m.p[i].body;
+		size_t left = m.p[i].body_len;
+		struct isakmp_attr a;
+
+		switch (m.p[i].type) {
+		case ISAKMP_P_SA:
+			gdoi_parse_sa(p, left, &pol, &why);
+			break;
+		case ISAKMP_P_KD:
+			if (gdoi_parse_kd(p, left, &pol, &why) == 0)
+				gdoi_policy_check(&pol, &why);
+			break;
+		default:
+			while (isakmp_attr_next(&p, &left, &a) == 1)
+				;
+			break;
+		}
+	}
+	gdoi_policy_clear(&pol);
+}
+
+/* The bytes as Main Mode message 2 for an initiator that sent message 1. */
+static void
+main_mode(const uint8_t *data, size_t size)
+{
+	static struct ike_conf conf = {.psk = "fuzzing-pre-shared-key-0123", .psk_len = 27, .doi = 2,
+				       .n_props = 2,
+				       .props = {{IKE_ENC_AES, 128, IKE_HASH_SHA1, 2, 3600},
+						 {IKE_ENC_3DES, 0, IKE_HASH_MD5, 1, 3600}}};
+	static struct ike_sa sa;
+	static struct isakmp_buf out;
+	uint8_t msg[ISAKMP_MSG_MAX];
+
+	if (size < ISAKMP_HDR_LEN || size > sizeof(msg))
+		return;
+	if (ike_mm_start(&sa, &conf, &out) != 0)
+		return;
+	memcpy(msg, data, size);
+	memcpy(msg, sa.icookie, 8); /* reach past the cookie check */
+	msg[24] = (uint8_t)(size >> 24);
+	msg[25] = (uint8_t)(size >> 16);
+	msg[26] = (uint8_t)(size >> 8);
+	msg[27] = (uint8_t)size;
+	msg[17] = ISAKMP_VERSION;
+	ike_mm_input(&sa, msg, size, &out);
+	ike_sa_clear(&sa);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	walk(data, size);
+	main_mode(data, size);
+	return 0;
+}

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ISAKMP codec and GDOI payloads: round trips, and every malformed input a
+ * distinct, named failure.
+ */
+#include <errno.h>
+
+#include "test_util.h"
+#include "gvpn_gdoi.h"
+#include "gvpn_isakmp.h"
+
+static size_t
+mk(uint8_t *b, const char *hex)
+{
+	return unhex(hex, b, 4096);
+}
+
+static void
+test_header_checks(void **state)
+{
+	static const struct {
+		const char *what;
+		const char *hex;
+		int err;
+	} cases[] = {
+		{"short", "0102030405060708", ISAKMP_ERR_SHORT_HEADER},
+		{"version 2.0", "0102030405060708000000000000000001200200000000000000001c",
+		 ISAKMP_ERR_BAD_VERSION},
+		{"length 29 for 28 bytes", "0102030405060708000000000000000001100200000000000000001d",
+		 ISAKMP_ERR_BAD_LENGTH},
+		{"length beyond the maximum", "01020304050607080000000000000000011002000000000000ffffff",
+		 ISAKMP_ERR_TOO_LONG},
+		{"valid", "0102030405060708000000000000000001100200000000000000001c", ISAKMP_OK},
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		uint8_t b[64];
+		struct isakmp_hdr h;
+		size_t n = mk(b, cases[i].hex);
+
+		if (isakmp_parse_header(b, n, &h) != cases[i].err)
+			fail_msg("%s: expected '%s'", cases[i].what, isakmp_err_name(cases[i].err));
+	}
+}
+
+static void
+test_payload_walker_rejects_each_malformation(void **state)
+{
+	static const struct {
+		const char *what;
+		uint8_t first;
+		const char *hex;
+		int padded;
+		int err;
+	} cases[] = {
+		{"header does not fit", ISAKMP_P_NONCE, "0000", 0, ISAKMP_ERR_SHORT_PAYLOAD},
+		{"unknown first payload", 200, "00000004", 0, ISAKMP_ERR_UNKNOWN_PAYLOAD},
+		{"unknown next payload", ISAKMP_P_NONCE, "c8000008aabbccdd", 0,
+		 ISAKMP_ERR_UNKNOWN_PAYLOAD},
+		{"reserved not zero", ISAKMP_P_NONCE, "00010008aabbccdd", 0, ISAKMP_ERR_RESERVED},
+		{"below the type's minimum", ISAKMP_P_NOTIFY, "00000008aabbccdd", 0,
+		 ISAKMP_ERR_PAYLOAD_TOO_SHORT},
+		{"length beyond the bytes", ISAKMP_P_NONCE, "00000010aabbccdd", 0,
+		 ISAKMP_ERR_PAYLOAD_OVERRUN},
+		{"trailing bytes", ISAKMP_P_NONCE, "00000008aabbccdd11", 0, ISAKMP_ERR_TRAILING},
+		{"padding allowed when encrypted", ISAKMP_P_NONCE, "00000008aabbccdd000000", 1,
+		 ISAKMP_OK},
+		{"chain of two", ISAKMP_P_NONCE, "0d000008aabbccdd00000006eeff", 0, ISAKMP_OK},
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		uint8_t b[64];
+		struct isakmp_msg m;
+		size_t n = mk(b, cases[i].hex);
+		int rc = isakmp_parse_payloads(cases[i].first, b, n, cases[i].padded, &m);
+
+		if (rc != cases[i].err)
+			fail_msg("%s: got '%s', expected '%s'", cases[i].what, isakmp_err_name(rc),
+				 isakmp_err_name(cases[i].err));
+	}
+	/* more payloads than the walker keeps */
+	uint8_t many[4 * (ISAKMP_MAX_PAYLOADS + 1)];
+	struct isakmp_msg m;
+	for (unsigned int i = 0; i <= ISAKMP_MAX_PAYLOADS; i++) {
+		many[4 * i] = i < ISAKMP_MAX_PAYLOADS ? ISAKMP_P_VID : 0;
+		many[4 * i + 1] = 0;
+		many[4 * i + 2] = 0;
+		many[4 * i + 3] = 4;
+	}
+	assert_int_equal(isakmp_parse_payloads(ISAKMP_P_VID, many, sizeof(many), 0, &m),
+			 ISAKMP_ERR_TOO_MANY);
+}
+
+static void
+test_build_then_parse_round_trip(void **state)
+{
+	static struct isakmp_buf b;
+	struct isakmp_hdr h = {.exchange = ISAKMP_EXCH_MAIN, .msgid = 0x01020304}, got;
+	const uint8_t ke[96] = {1, 2, 3}, nonce[16] = {9};
+	struct isakmp_msg m;
+	size_t off;
+
+	(void)state;
+	memset(h.icookie, 0x11, 8);
+	isakmp_buf_init(&b, &h);
+	off = isakmp_buf_begin(&b, ISAKMP_P_KE);
+	isakmp_buf_put(&b, ke, sizeof(ke));
+	isakmp_buf_end(&b, off);
+	off = isakmp_buf_begin(&b, ISAKMP_P_NONCE);
+	isakmp_buf_put(&b, nonce, sizeof(nonce));
+	isakmp_buf_end(&b, off);
+	off = isakmp_buf_begin(&b, ISAKMP_P_VID);
+	isakmp_buf_attr(&b, 1, 7);
+	isakmp_buf_attr_var(&b, 12, "\x00\x00\x0e\x10", 4);
+	isakmp_buf_end(&b, off);
+	assert_int_equal(isakmp_buf_finish(&b), 0);
+
+	assert_int_equal(isakmp_parse_header(b.data, b.len, &got), ISAKMP_OK);
+	assert_int_equal(got.msgid, 0x01020304);
+	assert_int_equal(got.exchange, ISAKMP_EXCH_MAIN);
+	assert_int_equal(got.next, ISAKMP_P_KE);
+	assert_int_equal(isakmp_parse_payloads(got.next, b.data + ISAKMP_HDR_LEN,
+					       b.len - ISAKMP_HDR_LEN, 0, &m),
+			 ISAKMP_OK);
+	assert_int_equal(m.n, 3);
+	assert_memory_equal(isakmp_find(&m, ISAKMP_P_KE)->body, ke, sizeof(ke));
+	assert_memory_equal(isakmp_find(&m, ISAKMP_P_NONCE)->body, nonce, sizeof(nonce));
+
+	const struct isakmp_payload *v = isakmp_find(&m, ISAKMP_P_VID);
+	const uint8_t *p = v->body;
+	size_t left = v->body_len;
+	struct isakmp_attr a;
+	assert_int_equal(isakmp_attr_next(&p, &left, &a), 1);
+	assert_true(a.basic && a.type == 1 && a.value == 7);
+	assert_int_equal(isakmp_attr_next(&p, &left, &a), 1);
+	assert_true(!a.basic && a.type == 12 && a.value == 3600);
+	assert_int_equal(isakmp_attr_next(&p, &left, &a), 0);
+	/* a TLV longer than what is left */
+	const uint8_t bad[] = {0x00, 0x0c, 0x00, 0x08, 1, 2};
+	p = bad;
+	left = sizeof(bad);
+	assert_int_equal(isakmp_attr_next(&p, &left, &a), -ISAKMP_ERR_BAD_ATTR);
+	/* an overflowing buffer is refused, not truncated */
+	off = isakmp_buf_begin(&b, ISAKMP_P_VID);
+	for (int i = 0; i < 600; i++)
+		isakmp_buf_put(&b, ke, sizeof(ke));
+	assert_int_equal(isakmp_buf_finish(&b), -ENOSPC);
+}
+
+/* A GDOI SA payload body: DOI 2, situation 0, SA attr next = SAT, then one
+ * mirrored pair of SAT payloads for SPI 0x1001, AES-CBC-128 + HMAC-SHA1. */
+#define SAT_A "10000037" "01" "00" "04" "0000" "08" "c0000200ffffff00" \
+	      "04" "0000" "08" "c6336400ffffff00" "0c" "00001001" \
+	      "80040001" "80050002" "80060080" "80010001" "80020258"
+#define SAT_B "00000037" "01" "00" "04" "0000" "08" "c6336400ffffff00" \
+	      "04" "0000" "08" "c0000200ffffff00" "0c" "00001001" \
+	      "80040001" "80050002" "80060080" "80010001" "80020258"
+#define SA_BODY "00000002" "00000000" "0010" "0000" SAT_A SAT_B
+#define KD_BODY "0001" "0000" "01" "00" "0035" "04" "00001001" \
+		"0001" "0010" "000102030405060708090a0b0c0d0e0f" \
+		"0002" "0014" "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3"
+
+static void
+test_gdoi_policy_parses_and_checks(void **state)
+{
+	static struct gdoi_policy pol;
+	uint8_t sa[512], kd[512];
+	size_t sn = mk(sa, SA_BODY), kn = mk(kd, KD_BODY);
+	const char *why = NULL;
+
+	(void)state;
+	memset(&pol, 0, sizeof(pol));
+	assert_int_equal(gdoi_parse_sa(sa, sn, &pol, &why), 0);
+	assert_int_equal(pol.n_teks, 2);
+	assert_int_equal(pol.tek[0].spi, 0x1001);
+	assert_int_equal(pol.tek[0].sel.src.addr, 0xc0000200);
+	assert_int_equal(pol.tek[0].sel.src.len, 24);
+	assert_int_equal(pol.tek[0].lifetime, 600);
+	assert_int_equal(gdoi_parse_kd(kd, kn, &pol, &why), 0);
+	assert_int_equal(gdoi_policy_check(&pol, &why), 0);
+	assert_int_equal(pol.tek[0].xform.cipher, GVPN_CIPHER_AES_CBC);
+	assert_int_equal(pol.tek[0].xform.auth, GVPN_AUTH_HMAC_SHA1_96);
+	assert_int_equal(pol.tek[1].xform.cipher_key_len, 16);
+	gdoi_policy_clear(&pol);
+	assert_int_equal(pol.tek[0].xform.cipher_key[0], 0);
+}
+
+static void
+test_gdoi_malformed_policies_fail_with_a_reason(void **state)
+{
+	static const struct {
+		const char *what;
+		const char *sa, *kd;
+		const char *why; /* substring of the reason */
+	} cases[] = {
+		{"DOI 1", "00000001" "00000000" "0000" "0000", NULL, "DOI"},
+		{"SA truncated", "000000020000", NULL, "truncated"},
+		{"SAT identification truncated", "00000002" "00000000" "0010" "0000" "00000008" "01" "00" "04" "00",
+		 NULL, "truncated"},
+		{"unknown ID type", "00000002" "00000000" "0010" "0000" "0000000e" "01" "00" "09" "0000" "04" "01020304",
+		 NULL, "not supported"},
+		{"mask not contiguous", "00000002" "00000000" "0010" "0000" "00000012" "01" "00" "04" "0000" "08" "c0000200ff00ff00",
+		 NULL, "contiguous"},
+		{"a non-SA payload inside", "00000002" "00000000" "000a" "0000" "00000008aabbccdd", NULL,
+		 "other than"},
+		{"GAP attribute not understood", "00000002" "00000000" "0016" "0000" "00000008" "80090001", NULL,
+		 "GAP attribute"},
+		{"same SPI, not mirrored", "00000002" "00000000" "0010" "0000" SAT_A "00000037" "01" "00" "04"
+		 "0000" "08" "c0000200ffffff00" "04" "0000" "08" "c6336400ffffff00" "0c" "00001001"
+		 "80040001" "80050002" "80060080" "80010001" "80020258",
+		 KD_BODY, "R5"},
+		{"no keys for the TEK", SA_BODY, "0000" "0000", "no keys"},
+		{"key packet beyond the payload", SA_BODY, "0001" "0000" "01" "00" "00ff" "04" "00001001", "beyond"},
+		{"keys for an unknown SPI", SA_BODY, "0001" "0000" "01" "00" "000d" "04" "00002002" "0001" "0000",
+		 "no SA TEK"},
+		{"AES key of 15 bytes", SA_BODY, "0001" "0000" "01" "00" "0034" "04" "00001001"
+		 "0001" "000f" "000102030405060708090a0b0c0d0e" "0002" "0014" "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3",
+		 "disagrees"},
+		{"bytes after the last key packet", SA_BODY, KD_BODY "00", "after"},
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		static struct gdoi_policy pol;
+		uint8_t sa[512], kd[512];
+		size_t sn = mk(sa, cases[i].sa);
+		const char *why = NULL;
+		int rc;
+
+		memset(&pol, 0, sizeof(pol));
+		rc = gdoi_parse_sa(sa, sn, &pol, &why);
+		if (rc == 0 && cases[i].kd != NULL) {
+			size_t kn = mk(kd, cases[i].kd);
+
+			rc = gdoi_parse_kd(kd, kn, &pol, &why);
+			if (rc == 0)
+				rc = gdoi_policy_check(&pol, &why);
+		}
+		if (rc == 0)
+			fail_msg("%s: accepted", cases[i].what);
+		if (why == NULL || strstr(why, cases[i].why) == NULL)
+			fail_msg("%s: reason '%s' lacks '%s'", cases[i].what, why ? why : "(none)",
+				 cases[i].why);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_header_checks),
+		cmocka_unit_test(test_payload_walker_rejects_each_malformation),
+		cmocka_unit_test(test_gdoi_malformed_policies_fail_with_a_reason),
+		cmocka_unit_test(test_build_then_parse_round_trip),
+		cmocka_unit_test(test_gdoi_policy_parses_and_checks),
+	};
+
+	return cmocka_run_group_tests_name("isakmp", tests, NULL, NULL);
+}
