@@ -145,6 +145,11 @@ parse_sat(const struct isakmp_payload *pl, struct gdoi_policy *pol, const char *
 	t->spi = take_be(&r, 4);
 	if (r.bad)
 		FAIL("SA TEK truncated");
+	if (t->transform == 0 && t->spi == 0) {
+		/* A deny policy (key-server exception): no SA, content ignored (R6). */
+		pol->n_ignored++;
+		return 0;
+	}
 	while ((rc = isakmp_attr_next(&r.p, &r.left, &a)) == 1) {
 		switch (a.type) {
 		case SA_LIFE_DURATION:

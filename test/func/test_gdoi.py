@@ -232,6 +232,22 @@ def test_refusals(ctx, tap):
                   "installed, gvpnd keeps running", case)
 
 
+def test_deny_policies_ignored(ctx, tap):
+    pkts, clear_in, empty = traffic(ctx["work"], "deny")
+    port = BASE_PORT + 5
+
+    def ignored():
+        conf = ks_conf(port)
+        conf["groups"][0]["deny"] = [{"src": "192.0.2.99/32", "dst": "198.51.100.0/24"}]
+        with KeyServer(ctx["root"], conf, ctx["work"], "ks-deny"):
+            with member(ctx, "deny", gm_conf([port]), clear_in, empty) as g:
+                g.wait(lambda: group(g)["state"] == "registered", timeout=20, what="registration")
+                assert group(g)["sas"] == 1, group(g)
+                assert g.stop() == 0
+            assert "deny policies ignored" in g.output(), g.output()
+    tap.check("a deny policy from the key server does not fail registration (R6)", ignored)
+
+
 def test_register_command(ctx, tap):
     pkts, clear_in, empty = traffic(ctx["work"], "cmd")
     port = BASE_PORT + 4
@@ -258,6 +274,7 @@ def main():
     test_failover(ctx, tap)
     test_silent_key_server(ctx, tap)
     test_refusals(ctx, tap)
+    test_deny_policies_ignored(ctx, tap)
     test_register_command(ctx, tap)
     return tap.done()
 
