@@ -1,0 +1,570 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""gvpnctl against a running gvpnd on pcap virtual devices, as TAP.
+
+gvpnd runs config/static-group.conf (with a one-hour SA lifetime) while clear
+traffic is replayed forever into its clear port and a fixed set of ESP
+packets (one with a bad ICV) arrives on its protected port. Every gvpnctl
+command is checked against what the telemetry socket says: tables, units,
+--json, requests, watch, the Prometheus exporter, and each error with its
+exit status. A stand-in telemetry server plays a future gvpnd that has
+/gvpn/sa/clear, and a DPDK process that is not gvpnd. Last, the deployment
+helper scripts in their harmless modes (--help, --dry-run).
+
+Usage: test_gvpnctl.py GVPND SOURCE_ROOT WORKDIR
+"""
+import json
+import os
+import pty
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from gvpntest import Gvpnd, Tap, main_guard, run  # noqa: E402
+
+from scapy.all import IP, UDP, Ether, Raw, wrpcap  # noqa: E402
+from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
+
+KEY = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
+AUTH_KEY = bytes.fromhex("a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3")
+A, B = "192.0.2.10", "198.51.100.20"
+N_ESP = 5  # good ESP packets into the protected port
+LIFETIME = 3700
+
+
+def sa():
+    return SecurityAssociation(ESP, spi=0x1001, crypt_algo="AES-CBC", crypt_key=KEY,
+                               auth_algo="HMAC-SHA1-96", auth_key=AUTH_KEY, tunnel_header=IP())
+
+
+class Ctl:
+    """Runs gvpnctl; every call is checked for the absence of a traceback."""
+
+    def __init__(self, path, prefix):
+        self.path, self.prefix = path, prefix
+
+    def __call__(self, *args, prefix=None, timeout=30, **kw):
+        pre = [] if prefix is False else ["-f", prefix or self.prefix]
+        r = run([self.path] + pre + list(args), timeout=timeout, **kw)
+        assert "Traceback" not in r.stderr + r.stdout, f"traceback:\n{r.stderr}"
+        return r
+
+
+def expect(r, rc, *parts, stream="stderr"):
+    text = getattr(r, stream)
+    assert r.returncode == rc, f"exit {r.returncode}, want {rc}\nstdout: {r.stdout}\nstderr: {r.stderr}"
+    for p in parts:
+        assert p in text, f"{p!r} not in {stream}:\n{text}"
+
+
+def rows(text):
+    """Table text -> (header line, {first cell: line})."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return lines[0], {ln.split()[0]: ln for ln in lines[1:]}
+
+
+def aligned(header, line, col, cell, right=False):
+    """The cell sits under its column heading (left or right aligned)."""
+    if right:
+        end = header.index(col) + len(col)
+        assert line[end - len(cell):end] == cell, f"{cell!r} not right-aligned under {col}:\n{header}\n{line}"
+    else:
+        start = header.index(col)
+        assert line[start:start + len(cell)] == cell, f"{cell!r} not under {col}:\n{header}\n{line}"
+
+
+METRIC = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? '
+                    r'(-?[0-9.e+]+|[+-]Inf|NaN)$')
+
+
+def parse_metrics(text):
+    """Prometheus text -> {'name{labels}': float}; checks HELP/TYPE and grouping."""
+    samples, typed, order = {}, {}, []
+    for ln in text.splitlines():
+        if ln.startswith("# TYPE "):
+            _, _, name, kind = ln.split(" ", 3)
+            assert name not in typed, f"second TYPE for {name}"
+            typed[name] = kind
+            continue
+        if ln.startswith("#") or not ln:
+            continue
+        m = METRIC.match(ln)
+        assert m, f"not a sample line: {ln!r}"
+        name = m.group(1)
+        assert name in typed, f"{name} has no TYPE line"
+        if not order or order[-1] != name:
+            assert name not in order, f"samples of {name} are not together"
+            order.append(name)
+        if typed[name] == "counter":
+            assert name.endswith("_total"), f"counter {name} without _total"
+        samples[ln.rsplit(" ", 1)[0]] = float(m.group(4))
+    return samples
+
+
+class FakeTelemetry:
+    """A DPDK telemetry socket with chosen commands: a future gvpnd, or not gvpnd at all."""
+
+    def __init__(self, runtime, prefix, commands, answers):
+        d = os.path.join(runtime, "dpdk", prefix)
+        os.makedirs(d, exist_ok=True)
+        os.chmod(d, 0o700)
+        self.path = os.path.join(d, "dpdk_telemetry.v2")
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+        self.commands, self.answers = ["/"] + commands, answers
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.s.bind(self.path)
+        self.s.listen(4)
+        self.s.settimeout(0.2)
+        self.running = True
+        self.t = threading.Thread(target=self.serve, daemon=True)
+        self.t.start()
+
+    def serve(self):
+        while self.running:
+            try:
+                c, _ = self.s.accept()
+            except OSError:
+                continue
+            with c:
+                c.settimeout(5)
+                c.send(json.dumps({"version": "DPDK 22.11.11", "pid": os.getpid(),
+                                   "max_output_len": 16384}).encode())
+                try:
+                    while True:
+                        cmd = c.recv(1024).decode()
+                        if not cmd:
+                            break
+                        key = cmd.split(",", 1)[0]
+                        value = self.commands if cmd == "/" else self.answers.get(cmd)
+                        c.send(json.dumps({key: value}).encode())
+                except OSError:
+                    pass
+
+    def stop(self, unlink=True):
+        """Stops answering; unlink=False leaves a stale socket file behind."""
+        self.running = False
+        self.t.join()
+        self.s.close()
+        if unlink:
+            os.unlink(self.path)
+
+
+def setup(work):
+    clear = [Ether() / IP(src=A, dst=B, id=i) / UDP(sport=40000 + i, dport=40001) / Raw(b"p" * 200)
+             for i in range(4)]
+    clear.append(Ether() / IP(src="203.0.113.1", dst="203.0.113.2") / UDP(sport=9, dport=9) / Raw(b"x"))
+    inner = [IP(src=B, dst=A, id=100 + i) / UDP(sport=40001, dport=40000) / Raw(b"reply %d" % i)
+             for i in range(N_ESP)]
+    esp = [Ether() / sa().encrypt(p) for p in inner]
+    bad = bytearray(bytes(esp[0]))
+    bad[-1] ^= 1
+    files = {k: os.path.join(work, f"{k}.pcap") for k in ("clear_in", "prot_in")}
+    wrpcap(files["clear_in"], clear)
+    wrpcap(files["prot_in"], esp + [Ether(bytes(bad))])
+    return files
+
+
+def main():
+    gvpnd_bin, root, work = sys.argv[1:4]
+    os.makedirs(work, exist_ok=True)
+    tap = Tap()
+    gvpnctl = os.path.join(root, "app", "gvpnctl", "gvpnctl")
+    absent = f"gvpnctl-absent-{os.getpid()}"
+    ctl = Ctl(gvpnctl, absent)
+
+    def runs_as_is():
+        assert os.access(gvpnctl, os.X_OK), "not executable"
+        first = open(gvpnctl).readline().strip()
+        assert first == "#!/usr/bin/python3", first
+        # -I -S: no site packages, so only the standard library is there
+        r = run(["/usr/bin/python3", "-I", "-S", gvpnctl, "--version"])
+        expect(r, 0, "gvpnctl ", stream="stdout")
+    tap.check("gvpnctl runs from the source tree on Debian's python3 with the standard library only",
+              runs_as_is)
+
+    def not_running():
+        r = ctl("show", "sa")
+        expect(r, 2, f"gvpnctl: gvpnd is not running (no telemetry socket at /var/run/dpdk/{absent}/"
+                     "dpdk_telemetry.v2); is the file prefix right? (-f)")
+        assert r.stdout == "", r.stdout
+        for args in (["show", "groups", "--json"], ["group", "register", "corp"], ["sa", "clear", "corp"],
+                     ["watch", "--count", "1"], ["export", "--once"]):
+            r = ctl(*args)
+            assert r.returncode == 2 and "gvpnd is not running" in r.stderr, (args, r.returncode, r.stderr)
+        if not os.path.exists("/var/run/dpdk/rte/dpdk_telemetry.v2"):
+            # $RUNTIME_DIRECTORY belongs to the unit gvpnctl runs in, not to gvpnd's
+            r = ctl("show", "sa", prefix=False, env=dict(os.environ, RUNTIME_DIRECTORY="/nonexistent"))
+            expect(r, 2, "/var/run/dpdk/rte/dpdk_telemetry.v2")
+    tap.check("gvpnd not running (wrong prefix): one clear message, exit 2, for every command", not_running)
+
+    def usage():
+        for args in ([], ["show"], ["show", "bogus"], ["group", "fail-open", "corp", "maybe"],
+                     ["group", "register"], ["sa"], ["watch", "--count", "x"], ["frobnicate"],
+                     ["export", "--listen", "nowhere"], ["watch", "--count", "0"]):
+            r = ctl(*args, prefix=False)
+            assert r.returncode == 64, (args, r.returncode, r.stderr)
+            assert "usage:" in r.stderr or "--" in r.stderr, (args, r.stderr)
+        r = ctl("--help", prefix=False)
+        expect(r, 0, "show", "group", "watch", "export", "Exit status", stream="stdout")
+    tap.check("bad usage: exit 64 with a usage message; --help lists the commands", usage)
+
+    files = setup(work)
+    conf = open(os.path.join(root, "config", "static-group.conf")).read()
+    assert "lifetime = 0;" in conf
+    conf = conf.replace("lifetime = 0;", f"lifetime = {LIFETIME};")
+    vdevs = [f"net_pcap0,rx_pcap={files['clear_in']},tx_pcap=/dev/null,infinite_rx=1",
+             f"net_pcap1,rx_pcap={files['prot_in']},tx_pcap=/dev/null"]
+    g = Gvpnd(gvpnd_bin, conf, vdevs, work, name="gvpnctl")
+    ctl = Ctl(gvpnctl, g.prefix)
+    with g:
+        g.wait(lambda: g.tel("/gvpn/ports")["wan"]["rx_packets"] >= N_ESP + 1 and
+               g.tel("/gvpn/ports")["inside"]["rx_packets"] > 100000 and
+               g.lcores()["drop_esp_bad_icv"] == 1,
+               what="gvpnd to read its input")
+        test_running(tap, ctl, g)
+        exporter = subprocess.Popen([gvpnctl, "-f", g.prefix, "export", "--listen", "127.0.0.1:0"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            line = exporter.stderr.readline()
+            m = re.search(r"http://127\.0\.0\.1:(\d+)/metrics", line)
+            url = f"http://127.0.0.1:{m.group(1)}/metrics" if m else None
+
+            def serves():
+                assert url, f"exporter did not say where it listens: {line!r}"
+                with urllib.request.urlopen(url, timeout=10) as resp:
+                    assert resp.status == 200
+                    assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+                    s = parse_metrics(resp.read().decode())
+                assert s["gvpn_up"] == 1 and s['gvpn_port_rx_packets_total{port="wan"}'] == N_ESP + 1
+            tap.check("export --listen: serves /metrics over HTTP in the Prometheus text format", serves)
+            rc = g.stop()
+            tap.result(rc == 0, "gvpnd stops cleanly", f"exit status {rc}: {g.output()}")
+
+            def down():
+                assert url
+                with urllib.request.urlopen(url, timeout=10) as resp:
+                    s = parse_metrics(resp.read().decode())
+                assert s == {"gvpn_up": 0.0}, s
+                exporter.terminate()
+                rc = exporter.wait(timeout=10)
+                err = exporter.stderr.read()
+                assert rc == 0, f"exporter exit {rc}"
+                assert "gvpnd is not running" in err and "Traceback" not in err, err
+            tap.check("export --listen: gvpnd gone -> gvpn_up 0 and the reason logged once; "
+                      "SIGTERM ends it with status 0", down)
+        finally:
+            if exporter.poll() is None:
+                exporter.kill()
+                exporter.wait()
+
+    def after_stop():
+        r = ctl("show", "sa")
+        expect(r, 2, "gvpnd is not running (no telemetry socket at")
+        r = ctl("export", "--once")
+        expect(r, 2, "gvpnd is not running")
+        assert parse_metrics(r.stdout) == {"gvpn_up": 0.0}, r.stdout
+    tap.check("gvpnd stopped: show exits 2, export --once prints gvpn_up 0 and exits 2", after_stop)
+
+    test_fake(tap, gvpnctl, work)
+    test_deploy(tap, root)
+    return tap.done()
+
+
+def test_running(tap, ctl, g):
+    def version():
+        r = ctl("show", "version")
+        expect(r, 0, "gvpnd", "0.1.0", "DPDK", stream="stdout")
+        assert str(g.proc.pid) in r.stdout, r.stdout
+    tap.check("show version: gvpnd, DPDK and the process", version)
+
+    def ports():
+        r = ctl("show", "ports")
+        expect(r, 0, stream="stdout")
+        head, lines = rows(r.stdout)
+        for col in ("PORT", "ROLE", "DEVICE", "PEER", "MTU", "RX PKTS", "RX BYTES", "TX PKTS",
+                    "TX BYTES", "RX MISSED"):
+            assert col in head, (col, head)
+        assert set(lines) == {"inside", "wan"}, lines
+        assert lines["inside"].split()[1:4] == ["clear", "net_pcap0", "wan"], lines["inside"]
+        assert lines["wan"].split()[1:5] == ["protected", "net_pcap1", "inside", "1500"], lines["wan"]
+        aligned(head, lines["wan"], "RX PKTS", str(N_ESP + 1), right=True)
+        aligned(head, lines["wan"], "DEVICE", "net_pcap1")
+        rx_bytes = g.tel("/gvpn/ports")["wan"]["rx_bytes"]
+        want = f"{rx_bytes} B" if rx_bytes < 1000 else f"{rx_bytes / 1e3:.1f} KB"
+        aligned(head, lines["wan"], "RX BYTES", want, right=True)
+        # the replayed clear traffic: large counts carry K/M/G suffixes and units
+        assert re.search(r"\d\.\d[KMG] ", lines["inside"]), lines["inside"]
+        assert re.search(r"\d\.\d [KMG]B", lines["inside"]), lines["inside"]
+    tap.check("show ports: aligned table, roles, devices, peers, MTU, counts with K/M/G and byte units",
+              ports)
+
+    def lcores():
+        r = ctl("show", "lcores")
+        expect(r, 0, stream="stdout")
+        head, lines = rows(r.stdout)
+        assert set(lines) == {"0", "total"}, lines
+        aligned(head, lines["total"], "DECRYPTED", str(N_ESP), right=True)
+        assert "ENCRYPTED" in head and "DROPS" in head
+    tap.check("show lcores: one row per worker lcore and the total", lcores)
+
+    def groups():
+        r = ctl("show", "groups")
+        expect(r, 0, stream="stdout")
+        head, lines = rows(r.stdout)
+        assert lines["corp"].split()[:6] == ["corp", "1001", "static", "off", "0", "1"], lines["corp"]
+        aligned(head, lines["corp"], "STATE", "static")
+    tap.check("show groups: corp, id 1001, static, fail-open off, one SA", groups)
+
+    def sas():
+        r = ctl("show", "sa")
+        expect(r, 0, stream="stdout")
+        head, lines = rows(r.stdout)
+        line = lines["0x00001001"]
+        assert line.split()[1:6] == ["corp", "active", "aes-cbc-128", "hmac-sha1-96", "both"], line
+        m = re.search(r"\b1h0[01]m\d\ds\b", line)
+        assert m, f"remaining lifetime not as h/m/s near {LIFETIME} s: {line}"
+        aligned(head, line, "REMAINING", m.group(0), right=True)
+        aligned(head, line, "GROUP", "corp")
+        assert re.search(r"\d [KMG]?B$", line), f"bytes without unit: {line}"
+    tap.check("show sa: SPI, group, state, algorithms, lifetime as h/m/s, packets, bytes", sas)
+
+    def flows():
+        r = ctl("show", "flows")
+        expect(r, 0, "flows", "hits", "misses", "hit rate", "not cached (table full)", stream="stdout")
+        assert re.search(r"flows\s+\d+ of 65\.5K \(\d+\.\d % used\)", r.stdout), r.stdout
+    tap.check("show flows: entries of capacity, hits, misses, hit rate", flows)
+
+    def counters():
+        r = ctl("show", "counters")
+        expect(r, 0, stream="stdout")
+        head, lines = rows(r.stdout)
+        assert head.split() == ["REASON", "DROPS", "EXACT", "MEANING"], head
+        assert "no bypass, group or fail-open rule matched" in lines["no_rule"], lines
+        assert "integrity check failed" in lines["esp_bad_icv"], lines
+        aligned(head, lines["esp_bad_icv"], "EXACT", "1", right=True)
+        assert "total" in lines
+        # zero reasons are left out
+        total = g.lcores()
+        for k, v in total.items():
+            if k.startswith("drop_") and v == 0:
+                assert k[5:] not in lines, f"{k} is 0 but listed"
+    tap.check("show counters: the non-zero drop reasons with their meaning, and their total", counters)
+
+    def as_json():
+        for what, cmd in (("groups", "/gvpn/groups"), ("sa", "/gvpn/sa"), ("ports", "/gvpn/ports"),
+                          ("lcores", "/gvpn/lcores"), ("flows", "/gvpn/flows"),
+                          ("counters", "/gvpn/lcores"), ("version", "/gvpn/version")):
+            for args in (["show", what, "--json"], ["--json", "show", what]):
+                r = ctl(*args)
+                expect(r, 0, stream="stdout")
+                got = json.loads(r.stdout)
+                want = g.tel(cmd)
+                assert set(got) == set(want), (what, set(got), set(want))
+                if what in ("groups", "version"):
+                    assert got == want, (what, got, want)
+        got = json.loads(ctl("show", "sa", "--json").stdout)["0x00001001"]
+        assert got["remaining_s"] <= LIFETIME and got["cipher"] == "aes-cbc-128", got
+    tap.check("--json on every show command (before or after it): the telemetry JSON", as_json)
+
+    def runtime_dir():
+        r = ctl("--runtime-dir", "/var/run", "show", "groups")
+        expect(r, 0, "corp", stream="stdout")
+        r = ctl("show", "groups", "--runtime-dir", "/nonexistent")
+        expect(r, 2, f"no telemetry socket at /nonexistent/dpdk/{g.prefix}/dpdk_telemetry.v2")
+    tap.check("--runtime-dir: the socket is DIR/dpdk/PREFIX/dpdk_telemetry.v2", runtime_dir)
+
+    def permission():
+        if os.geteuid() != 0 or not shutil.which("setpriv"):
+            return "needs root and setpriv"
+        r = run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                 "/usr/bin/python3", ctl.path, "-f", g.prefix, "show", "sa"])
+        if "Permission denied" in r.stderr and ctl.path in r.stderr:
+            return "the user nobody cannot read gvpnctl here"
+        expect(r, 2, f"telemetry socket /var/run/dpdk/{g.prefix}/dpdk_telemetry.v2 is not accessible: "
+                     "run as root / the socket's owner")
+        assert "Traceback" not in r.stderr
+        return None
+    try:
+        why = permission()
+        if why:
+            tap.skip("a user other than root: not accessible, exit 2", why)
+        else:
+            tap.result(True, "a user other than root: not accessible, exit 2")
+    except Exception as e:  # noqa: BLE001
+        tap.result(False, "a user other than root: not accessible, exit 2", repr(e))
+
+    def fail_open():
+        r = ctl("group", "fail-open", "corp", "on")
+        expect(r, 0, "corp: fail-open on, state failed", stream="stdout")
+        assert g.tel("/gvpn/groups")["corp"]["state"] == "failed"
+        assert ctl("show", "groups").stdout.count("failed") == 1
+        r = ctl("group", "fail-open", "corp", "off")
+        expect(r, 0, "corp: fail-open off, state static", stream="stdout")
+        assert g.tel("/gvpn/groups")["corp"]["fail_open"] == "off"
+    tap.check("group fail-open corp on|off: applied, and the resulting state shown", fail_open)
+
+    def unknown_group():
+        r = ctl("group", "fail-open", "nope", "on")
+        expect(r, 1, "gvpnctl: gvpnd: unknown group 'nope' (groups: corp)")
+        r = ctl("group", "register", "nope")
+        expect(r, 1, "gvpnctl: gvpnd: unknown group 'nope' (groups: corp)")
+        r = ctl("group", "register", "corp")
+        expect(r, 1, "group 'corp' has no key servers")
+        assert r.stdout == ""
+    tap.check("unknown group, registering a static group: gvpnd's refusal explained, exit 1", unknown_group)
+
+    def sa_clear():
+        if "/gvpn/sa/clear" in g.tel("/"):
+            r = ctl("sa", "clear", "nope")
+            assert r.returncode == 1, r
+            return
+        r = ctl("sa", "clear", "corp")
+        expect(r, 3, "gvpnctl: sa clear: not supported by this gvpnd (needs /gvpn/sa/clear)")
+    tap.check("sa clear on a gvpnd without /gvpn/sa/clear: says so, exit 3", sa_clear)
+
+    def watch():
+        t0 = time.monotonic()
+        r = ctl("watch", "--count", "2")
+        took = time.monotonic() - t0
+        expect(r, 0, stream="stdout")
+        assert "\033[" not in r.stdout, "ANSI codes in output to a pipe"
+        blocks = r.stdout.split(f"gvpnd {g.prefix} ")
+        assert len(blocks) == 3 and blocks[0] == "", r.stdout
+        assert 1.8 < took < 6, f"took {took:.1f} s for two 1 s refreshes"
+        for b in blocks[1:]:
+            head, lines = rows("\n".join(b.splitlines()[2:5]))
+            for col in ("RX", "RX BITS", "TX", "TX BITS"):
+                assert col in head, head
+            assert re.search(r"[1-9][0-9.]* [KMG]?pps", lines["inside"]), lines["inside"]
+            assert re.search(r"[1-9][0-9.]* [KMG]?bps", lines["inside"]), lines["inside"]
+            assert "ENCRYPTED" in b and "DECRYPTED" in b and "DROPS" in b, b
+            assert "top drops: no_rule" in b, b
+    tap.check("watch --count 2: two blocks of per-port pps/bps and per-second totals, no ANSI to a pipe",
+              watch)
+
+    def watch_tty():
+        master, slave = pty.openpty()
+        p = subprocess.Popen([ctl.path, "-f", g.prefix, "watch", "-n", "1", "-i", "0.3"], stdout=slave,
+                             stderr=subprocess.PIPE)
+        os.close(slave)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        os.close(master)
+        assert p.wait(timeout=10) == 0
+        assert out.startswith(b"\033[H\033[2J"), out[:40]
+    tap.check("watch on a terminal: redraws with an ANSI clear", watch_tty)
+
+    def export_once():
+        r = ctl("export", "--once")
+        expect(r, 0, stream="stdout")
+        s = parse_metrics(r.stdout)
+        tel = g.tel("/gvpn/sa")["0x00001001"]
+        assert s["gvpn_up"] == 1
+        assert s['gvpn_port_rx_packets_total{port="wan"}'] == N_ESP + 1
+        assert s['gvpn_port_rx_packets_total{port="inside"}'] > 0
+        assert s['gvpn_port_tx_bytes_total{port="wan"}'] > 0
+        assert s['gvpn_drops_total{reason="esp_bad_icv"}'] == 1
+        assert s['gvpn_drops_total{reason="no_rule"}'] > 0
+        assert s['gvpn_drops_total{reason="no_mbuf"}'] == 0
+        assert s["gvpn_decrypted_packets_total"] == N_ESP
+        assert 0 < s['gvpn_sa_packets_total{spi="0x00001001",group="corp"}'] <= tel["packets"]
+        assert s['gvpn_sa_bytes_total{spi="0x00001001",group="corp"}'] > 0
+        assert LIFETIME - 60 < s['gvpn_sa_remaining_seconds{spi="0x00001001",group="corp"}'] <= LIFETIME
+        assert s['gvpn_group_state{group="corp",state="static"}'] == 1
+        assert s['gvpn_group_state{group="corp",state="failed"}'] == 0
+        assert s['gvpn_group_fail_open{group="corp"}'] == 0
+        assert s["gvpn_flows"] >= 1 and s["gvpn_flows_capacity"] == 65536
+        assert s['gvpn_worker_packets_total{lcore="0",kind="encrypted"}'] > 0
+        assert any(k.startswith("gvpn_info{") for k in s)
+    tap.check("export --once: Prometheus text with the port, drop, SA, group and flow metrics, sane values",
+              export_once)
+
+
+def test_fake(tap, gvpnctl, work):
+    runtime = os.path.join(work, "run")
+    ctl = Ctl(gvpnctl, "future")
+    future = FakeTelemetry(runtime, "future", ["/gvpn/version", "/gvpn/groups", "/gvpn/sa", "/gvpn/sa/clear"], {
+        "/gvpn/groups": {"corp": {"id": 1001, "state": "static", "fail_open": "off", "fail_open_rules": 0,
+                                  "sas": 1}},
+        "/gvpn/sa/clear,corp": {"group": "corp", "result": "queued"},
+        "/gvpn/sa/clear,other": {"error": "group 'other' is being rekeyed"},
+    })
+    try:
+        def clear_works():
+            r = ctl("--runtime-dir", runtime, "sa", "clear", "corp")
+            expect(r, 0, "corp: SAs cleared", stream="stdout")
+            r = ctl("--runtime-dir", runtime, "sa", "clear", "other")
+            expect(r, 1, "gvpnctl: gvpnd: group 'other' is being rekeyed")
+            r = ctl("--runtime-dir", runtime, "sa", "clear", "nope")
+            expect(r, 1, "gvpnctl: gvpnd: unknown group 'nope' (groups: corp)")
+            r = ctl("--runtime-dir", runtime, "show", "flows")
+            expect(r, 3, "gvpnctl: not supported by this gvpnd (needs /gvpn/flows)")
+        tap.check("a gvpnd with /gvpn/sa/clear: sa clear works; an error it returns is shown, exit 1",
+                  clear_works)
+    finally:
+        future.stop(unlink=False)
+
+    def stale():
+        r = ctl("--runtime-dir", runtime, "show", "sa")
+        expect(r, 2, "gvpnd is not running (stale telemetry socket at")
+    tap.check("a stale socket left by a dead gvpnd: not running, exit 2", stale)
+
+    other = FakeTelemetry(runtime, "other", ["/info", "/ethdev/list"], {})
+    try:
+        def not_gvpnd():
+            r = ctl("--runtime-dir", runtime, "show", "sa", prefix="other")
+            expect(r, 2, "is not gvpnd: it has no /gvpn/ commands; is the file prefix right? (-f)")
+        tap.check("another DPDK application on the prefix: not gvpnd, exit 2", not_gvpnd)
+    finally:
+        other.stop()
+
+
+def test_deploy(tap, root):
+    script = os.path.join(root, "scripts", "setup-hugepages.sh")
+
+    def hugepages_help():
+        r = run([script, "--help"])
+        expect(r, 0, "--dry-run", "--persist", "--size", stream="stdout")
+    tap.check("setup-hugepages.sh --help", hugepages_help)
+
+    def hugepages_dry_run():
+        before = open("/proc/meminfo").read()
+        hp = re.search(r"HugePages_Total:\s+(\d+)", before).group(1)
+        r = run([script, "--dry-run", "--persist", str(int(hp) + 64)])
+        expect(r, 0, "nr_hugepages", "hugetlbfs", "/etc/sysctl.d/", "/etc/fstab", stream="stdout")
+        after = open("/proc/meminfo").read()
+        assert re.search(r"HugePages_Total:\s+(\d+)", after).group(1) == hp, "dry run changed hugepages"
+        r = run([script, "--dry-run", "--size", "3M", "8"])
+        expect(r, 64, "--size")
+    tap.check("setup-hugepages.sh --dry-run: prints each step, changes nothing", hugepages_dry_run)
+
+    def unit():
+        text = open(os.path.join(root, "config", "gvpnd.service")).read()
+        for want in ("ExecStart=", "EnvironmentFile=-/etc/default/gvpnd", "Restart=on-failure",
+                     "RestartSec=", "LimitMEMLOCK=infinity", "RuntimeDirectory=", "RuntimeDirectoryMode=0700"):
+            assert want in text, want
+        assert "PrivateDevices=yes" not in text and "PrivateDevices=true" not in text
+        if shutil.which("systemd-analyze"):
+            r = run(["systemd-analyze", "verify", os.path.join(root, "config", "gvpnd.service")])
+            bad = [ln for ln in r.stderr.splitlines()
+                   if "gvpnd.service" in ln and "/usr/local/bin/gvpnd" not in ln]
+            assert not bad, r.stderr
+    tap.check("config/gvpnd.service: the settings gvpnd needs, and systemd-analyze verify accepts it", unit)
+
+
+if __name__ == "__main__":
+    main_guard(main)
