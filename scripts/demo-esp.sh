@@ -1,10 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
-# gvpn demo: encrypt a built-in traffic sample with a built-in static SA
+# gvpn offline demo: encrypt a built-in traffic sample with a built-in static SA
 # (ESP tunnel mode, address preservation) and let two independent ESP
 # implementations, tshark and scapy, decrypt it.
 #
-#   scripts/demo.sh [--cipher aes-cbc|aes-gcm|3des-cbc|des-cbc]
+#   scripts/demo-esp.sh [--cipher aes-cbc|aes-gcm|3des-cbc|des-cbc]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
