@@ -388,6 +388,8 @@ def cmd_row(a):
         if k in s:
             row[k] = s[k]
     row["date"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    if os.environ.get("GVPN_BENCH_COMMIT"):
+        row["commit"] = os.environ["GVPN_BENCH_COMMIT"]
     print(json.dumps(row))
     if a.progress:
         sys.stderr.write(f"run.sh:   {row['impl']:<11} {a.dir:<3} {a.alg:<17} {a.size:>4} B "
@@ -440,6 +442,12 @@ def ratio(a, b):
     return a / b if a and b else None
 
 
+def both(crypto, io):
+    """Rate of a core that must do the crypto and the device I/O, nothing
+    else: the times per packet add up."""
+    return 1 / (1 / crypto + 1 / io) if crypto and io else None
+
+
 def enrich(rows):
     """gvpnd rows get their ratios to ipsec-secgw and to the ceiling."""
     by = index(rows)
@@ -450,6 +458,9 @@ def enrich(rows):
         c = by.get(("ceiling", r["dir"], r["alg"], r["size"], None))
         r["vs_secgw"] = round(ratio(r["mpps"], s["mpps"] if s else None) or 0, 3) or None
         r["vs_ceiling"] = round(ratio(r["mpps"], c["mpps"] if c else None) or 0, 3) or None
+        i = by.get(("io", r["dir"], r["alg"], r["size"], r["flows"]))
+        r["vs_ceiling_io"] = round(ratio(r["mpps"], both(c["mpps"] if c else None,
+                                                       i["mpps"] if i else None)) or 0, 3) or None
     return rows
 
 
@@ -466,8 +477,10 @@ def table(rows):
     hdr = f"{'dir':<4} {'alg':<18} {'size':>5} {'flows':>5}"
     for _, label in cols:
         hdr += f" | {label:>7} {'Gbps':>6}"
-    hdr += f" | {'g/secgw':>7} {'g/ceil':>6}"
-    out = ["Mpps per worker lcore; Gbps of the clear frames (FCS included)", hdr, "-" * len(hdr)]
+    io = any(c[0] == "io" for c in cols)
+    hdr += f" | {'g/secgw':>7} {'g/ceil':>6}" + (f" {'g/c+io':>6}" if io else "")
+    out = ["Mpps per worker lcore (per second of its core time); Gbps of the clear frames "
+           "(FCS included)", hdr, "-" * len(hdr)]
     for d, alg, size, flows in cases(rows):
         line = f"{d:<4} {alg:<18} {size:>5} {fmt(flows, ''):>5}"
         got = {}
@@ -477,6 +490,8 @@ def table(rows):
             line += f" | {fmt(got[impl], '.3f'):>7} {fmt(r['gbps'] if r else None, '.2f'):>6}"
         line += (f" | {fmt(ratio(got['gvpnd'], got['ipsec-secgw']), '.2f'):>7}"
                  f" {fmt(ratio(got['gvpnd'], got['ceiling']), '.2f'):>6}")
+        if io:
+            line += f" {fmt(ratio(got['gvpnd'], both(got['ceiling'], got['io'])), '.2f'):>6}"
         out.append(line)
     return "\n".join(out)
 

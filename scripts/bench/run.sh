@@ -17,8 +17,13 @@
 # Traffic is replayed from pcaps (net_pcap, infinite_rx) into the input port
 # and leaves through a net_null port. Outbound: clear frames in, ESP out.
 # Inbound: ESP (made with gvpn-esptool from the same keys) into the
-# protected port, clear frames out. Rates are read from telemetry over a
-# fixed window after a warm-up; the median of the repetitions is reported.
+# protected port, clear frames out. Packet counts are read from telemetry
+# over fixed windows after a warm-up; the median of the windows is kept.
+#
+# Every polling lcore is pinned to CPU 1. A rate is packets per second of
+# that lcore's CPU time (schedstat): on a shared machine, time other
+# processes take from the core does not count against the one measured.
+# The wall-clock rate is in the results file too (mpps_wall).
 #
 # usage: scripts/bench/run.sh [--quick | --smoke] [options]   (-h for the list)
 #
@@ -158,6 +163,13 @@ mkdir -p "$(dirname "$OUT")"
 if [ "$NO_PLOT" -eq 0 ] && [ -z "$PLOT" ]; then
 	PLOT=${OUT%.jsonl}.png
 fi
+
+# the source the rows were measured on (gvpnd's build follows the tree)
+GVPN_BENCH_COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if ! git -C "$ROOT" diff --quiet HEAD -- lib drivers app 2>/dev/null; then
+	GVPN_BENCH_COMMIT+=-dirty
+fi
+export GVPN_BENCH_COMMIT
 
 TMP=$(mktemp -d /tmp/gvpn-bench.XXXXXX)
 PREFIX=gvpnbench$$

@@ -52,7 +52,7 @@ ALGS = {
         "iv": 16, "block": 16, "icv": 16,
         "secgw": "cipher_algo aes-256-cbc cipher_key {key} auth_algo sha256-hmac auth_key {auth_key}",
         "perf": ["--optype", "cipher-then-auth", "--cipher-algo", "aes-cbc", "--cipher-key-sz", "32",
-                 "--cipher-iv-sz", "16", "--auth-algo", "sha256-hmac", "--auth-key-sz", "32",
+                 "--cipher-iv-sz", "16", "--auth-algo", "sha2-256-hmac", "--auth-key-sz", "32",
                  "--digest-sz", "16"],
     },
     "aes128-gcm": {
