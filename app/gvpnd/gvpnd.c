@@ -33,7 +33,7 @@
 #include "gvpn_telemetry.h"
 #include "gvpn_worker.h"
 
-RTE_LOG_REGISTER_DEFAULT(gvpnd_logtype, INFO);
+RTE_LOG_REGISTER(gvpnd_logtype, gvpn.gvpnd, INFO);
 #define LOG(level, fmt, ...) rte_log(RTE_LOG_##level, gvpnd_logtype, "gvpnd: " fmt "\n", ##__VA_ARGS__)
 
 #define RX_DESC 1024
@@ -53,6 +53,7 @@ struct app {
 	const char *file;
 	int check_only;
 	uint16_t port_id[GVPN_MAX_PORTS];
+	uint16_t n_started;       /* ports configured (in order) and to close */
 	uint16_t queues;
 	struct rte_mempool *pool;
 	unsigned int n_workers;
@@ -275,6 +276,7 @@ run(struct app *a)
 
 	for (uint16_t i = 0; i < a->cfg.n_ports; i++) {
 		rc = port_start(a, i);
+		a->n_started = i + 1;
 		if (rc != 0) {
 			LOG(ERR, "port %s (%s) not started: %s", a->cfg.ports[i].name,
 			    a->cfg.ports[i].device, strerror(rc < 0 ? -rc : rc));
@@ -307,7 +309,7 @@ run(struct app *a)
 static void
 teardown(struct app *a)
 {
-	for (uint16_t i = 0; i < a->cfg.n_ports; i++) {
+	for (uint16_t i = 0; i < a->n_started; i++) {
 		rte_eth_dev_stop(a->port_id[i]);
 		rte_eth_dev_close(a->port_id[i]);
 	}

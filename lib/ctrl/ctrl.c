@@ -11,7 +11,7 @@
 
 #include "ctrl_private.h"
 
-RTE_LOG_REGISTER_DEFAULT(gvpn_ctrl_logtype, INFO);
+RTE_LOG_REGISTER(gvpn_ctrl_logtype, gvpn.ctrl, INFO);
 
 
 static const char *const sa_states[] = {"free", "decrypt", "active", "retired", "deleting"};
@@ -371,6 +371,8 @@ gvpn_ctrl_sa_activate(struct gvpn_ctrl *c, uint16_t slot)
 			c->sa[s].state = GVPN_SA_RETIRED;
 	e->state = GVPN_SA_ACTIVE;
 	rte_spinlock_unlock(&c->lock);
+	LOG(NOTICE, "SA activated for encryption: group %u SPI 0x%08x",
+	    c->conf.cfg->groups[e->rt->group].id, rte_be_to_cpu_32(e->rt->esp->spi));
 	return 0;
 }
 
@@ -445,6 +447,7 @@ gvpn_ctrl_group_fail(struct gvpn_ctrl *c, uint8_t group, int failed)
 	rte_spinlock_lock(&c->lock);
 	c->group[group].fail_open = failed;
 	c->group[group].state = failed ? GVPN_GROUP_FAILED
+			       : c->group[group].client != NULL ? c->group[group].client_state
 			       : c->conf.cfg->groups[group].n_sas ? GVPN_GROUP_STATIC
 								 : GVPN_GROUP_IDLE;
 	rte_spinlock_unlock(&c->lock);

@@ -108,7 +108,15 @@ cb_policy(void *ctx, const struct gdoi_policy *pol)
 		if (t->direction != 2) { /* receiver-only TEKs never encrypt */
 			uint64_t at = activation_time(c, (uint16_t)tek, pol->atd, now);
 
-			c->sa[slot].activate_at = at > now ? at : 1; /* 1: at the next poll */
+			LOG(INFO, "group %s: SPI 0x%08x encrypts in %" PRIu64 " s",
+			    cfg->groups[x->group].name, t->spi,
+			    at > now ? (at - now) / rte_get_tsc_hz() : 0);
+			/* Now, before the rule table names the TEK: workers apply
+			 * messages in order, so no packet finds the TEK without an SA. */
+			if (at <= now)
+				gvpn_ctrl_sa_activate(c, (uint16_t)slot);
+			else
+				c->sa[slot].activate_at = at;
 		}
 	}
 	/* R17: an SA the answer lacks is deleted */
@@ -174,6 +182,9 @@ cb_state(void *ctx, enum gdoi_client_state st, const char *error)
 		gs = GVPN_GROUP_IDLE;
 		break;
 	}
+	rte_spinlock_lock(&c->lock);
+	c->group[x->group].client_state = gs;
+	rte_spinlock_unlock(&c->lock);
 	if (c->group[x->group].fail_open && gs == GVPN_GROUP_REGISTERED)
 		gvpn_ctrl_group_fail(c, x->group, 0); /* keys again: fail-open ends */
 	rte_spinlock_lock(&c->lock);

@@ -33,6 +33,7 @@ struct group {
 	enum gvpn_group_state state;
 	int fail_open;
 	struct gdoi_client *client;  /* NULL for static groups */
+	enum gvpn_group_state client_state; /* what the client last said */
 };
 
 /* A change broadcast to every worker, done when every one acked. */

@@ -250,6 +250,14 @@ cmd_flows(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* A refusal the client can read, instead of a bare null. */
+static int
+refuse(struct rte_tel_data *d, const char *why)
+{
+	rte_tel_data_add_dict_string(d, "error", why);
+	return 0;
+}
+
 static int
 post(struct request *r)
 {
@@ -278,18 +286,18 @@ cmd_fail_open(const char *cmd, const char *params, struct rte_tel_data *d)
 	strcpy(buf, params);
 	name = strtok_r(buf, ",", &save);
 	state = strtok_r(NULL, ",", &save);
+	rte_tel_data_start_dict(d);
 	if (name == NULL || state == NULL || strtok_r(NULL, ",", &save) != NULL)
-		return -EINVAL;
+		return refuse(d, "parameters: <group>,on|off");
 	r.group = gvpn_ctrl_group_find(tc.ctrl, name);
 	if (r.group < 0)
-		return -EINVAL;
+		return refuse(d, "unknown group");
 	if (strcmp(state, "on") == 0)
 		r.arg = 1;
 	else if (strcmp(state, "off") != 0)
-		return -EINVAL;
+		return refuse(d, "state must be on or off");
 	if (post(&r) != 0)
-		return -EBUSY;
-	rte_tel_data_start_dict(d);
+		return refuse(d, "control core busy, try again");
 	rte_tel_data_add_dict_string(d, "group", name);
 	rte_tel_data_add_dict_string(d, "fail_open", r.arg ? "on" : "off");
 	rte_tel_data_add_dict_string(d, "result", "queued");
@@ -303,14 +311,16 @@ cmd_register(const char *cmd, const char *params, struct rte_tel_data *d)
 	struct request r = {.type = REQ_REGISTER};
 
 	(void)cmd;
-	if (params == NULL)
-		return -EINVAL;
-	r.group = gvpn_ctrl_group_find(tc.ctrl, params);
-	if (r.group < 0 || !tc.cfg->groups[r.group].gdoi)
-		return -EINVAL;
-	if (post(&r) != 0)
-		return -EBUSY;
 	rte_tel_data_start_dict(d);
+	if (params == NULL)
+		return refuse(d, "parameter: <group>");
+	r.group = gvpn_ctrl_group_find(tc.ctrl, params);
+	if (r.group < 0)
+		return refuse(d, "unknown group");
+	if (!tc.cfg->groups[r.group].gdoi)
+		return refuse(d, "the group has no key servers");
+	if (post(&r) != 0)
+		return refuse(d, "control core busy, try again");
 	rte_tel_data_add_dict_string(d, "group", params);
 	rte_tel_data_add_dict_string(d, "result", "queued");
 	return 0;

@@ -65,10 +65,10 @@ def traffic(work, name):
     return pkts, path, empty
 
 
-def member(ctx, name, conf, clear_in, empty):
+def member(ctx, name, conf, clear_in, empty, esp_to=None):
     w = ctx["work"]
     vdevs = [f"net_pcap0,rx_pcap={clear_in},tx_pcap={w}/{name}.back.pcap,infinite_rx=1",
-             f"net_pcap1,rx_pcap={empty},tx_pcap={w}/{name}.esp.pcap"]
+             f"net_pcap1,rx_pcap={empty},tx_pcap={esp_to or f'{w}/{name}.esp.pcap'}"]
     return Gvpnd(ctx["gvpnd"], conf, vdevs, w, name=name)
 
 
@@ -248,6 +248,44 @@ def test_deny_policies_ignored(ctx, tap):
     tap.check("a deny policy from the key server does not fail registration (R6)", ignored)
 
 
+def test_pull_rekey(ctx, tap):
+    pkts, clear_in, empty = traffic(ctx["work"], "rekey")
+    port = BASE_PORT + 6
+
+    def sa_packets(g):
+        return {spi: s["packets"] for spi, s in g.tel("/gvpn/sa").items()}
+
+    def rekey():
+        conf = ks_conf(port)
+        conf["groups"][0]["teks"][0]["lifetime"] = 20
+        conf["groups"][0]["rollover_before"] = 5
+        # 20 s of replay at full speed would fill a disk: the ESP goes nowhere,
+        # the SA counters tell which SA encrypts
+        with KeyServer(ctx["root"], conf, ctx["work"], "ks-rekey"):
+            with member(ctx, "rekey", gm_conf([port]), clear_in, empty, "/dev/null") as g:
+                g.wait(lambda: group(g)["registrations"] >= 1, timeout=20, what="registration")
+                before = g.lcores()  # traffic before the first registration: no rule yet
+                # R17: re-registration with 5-7 % of 20 s left, the successor TEK
+                # arrives beside the old one and takes over encryption at once
+                # (the old one has less than 30 s left); the old one then expires.
+                g.wait(lambda: group(g)["registrations"] >= 2, timeout=25, what="re-registration")
+                g.wait(lambda: g.tel("/gvpn/sa").get("0x00001002", {}).get("state") == "active",
+                       timeout=5, what="the new SA to encrypt")
+                a = sa_packets(g)
+                time.sleep(0.3)
+                b = sa_packets(g)
+                assert b["0x00001002"] > a["0x00001002"], (a, b)
+                assert b.get("0x00001001") == a.get("0x00001001"), f"old SA still encrypting: {a} {b}"
+                g.wait(lambda: "0x00001001" not in g.tel("/gvpn/sa"), timeout=10,
+                       what="the old SA to expire")
+                t = g.lcores()
+                drops = {k: t[k] - before[k] for k in t if k.startswith("drop") and t[k] != before[k]}
+                assert not drops, f"dropped during the rekey: {drops}"
+                assert g.stop() == 0
+    tap.check("pull rekey (R17): the successor TEK takes over encryption while the old one "
+              "still lives, then the old one expires; nothing dropped", rekey)
+
+
 def test_register_command(ctx, tap):
     pkts, clear_in, empty = traffic(ctx["work"], "cmd")
     port = BASE_PORT + 4
@@ -275,6 +313,7 @@ def main():
     test_silent_key_server(ctx, tap)
     test_refusals(ctx, tap)
     test_deny_policies_ignored(ctx, tap)
+    test_pull_rekey(ctx, tap)
     test_register_command(ctx, tap)
     return tap.done()
 

@@ -371,6 +371,10 @@ class Group:
         self.seq = int(conf.get("seq", 0))
         self.deny = [d for d in conf.get("deny", [])]
         self.rollover = bool(conf.get("rollover", True))
+        # seconds before a TEK expires when its successor is created and handed
+        # out beside it (0: only once it has expired)
+        self.rollover_before = int(conf.get("rollover_before", 0))
+        self.successor = {}     # index -> next generation, while both live
         self.teks = []          # current generation of each configured TEK
         self.history = []       # every TEK generation ever handed out
         for i, tc in enumerate(conf.get("teks", [])):
@@ -384,16 +388,23 @@ class Group:
             raise PolicyError(f"group {self.id}: neither KEK nor TEK")
 
     def current_teks(self, now=None):
-        """The TEKs to hand out now; an expired one is replaced by its next
-        generation (SPI + 1, new keys) when rollover is on."""
+        """The TEKs to hand out now. With rollover on, a TEK's next generation
+        (SPI + 1, new keys) is created `rollover_before` seconds before it
+        expires and handed out beside it; the old one goes once expired."""
         now = time.time() if now is None else now
         out = []
         for i, t in enumerate(self.teks):
-            if self.rollover and t.remaining(now) == 0:
-                n = Tek(t.conf, (t.spi + 1) & 0xFFFFFFFF or 1,
-                        t.generation + 1)
-                self.teks[i] = n
-                self.history.append(n)
+            if self.rollover and t.remaining(now) <= self.rollover_before:
+                n = self.successor.get(i)
+                if n is None:
+                    n = Tek(t.conf, (t.spi + 1) & 0xFFFFFFFF or 1, t.generation + 1)
+                    self.history.append(n)
+                    self.successor[i] = n
+                if t.remaining(now) > 0:
+                    out += [t, n]       # both live until the old one expires
+                    continue
+                self.teks[i] = n        # expired: the successor takes its place
+                del self.successor[i]
                 t = n
             out.append(t)
         return out
