@@ -428,9 +428,8 @@ parse_fail_open(struct ctx *x, const config_setting_t *g, struct gvpn_selector *
 	return parse_selector(x, g, sel);
 }
 
-/* "aes128-sha1-modp2048" */
-static int
-parse_phase1_name(const char *s, struct gvpn_phase1 *p)
+int
+gvpn_phase1_parse(const char *s, struct gvpn_phase1 *p)
 {
 	static const struct {
 		const char *name;
@@ -556,8 +555,8 @@ parse_gdoi(struct ctx *x, const config_setting_t *g, struct gvpn_gdoi_conf *k)
 
 	l = config_setting_get_member(g, "phase1");
 	if (l == NULL) {
-		parse_phase1_name("aes256-sha256-modp2048", &k->phase1[k->n_phase1++]);
-		parse_phase1_name("aes128-sha1-modp2048", &k->phase1[k->n_phase1++]);
+		gvpn_phase1_parse("aes256-sha256-modp2048", &k->phase1[k->n_phase1++]);
+		gvpn_phase1_parse("aes128-sha1-modp2048", &k->phase1[k->n_phase1++]);
 	} else {
 		if (!config_setting_is_list(l) && !config_setting_is_array(l))
 			return fail(x, l, NULL, "must be a list of proposals");
@@ -567,7 +566,7 @@ parse_gdoi(struct ctx *x, const config_setting_t *g, struct gvpn_gdoi_conf *k)
 			const config_setting_t *e = config_setting_get_elem(l, (unsigned int)i);
 			const char *s = config_setting_get_string(e);
 
-			if (s == NULL || parse_phase1_name(s, &k->phase1[k->n_phase1++]) != 0)
+			if (s == NULL || gvpn_phase1_parse(s, &k->phase1[k->n_phase1++]) != 0)
 				return fail(x, e, NULL,
 					    "not ENC-HASH-GROUP (des|3des|aes128|aes192|aes256 - "
 					    "md5|sha1|sha256 - modp768|modp1024|modp1536|modp2048)");

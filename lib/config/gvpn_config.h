@@ -80,6 +80,14 @@ struct gvpn_phase1 {
 	uint8_t group;      /**< 1, 2, 5, 14 */
 };
 
+/**
+ * Parse a phase-1 proposal name, "ENC-HASH-GROUP" ("aes128-sha1-modp2048"):
+ * ENC des 3des aes128 aes192 aes256, HASH md5 sha1 sha256, GROUP modp768
+ * modp1024 modp1536 modp2048.
+ * @return 0, or -1 for a name it does not know.
+ */
+int gvpn_phase1_parse(const char *s, struct gvpn_phase1 *p);
+
 /** Registration with key servers (R10-R12); absent for static groups. */
 struct gvpn_gdoi_conf {
 	uint8_t n_servers;

@@ -20,6 +20,9 @@ import time
 from scapy.all import Ether, IP, UDP, ICMP, Raw, rdpcap, wrpcap  # noqa: E402
 from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from gvpntest import Netns, Tap, run  # noqa: E402
+
 SPI = 0x1001
 # (gvpn cipher, key length, gvpn auth, scapy cipher, scapy auth, tshark cipher, tshark auth)
 ALGS = [
@@ -65,28 +68,6 @@ def scapy_sa(scrypt, sauth, ck, ak, ip=None):
                                auth_key=ak or None, tunnel_header=ip)
 
 
-def run(cmd, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True, **kw)
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def result(self, ok, name, detail=""):
-        self.n += 1
-        print(f"{'ok' if ok else 'not ok'} {self.n} - {name}", flush=True)
-        if not ok:
-            self.failed += 1
-            for line in str(detail).splitlines()[-15:]:
-                print(f"#   {line}", flush=True)
-
-    def skip(self, name, why):
-        self.n += 1
-        print(f"ok {self.n} - {name} # SKIP {why}", flush=True)
-
-
 def esptool(tool, mode, cipher, klen, auth, src, dst):
     ck, ak = keys(klen, auth)
     cmd = [tool, mode, "--spi", hex(SPI), "--cipher", cipher, "--key", ck.hex(), "--auth", auth]
@@ -95,42 +76,22 @@ def esptool(tool, mode, cipher, klen, auth, src, dst):
     return run(cmd + [src, dst])
 
 
-class Netns:
-    """Two namespaces joined by a veth pair; removed on exit."""
+class Link(Netns):
+    """Namespaces a and b joined by veth va/vb, with a sender and a capturer."""
 
     def __init__(self):
-        tag = f"{os.getpid() % 100000}"
-        self.a, self.b = f"gvpnA{tag}", f"gvpnB{tag}"
-
-    def __enter__(self):
-        cmds = [["ip", "netns", "add", self.a], ["ip", "netns", "add", self.b],
-                ["ip", "link", "add", "vA", "netns", self.a, "type", "veth", "peer", "name", "vB",
-                 "netns", self.b]]
-        for ns, dev in ((self.a, "vA"), (self.b, "vB")):
-            # room for ESP around a full 1500-byte inner packet
-            cmds += [["ip", "-n", ns, "link", "set", "lo", "up"],
-                     ["ip", "-n", ns, "link", "set", dev, "mtu", "9000", "up"]]
-        for c in cmds:
-            r = run(c)
-            if r.returncode != 0:
-                self.__exit__()
-                raise RuntimeError(f"{' '.join(c)}: {r.stderr.strip()}")
-        return self
-
-    def __exit__(self, *exc):
-        for ns in (self.a, self.b):
-            run(["ip", "netns", "del", ns])
+        super().__init__("gvpnE")
 
     def send_and_capture(self, frames, count, out):
-        """Send frames out of vA (namespace A) while namespace B captures them on vB."""
+        """Send frames out of va (namespace a) while namespace b captures them on vb."""
         rx = subprocess.Popen(["ip", "netns", "exec", self.b, sys.executable, __file__,
-                               "capture", "vB", str(count), out],
+                               "capture", "vb", str(count), out],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = rx.stdout.readline()
         if line.strip() != "ready":
             rx.kill()
             return False, rx.stderr.read()
-        snd = run(["ip", "netns", "exec", self.a, sys.executable, __file__, "send", "vA", frames])
+        snd = run(["ip", "netns", "exec", self.a, sys.executable, __file__, "send", "va", frames])
         try:
             outs, errs = rx.communicate(timeout=15)
         except subprocess.TimeoutExpired:
@@ -228,10 +189,10 @@ def kernel_test(tool, work, ref_pcap, tap):
         tap.result(False, name, r.stderr)
         return
     ck, ak = keys(16, "hmac-sha1-96")
-    with Netns() as n:
+    with Link() as n:
         setup = [
-            ["ip", "-n", n.b, "addr", "add", "198.51.100.20/32", "dev", "vB"],
-            ["ip", "-n", n.b, "route", "add", "192.0.2.0/24", "dev", "vB"],
+            ["ip", "-n", n.b, "addr", "add", "198.51.100.20/32", "dev", "vb"],
+            ["ip", "-n", n.b, "route", "add", "192.0.2.0/24", "dev", "vb"],
             ["ip", "-n", n.b, "xfrm", "state", "add", "src", "192.0.2.10", "dst", "198.51.100.20",
              "proto", "esp", "spi", hex(SPI), "mode", "tunnel", "enc", "cbc(aes)", "0x" + ck.hex(),
              "auth-trunc", "hmac(sha1)", "0x" + ak.hex(), "96"],
@@ -244,7 +205,7 @@ def kernel_test(tool, work, ref_pcap, tap):
             if r.returncode != 0:
                 tap.result(False, name, f"{' '.join(c)}: {r.stderr}")
                 return
-        mac = run(["ip", "netns", "exec", n.b, "cat", "/sys/class/net/vB/address"]).stdout.strip()
+        mac = run(["ip", "netns", "exec", n.b, "cat", "/sys/class/net/vb/address"]).stdout.strip()
         frames = [Ether(dst=mac, src="02:00:00:00:00:01") / p[IP] for p in rdpcap(esp)
                   if p[IP].dst == "198.51.100.20"]
         sendfile = os.path.join(work, "kernel.send.pcap")
@@ -254,7 +215,7 @@ def kernel_test(tool, work, ref_pcap, tap):
                                "s.settimeout(5);print('ready',flush=True);print(s.recv(2000).hex())"],
                               stdout=subprocess.PIPE, text=True)
         rx.stdout.readline()
-        run(["ip", "netns", "exec", n.a, sys.executable, __file__, "send", "vA", sendfile])
+        run(["ip", "netns", "exec", n.a, sys.executable, __file__, "send", "va", sendfile])
         out, _ = rx.communicate(timeout=10)
         want = bytes(rdpcap(ref_pcap)[8][Raw].load).hex()
         tap.result(out.strip() == want, name, out)
@@ -269,7 +230,6 @@ def main(tool, work):
     ref_ip = [p[IP] for p in ref]
     plain_fields = tshark_plain(ref_pcap)
     have_netns = os.geteuid() == 0 and run(["ip", "netns", "list"]).returncode == 0
-    print(f"1..{len(ALGS) * 4 + 1}", flush=True)
 
     for cipher, klen, auth, scrypt, sauth in ALGS:
         label = f"{cipher}-{klen * 8 if cipher != 'aes-gcm' else (klen - 4) * 8}/{auth}"
@@ -305,7 +265,7 @@ def main(tool, work):
             tap.result(False, name, r.stderr)
         else:
             cap = os.path.join(work, f"rx.{cipher}.{klen}.{auth}.pcap")
-            with Netns() as n:
+            with Link() as n:
                 ok, detail = n.send_and_capture(esp_pcap, len(ref), cap)
             if ok:
                 got = rdpcap(cap)
@@ -331,7 +291,7 @@ def main(tool, work):
             tap.skip(name, "needs root and ip netns")
         else:
             cap = os.path.join(work, f"rx2.{cipher}.{klen}.{auth}.pcap")
-            with Netns() as n:
+            with Link() as n:
                 ok, detail = n.send_and_capture(s_pcap, len(ref), cap)
             if ok:
                 src_pcap = cap
@@ -357,7 +317,7 @@ def main(tool, work):
                    f"{len(ref)} integrity check failed" in r3.stderr, name, r3.stderr)
 
     kernel_test(tool, work, ref_pcap, tap)
-    return 1 if tap.failed else 0
+    return tap.done()
 
 
 if __name__ == "__main__":

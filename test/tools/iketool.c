@@ -23,56 +23,19 @@
 #include <unistd.h>
 
 #include "gvpn_common.h"
+#include "gvpn_config.h"
 #include "gvpn_ike.h"
 
 static int
 parse_proposal(const char *s, struct ike_proposal *p)
 {
-	static const struct {
-		const char *name;
-		uint8_t enc;
-		uint16_t bits;
-	} encs[] = {{"des", IKE_ENC_DES, 0},
-		    {"3des", IKE_ENC_3DES, 0},
-		    {"aes128", IKE_ENC_AES, 128},
-		    {"aes192", IKE_ENC_AES, 192},
-		    {"aes256", IKE_ENC_AES, 256}};
-	static const struct {
-		const char *name;
-		uint8_t hash;
-	} hashes[] = {{"md5", IKE_HASH_MD5}, {"sha1", IKE_HASH_SHA1}, {"sha256", IKE_HASH_SHA256}};
-	static const struct {
-		const char *name;
-		uint8_t group;
-	} groups[] = {{"modp768", 1}, {"modp1024", 2}, {"modp1536", 5}, {"modp2048", 14}};
-	char buf[64], *e, *h, *g;
-	int ok = 0;
+	struct gvpn_phase1 ph;
 
-	snprintf(buf, sizeof(buf), "%s", s);
-	e = strtok(buf, "-");
-	h = strtok(NULL, "-");
-	g = strtok(NULL, "-");
-	if (e == NULL || h == NULL || g == NULL)
+	if (gvpn_phase1_parse(s, &ph) != 0)
 		return -1;
-	memset(p, 0, sizeof(*p));
-	p->lifetime = 28800;
-	for (size_t i = 0; i < sizeof(encs) / sizeof(encs[0]); i++)
-		if (strcmp(e, encs[i].name) == 0) {
-			p->enc = encs[i].enc;
-			p->key_bits = encs[i].bits;
-			ok |= 1;
-		}
-	for (size_t i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
-		if (strcmp(h, hashes[i].name) == 0) {
-			p->hash = hashes[i].hash;
-			ok |= 2;
-		}
-	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
-		if (strcmp(g, groups[i].name) == 0) {
-			p->group = groups[i].group;
-			ok |= 4;
-		}
-	return ok == 7 ? 0 : -1;
+	*p = (struct ike_proposal){.enc = ph.enc, .key_bits = ph.key_bits, .hash = ph.hash,
+				   .group = ph.group, .lifetime = 28800};
+	return 0;
 }
 
 int
