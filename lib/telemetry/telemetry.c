@@ -281,12 +281,12 @@ cmd_fail_open(const char *cmd, const char *params, struct rte_tel_data *d)
 	struct request r = {.type = REQ_FAIL_OPEN};
 
 	(void)cmd;
+	rte_tel_data_start_dict(d);
 	if (params == NULL || strlen(params) >= sizeof(buf))
-		return -EINVAL;
+		return refuse(d, "parameters: <group>,on|off");
 	strcpy(buf, params);
 	name = strtok_r(buf, ",", &save);
 	state = strtok_r(NULL, ",", &save);
-	rte_tel_data_start_dict(d);
 	if (name == NULL || state == NULL || strtok_r(NULL, ",", &save) != NULL)
 		return refuse(d, "parameters: <group>,on|off");
 	r.group = gvpn_ctrl_group_find(tc.ctrl, name);
