@@ -27,6 +27,7 @@
 #include <rte_lcore.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
+#include <rte_pdump.h>
 
 #include "gvpn_config.h"
 #include "gvpn_ctrl.h"
@@ -351,11 +352,16 @@ main(int argc, char **argv)
 		gvpn_config_wipe(&a.cfg);
 		return 1;
 	}
+	/* lets dpdk-dumpcap / dpdk-pdump capture on gvpnd's ports (with hugepages:
+	 * a secondary process cannot attach to a --no-huge primary) */
+	if (rte_pdump_init() != 0)
+		LOG(WARNING, "packet capture (rte_pdump) not available: %s", rte_strerror(rte_errno));
 	rc = run(&a);
 	if (rc != 0)
 		atomic_store(&stop, 1);
 	rte_eal_mp_wait_lcore();
 	teardown(&a);
+	rte_pdump_uninit();
 	rte_eal_cleanup();
 	return rc;
 }

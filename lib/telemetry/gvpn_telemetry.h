@@ -11,6 +11,7 @@
  *
  *   /gvpn/version   /gvpn/ports   /gvpn/lcores   /gvpn/groups
  *   /gvpn/sa        /gvpn/flows
+ *   /gvpn/group/register,<group>   /gvpn/sa/clear,<group>
  *   /gvpn/group/fail_open,<group>,on|off
  */
 

@@ -16,7 +16,7 @@
 static struct gvpn_telemetry_conf tc;
 static struct rte_ring *requests;
 
-enum req_type { REQ_FAIL_OPEN, REQ_REGISTER };
+enum req_type { REQ_FAIL_OPEN, REQ_REGISTER, REQ_SA_CLEAR };
 
 struct request {
 	enum req_type type;
@@ -258,6 +258,21 @@ refuse(struct rte_tel_data *d, const char *why)
 	return 0;
 }
 
+/* "unknown group 'x' (groups: a, b)" */
+static int
+refuse_group(struct rte_tel_data *d, const char *name)
+{
+	char msg[RTE_TEL_MAX_STRING_LEN];
+	int n = snprintf(msg, sizeof(msg), "unknown group '%.40s' (groups:", name);
+
+	for (uint8_t g = 0; g < tc.cfg->n_groups && n > 0 && (size_t)n < sizeof(msg); g++)
+		n += snprintf(msg + n, sizeof(msg) - (size_t)n, "%s %s", g ? "," : "",
+			      tc.cfg->groups[g].name);
+	if (n > 0 && (size_t)n < sizeof(msg) - 1)
+		snprintf(msg + n, sizeof(msg) - (size_t)n, ")");
+	return refuse(d, msg);
+}
+
 static int
 post(struct request *r)
 {
@@ -291,7 +306,7 @@ cmd_fail_open(const char *cmd, const char *params, struct rte_tel_data *d)
 		return refuse(d, "parameters: <group>,on|off");
 	r.group = gvpn_ctrl_group_find(tc.ctrl, name);
 	if (r.group < 0)
-		return refuse(d, "unknown group");
+		return refuse_group(d, name);
 	if (strcmp(state, "on") == 0)
 		r.arg = 1;
 	else if (strcmp(state, "off") != 0)
@@ -316,9 +331,33 @@ cmd_register(const char *cmd, const char *params, struct rte_tel_data *d)
 		return refuse(d, "parameter: <group>");
 	r.group = gvpn_ctrl_group_find(tc.ctrl, params);
 	if (r.group < 0)
-		return refuse(d, "unknown group");
-	if (!tc.cfg->groups[r.group].gdoi)
-		return refuse(d, "the group has no key servers");
+		return refuse_group(d, params);
+	if (!tc.cfg->groups[r.group].gdoi) {
+		char msg[RTE_TEL_MAX_STRING_LEN];
+
+		snprintf(msg, sizeof(msg), "group '%.40s' has no key servers", params);
+		return refuse(d, msg);
+	}
+	if (post(&r) != 0)
+		return refuse(d, "control core busy, try again");
+	rte_tel_data_add_dict_string(d, "group", params);
+	rte_tel_data_add_dict_string(d, "result", "queued");
+	return 0;
+}
+
+/* /gvpn/sa/clear,<group> */
+static int
+cmd_sa_clear(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct request r = {.type = REQ_SA_CLEAR};
+
+	(void)cmd;
+	rte_tel_data_start_dict(d);
+	if (params == NULL)
+		return refuse(d, "parameter: <group>");
+	r.group = gvpn_ctrl_group_find(tc.ctrl, params);
+	if (r.group < 0)
+		return refuse_group(d, params);
 	if (post(&r) != 0)
 		return refuse(d, "control core busy, try again");
 	rte_tel_data_add_dict_string(d, "group", params);
@@ -338,6 +377,12 @@ gvpn_telemetry_poll(void)
 			break;
 		case REQ_REGISTER:
 			gvpn_ctrl_group_register(tc.ctrl, (uint8_t)r->group);
+			break;
+		case REQ_SA_CLEAR:
+			/* delete the group's SAs; a key-server group registers again */
+			gvpn_ctrl_group_clear(tc.ctrl, (uint8_t)r->group);
+			if (tc.cfg->groups[r->group].gdoi)
+				gvpn_ctrl_group_register(tc.ctrl, (uint8_t)r->group);
 			break;
 		}
 		free(r);
@@ -364,6 +409,9 @@ gvpn_telemetry_init(const struct gvpn_telemetry_conf *conf)
 	rte_telemetry_register_cmd("/gvpn/flows", cmd_flows, "Flow cache entries and hit rate");
 	rte_telemetry_register_cmd("/gvpn/group/register", cmd_register,
 				   "Register a group with its key server again now. Parameter: <group>");
+	rte_telemetry_register_cmd("/gvpn/sa/clear", cmd_sa_clear,
+				   "Delete a group's SAs (a key-server group then registers again). "
+				   "Parameter: <group>");
 	rte_telemetry_register_cmd("/gvpn/group/fail_open", cmd_fail_open,
 				   "Put a group in or out of the failed state. Parameters: "
 				   "<group>,on|off");
