@@ -278,15 +278,66 @@ malformed:
 }
 
 /* Look flows up for a burst; decisions land in val[]. */
-void
-worker_lookup_flows(struct gvpn_worker *w, struct gvpn_acl_key keys[], uint64_t val[], uint32_t n,
-		    worker_classify_fn classify)
+/*
+ * The decision for a packet from its best rules. Outbound: bypass, else a
+ * group policy (encrypt; clear instead while its group has failed and a
+ * fail-open rule matches), else fail-open, else no rule. Inbound: bypass,
+ * else fail-open, else a group policy (it should have come encrypted), else
+ * no rule.
+ */
+static uint64_t
+decide(const struct gvpn_worker *w, const struct gvpn_rule *rule, int fail_open, int inbound)
 {
-	const void *kp[MAX_OUT];
-	void *data[MAX_OUT];
-	struct gvpn_acl_key *miss_key[MAX_OUT];
-	uint64_t miss_val[MAX_OUT], hits = 0;
-	uint32_t miss_idx[MAX_OUT], nm = 0;
+	if (rule != NULL && rule->type == GVPN_RULE_BYPASS)
+		return flow_value(w->gen, FLOW_BYPASS, 0);
+	if (inbound) {
+		if (fail_open)
+			return flow_value(w->gen, FLOW_FAIL_OPEN, 0);
+		if (rule != NULL && rule->type == GVPN_RULE_TEK)
+			return flow_value(w->gen, FLOW_CLEAR_IN_POLICY, 0);
+		return flow_value(w->gen, FLOW_NO_RULE, 0);
+	}
+	if (rule != NULL && rule->type == GVPN_RULE_TEK)
+		return flow_value(w->gen, FLOW_ENCRYPT, rule->tek | (fail_open ? FLOW_FO_BIT : 0));
+	if (fail_open)
+		return flow_value(w->gen, FLOW_FAIL_OPEN, 0);
+	return flow_value(w->gen, FLOW_NO_RULE, 0);
+}
+
+/* Decide for keys the flow cache did not know, and remember the decisions. */
+static void
+classify(struct gvpn_worker *w, struct gvpn_acl_key *keys[], uint64_t out[], uint32_t n)
+{
+	uint32_t res[MAX_BURST * GVPN_ACL_CATEGORIES];
+	const uint8_t *data[MAX_BURST];
+	const struct gvpn_policy *p = w->policy;
+
+	for (uint32_t i = 0; i < n; i++)
+		data[i] = (const uint8_t *)keys[i];
+	if (p != NULL)
+		gvpn_policy_classify(p, data, res, n);
+	for (uint32_t i = 0; i < n; i++) {
+		int inbound = keys[i]->dir;
+		uint32_t main_cat = inbound ? GVPN_ACL_IN : GVPN_ACL_OUT;
+		uint32_t fo_cat = inbound ? GVPN_ACL_IN_FAIL_OPEN : GVPN_ACL_OUT_FAIL_OPEN;
+		uint32_t r = p != NULL ? res[i * GVPN_ACL_CATEGORIES + main_cat] : 0;
+		uint32_t fo = p != NULL ? res[i * GVPN_ACL_CATEGORIES + fo_cat] : 0;
+
+		out[i] = decide(w, r != 0 ? &p->rules[r - 1] : NULL,
+				fo != 0 && w->fail_open[p->rules[fo - 1].group], inbound);
+		if (rte_hash_add_key_data(w->flows, keys[i], (void *)(uintptr_t)out[i]) < 0)
+			w->stats.flow_full++;
+	}
+}
+
+void
+worker_lookup_flows(struct gvpn_worker *w, struct gvpn_acl_key keys[], uint64_t val[], uint32_t n)
+{
+	const void *kp[MAX_BURST];
+	void *data[MAX_BURST];
+	struct gvpn_acl_key *miss_key[MAX_BURST];
+	uint64_t miss_val[MAX_BURST], hits = 0;
+	uint32_t miss_idx[MAX_BURST], nm = 0;
 
 	for (uint32_t i = 0; i < n; i++)
 		kp[i] = &keys[i];

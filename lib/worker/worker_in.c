@@ -10,35 +10,6 @@
 
 #include "worker_private.h"
 
-static void
-classify_in(struct gvpn_worker *w, struct gvpn_acl_key *keys[], uint64_t out[], uint32_t n)
-{
-	uint32_t res[MAX_BURST * GVPN_ACL_CATEGORIES];
-	const uint8_t *data[MAX_BURST];
-	const struct gvpn_policy *p = w->policy;
-
-	for (uint32_t i = 0; i < n; i++)
-		data[i] = (const uint8_t *)keys[i];
-	if (p != NULL)
-		gvpn_policy_classify(p, data, res, n);
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t r = p != NULL ? res[i * GVPN_ACL_CATEGORIES + GVPN_ACL_IN] : 0;
-		uint32_t fo = p != NULL ? res[i * GVPN_ACL_CATEGORIES + GVPN_ACL_IN_FAIL_OPEN] : 0;
-		const struct gvpn_rule *rule = r != 0 ? &p->rules[r - 1] : NULL;
-
-		if (rule != NULL && rule->type == GVPN_RULE_BYPASS)
-			out[i] = flow_value(w->gen, FLOW_BYPASS, 0);
-		else if (fo != 0 && w->fail_open[p->rules[fo - 1].group])
-			out[i] = flow_value(w->gen, FLOW_FAIL_OPEN, 0);
-		else if (rule != NULL && rule->type == GVPN_RULE_TEK)
-			out[i] = flow_value(w->gen, FLOW_CLEAR_IN_POLICY, 0);
-		else
-			out[i] = flow_value(w->gen, FLOW_NO_RULE, 0);
-		if (rte_hash_add_key_data(w->flows, keys[i], (void *)(uintptr_t)out[i]) < 0)
-			w->stats.flow_full++;
-	}
-}
-
 /* ESP: decrypt flow (ESP + SPI), else SPI table; returns the slot or NONE. */
 static uint16_t
 lookup_sa(struct gvpn_worker *w, const struct rte_mbuf *m)
@@ -155,7 +126,7 @@ gvpn_worker_inbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[
 		}
 	}
 
-	worker_lookup_flows(w, keys, val, ncl, classify_in);
+	worker_lookup_flows(w, keys, val, ncl);
 	for (uint16_t i = 0; i < ncl; i++) {
 		switch ((enum flow_kind)(val[i] >> 24 & 0xff)) {
 		case FLOW_BYPASS:

@@ -8,39 +8,6 @@
 
 #include "worker_private.h"
 
-/* Decide for keys the flow cache did not know, and remember the decision. */
-static void
-classify_out(struct gvpn_worker *w, struct gvpn_acl_key *keys[], uint64_t out[], uint32_t n)
-{
-	uint32_t res[MAX_OUT * GVPN_ACL_CATEGORIES];
-	const uint8_t *data[MAX_OUT];
-	const struct gvpn_policy *p = w->policy;
-
-	for (uint32_t i = 0; i < n; i++)
-		data[i] = (const uint8_t *)keys[i];
-	if (p != NULL)
-		gvpn_policy_classify(p, data, res, n);
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t r = p != NULL ? res[i * GVPN_ACL_CATEGORIES + GVPN_ACL_OUT] : 0;
-		uint32_t fo = p != NULL ? res[i * GVPN_ACL_CATEGORIES + GVPN_ACL_OUT_FAIL_OPEN] : 0;
-		const struct gvpn_rule *rule = r != 0 ? &p->rules[r - 1] : NULL;
-		int fail_open = fo != 0 && w->fail_open[p->rules[fo - 1].group];
-
-		if (rule != NULL && rule->type == GVPN_RULE_BYPASS)
-			out[i] = flow_value(w->gen, FLOW_BYPASS, 0);
-		else if (rule != NULL && rule->type == GVPN_RULE_TEK)
-			/* encrypt while the TEK has an SA, else fail open if allowed */
-			out[i] = flow_value(w->gen, FLOW_ENCRYPT,
-					    rule->tek | (fail_open ? FLOW_FO_BIT : 0));
-		else if (fail_open)
-			out[i] = flow_value(w->gen, FLOW_FAIL_OPEN, 0);
-		else
-			out[i] = flow_value(w->gen, FLOW_NO_RULE, 0);
-		if (rte_hash_add_key_data(w->flows, keys[i], (void *)(uintptr_t)out[i]) < 0)
-			w->stats.flow_full++;
-	}
-}
-
 /* Largest inner packet whose ESP form fits @p mtu with SA @p sa. */
 static inline uint32_t
 max_inner(const struct gvpn_esp_sa *sa, uint16_t mtu)
@@ -83,7 +50,7 @@ gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts
 			break;
 		}
 	}
-	worker_lookup_flows(w, keys, val, nip, classify_out);
+	worker_lookup_flows(w, keys, val, nip);
 
 	for (uint16_t i = 0; i < nip; i++) {
 		struct rte_mbuf *m = ip_pkts[i];

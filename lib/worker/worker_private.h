@@ -87,13 +87,10 @@ worker_drop(struct gvpn_worker *w, struct rte_mbuf *m, enum gvpn_worker_drop why
 /* Frame classes after parsing. */
 enum frame_class { FRAME_IPV4, FRAME_L2_PASS, FRAME_HELD, FRAME_DROPPED };
 
-typedef void (*worker_classify_fn)(struct gvpn_worker *w, struct gvpn_acl_key *keys[],
-				   uint64_t out[], uint32_t n);
-
-/* Look a burst's keys up in the flow cache; misses go to @p classify, which
- * decides and caches. Decisions land in val[]. */
+/* Look a burst's keys up in the flow cache; misses go through the rule
+ * table, and the decision is cached. Decisions land in val[]. */
 void worker_lookup_flows(struct gvpn_worker *w, struct gvpn_acl_key keys[], uint64_t val[],
-			 uint32_t n, worker_classify_fn classify);
+			 uint32_t n);
 
 enum frame_class worker_parse(struct gvpn_worker *w, struct rte_mbuf **mp, uint64_t now);
 
