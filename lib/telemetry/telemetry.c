@@ -319,20 +319,20 @@ cmd_fail_open(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
-/* /gvpn/group/register,<group> */
+/* Queue a request about the group named in @p params. */
 static int
-cmd_register(const char *cmd, const char *params, struct rte_tel_data *d)
+queue_group_request(struct rte_tel_data *d, const char *params, enum req_type type,
+		    int needs_key_servers)
 {
-	struct request r = {.type = REQ_REGISTER};
+	struct request r = {.type = type};
 
-	(void)cmd;
 	rte_tel_data_start_dict(d);
 	if (params == NULL)
 		return refuse(d, "parameter: <group>");
 	r.group = gvpn_ctrl_group_find(tc.ctrl, params);
 	if (r.group < 0)
 		return refuse_group(d, params);
-	if (!tc.cfg->groups[r.group].gdoi) {
+	if (needs_key_servers && !tc.cfg->groups[r.group].gdoi) {
 		char msg[RTE_TEL_MAX_STRING_LEN];
 
 		snprintf(msg, sizeof(msg), "group '%.40s' has no key servers", params);
@@ -345,24 +345,20 @@ cmd_register(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* /gvpn/group/register,<group> */
+static int
+cmd_register(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	return queue_group_request(d, params, REQ_REGISTER, 1);
+}
+
 /* /gvpn/sa/clear,<group> */
 static int
 cmd_sa_clear(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	struct request r = {.type = REQ_SA_CLEAR};
-
 	(void)cmd;
-	rte_tel_data_start_dict(d);
-	if (params == NULL)
-		return refuse(d, "parameter: <group>");
-	r.group = gvpn_ctrl_group_find(tc.ctrl, params);
-	if (r.group < 0)
-		return refuse_group(d, params);
-	if (post(&r) != 0)
-		return refuse(d, "control core busy, try again");
-	rte_tel_data_add_dict_string(d, "group", params);
-	rte_tel_data_add_dict_string(d, "result", "queued");
-	return 0;
+	return queue_group_request(d, params, REQ_SA_CLEAR, 0);
 }
 
 void
