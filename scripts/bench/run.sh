@@ -347,6 +347,7 @@ measure() {
 		fi
 		tail -5 "$logf" | sed 's/^/run.sh:     | /' >&2
 		log "$impl $dir $alg $size B $flows flows: attempt $try failed"
+		sleep 5 # e.g. a binary being rebuilt
 	done
 	fail "$impl $dir $alg $size $flows"
 }
