@@ -28,13 +28,19 @@ cleanup() {
 	for f in "$RUN"/*.pid; do
 		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
 	done
-	sleep 0.5
 	for f in "$RUN"/*.pid; do
+		for i in $(seq 50); do
+			[ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null || break
+			sleep 0.1
+		done
 		[ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null || true
 	done
-	# anything an interrupted earlier run left (these names are the demo's own)
+	# anything an interrupted earlier run left (these names are the demo's own),
+	# given time to stop cleanly, then ended
 	pkill -f "$RUN/" 2>/dev/null || true
-	pkill -f -- "--file-prefix ${TAG}[ab] " 2>/dev/null || true
+	for i in $(seq 50); do pgrep -f "$RUN/" >/dev/null || break; sleep 0.1; done
+	pkill -9 -f "$RUN/" 2>/dev/null || true
+	pkill -9 -f -- "--file-prefix ${TAG}[ab] " 2>/dev/null || true
 	for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null || true; done
 	rm -rf "$RUN" /var/run/dpdk/${TAG}a /var/run/dpdk/${TAG}b
 }
@@ -101,7 +107,7 @@ cat > "$RUN/ks.json" <<JSON
    "auth": "hmac-sha1-96", "src": "192.0.2.0/24", "dst": "198.51.100.0/24", "mirror": true,
    "lifetime": 900}]}]}
 JSON
-in_ns $KS $PY test/ks/gdoi_ks.py --config "$RUN/ks.json" >"$RUN/ks.log" 2>&1 &
+ip netns exec $KS $PY test/ks/gdoi_ks.py --config "$RUN/ks.json" >"$RUN/ks.log" 2>&1 &
 echo $! >"$RUN/ks.pid"
 
 step "group members: gvpnd A and B register"
@@ -120,7 +126,7 @@ groups = ( {
   psk = "$PSK";
 } );
 CONF
-	in_ns ${TAG}g$x build/app/gvpnd --no-huge --no-pci -l 0 -m 256 --file-prefix ${TAG}$x \
+	ip netns exec ${TAG}g$x build/app/gvpnd --no-huge --no-pci -l 0 -m 256 --file-prefix ${TAG}$x \
 		--log-level 'lib.*:error' \
 		--vdev net_af_packet0,iface=clr$x --vdev net_af_packet1,iface=wan$x \
 		-- -f "$RUN/gvpnd-$x.conf" >"$RUN/gvpnd-$x.log" 2>&1 &
@@ -139,7 +145,7 @@ done
 $PY scripts/demo_view.py groups ${TAG}a ${TAG}b
 
 step "traffic: ping, a UDP datagram and a TCP transfer from hostA to hostB"
-in_ns $KS tshark -q -i br0 -f "not udp port 848" -w "$RUN/wan.pcap" >/dev/null 2>"$RUN/tshark.err" &
+ip netns exec $KS tshark -q -i br0 -f "not udp port 848" -w "$RUN/wan.pcap" >/dev/null 2>"$RUN/tshark.err" &
 echo $! >"$RUN/tshark.pid"
 for i in $(seq 50); do grep -qs "Capture started" "$RUN/tshark.err" && break; sleep 0.1; done
 COUNT=$([ $SHORT = 1 ] && echo 2 || echo 4)
