@@ -14,6 +14,8 @@
   bench.py ceiling --alg ALG --dir out|in --size SIZE --window S --reps N --prefix P [--vector F]
       Run dpdk-test-crypto-perf (crypto_aesni_mb, one worker lcore,
       throughput test) on the ESP payload lengths of SIZE; prints JSON.
+  bench.py merge   SAMPLE.json...
+      Several runs of one case: the median run (every run's rate kept).
   bench.py row     --impl I --dir D --alg A --size S --flows F --lcores L SAMPLE.json
       Turn a sample into a result row (JSON line).
   bench.py report  RESULTS.jsonl [--plot FILE]
@@ -388,6 +390,27 @@ def cmd_ceiling(a):
                       "buffers": bufs, "total_ops": total}))
 
 
+# ---------------------------------------------------------------------- merge
+
+def cmd_merge(a):
+    """Samples of several runs of one case -> one sample: the median run."""
+    runs = [json.load(open(f)) for f in a.samples]
+    out = {"mpps": statistics.median(r["mpps"] for r in runs),
+           "reps": [round(r["mpps"], 4) for r in runs],
+           "mpps_wall": round(statistics.median(r["mpps_wall"] for r in runs), 4),
+           "reps_wall": [round(r["mpps_wall"], 4) for r in runs],
+           "cpu_share": [s for r in runs for s in r["cpu_share"]],
+           "runq_wait": [s for r in runs for s in r["runq_wait"]],
+           "rx_mpps": statistics.median(r["rx_mpps"] for r in runs),
+           "window_s": runs[0]["window_s"]}
+    extra = {}
+    for r in runs:  # counters add up over the runs
+        for k, v in r["extra"].items():
+            extra[k] = extra.get(k, 0) + v if isinstance(v, int) else v
+    out["extra"] = extra
+    print(json.dumps(out))
+
+
 # ------------------------------------------------------------------------ row
 
 def cmd_row(a):
@@ -594,6 +617,8 @@ def main():
     p.add_argument("--lcores", default="0-1")
     p.add_argument("--vector")
     p.add_argument("--perf", default="dpdk-test-crypto-perf")
+    p = sub.add_parser("merge")
+    p.add_argument("samples", nargs="+")
     p = sub.add_parser("row")
     for opt in ("--impl", "--dir", "--alg", "--size"):
         p.add_argument(opt, required=True)
@@ -606,7 +631,7 @@ def main():
     p.add_argument("--plot")
     p.add_argument("--rewrite", action="store_true", help="store the ratios in the results file")
     a = ap.parse_args()
-    {"sample": cmd_sample, "conf": cmd_conf, "vector": cmd_vector, "ceiling": cmd_ceiling, "row": cmd_row,
+    {"sample": cmd_sample, "conf": cmd_conf, "vector": cmd_vector, "ceiling": cmd_ceiling, "merge": cmd_merge, "row": cmd_row,
      "report": cmd_report}[a.cmd](a)
     return 0
 

@@ -18,7 +18,8 @@
 # and leaves through a net_null port. Outbound: clear frames in, ESP out.
 # Inbound: ESP (made with gvpn-esptool from the same keys) into the
 # protected port, clear frames out. Packet counts are read from telemetry
-# over fixed windows after a warm-up; the median of the windows is kept.
+# over a fixed window after a warm-up, in REPS runs of each system (each
+# run a process of its own, the systems taking turns); the median is kept.
 #
 # Every polling lcore is pinned to CPU 1. A rate is packets per second of
 # that lcore's CPU time (schedstat): on a shared machine, time other
@@ -40,7 +41,7 @@ DIRS=out,in
 ALGS=aes128-cbc-sha1,aes256-cbc-sha256,aes128-gcm
 SIZES=64,128,512,1420,imix
 FLOWS=64,1024
-WINDOW=3
+WINDOW=2
 WARMUP=1
 REPS=3
 OUT=
@@ -70,8 +71,9 @@ usage: $0 [--quick | --smoke] [options]
   --sizes LIST       frame sizes with FCS, or imix         ($SIZES)
   --flows LIST       UDP flows in the traffic              ($FLOWS)
   --window S         measurement window, seconds           ($WINDOW)
-  --warmup S         warm-up before the first window       ($WARMUP)
-  --reps N           windows (repetitions); median kept    ($REPS)
+  --warmup S         warm-up before the window             ($WARMUP)
+  --reps N           runs of each system (processes of their own, taking
+                     turns); the median is kept             ($REPS)
   --out FILE         results (JSON lines)   (results/bench-<date>.jsonl)
   --plot FILE        plot (PNG or SVG)      (the results file's name, .png)
   --no-plot          no plot
@@ -318,22 +320,20 @@ vdevs() { # DIR PCAP -> VDEV_ARGS, CLEAR_DEV, PROT_DEV (clear port first)
 	fi
 }
 
-# measure IMPL DIR ALG SIZE FLOWS LOG CMD...: start the process (@PREFIX@
-# in CMD becomes its file prefix), measure it, stop it and record the row.
-# A process that is gone before it was measured is started again, twice
-# at most.
+# measure IMPL SAMPLE LOG CMD...: start the process (@PREFIX@ in CMD becomes
+# its file prefix), measure one window into SAMPLE and stop it. A process
+# that is gone before it was measured is started again, twice at most.
 measure() {
-	local impl=$1 dir=$2 alg=$3 size=$4 flows=$5 logf=$6 try prefix pid ok rc counters=ethdev
-	shift 6
+	local impl=$1 sample=$2 logf=$3 try prefix pid ok rc counters=ethdev
+	shift 3
 	[ "$impl" = gvpnd ] && counters=gvpnd
 	for try in 1 2 3; do
 		prefix=$(next_prefix)
 		start "$logf" "${@/@PREFIX@/$prefix}"
 		pid=$STARTED
 		ok=1
-		$PY "$HERE/bench.py" sample --impl "$counters" --dir "$dir" --prefix "$prefix" \
-			--pid "$pid" --warmup "$WARMUP" --window "$WINDOW" --reps "$REPS" \
-			>"$TMP/sample.json" || ok=0
+		$PY "$HERE/bench.py" sample --impl "$counters" --dir "$DIR" --prefix "$prefix" \
+			--pid "$pid" --warmup "$WARMUP" --window "$WINDOW" --reps 1 >"$sample" || ok=0
 		rc=0
 		stop "$pid" || rc=$?
 		rm -rf "/var/run/dpdk/$prefix"
@@ -341,55 +341,55 @@ measure() {
 			ok=0
 			log "gvpnd exited with status $rc"
 		fi
-		if [ $ok -eq 1 ]; then
-			record "$impl" "$dir" "$alg" "$size" "$flows" "$TMP/sample.json"
-			return 0
-		fi
+		[ $ok -eq 1 ] && return 0
+		rm -f "$sample"
 		tail -5 "$logf" | sed 's/^/run.sh:     | /' >&2
-		log "$impl $dir $alg $size B $flows flows: attempt $try failed"
+		log "$impl $DIR $ALG $SIZE B $NFLOWS flows: attempt $try failed"
 		sleep 5 # e.g. a binary being rebuilt
 	done
-	fail "$impl $dir $alg $size $flows"
+	return 1
 }
 
-run_gvpnd() { # DIR ALG SIZE FLOWS
-	local dir=$1 alg=$2 size=$3 flows=$4 input conf
-	input=$(pcap "$dir" "$size" "$flows" "$alg")
-	vdevs "$dir" "$input"
-	conf=$TMP/gvpnd-$alg-$dir.conf
-	$PY "$HERE/bench.py" conf --impl gvpnd --alg "$alg" --clear-dev "$CLEAR_DEV" \
+# run_gvpnd|run_io|run_secgw SAMPLE: one process run of the case in DIR,
+# ALG, SIZE and NFLOWS.
+run_gvpnd() {
+	local input conf
+	input=$(pcap "$DIR" "$SIZE" "$NFLOWS" "$ALG")
+	vdevs "$DIR" "$input"
+	conf=$TMP/gvpnd-$ALG-$DIR.conf
+	$PY "$HERE/bench.py" conf --impl gvpnd --alg "$ALG" --clear-dev "$CLEAR_DEV" \
 		--prot-dev "$PROT_DEV" --mtu "$MTU" "$conf"
-	measure gvpnd "$dir" "$alg" "$size" "$flows" "$TMP/gvpnd-$dir-$alg-$size-$flows.log" \
+	measure gvpnd "$1" "$TMP/gvpnd-$DIR-$ALG-$SIZE-$NFLOWS.log" \
 		"$GVPND" --no-huge --no-pci -l 0-1 -m "$MEM" --file-prefix @PREFIX@ \
 		--log-level 'lib.*:error' "${VDEV_ARGS[@]}" -- -f "$conf"
 }
 
-run_io() { # DIR SIZE FLOWS ALG: testpmd forwards input to output, no crypto
-	local dir=$1 size=$2 flows=$3 alg=$4 input
-	input=$(pcap "$dir" "$size" "$flows" "$alg")
-	vdevs "$dir" "$input"
+run_io() { # testpmd forwards input to output, no crypto
+	local input
+	input=$(pcap "$DIR" "$SIZE" "$NFLOWS" "$ALG")
+	vdevs "$DIR" "$input"
 	# lcore 1 forwards; without -i, testpmd runs until a signal when it
 	# prints statistics periodically.
-	measure io "$dir" "$alg" "$size" "$flows" "$TMP/io-$dir-$alg-$size-$flows.log" \
+	measure io "$1" "$TMP/io-$DIR-$ALG-$SIZE-$NFLOWS.log" \
 		"$TESTPMD" --no-huge --no-pci -l 0-1 -m "$MEM" --file-prefix @PREFIX@ \
 		--log-level 'lib.*:error' "${VDEV_ARGS[@]}" -- --forward-mode=io --auto-start \
 		--nb-cores=1 --rxq=1 --txq=1 --stats-period 3600
 }
 
-run_secgw() { # DIR ALG SIZE FLOWS
-	local dir=$1 alg=$2 size=$3 flows=$4 input conf mode=() sa_type=
+run_secgw() {
+	local input conf mode=() sa_type=
 	[ -n "$SECGW" ] || build_secgw
-	input=$(pcap "$dir" "$size" "$flows" "$alg")
-	vdevs "$dir" "$input"
+	input=$(pcap "$DIR" "$SIZE" "$NFLOWS" "$ALG")
+	vdevs "$DIR" "$input"
 	case $SECGW_MODE in
 	librte) mode=(-l) ;;
 	cpu-crypto) mode=(-l) sa_type=cpu-crypto ;;
 	esac
-	conf=$TMP/secgw-$alg.cfg
-	$PY "$HERE/bench.py" conf --impl secgw --alg "$alg" --sa-type "$sa_type" "$conf"
+	conf=$TMP/secgw-$ALG.cfg
+	$PY "$HERE/bench.py" conf --impl secgw --alg "$ALG" --sa-type "$sa_type" "$conf"
 	# One lcore does everything: it is the main lcore and polls both ports
 	# (port 0 clear, port 1 protected: -u names the protected one).
-	measure secgw "$dir" "$alg" "$size" "$flows" "$TMP/secgw-$dir-$alg-$size-$flows.log" \
+	measure secgw "$1" "$TMP/secgw-$DIR-$ALG-$SIZE-$NFLOWS.log" \
 		"$SECGW" --no-huge --no-pci -l 1 -m "$MEM" --file-prefix @PREFIX@ \
 		--log-level 'lib.*:error' "${VDEV_ARGS[@]}" --vdev crypto_aesni_mb_bench -- \
 		-p 0x3 -P -u 0x2 --mtu "$MTU" -f "$conf" --config '(0,0,1),(1,0,1)' \
@@ -399,24 +399,43 @@ run_secgw() { # DIR ALG SIZE FLOWS
 # ------------------------------------------------------------------- main
 
 log "systems $SYSTEMS; $DIRS; $ALGS; sizes $SIZES; flows $FLOWS;" \
-	"warm-up ${WARMUP}s, ${REPS} x ${WINDOW}s windows"
+	"$REPS run(s) of each: warm-up ${WARMUP}s, ${WINDOW}s window"
 
-for dir in "${DIR_LIST[@]}"; do
-	for alg in "${ALG_LIST[@]}"; do
-		for size in "${SIZE_LIST[@]}"; do
+# run_case: the systems of one case in turn, REPS times, each run in a
+# process of its own; the median of the runs is recorded. The host's speed
+# drifts over tens of seconds: taking turns gives each system the same.
+run_case() {
+	local rep impl samples
+	for rep in $(seq "$REPS"); do
+		for impl in io secgw gvpnd; do
+			has $impl "${SYSTEM_LIST[@]}" || continue
+			"run_$impl" "$TMP/sample-$impl-$rep.json" || true
+		done
+	done
+	for impl in io secgw gvpnd; do
+		has $impl "${SYSTEM_LIST[@]}" || continue
+		samples=()
+		for rep in $(seq "$REPS"); do
+			[ -s "$TMP/sample-$impl-$rep.json" ] && samples+=("$TMP/sample-$impl-$rep.json")
+		done
+		if [ ${#samples[@]} -eq 0 ]; then
+			fail "$impl $DIR $ALG $SIZE $NFLOWS"
+			continue
+		fi
+		$PY "$HERE/bench.py" merge "${samples[@]}" >"$TMP/sample.json"
+		record "$impl" "$DIR" "$ALG" "$SIZE" "$NFLOWS" "$TMP/sample.json"
+		rm -f "${samples[@]}"
+	done
+}
+
+for DIR in "${DIR_LIST[@]}"; do
+	for ALG in "${ALG_LIST[@]}"; do
+		for SIZE in "${SIZE_LIST[@]}"; do
 			if has ceiling "${SYSTEM_LIST[@]}"; then
-				run_ceiling "$dir" "$alg" "$size"
+				run_ceiling "$DIR" "$ALG" "$SIZE"
 			fi
-			for flows in "${FLOW_LIST[@]}"; do
-				if has io "${SYSTEM_LIST[@]}"; then
-					run_io "$dir" "$size" "$flows" "$alg"
-				fi
-				if has secgw "${SYSTEM_LIST[@]}"; then
-					run_secgw "$dir" "$alg" "$size" "$flows"
-				fi
-				if has gvpnd "${SYSTEM_LIST[@]}"; then
-					run_gvpnd "$dir" "$alg" "$size" "$flows"
-				fi
+			for NFLOWS in "${FLOW_LIST[@]}"; do
+				run_case
 			done
 		done
 	done
