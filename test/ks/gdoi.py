@@ -3,10 +3,11 @@
 TEKs, GAP, deny policies), the GDOI payloads (SA, SA KEK, SA TEK, GAP, KD,
 SEQ) and the GROUPKEY-PULL responder.
 
-The payload builders are shared with the GROUPKEY-PUSH sender to come: a
+The payload builders are shared with the GROUPKEY-PUSH sender (push.py): a
 push carries the same SA / KD / SEQ payloads, encrypted with the KEK and
 signed with the key whose public half goes out in the KEK key packet.
 """
+import hashlib
 import hmac
 import ipaddress
 import os
@@ -34,7 +35,16 @@ KEK_KEY_LIFETIME = 4
 SIG_HASH_ALGORITHM = 5
 SIG_ALGORITHM = 6
 SIG_KEY_LENGTH = 7
-KEK_ALG = {"des-cbc": (1, 8), "3des-cbc": (2, 24), "aes-cbc": (3, None)}
+# RFC 8263 2: KEK_ACK_REQUESTED (Basic). Some older key servers sent it
+# under a private-use number (129), hence the configurable type.
+KEK_ACK_REQUESTED = 9
+# KEK_ACK_REQUESTED values (RFC 8263 2.1, 2.3): name -> (value, prf hash,
+# L = bits of the ack_key as the RFC defines it)
+ACK_TYPES = {"sha256": (1, hashlib.sha256, 512),
+             "sha512": (3, hashlib.sha512, 1024)}
+# name -> (KEK_ALGORITHM value, fixed key octets or None, CBC block size)
+KEK_ALG = {"des-cbc": (1, 8, 8), "3des-cbc": (2, 24, 8),
+           "aes-cbc": (3, None, 16)}
 SIG_HASH = {"md5": 1, "sha1": 2, "sha256": 3, "sha384": 4, "sha512": 5}
 SIG_ALG_RSA = 1
 
@@ -239,14 +249,18 @@ class Kek:
     """The group's rekey SA: policy, SPI (the push header cookies), the
     KEK itself and the RSA key that will sign pushes."""
 
-    def __init__(self, conf, local_addr):
+    def __init__(self, conf, local_addr, rsa_key=None):
         self.conf = conf
+        self.local_addr = local_addr
         self.algorithm = conf.get("algorithm", "aes-cbc")
         if self.algorithm not in KEK_ALG:
             raise PolicyError(f"KEK algorithm {self.algorithm!r}")
-        alg_id, fixed = KEK_ALG[self.algorithm]
+        alg_id, fixed, self.block = KEK_ALG[self.algorithm]
         self.alg_id = alg_id
+        self.enc_id = ike.CIPHER_BY_NAME[self.algorithm]
         self.key_bits = fixed * 8 if fixed else int(conf.get("key_bits", 128))
+        if self.key_bits not in (64, 128, 192, 256):
+            raise PolicyError(f"KEK key_bits {self.key_bits}")
         spi = conf.get("spi")
         self.spi = bytes.fromhex(spi) if spi else os.urandom(16)
         if len(self.spi) != 16:
@@ -256,10 +270,27 @@ class Kek:
         self.key = bytes.fromhex(key) if key else os.urandom(self.key_bits // 8)
         if len(self.key) != self.key_bits // 8:
             raise PolicyError("KEK key length")
+        # RFC 6407 5.6.2.1: CBC needs an IV, which goes out explicitly in
+        # front of the key in KEK_ALGORITHM_KEY; every push under this KEK
+        # is encrypted with it.
+        iv = conf.get("iv")
+        self.iv = bytes.fromhex(iv) if iv else os.urandom(self.block)
+        if len(self.iv) != self.block:
+            raise PolicyError(f"KEK iv must be {self.block} octets")
         self.sig_hash = conf.get("sig_hash", "sha256")
+        if self.sig_hash not in SIG_HASH or self.sig_hash == "md5":
+            raise PolicyError(f"KEK sig_hash {self.sig_hash!r}")
+        self.ack = conf.get("ack")
+        if self.ack is not None and self.ack not in ACK_TYPES:
+            raise PolicyError(f"KEK ack {self.ack!r}: sha256 or sha512")
+        self.ack_attr = int(conf.get("ack_attr", KEK_ACK_REQUESTED))
+        if not 0 < self.ack_attr < 0x8000:
+            raise PolicyError(f"KEK ack_attr {self.ack_attr}")
         self.rsa_bits = int(conf.get("rsa_bits", 2048))
         pem = conf.get("rsa_key_pem")
-        if pem:
+        if rsa_key is not None:
+            self.rsa = rsa_key
+        elif pem:
             self.rsa = serialization.load_pem_private_key(pem.encode(), None)
         else:
             self.rsa = rsa.generate_private_key(65537, self.rsa_bits)
@@ -269,6 +300,18 @@ class Kek:
         self.dst = ipaddress.IPv4Address(conf.get("dst", "0.0.0.0"))
         self.dst_port = int(conf.get("dst_port", 848))
         self.created = time.time()
+        self.retired = None     # why it stopped being the group's KEK
+        self.retired_at = None
+
+    def successor(self, overrides=None, keep_rsa=False):
+        """A new KEK with this one's policy (plus `overrides`): new
+        cookies, key and IV; a new RSA key unless keep_rsa."""
+        conf = {k: v for k, v in self.conf.items()
+                if k not in ("spi", "key", "iv", "rsa_key_pem")}
+        conf.update(overrides or {})
+        return Kek(conf, self.local_addr,
+                   self.rsa if keep_rsa and "rsa_key_pem" not in conf
+                   else None)
 
     def remaining(self, now=None):
         now = time.time() if now is None else now
@@ -291,24 +334,36 @@ class Kek:
         attrs += I.attr_tv(SIG_HASH_ALGORITHM, SIG_HASH[self.sig_hash])
         attrs += I.attr_tv(SIG_ALGORITHM, SIG_ALG_RSA)
         attrs += I.attr_tv(SIG_KEY_LENGTH, self.rsa_bits)
+        if self.ack:
+            attrs += I.attr_tv(self.ack_attr, ACK_TYPES[self.ack][0])
         return (struct.pack("!B", 17)                          # UDP
                 + id_block(I.ID_IPV4_ADDR, self.src_port, self.src.packed)
                 + id_block(I.ID_IPV4_ADDR, self.dst_port, self.dst.packed)
                 + self.spi + b"\0\0\0\0" + attrs)
 
     def key_packet(self):
-        attrs = (I.attr_tlv(KEK_ALGORITHM_KEY, self.key)
+        """KEK key packet (RFC 6407 5.6.2): KEK_ALGORITHM_KEY = explicit IV
+        followed by the key (5.6.2.1), SIG_ALGORITHM_KEY = the public key
+        as DER SubjectPublicKeyInfo."""
+        attrs = (I.attr_tlv(KEK_ALGORITHM_KEY, self.iv + self.key)
                  + I.attr_tlv(SIG_KEY, self.public_der))
         return key_packet(KD_KEK, self.spi, attrs)
 
     def describe(self, now=None):
-        return {"spi": self.spi.hex(), "icookie": self.spi[:8].hex(),
-                "rcookie": self.spi[8:].hex(), "algorithm": self.algorithm,
-                "key_bits": self.key_bits, "key": self.key.hex(),
-                "lifetime": self.lifetime, "remaining": self.remaining(now),
-                "sig_hash": self.sig_hash, "sig_algorithm": "rsa",
-                "sig_key_bits": self.rsa_bits,
-                "sig_public_key_der": self.public_der.hex()}
+        d = {"spi": self.spi.hex(), "icookie": self.spi[:8].hex(),
+             "rcookie": self.spi[8:].hex(), "algorithm": self.algorithm,
+             "key_bits": self.key_bits, "key": self.key.hex(),
+             "iv": self.iv.hex(), "block": self.block,
+             "lifetime": self.lifetime, "remaining": self.remaining(now),
+             "created": self.created,
+             "sig_hash": self.sig_hash, "sig_algorithm": "rsa",
+             "sig_key_bits": self.rsa_bits,
+             "sig_public_key_der": self.public_der.hex(),
+             "ack": self.ack, "ack_attr": self.ack_attr if self.ack else None}
+        if self.retired:
+            d["retired"] = self.retired
+            d["retired_at"] = self.retired_at
+        return d
 
 
 def key_packet(kd_type, spi, attrs):
@@ -386,6 +441,43 @@ class Group:
         self.members = {}       # "addr:port" -> last pull (GROUPKEY-PUSH)
         if not self.teks and not self.kek:
             raise PolicyError(f"group {self.id}: neither KEK nor TEK")
+        # GROUPKEY-PUSH (push.py)
+        self.kek_history = [self.kek] if self.kek else []
+        self.deleted_kek = None     # the KEK a push deleted, until a pull
+        self.deleted_teks = []      # TEKs a push deleted, until a pull
+        self.removed = set()        # "addr" or "addr:port" no longer served
+        self.pushes_sent = 0        # datagrams
+        self.push_seqs = {}         # (KEK spi hex, member address) -> {SEQ}
+        self.acks = []              # [{"peer", "seq", "kek_spi", "ts"}]
+        self.ack_digests = set()    # valid ACK datagrams seen (duplicates)
+
+    def free_spi(self, spi):
+        """`spi` or the first SPI above it that no TEK generation of this
+        group has used (never 0)."""
+        used = {t.spi for t in self.history} | {t.spi for t in self.teks}
+        spi &= 0xFFFFFFFF
+        while spi == 0 or spi in used:
+            spi = (spi + 1) & 0xFFFFFFFF
+        return spi
+
+    def next_generation(self, t):
+        """A TEK's next generation: same policy, the next free SPI (SPI + 1
+        unless taken), new random keys."""
+        n = Tek(t.conf, self.free_spi(t.spi + 1), t.generation + 1)
+        self.history.append(n)
+        return n
+
+    def refill(self):
+        """After a push deleted every TEK (or the KEK), the next pull
+        creates new ones so that members can register again."""
+        if not self.teks and self.deleted_teks:
+            self.teks = [self.next_generation(t) for t in self.deleted_teks]
+            self.deleted_teks = []
+        if self.kek is None and self.deleted_kek is not None:
+            self.kek = self.deleted_kek.successor()
+            self.kek_history.append(self.kek)
+            self.deleted_kek = None
+            self.seq = 0
 
     def current_teks(self, now=None):
         """The TEKs to hand out now. With rollover on, a TEK's next generation
@@ -397,8 +489,7 @@ class Group:
             if self.rollover and t.remaining(now) <= self.rollover_before:
                 n = self.successor.get(i)
                 if n is None:
-                    n = Tek(t.conf, (t.spi + 1) & 0xFFFFFFFF or 1, t.generation + 1)
-                    self.history.append(n)
+                    n = self.next_generation(t)
                     self.successor[i] = n
                 if t.remaining(now) > 0:
                     out += [t, n]       # both live until the old one expires
@@ -425,6 +516,7 @@ class Group:
     def policy(self, now=None):
         """A snapshot for one pull: SA attribute payloads and key packets."""
         now = time.time() if now is None else now
+        self.refill()
         teks = self.current_teks(now)
         attrs = []
         if self.kek:
@@ -452,7 +544,11 @@ class Group:
              "replay_window": self.replay_window, "seq": self.seq,
              "teks": [t.describe(now) for t in self.teks],
              "tek_history": [t.describe(now) for t in self.history],
-             "deny": self.deny, "members": self.members}
+             "deny": self.deny, "members": self.members,
+             "pushes_sent": self.pushes_sent,
+             "kek_history": [k.describe(now) for k in self.kek_history],
+             "removed_members": sorted(self.removed),
+             "acks": self.acks[-500:]}
         if self.kek:
             d["kek"] = self.kek.describe(now)
         return d

@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-3-Clause
-"""gvpn's test GDOI key server: IKEv1 Main Mode (PSK) responder and
-GROUPKEY-PULL responder (RFC 2409, RFC 6407), with scriptable faults.
+"""gvpn's test GDOI key server: IKEv1 Main Mode (PSK) responder,
+GROUPKEY-PULL responder and GROUPKEY-PUSH sender (RFC 2409, RFC 6407),
+GROUPKEY-PUSH ACK verifier (RFC 8263), with scriptable faults.
 
     gdoi_ks.py --config FILE.json
 
 One JSON line per event on stdout; a JSON state file (keys included: this
 is a test tool) rewritten atomically after every change. SIGTERM/SIGINT
 stop it (exit 0); SIGUSR1 re-reads `faults` and `psk` from the config
-file; a `control_file` is polled for new faults. See README.md.
+file; a `control_file` is polled for new faults and pushes. See
+README.md.
 """
 import argparse
 import asyncio
@@ -27,6 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gdoi  # noqa: E402
 import ike  # noqa: E402
 import isakmp as I  # noqa: E402
+import push  # noqa: E402
 
 ZERO_COOKIE = b"\0" * 8
 MALFORM_KINDS = ("truncated", "bad_length", "unknown_next_payload")
@@ -108,10 +111,13 @@ class KeyServer(asyncio.DatagramProtocol):
             raise ConfigError(f"groups: {e}") from e
         self.sas = {}
         self.pulls = []
+        self.pushes = []            # one record per push object carried out
+        self.pushes_done = set()    # push ids already carried out
         self.counters = {"received": 0, "sent": 0, "retransmits": 0,
                          "phase1_started": 0, "phase1_completed": 0,
                          "pulls_served": 0, "notifies_sent": 0,
-                         "dropped": 0, "errors": {}}
+                         "dropped": 0, "pushes_sent": 0, "acks_valid": 0,
+                         "acks_invalid": 0, "errors": {}}
         self.transport = None
         self.loop = None
         self.outbox = []
@@ -141,6 +147,8 @@ class KeyServer(asyncio.DatagramProtocol):
             "phase1": [sa.describe() for sa in self.sas.values()],
             "groups": {str(g.id): g.describe(now) for g in self.groups},
             "pulls": self.pulls[-200:],
+            "pushes": self.pushes[-200:],
+            "pushes_done": sorted(self.pushes_done, key=str),
         }
         tmp = f"{self.state_path}.tmp.{os.getpid()}"
         with open(tmp, "w", encoding="utf-8") as f:
@@ -183,6 +191,19 @@ class KeyServer(asyncio.DatagramProtocol):
                         "kind": m["kind"]})
             return out
         return apply
+
+    def refuser(self, peer):
+        """refuse_group, plus the members a push removed (refused with
+        INVALID-ID-INFORMATION)."""
+        def refuse(group_id):
+            r = self.refused(group_id)
+            if r:
+                return r
+            for g in self.groups:
+                if g.id == group_id and push.is_removed(g, peer):
+                    return I.N_INVALID_ID_INFORMATION
+            return None
+        return refuse
 
     def refused(self, group_id):
         """refuse_group: true (every group), a group number, a list of
@@ -235,12 +256,85 @@ class KeyServer(asyncio.DatagramProtocol):
                     self.control_mtime = stamp
                     with open(self.control_path, encoding="utf-8") as f:
                         ctl = json.load(f)
-                    self.set_faults(ctl.get("faults", {}), self.control_path)
+                    if not isinstance(ctl, dict):
+                        raise ValueError("not a JSON object")
+                    # a file with pushes only leaves the faults alone
+                    if "faults" in ctl or "pushes" not in ctl:
+                        self.set_faults(ctl.get("faults", {}),
+                                        self.control_path)
+                    self.run_pushes(ctl.get("pushes") or [])
             except FileNotFoundError:
                 pass
             except (OSError, ValueError, ConfigError) as e:
                 self.error("control_file_bad", detail=str(e))
         self.loop.call_later(0.2, self.poll_control)
+
+    # -- GROUPKEY-PUSH ------------------------------------------------
+    def run_pushes(self, pushes):
+        """Carry out every push object whose id has not been seen yet, in
+        the order of the list."""
+        if not isinstance(pushes, list):
+            raise ValueError("pushes must be a list")
+        for p in pushes:
+            pid = p.get("id") if isinstance(p, dict) else None
+            key = json.dumps(pid)
+            if key in self.pushes_done:
+                continue
+            if pid is not None:
+                self.pushes_done.add(key)
+            try:
+                self.run_push(p)
+            except (push.PushError, gdoi.PolicyError, KeyError, TypeError,
+                    ValueError) as e:
+                self.error("push_failed", id=pid, detail=str(e))
+                self.event({"event": "push_done", "id": pid, "sent": 0,
+                            "error": str(e)})
+            self.write_state()
+            self.flush()
+
+    def run_push(self, p):
+        push.check(p)
+        group = [g for g in self.groups if g.id == int(p["group"])]
+        if not group:
+            raise push.PushError(f"unknown group {p['group']}")
+        group = group[0]
+        r = push.plan(group, p)
+        pid = p["id"]
+        if r["removed"] or p.get("remove_member"):
+            self.event({"event": "member_removed", "id": pid,
+                        "group": group.id, "member": p.get("remove_member"),
+                        "forgotten": r["removed"]})
+        rec = {"id": pid, "group": group.id, "ts": time.time(),
+               "removed": r["removed"], "peers": []}
+        if r["datagram"] is not None:
+            ev = {k: r[k] for k in ("group", "seq", "kek_spi", "teks",
+                                    "deletes", "new_kek", "fault", "atd",
+                                    "dtd")}
+            ev["id"] = pid
+            if r["new_kek"]:
+                ev["new_kek_spi"] = r["new_kek_spi"]
+            rec.update(ev)
+            rec["kek_cookies"] = r["kek_cookies"]
+            rec["length"] = len(r["datagram"])
+            for peer in r["targets"]:
+                group.pushes_sent += 1
+                self.counters["pushes_sent"] += 1
+                rec["peers"].append(f"{peer[0]}:{peer[1]}")
+                self.event({"event": "push_sent", **ev}, peer)
+                self.send(r["datagram"], peer)
+        self.pushes.append(rec)
+        self.write_state()
+        self.event({"event": "push_done", "id": pid, "group": group.id,
+                    "sent": len(rec["peers"]), "seq": r.get("seq")})
+
+    def push_ack(self, hdr, data, peer):
+        try:
+            res = push.check_ack(self.groups, data, peer)
+        except I.ParseError as e:
+            res = {"group": None, "seq": None, "valid": False,
+                   "reason": "malformed", "detail": str(e)}
+        self.counters["acks_valid" if res["valid"] else "acks_invalid"] += 1
+        self.event({"event": "ack_received", **res}, peer)
 
     # -- datagrams ----------------------------------------------------
     def connection_made(self, transport):
@@ -295,6 +389,8 @@ class KeyServer(asyncio.DatagramProtocol):
             self.pull(hdr, data, peer, sa, digest)
         elif hdr.exchange == I.EXCH_INFO:
             self.informational(hdr, data, peer, sa)
+        elif hdr.exchange == push.EXCH_PUSH_ACK:
+            self.push_ack(hdr, data, peer)
         else:
             self.error("unsupported_exchange", peer, exchange=hdr.exchange)
 
@@ -381,7 +477,7 @@ class KeyServer(asyncio.DatagramProtocol):
         ex = sa.exchanges.get(hdr.msgid)
         if ex is None:
             ex = gdoi.PullState(hdr.msgid, sa.phase2_iv(hdr.msgid))
-        resp = gdoi.PullResponder(sa, self.groups, self.refused,
+        resp = gdoi.PullResponder(sa, self.groups, self.refuser(peer),
                                   self.malformer())
         try:
             reply, ev = resp.handle(hdr, data, ex)

@@ -806,7 +806,9 @@ def run_all(tap, srv, port, work):
         state = srv.state()
         g = state["groups"]["1234"]
         assert kd[0]["type"] == 2 and kd[0]["spi"].hex() == g["kek"]["spi"]
-        assert kd[0]["attrs"][1].hex() == g["kek"]["key"]
+        # KEK_ALGORITHM_KEY: explicit IV (AES: 16 octets), then the key
+        assert kd[0]["attrs"][1].hex() == g["kek"]["iv"] + g["kek"]["key"]
+        assert len(kd[0]["attrs"][1]) == 16 + 16
         assert kd[0]["attrs"][2].hex() == g["kek"]["sig_public_key_der"]
         teks = {t["spi"]: t for t in g["teks"]}
         assert len(kd) == 1 + 8
