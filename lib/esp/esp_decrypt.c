@@ -67,8 +67,9 @@ esp_decap_one(struct gvpn_esp_sa_state *st, struct rte_mbuf *m, const struct gvp
 	const uint8_t *ct = op->data;
 	const uint32_t clen = op->data_len;
 	const struct rte_ipv4_hdr *in;
-	uint32_t pad = ct[clen - 2], ilen, tlen, hdr;
+	uint32_t pad = ct[clen - 2], ilen, tlen, hdr, off;
 	uint8_t *start;
+	int why;
 
 	if (pad + 2 > clen)
 		return GVPN_ESP_DROP_BAD_PAD + 1;
@@ -77,10 +78,13 @@ esp_decap_one(struct gvpn_esp_sa_state *st, struct rte_mbuf *m, const struct gvp
 			return GVPN_ESP_DROP_BAD_PAD + 1;
 	if (ct[clen - 1] == ESP_NH_DUMMY)
 		return GVPN_ESP_DROP_DUMMY + 1;
-	if (ct[clen - 1] != ESP_NH_IPV4)
-		return GVPN_ESP_DROP_BAD_NEXT_HDR + 1;
 	ilen = clen - 2 - pad;
-	in = (const struct rte_ipv4_hdr *)ct;
+	/* Next header, and the delay-detection stamp where the SA has one. */
+	why = st->sa->ddd_check(st->sa, ct, ilen, ct[clen - 1], &off);
+	if (why != 0)
+		return why;
+	ilen -= off;
+	in = (const struct rte_ipv4_hdr *)(ct + off);
 	if (ilen < sizeof(*in))
 		return GVPN_ESP_DROP_BAD_INNER + 1;
 	tlen = rte_be_to_cpu_16(in->total_length);
@@ -91,7 +95,7 @@ esp_decap_one(struct gvpn_esp_sa_state *st, struct rte_mbuf *m, const struct gvp
 		return GVPN_ESP_DROP_BAD_INNER + 1;
 
 	start = rte_pktmbuf_mtod(m, uint8_t *);
-	hdr = (uint32_t)(op->data - start) - l2;
+	hdr = (uint32_t)(op->data - start) - l2 + off;
 	memmove(op->data - l2, start, l2);
 	rte_pktmbuf_adj(m, (uint16_t)hdr);
 	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - l2 - tlen));

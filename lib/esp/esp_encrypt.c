@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Outbound: inner IPv4 packet -> outer IPv4 (inner addresses, DSCP/ECN,
- * DF policy) | ESP header | IV | inner packet | padding | pad length |
- * next header | ICV.
+ * DF policy) | ESP header | IV | [delay-detection stamp] | inner packet |
+ * padding | pad length | next header | ICV.
  */
 #include <string.h>
 
@@ -20,7 +20,8 @@ esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 {
 	const struct gvpn_esp_sa *sa = st->sa;
 	const uint32_t l2 = m->l2_len;
-	const uint32_t hdr = sizeof(struct rte_ipv4_hdr) + sizeof(struct esp_hdr) + sa->iv_len;
+	const uint32_t hdr =
+		sizeof(struct rte_ipv4_hdr) + sizeof(struct esp_hdr) + sa->iv_len + sa->ddd_len;
 	struct rte_ipv4_hdr *in, *out;
 	uint32_t ilen, ihl, clen, pad;
 	uint8_t *start, *payload, *trailer;
@@ -38,8 +39,8 @@ esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 	/* Link-layer padding of short frames is not part of the packet. */
 	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - l2 - ilen));
 
-	clen = (ilen + 2 + sa->block_mask) & ~(uint32_t)sa->block_mask;
-	pad = clen - ilen - 2;
+	clen = (sa->ddd_len + ilen + 2 + sa->block_mask) & ~(uint32_t)sa->block_mask;
+	pad = clen - sa->ddd_len - ilen - 2;
 	trailer = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(pad + 2 + sa->icv_len));
 	if (trailer == NULL)
 		return GVPN_ESP_DROP_NO_ROOM + 1;
@@ -67,13 +68,14 @@ esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 	esp->seq = rte_cpu_to_be_32(++st->seq);
 	payload = (uint8_t *)(esp + 1) + sa->iv_len;
 	sa->gen_iv(st, &lc->rng, (uint8_t *)(esp + 1));
+	sa->ddd_stamp(payload);
 
 	/* RFC 4303 2.4: padding bytes 1, 2, 3, ... */
-	trailer = payload + ilen;
+	trailer = payload + sa->ddd_len + ilen;
 	for (uint32_t i = 0; i < pad; i++)
 		trailer[i] = (uint8_t)(i + 1);
 	trailer[pad] = (uint8_t)pad;
-	trailer[pad + 1] = ESP_NH_IPV4;
+	trailer[pad + 1] = sa->next_hdr;
 
 	op->sess = sa->sess;
 	op->iv = (const uint8_t *)(esp + 1);

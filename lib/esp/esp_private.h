@@ -18,6 +18,19 @@ struct esp_hdr {
 /** Next Header value of a dummy packet (RFC 4303 section 2.6). */
 #define ESP_NH_DUMMY 59
 
+/*
+ * Delivery delay detection (R23), esp_ddd.c: the only code that knows the
+ * stamp's format (doc/esp.md). ESP_NH_DDD announces a stamp in front of the
+ * inner packet; ESP_DDD_LEN is its size.
+ */
+#define ESP_NH_DDD 253
+#define ESP_DDD_LEN 12
+
+/** Fill the SA's delay-detection fields (stamp length, next header, hooks)
+ *  from @p conf, syncing the stamp clock when the window is non-zero.
+ *  Returns 0, or -EIO when there is no clock to stamp with. */
+int esp_ddd_setup(struct gvpn_esp_sa *sa, const struct gvpn_esp_sa_conf *conf);
+
 /**
  * Work list of one burst: packets that go on to crypto (with the index of
  * their mbuf) and packets already dropped.

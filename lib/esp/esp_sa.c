@@ -133,6 +133,12 @@ gvpn_esp_sa_create(struct gvpn_esp_lcore *lc, const struct gvpn_esp_sa_conf *con
 	sa->df_keep = conf->df == GVPN_DF_COPY ? rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) : 0;
 	sa->df_set = conf->df == GVPN_DF_SET ? rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) : 0;
 	sa->gen_iv = conf->xform.cipher == GVPN_CIPHER_AES_GCM ? iv_counter : iv_random;
+	rc = esp_ddd_setup(sa, conf);
+	if (rc != 0) {
+		gvpn_esp_sa_free(sa);
+		rte_errno = -rc;
+		return NULL;
+	}
 	return sa;
 }
 

@@ -22,6 +22,7 @@
  */
 
 #include <stdint.h>
+#include <time.h>
 
 #include <rte_common.h>
 #include <rte_mbuf.h>
@@ -54,7 +55,9 @@ extern "C" {
 	X(BAD_PAD, "bad_pad", "bad ESP padding")                                            \
 	X(BAD_NEXT_HDR, "bad_next_hdr", "next header is not IPv4")                          \
 	X(DUMMY, "dummy", "dummy packet (next header 59)")                                  \
-	X(CRYPTO, "crypto", "crypto engine error")
+	X(CRYPTO, "crypto", "crypto engine error")                                          \
+	X(BAD_STAMP, "bad_stamp", "delay-detection timestamp missing or malformed")         \
+	X(REPLAY_WINDOW, "replay_window", "timestamp outside the replay window")
 
 #define GVPN_ESP_DROP_ENUM(n, id, s) GVPN_ESP_DROP_##n,
 enum gvpn_esp_drop { GVPN_ESP_DROP_LIST(GVPN_ESP_DROP_ENUM) GVPN_ESP_DROP_MAX };
@@ -78,6 +81,11 @@ struct gvpn_esp_sa_conf {
 	struct gvpn_crypto_xform xform;/**< algorithms and keys */
 	enum gvpn_df_mode df;
 	uint8_t ttl;                   /**< outer TTL; 0 copies the inner TTL */
+	/** Time-based anti-replay window in seconds (R23, from the group
+	 *  policy): non-zero stamps every packet sent with its send time and
+	 *  drops received packets whose stamp is further than this from now;
+	 *  0 turns it off (no stamp on the wire). See doc/esp.md. */
+	uint16_t replay_window_s;
 };
 
 /** Per-lcore drop counters. */
@@ -118,12 +126,52 @@ struct gvpn_esp_sa {
 	uint16_t df_set;      /**< network order: flag bits forced on */
 	/** Write the IV of the next packet; chosen once by the cipher. */
 	void (*gen_iv)(struct gvpn_esp_sa_state *st, struct gvpn_rng *rng, uint8_t *iv);
+	/* Delivery delay detection (R23), chosen once by replay_window_s. */
+	uint8_t ddd_len;      /**< stamp bytes before the inner packet (0: off) */
+	uint8_t next_hdr;     /**< ESP next header sent */
+	uint16_t replay_window_s;
+	int64_t ddd_window;   /**< the window in stamp units (2^-32 s) */
+	/** Write the stamp (ddd_len bytes) at @p p; a no-op when off. */
+	void (*ddd_stamp)(uint8_t *p);
+	/** Check the decrypted payload @p p of @p len bytes (up to the
+	 *  padding) with next header @p nh: 0 with the inner packet's offset
+	 *  in @p off, or the drop reason + 1. */
+	int (*ddd_check)(const struct gvpn_esp_sa *sa, const uint8_t *p, uint32_t len, uint8_t nh,
+			 uint32_t *off);
 	const struct gvpn_crypto_ops *backend;
 	enum gvpn_cipher cipher;
 	enum gvpn_auth auth;
 	uint8_t cipher_key_len;
 	void *sess;           /**< backend session, follows this struct */
 };
+
+/**
+ * Align the clock of delay-detection stamps (R23) with wall-clock time.
+ *
+ * Stamps are NTP-format UTC times (RFC 5905 section 6) read on the fast path
+ * from the TSC (no system call): this records one (TSC, UTC) pair and the
+ * TSC frequency, measured against CLOCK_MONOTONIC_RAW once a second of it
+ * has passed since the first call. Creating an SA whose replay window is
+ * non-zero calls it; the control core should also call it periodically (every
+ * few seconds) so that TSC drift and NTP corrections stay far below the
+ * smallest window (1 s). Call from one thread at a time; readers on other
+ * lcores never block and never see a half-written clock.
+ *
+ * @param now
+ *   UTC time to align to, or NULL to read CLOCK_REALTIME.
+ * @return
+ *   0, or -EIO if the TSC frequency is unknown (EAL not initialised).
+ */
+int gvpn_esp_clock_sync(const struct timespec *now);
+
+/**
+ * Current time of the stamp clock.
+ *
+ * @return
+ *   NTP 64-bit format: seconds since 1900-01-01 UTC (modulo 2^32) in the
+ *   high 32 bits, binary fraction of a second in the low 32 bits.
+ */
+uint64_t gvpn_esp_clock_now(void);
 
 /**
  * Create an lcore context.

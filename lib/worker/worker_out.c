@@ -14,7 +14,8 @@ max_inner(const struct gvpn_esp_sa *sa, uint16_t mtu)
 {
 	uint32_t room = mtu - (uint32_t)sizeof(struct rte_ipv4_hdr) - 8 - sa->iv_len - sa->icv_len;
 
-	return (room & ~(uint32_t)sa->block_mask) - 2;
+	/* The delay-detection stamp is encrypted with the inner packet. */
+	return (room & ~(uint32_t)sa->block_mask) - 2 - sa->ddd_len;
 }
 
 void
