@@ -2,7 +2,7 @@
 /*
  * The control core's side of GDOI: one registration client per group with
  * key servers, and the translation of what the key server says into SA and
- * rule changes (R13, R14, R17, R24).
+ * rule changes (R13-R17, R24).
  */
 #include <errno.h>
 #include <string.h>
@@ -63,16 +63,16 @@ activation_time(struct gvpn_ctrl *c, uint16_t tek, uint16_t atd, uint64_t now)
 	return at;
 }
 
-/* A pull's policy: new TEKs decrypt at once and encrypt later; SAs the key
- * server no longer lists are deleted. */
+/* Install a policy's new TEKs: each decrypts at once and encrypts after
+ * @p atd (R14); after a pull, not before the TEK it replaces nears its end
+ * (R17). SAs already held are left alone. */
 static int
-cb_policy(void *ctx, const struct gdoi_policy *pol)
+install_teks(struct gdoi_ctx *x, const struct gdoi_policy *pol, uint16_t atd, uint64_t now,
+	     int pushed)
 {
-	struct gdoi_ctx *x = ctx;
 	struct gvpn_ctrl *c = x->c;
 	const struct gvpn_config *cfg = c->conf.cfg;
-	uint64_t now = rte_get_tsc_cycles();
-	int changed = 0, rc;
+	int changed = 0;
 
 	for (uint16_t i = 0; i < pol->n_teks; i++) {
 		const struct gdoi_tek *t = &pol->tek[i];
@@ -106,7 +106,8 @@ cb_policy(void *ctx, const struct gdoi_policy *pol)
 			return slot;
 		}
 		if (t->direction != 2) { /* receiver-only TEKs never encrypt */
-			uint64_t at = activation_time(c, (uint16_t)tek, pol->atd, now);
+			uint64_t at = pushed ? now + (uint64_t)atd * rte_get_tsc_hz()
+					     : activation_time(c, (uint16_t)tek, atd, now);
 
 			LOG(INFO, "group %s: SPI 0x%08x encrypts in %" PRIu64 " s",
 			    cfg->groups[x->group].name, t->spi,
@@ -119,6 +120,53 @@ cb_policy(void *ctx, const struct gdoi_policy *pol)
 				c->sa[slot].activate_at = at;
 		}
 	}
+	return changed;
+}
+
+/* End SA @p s no later than @p when (TSC; now = delete at once). A pending
+ * successor of an encrypting SA takes over by then, so that a
+ * deactivation never leaves a TEK without an SA to encrypt with. */
+static void
+end_sa_by(struct gvpn_ctrl *c, uint16_t s, uint64_t when, uint64_t now)
+{
+	struct sa_entry *e = &c->sa[s];
+
+	if (e->state == GVPN_SA_ACTIVE)
+		for (uint16_t o = 0; o < GVPN_MAX_SA_SLOTS; o++) {
+			struct sa_entry *n = &c->sa[o];
+
+			if (o != s && ctrl_live(c, o) != NULL && n->rt->tek == e->rt->tek &&
+			    n->activate_at != 0 && n->activate_at > when) {
+				n->activate_at = when > now ? when : 0;
+				if (n->activate_at == 0)
+					gvpn_ctrl_sa_activate(c, o);
+			}
+		}
+	if (when <= now) {
+		gvpn_ctrl_sa_delete(c, s);
+		return;
+	}
+	if (e->expires == 0 || e->expires > when)
+		e->expires = when;
+}
+
+/* A pull's policy: new TEKs decrypt at once and encrypt later; SAs the key
+ * server no longer lists are deleted. */
+static int
+cb_policy(void *ctx, const struct gdoi_policy *pol)
+{
+	struct gdoi_ctx *x = ctx;
+	struct gvpn_ctrl *c = x->c;
+	const struct gvpn_config *cfg = c->conf.cfg;
+	uint64_t now = rte_get_tsc_cycles();
+	int changed, rc;
+
+	x->atd = pol->atd;
+	x->dtd = pol->dtd;
+	x->replay_window = pol->replay_window;
+	changed = install_teks(x, pol, pol->atd, now, 0);
+	if (changed < 0)
+		return changed;
 	/* R17: an SA the answer lacks is deleted */
 	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++) {
 		uint32_t spi;
@@ -132,7 +180,7 @@ cb_policy(void *ctx, const struct gdoi_policy *pol)
 		if (!listed) {
 			LOG(NOTICE, "group %s: SPI 0x%08x no longer in the policy: deleted",
 			    cfg->groups[x->group].name, spi);
-			gvpn_ctrl_sa_delete(c, s);
+			end_sa_by(c, s, now, now);
 		}
 	}
 	if (changed && (rc = gvpn_ctrl_policy_update(c)) != 0)
@@ -140,6 +188,75 @@ cb_policy(void *ctx, const struct gdoi_policy *pol)
 	if (pol->n_ignored != 0)
 		LOG(INFO, "group %s: %u non-ESP or deny policies ignored (R6)",
 		    cfg->groups[x->group].name, pol->n_ignored);
+	return 0;
+}
+
+/*
+ * A verified push (R13-R15). New TEKs as from a pull, activated after ATD;
+ * the SAs they replace (same policy, SPI not in the push) decrypt until DTD,
+ * or their own expiry when DTD is absent; Deletes end SAs after DTD, SPI 0
+ * meaning every SA of the group.
+ */
+static int
+cb_push(void *ctx, const struct gdoi_push *push)
+{
+	struct gdoi_ctx *x = ctx;
+	struct gvpn_ctrl *c = x->c;
+	const struct gvpn_config *cfg = c->conf.cfg;
+	uint64_t now = rte_get_tsc_cycles(), hz = rte_get_tsc_hz();
+	uint16_t atd = x->atd, dtd = x->dtd;
+	int changed = 0, rc;
+
+	if (push->has_policy && push->pol.has_gap) {
+		atd = x->atd = push->pol.atd;
+		dtd = x->dtd = push->pol.dtd;
+		x->replay_window = push->pol.replay_window;
+	}
+	if (push->has_policy) {
+		const struct gdoi_policy *pol = &push->pol;
+
+		changed = install_teks(x, pol, atd, now, 1);
+		if (changed < 0)
+			return changed;
+		/* the SAs of a replaced TEK policy decrypt until DTD */
+		for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS && dtd != 0; s++) {
+			const struct sa_entry *e = ctrl_live(c, s);
+			uint32_t spi;
+			int replaced = 0, listed = 0;
+
+			if (e == NULL || e->rt->group != x->group)
+				continue;
+			spi = rte_be_to_cpu_32(e->rt->esp->spi);
+			for (uint16_t i = 0; i < pol->n_teks; i++) {
+				int t = find_tek(c, x->group, &pol->tek[i].sel, 0);
+				int tm = find_tek(c, x->group, &pol->tek[i].sel, 1);
+
+				listed |= pol->tek[i].spi == spi;
+				replaced |= (t >= 0 && t == e->rt->tek) || (tm >= 0 && tm == e->rt->tek);
+			}
+			if (replaced && !listed)
+				end_sa_by(c, s, now + (uint64_t)dtd * hz, now);
+		}
+	}
+	for (uint16_t d = 0; d < push->n_deletes; d++) {
+		const struct gdoi_delete *del = &push->del[d];
+
+		if (del->protocol != GDOI_PROTO_ESP)
+			continue; /* KEK deletes are the client's */
+		for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++) {
+			const struct sa_entry *e = ctrl_live(c, s);
+
+			if (e == NULL || e->rt->group != x->group ||
+			    (!del->all && rte_be_to_cpu_32(e->rt->esp->spi) != del->spi))
+				continue;
+			LOG(NOTICE, "group %s: SPI 0x%08x deleted by the key server%s",
+			    cfg->groups[x->group].name, rte_be_to_cpu_32(e->rt->esp->spi),
+			    dtd != 0 ? " (after the deactivation delay)" : "");
+			end_sa_by(c, s, now + (uint64_t)dtd * hz, now);
+		}
+	}
+	if (changed && (rc = gvpn_ctrl_policy_update(c)) != 0)
+		return rc;
 	return 0;
 }
 
@@ -205,52 +322,11 @@ cb_log(void *ctx, int level, const char *msg)
 int
 gvpn_ctrl_gdoi_start(struct gvpn_ctrl *c)
 {
-	const struct gvpn_config *cfg = c->conf.cfg;
-	uint64_t now = tsc_ms(rte_get_tsc_cycles());
+	for (uint8_t g = 0; g < c->conf.cfg->n_groups; g++) {
+		int rc = ctrl_gdoi_group_start(c, g);
 
-	for (uint8_t g = 0; g < cfg->n_groups; g++) {
-		const struct gvpn_group_conf *gc = &cfg->groups[g];
-		const struct gvpn_gdoi_conf *k = &gc->ks;
-		struct gdoi_client_conf cc = {.group_id = gc->id,
-					      .n_servers = k->n_servers,
-					      .retry_interval_ms = k->retry_interval_ms,
-					      .retries = k->retries,
-					      .retransmit_ms = 1000};
-		struct gdoi_client_ops ops = {.policy = cb_policy,
-					      .state = cb_state,
-					      .has_keys = cb_has_keys,
-					      .log = cb_log};
-
-		if (!gc->gdoi)
-			continue;
-		c->gctx[g] = (struct gdoi_ctx){c, g};
-		ops.ctx = &c->gctx[g];
-		for (unsigned int i = 0; i < k->n_servers; i++) {
-			cc.servers[i].sin_family = AF_INET;
-			cc.servers[i].sin_addr.s_addr = htonl(k->server_addr[i]);
-			cc.servers[i].sin_port = htons(k->server_port[i]);
-		}
-		cc.local.sin_family = AF_INET;
-		cc.local.sin_addr.s_addr = htonl(k->local_addr);
-		cc.local.sin_port = htons(k->local_port);
-		memcpy(cc.ike.psk, k->psk, k->psk_len);
-		cc.ike.psk_len = k->psk_len;
-		cc.ike.local_addr = k->local_addr;
-		cc.ike.doi = GDOI_DOI;
-		cc.ike.n_props = k->n_phase1;
-		for (unsigned int i = 0; i < k->n_phase1; i++)
-			cc.ike.props[i] = (struct ike_proposal){.enc = k->phase1[i].enc,
-								.key_bits = k->phase1[i].key_bits,
-								.hash = k->phase1[i].hash,
-								.group = k->phase1[i].group,
-								.lifetime = k->phase1_lifetime};
-		c->group[g].client = gdoi_client_create(&cc, &ops);
-		gvpn_wipe(&cc.ike, sizeof(cc.ike));
-		if (c->group[g].client == NULL) {
-			LOG(ERR, "group %s: GDOI client not created: %s", gc->name, strerror(errno));
-			return -errno;
-		}
-		gdoi_client_start(c->group[g].client, now);
+		if (rc != 0)
+			return rc;
 	}
 	return 0;
 }
@@ -281,4 +357,74 @@ ctrl_gdoi_free(struct gvpn_ctrl *c)
 		gdoi_client_free(c->group[g].client);
 		c->group[g].client = NULL;
 	}
+}
+
+/* One group's client, as gvpn_ctrl_gdoi_start() creates them at start; a
+ * configuration reload uses it for a group whose registration changed. */
+int
+ctrl_gdoi_group_start(struct gvpn_ctrl *c, uint8_t g)
+{
+	const struct gvpn_group_conf *gc = &c->conf.cfg->groups[g];
+	const struct gvpn_gdoi_conf *k = &gc->ks;
+	struct gdoi_client_conf cc = {.group_id = gc->id,
+				      .n_servers = k->n_servers,
+				      .retry_interval_ms = k->retry_interval_ms,
+				      .retries = k->retries,
+				      .retransmit_ms = 1000};
+	struct gdoi_client_ops ops = {.policy = cb_policy,
+				      .push = cb_push,
+				      .state = cb_state,
+				      .has_keys = cb_has_keys,
+				      .log = cb_log};
+	struct gdoi_client *client;
+
+	if (!gc->gdoi || c->group[g].client != NULL)
+		return 0;
+	c->gctx[g] = (struct gdoi_ctx){.c = c, .group = g};
+	ops.ctx = &c->gctx[g];
+	for (unsigned int i = 0; i < k->n_servers; i++) {
+		cc.servers[i].sin_family = AF_INET;
+		cc.servers[i].sin_addr.s_addr = htonl(k->server_addr[i]);
+		cc.servers[i].sin_port = htons(k->server_port[i]);
+	}
+	cc.local.sin_family = AF_INET;
+	cc.local.sin_addr.s_addr = htonl(k->local_addr);
+	cc.local.sin_port = htons(k->local_port);
+	memcpy(cc.ike.psk, k->psk, k->psk_len);
+	cc.ike.psk_len = k->psk_len;
+	cc.ike.local_addr = k->local_addr;
+	cc.ike.doi = GDOI_DOI;
+	cc.ike.n_props = k->n_phase1;
+	for (unsigned int i = 0; i < k->n_phase1; i++)
+		cc.ike.props[i] = (struct ike_proposal){.enc = k->phase1[i].enc,
+							.key_bits = k->phase1[i].key_bits,
+							.hash = k->phase1[i].hash,
+							.group = k->phase1[i].group,
+							.lifetime = k->phase1_lifetime};
+	client = gdoi_client_create(&cc, &ops);
+	gvpn_wipe(&cc.ike, sizeof(cc.ike));
+	if (client == NULL) {
+		int rc = -errno;
+
+		LOG(ERR, "group %s: GDOI client not created: %s", gc->name, strerror(errno));
+		return rc;
+	}
+	rte_spinlock_lock(&c->lock); /* telemetry reads the client */
+	c->group[g].client = client;
+	rte_spinlock_unlock(&c->lock);
+	gdoi_client_start(client, tsc_ms(rte_get_tsc_cycles()));
+	return 0;
+}
+
+void
+ctrl_gdoi_group_stop(struct gvpn_ctrl *c, uint8_t g)
+{
+	struct gdoi_client *client;
+
+	rte_spinlock_lock(&c->lock);
+	client = c->group[g].client;
+	c->group[g].client = NULL;
+	c->group[g].client_state = GVPN_GROUP_IDLE;
+	rte_spinlock_unlock(&c->lock);
+	gdoi_client_free(client); /* closes its socket, wipes its keys */
 }

@@ -53,6 +53,8 @@ struct backlog {
 struct gdoi_ctx {
 	struct gvpn_ctrl *c;
 	uint8_t group;
+	uint16_t atd, dtd;       /* the group's GAP, as the key server last sent it */
+	uint16_t replay_window;  /* time-based anti-replay window (R23), seconds */
 };
 
 struct gvpn_ctrl {
@@ -75,5 +77,11 @@ struct gvpn_ctrl {
 struct sa_entry *ctrl_live(struct gvpn_ctrl *c, uint16_t slot);
 void ctrl_gdoi_poll(struct gvpn_ctrl *c, uint64_t now_tsc);
 void ctrl_gdoi_free(struct gvpn_ctrl *c);
+/* Install one group's static SAs from the configuration (no rule table update). */
+int ctrl_group_load_static(struct gvpn_ctrl *c, uint8_t group);
+/* Create and start one group's GDOI client from the configuration. */
+int ctrl_gdoi_group_start(struct gvpn_ctrl *c, uint8_t group);
+/* Stop one group's GDOI client and free it (keys wiped); its SAs stay. */
+void ctrl_gdoi_group_stop(struct gvpn_ctrl *c, uint8_t group);
 
 #endif /* CTRL_PRIVATE_H */

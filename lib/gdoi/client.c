@@ -9,6 +9,11 @@
  *
  * An attempt is one phase 1 (skipped while the IKE SA lives) and one pull.
  * Messages are retransmitted within an attempt with a doubling interval.
+ *
+ * Once registered with a KEK, GROUPKEY-PUSH datagrams from the key server
+ * (from any address: the KEK and the signature authenticate them) replace
+ * TEKs and the KEK without a pull; a push that leaves no keys starts a new
+ * registration at once.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -52,6 +57,15 @@ struct gdoi_client {
 	struct isakmp_buf out;
 	char last_error[128];
 	uint64_t registrations, failures;
+	/* the rekey SA */
+	int has_kek;
+	struct gdoi_kek kek;
+	uint32_t seq;                /* last accepted SEQ */
+	uint64_t kek_expires;        /* 0 = no lifetime given */
+	struct gdoi_push push;
+	struct isakmp_buf ack;
+	uint64_t pushes, acks_sent, push_drops[GDOI_PUSH_DROP_MAX];
+	uint64_t drop_log_at;        /* rate limit of the drop log line */
 };
 
 static void
@@ -128,8 +142,23 @@ gdoi_client_free(struct gdoi_client *c)
 	close(c->fd);
 	ike_sa_clear(&c->ike);
 	gdoi_pull_clear(&c->pull);
+	gdoi_push_clear(&c->push);
 	gvpn_wipe(c, sizeof(*c));
 	free(c);
+}
+
+static void
+kek_set(struct gdoi_client *c, const struct gdoi_kek *k, uint32_t seq, uint64_t now)
+{
+	gvpn_wipe(&c->kek, sizeof(c->kek));
+	c->has_kek = k != NULL;
+	c->seq = seq;
+	c->kek_expires = 0;
+	if (k == NULL)
+		return;
+	c->kek = *k;
+	if (k->lifetime != 0)
+		c->kek_expires = now + (uint64_t)k->lifetime * 1000;
 }
 
 static void
@@ -250,6 +279,8 @@ registered(struct gdoi_client *c, uint64_t now)
 	}
 	c->registrations++;
 	c->attempts = 0;
+	kek_set(c, c->pull.pol.has_kek ? &c->pull.pol.kek : NULL,
+		c->pull.pol.has_seq ? c->pull.pol.seq : 0, now);
 	c->resend_at = 0;
 	c->last_error[0] = '\0';
 	schedule_rekey(c, &c->pull.pol, now);
@@ -311,6 +342,83 @@ input(struct gdoi_client *c, const uint8_t *msg, size_t len, uint64_t now)
 	}
 }
 
+static int
+kek_deleted(const struct gdoi_client *c, const struct gdoi_push *p)
+{
+	for (uint16_t i = 0; i < p->n_deletes; i++)
+		if (p->del[i].protocol == 0 &&
+		    (p->del[i].all || memcmp(p->del[i].kek_spi, c->kek.spi, 16) == 0))
+			return 1;
+	return 0;
+}
+
+static void
+push_dropped(struct gdoi_client *c, enum gdoi_push_drop reason, const char *why, uint64_t now)
+{
+	c->push_drops[reason]++;
+	if (now >= c->drop_log_at) { /* at most one line a second: pushes can be forged */
+		c->drop_log_at = now + 1000;
+		logf_(c, 4, "push dropped (%s): %s", gdoi_push_drop_id(reason), why);
+	}
+}
+
+/* A GROUPKEY-PUSH datagram (R13-R16). */
+static void
+push_input(struct gdoi_client *c, const uint8_t *msg, size_t len, const struct sockaddr_in *from,
+	   uint64_t now)
+{
+	struct gdoi_kek used;
+	enum gdoi_push_drop reason;
+	const char *why = NULL;
+	int rc;
+
+	if (gdoi_push_input(c->has_kek ? &c->kek : NULL, c->seq, msg, len, &c->push, &reason,
+			    &why) != 0) {
+		push_dropped(c, reason, why, now);
+		return;
+	}
+	c->seq = c->push.seq; /* verified: a replay of it is stale from now on */
+	used = c->kek;
+	rc = c->ops.push != NULL ? c->ops.push(c->ops.ctx, &c->push) : -ENOTSUP;
+	if (rc != 0) {
+		push_dropped(c, GDOI_PUSH_DROP_POLICY, "refused by the data plane", now);
+		gdoi_push_clear(&c->push);
+		gvpn_wipe(&used, sizeof(used));
+		return;
+	}
+	c->pushes++;
+	logf_(c, 5, "rekeyed by push SEQ %u: %u TEK(s), %u delete(s)%s", c->push.seq,
+	      c->push.has_policy ? c->push.pol.n_teks : 0, c->push.n_deletes,
+	      c->push.has_policy && c->push.pol.has_kek ? ", new KEK" : "");
+	if (kek_deleted(c, &c->push))
+		kek_set(c, NULL, 0, now);
+	if (c->push.has_policy && c->push.pol.has_kek)
+		kek_set(c, &c->push.pol.kek, 0, now); /* its pushes count from 1 (RFC 6407 4) */
+	if (c->push.has_policy && c->push.pol.n_teks != 0 && c->state == GDOI_REGISTERED)
+		schedule_rekey(c, &c->push.pol, now);
+	/* RFC 8263: acknowledge to where the push came from, even when it
+	 * deleted the KEK that protected it */
+	if (used.ack_requested != 0) {
+		if (gdoi_push_ack(&used, c->push.seq, c->conf.ike.local_addr, &c->ack) == 0 &&
+		    sendto(c->fd, c->ack.data, c->ack.len, 0, (const struct sockaddr *)from,
+			   sizeof(*from)) >= 0)
+			c->acks_sent++;
+		else
+			logf_(c, 4, "push SEQ %u not acknowledged (type %u)", c->push.seq,
+			      used.ack_requested);
+	}
+	gvpn_wipe(&used, sizeof(used));
+	gdoi_push_clear(&c->push);
+	if (c->ops.has_keys != NULL && !c->ops.has_keys(c->ops.ctx) &&
+	    (c->state == GDOI_REGISTERED || c->state == GDOI_REKEYING) && c->resend_at == 0) {
+		logf_(c, 5, "no keys left after the push: registering again");
+		c->attempts = 0;
+		c->rekey_at = 0;
+		set_state(c, GDOI_PHASE1, NULL);
+		attempt(c, now);
+	}
+}
+
 void
 gdoi_client_start(struct gdoi_client *c, uint64_t now_ms)
 {
@@ -332,6 +440,10 @@ gdoi_client_poll(struct gdoi_client *c, uint64_t now)
 		const struct sockaddr_in *s = &c->conf.servers[c->server];
 
 		fl = sizeof(from);
+		if ((size_t)n >= ISAKMP_HDR_LEN && buf[18] == ISAKMP_EXCH_GROUPKEY_PUSH) {
+			push_input(c, buf, (size_t)n, &from, now);
+			continue;
+		}
 		if (from.sin_addr.s_addr != s->sin_addr.s_addr || from.sin_port != s->sin_port)
 			continue; /* only the server we talk to */
 		input(c, buf, (size_t)n, now);
@@ -354,6 +466,10 @@ gdoi_client_poll(struct gdoi_client *c, uint64_t now)
 		set_state(c, GDOI_REKEYING, NULL);
 		attempt(c, now);
 	}
+	if (c->has_kek && c->kek_expires != 0 && now >= c->kek_expires) {
+		logf_(c, 5, "KEK expired: pushes are no longer accepted until the next registration");
+		kek_set(c, NULL, 0, now);
+	}
 	/* Registered keys can still run out while the servers are silent. */
 	if (c->state == GDOI_REKEYING && c->ops.has_keys != NULL && !c->ops.has_keys(c->ops.ctx))
 		set_state(c, GDOI_FAILED, c->last_error[0] ? c->last_error : "keys expired");
@@ -369,4 +485,12 @@ gdoi_client_info(const struct gdoi_client *c, uint64_t now, struct gdoi_client_i
 	out->rekey_in_ms = c->rekey_at == 0 ? -1 : c->rekey_at > now ? (int64_t)(c->rekey_at - now) : 0;
 	out->registrations = c->registrations;
 	out->failures = c->failures;
+	out->has_kek = c->has_kek;
+	out->seq = c->seq;
+	out->kek_expires_in_ms = !c->has_kek ? -1
+				 : c->kek_expires == 0 ? -1
+				 : c->kek_expires > now ? (int64_t)(c->kek_expires - now) : 0;
+	out->pushes = c->pushes;
+	out->acks_sent = c->acks_sent;
+	memcpy(out->push_drops, c->push_drops, sizeof(out->push_drops));
 }

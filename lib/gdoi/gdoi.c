@@ -33,9 +33,11 @@ enum {
 	SIG_ALGORITHM = 6,
 	SIG_KEY_LENGTH = 7,
 	KEK_ACK_REQUESTED = 9,
+	KEK_ACK_REQUESTED_OLD = 129, /* the private-use number older key servers send */
 };
-/* GAP attributes (RFC 6407 5.4) */
-enum { GAP_ATD = 1, GAP_DTD = 2, GAP_SENDER_ID_REQUEST = 3 };
+/* GAP attributes (RFC 6407 5.4); the replay window is a private-use number
+ * (doc/gdoi.md, "Time-based anti-replay") */
+enum { GAP_ATD = 1, GAP_DTD = 2, GAP_SENDER_ID_REQUEST = 3, GAP_REPLAY_WINDOW = 16384 };
 /* KD types and key packet attributes (RFC 6407 5.6) */
 enum { KD_TEK = 1, KD_KEK = 2 };
 enum { TEK_ALGORITHM_KEY = 1, TEK_INTEGRITY_KEY = 2 };
@@ -221,6 +223,7 @@ parse_sak(const struct isakmp_payload *pl, struct gdoi_policy *pol, const char *
 			pol->kek.sig_key_bits = (uint16_t)a.value;
 			break;
 		case KEK_ACK_REQUESTED:
+		case KEK_ACK_REQUESTED_OLD:
 			pol->kek.ack_requested = (uint8_t)a.value;
 			break;
 		default:
@@ -251,6 +254,9 @@ parse_gap(const struct isakmp_payload *pl, struct gdoi_policy *pol, const char *
 			break;
 		case GAP_SENDER_ID_REQUEST:
 			break; /* counter-mode sender IDs: not requested by us */
+		case GAP_REPLAY_WINDOW:
+			pol->replay_window = (uint16_t)a.value;
+			break;
 		default:
 			/* RFC 6407 5.4: abort on an attribute not understood */
 			FAIL("GAP attribute not understood");
@@ -471,10 +477,16 @@ is_mirror(const struct gvpn_selector *a, const struct gvpn_selector *b)
 int
 gdoi_policy_check(struct gdoi_policy *pol, const char **why)
 {
-	int rc;
-
 	if (pol->n_teks == 0)
 		FAIL("no ESP TEK in the policy");
+	return gdoi_policy_check_teks(pol, why);
+}
+
+int
+gdoi_policy_check_teks(struct gdoi_policy *pol, const char **why)
+{
+	int rc;
+
 	for (uint16_t i = 0; i < pol->n_teks; i++) {
 		struct gdoi_tek *t = &pol->tek[i];
 
@@ -500,8 +512,11 @@ gdoi_policy_check(struct gdoi_policy *pol, const char **why)
 				FAIL("TEK policies share an SPI without being a mirrored pair (R5)");
 		}
 	}
-	if (pol->has_kek && !pol->kek.has_keys)
-		FAIL("the KEK has no keys in the KD payload");
+	if (pol->has_kek) {
+		if (!pol->kek.has_keys)
+			FAIL("the KEK has no keys in the KD payload");
+		return gdoi_kek_check(&pol->kek, why);
+	}
 	return 0;
 }
 

@@ -31,8 +31,18 @@ extern "C" {
 
 #define GDOI_DOI 2
 #define GDOI_MAX_TEKS 32
-#define GDOI_KEK_KEY_MAX 32
+#define GDOI_KEK_KEY_MAX 48      /**< explicit IV (up to 16) and key (up to 32) */
 #define GDOI_SIG_KEY_MAX 1024
+#define GDOI_MAX_DELETES 16
+#define ISAKMP_EXCH_GROUPKEY_PUSH_ACK 35
+
+/* KEK_ALGORITHM values (RFC 6407 5.3.2) */
+enum { KEK_ALG_DES = 1, KEK_ALG_3DES = 2, KEK_ALG_AES = 3 };
+/* SIG_HASH_ALGORITHM and SIG_ALGORITHM values (RFC 6407 5.3.5, 5.3.6) */
+enum { SIG_HASH_SHA1 = 2, SIG_HASH_SHA256 = 3, SIG_HASH_SHA384 = 4, SIG_HASH_SHA512 = 5 };
+enum { SIG_ALG_RSA = 1 };
+/* KEK_ACK_REQUESTED values (RFC 8263 8) */
+enum { REKEY_ACK_KEK_SHA256 = 1, REKEY_ACK_KEK_SHA512 = 3 };
 
 /* SA TEK Protocol-ID */
 #define GDOI_PROTO_ESP 1
@@ -66,8 +76,9 @@ struct gdoi_kek {
 	uint16_t sig_key_bits;
 	uint8_t ack_requested;   /**< KEK_ACK_REQUESTED (RFC 8263), 0 = none */
 	int has_keys;
-	uint8_t key[GDOI_KEK_KEY_MAX];
+	uint8_t key[GDOI_KEK_KEY_MAX]; /**< KEK_ALGORITHM_KEY: explicit IV, then the key */
 	uint16_t key_len;
+	uint8_t iv_len;          /**< set by gdoi_kek_check(): the cipher's block */
 	uint8_t sig_key[GDOI_SIG_KEY_MAX]; /**< public key of the key server */
 	uint16_t sig_key_len;
 };
@@ -80,6 +91,7 @@ struct gdoi_policy {
 	struct gdoi_kek kek;
 	int has_gap;
 	uint16_t atd, dtd;       /**< seconds */
+	uint16_t replay_window;  /**< time-based anti-replay window, seconds (R23), 0 = off */
 	int has_seq;
 	uint32_t seq;
 	uint16_t n_ignored;      /**< SA TEKs of other protocols (deny policies, R6) */
@@ -102,6 +114,16 @@ int gdoi_parse_kd(const uint8_t *body, size_t len, struct gdoi_policy *pol, cons
  * @return 0, or -EINVAL / -ENOTSUP with @p why set.
  */
 int gdoi_policy_check(struct gdoi_policy *pol, const char **why);
+
+/** gdoi_policy_check() without requiring a TEK (a push may carry none). */
+int gdoi_policy_check_teks(struct gdoi_policy *pol, const char **why);
+
+/**
+ * Check a KEK: a supported algorithm whose KEK_ALGORITHM_KEY is the
+ * explicit IV followed by a key of the right length, and an RSA signature
+ * key that parses and matches SIG_KEY_LENGTH. Sets kek->iv_len.
+ */
+int gdoi_kek_check(struct gdoi_kek *kek, const char **why);
 
 /** Wipe every key in a policy. */
 void gdoi_policy_clear(struct gdoi_policy *pol);
@@ -136,6 +158,63 @@ int gdoi_pull_input(struct gdoi_pull *p, const struct ike_sa *sa, const uint8_t 
 
 /** Wipe the exchange's secrets. */
 void gdoi_pull_clear(struct gdoi_pull *p);
+
+/* --- GROUPKEY-PUSH (RFC 6407 4, RFC 8263) --- */
+
+/** One SPI a push deletes. */
+struct gdoi_delete {
+	uint8_t protocol;        /**< 0 KEK, 1 ESP TEK */
+	int all;                 /**< SPI 0: every SA of that protocol */
+	uint32_t spi;            /**< TEK SPI */
+	uint8_t kek_spi[16];     /**< KEK cookie pair */
+};
+
+/** What a verified push says. */
+struct gdoi_push {
+	uint32_t seq;
+	uint16_t n_deletes;
+	struct gdoi_delete del[GDOI_MAX_DELETES];
+	int has_policy;          /**< SA and KD were present: pol holds them, checked */
+	struct gdoi_policy pol;  /**< new TEKs, GAP, a new KEK */
+};
+
+/** Why a push was dropped. */
+#define GDOI_PUSH_DROP_LIST(X)                                                              \
+	X(NO_KEK, "no_kek", "no rekey SA (KEK) held")                                        \
+	X(UNKNOWN_KEK, "unknown_kek", "cookies are not the KEK's SPI")                      \
+	X(MALFORMED, "malformed", "does not decrypt or parse")                              \
+	X(STALE_SEQ, "stale_seq", "SEQ not newer than the last accepted")                   \
+	X(BAD_SIGNATURE, "bad_signature", "signature does not verify")                      \
+	X(POLICY, "policy", "policy or keys not acceptable")
+
+#define GDOI_PUSH_DROP_ENUM(n, id, desc) GDOI_PUSH_DROP_##n,
+enum gdoi_push_drop { GDOI_PUSH_DROP_LIST(GDOI_PUSH_DROP_ENUM) GDOI_PUSH_DROP_MAX };
+#undef GDOI_PUSH_DROP_ENUM
+
+/** Identifier of a push drop reason ("stale_seq"). */
+const char *gdoi_push_drop_id(enum gdoi_push_drop d);
+
+/**
+ * Open a GROUPKEY-PUSH datagram: cookies must be @p kek's SPI; it is
+ * decrypted with the KEK, parsed (HDR*, SEQ, D*, [SA, KD], SIG), its SEQ
+ * must exceed @p last_seq and its signature must verify with the key
+ * server's public key, all before anything in it is believed.
+ * @return 0 with @p out filled, or -1 with @p reason and @p why set.
+ */
+int gdoi_push_input(const struct gdoi_kek *kek, uint32_t last_seq, const uint8_t *msg, size_t len,
+		    struct gdoi_push *out, enum gdoi_push_drop *reason, const char **why);
+
+/**
+ * Build the RFC 8263 acknowledgement of push @p seq protected by @p kek:
+ * HDR, HASH, SEQ, ID (ID_IPV4_ADDR @p member_addr, host order).
+ * @return 0, or -ENOTSUP when the KEK asks for an acknowledgement type we
+ * do not make.
+ */
+int gdoi_push_ack(const struct gdoi_kek *kek, uint32_t seq, uint32_t member_addr,
+		  struct isakmp_buf *out);
+
+/** Wipe a push's keys. */
+void gdoi_push_clear(struct gdoi_push *p);
 
 #ifdef __cplusplus
 }

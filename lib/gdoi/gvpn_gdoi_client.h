@@ -53,6 +53,9 @@ struct gdoi_client_ops {
 	int (*policy)(void *ctx, const struct gdoi_policy *pol);
 	/** The group entered @p state; @p error says why when it failed. */
 	void (*state)(void *ctx, enum gdoi_client_state state, const char *error);
+	/** A verified GROUPKEY-PUSH (R13-R15): install its TEKs, apply its GAP
+	 * and Deletes. @return 0 or a negative errno (refused: counted). */
+	int (*push)(void *ctx, const struct gdoi_push *push);
 	/** Does the group still hold a TEK that has not hard-expired? */
 	int (*has_keys)(void *ctx);
 	/** A log line (no keys are ever in it). */
@@ -81,6 +84,11 @@ struct gdoi_client_info {
 	char last_error[128];
 	int64_t rekey_in_ms;      /**< -1 when no re-registration is scheduled */
 	uint64_t registrations, failures;
+	int has_kek;              /**< pushes are accepted */
+	uint32_t seq;             /**< last accepted push SEQ */
+	int64_t kek_expires_in_ms;/**< -1 without a KEK */
+	uint64_t pushes, acks_sent;
+	uint64_t push_drops[GDOI_PUSH_DROP_MAX];
 };
 void gdoi_client_info(const struct gdoi_client *c, uint64_t now_ms, struct gdoi_client_info *out);
 
