@@ -96,7 +96,7 @@ esp_decap_one(struct gvpn_esp_sa_state *st, struct rte_mbuf *m, const struct gvp
 
 	start = rte_pktmbuf_mtod(m, uint8_t *);
 	hdr = (uint32_t)(op->data - start) - l2 + off;
-	memmove(op->data - l2, start, l2);
+	memmove(op->data + off - l2, start, l2);
 	rte_pktmbuf_adj(m, (uint16_t)hdr);
 	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - l2 - tlen));
 	m->l3_len = (in->version_ihl & 0xf) * 4u;

@@ -20,6 +20,7 @@ esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 {
 	const struct gvpn_esp_sa *sa = st->sa;
 	const uint32_t l2 = m->l2_len;
+	/* Bytes put in front of the inner packet. */
 	const uint32_t hdr =
 		sizeof(struct rte_ipv4_hdr) + sizeof(struct esp_hdr) + sa->iv_len + sa->ddd_len;
 	struct rte_ipv4_hdr *in, *out;
@@ -53,7 +54,7 @@ esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 	in = (struct rte_ipv4_hdr *)(start + l2 + hdr);
 	out->version_ihl = RTE_IPV4_VHL_DEF;
 	out->type_of_service = in->type_of_service;
-	out->total_length = rte_cpu_to_be_16((uint16_t)(hdr + clen + sa->icv_len));
+	out->total_length = rte_cpu_to_be_16((uint16_t)(m->data_len - l2));
 	out->packet_id = rte_cpu_to_be_16(lc->ip_id++);
 	out->fragment_offset = (in->fragment_offset & sa->df_keep) | sa->df_set;
 	out->time_to_live = sa->ttl != 0 ? sa->ttl : in->time_to_live;
