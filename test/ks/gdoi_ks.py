@@ -334,6 +334,7 @@ class KeyServer(asyncio.DatagramProtocol):
             res = {"group": None, "seq": None, "valid": False,
                    "reason": "malformed", "detail": str(e)}
         self.counters["acks_valid" if res["valid"] else "acks_invalid"] += 1
+        self.write_state()
         self.event({"event": "ack_received", **res}, peer)
 
     # -- datagrams ----------------------------------------------------

@@ -171,7 +171,7 @@ def _deletes(group, spec):
     return out, teks, keks, names
 
 
-def _apply_deletes(group, teks, keks, now):
+def _delete_teks(group, teks):
     if teks:
         if 0 in teks:
             gone = list(group.teks)
@@ -182,6 +182,9 @@ def _apply_deletes(group, teks, keks, now):
         group.teks = [t for t in group.teks if t not in gone]
         # a successor created for rollover goes with its predecessor
         group.successor = {}
+
+
+def _delete_keks(group, keks, now):
     for spi in keks:
         k = group.kek
         if k is not None and (spi == b"\0" * 16 or spi == k.spi):
@@ -236,7 +239,7 @@ def plan(group, p, now=None):
     dtd = int(p["dtd"]) if "dtd" in p else group.dtd
     deletes, del_teks, del_keks, del_names = _deletes(group, p.get("delete"))
     # Deletes come before the SA in the message and are processed first.
-    _apply_deletes(group, del_teks, del_keks, now)
+    _delete_teks(group, del_teks)
     new_teks = _new_teks(group, p)
     new_kek = None
     if p.get("new_kek"):
@@ -271,6 +274,7 @@ def plan(group, p, now=None):
         group.seq += 1
         seq = group.seq
     data, cookies = datagram(kek, seq, deletes, sa_body, kd, fault)
+    _delete_keks(group, del_keks, now)
     if new_kek:
         # the first push under the new KEK carries SEQ 1 (RFC 6407 4)
         if kek.retired is None:

@@ -658,6 +658,7 @@ def main():
            f"rc={rc}")
     tap.check("a config error exits 2 with a config_error event",
               lambda: t_config_error(work))
+    run_push_tests(tap, work)
     run_interop(tap, work)
     shutil.rmtree(work, ignore_errors=True)
     return tap.done()
@@ -1153,6 +1154,531 @@ def run_faults(tap, srv, port):
         i, _ = pull_ok(srv, port)
         i.close()
     tap.check("SIGUSR1 re-reads the faults from the config file", sigusr1)
+
+
+# --------------------------------------------------------------------------
+# GROUPKEY-PUSH (RFC 6407 4) and GROUPKEY-PUSH ACK (RFC 8263), seen from a
+# member written here from the RFCs: its own DER reader and RSASSA-PKCS1-v1_5
+# verification (RFC 8017 8.2.2, 9.2), its own ACK construction.
+def der_read(b, off):
+    """(tag, content, next offset) of one DER TLV."""
+    tag, ln = b[off], b[off + 1]
+    off += 2
+    if ln & 0x80:
+        n = ln & 0x7F
+        ln = int.from_bytes(b[off:off + n], "big")
+        off += n
+    return tag, b[off:off + ln], off + ln
+
+
+def der_len(n):
+    if n < 0x80:
+        return bytes([n])
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
+
+
+def der(tag, content):
+    return bytes([tag]) + der_len(len(content)) + content
+
+
+def der_oid(dotted):
+    parts = [int(x) for x in dotted.split(".")]
+    out = bytes([40 * parts[0] + parts[1]])
+    for p in parts[2:]:
+        chunk = [p & 0x7F]
+        p >>= 7
+        while p:
+            chunk.append(0x80 | (p & 0x7F))
+            p >>= 7
+        out += bytes(reversed(chunk))
+    return der(0x06, out)
+
+
+def rsa_public(spki):
+    """(n, e) from a SubjectPublicKeyInfo (RFC 5280 4.1, RFC 8017 A.1.1)."""
+    tag, seq, _ = der_read(spki, 0)
+    assert tag == 0x30
+    tag, alg, off = der_read(seq, 0)
+    assert tag == 0x30
+    tag, oid, _ = der_read(alg, 0)
+    assert tag == 0x06 and oid == der_oid("1.2.840.113549.1.1.1")[2:], oid
+    tag, bits, _ = der_read(seq, off)
+    assert tag == 0x03 and bits[0] == 0
+    tag, key, _ = der_read(bits[1:], 0)
+    assert tag == 0x30
+    tag, n, off = der_read(key, 0)
+    assert tag == 0x02
+    tag, e, _ = der_read(key, off)
+    assert tag == 0x02
+    return int.from_bytes(n, "big"), int.from_bytes(e, "big")
+
+
+HASH_OIDS = {"sha1": ("1.3.14.3.2.26", hashlib.sha1),
+             "sha256": ("2.16.840.1.101.3.4.2.1", hashlib.sha256)}
+
+
+def pkcs1_verify(spki, hname, message, sig):
+    """RSASSA-PKCS1-v1_5 verification: s^e mod n must equal
+    0x00 01 FF..FF 00 DigestInfo(hash(message))."""
+    n, e = rsa_public(spki)
+    k = (n.bit_length() + 7) // 8
+    if len(sig) != k:
+        return False
+    em = pow(int.from_bytes(sig, "big"), e, n).to_bytes(k, "big")
+    oid, h = HASH_OIDS[hname]
+    t = der(0x30, der(0x30, der_oid(oid) + b"\x05\x00")
+            + der(0x04, h(message).digest()))
+    return em == b"\x00\x01" + b"\xff" * (k - len(t) - 3) + b"\x00" + t
+
+
+SIG_HASH_NAMES = {2: "sha1", 3: "sha256"}
+
+
+class PushMember:
+    """A member that registered with a pull and now takes pushes on the
+    socket it pulled from."""
+
+    def __init__(self, port, group, **kw):
+        self.group = group
+        self.i = Initiator(port, **kw)
+        self.i.main_mode()
+        self.r = self.i.pull(id_key_id(group))
+        self.seq = self.r["seq"]
+        self.take_kek(self.r["sa"]["sak"], self.r["kd"][0])
+        self.addr = self.i.s.getsockname()
+
+    @property
+    def peer(self):
+        return f"{self.addr[0]}:{self.addr[1]}"
+
+    def take_kek(self, sak, packet):
+        assert packet["type"] == 2
+        a = sak["attrs"]
+        bs = 16 if a[2] == 3 else 8
+        self.kek = {"spi": bytes.fromhex(sak["spi"]),
+                    "enc": {1: "des-cbc", 2: "3des-cbc", 3: "aes-cbc"}[a[2]],
+                    "iv": packet["attrs"][1][:bs],
+                    "key": packet["attrs"][1][bs:], "bs": bs,
+                    "hash": SIG_HASH_NAMES[a[5]], "pub": packet["attrs"][2],
+                    "sak": a}
+        assert packet["spi"] == self.kek["spi"]
+
+    def recv(self, timeout=3):
+        self.i.s.settimeout(timeout)
+        try:
+            data, src = self.i.s.recvfrom(65535)
+        except socket.timeout as e:
+            raise Failed("timeout") from e
+        self.src = src
+        return data
+
+    def decode(self, data, kek=None):
+        """Header, decrypted payloads and the signature check of one
+        push."""
+        kek = kek or self.kek
+        h = Initiator.parse_hdr(data)
+        ct = data[28:]
+        assert h["len"] == len(data), (h, len(data))
+        assert len(ct) % kek["bs"] == 0 and ct
+        plain = Cbc(kek["enc"], kek["key"]).dec(kek["iv"], ct)
+        pl, pad = walk_push(plain, h["next"])
+        out = {"hdr": h, "types": [t for t, _, _ in pl], "pad": pad,
+               "pl": pl, "plain": plain, "sig_ok": None}
+        assert len(pad) < kek["bs"] and pad == b"\0" * len(pad), pad
+        if pl and pl[-1][0] == 9:
+            signed = b"rekey" + data[:28] + b"".join(p[2] for p in pl[:-1])
+            out["sig_ok"] = pkcs1_verify(kek["pub"], kek["hash"], signed,
+                                         pl[-1][1])
+            out["sig"] = pl[-1][1]
+        for t, b, _ in pl:
+            if t == 18:
+                out["seq"] = struct.unpack("!I", b)[0]
+            elif t == 1:
+                out["sa"] = parse_gdoi_sa(b)
+            elif t == 17:
+                out["kd"] = parse_kd(b)
+            elif t == 12:
+                doi, proto, ssz, n = struct.unpack("!IBBH", b[:8])
+                out.setdefault("d", []).append(
+                    {"doi": doi, "proto": proto, "spi_size": ssz,
+                     "spis": [b[8 + j * ssz:8 + (j + 1) * ssz].hex()
+                              for j in range(n)]})
+        return out
+
+    def take(self, timeout=3):
+        """Receive, decode and accept a correct push (as a member would)."""
+        d = self.decode(self.recv(timeout))
+        assert d["sig_ok"] is True, "signature does not verify"
+        assert d["hdr"]["ic"] + d["hdr"]["rc"] == self.kek["spi"]
+        assert d["seq"] > self.seq, (d["seq"], self.seq)
+        self.seq = self.last_seq = d["seq"]
+        self.last_cookies = self.kek["spi"]
+        self.last_base = self.kek["key"]
+        self.last_alg = self.kek["sak"]
+        if d.get("sa") and d["sa"]["sak"]:
+            self.take_kek(d["sa"]["sak"], d["kd"][0])
+            self.seq = 0
+        return d
+
+    def ack(self, seq=None, addr=None, bad_hash=False, cookies=None,
+            base=None, alg=None):
+        """HDR, HASH, SEQ, ID (RFC 8263 3), sent back to the push's
+        source."""
+        cookies = cookies or self.last_cookies
+        base = base or self.last_base
+        ack_type = (alg or self.last_alg).get(9) or (alg or
+                                                     self.last_alg).get(129)
+        h, bits = {1: (hashlib.sha256, 512), 3: (hashlib.sha512, 1024)}[
+            ack_type]
+        label = b"GROUPKEY-PUSH ACK\x00"
+        ack_key = hmac.new(base, label + cookies + struct.pack("!H", bits),
+                           h).digest()
+        seqp = gp(5, struct.pack("!I", self.last_seq if seq is None
+                                 else seq))
+        idp = gp(0, struct.pack("!BBH", 1, 0, 0)
+                 + socket.inet_aton(addr or self.addr[0]))
+        digest = hmac.new(ack_key, seqp + idp, h).digest()
+        if bad_hash:
+            digest = bytes([digest[0] ^ 1]) + digest[1:]
+        body = gp(18, digest) + seqp + idp
+        msg = cookies + struct.pack("!BBBBII", 8, 0x10, 35, 0, 0,
+                                    28 + len(body)) + body
+        self.i.s.sendto(msg, self.src)
+        return msg
+
+    def close(self):
+        self.i.close()
+
+
+def walk_push(data, first):
+    """The payload chain of a push: like walk() but SIG (9) is known."""
+    out, off, t = [], 0, first
+    while t:
+        if off + 4 > len(data):
+            raise ValueError(f"truncated payload header (type {t})")
+        nxt, res, ln = struct.unpack("!BBH", data[off:off + 4])
+        if t not in (1, 9, 12, 17, 18):
+            raise ValueError(f"unexpected payload type {t}")
+        if res or ln < 4 or off + ln > len(data):
+            raise ValueError(f"payload {t} length {ln} exceeds message")
+        out.append((t, data[off + 4:off + ln], data[off:off + ln]))
+        off += ln
+        t = nxt
+    return out, data[off:]
+
+
+def push_conf():
+    return {"groups": [
+        {"id": 500, "kek": {"algorithm": "aes-cbc", "key_bits": 128,
+                            "rsa_bits": 1024, "sig_hash": "sha256",
+                            "ack": "sha256"},
+         "teks": [{"spi": "0x2001", "cipher": "aes-cbc", "key_bits": 128,
+                   "auth": "hmac-sha1-96", "src": "10.5.0.0/16",
+                   "dst": "10.6.0.0/16"},
+                  {"spi": "0x2002", "cipher": "aes-gcm", "key_bits": 256,
+                   "src": "10.7.0.0/16", "dst": "10.8.0.0/16"}],
+         "atd": 10, "dtd": 60, "replay_window": 5, "seq": 3},
+        {"id": 501, "kek": {"algorithm": "3des-cbc", "rsa_bits": 1024,
+                            "sig_hash": "sha1", "ack": "sha512",
+                            "ack_attr": 129,
+                            "iv": "0001020304050607"},
+         "teks": [{"spi": "0x3001", "cipher": "3des-cbc",
+                   "auth": "hmac-md5-96"}]}]}
+
+
+class PushServer(Server):
+    pushes = None
+
+    def push(self, *objs, timeout=5):
+        """Append push objects to the control file (the earlier ones stay:
+        their ids are done) and wait until each is carried out."""
+        if self.pushes is None:
+            self.pushes = []
+        self.pushes += list(objs)
+        tmp = self.conf["control_file"] + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"pushes": self.pushes}, f)
+        os.replace(tmp, self.conf["control_file"])
+        return [self.wait("push_done", timeout, lambda e, i=o["id"]:
+                          e.get("id") == i) for o in objs]
+
+
+def run_push_tests(tap, work):
+    pw = os.path.join(work, "push")
+    os.makedirs(pw, exist_ok=True)
+    srv = PushServer(push_conf(), pw)
+    port = srv.port
+    st = {}
+    try:
+        _push_tests(tap, srv, port, st)
+    finally:
+        for m in st.values():
+            if isinstance(m, PushMember):
+                m.close()
+        rc = srv.stop()
+    tap.ok(rc == 0, "push key server stops with exit status 0", f"rc={rc}")
+
+
+def _push_tests(tap, srv, port, st):
+    def register():
+        m = st["m1"] = PushMember(port, 500)
+        assert m.seq == 3
+        g = srv.state()["groups"]["500"]
+        assert m.kek["iv"].hex() == g["kek"]["iv"]
+        assert m.kek["key"].hex() == g["kek"]["key"]
+        assert m.kek["sak"][9] == 1          # KEK_ACK_REQUESTED SHA256
+        assert g["members"][m.peer]
+    tap.check("push: the pull hands out KEK_ALGORITHM_KEY = IV | key and "
+              "KEK_ACK_REQUESTED; the member is recorded", register)
+
+    def rekey():
+        m = st["m1"]
+        done, = srv.push({"id": "rekey1", "group": 500, "rekey": True})
+        assert done["sent"] == 1 and done["seq"] == 4, done
+        ev = srv.wait("push_sent", 3, lambda e: e.get("id") == "rekey1")
+        d = m.take()
+        h = d["hdr"]
+        assert (h["next"], h["exch"], h["flags"], h["msgid"]) == (18, 33, 1,
+                                                                  0), h
+        assert m.src == ("127.0.0.1", port)
+        assert d["types"] == [18, 1, 17, 9], d["types"]
+        assert d["seq"] == 4 and len(d["sig"]) == 128
+        sa = d["sa"]
+        assert sa["doi"] == 2 and sa["sak"] is None
+        assert sa["gap"] == {1: 10, 2: 60, 16384: 5}, sa["gap"]
+        spis = [s["spi"] for s in sa["sat"]]
+        # SPI + 1 unless taken: 0x2002 is, so 0x2003; then 0x2004
+        assert spis == [0x2003, 0x2004], [hex(x) for x in spis]
+        g = srv.state()["groups"]["500"]
+        teks = {t["spi"]: t for t in g["teks"]}
+        assert sorted(teks) == [0x2003, 0x2004]
+        assert teks[0x2003]["generation"] == 1
+        assert teks[0x2003]["src"] == "10.5.0.0/16"
+        kd = d["kd"]
+        assert [p["type"] for p in kd] == [1, 1]
+        assert kd[0]["attrs"][1].hex() == teks[0x2003]["enc_key"]
+        assert kd[1]["attrs"][1].hex() == teks[0x2004]["enc_key_with_salt"]
+        assert g["seq"] == 4 and g["pushes_sent"] == 1
+        assert ev["peer"] == m.peer and ev["teks"] == ["0x00002003",
+                                                      "0x00002004"]
+        assert ev["kek_spi"] == m.kek["spi"][:8].hex()
+        assert ev["new_kek"] is False and ev["fault"] is None
+        assert (ev["atd"], ev["dtd"], ev["deletes"]) == (10, 60, [])
+    tap.check("push: rekey — HDR (cookies = KEK SPI, exchange 33, flags E, "
+              "MID 0), SEQ+1, SA with GAP ATD/DTD and the next TEK "
+              "generations, KD, RSA signature verifies, zero padding",
+              rekey)
+
+    def ack_ok():
+        m = st["m1"]
+        m.ack()
+        ev = srv.wait("ack_received", 3)
+        assert ev["valid"] is True and ev["seq"] == 4 and ev["group"] == 500
+        s = srv.state()
+        assert s["counters"]["acks_valid"] == 1
+        assert s["groups"]["500"]["acks"][-1]["peer"] == m.peer
+        assert s["groups"]["500"]["acks"][-1]["seq"] == 4
+    tap.check("ACK (RFC 8263): a correct HDR, HASH, SEQ, ID is accepted",
+              ack_ok)
+
+    def ack_bad():
+        m = st["m1"]
+        for kw, reason in (({"bad_hash": True}, "bad_hash"),
+                           ({"addr": "127.0.0.9"}, "id_mismatch"),
+                           ({"seq": 77}, "unknown_seq"),
+                           ({"cookies": os.urandom(16)}, "unknown_kek")):
+            m.ack(**kw)
+            ev = srv.wait("ack_received", 3)
+            assert ev["valid"] is False and ev["reason"] == reason, (kw, ev)
+        c = srv.state()["counters"]
+        assert c["acks_invalid"] == 4 and c["acks_valid"] == 1, c
+    tap.check("ACK: a wrong HASH, a wrong ID, an unknown SEQ and unknown "
+              "cookies are refused (event, counters)", ack_bad)
+
+    def gap_override():
+        m = st["m1"]
+        srv.push({"id": 2, "group": 500, "rekey": True, "atd": 0, "dtd": 5})
+        d = m.take()
+        assert d["seq"] == 5 and d["sa"]["gap"] == {2: 5, 16384: 5}
+        i, r = pull_ok(srv, port, id_key_id(500))
+        i.close()
+        assert r["seq"] == 5
+        assert [s["spi"] for s in r["sa"]["sat"]] == [0x2005, 0x2006]
+    tap.check("push: ATD/DTD per push (0 leaves ATD out); a later pull "
+              "reports the latest SEQ and the new generation", gap_override)
+
+    def delete_only():
+        m = st["m1"]
+        srv.push({"id": "del1", "group": 500,
+                  "delete": [{"protocol": "tek", "spi": "0x2005"}]})
+        d = m.take()
+        assert d["types"] == [18, 12, 9], d["types"]
+        assert d["d"] == [{"doi": 2, "proto": 1, "spi_size": 4,
+                           "spis": ["00002005"]}], d["d"]
+        g = srv.state()["groups"]["500"]
+        assert [t["spi"] for t in g["teks"]] == [0x2006]
+    tap.check("push: delete only — SEQ, D (DOI 2, ESP, 4-octet SPI), SIG; "
+              "no SA/KD; the TEK is no longer handed out", delete_only)
+
+    def new_kek():
+        m = st["m1"]
+        old = dict(m.kek)
+        srv.push({"id": "nk", "group": 500, "new_kek": True, "rekey": True})
+        ev = srv.wait("push_sent", 3, lambda e: e.get("id") == "nk")
+        d = m.take()                        # decrypted with the old KEK
+        assert d["seq"] == 7 and d["types"] == [18, 1, 17, 9]
+        sa = d["sa"]
+        assert sa["order"][0] == 15 and sa["sak"]["attrs"][9] == 1
+        assert m.kek["spi"] != old["spi"] and m.kek["pub"] != old["pub"]
+        assert len(d["kd"][0]["attrs"][1]) == 32 and m.kek["key"] != \
+            old["key"]
+        g = srv.state()["groups"]["500"]
+        assert g["kek"]["spi"] == m.kek["spi"].hex()
+        assert g["kek"]["iv"] == m.kek["iv"].hex()
+        hist = g["kek_history"]
+        assert [k["spi"] for k in hist] == [old["spi"].hex(),
+                                            m.kek["spi"].hex()]
+        assert hist[0]["retired"] == "replaced" and g["seq"] == 0
+        assert ev["new_kek"] is True and ev["kek_spi"] == old["spi"][:8].hex()
+        assert ev["new_kek_spi"] == m.kek["spi"].hex()
+        m.ack()                 # with the old KEK's key and cookies
+        a = srv.wait("ack_received", 3)
+        assert a["valid"] and a["seq"] == 7, a
+        srv.push({"id": "nk2", "group": 500, "rekey": True})
+        d = m.take()
+        assert d["hdr"]["ic"] + d["hdr"]["rc"] == m.kek["spi"]
+        assert d["seq"] == 1, d["seq"]
+        m.ack()
+        a = srv.wait("ack_received", 3)
+        assert a["valid"] and a["seq"] == 1, a
+    tap.check("push: new_kek — SAK + KEK key packet under the old KEK, "
+              "signed with the old key; the next push uses the new KEK "
+              "with SEQ 1; ACKs under both verify", new_kek)
+
+    def faults():
+        m = st["m1"]
+        srv.push({"id": "f0", "group": 500})       # SEQ 2: counter above 1
+        d = m.take()
+        assert d["seq"] == 2 and d["types"] == [18, 9]
+        for f, check in (
+                ("replay_seq", lambda d: d["sig_ok"] and d["seq"] == 2),
+                ("stale_seq", lambda d: d["sig_ok"] and d["seq"] == 1),
+                ("bad_signature", lambda d: d["sig_ok"] is False
+                 and d["seq"] == 3),
+                ("no_sig", lambda d: d["types"] == [18] and d["seq"] == 4)):
+            srv.push({"id": f"f-{f}", "group": 500, "fault": f})
+            d = m.decode(m.recv())
+            assert check(d), (f, d["seq"], d["types"], d["sig_ok"])
+            assert srv.wait("push_sent", 3, lambda e, f=f:
+                            e.get("fault") == f)
+        g = srv.state()["groups"]["500"]
+        assert g["seq"] == 4, g["seq"]
+        srv.push({"id": "f-unknown_kek", "group": 500, "fault":
+                  "unknown_kek", "rekey": True})
+        data = m.recv()
+        assert data[:16] != m.kek["spi"]
+        d = m.decode(data)          # still the real KEK, signed as sent
+        assert d["sig_ok"] and d["seq"] == 5
+        srv.push({"id": "f-wrong_kek_key", "group": 500,
+                  "fault": "wrong_kek_key"})
+        data = m.recv()
+        assert data[:16] == m.kek["spi"]
+        try:
+            d = m.decode(data)
+            assert not d["sig_ok"]
+        except (ValueError, AssertionError, struct.error, KeyError,
+                IndexError):
+            pass
+        srv.push({"id": "f-malformed", "group": 500, "fault": "malformed"})
+        try:
+            m.decode(m.recv())
+            raise AssertionError("malformed push parsed")
+        except ValueError as e:
+            assert "exceeds message" in str(e), e
+        srv.push({"id": "f-ok", "group": 500, "rekey": True})
+        d = m.take()
+        assert d["seq"] == 8, d["seq"]
+    tap.check("push faults: replay_seq, stale_seq, bad_signature, no_sig, "
+              "unknown_kek, wrong_kek_key, malformed do the documented "
+              "damage; the next good push verifies", faults)
+
+    def ids_once():
+        before = len([e for e in srv.events if e.get("event") == "push_done"])
+        srv.faults({"slow": 0})
+        srv.push({"id": "again", "group": 500})
+        time.sleep(0.6)
+        after = [e for e in srv.events if e.get("event") == "push_done"]
+        assert len(after) == before + 1, after[before:]
+        assert srv.state()["faults"] == {"slow": 0}
+        st["m1"].take()
+    tap.check("control file: each push id is carried out once; a file of "
+              "pushes leaves the faults alone", ids_once)
+
+    def removed():
+        m1 = st["m1"]
+        m2 = st["m2"] = PushMember(port, 500, timeout=1.5)
+        srv.push({"id": "rm", "group": 500, "remove_member": m2.peer})
+        ev = srv.wait("member_removed", 3)
+        assert ev["forgotten"] == [m2.peer]
+        kek_spi = m1.kek["spi"].hex()
+        done, = srv.push({"id": "delall", "group": 500,
+                          "delete": [{"protocol": "tek", "spi": "all"},
+                                     {"protocol": "kek"}]})
+        sent = [e["peer"] for e in srv.events if e.get("event") ==
+                "push_sent" and e.get("id") == "delall"]
+        assert done["sent"] == len(sent) and m1.peer in sent, (done, sent)
+        assert m2.peer not in sent, sent
+        d = m1.take()
+        assert d["types"] == [18, 12, 12, 9]
+        assert d["d"] == [{"doi": 2, "proto": 1, "spi_size": 4,
+                           "spis": ["00000000"]},
+                          {"doi": 2, "proto": 0, "spi_size": 16,
+                           "spis": [kek_spi]}], d["d"]
+        try:
+            m2.recv(1)
+            raise AssertionError("the removed member got a push")
+        except Failed:
+            pass
+        try:
+            m2.i.pull(id_key_id(500))
+            raise AssertionError("the removed member was served")
+        except Failed as e:
+            assert e.notify == 18, e
+        m3 = st["m3"] = PushMember(port, 500)
+        assert m3.seq == 0 and m3.kek["spi"].hex() != kek_spi
+        spis = [s["spi"] for s in m3.r["sa"]["sat"]]
+        g = srv.state()["groups"]["500"]
+        assert spis == [t["spi"] for t in g["teks"]] and spis, spis
+        assert all(t["generation"] > 1 for t in g["teks"])
+        assert g["kek_history"][-2]["retired"] == "deleted"
+        assert m2.peer in g["removed_members"]
+        srv.push({"id": "after", "group": 500, "rekey": True,
+                  "to": [m3.peer, m2.peer]})
+        assert m3.take()["seq"] == 1
+        m2.recv()                               # named explicitly
+    tap.check("push: remove_member, then delete all TEKs and the KEK: the "
+              "removed member gets no push and is refused; a new "
+              "registration gets a new TEK generation and a new KEK",
+              removed)
+
+    def des_sha1():
+        m = st["m4"] = PushMember(port, 501)
+        assert m.kek["bs"] == 8 and len(m.kek["key"]) == 24
+        assert m.kek["iv"].hex() == "0001020304050607"
+        assert m.kek["sak"][129] == 3 and 9 not in m.kek["sak"]
+        srv.push({"id": "d1", "group": 501, "rekey": True,
+                  "teks": [{"spi": "0x5555", "cipher": "aes-cbc",
+                            "auth": "hmac-sha256-128"}],
+                  "to": [m.peer]})
+        d = m.take()
+        assert m.kek["hash"] == "sha1" and d["sig_ok"]
+        assert [s["spi"] for s in d["sa"]["sat"]] == [0x3002, 0x5555]
+        m.ack()
+        a = srv.wait("ack_received", 3)
+        assert a["valid"] and a["group"] == 501, a
+    tap.check("push: 3DES KEK (8-octet IV), SHA-1 signature, an added TEK, "
+              "ACK with HMAC-SHA-512 under attribute 129", des_sha1)
 
 
 # --------------------------------------------------------------------------
