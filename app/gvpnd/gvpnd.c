@@ -10,6 +10,7 @@
  *
  * Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 2 for a bad
  * command line or configuration (nothing started), 1 for anything else.
+ * SIGHUP reloads the configuration file (R18, doc/config.md).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -41,12 +42,20 @@ RTE_LOG_REGISTER(gvpnd_logtype, gvpn.gvpnd, INFO);
 #define TX_DESC 1024
 
 static atomic_int stop;
+static atomic_int reload; /* SIGHUP: the control core re-reads the file */
 
 static void
 on_signal(int sig)
 {
 	(void)sig;
 	atomic_store(&stop, 1);
+}
+
+static void
+on_hup(int sig)
+{
+	(void)sig;
+	atomic_store(&reload, 1);
 }
 
 struct app {
@@ -295,6 +304,8 @@ run(struct app *a)
 	    a->n_workers, inline_worker ? " on the main lcore" : "", be->name);
 
 	while (!atomic_load(&stop)) {
+		if (atomic_exchange(&reload, 0))
+			gvpn_ctrl_reload(a->ctrl, &a->cfg, a->file); /* logs its outcome */
 		gvpn_ctrl_poll(a->ctrl);
 		gvpn_telemetry_poll();
 		if (inline_worker)
@@ -347,6 +358,7 @@ main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_hup);
 	if (rte_eal_init(sep, argv) < 0) {
 		fprintf(stderr, "gvpnd: EAL: %s\n", rte_strerror(rte_errno));
 		gvpn_config_wipe(&a.cfg);

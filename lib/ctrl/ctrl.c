@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_errno.h>
@@ -41,6 +42,7 @@ gvpn_ctrl_create(const struct gvpn_ctrl_conf *conf)
 	}
 	c->conf = *conf;
 	rte_spinlock_init(&c->lock);
+	c->reload.loaded_at = (int64_t)time(NULL);
 	c->backlog = calloc(conf->n_workers, sizeof(*c->backlog));
 	c->esp = gvpn_esp_lcore_create(conf->backend, conf->socket, NULL);
 	if (c->backlog == NULL || c->esp == NULL) {
@@ -474,36 +476,46 @@ gvpn_ctrl_flow_flush(struct gvpn_ctrl *c)
 }
 
 int
+ctrl_group_load_static(struct gvpn_ctrl *c, uint8_t g)
+{
+	const struct gvpn_config *cfg = c->conf.cfg;
+	const struct gvpn_group_conf *gc = &cfg->groups[g];
+	int rc;
+
+	for (uint16_t i = 0; i < gc->n_sas; i++) {
+		const struct gvpn_sa_conf *s = &gc->sas[i];
+		struct gvpn_ctrl_sa_params p = {.group = g, .lifetime = s->lifetime};
+		int tek = gvpn_ctrl_tek_add(c, g, &s->sel, s->mirror);
+
+		if (tek < 0)
+			return tek;
+		p.tek = (uint16_t)tek;
+		p.esp.spi = s->spi;
+		p.esp.xform = s->xform;
+		p.esp.df = (enum gvpn_df_mode)cfg->df;
+		p.esp.ttl = cfg->ttl;
+		rc = gvpn_ctrl_sa_add(c, &p);
+		gvpn_wipe(&p.esp.xform, sizeof(p.esp.xform));
+		if (rc < 0) {
+			LOG(ERR, "group %s SPI 0x%08x: %s", gc->name, s->spi, strerror(-rc));
+			return rc;
+		}
+		if ((rc = gvpn_ctrl_sa_activate(c, (uint16_t)rc)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
 gvpn_ctrl_load_static(struct gvpn_ctrl *c)
 {
 	const struct gvpn_config *cfg = c->conf.cfg;
 	int rc;
 
 	for (uint8_t g = 0; g < cfg->n_groups; g++) {
-		const struct gvpn_group_conf *gc = &cfg->groups[g];
-
-		for (uint16_t i = 0; i < gc->n_sas; i++) {
-			const struct gvpn_sa_conf *s = &gc->sas[i];
-			struct gvpn_ctrl_sa_params p = {.group = g, .lifetime = s->lifetime};
-			int tek = gvpn_ctrl_tek_add(c, g, &s->sel, s->mirror);
-
-			if (tek < 0)
-				return tek;
-			p.tek = (uint16_t)tek;
-			p.esp.spi = s->spi;
-			p.esp.xform = s->xform;
-			p.esp.df = (enum gvpn_df_mode)cfg->df;
-			p.esp.ttl = cfg->ttl;
-			rc = gvpn_ctrl_sa_add(c, &p);
-			gvpn_wipe(&p.esp.xform, sizeof(p.esp.xform));
-			if (rc < 0) {
-				LOG(ERR, "group %s SPI 0x%08x: %s", gc->name, s->spi, strerror(-rc));
-				return rc;
-			}
-			if ((rc = gvpn_ctrl_sa_activate(c, (uint16_t)rc)) != 0)
-				return rc;
-		}
-		c->group[g].state = gc->n_sas != 0 ? GVPN_GROUP_STATIC : GVPN_GROUP_IDLE;
+		if ((rc = ctrl_group_load_static(c, g)) != 0)
+			return rc;
+		c->group[g].state = cfg->groups[g].n_sas != 0 ? GVPN_GROUP_STATIC : GVPN_GROUP_IDLE;
 	}
 	return gvpn_ctrl_policy_update(c);
 }
@@ -579,6 +591,13 @@ gvpn_ctrl_snapshot_groups(struct gvpn_ctrl *c, struct gvpn_group_info *out, unsi
 			i->rekey_in_s = ci.rekey_in_ms < 0 ? -1 : ci.rekey_in_ms / 1000;
 			i->registrations = ci.registrations;
 			i->failures = ci.failures;
+			i->has_kek = ci.has_kek;
+			i->push_seq = ci.seq;
+			i->kek_expires_in_s =
+				ci.kek_expires_in_ms < 0 ? -1 : ci.kek_expires_in_ms / 1000;
+			i->pushes = ci.pushes;
+			i->acks_sent = ci.acks_sent;
+			memcpy(i->push_drops, ci.push_drops, sizeof(i->push_drops));
 		}
 	}
 	rte_spinlock_unlock(&c->lock);

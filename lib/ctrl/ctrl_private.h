@@ -70,6 +70,7 @@ struct gvpn_ctrl {
 	uint64_t next_expiry_check;
 	struct backlog *backlog; /* one per worker */
 	struct gdoi_ctx gctx[GVPN_MAX_GROUPS];
+	struct gvpn_config_info reload; /* under lock: telemetry reads it */
 };
 
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "gvpn_config.h"
+#include "gvpn_gdoi.h"
 #include "gvpn_esp.h"
 #include "gvpn_worker.h"
 
@@ -83,6 +84,25 @@ struct gvpn_group_info {
 	char last_error[128];
 	int64_t rekey_in_s;       /**< -1: none scheduled */
 	uint64_t registrations, failures;
+	int has_kek;              /**< GROUPKEY-PUSH accepted (R13) */
+	uint32_t push_seq;        /**< last accepted push SEQ */
+	int64_t kek_expires_in_s; /**< -1: no KEK or no lifetime */
+	uint64_t pushes, acks_sent;
+	uint64_t push_drops[GDOI_PUSH_DROP_MAX];
+};
+
+/** The running configuration and its reloads (R18), for telemetry. */
+struct gvpn_config_info {
+	char file[256];
+	int64_t loaded_at;          /**< unix time the running configuration was read */
+	int64_t last_reload_at;     /**< unix time of the last SIGHUP reload, 0: none */
+	uint64_t reloads;           /**< reloads applied */
+	uint64_t refused;           /**< reloads refused (nothing changed) */
+	const char *last_result;    /**< "none", "applied", "refused" or "failed" */
+	/** The last applied reload: groups unchanged, re-registered, added, removed. */
+	unsigned int unchanged, reregistered, added, removed;
+	char live_changes[128];     /**< "bypass, dataplane.ttl, groups[corp].fail_open" */
+	char last_error[128];       /**< why the last reload was refused ("line N: ..."), or "" */
 };
 
 /** Create the control state. @return it, or NULL with rte_errno set. */
@@ -128,6 +148,30 @@ int gvpn_ctrl_group_find(const struct gvpn_ctrl *c, const char *name);
 int gvpn_ctrl_gdoi_start(struct gvpn_ctrl *c);
 /** Register a group again now (operator request). @return 0 or -ENOENT. */
 int gvpn_ctrl_group_register(struct gvpn_ctrl *c, uint8_t group);
+
+/**
+ * Reload the configuration file (R18): read and validate @p path whole,
+ * compare it with the running configuration and apply it, all or nothing.
+ * Bypass and fail-open rules and dataplane.df_bit/ttl change live; a group
+ * whose identity or keying changed has its SAs cleared and registers again
+ * (static SAs are installed again); groups are matched by name and index.
+ * Ports and the other dataplane settings need a restart: such a file is
+ * refused. Every outcome is logged in one line and counted.
+ *
+ * @param live
+ *   The running configuration: the one the control state was created
+ *   with; overwritten when the reload applies.
+ * @return
+ *   0 applied. Refused, nothing changed: -EINVAL invalid file, -ENOENT or
+ *   another errno of fopen() unreadable, -EPERM a setting needs a restart,
+ *   -ENOSPC no room for the static SAs, -ENOMEM. After the checks passed,
+ *   only a failed worker message (-ENOMEM) can stop the apply part way;
+ *   that is logged.
+ */
+int gvpn_ctrl_reload(struct gvpn_ctrl *c, struct gvpn_config *live, const char *path);
+
+/** Copy the configuration status (any thread). */
+void gvpn_ctrl_config_info(struct gvpn_ctrl *c, struct gvpn_config_info *out);
 
 /** Ask every worker to forget its cached flows. */
 int gvpn_ctrl_flow_flush(struct gvpn_ctrl *c);

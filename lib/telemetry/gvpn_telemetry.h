@@ -9,7 +9,7 @@
  * request) and snapshots; commands that act are queued for the control core,
  * which runs them in gvpn_telemetry_poll(). Keys are never shown.
  *
- *   /gvpn/version   /gvpn/ports   /gvpn/lcores   /gvpn/groups
+ *   /gvpn/version   /gvpn/config   /gvpn/ports   /gvpn/lcores   /gvpn/groups
  *   /gvpn/sa        /gvpn/flows
  *   /gvpn/group/register,<group>   /gvpn/sa/clear,<group>
  *   /gvpn/group/fail_open,<group>,on|off

@@ -41,6 +41,31 @@ add_u64(struct rte_tel_data *d, const char *name, uint64_t v)
 	rte_tel_data_add_dict_u64(d, name, v);
 }
 
+/* /gvpn/config: the running configuration file and its reloads (R18) */
+static int
+cmd_config(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct gvpn_config_info i;
+
+	(void)cmd;
+	(void)params;
+	gvpn_ctrl_config_info(tc.ctrl, &i);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "file", i.file);
+	add_u64(d, "loaded_at", (uint64_t)i.loaded_at);
+	add_u64(d, "reloads", i.reloads);
+	add_u64(d, "reloads_refused", i.refused);
+	add_u64(d, "last_reload_at", (uint64_t)i.last_reload_at);
+	rte_tel_data_add_dict_string(d, "last_result", i.last_result);
+	rte_tel_data_add_dict_string(d, "last_error", i.last_error);
+	add_u64(d, "groups_unchanged", i.unchanged);
+	add_u64(d, "groups_reregistered", i.reregistered);
+	add_u64(d, "groups_added", i.added);
+	add_u64(d, "groups_removed", i.removed);
+	rte_tel_data_add_dict_string(d, "live_changes", i.live_changes);
+	return 0;
+}
+
 static int
 cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 {
@@ -183,6 +208,18 @@ cmd_groups(const char *cmd, const char *params, struct rte_tel_data *d)
 			rte_tel_data_add_dict_int(e, "rekey_in_s", (int)g[i].rekey_in_s);
 			add_u64(e, "registrations", g[i].registrations);
 			add_u64(e, "failures", g[i].failures);
+			rte_tel_data_add_dict_string(e, "kek", g[i].has_kek ? "yes" : "no");
+			rte_tel_data_add_dict_int(e, "kek_expires_in_s", (int)g[i].kek_expires_in_s);
+			add_u64(e, "push_seq", g[i].push_seq);
+			add_u64(e, "pushes", g[i].pushes);
+			add_u64(e, "acks_sent", g[i].acks_sent);
+			for (int r = 0; r < GDOI_PUSH_DROP_MAX; r++) {
+				char key[48];
+
+				snprintf(key, sizeof(key), "push_drop_%s",
+					 gdoi_push_drop_id((enum gdoi_push_drop)r));
+				add_u64(e, key, g[i].push_drops[r]);
+			}
 		}
 		rte_tel_data_add_dict_container(d, g[i].name, e, 0);
 	}
@@ -393,6 +430,9 @@ gvpn_telemetry_init(const struct gvpn_telemetry_conf *conf)
 	if (requests == NULL)
 		return -rte_errno;
 	rte_telemetry_register_cmd("/gvpn/version", cmd_version, "gvpn and DPDK versions");
+	rte_telemetry_register_cmd("/gvpn/config", cmd_config,
+				   "Configuration file, when it was loaded, reloads applied and "
+				   "refused, the last reload's result");
 	rte_telemetry_register_cmd("/gvpn/ports", cmd_ports,
 				   "Per port: role, peer, packets and bytes. No parameters");
 	rte_telemetry_register_cmd("/gvpn/lcores", cmd_lcores,
