@@ -2,12 +2,16 @@
 /*
  * libFuzzer harness for the ESP parsers.
  *
- * First input byte: bits 0-1 choose the path, the rest the SA.
+ * First input byte: bits 0-1 choose the path, the rest the SA (the last
+ * one has a time-based anti-replay window, so its payloads start with a
+ * delay-detection stamp).
  *   0: the bytes are an ESP packet (outer IPv4 header onwards) to decrypt;
  *   1: the bytes are an inner packet to encrypt;
- *   2: the bytes are the plaintext of an ESP payload (inner packet, padding,
- *      pad length, next header), sealed with a valid ICV first, so that the
- *      checks after the ICV see arbitrary input too.
+ *   2: the bytes are the plaintext of an ESP payload (stamp, inner packet,
+ *      padding, pad length, next header), sealed with a valid ICV first, so
+ *      that the checks after the ICV, the stamp parser among them, see
+ *      arbitrary input too;
+ *   3: the bytes are an inner packet to encrypt and decrypt again.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,17 +28,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct rte_mempool *pool;
 static struct gvpn_esp_lcore *lc;
-static struct gvpn_esp_sa_state st[3];
+static struct gvpn_esp_sa_state st[4];
 
 static const struct {
 	enum gvpn_cipher c;
 	uint8_t klen;
 	enum gvpn_auth a;
 	uint8_t alen;
+	uint16_t window;
 } sas[] = {
-	{GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96, 20},
-	{GVPN_CIPHER_3DES_CBC, 24, GVPN_AUTH_HMAC_MD5_96, 16},
-	{GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE, 0},
+	{GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96, 20, 0},
+	{GVPN_CIPHER_3DES_CBC, 24, GVPN_AUTH_HMAC_MD5_96, 16, 0},
+	{GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE, 0, 0},
+	{GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96, 20, 5},
 };
 
 static void
@@ -61,7 +67,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (pool == NULL || lc == NULL)
 		abort();
 	for (size_t i = 0; i < sizeof(sas) / sizeof(sas[0]); i++) {
-		struct gvpn_esp_sa_conf c = {.spi = 0x1001};
+		struct gvpn_esp_sa_conf c = {.spi = 0x1001, .replay_window_s = sas[i].window};
 		struct gvpn_esp_sa *sa;
 
 		c.xform.cipher = sas[i].c;
@@ -122,7 +128,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	mode = data[0] & 3;
-	which = (data[0] >> 2) % 3;
+	which = (data[0] >> 2) % (sizeof(st) / sizeof(st[0]));
 	s[0] = &st[which];
 	data++;
 	size--;
@@ -144,7 +150,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (mode == 1)
 		gvpn_esp_encrypt_burst(lc, s, &m, 1);
-	else
+	else if (mode == 3) {
+		if (gvpn_esp_encrypt_burst(lc, s, &m, 1) == 1 &&
+		    gvpn_esp_decrypt_burst(lc, s, &m, 1) != 1)
+			abort(); /* what we sealed must open */
+	} else
 		gvpn_esp_decrypt_burst(lc, s, &m, 1);
 	rte_pktmbuf_free(m);
 	return 0;
