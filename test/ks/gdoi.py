@@ -259,7 +259,7 @@ class Kek:
         self.alg_id = alg_id
         self.enc_id = ike.CIPHER_BY_NAME[self.algorithm]
         self.key_bits = fixed * 8 if fixed else int(conf.get("key_bits", 128))
-        if self.key_bits not in (64, 128, 192, 256):
+        if not fixed and self.key_bits not in (128, 192, 256):
             raise PolicyError(f"KEK key_bits {self.key_bits}")
         spi = conf.get("spi")
         self.spi = bytes.fromhex(spi) if spi else os.urandom(16)

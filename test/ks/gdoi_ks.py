@@ -112,7 +112,8 @@ class KeyServer(asyncio.DatagramProtocol):
         self.sas = {}
         self.pulls = []
         self.pushes = []            # one record per push object carried out
-        self.pushes_done = set()    # push ids already carried out
+        self.pushes_done = set()    # push ids already carried out (JSON)
+        self.push_ids = []          # the same ids, as given
         self.counters = {"received": 0, "sent": 0, "retransmits": 0,
                          "phase1_started": 0, "phase1_completed": 0,
                          "pulls_served": 0, "notifies_sent": 0,
@@ -148,7 +149,7 @@ class KeyServer(asyncio.DatagramProtocol):
             "groups": {str(g.id): g.describe(now) for g in self.groups},
             "pulls": self.pulls[-200:],
             "pushes": self.pushes[-200:],
-            "pushes_done": sorted(self.pushes_done, key=str),
+            "pushes_done": self.push_ids[-500:],
         }
         tmp = f"{self.state_path}.tmp.{os.getpid()}"
         with open(tmp, "w", encoding="utf-8") as f:
@@ -282,6 +283,7 @@ class KeyServer(asyncio.DatagramProtocol):
                 continue
             if pid is not None:
                 self.pushes_done.add(key)
+                self.push_ids.append(pid)
             try:
                 self.run_push(p)
             except (push.PushError, gdoi.PolicyError, KeyError, TypeError,
