@@ -7,7 +7,10 @@ For every algorithm both sides support:
     two network namespaces,
   * gvpn decrypts what scapy encrypts, sent through the same veth pair,
   * tshark decrypts gvpn's ESP back to the original packets with a good ICV,
-  * the kernel's xfrm, where the running kernel has ESP (skipped otherwise).
+  * the kernel's xfrm, where the running kernel has ESP (skipped otherwise),
+  * with a time-based anti-replay window (R23): scapy finds the
+    delay-detection stamp of gvpn's packets where doc/esp.md puts it, and
+    gvpn takes scapy's freshly stamped packets and drops stale ones.
 
 Usage: esp_interop.py ESPTOOL WORKDIR
 """
@@ -68,12 +71,12 @@ def scapy_sa(scrypt, sauth, ck, ak, ip=None):
                                auth_key=ak or None, tunnel_header=ip)
 
 
-def esptool(tool, mode, cipher, klen, auth, src, dst):
+def esptool(tool, mode, cipher, klen, auth, src, dst, extra=()):
     ck, ak = keys(klen, auth)
     cmd = [tool, mode, "--spi", hex(SPI), "--cipher", cipher, "--key", ck.hex(), "--auth", auth]
     if ak:
         cmd += ["--auth-key", ak.hex()]
-    return run(cmd + [src, dst])
+    return run(cmd + list(extra) + [src, dst])
 
 
 class Link(Netns):
@@ -221,6 +224,76 @@ def kernel_test(tool, work, ref_pcap, tap):
         tap.result(out.strip() == want, name, out)
 
 
+NTP_UNIX_EPOCH = 2208988800
+STAMP_ALGS = [("aes-cbc", 16, "hmac-sha1-96", "AES-CBC", "HMAC-SHA1-96"),
+              ("aes-gcm", 20, "none", "AES-GCM", "NULL")]
+
+
+def ddd_stamp(t):
+    """doc/esp.md's stamp: next header 4, length 12, type 1, reserved 0, NTP time."""
+    return bytes([4, 12, 1, 0]) + int((t + NTP_UNIX_EPOCH) * 2**32).to_bytes(8, "big")
+
+
+def stamp_tests(tool, work, ref, tap):
+    """R23 with scapy, written from doc/esp.md rather than from gvpn's code."""
+    ref_pcap = os.path.join(work, "inner.pcap")
+    for cipher, klen, auth, scrypt, sauth in STAMP_ALGS:
+        label = f"{cipher}-{klen * 8 if cipher != 'aes-gcm' else (klen - 4) * 8}/{auth}"
+        ck, ak = keys(klen, auth)
+        # Transport-mode SAs in scapy: the ESP next header and the payload
+        # are then exactly what is on the wire (253, stamp + inner packet).
+        sa = scapy_sa(scrypt, sauth, ck, ak)
+
+        name = f"scapy finds the delay-detection stamp in gvpn ESP {label} (window 30 s)"
+        esp_pcap = os.path.join(work, f"gvpn.stamped.{cipher}.pcap")
+        before = time.time()
+        r = esptool(tool, "encrypt", cipher, klen, auth, ref_pcap, esp_pcap,
+                    ["--replay-window", "30"])
+        after = time.time()
+        detail = r.stderr
+        ok = r.returncode == 0 and f"{len(ref)} out" in r.stderr
+        if ok:
+            try:
+                for i, (p, want) in enumerate(zip(rdpcap(esp_pcap), ref)):
+                    d = sa.decrypt(p[IP])  # raises on a bad ICV
+                    body = bytes(d[IP].payload)
+                    ts = int.from_bytes(body[4:12], "big") / 2**32 - NTP_UNIX_EPOCH
+                    if d[IP].proto != 253 or body[:4] != bytes([4, 12, 1, 0]):
+                        detail = f"packet {i}: next header {d[IP].proto}, stamp {body[:12].hex()}"
+                    elif not before - 1 <= ts <= after + 1:
+                        detail = f"packet {i}: stamp {ts:.3f}, sent between {before:.3f} and {after:.3f}"
+                    elif body[12:] != bytes(want[IP]):
+                        detail = f"packet {i}: inner {body[12:].hex()} != {bytes(want[IP]).hex()}"
+                    else:
+                        continue
+                    ok = False
+                    break
+            except Exception as e:
+                ok, detail = False, f"scapy: {e!r}"
+        tap.result(ok, name, detail)
+
+        for age, fresh in ((0, True), (-40, False), (40, False)):
+            what = "fresh" if fresh else f"{abs(age)} s too {'old' if age < 0 else 'new'}"
+            name = f"gvpn {'takes' if fresh else 'drops'} scapy ESP {label} with a {what} stamp"
+            frames = []
+            for p in ref:
+                ip = p[IP]
+                outer = IP(src=ip.src, dst=ip.dst, tos=ip.tos, proto=253)
+                frames.append(Ether(src=p.src, dst=p.dst) /
+                              sa.encrypt(outer / Raw(ddd_stamp(time.time() + age) + bytes(ip))))
+            s_pcap = os.path.join(work, f"scapy.stamped.{cipher}.{age}.pcap")
+            out = os.path.join(work, f"dec.stamped.{cipher}.{age}.pcap")
+            wrpcap(s_pcap, frames)
+            r = esptool(tool, "decrypt", cipher, klen, auth, s_pcap, out, ["--replay-window", "30"])
+            if fresh:
+                ok = (r.returncode == 0 and
+                      same_inner([p[IP] for p in rdpcap(out)], [p[IP] for p in ref]) == "")
+            else:
+                ok = (r.returncode == 0 and f"0 out, {len(ref)} dropped" in r.stderr and
+                      f"{len(ref)} timestamp outside the replay window" in r.stderr)
+            tap.result(ok, name, r.stderr)
+
+
 def main(tool, work):
     tap = Tap()
     os.makedirs(work, exist_ok=True)
@@ -316,6 +389,7 @@ def main(tool, work):
         tap.result(r3.returncode == 0 and f"0 out, {len(ref)} dropped" in r3.stderr and
                    f"{len(ref)} integrity check failed" in r3.stderr, name, r3.stderr)
 
+    stamp_tests(tool, work, ref, tap)
     kernel_test(tool, work, ref_pcap, tap)
     return tap.done()
 

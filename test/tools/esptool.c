@@ -39,7 +39,8 @@ usage(void)
 		"  --auth-key HEX              integrity key\n"
 		"  --df clear|set|copy         outer DF bit (clear)\n"
 		"  --ttl N                     outer TTL, 0 copies the inner one (64)\n"
-		"  --seed HEX                  32-byte IV generator seed (reproducible output)\n");
+		"  --seed HEX                  32-byte IV generator seed (reproducible output)\n"
+		"  --replay-window S           time-based anti-replay window, seconds (0: off)\n");
 }
 
 struct args {
@@ -74,6 +75,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{"auth", required_argument, NULL, 'a'},    {"auth-key", required_argument, NULL, 'K'},
 		{"df", required_argument, NULL, 'd'},      {"ttl", required_argument, NULL, 't'},
 		{"seed", required_argument, NULL, 'S'},    {"help", no_argument, NULL, 'h'},
+		{"replay-window", required_argument, NULL, 'w'},
 		{NULL, 0, NULL, 0},
 	};
 	int has_cipher = 0, opt;
@@ -151,6 +153,15 @@ parse_args(int argc, char **argv, struct args *a)
 				return -1;
 			}
 			a->conf.ttl = (uint8_t)ttl;
+			break;
+		case 'w':
+			errno = 0;
+			unsigned long w = strtoul(optarg, &end, 0);
+			if (errno != 0 || *end != '\0' || w > UINT16_MAX) {
+				fprintf(stderr, "gvpn-esptool: --replay-window: 0..65535\n");
+				return -1;
+			}
+			a->conf.replay_window_s = (uint16_t)w;
 			break;
 		case 'S': {
 			uint8_t n;
