@@ -76,6 +76,7 @@ cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 		const struct gvpn_port_conf *pc = &tc.cfg->ports[p];
 		struct rte_tel_data *e = rte_tel_data_alloc();
 		struct rte_eth_stats es;
+		struct rte_eth_link link;
 		uint64_t rx = 0, rxb = 0, tx = 0, txb = 0;
 
 		if (e == NULL)
@@ -95,6 +96,17 @@ cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_int(e, "port_id", tc.port_ids[p]);
 		rte_tel_data_add_dict_string(e, "peer", tc.cfg->ports[pc->peer].name);
 		rte_tel_data_add_dict_int(e, "mtu", pc->mtu);
+		if (rte_eth_link_get_nowait(tc.port_ids[p], &link) == 0) {
+			rte_tel_data_add_dict_string(e, "link", link.link_status ? "up" : "down");
+			add_u64(e, "speed_mbps",
+				link.link_status && link.link_speed != RTE_ETH_SPEED_NUM_UNKNOWN
+					? link.link_speed
+					: 0);
+			rte_tel_data_add_dict_string(e, "duplex",
+						     !link.link_status ? ""
+						     : link.link_duplex ? "full"
+									: "half");
+		}
 		add_u64(e, "rx_packets", rx);
 		add_u64(e, "rx_bytes", rxb);
 		add_u64(e, "tx_packets", tx);
@@ -434,7 +446,7 @@ gvpn_telemetry_init(const struct gvpn_telemetry_conf *conf)
 				   "Configuration file, when it was loaded, reloads applied and "
 				   "refused, the last reload's result");
 	rte_telemetry_register_cmd("/gvpn/ports", cmd_ports,
-				   "Per port: role, peer, packets and bytes. No parameters");
+				   "Per port: role, peer, link, packets and bytes. No parameters");
 	rte_telemetry_register_cmd("/gvpn/lcores", cmd_lcores,
 				   "Per worker lcore and total: packets and drops by reason");
 	rte_telemetry_register_cmd("/gvpn/groups", cmd_groups,

@@ -294,6 +294,9 @@ def test_running(tap, ctl, g):
         assert set(lines) == {"inside", "wan"}, lines
         assert lines["inside"].split()[1:4] == ["clear", "net_pcap0", "wan"], lines["inside"]
         assert lines["wan"].split()[1:5] == ["protected", "net_pcap1", "inside", "1500"], lines["wan"]
+        link = g.tel("/gvpn/ports")["wan"]
+        assert link["link"] == "up" and link["speed_mbps"] > 0, link
+        aligned(head, lines["wan"], "LINK", "up")
         aligned(head, lines["wan"], "RX PKTS", str(N_ESP + 1), right=True)
         aligned(head, lines["wan"], "DEVICE", "net_pcap1")
         rx_bytes = g.tel("/gvpn/ports")["wan"]["rx_bytes"]

@@ -18,12 +18,13 @@ Every outcome is checked in the log and in /gvpn/config.
 Usage: test_reload.py GVPND SOURCE_ROOT WORKDIR
 """
 import os
+import re
 import signal
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from gvpntest import Gvpnd, KeyServer, Tap, main_guard  # noqa: E402
+from gvpntest import Gvpnd, KeyServer, Tap, main_guard, run  # noqa: E402
 
 from scapy.all import IP, UDP, Ether, Raw, wrpcap  # noqa: E402
 
@@ -276,6 +277,20 @@ def main():
             assert pulls(ks, 1001) == 1 and pulls(ks, 1002) == 3
         tap.check("a group removed, then added back: only it and the groups that moved change",
                   remove_and_add)
+
+        def gvpnctl_config():
+            ctl = os.path.join(root, "app", "gvpnctl", "gvpnctl")
+            r = run([ctl, "-f", g.prefix, "show", "config"], timeout=30)
+            assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+            rows = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in r.stdout.splitlines()[1:])
+            assert rows["file"] == g.conf and rows["reloads applied"] == "5", r.stdout
+            assert rows["reloads refused"] == "4", r.stdout
+            assert rows["last reload"].endswith(" applied"), r.stdout
+            assert rows["groups (last applied)"] == "2 unchanged, 0 re-registered, 1 added, " \
+                "0 removed", r.stdout
+            assert rows["live changes"] == "none" and "last error" not in rows, r.stdout
+        tap.check("gvpnctl show config: file, reloads applied and refused, the last result",
+                  gvpnctl_config)
 
         def clean_stop():
             log = g.output()
