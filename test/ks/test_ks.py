@@ -1284,7 +1284,7 @@ class PushMember:
         plain = Cbc(kek["enc"], kek["key"]).dec(kek["iv"], ct)
         pl, pad = walk_push(plain, h["next"])
         out = {"hdr": h, "types": [t for t, _, _ in pl], "pad": pad,
-               "pl": pl, "plain": plain, "sig_ok": None}
+               "pl": pl, "plain": plain, "sig_ok": None, "raw": data}
         assert len(pad) < kek["bs"] and pad == b"\0" * len(pad), pad
         if pl and pl[-1][0] == 9:
             signed = b"rekey" + data[:28] + b"".join(p[2] for p in pl[:-1])
@@ -1444,6 +1444,13 @@ def _push_tests(tap, srv, port, st):
         assert m.src == ("127.0.0.1", port)
         assert d["types"] == [18, 1, 17, 9], d["types"]
         assert d["seq"] == 4 and len(d["sig"]) == 128
+        # a second opinion on the signature: OpenSSL through cryptography
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import padding
+        serialization.load_der_public_key(m.kek["pub"]).verify(
+            d["sig"], b"rekey" + d["raw"][:28] + b"".join(
+                p[2] for p in d["pl"][:-1]), padding.PKCS1v15(),
+            hashes.SHA256())
         sa = d["sa"]
         assert sa["doi"] == 2 and sa["sak"] is None
         assert sa["gap"] == {1: 10, 2: 60, 16384: 5}, sa["gap"]
@@ -1610,7 +1617,10 @@ def _push_tests(tap, srv, port, st):
         time.sleep(0.6)
         after = [e for e in srv.events if e.get("event") == "push_done"]
         assert len(after) == before + 1, after[before:]
-        assert srv.state()["faults"] == {"slow": 0}
+        s = srv.state()
+        assert s["faults"] == {"slow": 0}
+        assert s["pushes_done"].count("again") == 1
+        assert "rekey1" in s["pushes_done"] and 2 in s["pushes_done"]
         st["m1"].take()
     tap.check("control file: each push id is carried out once; a file of "
               "pushes leaves the faults alone", ids_once)
