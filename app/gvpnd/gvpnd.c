@@ -16,9 +16,12 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -71,6 +74,36 @@ struct app {
 	struct gvpn_worker *workers[RTE_MAX_LCORE];
 	struct gvpn_ctrl *ctrl;
 };
+
+/*
+ * systemd readiness (Type=notify): one datagram to $NOTIFY_SOCKET, a path or,
+ * with a leading '@', an abstract socket. Not under systemd: nothing.
+ */
+static void
+notify_systemd(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t len;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@'))
+		return;
+	len = strlen(path);
+	if (len >= sizeof(sa.sun_path)) {
+		LOG(WARNING, "NOTIFY_SOCKET too long: systemd not notified");
+		return;
+	}
+	memcpy(sa.sun_path, path, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+			     (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
+		LOG(WARNING, "systemd not notified (%s): %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
 
 static void
 usage(FILE *f)
@@ -302,6 +335,8 @@ run(struct app *a)
 			rte_eal_remote_launch(worker_main, a->workers[i], a->lcore[i]);
 	LOG(NOTICE, "running: %u port(s), %u worker(s)%s, crypto %s", a->cfg.n_ports,
 	    a->n_workers, inline_worker ? " on the main lcore" : "", be->name);
+	/* ports started, workers polling: ready (systemd's Type=notify) */
+	notify_systemd("READY=1\nSTATUS=running");
 
 	while (!atomic_load(&stop)) {
 		if (atomic_exchange(&reload, 0))
@@ -314,6 +349,7 @@ run(struct app *a)
 			rte_delay_us_sleep(1000);
 	}
 	LOG(NOTICE, "stopping");
+	notify_systemd("STOPPING=1");
 	rte_eal_mp_wait_lcore();
 	return 0;
 }

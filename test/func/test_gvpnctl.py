@@ -560,7 +560,8 @@ def test_deploy(tap, root):
     def unit():
         text = open(os.path.join(root, "config", "gvpnd.service")).read()
         for want in ("ExecStart=", "EnvironmentFile=-/etc/default/gvpnd", "Restart=on-failure",
-                     "RestartSec=", "LimitMEMLOCK=infinity", "RuntimeDirectory=", "RuntimeDirectoryMode=0700"):
+                     "RestartSec=", "LimitMEMLOCK=infinity", "RuntimeDirectory=", "RuntimeDirectoryMode=0700",
+                     "Type=notify", "ExecReload=/bin/kill -HUP $MAINPID"):
             assert want in text, want
         assert "PrivateDevices=yes" not in text and "PrivateDevices=true" not in text
         if shutil.which("systemd-analyze"):

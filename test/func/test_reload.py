@@ -20,6 +20,7 @@ Usage: test_reload.py GVPND SOURCE_ROOT WORKDIR
 import os
 import re
 import signal
+import socket
 import sys
 import time
 
@@ -126,10 +127,27 @@ def main():
     vdevs = [f"net_pcap0,rx_pcap={clear_in},tx_pcap=/dev/null,infinite_rx=1",
              f"net_pcap1,rx_pcap={empty},tx_pcap=/dev/null"]
 
+    # systemd's readiness socket, as a Type=notify unit has it
+    notify_path = os.path.join(work, "notify.sock")
+    if os.path.exists(notify_path):
+        os.unlink(notify_path)
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(notify_path)
+    notify.settimeout(10)
+    os.environ["NOTIFY_SOCKET"] = notify_path
     with KeyServer(root, ks_conf(), work, "ks-reload") as ks, \
             Gvpnd(gvpnd, conf(), vdevs, work, name="reload") as g:
+        del os.environ["NOTIFY_SOCKET"]
         reload = Reload(g)
         start = {}
+
+        def ready():
+            msg = notify.recv(4096).decode()
+            assert msg.split("\n")[0] == "READY=1", msg
+            assert "gvpnd: running:" in g.output(), "READY=1 before the ports and workers run"
+            assert g.tel("/gvpn/ports")["wan"]["link"] == "up"
+        tap.check("READY=1 on $NOTIFY_SOCKET once ports and workers run (systemd Type=notify)",
+                  ready)
 
         def registers():
             g.wait(lambda: all(grp["state"] in ("registered", "static")
@@ -296,7 +314,9 @@ def main():
             log = g.output()
             assert "failed part way" not in log and "not created" not in log, log
             assert g.stop() == 0
-        tap.check("gvpnd still stops cleanly (exit 0)", clean_stop)
+            assert notify.recv(4096).decode() == "STOPPING=1"
+        tap.check("gvpnd still stops cleanly (exit 0), STOPPING=1 to systemd", clean_stop)
+    notify.close()
     return tap.done()
 
 
