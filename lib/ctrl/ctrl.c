@@ -168,6 +168,10 @@ gvpn_ctrl_poll(struct gvpn_ctrl *c)
 	if (now < c->next_expiry_check)
 		return;
 	c->next_expiry_check = now + rte_get_tsc_hz() / 10;
+	if (now >= c->next_clock_sync) { /* the ESP stamp clock follows the system's (R23) */
+		c->next_clock_sync = now + 5 * rte_get_tsc_hz();
+		gvpn_esp_clock_sync(NULL);
+	}
 	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++) {
 		struct sa_entry *e = &c->sa[s];
 

@@ -98,6 +98,7 @@ install_teks(struct gdoi_ctx *x, const struct gdoi_policy *pol, uint16_t atd, ui
 		p.esp.xform = t->xform;
 		p.esp.df = (enum gvpn_df_mode)cfg->df;
 		p.esp.ttl = cfg->ttl;
+		p.esp.replay_window_s = x->replay_window; /* R23: the group's policy */
 		slot = gvpn_ctrl_sa_add(c, &p);
 		gvpn_wipe(&p.esp.xform, sizeof(p.esp.xform));
 		if (slot < 0) {

@@ -68,6 +68,7 @@ struct gvpn_ctrl {
 	uint32_t generation;
 	unsigned int pending;
 	uint64_t next_expiry_check;
+	uint64_t next_clock_sync;
 	struct backlog *backlog; /* one per worker */
 	struct gdoi_ctx gctx[GVPN_MAX_GROUPS];
 	struct gvpn_config_info reload; /* under lock: telemetry reads it */

@@ -409,14 +409,6 @@ push_input(struct gdoi_client *c, const uint8_t *msg, size_t len, const struct s
 	}
 	gvpn_wipe(&used, sizeof(used));
 	gdoi_push_clear(&c->push);
-	if (c->ops.has_keys != NULL && !c->ops.has_keys(c->ops.ctx) &&
-	    (c->state == GDOI_REGISTERED || c->state == GDOI_REKEYING) && c->resend_at == 0) {
-		logf_(c, 5, "no keys left after the push: registering again");
-		c->attempts = 0;
-		c->rekey_at = 0;
-		set_state(c, GDOI_PHASE1, NULL);
-		attempt(c, now);
-	}
 }
 
 void
@@ -469,6 +461,15 @@ gdoi_client_poll(struct gdoi_client *c, uint64_t now)
 	if (c->has_kek && c->kek_expires != 0 && now >= c->kek_expires) {
 		logf_(c, 5, "KEK expired: pushes are no longer accepted until the next registration");
 		kek_set(c, NULL, 0, now);
+	}
+	/* Every SA gone (deleted by a push, or expired): register again now. */
+	if (c->state == GDOI_REGISTERED && c->ops.has_keys != NULL &&
+	    !c->ops.has_keys(c->ops.ctx)) {
+		logf_(c, 5, "no keys left: registering again");
+		c->attempts = 0;
+		c->rekey_at = 0;
+		set_state(c, GDOI_PHASE1, NULL);
+		attempt(c, now);
 	}
 	/* Registered keys can still run out while the servers are silent. */
 	if (c->state == GDOI_REKEYING && c->ops.has_keys != NULL && !c->ops.has_keys(c->ops.ctx))

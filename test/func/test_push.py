@@ -1,0 +1,317 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""GROUPKEY-PUSH rekeys (R13-R16) between two gvpnd group members and the
+independent test key server, as TAP.
+
+Two members joined by net_memif, each replaying clear traffic toward the
+other at full speed, ride through a minute of rekeys (pushes with ATD/DTD,
+pushes with Deletes, a new KEK, pull re-registrations) with no packet dropped
+for a key reason and every ESP packet decrypted. Then every push fault the key
+server can make is dropped under its own counter without changing state, RFC
+8263 acknowledgements are verified by the key server, and a member the key
+server removed ends up out of the group.
+
+Usage: test_push.py GVPND SOURCE_ROOT WORKDIR [SECONDS]
+"""
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from gvpntest import Gvpnd, KeyServer, Tap, main_guard  # noqa: E402
+
+from scapy.all import IP, UDP, Ether, Raw, wrpcap  # noqa: E402
+
+PSK = "group-member-psk-0123456789"
+NET_A, NET_B = "192.0.2", "198.51.100"
+BASE_PORT = 19000 + os.getpid() % 1000 * 4
+# Replay outruns the peer: a full memif ring at the sender is congestion,
+# not a key change, and is reported rather than failed.
+CONGESTION = ("drop_tx_full",)
+
+
+def ks_conf(port, control, **group):
+    g = {"id": 1001, "atd": 1, "dtd": 3,
+         "kek": {"algorithm": "aes-cbc", "key_bits": 128, "sig_hash": "sha256",
+                 "rsa_bits": 2048, "ack": "sha256", "lifetime": 3600},
+         "teks": [{"spi": 0x3000, "cipher": "aes-cbc", "key_bits": 128,
+                   "auth": "hmac-sha1-96", "src": f"{NET_A}.0/24", "dst": f"{NET_B}.0/24",
+                   "mirror": True, "lifetime": 600}]}
+    g.update(group)
+    return {"listen": "127.0.0.1", "port": port, "psk": PSK, "control_file": control,
+            "groups": [g]}
+
+
+def gm_conf(port, local, extra=""):
+    return f"""
+ports = (
+  {{ name = "inside"; role = "clear"; device = "net_pcap0"; peer = "wan"; }},
+  {{ name = "wan"; role = "protected"; device = "net_memif0"; }}
+);
+bypass = ( {{ protocol = "udp"; dst_port = 848; }} );
+groups = ( {{
+  name = "corp"; id = 1001;
+  key_servers = ( "127.0.0.1:{port}" );
+  local_address = "{local}";
+  psk = "{PSK}";
+  phase1 = ( "aes128-sha1-modp2048" );
+  retry_interval = 1; retries = 2;
+  {extra}
+}} );
+"""
+
+
+def clear_pcap(work, name, src, dst):
+    path = os.path.join(work, f"push-{name}.pcap")
+    wrpcap(path, [Ether() / IP(src=f"{src}.{10 + i}", dst=f"{dst}.20", id=i) /
+                  UDP(sport=40000 + i, dport=5000) / Raw(b"p" * 64) for i in range(8)])
+    return path
+
+
+class Pair:
+    """Members a (site A) and b (site B), protected ports joined by memif."""
+
+    def __init__(self, ctx, port, tag):
+        w = ctx["work"]
+        sock = os.path.join(w, f"memif-{tag}-{os.getpid()}.sock")
+        a_in = clear_pcap(w, "a", NET_A, NET_B)
+        b_in = clear_pcap(w, "b", NET_B, NET_A)
+        self.a = Gvpnd(ctx["gvpnd"], gm_conf(port, "127.0.0.1"), [
+            f"net_pcap0,rx_pcap={a_in},tx_pcap=/dev/null,infinite_rx=1",
+            f"net_memif0,role=server,socket={sock},id=0"], w, name=f"push-{tag}-a")
+        self.b = Gvpnd(ctx["gvpnd"], gm_conf(port, "127.0.0.2"), [
+            f"net_pcap0,rx_pcap={b_in},tx_pcap=/dev/null,infinite_rx=1",
+            f"net_memif0,role=client,socket={sock},id=0"], w, name=f"push-{tag}-b")
+
+    def __enter__(self):
+        self.a.start()
+        self.b.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.b.stop()
+        self.a.stop()
+
+    def both(self):
+        return (self.a, self.b)
+
+
+def group(g):
+    return g.tel("/gvpn/groups")["corp"]
+
+
+def active_spi(g):
+    act = [spi for spi, s in g.tel("/gvpn/sa").items() if s["state"] == "active"]
+    return act[0] if len(act) == 1 else None
+
+
+class Control:
+    """The key server's control file: pushes are queued by id."""
+
+    def __init__(self, path):
+        self.path = path
+        self.pushes = []
+        self.write()
+
+    def write(self):
+        tmp = self.path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"pushes": self.pushes}, f)
+        os.rename(tmp, self.path)
+
+    def push(self, ks, **p):
+        p.setdefault("group", 1001)
+        p["id"] = f"p{len(self.pushes)}"
+        self.pushes.append(p)
+        self.write()
+        end = time.time() + 5
+        while time.time() < end:
+            for d in ks.state().get("pushes", []):
+                if d.get("id") == p["id"]:
+                    return d
+            time.sleep(0.05)
+        raise AssertionError(f"key server did not run push {p}")
+
+
+def wait_acks(ks, n, timeout=5):
+    end = time.time() + timeout
+    while time.time() < end:
+        c = ks.state()["counters"]
+        if c.get("acks_valid", 0) >= n:
+            return c
+        time.sleep(0.05)
+    raise AssertionError(f"acknowledgements: {ks.state()['counters']}")
+
+
+def port_stats(g, name):
+    return g.tel("/gvpn/ports")[name]
+
+
+def test_rekeys_under_load(ctx, tap, seconds):
+    port = BASE_PORT
+    control = Control(os.path.join(ctx["work"], "push-load.control.json"))
+    conf = ks_conf(port, control.path)
+
+    def zero_loss():
+        with KeyServer(ctx["root"], conf, ctx["work"], "ks-push-load") as ks, \
+                Pair(ctx, port, "load") as pair:
+            for g in pair.both():
+                g.wait(lambda g=g: group(g)["state"] == "registered" and active_spi(g),
+                       timeout=20, what="registration")
+            for g in pair.both():
+                g.wait(lambda g=g: g.lcores()["decrypted"] > 1000, timeout=10,
+                       what="traffic both ways")
+            before = {g: g.lcores() for g in pair.both()}
+            spis = set()
+            acks = 0
+            kinds = ["rekey", "rekey_delete", "new_kek", "pull"]
+            end = time.time() + seconds
+            i = 0
+            while time.time() < end:
+                kind = kinds[i % len(kinds)]
+                i += 1
+                old = active_spi(pair.a)
+                if kind == "pull":
+                    for g in pair.both():
+                        regs = group(g)["registrations"]
+                        assert g.tel("/gvpn/group/register,corp")["result"] == "queued"
+                        g.wait(lambda g=g, r=regs: group(g)["registrations"] > r, timeout=10,
+                               what="re-registration")
+                else:
+                    p = {"rekey": True}
+                    if kind == "new_kek":
+                        p = {"new_kek": True, "rekey": True}
+                    control.push(ks, **p)
+                    acks += 2
+                    wait_acks(ks, acks)
+                    for g in pair.both():
+                        g.wait(lambda g=g, o=old: active_spi(g) not in (None, o), timeout=5,
+                               what=f"the pushed TEK to encrypt ({kind})")
+                    spis.add(active_spi(pair.a))
+                    if kind == "rekey_delete":
+                        # the replaced SPI deleted by a push of its own, inside DTD
+                        control.push(ks, delete=[{"protocol": "tek", "spi": int(old, 16)}])
+                        acks += 2
+                        wait_acks(ks, acks)
+                time.sleep(3.5)  # past DTD: the replaced SA is gone
+            after = {g: g.lcores() for g in pair.both()}
+            for g in pair.both():
+                info = group(g)
+                assert info["pushes"] >= 3 * (i // 4), info
+                bad = {k: v for k, v in info.items() if k.startswith("push_drop") and v}
+                assert not bad, f"pushes dropped: {bad}"
+            assert len(spis) >= 3 * (i // 4), f"the encrypting SPI changed only to {spis}"
+            report = []
+            for g in pair.both():
+                d = {k: after[g][k] - before[g][k] for k in after[g]
+                     if k.startswith("drop") and after[g][k] != before[g][k]}
+                congestion = {k: d.pop(k) for k in CONGESTION if k in d}
+                assert not d, f"dropped during rekeys: {d}"
+                dec = after[g]["decrypted"] - before[g]["decrypted"]
+                assert dec > 100000, f"only {dec} packets decrypted"
+                report.append(f"{dec} decrypted, congestion {congestion}")
+            stop = [pair.b.stop(), pair.a.stop()]
+            assert stop == [0, 0], stop
+            print(f"# {i} rekeys, encrypting SPIs {sorted(spis)}; a: {report[0]}; b: {report[1]}")
+    tap.check(f"{seconds} s of rekeys at full replay speed, both directions (push ATD/DTD, "
+              "push + Delete, new KEK, pull): no packet dropped for a key reason, every ESP packet "
+              "decrypts, pushes acknowledged",
+              zero_loss)
+
+
+def single(ctx, port, tag, extra=""):
+    w = ctx["work"]
+    a_in = clear_pcap(w, "a", NET_A, NET_B)
+    conf = gm_conf(port, "127.0.0.1", extra).replace("net_memif0", "net_null0")
+    return Gvpnd(ctx["gvpnd"], conf, [
+        f"net_pcap0,rx_pcap={a_in},tx_pcap=/dev/null,infinite_rx=1", "net_null0"],
+        w, name=f"push-{tag}")
+
+
+FAULTS = [("replay_seq", "stale_seq"), ("stale_seq", "stale_seq"),
+          ("bad_signature", "bad_signature"), ("unknown_kek", "unknown_kek"),
+          ("wrong_kek_key", "malformed"), ("malformed", "malformed"), ("no_sig", "malformed")]
+
+
+def test_push_faults(ctx, tap):
+    port = BASE_PORT + 1
+    control = Control(os.path.join(ctx["work"], "push-faults.control.json"))
+    conf = ks_conf(port, control.path)
+    with KeyServer(ctx["root"], conf, ctx["work"], "ks-push-faults") as ks, \
+            single(ctx, port, "faults") as g:
+        def registered():
+            g.wait(lambda: group(g)["state"] == "registered" and active_spi(g), timeout=20,
+                   what="registration")
+            assert group(g)["kek"] == "yes", group(g)
+        if not tap.check("member registers and holds the KEK from the pull", registered):
+            return
+
+        def valid():
+            control.push(ks, rekey=True, atd=0, dtd=2)
+            wait_acks(ks, 1)
+            g.wait(lambda: group(g)["push_seq"] == 1 and active_spi(g) == "0x00003001",
+                   timeout=5, what="push SEQ 1 applied with ATD 0")
+            g.wait(lambda: "0x00003000" not in g.tel("/gvpn/sa"), timeout=5,
+                   what="the replaced SA to end after DTD")
+        tap.check("a valid push (ATD 0) encrypts with the new TEK at once and is acknowledged "
+                  "(RFC 8263, checked by the key server)", valid)
+
+        for fault, reason in FAULTS:
+            def dropped(fault=fault, reason=reason):
+                key = f"push_drop_{reason}"
+                before, sas = group(g), sorted(g.tel("/gvpn/sa"))
+                acks = ks.state()["counters"].get("acks_valid", 0)
+                control.push(ks, rekey=True, fault=fault)
+                g.wait(lambda: group(g)[key] == before[key] + 1, timeout=5,
+                       what=f"{key} to count the push")
+                time.sleep(0.2)
+                after = group(g)
+                assert after["push_seq"] == before["push_seq"], (before, after)
+                assert after["pushes"] == before["pushes"], (before, after)
+                assert sorted(g.tel("/gvpn/sa")) == sas, "SAs changed"
+                assert ks.state()["counters"].get("acks_valid", 0) == acks, "acknowledged"
+            tap.check(f"push fault {fault}: dropped as {reason}, counted, no state change, "
+                      "no acknowledgement", dropped)
+
+        def still_good():
+            # the faults advanced the key server's SEQ; a valid push is accepted
+            control.push(ks, rekey=True, atd=0)
+            g.wait(lambda: group(g)["pushes"] == 2, timeout=5, what="the next valid push")
+            assert group(g)["push_seq"] > 1
+        tap.check("after the faults a valid push is still accepted", still_good)
+
+        def removed():
+            member = next(iter(ks.state()["groups"]["1001"]["members"]))
+            control.push(ks, remove_member=member, to=[member],
+                         delete=[{"protocol": "tek", "spi": "all"}, {"protocol": "kek"}],
+                         dtd=0)
+            g.wait(lambda: group(g)["state"] == "failed", timeout=20,
+                   what="the removed member to be out of the group")
+            info = group(g)
+            assert info["sas"] == 0 and info["kek"] == "no", info
+            assert info["failures"] >= 1, info
+            t0 = g.lcores()
+            time.sleep(0.3)
+            t1 = g.lcores()
+            assert t1["encrypted"] == t0["encrypted"], "still encrypting"
+            assert t1["drop_no_sa"] + t1.get("drop_fail_closed", 0) > \
+                t0["drop_no_sa"] + t0.get("drop_fail_closed", 0) or \
+                t1["drop_no_rule"] > t0["drop_no_rule"], (t0, t1)
+            assert g.stop() == 0
+        tap.check("a member the key server removed and pushed Delete-all to loses its keys, "
+                  "re-registers, is refused and stays out of the group (fail-closed)", removed)
+
+
+def main():
+    tap = Tap()
+    ctx = {"gvpnd": sys.argv[1], "root": sys.argv[2], "work": sys.argv[3]}
+    os.makedirs(ctx["work"], exist_ok=True)
+    seconds = int(sys.argv[4]) if len(sys.argv) > 4 else 60
+    test_push_faults(ctx, tap)
+    test_rekeys_under_load(ctx, tap, seconds)
+    return tap.done()
+
+
+if __name__ == "__main__":
+    main_guard(main)
