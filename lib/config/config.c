@@ -101,7 +101,7 @@ get_int(struct ctx *x, const config_setting_t *g, const char *name, long long lo
 	long long *out)
 {
 	const config_setting_t *s = config_setting_get_member(g, name);
-	long long v;
+	long long v = 0;
 
 	if (s == NULL)
 		return 1;
@@ -345,7 +345,7 @@ parse_sa(struct ctx *x, const config_setting_t *g, struct gvpn_sa_conf *sa)
 		"lifetime", NULL};
 	struct gvpn_crypto_xform *xf = &sa->xform;
 	char name[32];
-	long long v;
+	long long v = 0;
 	int rc;
 
 	if ((rc = check_members(x, g, allowed)) != 0)
@@ -504,7 +504,7 @@ parse_gdoi(struct ctx *x, const config_setting_t *g, struct gvpn_gdoi_conf *k)
 {
 	const config_setting_t *l = config_setting_get_member(g, "key_servers");
 	char buf[GVPN_PSK_MAX + 1], path[PATH_MAX];
-	long long v;
+	long long v = 0;
 	int rc;
 
 	if (!config_setting_is_list(l) && !config_setting_is_array(l))
@@ -599,7 +599,7 @@ parse_group(struct ctx *x, const config_setting_t *g, struct gvpn_group_conf *gc
 		"retry_interval", "retries", NULL};
 	static const char *const dirs[] = {"both", "inbound", "outbound", NULL};
 	const config_setting_t *l;
-	long long v;
+	long long v = 0;
 	int rc, d = GVPN_DIR_BOTH;
 
 	if ((rc = check_members(x, g, allowed)) != 0)
@@ -668,7 +668,7 @@ parse_port(struct ctx *x, const config_setting_t *g, struct gvpn_port_conf *p, c
 {
 	static const char *const allowed[] = {"name", "device", "role", "mtu", "peer", NULL};
 	static const char *const roles[] = {"clear", "protected", NULL};
-	long long v;
+	long long v = 0;
 	int rc, role = -1;
 
 	if ((rc = check_members(x, g, allowed)) != 0)
@@ -769,7 +769,7 @@ parse_dataplane(struct ctx *x, const config_t *cf, struct gvpn_config *c)
 	static const char *const backends[] = {"ipsecmb", "openssl", NULL};
 	const config_setting_t *g = config_lookup(cf, "dataplane");
 	int rc, v = 0;
-	long long n;
+	long long n = 0;
 
 	c->df = 0;
 	c->inner_df = GVPN_INNER_DF_FRAGMENT;
