@@ -2,11 +2,15 @@
 /*
  * libFuzzer harness for the ISAKMP/IKE/GDOI parsers that see key-server
  * bytes: the header and payload walker, data attributes, the GDOI SA and KD
- * payloads with the policy check, and Main Mode message 2 as the initiator
- * receives it.
+ * payloads with the policy check, Main Mode message 2 as the initiator
+ * receives it, and GROUPKEY-PUSH datagrams: the input is the plaintext,
+ * encrypted here with the member's KEK so that the parser behind the
+ * decryption sees it.
  */
 #include <stdint.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "gvpn_gdoi.h"
 
@@ -74,10 +78,60 @@ main_mode(const uint8_t *data, size_t size)
 	ike_sa_clear(&sa);
 }
 
+/* The bytes as the plaintext of a push under a known KEK. */
+static void
+push(const uint8_t *data, size_t size)
+{
+	static struct gdoi_kek kek = {.spi = "0123456789abcdef", .alg = KEK_ALG_AES, .key_bits = 128,
+				      .sig_alg = SIG_ALG_RSA, .sig_hash = SIG_HASH_SHA256,
+				      .has_keys = 1, .key = "iviviviviviviviv0123456789abcdef",
+				      .key_len = 32, .iv_len = 16, .ack_requested = 1};
+	static uint8_t msg[ISAKMP_MSG_MAX];
+	static struct gdoi_push out;
+	static struct isakmp_buf ack;
+	EVP_CIPHER_CTX *ctx;
+	enum gdoi_push_drop reason;
+	const char *why;
+	size_t body, len;
+	int n = 0;
+
+	if (size < 1)
+		return;
+	body = (size - 1 + 15) / 16 * 16;
+	len = ISAKMP_HDR_LEN + body;
+	if (len > sizeof(msg))
+		return;
+	memcpy(msg, kek.spi, 16);
+	msg[16] = data[0]; /* first payload */
+	msg[17] = ISAKMP_VERSION;
+	msg[18] = ISAKMP_EXCH_GROUPKEY_PUSH;
+	msg[19] = ISAKMP_FLAG_ENC;
+	memset(msg + 20, 0, 4);
+	msg[24] = (uint8_t)(len >> 24);
+	msg[25] = (uint8_t)(len >> 16);
+	msg[26] = (uint8_t)(len >> 8);
+	msg[27] = (uint8_t)len;
+	memset(msg + ISAKMP_HDR_LEN, 0, body);
+	memcpy(msg + ISAKMP_HDR_LEN, data + 1, size - 1);
+	ctx = EVP_CIPHER_CTX_new();
+	if (ctx == NULL)
+		return;
+	if (EVP_EncryptInit_ex(ctx, EVP_aes_128_cbc(), NULL, kek.key + 16, kek.key) == 1 &&
+	    EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
+	    EVP_EncryptUpdate(ctx, msg + ISAKMP_HDR_LEN, &n, msg + ISAKMP_HDR_LEN, (int)body) == 1)
+		gdoi_push_input(&kek, 0, msg, len, &out, &reason, &why);
+	EVP_CIPHER_CTX_free(ctx);
+	/* and as it arrives, undecrypted */
+	gdoi_push_input(&kek, 0, data, size, &out, &reason, &why);
+	gdoi_push_clear(&out);
+	gdoi_push_ack(&kek, (uint32_t)size, 0x7f000001, &ack);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	walk(data, size);
 	main_mode(data, size);
+	push(data, size);
 	return 0;
 }
