@@ -197,8 +197,9 @@ def main_guard(fn):
 class KeyServer:
     """The test GDOI key server (test/ks/gdoi_ks.py) with a JSON configuration."""
 
-    def __init__(self, root, conf, workdir, name="ks"):
+    def __init__(self, root, conf, workdir, name="ks", netns=None):
         self.script = os.path.join(root, "test", "ks", "gdoi_ks.py")
+        self.netns = netns
         self.conf = dict(conf)
         self.conf.setdefault("state_file", os.path.join(workdir, f"{name}-state.json"))
         self.path = os.path.join(workdir, f"{name}.json")
@@ -208,7 +209,10 @@ class KeyServer:
         self.proc = None
 
     def __enter__(self):
-        self.proc = subprocess.Popen(["/usr/bin/python3", self.script, "--config", self.path],
+        cmd = ["/usr/bin/python3", self.script, "--config", self.path]
+        if self.netns:
+            cmd = ["ip", "netns", "exec", self.netns] + cmd
+        self.proc = subprocess.Popen(cmd,
                                      stdout=subprocess.PIPE, stderr=open(self.log + ".err", "w"),
                                      text=True)
         line = self.proc.stdout.readline()
