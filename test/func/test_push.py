@@ -62,21 +62,21 @@ groups = ( {{
 """
 
 
-def clear_pcap(work, name, src, dst):
+def clear_pcap(work, name, src, dst, payload=64):
     path = os.path.join(work, f"push-{name}.pcap")
     wrpcap(path, [Ether() / IP(src=f"{src}.{10 + i}", dst=f"{dst}.20", id=i) /
-                  UDP(sport=40000 + i, dport=5000) / Raw(b"p" * 64) for i in range(8)])
+                  UDP(sport=40000 + i, dport=5000) / Raw(b"p" * payload) for i in range(8)])
     return path
 
 
 class Pair:
     """Members a (site A) and b (site B), protected ports joined by memif."""
 
-    def __init__(self, ctx, port, tag):
+    def __init__(self, ctx, port, tag, payload=64):
         w = ctx["work"]
         sock = os.path.join(w, f"memif-{tag}-{os.getpid()}.sock")
-        a_in = clear_pcap(w, "a", NET_A, NET_B)
-        b_in = clear_pcap(w, "b", NET_B, NET_A)
+        a_in = clear_pcap(w, "a", NET_A, NET_B, payload)
+        b_in = clear_pcap(w, "b", NET_B, NET_A, payload)
         self.a = Gvpnd(ctx["gvpnd"], gm_conf(port, "127.0.0.1"), [
             f"net_pcap0,rx_pcap={a_in},tx_pcap=/dev/null,infinite_rx=1",
             f"net_memif0,role=server,socket={sock},id=0"], w, name=f"push-{tag}-a")
@@ -125,7 +125,7 @@ class Control:
         p["id"] = f"p{len(self.pushes)}"
         self.pushes.append(p)
         self.write()
-        end = time.time() + 5
+        end = time.time() + 15
         while time.time() < end:
             for d in ks.state().get("pushes", []):
                 if d.get("id") == p["id"]:
