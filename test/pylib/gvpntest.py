@@ -102,15 +102,19 @@ class Telemetry:
 class Gvpnd:
     """gvpnd on virtual devices, with a configuration given as text."""
 
-    def __init__(self, binary, conf, vdevs, workdir, lcores="0", netns=None, name="gvpnd"):
+    def __init__(self, binary, conf, vdevs, workdir, lcores="0", netns=None, name="gvpnd",
+                 huge=False):
         self.workdir = workdir
         self.prefix = f"{name}{os.getpid()}{int(time.time() * 1000) % 100000}"
         self.conf = os.path.join(workdir, f"{name}.conf")
         with open(self.conf, "w") as f:
             f.write(conf)
         self.log = os.path.join(workdir, f"{name}.log")
-        cmd = [binary, "--no-huge", "--no-pci", "-l", lcores, "-m", "512",
-               "--file-prefix", self.prefix, "--log-level", "lib.*:error"]
+        # on hugepages PCI stays enabled: dpdk-dumpcap (a secondary process)
+        # probes the bus as the primary did
+        cmd = [binary] + (["--no-huge", "--no-pci"] if not huge else []) + [
+            "-l", lcores, "-m", "256" if huge else "512",
+            "--file-prefix", self.prefix, "--log-level", "lib.*:error"]
         for v in vdevs:
             cmd += ["--vdev", v]
         cmd += ["--", "-f", self.conf]

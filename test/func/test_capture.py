@@ -1,0 +1,150 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""dpdk-dumpcap against a running gvpnd (rte_pdump), as TAP.
+
+A secondary process cannot attach to a --no-huge primary, so this test
+reserves 2 MiB hugepages (and mounts hugetlbfs) when the machine lets it,
+runs gvpnd on them, captures both ports with dpdk-dumpcap and reads the
+captures with tshark: ESP with the inner addresses (R2) on the protected
+port, and clear UDP on the inside port once that ESP is replayed inbound. Everything it reserved or mounted is
+given back. Without hugepages it skips, saying why.
+
+Usage: test_capture.py GVPND SOURCE_ROOT WORKDIR
+"""
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from gvpntest import Gvpnd, Tap, main_guard, run  # noqa: E402
+
+from scapy.all import IP, UDP, Ether, Raw, wrpcap  # noqa: E402
+
+NR = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
+MNT = "/dev/hugepages"
+PAGES = 160  # gvpnd -m 256 and dumpcap's share
+
+
+def free_pages():
+    for line in open("/proc/meminfo"):
+        if line.startswith("HugePages_Free:"):
+            return int(line.split()[1])
+    return 0
+
+
+class Hugepages:
+    """At least PAGES free 2 MiB pages and a hugetlbfs mount, undone on exit."""
+
+    def __init__(self):
+        self.old = None
+        self.mounted = False
+        self.why = None
+
+    def __enter__(self):
+        if os.geteuid() != 0:
+            self.why = "needs root to reserve hugepages"
+            return self
+        try:
+            have = int(open(NR).read())
+            if free_pages() < PAGES:
+                self.old = have
+                with open(NR, "w") as f:
+                    f.write(str(have + PAGES - free_pages()))
+        except OSError as e:
+            self.why = f"cannot reserve hugepages: {e}"
+            return self
+        if free_pages() < PAGES:
+            self.why = f"the kernel gave {free_pages()} free 2 MiB pages, {PAGES} needed"
+            return self
+        if not any(line.split()[2] == "hugetlbfs" for line in open("/proc/mounts")):
+            os.makedirs(MNT, exist_ok=True)
+            r = run(["mount", "-t", "hugetlbfs", "nodev", MNT])
+            if r.returncode != 0:
+                self.why = f"cannot mount hugetlbfs: {r.stderr.strip()}"
+                return self
+            self.mounted = True
+        return self
+
+    def __exit__(self, *exc):
+        if self.mounted:
+            run(["umount", MNT])
+        if self.old is not None:
+            with open(NR, "w") as f:
+                f.write(str(self.old))
+
+
+def tshark(path, fields):
+    r = run(["tshark", "-r", path, "-T", "fields"] + sum((["-e", f] for f in fields), []))
+    assert r.returncode == 0, r.stderr
+    return [line.split("\t") for line in r.stdout.splitlines() if line]
+
+
+def dumpcap(g, port, out):
+    r = run(["timeout", "30", "dpdk-dumpcap", "--file-prefix", g.prefix, "-i", port, "-c", "20",
+             "-w", out])
+    assert r.returncode == 0, r.stdout + r.stderr
+    return out
+
+
+def test_dumpcap(ctx, tap):
+    """Outbound, the protected port is captured; the capture, replayed into
+    the protected port of a second run, decrypts, and the clear port is
+    captured. (A net_pcap port replaying with infinite_rx cannot be opened
+    by a secondary process, so each run captures the other port.)"""
+    w = ctx["work"]
+    clear = os.path.join(w, "capture-clear.pcap")
+    wrpcap(clear, [Ether() / IP(src="192.0.2.10", dst="198.51.100.20") /
+                   UDP(sport=40000, dport=40001) / Raw(b"captured %d" % i) for i in range(4)])
+    empty = os.path.join(w, "capture-empty.pcap")
+    wrpcap(empty, [], linktype=1)
+    conf = open(os.path.join(ctx["root"], "config", "static-group.conf")).read()
+    esp_ng, esp = os.path.join(w, "capture-wan.pcapng"), os.path.join(w, "capture-wan.pcap")
+    back = os.path.join(w, "capture-inside.pcapng")
+
+    def wan():
+        vdevs = [f"net_pcap0,rx_pcap={clear},tx_pcap=/dev/null,infinite_rx=1",
+                 f"net_pcap1,rx_pcap={empty},tx_pcap=/dev/null"]
+        with Gvpnd(ctx["gvpnd"], conf, vdevs, w, name="capture-out", huge=True) as g:
+            g.wait(lambda: g.lcores()["encrypted"] > 100, what="traffic")
+            dumpcap(g, "net_pcap1", esp_ng)
+            assert g.stop() == 0
+        rows = tshark(esp_ng, ["ip.src", "ip.dst", "esp.spi"])
+        assert len(rows) >= 20, len(rows)  # -c stops after the burst that reaches it
+        assert all(r[:2] == ["192.0.2.10", "198.51.100.20"] and int(r[2], 0) == 0x1001
+                   for r in rows), rows
+    if not tap.check("dpdk-dumpcap on the protected port of a running gvpnd: ESP with the "
+                     "inner addresses (R2)", wan):
+        return
+
+    def inside():
+        r = run(["editcap", "-F", "pcap", esp_ng, esp])
+        assert r.returncode == 0, r.stderr
+        vdevs = [f"net_pcap0,rx_pcap={empty},tx_pcap=/dev/null",
+                 f"net_pcap1,rx_pcap={esp},tx_pcap=/dev/null,infinite_rx=1"]
+        with Gvpnd(ctx["gvpnd"], conf, vdevs, w, name="capture-in", huge=True) as g:
+            g.wait(lambda: g.lcores()["decrypted"] > 100, what="decryption")
+            dumpcap(g, "net_pcap0", back)
+            assert g.stop() == 0
+        rows = tshark(back, ["ip.src", "ip.dst", "udp.dstport", "data.data"])
+        assert len(rows) >= 20, len(rows)  # -c stops after the burst that reaches it
+        assert all(r[:3] == ["192.0.2.10", "198.51.100.20", "40001"] and
+                   bytes.fromhex(r[3]).startswith(b"captured ") for r in rows), rows
+    tap.check("dpdk-dumpcap on the clear port: that capture, replayed, arrives decrypted",
+              inside)
+
+
+def main():
+    gvpnd, root, work = sys.argv[1:4]
+    os.makedirs(work, exist_ok=True)
+    tap = Tap()
+    with Hugepages() as h:
+        if h.why:
+            for name in ("dumpcap clear port", "dumpcap protected port"):
+                tap.skip(name, h.why)
+        else:
+            test_dumpcap({"gvpnd": gvpnd, "root": root, "work": work}, tap)
+    return tap.done()
+
+
+if __name__ == "__main__":
+    main_guard(main)
