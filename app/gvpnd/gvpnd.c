@@ -276,21 +276,34 @@ setup_workers(struct app *a, const struct gvpn_crypto_ops *be)
 	return 0;
 }
 
+/* Ethernet, two VLAN tags and the FCS; outer IPv4, ESP header, IV, the
+ * largest padding, trailer, ICV and the delay-detection stamp. */
+#define MBUF_L2_ROOM (RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN + RTE_ETHER_CRC_LEN)
+#define MBUF_ESP_ROOM 128
+
 static int
 run(struct app *a)
 {
 	const struct gvpn_crypto_ops *be = gvpn_crypto_find(a->cfg.crypto);
 	unsigned int n_mbuf;
+	uint32_t room;
+	uint16_t mtu = 0;
 	int inline_worker, rc;
 
 	if ((rc = find_ports(a)) != 0)
 		return 2;
+	/* One segment holds the largest frame a port's MTU allows, with room
+	 * for the ESP that encryption adds (chained mbufs are dropped). */
+	for (unsigned int p = 0; p < a->cfg.n_ports; p++)
+		mtu = RTE_MAX(mtu, a->cfg.ports[p].mtu);
+	room = RTE_MAX((uint32_t)RTE_MBUF_DEFAULT_BUF_SIZE,
+		       (uint32_t)RTE_PKTMBUF_HEADROOM + mtu + MBUF_L2_ROOM + MBUF_ESP_ROOM);
 	a->queues = (uint16_t)RTE_MAX(rte_lcore_count() - 1, 1u);
 	/* RX and TX rings full, every worker's reassembly full, and room for
 	 * the bursts in flight. */
 	n_mbuf = a->cfg.n_ports * a->queues * (RX_DESC + TX_DESC) + a->queues * GVPN_FRAG_MBUFS +
 		 2048;
-	a->pool = rte_pktmbuf_pool_create("gvpn_mbufs", n_mbuf, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+	a->pool = rte_pktmbuf_pool_create("gvpn_mbufs", n_mbuf, 256, 0, (uint16_t)room,
 					  (int)rte_socket_id());
 	if (a->pool == NULL) {
 		LOG(ERR, "mbuf pool: %s", rte_strerror(rte_errno));

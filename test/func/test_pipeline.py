@@ -313,6 +313,24 @@ def test_two_pairs_and_a_worker_lcore(ctx, tap):
     tap.check("-l 0-1: the worker runs on lcore 1, the control core on lcore 0", worker_lcore)
 
 
+def test_jumbo(ctx, tap):
+    def jumbo():
+        conf = ctx.example("static-group.conf").replace(
+            'device = "net_pcap0"; peer = "wan"; }',
+            'device = "net_pcap0"; peer = "wan"; mtu = 9000; }').replace(
+            'device = "net_pcap1"; mtu = 1500; }', 'device = "net_pcap1"; mtu = 9000; }')
+        assert conf.count("mtu = 9000") == 2, conf
+        big = [eth() / IP(src=A, dst=B, id=9) / UDP(sport=40000, dport=40001) / Raw(b"j" * n)
+               for n in (1472, 4000, 8900)]
+        c = Case(ctx, "jumbo", conf, clear_in=big).run()
+        esp = esp_frames(c.prot_out)
+        assert len(esp) == len(big), f"{len(esp)} ESP frames for {len(big)} jumbo frames"
+        assert [bytes(sa().decrypt(p[IP])) for p in esp] == [bytes(p[IP]) for p in big]
+        c.counters(encrypted=len(big))
+    tap.check("MTU 9000 on both sides: frames up to 8.9 KB are encrypted whole, one segment "
+              "each, and decrypt", jumbo)
+
+
 def main():
     gvpnd, root, work = sys.argv[1:4]
     os.makedirs(work, exist_ok=True)
@@ -326,6 +344,7 @@ def main():
     test_backend_openssl(ctx, tap)
     test_direction(ctx, tap, state)
     test_two_pairs_and_a_worker_lcore(ctx, tap)
+    test_jumbo(ctx, tap)
     return tap.done()
 
 
