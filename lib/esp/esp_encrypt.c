@@ -10,7 +10,29 @@
 
 #include "esp_private.h"
 
-#define OUTER_TTL_DEFAULT 64
+/* Link headers up to this long are moved with one fixed-size copy. */
+#define LINK_COPY 16
+
+/* Padding bytes of RFC 4303 2.4, for blocks up to 16 bytes. */
+static const uint8_t pad_bytes[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+
+/* Checksum of an option-less IPv4 header (RFC 1071), five 32-bit words. */
+static inline rte_be16_t
+ipv4_cksum20(const struct rte_ipv4_hdr *h)
+{
+	uint32_t w[5];
+	uint64_t sum;
+
+	memcpy(w, h, sizeof(w));
+	sum = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	/* As rte_ipv4_cksum(): a sum of 0xffff is sent as 0xffff, not 0. */
+	return sum == 0xffff ? (rte_be16_t)sum : (rte_be16_t)~sum;
+}
 
 /* Validate the inner packet and build the ESP packet around it, leaving
  * the crypto operation in @p op. Returns 0 or the drop reason + 1. */
@@ -24,7 +46,7 @@ esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 	const uint32_t hdr =
 		sizeof(struct rte_ipv4_hdr) + sizeof(struct esp_hdr) + sa->iv_len + sa->ddd_len;
 	struct rte_ipv4_hdr *in, *out;
-	uint32_t ilen, ihl, clen, pad;
+	uint32_t ilen, ihl, clen, pad, tail;
 	uint8_t *start, *payload, *trailer;
 	struct esp_hdr *esp;
 
@@ -37,24 +59,33 @@ esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 	ilen = rte_be_to_cpu_16(in->total_length);
 	if ((in->version_ihl >> 4) != 4 || ihl < sizeof(*in) || ilen < ihl || ilen > m->data_len - l2)
 		return GVPN_ESP_DROP_BAD_INNER + 1;
-	/* Link-layer padding of short frames is not part of the packet. */
-	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - l2 - ilen));
-
 	clen = (sa->ddd_len + ilen + 2 + sa->block_mask) & ~(uint32_t)sa->block_mask;
 	pad = clen - sa->ddd_len - ilen - 2;
-	trailer = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(pad + 2 + sa->icv_len));
-	if (trailer == NULL)
+	tail = pad + 2 + sa->icv_len;
+	/* Link-layer padding of short frames is not part of the packet: the
+	 * frame becomes link header | hdr | inner packet | tail in one step. */
+	if (unlikely(rte_pktmbuf_headroom(m) < hdr ||
+		     (uint32_t)m->data_off + l2 + ilen + tail > m->buf_len))
 		return GVPN_ESP_DROP_NO_ROOM + 1;
-	start = (uint8_t *)rte_pktmbuf_prepend(m, (uint16_t)hdr);
-	if (start == NULL)
-		return GVPN_ESP_DROP_NO_ROOM + 1;
-	memmove(start, start + hdr, l2);
+	m->data_off -= (uint16_t)hdr;
+	m->data_len = (uint16_t)(l2 + hdr + ilen + tail);
+	m->pkt_len = m->data_len;
+	start = rte_pktmbuf_mtod(m, uint8_t *);
+	if (likely(l2 <= LINK_COPY)) {
+		/* One fixed-size copy: what it writes past the link header is
+		 * the outer header's start, written below; hdr > LINK_COPY, so
+		 * source and destination do not overlap. */
+		RTE_BUILD_BUG_ON(sizeof(struct rte_ipv4_hdr) + sizeof(struct esp_hdr) < LINK_COPY);
+		memcpy(start, start + hdr, LINK_COPY);
+	} else {
+		memmove(start, start + hdr, l2);
+	}
 
 	out = (struct rte_ipv4_hdr *)(start + l2);
 	in = (struct rte_ipv4_hdr *)(start + l2 + hdr);
 	out->version_ihl = RTE_IPV4_VHL_DEF;
 	out->type_of_service = in->type_of_service;
-	out->total_length = rte_cpu_to_be_16((uint16_t)(m->data_len - l2));
+	out->total_length = rte_cpu_to_be_16((uint16_t)(hdr + ilen + tail));
 	out->packet_id = rte_cpu_to_be_16(lc->ip_id++);
 	out->fragment_offset = (in->fragment_offset & sa->df_keep) | sa->df_set;
 	out->time_to_live = sa->ttl != 0 ? sa->ttl : in->time_to_live;
@@ -62,7 +93,7 @@ esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 	out->hdr_checksum = 0;
 	out->src_addr = in->src_addr;
 	out->dst_addr = in->dst_addr;
-	out->hdr_checksum = rte_ipv4_cksum(out);
+	out->hdr_checksum = ipv4_cksum20(out);
 
 	esp = (struct esp_hdr *)(out + 1);
 	esp->spi = sa->spi;
@@ -71,10 +102,15 @@ esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 	sa->gen_iv(st, &lc->rng, (uint8_t *)(esp + 1));
 	sa->ddd_stamp(payload);
 
-	/* RFC 4303 2.4: padding bytes 1, 2, 3, ... */
+	/* RFC 4303 2.4: padding bytes 1, 2, 3, ...; pad <= block_mask < 16.
+	 * Where the ICV's room follows, one 16-byte copy writes them (the
+	 * bytes past the padding are overwritten by the trailer and ICV). */
 	trailer = payload + sa->ddd_len + ilen;
-	for (uint32_t i = 0; i < pad; i++)
-		trailer[i] = (uint8_t)(i + 1);
+	if (likely(tail >= sizeof(pad_bytes)))
+		memcpy(trailer, pad_bytes, sizeof(pad_bytes));
+	else
+		for (uint32_t i = 0; i < pad; i++)
+			trailer[i] = pad_bytes[i];
 	trailer[pad] = (uint8_t)pad;
 	trailer[pad + 1] = sa->next_hdr;
 

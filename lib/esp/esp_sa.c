@@ -70,6 +70,18 @@ iv_random(struct gvpn_esp_sa_state *st, struct gvpn_rng *rng, uint8_t *iv)
 	gvpn_rng_bytes(rng, iv, st->sa->iv_len);
 }
 
+/* The same bytes as iv_random() for the 16-byte IV of AES-CBC, in one
+ * fixed-size copy out of the generator's buffer. */
+static void
+iv_random16(struct gvpn_esp_sa_state *st, struct gvpn_rng *rng, uint8_t *iv)
+{
+	RTE_SET_USED(st);
+	if (unlikely(rng->pos + 16 > GVPN_RNG_BUF))
+		gvpn_rng_refill(rng);
+	memcpy(iv, rng->buf + rng->pos, 16);
+	rng->pos += 16;
+}
+
 /*
  * GCM: the IV must never repeat under one key (RFC 4106 section 3.1); a
  * counter from a random 64-bit start per lcore gives that within an lcore,
@@ -132,7 +144,12 @@ gvpn_esp_sa_create(struct gvpn_esp_lcore *lc, const struct gvpn_esp_sa_conf *con
 	sa->ttl = conf->ttl;
 	sa->df_keep = conf->df == GVPN_DF_COPY ? rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) : 0;
 	sa->df_set = conf->df == GVPN_DF_SET ? rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) : 0;
-	sa->gen_iv = conf->xform.cipher == GVPN_CIPHER_AES_GCM ? iv_counter : iv_random;
+	if (conf->xform.cipher == GVPN_CIPHER_AES_GCM)
+		sa->gen_iv = iv_counter;
+	else if (sa->iv_len == 16)
+		sa->gen_iv = iv_random16;
+	else
+		sa->gen_iv = iv_random;
 	rc = esp_ddd_setup(sa, conf);
 	if (rc != 0) {
 		gvpn_esp_sa_free(sa);
