@@ -10,9 +10,20 @@
 
 #include "worker_private.h"
 
+/*
+ * The SA of one burst's ESP packets. A burst usually carries one or a few
+ * SPIs, so the last one looked up is remembered for the rest of the burst:
+ * a packet with the same SPI takes its slot without a hash lookup, and is
+ * counted as the flow hit the lookup would have been.
+ */
+struct spi_memo {
+	rte_be32_t spi;
+	uint16_t slot; /* GVPN_SLOT_NONE: nothing remembered */
+};
+
 /* ESP: decrypt flow (ESP + SPI), else SPI table; returns the slot or NONE. */
-static uint16_t
-lookup_sa(struct gvpn_worker *w, const struct rte_mbuf *m)
+static inline uint16_t
+lookup_sa(struct gvpn_worker *w, const struct rte_mbuf *m, struct spi_memo *memo)
 {
 	const struct rte_ipv4_hdr *ip =
 		rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
@@ -23,17 +34,27 @@ lookup_sa(struct gvpn_worker *w, const struct rte_mbuf *m)
 	if (rte_be_to_cpu_16(ip->total_length) < m->l3_len + 8u)
 		return GVPN_SLOT_NONE; /* the ESP stage counts it as short */
 	memcpy(&spi, (const uint8_t *)ip + m->l3_len, sizeof(spi));
+	if (spi == memo->spi && memo->slot != GVPN_SLOT_NONE) {
+		w->stats.flow_hits++;
+		return memo->slot;
+	}
 	worker_decrypt_key(&k, spi);
 	if (rte_hash_lookup_data(w->flows, &k, &data) >= 0) {
 		w->stats.flow_hits++;
-		return (uint16_t)(uintptr_t)data;
+		memo->spi = spi;
+		memo->slot = (uint16_t)(uintptr_t)data;
+		return memo->slot;
 	}
 	w->stats.flow_misses++;
 	if (rte_hash_lookup_data(w->spis, &spi, &data) < 0)
 		return GVPN_SLOT_NONE;
 	/* Decrypt flows carry no generation: SA deletion removes its own. */
-	if (rte_hash_add_key_data(w->flows, &k, data) < 0)
+	if (rte_hash_add_key_data(w->flows, &k, data) < 0) {
 		w->stats.flow_full++;
+	} else {
+		memo->spi = spi;
+		memo->slot = (uint16_t)(uintptr_t)data;
+	}
 	return (uint16_t)(uintptr_t)data;
 }
 
@@ -73,6 +94,7 @@ gvpn_worker_inbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[
 	struct gvpn_acl_key keys[MAX_BURST];
 	uint64_t val[MAX_BURST], now = rte_rdtsc();
 	uint16_t ncl = 0, nc = 0, nd = 0;
+	struct spi_memo memo = {.spi = 0, .slot = GVPN_SLOT_NONE};
 
 	for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
@@ -100,7 +122,7 @@ gvpn_worker_inbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[
 			clear[ncl++] = m;
 			continue;
 		}
-		slot = lookup_sa(w, m);
+		slot = lookup_sa(w, m, &memo);
 		if (slot == GVPN_SLOT_NONE || w->sa[slot] == NULL) {
 			worker_drop(w, m, GVPN_DROP_NO_SA);
 			continue;
