@@ -16,21 +16,17 @@
 /* Padding bytes of RFC 4303 2.4, for blocks up to 16 bytes. */
 static const uint8_t pad_bytes[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 
-/* Checksum of an option-less IPv4 header (RFC 1071), five 32-bit words. */
+/*
+ * Complement of a one's-complement sum (RFC 1071) of 16-bit words taken as
+ * they lie in memory. As rte_ipv4_cksum(), a sum of 0xffff gives 0xffff.
+ */
 static inline rte_be16_t
-ipv4_cksum20(const struct rte_ipv4_hdr *h)
+cksum_fold(uint64_t sum)
 {
-	uint32_t w[5];
-	uint64_t sum;
-
-	memcpy(w, h, sizeof(w));
-	sum = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
-
 	sum = (sum & 0xffffffff) + (sum >> 32);
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
-	/* As rte_ipv4_cksum(): a sum of 0xffff is sent as 0xffff, not 0. */
 	return sum == 0xffff ? (rte_be16_t)sum : (rte_be16_t)~sum;
 }
 
@@ -46,7 +42,8 @@ esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 	const uint32_t hdr =
 		sizeof(struct rte_ipv4_hdr) + sizeof(struct esp_hdr) + sa->iv_len + sa->ddd_len;
 	struct rte_ipv4_hdr *in, *out;
-	uint32_t ilen, ihl, clen, pad, tail;
+	uint32_t ilen, ihl, clen, pad, tail, src, dst;
+	rte_be16_t vtos, tlen, id, frag, ttlp;
 	uint8_t *start, *payload, *trailer;
 	struct esp_hdr *esp;
 
@@ -83,17 +80,25 @@ esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 
 	out = (struct rte_ipv4_hdr *)(start + l2);
 	in = (struct rte_ipv4_hdr *)(start + l2 + hdr);
-	out->version_ihl = RTE_IPV4_VHL_DEF;
-	out->type_of_service = in->type_of_service;
-	out->total_length = rte_cpu_to_be_16((uint16_t)(hdr + ilen + tail));
-	out->packet_id = rte_cpu_to_be_16(lc->ip_id++);
-	out->fragment_offset = (in->fragment_offset & sa->df_keep) | sa->df_set;
-	out->time_to_live = sa->ttl != 0 ? sa->ttl : in->time_to_live;
-	out->next_proto_id = GVPN_IPPROTO_ESP;
-	out->hdr_checksum = 0;
-	out->src_addr = in->src_addr;
-	out->dst_addr = in->dst_addr;
-	out->hdr_checksum = ipv4_cksum20(out);
+	/* The outer header's words are made in registers and its checksum
+	 * summed from them: reading back what was just stored, in other
+	 * widths, would stall on store forwarding. */
+	vtos = rte_cpu_to_be_16((uint16_t)(RTE_IPV4_VHL_DEF << 8 | in->type_of_service));
+	tlen = rte_cpu_to_be_16((uint16_t)(hdr + ilen + tail));
+	id = rte_cpu_to_be_16(lc->ip_id++);
+	frag = (in->fragment_offset & sa->df_keep) | sa->df_set;
+	ttlp = rte_cpu_to_be_16((uint16_t)((sa->ttl != 0 ? sa->ttl : in->time_to_live) << 8 |
+					   GVPN_IPPROTO_ESP));
+	src = in->src_addr;
+	dst = in->dst_addr;
+	memcpy(&out->version_ihl, &vtos, sizeof(vtos));
+	out->total_length = tlen;
+	out->packet_id = id;
+	out->fragment_offset = frag;
+	memcpy(&out->time_to_live, &ttlp, sizeof(ttlp));
+	out->src_addr = src;
+	out->dst_addr = dst;
+	out->hdr_checksum = cksum_fold((uint64_t)vtos + tlen + id + frag + ttlp + src + dst);
 
 	esp = (struct esp_hdr *)(out + 1);
 	esp->spi = sa->spi;
