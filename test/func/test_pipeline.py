@@ -71,7 +71,7 @@ class Case:
         self.conf = conf
         self.tel = {}
 
-    def run(self, lcores="0", extra_vdevs=()):
+    def run(self, lcores="0", extra_vdevs=(), extra_rx=None):
         f = self.files
         vdevs = [f"net_pcap0,rx_pcap={f['clear_in']},tx_pcap={f['clear_out']}",
                  f"net_pcap1,rx_pcap={f['prot_in']},tx_pcap={f['prot_out']}"] + list(extra_vdevs)
@@ -80,7 +80,8 @@ class Case:
             def all_read():
                 p = g.tel("/gvpn/ports")
                 return (p["inside"]["rx_packets"] >= self.n_clear and
-                        p["wan"]["rx_packets"] >= self.n_prot)
+                        p["wan"]["rx_packets"] >= self.n_prot and
+                        all(p[k]["rx_packets"] >= n for k, n in (extra_rx or {}).items()))
             g.wait(all_read, what="gvpnd to read its input")
             # every frame read is accounted for once the counters stop moving
             last = None
@@ -297,7 +298,7 @@ def test_two_pairs_and_a_worker_lcore(ctx, tap):
         extra = [f"net_pcap2,rx_pcap={w}/pair2.clear_in.pcap,tx_pcap={w}/pair2.clear_out.pcap",
                  f"net_pcap3,rx_pcap={w}/pair2.prot_in.pcap,tx_pcap={w}/pair2.prot_out.pcap"]
         c.n_clear = len(clear)
-        c.run(extra_vdevs=extra)
+        c.run(extra_vdevs=extra, extra_rx={"inside2": len(clear)})
         esp2 = esp_frames(rdpcap(f"{w}/pair2.prot_out.pcap"))
         assert len(esp_frames(c.prot_out)) == len(clear) and len(esp2) == len(clear)
         assert [bytes(sa().decrypt(p[IP])) for p in esp2] == [bytes(p[IP]) for p in clear]
