@@ -10,6 +10,9 @@
 
 #include "esp_private.h"
 
+/* Link headers up to this long are moved with one fixed-size copy. */
+#define LINK_COPY 16
+
 /* Returns 0 and fills @p op, or the drop reason + 1. */
 static inline int
 esp_check_one(const struct gvpn_esp_sa_state *st, struct rte_mbuf *m, struct gvpn_crypto_op *op)
@@ -36,7 +39,9 @@ esp_check_one(const struct gvpn_esp_sa_state *st, struct rte_mbuf *m, struct gvp
 	if ((out->fragment_offset &
 	     rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0)
 		return GVPN_ESP_DROP_FRAGMENT + 1;
-	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - l2 - olen));
+	/* Link-layer padding of short frames is not part of the packet. */
+	m->data_len = (uint16_t)(l2 + olen);
+	m->pkt_len = m->data_len;
 
 	elen = olen - ihl;
 	if (elen < sizeof(*esp) + sa->iv_len + sa->icv_len + sa->block_mask + 1u)
@@ -96,9 +101,21 @@ esp_decap_one(struct gvpn_esp_sa_state *st, struct rte_mbuf *m, const struct gvp
 
 	start = rte_pktmbuf_mtod(m, uint8_t *);
 	hdr = (uint32_t)(op->data - start) - l2 + off;
-	memmove(op->data + off - l2, start, l2);
-	rte_pktmbuf_adj(m, (uint16_t)hdr);
-	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - l2 - tlen));
+	if (likely(l2 <= LINK_COPY && rte_pktmbuf_headroom(m) >= LINK_COPY - l2)) {
+		/* One fixed-size copy that ends where the link header ends:
+		 * what it writes before it is ESP header and IV, discarded
+		 * here; hdr > LINK_COPY, so source and destination do not
+		 * overlap. */
+		RTE_BUILD_BUG_ON(sizeof(struct rte_ipv4_hdr) + sizeof(struct esp_hdr) < LINK_COPY);
+		memcpy(op->data + off - LINK_COPY, start + l2 - LINK_COPY, LINK_COPY);
+	} else {
+		memmove(op->data + off - l2, start, l2);
+	}
+	/* Strip the outer header, ESP header, IV and stamp in front, and the
+	 * TFC padding, trailer and ICV behind. */
+	m->data_off += (uint16_t)hdr;
+	m->data_len = (uint16_t)(l2 + tlen);
+	m->pkt_len = m->data_len;
 	m->l3_len = (in->version_ihl & 0xf) * 4u;
 	st->pkts++;
 	st->bytes += tlen;
