@@ -240,6 +240,27 @@ mb_fill_job(struct mb_engine *e, IMB_JOB *job, const struct gvpn_crypto_op *op, 
 	job->u.HMAC._hashed_auth_key_xor_opad = s->opad;
 }
 
+/* Constant-time ICV comparison, in whole words for the usual lengths. */
+static inline int
+mb_icv_eq(const uint8_t *a, const uint8_t *b, uint32_t len)
+{
+	uint64_t a0, a1 = 0, b0, b1 = 0;
+
+	if (len == 16 || len == 12) {
+		memcpy(&a0, a, 8);
+		memcpy(&b0, b, 8);
+		if (len == 16) {
+			memcpy(&a1, a + 8, 8);
+			memcpy(&b1, b + 8, 8);
+		} else {
+			memcpy(&a1, a + 8, 4);
+			memcpy(&b1, b + 8, 4);
+		}
+		return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+	}
+	return gvpn_memeq_ct(a, b, len);
+}
+
 /* Outcome of a finished job of the chunk that starts at ops[base]. */
 static inline __attribute__((always_inline)) uint16_t
 mb_complete(struct mb_engine *e, const IMB_JOB *job, const struct gvpn_crypto_op ops[],
@@ -251,7 +272,7 @@ mb_complete(struct mb_engine *e, const IMB_JOB *job, const struct gvpn_crypto_op
 
 	if (job->status != IMB_STATUS_COMPLETED)
 		st = GVPN_CRYPTO_ERROR;
-	else if (decrypt && !gvpn_memeq_ct(e->icv[idx], op->icv, job->auth_tag_output_len_in_bytes))
+	else if (decrypt && !mb_icv_eq(e->icv[idx], op->icv, job->auth_tag_output_len_in_bytes))
 		st = GVPN_CRYPTO_AUTH_FAILED;
 	status[base + idx] = st;
 	return st == GVPN_CRYPTO_OK;
