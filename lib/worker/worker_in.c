@@ -95,6 +95,7 @@ gvpn_worker_inbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[
 	uint64_t val[MAX_BURST], now = rte_rdtsc();
 	uint16_t ncl = 0, nc = 0, nd = 0;
 	struct spi_memo memo = {.spi = 0, .slot = GVPN_SLOT_NONE};
+	uint64_t rx_bytes = 0;
 
 	for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
@@ -104,8 +105,7 @@ gvpn_worker_inbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[
 
 		if (i + PREFETCH_AHEAD < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
-		w->stats.port[pr->prot_idx].rx_pkts++;
-		w->stats.port[pr->prot_idx].rx_bytes += m->pkt_len;
+		rx_bytes += m->pkt_len;
 		switch (worker_parse(w, &m, now)) {
 		case FRAME_IPV4:
 			break;
@@ -131,6 +131,8 @@ gvpn_worker_inbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[
 		dec[nd++] = m;
 	}
 
+	w->stats.port[pr->prot_idx].rx_pkts += n;
+	w->stats.port[pr->prot_idx].rx_bytes += rx_bytes;
 	if (nd != 0) {
 		uint16_t good = gvpn_esp_decrypt_burst(w->esp, dec_st, dec, nd);
 

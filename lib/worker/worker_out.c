@@ -28,6 +28,7 @@ gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts
 	struct gvpn_acl_key keys[MAX_BURST];
 	uint64_t val[MAX_BURST], now = rte_rdtsc();
 	uint16_t nip = 0, np = 0, nc = 0, ne = 0;
+	uint64_t rx_bytes = 0;
 
 	for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
@@ -36,8 +37,7 @@ gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts
 
 		if (i + PREFETCH_AHEAD < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
-		w->stats.port[pr->clear_idx].rx_pkts++;
-		w->stats.port[pr->clear_idx].rx_bytes += m->pkt_len;
+		rx_bytes += m->pkt_len;
 		switch (worker_parse(w, &m, now)) {
 		case FRAME_IPV4:
 			worker_key(m, &keys[nip], 0);
@@ -51,6 +51,8 @@ gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts
 			break;
 		}
 	}
+	w->stats.port[pr->clear_idx].rx_pkts += n;
+	w->stats.port[pr->clear_idx].rx_bytes += rx_bytes;
 	worker_lookup_flows(w, keys, val, nip);
 
 	for (uint16_t i = 0; i < nip; i++) {
