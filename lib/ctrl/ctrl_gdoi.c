@@ -152,7 +152,7 @@ end_sa_by(struct gvpn_ctrl *c, uint16_t s, uint64_t when, uint64_t now)
 }
 
 /* A pull's policy: new TEKs decrypt at once and encrypt later; SAs the key
- * server no longer lists are deleted. */
+ * server no longer lists are deleted (after the GAP's DTD, when it has one). */
 static int
 cb_policy(void *ctx, const struct gdoi_policy *pol)
 {
@@ -178,10 +178,11 @@ cb_policy(void *ctx, const struct gdoi_policy *pol)
 		spi = rte_be_to_cpu_32(c->sa[s].rt->esp->spi);
 		for (uint16_t i = 0; i < pol->n_teks && !listed; i++)
 			listed = pol->tek[i].spi == spi;
-		if (!listed) {
-			LOG(NOTICE, "group %s: SPI 0x%08x no longer in the policy: deleted",
-			    cfg->groups[x->group].name, spi);
-			end_sa_by(c, s, now, now);
+		if (!listed) { /* after the GAP's DTD: members still switching use it */
+			LOG(NOTICE, "group %s: SPI 0x%08x no longer in the policy: deleted%s",
+			    cfg->groups[x->group].name, spi,
+			    x->dtd != 0 ? " after the deactivation delay" : "");
+			end_sa_by(c, s, now + (uint64_t)x->dtd * rte_get_tsc_hz(), now);
 		}
 	}
 	if (changed && (rc = gvpn_ctrl_policy_update(c)) != 0)

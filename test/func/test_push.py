@@ -173,11 +173,20 @@ def test_rekeys_under_load(ctx, tap, seconds):
                 i += 1
                 old = active_spi(pair.a)
                 if kind == "pull":
+                    # a push whose TEK starts encrypting in 2 s, and pulls
+                    # before then: the pulls no longer list the old TEK,
+                    # which both members still encrypt with until the switch
+                    control.push(ks, rekey=True, atd=2)
+                    acks += 2
                     for g in pair.both():
                         regs = group(g)["registrations"]
                         assert g.tel("/gvpn/group/register,corp")["result"] == "queued"
                         g.wait(lambda g=g, r=regs: group(g)["registrations"] > r, timeout=10,
                                what="re-registration")
+                    for g in pair.both():
+                        g.wait(lambda g=g, o=old: active_spi(g) not in (None, o), timeout=5,
+                               what="the pushed TEK to encrypt after the pulls")
+                    spis.add(active_spi(pair.a))
                 else:
                     p = {"rekey": True}
                     if kind == "new_kek":
@@ -198,10 +207,10 @@ def test_rekeys_under_load(ctx, tap, seconds):
             after = {g: g.lcores() for g in pair.both()}
             for g in pair.both():
                 info = group(g)
-                assert info["pushes"] >= 3 * (i // 4), info
+                assert info["pushes"] >= i - 1, info
                 bad = {k: v for k, v in info.items() if k.startswith("push_drop") and v}
                 assert not bad, f"pushes dropped: {bad}"
-            assert len(spis) >= 3 * (i // 4), f"the encrypting SPI changed only to {spis}"
+            assert len(spis) >= i - 1, f"the encrypting SPI changed only to {spis}"
             report = []
             for g in pair.both():
                 d = {k: after[g][k] - before[g][k] for k in after[g]
@@ -215,7 +224,7 @@ def test_rekeys_under_load(ctx, tap, seconds):
             assert stop == [0, 0], stop
             print(f"# {i} rekeys, encrypting SPIs {sorted(spis)}; a: {report[0]}; b: {report[1]}")
     tap.check(f"{seconds} s of rekeys at full replay speed, both directions (push ATD/DTD, "
-              "push + Delete, new KEK, pull): no packet dropped for a key reason, every ESP packet "
+              "push + Delete, new KEK, pulls inside a push's ATD): no packet dropped for a key reason, every ESP packet "
               "decrypts, pushes acknowledged",
               zero_loss)
 
