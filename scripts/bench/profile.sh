@@ -7,7 +7,7 @@
 # of each library and of the hottest functions.
 #
 # usage: scripts/bench/profile.sh [--dir out|in] [--alg ALG] [--size SIZE]
-#            [--flows N] [--seconds S] [--gvpnd PATH] [--keep]
+#            [--flows N] [--seconds S] [--gvpnd PATH] [--esptool PATH] [--keep]
 #
 # The worker lcore is pinned to CPU 1, so on a shared machine other
 # processes that run there show up in the profile too: the report is
@@ -34,6 +34,7 @@ while [ $# -gt 0 ]; do
 	--flows) FLOWS=$2; shift ;;
 	--seconds) SECONDS_=$2; shift ;;
 	--gvpnd) GVPND=$2; shift ;;
+	--esptool) ESPTOOL=$2; shift ;;
 	--keep) KEEP=1 ;;
 	-h | --help) sed -n '3,15p' "$0"; exit 0 ;;
 	*) echo "profile.sh: unknown option '$1'" >&2; exit 2 ;;
@@ -88,13 +89,19 @@ perf record -q -C 1 -g -o "$TMP/perf.data" -- sleep "$((SECONDS_ - 1))" >/dev/nu
 wait $spid
 mpps=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["mpps"])' "$TMP/sample.json")
 hz=$(awk '/^cpu MHz/ {print $4; exit}' /proc/cpuinfo)
+cpp=$(awk -v m="$mpps" -v h="$hz" 'BEGIN {printf "%.0f", (m > 0) ? h / m : 0}')
 echo "gvpnd $DIR $ALG ${SIZE} B, $FLOWS flows: $mpps Mpps per core;" \
-	"$(awk -v m="$mpps" -v h="$hz" 'BEGIN {printf "%.0f", h / m}') cycles per packet at $hz MHz"
+	"$cpp cycles per packet at $hz MHz"
+# share -> share and cycles per packet (of the worker's cycles per packet)
+cycles() {
+	awk -v c="$cpp" '{p = $1; sub("%", "", p); printf "%8s %5.0f cyc  ", $1, p * c / 100;
+		$1 = ""; print}'
+}
 echo
-echo "== by library (worker lcore)"
+echo "== by library (worker lcore): share, cycles per packet"
 perf report -i "$TMP/perf.data" --comms rte-worker-1 --percentage relative --no-children --sort dso --stdio -g none \
-	2>/dev/null | grep '%' | head -12
+	2>/dev/null | grep '%' | head -12 | cycles
 echo
 echo "== hottest functions (worker lcore; unnamed ones are in libraries without symbols)"
 perf report -i "$TMP/perf.data" --comms rte-worker-1 --percentage relative --no-children --sort dso,symbol --stdio \
-	-g none 2>/dev/null | grep '%' | head -25
+	-g none 2>/dev/null | grep '%' | head -25 | cycles
