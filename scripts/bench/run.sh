@@ -60,6 +60,14 @@ MEM=1024
 usage() {
 	cat <<EOF
 usage: $0 [--quick | --smoke] [options]
+       $0 rekey | scale | generator [their options, -h for the list]
+
+  rekey              two members, a GROUPKEY-PUSH every 2 s for 30 s at full
+                     rate: packets lost to key changes (scripts/bench/rekey.py)
+  scale              1, 100, 512 SAs x 1000 and 1 000 000 flows: Mpps and
+                     memory (scripts/bench/scale.py)
+  generator          dpdk-testpmd txonly over net_memif as the traffic source
+                     (scripts/bench/generator.py)
 
   --quick            one size (64), one algorithm (aes128-cbc-sha1), 1024 flows,
                      both directions, the three systems, 1 s window, one repetition
@@ -89,6 +97,14 @@ die() {
 	echo "run.sh: $*" >&2
 	exit 2
 }
+
+case ${1:-} in
+rekey | scale | generator)
+	mode=$1
+	shift
+	exec "$PY" "$HERE/$mode.py" "$@"
+	;;
+esac
 
 while [ $# -gt 0 ]; do
 	case $1 in

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-3-Clause
-"""The benchmark's smoke run, as TAP: scripts/bench/run.sh --smoke drives
+"""The benchmark's smoke runs, as TAP: scripts/bench/run.sh --smoke drives
 gvpnd end to end (pcap traffic in, ESP out to a null device, counters read
-over telemetry) and must produce a gvpnd row with a non-zero rate.
+over telemetry) and must produce a gvpnd row with a non-zero rate; the
+rekey, scale and generator modes run briefly and must produce their rows.
 
 Usage: test_bench_smoke.py GVPND SOURCE_ROOT WORKDIR
 """
@@ -44,6 +45,34 @@ def main():
         drops = {k: v for k, v in x["extra"].items() if k.startswith("drop")}
         assert not drops, f"gvpnd dropped packets: {drops}"
     tap.check("bench: a gvpnd row with mpps > 0, packets encrypted, no drops", row)
+
+    def mode(name, args, check):
+        out = os.path.join(work, f"{name}.jsonl")
+        if os.path.exists(out):
+            os.remove(out)
+        r = subprocess.run([os.path.join(root, "scripts", "bench", "run.sh"), name,
+                            "--gvpnd", os.path.abspath(gvpnd), "--out", out] + args,
+                           capture_output=True, text=True, timeout=240)
+        assert r.returncode == 0, f"exit {r.returncode}\n{r.stdout}\n{r.stderr[-3000:]}"
+        rows = [json.loads(line) for line in open(out) if line.strip()]
+        assert rows, r.stdout
+        for x in rows:
+            check(x)
+
+    def rekey(x):
+        assert x["pushes_applied"] >= 2 and x["lost"] == 0 and x["mpps_decrypted"] > 0, x
+
+    def scale(x):
+        assert x["sas"] == 40 and x["mpps"] > 0 and x["rss_mb"] > 0 and not x["drops"], x
+
+    def generator(x):
+        assert x["mpps"] > 0 and not x["drops"], x
+    tap.check("bench: run.sh rekey (5 s): pushes applied, nothing lost",
+              lambda: mode("rekey", ["--seconds", "5"], rekey))
+    tap.check("bench: run.sh scale (40 SAs, 1000 flows): a row with Mpps and memory",
+              lambda: mode("scale", ["--sas", "40", "--flows", "1000"], scale))
+    tap.check("bench: run.sh generator (64 B, 1 s): testpmd's traffic encrypted",
+              lambda: mode("generator", ["--sizes", "64", "--window", "1"], generator))
     return tap.done()
 
 
