@@ -164,7 +164,12 @@ gvpn_ctrl_poll(struct gvpn_ctrl *c)
 			free(op);
 		}
 	}
-	ctrl_gdoi_poll(c, now);
+	/* key servers at most every millisecond: with the worker on the main
+	 * lcore this loop runs once per burst, and a poll reads a socket */
+	if (now >= c->next_gdoi_poll) {
+		c->next_gdoi_poll = now + rte_get_tsc_hz() / 1000;
+		ctrl_gdoi_poll(c, now);
+	}
 	if (now < c->next_expiry_check)
 		return;
 	c->next_expiry_check = now + rte_get_tsc_hz() / 10;

@@ -69,6 +69,7 @@ struct gvpn_ctrl {
 	unsigned int pending;
 	uint64_t next_expiry_check;
 	uint64_t next_clock_sync;
+	uint64_t next_gdoi_poll;
 	struct backlog *backlog; /* one per worker */
 	struct gdoi_ctx gctx[GVPN_MAX_GROUPS];
 	struct gvpn_config_info reload; /* under lock: telemetry reads it */
