@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,16 +239,31 @@ cmd_groups(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* SAs per /gvpn/sa reply: what fits DPDK's telemetry output buffer. */
+#define SA_PAGE 64
+
+static int refuse(struct rte_tel_data *d, const char *why);
+
+/* /gvpn/sa[,START]: SA_PAGE SAs from the START-th (0 by default); a reply
+ * of SA_PAGE entries may have a next page. */
 static int
 cmd_sa(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	static struct gvpn_sa_info sa[GVPN_MAX_SA_SLOTS]; /* one telemetry thread */
 	unsigned int n = gvpn_ctrl_snapshot_sas(tc.ctrl, sa, RTE_DIM(sa));
+	unsigned long start = 0;
 
 	(void)cmd;
-	(void)params;
 	rte_tel_data_start_dict(d);
-	for (unsigned int i = 0; i < n && i < RTE_TEL_MAX_DICT_ENTRIES; i++) {
+	if (params != NULL && *params != '\0') {
+		char *end;
+
+		errno = 0;
+		start = strtoul(params, &end, 10);
+		if (errno != 0 || *end != '\0' || !isdigit((unsigned char)*params))
+			return refuse(d, "the parameter is the index of the first SA to show");
+	}
+	for (unsigned long i = start; i < n && i < start + SA_PAGE; i++) {
 		struct rte_tel_data *e = rte_tel_data_alloc();
 		char name[16], alg[64];
 
@@ -453,7 +469,7 @@ gvpn_telemetry_init(const struct gvpn_telemetry_conf *conf)
 				   "Per group: state, fail-open, SA count");
 	rte_telemetry_register_cmd("/gvpn/sa", cmd_sa,
 				   "Per SPI: group, algorithms, state, remaining lifetime, "
-				   "packets, bytes");
+				   "packets, bytes. Params: index of the first SA (64 a page)");
 	rte_telemetry_register_cmd("/gvpn/flows", cmd_flows, "Flow cache entries and hit rate");
 	rte_telemetry_register_cmd("/gvpn/group/register", cmd_register,
 				   "Register a group with its key server again now. Parameter: <group>");

@@ -272,9 +272,43 @@ def main():
         assert parse_metrics(r.stdout) == {"gvpn_up": 0.0}, r.stdout
     tap.check("gvpnd stopped: show exits 2, export --once prints gvpn_up 0 and exits 2", after_stop)
 
+    test_many_sas(tap, gvpnctl, gvpnd_bin, work)
     test_fake(tap, gvpnctl, work)
     test_deploy(tap, root)
     return tap.done()
+
+
+def test_many_sas(tap, gvpnctl, gvpnd_bin, work):
+    """More SAs than one telemetry reply holds: /gvpn/sa pages, gvpnctl reads them all."""
+    n = 200
+    groups = []
+    for g in range(n // 25):
+        sas = ", ".join(f'{{ spi = {0x20000 + i}; src = "10.{i >> 8}.{i & 255}.0/24"; '
+                        f'dst = "198.51.100.0/24"; cipher = "aes-cbc"; key = "{KEY.hex()}"; '
+                        f'auth = "hmac-sha1-96"; auth_key = "{AUTH_KEY.hex()}"; }}'
+                        for i in range(g * 25, (g + 1) * 25))
+        groups.append(f'{{ name = "g{g}"; id = {g + 1}; sas = ( {sas} ); }}')
+    conf = ('ports = ( { name = "inside"; role = "clear"; device = "net_null0"; peer = "wan"; },\n'
+            '          { name = "wan"; role = "protected"; device = "net_null1"; } );\n'
+            f'groups = ( {", ".join(groups)} );\n')
+    g = Gvpnd(gvpnd_bin, conf, ["net_null0,no-rx=1", "net_null1,no-rx=1"], work, name="many")
+    ctl = Ctl(gvpnctl, g.prefix)
+    with g:
+        def pages():
+            first, second = g.tel("/gvpn/sa"), g.tel("/gvpn/sa,64")
+            assert len(first) == 64 and len(second) == 64, (len(first), len(second))
+            assert not set(first) & set(second)
+            assert len(g.tel("/gvpn/sa,192")) == n - 192
+            assert g.tel("/gvpn/sa,1000") == {}
+            assert "error" in g.tel("/gvpn/sa,x"), g.tel("/gvpn/sa,x")
+            r = ctl("show", "sa", "--json")
+            assert r.returncode == 0, r.stderr
+            assert len(json.loads(r.stdout)) == n
+            r = ctl("show", "sa")
+            assert r.returncode == 0 and len(r.stdout.splitlines()) == n + 1, r.stdout[-500:]
+        tap.check(f"{n} SAs: /gvpn/sa answers 64 a page (,START); gvpnctl show sa lists all",
+                  pages)
+        assert g.stop() == 0
 
 
 def test_running(tap, ctl, g):
