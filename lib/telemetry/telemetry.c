@@ -161,23 +161,38 @@ lcore_dict(struct rte_tel_data *e, const struct gvpn_worker_stats *s,
 	}
 }
 
+static int refuse(struct rte_tel_data *d, const char *why);
+
 static int
 cmd_lcores(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct gvpn_worker_stats total = {0};
 	struct gvpn_esp_stats total_esp = {0};
 	struct rte_tel_data *e;
+	int only_total = params != NULL && strcmp(params, "total") == 0;
 
 	(void)cmd;
-	(void)params;
+	if (params != NULL && *params != '\0' && !only_total) {
+		rte_tel_data_start_dict(d);
+		return refuse(d, "the only parameter is 'total'");
+	}
 	rte_tel_data_start_dict(d);
-	for (unsigned int w = 0; w < tc.n_workers; w++) {
+	/* the total first: a reply too long for the output buffer loses its
+	 * last entries, never the sum */
+	for (unsigned int w = 0; w < tc.n_workers; w++)
+		sum_stats(&total, &total_esp, w);
+	e = rte_tel_data_alloc();
+	if (e == NULL)
+		return -ENOMEM;
+	rte_tel_data_start_dict(e);
+	lcore_dict(e, &total, &total_esp);
+	rte_tel_data_add_dict_container(d, "total", e, 0);
+	for (unsigned int w = 0; w < tc.n_workers && !only_total; w++) {
 		struct gvpn_worker_stats one = {0};
 		struct gvpn_esp_stats one_esp = {0};
 		char name[32];
 
 		sum_stats(&one, &one_esp, w);
-		sum_stats(&total, &total_esp, w);
 		e = rte_tel_data_alloc();
 		if (e == NULL)
 			return -ENOMEM;
@@ -186,12 +201,6 @@ cmd_lcores(const char *cmd, const char *params, struct rte_tel_data *d)
 		snprintf(name, sizeof(name), "lcore_%u", tc.worker_lcores[w]);
 		rte_tel_data_add_dict_container(d, name, e, 0);
 	}
-	e = rte_tel_data_alloc();
-	if (e == NULL)
-		return -ENOMEM;
-	rte_tel_data_start_dict(e);
-	lcore_dict(e, &total, &total_esp);
-	rte_tel_data_add_dict_container(d, "total", e, 0);
 	return 0;
 }
 
@@ -241,8 +250,6 @@ cmd_groups(const char *cmd, const char *params, struct rte_tel_data *d)
 
 /* SAs per /gvpn/sa reply: what fits DPDK's telemetry output buffer. */
 #define SA_PAGE 64
-
-static int refuse(struct rte_tel_data *d, const char *why);
 
 /* /gvpn/sa[,START]: SA_PAGE SAs from the START-th (0 by default); a reply
  * of SA_PAGE entries may have a next page. */
@@ -464,7 +471,8 @@ gvpn_telemetry_init(const struct gvpn_telemetry_conf *conf)
 	rte_telemetry_register_cmd("/gvpn/ports", cmd_ports,
 				   "Per port: role, peer, link, packets and bytes. No parameters");
 	rte_telemetry_register_cmd("/gvpn/lcores", cmd_lcores,
-				   "Per worker lcore and total: packets and drops by reason");
+				   "Per worker lcore and total: packets and drops by reason. "
+				   "Params: 'total' for the sum alone");
 	rte_telemetry_register_cmd("/gvpn/groups", cmd_groups,
 				   "Per group: state, fail-open, SA count");
 	rte_telemetry_register_cmd("/gvpn/sa", cmd_sa,
