@@ -203,6 +203,12 @@ port_start(struct app *a, uint16_t idx)
 		conf.rx_adv_conf.rss_conf.rss_hf =
 			(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP) &
 			info.flow_type_rss_offloads;
+		/* ESP carries the inner addresses (R2): IP hashing spreads it */
+		if ((conf.rx_adv_conf.rss_conf.rss_hf & RTE_ETH_RSS_IP) == 0)
+			LOG(WARNING,
+			    "port %s: the device cannot hash IPv4 addresses (RSS); its traffic "
+			    "is not spread over the %u workers",
+			    pc->name, a->queues);
 	}
 	rc = rte_eth_dev_configure(port, a->queues, a->queues, &conf);
 	if (rc != 0)
