@@ -68,7 +68,7 @@ struct app {
 	uint16_t port_id[GVPN_MAX_PORTS];
 	uint16_t n_started;       /* ports configured (in order) and to close */
 	uint16_t queues;
-	struct rte_mempool *pool;
+	struct rte_mempool *pool[RTE_MAX_NUMA_NODES]; /* per NUMA node in use */
 	unsigned int n_workers;
 	unsigned int lcore[RTE_MAX_LCORE];
 	struct gvpn_worker *workers[RTE_MAX_LCORE];
@@ -181,6 +181,15 @@ find_ports(struct app *a)
 	return 0;
 }
 
+/* The NUMA node of a port (its NIC's), or the control core's when unknown. */
+static unsigned int
+port_socket(uint16_t port)
+{
+	int s = rte_eth_dev_socket_id(port);
+
+	return s >= 0 && s < RTE_MAX_NUMA_NODES ? (unsigned int)s : rte_socket_id();
+}
+
 static int
 port_start(struct app *a, uint16_t idx)
 {
@@ -220,7 +229,7 @@ port_start(struct app *a, uint16_t idx)
 		LOG(WARNING, "port %s: MTU %u not set: %s", pc->name, pc->mtu, strerror(-rc));
 	for (uint16_t q = 0; q < a->queues; q++) {
 		rc = rte_eth_rx_queue_setup(port, q, RX_DESC, rte_eth_dev_socket_id(port), NULL,
-					    a->pool);
+					    a->pool[port_socket(port)]);
 		if (rc == 0)
 			rc = rte_eth_tx_queue_setup(port, q, TX_DESC, rte_eth_dev_socket_id(port),
 						    NULL);
@@ -248,8 +257,7 @@ setup_workers(struct app *a, const struct gvpn_crypto_ops *be)
 	struct gvpn_worker_conf wc = {.burst = a->cfg.burst,
 				      .flows = a->cfg.flows,
 				      .inner_df = a->cfg.inner_df,
-				      .backend = be,
-				      .pool = a->pool};
+				      .backend = be};
 	unsigned int lcore;
 
 	for (uint16_t i = 0; i < a->cfg.n_ports; i++) {
@@ -273,10 +281,49 @@ setup_workers(struct app *a, const struct gvpn_crypto_ops *be)
 		wc.id = i;
 		wc.queue = (uint16_t)i;
 		wc.socket = (int)rte_lcore_to_socket_id(a->lcore[i]);
+		wc.pool = a->pool[wc.socket]; /* fragments and ICMP: the worker's node */
 		a->workers[i] = gvpn_worker_create(&wc);
 		if (a->workers[i] == NULL) {
 			LOG(ERR, "worker %u: %s", i, rte_strerror(rte_errno));
 			return -rte_errno;
+		}
+	}
+	return 0;
+}
+
+
+/*
+ * One mbuf pool per NUMA node that has ports or workers, on that node: a
+ * port receives into its node's pool, a worker makes fragments and ICMP
+ * from its own. Sized for every RX and TX ring of the node's ports full,
+ * its workers' reassembly full, and the bursts in flight.
+ */
+static int
+make_pools(struct app *a, uint32_t room)
+{
+	unsigned int n_mbuf[RTE_MAX_NUMA_NODES] = {0};
+	unsigned int lcore, n_workers = 0;
+
+	for (unsigned int p = 0; p < a->cfg.n_ports; p++)
+		n_mbuf[port_socket(a->port_id[p])] += a->queues * (RX_DESC + TX_DESC);
+	RTE_LCORE_FOREACH_WORKER(lcore)
+	{
+		n_mbuf[rte_lcore_to_socket_id(lcore)] += GVPN_FRAG_MBUFS;
+		n_workers++;
+	}
+	if (n_workers == 0)
+		n_mbuf[rte_socket_id()] += GVPN_FRAG_MBUFS;
+	for (unsigned int n = 0; n < RTE_MAX_NUMA_NODES; n++) {
+		char name[RTE_MEMPOOL_NAMESIZE];
+
+		if (n_mbuf[n] == 0)
+			continue;
+		snprintf(name, sizeof(name), "gvpn_mbufs_%u", n);
+		a->pool[n] = rte_pktmbuf_pool_create(name, n_mbuf[n] + 2048, 256, 0,
+						     (uint16_t)room, (int)n);
+		if (a->pool[n] == NULL) {
+			LOG(ERR, "mbuf pool on NUMA node %u: %s", n, rte_strerror(rte_errno));
+			return -1;
 		}
 	}
 	return 0;
@@ -291,7 +338,6 @@ static int
 run(struct app *a)
 {
 	const struct gvpn_crypto_ops *be = gvpn_crypto_find(a->cfg.crypto);
-	unsigned int n_mbuf;
 	uint32_t room;
 	uint16_t mtu = 0;
 	int inline_worker, rc;
@@ -305,16 +351,8 @@ run(struct app *a)
 	room = RTE_MAX((uint32_t)RTE_MBUF_DEFAULT_BUF_SIZE,
 		       (uint32_t)RTE_PKTMBUF_HEADROOM + mtu + MBUF_L2_ROOM + MBUF_ESP_ROOM);
 	a->queues = (uint16_t)RTE_MAX(rte_lcore_count() - 1, 1u);
-	/* RX and TX rings full, every worker's reassembly full, and room for
-	 * the bursts in flight. */
-	n_mbuf = a->cfg.n_ports * a->queues * (RX_DESC + TX_DESC) + a->queues * GVPN_FRAG_MBUFS +
-		 2048;
-	a->pool = rte_pktmbuf_pool_create("gvpn_mbufs", n_mbuf, 256, 0, (uint16_t)room,
-					  (int)rte_socket_id());
-	if (a->pool == NULL) {
-		LOG(ERR, "mbuf pool: %s", rte_strerror(rte_errno));
+	if (make_pools(a, room) != 0)
 		return 1;
-	}
 	if (setup_workers(a, be) != 0)
 		return 1;
 	struct gvpn_ctrl_conf cc = {.cfg = &a->cfg,
@@ -385,7 +423,8 @@ teardown(struct app *a)
 	for (unsigned int i = 0; i < a->n_workers; i++)
 		gvpn_worker_free(a->workers[i]);
 	gvpn_config_wipe(&a->cfg);
-	rte_mempool_free(a->pool);
+	for (unsigned int n = 0; n < RTE_MAX_NUMA_NODES; n++)
+		rte_mempool_free(a->pool[n]);
 }
 
 int
