@@ -29,6 +29,25 @@ enum flow_kind {
 
 #define FLOW_FO_BIT (1u << 16)
 
+/*
+ * The flow cache's front: a set-associative table of recent decisions in
+ * front of the rte_hash flow cache, holding keys the rte_hash also holds.
+ * A set is one cache line of FRONT_WAYS keys with their decisions, the most
+ * recent first; an entry is valid while its decision's generation is the
+ * worker's. Empty ways carry a direction no key has (FRONT_EMPTY).
+ */
+#define FRONT_SETS 2048
+#define FRONT_WAYS 2
+#define FRONT_EMPTY ((uint64_t)0xff << 8)
+
+struct flow_front_set {
+	struct {
+		uint64_t k0, k1; /* the key's two halves */
+		uint64_t val;
+		uint64_t pad;
+	} way[FRONT_WAYS];
+} __rte_cache_aligned;
+
 static inline uint64_t
 flow_value(uint32_t gen, enum flow_kind kind, uint32_t arg)
 {
@@ -53,6 +72,7 @@ struct gvpn_worker {
 	const struct gvpn_sa_rt *sa[GVPN_MAX_SA_SLOTS];
 	struct gvpn_worker_stats stats;
 	struct gvpn_esp_sa_state st[GVPN_MAX_SA_SLOTS];
+	struct flow_front_set front[FRONT_SETS];
 };
 
 /* Transmit what fits, count and free the rest. */
@@ -91,6 +111,9 @@ enum frame_class { FRAME_IPV4, FRAME_L2_PASS, FRAME_HELD, FRAME_DROPPED };
  * table, and the decision is cached. Decisions land in val[]. */
 void worker_lookup_flows(struct gvpn_worker *w, struct gvpn_acl_key keys[], uint64_t val[],
 			 uint32_t n);
+
+/* Empty the flow cache's front. */
+void worker_front_clear(struct gvpn_worker *w);
 
 enum frame_class worker_parse(struct gvpn_worker *w, struct rte_mbuf **mp, uint64_t now);
 
