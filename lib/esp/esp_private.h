@@ -62,10 +62,13 @@ esp_keep(struct esp_burst *b, struct rte_mbuf *m, struct gvpn_esp_sa_state *st)
 	b->good[b->nb_good++] = m;
 }
 
-/** Good packets (and their states) to the front, the dropped ones after. */
+/** Good packets (and their states) to the front, the dropped ones after.
+ *  With no packet dropped, the good ones are pkts[] in its order already. */
 static inline uint16_t
 esp_finish(struct rte_mbuf *pkts[], struct gvpn_esp_sa_state *st[], const struct esp_burst *b)
 {
+	if (likely(b->nb_bad == 0))
+		return b->nb_good;
 	for (uint16_t i = 0; i < b->nb_good; i++) {
 		pkts[i] = b->good[i];
 		st[i] = b->good_st[i];
