@@ -210,41 +210,16 @@ gvpn_worker_poll(struct gvpn_worker *w)
 	rte_ip_frag_free_death_row(&w->dr, 3);
 }
 
-/* Link header, IPv4 header sanity, reassembly. */
+/* The reassembly part of worker_parse(): @p ip is a fragment's header. */
 enum frame_class
-worker_parse(struct gvpn_worker *w, struct rte_mbuf **mp, uint64_t now)
+worker_parse_frag(struct gvpn_worker *w, struct rte_mbuf **mp, struct rte_ipv4_hdr *ip,
+		  uint32_t len, uint64_t now)
 {
 	struct rte_mbuf *m = *mp, *r;
-	const struct rte_ether_hdr *eth;
-	struct rte_ipv4_hdr *ip;
-	uint32_t ihl, len;
-
-	if (m->data_len < sizeof(*eth)) {
-		worker_drop(w, m, GVPN_DROP_NOT_IPV4);
-		return FRAME_DROPPED;
-	}
-	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
-		return FRAME_L2_PASS;
-	if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
-		worker_drop(w, m, GVPN_DROP_NOT_IPV4);
-		return FRAME_DROPPED;
-	}
-	m->l2_len = sizeof(*eth);
-	if (m->nb_segs != 1 || m->data_len < sizeof(*eth) + sizeof(*ip))
-		goto malformed;
-	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, sizeof(*eth));
-	ihl = (ip->version_ihl & 0xf) * 4u;
-	len = rte_be_to_cpu_16(ip->total_length);
-	if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(*ip) || len < ihl ||
-	    len > m->data_len - sizeof(*eth))
-		goto malformed;
-	m->l3_len = ihl;
-	if (likely(!rte_ipv4_frag_pkt_is_fragmented(ip)))
-		return FRAME_IPV4;
+	const uint32_t eth = sizeof(struct rte_ether_hdr);
 
 	/* Fragments are put back together first (R21). */
-	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - sizeof(*eth) - len));
+	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - eth - len));
 	r = rte_ipv4_frag_reassemble_packet(w->frag, &w->dr, m, now, ip);
 	/* The death row has a fixed size and no bounds check: empty it long
 	 * before one more call could overflow it. */
@@ -274,9 +249,6 @@ worker_parse(struct gvpn_worker *w, struct rte_mbuf **mp, uint64_t now)
 	}
 	*mp = r;
 	return FRAME_IPV4;
-malformed:
-	worker_drop(w, m, GVPN_DROP_MALFORMED);
-	return FRAME_DROPPED;
 }
 
 /*

@@ -27,7 +27,8 @@ gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts
 	struct gvpn_esp_sa_state *enc_st[MAX_OUT];
 	struct gvpn_acl_key keys[MAX_BURST];
 	uint64_t val[MAX_BURST], now = rte_rdtsc();
-	uint16_t nip = 0, np = 0, nc = 0, ne = 0;
+	uint16_t nip = 0, np = 0, nc = 0, ne = 0, limit_slot = GVPN_SLOT_NONE;
+	uint32_t limit = 0;
 	uint64_t rx_bytes = 0;
 
 	for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
@@ -85,11 +86,15 @@ gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts
 			}
 			continue;
 		}
-		const struct gvpn_esp_sa *sa = w->st[slot].sa;
 		const struct rte_ipv4_hdr *ip =
 			rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
-		uint32_t limit = max_inner(sa, pr->mtu);
 
+		/* A burst's packets mostly share one SA: its limit is worked
+		 * out when the SA changes. */
+		if (unlikely(slot != limit_slot)) {
+			limit_slot = slot;
+			limit = max_inner(w->st[slot].sa, pr->mtu);
+		}
 		if (likely(rte_be_to_cpu_16(ip->total_length) <= limit)) {
 			enc_st[ne] = &w->st[slot];
 			enc[ne++] = m;

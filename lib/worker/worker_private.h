@@ -115,7 +115,47 @@ void worker_lookup_flows(struct gvpn_worker *w, struct gvpn_acl_key keys[], uint
 /* Empty the flow cache's front. */
 void worker_front_clear(struct gvpn_worker *w);
 
-enum frame_class worker_parse(struct gvpn_worker *w, struct rte_mbuf **mp, uint64_t now);
+enum frame_class worker_parse_frag(struct gvpn_worker *w, struct rte_mbuf **mp,
+				   struct rte_ipv4_hdr *ip, uint32_t len, uint64_t now);
+
+/* Link header, IPv4 header sanity, reassembly (out of line). Inline, so
+ * that the burst loops read each header once. */
+static inline enum frame_class
+worker_parse(struct gvpn_worker *w, struct rte_mbuf **mp, uint64_t now)
+{
+	struct rte_mbuf *m = *mp;
+	const struct rte_ether_hdr *eth;
+	struct rte_ipv4_hdr *ip;
+	uint32_t ihl, len;
+
+	if (unlikely(m->data_len < sizeof(*eth))) {
+		worker_drop(w, m, GVPN_DROP_NOT_IPV4);
+		return FRAME_DROPPED;
+	}
+	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	if (unlikely(eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))) {
+		if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
+			return FRAME_L2_PASS;
+		worker_drop(w, m, GVPN_DROP_NOT_IPV4);
+		return FRAME_DROPPED;
+	}
+	m->l2_len = sizeof(*eth);
+	if (unlikely(m->nb_segs != 1 || m->data_len < sizeof(*eth) + sizeof(*ip)))
+		goto malformed;
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, sizeof(*eth));
+	ihl = (ip->version_ihl & 0xf) * 4u;
+	len = rte_be_to_cpu_16(ip->total_length);
+	if (unlikely((ip->version_ihl >> 4) != 4 || ihl < sizeof(*ip) || len < ihl ||
+		     len > m->data_len - sizeof(*eth)))
+		goto malformed;
+	m->l3_len = ihl;
+	if (likely(!rte_ipv4_frag_pkt_is_fragmented(ip)))
+		return FRAME_IPV4;
+	return worker_parse_frag(w, mp, ip, len, now);
+malformed:
+	worker_drop(w, m, GVPN_DROP_MALFORMED);
+	return FRAME_DROPPED;
+}
 
 int worker_fragment(struct gvpn_worker *w, struct rte_mbuf *m, uint32_t max_inner,
 		    struct rte_mbuf *out[], unsigned int room);
