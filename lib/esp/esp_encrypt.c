@@ -30,17 +30,32 @@ cksum_fold(uint64_t sum)
 	return sum == 0xffff ? (rte_be16_t)sum : (rte_be16_t)~sum;
 }
 
+/*
+ * How an SA makes its IVs and stamps, known when the encapsulation below is
+ * compiled for it: each SA's runs of packets go through the instance that
+ * fits it (esp_encap_select()), so the common SAs take no call and no load
+ * for either.
+ */
+enum encap_kind {
+	ENCAP_ANY,        /* any SA: sa->gen_iv, sa->ddd_stamp */
+	ENCAP_CBC16,      /* 16-byte random IV (AES-CBC), no stamp */
+	ENCAP_GCM,        /* 8-byte counter IV (AES-GCM), no stamp */
+};
+
 /* Validate the inner packet and build the ESP packet around it, leaving
  * the crypto operation in @p op. Returns 0 or the drop reason + 1. */
-static inline int
+static inline __attribute__((always_inline)) int
 esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rte_mbuf *m,
-	      struct gvpn_crypto_op *op)
+	      struct gvpn_crypto_op *op, const enum encap_kind kind)
 {
 	const struct gvpn_esp_sa *sa = st->sa;
 	const uint32_t l2 = m->l2_len;
+	const uint32_t iv_len = kind == ENCAP_CBC16 ? 16 : kind == ENCAP_GCM ? 8 : sa->iv_len;
+	const uint32_t ddd_len = kind == ENCAP_ANY ? sa->ddd_len : 0;
+	const uint32_t block_mask = kind == ENCAP_CBC16 ? 15 : kind == ENCAP_GCM ? 3 : sa->block_mask;
 	/* Bytes put in front of the inner packet. */
 	const uint32_t hdr =
-		sizeof(struct rte_ipv4_hdr) + sizeof(struct esp_hdr) + sa->iv_len + sa->ddd_len;
+		sizeof(struct rte_ipv4_hdr) + sizeof(struct esp_hdr) + iv_len + ddd_len;
 	struct rte_ipv4_hdr *in, *out;
 	uint32_t ilen, ihl, clen, pad, tail, src, dst;
 	rte_be16_t vtos, tlen, id, frag, ttlp;
@@ -56,8 +71,8 @@ esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 	ilen = rte_be_to_cpu_16(in->total_length);
 	if ((in->version_ihl >> 4) != 4 || ihl < sizeof(*in) || ilen < ihl || ilen > m->data_len - l2)
 		return GVPN_ESP_DROP_BAD_INNER + 1;
-	clen = (sa->ddd_len + ilen + 2 + sa->block_mask) & ~(uint32_t)sa->block_mask;
-	pad = clen - sa->ddd_len - ilen - 2;
+	clen = (ddd_len + ilen + 2 + block_mask) & ~block_mask;
+	pad = clen - ddd_len - ilen - 2;
 	tail = pad + 2 + sa->icv_len;
 	/* Link-layer padding of short frames is not part of the packet: the
 	 * frame becomes link header | hdr | inner packet | tail in one step. */
@@ -103,14 +118,27 @@ esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 	esp = (struct esp_hdr *)(out + 1);
 	esp->spi = sa->spi;
 	esp->seq = rte_cpu_to_be_32(++st->seq);
-	payload = (uint8_t *)(esp + 1) + sa->iv_len;
-	sa->gen_iv(st, &lc->rng, (uint8_t *)(esp + 1));
-	sa->ddd_stamp(payload);
+	payload = (uint8_t *)(esp + 1) + iv_len;
+	if (kind == ENCAP_CBC16) {
+		/* iv_random16(), inline */
+		if (unlikely(lc->rng.pos + 16 > GVPN_RNG_BUF))
+			gvpn_rng_refill(&lc->rng);
+		memcpy(esp + 1, lc->rng.buf + lc->rng.pos, 16);
+		lc->rng.pos += 16;
+	} else if (kind == ENCAP_GCM) {
+		/* iv_counter(), inline */
+		uint64_t v = rte_cpu_to_be_64(st->iv_ctr++);
+
+		memcpy(esp + 1, &v, sizeof(v));
+	} else {
+		sa->gen_iv(st, &lc->rng, (uint8_t *)(esp + 1));
+		sa->ddd_stamp(payload);
+	}
 
 	/* RFC 4303 2.4: padding bytes 1, 2, 3, ...; pad <= block_mask < 16.
 	 * Where the ICV's room follows, one 16-byte copy writes them (the
 	 * bytes past the padding are overwritten by the trailer and ICV). */
-	trailer = payload + sa->ddd_len + ilen;
+	trailer = payload + ddd_len + ilen;
 	if (likely(tail >= sizeof(pad_bytes)))
 		memcpy(trailer, pad_bytes, sizeof(pad_bytes));
 	else
@@ -122,7 +150,7 @@ esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 	op->sess = sa->sess;
 	op->iv = (const uint8_t *)(esp + 1);
 	op->auth = (const uint8_t *)esp;
-	op->auth_len = (uint32_t)sizeof(*esp) + sa->iv_len + clen;
+	op->auth_len = (uint32_t)sizeof(*esp) + iv_len + clen;
 	op->data = payload;
 	op->data_len = clen;
 	op->icv = payload + clen;
@@ -134,25 +162,74 @@ esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 	return 0;
 }
 
+/* Encapsulate pkts[first, end), which all use @p st, into b's operations. */
+static inline __attribute__((always_inline)) void
+esp_encap_run(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rte_mbuf *pkts[],
+	      uint16_t first, uint16_t end, struct esp_burst *b, const enum encap_kind kind)
+{
+	for (uint16_t i = first; i < end; i++) {
+		int why = esp_encap_one(lc, st, pkts[i], &lc->ops[b->nb_op], kind);
+
+		if (unlikely(why != 0))
+			esp_drop(lc, b, pkts[i], st, (enum gvpn_esp_drop)(why - 1));
+		else
+			b->op_pkt[b->nb_op++] = i;
+	}
+}
+
+static void
+encap_any(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rte_mbuf *pkts[],
+	  uint16_t first, uint16_t end, struct esp_burst *b)
+{
+	esp_encap_run(lc, st, pkts, first, end, b, ENCAP_ANY);
+}
+
+static void
+encap_cbc16(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rte_mbuf *pkts[],
+	    uint16_t first, uint16_t end, struct esp_burst *b)
+{
+	esp_encap_run(lc, st, pkts, first, end, b, ENCAP_CBC16);
+}
+
+static void
+encap_gcm(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rte_mbuf *pkts[],
+	  uint16_t first, uint16_t end, struct esp_burst *b)
+{
+	esp_encap_run(lc, st, pkts, first, end, b, ENCAP_GCM);
+}
+
+esp_encap_fn
+esp_encap_select(const struct gvpn_esp_sa *sa)
+{
+	if (sa->ddd_len != 0)
+		return encap_any;
+	if (sa->cipher == GVPN_CIPHER_AES_CBC && sa->iv_len == 16 && sa->block_mask == 15)
+		return encap_cbc16;
+	if (sa->cipher == GVPN_CIPHER_AES_GCM && sa->iv_len == 8 && sa->block_mask == 3)
+		return encap_gcm;
+	return encap_any;
+}
+
 uint16_t
 gvpn_esp_encrypt_burst(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st[],
 		       struct rte_mbuf *pkts[], uint16_t n)
 {
 	struct esp_burst b;
+	uint16_t good;
 
 	RTE_ASSERT(n <= GVPN_ESP_BURST_MAX);
 	b.nb_op = 0;
 	b.nb_bad = 0;
 	b.nb_good = 0;
-	for (uint16_t i = 0; i < n; i++) {
-		int why = esp_encap_one(lc, st[i], pkts[i], &lc->ops[b.nb_op]);
-
-		if (why != 0)
-			esp_drop(lc, &b, pkts[i], st[i], (enum gvpn_esp_drop)(why - 1));
-		else
-			b.op_pkt[b.nb_op++] = i;
+	/* Runs of packets of one SA, each through the SA's encapsulation. */
+	for (uint16_t i = 0, end; i < n; i = end) {
+		for (end = i + 1; end < n && st[end] == st[i]; end++)
+			;
+		st[i]->sa->encap(lc, st[i], pkts, i, end, &b);
 	}
-	lc->backend->process(lc->engine, lc->ops, lc->status, b.nb_op, 0);
+	good = lc->backend->process(lc->engine, lc->ops, lc->status, b.nb_op, 0);
+	if (likely(b.nb_bad == 0 && good == n))
+		return n; /* every packet, in its place */
 	for (uint16_t k = 0; k < b.nb_op; k++) {
 		struct rte_mbuf *m = pkts[b.op_pkt[k]];
 

@@ -46,6 +46,10 @@ struct esp_burst {
 	struct gvpn_esp_sa_state *good_st[GVPN_ESP_BURST_MAX];
 };
 
+/** Choose the encapsulation instance that fits @p sa (esp_encrypt.c):
+ *  after esp_ddd_setup(). */
+esp_encap_fn esp_encap_select(const struct gvpn_esp_sa *sa);
+
 static inline void
 esp_drop(struct gvpn_esp_lcore *lc, struct esp_burst *b, struct rte_mbuf *m,
 	 struct gvpn_esp_sa_state *st, enum gvpn_esp_drop why)

@@ -156,6 +156,7 @@ gvpn_esp_sa_create(struct gvpn_esp_lcore *lc, const struct gvpn_esp_sa_conf *con
 		rte_errno = -rc;
 		return NULL;
 	}
+	sa->encap = esp_encap_select(sa);
 	return sa;
 }
 

@@ -94,6 +94,14 @@ struct gvpn_esp_stats {
 };
 
 struct gvpn_esp_sa;
+struct gvpn_esp_sa_state;
+struct gvpn_esp_lcore;
+struct esp_burst;
+
+/** Encapsulate pkts[first, end), which all use SA state @p st (internal). */
+typedef void (*esp_encap_fn)(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st,
+			     struct rte_mbuf *pkts[], uint16_t first, uint16_t end,
+			     struct esp_burst *b);
 
 /** One lcore's view of one SA: written only by that lcore. */
 struct gvpn_esp_sa_state {
@@ -138,6 +146,9 @@ struct gvpn_esp_sa {
 	 *  in @p off, or the drop reason + 1. */
 	int (*ddd_check)(const struct gvpn_esp_sa *sa, const uint8_t *p, uint32_t len, uint8_t nh,
 			 uint32_t *off);
+	/** Encapsulation of a run of packets: the instance for this SA's IV
+	 *  and stamp, chosen once. */
+	esp_encap_fn encap;
 	const struct gvpn_crypto_ops *backend;
 	enum gvpn_cipher cipher;
 	enum gvpn_auth auth;
