@@ -115,6 +115,18 @@ void worker_lookup_flows(struct gvpn_worker *w, struct gvpn_acl_key keys[], uint
 /* Empty the flow cache's front. */
 void worker_front_clear(struct gvpn_worker *w);
 
+/* l2_len and l3_len in one store: a byte store to the first, then a
+ * read-modify-write of the second, would stall on store forwarding. */
+static inline void
+worker_set_l2l3(struct rte_mbuf *m, uint64_t l2, uint64_t l3)
+{
+	const uint64_t mask =
+		rte_mbuf_tx_offload(RTE_LEN2MASK(RTE_MBUF_L2_LEN_BITS, uint64_t),
+				    RTE_LEN2MASK(RTE_MBUF_L3_LEN_BITS, uint64_t), 0, 0, 0, 0, 0);
+
+	m->tx_offload = (m->tx_offload & ~mask) | rte_mbuf_tx_offload(l2, l3, 0, 0, 0, 0, 0);
+}
+
 enum frame_class worker_parse_frag(struct gvpn_worker *w, struct rte_mbuf **mp,
 				   struct rte_ipv4_hdr *ip, uint32_t len, uint64_t now);
 
@@ -139,7 +151,6 @@ worker_parse(struct gvpn_worker *w, struct rte_mbuf **mp, uint64_t now)
 		worker_drop(w, m, GVPN_DROP_NOT_IPV4);
 		return FRAME_DROPPED;
 	}
-	m->l2_len = sizeof(*eth);
 	if (unlikely(m->nb_segs != 1 || m->data_len < sizeof(*eth) + sizeof(*ip)))
 		goto malformed;
 	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, sizeof(*eth));
@@ -148,7 +159,7 @@ worker_parse(struct gvpn_worker *w, struct rte_mbuf **mp, uint64_t now)
 	if (unlikely((ip->version_ihl >> 4) != 4 || ihl < sizeof(*ip) || len < ihl ||
 		     len > m->data_len - sizeof(*eth)))
 		goto malformed;
-	m->l3_len = ihl;
+	worker_set_l2l3(m, sizeof(*eth), ihl);
 	if (likely(!rte_ipv4_frag_pkt_is_fragmented(ip)))
 		return FRAME_IPV4;
 	return worker_parse_frag(w, mp, ip, len, now);
