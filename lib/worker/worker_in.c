@@ -23,7 +23,8 @@ struct spi_memo {
 
 /* ESP: decrypt flow (ESP + SPI), else SPI table; returns the slot or NONE. */
 static inline uint16_t
-lookup_sa(struct gvpn_worker *w, const struct rte_mbuf *m, struct spi_memo *memo)
+lookup_sa(struct gvpn_worker *w, const struct rte_mbuf *m, struct spi_memo *memo,
+	  uint64_t *memo_hits)
 {
 	const struct rte_ipv4_hdr *ip =
 		rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
@@ -35,7 +36,7 @@ lookup_sa(struct gvpn_worker *w, const struct rte_mbuf *m, struct spi_memo *memo
 		return GVPN_SLOT_NONE; /* the ESP stage counts it as short */
 	memcpy(&spi, (const uint8_t *)ip + m->l3_len, sizeof(spi));
 	if (spi == memo->spi && memo->slot != GVPN_SLOT_NONE) {
-		w->stats.flow_hits++;
+		(*memo_hits)++; /* added to the flow hits once per burst */
 		return memo->slot;
 	}
 	worker_decrypt_key(&k, spi);
@@ -69,17 +70,25 @@ inner_allowed(const struct gvpn_sa_rt *sa, const struct rte_mbuf *m)
 		(ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) != 0;
 	struct gvpn_acl_key k;
 
+	uint32_t src, dst;
+	uint16_t sport, dport;
+
 	worker_key(m, &k, 1);
+	src = rte_be_to_cpu_32(k.src);
+	dst = rte_be_to_cpu_32(k.dst);
+	sport = rte_be_to_cpu_16(k.sport);
+	dport = rte_be_to_cpu_16(k.dport);
 	for (uint8_t i = 0; i < sa->n_sel; i++) {
+		if (likely(!later_fragment)) {
+			if (gvpn_selector_match(&sa->sel[i], src, dst, k.proto, sport, dport))
+				return 1;
+			continue;
+		}
 		struct gvpn_selector s = sa->sel[i];
 
-		if (later_fragment) {
-			s.sport_lo = s.dport_lo = 0;
-			s.sport_hi = s.dport_hi = 65535;
-		}
-		if (gvpn_selector_match(&s, rte_be_to_cpu_32(k.src), rte_be_to_cpu_32(k.dst),
-					k.proto, rte_be_to_cpu_16(k.sport),
-					rte_be_to_cpu_16(k.dport)))
+		s.sport_lo = s.dport_lo = 0;
+		s.sport_hi = s.dport_hi = 65535;
+		if (gvpn_selector_match(&s, src, dst, k.proto, sport, dport))
 			return 1;
 	}
 	return 0;
@@ -95,7 +104,7 @@ gvpn_worker_inbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[
 	uint64_t val[MAX_BURST], now = rte_rdtsc();
 	uint16_t ncl = 0, nc = 0, nd = 0;
 	struct spi_memo memo = {.spi = 0, .slot = GVPN_SLOT_NONE};
-	uint64_t rx_bytes = 0;
+	uint64_t rx_bytes = 0, memo_hits = 0;
 
 	for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
@@ -122,7 +131,7 @@ gvpn_worker_inbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[
 			clear[ncl++] = m;
 			continue;
 		}
-		slot = lookup_sa(w, m, &memo);
+		slot = lookup_sa(w, m, &memo, &memo_hits);
 		if (slot == GVPN_SLOT_NONE || w->sa[slot] == NULL) {
 			worker_drop(w, m, GVPN_DROP_NO_SA);
 			continue;
@@ -131,23 +140,25 @@ gvpn_worker_inbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[
 		dec[nd++] = m;
 	}
 
+	w->stats.flow_hits += memo_hits;
 	w->stats.port[pr->prot_idx].rx_pkts += n;
 	w->stats.port[pr->prot_idx].rx_bytes += rx_bytes;
 	if (nd != 0) {
-		uint16_t good = gvpn_esp_decrypt_burst(w->esp, dec_st, dec, nd);
+		uint16_t good = gvpn_esp_decrypt_burst(w->esp, dec_st, dec, nd), outside = 0;
 
 		for (uint16_t i = good; i < nd; i++)
 			rte_pktmbuf_free(dec[i]);
 		for (uint16_t i = 0; i < good; i++) {
 			const struct gvpn_sa_rt *sa = w->sa[dec_st[i] - w->st];
 
-			if (!inner_allowed(sa, dec[i])) {
+			if (unlikely(!inner_allowed(sa, dec[i]))) {
 				worker_drop(w, dec[i], GVPN_DROP_INNER_POLICY);
+				outside++;
 				continue;
 			}
-			w->stats.decrypted++;
 			to_clear[nc++] = dec[i];
 		}
+		w->stats.decrypted += good - outside;
 	}
 
 	worker_lookup_flows(w, keys, val, ncl);
