@@ -101,13 +101,19 @@ esp_decap_one(struct gvpn_esp_sa_state *st, struct rte_mbuf *m, const struct gvp
 
 	start = rte_pktmbuf_mtod(m, uint8_t *);
 	hdr = (uint32_t)(op->data - start) - l2 + off;
-	if (likely(l2 <= LINK_COPY && rte_pktmbuf_headroom(m) >= LINK_COPY - l2)) {
-		/* One fixed-size copy that ends where the link header ends:
-		 * what it writes before it is ESP header and IV, discarded
-		 * here; hdr > LINK_COPY, so source and destination do not
-		 * overlap. */
+	if (likely(l2 >= LINK_COPY / 2 && l2 <= LINK_COPY)) {
+		/* Two 8-byte copies that may overlap each other, both within
+		 * the link header: nothing in front of it is read (the
+		 * headroom's last line is cold), and hdr > LINK_COPY, so
+		 * source and destination do not overlap. */
+		uint8_t *dst = op->data + off - l2;
+		uint64_t head, tail;
+
 		RTE_BUILD_BUG_ON(sizeof(struct rte_ipv4_hdr) + sizeof(struct esp_hdr) < LINK_COPY);
-		memcpy(op->data + off - LINK_COPY, start + l2 - LINK_COPY, LINK_COPY);
+		memcpy(&head, start, sizeof(head));
+		memcpy(&tail, start + l2 - sizeof(tail), sizeof(tail));
+		memcpy(dst, &head, sizeof(head));
+		memcpy(dst + l2 - sizeof(tail), &tail, sizeof(tail));
 	} else {
 		memmove(op->data + off - l2, start, l2);
 	}
