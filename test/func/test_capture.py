@@ -12,7 +12,7 @@ given back. Without hugepages it skips, saying why.
 Usage: test_capture.py GVPND SOURCE_ROOT WORKDIR
 """
 import os
-import subprocess
+import shutil
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
@@ -82,7 +82,7 @@ def tshark(path, fields):
 def dumpcap(g, port, out):
     r = run(["timeout", "30", "dpdk-dumpcap", "--file-prefix", g.prefix, "-i", port, "-c", "20",
              "-w", out])
-    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.returncode == 0, f"exit {r.returncode}: {r.stdout}{r.stderr}"
     return out
 
 
@@ -90,19 +90,32 @@ def test_dumpcap(ctx, tap):
     """Outbound, the protected port is captured; the capture, replayed into
     the protected port of a second run, decrypts, and the clear port is
     captured. (A net_pcap port replaying with infinite_rx cannot be opened
-    by a secondary process, so each run captures the other port.)"""
+    by a secondary process, so each run captures the other port. And
+    the secondary sees only the first 63 characters of a device's
+    arguments: longer ones come out cut, and DPDK 22.11's pcap driver then
+    fails the probe or, with a trailing infinite_rx cut from its value,
+    crashes dpdk-dumpcap. Hence short paths, and infinite_rx first.)"""
     w = ctx["work"]
-    clear = os.path.join(w, "capture-clear.pcap")
+    short = f"/tmp/gc{os.getpid() % 10000}"  # device arguments: 63 characters at most
+    os.makedirs(short, exist_ok=True)
+    try:
+        dumpcap_runs(ctx, tap, w, short)
+    finally:
+        shutil.rmtree(short, ignore_errors=True)
+
+
+def dumpcap_runs(ctx, tap, w, short):
+    clear = os.path.join(short, "c")
     wrpcap(clear, [Ether() / IP(src="192.0.2.10", dst="198.51.100.20") /
                    UDP(sport=40000, dport=40001) / Raw(b"captured %d" % i) for i in range(4)])
-    empty = os.path.join(w, "capture-empty.pcap")
+    empty = os.path.join(short, "e")
     wrpcap(empty, [], linktype=1)
     conf = open(os.path.join(ctx["root"], "config", "static-group.conf")).read()
-    esp_ng, esp = os.path.join(w, "capture-wan.pcapng"), os.path.join(w, "capture-wan.pcap")
+    esp_ng, esp = os.path.join(w, "capture-wan.pcapng"), os.path.join(short, "w")
     back = os.path.join(w, "capture-inside.pcapng")
 
     def wan():
-        vdevs = [f"net_pcap0,rx_pcap={clear},tx_pcap=/dev/null,infinite_rx=1",
+        vdevs = [f"net_pcap0,infinite_rx=1,rx_pcap={clear},tx_pcap=/dev/null",
                  f"net_pcap1,rx_pcap={empty},tx_pcap=/dev/null"]
         with Gvpnd(ctx["gvpnd"], conf, vdevs, w, name="capture-out", huge=True) as g:
             g.wait(lambda: g.lcores()["encrypted"] > 100, what="traffic")
@@ -120,7 +133,7 @@ def test_dumpcap(ctx, tap):
         r = run(["editcap", "-F", "pcap", esp_ng, esp])
         assert r.returncode == 0, r.stderr
         vdevs = [f"net_pcap0,rx_pcap={empty},tx_pcap=/dev/null",
-                 f"net_pcap1,rx_pcap={esp},tx_pcap=/dev/null,infinite_rx=1"]
+                 f"net_pcap1,infinite_rx=1,rx_pcap={esp},tx_pcap=/dev/null"]
         with Gvpnd(ctx["gvpnd"], conf, vdevs, w, name="capture-in", huge=True) as g:
             g.wait(lambda: g.lcores()["decrypted"] > 100, what="decryption")
             dumpcap(g, "net_pcap0", back)
