@@ -22,7 +22,7 @@ extern "C" {
 #define GVPN_NAME_MAX 32
 #define GVPN_MAX_PORTS 8
 #define GVPN_MAX_GROUPS 16
-#define GVPN_MAX_GROUP_SAS 32
+#define GVPN_MAX_GROUP_SAS 1024
 #define GVPN_MAX_FAIL_OPEN 10 /* per group (R24) */
 #define GVPN_MAX_BYPASS 64
 

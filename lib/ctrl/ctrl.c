@@ -496,8 +496,11 @@ ctrl_group_load_static(struct gvpn_ctrl *c, uint8_t g)
 		struct gvpn_ctrl_sa_params p = {.group = g, .lifetime = s->lifetime};
 		int tek = gvpn_ctrl_tek_add(c, g, &s->sel, s->mirror);
 
-		if (tek < 0)
+		if (tek < 0) {
+			LOG(ERR, "group %s SPI 0x%08x: no room for its policy: %s", gc->name, s->spi,
+			    strerror(-tek));
 			return tek;
+		}
 		p.tek = (uint16_t)tek;
 		p.esp.spi = s->spi;
 		p.esp.xform = s->xform;

@@ -13,7 +13,7 @@ extern int gvpn_ctrl_logtype;
 #define LOG(level, fmt, ...)                                                                       \
 	rte_log(RTE_LOG_##level, gvpn_ctrl_logtype, "gvpn.ctrl: " fmt "\n", ##__VA_ARGS__)
 
-#define BACKLOG 4096
+#define BACKLOG 65536 /* messages waiting for a worker: an SA add and activate for every slot, and more */
 
 struct tek {
 	uint8_t used;

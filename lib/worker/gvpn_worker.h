@@ -28,8 +28,8 @@
 extern "C" {
 #endif
 
-#define GVPN_MAX_SA_SLOTS 1024
-#define GVPN_MAX_TEKS 512
+#define GVPN_MAX_SA_SLOTS 16384
+#define GVPN_MAX_TEKS GVPN_MAX_SA_SLOTS
 #define GVPN_SLOT_NONE UINT16_MAX
 #define GVPN_MAX_PAIRS (GVPN_MAX_PORTS / 2)
 /** Packets a worker may hold for reassembly at once. */

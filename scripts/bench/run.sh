@@ -64,7 +64,7 @@ usage: $0 [--quick | --smoke] [options]
 
   rekey              two members, a GROUPKEY-PUSH every 2 s for 30 s at full
                      rate: packets lost to key changes (scripts/bench/rekey.py)
-  scale              1, 100, 512 SAs x 1000 and 1 000 000 flows: Mpps and
+  scale              1, 100, 1000, 10 000 SAs x 1000 and 1 000 000 flows: Mpps and
                      memory (scripts/bench/scale.py)
   generator          dpdk-testpmd txonly over net_memif as the traffic source
                      (scripts/bench/generator.py)

@@ -3,11 +3,11 @@
 """SA and flow scale: gvpnd's outbound Mpps and memory with many SAs and
 many flows.
 
-  scripts/bench/scale.py [--sas 1,100,512] [--flows 1000,1000000] [--out FILE.jsonl]
+  scripts/bench/scale.py [--sas 1,100,1000,10000] [--flows 1000,1000000] [--out FILE.jsonl]
 
 Each case is one gvpnd (one lcore, AES-128-CBC + HMAC-SHA1-96, 64-byte
 frames) whose static groups hold SAS SAs with distinct selectors (SA i
-protects 10.(i/256).(i%256).0/24 -> 198.51.100.0/24; 32 SAs per group, as
+protects 10.(i/256).(i%256).0/24 -> 198.51.100.0/24; 1000 SAs per group, as
 many groups as needed). The traffic is a pcap of FLOWS distinct UDP flows
 spread evenly over the SAs. Up to 4096 flows the pcap is replayed from
 memory (infinite_rx) and measured for 3 s after a second of warm-up; above,
@@ -37,7 +37,7 @@ sys.path.insert(0, HERE)
 from gvpntest import Telemetry  # noqa: E402
 import traffic  # noqa: E402
 
-PER_GROUP = 32
+PER_GROUP = 1000
 FRAME = 60  # 64 bytes with the FCS
 STREAMED = 4_000_000  # packets of a streamed run
 REPLAYED = 4096       # at most this many flows are replayed from memory (infinite_rx)
@@ -182,7 +182,7 @@ def one(a, n_sas, n_flows, work):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sas", default="1,100,512")
+    ap.add_argument("--sas", default="1,100,1000,10000")
     ap.add_argument("--flows", default="1000,1000000")
     ap.add_argument("--gvpnd", default=os.path.join(ROOT, "build", "app", "gvpnd"))
     ap.add_argument("--mem", type=int, default=2048, help="gvpnd -m (MB)")
