@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define GDOI_DOI 2
-#define GDOI_MAX_TEKS 32
+#define GDOI_MAX_TEKS 256
 #define GDOI_KEK_KEY_MAX 48      /**< explicit IV (up to 16) and key (up to 32) */
 #define GDOI_SIG_KEY_MAX 1024
 #define GDOI_MAX_DELETES 16

@@ -40,8 +40,8 @@ extern "C" {
 #define ISAKMP_HDR_LEN 28
 #define ISAKMP_GEN_LEN 4    /* generic payload header */
 #define ISAKMP_VERSION 0x10 /* 1.0 */
-#define ISAKMP_MAX_PAYLOADS 32
-#define ISAKMP_MSG_MAX 8192
+#define ISAKMP_MAX_PAYLOADS 272 /* a pull of GDOI_MAX_TEKS SA TEKs, SA KEK and GAP */
+#define ISAKMP_MSG_MAX 65535 /* a UDP datagram */
 
 /* Exchange types */
 #define ISAKMP_EXCH_MAIN 2

@@ -303,6 +303,37 @@ def test_register_command(ctx, tap):
               forced)
 
 
+def test_large_policy(ctx, tap):
+    """A key server policy of 200 TEKs: message 4 alone is some 16 KB."""
+    pkts, clear_in, empty = traffic(ctx["work"], "large")
+    port = BASE_PORT + 7
+    n = 200
+
+    def registers():
+        conf = ks_conf(port)
+        conf["groups"][0]["teks"] = [
+            {"spi": 0x4000 + i, "cipher": "aes-cbc", "key_bits": 256, "auth": "hmac-sha256-128",
+             "src": f"10.{i}.0.0/16", "dst": "198.51.100.0/24", "lifetime": 600}
+            for i in range(n - 1)] + [conf["groups"][0]["teks"][0]]
+        with KeyServer(ctx["root"], conf, ctx["work"], "ks-large"):
+            with member(ctx, "large", gm_conf([port]), clear_in, empty, "/dev/null") as g:
+                g.wait(lambda: group(g)["state"] == "registered", timeout=20,
+                       what="registration")
+                assert group(g)["sas"] == n, group(g)
+                sas = {}
+                start = 0
+                while True:
+                    page = g.tel(f"/gvpn/sa,{start}")
+                    sas.update(page)
+                    if len(page) < 64:
+                        break
+                    start += 64
+                assert len(sas) == n and "0x000040c6" in sas, len(sas)
+                g.wait(lambda: g.lcores()["encrypted"] > 20, what="traffic to be encrypted")
+                assert g.stop() == 0
+    tap.check(f"a policy of {n} TEKs (pull messages of some 16 KB) installs every SA", registers)
+
+
 def main():
     gvpnd, root, work = sys.argv[1:4]
     os.makedirs(work, exist_ok=True)
@@ -315,6 +346,7 @@ def main():
     test_deny_policies_ignored(ctx, tap)
     test_pull_rekey(ctx, tap)
     test_register_command(ctx, tap)
+    test_large_policy(ctx, tap)
     return tap.done()
 
 

@@ -142,7 +142,7 @@ test_build_then_parse_round_trip(void **state)
 	assert_int_equal(isakmp_attr_next(&p, &left, &a), -ISAKMP_ERR_BAD_ATTR);
 	/* an overflowing buffer is refused, not truncated */
 	off = isakmp_buf_begin(&b, ISAKMP_P_VID);
-	for (int i = 0; i < 600; i++)
+	for (size_t i = 0; i <= ISAKMP_MSG_MAX / sizeof(ke); i++)
 		isakmp_buf_put(&b, ke, sizeof(ke));
 	assert_int_equal(isakmp_buf_finish(&b), -ENOSPC);
 }
