@@ -217,9 +217,16 @@ cb_push(void *ctx, const struct gdoi_push *push)
 	if (push->has_policy) {
 		const struct gdoi_policy *pol = &push->pol;
 
+		int single[GDOI_MAX_TEKS], mirrored[GDOI_MAX_TEKS];
+
 		changed = install_teks(x, pol, atd, now, 1);
 		if (changed < 0)
 			return changed;
+		/* the TEKs (rules) of each pushed policy, looked up once */
+		for (uint16_t i = 0; i < pol->n_teks; i++) {
+			single[i] = find_tek(c, x->group, &pol->tek[i].sel, 0);
+			mirrored[i] = find_tek(c, x->group, &pol->tek[i].sel, 1);
+		}
 		/* the SAs of a replaced TEK policy decrypt until DTD */
 		for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS && dtd != 0; s++) {
 			const struct sa_entry *e = ctrl_live(c, s);
@@ -230,11 +237,8 @@ cb_push(void *ctx, const struct gdoi_push *push)
 				continue;
 			spi = rte_be_to_cpu_32(e->rt->esp->spi);
 			for (uint16_t i = 0; i < pol->n_teks; i++) {
-				int t = find_tek(c, x->group, &pol->tek[i].sel, 0);
-				int tm = find_tek(c, x->group, &pol->tek[i].sel, 1);
-
 				listed |= pol->tek[i].spi == spi;
-				replaced |= (t >= 0 && t == e->rt->tek) || (tm >= 0 && tm == e->rt->tek);
+				replaced |= single[i] == e->rt->tek || mirrored[i] == e->rt->tek;
 			}
 			if (replaced && !listed)
 				end_sa_by(c, s, now + (uint64_t)dtd * hz, now);

@@ -367,7 +367,6 @@ static void
 push_input(struct gdoi_client *c, const uint8_t *msg, size_t len, const struct sockaddr_in *from,
 	   uint64_t now)
 {
-	struct gdoi_kek used;
 	enum gdoi_push_drop reason;
 	const char *why = NULL;
 	int rc;
@@ -378,36 +377,33 @@ push_input(struct gdoi_client *c, const uint8_t *msg, size_t len, const struct s
 		return;
 	}
 	c->seq = c->push.seq; /* verified: a replay of it is stale from now on */
-	used = c->kek;
 	rc = c->ops.push != NULL ? c->ops.push(c->ops.ctx, &c->push) : -ENOTSUP;
 	if (rc != 0) {
 		push_dropped(c, GDOI_PUSH_DROP_POLICY, "refused by the data plane", now);
 		gdoi_push_clear(&c->push);
-		gvpn_wipe(&used, sizeof(used));
 		return;
 	}
 	c->pushes++;
 	logf_(c, 5, "rekeyed by push SEQ %u: %u TEK(s), %u delete(s)%s", c->push.seq,
 	      c->push.has_policy ? c->push.pol.n_teks : 0, c->push.n_deletes,
 	      c->push.has_policy && c->push.pol.has_kek ? ", new KEK" : "");
+	/* RFC 8263: acknowledge to where the push came from, under the KEK that
+	 * protected it, also when the push deletes or replaces that KEK */
+	if (c->kek.ack_requested != 0) {
+		if (gdoi_push_ack(&c->kek, c->push.seq, c->conf.ike.local_addr, &c->ack) == 0 &&
+		    sendto(c->fd, c->ack.data, c->ack.len, 0, (const struct sockaddr *)from,
+			   sizeof(*from)) >= 0)
+			c->acks_sent++;
+		else
+			logf_(c, 4, "push SEQ %u not acknowledged (type %u)", c->push.seq,
+			      c->kek.ack_requested);
+	}
 	if (kek_deleted(c, &c->push))
 		kek_set(c, NULL, 0, now);
 	if (c->push.has_policy && c->push.pol.has_kek)
 		kek_set(c, &c->push.pol.kek, 0, now); /* its pushes count from 1 (RFC 6407 4) */
 	if (c->push.has_policy && c->push.pol.n_teks != 0 && c->state == GDOI_REGISTERED)
 		schedule_rekey(c, &c->push.pol, now);
-	/* RFC 8263: acknowledge to where the push came from, even when it
-	 * deleted the KEK that protected it */
-	if (used.ack_requested != 0) {
-		if (gdoi_push_ack(&used, c->push.seq, c->conf.ike.local_addr, &c->ack) == 0 &&
-		    sendto(c->fd, c->ack.data, c->ack.len, 0, (const struct sockaddr *)from,
-			   sizeof(*from)) >= 0)
-			c->acks_sent++;
-		else
-			logf_(c, 4, "push SEQ %u not acknowledged (type %u)", c->push.seq,
-			      used.ack_requested);
-	}
-	gvpn_wipe(&used, sizeof(used));
 	gdoi_push_clear(&c->push);
 }
 
