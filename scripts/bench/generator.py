@@ -26,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "test", "pylib"))
 sys.path.insert(0, HERE)
-from gvpntest import Telemetry  # noqa: E402
+from gvpntest import wait_telemetry  # noqa: E402
 import traffic  # noqa: E402
 
 FCS = 4
@@ -47,18 +47,6 @@ groups = ( {{
             cipher = "{a["cipher"]}"; key = "{a["key"]}"; {auth} }} );
 }} );
 """
-
-
-def wait_tel(prefix, timeout=15):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            t = Telemetry(prefix)
-            t("/ethdev/list")
-            return t
-        except (OSError, ValueError, KeyError):
-            time.sleep(0.2)
-    raise RuntimeError(f"no telemetry from {prefix}")
 
 
 def stop(p):
@@ -93,9 +81,9 @@ def one(a, size, work):
                            stdin=subprocess.DEVNULL)
     gv = None
     try:
-        gt = wait_tel(f"gen{tag}")
+        gt = wait_telemetry(f"gen{tag}", gen, probe="/ethdev/list")
         gv = subprocess.Popen(gv_cmd, stdout=log, stderr=subprocess.STDOUT)
-        vt = wait_tel(f"gv{tag}")
+        vt = wait_telemetry(f"gv{tag}", gv)
         time.sleep(a.warmup)
 
         def sample():

@@ -34,7 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "test", "pylib"))
 sys.path.insert(0, HERE)
-from gvpntest import Telemetry  # noqa: E402
+from gvpntest import wait_telemetry  # noqa: E402
 import traffic  # noqa: E402
 
 PER_GROUP = 1000
@@ -121,16 +121,10 @@ def one(a, n_sas, n_flows, work):
     p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     try:
         end = time.time() + 60
-        tel = None
-        while tel is None and time.time() < end:
-            if p.poll() is not None:
-                raise RuntimeError(f"gvpnd exited {p.returncode}: see {log.name}")
-            try:
-                tel = Telemetry(prefix)
-                tel("/gvpn/version")
-            except (OSError, ValueError, KeyError):
-                tel = None
-                time.sleep(0.1)
+        try:
+            tel = wait_telemetry(prefix, p, timeout=60)  # 10 000 SAs take a while
+        except RuntimeError as e:
+            raise RuntimeError(f"gvpnd {e}: see {log.name}") from None
         samples = []
         rss = 0
         window_end = None

@@ -99,6 +99,24 @@ class Telemetry:
         self.s.close()
 
 
+def wait_telemetry(prefix, proc=None, probe="/gvpn/version", timeout=15):
+    """A Telemetry client of the DPDK process with file prefix `prefix`, once
+    it answers `probe`. RuntimeError when `proc` exits first or time runs out."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"exited {proc.returncode} before its telemetry answered")
+        try:
+            t = Telemetry(prefix)
+            if t(probe) is not None:
+                return t
+            t.close()
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"no telemetry from {prefix} within {timeout} s")
+
+
 class Gvpnd:
     """gvpnd on virtual devices, with a configuration given as text."""
 
@@ -133,17 +151,10 @@ class Gvpnd:
 
     def start(self, timeout=15):
         self.proc = subprocess.Popen(self.cmd, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
-        end = time.time() + timeout
-        while time.time() < end:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gvpnd exited {self.proc.returncode}: {self.output()}")
-            try:
-                self.tel = Telemetry(self.prefix)
-                if self.tel("/gvpn/version"):
-                    return
-            except (OSError, ValueError, KeyError):
-                time.sleep(0.1)
-        raise RuntimeError(f"gvpnd telemetry not up: {self.output()}")
+        try:
+            self.tel = wait_telemetry(self.prefix, self.proc, timeout=timeout)
+        except RuntimeError as e:
+            raise RuntimeError(f"gvpnd {e}: {self.output()}") from None
 
     def output(self):
         try:
