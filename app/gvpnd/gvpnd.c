@@ -258,7 +258,6 @@ setup_workers(struct app *a, const struct gvpn_crypto_ops *be)
 				      .flows = a->cfg.flows,
 				      .inner_df = a->cfg.inner_df,
 				      .backend = be};
-	unsigned int lcore;
 
 	for (uint16_t i = 0; i < a->cfg.n_ports; i++) {
 		const struct gvpn_port_conf *p = &a->cfg.ports[i];
@@ -271,12 +270,6 @@ setup_workers(struct app *a, const struct gvpn_crypto_ops *be)
 							    .prot_idx = p->peer,
 							    .mtu = a->cfg.ports[p->peer].mtu};
 	}
-	RTE_LCORE_FOREACH_WORKER(lcore)
-	{
-		a->lcore[a->n_workers++] = lcore;
-	}
-	if (a->n_workers == 0)
-		a->lcore[a->n_workers++] = rte_get_main_lcore();
 	for (unsigned int i = 0; i < a->n_workers; i++) {
 		wc.id = i;
 		wc.queue = (uint16_t)i;
@@ -291,6 +284,19 @@ setup_workers(struct app *a, const struct gvpn_crypto_ops *be)
 	return 0;
 }
 
+/* The worker lcores: every lcore but the main one, or the main one alone. */
+static void
+pick_lcores(struct app *a)
+{
+	unsigned int lcore;
+
+	RTE_LCORE_FOREACH_WORKER(lcore)
+	{
+		a->lcore[a->n_workers++] = lcore;
+	}
+	if (a->n_workers == 0)
+		a->lcore[a->n_workers++] = rte_get_main_lcore();
+}
 
 /*
  * One mbuf pool per NUMA node that has ports or workers, on that node: a
@@ -302,17 +308,11 @@ static int
 make_pools(struct app *a, uint32_t room)
 {
 	unsigned int n_mbuf[RTE_MAX_NUMA_NODES] = {0};
-	unsigned int lcore, n_workers = 0;
 
 	for (unsigned int p = 0; p < a->cfg.n_ports; p++)
 		n_mbuf[port_socket(a->port_id[p])] += a->queues * (RX_DESC + TX_DESC);
-	RTE_LCORE_FOREACH_WORKER(lcore)
-	{
-		n_mbuf[rte_lcore_to_socket_id(lcore)] += GVPN_FRAG_MBUFS;
-		n_workers++;
-	}
-	if (n_workers == 0)
-		n_mbuf[rte_socket_id()] += GVPN_FRAG_MBUFS;
+	for (unsigned int i = 0; i < a->n_workers; i++)
+		n_mbuf[rte_lcore_to_socket_id(a->lcore[i])] += GVPN_FRAG_MBUFS;
 	for (unsigned int n = 0; n < RTE_MAX_NUMA_NODES; n++) {
 		char name[RTE_MEMPOOL_NAMESIZE];
 
@@ -350,7 +350,8 @@ run(struct app *a)
 		mtu = RTE_MAX(mtu, a->cfg.ports[p].mtu);
 	room = RTE_MAX((uint32_t)RTE_MBUF_DEFAULT_BUF_SIZE,
 		       (uint32_t)RTE_PKTMBUF_HEADROOM + mtu + MBUF_L2_ROOM + MBUF_ESP_ROOM);
-	a->queues = (uint16_t)RTE_MAX(rte_lcore_count() - 1, 1u);
+	pick_lcores(a);
+	a->queues = (uint16_t)a->n_workers; /* one queue per worker on every port */
 	if (make_pools(a, room) != 0)
 		return 1;
 	if (setup_workers(a, be) != 0)
