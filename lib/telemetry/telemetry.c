@@ -161,7 +161,13 @@ lcore_dict(struct rte_tel_data *e, const struct gvpn_worker_stats *s,
 	}
 }
 
-static int refuse(struct rte_tel_data *d, const char *why);
+/* A refusal the client can read, instead of a bare null. */
+static int
+refuse(struct rte_tel_data *d, const char *why)
+{
+	rte_tel_data_add_dict_string(d, "error", why);
+	return 0;
+}
 
 static int
 cmd_lcores(const char *cmd, const char *params, struct rte_tel_data *d)
@@ -172,11 +178,9 @@ cmd_lcores(const char *cmd, const char *params, struct rte_tel_data *d)
 	int only_total = params != NULL && strcmp(params, "total") == 0;
 
 	(void)cmd;
-	if (params != NULL && *params != '\0' && !only_total) {
-		rte_tel_data_start_dict(d);
-		return refuse(d, "the only parameter is 'total'");
-	}
 	rte_tel_data_start_dict(d);
+	if (params != NULL && *params != '\0' && !only_total)
+		return refuse(d, "the only parameter is 'total'");
 	/* the total first: a reply too long for the output buffer loses its
 	 * last entries, never the sum */
 	for (unsigned int w = 0; w < tc.n_workers; w++)
@@ -319,14 +323,6 @@ cmd_flows(const char *cmd, const char *params, struct rte_tel_data *d)
 	add_u64(d, "not_cached_table_full", full);
 	rte_tel_data_add_dict_int(d, "hit_rate_pct",
 				  hits + misses ? (int)(hits * 100 / (hits + misses)) : 0);
-	return 0;
-}
-
-/* A refusal the client can read, instead of a bare null. */
-static int
-refuse(struct rte_tel_data *d, const char *why)
-{
-	rte_tel_data_add_dict_string(d, "error", why);
 	return 0;
 }
 
