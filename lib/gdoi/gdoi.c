@@ -99,14 +99,14 @@ take_id(struct rd *r, struct gvpn_prefix *pfx, uint16_t *lo, uint16_t *hi, const
 	case ID_IPV4_ADDR:
 		if (len != 4)
 			FAIL("ID_IPV4_ADDR length is not 4");
-		pfx->addr = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+		pfx->addr = isakmp_get32(d);
 		pfx->len = 32;
 		return 0;
 	case ID_IPV4_ADDR_SUBNET:
 		if (len != 8)
 			FAIL("ID_IPV4_ADDR_SUBNET length is not 8");
-		pfx->addr = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
-		mask = (uint32_t)d[4] << 24 | (uint32_t)d[5] << 16 | (uint32_t)d[6] << 8 | d[7];
+		pfx->addr = isakmp_get32(d);
+		mask = isakmp_get32(d + 4);
 		if ((~mask & (~mask + 1)) != 0) /* ~mask must be 2^k - 1 */
 			FAIL("subnet mask not contiguous");
 		pfx->len = (uint8_t)__builtin_popcount(mask);
@@ -344,7 +344,7 @@ gdoi_parse_kd(const uint8_t *body, size_t len, struct gdoi_policy *pol, const ch
 
 			if (spi_size != 4)
 				FAIL("TEK key packet SPI size is not 4");
-			s = (uint32_t)spi[0] << 24 | (uint32_t)spi[1] << 16 | (uint32_t)spi[2] << 8 | spi[3];
+			s = isakmp_get32(spi);
 			while ((rc = isakmp_attr_next(&pk.p, &pk.left, &a)) == 1) {
 				if (a.basic || a.len > GVPN_KEY_MAX)
 					FAIL("TEK key attribute malformed or too long");
@@ -555,16 +555,9 @@ fill_hash(const struct ike_sa *sa, struct isakmp_buf *b, size_t hash_at, const s
 	  int npre)
 {
 	struct ike_chunk c[4];
-	uint8_t mid[4];
 	size_t end = b->len, rest = hash_at + ISAKMP_GEN_LEN + sa->prf_len;
-	uint32_t msgid = (uint32_t)b->data[20] << 24 | (uint32_t)b->data[21] << 16 |
-			 (uint32_t)b->data[22] << 8 | b->data[23];
 
-	mid[0] = (uint8_t)(msgid >> 24);
-	mid[1] = (uint8_t)(msgid >> 16);
-	mid[2] = (uint8_t)(msgid >> 8);
-	mid[3] = (uint8_t)msgid;
-	c[0] = (struct ike_chunk){mid, 4};
+	c[0] = (struct ike_chunk){b->data + 20, 4}; /* the header's M-ID, as sent */
 	for (int i = 0; i < npre; i++)
 		c[1 + i] = pre[i];
 	c[1 + npre] = (struct ike_chunk){b->data + rest, end - rest};
@@ -727,8 +720,7 @@ gdoi_pull_input(struct gdoi_pull *p, const struct ike_sa *sa, const uint8_t *msg
 			if (pl->body_len != 4)
 				return fail(p, "SEQ payload length is not 8", -EBADMSG);
 			p->pol.has_seq = 1;
-			p->pol.seq = (uint32_t)pl->body[0] << 24 | (uint32_t)pl->body[1] << 16 |
-				     (uint32_t)pl->body[2] << 8 | pl->body[3];
+			p->pol.seq = isakmp_get32(pl->body);
 		}
 		pl = isakmp_find(&m, ISAKMP_P_KD);
 		if (pl == NULL)

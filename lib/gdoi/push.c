@@ -123,12 +123,6 @@ gdoi_kek_check(struct gdoi_kek *k, const char **why)
 	return 0;
 }
 
-static uint32_t
-be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* CBC-decrypt the body after the header with the KEK. */
 static int
 kek_decrypt(const struct gdoi_kek *k, const uint8_t *in, size_t len, uint8_t *out)
@@ -176,13 +170,13 @@ parse_delete(const struct isakmp_payload *pl, struct gdoi_push *out, const char 
 	uint8_t proto, spi_size;
 	uint16_t n;
 
-	if (pl->body_len < 8 || be32(b) != GDOI_DOI) {
+	if (pl->body_len < 8 || isakmp_get32(b) != GDOI_DOI) {
 		*why = "Delete payload truncated or not of the GDOI DOI";
 		return -1;
 	}
 	proto = b[4];
 	spi_size = b[5];
-	n = (uint16_t)(b[6] << 8 | b[7]);
+	n = isakmp_get16(b + 6);
 	if ((proto == 0 && spi_size != 16) || (proto == GDOI_PROTO_ESP && spi_size != 4) ||
 	    (proto != 0 && proto != GDOI_PROTO_ESP) || (size_t)n * spi_size != pl->body_len - 8u) {
 		*why = "Delete payload protocol, SPI size or count inconsistent";
@@ -203,7 +197,7 @@ parse_delete(const struct isakmp_payload *pl, struct gdoi_push *out, const char 
 		if (proto == 0)
 			memcpy(d->kek_spi, spi, 16);
 		else
-			d->spi = be32(spi);
+			d->spi = isakmp_get32(spi);
 	}
 	return 0;
 }
@@ -267,7 +261,7 @@ gdoi_push_input(const struct gdoi_kek *kek, uint32_t last_seq, const uint8_t *ms
 	}
 	if ((sa == NULL) != (kd == NULL) || (sa == NULL && out->n_deletes == 0))
 		goto malformed;
-	out->seq = be32(m.p[0].body);
+	out->seq = isakmp_get32(m.p[0].body);
 	if (out->seq <= last_seq) {
 		drop(reason, GDOI_PUSH_DROP_STALE_SEQ, why, "SEQ not newer than the last accepted");
 		goto fail;

@@ -163,6 +163,19 @@ struct isakmp_attr {
  */
 int isakmp_attr_next(const uint8_t **p, size_t *len, struct isakmp_attr *a);
 
+/** Big-endian (network order) integers in ISAKMP and GDOI payloads. */
+static inline uint16_t
+isakmp_get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+isakmp_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 /** An output buffer. */
 struct isakmp_buf {
 	uint8_t data[ISAKMP_MSG_MAX];

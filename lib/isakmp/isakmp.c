@@ -30,18 +30,6 @@ isakmp_payload_name(uint8_t type)
 	return payloads[type].name != NULL ? payloads[type].name : "?";
 }
 
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 int
 isakmp_parse_header(const uint8_t *buf, size_t len, struct isakmp_hdr *h)
 {
@@ -53,8 +41,8 @@ isakmp_parse_header(const uint8_t *buf, size_t len, struct isakmp_hdr *h)
 	h->version = buf[17];
 	h->exchange = buf[18];
 	h->flags = buf[19];
-	h->msgid = get32(buf + 20);
-	h->length = get32(buf + 24);
+	h->msgid = isakmp_get32(buf + 20);
+	h->length = isakmp_get32(buf + 24);
 	if ((h->version & 0xf0) != ISAKMP_VERSION)
 		return ISAKMP_ERR_BAD_VERSION;
 	if (h->length > ISAKMP_MSG_MAX)
@@ -82,7 +70,7 @@ isakmp_parse_payloads(uint8_t first, const uint8_t *buf, size_t len, int padded,
 			return ISAKMP_ERR_SHORT_PAYLOAD;
 		if (buf[off + 1] != 0)
 			return ISAKMP_ERR_RESERVED;
-		plen = get16(buf + off + 2);
+		plen = isakmp_get16(buf + off + 2);
 		if (plen < payloads[type].min)
 			return ISAKMP_ERR_PAYLOAD_TOO_SHORT;
 		if (plen > left)
@@ -122,11 +110,11 @@ isakmp_attr_next(const uint8_t **p, size_t *len, struct isakmp_attr *a)
 		return 0;
 	if (*len < 4)
 		return -ISAKMP_ERR_BAD_ATTR;
-	t = get16(q);
+	t = isakmp_get16(q);
 	a->type = t & 0x7fff;
 	if (t & 0x8000) {
 		a->basic = 1;
-		a->value = get16(q + 2);
+		a->value = isakmp_get16(q + 2);
 		a->data = q + 2;
 		a->len = 2;
 		*p += 4;
@@ -134,7 +122,7 @@ isakmp_attr_next(const uint8_t **p, size_t *len, struct isakmp_attr *a)
 		return 1;
 	}
 	a->basic = 0;
-	a->len = get16(q + 2);
+	a->len = isakmp_get16(q + 2);
 	if (a->len > *len - 4)
 		return -ISAKMP_ERR_BAD_ATTR;
 	a->data = q + 4;
