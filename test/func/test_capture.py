@@ -104,6 +104,18 @@ def test_dumpcap(ctx, tap):
         shutil.rmtree(short, ignore_errors=True)
 
 
+def run_and_capture(ctx, conf, w, name, vdevs, counter, port, out, fields):
+    """gvpnd on `vdevs` until `counter` passes 100, 20 packets of `port`
+    captured into `out` by dpdk-dumpcap: tshark's `fields` of each."""
+    with Gvpnd(ctx["gvpnd"], conf, vdevs, w, name=name, huge=True) as g:
+        g.wait(lambda: g.lcores()[counter] > 100, what=counter)
+        dumpcap(g, port, out)
+        assert g.stop() == 0
+    rows = tshark(out, fields)
+    assert len(rows) >= 20, len(rows)  # -c stops after the burst that reaches it
+    return rows
+
+
 def dumpcap_runs(ctx, tap, w, short):
     clear = os.path.join(short, "c")
     wrpcap(clear, [Ether() / IP(src="192.0.2.10", dst="198.51.100.20") /
@@ -117,12 +129,8 @@ def dumpcap_runs(ctx, tap, w, short):
     def wan():
         vdevs = [f"net_pcap0,infinite_rx=1,rx_pcap={clear},tx_pcap=/dev/null",
                  f"net_pcap1,rx_pcap={empty},tx_pcap=/dev/null"]
-        with Gvpnd(ctx["gvpnd"], conf, vdevs, w, name="capture-out", huge=True) as g:
-            g.wait(lambda: g.lcores()["encrypted"] > 100, what="traffic")
-            dumpcap(g, "net_pcap1", esp_ng)
-            assert g.stop() == 0
-        rows = tshark(esp_ng, ["ip.src", "ip.dst", "esp.spi"])
-        assert len(rows) >= 20, len(rows)  # -c stops after the burst that reaches it
+        rows = run_and_capture(ctx, conf, w, "capture-out", vdevs, "encrypted", "net_pcap1",
+                               esp_ng, ["ip.src", "ip.dst", "esp.spi"])
         assert all(r[:2] == ["192.0.2.10", "198.51.100.20"] and int(r[2], 0) == 0x1001
                    for r in rows), rows
     if not tap.check("dpdk-dumpcap on the protected port of a running gvpnd: ESP with the "
@@ -134,12 +142,8 @@ def dumpcap_runs(ctx, tap, w, short):
         assert r.returncode == 0, r.stderr
         vdevs = [f"net_pcap0,rx_pcap={empty},tx_pcap=/dev/null",
                  f"net_pcap1,infinite_rx=1,rx_pcap={esp},tx_pcap=/dev/null"]
-        with Gvpnd(ctx["gvpnd"], conf, vdevs, w, name="capture-in", huge=True) as g:
-            g.wait(lambda: g.lcores()["decrypted"] > 100, what="decryption")
-            dumpcap(g, "net_pcap0", back)
-            assert g.stop() == 0
-        rows = tshark(back, ["ip.src", "ip.dst", "udp.dstport", "data.data"])
-        assert len(rows) >= 20, len(rows)  # -c stops after the burst that reaches it
+        rows = run_and_capture(ctx, conf, w, "capture-in", vdevs, "decrypted", "net_pcap0",
+                               back, ["ip.src", "ip.dst", "udp.dstport", "data.data"])
         assert all(r[:3] == ["192.0.2.10", "198.51.100.20", "40001"] and
                    bytes.fromhex(r[3]).startswith(b"captured ") for r in rows), rows
     tap.check("dpdk-dumpcap on the clear port: that capture, replayed, arrives decrypted",
