@@ -394,6 +394,25 @@ def gap_body(atd, dtd, window, window_attr):
     return a
 
 
+def policy_payloads(kek, gap, teks, now, extra_sats=()):
+    """The SA attribute payloads [(type, body)] - SA KEK, GAP, SA TEKs in
+    that order [RFC 6407 5.2] - and the KD key packets (KEK first) that a
+    pull and a push alike carry for `kek` (or None), `gap` (a GAP body, or
+    empty) and `teks`; `extra_sats` are SA TEK bodies with no key packet
+    (deny policies)."""
+    attrs, packets = [], []
+    if kek:
+        attrs.append((I.P_SAK, kek.sak_body(now)))
+        packets.append(kek.key_packet())
+    if gap:
+        attrs.append((I.P_GAP, gap))
+    for t in teks:
+        attrs.extend((I.P_SAT, b) for b in t.sat_bodies(now))
+        packets.append(t.key_packet())
+    attrs.extend((I.P_SAT, b) for b in extra_sats)
+    return attrs, packets
+
+
 def sa_payload(attribute_payloads):
     """RFC 6407 5.2: the SA payload and the SA attribute payloads that
     follow it, which its Payload Length covers.
@@ -518,23 +537,10 @@ class Group:
         now = time.time() if now is None else now
         self.refill()
         teks = self.current_teks(now)
-        attrs = []
-        if self.kek:
-            attrs.append((I.P_SAK, self.kek.sak_body(now)))
-        gap = gap_body(self.atd, self.dtd, self.replay_window,
-                       self.replay_window_attr)
-        if gap:
-            attrs.append((I.P_GAP, gap))
-        for t in teks:
-            for b in t.sat_bodies(now):
-                attrs.append((I.P_SAT, b))
-        for b in self.deny_bodies():
-            attrs.append((I.P_SAT, b))
-        packets = []
-        if self.kek:
-            packets.append(self.kek.key_packet())
-        for t in teks:
-            packets.append(t.key_packet())
+        attrs, packets = policy_payloads(
+            self.kek, gap_body(self.atd, self.dtd, self.replay_window,
+                               self.replay_window_attr),
+            teks, now, self.deny_bodies())
         return {"sa": sa_payload(attrs), "packets": packets, "teks": teks,
                 "seq": self.seq if self.kek else None}
 

@@ -250,18 +250,10 @@ def plan(group, p, now=None):
             raise PushError(f"new_kek: {e}") from e
     sa_body = kd = None
     if new_teks or new_kek:
-        attrs, packets = [], []
-        if new_kek:
-            attrs.append((I.P_SAK, new_kek.sak_body(now)))
-            packets.append(new_kek.key_packet())
-        gap = gdoi.gap_body(atd, dtd, group.replay_window,
-                            group.replay_window_attr)
-        if gap:
-            attrs.append((I.P_GAP, gap))
-        for t in new_teks:
-            for b in t.sat_bodies(now):
-                attrs.append((I.P_SAT, b))
-            packets.append(t.key_packet())
+        attrs, packets = gdoi.policy_payloads(
+            new_kek, gdoi.gap_body(atd, dtd, group.replay_window,
+                                   group.replay_window_attr),
+            new_teks, now)
         sa_body = gdoi.sa_payload(attrs)
         kd = gdoi.kd_body(packets)
     # SEQ: one more than the last push (RFC 6407 4.3); the faults that
