@@ -299,6 +299,173 @@ test_algorithm_names_round_trip(void **state)
 	assert_null(gvpn_crypto_find("qat"));
 }
 
+/*
+ * process() calls that take every route of a backend: a burst of one
+ * algorithm under two sessions with different keys, a burst of GCM, a burst
+ * mixing four algorithms, a short burst of two AES-CBC + HMAC algorithms
+ * with different key and ICV lengths, and a call longer than a backend's
+ * chunk (IPsec-MB: 128 operations) whose second chunk mixes algorithms.
+ * Every backend must produce the same bytes and ICVs as every other, open
+ * them again, and refuse exactly the operations whose ICV or ciphertext was
+ * altered.
+ */
+enum { MIX_OPS = 300, MIX_LEN = 160, MIX_HDR = 24 };
+
+static const struct {
+	enum gvpn_cipher c;
+	uint8_t clen;
+	enum gvpn_auth a;
+} mix_algs[] = {
+	{GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96},
+	{GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96}, /* same algorithm, other keys */
+	{GVPN_CIPHER_AES_CBC, 32, GVPN_AUTH_HMAC_SHA256_128},
+	{GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE},
+	{GVPN_CIPHER_3DES_CBC, 24, GVPN_AUTH_HMAC_MD5_96},
+	{GVPN_CIPHER_AES_GCM, 36, GVPN_AUTH_NONE},
+};
+
+/* The calls: [start, end) of the operations. */
+static const unsigned int mix_calls[][2] = {{0, 32}, {32, 64}, {64, 96}, {96, 100}, {100, 300}};
+
+static size_t
+mix_session_of(unsigned int i)
+{
+	if (i < 32)
+		return i % 2;
+	if (i < 64)
+		return 3;
+	if (i < 96)
+		return i % ARRAY_LEN(mix_algs);
+	if (i < 98)
+		return 0; /* then AES-256 + SHA-256: the same route, other parameters */
+	if (i == 250)
+		return 4;
+	return 2;
+}
+
+static unsigned int
+mix_icv_len(unsigned int i)
+{
+	size_t a = mix_session_of(i);
+
+	return mix_algs[a].c == GVPN_CIPHER_AES_GCM || mix_algs[a].a == GVPN_AUTH_HMAC_SHA256_128
+		       ? 16
+		       : 12;
+}
+
+/* Run the calls; the number of operations that succeeded. */
+static unsigned int
+mix_process(size_t b, struct gvpn_crypto_op *op, uint8_t *st, int decrypt)
+{
+	unsigned int good = 0;
+
+	for (size_t c = 0; c < ARRAY_LEN(mix_calls); c++) {
+		unsigned int from = mix_calls[c][0], n = mix_calls[c][1] - from;
+
+		good += ctx[b].ops->process(ctx[b].engine, op + from, st + from, (uint16_t)n,
+					    decrypt);
+	}
+	return good;
+}
+
+struct mix_run {
+	uint8_t buf[MIX_OPS][MIX_HDR + MIX_LEN];
+	uint8_t icv[MIX_OPS][32];
+	struct gvpn_crypto_op op[MIX_OPS];
+	uint8_t st[MIX_OPS];
+};
+
+static void
+mix_prepare(struct mix_run *r, void *const sess[])
+{
+	for (unsigned int i = 0; i < MIX_OPS; i++) {
+		size_t a = mix_session_of(i);
+		unsigned int block = mix_algs[a].c == GVPN_CIPHER_3DES_CBC ? 8 : 16;
+		struct gvpn_crypto_op *op = &r->op[i];
+
+		for (unsigned int k = 0; k < sizeof(r->buf[i]); k++)
+			r->buf[i][k] = (uint8_t)(i * 7 + k);
+		memset(r->icv[i], 0, sizeof(r->icv[i]));
+		op->sess = sess[a];
+		op->auth = r->buf[i];
+		op->iv = r->buf[i] + 8;
+		op->data = r->buf[i] + MIX_HDR;
+		op->data_len = block * (1 + i % (MIX_LEN / 16));
+		if (mix_algs[a].c == GVPN_CIPHER_AES_GCM && i % 3 == 0)
+			op->data_len -= 3; /* GCM takes any length */
+		op->auth_len = MIX_HDR + op->data_len;
+		op->icv = r->icv[i];
+	}
+}
+
+static void
+test_mixed_bursts_agree_across_backends(void **state)
+{
+	static struct mix_run runs[ARRAY_LEN(backends)];
+	void *sess[ARRAY_LEN(backends)][ARRAY_LEN(mix_algs)];
+
+	(void)state;
+	for (size_t b = 0; b < ARRAY_LEN(backends); b++) {
+		for (size_t a = 0; a < ARRAY_LEN(mix_algs); a++) {
+			struct gvpn_crypto_xform x = {.cipher = mix_algs[a].c,
+						      .cipher_key_len = mix_algs[a].clen,
+						      .auth = mix_algs[a].a};
+
+			x.auth_key_len = (uint8_t)gvpn_auth_key_len(x.auth);
+			for (unsigned int k = 0; k < GVPN_KEY_MAX; k++) {
+				x.cipher_key[k] = (uint8_t)(a * 31 + k);
+				x.auth_key[k] = (uint8_t)(a * 17 + k + 1);
+			}
+			assert_int_equal(posix_memalign(&sess[b][a], 64, backends[b]->session_size), 0);
+			assert_int_equal(ctx[b].ops->session_init(ctx[b].engine, sess[b][a], &x), 0);
+		}
+		mix_prepare(&runs[b], sess[b]);
+		assert_int_equal(mix_process(b, runs[b].op, runs[b].st, 0), MIX_OPS);
+	}
+	for (unsigned int i = 0; i < MIX_OPS; i++) {
+		for (size_t b = 1; b < ARRAY_LEN(backends); b++) {
+			if (memcmp(runs[0].buf[i], runs[b].buf[i], sizeof(runs[0].buf[i])) != 0 ||
+			    memcmp(runs[0].icv[i], runs[b].icv[i], mix_icv_len(i)) != 0)
+				fail_msg("operation %u: %s and %s differ", i, backends[0]->name,
+					 backends[b]->name);
+		}
+	}
+	/* Alter an ICV in every call and in both chunks of the long one, and
+	 * one ciphertext byte; open. */
+	for (size_t b = 0; b < ARRAY_LEN(backends); b++) {
+		struct mix_run *r = &runs[b];
+		static const unsigned int bad[] = {5, 40, 70, 71, 98, 150, 251};
+
+		r->icv[5][0] ^= 0x01;
+		r->icv[40][15] ^= 0x80;
+		r->icv[70][3] ^= 0x10;
+		r->buf[71][MIX_HDR] ^= 0x04;
+		r->icv[98][11] ^= 0x02;
+		r->icv[150][7] ^= 0x40;
+		r->icv[251][0] ^= 0xff;
+		assert_int_equal(mix_process(b, r->op, r->st, 1), MIX_OPS - ARRAY_LEN(bad));
+		for (unsigned int i = 0, k = 0; i < MIX_OPS; i++) {
+			if (k < ARRAY_LEN(bad) && bad[k] == i) {
+				if (r->st[i] != GVPN_CRYPTO_AUTH_FAILED)
+					fail_msg("%s: altered operation %u not refused",
+						 backends[b]->name, i);
+				k++;
+				continue;
+			}
+			if (r->st[i] != GVPN_CRYPTO_OK)
+				fail_msg("%s: operation %u refused", backends[b]->name, i);
+			for (unsigned int j = 0; j < r->op[i].data_len; j++)
+				if (r->op[i].data[j] != (uint8_t)(i * 7 + MIX_HDR + j))
+					fail_msg("%s: operation %u opened wrong", backends[b]->name,
+						 i);
+		}
+		for (size_t a = 0; a < ARRAY_LEN(mix_algs); a++) {
+			ctx[b].ops->session_clear(sess[b][a]);
+			free(sess[b][a]);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -312,6 +479,7 @@ main(void)
 		cmocka_unit_test(test_hmac_sha1_96_matches_rfc2202),
 		cmocka_unit_test(test_hmac_sha256_128_matches_rfc4868),
 		cmocka_unit_test(test_aes_gcm_matches_gcm_esp_vectors),
+		cmocka_unit_test(test_mixed_bursts_agree_across_backends),
 	};
 
 	return cmocka_run_group_tests_name("crypto", tests, setup, teardown);

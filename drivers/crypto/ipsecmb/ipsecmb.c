@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Intel IPsec-MB backend: one IMB_MGR per lcore, burst API, keys expanded
- * once per session. The default backend and the fast one.
+ * Intel IPsec-MB backend: one IMB_MGR per lcore, keys expanded once per
+ * session. The default backend and the fast one.
+ *
+ * A chunk of operations takes one of three routes, chosen once per chunk:
+ * AES-CBC with HMAC-SHA1/SHA-256 goes through the synchronous cipher and
+ * hash bursts, AES-GCM through the direct GCM calls, and every other
+ * algorithm, or a chunk that mixes algorithms, through the job API. The
+ * first two skip the job manager's scheduling: at 64 bytes the cipher and
+ * hash bursts take 10-20 cycles an operation less than the same work as
+ * chained jobs, and a direct GCM call 12-19 less than a GCM job.
  */
 #include <errno.h>
 #include <stdalign.h>
@@ -21,7 +29,16 @@
 #define HMAC_BLOCK 64
 #define DIGEST_MAX 32
 
+/* The route of a chunk whose operations all have the same route key. */
+enum mb_route {
+	MB_ROUTE_JOBS,     /* any algorithm, through the job API */
+	MB_ROUTE_CBC_HMAC, /* AES-CBC + HMAC-SHA1/SHA-256: cipher and hash bursts */
+	MB_ROUTE_GCM,      /* AES-GCM: direct calls */
+};
+
 struct mb_session {
+	uint32_t route_key;   /* route | cipher key length | hash: equal keys share a chunk */
+	uint8_t route;        /* enum mb_route */
 	IMB_CIPHER_MODE cipher_mode;
 	IMB_HASH_ALG hash_alg;
 	uint64_t key_len;     /* cipher key length as the job wants it */
@@ -47,6 +64,8 @@ struct mb_session {
 
 struct mb_engine {
 	IMB_MGR *mgr;
+	alignas(64) IMB_JOB jobs[MB_CHUNK];    /* the cipher and hash bursts' operations */
+	struct gcm_context_data gcm;           /* the direct GCM calls' working state */
 	alignas(64) uint8_t nonce[MB_CHUNK][16]; /* GCM: salt | explicit IV | 1 */
 	alignas(64) uint8_t icv[MB_CHUNK][DIGEST_MAX]; /* computed ICVs of decrypts */
 };
@@ -127,6 +146,13 @@ mb_hmac_init(IMB_MGR *mgr, struct mb_session *s, const struct gvpn_crypto_xform 
 	return 0;
 }
 
+static void
+mb_route_set(struct mb_session *s, enum mb_route route)
+{
+	s->route = (uint8_t)route;
+	s->route_key = (uint32_t)route | (uint32_t)s->key_len << 8 | (uint32_t)s->hash_alg << 16;
+}
+
 static int
 mb_session_init(void *engine, void *sess, const struct gvpn_crypto_xform *x)
 {
@@ -184,11 +210,19 @@ mb_session_init(void *engine, void *sess, const struct gvpn_crypto_xform *x)
 		else
 			IMB_AES256_GCM_PRE(mgr, x->cipher_key, &s->k.gcm);
 		s->enc_keys = s->dec_keys = &s->k.gcm;
+		mb_route_set(s, MB_ROUTE_GCM);
 		return 0;
 	default:
 		return -ENOTSUP;
 	}
-	return mb_hmac_init(mgr, s, x);
+	if (mb_hmac_init(mgr, s, x) != 0)
+		return -EINVAL;
+	if (s->cipher_mode == IMB_CIPHER_CBC &&
+	    (s->hash_alg == IMB_AUTH_HMAC_SHA_1 || s->hash_alg == IMB_AUTH_HMAC_SHA_256))
+		mb_route_set(s, MB_ROUTE_CBC_HMAC);
+	else
+		mb_route_set(s, MB_ROUTE_JOBS);
+	return 0;
 }
 
 static void
@@ -197,11 +231,11 @@ mb_session_clear(void *sess)
 	gvpn_wipe(sess, sizeof(struct mb_session));
 }
 
-/* Describe one operation in a job; @p decrypt is a constant in each caller
- * (see mb_run) so the direction costs no branch. */
+/* Describe one AES-CBC/DES + HMAC (or NULL) operation in a job; @p decrypt
+ * is a constant in each caller so the direction costs no branch. */
 static inline __attribute__((always_inline)) void
-mb_fill_job(struct mb_engine *e, IMB_JOB *job, const struct gvpn_crypto_op *op, unsigned int idx,
-	    const int decrypt)
+mb_fill_hmac_job(struct mb_engine *e, IMB_JOB *job, const struct gvpn_crypto_op *op,
+		 unsigned int idx, const int decrypt)
 {
 	const struct mb_session *s = op->sess;
 
@@ -219,25 +253,54 @@ mb_fill_job(struct mb_engine *e, IMB_JOB *job, const struct gvpn_crypto_op *op, 
 	job->dst = op->data;
 	job->user_data = (void *)(uintptr_t)idx;
 	job->hash_start_src_offset_in_bytes = 0;
-	if (s->cipher_mode == IMB_CIPHER_GCM) {
-		uint8_t *nonce = e->nonce[idx];
-
-		memcpy(nonce, s->salt, GVPN_GCM_SALT_LEN);
-		memcpy(nonce + GVPN_GCM_SALT_LEN, op->iv, 8);
-		job->iv = nonce;
-		job->src = op->data;
-		job->cipher_start_src_offset_in_bytes = 0;
-		job->msg_len_to_hash_in_bytes = op->data_len;
-		job->u.GCM.aad = op->auth;
-		job->u.GCM.aad_len_in_bytes = 8;
-		return;
-	}
 	job->iv = op->iv;
 	job->src = op->auth;
 	job->cipher_start_src_offset_in_bytes = (uint64_t)(op->data - op->auth);
 	job->msg_len_to_hash_in_bytes = op->auth_len;
 	job->u.HMAC._hashed_auth_key_xor_ipad = s->ipad;
 	job->u.HMAC._hashed_auth_key_xor_opad = s->opad;
+}
+
+/* GCM's 12-byte nonce: the SA's salt, then the packet's explicit IV. */
+static inline void
+mb_gcm_nonce(uint8_t nonce[16], const struct mb_session *s, const struct gvpn_crypto_op *op)
+{
+	memcpy(nonce, s->salt, GVPN_GCM_SALT_LEN);
+	memcpy(nonce + GVPN_GCM_SALT_LEN, op->iv, 8);
+}
+
+/* Describe any operation in a job (the job route takes every algorithm). */
+static inline __attribute__((always_inline)) void
+mb_fill_job(struct mb_engine *e, IMB_JOB *job, const struct gvpn_crypto_op *op, unsigned int idx,
+	    const int decrypt)
+{
+	const struct mb_session *s = op->sess;
+
+	if (s->cipher_mode != IMB_CIPHER_GCM) {
+		mb_fill_hmac_job(e, job, op, idx, decrypt);
+		return;
+	}
+	mb_gcm_nonce(e->nonce[idx], s, op);
+	job->cipher_mode = IMB_CIPHER_GCM;
+	job->hash_alg = IMB_AUTH_AES_GMAC;
+	job->cipher_direction = decrypt ? IMB_DIR_DECRYPT : IMB_DIR_ENCRYPT;
+	job->chain_order = decrypt ? IMB_ORDER_HASH_CIPHER : IMB_ORDER_CIPHER_HASH;
+	job->enc_keys = s->enc_keys;
+	job->dec_keys = s->dec_keys;
+	job->key_len_in_bytes = s->key_len;
+	job->iv_len_in_bytes = s->iv_len;
+	job->auth_tag_output = decrypt ? e->icv[idx] : op->icv;
+	job->auth_tag_output_len_in_bytes = s->icv_len;
+	job->msg_len_to_cipher_in_bytes = op->data_len;
+	job->dst = op->data;
+	job->user_data = (void *)(uintptr_t)idx;
+	job->hash_start_src_offset_in_bytes = 0;
+	job->iv = e->nonce[idx];
+	job->src = op->data;
+	job->cipher_start_src_offset_in_bytes = 0;
+	job->msg_len_to_hash_in_bytes = op->data_len;
+	job->u.GCM.aad = op->auth;
+	job->u.GCM.aad_len_in_bytes = 8;
 }
 
 /* Constant-time ICV comparison, in whole words for the usual lengths. */
@@ -261,33 +324,43 @@ mb_icv_eq(const uint8_t *a, const uint8_t *b, uint32_t len)
 	return gvpn_memeq_ct(a, b, len);
 }
 
-/* Outcome of a finished job of the chunk that starts at ops[base]. */
+/* Outcome of operation @p idx of the chunk at ops[base], its crypto done
+ * (@p completed) or refused. A decrypt's ICV is in e->icv[idx]. */
 static inline __attribute__((always_inline)) uint16_t
-mb_complete(struct mb_engine *e, const IMB_JOB *job, const struct gvpn_crypto_op ops[],
-	    uint8_t status[], unsigned int base, const int decrypt)
+mb_outcome(struct mb_engine *e, const struct gvpn_crypto_op ops[], uint8_t status[],
+	   unsigned int base, unsigned int idx, int completed, const int decrypt)
 {
-	unsigned int idx = (unsigned int)(uintptr_t)job->user_data;
 	const struct gvpn_crypto_op *op = &ops[base + idx];
+	const struct mb_session *s = op->sess;
 	uint8_t st = GVPN_CRYPTO_OK;
 
-	if (job->status != IMB_STATUS_COMPLETED)
+	if (!completed)
 		st = GVPN_CRYPTO_ERROR;
-	else if (decrypt && !mb_icv_eq(e->icv[idx], op->icv, job->auth_tag_output_len_in_bytes))
+	else if (decrypt && !mb_icv_eq(e->icv[idx], op->icv, s->icv_len))
 		st = GVPN_CRYPTO_AUTH_FAILED;
 	status[base + idx] = st;
 	return st == GVPN_CRYPTO_OK;
 }
 
+static inline __attribute__((always_inline)) uint16_t
+mb_complete(struct mb_engine *e, const IMB_JOB *job, const struct gvpn_crypto_op ops[],
+	    uint8_t status[], unsigned int base, const int decrypt)
+{
+	unsigned int idx = (unsigned int)(uintptr_t)job->user_data;
+
+	return mb_outcome(e, ops, status, base, idx, job->status == IMB_STATUS_COMPLETED, decrypt);
+}
+
 /*
- * One chunk through the burst API: take @p cnt free jobs at once, describe
- * the operations, submit them unchecked (sessions were validated once, when
- * they were made, and ESP hands over whole blocks only), then flush what is
- * still in the lanes. The queue is empty between chunks, so the manager
- * always has @p cnt free jobs; should it not, the chunk fails as a whole.
+ * The job route: take @p cnt free jobs at once, describe the operations,
+ * submit them unchecked (sessions were validated once, when they were
+ * made, and ESP hands over whole blocks only), then flush what is still in
+ * the lanes. The queue is empty between chunks, so the manager always has
+ * @p cnt free jobs; should it not, the chunk fails as a whole.
  */
 static inline __attribute__((always_inline)) uint16_t
-mb_run(struct mb_engine *e, struct gvpn_crypto_op ops[], uint8_t status[], unsigned int base,
-       unsigned int cnt, const int decrypt)
+mb_run_jobs(struct mb_engine *e, struct gvpn_crypto_op ops[], uint8_t status[], unsigned int base,
+	    unsigned int cnt, const int decrypt)
 {
 	IMB_MGR *mgr = e->mgr;
 	IMB_JOB *jobs[MB_CHUNK];
@@ -314,6 +387,98 @@ mb_run(struct mb_engine *e, struct gvpn_crypto_op ops[], uint8_t status[], unsig
 		left -= k;
 	}
 	return good;
+}
+
+/*
+ * The AES-CBC + HMAC route: the whole chunk through one cipher burst and
+ * one hash burst, synchronously (encrypt then MAC; decrypt verifies the
+ * MAC of the ciphertext first). Every operation has the chunk's key length
+ * and hash: the route key says so.
+ */
+static inline __attribute__((always_inline)) uint16_t
+mb_run_cbc_hmac(struct mb_engine *e, struct gvpn_crypto_op ops[], uint8_t status[],
+		unsigned int base, unsigned int cnt, const int decrypt)
+{
+	const struct mb_session *s = ops[base].sess;
+	IMB_KEY_SIZE_BYTES ksize = (IMB_KEY_SIZE_BYTES)s->key_len;
+	IMB_MGR *mgr = e->mgr;
+	uint32_t ciphered, hashed;
+	uint16_t good = 0;
+	int completed;
+
+	for (unsigned int i = 0; i < cnt; i++)
+		mb_fill_hmac_job(e, &e->jobs[i], &ops[base + i], i, decrypt);
+	if (decrypt) {
+		hashed = IMB_SUBMIT_HASH_BURST_NOCHECK(mgr, e->jobs, cnt, s->hash_alg);
+		ciphered = IMB_SUBMIT_CIPHER_BURST_NOCHECK(mgr, e->jobs, cnt, IMB_CIPHER_CBC,
+							   IMB_DIR_DECRYPT, ksize);
+	} else {
+		ciphered = IMB_SUBMIT_CIPHER_BURST_NOCHECK(mgr, e->jobs, cnt, IMB_CIPHER_CBC,
+							   IMB_DIR_ENCRYPT, ksize);
+		hashed = IMB_SUBMIT_HASH_BURST_NOCHECK(mgr, e->jobs, cnt, s->hash_alg);
+	}
+	completed = ciphered == cnt && hashed == cnt;
+	for (unsigned int i = 0; i < cnt; i++)
+		good += mb_outcome(e, ops, status, base, i, completed, decrypt);
+	return good;
+}
+
+/* The AES-GCM route: one direct call an operation, the key length (hence
+ * the function) the chunk's. The nonces are all written before the first
+ * call, so that no call reads a nonce still in the store buffer. */
+static inline __attribute__((always_inline)) uint16_t
+mb_run_gcm(struct mb_engine *e, struct gvpn_crypto_op ops[], uint8_t status[], unsigned int base,
+	   unsigned int cnt, const int decrypt)
+{
+	const struct mb_session *s0 = ops[base].sess;
+	aes_gcm_enc_dec_t gcm;
+	uint16_t good = 0;
+
+	if (s0->key_len == 16)
+		gcm = decrypt ? e->mgr->gcm128_dec : e->mgr->gcm128_enc;
+	else
+		gcm = decrypt ? e->mgr->gcm256_dec : e->mgr->gcm256_enc;
+	for (unsigned int i = 0; i < cnt; i++)
+		mb_gcm_nonce(e->nonce[i], ops[base + i].sess, &ops[base + i]);
+	for (unsigned int i = 0; i < cnt; i++) {
+		const struct gvpn_crypto_op *op = &ops[base + i];
+		const struct mb_session *s = op->sess;
+
+		gcm(&s->k.gcm, &e->gcm, op->data, op->data, op->data_len, e->nonce[i], op->auth, 8,
+		    decrypt ? e->icv[i] : op->icv, s->icv_len);
+		good += mb_outcome(e, ops, status, base, i, 1, decrypt);
+	}
+	return good;
+}
+
+/* The route of a chunk: its first session's, if every operation shares
+ * that session's route key, else the job route. */
+static inline enum mb_route
+mb_chunk_route(const struct gvpn_crypto_op ops[], unsigned int cnt)
+{
+	const struct mb_session *s0 = ops[0].sess;
+
+	for (unsigned int i = 1; i < cnt; i++) {
+		const struct mb_session *s = ops[i].sess;
+
+		if (s != s0 && s->route_key != s0->route_key)
+			return MB_ROUTE_JOBS;
+	}
+	return (enum mb_route)s0->route;
+}
+
+static inline __attribute__((always_inline)) uint16_t
+mb_run(struct mb_engine *e, struct gvpn_crypto_op ops[], uint8_t status[], unsigned int base,
+       unsigned int cnt, const int decrypt)
+{
+	switch (mb_chunk_route(&ops[base], cnt)) {
+	case MB_ROUTE_CBC_HMAC:
+		return mb_run_cbc_hmac(e, ops, status, base, cnt, decrypt);
+	case MB_ROUTE_GCM:
+		return mb_run_gcm(e, ops, status, base, cnt, decrypt);
+	default:
+		return mb_run_jobs(e, ops, status, base, cnt, decrypt);
+	}
 }
 
 static uint16_t
