@@ -9,7 +9,8 @@
  * algorithm, or a chunk that mixes algorithms, through the job API. The
  * first two skip the job manager's scheduling: at 64 bytes the cipher and
  * hash bursts take 10-20 cycles an operation less than the same work as
- * chained jobs, and a direct GCM call 12-19 less than a GCM job.
+ * chained jobs, and a direct GCM call 12-19 less than a GCM job (see
+ * mb_chunk_route() for the one exception).
  */
 #include <errno.h>
 #include <stdalign.h>
@@ -451,19 +452,29 @@ mb_run_gcm(struct mb_engine *e, struct gvpn_crypto_op ops[], uint8_t status[], u
 	return good;
 }
 
-/* The route of a chunk: its first session's, if every operation shares
- * that session's route key, else the job route. */
+/*
+ * The route of a chunk: its first session's, if every operation shares
+ * that session's route key, else the job route. Encryption with AES-CBC +
+ * HMAC takes the cipher and hash bursts only when the operations are all
+ * of one length: with mixed lengths (IMIX) the job manager, which overlaps
+ * the serial CBC encryption of long operations with the hashing of
+ * others, is 5-10 % faster. Decryption gains either way.
+ */
 static inline enum mb_route
-mb_chunk_route(const struct gvpn_crypto_op ops[], unsigned int cnt)
+mb_chunk_route(const struct gvpn_crypto_op ops[], unsigned int cnt, const int decrypt)
 {
 	const struct mb_session *s0 = ops[0].sess;
+	uint32_t len_diff = 0;
 
 	for (unsigned int i = 1; i < cnt; i++) {
 		const struct mb_session *s = ops[i].sess;
 
 		if (s != s0 && s->route_key != s0->route_key)
 			return MB_ROUTE_JOBS;
+		len_diff |= ops[i].data_len ^ ops[0].data_len;
 	}
+	if (!decrypt && s0->route == MB_ROUTE_CBC_HMAC && len_diff != 0)
+		return MB_ROUTE_JOBS;
 	return (enum mb_route)s0->route;
 }
 
@@ -471,7 +482,7 @@ static inline __attribute__((always_inline)) uint16_t
 mb_run(struct mb_engine *e, struct gvpn_crypto_op ops[], uint8_t status[], unsigned int base,
        unsigned int cnt, const int decrypt)
 {
-	switch (mb_chunk_route(&ops[base], cnt)) {
+	switch (mb_chunk_route(&ops[base], cnt, decrypt)) {
 	case MB_ROUTE_CBC_HMAC:
 		return mb_run_cbc_hmac(e, ops, status, base, cnt, decrypt);
 	case MB_ROUTE_GCM:
