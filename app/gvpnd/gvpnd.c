@@ -302,7 +302,7 @@ pick_lcores(struct app *a)
  * One mbuf pool per NUMA node that has ports or workers, on that node: a
  * port receives into its node's pool, a worker makes fragments and ICMP
  * from its own. Sized for every RX and TX ring of the node's ports full,
- * its workers' reassembly full, and the bursts in flight.
+ * and for each of its workers' reassembly full and largest burst in flight.
  */
 static int
 make_pools(struct app *a, uint32_t room)
@@ -312,7 +312,8 @@ make_pools(struct app *a, uint32_t room)
 	for (unsigned int p = 0; p < a->cfg.n_ports; p++)
 		n_mbuf[port_socket(a->port_id[p])] += a->queues * (RX_DESC + TX_DESC);
 	for (unsigned int i = 0; i < a->n_workers; i++)
-		n_mbuf[rte_lcore_to_socket_id(a->lcore[i])] += GVPN_FRAG_MBUFS;
+		n_mbuf[rte_lcore_to_socket_id(a->lcore[i])] +=
+			GVPN_FRAG_MBUFS + GVPN_WORKER_BURST_MBUFS;
 	for (unsigned int n = 0; n < RTE_MAX_NUMA_NODES; n++) {
 		char name[RTE_MEMPOOL_NAMESIZE];
 

@@ -775,7 +775,7 @@ parse_dataplane(struct ctx *x, const config_t *cf, struct gvpn_config *c)
 	c->inner_df = GVPN_INNER_DF_FRAGMENT;
 	c->ttl = 64;
 	c->flows = 65536;
-	c->burst = 32;
+	c->burst = 128;
 	strcpy(c->crypto, "ipsecmb");
 	if (g == NULL)
 		return 0;
@@ -796,7 +796,7 @@ parse_dataplane(struct ctx *x, const config_t *cf, struct gvpn_config *c)
 		return rc;
 	if (rc == 0)
 		c->flows = (uint32_t)n;
-	if ((rc = get_int(x, g, "burst", 1, 64, &n)) < 0)
+	if ((rc = get_int(x, g, "burst", 1, 256, &n)) < 0)
 		return rc;
 	if (rc == 0)
 		c->burst = (uint16_t)n;

@@ -36,6 +36,11 @@ extern "C" {
 #define GVPN_FRAG_PACKETS 512
 /** The most mbufs a worker's reassembly can hold: size pools with it. */
 #define GVPN_FRAG_MBUFS (GVPN_FRAG_PACKETS * RTE_LIBRTE_IP_FRAG_MAX_FRAG)
+/** Largest RX burst (gvpn_worker_conf.burst). */
+#define GVPN_WORKER_BURST_MAX 256
+/** The most mbufs a worker holds between RX and TX: a burst and the
+ * fragments its packets may become. Size pools with it. */
+#define GVPN_WORKER_BURST_MBUFS (GVPN_WORKER_BURST_MAX * 5)
 
 /** Worker drop reasons, X(name, id, description); ESP's own are in gvpn_esp.h. */
 #define GVPN_WORKER_DROP_LIST(X)                                                \
@@ -119,7 +124,7 @@ struct gvpn_worker_conf {
 	unsigned int id;
 	int socket;
 	uint16_t queue;
-	uint16_t burst;
+	uint16_t burst; /**< packets per RX burst, 1..GVPN_WORKER_BURST_MAX */
 	uint16_t n_pairs;
 	struct gvpn_pair pairs[GVPN_MAX_PAIRS];
 	uint32_t flows;

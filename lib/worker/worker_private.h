@@ -11,11 +11,12 @@
 
 #include "gvpn_worker.h"
 
-#define MAX_BURST 64
+#define MAX_BURST GVPN_WORKER_BURST_MAX
 /* Packets whose headers are fetched ahead of the one being parsed. */
 #define PREFETCH_AHEAD 4
 /* A burst may grow when packets are pre-fragmented. */
 #define MAX_OUT (MAX_BURST * 4)
+_Static_assert(MAX_OUT + MAX_BURST <= GVPN_WORKER_BURST_MBUFS, "pools are sized for a burst");
 
 /* Cached flow decision: generation << 32 | kind << 24 | fail-open << 16 | arg */
 enum flow_kind {
