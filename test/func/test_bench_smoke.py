@@ -3,7 +3,8 @@
 """The benchmark's smoke runs, as TAP: scripts/bench/run.sh --smoke drives
 gvpnd end to end (pcap traffic in, ESP out to a null device, counters read
 over telemetry) and must produce a gvpnd row with a non-zero rate; the
-rekey, scale and generator modes run briefly and must produce their rows.
+rekey, scale and generator modes run briefly and must produce their rows,
+and gvpn-imbcost a cost for each of its cases.
 
 Usage: test_bench_smoke.py GVPND SOURCE_ROOT WORKDIR
 """
@@ -73,6 +74,20 @@ def main():
               lambda: mode("scale", ["--sas", "40", "--flows", "1000"], scale))
     tap.check("bench: run.sh generator (64 B, 1 s): testpmd's traffic encrypted",
               lambda: mode("generator", ["--sizes", "64", "--window", "1"], generator))
+
+    def imbcost():
+        tool = os.path.join(os.path.dirname(esptool), "gvpn-imbcost")
+        r = subprocess.run([tool, "--burst", "32", "--ops", "2000"], capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0, f"exit {r.returncode}\n{r.stdout}\n{r.stderr}"
+        rows = {line.split("|")[0].strip(): line for line in r.stdout.splitlines()[3:]}
+        assert set(rows) == {"48", "496", "1408", "imix"}, r.stdout
+        for name, line in rows.items():
+            costs = [float(x) for x in line.replace("|", " ").split()[1:]]
+            assert len(costs) == 8 and all(c > 0 for c in costs), line
+        r = subprocess.run([tool, "--burst", "0"], capture_output=True, text=True, timeout=10)
+        assert r.returncode == 2 and "usage" in r.stderr, r
+    tap.check("bench: gvpn-imbcost prints a cost for every route and length", imbcost)
     return tap.done()
 
 
