@@ -45,25 +45,32 @@ cipher_len(int len, unsigned int i)
 	return len > 0 ? (uint32_t)len : imix[i % 12];
 }
 
+/* What both algorithms' jobs say the same way. */
+static void
+fill_common(IMB_JOB *j, unsigned int i, uint32_t clen, int decrypt)
+{
+	j->cipher_direction = decrypt ? IMB_DIR_DECRYPT : IMB_DIR_ENCRYPT;
+	j->chain_order = decrypt ? IMB_ORDER_HASH_CIPHER : IMB_ORDER_CIPHER_HASH;
+	j->key_len_in_bytes = 16;
+	j->dst = bufs[i] + HDR;
+	j->msg_len_to_cipher_in_bytes = clen;
+	j->hash_start_src_offset_in_bytes = 0;
+	j->auth_tag_output = tags[i];
+}
+
 static void
 fill_cbc(IMB_JOB *j, unsigned int i, uint32_t clen, int decrypt)
 {
+	fill_common(j, i, clen, decrypt);
 	j->cipher_mode = IMB_CIPHER_CBC;
 	j->hash_alg = IMB_AUTH_HMAC_SHA_1;
-	j->cipher_direction = decrypt ? IMB_DIR_DECRYPT : IMB_DIR_ENCRYPT;
-	j->chain_order = decrypt ? IMB_ORDER_HASH_CIPHER : IMB_ORDER_CIPHER_HASH;
 	j->enc_keys = enc_keys;
 	j->dec_keys = dec_keys;
-	j->key_len_in_bytes = 16;
 	j->iv = bufs[i] + 8;
 	j->iv_len_in_bytes = 16;
 	j->src = bufs[i];
-	j->dst = bufs[i] + HDR;
 	j->cipher_start_src_offset_in_bytes = HDR;
-	j->msg_len_to_cipher_in_bytes = clen;
-	j->hash_start_src_offset_in_bytes = 0;
 	j->msg_len_to_hash_in_bytes = HDR + clen;
-	j->auth_tag_output = tags[i];
 	j->auth_tag_output_len_in_bytes = 12;
 	j->u.HMAC._hashed_auth_key_xor_ipad = ipad;
 	j->u.HMAC._hashed_auth_key_xor_opad = opad;
@@ -72,25 +79,19 @@ fill_cbc(IMB_JOB *j, unsigned int i, uint32_t clen, int decrypt)
 static void
 fill_gcm(IMB_JOB *j, unsigned int i, uint32_t clen, int decrypt)
 {
+	fill_common(j, i, clen, decrypt);
 	j->cipher_mode = IMB_CIPHER_GCM;
 	j->hash_alg = IMB_AUTH_AES_GMAC;
-	j->cipher_direction = decrypt ? IMB_DIR_DECRYPT : IMB_DIR_ENCRYPT;
-	j->chain_order = decrypt ? IMB_ORDER_HASH_CIPHER : IMB_ORDER_CIPHER_HASH;
 	j->enc_keys = &gcm_key;
 	j->dec_keys = &gcm_key;
-	j->key_len_in_bytes = 16;
 	j->iv = nonces[i];
 	j->iv_len_in_bytes = 12;
 	j->src = bufs[i] + HDR;
-	j->dst = bufs[i] + HDR;
 	j->cipher_start_src_offset_in_bytes = 0;
-	j->msg_len_to_cipher_in_bytes = clen;
-	j->hash_start_src_offset_in_bytes = 0;
 	j->msg_len_to_hash_in_bytes = clen;
+	j->auth_tag_output_len_in_bytes = 16;
 	j->u.GCM.aad = bufs[i];
 	j->u.GCM.aad_len_in_bytes = 8;
-	j->auth_tag_output = tags[i];
-	j->auth_tag_output_len_in_bytes = 16;
 }
 
 /* Chained jobs, the whole burst submitted then flushed. */

@@ -232,11 +232,11 @@ mb_session_clear(void *sess)
 	gvpn_wipe(sess, sizeof(struct mb_session));
 }
 
-/* Describe one AES-CBC/DES + HMAC (or NULL) operation in a job; @p decrypt
- * is a constant in each caller so the direction costs no branch. */
+/* What every job says of its operation, from the session; @p decrypt is a
+ * constant in each caller so the direction costs no branch. */
 static inline __attribute__((always_inline)) void
-mb_fill_hmac_job(struct mb_engine *e, IMB_JOB *job, const struct gvpn_crypto_op *op,
-		 unsigned int idx, const int decrypt)
+mb_fill_common(struct mb_engine *e, IMB_JOB *job, const struct gvpn_crypto_op *op,
+	       unsigned int idx, const int decrypt)
 {
 	const struct mb_session *s = op->sess;
 
@@ -254,6 +254,16 @@ mb_fill_hmac_job(struct mb_engine *e, IMB_JOB *job, const struct gvpn_crypto_op 
 	job->dst = op->data;
 	job->user_data = (void *)(uintptr_t)idx;
 	job->hash_start_src_offset_in_bytes = 0;
+}
+
+/* Describe one AES-CBC/DES + HMAC (or NULL) operation in a job. */
+static inline __attribute__((always_inline)) void
+mb_fill_hmac_job(struct mb_engine *e, IMB_JOB *job, const struct gvpn_crypto_op *op,
+		 unsigned int idx, const int decrypt)
+{
+	const struct mb_session *s = op->sess;
+
+	mb_fill_common(e, job, op, idx, decrypt);
 	job->iv = op->iv;
 	job->src = op->auth;
 	job->cipher_start_src_offset_in_bytes = (uint64_t)(op->data - op->auth);
@@ -282,20 +292,7 @@ mb_fill_job(struct mb_engine *e, IMB_JOB *job, const struct gvpn_crypto_op *op, 
 		return;
 	}
 	mb_gcm_nonce(e->nonce[idx], s, op);
-	job->cipher_mode = IMB_CIPHER_GCM;
-	job->hash_alg = IMB_AUTH_AES_GMAC;
-	job->cipher_direction = decrypt ? IMB_DIR_DECRYPT : IMB_DIR_ENCRYPT;
-	job->chain_order = decrypt ? IMB_ORDER_HASH_CIPHER : IMB_ORDER_CIPHER_HASH;
-	job->enc_keys = s->enc_keys;
-	job->dec_keys = s->dec_keys;
-	job->key_len_in_bytes = s->key_len;
-	job->iv_len_in_bytes = s->iv_len;
-	job->auth_tag_output = decrypt ? e->icv[idx] : op->icv;
-	job->auth_tag_output_len_in_bytes = s->icv_len;
-	job->msg_len_to_cipher_in_bytes = op->data_len;
-	job->dst = op->data;
-	job->user_data = (void *)(uintptr_t)idx;
-	job->hash_start_src_offset_in_bytes = 0;
+	mb_fill_common(e, job, op, idx, decrypt);
 	job->iv = e->nonce[idx];
 	job->src = op->data;
 	job->cipher_start_src_offset_in_bytes = 0;
