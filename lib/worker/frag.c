@@ -21,10 +21,11 @@ worker_fragment(struct gvpn_worker *w, struct rte_mbuf *m, uint32_t max_inner,
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, l2);
 	const uint32_t payload = rte_be_to_cpu_16(ip->total_length) - ihl;
 	const uint32_t chunk = (max_inner - ihl) & ~7u; /* offsets count 8-byte units */
+	const uint32_t count = worker_frag_count(m, max_inner);
 	const uint8_t *src = rte_pktmbuf_mtod(m, const uint8_t *);
 	unsigned int n = 0;
 
-	if (max_inner <= ihl + 8 || (payload + chunk - 1) / chunk > room) {
+	if (count == 0 || count > room) {
 		worker_drop(w, m, GVPN_DROP_FRAG_ERROR);
 		return -1;
 	}

@@ -18,19 +18,50 @@ max_inner(const struct gvpn_esp_sa *sa, uint16_t mtu)
 	return (room & ~(uint32_t)sa->block_mask) - 2 - sa->ddd_len;
 }
 
+/* What a burst has made so far: packets to encrypt, and packets for the
+ * protected port. */
+struct out_lists {
+	struct rte_mbuf *enc[MAX_OUT];
+	struct gvpn_esp_sa_state *enc_st[MAX_OUT];
+	struct rte_mbuf *to_prot[MAX_OUT + MAX_BURST];
+	uint16_t ne, np;
+};
+
+/* Encrypt what is waiting and send it, with the rest of the protected
+ * port's packets: at the end of a burst, and within one whose fragments
+ * would not fit the lists. */
+static void
+out_flush(struct gvpn_worker *w, const struct gvpn_pair *pr, struct out_lists *o)
+{
+	for (uint16_t b = 0; b < o->ne; b += MAX_BURST) {
+		uint16_t cnt = RTE_MIN(o->ne - b, MAX_BURST);
+		uint16_t good = gvpn_esp_encrypt_burst(w->esp, &o->enc_st[b], &o->enc[b], cnt);
+
+		for (uint16_t i = good; i < cnt; i++)
+			rte_pktmbuf_free(o->enc[b + i]);
+		for (uint16_t i = 0; i < good; i++)
+			o->to_prot[o->np++] = o->enc[b + i];
+		w->stats.encrypted += good;
+	}
+	worker_tx(w, pr->prot, pr->prot_idx, o->to_prot, o->np);
+	o->ne = 0;
+	o->np = 0;
+}
+
 void
 gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[], uint16_t n)
 {
 	const struct gvpn_pair *pr = &w->conf.pairs[pair];
-	struct rte_mbuf *ip_pkts[MAX_BURST], *to_prot[MAX_OUT + MAX_BURST], *to_clear[MAX_BURST];
-	struct rte_mbuf *enc[MAX_OUT];
-	struct gvpn_esp_sa_state *enc_st[MAX_OUT];
+	struct rte_mbuf *ip_pkts[MAX_BURST], *to_clear[MAX_BURST];
 	struct gvpn_acl_key keys[MAX_BURST];
 	uint64_t val[MAX_BURST], now = rte_rdtsc();
-	uint16_t nip = 0, np = 0, nc = 0, ne = 0, limit_slot = GVPN_SLOT_NONE;
+	struct out_lists o;
+	uint16_t nip = 0, nc = 0, limit_slot = GVPN_SLOT_NONE;
 	uint32_t limit = 0;
 	uint64_t rx_bytes = 0;
 
+	o.ne = 0;
+	o.np = 0;
 	for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (uint16_t i = 0; i < n; i++) {
@@ -46,7 +77,7 @@ gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts
 			break;
 		case FRAME_L2_PASS:
 			w->stats.l2_passed++;
-			to_prot[np++] = m;
+			o.to_prot[o.np++] = m;
 			break;
 		default:
 			break;
@@ -64,12 +95,12 @@ gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts
 
 		if (kind == FLOW_BYPASS) {
 			w->stats.bypassed++;
-			to_prot[np++] = m;
+			o.to_prot[o.np++] = m;
 			continue;
 		}
 		if (kind == FLOW_FAIL_OPEN) {
 			w->stats.fail_open++;
-			to_prot[np++] = m;
+			o.to_prot[o.np++] = m;
 			continue;
 		}
 		if (kind != FLOW_ENCRYPT) {
@@ -80,7 +111,7 @@ gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts
 		if (slot == GVPN_SLOT_NONE) {
 			if (val[i] & FLOW_FO_BIT) {
 				w->stats.fail_open++;
-				to_prot[np++] = m;
+				o.to_prot[o.np++] = m;
 			} else {
 				worker_drop(w, m, GVPN_DROP_NO_SA);
 			}
@@ -96,8 +127,10 @@ gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts
 			limit = max_inner(w->st[slot].sa, pr->mtu);
 		}
 		if (likely(rte_be_to_cpu_16(ip->total_length) <= limit)) {
-			enc_st[ne] = &w->st[slot];
-			enc[ne++] = m;
+			if (unlikely(o.ne == MAX_OUT))
+				out_flush(w, pr, &o);
+			o.enc_st[o.ne] = &w->st[slot];
+			o.enc[o.ne++] = m;
 			continue;
 		}
 		/* R22: fragment before encryption, or refuse a DF packet. */
@@ -107,22 +140,13 @@ gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts
 			worker_drop(w, m, GVPN_DROP_FRAG_NEEDED);
 			continue;
 		}
-		int k = worker_fragment(w, m, limit, &enc[ne], MAX_OUT - ne);
+		if (worker_frag_count(m, limit) > (uint32_t)(MAX_OUT - o.ne))
+			out_flush(w, pr, &o);
+		int k = worker_fragment(w, m, limit, &o.enc[o.ne], MAX_OUT - o.ne);
 		for (int f = 0; f < k; f++)
-			enc_st[ne + f] = &w->st[slot];
-		ne += k > 0 ? k : 0;
+			o.enc_st[o.ne + f] = &w->st[slot];
+		o.ne += k > 0 ? k : 0;
 	}
-
-	for (uint16_t b = 0; b < ne; b += MAX_BURST) {
-		uint16_t cnt = RTE_MIN(ne - b, MAX_BURST);
-		uint16_t good = gvpn_esp_encrypt_burst(w->esp, &enc_st[b], &enc[b], cnt);
-
-		for (uint16_t i = good; i < cnt; i++)
-			rte_pktmbuf_free(enc[b + i]);
-		for (uint16_t i = 0; i < good; i++)
-			to_prot[np++] = enc[b + i];
-		w->stats.encrypted += good;
-	}
-	worker_tx(w, pr->prot, pr->prot_idx, to_prot, np);
+	out_flush(w, pr, &o);
 	worker_tx(w, pr->clear, pr->clear_idx, to_clear, nc);
 }

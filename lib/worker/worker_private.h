@@ -169,6 +169,22 @@ malformed:
 	return FRAME_DROPPED;
 }
 
+/* Fragments of at most @p max_inner bytes a parsed IPv4 packet becomes
+ * (RFC 791: fragment data in 8-byte units); 0 when it cannot be fragmented
+ * that small. */
+static inline uint32_t
+worker_frag_count(const struct rte_mbuf *m, uint32_t max_inner)
+{
+	const struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
+	const uint32_t ihl = m->l3_len, payload = rte_be_to_cpu_16(ip->total_length) - ihl;
+	const uint32_t chunk = (max_inner - ihl) & ~7u;
+
+	if (max_inner <= ihl + 8)
+		return 0;
+	return (payload + chunk - 1) / chunk;
+}
+
 int worker_fragment(struct gvpn_worker *w, struct rte_mbuf *m, uint32_t max_inner,
 		    struct rte_mbuf *out[], unsigned int room);
 

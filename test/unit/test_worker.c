@@ -2,7 +2,8 @@
 /*
  * Worker + control core over ring ports, the worker on its own lcore when
  * there is one: an SA is replaced while traffic flows in both directions and
- * not one packet is lost or encrypted with the wrong SA.
+ * not one packet is lost or encrypted with the wrong SA; a burst that
+ * pre-fragments into more packets than the worker's lists hold leaves whole.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -296,12 +297,103 @@ test_sa_replaced_under_traffic_loses_nothing(void **state)
 	gvpn_esp_lcore_free(peer.lc);
 }
 
+/* A clear packet of @p len bytes (IPv4 total length) A->B, DF clear. */
+static struct rte_mbuf *
+big_packet(uint16_t len, uint32_t seq)
+{
+	struct rte_mbuf *m = udp_packet(A, B, seq);
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+
+	if (rte_pktmbuf_append(m, (uint16_t)(len - (20 + 8 + 64))) == NULL)
+		abort();
+	ip->total_length = rte_cpu_to_be_16(len);
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	return m;
+}
+
+/*
+ * A full burst whose packets pre-fragment (R22) into more than the worker's
+ * lists hold at once: 250 packets of 2000 bytes behind a protected MTU of
+ * 576 become 5 fragments each, 1250 in all, then 6 small packets. Every
+ * fragment and packet must leave encrypted, nothing dropped.
+ */
+static void
+test_fragments_beyond_a_burst_all_leave(void **state)
+{
+	enum { BIG = 250, SMALL = 6, FRAGS = 5 };
+	static struct gvpn_config cfg;
+	struct gvpn_selector sel = {.src = {A, 32}, .dst = {B, 32}, .sport_hi = 65535,
+				    .dport_hi = 65535};
+	struct gvpn_worker_conf wc = {.id = 0, .burst = GVPN_WORKER_BURST_MAX, .n_pairs = 1,
+				      .flows = 4096, .backend = &gvpn_crypto_ipsecmb, .pool = NULL};
+	struct gvpn_ctrl_conf cc = {.cfg = &cfg, .n_workers = 1, .backend = &gvpn_crypto_ipsecmb};
+	struct gvpn_ctrl_sa_params sp = {.group = 0};
+	struct rte_mbuf *m[BIG + SMALL];
+	unsigned int got = 0, n;
+	struct gvpn_worker *w;
+	struct gvpn_ctrl *c;
+	int tek, slot;
+
+	(void)state;
+	cfg.n_groups = 1;
+	snprintf(cfg.groups[0].name, GVPN_NAME_MAX, "g");
+	cfg.groups[0].direction = GVPN_DIR_BOTH;
+	wc.pool = pool;
+	wc.pairs[0] = (struct gvpn_pair){.clear = clear_port, .prot = prot_port, .clear_idx = 0,
+					 .prot_idx = 1, .mtu = 576};
+	w = gvpn_worker_create(&wc);
+	assert_non_null(w);
+	cc.workers = &w;
+	c = gvpn_ctrl_create(&cc);
+	assert_non_null(c);
+	tek = gvpn_ctrl_tek_add(c, 0, &sel, 1);
+	assert_true(tek >= 0);
+	sp.tek = (uint16_t)tek;
+	sp.esp.spi = 0x3003;
+	sp.esp.ttl = 64;
+	sp.esp.xform.cipher = GVPN_CIPHER_AES_CBC; /* 16-byte IV and blocks: 5 fragments */
+	sp.esp.xform.cipher_key_len = 16;
+	memset(sp.esp.xform.cipher_key, 0x33, 16);
+	sp.esp.xform.auth = GVPN_AUTH_HMAC_SHA1_96;
+	sp.esp.xform.auth_key_len = 20;
+	memset(sp.esp.xform.auth_key, 0x44, 20);
+	slot = gvpn_ctrl_sa_add(c, &sp);
+	assert_true(slot >= 0);
+	assert_int_equal(gvpn_ctrl_sa_activate(c, (uint16_t)slot), 0);
+	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
+	settle(c, w, 1);
+
+	for (unsigned int i = 0; i < BIG + SMALL; i++)
+		m[i] = i < BIG ? big_packet(2000, i) : udp_packet(A, B, i);
+	gvpn_worker_outbound(w, 0, m, BIG + SMALL);
+	while ((n = rte_ring_dequeue_burst(prot_tx, (void **)m, BIG + SMALL, NULL)) != 0) {
+		for (unsigned int i = 0; i < n; i++) {
+			assert_int_equal(*rte_pktmbuf_mtod_offset(m[i], uint8_t *, 14 + 9),
+					 GVPN_IPPROTO_ESP);
+			rte_pktmbuf_free(m[i]);
+		}
+		got += n;
+	}
+
+	const struct gvpn_worker_stats *ws = gvpn_worker_stats(w);
+	for (int d = 0; d < GVPN_DROP_MAX; d++)
+		if (ws->drop[d] != 0)
+			fail_msg("%" PRIu64 " dropped: %s", ws->drop[d], gvpn_worker_drop_name(d));
+	assert_int_equal(ws->fragments_out, BIG * FRAGS);
+	assert_int_equal(ws->encrypted, BIG * FRAGS + SMALL);
+	assert_int_equal(got, BIG * FRAGS + SMALL);
+	gvpn_ctrl_free(c);
+	gvpn_worker_free(w);
+}
+
 int
 main(int argc, char **argv)
 {
 	char *eal[] = {argv[0], "--no-huge", "--no-pci", "--no-shconf", "-l", "0-1", "-m", "512",
 		       "--no-telemetry", "--log-level=*:error"};
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fragments_beyond_a_burst_all_leave),
 		cmocka_unit_test(test_sa_replaced_under_traffic_loses_nothing),
 	};
 
