@@ -301,15 +301,17 @@ test_algorithm_names_round_trip(void **state)
 
 /*
  * process() calls that take every route of a backend: a burst of one
- * algorithm under two sessions with different keys, a burst of GCM, a burst
- * mixing four algorithms, a short burst of two AES-CBC + HMAC algorithms
- * with different key and ICV lengths, and a call longer than a backend's
- * chunk (IPsec-MB: 128 operations) whose second chunk mixes algorithms.
+ * algorithm and one length under two sessions with different keys (for
+ * IPsec-MB, AES-CBC + HMAC encryption takes its cipher and hash bursts only
+ * then), bursts of GCM-128 and GCM-256, a burst mixing four algorithms, a
+ * short burst of two AES-CBC + HMAC algorithms with different key and ICV
+ * lengths, and a call longer than a backend's chunk (IPsec-MB: 128
+ * operations) whose lengths vary and whose second chunk mixes algorithms.
  * Every backend must produce the same bytes and ICVs as every other, open
  * them again, and refuse exactly the operations whose ICV or ciphertext was
  * altered.
  */
-enum { MIX_OPS = 300, MIX_LEN = 160, MIX_HDR = 24 };
+enum { MIX_OPS = 332, MIX_LEN = 160, MIX_HDR = 24 };
 
 static const struct {
 	enum gvpn_cipher c;
@@ -325,7 +327,8 @@ static const struct {
 };
 
 /* The calls: [start, end) of the operations. */
-static const unsigned int mix_calls[][2] = {{0, 32}, {32, 64}, {64, 96}, {96, 100}, {100, 300}};
+static const unsigned int mix_calls[][2] = {{0, 32},   {32, 64},   {64, 96},
+					     {96, 100}, {100, 300}, {300, 332}};
 
 static size_t
 mix_session_of(unsigned int i)
@@ -340,6 +343,8 @@ mix_session_of(unsigned int i)
 		return 0; /* then AES-256 + SHA-256: the same route, other parameters */
 	if (i == 250)
 		return 4;
+	if (i >= 300)
+		return 5;
 	return 2;
 }
 
@@ -390,7 +395,7 @@ mix_prepare(struct mix_run *r, void *const sess[])
 		op->auth = r->buf[i];
 		op->iv = r->buf[i] + 8;
 		op->data = r->buf[i] + MIX_HDR;
-		op->data_len = block * (1 + i % (MIX_LEN / 16));
+		op->data_len = i < 32 ? 64 : block * (1 + i % (MIX_LEN / 16));
 		if (mix_algs[a].c == GVPN_CIPHER_AES_GCM && i % 3 == 0)
 			op->data_len -= 3; /* GCM takes any length */
 		op->auth_len = MIX_HDR + op->data_len;

@@ -67,7 +67,7 @@ struct mb_engine {
 	IMB_MGR *mgr;
 	alignas(64) IMB_JOB jobs[MB_CHUNK];    /* the cipher and hash bursts' operations */
 	struct gcm_context_data gcm;           /* the direct GCM calls' working state */
-	alignas(64) uint8_t nonce[MB_CHUNK][16]; /* GCM: salt | explicit IV | 1 */
+	alignas(64) uint8_t nonce[MB_CHUNK][16]; /* GCM: salt | explicit IV (12 bytes used) */
 	alignas(64) uint8_t icv[MB_CHUNK][DIGEST_MAX]; /* computed ICVs of decrypts */
 };
 
