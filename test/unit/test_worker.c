@@ -132,15 +132,34 @@ settle(struct gvpn_ctrl *c, struct gvpn_worker *w, int inline_worker)
 	}
 }
 
+/* One group over the ring ports: a worker (RX bursts of @p burst, protected
+ * MTU @p mtu) and the control core that feeds it. */
+static void
+worker_and_ctrl(struct gvpn_config *cfg, uint16_t burst, uint16_t mtu, struct gvpn_worker **w,
+		struct gvpn_ctrl **c)
+{
+	struct gvpn_worker_conf wc = {.id = 0, .burst = burst, .n_pairs = 1, .flows = 4096,
+				      .backend = &gvpn_crypto_ipsecmb, .pool = pool};
+	struct gvpn_ctrl_conf cc = {.cfg = cfg, .n_workers = 1, .backend = &gvpn_crypto_ipsecmb};
+
+	cfg->n_groups = 1;
+	snprintf(cfg->groups[0].name, GVPN_NAME_MAX, "g");
+	cfg->groups[0].direction = GVPN_DIR_BOTH;
+	wc.pairs[0] = (struct gvpn_pair){.clear = clear_port, .prot = prot_port, .clear_idx = 0,
+					 .prot_idx = 1, .mtu = mtu};
+	*w = gvpn_worker_create(&wc);
+	assert_non_null(*w);
+	cc.workers = w;
+	*c = gvpn_ctrl_create(&cc);
+	assert_non_null(*c);
+}
+
 static void
 test_sa_replaced_under_traffic_loses_nothing(void **state)
 {
 	static struct gvpn_config cfg;
 	struct gvpn_selector sel = {.src = {A, 32}, .dst = {B, 32}, .sport_hi = 65535,
 				    .dport_hi = 65535};
-	struct gvpn_worker_conf wc = {.id = 0, .burst = BURST, .n_pairs = 1, .flows = 4096,
-				      .backend = &gvpn_crypto_ipsecmb, .pool = NULL};
-	struct gvpn_ctrl_conf cc = {.cfg = &cfg, .n_workers = 1, .backend = &gvpn_crypto_ipsecmb};
 	static uint8_t seen_out[TOTAL], seen_in[TOTAL];
 	uint64_t by_spi_out[2] = {0}, by_spi_in[2] = {0};
 	unsigned int sent_out = 0, sent_in = 0, got_out = 0, got_in = 0, phase = 0;
@@ -153,17 +172,7 @@ test_sa_replaced_under_traffic_loses_nothing(void **state)
 	int tek;
 
 	(void)state;
-	cfg.n_groups = 1;
-	snprintf(cfg.groups[0].name, GVPN_NAME_MAX, "g");
-	cfg.groups[0].direction = GVPN_DIR_BOTH;
-	wc.pool = pool;
-	wc.pairs[0] = (struct gvpn_pair){.clear = clear_port, .prot = prot_port, .clear_idx = 0,
-					 .prot_idx = 1, .mtu = 1500};
-	w = gvpn_worker_create(&wc);
-	assert_non_null(w);
-	cc.workers = &w;
-	c = gvpn_ctrl_create(&cc);
-	assert_non_null(c);
+	worker_and_ctrl(&cfg, BURST, 1500, &w, &c);
 
 	/* The independent end: our own ESP contexts with both SAs. */
 	peer.lc = gvpn_esp_lcore_create(&gvpn_crypto_openssl, SOCKET_ID_ANY, NULL);
@@ -325,9 +334,6 @@ test_fragments_beyond_a_burst_all_leave(void **state)
 	static struct gvpn_config cfg;
 	struct gvpn_selector sel = {.src = {A, 32}, .dst = {B, 32}, .sport_hi = 65535,
 				    .dport_hi = 65535};
-	struct gvpn_worker_conf wc = {.id = 0, .burst = GVPN_WORKER_BURST_MAX, .n_pairs = 1,
-				      .flows = 4096, .backend = &gvpn_crypto_ipsecmb, .pool = NULL};
-	struct gvpn_ctrl_conf cc = {.cfg = &cfg, .n_workers = 1, .backend = &gvpn_crypto_ipsecmb};
 	struct gvpn_ctrl_sa_params sp = {.group = 0};
 	struct rte_mbuf *m[BIG + SMALL];
 	unsigned int got = 0, n;
@@ -336,17 +342,7 @@ test_fragments_beyond_a_burst_all_leave(void **state)
 	int tek, slot;
 
 	(void)state;
-	cfg.n_groups = 1;
-	snprintf(cfg.groups[0].name, GVPN_NAME_MAX, "g");
-	cfg.groups[0].direction = GVPN_DIR_BOTH;
-	wc.pool = pool;
-	wc.pairs[0] = (struct gvpn_pair){.clear = clear_port, .prot = prot_port, .clear_idx = 0,
-					 .prot_idx = 1, .mtu = 576};
-	w = gvpn_worker_create(&wc);
-	assert_non_null(w);
-	cc.workers = &w;
-	c = gvpn_ctrl_create(&cc);
-	assert_non_null(c);
+	worker_and_ctrl(&cfg, GVPN_WORKER_BURST_MAX, 576, &w, &c);
 	tek = gvpn_ctrl_tek_add(c, 0, &sel, 1);
 	assert_true(tek >= 0);
 	sp.tek = (uint16_t)tek;
