@@ -796,7 +796,7 @@ parse_dataplane(struct ctx *x, const config_t *cf, struct gvpn_config *c)
 		return rc;
 	if (rc == 0)
 		c->flows = (uint32_t)n;
-	if ((rc = get_int(x, g, "burst", 1, 256, &n)) < 0)
+	if ((rc = get_int(x, g, "burst", 1, GVPN_MAX_BURST, &n)) < 0)
 		return rc;
 	if (rc == 0)
 		c->burst = (uint16_t)n;

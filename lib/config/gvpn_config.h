@@ -25,6 +25,7 @@ extern "C" {
 #define GVPN_MAX_GROUP_SAS 1024
 #define GVPN_MAX_FAIL_OPEN 10 /* per group (R24) */
 #define GVPN_MAX_BYPASS 64
+#define GVPN_MAX_BURST 256 /* dataplane.burst */
 
 /** An IPv4 prefix in host order. */
 struct gvpn_prefix {

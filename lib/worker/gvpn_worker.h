@@ -37,7 +37,7 @@ extern "C" {
 /** The most mbufs a worker's reassembly can hold: size pools with it. */
 #define GVPN_FRAG_MBUFS (GVPN_FRAG_PACKETS * RTE_LIBRTE_IP_FRAG_MAX_FRAG)
 /** Largest RX burst (gvpn_worker_conf.burst). */
-#define GVPN_WORKER_BURST_MAX 256
+#define GVPN_WORKER_BURST_MAX GVPN_MAX_BURST
 /** The most mbufs a worker holds between RX and TX: a burst and the
  * fragments its packets may become. Size pools with it. */
 #define GVPN_WORKER_BURST_MBUFS (GVPN_WORKER_BURST_MAX * 5)
