@@ -20,7 +20,7 @@ worker_fragment(struct gvpn_worker *w, struct rte_mbuf *m, uint32_t max_inner,
 	const uint32_t l2 = m->l2_len, ihl = m->l3_len;
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, l2);
 	const uint32_t payload = rte_be_to_cpu_16(ip->total_length) - ihl;
-	const uint32_t chunk = (max_inner - ihl) & ~7u; /* offsets count 8-byte units */
+	const uint32_t chunk = worker_frag_chunk(max_inner, ihl);
 	const uint32_t count = worker_frag_count(m, max_inner);
 	const uint8_t *src = rte_pktmbuf_mtod(m, const uint8_t *);
 	unsigned int n = 0;

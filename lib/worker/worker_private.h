@@ -169,16 +169,23 @@ malformed:
 	return FRAME_DROPPED;
 }
 
-/* Fragments of at most @p max_inner bytes a parsed IPv4 packet becomes
- * (RFC 791: fragment data in 8-byte units); 0 when it cannot be fragmented
- * that small. */
+/* Data bytes in each fragment of at most @p max_inner bytes with an @p ihl
+ * header (RFC 791: fragment offsets count 8-byte units). */
+static inline uint32_t
+worker_frag_chunk(uint32_t max_inner, uint32_t ihl)
+{
+	return (max_inner - ihl) & ~7u;
+}
+
+/* Fragments of at most @p max_inner bytes a parsed IPv4 packet becomes; 0
+ * when it cannot be fragmented that small. */
 static inline uint32_t
 worker_frag_count(const struct rte_mbuf *m, uint32_t max_inner)
 {
 	const struct rte_ipv4_hdr *ip =
 		rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
 	const uint32_t ihl = m->l3_len, payload = rte_be_to_cpu_16(ip->total_length) - ihl;
-	const uint32_t chunk = (max_inner - ihl) & ~7u;
+	const uint32_t chunk = worker_frag_chunk(max_inner, ihl);
 
 	if (max_inner <= ihl + 8)
 		return 0;
