@@ -33,7 +33,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "test", "pylib"))
 sys.path.insert(0, HERE)
-from gvpntest import Telemetry  # noqa: E402
+from gvpntest import Telemetry, write_rows  # noqa: E402
 import traffic  # noqa: E402
 
 IMPL_LABEL = {"ceiling": "ceiling", "io": "io", "secgw": "ipsec-secgw", "gvpnd": "gvpnd"}
@@ -574,9 +574,7 @@ def plot(rows, path):
 def cmd_report(a):
     rows = enrich(load(a.results))
     if a.rewrite:
-        with open(a.results, "w") as f:
-            for r in rows:
-                f.write(json.dumps(r) + "\n")
+        write_rows(a.results, rows, append=False)
     print(table(rows))
     if a.plot:
         plot(rows, a.plot)

@@ -15,7 +15,6 @@ core each; testpmd's main lcore sleeps between its statistics. With pktgen
 instead of testpmd, see scripts/pktgen/README.md.
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -26,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "test", "pylib"))
 sys.path.insert(0, HERE)
-from gvpntest import wait_telemetry  # noqa: E402
+from gvpntest import wait_telemetry, write_rows  # noqa: E402
 import traffic  # noqa: E402
 
 FCS = 4
@@ -124,9 +123,7 @@ def main():
     for r in rows:
         print(f"{r['size']:>5} {r['offered_mpps']:>13} {r['mpps']:>11} {r['gbps']:>7}  {r['drops']}")
     if a.out:
-        with open(a.out, "a") as f:
-            for r in rows:
-                f.write(json.dumps(r) + "\n")
+        write_rows(a.out, rows)
     return 0
 
 

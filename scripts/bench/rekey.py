@@ -13,7 +13,6 @@ usage: scripts/bench/rekey.py [--seconds 30] [--interval 2] [--payload 64]
                               [--gvpnd build/app/gvpnd] [--out FILE.jsonl]
 """
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -22,7 +21,7 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "test", "pylib"))
 sys.path.insert(0, os.path.join(ROOT, "test", "func"))
-from gvpntest import KeyServer  # noqa: E402
+from gvpntest import KeyServer, write_rows  # noqa: E402
 from test_push import Control, Pair, active_spi, group, ks_conf, wait_acks  # noqa: E402
 
 KEY_DROPS = ("drop_no_sa", "drop_no_rule", "drop_esp_bad_spi", "drop_esp_bad_icv",
@@ -78,9 +77,7 @@ def main():
         print(f"{r['member']:6} {r['pushes_applied']:>6} {r['mpps_encrypted']:>9} "
               f"{r['mpps_decrypted']:>9} {r['lost']:>5}  {r['drops']}")
     if a.out:
-        with open(a.out, "a") as f:
-            for r in rows:
-                f.write(json.dumps(r) + "\n")
+        write_rows(a.out, rows)
     return 0 if all(r["lost"] == 0 for r in rows) else 1
 
 

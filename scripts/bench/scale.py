@@ -22,7 +22,6 @@ the flow cache's own size from /gvpn/flows. Runs with --no-huge: every
 DPDK allocation is in the resident set.
 """
 import argparse
-import json
 import os
 import struct
 import subprocess
@@ -34,7 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "test", "pylib"))
 sys.path.insert(0, HERE)
-from gvpntest import wait_telemetry  # noqa: E402
+from gvpntest import wait_telemetry, write_rows  # noqa: E402
 import traffic  # noqa: E402
 
 PER_GROUP = 1000
@@ -192,9 +191,7 @@ def main():
                   f"RSS {r['rss_mb']} MB, flow cache {r['flow_cache']}, drops {r['drops']}",
                   flush=True)
     if a.out:
-        with open(a.out, "a") as f:
-            for r in rows:
-                f.write(json.dumps(r) + "\n")
+        write_rows(a.out, rows)
     return 0
 
 

@@ -99,6 +99,13 @@ class Telemetry:
         self.s.close()
 
 
+def write_rows(path, rows, append=True):
+    """Results as JSON lines, one a row: added to @path, or replacing it."""
+    with open(path, "a" if append else "w") as f:
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+
+
 def wait_telemetry(prefix, proc=None, probe="/gvpn/version", timeout=15):
     """A Telemetry client of the DPDK process with file prefix `prefix`, once
     it answers `probe`. RuntimeError when `proc` exits first or time runs out."""
