@@ -52,6 +52,10 @@ extern "C" {
 	X(INNER_POLICY, "inner_policy", "inner packet outside the SA's selectors")          \
 	X(FRAG_NEEDED, "frag_needed", "too big with DF set (ICMP sent)")                    \
 	X(FRAG_ERROR, "frag_error", "fragment error")                                       \
+	X(FRAG_TIMEOUT, "frag_timeout", "fragment of a packet not completed in time")       \
+	X(FRAG_INVALID, "frag_invalid", "fragments overlapping, empty or too many")         \
+	X(FRAG_OVERSIZED, "frag_oversized", "fragment ending beyond 65535 bytes")           \
+	X(FRAG_TABLE_FULL, "frag_table_full", "fragment of a new packet, reassembly full")  \
 	X(NO_MBUF, "no_mbuf", "no mbuf")                                                    \
 	X(TX_FULL, "tx_full", "TX queue full")
 

@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/* rte_ip_frag_table_del_expired_entries() is experimental in DPDK 22.11. */
+#define ALLOW_EXPERIMENTAL_API
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -74,7 +77,8 @@ gvpn_worker_create(const struct gvpn_worker_conf *conf)
 	 * more, but an appliance must not hold buffers that long), and at most
 	 * GVPN_FRAG_PACKETS packets wait at once, so that a fragment flood
 	 * cannot take more than GVPN_FRAG_MBUFS mbufs from the pool. */
-	w->frag = rte_ip_frag_table_create(GVPN_FRAG_PACKETS / 8, 8, GVPN_FRAG_PACKETS, hz * 2,
+	w->frag_ttl = hz * 2;
+	w->frag = rte_ip_frag_table_create(GVPN_FRAG_PACKETS / 8, 8, GVPN_FRAG_PACKETS, w->frag_ttl,
 					   conf->socket);
 	w->esp = gvpn_esp_lcore_create(conf->backend, conf->socket, conf->iv_seed);
 	w->icmp_gap = hz / 1000; /* at most 1000 ICMP messages a second */
@@ -190,6 +194,26 @@ drain_inbox(struct gvpn_worker *w)
 	}
 }
 
+/*
+ * Drop the packets that did not complete in time, counting their fragments.
+ * Every expired entry goes, however many: reassembly then never meets a
+ * stale one, which is what lets worker_parse_frag() tell its drops apart.
+ */
+static void
+frag_expire(struct gvpn_worker *w, uint64_t now)
+{
+	for (;;) {
+		const uint32_t before = w->dr.cnt;
+
+		/* Stops early when the death row could not take a packet. */
+		rte_ip_frag_table_del_expired_entries(w->frag, &w->dr, now);
+		w->stats.drop[GVPN_DROP_FRAG_TIMEOUT] += w->dr.cnt - before;
+		if (w->dr.cnt < RTE_IP_FRAG_DEATH_ROW_MBUF_LEN / 2)
+			return;
+		rte_ip_frag_free_death_row(&w->dr, 0);
+	}
+}
+
 void
 gvpn_worker_poll(struct gvpn_worker *w)
 {
@@ -207,6 +231,15 @@ gvpn_worker_poll(struct gvpn_worker *w)
 		if (n != 0)
 			gvpn_worker_inbound(w, p, pkts, n);
 	}
+	/* Only while a packet may wait: all of them have expired once the
+	 * last fragment is older than the timeout. */
+	if (unlikely(w->frag_held)) {
+		const uint64_t now = rte_rdtsc();
+
+		frag_expire(w, now);
+		if (now > w->frag_last + w->frag_ttl)
+			w->frag_held = 0;
+	}
 	rte_ip_frag_free_death_row(&w->dr, 3);
 }
 
@@ -217,10 +250,39 @@ worker_parse_frag(struct gvpn_worker *w, struct rte_mbuf **mp, struct rte_ipv4_h
 {
 	struct rte_mbuf *m = *mp, *r;
 	const uint32_t eth = sizeof(struct rte_ether_hdr);
+	const uint32_t ofs = (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK) *
+			     RTE_IPV4_HDR_OFFSET_UNITS;
+	uint32_t lost;
 
+	/* A packet ending beyond 65535 bytes (ping of death): DPDK would
+	 * wrap its length. */
+	if (unlikely(ofs + len > UINT16_MAX)) {
+		worker_drop(w, m, GVPN_DROP_FRAG_OVERSIZED);
+		return FRAME_DROPPED;
+	}
+	/* DPDK drops an empty fragment as it drops one it has no room for. */
+	if (unlikely(len == m->l3_len)) {
+		worker_drop(w, m, GVPN_DROP_FRAG_INVALID);
+		return FRAME_DROPPED;
+	}
 	/* Fragments are put back together first (R21). */
 	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - eth - len));
+	/*
+	 * DPDK puts what it drops on the death row, uncounted. With no
+	 * stale entry left, one call adds either this fragment alone (no
+	 * room for a new packet: the table or the hash bucket is full) or
+	 * this fragment with the packet's others (they overlap, repeat a
+	 * first or last piece, are more than RTE_LIBRTE_IP_FRAG_MAX_FRAG,
+	 * or leave a hole).
+	 */
+	frag_expire(w, now);
+	lost = w->dr.cnt;
 	r = rte_ipv4_frag_reassemble_packet(w->frag, &w->dr, m, now, ip);
+	lost = w->dr.cnt - lost;
+	if (unlikely(lost != 0))
+		w->stats.drop[lost == 1 ? GVPN_DROP_FRAG_TABLE_FULL : GVPN_DROP_FRAG_INVALID] += lost;
+	w->frag_held = 1;
+	w->frag_last = now;
 	/* The death row has a fixed size and no bounds check: empty it long
 	 * before one more call could overflow it. */
 	if (w->dr.cnt >= RTE_IP_FRAG_DEATH_ROW_MBUF_LEN / 2)

@@ -66,6 +66,9 @@ struct gvpn_worker {
 	struct rte_hash *spis;
 	struct rte_ip_frag_tbl *frag;
 	struct rte_ip_frag_death_row dr;
+	uint64_t frag_ttl;           /* TSC cycles a packet may take to complete */
+	uint64_t frag_last;          /* TSC of the last fragment given to reassembly */
+	uint8_t frag_held;           /* reassembly may hold fragments */
 	uint64_t icmp_next;          /* TSC before which no ICMP is sent */
 	uint64_t icmp_gap;
 	uint16_t out_slot[GVPN_MAX_TEKS];

@@ -71,7 +71,9 @@ class Case:
         self.conf = conf
         self.tel = {}
 
-    def run(self, lcores="0", extra_vdevs=(), extra_rx=None):
+    def run(self, lcores="0", extra_vdevs=(), extra_rx=None, until=None):
+        """@until: a test of the summed lcore counters to wait for once the
+        input is read (say, drops that come only after a timeout)."""
         f = self.files
         vdevs = [f"net_pcap0,rx_pcap={f['clear_in']},tx_pcap={f['clear_out']}",
                  f"net_pcap1,rx_pcap={f['prot_in']},tx_pcap={f['prot_out']}"] + list(extra_vdevs)
@@ -83,6 +85,11 @@ class Case:
                         p["wan"]["rx_packets"] >= self.n_prot and
                         all(p[k]["rx_packets"] >= n for k, n in (extra_rx or {}).items()))
             g.wait(all_read, what="gvpnd to read its input")
+            if until is not None:
+                try:
+                    g.wait(lambda: until(g.lcores()), what="the counters")
+                except AssertionError:
+                    raise AssertionError(f"counters: {g.lcores()}") from None
             # every frame read is accounted for once the counters stop moving
             last = None
             while True:
@@ -332,6 +339,60 @@ def test_jumbo(ctx, tap):
               "each, and decrypt", jumbo)
 
 
+def test_bad_fragments(ctx, tap):
+    """Fragments that never make a packet: each one counted once, by reason."""
+    def frag(ident, off, payload, mf=True, src=A):
+        return eth() / IP(src=src, dst=B, id=ident, proto=17, frag=off // 8,
+                          flags="MF" if mf else 0) / Raw(payload)
+
+    invalid = [
+        # teardrop: the last fragment lies inside the first
+        frag(1, 0, b"t" * 36), frag(1, 24, b"t" * 4, mf=False),
+        # a first fragment twice
+        frag(2, 0, b"d" * 16), frag(2, 0, b"d" * 16),
+        # more pieces than reassembly takes (RTE_LIBRTE_IP_FRAG_MAX_FRAG = 8:
+        # a first, a last and six between)
+        *[frag(3, 8 * (i + 1), b"m" * 8) for i in range(7)],
+        # overlapping pieces whose lengths add up, leaving a hole
+        frag(4, 0, b"h" * 16), frag(4, 8, b"h" * 8), frag(4, 24, b"h" * 8, mf=False),
+        # an empty fragment
+        frag(5, 8, b""),
+    ]
+    oversized = [
+        # ping of death: the last fragment ends beyond 65535 bytes
+        frag(6, 65480, b"p" * 100, mf=False),
+        frag(7, 65528, b"p" * 8),
+    ]
+    # incomplete packets that time out: the first of the ping of death, and
+    # first and middle pieces without a last
+    timeout, waiting = [frag(6, 0, b"p" * 1480)], 21
+    for i in range(waiting - 1):
+        timeout += [frag(100 + i, 0, b"i" * 64), frag(100 + i, 64, b"i" * 64)]
+    # more packets than the table holds (512): the rest find it full
+    flood = [frag(1000 + i, 0, b"f" * 32, src="192.0.2.11") for i in range(600)]
+    frames = invalid + oversized + timeout + flood
+    reasons = ("frag_timeout", "frag_invalid", "frag_oversized", "frag_table_full")
+
+    def all_counted(t):
+        return sum(t["drop_" + r] for r in reasons) >= len(frames)
+
+    def each_counted_once():
+        c = Case(ctx, "bad_frags", ctx.example("static-group.conf"), clear_in=frames)
+        c.run(until=all_counted)
+        t = c.total
+        got = {r: t["drop_" + r] for r in reasons}
+        assert sum(t[k] for k in t if k.startswith("drop")) == len(frames), \
+            f"{len(frames)} bad frames, drops {got}"
+        assert got["frag_invalid"] == len(invalid), got
+        assert got["frag_oversized"] == len(oversized), got
+        assert got["frag_table_full"] >= len(flood) - (512 - waiting), got
+        assert got["frag_timeout"] + got["frag_table_full"] == len(timeout) + len(flood), got
+        c.counters(**{"drop_" + r: n for r, n in got.items()})
+        assert not c.clear_out and not c.prot_out, "a bad fragment was forwarded"
+    tap.check("bad fragments (teardrop, ping of death, incomplete, a flood): every one dropped "
+              "and counted by reason, none unaccounted", each_counted_once)
+
+
 def main():
     gvpnd, root, work = sys.argv[1:4]
     os.makedirs(work, exist_ok=True)
@@ -346,6 +407,7 @@ def main():
     test_direction(ctx, tap, state)
     test_two_pairs_and_a_worker_lcore(ctx, tap)
     test_jumbo(ctx, tap)
+    test_bad_fragments(ctx, tap)
     return tap.done()
 
 
