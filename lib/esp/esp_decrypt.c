@@ -13,6 +13,37 @@
 /* Link headers up to this long are moved with one fixed-size copy. */
 #define LINK_COPY 16
 
+/*
+ * RFC 6040 section 4.2, figure 4 (it updates RFC 4301 section 5.1.2.1):
+ * the inner ECN field after decapsulation, at [inner << 2 | outer]. ECN
+ * codepoints: 0 Not-ECT, 1 ECT(1), 2 ECT(0), 3 CE. ECN_DROP: the outer
+ * header says congestion, and the inner packet's transport would not
+ * understand a mark: drop it, as a congested router would have.
+ */
+#define ECN_DROP 4
+static const uint8_t ecn_decap[16] = {
+	/* outer:  Not-ECT ECT(1) ECT(0) CE */
+	/* Not-ECT */ 0, 0, 0, ECN_DROP,
+	/* ECT(1)  */ 1, 1, 1, 3,
+	/* ECT(0)  */ 2, 1, 2, 3,
+	/* CE      */ 3, 3, 3, 3,
+};
+
+/* Set the ECN field of @p ip to @p ecn and update its checksum (RFC 1624). */
+static __rte_noinline void
+ecn_set(struct rte_ipv4_hdr *ip, uint32_t ecn)
+{
+	/* The header's first 16-bit word, before and after, in host order. */
+	const uint32_t w0 = (uint32_t)ip->version_ihl << 8 | ip->type_of_service;
+	const uint32_t w1 = (w0 & ~3u) | ecn;
+	uint32_t sum = (uint16_t)~rte_be_to_cpu_16(ip->hdr_checksum) + (~w0 & 0xffff) + w1;
+
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	ip->type_of_service = (uint8_t)w1;
+	ip->hdr_checksum = rte_cpu_to_be_16((uint16_t)~sum);
+}
+
 /* Returns 0 and fills @p op, or the drop reason + 1. */
 static inline int
 esp_check_one(const struct gvpn_esp_sa_state *st, struct rte_mbuf *m, struct gvpn_crypto_op *op)
@@ -71,8 +102,8 @@ esp_decap_one(struct gvpn_esp_sa_state *st, struct rte_mbuf *m, const struct gvp
 	const uint32_t l2 = m->l2_len;
 	const uint8_t *ct = op->data;
 	const uint32_t clen = op->data_len;
-	const struct rte_ipv4_hdr *in;
-	uint32_t pad = ct[clen - 2], ilen, tlen, hdr, off;
+	struct rte_ipv4_hdr *in;
+	uint32_t pad = ct[clen - 2], ilen, tlen, hdr, off, ecn, ecn_out;
 	uint8_t *start;
 	int why;
 
@@ -89,7 +120,7 @@ esp_decap_one(struct gvpn_esp_sa_state *st, struct rte_mbuf *m, const struct gvp
 	if (why != 0)
 		return why;
 	ilen -= off;
-	in = (const struct rte_ipv4_hdr *)(ct + off);
+	in = (struct rte_ipv4_hdr *)(op->data + off);
 	if (ilen < sizeof(*in))
 		return GVPN_ESP_DROP_BAD_INNER + 1;
 	tlen = rte_be_to_cpu_16(in->total_length);
@@ -100,6 +131,17 @@ esp_decap_one(struct gvpn_esp_sa_state *st, struct rte_mbuf *m, const struct gvp
 		return GVPN_ESP_DROP_BAD_INNER + 1;
 
 	start = rte_pktmbuf_mtod(m, uint8_t *);
+	/* Congestion marks set on the way (RFC 6040), read before the link
+	 * header is moved over the outer one. Most packets keep their field:
+	 * one test, and the rest is out of the way. */
+	ecn = in->type_of_service & 3u;
+	ecn_out = ecn_decap[ecn << 2 |
+			    (((const struct rte_ipv4_hdr *)(start + l2))->type_of_service & 3u)];
+	if (unlikely(ecn_out != ecn)) {
+		if (ecn_out == ECN_DROP)
+			return GVPN_ESP_DROP_CE_NOT_ECT + 1;
+		ecn_set(in, ecn_out);
+	}
 	hdr = (uint32_t)(op->data - start) - l2 + off;
 	if (likely(l2 >= LINK_COPY / 2 && l2 <= LINK_COPY)) {
 		/* Two 8-byte copies that may overlap each other, both within

@@ -57,7 +57,8 @@ extern "C" {
 	X(DUMMY, "dummy", "dummy packet (next header 59)")                                  \
 	X(CRYPTO, "crypto", "crypto engine error")                                          \
 	X(BAD_STAMP, "bad_stamp", "delay-detection timestamp missing or malformed")         \
-	X(REPLAY_WINDOW, "replay_window", "timestamp outside the replay window")
+	X(REPLAY_WINDOW, "replay_window", "timestamp outside the replay window")            \
+	X(CE_NOT_ECT, "ce_not_ect", "congestion experienced on a Not-ECT packet")
 
 #define GVPN_ESP_DROP_ENUM(n, id, s) GVPN_ESP_DROP_##n,
 enum gvpn_esp_drop { GVPN_ESP_DROP_LIST(GVPN_ESP_DROP_ENUM) GVPN_ESP_DROP_MAX };

@@ -339,6 +339,45 @@ def test_jumbo(ctx, tap):
               "each, and decrypt", jumbo)
 
 
+def test_ecn(ctx, tap):
+    """RFC 6040 section 4.2, figure 4, with scapy as the encrypting peer."""
+    NOT_ECT, ECT1, ECT0, CE = 0, 1, 2, 3
+    drop = None
+    figure4 = {  # (inner, outer): what leaves
+        (NOT_ECT, NOT_ECT): NOT_ECT, (NOT_ECT, ECT0): NOT_ECT, (NOT_ECT, ECT1): NOT_ECT,
+        (NOT_ECT, CE): drop,
+        (ECT0, NOT_ECT): ECT0, (ECT0, ECT0): ECT0, (ECT0, ECT1): ECT1, (ECT0, CE): CE,
+        (ECT1, NOT_ECT): ECT1, (ECT1, ECT0): ECT1, (ECT1, ECT1): ECT1, (ECT1, CE): CE,
+        (CE, NOT_ECT): CE, (CE, ECT0): CE, (CE, ECT1): CE, (CE, CE): CE,
+    }
+    dscp = 0x28  # AF11
+    frames, want = [], {}
+    for n, ((inner, outer), out) in enumerate(sorted(figure4.items())):
+        p = IP(src=A, dst=B, tos=dscp | inner, id=600 + n) / UDP(sport=40000, dport=40001) / Raw(b"e" * 20)
+        e = sa().encrypt(p)
+        e.tos = dscp | outer  # a router on the way marked it
+        del e.chksum
+        frames.append(eth() / e)
+        want[600 + n] = (inner, outer, out)
+
+    def combines():
+        c = Case(ctx, "ecn", ctx.example("static-group.conf"), prot_in=frames).run()
+        got = {p[IP].id: p for p in c.clear_out if IP in p}
+        for ident, (inner, outer, out) in want.items():
+            if out is drop:
+                assert ident not in got, f"inner {inner} outer {outer}: forwarded"
+                continue
+            assert ident in got, f"inner {inner} outer {outer}: not forwarded"
+            ip = got[ident][IP]
+            assert ip.tos == dscp | out, f"inner {inner} outer {outer}: TOS {ip.tos:#x}, want {dscp | out:#x}"
+            chk = ip.chksum
+            del ip.chksum
+            assert IP(bytes(ip)).chksum == chk, f"inner {inner} outer {outer}: bad header checksum"
+        c.counters(decrypted=len(frames) - 1, drop_esp_ce_not_ect=1)
+    tap.check("ECN on decapsulation (RFC 6040 figure 4): outer marks combined into the inner header, "
+              "CE over Not-ECT dropped and counted", combines)
+
+
 def test_bad_fragments(ctx, tap):
     """Fragments that never make a packet: each one counted once, by reason."""
     def frag(ident, off, payload, mf=True, src=A):
@@ -408,6 +447,7 @@ def main():
     test_two_pairs_and_a_worker_lcore(ctx, tap)
     test_jumbo(ctx, tap)
     test_bad_fragments(ctx, tap)
+    test_ecn(ctx, tap)
     return tap.done()
 
 

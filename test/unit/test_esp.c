@@ -655,6 +655,75 @@ test_malformed_inner_is_a_counted_drop(void **state)
 	fixture_fini(&f);
 }
 
+/* ECN codepoints (RFC 3168 section 5). */
+enum { NOT_ECT = 0, ECT_1 = 1, ECT_0 = 2, CE = 3, DROP = -1 };
+
+/*
+ * RFC 6040 section 4.2, figure 4: every combination of an arriving inner
+ * and outer ECN field, and what leaves the decapsulator; Not-ECT inside
+ * with CE outside is dropped. The DSCP bits are never touched.
+ */
+static void
+test_decapsulation_combines_ecn_per_rfc6040(void **state)
+{
+	static const struct {
+		int inner, outer, out;
+	} cases[] = {
+		{NOT_ECT, NOT_ECT, NOT_ECT}, {NOT_ECT, ECT_0, NOT_ECT},
+		{NOT_ECT, ECT_1, NOT_ECT},   {NOT_ECT, CE, DROP},
+		{ECT_0, NOT_ECT, ECT_0},     {ECT_0, ECT_0, ECT_0},
+		{ECT_0, ECT_1, ECT_1},       {ECT_0, CE, CE},
+		{ECT_1, NOT_ECT, ECT_1},     {ECT_1, ECT_0, ECT_1},
+		{ECT_1, ECT_1, ECT_1},       {ECT_1, CE, CE},
+		{CE, NOT_ECT, CE},           {CE, ECT_0, CE},
+		{CE, ECT_1, CE},             {CE, CE, CE},
+	};
+	const struct gvpn_crypto_ops *be[] = {&gvpn_crypto_ipsecmb, &gvpn_crypto_openssl};
+
+	(void)state;
+	for (size_t b = 0; b < ARRAY_LEN(be); b++) {
+		struct gvpn_esp_sa_conf c = conf_for(GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE);
+		struct fixture f;
+
+		fixture_init(&f, be[b], &c);
+		for (size_t k = 0; k < ARRAY_LEN(cases); k++) {
+			const uint8_t dscp = 0xb8; /* EF */
+			struct rte_mbuf *m = inner_packet(30, (uint8_t)(dscp | cases[k].inner), 0);
+			struct gvpn_esp_sa_state *st[1] = {&f.st};
+			struct gvpn_esp_stats before = f.lc->stats;
+			struct rte_ipv4_hdr *o;
+			uint16_t good;
+
+			assert_int_equal(gvpn_esp_encrypt_burst(f.lc, st, &m, 1), 1);
+			/* A router on the way marks the outer header. */
+			o = ip_of(m);
+			o->type_of_service = (uint8_t)(dscp | cases[k].outer);
+			o->hdr_checksum = 0;
+			o->hdr_checksum = rte_ipv4_cksum(o);
+			good = gvpn_esp_decrypt_burst(f.lc, st, &m, 1);
+			if (cases[k].out == DROP) {
+				if (good != 0)
+					fail_msg("inner %d outer %d: forwarded", cases[k].inner,
+						 cases[k].outer);
+				assert_int_equal(f.lc->stats.drop[GVPN_ESP_DROP_CE_NOT_ECT] -
+							 before.drop[GVPN_ESP_DROP_CE_NOT_ECT],
+						 1);
+			} else {
+				if (good != 1)
+					fail_msg("inner %d outer %d: dropped", cases[k].inner,
+						 cases[k].outer);
+				if (ip_of(m)->type_of_service != (dscp | cases[k].out))
+					fail_msg("inner %d outer %d: TOS %#x, want %#x",
+						 cases[k].inner, cases[k].outer,
+						 ip_of(m)->type_of_service, dscp | cases[k].out);
+				assert_true(header_checksum_ok(ip_of(m)));
+			}
+			rte_pktmbuf_free(m);
+		}
+		fixture_fini(&f);
+	}
+}
+
 static void
 test_sa_conf_is_validated(void **state)
 {
@@ -692,6 +761,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_chained_mbuf_is_a_counted_drop),
 		cmocka_unit_test(test_encrypt_builds_rfc4303_tunnel_with_preserved_addresses),
 		cmocka_unit_test(test_outer_df_follows_policy),
+		cmocka_unit_test(test_decapsulation_combines_ecn_per_rfc6040),
 		cmocka_unit_test(test_ivs_do_not_repeat),
 		cmocka_unit_test(test_backends_agree_for_every_algorithm_and_size),
 	};
