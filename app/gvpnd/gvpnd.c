@@ -352,6 +352,11 @@ run(struct app *a)
 	room = RTE_MAX((uint32_t)RTE_MBUF_DEFAULT_BUF_SIZE,
 		       (uint32_t)RTE_PKTMBUF_HEADROOM + mtu + MBUF_L2_ROOM + MBUF_ESP_ROOM);
 	pick_lcores(a);
+	if (a->n_workers > GVPN_CTRL_MAX_WORKERS) {
+		LOG(ERR, "%u worker lcores: the control core addresses at most %u (-l, --lcores)",
+		    a->n_workers, GVPN_CTRL_MAX_WORKERS);
+		return 2;
+	}
 	a->queues = (uint16_t)a->n_workers; /* one queue per worker on every port */
 	if (make_pools(a, room) != 0)
 		return 1;
@@ -363,6 +368,8 @@ run(struct app *a)
 				    .backend = be,
 				    .socket = (int)rte_socket_id()};
 	a->ctrl = gvpn_ctrl_create(&cc);
+	if (a->ctrl == NULL)
+		LOG(ERR, "control state: %s", rte_strerror(rte_errno));
 	if (a->ctrl == NULL || gvpn_ctrl_load_static(a->ctrl) != 0) {
 		LOG(ERR, "control state not set up");
 		return 1;

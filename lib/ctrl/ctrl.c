@@ -34,8 +34,15 @@ gvpn_group_state_name(enum gvpn_group_state s)
 struct gvpn_ctrl *
 gvpn_ctrl_create(const struct gvpn_ctrl_conf *conf)
 {
-	struct gvpn_ctrl *c = calloc(1, sizeof(*c));
+	struct gvpn_ctrl *c;
 
+	if (conf->n_workers > GVPN_CTRL_MAX_WORKERS) {
+		LOG(ERR, "%u workers: the control core addresses at most %u", conf->n_workers,
+		    GVPN_CTRL_MAX_WORKERS);
+		rte_errno = E2BIG;
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
 		rte_errno = ENOMEM;
 		return NULL;
@@ -85,10 +92,10 @@ broadcast(struct gvpn_ctrl *c, const struct gvpn_msg *tmpl,
 	  void (*done)(struct gvpn_ctrl *, struct op *), void *obj, uint16_t slot)
 {
 	struct op *op = calloc(1, sizeof(*op));
-	struct gvpn_msg *m[GVPN_MAX_PORTS * 8];
+	struct gvpn_msg *m[GVPN_CTRL_MAX_WORKERS];
 	unsigned int n = c->conf.n_workers;
 
-	if (op == NULL || n > RTE_DIM(m))
+	if (op == NULL) /* n <= RTE_DIM(m): gvpn_ctrl_create() checked */
 		goto nomem;
 	for (unsigned int w = 0; w < n; w++) {
 		if (c->backlog[w].count == BACKLOG)
@@ -142,6 +149,24 @@ flush_backlog(struct gvpn_ctrl *c)
 	}
 }
 
+/* A worker could not make the change @p m asked for: log it and count it. */
+static void
+ack_failed(struct gvpn_ctrl *c, unsigned int w, const struct gvpn_msg *m)
+{
+	if (m->type != GVPN_MSG_SA_ADD) {
+		LOG(ERR, "worker %u: message type %u failed: %s", w, m->type, strerror(-m->result));
+		return;
+	}
+	/* The SA is alive: its delete is acked after this, in order. */
+	LOG(ERR,
+	    "worker %u: group %u SPI 0x%08x not in its SPI table (%s): its ESP is dropped there", w,
+	    c->conf.cfg->groups[m->sa->group].id, rte_be_to_cpu_32(m->sa->esp->spi),
+	    strerror(-m->result));
+	rte_spinlock_lock(&c->lock);
+	c->group[m->sa->group].sa_install_failures++;
+	rte_spinlock_unlock(&c->lock);
+}
+
 void
 gvpn_ctrl_poll(struct gvpn_ctrl *c)
 {
@@ -155,6 +180,8 @@ gvpn_ctrl_poll(struct gvpn_ctrl *c)
 		for (unsigned int i = 0; i < n; i++) {
 			struct op *op = (struct op *)(uintptr_t)m[i]->cookie;
 
+			if (unlikely(m[i]->result != 0))
+				ack_failed(c, w, m[i]);
 			free(m[i]);
 			if (--op->pending != 0)
 				continue;
@@ -588,6 +615,7 @@ gvpn_ctrl_snapshot_groups(struct gvpn_ctrl *c, struct gvpn_group_info *out, unsi
 		i->state = c->group[g].state;
 		i->fail_open = c->group[g].fail_open;
 		i->n_fail_open_rules = cfg->groups[g].n_fail_open;
+		i->sa_install_failures = c->group[g].sa_install_failures;
 		for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++)
 			if (c->sa[s].state != GVPN_SA_FREE && c->sa[s].rt->group == g)
 				i->n_sas++;

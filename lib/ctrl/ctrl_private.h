@@ -34,6 +34,7 @@ struct group {
 	int fail_open;
 	struct gdoi_client *client;  /* NULL for static groups */
 	enum gvpn_group_state client_state; /* what the client last said */
+	uint64_t sa_install_failures;  /* under lock: telemetry reads it */
 };
 
 /* A change broadcast to every worker, done when every one acked. */

@@ -40,10 +40,13 @@ enum gvpn_group_state {
 	GVPN_GROUP_REKEYING,     /**< re-registering; the current keys still work */
 };
 
+/** Workers the control core can address: every change is one message to each. */
+#define GVPN_CTRL_MAX_WORKERS 64
+
 struct gvpn_ctrl_conf {
 	const struct gvpn_config *cfg;
 	struct gvpn_worker *const *workers;
-	unsigned int n_workers;
+	unsigned int n_workers; /**< at most GVPN_CTRL_MAX_WORKERS */
 	const struct gvpn_crypto_ops *backend;
 	int socket;
 };
@@ -89,6 +92,9 @@ struct gvpn_group_info {
 	int64_t kek_expires_in_s; /**< -1: no KEK or no lifetime */
 	uint64_t pushes, acks_sent;
 	uint64_t push_drops[GDOI_PUSH_DROP_MAX];
+	/** SAs a worker could not put in its SPI table, once per worker:
+	 *  that worker drops their ESP as no_sa (logged too). */
+	uint64_t sa_install_failures;
 };
 
 /** The running configuration and its reloads (R18), for telemetry. */
@@ -105,7 +111,11 @@ struct gvpn_config_info {
 	char last_error[128];       /**< why the last reload was refused ("line N: ..."), or "" */
 };
 
-/** Create the control state. @return it, or NULL with rte_errno set. */
+/**
+ * Create the control state.
+ * @return it, or NULL with rte_errno set: E2BIG more than
+ *   GVPN_CTRL_MAX_WORKERS workers (logged), ENOMEM.
+ */
 struct gvpn_ctrl *gvpn_ctrl_create(const struct gvpn_ctrl_conf *conf);
 
 /** Free everything, wiping keys; the workers must have stopped. */

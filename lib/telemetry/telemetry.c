@@ -228,6 +228,7 @@ cmd_groups(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_string(e, "fail_open", g[i].fail_open ? "on" : "off");
 		rte_tel_data_add_dict_int(e, "fail_open_rules", g[i].n_fail_open_rules);
 		rte_tel_data_add_dict_int(e, "sas", g[i].n_sas);
+		add_u64(e, "sa_install_failures", g[i].sa_install_failures);
 		if (g[i].gdoi) {
 			rte_tel_data_add_dict_string(e, "key_server", g[i].server);
 			rte_tel_data_add_dict_string(e, "last_error", g[i].last_error);

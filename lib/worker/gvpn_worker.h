@@ -36,6 +36,9 @@ extern "C" {
 #define GVPN_FRAG_PACKETS 512
 /** The most mbufs a worker's reassembly can hold: size pools with it. */
 #define GVPN_FRAG_MBUFS (GVPN_FRAG_PACKETS * RTE_LIBRTE_IP_FRAG_MAX_FRAG)
+/** Default SPI table entries of a worker: room for every SA slot twice over,
+ *  so that the cuckoo hash never runs out of places. */
+#define GVPN_WORKER_SPIS (GVPN_MAX_SA_SLOTS * 2)
 /** Largest RX burst (gvpn_worker_conf.burst). */
 #define GVPN_WORKER_BURST_MAX GVPN_MAX_BURST
 /** The most mbufs a worker holds between RX and TX: a burst and the
@@ -112,6 +115,10 @@ struct gvpn_msg {
 	uint8_t type;
 	uint8_t arg;
 	uint16_t group;
+	/** Set by the worker: 0, or the negative errno of a change it could
+	 *  not make (GVPN_MSG_SA_ADD: the SPI is not in its table, -ENOSPC
+	 *  when the table is full; the SA still encrypts). */
+	int32_t result;
 	const struct gvpn_sa_rt *sa;
 	const struct gvpn_policy *policy;
 	uint64_t cookie;        /**< for the control core's bookkeeping */
@@ -132,6 +139,7 @@ struct gvpn_worker_conf {
 	uint16_t n_pairs;
 	struct gvpn_pair pairs[GVPN_MAX_PAIRS];
 	uint32_t flows;
+	uint32_t spis; /**< SPI table entries; 0: GVPN_WORKER_SPIS */
 	enum gvpn_inner_df inner_df;
 	const struct gvpn_crypto_ops *backend;
 	struct rte_mempool *pool;   /**< for fragments and ICMP */

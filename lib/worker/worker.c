@@ -43,7 +43,7 @@ gvpn_worker_create(const struct gvpn_worker_conf *conf)
 					 .socket_id = conf->socket};
 	struct rte_hash_parameters sp = {.key_len = sizeof(uint32_t),
 					 .hash_func = rte_hash_crc,
-					 .entries = GVPN_MAX_SA_SLOTS * 2,
+					 .entries = conf->spis != 0 ? conf->spis : GVPN_WORKER_SPIS,
 					 .socket_id = conf->socket};
 	struct gvpn_worker *w;
 	uint64_t hz = rte_get_tsc_hz();
@@ -130,17 +130,25 @@ flows_invalidate(struct gvpn_worker *w)
 		rte_hash_reset(w->flows);
 }
 
-static void
+/* Make the change @p m asks for. @return 0, or a negative errno. */
+static int
 apply(struct gvpn_worker *w, const struct gvpn_msg *m)
 {
 	const struct gvpn_sa_rt *sa = m->sa;
+	int rc;
 
 	switch (m->type) {
 	case GVPN_MSG_SA_ADD:
 		w->sa[sa->slot] = sa;
 		gvpn_esp_sa_state_init(&w->st[sa->slot], sa->esp, w->esp);
-		if (sa->decrypt)
-			rte_hash_add_key_data(w->spis, &sa->esp->spi, (void *)(uintptr_t)sa->slot);
+		if (sa->decrypt) {
+			/* Without its SPI here the SA still encrypts; ESP
+			 * under it is dropped as no_sa. */
+			rc = rte_hash_add_key_data(w->spis, &sa->esp->spi,
+						   (void *)(uintptr_t)sa->slot);
+			if (rc < 0)
+				return rc;
+		}
 		break;
 	case GVPN_MSG_SA_ACTIVATE:
 		w->out_slot[sa->tek] = sa->slot;
@@ -176,6 +184,7 @@ apply(struct gvpn_worker *w, const struct gvpn_msg *m)
 	default:
 		break;
 	}
+	return 0;
 }
 
 static void
@@ -185,7 +194,7 @@ drain_inbox(struct gvpn_worker *w)
 	unsigned int n = rte_ring_sc_dequeue_burst(w->inbox, (void **)m, 32, NULL);
 
 	for (unsigned int i = 0; i < n; i++)
-		apply(w, m[i]);
+		m[i]->result = apply(w, m[i]);
 	if (n != 0) {
 		w->stats.msgs += n;
 		/* The ack ring is as large as the inbox: it cannot overflow

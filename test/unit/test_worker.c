@@ -3,7 +3,9 @@
  * Worker + control core over ring ports, the worker on its own lcore when
  * there is one: an SA is replaced while traffic flows in both directions and
  * not one packet is lost or encrypted with the wrong SA; a burst that
- * pre-fragments into more packets than the worker's lists hold leaves whole.
+ * pre-fragments into more packets than the worker's lists hold leaves whole;
+ * an SA whose SPI a worker cannot index is reported, logged and counted; the
+ * control core refuses more workers than it addresses.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -133,13 +135,14 @@ settle(struct gvpn_ctrl *c, struct gvpn_worker *w, int inline_worker)
 }
 
 /* One group over the ring ports: a worker (RX bursts of @p burst, protected
- * MTU @p mtu) and the control core that feeds it. */
+ * MTU @p mtu, @p spis SPI table entries, 0 for the default) and the control
+ * core that feeds it. */
 static void
-worker_and_ctrl(struct gvpn_config *cfg, uint16_t burst, uint16_t mtu, struct gvpn_worker **w,
-		struct gvpn_ctrl **c)
+worker_and_ctrl(struct gvpn_config *cfg, uint16_t burst, uint16_t mtu, uint32_t spis,
+		struct gvpn_worker **w, struct gvpn_ctrl **c)
 {
 	struct gvpn_worker_conf wc = {.id = 0, .burst = burst, .n_pairs = 1, .flows = 4096,
-				      .backend = &gvpn_crypto_ipsecmb, .pool = pool};
+				      .spis = spis, .backend = &gvpn_crypto_ipsecmb, .pool = pool};
 	struct gvpn_ctrl_conf cc = {.cfg = cfg, .n_workers = 1, .backend = &gvpn_crypto_ipsecmb};
 
 	cfg->n_groups = 1;
@@ -172,7 +175,7 @@ test_sa_replaced_under_traffic_loses_nothing(void **state)
 	int tek;
 
 	(void)state;
-	worker_and_ctrl(&cfg, BURST, 1500, &w, &c);
+	worker_and_ctrl(&cfg, BURST, 1500, 0, &w, &c);
 
 	/* The independent end: our own ESP contexts with both SAs. */
 	peer.lc = gvpn_esp_lcore_create(&gvpn_crypto_openssl, SOCKET_ID_ANY, NULL);
@@ -342,7 +345,7 @@ test_fragments_beyond_a_burst_all_leave(void **state)
 	int tek, slot;
 
 	(void)state;
-	worker_and_ctrl(&cfg, GVPN_WORKER_BURST_MAX, 576, &w, &c);
+	worker_and_ctrl(&cfg, GVPN_WORKER_BURST_MAX, 576, 0, &w, &c);
 	tek = gvpn_ctrl_tek_add(c, 0, &sel, 1);
 	assert_true(tek >= 0);
 	sp.tek = (uint16_t)tek;
@@ -383,6 +386,90 @@ test_fragments_beyond_a_burst_all_leave(void **state)
 	gvpn_worker_free(w);
 }
 
+/*
+ * A worker whose SPI table is full: the SAs it cannot index come back in
+ * their acknowledgements as failed, and the control core counts them for
+ * their group. ESP under such an SPI is dropped as no_sa; the others decrypt.
+ */
+static void
+test_spi_the_worker_cannot_index_is_reported_and_counted(void **state)
+{
+	enum { SPIS = 8, SAS = SPIS + 2 };
+	static struct gvpn_config cfg;
+	struct gvpn_selector sel = {.src = {A, 32}, .dst = {B, 32}, .sport_hi = 65535,
+				    .dport_hi = 65535};
+	struct gvpn_esp_sa_state st[2], *stp[2] = {&st[0], &st[1]};
+	struct gvpn_esp_sa *peer_sa[2];
+	struct gvpn_group_info gi;
+	struct gvpn_esp_lcore *peer;
+	struct rte_mbuf *m[2];
+	struct gvpn_worker *w;
+	struct gvpn_ctrl *c;
+	int tek;
+
+	(void)state;
+	worker_and_ctrl(&cfg, BURST, 1500, SPIS, &w, &c);
+	tek = gvpn_ctrl_tek_add(c, 0, &sel, 1);
+	assert_true(tek >= 0);
+	for (uint32_t i = 0; i < SAS; i++) {
+		struct gvpn_ctrl_sa_params p = {.group = 0, .tek = (uint16_t)tek,
+						.esp = sa_conf(0x1001 + i, (uint8_t)i)};
+
+		assert_true(gvpn_ctrl_sa_add(c, &p) >= 0);
+	}
+	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
+	settle(c, w, 1);
+	assert_int_equal(gvpn_ctrl_snapshot_groups(c, &gi, 1), 1);
+	assert_int_equal(gi.n_sas, SAS);
+	assert_int_equal(gi.sa_install_failures, SAS - SPIS);
+
+	/* ESP under the first SA and under the last, which found no room */
+	peer = gvpn_esp_lcore_create(&gvpn_crypto_openssl, SOCKET_ID_ANY, NULL);
+	assert_non_null(peer);
+	for (int i = 0; i < 2; i++) {
+		struct gvpn_esp_sa_conf sc = i == 0 ? sa_conf(0x1001, 0) : sa_conf(0x1001 + SAS - 1,
+										     SAS - 1);
+
+		peer_sa[i] = gvpn_esp_sa_create(peer, &sc, SOCKET_ID_ANY);
+		assert_non_null(peer_sa[i]);
+		gvpn_esp_sa_state_init(&st[i], peer_sa[i], peer);
+		m[i] = udp_packet(A, B, (uint32_t)i);
+	}
+	assert_int_equal(gvpn_esp_encrypt_burst(peer, stp, m, 2), 2);
+	gvpn_worker_inbound(w, 0, m, 2);
+	assert_int_equal(rte_ring_dequeue_burst(clear_tx, (void **)m, 2, NULL), 1);
+	assert_int_equal(seq_of(m[0]), 0);
+	rte_pktmbuf_free(m[0]);
+	assert_int_equal(gvpn_worker_stats(w)->decrypted, 1);
+	assert_int_equal(gvpn_worker_stats(w)->drop[GVPN_DROP_NO_SA], 1);
+
+	for (int i = 0; i < 2; i++)
+		gvpn_esp_sa_free(peer_sa[i]);
+	gvpn_esp_lcore_free(peer);
+	gvpn_ctrl_free(c);
+	gvpn_worker_free(w);
+}
+
+static void
+test_ctrl_refuses_more_workers_than_it_addresses(void **state)
+{
+	static struct gvpn_config cfg;
+	struct gvpn_worker *none[GVPN_CTRL_MAX_WORKERS + 1] = {NULL};
+	struct gvpn_ctrl_conf cc = {.cfg = &cfg, .workers = none,
+				    .n_workers = GVPN_CTRL_MAX_WORKERS + 1,
+				    .backend = &gvpn_crypto_ipsecmb};
+	struct gvpn_ctrl *c;
+
+	(void)state;
+	rte_errno = 0;
+	assert_null(gvpn_ctrl_create(&cc));
+	assert_int_equal(rte_errno, E2BIG);
+	cc.n_workers = 0;
+	c = gvpn_ctrl_create(&cc);
+	assert_non_null(c);
+	gvpn_ctrl_free(c);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -391,6 +478,8 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fragments_beyond_a_burst_all_leave),
 		cmocka_unit_test(test_sa_replaced_under_traffic_loses_nothing),
+		cmocka_unit_test(test_spi_the_worker_cannot_index_is_reported_and_counted),
+		cmocka_unit_test(test_ctrl_refuses_more_workers_than_it_addresses),
 	};
 
 	(void)argc;
