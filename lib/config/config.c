@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <libconfig.h>
@@ -1231,6 +1232,21 @@ check_nuls(struct ctx *x, const config_t *cf)
 	return 0;
 }
 
+/* Wipe the text of every string setting (PSKs and keys written inline). */
+static void
+wipe_strings(config_setting_t *s)
+{
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		char *v = (char *)(uintptr_t)config_setting_get_string(s);
+
+		if (v != NULL)
+			gvpn_wipe(v, strlen(v));
+	} else if (config_setting_is_aggregate(s)) {
+		for (int i = 0; i < config_setting_length(s); i++)
+			wipe_strings(config_setting_get_elem(s, (unsigned int)i));
+	}
+}
+
 #define CONFIG_FILE_MAX (64u << 20)
 
 /* The whole file, NUL-terminated, read with read(2). */
@@ -1288,7 +1304,7 @@ read_text(const char *path, char **text, size_t *len, char *err, size_t errlen)
 }
 
 int
-gvpn_config_load(const char *path, struct gvpn_config *c, char *err, size_t errlen)
+gvpn_config_parse(const char *path, struct gvpn_config *c, char *err, size_t errlen)
 {
 	static const char *const allowed[] = {"ports", "dataplane", "bypass", "groups", NULL};
 	struct ctx x = {.file = path, .err = err, .errlen = errlen};
@@ -1332,6 +1348,7 @@ gvpn_config_load(const char *path, struct gvpn_config *c, char *err, size_t errl
 		rc = parse_bypass(&x, &cf, c);
 	if (rc == 0)
 		rc = parse_groups(&x, &cf, c);
+	wipe_strings(config_root_setting(&cf));
 out_cf:
 	config_destroy(&cf);
 out_scan:
@@ -1339,6 +1356,107 @@ out_scan:
 out_text:
 	gvpn_wipe(text, len);
 	free(text);
+	if (rc != 0)
+		gvpn_config_wipe(c);
+	return rc;
+}
+
+#define ERR_WIRE 512
+
+static int
+write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, b, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+read_all(int fd, void *p, size_t n)
+{
+	uint8_t *b = p;
+
+	while (n > 0) {
+		ssize_t r = read(fd, b, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		b += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* The child: parse, send the outcome down @p fd, exit without cleanup. */
+static void __attribute__((noreturn))
+parse_child(int fd, const char *path)
+{
+	struct gvpn_config *c = malloc(sizeof(*c));
+	char err[ERR_WIRE] = "";
+	int32_t rc = c != NULL ? gvpn_config_parse(path, c, err, sizeof(err)) : -ENOMEM;
+
+	if (c == NULL)
+		snprintf(err, sizeof(err), "%s: no memory", path);
+	if (write_all(fd, &rc, sizeof(rc)) == 0 && write_all(fd, err, sizeof(err)) == 0 && rc == 0)
+		write_all(fd, c, sizeof(*c));
+	_exit(0);
+}
+
+int
+gvpn_config_load(const char *path, struct gvpn_config *c, char *err, size_t errlen)
+{
+	char cerr[ERR_WIRE];
+	int fds[2], status, ok;
+	int32_t rc = -EIO;
+	pid_t pid;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->file, sizeof(c->file), "%s", path);
+	if (pipe2(fds, O_CLOEXEC) != 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: cannot read it: pipe: %s", path, strerror(errno));
+		return rc;
+	}
+	/* libconfig keeps copies of the file's text (inline keys and PSKs
+	 * among it) in heap memory it frees without wiping: parse in a child
+	 * whose memory dies with it, and take only the result. */
+	pid = fork();
+	if (pid < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: cannot read it: fork: %s", path, strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return rc;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		parse_child(fds[1], path);
+	}
+	close(fds[1]);
+	ok = read_all(fds[0], &rc, sizeof(rc)) == 0 && read_all(fds[0], cerr, sizeof(cerr)) == 0 &&
+	     (rc != 0 || read_all(fds[0], c, sizeof(*c)) == 0);
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!ok) {
+		snprintf(err, errlen, "%s: the configuration reader failed", path);
+		rc = -EIO;
+	} else if (rc != 0) {
+		cerr[sizeof(cerr) - 1] = '\0';
+		snprintf(err, errlen, "%s", cerr);
+	}
 	if (rc != 0)
 		gvpn_config_wipe(c);
 	return rc;
