@@ -2,7 +2,7 @@
 /*
  * gvpnd: the group member appliance.
  *
- *   gvpnd [EAL options] -- -f FILE [--check]
+ *   gvpnd [EAL options] -- -f FILE [--check] [--allow-core-dump]
  *
  * The main lcore is the control core; every other lcore is a worker polling
  * its queue on every port. With one lcore the control core runs the
@@ -11,6 +11,11 @@
  * Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 2 for a bad
  * command line or configuration (nothing started), 1 for anything else.
  * SIGHUP reloads the configuration file (R18, doc/config.md).
+ *
+ * Keys stay out of core dumps: gvpnd makes itself non-dumpable
+ * (PR_SET_DUMPABLE 0) unless --allow-core-dump asks otherwise, and even then
+ * every key lives in key memory (MADV_DONTDUMP, gvpn_common.h) or OpenSSL's
+ * secure heap.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -32,6 +38,8 @@
 #include <rte_log.h>
 #include <rte_mbuf.h>
 #include <rte_pdump.h>
+
+#include <openssl/crypto.h>
 
 #include "gvpn_common.h"
 #include "gvpn_config.h"
@@ -66,6 +74,7 @@ struct app {
 	struct gvpn_config *cfg; /* in key memory */
 	const char *file;
 	int check_only;
+	int allow_core_dump;
 	uint16_t port_id[GVPN_MAX_PORTS];
 	uint16_t n_started;       /* ports configured (in order) and to close */
 	uint16_t queues;
@@ -109,9 +118,10 @@ notify_systemd(const char *msg)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: gvpnd [EAL options] -- -f FILE [--check]\n"
+	fprintf(f, "usage: gvpnd [EAL options] -- -f FILE [--check] [--allow-core-dump]\n"
 		   "  -f, --config FILE  configuration (doc/config.md)\n"
 		   "  --check            validate the configuration and exit\n"
+		   "  --allow-core-dump  stay dumpable (debugging; keys are left out of dumps)\n"
 		   "  -v, --version      print the version and exit\n");
 }
 
@@ -121,6 +131,7 @@ parse_app_args(struct app *a, int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'f'},
 					     {"check", no_argument, NULL, 'c'},
+					     {"allow-core-dump", no_argument, NULL, 'D'},
 					     {"version", no_argument, NULL, 'v'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
@@ -134,6 +145,9 @@ parse_app_args(struct app *a, int argc, char **argv)
 			break;
 		case 'c':
 			a->check_only = 1;
+			break;
+		case 'D':
+			a->allow_core_dump = 1;
 			break;
 		case 'v':
 			printf("gvpnd %s\n", GVPN_VERSION);
@@ -442,6 +456,16 @@ main(int argc, char **argv)
 	rc = parse_app_args(&a, sep < argc ? argc - sep : 1, sep < argc ? argv + sep : argv);
 	if (rc != 0)
 		return rc;
+	/* No core dump, no ptrace by other users: the process holds keys. */
+	if (!a.allow_core_dump && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		fprintf(stderr, "gvpnd: prctl(PR_SET_DUMPABLE): %s\n", strerror(errno));
+		return 1;
+	}
+	/* OpenSSL's secure heap (locked, left out of dumps): the phase-1
+	 * Diffie-Hellman private values and their temporaries. */
+	if (CRYPTO_secure_malloc_init(256 * 1024, 32) == 0)
+		fprintf(stderr, "gvpnd: OpenSSL secure heap not available: Diffie-Hellman "
+				"secrets use ordinary memory\n");
 	a.cfg = gvpn_keymem_alloc(sizeof(*a.cfg));
 	if (a.cfg == NULL) {
 		fprintf(stderr, "gvpnd: no key memory for the configuration\n");
