@@ -351,12 +351,15 @@ in_scanned_file(const struct ctx *x, const config_setting_t *s)
 
 /*
  * An integer setting as the file wrote it: 1 when it is no integer, -ERANGE
- * when it does not fit in 64 bits, else 0 with the value in @p out.
+ * when it does not fit in 64 bits, -EDOM when two integers on its line that
+ * libconfig keeps alike were written differently (which one is this?), else
+ * 0 with the value in @p out.
  */
 static int
 setting_int(const struct ctx *x, const config_setting_t *s, long long *out)
 {
 	int type = config_setting_type(s), line = (int)config_setting_source_line(s);
+	const struct int_lit *match = NULL;
 	long long lc;
 
 	if (type == CONFIG_TYPE_INT)
@@ -371,13 +374,17 @@ setting_int(const struct ctx *x, const config_setting_t *s, long long *out)
 	for (size_t i = 0; i < x->scan->n_ints; i++) {
 		const struct int_lit *l = &x->scan->ints[i];
 
-		if (l->line == line && l->is64 == (type == CONFIG_TYPE_INT64) && l->lc == lc) {
-			if (l->overflow)
-				return -ERANGE;
-			*out = l->value;
-			return 0;
-		}
+		if (l->line != line || l->is64 != (type == CONFIG_TYPE_INT64) || l->lc != lc)
+			continue;
+		if (match != NULL && (match->value != l->value || match->overflow != l->overflow))
+			return -EDOM;
+		match = l;
 	}
+	if (match == NULL)
+		return 0;
+	if (match->overflow)
+		return -ERANGE;
+	*out = match->value;
 	return 0;
 }
 
@@ -394,6 +401,9 @@ get_int(struct ctx *x, const config_setting_t *g, const char *name, long long lo
 	rc = setting_int(x, s, &v);
 	if (rc == 1)
 		return fail(x, s, NULL, "must be an integer");
+	if (rc == -EDOM)
+		return fail(x, s, NULL, "another integer on this line is too large for libconfig; "
+					"give each setting a line of its own");
 	if (rc != 0 || v < lo || v > hi)
 		return fail(x, s, NULL, "must be %lld..%lld", lo, hi);
 	*out = v;

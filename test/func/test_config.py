@@ -87,6 +87,8 @@ CASES = [
      "groups[0].sas[0].spi", "256..4294967295"),
     ("lifetime of 2^32 seconds", "lifetime = 0;", "lifetime = 4294967296;",
      "groups[0].sas[0].lifetime", ".."),
+    ("TTL beyond 32 bits beside its wrapped value", "ttl = 64;",
+     "ttl = 4294967360; burst = 64;", "dataplane.ttl", "line of its own"),
     ("MTU beyond 32 bits", "mtu = 1500;", "mtu = 4294968796;", "ports[1].mtu", "576..9000"),
     ("port beyond 32 bits", "dst_port = 500;", "dst_port = 4294967796;", "bypass[1].dst_port",
      "0..65535"),
