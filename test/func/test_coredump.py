@@ -124,8 +124,8 @@ def gdb_call(pid, expr):
 
 def start(ctx, name, conf, clear_in, empty, extra_args=()):
     w = ctx["work"]
-    vdevs = [f"net_pcap0,rx_pcap={clear_in},tx_pcap={w}/{name}.back.pcap,infinite_rx=1",
-             f"net_pcap1,rx_pcap={empty},tx_pcap={w}/{name}.esp.pcap"]
+    vdevs = [f"net_pcap0,rx_pcap={clear_in},tx_pcap=/dev/null,infinite_rx=1",
+             f"net_pcap1,rx_pcap={empty},tx_pcap=/dev/null"]
     g = Gvpnd(ctx["gvpnd"], conf, vdevs, w, name=name)
     g.cmd += list(extra_args)
     return g
