@@ -8,7 +8,7 @@ PACKAGES="
 build-essential meson ninja-build pkg-config
 dpdk dpdk-dev libdpdk-dev libipsec-mb-dev libssl-dev libconfig-dev libcmocka-dev libpcap-dev
 clang libclang-rt-14-dev
-iproute2 iputils-ping ethtool tshark python3 python3-scapy python3-cryptography
+iproute2 iputils-ping ethtool tshark python3 python3-scapy python3-cryptography gdb
 dpdk-doc python3-matplotlib linux-perf
 strongswan-charon strongswan-swanctl libstrongswan-standard-plugins
 "

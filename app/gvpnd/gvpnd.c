@@ -2,7 +2,7 @@
 /*
  * gvpnd: the group member appliance.
  *
- *   gvpnd [EAL options] -- -f FILE [--check]
+ *   gvpnd [EAL options] -- -f FILE [--check] [--allow-core-dump]
  *
  * The main lcore is the control core; every other lcore is a worker polling
  * its queue on every port. With one lcore the control core runs the
@@ -11,6 +11,11 @@
  * Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 2 for a bad
  * command line or configuration (nothing started), 1 for anything else.
  * SIGHUP reloads the configuration file (R18, doc/config.md).
+ *
+ * Keys stay out of core dumps: gvpnd makes itself non-dumpable
+ * (PR_SET_DUMPABLE 0) unless --allow-core-dump asks otherwise, and even then
+ * every key lives in key memory (MADV_DONTDUMP, gvpn_common.h) or OpenSSL's
+ * secure heap.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -33,6 +39,9 @@
 #include <rte_mbuf.h>
 #include <rte_pdump.h>
 
+#include <openssl/crypto.h>
+
+#include "gvpn_common.h"
 #include "gvpn_config.h"
 #include "gvpn_ctrl.h"
 #include "gvpn_telemetry.h"
@@ -62,9 +71,10 @@ on_hup(int sig)
 }
 
 struct app {
-	struct gvpn_config cfg;
+	struct gvpn_config *cfg; /* in key memory */
 	const char *file;
 	int check_only;
+	int allow_core_dump;
 	uint16_t port_id[GVPN_MAX_PORTS];
 	uint16_t n_started;       /* ports configured (in order) and to close */
 	uint16_t queues;
@@ -108,9 +118,10 @@ notify_systemd(const char *msg)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: gvpnd [EAL options] -- -f FILE [--check]\n"
+	fprintf(f, "usage: gvpnd [EAL options] -- -f FILE [--check] [--allow-core-dump]\n"
 		   "  -f, --config FILE  configuration (doc/config.md)\n"
 		   "  --check            validate the configuration and exit\n"
+		   "  --allow-core-dump  stay dumpable (debugging; keys are left out of dumps)\n"
 		   "  -v, --version      print the version and exit\n");
 }
 
@@ -120,6 +131,7 @@ parse_app_args(struct app *a, int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'f'},
 					     {"check", no_argument, NULL, 'c'},
+					     {"allow-core-dump", no_argument, NULL, 'D'},
 					     {"version", no_argument, NULL, 'v'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
@@ -133,6 +145,9 @@ parse_app_args(struct app *a, int argc, char **argv)
 			break;
 		case 'c':
 			a->check_only = 1;
+			break;
+		case 'D':
+			a->allow_core_dump = 1;
 			break;
 		case 'v':
 			printf("gvpnd %s\n", GVPN_VERSION);
@@ -157,8 +172,8 @@ parse_app_args(struct app *a, int argc, char **argv)
 static int
 find_ports(struct app *a)
 {
-	for (uint16_t i = 0; i < a->cfg.n_ports; i++) {
-		const struct gvpn_port_conf *p = &a->cfg.ports[i];
+	for (uint16_t i = 0; i < a->cfg->n_ports; i++) {
+		const struct gvpn_port_conf *p = &a->cfg->ports[i];
 
 		if (rte_eth_dev_get_port_by_name(p->device, &a->port_id[i]) != 0) {
 			char names[512] = "";
@@ -193,7 +208,7 @@ port_socket(uint16_t port)
 static int
 port_start(struct app *a, uint16_t idx)
 {
-	const struct gvpn_port_conf *pc = &a->cfg.ports[idx];
+	const struct gvpn_port_conf *pc = &a->cfg->ports[idx];
 	uint16_t port = a->port_id[idx];
 	struct rte_eth_conf conf = {0};
 	struct rte_eth_dev_info info;
@@ -254,13 +269,13 @@ worker_main(void *arg)
 static int
 setup_workers(struct app *a, const struct gvpn_crypto_ops *be)
 {
-	struct gvpn_worker_conf wc = {.burst = a->cfg.burst,
-				      .flows = a->cfg.flows,
-				      .inner_df = a->cfg.inner_df,
+	struct gvpn_worker_conf wc = {.burst = a->cfg->burst,
+				      .flows = a->cfg->flows,
+				      .inner_df = a->cfg->inner_df,
 				      .backend = be};
 
-	for (uint16_t i = 0; i < a->cfg.n_ports; i++) {
-		const struct gvpn_port_conf *p = &a->cfg.ports[i];
+	for (uint16_t i = 0; i < a->cfg->n_ports; i++) {
+		const struct gvpn_port_conf *p = &a->cfg->ports[i];
 
 		if (p->role != GVPN_PORT_CLEAR)
 			continue;
@@ -268,7 +283,7 @@ setup_workers(struct app *a, const struct gvpn_crypto_ops *be)
 							    .prot = a->port_id[p->peer],
 							    .clear_idx = i,
 							    .prot_idx = p->peer,
-							    .mtu = a->cfg.ports[p->peer].mtu};
+							    .mtu = a->cfg->ports[p->peer].mtu};
 	}
 	for (unsigned int i = 0; i < a->n_workers; i++) {
 		wc.id = i;
@@ -309,7 +324,7 @@ make_pools(struct app *a, uint32_t room)
 {
 	unsigned int n_mbuf[RTE_MAX_NUMA_NODES] = {0};
 
-	for (unsigned int p = 0; p < a->cfg.n_ports; p++)
+	for (unsigned int p = 0; p < a->cfg->n_ports; p++)
 		n_mbuf[port_socket(a->port_id[p])] += a->queues * (RX_DESC + TX_DESC);
 	for (unsigned int i = 0; i < a->n_workers; i++)
 		n_mbuf[rte_lcore_to_socket_id(a->lcore[i])] +=
@@ -338,7 +353,7 @@ make_pools(struct app *a, uint32_t room)
 static int
 run(struct app *a)
 {
-	const struct gvpn_crypto_ops *be = gvpn_crypto_find(a->cfg.crypto);
+	const struct gvpn_crypto_ops *be = gvpn_crypto_find(a->cfg->crypto);
 	uint32_t room;
 	uint16_t mtu = 0;
 	int inline_worker, rc;
@@ -347,8 +362,8 @@ run(struct app *a)
 		return 2;
 	/* One segment holds the largest frame a port's MTU allows, with room
 	 * for the ESP that encryption adds (chained mbufs are dropped). */
-	for (unsigned int p = 0; p < a->cfg.n_ports; p++)
-		mtu = RTE_MAX(mtu, a->cfg.ports[p].mtu);
+	for (unsigned int p = 0; p < a->cfg->n_ports; p++)
+		mtu = RTE_MAX(mtu, a->cfg->ports[p].mtu);
 	room = RTE_MAX((uint32_t)RTE_MBUF_DEFAULT_BUF_SIZE,
 		       (uint32_t)RTE_PKTMBUF_HEADROOM + mtu + MBUF_L2_ROOM + MBUF_ESP_ROOM);
 	pick_lcores(a);
@@ -362,7 +377,7 @@ run(struct app *a)
 		return 1;
 	if (setup_workers(a, be) != 0)
 		return 1;
-	struct gvpn_ctrl_conf cc = {.cfg = &a->cfg,
+	struct gvpn_ctrl_conf cc = {.cfg = a->cfg,
 				    .workers = a->workers,
 				    .n_workers = a->n_workers,
 				    .backend = be,
@@ -374,7 +389,7 @@ run(struct app *a)
 		LOG(ERR, "control state not set up");
 		return 1;
 	}
-	struct gvpn_telemetry_conf tc = {.cfg = &a->cfg,
+	struct gvpn_telemetry_conf tc = {.cfg = a->cfg,
 					 .ctrl = a->ctrl,
 					 .workers = a->workers,
 					 .worker_lcores = a->lcore,
@@ -383,12 +398,12 @@ run(struct app *a)
 	if (gvpn_telemetry_init(&tc) != 0)
 		LOG(WARNING, "telemetry commands not registered");
 
-	for (uint16_t i = 0; i < a->cfg.n_ports; i++) {
+	for (uint16_t i = 0; i < a->cfg->n_ports; i++) {
 		rc = port_start(a, i);
 		a->n_started = i + 1;
 		if (rc != 0) {
-			LOG(ERR, "port %s (%s) not started: %s", a->cfg.ports[i].name,
-			    a->cfg.ports[i].device, strerror(rc < 0 ? -rc : rc));
+			LOG(ERR, "port %s (%s) not started: %s", a->cfg->ports[i].name,
+			    a->cfg->ports[i].device, strerror(rc < 0 ? -rc : rc));
 			return 1;
 		}
 	}
@@ -399,14 +414,14 @@ run(struct app *a)
 	if (!inline_worker)
 		for (unsigned int i = 0; i < a->n_workers; i++)
 			rte_eal_remote_launch(worker_main, a->workers[i], a->lcore[i]);
-	LOG(NOTICE, "running: %u port(s), %u worker(s)%s, crypto %s", a->cfg.n_ports,
+	LOG(NOTICE, "running: %u port(s), %u worker(s)%s, crypto %s", a->cfg->n_ports,
 	    a->n_workers, inline_worker ? " on the main lcore" : "", be->name);
 	/* ports started, workers polling: ready (systemd's Type=notify) */
 	notify_systemd("READY=1\nSTATUS=running");
 
 	while (!atomic_load(&stop)) {
 		if (atomic_exchange(&reload, 0))
-			gvpn_ctrl_reload(a->ctrl, &a->cfg, a->file); /* logs its outcome */
+			gvpn_ctrl_reload(a->ctrl, a->cfg, a->file); /* logs its outcome */
 		gvpn_ctrl_poll(a->ctrl);
 		gvpn_telemetry_poll();
 		if (inline_worker)
@@ -431,7 +446,7 @@ teardown(struct app *a)
 	gvpn_ctrl_free(a->ctrl); /* wipes every SA's keys */
 	for (unsigned int i = 0; i < a->n_workers; i++)
 		gvpn_worker_free(a->workers[i]);
-	gvpn_config_wipe(&a->cfg);
+	gvpn_config_wipe(a->cfg);
 	for (unsigned int n = 0; n < RTE_MAX_NUMA_NODES; n++)
 		rte_mempool_free(a->pool[n]);
 }
@@ -448,15 +463,31 @@ main(int argc, char **argv)
 	rc = parse_app_args(&a, sep < argc ? argc - sep : 1, sep < argc ? argv + sep : argv);
 	if (rc != 0)
 		return rc;
-	rc = gvpn_config_load(a.file, &a.cfg, err, sizeof(err));
+	/* No core dump, no ptrace by other users: the process holds keys. */
+	if (!a.allow_core_dump && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		fprintf(stderr, "gvpnd: prctl(PR_SET_DUMPABLE): %s\n", strerror(errno));
+		return 1;
+	}
+	/* OpenSSL's secure heap (locked, left out of dumps): the phase-1
+	 * Diffie-Hellman private values and their temporaries. */
+	if (CRYPTO_secure_malloc_init(256 * 1024, 32) == 0)
+		fprintf(stderr, "gvpnd: OpenSSL secure heap not available: Diffie-Hellman "
+				"secrets use ordinary memory\n");
+	a.cfg = gvpn_keymem_alloc(sizeof(*a.cfg));
+	if (a.cfg == NULL) {
+		fprintf(stderr, "gvpnd: no key memory for the configuration\n");
+		return 1;
+	}
+	rc = gvpn_config_load(a.file, a.cfg, err, sizeof(err));
 	if (rc != 0) {
 		fprintf(stderr, "gvpnd: %s\n", err);
+		gvpn_keymem_free(a.cfg);
 		return 2;
 	}
 	if (a.check_only) {
 		printf("gvpnd: %s: configuration valid (%u ports, %u groups)\n", a.file,
-		       a.cfg.n_ports, a.cfg.n_groups);
-		gvpn_config_wipe(&a.cfg);
+		       a.cfg->n_ports, a.cfg->n_groups);
+		gvpn_keymem_free(a.cfg);
 		return 0;
 	}
 	signal(SIGINT, on_signal);
@@ -464,7 +495,7 @@ main(int argc, char **argv)
 	signal(SIGHUP, on_hup);
 	if (rte_eal_init(sep, argv) < 0) {
 		fprintf(stderr, "gvpnd: EAL: %s\n", rte_strerror(rte_errno));
-		gvpn_config_wipe(&a.cfg);
+		gvpn_keymem_free(a.cfg);
 		return 1;
 	}
 	/* lets dpdk-dumpcap / dpdk-pdump capture on gvpnd's ports (with hugepages:
@@ -476,6 +507,7 @@ main(int argc, char **argv)
 		atomic_store(&stop, 1);
 	rte_eal_mp_wait_lcore();
 	teardown(&a);
+	gvpn_keymem_free(a.cfg);
 	rte_pdump_uninit();
 	rte_eal_cleanup();
 	return rc;

@@ -4,8 +4,8 @@
 
 /**
  * @file
- * Small helpers shared by every gvpn library: key wiping, constant-time
- * comparison and a per-lcore random generator for IVs.
+ * Small helpers shared by every gvpn library: key memory, key wiping,
+ * constant-time comparison and a per-lcore random generator for IVs.
  */
 
 #include <stddef.h>
@@ -24,6 +24,43 @@ extern "C" {
  *   Number of bytes.
  */
 void gvpn_wipe(void *p, size_t n);
+
+/**
+ * Key memory: where every key, key schedule, pre-shared key and decrypted
+ * key-server message lives, long or short. Its pages are
+ *  - left out of core dumps (MADV_DONTDUMP), whatever dumps them: the
+ *    kernel or gdb's gcore;
+ *  - zero in a forked child (MADV_WIPEONFORK, where the kernel has it);
+ *  - locked in RAM (mlock), so never written to swap. Best effort: when
+ *    RLIMIT_MEMLOCK refuses, one line on stderr says so and the memory is
+ *    used unlocked;
+ *  - wiped when freed.
+ * Thread-safe (a mutex): for the control path, never the fast path.
+ *
+ * @param n
+ *   Bytes wanted.
+ * @return
+ *   Zeroed memory aligned to 64 bytes, or NULL with errno ENOMEM.
+ */
+void *gvpn_keymem_alloc(size_t n);
+
+/**
+ * Wipe and free memory from gvpn_keymem_alloc().
+ *
+ * @param p
+ *   The memory, or NULL (nothing happens).
+ */
+void gvpn_keymem_free(void *p);
+
+/** What key memory holds, for telemetry and tests. */
+struct gvpn_keymem_stats {
+	size_t in_use;      /**< bytes handed out (headers included) */
+	size_t mapped;      /**< bytes mapped for key memory */
+	int unlocked;       /**< 1 once mlock has been refused */
+};
+
+/** Read the key memory statistics. */
+void gvpn_keymem_stats(struct gvpn_keymem_stats *out);
 
 /**
  * Compare two buffers in time that depends only on @p n.

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <libconfig.h>
 
@@ -13,11 +17,251 @@
 
 #define DIM(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * libconfig 1.5 keeps an integer without the L suffix in 32 bits and wraps
+ * what does not fit (4294971393 reads as 4097, 0xFFFFFFFF as -1); a 64-bit
+ * one saturates. It drops a "\x00" escape from a string without a word. So
+ * the file's own text is scanned for the integers as written and for strings
+ * with a NUL, and each setting is checked against them by its line.
+ */
+struct int_lit {
+	int line;
+	uint8_t is64;      /* had the L suffix */
+	uint8_t overflow;  /* does not fit in 64 bits */
+	long long lc;      /* the value libconfig keeps */
+	long long value;   /* the value written */
+};
+
+struct nul_str {
+	int line;
+	char *val;         /* decoded as libconfig does: the NULs dropped */
+};
+
+struct scan {
+	struct int_lit *ints;
+	size_t n_ints, cap_ints;
+	struct nul_str *nuls;
+	size_t n_nuls, cap_nuls;
+	int nul_byte_line; /* a raw NUL byte in the file: its line, else 0 */
+};
+
 struct ctx {
 	const char *file;
 	char *err;
 	size_t errlen;
+	const struct scan *scan;
 };
+
+static int
+is_name_start(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '*';
+}
+
+static int
+is_name_char(char c)
+{
+	return is_name_start(c) || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+static int
+hexdig(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int
+scan_int(struct scan *sc, const char *t, size_t *pos, int line)
+{
+	size_t i = *pos, j;
+	int hex = 0, is64 = 0;
+	long long v;
+	unsigned long long u;
+
+	j = i;
+	if (t[j] == '+' || t[j] == '-')
+		j++;
+	if (t[j] == '0' && (t[j + 1] == 'x' || t[j + 1] == 'X') && hexdig(t[j + 2]) >= 0 &&
+	    j == i) {
+		hex = 1;
+		for (j += 2; hexdig(t[j]) >= 0; j++)
+			;
+	} else {
+		for (; t[j] >= '0' && t[j] <= '9'; j++)
+			;
+		if (t[j] == '.' || t[j] == 'e' || t[j] == 'E') { /* a float */
+			for (j++; is_name_char(t[j]) || t[j] == '.' || t[j] == '+'; j++)
+				;
+			*pos = j;
+			return 0;
+		}
+	}
+	errno = 0;
+	if (hex) {
+		u = strtoull(t + i, NULL, 16);
+		v = (long long)u;
+	} else {
+		v = strtoll(t + i, NULL, 10);
+		u = (unsigned long long)v;
+	}
+	struct int_lit lit = {.line = line};
+	lit.overflow = errno == ERANGE || (hex && u > (unsigned long long)LLONG_MAX);
+	if (t[j] == 'L') {
+		is64 = 1;
+		j += t[j + 1] == 'L' ? 2 : 1;
+	}
+	lit.is64 = (uint8_t)is64;
+	lit.value = v;
+	lit.lc = is64 ? v : (long long)(int32_t)(uint32_t)u;
+	*pos = j;
+	if (sc->n_ints == sc->cap_ints) {
+		size_t cap = sc->cap_ints ? sc->cap_ints * 2 : 64;
+		struct int_lit *n = realloc(sc->ints, cap * sizeof(*n));
+
+		if (n == NULL)
+			return -ENOMEM;
+		sc->ints = n;
+		sc->cap_ints = cap;
+	}
+	sc->ints[sc->n_ints++] = lit;
+	return 0;
+}
+
+/* A string literal at t[*pos] == '"'; records it when it holds a NUL. */
+static int
+scan_string(struct scan *sc, const char *t, size_t *pos, int *line)
+{
+	size_t i = *pos + 1, n = 0, cap = 64;
+	int start = *line, nul = 0;
+	char *val = malloc(cap);
+
+	if (val == NULL)
+		return -ENOMEM;
+	while (t[i] != '\0' && t[i] != '"') {
+		char c = t[i++];
+
+		if (c == '\\' && t[i] != '\0') {
+			char e = t[i];
+
+			if (e == '\\' || e == '"') {
+				c = e;
+				i++;
+			} else if (e == 'f' || e == 'n' || e == 'r' || e == 't') {
+				c = e == 'f' ? '\f' : e == 'n' ? '\n' : e == 'r' ? '\r' : '\t';
+				i++;
+			} else if (e == 'x' && hexdig(t[i + 1]) >= 0 && hexdig(t[i + 2]) >= 0) {
+				c = (char)(hexdig(t[i + 1]) << 4 | hexdig(t[i + 2]));
+				i += 3;
+				if (c == '\0') {
+					nul = 1;
+					continue;
+				}
+			}
+		} else if (c == '\n') {
+			(*line)++;
+		}
+		if (n + 1 == cap) {
+			char *m = malloc(cap * 2);
+
+			if (m == NULL) {
+				gvpn_wipe(val, cap);
+				free(val);
+				return -ENOMEM;
+			}
+			memcpy(m, val, n);
+			gvpn_wipe(val, cap);
+			free(val);
+			val = m;
+			cap *= 2;
+		}
+		val[n++] = c;
+	}
+	val[n] = '\0';
+	*pos = t[i] == '"' ? i + 1 : i;
+	if (!nul) {
+		gvpn_wipe(val, cap);
+		free(val);
+		return 0;
+	}
+	if (sc->n_nuls == sc->cap_nuls) {
+		size_t ncap = sc->cap_nuls ? sc->cap_nuls * 2 : 8;
+		struct nul_str *m = realloc(sc->nuls, ncap * sizeof(*m));
+
+		if (m == NULL) {
+			gvpn_wipe(val, cap);
+			free(val);
+			return -ENOMEM;
+		}
+		sc->nuls = m;
+		sc->cap_nuls = ncap;
+	}
+	sc->nuls[sc->n_nuls++] = (struct nul_str){.line = start, .val = val};
+	return 0;
+}
+
+/* The text of a whole file, NUL-terminated; @p len excludes the NUL. */
+static int
+scan_text(struct scan *sc, const char *t, size_t len)
+{
+	size_t i = 0;
+	int line = 1, rc = 0;
+
+	memset(sc, 0, sizeof(*sc));
+	for (size_t k = 0; k < len; k++) {
+		if (t[k] == '\n')
+			line++;
+		if (t[k] == '\0') {
+			sc->nul_byte_line = line;
+			return 0;
+		}
+	}
+	line = 1;
+	while (rc == 0 && t[i] != '\0') {
+		char c = t[i];
+
+		if (c == '\n') {
+			line++;
+			i++;
+		} else if (c == '#' || (c == '/' && t[i + 1] == '/')) {
+			while (t[i] != '\0' && t[i] != '\n')
+				i++;
+		} else if (c == '/' && t[i + 1] == '*') {
+			for (i += 2; t[i] != '\0' && !(t[i] == '*' && t[i + 1] == '/'); i++)
+				line += t[i] == '\n';
+			if (t[i] != '\0')
+				i += 2;
+		} else if (c == '"') {
+			rc = scan_string(sc, t, &i, &line);
+		} else if (is_name_start(c)) {
+			while (is_name_char(t[i]))
+				i++;
+		} else if ((c >= '0' && c <= '9') ||
+			   ((c == '+' || c == '-') && t[i + 1] >= '0' && t[i + 1] <= '9')) {
+			rc = scan_int(sc, t, &i, line);
+		} else {
+			i++;
+		}
+	}
+	return rc;
+}
+
+static void
+scan_free(struct scan *sc)
+{
+	for (size_t i = 0; i < sc->n_nuls; i++) {
+		gvpn_wipe(sc->nuls[i].val, strlen(sc->nuls[i].val));
+		free(sc->nuls[i].val);
+	}
+	free(sc->nuls);
+	free(sc->ints);
+	memset(sc, 0, sizeof(*sc));
+}
 
 /* "groups[0].sas[1].key" */
 static void
@@ -96,22 +340,71 @@ get_string(struct ctx *x, const config_setting_t *g, const char *name, int requi
 	return 0;
 }
 
+/* Is @p s from the file that was scanned (not an @include)? */
+static int
+in_scanned_file(const struct ctx *x, const config_setting_t *s)
+{
+	const char *f = config_setting_source_file(s);
+
+	return x->scan != NULL && (f == NULL || strcmp(f, x->file) == 0);
+}
+
+/*
+ * An integer setting as the file wrote it: 1 when it is no integer, -ERANGE
+ * when it does not fit in 64 bits, -EDOM when two integers on its line that
+ * libconfig keeps alike were written differently (which one is this?), else
+ * 0 with the value in @p out.
+ */
+static int
+setting_int(const struct ctx *x, const config_setting_t *s, long long *out)
+{
+	int type = config_setting_type(s), line = (int)config_setting_source_line(s);
+	const struct int_lit *match = NULL;
+	long long lc;
+
+	if (type == CONFIG_TYPE_INT)
+		lc = config_setting_get_int(s);
+	else if (type == CONFIG_TYPE_INT64)
+		lc = config_setting_get_int64(s);
+	else
+		return 1;
+	*out = lc;
+	if (!in_scanned_file(x, s))
+		return 0;
+	for (size_t i = 0; i < x->scan->n_ints; i++) {
+		const struct int_lit *l = &x->scan->ints[i];
+
+		if (l->line != line || l->is64 != (type == CONFIG_TYPE_INT64) || l->lc != lc)
+			continue;
+		if (match != NULL && (match->value != l->value || match->overflow != l->overflow))
+			return -EDOM;
+		match = l;
+	}
+	if (match == NULL)
+		return 0;
+	if (match->overflow)
+		return -ERANGE;
+	*out = match->value;
+	return 0;
+}
+
 static int
 get_int(struct ctx *x, const config_setting_t *g, const char *name, long long lo, long long hi,
 	long long *out)
 {
 	const config_setting_t *s = config_setting_get_member(g, name);
 	long long v = 0;
+	int rc;
 
 	if (s == NULL)
 		return 1;
-	if (config_setting_type(s) == CONFIG_TYPE_INT)
-		v = config_setting_get_int(s);
-	else if (config_setting_type(s) == CONFIG_TYPE_INT64)
-		v = config_setting_get_int64(s);
-	else
+	rc = setting_int(x, s, &v);
+	if (rc == 1)
 		return fail(x, s, NULL, "must be an integer");
-	if (v < lo || v > hi)
+	if (rc == -EDOM)
+		return fail(x, s, NULL, "another integer on this line is too large for libconfig; "
+					"give each setting a line of its own");
+	if (rc != 0 || v < lo || v > hi)
 		return fail(x, s, NULL, "must be %lld..%lld", lo, hi);
 	*out = v;
 	return 0;
@@ -194,15 +487,17 @@ static int
 parse_ports(struct ctx *x, const config_setting_t *g, const char *name, uint16_t *lo, uint16_t *hi)
 {
 	const config_setting_t *s = config_setting_get_member(g, name);
-	long a, b;
+	long long a, b;
 	char *end;
 
 	*lo = 0;
 	*hi = 65535;
 	if (s == NULL)
 		return 0;
-	if (config_setting_type(s) == CONFIG_TYPE_INT) {
-		a = b = config_setting_get_int(s);
+	if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64) {
+		if (setting_int(x, s, &a) != 0)
+			goto bad;
+		b = a;
 	} else if (config_setting_type(s) == CONFIG_TYPE_STRING) {
 		const char *v = config_setting_get_string(s);
 
@@ -243,10 +538,10 @@ parse_proto(struct ctx *x, const config_setting_t *g, uint8_t *proto)
 	*proto = 0;
 	if (s == NULL)
 		return 0;
-	if (config_setting_type(s) == CONFIG_TYPE_INT) {
-		int n = config_setting_get_int(s);
+	if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64) {
+		long long n = 0;
 
-		if (n < 0 || n > 255)
+		if (setting_int(x, s, &n) != 0 || n < 0 || n > 255)
 			return fail(x, s, NULL, "must be 0..255 or a name");
 		*proto = (uint8_t)n;
 		return 0;
@@ -288,16 +583,58 @@ parse_selector(struct ctx *x, const config_setting_t *g, struct gvpn_selector *s
 	return 0;
 }
 
+/*
+ * A key or PSK file: a regular file of at most cap - 1 bytes, read with
+ * read(2) into @p out (no stdio buffer keeps a copy). Opened non-blocking so
+ * that a FIFO or a device cannot hold up --check or a reload: anything but a
+ * regular file is refused at once. Trailing newlines and spaces are dropped.
+ */
 static int
 read_key_file(struct ctx *x, const config_setting_t *s, const char *path, char *out, size_t cap)
 {
-	FILE *f = fopen(path, "r");
-	size_t n;
+	struct stat st;
+	size_t n = 0;
+	int fd, err = 0;
 
-	if (f == NULL)
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
 		return fail(x, s, NULL, "cannot read '%s': %s", path, strerror(errno));
-	n = fread(out, 1, cap - 1, f);
-	fclose(f);
+	if (fstat(fd, &st) != 0) {
+		err = errno;
+	} else if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return fail(x, s, NULL, "'%s' is not a regular file", path);
+	} else if (st.st_size < 0 || (size_t)st.st_size > cap - 1) {
+		close(fd);
+		return fail(x, s, NULL, "'%s' is larger than a key can be (%lld bytes, at most %zu)",
+			    path, (long long)st.st_size, cap - 1);
+	}
+	while (err == 0) {
+		ssize_t r = read(fd, out + n, cap - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			err = errno;
+		else if (r == 0)
+			break;
+		else if ((n += (size_t)r) == cap)
+			break; /* grew since fstat */
+	}
+	close(fd);
+	if (err != 0) {
+		gvpn_wipe(out, cap);
+		return fail(x, s, NULL, "cannot read '%s': %s", path, strerror(err));
+	}
+	if (n > cap - 1) {
+		gvpn_wipe(out, cap);
+		return fail(x, s, NULL, "'%s' is larger than a key can be (at most %zu bytes)", path,
+			    cap - 1);
+	}
+	if (memchr(out, '\0', n) != NULL) {
+		gvpn_wipe(out, cap);
+		return fail(x, s, NULL, "'%s' holds a NUL byte", path);
+	}
 	out[n] = '\0';
 	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
 		out[--n] = '\0';
@@ -864,33 +1201,155 @@ parse_groups(struct ctx *x, const config_t *cf, struct gvpn_config *c)
 	return 0;
 }
 
+/* First string setting of the scanned file on @p line (with @p val: equal to it). */
+static const config_setting_t *
+find_string(const struct ctx *x, const config_setting_t *s, int line, const char *val)
+{
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		return (int)config_setting_source_line(s) == line && in_scanned_file(x, s) &&
+			       (val == NULL || strcmp(config_setting_get_string(s), val) == 0)
+			       ? s
+			       : NULL;
+	if (config_setting_is_aggregate(s))
+		for (int i = 0; i < config_setting_length(s); i++) {
+			const config_setting_t *r =
+				find_string(x, config_setting_get_elem(s, (unsigned int)i), line, val);
+
+			if (r != NULL)
+				return r;
+		}
+	return NULL;
+}
+
+/* A NUL inside a string is refused: libconfig would silently drop it. */
+static int
+check_nuls(struct ctx *x, const config_t *cf)
+{
+	const config_setting_t *root = config_root_setting(cf);
+
+	for (size_t i = 0; i < x->scan->n_nuls; i++) {
+		const struct nul_str *n = &x->scan->nuls[i];
+		const config_setting_t *s = find_string(x, root, n->line, n->val);
+
+		if (s == NULL)
+			s = find_string(x, root, n->line, NULL);
+		if (s != NULL)
+			return fail(x, s, NULL, "a NUL character (\\x00) inside a string is refused");
+		snprintf(x->err, x->errlen, "%s:%d: a NUL character (\\x00) inside a string is refused",
+			 x->file, n->line);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Wipe the text of every string setting (PSKs and keys written inline). */
+static void
+wipe_strings(config_setting_t *s)
+{
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		char *v = (char *)(uintptr_t)config_setting_get_string(s);
+
+		if (v != NULL)
+			gvpn_wipe(v, strlen(v));
+	} else if (config_setting_is_aggregate(s)) {
+		for (int i = 0; i < config_setting_length(s); i++)
+			wipe_strings(config_setting_get_elem(s, (unsigned int)i));
+	}
+}
+
+#define CONFIG_FILE_MAX (64u << 20)
+
+/* The whole file, NUL-terminated, read with read(2). */
+static int
+read_text(const char *path, char **text, size_t *len, char *err, size_t errlen)
+{
+	size_t cap = 64 * 1024, n = 0;
+	char *t = malloc(cap);
+	int fd, rc = 0;
+
+	if (t == NULL)
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		rc = -errno;
+	while (rc == 0) {
+		ssize_t r;
+
+		if (n + 1 == cap) {
+			char *m = cap < CONFIG_FILE_MAX ? malloc(cap * 2) : NULL;
+
+			if (m == NULL) {
+				rc = cap < CONFIG_FILE_MAX ? -ENOMEM : -EFBIG;
+				break;
+			}
+			memcpy(m, t, n);
+			gvpn_wipe(t, cap);
+			free(t);
+			t = m;
+			cap *= 2;
+		}
+		r = read(fd, t + n, cap - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			rc = -errno;
+		else if (r == 0)
+			break;
+		else
+			n += (size_t)r;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: %s", path,
+			 rc == -EFBIG ? "larger than 64 MiB" : strerror(-rc));
+		gvpn_wipe(t, cap);
+		free(t);
+		return rc;
+	}
+	t[n] = '\0';
+	*text = t;
+	*len = n;
+	return 0;
+}
+
 int
-gvpn_config_load(const char *path, struct gvpn_config *c, char *err, size_t errlen)
+gvpn_config_parse(const char *path, struct gvpn_config *c, char *err, size_t errlen)
 {
 	static const char *const allowed[] = {"ports", "dataplane", "bypass", "groups", NULL};
 	struct ctx x = {.file = path, .err = err, .errlen = errlen};
+	struct scan sc;
 	config_t cf;
-	FILE *f;
+	char *text;
+	size_t len;
 	int rc;
 
 	memset(c, 0, sizeof(*c));
 	snprintf(c->file, sizeof(c->file), "%s", path);
-	f = fopen(path, "r");
-	if (f == NULL) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	rc = read_text(path, &text, &len, err, errlen);
+	if (rc != 0)
 		return rc;
+	rc = scan_text(&sc, text, len);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		goto out_text;
+	}
+	if (sc.nul_byte_line != 0) {
+		snprintf(err, errlen, "%s:%d: a NUL byte in the file", path, sc.nul_byte_line);
+		rc = -EINVAL;
+		goto out_scan;
 	}
 	config_init(&cf);
-	if (config_read(&cf, f) != CONFIG_TRUE) {
+	if (config_read_string(&cf, text) != CONFIG_TRUE) {
 		snprintf(err, errlen, "%s:%d: syntax: %s", path, config_error_line(&cf),
 			 config_error_text(&cf));
-		fclose(f);
-		config_destroy(&cf);
-		return -EINVAL;
+		rc = -EINVAL;
+		goto out_cf;
 	}
-	fclose(f);
-	rc = check_members(&x, config_root_setting(&cf), allowed);
+	x.scan = &sc;
+	rc = check_nuls(&x, &cf);
+	if (rc == 0)
+		rc = check_members(&x, config_root_setting(&cf), allowed);
 	if (rc == 0)
 		rc = parse_ports_list(&x, &cf, c);
 	if (rc == 0)
@@ -899,7 +1358,115 @@ gvpn_config_load(const char *path, struct gvpn_config *c, char *err, size_t errl
 		rc = parse_bypass(&x, &cf, c);
 	if (rc == 0)
 		rc = parse_groups(&x, &cf, c);
+	wipe_strings(config_root_setting(&cf));
+out_cf:
 	config_destroy(&cf);
+out_scan:
+	scan_free(&sc);
+out_text:
+	gvpn_wipe(text, len);
+	free(text);
+	if (rc != 0)
+		gvpn_config_wipe(c);
+	return rc;
+}
+
+#define ERR_WIRE 512
+
+static int
+write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, b, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+read_all(int fd, void *p, size_t n)
+{
+	uint8_t *b = p;
+
+	while (n > 0) {
+		ssize_t r = read(fd, b, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		b += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* The child: parse, send the outcome down @p fd, exit without cleanup. */
+static void __attribute__((noreturn))
+parse_child(int fd, const char *path)
+{
+	struct gvpn_config *c = malloc(sizeof(*c));
+	char err[ERR_WIRE] = "";
+	int32_t rc = c != NULL ? gvpn_config_parse(path, c, err, sizeof(err)) : -ENOMEM;
+
+	if (c == NULL)
+		snprintf(err, sizeof(err), "%s: no memory", path);
+	if (write_all(fd, &rc, sizeof(rc)) == 0 && write_all(fd, err, sizeof(err)) == 0 && rc == 0)
+		write_all(fd, c, sizeof(*c));
+	_exit(0);
+}
+
+int
+gvpn_config_load(const char *path, struct gvpn_config *c, char *err, size_t errlen)
+{
+	char cerr[ERR_WIRE];
+	int fds[2], status, ok;
+	int32_t rc = -EIO;
+	pid_t pid;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->file, sizeof(c->file), "%s", path);
+	if (pipe2(fds, O_CLOEXEC) != 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: cannot read it: pipe: %s", path, strerror(errno));
+		return rc;
+	}
+	/* libconfig keeps copies of the file's text (inline keys and PSKs
+	 * among it) in heap memory it frees without wiping: parse in a child
+	 * whose memory dies with it, and take only the result. */
+	pid = fork();
+	if (pid < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: cannot read it: fork: %s", path, strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return rc;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		parse_child(fds[1], path);
+	}
+	close(fds[1]);
+	ok = read_all(fds[0], &rc, sizeof(rc)) == 0 && read_all(fds[0], cerr, sizeof(cerr)) == 0 &&
+	     (rc != 0 || read_all(fds[0], c, sizeof(*c)) == 0);
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!ok) {
+		snprintf(err, errlen, "%s: the configuration reader failed", path);
+		rc = -EIO;
+	} else if (rc != 0) {
+		cerr[sizeof(cerr) - 1] = '\0';
+		snprintf(err, errlen, "%s", cerr);
+	}
 	if (rc != 0)
 		gvpn_config_wipe(c);
 	return rc;

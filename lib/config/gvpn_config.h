@@ -134,18 +134,33 @@ struct gvpn_config {
 };
 
 /**
- * Read and validate a configuration file.
+ * Read and validate a configuration file. The file is parsed in a child
+ * process (fork) and only the result comes back through a pipe: the copies
+ * of the text that libconfig leaves in freed heap memory (inline keys and
+ * PSKs among them) die with the child and are never in this process.
  *
  * @param path
  *   File to read.
  * @param c
- *   Filled on success; wiped and partly filled on failure.
+ *   Filled on success; wiped and partly filled on failure. Holds keys:
+ *   put it in key memory (gvpn_keymem_alloc()).
  * @param err
  *   On failure: "FILE:LINE: SETTING: problem".
  * @return
- *   0, or -EINVAL (invalid content, see @p err), -ENOENT/-EIO (unreadable).
+ *   0, or -EINVAL (invalid content, see @p err), -ENOENT/-EIO (unreadable),
+ *   -ENOMEM, or the errno of a failed pipe or fork.
  */
 int gvpn_config_load(const char *path, struct gvpn_config *c, char *err, size_t errlen);
+
+/**
+ * gvpn_config_load() in the calling process: for tests and fuzzing. The
+ * string settings are wiped before libconfig frees them, but libconfig's
+ * scanner keeps its own copy of the text in memory it frees unwiped.
+ *
+ * @return
+ *   As gvpn_config_load().
+ */
+int gvpn_config_parse(const char *path, struct gvpn_config *c, char *err, size_t errlen);
 
 /** Wipe every key in a configuration. */
 void gvpn_config_wipe(struct gvpn_config *c);

@@ -419,7 +419,7 @@ gvpn_ctrl_reload(struct gvpn_ctrl *c, struct gvpn_config *live, const char *path
 	if (live != c->conf.cfg)
 		return -EINVAL;
 	LOG(INFO, "reloading the configuration from %s", path);
-	next = malloc(sizeof(*next));
+	next = gvpn_keymem_alloc(sizeof(*next)); /* it holds keys */
 	if (next == NULL)
 		return refuse(c, path, -ENOMEM, "no memory to read the file");
 	rc = gvpn_config_load(path, next, err, sizeof(err));
@@ -448,8 +448,7 @@ gvpn_ctrl_reload(struct gvpn_ctrl *c, struct gvpn_config *live, const char *path
 		LOG(NOTICE, "bypass changed (%u filters): applied", next->n_bypass);
 	live_changes(next, &p, live_list, sizeof(live_list));
 	rc = apply(c, live, next, &p);
-	gvpn_config_wipe(next);
-	free(next);
+	gvpn_keymem_free(next);
 	if (rc != 0) {
 		LOG(ERR, "config reload failed part way: %s (see the messages above)",
 		    strerror(-rc));
@@ -463,8 +462,7 @@ gvpn_ctrl_reload(struct gvpn_ctrl *c, struct gvpn_config *live, const char *path
 	record(c, path, "applied", &p, live_list, "");
 	return 0;
 refused:
-	gvpn_config_wipe(next);
-	free(next);
+	gvpn_keymem_free(next);
 	return refuse(c, path, rc, err);
 }
 

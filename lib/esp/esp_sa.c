@@ -120,7 +120,11 @@ gvpn_esp_sa_create(struct gvpn_esp_lcore *lc, const struct gvpn_esp_sa_conf *con
 		rte_errno = EINVAL;
 		return NULL;
 	}
-	sa = rte_zmalloc_socket("gvpn_esp_sa", head + be->session_size, 64, socket);
+	/* Key memory: the session holds the expanded keys (an AES key
+	 * schedule begins with the key itself) and must stay out of core
+	 * dumps. It is not NUMA-placed: one SA is read-only and small. */
+	RTE_SET_USED(socket);
+	sa = gvpn_keymem_alloc(head + be->session_size);
 	if (sa == NULL) {
 		rte_errno = ENOMEM;
 		return NULL;
@@ -129,7 +133,7 @@ gvpn_esp_sa_create(struct gvpn_esp_lcore *lc, const struct gvpn_esp_sa_conf *con
 	rc = be->session_init(lc->engine, sa->sess, &conf->xform);
 	if (rc != 0) {
 		be->session_clear(sa->sess);
-		rte_free(sa);
+		gvpn_keymem_free(sa);
 		rte_errno = -rc;
 		return NULL;
 	}
@@ -166,7 +170,7 @@ gvpn_esp_sa_free(struct gvpn_esp_sa *sa)
 	if (sa == NULL)
 		return;
 	sa->backend->session_clear(sa->sess);
-	rte_free(sa);
+	gvpn_keymem_free(sa);
 }
 
 void

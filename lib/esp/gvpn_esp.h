@@ -212,10 +212,13 @@ void gvpn_esp_lcore_free(struct gvpn_esp_lcore *lc);
 int gvpn_esp_sa_conf_check(const struct gvpn_esp_sa_conf *conf);
 
 /**
- * Create an SA for @p lc's backend, expanding its keys.
+ * Create an SA for @p lc's backend, expanding its keys. The SA lives in key
+ * memory (gvpn_keymem_alloc(): out of core dumps, locked, wiped on free).
  *
  * @param lc
  *   Context of the calling lcore (its engine expands the keys).
+ * @param socket
+ *   Unused: key memory is not NUMA-placed.
  * @return
  *   The SA, or NULL with rte_errno set: EINVAL for a bad configuration,
  *   ENOTSUP for an algorithm the backend lacks, ENOMEM.

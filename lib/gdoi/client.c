@@ -115,7 +115,9 @@ gdoi_client_create(const struct gdoi_client_conf *conf, const struct gdoi_client
 		errno = EINVAL;
 		return NULL;
 	}
-	c = calloc(1, sizeof(*c));
+	/* Key memory: the client holds the phase-1 SA, the pull's policy
+	 * (TEK keys), the KEK and the last push. */
+	c = gvpn_keymem_alloc(sizeof(*c));
 	if (c == NULL)
 		return NULL;
 	c->conf = *conf;
@@ -126,8 +128,7 @@ gdoi_client_create(const struct gdoi_client_conf *conf, const struct gdoi_client
 
 		if (c->fd >= 0)
 			close(c->fd);
-		gvpn_wipe(c, sizeof(*c));
-		free(c);
+		gvpn_keymem_free(c);
 		errno = err;
 		return NULL;
 	}
@@ -143,8 +144,7 @@ gdoi_client_free(struct gdoi_client *c)
 	ike_sa_clear(&c->ike);
 	gdoi_pull_clear(&c->pull);
 	gdoi_push_clear(&c->push);
-	gvpn_wipe(c, sizeof(*c));
-	free(c);
+	gvpn_keymem_free(c);
 }
 
 static void

@@ -637,12 +637,21 @@ open_msg(struct gdoi_pull *p, const struct ike_sa *sa, uint8_t *iv, const uint8_
 	return 0;
 }
 
+uint8_t *
+gdoi_plain_buf(void)
+{
+	static uint8_t *buf;
+
+	if (buf == NULL)
+		buf = gvpn_keymem_alloc(ISAKMP_MSG_MAX);
+	return buf;
+}
+
 /* An encrypted informational exchange: the key server's notification. */
 static int
 informational(struct gdoi_pull *p, const struct ike_sa *sa, const uint8_t *msg, size_t len,
-	      uint32_t msgid)
+	      uint32_t msgid, uint8_t *plain)
 {
-	static uint8_t plain[ISAKMP_MSG_MAX];
 	uint8_t iv[IKE_BLOCK_MAX];
 	const struct isakmp_payload *n;
 	struct isakmp_msg m;
@@ -659,11 +668,10 @@ informational(struct gdoi_pull *p, const struct ike_sa *sa, const uint8_t *msg, 
 	return fail(p, "key server refused the registration with a notification", -ECONNREFUSED);
 }
 
-int
-gdoi_pull_input(struct gdoi_pull *p, const struct ike_sa *sa, const uint8_t *msg, size_t len,
-		struct isakmp_buf *out)
+static int
+pull_input(struct gdoi_pull *p, const struct ike_sa *sa, const uint8_t *msg, size_t len,
+	   struct isakmp_buf *out, uint8_t *plain)
 {
-	static uint8_t plain[ISAKMP_MSG_MAX];
 	static const uint8_t zeros[IKE_DIGEST_MAX];
 	const struct isakmp_payload *pl;
 	struct isakmp_hdr hdr;
@@ -677,7 +685,7 @@ gdoi_pull_input(struct gdoi_pull *p, const struct ike_sa *sa, const uint8_t *msg
 	    !(hdr.flags & ISAKMP_FLAG_ENC))
 		return IKE_IGNORED;
 	if (hdr.exchange == ISAKMP_EXCH_INFO)
-		return informational(p, sa, msg, len, hdr.msgid);
+		return informational(p, sa, msg, len, hdr.msgid, plain);
 	if (hdr.exchange != ISAKMP_EXCH_GROUPKEY_PULL || hdr.msgid != p->msgid)
 		return IKE_IGNORED;
 	memcpy(iv, p->iv, sizeof(iv));
@@ -726,7 +734,6 @@ gdoi_pull_input(struct gdoi_pull *p, const struct ike_sa *sa, const uint8_t *msg
 		if (pl == NULL)
 			return fail(p, "message 4 lacks the KD payload", -EBADMSG);
 		rc = gdoi_parse_kd(pl->body, pl->body_len, &p->pol, &why);
-		gvpn_wipe(plain, sizeof(plain));
 		if (rc == 0)
 			rc = gdoi_policy_check(&p->pol, &why);
 		if (rc != 0)
@@ -735,6 +742,22 @@ gdoi_pull_input(struct gdoi_pull *p, const struct ike_sa *sa, const uint8_t *msg
 		return IKE_DONE;
 	}
 	return IKE_IGNORED;
+}
+
+int
+gdoi_pull_input(struct gdoi_pull *p, const struct ike_sa *sa, const uint8_t *msg, size_t len,
+		struct isakmp_buf *out)
+{
+	uint8_t *plain = gdoi_plain_buf();
+	int rc;
+
+	if (plain == NULL)
+		return fail(p, "no key memory for the message", -ENOMEM);
+	rc = pull_input(p, sa, msg, len, out, plain);
+	/* Whatever the outcome, the plaintext (message 4: TEK and KEK keys)
+	 * is gone before the next step; it is never longer than the message. */
+	gvpn_wipe(plain, len < ISAKMP_MSG_MAX ? len : ISAKMP_MSG_MAX);
+	return rc;
 }
 
 void

@@ -159,6 +159,14 @@ int gdoi_pull_input(struct gdoi_pull *p, const struct ike_sa *sa, const uint8_t 
 /** Wipe the exchange's secrets. */
 void gdoi_pull_clear(struct gdoi_pull *p);
 
+/**
+ * The buffer that decrypted key-server messages (pull messages, pushes) are
+ * read into: ISAKMP_MSG_MAX bytes of key memory, allocated on first use and
+ * wiped by its users after every message. One thread (the control core).
+ * @return the buffer, or NULL when key memory is exhausted.
+ */
+uint8_t *gdoi_plain_buf(void);
+
 /* --- GROUPKEY-PUSH (RFC 6407 4, RFC 8263) --- */
 
 /** One SPI a push deletes. */

@@ -214,7 +214,7 @@ int
 gdoi_push_input(const struct gdoi_kek *kek, uint32_t last_seq, const uint8_t *msg, size_t len,
 		struct gdoi_push *out, enum gdoi_push_drop *reason, const char **why)
 {
-	static uint8_t plain[ISAKMP_MSG_MAX];
+	uint8_t *plain = gdoi_plain_buf();
 	const struct isakmp_payload *sig = NULL, *sa = NULL, *kd = NULL;
 	struct isakmp_hdr hdr;
 	struct isakmp_msg m;
@@ -223,6 +223,8 @@ gdoi_push_input(const struct gdoi_kek *kek, uint32_t last_seq, const uint8_t *ms
 	memset(out, 0, sizeof(*out));
 	if (isakmp_parse_header(msg, len, &hdr) != ISAKMP_OK)
 		return drop(reason, GDOI_PUSH_DROP_MALFORMED, why, "ISAKMP header malformed");
+	if (plain == NULL)
+		return drop(reason, GDOI_PUSH_DROP_MALFORMED, why, "no key memory for the message");
 	if (kek == NULL || !kek->has_keys)
 		return drop(reason, GDOI_PUSH_DROP_NO_KEK, why, "no KEK held");
 	if (memcmp(msg, kek->spi, 16) != 0)
@@ -231,8 +233,10 @@ gdoi_push_input(const struct gdoi_kek *kek, uint32_t last_seq, const uint8_t *ms
 	    hdr.msgid != 0)
 		return drop(reason, GDOI_PUSH_DROP_MALFORMED, why,
 			    "not a GROUPKEY-PUSH header (exchange 33, E flag only, message ID 0)");
-	if (kek_decrypt(kek, msg + ISAKMP_HDR_LEN, len - ISAKMP_HDR_LEN, plain) != 0)
+	if (kek_decrypt(kek, msg + ISAKMP_HDR_LEN, len - ISAKMP_HDR_LEN, plain) != 0) {
+		gvpn_wipe(plain, len); /* a failed decryption may have written some */
 		return drop(reason, GDOI_PUSH_DROP_MALFORMED, why, "does not decrypt with the KEK");
+	}
 	rc = isakmp_parse_payloads(hdr.next, plain, len - ISAKMP_HDR_LEN, 1, &m);
 	if (rc != ISAKMP_OK) {
 		gvpn_wipe(plain, len);

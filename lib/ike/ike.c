@@ -300,7 +300,7 @@ dh_start(struct ike_sa *sa)
 {
 	BIGNUM *p = prime_of(sa->chosen.group), *g = BN_new(), *x = BN_secure_new(),
 	       *gx = BN_new();
-	BN_CTX *ctx = BN_CTX_new();
+	BN_CTX *ctx = BN_CTX_secure_new(); /* its temporaries derive from x */
 	int rc = -EIO;
 
 	if (p == NULL || g == NULL || x == NULL || gx == NULL || ctx == NULL)
@@ -326,7 +326,7 @@ dh_finish(struct ike_sa *sa)
 {
 	BIGNUM *p = prime_of(sa->chosen.group), *y = BN_bin2bn(sa->gxr, (int)sa->g_len, NULL);
 	BIGNUM *s = BN_secure_new(), *pm1 = BN_new();
-	BN_CTX *ctx = BN_CTX_new();
+	BN_CTX *ctx = BN_CTX_secure_new(); /* its temporaries derive from x */
 	int rc = -EIO;
 
 	if (p == NULL || y == NULL || s == NULL || pm1 == NULL || ctx == NULL)

@@ -8,6 +8,7 @@ Usage: test_config.py GVPND SOURCE_ROOT WORKDIR
 import os
 import re
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 from gvpntest import Tap, main_guard, run  # noqa: E402
@@ -76,6 +77,27 @@ CASES = [
     ("SA unknown setting", "lifetime = 0;", "lifetime = 0; replay = 64;",
      "groups[0].sas[0].replay", "unknown setting"),
     ("lifetime negative", "lifetime = 0;", "lifetime = -5;", "groups[0].sas[0].lifetime", ".."),
+    # libconfig keeps these in 32 bits: 4294971393 would read as 0x1001,
+    # 4294967296 as 0, 4294968796 as 1500; refused, never wrapped
+    ("SPI beyond 32 bits", "spi = 0x1001;", "spi = 4294971393;", "groups[0].sas[0].spi",
+     "256..4294967295"),
+    ("SPI beyond 32 bits in hex", "spi = 0x1001;", "spi = 0x100001001;", "groups[0].sas[0].spi",
+     "256..4294967295"),
+    ("SPI beyond 64 bits", "spi = 0x1001;", "spi = 99999999999999999999L;",
+     "groups[0].sas[0].spi", "256..4294967295"),
+    ("lifetime of 2^32 seconds", "lifetime = 0;", "lifetime = 4294967296;",
+     "groups[0].sas[0].lifetime", ".."),
+    ("TTL beyond 32 bits beside its wrapped value", "ttl = 64;",
+     "ttl = 4294967360; burst = 64;", "dataplane.ttl", "line of its own"),
+    ("MTU beyond 32 bits", "mtu = 1500;", "mtu = 4294968796;", "ports[1].mtu", "576..9000"),
+    ("port beyond 32 bits", "dst_port = 500;", "dst_port = 4294967796;", "bypass[1].dst_port",
+     "0..65535"),
+    ("protocol beyond 32 bits", 'protocol = "ospf";', "protocol = 4294967385;",
+     "bypass[2].protocol", "0..255"),
+    # libconfig drops a \x00 escape without a word
+    ("NUL inside a key", f'key = "{KEY}";', f'key = "{KEY[:2]}\\x00{KEY[2:]}";',
+     "groups[0].sas[0].key", "NUL"),
+    ("NUL inside a name", 'name = "corp";', 'name = "co\\x00rp";', "groups[0].name", "NUL"),
 ]
 
 
@@ -107,6 +129,34 @@ def main():
             for k in (KEY, AUTH_KEY, KEY[:30], AUTH_KEY[:32]):
                 assert k not in msg + r.stdout, "key material in the message"
         tap.check(f"bad config: {what} -> exit 2 naming the setting", case)
+
+    # key files that are no regular file, or too large to be a key: refused
+    # at once (a FIFO without a writer must not hold up --check)
+    fifo = os.path.join(work, "key.fifo")
+    if os.path.exists(fifo):
+        os.unlink(fifo)
+    os.mkfifo(fifo)
+    big = os.path.join(work, "key.big")
+    with open(big, "w") as f:
+        f.write("00" * 200)
+    for what, path, part in (("a FIFO", fifo, "not a regular file"),
+                             ("a device", "/dev/zero", "not a regular file"),
+                             ("a folder", work, "not a regular file"),
+                             ("larger than a key", big, "larger than a key can be")):
+        def key_file(path=path, part=part, what=what):
+            conf = os.path.join(work, "keyfile.conf")
+            with open(conf, "w") as f:
+                f.write(base.replace(f'key = "{KEY}";', f'key_file = "{path}";', 1))
+            t0 = time.monotonic()
+            r = run([gvpnd, "--", "-f", conf, "--check"], timeout=10)
+            took = time.monotonic() - t0
+            msg = r.stderr.strip()
+            assert r.returncode == 2, f"exit {r.returncode}: {msg}"
+            assert re.match(rf"gvpnd: {re.escape(conf)}:\d+: groups\[0\]\.sas\[0\]\.key_file: ",
+                            msg), msg
+            assert part in msg, msg
+            assert took < 1.0, f"took {took:.2f} s"
+        tap.check(f"bad config: key_file is {what} -> exit 2 within a second", key_file)
 
     def missing_file():
         r = run([gvpnd, "--", "-f", os.path.join(work, "absent.conf")])

@@ -310,6 +310,26 @@ def main():
         tap.check("gvpnctl show config: file, reloads applied and refused, the last result",
                   gvpnctl_config)
 
+        def fifo_key_refused():
+            # a FIFO without a writer as key_file: refused at once, never read
+            fifo = os.path.join(work, "reload-key.fifo")
+            if os.path.exists(fifo):
+                os.unlink(fifo)
+            os.mkfifo(fifo)
+            cur = open(g.conf).read()
+            text, n = re.subn(r'\bkey = "[0-9a-f]+";', f'key_file = "{fifo}";', cur, count=1)
+            assert n == 1, cur
+            before = sas(g)
+            t0 = time.monotonic()
+            c, log = reload(text)
+            took = time.monotonic() - t0
+            assert c["last_result"] == "refused" and "is not a regular file" in log, (c, log)
+            assert took < 2, f"the reload took {took:.1f} s"
+            assert sas(g) == before and g.proc.poll() is None
+            assert g.tel("/gvpn/version"), "telemetry does not answer"
+        tap.check("a key_file that is a FIFO: the reload is refused at once, nothing changes",
+                  fifo_key_refused)
+
         def clean_stop():
             log = g.output()
             assert "failed part way" not in log and "not created" not in log, log

@@ -71,26 +71,29 @@ struct mb_engine {
 	alignas(64) uint8_t icv[MB_CHUNK][DIGEST_MAX]; /* computed ICVs of decrypts */
 };
 
+/* The engine and its manager live in key memory: the manager's lanes hold
+ * the HMAC inner and outer states of jobs in flight. */
 static void *
 mb_engine_create(void)
 {
-	struct mb_engine *e;
+	struct mb_engine *e = gvpn_keymem_alloc(sizeof(*e));
+	void *m;
 
-	if (posix_memalign((void **)&e, 64, sizeof(*e)) != 0) {
+	if (e == NULL) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	memset(e, 0, sizeof(*e));
-	e->mgr = alloc_mb_mgr(0);
-	if (e->mgr == NULL) {
-		free(e);
+	m = gvpn_keymem_alloc(imb_get_mb_mgr_size());
+	if (m == NULL) {
+		gvpn_keymem_free(e);
 		errno = ENOMEM;
 		return NULL;
 	}
+	e->mgr = imb_set_pointers_mb_mgr(m, 0, 1);
 	init_mb_mgr_auto(e->mgr, NULL);
 	if (imb_get_errno(e->mgr) != 0) {
-		free_mb_mgr(e->mgr);
-		free(e);
+		gvpn_keymem_free(m);
+		gvpn_keymem_free(e);
 		errno = ENOTSUP;
 		return NULL;
 	}
@@ -104,9 +107,8 @@ mb_engine_free(void *engine)
 
 	if (e == NULL)
 		return;
-	free_mb_mgr(e->mgr);
-	gvpn_wipe(e, sizeof(*e));
-	free(e);
+	gvpn_keymem_free(e->mgr);
+	gvpn_keymem_free(e);
 }
 
 static int

@@ -214,6 +214,10 @@ ossl_process(void *engine, struct gvpn_crypto_op ops[], uint8_t status[], uint16
 		status[i] = (uint8_t)ossl_one(engine, &ops[i], decrypt);
 		good += status[i] == GVPN_CRYPTO_OK;
 	}
+	/* The context holds the last key's schedule in OpenSSL's own heap:
+	 * drop it (OpenSSL wipes it) so no key outlives its burst there. */
+	if (n != 0)
+		EVP_CIPHER_CTX_reset(((struct ossl_engine *)engine)->ctx);
 	return good;
 }
 

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * GROUPKEY-PULL message 4 carries the TEK and KEK keys: its plaintext must be
+ * gone from the decryption buffer whatever the outcome. Each case is a
+ * message 4 that decrypts and authenticates (HASH(4) right) and then fails a
+ * later check, or succeeds; the buffer is all zero afterwards.
+ */
+#include <errno.h>
+
+#include <openssl/rand.h>
+
+#include "test_util.h"
+#include "gvpn_gdoi.h"
+#include "gvpn_ike.h"
+#include "gvpn_isakmp.h"
+
+struct fixture {
+	struct ike_sa sa;
+	struct gdoi_pull pull;
+};
+
+static void
+setup_sa(struct fixture *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->sa.state = IKE_ESTABLISHED;
+	f->sa.chosen = (struct ike_proposal){.enc = IKE_ENC_AES, .key_bits = 128,
+					     .hash = IKE_HASH_SHA1, .group = 14};
+	f->sa.block = 16;
+	f->sa.key_len = 16;
+	f->sa.prf_len = 20;
+	assert_int_equal(RAND_bytes(f->sa.icookie, 8), 1);
+	assert_int_equal(RAND_bytes(f->sa.rcookie, 8), 1);
+	assert_int_equal(RAND_bytes(f->sa.key, 16), 1);
+	assert_int_equal(RAND_bytes(f->sa.skeyid_a, 20), 1);
+	f->pull.state = GDOI_PULL_SENT3;
+	f->pull.msgid = 0x11223344;
+	f->pull.group_id = 1001;
+	f->pull.nr_len = 16;
+	assert_int_equal(RAND_bytes(f->pull.ni, sizeof(f->pull.ni)), 1);
+	assert_int_equal(RAND_bytes(f->pull.nr, 16), 1);
+	assert_int_equal(RAND_bytes(f->pull.iv, sizeof(f->pull.iv)), 1);
+}
+
+/* Message 4: HASH(4), then @p body_payloads (type, body) as given, encrypted. */
+static void
+build_msg4(struct fixture *f, const uint8_t types[], const uint8_t *const bodies[],
+	   const size_t lens[], int n, struct isakmp_buf *b)
+{
+	struct isakmp_hdr h = {.exchange = ISAKMP_EXCH_GROUPKEY_PULL, .msgid = f->pull.msgid};
+	uint8_t iv[IKE_BLOCK_MAX];
+	size_t hash_at, rest;
+
+	memcpy(h.icookie, f->sa.icookie, 8);
+	memcpy(h.rcookie, f->sa.rcookie, 8);
+	isakmp_buf_init(b, &h);
+	hash_at = isakmp_buf_begin(b, ISAKMP_P_HASH);
+	isakmp_buf_put(b, (uint8_t[20]){0}, 20);
+	isakmp_buf_end(b, hash_at);
+	rest = b->len;
+	for (int i = 0; i < n; i++) {
+		size_t off = isakmp_buf_begin(b, types[i]);
+
+		isakmp_buf_put(b, bodies[i], lens[i]);
+		isakmp_buf_end(b, off);
+	}
+	/* HASH(4) = prf(SKEYID_a, M-ID | Ni_b | Nr_b | rest) */
+	struct ike_chunk c[] = {{b->data + 20, 4},
+				{f->pull.ni, sizeof(f->pull.ni)},
+				{f->pull.nr, f->pull.nr_len},
+				{b->data + rest, b->len - rest}};
+	ike_prf(&f->sa, f->sa.skeyid_a, 20, c, 4, b->data + hash_at + ISAKMP_GEN_LEN);
+	assert_int_equal(isakmp_buf_finish(b), 0);
+	memcpy(iv, f->pull.iv, sizeof(iv));
+	assert_int_equal(ike_encrypt(&f->sa, iv, b), 0);
+}
+
+static void
+assert_plain_wiped(void)
+{
+	const uint8_t *plain = gdoi_plain_buf();
+
+	assert_non_null(plain);
+	for (size_t i = 0; i < ISAKMP_MSG_MAX; i++)
+		if (plain[i] != 0)
+			fail_msg("plaintext byte %zu left: 0x%02x", i, plain[i]);
+}
+
+static void
+test_pull_msg4_plaintext_is_wiped_on_every_outcome(void **state)
+{
+	static const uint8_t secret[40] = {
+		0x5e, 0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e, 0xc2,
+		0xe7, 0x5e, 0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e,
+		0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e};
+	static const uint8_t seq8[8] = {0, 0, 0, 1, 0, 0, 0, 2};
+	static const struct {
+		const char *what;
+		uint8_t types[2];
+		const uint8_t *bodies[2];
+		size_t lens[2];
+		int n;
+	} cases[] = {
+		{"SEQ of 8 bytes before a KD", {ISAKMP_P_SEQ, ISAKMP_P_KD}, {seq8, secret},
+		 {8, sizeof(secret)}, 2},
+		{"no KD payload", {ISAKMP_P_SEQ, ISAKMP_P_NONCE}, {seq8, secret}, {4, sizeof(secret)},
+		 2},
+		{"KD that does not parse", {ISAKMP_P_KD}, {secret}, {sizeof(secret)}, 1},
+	};
+	struct fixture *f = malloc(sizeof(*f));
+	struct isakmp_buf *b = malloc(sizeof(*b)), *out = malloc(sizeof(*out));
+
+	(void)state;
+	assert_non_null(f);
+	assert_non_null(b);
+	assert_non_null(out);
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		int rc;
+
+		setup_sa(f);
+		build_msg4(f, cases[i].types, cases[i].bodies, cases[i].lens, cases[i].n, b);
+		rc = gdoi_pull_input(&f->pull, &f->sa, b->data, b->len, out);
+		if (rc >= 0)
+			fail_msg("%s: accepted (%d)", cases[i].what, rc);
+		/* it decrypted and authenticated: the failure is a later check */
+		assert_non_null(f->pull.error);
+		if (strstr(f->pull.error, "HASH") != NULL || strstr(f->pull.error, "decrypt"))
+			fail_msg("%s: %s", cases[i].what, f->pull.error);
+		assert_plain_wiped();
+		gdoi_pull_clear(&f->pull);
+	}
+	/* HASH(4) wrong: decrypted, then refused */
+	setup_sa(f);
+	build_msg4(f, cases[0].types, cases[0].bodies, cases[0].lens, 2, b);
+	f->sa.skeyid_a[0] ^= 1;
+	assert_true(gdoi_pull_input(&f->pull, &f->sa, b->data, b->len, out) < 0);
+	assert_plain_wiped();
+	free(f);
+	free(b);
+	free(out);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pull_msg4_plaintext_is_wiped_on_every_outcome),
+	};
+
+	return cmocka_run_group_tests_name("gdoi_pull", tests, NULL, NULL);
+}
