@@ -610,6 +610,7 @@ gvpn_ctrl_snapshot_groups(struct gvpn_ctrl *c, struct gvpn_group_info *out, unsi
 			i->pushes = ci.pushes;
 			i->acks_sent = ci.acks_sent;
 			memcpy(i->push_drops, ci.push_drops, sizeof(i->push_drops));
+			i->unauth_notifies = ci.unauth_notifies;
 		}
 	}
 	rte_spinlock_unlock(&c->lock);

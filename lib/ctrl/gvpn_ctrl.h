@@ -89,6 +89,7 @@ struct gvpn_group_info {
 	int64_t kek_expires_in_s; /**< -1: no KEK or no lifetime */
 	uint64_t pushes, acks_sent;
 	uint64_t push_drops[GDOI_PUSH_DROP_MAX];
+	uint64_t unauth_notifies; /**< phase-1 notifications in the clear, ignored */
 };
 
 /** The running configuration and its reloads (R18), for telemetry. */

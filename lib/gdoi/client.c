@@ -66,6 +66,10 @@ struct gdoi_client {
 	struct isakmp_buf ack;
 	uint64_t pushes, acks_sent, push_drops[GDOI_PUSH_DROP_MAX];
 	uint64_t drop_log_at;        /* rate limit of the drop log line */
+	/* notifications in the clear during phase 1: advice only (RFC 2408 4.8) */
+	uint64_t unauth_notifies;
+	uint16_t attempt_notify;     /* the last one in this attempt, 0 = none */
+	uint64_t notify_log_at;      /* rate limit of its log line */
 };
 
 static void
@@ -201,6 +205,7 @@ attempt(struct gdoi_client *c, uint64_t now)
 	int rc;
 
 	c->next_attempt = 0;
+	c->attempt_notify = 0;
 	c->attempt_deadline = now + c->conf.retry_interval_ms;
 	if (c->ike.state == IKE_ESTABLISHED && now < c->ike_expires) {
 		begin_pull(c, now); /* reuse the IKE SA (R17) */
@@ -219,13 +224,30 @@ attempt(struct gdoi_client *c, uint64_t now)
 	send_new(c, now);
 }
 
+static const char *
+notify_name(uint16_t type, char *buf, size_t len)
+{
+	const char *n = isakmp_notify_name(type);
+
+	if (n != NULL)
+		return n;
+	snprintf(buf, len, "notify type %u", type);
+	return buf;
+}
+
 static void
 attempt_failed(struct gdoi_client *c, uint64_t now, const char *why)
 {
-	char name[32];
+	char name[32], nn[32];
 
-	snprintf(c->last_error, sizeof(c->last_error), "%s: %s", server_name(c, name, sizeof(name)),
-		 why);
+	if (c->attempt_notify != 0) /* a hint only: nothing authenticated it */
+		snprintf(c->last_error, sizeof(c->last_error),
+			 "%s: %s; key server may have said: %s (unauthenticated)",
+			 server_name(c, name, sizeof(name)), why,
+			 notify_name(c->attempt_notify, nn, sizeof(nn)));
+	else
+		snprintf(c->last_error, sizeof(c->last_error), "%s: %s",
+			 server_name(c, name, sizeof(name)), why);
 	logf_(c, 4, "registration failed: %s", c->last_error);
 	c->failures++;
 	c->resend_at = 0;
@@ -290,6 +312,22 @@ registered(struct gdoi_client *c, uint64_t now)
 	set_state(c, GDOI_REGISTERED, NULL);
 }
 
+/* A notification in the clear during phase 1: counted and remembered, the
+ * exchange goes on (one spoofed datagram must not end a registration). */
+static void
+unauth_notify(struct gdoi_client *c, uint16_t type, uint64_t now)
+{
+	char nn[32];
+
+	c->unauth_notifies++;
+	c->attempt_notify = type;
+	if (now >= c->notify_log_at) { /* at most one line a second: they can be forged */
+		c->notify_log_at = now + 1000;
+		logf_(c, 4, "unauthenticated notification ignored: %s",
+		      notify_name(type, nn, sizeof(nn)));
+	}
+}
+
 static void
 input(struct gdoi_client *c, const uint8_t *msg, size_t len, uint64_t now)
 {
@@ -302,6 +340,10 @@ input(struct gdoi_client *c, const uint8_t *msg, size_t len, uint64_t now)
 		rc = ike_mm_input(&c->ike, msg, len, &c->out);
 		if (rc == IKE_IGNORED)
 			return;
+		if (rc == IKE_NOTIFIED) {
+			unauth_notify(c, c->ike.notify, now);
+			return;
+		}
 		if (rc < 0) {
 			attempt_failed(c, now, c->ike.error);
 			return;
@@ -490,4 +532,5 @@ gdoi_client_info(const struct gdoi_client *c, uint64_t now, struct gdoi_client_i
 	out->pushes = c->pushes;
 	out->acks_sent = c->acks_sent;
 	memcpy(out->push_drops, c->push_drops, sizeof(out->push_drops));
+	out->unauth_notifies = c->unauth_notifies;
 }

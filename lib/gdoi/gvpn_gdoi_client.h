@@ -89,6 +89,7 @@ struct gdoi_client_info {
 	int64_t kek_expires_in_ms;/**< -1 without a KEK */
 	uint64_t pushes, acks_sent;
 	uint64_t push_drops[GDOI_PUSH_DROP_MAX];
+	uint64_t unauth_notifies; /**< notifications in the clear during phase 1, ignored */
 };
 void gdoi_client_info(const struct gdoi_client *c, uint64_t now_ms, struct gdoi_client_info *out);
 

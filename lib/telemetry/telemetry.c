@@ -246,6 +246,7 @@ cmd_groups(const char *cmd, const char *params, struct rte_tel_data *d)
 					 gdoi_push_drop_id((enum gdoi_push_drop)r));
 				add_u64(e, key, g[i].push_drops[r]);
 			}
+			add_u64(e, "unauth_notifies", g[i].unauth_notifies);
 		}
 		rte_tel_data_add_dict_container(d, g[i].name, e, 0);
 	}
