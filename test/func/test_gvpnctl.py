@@ -366,7 +366,7 @@ def test_coalesced_requests(tap, gvpnctl, gvpnd_bin, work):
             assert rebuilds < (2 * n_each) // 4, (rebuilds, elapsed_ms)
             assert grp["requests_coalesced"] >= sent - applied, grp
             r = ctl("show", "groups")
-            assert r.returncode == 0 and "corp:requests_coalesced" in r.stdout, r.stdout
+            assert r.returncode == 0 and "corp:requests_coalesced" in r.stdout, (r.stdout, r.stderr)
             print(f"# {sent} requests in {elapsed_ms:.0f} ms: {applied} applied, "
                   f"{grp['requests_coalesced']} coalesced, {rebuilds} fail-open log lines",
                   flush=True)
