@@ -260,6 +260,16 @@ cmd_groups(const char *cmd, const char *params, struct rte_tel_data *d)
 				add_u64(e, key, g[i].push_drops[r]);
 			}
 			add_u64(e, "unauth_notifies", g[i].unauth_notifies);
+			add_u64(e, "rx_datagrams", g[i].rx_datagrams);
+			for (int r = 0; r < GDOI_RX_DROP_MAX; r++) {
+				char key[48];
+
+				snprintf(key, sizeof(key), "rx_drop_%s",
+					 gdoi_rx_drop_id((enum gdoi_rx_drop)r));
+				add_u64(e, key, g[i].rx_drops[r]);
+			}
+			add_u64(e, "rx_drop_socket_full", g[i].rx_socket_full);
+			add_u64(e, "rx_polls_full", g[i].rx_polls_full);
 		}
 		gvpn_telemetry_group_requests((uint8_t)i, &req, &merged);
 		add_u64(e, "requests", req);
