@@ -638,6 +638,11 @@ gvpn_ctrl_snapshot_groups(struct gvpn_ctrl *c, struct gvpn_group_info *out, unsi
 			i->pushes = ci.pushes;
 			i->acks_sent = ci.acks_sent;
 			memcpy(i->push_drops, ci.push_drops, sizeof(i->push_drops));
+			i->unauth_notifies = ci.unauth_notifies;
+			i->rx_datagrams = ci.rx_datagrams;
+			memcpy(i->rx_drops, ci.rx_drops, sizeof(i->rx_drops));
+			i->rx_socket_full = ci.rx_socket_full;
+			i->rx_polls_full = ci.rx_polls_full;
 		}
 	}
 	rte_spinlock_unlock(&c->lock);

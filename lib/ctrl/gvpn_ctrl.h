@@ -15,6 +15,7 @@
 
 #include "gvpn_config.h"
 #include "gvpn_gdoi.h"
+#include "gvpn_gdoi_client.h"
 #include "gvpn_esp.h"
 #include "gvpn_worker.h"
 
@@ -95,6 +96,11 @@ struct gvpn_group_info {
 	/** SAs a worker could not put in its SPI table, once per worker:
 	 *  that worker drops their ESP as no_sa (logged too). */
 	uint64_t sa_install_failures;
+	uint64_t unauth_notifies; /**< phase-1 notifications in the clear, ignored */
+	uint64_t rx_datagrams;    /**< read from the group's socket */
+	uint64_t rx_drops[GDOI_RX_DROP_MAX];
+	uint64_t rx_socket_full;  /**< dropped by the kernel: socket buffer full */
+	uint64_t rx_polls_full;   /**< polls that read GDOI_RX_BUDGET datagrams */
 };
 
 /** The running configuration and its reloads (R18), for telemetry. */

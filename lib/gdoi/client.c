@@ -25,6 +25,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/sock_diag.h>
+
 #include <openssl/rand.h>
 
 #include "gvpn_common.h"
@@ -38,6 +40,28 @@ gdoi_client_state_name(enum gdoi_client_state s)
 {
 	return (unsigned int)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "?";
 }
+
+#define GDOI_RX_DROP_ID(n, id, desc) [GDOI_RX_DROP_##n] = id,
+static const char *const rx_drop_ids[] = {GDOI_RX_DROP_LIST(GDOI_RX_DROP_ID)};
+#undef GDOI_RX_DROP_ID
+
+const char *
+gdoi_rx_drop_id(enum gdoi_rx_drop d)
+{
+	return (unsigned int)d < GDOI_RX_DROP_MAX ? rx_drop_ids[d] : "?";
+}
+
+/* Datagrams read by one recvmmsg(): few system calls under a flood. */
+#define RX_BATCH 16
+/* Socket receive buffer asked for: some milliseconds of a flood between polls. */
+#define RX_SOCKBUF (4 << 20)
+
+struct gdoi_rx {
+	struct mmsghdr msg[RX_BATCH];
+	struct iovec iov[RX_BATCH];
+	struct sockaddr_in from[RX_BATCH];
+	uint8_t buf[RX_BATCH][ISAKMP_MSG_MAX];
+};
 
 struct gdoi_client {
 	struct gdoi_client_conf conf;
@@ -66,6 +90,12 @@ struct gdoi_client {
 	struct isakmp_buf ack;
 	uint64_t pushes, acks_sent, push_drops[GDOI_PUSH_DROP_MAX];
 	uint64_t drop_log_at;        /* rate limit of the drop log line */
+	/* notifications in the clear during phase 1: advice only (RFC 2408 4.8) */
+	uint64_t unauth_notifies;
+	uint16_t attempt_notify;     /* the last one in this attempt, 0 = none */
+	uint64_t notify_log_at;      /* rate limit of its log line */
+	struct gdoi_rx *rx;
+	uint64_t rx_datagrams, rx_drops[GDOI_RX_DROP_MAX], rx_polls_full;
 };
 
 static void
@@ -110,6 +140,7 @@ struct gdoi_client *
 gdoi_client_create(const struct gdoi_client_conf *conf, const struct gdoi_client_ops *ops)
 {
 	struct gdoi_client *c;
+	int sz = RX_SOCKBUF;
 
 	if (conf->n_servers == 0 || conf->n_servers > GDOI_MAX_SERVERS || conf->retries == 0) {
 		errno = EINVAL;
@@ -122,15 +153,27 @@ gdoi_client_create(const struct gdoi_client_conf *conf, const struct gdoi_client
 		return NULL;
 	c->conf = *conf;
 	c->ops = *ops;
+	c->rx = malloc(sizeof(*c->rx));
 	c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->fd < 0 || bind(c->fd, (const struct sockaddr *)&conf->local, sizeof(conf->local)) != 0) {
-		int err = errno;
+	if (c->rx == NULL || c->fd < 0 ||
+	    bind(c->fd, (const struct sockaddr *)&conf->local, sizeof(conf->local)) != 0) {
+		int err = c->rx == NULL ? ENOMEM : errno;
 
 		if (c->fd >= 0)
 			close(c->fd);
+		free(c->rx);
 		gvpn_keymem_free(c);
 		errno = err;
 		return NULL;
+	}
+	/* beyond net.core.rmem_max only with CAP_NET_ADMIN: best effort */
+	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0)
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	for (unsigned int i = 0; i < RX_BATCH; i++) {
+		c->rx->iov[i] = (struct iovec){.iov_base = c->rx->buf[i], .iov_len = ISAKMP_MSG_MAX};
+		c->rx->msg[i].msg_hdr.msg_iov = &c->rx->iov[i];
+		c->rx->msg[i].msg_hdr.msg_iovlen = 1;
+		c->rx->msg[i].msg_hdr.msg_name = &c->rx->from[i];
 	}
 	return c;
 }
@@ -141,6 +184,7 @@ gdoi_client_free(struct gdoi_client *c)
 	if (c == NULL)
 		return;
 	close(c->fd);
+	free(c->rx); /* what arrived: ciphertext and phase-1 messages in the clear */
 	ike_sa_clear(&c->ike);
 	gdoi_pull_clear(&c->pull);
 	gdoi_push_clear(&c->push);
@@ -201,6 +245,7 @@ attempt(struct gdoi_client *c, uint64_t now)
 	int rc;
 
 	c->next_attempt = 0;
+	c->attempt_notify = 0;
 	c->attempt_deadline = now + c->conf.retry_interval_ms;
 	if (c->ike.state == IKE_ESTABLISHED && now < c->ike_expires) {
 		begin_pull(c, now); /* reuse the IKE SA (R17) */
@@ -219,13 +264,30 @@ attempt(struct gdoi_client *c, uint64_t now)
 	send_new(c, now);
 }
 
+static const char *
+notify_name(uint16_t type, char *buf, size_t len)
+{
+	const char *n = isakmp_notify_name(type);
+
+	if (n != NULL)
+		return n;
+	snprintf(buf, len, "notify type %u", type);
+	return buf;
+}
+
 static void
 attempt_failed(struct gdoi_client *c, uint64_t now, const char *why)
 {
-	char name[32];
+	char name[32], nn[32];
 
-	snprintf(c->last_error, sizeof(c->last_error), "%s: %s", server_name(c, name, sizeof(name)),
-		 why);
+	if (c->attempt_notify != 0) /* a hint only: nothing authenticated it */
+		snprintf(c->last_error, sizeof(c->last_error),
+			 "%s: %s; key server may have said: %s (unauthenticated)",
+			 server_name(c, name, sizeof(name)), why,
+			 notify_name(c->attempt_notify, nn, sizeof(nn)));
+	else
+		snprintf(c->last_error, sizeof(c->last_error), "%s: %s",
+			 server_name(c, name, sizeof(name)), why);
 	logf_(c, 4, "registration failed: %s", c->last_error);
 	c->failures++;
 	c->resend_at = 0;
@@ -290,8 +352,27 @@ registered(struct gdoi_client *c, uint64_t now)
 	set_state(c, GDOI_REGISTERED, NULL);
 }
 
+/* A notification in the clear during phase 1: counted and remembered, the
+ * exchange goes on (one spoofed datagram must not end a registration). */
 static void
-input(struct gdoi_client *c, const uint8_t *msg, size_t len, uint64_t now)
+unauth_notify(struct gdoi_client *c, uint16_t type, uint64_t now)
+{
+	char nn[32];
+
+	c->unauth_notifies++;
+	c->attempt_notify = type;
+	if (now >= c->notify_log_at) { /* at most one line a second: they can be forged */
+		c->notify_log_at = now + 1000;
+		logf_(c, 4, "unauthenticated notification ignored: %s",
+		      notify_name(type, nn, sizeof(nn)));
+	}
+}
+
+/* A datagram from the key server we talk to, header checked.
+ * @return -1 when taken, else why it was dropped. */
+static int
+input(struct gdoi_client *c, const uint8_t *msg, size_t len, const struct isakmp_hdr *h,
+      uint64_t now)
 {
 	int rc;
 
@@ -299,26 +380,37 @@ input(struct gdoi_client *c, const uint8_t *msg, size_t len, uint64_t now)
 	case IKE_MM_SENT1:
 	case IKE_MM_SENT3:
 	case IKE_MM_SENT5:
+		if (memcmp(h->icookie, c->ike.icookie, 8) != 0)
+			return GDOI_RX_DROP_UNKNOWN_COOKIES;
 		rc = ike_mm_input(&c->ike, msg, len, &c->out);
 		if (rc == IKE_IGNORED)
-			return;
+			return GDOI_RX_DROP_BAD_EXCHANGE;
+		if (rc == IKE_NOTIFIED) {
+			unauth_notify(c, c->ike.notify, now);
+			return -1;
+		}
 		if (rc < 0) {
 			attempt_failed(c, now, c->ike.error);
-			return;
+			return -1;
 		}
 		if (rc == IKE_CONTINUE) {
 			send_new(c, now);
-			return;
+			return -1;
 		}
 		c->ike_expires = now + (uint64_t)c->ike.chosen.lifetime * 1000;
 		begin_pull(c, now);
-		return;
+		return -1;
 	case IKE_ESTABLISHED:
 		if (c->pull.state != GDOI_PULL_SENT1 && c->pull.state != GDOI_PULL_SENT3)
-			return;
+			return GDOI_RX_DROP_UNEXPECTED;
+		if (memcmp(h->icookie, c->ike.icookie, 8) != 0 ||
+		    memcmp(h->rcookie, c->ike.rcookie, 8) != 0)
+			return GDOI_RX_DROP_UNKNOWN_COOKIES;
 		rc = gdoi_pull_input(&c->pull, &c->ike, msg, len, &c->out);
 		if (rc == IKE_IGNORED)
-			return;
+			return h->exchange == ISAKMP_EXCH_INFO && (h->flags & ISAKMP_FLAG_ENC)
+				       ? GDOI_RX_DROP_UNAUTHENTICATED
+				       : GDOI_RX_DROP_BAD_EXCHANGE;
 		if (rc < 0) {
 			char why[96];
 
@@ -328,17 +420,17 @@ input(struct gdoi_client *c, const uint8_t *msg, size_t len, uint64_t now)
 			else
 				snprintf(why, sizeof(why), "%s", c->pull.error);
 			attempt_failed(c, now, why);
-			return;
+			return -1;
 		}
 		if (rc == IKE_CONTINUE) {
 			/* message 3 goes once; message 4 follows without a request */
 			send_new(c, now);
-			return;
+			return -1;
 		}
 		registered(c, now);
-		return;
+		return -1;
 	default:
-		return;
+		return GDOI_RX_DROP_UNEXPECTED;
 	}
 }
 
@@ -416,26 +508,68 @@ gdoi_client_start(struct gdoi_client *c, uint64_t now_ms)
 	attempt(c, now_ms);
 }
 
+/* One datagram: a push (from anywhere: the KEK and the signature
+ * authenticate it), or the answer of the key server we talk to. */
+static void
+datagram(struct gdoi_client *c, const uint8_t *buf, size_t n, const struct sockaddr_in *from,
+	 uint64_t now)
+{
+	const struct sockaddr_in *s = &c->conf.servers[c->server];
+	struct isakmp_hdr h;
+	int drop;
+
+	c->rx_datagrams++;
+	if (n < ISAKMP_HDR_LEN) {
+		c->rx_drops[GDOI_RX_DROP_SHORT]++;
+		return;
+	}
+	if (buf[18] == ISAKMP_EXCH_GROUPKEY_PUSH) {
+		push_input(c, buf, n, from, now); /* counts its own drops */
+		return;
+	}
+	if (isakmp_parse_header(buf, n, &h) != ISAKMP_OK) {
+		c->rx_drops[GDOI_RX_DROP_NOT_ISAKMP]++;
+		return;
+	}
+	if (from->sin_addr.s_addr != s->sin_addr.s_addr || from->sin_port != s->sin_port) {
+		c->rx_drops[GDOI_RX_DROP_NOT_KEY_SERVER]++;
+		return;
+	}
+	drop = input(c, buf, n, &h, now);
+	if (drop >= 0)
+		c->rx_drops[drop]++;
+}
+
+/* Read at most GDOI_RX_BUDGET datagrams, RX_BATCH a system call. */
+static void
+receive(struct gdoi_client *c, uint64_t now)
+{
+	struct gdoi_rx *rx = c->rx;
+	unsigned int total = 0;
+
+	while (total < GDOI_RX_BUDGET) {
+		unsigned int want = GDOI_RX_BUDGET - total < RX_BATCH ? GDOI_RX_BUDGET - total
+								      : RX_BATCH;
+		int n;
+
+		for (unsigned int i = 0; i < want; i++)
+			rx->msg[i].msg_hdr.msg_namelen = sizeof(rx->from[i]);
+		n = recvmmsg(c->fd, rx->msg, want, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			return;
+		for (int i = 0; i < n; i++)
+			datagram(c, rx->buf[i], rx->msg[i].msg_len, &rx->from[i], now);
+		total += (unsigned int)n;
+		if ((unsigned int)n < want)
+			return; /* drained */
+	}
+	c->rx_polls_full++; /* the rest waits for the next poll */
+}
+
 void
 gdoi_client_poll(struct gdoi_client *c, uint64_t now)
 {
-	uint8_t buf[ISAKMP_MSG_MAX];
-	struct sockaddr_in from;
-	socklen_t fl = sizeof(from);
-	ssize_t n;
-
-	while ((n = recvfrom(c->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl)) > 0) {
-		const struct sockaddr_in *s = &c->conf.servers[c->server];
-
-		fl = sizeof(from);
-		if ((size_t)n >= ISAKMP_HDR_LEN && buf[18] == ISAKMP_EXCH_GROUPKEY_PUSH) {
-			push_input(c, buf, (size_t)n, &from, now);
-			continue;
-		}
-		if (from.sin_addr.s_addr != s->sin_addr.s_addr || from.sin_port != s->sin_port)
-			continue; /* only the server we talk to */
-		input(c, buf, (size_t)n, now);
-	}
+	receive(c, now);
 	if (c->resend_at != 0 && now >= c->attempt_deadline &&
 	    (c->state == GDOI_PHASE1 || c->state == GDOI_PULL || c->state == GDOI_REKEYING) &&
 	    c->next_attempt == 0) {
@@ -475,6 +609,9 @@ gdoi_client_poll(struct gdoi_client *c, uint64_t now)
 void
 gdoi_client_info(const struct gdoi_client *c, uint64_t now, struct gdoi_client_info *out)
 {
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t ml = sizeof(mem);
+
 	memset(out, 0, sizeof(*out));
 	out->state = c->state;
 	server_name(c, out->server, sizeof(out->server));
@@ -490,4 +627,12 @@ gdoi_client_info(const struct gdoi_client *c, uint64_t now, struct gdoi_client_i
 	out->pushes = c->pushes;
 	out->acks_sent = c->acks_sent;
 	memcpy(out->push_drops, c->push_drops, sizeof(out->push_drops));
+	out->unauth_notifies = c->unauth_notifies;
+	out->rx_datagrams = c->rx_datagrams;
+	memcpy(out->rx_drops, c->rx_drops, sizeof(out->rx_drops));
+	out->rx_polls_full = c->rx_polls_full;
+	/* the kernel's count: datagrams that found the socket buffer full */
+	if (getsockopt(c->fd, SOL_SOCKET, SO_MEMINFO, mem, &ml) == 0 &&
+	    ml > SK_MEMINFO_DROPS * sizeof(mem[0]))
+		out->rx_socket_full = mem[SK_MEMINFO_DROPS];
 }

@@ -35,6 +35,29 @@ enum gdoi_client_state {
 
 const char *gdoi_client_state_name(enum gdoi_client_state s);
 
+/** Why a datagram on a group's socket was not taken, besides the push drops
+ * (GDOI_PUSH_DROP_LIST), in the order they are checked. */
+#define GDOI_RX_DROP_LIST(X)                                                                \
+	X(SHORT, "short", "shorter than an ISAKMP header")                                  \
+	X(NOT_ISAKMP, "not_isakmp", "not an ISAKMP 1.0 message as long as the datagram")    \
+	X(NOT_KEY_SERVER, "not_key_server", "not from the key server being talked to")      \
+	X(UNEXPECTED, "unexpected", "no exchange with the key server awaits an answer")    \
+	X(UNKNOWN_COOKIES, "unknown_cookies", "cookies are not the running exchange's")    \
+	X(BAD_EXCHANGE, "bad_exchange",                                                      \
+	  "exchange, message ID or flags not those awaited, or a duplicate")                \
+	X(UNAUTHENTICATED, "unauthenticated", "protected notification that does not verify")
+
+#define GDOI_RX_DROP_ENUM(n, id, desc) GDOI_RX_DROP_##n,
+enum gdoi_rx_drop { GDOI_RX_DROP_LIST(GDOI_RX_DROP_ENUM) GDOI_RX_DROP_MAX };
+#undef GDOI_RX_DROP_ENUM
+
+/** Identifier of a receive drop reason ("not_isakmp"). */
+const char *gdoi_rx_drop_id(enum gdoi_rx_drop d);
+
+/** Datagrams read from a group's socket per gdoi_client_poll(), at most: a
+ * flood costs the control core a bounded time per poll. */
+#define GDOI_RX_BUDGET 1024
+
 struct gdoi_client_conf {
 	uint32_t group_id;
 	unsigned int n_servers;
@@ -74,7 +97,7 @@ void gdoi_client_free(struct gdoi_client *c);
 /** Register now (at start, and on an operator's request). @p now_ms: a monotonic clock. */
 void gdoi_client_start(struct gdoi_client *c, uint64_t now_ms);
 
-/** Read the socket, run timers. Never blocks. */
+/** Read the socket (at most GDOI_RX_BUDGET datagrams), run timers. Never blocks. */
 void gdoi_client_poll(struct gdoi_client *c, uint64_t now_ms);
 
 /** For telemetry. */
@@ -89,6 +112,11 @@ struct gdoi_client_info {
 	int64_t kek_expires_in_ms;/**< -1 without a KEK */
 	uint64_t pushes, acks_sent;
 	uint64_t push_drops[GDOI_PUSH_DROP_MAX];
+	uint64_t unauth_notifies; /**< notifications in the clear during phase 1, ignored */
+	uint64_t rx_datagrams;    /**< read from the socket */
+	uint64_t rx_drops[GDOI_RX_DROP_MAX];
+	uint64_t rx_socket_full;  /**< dropped by the kernel: socket buffer full */
+	uint64_t rx_polls_full;   /**< polls that stopped at GDOI_RX_BUDGET */
 };
 void gdoi_client_info(const struct gdoi_client *c, uint64_t now_ms, struct gdoi_client_info *out);
 

@@ -61,7 +61,7 @@ enum ike_state {
 };
 
 /** Outcomes of ike_mm_input(), besides negative errnos. */
-enum { IKE_CONTINUE = 1, IKE_DONE = 2, IKE_IGNORED = 3 };
+enum { IKE_CONTINUE = 1, IKE_DONE = 2, IKE_IGNORED = 3, IKE_NOTIFIED = 4 };
 
 struct ike_sa {
 	enum ike_state state;
@@ -83,6 +83,7 @@ struct ike_sa {
 	uint8_t last_block[IKE_BLOCK_MAX]; /**< last CBC block of phase 1 */
 	uint32_t peer_addr;           /**< host order, from the responder's ID */
 	const char *error;            /**< why it failed, for logs */
+	uint16_t notify;              /**< type of the last notification in the clear */
 };
 
 /** Parts of a byte string to hash or prf. */
@@ -100,8 +101,11 @@ int ike_mm_start(struct ike_sa *sa, const struct ike_conf *conf, struct isakmp_b
 /**
  * Feed a received message.
  * @return IKE_CONTINUE (the next message is in @p out), IKE_DONE (phase 1
- *   established), IKE_IGNORED (not for this SA or a duplicate), or a
- *   negative errno with sa->error set (the SA failed).
+ *   established), IKE_IGNORED (not for this SA or a duplicate),
+ *   IKE_NOTIFIED (a notification in the clear, type in sa->notify: nothing
+ *   authenticates it, so it is advice only and the SA keeps waiting for its
+ *   answer, RFC 2408 4.8), or a negative errno with sa->error set (the SA
+ *   failed).
  */
 int ike_mm_input(struct ike_sa *sa, const uint8_t *msg, size_t len, struct isakmp_buf *out);
 

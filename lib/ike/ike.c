@@ -558,18 +558,19 @@ check6(struct ike_sa *sa, const uint8_t *msg, size_t len)
 	return IKE_DONE;
 }
 
-/* A notification in clear (NO-PROPOSAL-CHOSEN, INVALID-...): the SA fails. */
+/* A notification in the clear (NO-PROPOSAL-CHOSEN, INVALID-COOKIE, ...)
+ * before phase 1 has keys: anyone who saw our cookie can send one, so it
+ * cannot end the exchange; the caller counts it and may name it when the
+ * exchange times out. */
 static int
 notified(struct ike_sa *sa, const struct isakmp_msg *m)
 {
 	const struct isakmp_payload *n = isakmp_find(m, ISAKMP_P_NOTIFY);
-	static char why[64];
 
 	if (n == NULL || n->body_len < 8)
-		return fail(sa, "informational exchange without a notification", -EPROTO);
-	snprintf(why, sizeof(why), "responder sent notify type %u",
-		 (unsigned int)(n->body[6] << 8 | n->body[7]));
-	return fail(sa, why, -ECONNREFUSED);
+		return IKE_IGNORED;
+	sa->notify = (uint16_t)(n->body[6] << 8 | n->body[7]);
+	return IKE_NOTIFIED;
 }
 
 int

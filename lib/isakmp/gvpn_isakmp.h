@@ -99,6 +99,42 @@ enum isakmp_payload_type { ISAKMP_P_NONE = 0, GVPN_ISAKMP_PAYLOAD_LIST(GVPN_ISAK
 enum isakmp_err { ISAKMP_OK = 0, GVPN_ISAKMP_ERR_LIST(GVPN_ISAKMP_ERR_ENUM) ISAKMP_ERR_MAX };
 #undef GVPN_ISAKMP_ERR_ENUM
 
+/** Notify message types of RFC 2408 3.14.1 (errors): X(name, number). */
+#define GVPN_ISAKMP_NOTIFY_LIST(X)                                                          \
+	X(INVALID_PAYLOAD_TYPE, 1)                                                          \
+	X(DOI_NOT_SUPPORTED, 2)                                                             \
+	X(SITUATION_NOT_SUPPORTED, 3)                                                       \
+	X(INVALID_COOKIE, 4)                                                                \
+	X(INVALID_MAJOR_VERSION, 5)                                                         \
+	X(INVALID_MINOR_VERSION, 6)                                                         \
+	X(INVALID_EXCHANGE_TYPE, 7)                                                         \
+	X(INVALID_FLAGS, 8)                                                                 \
+	X(INVALID_MESSAGE_ID, 9)                                                            \
+	X(INVALID_PROTOCOL_ID, 10)                                                          \
+	X(INVALID_SPI, 11)                                                                  \
+	X(INVALID_TRANSFORM_ID, 12)                                                         \
+	X(ATTRIBUTES_NOT_SUPPORTED, 13)                                                     \
+	X(NO_PROPOSAL_CHOSEN, 14)                                                           \
+	X(BAD_PROPOSAL_SYNTAX, 15)                                                          \
+	X(PAYLOAD_MALFORMED, 16)                                                            \
+	X(INVALID_KEY_INFORMATION, 17)                                                      \
+	X(INVALID_ID_INFORMATION, 18)                                                       \
+	X(INVALID_CERT_ENCODING, 19)                                                        \
+	X(INVALID_CERTIFICATE, 20)                                                          \
+	X(CERT_TYPE_UNSUPPORTED, 21)                                                        \
+	X(INVALID_CERT_AUTHORITY, 22)                                                       \
+	X(INVALID_HASH_INFORMATION, 23)                                                     \
+	X(AUTHENTICATION_FAILED, 24)                                                        \
+	X(INVALID_SIGNATURE, 25)                                                            \
+	X(ADDRESS_NOTIFICATION, 26)                                                         \
+	X(NOTIFY_SA_LIFETIME, 27)                                                           \
+	X(CERTIFICATE_UNAVAILABLE, 28)                                                      \
+	X(UNSUPPORTED_EXCHANGE_TYPE, 29)                                                    \
+	X(UNEQUAL_PAYLOAD_LENGTHS, 30)
+
+/** Name of a notify message type ("NO_PROPOSAL_CHOSEN"), or NULL when unknown. */
+const char *isakmp_notify_name(uint16_t type);
+
 /** Description of a parse failure. */
 const char *isakmp_err_name(int err);
 /** Name of a payload type ("SA", "KD"), or "?". */

@@ -24,6 +24,16 @@ isakmp_err_name(int err)
 	return err < ISAKMP_ERR_MAX && err_names[err] != NULL ? err_names[err] : "?";
 }
 
+#define NOTIFY_NAME(n, num) [num] = #n,
+static const char *const notify_names[] = {GVPN_ISAKMP_NOTIFY_LIST(NOTIFY_NAME)};
+#undef NOTIFY_NAME
+
+const char *
+isakmp_notify_name(uint16_t type)
+{
+	return type < sizeof(notify_names) / sizeof(notify_names[0]) ? notify_names[type] : NULL;
+}
+
 const char *
 isakmp_payload_name(uint8_t type)
 {

@@ -6,8 +6,9 @@
  * @file
  * gvpn's commands on the DPDK telemetry socket (R30), readable with
  * dpdk-telemetry.py. Readers only read counters (per lcore, summed on
- * request) and snapshots; commands that act are queued for the control core,
- * which runs them in gvpn_telemetry_poll(). Keys are never shown.
+ * request) and snapshots; commands that act are left pending for the control
+ * core, which runs them in gvpn_telemetry_poll() (one pending request per
+ * group and kind: later ones merge into it). Keys are never shown.
  *
  *   /gvpn/version   /gvpn/config   /gvpn/ports   /gvpn/lcores   /gvpn/groups
  *   /gvpn/sa        /gvpn/flows
@@ -40,8 +41,15 @@ struct gvpn_telemetry_conf {
  */
 int gvpn_telemetry_init(const struct gvpn_telemetry_conf *conf);
 
-/** Run queued commands (control core only). */
+/** Run pending commands (control core only; at most once a millisecond, so
+ * requests that arrive faster are merged per group and kind). */
 void gvpn_telemetry_poll(void);
+
+/**
+ * State-changing requests received for @p group (fail_open, register,
+ * sa/clear) and how many of them were merged into one already pending.
+ */
+void gvpn_telemetry_group_requests(uint8_t group, uint64_t *requests, uint64_t *coalesced);
 
 /** Release what gvpn_telemetry_init() took (commands stay registered). */
 void gvpn_telemetry_fini(void);

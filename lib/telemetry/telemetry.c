@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <ctype.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <rte_errno.h>
 #include <rte_ethdev.h>
-#include <rte_ring.h>
+#include <rte_cycles.h>
 #include <rte_telemetry.h>
 #include <rte_version.h>
 
@@ -15,15 +16,26 @@
 
 /* Telemetry callbacks take no context argument. */
 static struct gvpn_telemetry_conf tc;
-static struct rte_ring *requests;
 
 enum req_type { REQ_FAIL_OPEN, REQ_REGISTER, REQ_SA_CLEAR };
 
-struct request {
-	enum req_type type;
-	int group;
-	int arg;
+/*
+ * State-changing requests wait here for the control core, one slot per group
+ * and kind: a request finding one of its kind already pending for its group
+ * is merged into it (the last fail_open value wins; register and clear are
+ * idempotent) and counted, so a burst of requests costs the control core one
+ * rule-table rebuild or registration per poll, not one each. Telemetry
+ * threads (one per client) post, the control core takes; no locks, no
+ * allocation.
+ */
+struct pending {
+	atomic_uint kinds;               /* bit (1 << enum req_type) per pending kind */
+	atomic_int fail_open;            /* value of the last fail_open request */
+	atomic_uint_fast64_t requests;   /* state-changing requests received */
+	atomic_uint_fast64_t coalesced;  /* of them, merged into a pending one */
 };
+static struct pending pending[GVPN_MAX_GROUPS];
+static uint64_t next_apply;          /* control core: pending requests run at most every ms */
 
 static int
 cmd_version(const char *cmd, const char *params, struct rte_tel_data *d)
@@ -213,6 +225,7 @@ cmd_groups(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct gvpn_group_info g[GVPN_MAX_GROUPS];
 	unsigned int n = gvpn_ctrl_snapshot_groups(tc.ctrl, g, GVPN_MAX_GROUPS);
+	uint64_t req, merged;
 
 	(void)cmd;
 	(void)params;
@@ -247,7 +260,21 @@ cmd_groups(const char *cmd, const char *params, struct rte_tel_data *d)
 					 gdoi_push_drop_id((enum gdoi_push_drop)r));
 				add_u64(e, key, g[i].push_drops[r]);
 			}
+			add_u64(e, "unauth_notifies", g[i].unauth_notifies);
+			add_u64(e, "rx_datagrams", g[i].rx_datagrams);
+			for (int r = 0; r < GDOI_RX_DROP_MAX; r++) {
+				char key[48];
+
+				snprintf(key, sizeof(key), "rx_drop_%s",
+					 gdoi_rx_drop_id((enum gdoi_rx_drop)r));
+				add_u64(e, key, g[i].rx_drops[r]);
+			}
+			add_u64(e, "rx_drop_socket_full", g[i].rx_socket_full);
+			add_u64(e, "rx_polls_full", g[i].rx_polls_full);
 		}
+		gvpn_telemetry_group_requests((uint8_t)i, &req, &merged);
+		add_u64(e, "requests", req);
+		add_u64(e, "requests_coalesced", merged);
 		rte_tel_data_add_dict_container(d, g[i].name, e, 0);
 	}
 	return 0;
@@ -342,19 +369,18 @@ refuse_group(struct rte_tel_data *d, const char *name)
 	return refuse(d, msg);
 }
 
-static int
-post(struct request *r)
+/* Post a request of @p type about @p group (arg: the fail_open value). */
+static void
+post(int group, enum req_type type, int arg)
 {
-	struct request *q = malloc(sizeof(*q));
+	struct pending *p = &pending[group];
+	unsigned int bit = 1u << type;
 
-	if (q == NULL)
-		return -ENOMEM;
-	*q = *r;
-	if (rte_ring_mp_enqueue(requests, q) != 0) {
-		free(q);
-		return -EBUSY;
-	}
-	return 0;
+	if (type == REQ_FAIL_OPEN) /* before the bit: the control core reads it after */
+		atomic_store_explicit(&p->fail_open, arg, memory_order_release);
+	atomic_fetch_add_explicit(&p->requests, 1, memory_order_relaxed);
+	if (atomic_fetch_or_explicit(&p->kinds, bit, memory_order_acq_rel) & bit)
+		atomic_fetch_add_explicit(&p->coalesced, 1, memory_order_relaxed);
 }
 
 /* /gvpn/group/fail_open,<group>,on|off */
@@ -362,7 +388,7 @@ static int
 cmd_fail_open(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	char buf[64], *name, *state, *save = NULL;
-	struct request r = {.type = REQ_FAIL_OPEN};
+	int group, on = 0;
 
 	(void)cmd;
 	rte_tel_data_start_dict(d);
@@ -373,17 +399,16 @@ cmd_fail_open(const char *cmd, const char *params, struct rte_tel_data *d)
 	state = strtok_r(NULL, ",", &save);
 	if (name == NULL || state == NULL || strtok_r(NULL, ",", &save) != NULL)
 		return refuse(d, "parameters: <group>,on|off");
-	r.group = gvpn_ctrl_group_find(tc.ctrl, name);
-	if (r.group < 0)
+	group = gvpn_ctrl_group_find(tc.ctrl, name);
+	if (group < 0)
 		return refuse_group(d, name);
 	if (strcmp(state, "on") == 0)
-		r.arg = 1;
+		on = 1;
 	else if (strcmp(state, "off") != 0)
 		return refuse(d, "state must be on or off");
-	if (post(&r) != 0)
-		return refuse(d, "control core busy, try again");
+	post(group, REQ_FAIL_OPEN, on);
 	rte_tel_data_add_dict_string(d, "group", name);
-	rte_tel_data_add_dict_string(d, "fail_open", r.arg ? "on" : "off");
+	rte_tel_data_add_dict_string(d, "fail_open", on ? "on" : "off");
 	rte_tel_data_add_dict_string(d, "result", "queued");
 	return 0;
 }
@@ -393,22 +418,21 @@ static int
 queue_group_request(struct rte_tel_data *d, const char *params, enum req_type type,
 		    int needs_key_servers)
 {
-	struct request r = {.type = type};
+	int group;
 
 	rte_tel_data_start_dict(d);
 	if (params == NULL)
 		return refuse(d, "parameter: <group>");
-	r.group = gvpn_ctrl_group_find(tc.ctrl, params);
-	if (r.group < 0)
+	group = gvpn_ctrl_group_find(tc.ctrl, params);
+	if (group < 0)
 		return refuse_group(d, params);
-	if (needs_key_servers && !tc.cfg->groups[r.group].gdoi) {
+	if (needs_key_servers && !tc.cfg->groups[group].gdoi) {
 		char msg[RTE_TEL_MAX_STRING_LEN];
 
 		snprintf(msg, sizeof(msg), "group '%.40s' has no key servers", params);
 		return refuse(d, msg);
 	}
-	if (post(&r) != 0)
-		return refuse(d, "control core busy, try again");
+	post(group, type, 0);
 	rte_tel_data_add_dict_string(d, "group", params);
 	rte_tel_data_add_dict_string(d, "result", "queued");
 	return 0;
@@ -433,34 +457,44 @@ cmd_sa_clear(const char *cmd, const char *params, struct rte_tel_data *d)
 void
 gvpn_telemetry_poll(void)
 {
-	struct request *r;
+	uint64_t now = rte_get_tsc_cycles();
 
-	while (requests != NULL && rte_ring_sc_dequeue(requests, (void **)&r) == 0) {
-		switch (r->type) {
-		case REQ_FAIL_OPEN:
-			gvpn_ctrl_group_fail(tc.ctrl, (uint8_t)r->group, r->arg);
-			break;
-		case REQ_REGISTER:
-			gvpn_ctrl_group_register(tc.ctrl, (uint8_t)r->group);
-			break;
-		case REQ_SA_CLEAR:
+	if (now < next_apply)
+		return;
+	next_apply = now + rte_get_tsc_hz() / 1000;
+	for (uint8_t g = 0; g < tc.cfg->n_groups; g++) {
+		unsigned int kinds = atomic_exchange_explicit(&pending[g].kinds, 0,
+							     memory_order_acq_rel);
+
+		if (kinds == 0)
+			continue;
+		if (kinds & 1u << REQ_SA_CLEAR) {
 			/* delete the group's SAs; a key-server group registers again */
-			gvpn_ctrl_group_clear(tc.ctrl, (uint8_t)r->group);
-			if (tc.cfg->groups[r->group].gdoi)
-				gvpn_ctrl_group_register(tc.ctrl, (uint8_t)r->group);
-			break;
+			gvpn_ctrl_group_clear(tc.ctrl, g);
+			if (tc.cfg->groups[g].gdoi)
+				kinds |= 1u << REQ_REGISTER;
 		}
-		free(r);
+		if (kinds & 1u << REQ_REGISTER)
+			gvpn_ctrl_group_register(tc.ctrl, g);
+		if (kinds & 1u << REQ_FAIL_OPEN)
+			gvpn_ctrl_group_fail(tc.ctrl, g,
+					     atomic_load_explicit(&pending[g].fail_open,
+								  memory_order_acquire));
 	}
+}
+
+void
+gvpn_telemetry_group_requests(uint8_t group, uint64_t *requests, uint64_t *coalesced)
+{
+	*requests = atomic_load_explicit(&pending[group].requests, memory_order_relaxed);
+	*coalesced = atomic_load_explicit(&pending[group].coalesced, memory_order_relaxed);
 }
 
 int
 gvpn_telemetry_init(const struct gvpn_telemetry_conf *conf)
 {
 	tc = *conf;
-	requests = rte_ring_create("gvpn_requests", 64, SOCKET_ID_ANY, RING_F_SC_DEQ);
-	if (requests == NULL)
-		return -rte_errno;
+	memset(pending, 0, sizeof(pending));
 	rte_telemetry_register_cmd("/gvpn/version", cmd_version, "gvpn and DPDK versions");
 	rte_telemetry_register_cmd("/gvpn/config", cmd_config,
 				   "Configuration file, when it was loaded, reloads applied and "
@@ -490,10 +524,6 @@ gvpn_telemetry_init(const struct gvpn_telemetry_conf *conf)
 void
 gvpn_telemetry_fini(void)
 {
-	struct request *r;
-
-	while (requests != NULL && rte_ring_sc_dequeue(requests, (void **)&r) == 0)
-		free(r);
-	rte_ring_free(requests);
-	requests = NULL;
+	for (unsigned int g = 0; g < GVPN_MAX_GROUPS; g++)
+		atomic_store(&pending[g].kinds, 0); /* nothing runs after the control core stops */
 }

@@ -232,6 +232,48 @@ def test_refusals(ctx, tap):
                   "installed, gvpnd keeps running", case)
 
 
+def test_spoofed_notifications(ctx, tap):
+    """RFC 2408 4.8: before phase 1 has keys nothing protects a notification,
+    so one in the clear is advice: counted, and the registration goes on."""
+    pkts, clear_in, empty = traffic(ctx["work"], "spoof")
+    for i, (step, ntype, name) in enumerate([("mm2", 14, "NO_PROPOSAL_CHOSEN"),
+                                             ("mm4", 4, "INVALID_COOKIE")]):
+        def registers(step=step, ntype=ntype, name=name, i=i):
+            port = BASE_PORT + 5 + i
+            conf = ks_conf(port, faults={"spoof_notify": {"reply": step, "notify": ntype}})
+            with KeyServer(ctx["root"], conf, ctx["work"], f"ks-spoof{i}") as ks:
+                with member(ctx, f"spoof{i}", gm_conf([port]), clear_in, empty) as g:
+                    g.wait(lambda: group(g)["state"] == "registered", timeout=20,
+                           what="registration")
+                    info = group(g)
+                    assert info["unauth_notifies"] == 1, info
+                    assert info["failures"] == 0 and info["registrations"] == 1, info
+                    assert g.stop() == 0
+                st = ks.state()
+            assert st["counters"]["notifies_sent"] == 1, st["counters"]
+            log = g.output()
+            assert f"unauthenticated notification ignored: {name}" in log, log[-2000:]
+        tap.check(f"a spoofed {name} in the clear before Main Mode {step} is counted and "
+                  "ignored: the registration succeeds", registers)
+
+    def hint():
+        # a wrong PSK: the key server answers message 5 with AUTHENTICATION-FAILED
+        # in the clear; the attempt fails on its timeout and names it as a hint
+        port = BASE_PORT + 7
+        with KeyServer(ctx["root"], ks_conf(port, faults={"wrong_psk": True}), ctx["work"],
+                       "ks-hint"):
+            with member(ctx, "hint", gm_conf([port]), clear_in, empty) as g:
+                g.wait(lambda: group(g)["failures"] >= 1, timeout=20, what="a failed attempt")
+                info = group(g)
+                assert info["unauth_notifies"] >= 1, info
+                assert info["last_error"].endswith(
+                    "no answer; key server may have said: AUTHENTICATION_FAILED "
+                    "(unauthenticated)"), info
+                assert g.stop() == 0
+    tap.check("an attempt that times out after a notification in the clear names it as "
+              "unauthenticated in last_error", hint)
+
+
 def test_deny_policies_ignored(ctx, tap):
     pkts, clear_in, empty = traffic(ctx["work"], "deny")
     port = BASE_PORT + 5
@@ -343,6 +385,7 @@ def main():
     test_failover(ctx, tap)
     test_silent_key_server(ctx, tap)
     test_refusals(ctx, tap)
+    test_spoofed_notifications(ctx, tap)
     test_deny_policies_ignored(ctx, tap)
     test_pull_rekey(ctx, tap)
     test_register_command(ctx, tap)

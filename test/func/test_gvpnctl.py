@@ -26,7 +26,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from gvpntest import Gvpnd, Tap, main_guard, run  # noqa: E402
+from gvpntest import Gvpnd, Tap, Telemetry, main_guard, run  # noqa: E402
 
 from scapy.all import IP, UDP, Ether, Raw, wrpcap  # noqa: E402
 from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
@@ -273,6 +273,7 @@ def main():
     tap.check("gvpnd stopped: show exits 2, export --once prints gvpn_up 0 and exits 2", after_stop)
 
     test_many_sas(tap, gvpnctl, gvpnd_bin, work)
+    test_coalesced_requests(tap, gvpnctl, gvpnd_bin, work)
     test_fake(tap, gvpnctl, work)
     test_deploy(tap, root)
     return tap.done()
@@ -308,6 +309,70 @@ def test_many_sas(tap, gvpnctl, gvpnd_bin, work):
             assert r.returncode == 0 and len(r.stdout.splitlines()) == n + 1, r.stdout[-500:]
         tap.check(f"{n} SAs: /gvpn/sa answers 64 a page (,START); gvpnctl show sa lists all",
                   pages)
+        assert g.stop() == 0
+
+
+def test_coalesced_requests(tap, gvpnctl, gvpnd_bin, work):
+    """Thousands of state-changing requests from two telemetry clients at once: a
+    group keeps one pending request per kind, so the control core rebuilds and
+    logs per poll (at most once a millisecond), not per request."""
+    conf = ('ports = ( { name = "inside"; role = "clear"; device = "net_null0"; peer = "wan"; },\n'
+            '          { name = "wan"; role = "protected"; device = "net_null1"; } );\n'
+            'groups = ( { name = "corp"; id = 1001; fail_open = ( { src = "192.0.2.0/24"; dst = "198.51.100.0/24"; } );\n'
+            f'  sas = ( {{ spi = 4097; src = "{A}/32"; dst = "{B}/32"; cipher = "aes-cbc"; '
+            f'key = "{KEY.hex()}"; auth = "hmac-sha1-96"; auth_key = "{AUTH_KEY.hex()}"; }} ); }} );\n')
+    g = Gvpnd(gvpnd_bin, conf, ["net_null0,no-rx=1", "net_null1,no-rx=1"], work, name="coalesce")
+    ctl = Ctl(gvpnctl, g.prefix)
+    n_each = 4000
+    with g:
+        def toggles():
+            def client(seed, out):
+                t = Telemetry(g.prefix)
+                try:
+                    for i in range(n_each):
+                        r = t(f"/gvpn/group/fail_open,corp,{'on' if (i + seed) % 2 else 'off'}")
+                        assert r["result"] == "queued", r
+                    for i in range(n_each // 4):
+                        assert t("/gvpn/sa/clear,corp")["result"] == "queued"
+                except Exception as e:  # noqa: BLE001 - reported by the main thread
+                    out.append(e)
+                finally:
+                    t.close()
+            errors = []
+            start = time.time()
+            threads = [threading.Thread(target=client, args=(k, errors)) for k in (0, 1)]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+            elapsed_ms = (time.time() - start) * 1000
+            assert not errors, errors
+            sent = 2 * (n_each + n_each // 4) + 1
+            assert g.tel("/gvpn/group/fail_open,corp,on")["result"] == "queued"
+            g.wait(lambda: g.tel("/gvpn/groups")["corp"]["requests"] == sent and
+                   g.tel("/gvpn/groups")["corp"]["fail_open"] == "on", what="the last request")
+            time.sleep(0.1)  # the last pending ones run within a millisecond
+            grp = g.tel("/gvpn/groups")["corp"]
+            assert grp["state"] == "failed" and grp["fail_open"] == "on", grp
+            assert g.tel("/gvpn/sa") == {}, "sa/clear did not run"
+            log = g.output()
+            rebuilds = log.count(": entered fail-open (") + log.count(": left fail-open (")
+            clears = sent - 2 * n_each - 1  # sa/clear requests
+            applied = grp["requests"] - grp["requests_coalesced"]
+            # each applied fail_open request logs once; each applied sa/clear nothing
+            assert rebuilds <= applied <= rebuilds + clears, (rebuilds, applied, grp)
+            # one per kind per control-core poll, and those run at most every millisecond
+            assert rebuilds <= elapsed_ms + 50, (rebuilds, elapsed_ms)
+            assert rebuilds < (2 * n_each) // 4, (rebuilds, elapsed_ms)
+            assert grp["requests_coalesced"] >= sent - applied, grp
+            r = ctl("show", "groups")
+            assert r.returncode == 0 and "corp:requests_coalesced" in r.stdout, (r.stdout, r.stderr)
+            print(f"# {sent} requests in {elapsed_ms:.0f} ms: {applied} applied, "
+                  f"{grp['requests_coalesced']} coalesced, {rebuilds} fail-open log lines",
+                  flush=True)
+        tap.check("thousands of fail_open toggles and sa/clear from two clients: the last value "
+                  "wins, rule-table rebuilds and log lines are per control-core poll, the rest "
+                  "counted in requests_coalesced", toggles)
         assert g.stop() == 0
 
 

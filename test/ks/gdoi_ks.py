@@ -56,11 +56,15 @@ def load_config(path):
     return conf
 
 
+# Main Mode reply sent from each responder state
+MM_STEPS = {"new": "mm2", "sa_sent": "mm4", "ke_sent": "mm6"}
+
+
 def check_faults(f, where):
     if not isinstance(f, dict):
         raise ConfigError(f"{where}: faults must be an object")
     known = {"silent", "slow", "wrong_psk", "refuse_group", "malformed",
-             "drop_after_phase1"}
+             "drop_after_phase1", "spoof_notify"}
     for k in f:
         if k not in known:
             raise ConfigError(f"{where}: unknown fault {k!r}")
@@ -72,6 +76,11 @@ def check_faults(f, where):
         if m.get("reply", "any") not in REPLY_STEPS + ("any",):
             raise ConfigError(f"{where}: malformed.reply must be one of "
                               f"{', '.join(REPLY_STEPS)} or any")
+    s = f.get("spoof_notify")
+    if s:
+        if not isinstance(s, dict) or s.get("reply", "mm2") not in MM_STEPS.values():
+            raise ConfigError(f"{where}: spoof_notify must be an object whose reply is "
+                              f"one of {', '.join(MM_STEPS.values())}")
 
 
 def accepted_suites(conf):
@@ -424,6 +433,7 @@ class KeyServer(asyncio.DatagramProtocol):
             self.error("cookie_or_peer_mismatch", peer,
                        icookie=hdr.icookie.hex())
             return
+        step = MM_STEPS.get(sa.state)
         try:
             reply, ev = ike.MainModeResponder(
                 sa, self.malformer()).handle(hdr, data)
@@ -448,7 +458,26 @@ class KeyServer(asyncio.DatagramProtocol):
             ev.update({"rcookie": sa.rcookie.hex(),
                        "enc_key": sa.enc_key.hex(), **sa.suite.describe()})
         self.event(ev, peer)
+        self.spoof_notify(step, sa, peer)
         self.send(reply, peer)
+
+    def spoof_notify(self, step, sa, peer):
+        """Fault spoof_notify: before the chosen Main Mode reply, a
+        notification in the clear as anyone who saw the initiator's cookie
+        could send it (rcookie zero before message 2, as an off-path
+        attacker would not know it)."""
+        f = self.faults.get("spoof_notify")
+        if not f or f.get("reply", "mm2") != step:
+            return
+        f["count"] = int(f.get("count", 1)) - 1
+        if f["count"] <= 0:
+            self.faults.pop("spoof_notify", None)
+        ntype = int(f.get("notify", I.N_NO_PROPOSAL_CHOSEN))
+        rcookie = ZERO_COOKIE if step == "mm2" else sa.rcookie
+        self.counters["notifies_sent"] += 1
+        self.event({"event": "notify_sent", "type": ntype, "protected": False,
+                    "spoofed": True, "reply": step}, peer)
+        self.send(ike.clear_notify(sa.icookie, rcookie, 0, ntype), peer)
 
     def established(self, hdr, peer, sa, what):
         if sa is None or sa.state != "established":

@@ -131,6 +131,11 @@ main(int argc, char **argv)
 		rc = ike_mm_input(&sa, in, (size_t)n, &out);
 		if (rc == IKE_IGNORED)
 			continue;
+		if (rc == IKE_NOTIFIED) { /* unauthenticated: keep waiting */
+			fprintf(stderr, "gvpn-iketool: notification in the clear: %s\n",
+				isakmp_notify_name(sa.notify) ? isakmp_notify_name(sa.notify) : "?");
+			continue;
+		}
 		if (rc < 0) {
 			fprintf(stderr, "gvpn-iketool: failed: %s\n", sa.error);
 			return 1;

@@ -7,6 +7,7 @@
 
 #include "test_util.h"
 #include "gvpn_gdoi.h"
+#include "gvpn_ike.h"
 #include "gvpn_isakmp.h"
 
 static size_t
@@ -243,6 +244,59 @@ test_gdoi_malformed_policies_fail_with_a_reason(void **state)
 	}
 }
 
+/* RFC 2408 4.8: before phase 1 has keys a notification is unprotected, so
+ * Main Mode treats one as advice and keeps waiting for its answer. */
+static void
+test_main_mode_notification_in_the_clear_is_advice(void **state)
+{
+	static const struct {
+		const char *what;
+		int same_cookie;
+		const char *tail; /* after the cookies: next .. length, payloads */
+		int rc;
+		uint16_t notify;
+	} cases[] = {
+		{"another SA's cookie", 0,
+		 "0b10050000000000000000280000000c000000010100000e", IKE_IGNORED, 0},
+		{"informational without a notification", 1, "001005000000000000001c",
+		 IKE_IGNORED, 0},
+		{"NO-PROPOSAL-CHOSEN", 1, "0b10050000000000000000280000000c000000010100000e",
+		 IKE_NOTIFIED, 14},
+		{"INVALID-COOKIE", 1, "0b10050000000000000000280000000c0000000101000004",
+		 IKE_NOTIFIED, 4},
+	};
+	struct ike_conf conf = {.psk_len = IKE_PSK_MIN, .doi = 1, .n_props = 1,
+				.props = {{IKE_ENC_AES, 128, IKE_HASH_SHA1, 14, 3600}}};
+	static struct isakmp_buf out, reply;
+	struct ike_sa sa;
+	uint8_t msg[64];
+
+	(void)state;
+	assert_int_equal(ike_mm_start(&sa, &conf, &out), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n;
+
+		memcpy(msg, sa.icookie, 8);
+		if (!cases[i].same_cookie)
+			msg[0] ^= 0xff;
+		memset(msg + 8, 0, 8);
+		n = 16 + mk(msg + 16, cases[i].tail);
+		sa.notify = 0;
+		if (ike_mm_input(&sa, msg, n, &reply) != cases[i].rc)
+			fail_msg("%s: outcome", cases[i].what);
+		if (sa.notify != cases[i].notify)
+			fail_msg("%s: notify %u", cases[i].what, sa.notify);
+		if (sa.state != IKE_MM_SENT1)
+			fail_msg("%s: the SA left MM_SENT1", cases[i].what);
+	}
+	assert_string_equal(isakmp_notify_name(14), "NO_PROPOSAL_CHOSEN");
+	assert_string_equal(isakmp_notify_name(24), "AUTHENTICATION_FAILED");
+	assert_null(isakmp_notify_name(0));
+	assert_null(isakmp_notify_name(31));
+	assert_null(isakmp_notify_name(36136));
+	ike_sa_clear(&sa);
+}
+
 int
 main(void)
 {
@@ -252,6 +306,7 @@ main(void)
 		cmocka_unit_test(test_gdoi_malformed_policies_fail_with_a_reason),
 		cmocka_unit_test(test_build_then_parse_round_trip),
 		cmocka_unit_test(test_gdoi_policy_parses_and_checks),
+		cmocka_unit_test(test_main_mode_notification_in_the_clear_is_advice),
 	};
 
 	return cmocka_run_group_tests_name("isakmp", tests, NULL, NULL);
