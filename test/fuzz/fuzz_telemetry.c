@@ -10,10 +10,11 @@
  * Input: byte 0 picks the command (modulo their number); no further bytes
  * means no parameter, else the rest up to a NUL is the parameter string.
  *
- * No leak checks: the handlers' reply containers are freed by DPDK's
- * telemetry thread after it writes the reply, which is not run here, and
- * LeakSanitizer does not scan DPDK's heap, where the control core's and
- * worker's allocations are referenced from.
+ * DPDK's telemetry thread frees a reply's containers after writing it; here
+ * the link also wraps rte_tel_data_add_dict_container() to note them, and
+ * they are freed after each call. No leak checks: LeakSanitizer does not
+ * scan DPDK's heap, where the control core's and worker's allocations are
+ * referenced from.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,6 +31,28 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int __wrap_rte_telemetry_register_cmd(const char *cmd, telemetry_cb fn, const char *help);
 const char *__lsan_default_options(void);
+int __real_rte_tel_data_add_dict_container(struct rte_tel_data *d, const char *name,
+					   struct rte_tel_data *val, int keep);
+int __wrap_rte_tel_data_add_dict_container(struct rte_tel_data *d, const char *name,
+					   struct rte_tel_data *val, int keep);
+
+#define MAX_CONTAINERS 1024
+static struct rte_tel_data *containers[MAX_CONTAINERS];
+static unsigned int n_containers;
+
+int
+__wrap_rte_tel_data_add_dict_container(struct rte_tel_data *d, const char *name,
+				       struct rte_tel_data *val, int keep)
+{
+	int rc = __real_rte_tel_data_add_dict_container(d, name, val, keep);
+
+	if (rc == 0 && !keep) {
+		if (n_containers == MAX_CONTAINERS)
+			abort();
+		containers[n_containers++] = val;
+	}
+	return rc;
+}
 
 const char *
 __lsan_default_options(void)
@@ -176,6 +199,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	cmds[data[0] % n_cmds].fn(cmds[data[0] % n_cmds].name, size > 1 ? params : NULL, d);
 	rte_tel_data_free(d);
+	while (n_containers > 0)
+		rte_tel_data_free(containers[--n_containers]);
 	gvpn_telemetry_poll();
 	settle();
 	return 0;
