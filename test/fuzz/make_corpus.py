@@ -1,0 +1,228 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Write the fuzz harnesses' seed corpora (test/fuzz/corpus/<harness>/) from
+real exchanges with the test key server (test/ks).
+
+The key server runs as its own process on 127.0.0.1; test/ks/test_ks.py's
+independent initiator runs Main Mode and GROUPKEY-PULL with it under
+several phase-1 suites and for both of its groups, and the key server sends
+GROUPKEY-PUSH messages (rekey, new TEKs, Deletes, a new KEK) to it. Each
+reply is decrypted with the keys the initiator derived (pushes: with the
+KEK from the key server's state file) and written in the input format of
+the harness for that step (see the comment at the top of each fuzz_*.c):
+
+  mm2, mm4, mm6, pull2   variant byte, first payload type, payload chain
+  pull4                  variant byte, 2-byte length, message 2's part,
+                         message 4's part (first payload type, chain)
+  push                   first payload type, payload chain before SIG
+  isakmp                 the datagrams as received
+  config                 config/*.conf and test_config.py's bad cases
+  telemetry              command index, parameter string
+
+Usage: make_corpus.py [OUTDIR]   (default: test/fuzz/corpus next to this file)
+"""
+import hashlib
+import json
+import os
+import shutil
+import struct
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "test", "ks"))
+sys.path.insert(0, os.path.join(ROOT, "test", "func"))
+sys.path.insert(0, os.path.join(ROOT, "test", "pylib"))
+import test_ks as T  # noqa: E402
+
+# Suites the mm2 harness offers; fuzz_ike.c's fixed one (AES-128, SHA-1,
+# MODP 1024) is the only one mm4/mm6/pull harnesses accept beyond message 2.
+SUITES = [("aes-cbc", 128, "sha1", 2), ("3des-cbc", 192, "md5", 2),
+          ("aes-cbc", 256, "sha256", 14), ("aes-cbc", 192, "sha256", 5),
+          ("des-cbc", 64, "md5", 1)]
+FIXED = ("aes-cbc", 128, "sha1", 2)
+GROUPS = (1234, 77)
+
+
+class Seeds:
+    def __init__(self, out):
+        self.out = out
+        self.n = 0
+
+    def put(self, harness, name, data):
+        d = os.path.join(self.out, harness)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+        self.n += 1
+
+
+def walk(data, first):
+    """[(type, body, raw)] of a payload chain, of any payload type."""
+    out, off, t = [], 0, first
+    while t:
+        nxt, _, ln = struct.unpack("!BBH", data[off:off + 4])
+        if ln < 4 or off + ln > len(data):
+            raise ValueError(f"payload {t} length {ln} exceeds the message")
+        out.append((t, data[off + 4:off + ln], data[off:off + ln]))
+        off += ln
+        t = nxt
+    return out
+
+
+def chain_of(plain, first):
+    """The payload chain without the padding after its last payload."""
+    return b"".join(raw for _, _, raw in walk(plain, first))
+
+
+def hdr(data):
+    return T.Initiator.parse_hdr(data)
+
+
+def clear_part(data, variant=0):
+    h = hdr(data)
+    return bytes([variant, h["next"]]) + data[28:h["len"]]
+
+
+def last_block(msg, bs):
+    return msg[len(msg) - bs:]
+
+
+def replies(ini):
+    return [d for src, dst, d in ini.log if dst == ini.s.getsockname()]
+
+
+def exchange(srv, seeds, suite):
+    enc, bits, h, group = suite
+    name = f"{enc.split('-')[0]}{bits}-{h}-g{group}"
+    ini = T.Initiator(srv.port, enc=enc, bits=bits, h=h, group=group, log=[])
+    try:
+        ini.main_mode()
+        r = replies(ini)
+        seeds.put("mm2", name, clear_part(r[0]))
+        seeds.put("isakmp", "mm2-" + name, r[0])
+        seeds.put("isakmp", "mm4-" + name, r[1])
+        if group == FIXED[3]:
+            seeds.put("mm4", name, clear_part(r[1]))
+        # message 6: decrypted under the IV that message 5 left
+        h6 = hdr(r[2])
+        plain = ini.cbc.dec(last_block(ini.sent[2], ini.bs), r[2][28:h6["len"]])
+        seeds.put("mm6", name, bytes([0, h6["next"]]) + chain_of(plain, h6["next"]))
+        if suite != FIXED:
+            return
+        for gid in GROUPS:
+            ini.pull(T.id_key_id(gid))
+            r = replies(ini)
+            m2, m4 = r[-2], r[-1]
+            h2, h4 = hdr(m2), hdr(m4)
+            p2 = ini.cbc.dec(last_block(ini.last_m1, ini.bs), m2[28:h2["len"]])
+            p4 = ini.cbc.dec(last_block(ini.last_m3, ini.bs), m4[28:h4["len"]])
+            c2 = bytes([h2["next"]]) + chain_of(p2, h2["next"])
+            c4 = bytes([h4["next"]]) + chain_of(p4, h4["next"])
+            seeds.put("pull2", f"group{gid}", bytes([0]) + c2)
+            seeds.put("pull4", f"group{gid}",
+                      bytes([0]) + struct.pack("!H", len(c2)) + c2 + c4)
+            seeds.put("isakmp", f"pull2-group{gid}", m2)
+        # a group the key server does not serve: a protected notification
+        try:
+            ini.pull(T.id_key_id(4321))
+        except T.Failed:
+            pass
+        m = replies(ini)[-1]
+        hn = hdr(m)
+        iv = ini.hashf(ini.p1_last + struct.pack("!I", hn["msgid"]))[:ini.bs]
+        pn = ini.cbc.dec(iv, m[28:hn["len"]])
+        seeds.put("pull2", "notify-unknown-group",
+                  bytes([1, hn["next"]]) + chain_of(pn, hn["next"]))
+        pushes(srv, seeds, ini)
+    finally:
+        ini.close()
+
+
+PUSHES = [
+    ("seq-only", {}),
+    ("rekey", {"rekey": True}),
+    ("new-tek", {"teks": [{"cipher": "aes-gcm", "key_bits": 256, "src": "10.7.0.0/16",
+                           "dst": "10.8.0.0/16", "lifetime": 600}]}),
+    ("delete-tek", {"delete": [{"protocol": "tek", "spi": "0x1003"}]}),
+    ("delete-all-teks", {"delete": [{"protocol": "tek", "spi": "all"}]}),
+    ("rekey-gap", {"rekey": True, "atd": 5, "dtd": 60}),
+    ("new-kek", {"new_kek": True}),
+    ("new-kek-3des", {"new_kek": {"algorithm": "3des-cbc"}}),
+    ("delete-kek", {"delete": [{"protocol": "kek"}]}),
+]
+
+
+def pushes(srv, seeds, ini):
+    done = []
+    for i, (name, p) in enumerate(PUSHES):
+        done.append(dict(p, id=f"p{i}", group=1234))
+        tmp = srv.conf["control_file"] + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"pushes": done}, f)
+        os.replace(tmp, srv.conf["control_file"])
+        srv.wait("push_done", 10, lambda e, i=i: e.get("id") == f"p{i}")
+        d = ini.recv(5)
+        st = srv.state()["groups"]["1234"]
+        kek = [k for k in st["kek_history"]
+               if bytes.fromhex(k["icookie"] + k["rcookie"]) == d[:16]][0]
+        h = hdr(d)
+        cbc = T.Cbc(kek["algorithm"], bytes.fromhex(kek["key"]))
+        plain = cbc.dec(bytes.fromhex(kek["iv"]), d[28:h["len"]])
+        pl = walk(plain, h["next"])
+        assert pl[-1][0] == 9, "a push ends with SIG"
+        items = [(t, body) for t, body, _ in pl[:-1]]
+        seeds.put("push", name, bytes([items[0][0]]) + T.chain(items))
+        seeds.put("isakmp", "push-" + name, d)
+
+
+def configs(seeds):
+    import test_config as C
+    cdir = os.path.join(ROOT, "config")
+    base = open(os.path.join(cdir, "static-group.conf")).read()
+    for f in sorted(os.listdir(cdir)):
+        if f.endswith(".conf"):
+            seeds.put("config", f[:-5], open(os.path.join(cdir, f), "rb").read())
+    for what, old, new, _, _ in C.CASES:
+        if old in base:
+            text = base.replace(old, new, 1)
+            key = hashlib.sha1(what.encode()).hexdigest()[:8]
+            seeds.put("config", "bad-" + key, text.encode())
+
+
+# Commands in the order gvpn_telemetry_init() registers them.
+TELEMETRY = [(0, None), (1, None), (2, None), (3, "total"), (3, "all"), (4, None),
+             (5, "0"), (5, "64"), (5, "-1"), (5, "18446744073709551616"), (6, None),
+             (7, "corp"), (7, "nosuch"), (8, "lab"), (9, "corp,on"), (9, "lab,off"),
+             (9, "corp,maybe"), (9, "corp,on,off"), (9, ",on")]
+
+
+def telemetry(seeds):
+    for i, (cmd, param) in enumerate(TELEMETRY):
+        data = bytes([cmd]) + (param.encode() if param is not None else b"")
+        seeds.put("telemetry", f"cmd{cmd}-{i}", data)
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
+    for h in ("mm2", "mm4", "mm6", "pull2", "pull4", "push", "isakmp", "config", "telemetry"):
+        shutil.rmtree(os.path.join(out, h), ignore_errors=True)
+    seeds = Seeds(out)
+    work = tempfile.mkdtemp(prefix="gvpn-corpus-")
+    srv = T.Server(T.BASE_CONF, work)
+    try:
+        for suite in SUITES:
+            exchange(srv, seeds, suite)
+            time.sleep(0.1)
+    finally:
+        srv.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    configs(seeds)
+    telemetry(seeds)
+    print(f"{seeds.n} seeds in {out}")
+
+
+if __name__ == "__main__":
+    main()
