@@ -9,6 +9,8 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_cycles.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
 #include <rte_telemetry.h>
 #include <rte_version.h>
 
@@ -438,6 +440,49 @@ queue_group_request(struct rte_tel_data *d, const char *params, enum req_type ty
 	return 0;
 }
 
+struct pool_walk {
+	struct rte_tel_data *d;
+	int err;
+};
+
+static void
+pool_dict(struct rte_mempool *mp, void *arg)
+{
+	struct pool_walk *w = arg;
+	struct rte_tel_data *e;
+	unsigned int avail;
+
+	if (w->err != 0)
+		return;
+	e = rte_tel_data_alloc();
+	if (e == NULL) {
+		w->err = -ENOMEM;
+		return;
+	}
+	/* the ring's count plus every lcore cache: read while workers run,
+	 * so a snapshot, good to a burst */
+	avail = rte_mempool_avail_count(mp);
+	rte_tel_data_start_dict(e);
+	add_u64(e, "size", mp->size);
+	add_u64(e, "available", avail);
+	add_u64(e, "in_use", mp->size > avail ? mp->size - avail : 0);
+	rte_tel_data_add_dict_container(w->d, mp->name, e, 0);
+}
+
+/* /gvpn/mempools: per mempool, objects in all, available, in use */
+static int
+cmd_mempools(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct pool_walk w = {.d = d, .err = 0};
+
+	(void)cmd;
+	rte_tel_data_start_dict(d);
+	if (params != NULL && *params != '\0')
+		return refuse(d, "no parameters");
+	rte_mempool_walk(pool_dict, &w);
+	return w.err;
+}
+
 /* /gvpn/group/register,<group> */
 static int
 cmd_register(const char *cmd, const char *params, struct rte_tel_data *d)
@@ -510,6 +555,8 @@ gvpn_telemetry_init(const struct gvpn_telemetry_conf *conf)
 				   "Per SPI: group, algorithms, state, remaining lifetime, "
 				   "packets, bytes. Params: index of the first SA (64 a page)");
 	rte_telemetry_register_cmd("/gvpn/flows", cmd_flows, "Flow cache entries and hit rate");
+	rte_telemetry_register_cmd("/gvpn/mempools", cmd_mempools,
+				   "Per mempool: objects in all, available and in use");
 	rte_telemetry_register_cmd("/gvpn/group/register", cmd_register,
 				   "Register a group with its key server again now. Parameter: <group>");
 	rte_telemetry_register_cmd("/gvpn/sa/clear", cmd_sa_clear,

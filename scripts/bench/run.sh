@@ -60,7 +60,7 @@ MEM=1024
 usage() {
 	cat <<EOF
 usage: $0 [--quick | --smoke] [options]
-       $0 rekey | scale | generator [their options, -h for the list]
+       $0 rekey | scale | generator | soak [their options, -h for the list]
 
   rekey              two members, a GROUPKEY-PUSH every 2 s for 30 s at full
                      rate: packets lost to key changes (scripts/bench/rekey.py)
@@ -68,6 +68,10 @@ usage: $0 [--quick | --smoke] [options]
                      memory (scripts/bench/scale.py)
   generator          dpdk-testpmd txonly over net_memif as the traffic source
                      (scripts/bench/generator.py)
+  soak               two members and the key server for --minutes N, numbered
+                     traffic both ways, a push every 10 s and pulls: datagrams
+                     lost, drops by reason, growth of RSS, mbufs in use, flows
+                     and SAs after warm-up (scripts/bench/soak.py)
 
   --quick            one size (64), one algorithm (aes128-cbc-sha1), 1024 flows,
                      both directions, the three systems, 1 s window, one repetition
@@ -99,7 +103,7 @@ die() {
 }
 
 case ${1:-} in
-rekey | scale | generator)
+rekey | scale | generator | soak)
 	mode=$1
 	shift
 	exec "$PY" "$HERE/$mode.py" "$@"

@@ -98,7 +98,7 @@ class Case:
                     break
                 last = now
             for cmd in ("/gvpn/ports", "/gvpn/lcores", "/gvpn/sa", "/gvpn/groups", "/gvpn/flows",
-                        "/gvpn/version"):
+                        "/gvpn/mempools", "/gvpn/version"):
                 self.tel[cmd] = g.tel(cmd)
             # DPDK's own client reads the same socket
             r = run(["dpdk-telemetry.py", "-f", g.prefix], input="/gvpn/sa\n")
@@ -182,8 +182,12 @@ def test_outbound(ctx, tap, state):
         for k in (KEY.hex(), AUTH_KEY.hex(), KEY.hex()[:16]):
             assert k not in text, "key material in telemetry or logs"
         assert t["/gvpn/flows"]["flows"] >= 1
+        pool = t["/gvpn/mempools"]["gvpn_mbufs_0"]
+        assert pool["size"] > 0 and pool["available"] + pool["in_use"] == pool["size"], pool
+        # every frame handled: each mbuf back in the pool (net_pcap holds none)
+        assert pool["in_use"] == 0, pool
         assert '"0x00001001"' in c.dpdk_client, f"dpdk-telemetry.py: {c.dpdk_client!r}"
-    tap.check("telemetry: version, SA counters and state, port counts, no key material", telemetry)
+    tap.check("telemetry: version, SA counters and state, port counts, every mbuf back in its pool, no key material", telemetry)
 
 
 def test_inbound(ctx, tap, state):

@@ -4,9 +4,11 @@
 GROUPKEY-PULL responder and GROUPKEY-PUSH sender (RFC 2409, RFC 6407),
 GROUPKEY-PUSH ACK verifier (RFC 8263), with scriptable faults.
 
-    gdoi_ks.py --config FILE.json
+    gdoi_ks.py --config FILE.json [--log FILE]
 
-One JSON line per event on stdout; a JSON state file (keys included: this
+One JSON line per event on stdout, or appended to the --log file (whoever
+starts the server need not drain a pipe: a full one would stall it); a
+JSON state file (keys included: this
 is a test tool) rewritten atomically after every change. SIGTERM/SIGINT
 stop it (exit 0); SIGUSR1 re-reads `faults` and `psk` from the config
 file; a `control_file` is polled for new faults and pushes. See
@@ -98,7 +100,8 @@ def accepted_suites(conf):
 
 
 class KeyServer(asyncio.DatagramProtocol):
-    def __init__(self, conf, config_path):
+    def __init__(self, conf, config_path, out=sys.stdout):
+        self.out = out
         self.conf = conf
         self.config_path = config_path
         self.psk = conf["psk"].encode()
@@ -139,7 +142,7 @@ class KeyServer(asyncio.DatagramProtocol):
         ev.setdefault("ts", round(time.time(), 6))
         if peer:
             ev["peer"] = f"{peer[0]}:{peer[1]}"
-        print(json.dumps(ev, sort_keys=True), flush=True)
+        print(json.dumps(ev, sort_keys=True), file=self.out, flush=True)
 
     def error(self, reason, peer=None, **detail):
         errs = self.counters["errors"]
@@ -637,19 +640,29 @@ async def serve(ks):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", required=True)
+    ap.add_argument("--log", metavar="FILE",
+                    help="append the events to FILE instead of stdout")
     args = ap.parse_args(argv)
+    out = sys.stdout
+    if args.log:
+        try:
+            out = open(args.log, "a", encoding="utf-8")
+        except OSError as e:
+            print(json.dumps({"event": "log_error", "detail": str(e)}),
+                  flush=True)
+            return 2
     try:
         conf = load_config(args.config)
-        ks = KeyServer(conf, args.config)
+        ks = KeyServer(conf, args.config, out)
     except ConfigError as e:
         print(json.dumps({"event": "config_error", "detail": str(e)}),
-              flush=True)
+              file=out, flush=True)
         return 2
     try:
         asyncio.run(serve(ks))
     except OSError as e:
         print(json.dumps({"event": "socket_error", "detail": str(e)}),
-              flush=True)
+              file=out, flush=True)
         return 1
     return 0
 

@@ -217,7 +217,9 @@ def main_guard(fn):
 
 
 class KeyServer:
-    """The test GDOI key server (test/ks/gdoi_ks.py) with a JSON configuration."""
+    """The test GDOI key server (test/ks/gdoi_ks.py) with a JSON configuration.
+    Its events go to WORKDIR/NAME.log (--log): no pipe to drain, so a long
+    run never blocks on a full one."""
 
     def __init__(self, root, conf, workdir, name="ks", netns=None):
         self.script = os.path.join(root, "test", "ks", "gdoi_ks.py")
@@ -231,26 +233,40 @@ class KeyServer:
         self.proc = None
 
     def __enter__(self):
-        cmd = ["/usr/bin/python3", self.script, "--config", self.path]
+        cmd = ["/usr/bin/python3", self.script, "--config", self.path, "--log", self.log]
         if self.netns:
             cmd = ["ip", "netns", "exec", self.netns] + cmd
-        self.proc = subprocess.Popen(cmd,
-                                     stdout=subprocess.PIPE, stderr=open(self.log + ".err", "w"),
-                                     text=True)
-        line = self.proc.stdout.readline()
-        if '"listening"' not in line:
-            self.proc.kill()
-            raise RuntimeError(f"key server did not start: {line} {open(self.log + '.err').read()}")
-        return self
+        open(self.log, "w").close()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=open(self.log + ".err", "w"),
+                                     stderr=subprocess.STDOUT)
+        end = time.time() + 20
+        while time.time() < end:
+            with open(self.log) as f:
+                first = f.readline()
+            if '"listening"' in first:
+                return self
+            if first.endswith("\n") or self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.__exit__()
+        raise RuntimeError(f"key server did not start: {first} {open(self.log + '.err').read()}")
 
     def __exit__(self, *exc):
         if self.proc is not None:
-            self.proc.terminate()
+            if self.proc.poll() is None:
+                self.proc.terminate()
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                self.proc.wait()
             self.proc = None
+
+    def events(self):
+        """Every event logged so far, oldest first."""
+        with open(self.log) as f:
+            return [json.loads(line) for line in f if line.endswith("\n")]
 
     def state(self):
         with open(self.conf["state_file"]) as f:
