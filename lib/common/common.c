@@ -60,8 +60,8 @@ gvpn_rng_fini(struct gvpn_rng *rng)
 	gvpn_wipe(rng->buf, sizeof(rng->buf));
 }
 
-static int
-hexval(char c)
+int
+gvpn_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -84,8 +84,8 @@ gvpn_hex_parse(const char *s, uint8_t *out, size_t cap)
 			s++;
 			continue;
 		}
-		int hi = hexval(s[0]);
-		int lo = hi < 0 ? -1 : hexval(s[1]);
+		int hi = gvpn_hex_digit(s[0]);
+		int lo = hi < 0 ? -1 : gvpn_hex_digit(s[1]);
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
 		if (n == cap)

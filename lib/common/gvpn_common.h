@@ -138,6 +138,13 @@ gvpn_rng_bytes(struct gvpn_rng *rng, void *dst, uint32_t n)
  */
 int gvpn_hex_parse(const char *s, uint8_t *out, size_t cap);
 
+/**
+ * The value of one hexadecimal digit.
+ * @param c a character.
+ * @return 0..15, or -1 if @p c is not a hexadecimal digit.
+ */
+int gvpn_hex_digit(char c);
+
 #ifdef __cplusplus
 }
 #endif

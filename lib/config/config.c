@@ -65,18 +65,6 @@ is_name_char(char c)
 }
 
 static int
-hexdig(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
 scan_int(struct scan *sc, const char *t, size_t *pos, int line)
 {
 	size_t i = *pos, j;
@@ -87,10 +75,10 @@ scan_int(struct scan *sc, const char *t, size_t *pos, int line)
 	j = i;
 	if (t[j] == '+' || t[j] == '-')
 		j++;
-	if (t[j] == '0' && (t[j + 1] == 'x' || t[j + 1] == 'X') && hexdig(t[j + 2]) >= 0 &&
+	if (t[j] == '0' && (t[j + 1] == 'x' || t[j + 1] == 'X') && gvpn_hex_digit(t[j + 2]) >= 0 &&
 	    j == i) {
 		hex = 1;
-		for (j += 2; hexdig(t[j]) >= 0; j++)
+		for (j += 2; gvpn_hex_digit(t[j]) >= 0; j++)
 			;
 	} else {
 		for (; t[j] >= '0' && t[j] <= '9'; j++)
@@ -155,8 +143,8 @@ scan_string(struct scan *sc, const char *t, size_t *pos, int *line)
 			} else if (e == 'f' || e == 'n' || e == 'r' || e == 't') {
 				c = e == 'f' ? '\f' : e == 'n' ? '\n' : e == 'r' ? '\r' : '\t';
 				i++;
-			} else if (e == 'x' && hexdig(t[i + 1]) >= 0 && hexdig(t[i + 2]) >= 0) {
-				c = (char)(hexdig(t[i + 1]) << 4 | hexdig(t[i + 2]));
+			} else if (e == 'x' && gvpn_hex_digit(t[i + 1]) >= 0 && gvpn_hex_digit(t[i + 2]) >= 0) {
+				c = (char)(gvpn_hex_digit(t[i + 1]) << 4 | gvpn_hex_digit(t[i + 2]));
 				i += 3;
 				if (c == '\0') {
 					nul = 1;
