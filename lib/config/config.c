@@ -1096,7 +1096,7 @@ parse_dataplane(struct ctx *x, const config_t *cf, struct gvpn_config *c)
 	int rc, v = 0;
 	long long n = 0;
 
-	c->df = 0;
+	c->df = GVPN_DF_CLEAR;
 	c->inner_df = GVPN_INNER_DF_FRAGMENT;
 	c->ttl = 64;
 	c->flows = 65536;
@@ -1108,7 +1108,7 @@ parse_dataplane(struct ctx *x, const config_t *cf, struct gvpn_config *c)
 		return rc;
 	if ((rc = get_enum(x, g, "df_bit", df, &v)) < 0)
 		return rc;
-	c->df = rc == 0 ? v : 0;
+	c->df = rc == 0 ? (enum gvpn_df_mode)v : GVPN_DF_CLEAR;
 	if ((rc = get_enum(x, g, "inner_df", inner, &v)) < 0)
 		return rc;
 	if (rc == 0)
@@ -1468,31 +1468,4 @@ gvpn_config_wipe(struct gvpn_config *c)
 	for (int g = 0; g < GVPN_MAX_GROUPS; g++)
 		for (int s = 0; s < GVPN_MAX_GROUP_SAS; s++)
 			gvpn_wipe(&c->groups[g].sas[s].xform, sizeof(c->groups[g].sas[s].xform));
-}
-
-struct gvpn_selector
-gvpn_selector_mirror(const struct gvpn_selector *s)
-{
-	struct gvpn_selector m = *s;
-
-	m.src = s->dst;
-	m.dst = s->src;
-	m.sport_lo = s->dport_lo;
-	m.sport_hi = s->dport_hi;
-	m.dport_lo = s->sport_lo;
-	m.dport_hi = s->sport_hi;
-	return m;
-}
-
-int
-gvpn_selector_format(const struct gvpn_selector *s, char *buf, size_t len)
-{
-	char a[20], b[20];
-	uint32_t sa = htonl(s->src.addr), da = htonl(s->dst.addr);
-
-	inet_ntop(AF_INET, &sa, a, sizeof(a));
-	inet_ntop(AF_INET, &da, b, sizeof(b));
-	return snprintf(buf, len, "%s/%u -> %s/%u proto %u sport %u-%u dport %u-%u", a,
-			s->src.len, b, s->dst.len, s->proto, s->sport_lo, s->sport_hi,
-			s->dport_lo, s->dport_hi);
 }

@@ -14,32 +14,14 @@
 #include <stdint.h>
 
 #include "gvpn_crypto.h"
+#include "gvpn_sa.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/* Limits the configuration alone knows; the shared ones are in gvpn_sa.h. */
 #define GVPN_NAME_MAX 32
-#define GVPN_MAX_PORTS 8
-#define GVPN_MAX_GROUPS 16
-#define GVPN_MAX_GROUP_SAS 1024
-#define GVPN_MAX_FAIL_OPEN 10 /* per group (R24) */
-#define GVPN_MAX_BYPASS 64
-#define GVPN_MAX_BURST 256 /* dataplane.burst */
-
-/** An IPv4 prefix in host order. */
-struct gvpn_prefix {
-	uint32_t addr;
-	uint8_t len;
-};
-
-/** A traffic selector: prefixes, protocol (0 = any) and port ranges. */
-struct gvpn_selector {
-	struct gvpn_prefix src, dst;
-	uint8_t proto;
-	uint16_t sport_lo, sport_hi;
-	uint16_t dport_lo, dport_hi;
-};
 
 enum gvpn_port_role { GVPN_PORT_CLEAR, GVPN_PORT_PROTECTED };
 
@@ -53,9 +35,6 @@ struct gvpn_port_conf {
 };
 
 enum gvpn_direction { GVPN_DIR_BOTH, GVPN_DIR_INBOUND, GVPN_DIR_OUTBOUND };
-
-/** What to do with an inner packet that is too big and has DF set (R22). */
-enum gvpn_inner_df { GVPN_INNER_DF_FRAGMENT, GVPN_INNER_DF_HONOR };
 
 /** A static group SA: one TEK with its policy. */
 struct gvpn_sa_conf {
@@ -121,7 +100,7 @@ struct gvpn_config {
 	char file[PATH_MAX];
 	uint16_t n_ports;
 	struct gvpn_port_conf ports[GVPN_MAX_PORTS];
-	int df;                       /**< enum gvpn_df_mode */
+	enum gvpn_df_mode df;
 	enum gvpn_inner_df inner_df;
 	uint8_t ttl;                  /**< outer TTL, 0 copies the inner one */
 	uint32_t flows;               /**< flow cache entries per worker */
@@ -164,35 +143,6 @@ int gvpn_config_parse(const char *path, struct gvpn_config *c, char *err, size_t
 
 /** Wipe every key in a configuration. */
 void gvpn_config_wipe(struct gvpn_config *c);
-
-/** Does a selector match a packet's fields (host order)? */
-static inline int
-gvpn_selector_match(const struct gvpn_selector *s, uint32_t src, uint32_t dst, uint8_t proto,
-		    uint16_t sport, uint16_t dport)
-{
-	uint32_t sm = s->src.len ? ~0u << (32 - s->src.len) : 0;
-	uint32_t dm = s->dst.len ? ~0u << (32 - s->dst.len) : 0;
-
-	return ((src ^ s->src.addr) & sm) == 0 && ((dst ^ s->dst.addr) & dm) == 0 &&
-	       (s->proto == 0 || s->proto == proto) && sport >= s->sport_lo &&
-	       sport <= s->sport_hi && dport >= s->dport_lo && dport <= s->dport_hi;
-}
-
-/** Field by field equality (padding bytes are not compared). */
-static inline int
-gvpn_selector_equal(const struct gvpn_selector *a, const struct gvpn_selector *b)
-{
-	return a->src.addr == b->src.addr && a->src.len == b->src.len &&
-	       a->dst.addr == b->dst.addr && a->dst.len == b->dst.len && a->proto == b->proto &&
-	       a->sport_lo == b->sport_lo && a->sport_hi == b->sport_hi &&
-	       a->dport_lo == b->dport_lo && a->dport_hi == b->dport_hi;
-}
-
-/** The selector with source and destination swapped. */
-struct gvpn_selector gvpn_selector_mirror(const struct gvpn_selector *s);
-
-/** Format a selector for logs and telemetry ("10.1.0.0/16 -> 10.2.0.0/16 udp 0-65535 ..."). */
-int gvpn_selector_format(const struct gvpn_selector *s, char *buf, size_t len);
 
 #ifdef __cplusplus
 }

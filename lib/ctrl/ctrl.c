@@ -15,15 +15,8 @@
 RTE_LOG_REGISTER(gvpn_ctrl_logtype, gvpn.ctrl, INFO);
 
 
-static const char *const sa_states[] = {"free", "decrypt", "active", "retired", "deleting"};
 static const char *const group_states[] = {"idle",	 "static",     "failed",
 					   "registering", "registered", "rekeying"};
-
-const char *
-gvpn_sa_state_name(enum gvpn_sa_state s)
-{
-	return (unsigned int)s < RTE_DIM(sa_states) ? sa_states[s] : "?";
-}
 
 const char *
 gvpn_group_state_name(enum gvpn_group_state s)
@@ -52,7 +45,12 @@ gvpn_ctrl_create(const struct gvpn_ctrl_conf *conf)
 	c->reload.loaded_at = (int64_t)time(NULL);
 	c->backlog = calloc(conf->n_workers, sizeof(*c->backlog));
 	c->esp = gvpn_esp_lcore_create(conf->backend, conf->socket, NULL);
-	if (c->backlog == NULL || c->esp == NULL) {
+	c->spis = gvpn_sa_index_create(GVPN_MAX_SA_SLOTS);
+	c->free_sas = gvpn_sa_slots_create(GVPN_MAX_SA_SLOTS);
+	c->tek_index = gvpn_sa_index_create(GVPN_MAX_TEKS);
+	c->free_teks = gvpn_sa_slots_create(GVPN_MAX_TEKS);
+	if (c->backlog == NULL || c->esp == NULL || c->spis == NULL || c->free_sas == NULL ||
+	    c->tek_index == NULL || c->free_teks == NULL) {
 		gvpn_ctrl_free(c);
 		rte_errno = ENOMEM;
 		return NULL;
@@ -83,6 +81,10 @@ gvpn_ctrl_free(struct gvpn_ctrl *c)
 			free(c->backlog[w].q[(c->backlog[w].head + i) % BACKLOG]);
 	free(c->backlog);
 	gvpn_esp_lcore_free(c->esp);
+	gvpn_sa_index_free(c->spis);
+	gvpn_sa_slots_free(c->free_sas);
+	gvpn_sa_index_free(c->tek_index);
+	gvpn_sa_slots_free(c->free_teks);
 	free(c);
 }
 
@@ -205,7 +207,7 @@ gvpn_ctrl_poll(struct gvpn_ctrl *c)
 		gvpn_esp_clock_sync(NULL);
 	}
 	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++) {
-		struct sa_entry *e = &c->sa[s];
+		struct gvpn_sa_entry *e = &c->sa[s];
 
 		if (e->activate_at != 0 && now >= e->activate_at && ctrl_live(c, s) != NULL) {
 			e->activate_at = 0;
@@ -227,23 +229,62 @@ gvpn_ctrl_pending(const struct gvpn_ctrl *c)
 	return c->pending;
 }
 
+/* A TEK's key in the TEK index: what ctrl_tek_find() compares. */
+static uint32_t
+tek_key(uint8_t group, uint8_t n_sel, const struct gvpn_selector *sel)
+{
+	return gvpn_selector_hash(sel, (uint32_t)group << 8 | n_sel);
+}
+
 int
 gvpn_ctrl_tek_add(struct gvpn_ctrl *c, uint8_t group, const struct gvpn_selector *sel, int mirror)
 {
-	for (uint16_t t = 0; t < GVPN_MAX_TEKS; t++) {
-		struct tek *k = &c->tek[t];
+	int t = gvpn_sa_slots_first(c->free_teks); /* the lowest unused */
+	struct gvpn_tek *k;
 
-		if (k->used)
-			continue;
-		k->used = 1;
-		k->group = group;
-		k->sel[0] = *sel;
-		k->n_sel = 1;
-		if (mirror)
-			k->sel[k->n_sel++] = gvpn_selector_mirror(sel);
-		return t;
+	if (t < 0)
+		return -ENOSPC;
+	k = &c->tek[t];
+	k->used = 1;
+	k->group = group;
+	k->sel[0] = *sel;
+	k->n_sel = 1;
+	if (mirror)
+		k->sel[k->n_sel++] = gvpn_selector_mirror(sel);
+	gvpn_sa_slots_take(c->free_teks, (uint32_t)t);
+	/* cannot fail: the index has room for every TEK and t is new */
+	gvpn_sa_index_add(c->tek_index, tek_key(group, k->n_sel, sel), (uint16_t)t);
+	return t;
+}
+
+int
+ctrl_tek_find(const struct gvpn_ctrl *c, uint8_t group, const struct gvpn_selector *sel,
+	      int mirror)
+{
+	uint8_t n_sel = mirror ? 2 : 1;
+	uint32_t key = tek_key(group, n_sel, sel), pos = 0;
+	int t, found = -ENOENT;
+
+	while ((t = gvpn_sa_index_next(c->tek_index, key, &pos)) >= 0) {
+		const struct gvpn_tek *k = &c->tek[t];
+
+		if (k->used && k->group == group && k->n_sel == n_sel &&
+		    gvpn_selector_equal(&k->sel[0], sel) && (found < 0 || t < found))
+			found = t;
 	}
-	return -ENOSPC;
+	return found;
+}
+
+void
+ctrl_tek_del(struct gvpn_ctrl *c, uint16_t t)
+{
+	struct gvpn_tek *k = &c->tek[t];
+
+	if (!k->used)
+		return;
+	gvpn_sa_index_del(c->tek_index, tek_key(k->group, k->n_sel, &k->sel[0]), t);
+	gvpn_sa_slots_put(c->free_teks, t);
+	memset(k, 0, sizeof(*k));
 }
 
 static void
@@ -286,7 +327,7 @@ gvpn_ctrl_policy_update(struct gvpn_ctrl *c)
 				  (int32_t)(3 * GVPN_MAX_TEKS + GVPN_MAX_BYPASS - i));
 	/* Group policies, per their direction (R26). */
 	for (uint16_t t = 0; t < GVPN_MAX_TEKS; t++) {
-		const struct tek *k = &c->tek[t];
+		const struct gvpn_tek *k = &c->tek[t];
 		uint32_t cats;
 
 		if (!k->used)
@@ -339,14 +380,12 @@ gvpn_ctrl_sa_add(struct gvpn_ctrl *c, const struct gvpn_ctrl_sa_params *p)
 
 	if (p->tek >= GVPN_MAX_TEKS || !c->tek[p->tek].used || c->tek[p->tek].group != p->group)
 		return -EINVAL;
-	for (slot = 0; slot < GVPN_MAX_SA_SLOTS && c->sa[slot].state != GVPN_SA_FREE; slot++)
-		;
-	if (slot == GVPN_MAX_SA_SLOTS)
+	rc = gvpn_sa_slots_first(c->free_sas); /* the lowest free slot */
+	if (rc < 0)
 		return -ENOSPC;
-	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++)
-		if (c->sa[s].state != GVPN_SA_FREE && c->sa[s].state != GVPN_SA_DELETING &&
-		    c->sa[s].rt->esp->spi == rte_cpu_to_be_32(p->esp.spi))
-			return -EEXIST;
+	slot = (uint16_t)rc;
+	if (ctrl_spi_slot(c, p->esp.spi) >= 0)
+		return -EEXIST;
 	rt = rte_zmalloc_socket("gvpn_sa_rt", sizeof(*rt), 0, c->conf.socket);
 	if (rt == NULL)
 		return -ENOMEM;
@@ -368,6 +407,9 @@ gvpn_ctrl_sa_add(struct gvpn_ctrl *c, const struct gvpn_ctrl_sa_params *p)
 		sa_rt_free(rt);
 		return rc;
 	}
+	/* neither can fail: the slot is free and the SPI new */
+	gvpn_sa_slots_take(c->free_sas, slot);
+	gvpn_sa_index_add(c->spis, p->esp.spi, slot);
 	rte_spinlock_lock(&c->lock);
 	c->sa[slot].rt = rt;
 	c->sa[slot].state = GVPN_SA_DECRYPT;
@@ -379,7 +421,7 @@ gvpn_ctrl_sa_add(struct gvpn_ctrl *c, const struct gvpn_ctrl_sa_params *p)
 	return slot;
 }
 
-struct sa_entry *
+struct gvpn_sa_entry *
 ctrl_live(struct gvpn_ctrl *c, uint16_t slot)
 {
 	if (slot >= GVPN_MAX_SA_SLOTS || c->sa[slot].state == GVPN_SA_FREE ||
@@ -389,9 +431,15 @@ ctrl_live(struct gvpn_ctrl *c, uint16_t slot)
 }
 
 int
+ctrl_spi_slot(const struct gvpn_ctrl *c, uint32_t spi)
+{
+	return gvpn_sa_index_find(c->spis, spi);
+}
+
+int
 gvpn_ctrl_sa_activate(struct gvpn_ctrl *c, uint16_t slot)
 {
-	struct sa_entry *e = ctrl_live(c, slot);
+	struct gvpn_sa_entry *e = ctrl_live(c, slot);
 	struct gvpn_msg m = {.type = GVPN_MSG_SA_ACTIVATE};
 	int rc;
 
@@ -417,7 +465,7 @@ gvpn_ctrl_sa_activate(struct gvpn_ctrl *c, uint16_t slot)
 int
 gvpn_ctrl_sa_retire(struct gvpn_ctrl *c, uint16_t slot)
 {
-	struct sa_entry *e = ctrl_live(c, slot);
+	struct gvpn_sa_entry *e = ctrl_live(c, slot);
 	struct gvpn_msg m = {.type = GVPN_MSG_SA_RETIRE};
 	int rc;
 
@@ -433,7 +481,7 @@ gvpn_ctrl_sa_retire(struct gvpn_ctrl *c, uint16_t slot)
 static void
 delete_done(struct gvpn_ctrl *c, struct op *op)
 {
-	struct sa_entry *e = &c->sa[op->slot];
+	struct gvpn_sa_entry *e = &c->sa[op->slot];
 
 	rte_spinlock_lock(&c->lock);
 	sa_rt_free(e->rt); /* wipes the keys */
@@ -441,21 +489,26 @@ delete_done(struct gvpn_ctrl *c, struct op *op)
 	e->state = GVPN_SA_FREE;
 	e->activate_at = 0;
 	rte_spinlock_unlock(&c->lock);
+	gvpn_sa_slots_put(c->free_sas, op->slot);
 }
 
 int
 gvpn_ctrl_sa_delete(struct gvpn_ctrl *c, uint16_t slot)
 {
-	struct sa_entry *e = ctrl_live(c, slot);
+	struct gvpn_sa_entry *e = ctrl_live(c, slot);
 	struct gvpn_msg m = {.type = GVPN_MSG_SA_DELETE};
+	uint32_t spi;
 	int rc;
 
 	if (e == NULL)
 		return -ENOENT;
+	spi = rte_be_to_cpu_32(e->rt->esp->spi);
 	m.sa = e->rt;
 	rc = broadcast(c, &m, delete_done, NULL, slot);
-	if (rc == 0)
+	if (rc == 0) {
 		e->state = GVPN_SA_DELETING;
+		gvpn_sa_index_del(c->spis, spi, slot); /* a new SA may take the SPI now */
+	}
 	return rc;
 }
 
@@ -531,7 +584,7 @@ ctrl_group_load_static(struct gvpn_ctrl *c, uint8_t g)
 		p.tek = (uint16_t)tek;
 		p.esp.spi = s->spi;
 		p.esp.xform = s->xform;
-		p.esp.df = (enum gvpn_df_mode)cfg->df;
+		p.esp.df = cfg->df;
 		p.esp.ttl = cfg->ttl;
 		rc = gvpn_ctrl_sa_add(c, &p);
 		gvpn_wipe(&p.esp.xform, sizeof(p.esp.xform));
@@ -567,7 +620,7 @@ gvpn_ctrl_snapshot_sas(struct gvpn_ctrl *c, struct gvpn_sa_info *out, unsigned i
 
 	rte_spinlock_lock(&c->lock);
 	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS && n < max; s++) {
-		const struct sa_entry *e = &c->sa[s];
+		const struct gvpn_sa_entry *e = &c->sa[s];
 		struct gvpn_sa_info *i = &out[n];
 
 		if (e->state == GVPN_SA_FREE)

@@ -20,27 +20,13 @@ tsc_ms(uint64_t tsc)
 	return tsc / (rte_get_tsc_hz() / 1000);
 }
 
-static int
-find_tek(struct gvpn_ctrl *c, uint8_t group, const struct gvpn_selector *sel, int mirror)
-{
-	for (uint16_t t = 0; t < GVPN_MAX_TEKS; t++) {
-		const struct tek *k = &c->tek[t];
-
-		if (k->used && k->group == group && k->n_sel == (mirror ? 2 : 1) &&
-		    gvpn_selector_equal(&k->sel[0], sel))
-			return t;
-	}
-	return -ENOENT;
-}
-
+/* A group's live SA with an SPI; SPIs of live SAs are unique (gvpn_ctrl_sa_add()). */
 static int
 spi_slot(struct gvpn_ctrl *c, uint8_t group, uint32_t spi)
 {
-	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++)
-		if (ctrl_live(c, s) != NULL && c->sa[s].rt->group == group &&
-		    c->sa[s].rt->esp->spi == rte_cpu_to_be_32(spi))
-			return s;
-	return -ENOENT;
+	int s = ctrl_spi_slot(c, spi);
+
+	return s >= 0 && c->sa[s].rt->group == group ? s : -ENOENT;
 }
 
 /* When should a new SA of @p tek start encrypting? */
@@ -50,7 +36,7 @@ activation_time(struct gvpn_ctrl *c, uint16_t tek, uint16_t atd, uint64_t now)
 	uint64_t hz = rte_get_tsc_hz(), at = now + (uint64_t)atd * hz;
 
 	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++) {
-		const struct sa_entry *e = &c->sa[s];
+		const struct gvpn_sa_entry *e = &c->sa[s];
 
 		if (e->state == GVPN_SA_ACTIVE && e->rt->tek == tek && e->expires != 0 &&
 		    e->expires > SWITCH_BEFORE_EXPIRY_S * hz) {
@@ -86,7 +72,7 @@ install_teks(struct gdoi_ctx *x, const struct gdoi_policy *pol, uint16_t atd, ui
 			}
 		if (!first || spi_slot(c, x->group, t->spi) >= 0)
 			continue; /* the pair's other half, or an SA we hold already */
-		tek = find_tek(c, x->group, &t->sel, mirror);
+		tek = ctrl_tek_find(c, x->group, &t->sel, mirror);
 		if (tek < 0) {
 			tek = gvpn_ctrl_tek_add(c, x->group, &t->sel, mirror);
 			if (tek < 0)
@@ -96,7 +82,7 @@ install_teks(struct gdoi_ctx *x, const struct gdoi_policy *pol, uint16_t atd, ui
 		p.tek = (uint16_t)tek;
 		p.esp.spi = t->spi;
 		p.esp.xform = t->xform;
-		p.esp.df = (enum gvpn_df_mode)cfg->df;
+		p.esp.df = cfg->df;
 		p.esp.ttl = cfg->ttl;
 		p.esp.replay_window_s = x->replay_window; /* R23: the group's policy */
 		slot = gvpn_ctrl_sa_add(c, &p);
@@ -130,11 +116,11 @@ install_teks(struct gdoi_ctx *x, const struct gdoi_policy *pol, uint16_t atd, ui
 static void
 end_sa_by(struct gvpn_ctrl *c, uint16_t s, uint64_t when, uint64_t now)
 {
-	struct sa_entry *e = &c->sa[s];
+	struct gvpn_sa_entry *e = &c->sa[s];
 
 	if (e->state == GVPN_SA_ACTIVE)
 		for (uint16_t o = 0; o < GVPN_MAX_SA_SLOTS; o++) {
-			struct sa_entry *n = &c->sa[o];
+			struct gvpn_sa_entry *n = &c->sa[o];
 
 			if (o != s && ctrl_live(c, o) != NULL && n->rt->tek == e->rt->tek &&
 			    n->activate_at != 0 && n->activate_at > when) {
@@ -224,12 +210,12 @@ cb_push(void *ctx, const struct gdoi_push *push)
 			return changed;
 		/* the TEKs (rules) of each pushed policy, looked up once */
 		for (uint16_t i = 0; i < pol->n_teks; i++) {
-			single[i] = find_tek(c, x->group, &pol->tek[i].sel, 0);
-			mirrored[i] = find_tek(c, x->group, &pol->tek[i].sel, 1);
+			single[i] = ctrl_tek_find(c, x->group, &pol->tek[i].sel, 0);
+			mirrored[i] = ctrl_tek_find(c, x->group, &pol->tek[i].sel, 1);
 		}
 		/* the SAs of a replaced TEK policy decrypt until DTD */
 		for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS && dtd != 0; s++) {
-			const struct sa_entry *e = ctrl_live(c, s);
+			const struct gvpn_sa_entry *e = ctrl_live(c, s);
 			uint32_t spi;
 			int replaced = 0, listed = 0;
 
@@ -250,7 +236,7 @@ cb_push(void *ctx, const struct gdoi_push *push)
 		if (del->protocol != GDOI_PROTO_ESP)
 			continue; /* KEK deletes are the client's */
 		for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++) {
-			const struct sa_entry *e = ctrl_live(c, s);
+			const struct gvpn_sa_entry *e = ctrl_live(c, s);
 
 			if (e == NULL || e->rt->group != x->group ||
 			    (!del->all && rte_be_to_cpu_32(e->rt->esp->spi) != del->spi))

@@ -8,26 +8,13 @@
 #include "gvpn_ctrl.h"
 #include "gvpn_gdoi_client.h"
 #include "gvpn_policy.h"
+#include "gvpn_sa.h"
 
 extern int gvpn_ctrl_logtype;
 #define LOG(level, fmt, ...)                                                                       \
 	rte_log(RTE_LOG_##level, gvpn_ctrl_logtype, "gvpn.ctrl: " fmt "\n", ##__VA_ARGS__)
 
 #define BACKLOG 65536 /* messages waiting for a worker: an SA add and activate for every slot, and more */
-
-struct tek {
-	uint8_t used;
-	uint8_t group;
-	uint8_t n_sel;
-	struct gvpn_selector sel[2];
-};
-
-struct sa_entry {
-	enum gvpn_sa_state state;
-	struct gvpn_sa_rt *rt;
-	uint64_t expires;     /* TSC, 0 = never */
-	uint64_t activate_at; /* TSC; 0 = no activation pending */
-};
 
 struct group {
 	enum gvpn_group_state state;
@@ -62,8 +49,12 @@ struct gvpn_ctrl {
 	struct gvpn_ctrl_conf conf;
 	struct gvpn_esp_lcore *esp; /* expands keys */
 	rte_spinlock_t lock;        /* tables vs. telemetry readers */
-	struct sa_entry sa[GVPN_MAX_SA_SLOTS];
-	struct tek tek[GVPN_MAX_TEKS];
+	struct gvpn_sa_entry sa[GVPN_MAX_SA_SLOTS];
+	struct gvpn_tek tek[GVPN_MAX_TEKS];
+	struct gvpn_sa_index *spis;      /* SPI (host order) -> slot, live SAs only */
+	struct gvpn_sa_slots *free_sas;  /* slots in state FREE */
+	struct gvpn_sa_index *tek_index; /* ctrl_tek_key() -> TEK */
+	struct gvpn_sa_slots *free_teks; /* TEKs not used */
 	struct group group[GVPN_MAX_GROUPS];
 	struct gvpn_policy *policy;
 	uint32_t generation;
@@ -78,7 +69,14 @@ struct gvpn_ctrl {
 
 
 /* Shared by ctrl.c and ctrl_gdoi.c */
-struct sa_entry *ctrl_live(struct gvpn_ctrl *c, uint16_t slot);
+struct gvpn_sa_entry *ctrl_live(struct gvpn_ctrl *c, uint16_t slot);
+/* The live SA (not FREE, not DELETING) with an SPI (host order): slot or -ENOENT. */
+int ctrl_spi_slot(const struct gvpn_ctrl *c, uint32_t spi);
+/* The lowest TEK of a group with the selector, mirrored or not: index or -ENOENT. */
+int ctrl_tek_find(const struct gvpn_ctrl *c, uint8_t group, const struct gvpn_selector *sel,
+		  int mirror);
+/* Forget a TEK policy. */
+void ctrl_tek_del(struct gvpn_ctrl *c, uint16_t tek);
 void ctrl_gdoi_poll(struct gvpn_ctrl *c, uint64_t now_tsc);
 void ctrl_gdoi_free(struct gvpn_ctrl *c);
 /* Install one group's static SAs from the configuration (no rule table update). */

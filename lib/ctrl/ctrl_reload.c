@@ -204,10 +204,8 @@ plan_groups(const struct gvpn_config *old, const struct gvpn_config *next, struc
 static int
 check_room(struct gvpn_ctrl *c, const struct plan *p, char *why, size_t len)
 {
-	unsigned int slots = 0, teks = 0;
+	unsigned int slots = gvpn_sa_slots_used(c->free_sas), teks = 0;
 
-	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++)
-		slots += c->sa[s].state != GVPN_SA_FREE;
 	for (uint16_t t = 0; t < GVPN_MAX_TEKS; t++)
 		teks += c->tek[t].used && p->slot[c->tek[t].group] == SLOT_KEEP;
 	if (slots + p->new_sas > GVPN_MAX_SA_SLOTS) {
@@ -233,7 +231,7 @@ group_down(struct gvpn_ctrl *c, uint8_t g, int keep_fail_open)
 	gvpn_ctrl_group_clear(c, g);
 	for (uint16_t t = 0; t < GVPN_MAX_TEKS; t++)
 		if (c->tek[t].used && c->tek[t].group == g)
-			memset(&c->tek[t], 0, sizeof(c->tek[t]));
+			ctrl_tek_del(c, t);
 	if (!keep_fail_open && c->group[g].fail_open)
 		rc = gvpn_ctrl_group_fail(c, g, 0); /* the slot's next group starts closed */
 	rte_spinlock_lock(&c->lock);

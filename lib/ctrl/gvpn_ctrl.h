@@ -17,19 +17,12 @@
 #include "gvpn_gdoi.h"
 #include "gvpn_gdoi_client.h"
 #include "gvpn_esp.h"
+#include "gvpn_sa.h"
 #include "gvpn_worker.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-enum gvpn_sa_state {
-	GVPN_SA_FREE = 0,
-	GVPN_SA_DECRYPT,   /**< installed, decrypts; not used to encrypt */
-	GVPN_SA_ACTIVE,    /**< decrypts and encrypts its TEK's traffic */
-	GVPN_SA_RETIRED,   /**< decrypts until deleted */
-	GVPN_SA_DELETING,  /**< waiting for every worker to let go */
-};
 
 /** Group states (R24): fail-open rules apply only in FAILED. */
 enum gvpn_group_state {
@@ -205,8 +198,7 @@ unsigned int gvpn_ctrl_snapshot_sas(struct gvpn_ctrl *c, struct gvpn_sa_info *ou
 unsigned int gvpn_ctrl_snapshot_groups(struct gvpn_ctrl *c, struct gvpn_group_info *out,
 				       unsigned int max);
 
-/** Name of an SA or group state. */
-const char *gvpn_sa_state_name(enum gvpn_sa_state s);
+/** Name of a group state (the SA states' are in gvpn_sa.h). */
 const char *gvpn_group_state_name(enum gvpn_group_state s);
 
 #ifdef __cplusplus

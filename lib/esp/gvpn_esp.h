@@ -29,6 +29,7 @@
 
 #include "gvpn_common.h"
 #include "gvpn_crypto.h"
+#include "gvpn_sa.h" /* the DF policy */
 
 #ifdef __cplusplus
 extern "C" {
@@ -68,13 +69,6 @@ enum gvpn_esp_drop { GVPN_ESP_DROP_LIST(GVPN_ESP_DROP_ENUM) GVPN_ESP_DROP_MAX };
 const char *gvpn_esp_drop_name(enum gvpn_esp_drop d);
 /** Identifier of a drop reason ("bad_icv"), or "?". */
 const char *gvpn_esp_drop_id(enum gvpn_esp_drop d);
-
-/** Outer DF bit policy (R22). */
-enum gvpn_df_mode {
-	GVPN_DF_CLEAR = 0, /**< never set (default) */
-	GVPN_DF_SET,       /**< always set */
-	GVPN_DF_COPY,      /**< copied from the inner header */
-};
 
 /** Everything needed to create an SA. */
 struct gvpn_esp_sa_conf {

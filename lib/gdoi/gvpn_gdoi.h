@@ -20,10 +20,10 @@
 
 #include <stdint.h>
 
-#include "gvpn_config.h"
 #include "gvpn_crypto.h"
 #include "gvpn_ike.h"
 #include "gvpn_isakmp.h"
+#include "gvpn_sa.h"
 
 #ifdef __cplusplus
 extern "C" {

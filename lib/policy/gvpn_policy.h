@@ -19,7 +19,7 @@
 #include <rte_acl.h>
 #include <rte_byteorder.h>
 
-#include "gvpn_config.h"
+#include "gvpn_sa.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -20,17 +20,14 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
-#include "gvpn_config.h"
 #include "gvpn_esp.h"
 #include "gvpn_policy.h"
+#include "gvpn_sa.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define GVPN_MAX_SA_SLOTS 16384
-#define GVPN_MAX_TEKS GVPN_MAX_SA_SLOTS
-#define GVPN_SLOT_NONE UINT16_MAX
 #define GVPN_MAX_PAIRS (GVPN_MAX_PORTS / 2)
 /** Packets a worker may hold for reassembly at once. */
 #define GVPN_FRAG_PACKETS 512
@@ -89,16 +86,7 @@ struct gvpn_worker_stats {
 	struct gvpn_port_stats port[GVPN_MAX_PORTS];
 } __rte_cache_aligned;
 
-/** An SA as the workers see it: shared, read-only. */
-struct gvpn_sa_rt {
-	struct gvpn_esp_sa *esp;
-	uint16_t slot;          /**< index in every worker's SA table */
-	uint16_t tek;           /**< TEK policy it encrypts for */
-	uint8_t group;
-	uint8_t n_sel;
-	uint8_t decrypt;        /**< inbound policy applies (R26): look the SPI up */
-	struct gvpn_selector sel[2]; /**< inner packets must match one (R21) */
-};
+/* The runtime SA (struct gvpn_sa_rt) is in gvpn_sa.h. */
 
 enum gvpn_msg_type {
 	GVPN_MSG_SA_ADD,        /**< decrypt with sa (SPI lookup) */

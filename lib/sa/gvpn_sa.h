@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef GVPN_SA_H
+#define GVPN_SA_H
+
+/**
+ * @file
+ * What every library says about a security association, and nothing more:
+ *  - the traffic selector and its prefixes, with their helpers (match,
+ *    equal, mirror, contains, format);
+ *  - the limits shared across libraries (groups, SA slots, TEK policies,
+ *    ports, burst);
+ *  - the outer and inner DF policies (R22), set by the configuration and
+ *    applied by ESP and the worker;
+ *  - the SA states, the control core's SA entry and TEK policy, and the
+ *    runtime SA the workers share read-only;
+ *  - the control core's SPI index (key -> slot, a multimap) and its free
+ *    slot set. Control core only: the workers keep their own SPI tables.
+ *
+ * Below everything but common: no DPDK, no configuration file, no protocol.
+ * The GDOI library uses it without knowing of DPDK.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- limits ---- */
+
+#define GVPN_MAX_PORTS 8
+#define GVPN_MAX_BURST 256 /**< dataplane.burst */
+#define GVPN_MAX_GROUPS 16
+#define GVPN_MAX_GROUP_SAS 1024 /**< static SAs of one group */
+#define GVPN_MAX_FAIL_OPEN 10   /**< per group (R24) */
+#define GVPN_MAX_BYPASS 64
+/** SA slots: the control core's SA table and every worker's. */
+#define GVPN_MAX_SA_SLOTS 16384
+/** TEK policies (the rule table's TEK entries). */
+#define GVPN_MAX_TEKS GVPN_MAX_SA_SLOTS
+/** No SA slot. */
+#define GVPN_SLOT_NONE UINT16_MAX
+
+/* ---- selectors ---- */
+
+/** An IPv4 prefix in host order. */
+struct gvpn_prefix {
+	uint32_t addr;
+	uint8_t len; /**< 0..32 */
+};
+
+/** A traffic selector: prefixes, protocol (0 = any) and port ranges. */
+struct gvpn_selector {
+	struct gvpn_prefix src, dst;
+	uint8_t proto;
+	uint16_t sport_lo, sport_hi;
+	uint16_t dport_lo, dport_hi;
+};
+
+/** The mask of a prefix length (0..32), host order. */
+static inline uint32_t
+gvpn_prefix_mask(uint8_t len)
+{
+	return len ? ~0u << (32 - len) : 0;
+}
+
+/** Does a selector match a packet's fields (host order)? */
+static inline int
+gvpn_selector_match(const struct gvpn_selector *s, uint32_t src, uint32_t dst, uint8_t proto,
+		    uint16_t sport, uint16_t dport)
+{
+	uint32_t sm = gvpn_prefix_mask(s->src.len);
+	uint32_t dm = gvpn_prefix_mask(s->dst.len);
+
+	return ((src ^ s->src.addr) & sm) == 0 && ((dst ^ s->dst.addr) & dm) == 0 &&
+	       (s->proto == 0 || s->proto == proto) && sport >= s->sport_lo &&
+	       sport <= s->sport_hi && dport >= s->dport_lo && dport <= s->dport_hi;
+}
+
+/** Field by field equality (padding bytes are not compared). */
+static inline int
+gvpn_selector_equal(const struct gvpn_selector *a, const struct gvpn_selector *b)
+{
+	return a->src.addr == b->src.addr && a->src.len == b->src.len &&
+	       a->dst.addr == b->dst.addr && a->dst.len == b->dst.len && a->proto == b->proto &&
+	       a->sport_lo == b->sport_lo && a->sport_hi == b->sport_hi &&
+	       a->dport_lo == b->dport_lo && a->dport_hi == b->dport_hi;
+}
+
+/** The selector with source and destination swapped. */
+struct gvpn_selector gvpn_selector_mirror(const struct gvpn_selector *s);
+
+/**
+ * Does @p outer match every packet @p inner matches? Empty port ranges
+ * (lo > hi) match nothing and so are contained in anything.
+ * @return 1 or 0.
+ */
+int gvpn_selector_contains(const struct gvpn_selector *outer, const struct gvpn_selector *inner);
+
+/**
+ * A 32-bit hash of every field gvpn_selector_equal() compares, mixed with
+ * @p seed; equal selectors hash alike.
+ */
+uint32_t gvpn_selector_hash(const struct gvpn_selector *s, uint32_t seed);
+
+/**
+ * Format a selector for logs and telemetry
+ * ("10.1.0.0/16 -> 10.2.0.0/16 proto 17 sport 0-65535 dport 53-53").
+ * @return what snprintf() returns.
+ */
+int gvpn_selector_format(const struct gvpn_selector *s, char *buf, size_t len);
+
+/* ---- DF policies (R22) ---- */
+
+/** Outer DF bit policy. */
+enum gvpn_df_mode {
+	GVPN_DF_CLEAR = 0, /**< never set (default) */
+	GVPN_DF_SET,       /**< always set */
+	GVPN_DF_COPY,      /**< copied from the inner header */
+};
+
+/** What to do with an inner packet that is too big and has DF set. */
+enum gvpn_inner_df { GVPN_INNER_DF_FRAGMENT, GVPN_INNER_DF_HONOR };
+
+/* ---- SAs ---- */
+
+enum gvpn_sa_state {
+	GVPN_SA_FREE = 0,
+	GVPN_SA_DECRYPT,  /**< installed, decrypts; not used to encrypt */
+	GVPN_SA_ACTIVE,   /**< decrypts and encrypts its TEK's traffic */
+	GVPN_SA_RETIRED,  /**< decrypts until deleted */
+	GVPN_SA_DELETING, /**< waiting for every worker to let go */
+};
+
+/** Name of an SA state ("active"), or "?". */
+const char *gvpn_sa_state_name(enum gvpn_sa_state s);
+
+struct gvpn_esp_sa;
+
+/** An SA as the workers see it: shared, read-only. */
+struct gvpn_sa_rt {
+	struct gvpn_esp_sa *esp;
+	uint16_t slot; /**< index in every worker's SA table */
+	uint16_t tek;  /**< TEK policy it encrypts for */
+	uint8_t group;
+	uint8_t n_sel;
+	uint8_t decrypt;             /**< inbound policy applies (R26): look the SPI up */
+	struct gvpn_selector sel[2]; /**< inner packets must match one (R21) */
+};
+
+/** An SA slot of the control core. */
+struct gvpn_sa_entry {
+	enum gvpn_sa_state state;
+	struct gvpn_sa_rt *rt;
+	uint64_t expires;     /**< TSC, 0 = never */
+	uint64_t activate_at; /**< TSC; 0 = no activation pending */
+};
+
+/** A TEK policy of the control core: a selector and, mirrored, its reverse (R5). */
+struct gvpn_tek {
+	uint8_t used;
+	uint8_t group;
+	uint8_t n_sel;
+	struct gvpn_selector sel[2];
+};
+
+/* ---- the control core's index ---- */
+
+/**
+ * A multimap from a 32-bit key (an SPI, a TEK policy's hash) to slot
+ * numbers: open addressing with linear probing and backward-shift
+ * deletion, so no tombstones pile up. Sized once: room for a fixed number
+ * of entries in a table at least twice as large. Control core only.
+ */
+struct gvpn_sa_index;
+
+/**
+ * Create an index.
+ * @param entries
+ *   The most (key, slot) pairs it holds, 1..GVPN_SA_INDEX_MAX.
+ * @return it, or NULL with errno EINVAL (@p entries out of range) or ENOMEM.
+ */
+struct gvpn_sa_index *gvpn_sa_index_create(uint32_t entries);
+#define GVPN_SA_INDEX_MAX (1u << 24)
+
+/** Free an index; NULL is ignored. */
+void gvpn_sa_index_free(struct gvpn_sa_index *ix);
+
+/**
+ * Add a pair.
+ * @return 0, -EEXIST the pair is there already, -ENOSPC the index holds
+ *   as many pairs as it was created for.
+ */
+int gvpn_sa_index_add(struct gvpn_sa_index *ix, uint32_t key, uint16_t slot);
+
+/**
+ * Remove a pair.
+ * @return 0 or -ENOENT.
+ */
+int gvpn_sa_index_del(struct gvpn_sa_index *ix, uint32_t key, uint16_t slot);
+
+/**
+ * Walk the slots of a key: start with *pos = 0 and call until it fails.
+ * Pairs added or removed during a walk may be missed or seen twice.
+ * @return a slot, or -ENOENT when there is no other.
+ */
+int gvpn_sa_index_next(const struct gvpn_sa_index *ix, uint32_t key, uint32_t *pos);
+
+/**
+ * The first slot of a key: for keys with at most one slot (SPIs).
+ * @return the slot or -ENOENT.
+ */
+static inline int
+gvpn_sa_index_find(const struct gvpn_sa_index *ix, uint32_t key)
+{
+	uint32_t pos = 0;
+
+	return gvpn_sa_index_next(ix, key, &pos);
+}
+
+/** Pairs in the index. */
+uint32_t gvpn_sa_index_count(const struct gvpn_sa_index *ix);
+
+/**
+ * A set of free slots that hands out the lowest one first, as a scan from
+ * slot 0 would: slot numbers show in telemetry and logs, and their order of
+ * reuse stays what it always was. A two-level bitmap.
+ */
+struct gvpn_sa_slots;
+
+/**
+ * Create a set with slots 0..n-1, all free.
+ * @param n
+ *   1..GVPN_SA_SLOTS_MAX.
+ * @return it, or NULL with errno EINVAL or ENOMEM.
+ */
+struct gvpn_sa_slots *gvpn_sa_slots_create(uint32_t n);
+#define GVPN_SA_SLOTS_MAX 65536u
+
+/** Free a set; NULL is ignored. */
+void gvpn_sa_slots_free(struct gvpn_sa_slots *s);
+
+/**
+ * The lowest free slot; it stays free until gvpn_sa_slots_take().
+ * @return the slot or -ENOSPC.
+ */
+int gvpn_sa_slots_first(const struct gvpn_sa_slots *s);
+
+/**
+ * Mark a slot used.
+ * @return 0, -EINVAL out of range, -EBUSY already used.
+ */
+int gvpn_sa_slots_take(struct gvpn_sa_slots *s, uint32_t slot);
+
+/**
+ * Mark a slot free.
+ * @return 0, -EINVAL out of range, -ENOENT already free.
+ */
+int gvpn_sa_slots_put(struct gvpn_sa_slots *s, uint32_t slot);
+
+/** Slots in use. */
+uint32_t gvpn_sa_slots_used(const struct gvpn_sa_slots *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GVPN_SA_H */
