@@ -33,7 +33,7 @@ extern "C" {
 #define GVPN_MAX_BURST 256 /**< dataplane.burst */
 #define GVPN_MAX_GROUPS 16
 #define GVPN_MAX_GROUP_SAS 1024 /**< static SAs of one group */
-#define GVPN_MAX_FAIL_OPEN 10   /**< per group (R24) */
+#define GVPN_MAX_FAIL_OPEN 10	/**< per group (R24) */
 #define GVPN_MAX_BYPASS 64
 /** SA slots: the control core's SA table and every worker's. */
 #define GVPN_MAX_SA_SLOTS 16384
@@ -116,8 +116,8 @@ int gvpn_selector_format(const struct gvpn_selector *s, char *buf, size_t len);
 /** Outer DF bit policy. */
 enum gvpn_df_mode {
 	GVPN_DF_CLEAR = 0, /**< never set (default) */
-	GVPN_DF_SET,       /**< always set */
-	GVPN_DF_COPY,      /**< copied from the inner header */
+	GVPN_DF_SET,	   /**< always set */
+	GVPN_DF_COPY,	   /**< copied from the inner header */
 };
 
 /** What to do with an inner packet that is too big and has DF set. */
@@ -128,7 +128,7 @@ enum gvpn_inner_df { GVPN_INNER_DF_FRAGMENT, GVPN_INNER_DF_HONOR };
 enum gvpn_sa_state {
 	GVPN_SA_FREE = 0,
 	GVPN_SA_DECRYPT,  /**< installed, decrypts; not used to encrypt */
-	GVPN_SA_ACTIVE,   /**< decrypts and encrypts its TEK's traffic */
+	GVPN_SA_ACTIVE,	  /**< decrypts and encrypts its TEK's traffic */
 	GVPN_SA_RETIRED,  /**< decrypts until deleted */
 	GVPN_SA_DELETING, /**< waiting for every worker to let go */
 };
@@ -145,7 +145,7 @@ struct gvpn_sa_rt {
 	uint16_t tek;  /**< TEK policy it encrypts for */
 	uint8_t group;
 	uint8_t n_sel;
-	uint8_t decrypt;             /**< inbound policy applies (R26): look the SPI up */
+	uint8_t decrypt;	     /**< inbound policy applies (R26): look the SPI up */
 	struct gvpn_selector sel[2]; /**< inner packets must match one (R21) */
 };
 

@@ -1,0 +1,437 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lib/sa: the selector helpers, the SA state names, the control core's
+ * SPI index (a multimap with backward-shift deletion) and its free slot set.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "test_util.h"
+
+#include "gvpn_sa.h"
+
+#define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
+
+static const struct gvpn_selector any = {.sport_hi = 65535, .dport_hi = 65535};
+
+/* 10.1.0.0/16 -> 10.2.0.0/16 udp, source ports any, destination 53 */
+static const struct gvpn_selector dns = {.src = {IP(10, 1, 0, 0), 16},
+					 .dst = {IP(10, 2, 0, 0), 16},
+					 .proto = 17,
+					 .sport_hi = 65535,
+					 .dport_lo = 53,
+					 .dport_hi = 53};
+
+static void
+test_selector_match(void **state)
+{
+	static const struct {
+		const struct gvpn_selector *s;
+		uint32_t src, dst;
+		uint8_t proto;
+		uint16_t sport, dport;
+		int match;
+	} cases[] = {
+	    /* outside first */
+	    {&dns, IP(10, 3, 0, 1), IP(10, 2, 0, 1), 17, 1000, 53, 0}, /* source prefix */
+	    {&dns, IP(10, 1, 0, 1), IP(10, 1, 0, 1), 17, 1000, 53, 0}, /* destination prefix */
+	    {&dns, IP(10, 1, 0, 1), IP(10, 2, 0, 1), 6, 1000, 53, 0},  /* protocol */
+	    {&dns, IP(10, 1, 0, 1), IP(10, 2, 0, 1), 17, 1000, 54, 0}, /* port above */
+	    {&dns, IP(10, 1, 0, 1), IP(10, 2, 0, 1), 17, 1000, 52, 0}, /* port below */
+	    {&dns, IP(10, 1, 255, 255), IP(10, 2, 255, 255), 17, 0, 53, 1},
+	    {&dns, IP(10, 1, 0, 0), IP(10, 2, 0, 0), 17, 65535, 53, 1},
+	    {&any, 0, 0, 0, 0, 0, 1},
+	    {&any, ~0u, ~0u, 255, 65535, 65535, 1},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++)
+		assert_int_equal(!!gvpn_selector_match(cases[i].s, cases[i].src, cases[i].dst,
+						       cases[i].proto, cases[i].sport,
+						       cases[i].dport),
+				 cases[i].match);
+}
+
+static void
+test_selector_equal_compares_every_field(void **state)
+{
+	struct gvpn_selector b;
+
+	(void)state;
+	for (int f = 0; f < 9; f++) {
+		b = dns;
+		switch (f) {
+		case 0:
+			b.src.addr ^= 1;
+			break;
+		case 1:
+			b.src.len--;
+			break;
+		case 2:
+			b.dst.addr ^= 1 << 20;
+			break;
+		case 3:
+			b.dst.len++;
+			break;
+		case 4:
+			b.proto = 6;
+			break;
+		case 5:
+			b.sport_lo = 1;
+			break;
+		case 6:
+			b.sport_hi = 1024;
+			break;
+		case 7:
+			b.dport_lo = 52;
+			break;
+		default:
+			b.dport_hi = 54;
+			break;
+		}
+		assert_false(gvpn_selector_equal(&dns, &b));
+		assert_false(gvpn_selector_equal(&b, &dns));
+	}
+	b = dns;
+	memset((char *)&b + offsetof(struct gvpn_selector, proto) + 1, 0x5a, 1); /* padding */
+	assert_true(gvpn_selector_equal(&dns, &b));
+	assert_int_equal(gvpn_selector_hash(&dns, 7), gvpn_selector_hash(&b, 7));
+}
+
+static void
+test_selector_mirror_swaps_addresses_and_ports(void **state)
+{
+	struct gvpn_selector m = gvpn_selector_mirror(&dns), mm = gvpn_selector_mirror(&m);
+
+	(void)state;
+	assert_int_equal(m.src.addr, IP(10, 2, 0, 0));
+	assert_int_equal(m.dst.addr, IP(10, 1, 0, 0));
+	assert_int_equal(m.src.len, 16);
+	assert_int_equal(m.proto, 17);
+	assert_int_equal(m.sport_lo, 53);
+	assert_int_equal(m.sport_hi, 53);
+	assert_int_equal(m.dport_lo, 0);
+	assert_int_equal(m.dport_hi, 65535);
+	assert_false(gvpn_selector_equal(&m, &dns));
+	assert_true(gvpn_selector_equal(&mm, &dns));
+	assert_true(gvpn_selector_match(&m, IP(10, 2, 0, 9), IP(10, 1, 0, 9), 17, 53, 4000));
+}
+
+static void
+test_selector_contains(void **state)
+{
+	struct gvpn_selector wide = dns, bad = dns, empty = dns, host = dns;
+	static struct gvpn_selector cases_s[8];
+	const struct {
+		const struct gvpn_selector *outer, *inner;
+		int contains;
+	} cases[] = {
+	    /* not contained first */
+	    {&dns, &any, 0},	    {&dns, &wide, 0},	    {&bad, &dns, 0}, /* a prefix longer than
+										32 */
+	    {&dns, &bad, 0},	    {&dns, &cases_s[0], 0}, /* any protocol is not udp alone */
+	    {&dns, &cases_s[1], 0},			    /* ports beyond */
+	    {&any, &dns, 1},	    {&wide, &dns, 1},	    {&dns, &dns, 1}, {&dns, &host, 1},
+	    {&dns, &empty, 1}, /* matches nothing */
+	};
+
+	(void)state;
+	wide.src.len = 8;
+	wide.proto = 0;
+	wide.dport_hi = 65535;
+	bad.src.len = 33;
+	cases_s[0] = dns;
+	cases_s[0].proto = 0;
+	cases_s[1] = dns;
+	cases_s[1].dport_hi = 54;
+	empty.src.addr = IP(192, 168, 0, 0);
+	empty.dport_lo = 60;
+	host.src = (struct gvpn_prefix){IP(10, 1, 2, 3), 32};
+	host.dst = (struct gvpn_prefix){IP(10, 2, 2, 3), 32};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++)
+		assert_int_equal(gvpn_selector_contains(cases[i].outer, cases[i].inner),
+				 cases[i].contains);
+}
+
+static void
+test_selector_format(void **state)
+{
+	char buf[128], small[8];
+	int n = gvpn_selector_format(&dns, buf, sizeof(buf));
+
+	(void)state;
+	assert_int_equal(n, (int)strlen(buf));
+	assert_string_equal(buf, "10.1.0.0/16 -> 10.2.0.0/16 proto 17 sport 0-65535 dport 53-53");
+	/* truncated, terminated, and the full length returned */
+	assert_int_equal(gvpn_selector_format(&dns, small, sizeof(small)), n);
+	assert_string_equal(small, "10.1.0.");
+}
+
+static void
+test_sa_state_names(void **state)
+{
+	(void)state;
+	assert_string_equal(gvpn_sa_state_name((enum gvpn_sa_state)99), "?");
+	assert_string_equal(gvpn_sa_state_name((enum gvpn_sa_state) - 1), "?");
+	assert_string_equal(gvpn_sa_state_name(GVPN_SA_FREE), "free");
+	assert_string_equal(gvpn_sa_state_name(GVPN_SA_ACTIVE), "active");
+	assert_string_equal(gvpn_sa_state_name(GVPN_SA_DELETING), "deleting");
+}
+
+static void
+test_index_create_refuses_bad_sizes(void **state)
+{
+	(void)state;
+	errno = 0;
+	assert_null(gvpn_sa_index_create(0));
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_null(gvpn_sa_index_create(GVPN_SA_INDEX_MAX + 1));
+	assert_int_equal(errno, EINVAL);
+	gvpn_sa_index_free(NULL);
+}
+
+static void
+test_index_insert_find_delete(void **state)
+{
+	struct gvpn_sa_index *ix = gvpn_sa_index_create(8);
+
+	(void)state;
+	assert_non_null(ix);
+	/* empty: nothing to find or delete */
+	assert_int_equal(gvpn_sa_index_find(ix, 0x1234), -ENOENT);
+	assert_int_equal(gvpn_sa_index_del(ix, 0x1234, 0), -ENOENT);
+	assert_int_equal(gvpn_sa_index_add(ix, 0x1234, 5), 0);
+	assert_int_equal(gvpn_sa_index_add(ix, 0x1234, 5), -EEXIST);
+	assert_int_equal(gvpn_sa_index_find(ix, 0x1234), 5);
+	assert_int_equal(gvpn_sa_index_del(ix, 0x1234, 6), -ENOENT); /* the key, not the pair */
+	assert_int_equal(gvpn_sa_index_count(ix), 1);
+	assert_int_equal(gvpn_sa_index_add(ix, 0, 0), 0); /* key 0 and slot 0 are ordinary */
+	assert_int_equal(gvpn_sa_index_find(ix, 0), 0);
+	assert_int_equal(gvpn_sa_index_del(ix, 0x1234, 5), 0);
+	assert_int_equal(gvpn_sa_index_find(ix, 0x1234), -ENOENT);
+	assert_int_equal(gvpn_sa_index_find(ix, 0), 0);
+	assert_int_equal(gvpn_sa_index_count(ix), 1);
+	gvpn_sa_index_free(ix);
+}
+
+/* Several slots under one key (TEK policies hash alike), walked in full. */
+static void
+test_index_walks_every_slot_of_a_key(void **state)
+{
+	struct gvpn_sa_index *ix = gvpn_sa_index_create(16);
+	uint32_t pos = 0, seen = 0;
+	int s;
+
+	(void)state;
+	for (uint16_t i = 0; i < 10; i++)
+		assert_int_equal(gvpn_sa_index_add(ix, i % 2 ? 77 : 78, i), 0);
+	while ((s = gvpn_sa_index_next(ix, 77, &pos)) >= 0) {
+		assert_true(s % 2 == 1);
+		assert_false(seen & 1u << s);
+		seen |= 1u << s;
+	}
+	assert_int_equal(seen, 0x2aa);
+	assert_int_equal(gvpn_sa_index_del(ix, 77, 5), 0);
+	pos = 0;
+	seen = 0;
+	while ((s = gvpn_sa_index_next(ix, 77, &pos)) >= 0)
+		seen |= 1u << s;
+	assert_int_equal(seen, 0x28a);
+	gvpn_sa_index_free(ix);
+}
+
+/* One key's slots share a home, so they form one run that other keys'
+ * runs bump into: deleting inside a run keeps the rest reachable (backward
+ * shift), at any load up to full. */
+static void
+test_index_collisions_survive_deletes(void **state)
+{
+	struct gvpn_sa_index *ix = gvpn_sa_index_create(8); /* a 16-place table */
+	uint32_t pos = 0, seen = 0;
+	int s;
+
+	(void)state;
+	for (uint16_t i = 0; i < 5; i++)
+		assert_int_equal(gvpn_sa_index_add(ix, 0xabcd, i), 0);
+	for (uint16_t i = 5; i < 8; i++)
+		assert_int_equal(gvpn_sa_index_add(ix, 0x100u + i, i), 0);
+	assert_int_equal(gvpn_sa_index_add(ix, 0x200, 9), -ENOSPC);
+	assert_int_equal(gvpn_sa_index_del(ix, 0xabcd, 0), 0); /* the run's head */
+	assert_int_equal(gvpn_sa_index_del(ix, 0xabcd, 3), 0); /* its middle */
+	for (uint16_t i = 5; i < 8; i++)
+		assert_int_equal(gvpn_sa_index_find(ix, 0x100u + i), i);
+	while ((s = gvpn_sa_index_next(ix, 0xabcd, &pos)) >= 0)
+		seen |= 1u << s;
+	assert_int_equal(seen, 0x16); /* 1, 2 and 4 */
+	for (uint16_t i = 5; i < 8; i++)
+		assert_int_equal(gvpn_sa_index_del(ix, 0x100u + i, i), 0);
+	assert_int_equal(gvpn_sa_index_count(ix), 3);
+	gvpn_sa_index_free(ix);
+}
+
+static void
+test_index_full_then_reuse_after_delete(void **state)
+{
+	struct gvpn_sa_index *ix = gvpn_sa_index_create(100);
+
+	(void)state;
+	for (uint16_t i = 0; i < 100; i++)
+		assert_int_equal(gvpn_sa_index_add(ix, 0x1000u + i, i), 0);
+	assert_int_equal(gvpn_sa_index_add(ix, 0x9999, 100), -ENOSPC);
+	assert_int_equal(gvpn_sa_index_add(ix, 0x1000, 0), -EEXIST); /* checked before room */
+	assert_int_equal(gvpn_sa_index_del(ix, 0x1000u + 42, 42), 0);
+	assert_int_equal(gvpn_sa_index_add(ix, 0x9999, 42), 0);
+	assert_int_equal(gvpn_sa_index_find(ix, 0x9999), 42);
+	assert_int_equal(gvpn_sa_index_find(ix, 0x1000u + 42), -ENOENT);
+	assert_int_equal(gvpn_sa_index_count(ix), 100);
+	for (uint16_t i = 0; i < 100; i++)
+		if (i != 42)
+			assert_int_equal(gvpn_sa_index_find(ix, 0x1000u + i), i);
+	gvpn_sa_index_free(ix);
+}
+
+/* Random adds and deletes of SPIs against a plain array scanned from the
+ * start, as the control core did before it had an index. */
+static void
+test_index_agrees_with_a_linear_scan(void **state)
+{
+	enum { SLOTS = 512, ROUNDS = 200000 };
+	struct gvpn_sa_index *ix = gvpn_sa_index_create(SLOTS);
+	static uint32_t spi[SLOTS];
+	static uint8_t live[SLOTS];
+	uint32_t seed = 12345;
+
+	(void)state;
+	for (unsigned int r = 0; r < ROUNDS; r++) {
+		uint32_t k, s;
+		int want = -ENOENT;
+
+		seed = seed * 1103515245u + 12345u;
+		s = (seed >> 8) % SLOTS;
+		/* few distinct SPIs, so that adds collide with live ones */
+		k = 256 + ((seed >> 20) % (SLOTS * 2));
+		for (uint32_t i = 0; i < SLOTS; i++)
+			if (live[i] && spi[i] == k)
+				want = (int)i;
+		assert_int_equal(gvpn_sa_index_find(ix, k), want);
+		if (live[s]) {
+			assert_int_equal(gvpn_sa_index_del(ix, spi[s], (uint16_t)s), 0);
+			live[s] = 0;
+		} else if (want < 0) {
+			assert_int_equal(gvpn_sa_index_add(ix, k, (uint16_t)s), 0);
+			spi[s] = k;
+			live[s] = 1;
+		}
+	}
+	for (uint32_t i = 0, n = 0; i < SLOTS; i++) {
+		n += live[i];
+		if (i == SLOTS - 1)
+			assert_int_equal(gvpn_sa_index_count(ix), n);
+	}
+	gvpn_sa_index_free(ix);
+}
+
+static void
+test_slots_refuse_bad_sizes_and_slots(void **state)
+{
+	struct gvpn_sa_slots *s;
+
+	(void)state;
+	errno = 0;
+	assert_null(gvpn_sa_slots_create(0));
+	assert_int_equal(errno, EINVAL);
+	assert_null(gvpn_sa_slots_create(GVPN_SA_SLOTS_MAX + 1));
+	s = gvpn_sa_slots_create(10);
+	assert_int_equal(gvpn_sa_slots_take(s, 10), -EINVAL);
+	assert_int_equal(gvpn_sa_slots_put(s, 10), -EINVAL);
+	assert_int_equal(gvpn_sa_slots_put(s, 3), -ENOENT); /* free already */
+	assert_int_equal(gvpn_sa_slots_take(s, 3), 0);
+	assert_int_equal(gvpn_sa_slots_take(s, 3), -EBUSY);
+	assert_int_equal(gvpn_sa_slots_used(s), 1);
+	gvpn_sa_slots_free(s);
+	gvpn_sa_slots_free(NULL);
+}
+
+/* The lowest free slot first, as the scan from slot 0 it replaces; full at n. */
+static void
+test_slots_hand_out_the_lowest_free(void **state)
+{
+	static const uint32_t sizes[] = {1, 63, 64, 65, 4096, 4097, 16384, GVPN_SA_SLOTS_MAX};
+
+	(void)state;
+	for (size_t z = 0; z < ARRAY_LEN(sizes); z++) {
+		uint32_t n = sizes[z];
+		struct gvpn_sa_slots *s = gvpn_sa_slots_create(n);
+
+		assert_non_null(s);
+		for (uint32_t i = 0; i < n; i++) {
+			assert_int_equal(gvpn_sa_slots_first(s), (int)i);
+			assert_int_equal(gvpn_sa_slots_take(s, i), 0);
+		}
+		assert_int_equal(gvpn_sa_slots_first(s), -ENOSPC);
+		assert_int_equal(gvpn_sa_slots_used(s), n);
+		if (n > 2) {
+			assert_int_equal(gvpn_sa_slots_put(s, n - 1), 0);
+			assert_int_equal(gvpn_sa_slots_first(s), (int)(n - 1));
+			assert_int_equal(gvpn_sa_slots_put(s, n / 2), 0);
+			assert_int_equal(gvpn_sa_slots_first(s), (int)(n / 2));
+			assert_int_equal(gvpn_sa_slots_take(s, n / 2), 0);
+			assert_int_equal(gvpn_sa_slots_first(s), (int)(n - 1));
+		}
+		gvpn_sa_slots_free(s);
+	}
+}
+
+static void
+test_slots_agree_with_a_linear_scan(void **state)
+{
+	enum { N = 3000, ROUNDS = 100000 };
+	struct gvpn_sa_slots *s = gvpn_sa_slots_create(N);
+	static uint8_t used[N];
+	uint32_t seed = 99;
+
+	(void)state;
+	for (unsigned int r = 0; r < ROUNDS; r++) {
+		uint32_t i, want = 0;
+
+		while (want < N && used[want])
+			want++;
+		assert_int_equal(gvpn_sa_slots_first(s), want < N ? (int)want : -ENOSPC);
+		seed = seed * 1103515245u + 12345u;
+		i = (seed >> 8) % N;
+		if (used[i]) {
+			assert_int_equal(gvpn_sa_slots_put(s, i), 0);
+			used[i] = 0;
+		} else if (want < N && (seed >> 30) != 0) { /* mostly take the first, as ctrl */
+			assert_int_equal(gvpn_sa_slots_take(s, want), 0);
+			used[want] = 1;
+		}
+	}
+	gvpn_sa_slots_free(s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_selector_match),
+	    cmocka_unit_test(test_selector_equal_compares_every_field),
+	    cmocka_unit_test(test_selector_mirror_swaps_addresses_and_ports),
+	    cmocka_unit_test(test_selector_contains),
+	    cmocka_unit_test(test_selector_format),
+	    cmocka_unit_test(test_sa_state_names),
+	    cmocka_unit_test(test_index_create_refuses_bad_sizes),
+	    cmocka_unit_test(test_index_insert_find_delete),
+	    cmocka_unit_test(test_index_walks_every_slot_of_a_key),
+	    cmocka_unit_test(test_index_collisions_survive_deletes),
+	    cmocka_unit_test(test_index_full_then_reuse_after_delete),
+	    cmocka_unit_test(test_index_agrees_with_a_linear_scan),
+	    cmocka_unit_test(test_slots_refuse_bad_sizes_and_slots),
+	    cmocka_unit_test(test_slots_hand_out_the_lowest_free),
+	    cmocka_unit_test(test_slots_agree_with_a_linear_scan),
+	};
+
+	return cmocka_run_group_tests_name("sa", tests, NULL, NULL);
+}
