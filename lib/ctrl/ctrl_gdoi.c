@@ -233,9 +233,17 @@ cb_push(void *ctx, const struct gdoi_push *push)
 	for (uint16_t d = 0; d < push->n_deletes; d++) {
 		const struct gdoi_delete *del = &push->del[d];
 
+		uint32_t lo = 0, hi = GVPN_MAX_SA_SLOTS; /* SPI 0: every SA of the group */
+
 		if (del->protocol != GDOI_PROTO_ESP)
 			continue; /* KEK deletes are the client's */
-		for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++) {
+		if (!del->all) { /* one SPI: its slot, from the index */
+			int one = spi_slot(c, x->group, del->spi);
+
+			lo = one < 0 ? 0 : (uint32_t)one;
+			hi = one < 0 ? 0 : lo + 1;
+		}
+		for (uint32_t s = lo; s < hi; s++) {
 			const struct gvpn_sa_entry *e = ctrl_live(c, s);
 
 			if (e == NULL || e->rt->group != x->group ||
