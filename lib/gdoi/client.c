@@ -369,68 +369,81 @@ unauth_notify(struct gdoi_client *c, uint16_t type, uint64_t now)
 }
 
 /* A datagram from the key server we talk to, header checked.
- * @return -1 when taken, else why it was dropped. */
+ * @return 0 when taken, or -EBADMSG with @p drop set. */
 static int
 input(struct gdoi_client *c, const uint8_t *msg, size_t len, const struct isakmp_hdr *h,
-      uint64_t now)
+      uint64_t now, enum gdoi_rx_drop *drop)
 {
+	enum ike_result res;
+	const char *why = NULL;
 	int rc;
 
 	switch (c->ike.state) {
 	case IKE_MM_SENT1:
 	case IKE_MM_SENT3:
 	case IKE_MM_SENT5:
-		if (memcmp(h->icookie, c->ike.icookie, 8) != 0)
-			return GDOI_RX_DROP_UNKNOWN_COOKIES;
-		rc = ike_mm_input(&c->ike, msg, len, &c->out);
-		if (rc == IKE_IGNORED)
-			return GDOI_RX_DROP_BAD_EXCHANGE;
-		if (rc == IKE_NOTIFIED) {
+		if (memcmp(h->icookie, c->ike.icookie, 8) != 0) {
+			*drop = GDOI_RX_DROP_UNKNOWN_COOKIES;
+			return -EBADMSG;
+		}
+		rc = ike_mm_input(&c->ike, msg, len, &c->out, &res, &why);
+		if (rc != 0) {
+			attempt_failed(c, now, why);
+			return 0;
+		}
+		switch (res) {
+		case IKE_IGNORED:
+			*drop = GDOI_RX_DROP_BAD_EXCHANGE;
+			return -EBADMSG;
+		case IKE_NOTIFIED:
 			unauth_notify(c, c->ike.notify, now);
-			return -1;
-		}
-		if (rc < 0) {
-			attempt_failed(c, now, c->ike.error);
-			return -1;
-		}
-		if (rc == IKE_CONTINUE) {
+			return 0;
+		case IKE_CONTINUE:
 			send_new(c, now);
-			return -1;
+			return 0;
+		default:
+			c->ike_expires = now + (uint64_t)c->ike.chosen.lifetime * 1000;
+			begin_pull(c, now);
+			return 0;
 		}
-		c->ike_expires = now + (uint64_t)c->ike.chosen.lifetime * 1000;
-		begin_pull(c, now);
-		return -1;
 	case IKE_ESTABLISHED:
-		if (c->pull.state != GDOI_PULL_SENT1 && c->pull.state != GDOI_PULL_SENT3)
-			return GDOI_RX_DROP_UNEXPECTED;
+		if (c->pull.state != GDOI_PULL_SENT1 && c->pull.state != GDOI_PULL_SENT3) {
+			*drop = GDOI_RX_DROP_UNEXPECTED;
+			return -EBADMSG;
+		}
 		if (memcmp(h->icookie, c->ike.icookie, 8) != 0 ||
-		    memcmp(h->rcookie, c->ike.rcookie, 8) != 0)
-			return GDOI_RX_DROP_UNKNOWN_COOKIES;
-		rc = gdoi_pull_input(&c->pull, &c->ike, msg, len, &c->out);
-		if (rc == IKE_IGNORED)
-			return h->exchange == ISAKMP_EXCH_INFO && (h->flags & ISAKMP_FLAG_ENC)
-				       ? GDOI_RX_DROP_UNAUTHENTICATED
-				       : GDOI_RX_DROP_BAD_EXCHANGE;
-		if (rc < 0) {
-			char why[96];
+		    memcmp(h->rcookie, c->ike.rcookie, 8) != 0) {
+			*drop = GDOI_RX_DROP_UNKNOWN_COOKIES;
+			return -EBADMSG;
+		}
+		rc = gdoi_pull_input(&c->pull, &c->ike, msg, len, &c->out, &res, &why);
+		if (rc != 0) {
+			char text[96];
 
 			if (rc == -ECONNREFUSED)
-				snprintf(why, sizeof(why), "%s (notify type %u)", c->pull.error,
+				snprintf(text, sizeof(text), "%s (notify type %u)", why,
 					 c->pull.notify);
 			else
-				snprintf(why, sizeof(why), "%s", c->pull.error);
-			attempt_failed(c, now, why);
-			return -1;
+				snprintf(text, sizeof(text), "%s", why);
+			attempt_failed(c, now, text);
+			return 0;
 		}
-		if (rc == IKE_CONTINUE) {
+		if (res == IKE_IGNORED) {
+			*drop = h->exchange == ISAKMP_EXCH_INFO && (h->flags & ISAKMP_FLAG_ENC)
+					? GDOI_RX_DROP_UNAUTHENTICATED
+					: GDOI_RX_DROP_BAD_EXCHANGE;
+			return -EBADMSG;
+		}
+		if (res == IKE_CONTINUE) {
 			/* message 3 goes once; message 4 follows without a request */
 			send_new(c, now);
-			return -1;
+			return 0;
 		}
 		registered(c, now);
-		return -1;
+		return 0;
 	default:
-		return GDOI_RX_DROP_UNEXPECTED;
+		*drop = GDOI_RX_DROP_UNEXPECTED;
+		return -EBADMSG;
 	}
 }
 
@@ -516,7 +529,7 @@ datagram(struct gdoi_client *c, const uint8_t *buf, size_t n, const struct socka
 {
 	const struct sockaddr_in *s = &c->conf.servers[c->server];
 	struct isakmp_hdr h;
-	int drop;
+	enum gdoi_rx_drop drop;
 
 	c->rx_datagrams++;
 	if (n < ISAKMP_HDR_LEN) {
@@ -527,7 +540,7 @@ datagram(struct gdoi_client *c, const uint8_t *buf, size_t n, const struct socka
 		push_input(c, buf, n, from, now); /* counts its own drops */
 		return;
 	}
-	if (isakmp_parse_header(buf, n, &h) != ISAKMP_OK) {
+	if (isakmp_parse_header(buf, n, &h, NULL) != 0) {
 		c->rx_drops[GDOI_RX_DROP_NOT_ISAKMP]++;
 		return;
 	}
@@ -535,8 +548,7 @@ datagram(struct gdoi_client *c, const uint8_t *buf, size_t n, const struct socka
 		c->rx_drops[GDOI_RX_DROP_NOT_KEY_SERVER]++;
 		return;
 	}
-	drop = input(c, buf, n, &h, now);
-	if (drop >= 0)
+	if (input(c, buf, n, &h, now, &drop) != 0)
 		c->rx_drops[drop]++;
 }
 
