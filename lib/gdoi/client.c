@@ -32,13 +32,14 @@
 #include "gvpn_common.h"
 #include "gvpn_gdoi_client.h"
 
-static const char *const state_names[] = {"idle", "phase1", "pull", "registered", "rekeying",
-					  "failed"};
+static const char *const state_names[] = {"idle",	"phase1",   "pull",
+					  "registered", "rekeying", "failed"};
 
 const char *
 gdoi_client_state_name(enum gdoi_client_state s)
 {
-	return (unsigned int)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "?";
+	return (unsigned int)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s]
+									      : "?";
 }
 
 #define GDOI_RX_DROP_ID(n, id, desc) [GDOI_RX_DROP_##n] = id,
@@ -68,13 +69,13 @@ struct gdoi_client {
 	struct gdoi_client_ops ops;
 	enum gdoi_client_state state;
 	int fd;
-	unsigned int server;         /* index of the current key server */
-	unsigned int attempts;       /* failed attempts on it */
-	uint64_t attempt_deadline;   /* the attempt fails then */
-	uint64_t next_attempt;       /* 0 = none scheduled */
+	unsigned int server;	   /* index of the current key server */
+	unsigned int attempts;	   /* failed attempts on it */
+	uint64_t attempt_deadline; /* the attempt fails then */
+	uint64_t next_attempt;	   /* 0 = none scheduled */
 	uint64_t resend_at;
 	uint32_t resend_gap;
-	uint64_t rekey_at;           /* 0 = none scheduled */
+	uint64_t rekey_at; /* 0 = none scheduled */
 	uint64_t ike_expires;
 	struct ike_sa ike;
 	struct gdoi_pull pull;
@@ -84,22 +85,22 @@ struct gdoi_client {
 	/* the rekey SA */
 	int has_kek;
 	struct gdoi_kek kek;
-	uint32_t seq;                /* last accepted SEQ */
-	uint64_t kek_expires;        /* 0 = no lifetime given */
+	uint32_t seq;	      /* last accepted SEQ */
+	uint64_t kek_expires; /* 0 = no lifetime given */
 	struct gdoi_push push;
 	struct isakmp_buf ack;
 	uint64_t pushes, acks_sent, push_drops[GDOI_PUSH_DROP_MAX];
-	uint64_t drop_log_at;        /* rate limit of the drop log line */
+	uint64_t drop_log_at; /* rate limit of the drop log line */
 	/* notifications in the clear during phase 1: advice only (RFC 2408 4.8) */
 	uint64_t unauth_notifies;
-	uint16_t attempt_notify;     /* the last one in this attempt, 0 = none */
-	uint64_t notify_log_at;      /* rate limit of its log line */
+	uint16_t attempt_notify; /* the last one in this attempt, 0 = none */
+	uint64_t notify_log_at;	 /* rate limit of its log line */
 	struct gdoi_rx *rx;
 	uint64_t rx_datagrams, rx_drops[GDOI_RX_DROP_MAX], rx_polls_full;
 };
 
-static void
-logf_(struct gdoi_client *c, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void logf_(struct gdoi_client *c, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
 logf_(struct gdoi_client *c, int level, const char *fmt, ...)
@@ -170,7 +171,8 @@ gdoi_client_create(const struct gdoi_client_conf *conf, const struct gdoi_client
 	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0)
 		(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	for (unsigned int i = 0; i < RX_BATCH; i++) {
-		c->rx->iov[i] = (struct iovec){.iov_base = c->rx->buf[i], .iov_len = ISAKMP_MSG_MAX};
+		c->rx->iov[i] =
+		    (struct iovec){.iov_base = c->rx->buf[i], .iov_len = ISAKMP_MSG_MAX};
 		c->rx->msg[i].msg_hdr.msg_iov = &c->rx->iov[i];
 		c->rx->msg[i].msg_hdr.msg_iovlen = 1;
 		c->rx->msg[i].msg_hdr.msg_name = &c->rx->from[i];
@@ -257,8 +259,8 @@ attempt(struct gdoi_client *c, uint64_t now)
 		logf_(c, 3, "phase 1 not started: %s", strerror(-rc));
 		return;
 	}
-	logf_(c, 6, "registering with key server %s (attempt %u)", server_name(c, name, sizeof(name)),
-	      c->attempts + 1);
+	logf_(c, 6, "registering with key server %s (attempt %u)",
+	      server_name(c, name, sizeof(name)), c->attempts + 1);
 	if (c->state != GDOI_REKEYING)
 		set_state(c, GDOI_PHASE1, NULL);
 	send_new(c, now);
@@ -430,8 +432,8 @@ input(struct gdoi_client *c, const uint8_t *msg, size_t len, const struct isakmp
 		}
 		if (res == IKE_IGNORED) {
 			*drop = h->exchange == ISAKMP_EXCH_INFO && (h->flags & ISAKMP_FLAG_ENC)
-					? GDOI_RX_DROP_UNAUTHENTICATED
-					: GDOI_RX_DROP_BAD_EXCHANGE;
+				    ? GDOI_RX_DROP_UNAUTHENTICATED
+				    : GDOI_RX_DROP_BAD_EXCHANGE;
 			return -EBADMSG;
 		}
 		if (res == IKE_CONTINUE) {
@@ -560,8 +562,8 @@ receive(struct gdoi_client *c, uint64_t now)
 	unsigned int total = 0;
 
 	while (total < GDOI_RX_BUDGET) {
-		unsigned int want = GDOI_RX_BUDGET - total < RX_BATCH ? GDOI_RX_BUDGET - total
-								      : RX_BATCH;
+		unsigned int want =
+		    GDOI_RX_BUDGET - total < RX_BATCH ? GDOI_RX_BUDGET - total : RX_BATCH;
 		int n;
 
 		for (unsigned int i = 0; i < want; i++)
@@ -601,7 +603,8 @@ gdoi_client_poll(struct gdoi_client *c, uint64_t now)
 		attempt(c, now);
 	}
 	if (c->has_kek && c->kek_expires != 0 && now >= c->kek_expires) {
-		logf_(c, 5, "KEK expired: pushes are no longer accepted until the next registration");
+		logf_(c, 5,
+		      "KEK expired: pushes are no longer accepted until the next registration");
 		kek_set(c, NULL, 0, now);
 	}
 	/* Every SA gone (deleted by a push, or expired): register again now. */
@@ -628,14 +631,17 @@ gdoi_client_info(const struct gdoi_client *c, uint64_t now, struct gdoi_client_i
 	out->state = c->state;
 	server_name(c, out->server, sizeof(out->server));
 	snprintf(out->last_error, sizeof(out->last_error), "%s", c->last_error);
-	out->rekey_in_ms = c->rekey_at == 0 ? -1 : c->rekey_at > now ? (int64_t)(c->rekey_at - now) : 0;
+	out->rekey_in_ms = c->rekey_at == 0    ? -1
+			   : c->rekey_at > now ? (int64_t)(c->rekey_at - now)
+					       : 0;
 	out->registrations = c->registrations;
 	out->failures = c->failures;
 	out->has_kek = c->has_kek;
 	out->seq = c->seq;
-	out->kek_expires_in_ms = !c->has_kek ? -1
-				 : c->kek_expires == 0 ? -1
-				 : c->kek_expires > now ? (int64_t)(c->kek_expires - now) : 0;
+	out->kek_expires_in_ms = !c->has_kek		? -1
+				 : c->kek_expires == 0	? -1
+				 : c->kek_expires > now ? (int64_t)(c->kek_expires - now)
+							: 0;
 	out->pushes = c->pushes;
 	out->acks_sent = c->acks_sent;
 	memcpy(out->push_drops, c->push_drops, sizeof(out->push_drops));

@@ -35,7 +35,7 @@ extern "C" {
 
 #define GDOI_DOI ISAKMP_DOI_GDOI
 #define GDOI_MAX_TEKS 256
-#define GDOI_KEK_KEY_MAX 48      /**< explicit IV (up to 16) and key (up to 32) */
+#define GDOI_KEK_KEY_MAX 48 /**< explicit IV (up to 16) and key (up to 32) */
 #define GDOI_SIG_KEY_MAX 1024
 #define GDOI_MAX_DELETES 16
 
@@ -58,14 +58,14 @@ enum { AUTH_HMAC_MD5 = 1, AUTH_HMAC_SHA1 = 2, AUTH_HMAC_SHA256 = 5 };
 /** One TEK policy and, once KD arrived, its keys. */
 struct gdoi_tek {
 	uint32_t spi;
-	uint8_t protocol_id;     /**< 1 = ESP */
-	uint8_t transform;       /**< ESP transform ID */
+	uint8_t protocol_id; /**< 1 = ESP */
+	uint8_t transform;   /**< ESP transform ID */
 	uint16_t key_bits;
-	uint8_t auth;            /**< IPsec auth algorithm attribute, 0 = none */
-	uint8_t encap;           /**< 1 tunnel, 2 transport */
+	uint8_t auth;		   /**< IPsec auth algorithm attribute, 0 = none */
+	uint8_t encap;		   /**< 1 tunnel, 2 transport */
 	uint8_t addr_preservation; /**< 1 none .. 4 source and destination */
-	uint8_t direction;       /**< 1 sender only, 2 receiver only, 3 symmetric */
-	uint32_t lifetime;       /**< seconds, 0 = none given */
+	uint8_t direction;	   /**< 1 sender only, 2 receiver only, 3 symmetric */
+	uint32_t lifetime;	   /**< seconds, 0 = none given */
 	struct gvpn_selector sel;
 	int has_keys;
 	struct gvpn_crypto_xform xform; /**< algorithms and keys, when has_keys */
@@ -73,16 +73,16 @@ struct gdoi_tek {
 
 struct gdoi_kek {
 	uint8_t spi[16];
-	uint8_t alg;             /**< KEK_ALGORITHM */
+	uint8_t alg; /**< KEK_ALGORITHM */
 	uint16_t key_bits;
 	uint32_t lifetime;
 	uint8_t sig_hash, sig_alg;
 	uint16_t sig_key_bits;
-	uint8_t ack_requested;   /**< KEK_ACK_REQUESTED (RFC 8263), 0 = none */
+	uint8_t ack_requested; /**< KEK_ACK_REQUESTED (RFC 8263), 0 = none */
 	int has_keys;
 	uint8_t key[GDOI_KEK_KEY_MAX]; /**< KEK_ALGORITHM_KEY: explicit IV, then the key */
 	uint16_t key_len;
-	uint8_t iv_len;          /**< set by gdoi_kek_check(): the cipher's block */
+	uint8_t iv_len;			   /**< set by gdoi_kek_check(): the cipher's block */
 	uint8_t sig_key[GDOI_SIG_KEY_MAX]; /**< public key of the key server */
 	uint16_t sig_key_len;
 };
@@ -94,11 +94,11 @@ struct gdoi_policy {
 	int has_kek;
 	struct gdoi_kek kek;
 	int has_gap;
-	uint16_t atd, dtd;       /**< seconds */
-	uint16_t replay_window;  /**< time-based anti-replay window, seconds (R23), 0 = off */
+	uint16_t atd, dtd;	/**< seconds */
+	uint16_t replay_window; /**< time-based anti-replay window, seconds (R23), 0 = off */
 	int has_seq;
 	uint32_t seq;
-	uint16_t n_ignored;      /**< SA TEKs of other protocols (deny policies, R6) */
+	uint16_t n_ignored; /**< SA TEKs of other protocols (deny policies, R6) */
 };
 
 /**
@@ -148,7 +148,7 @@ struct gdoi_pull {
 	size_t nr_len;
 	uint8_t iv[IKE_BLOCK_MAX];
 	struct gdoi_policy pol;
-	uint16_t notify;        /**< notify type the key server sent, if any */
+	uint16_t notify; /**< notify type the key server sent, if any */
 };
 
 /** Build message 1. @return 0, -ENOTCONN (phase 1 not established) or -EIO. */
@@ -185,10 +185,10 @@ uint8_t *gdoi_plain_buf(void);
 
 /** One SPI a push deletes. */
 struct gdoi_delete {
-	uint8_t protocol;        /**< 0 KEK, 1 ESP TEK */
-	int all;                 /**< SPI 0: every SA of that protocol */
-	uint32_t spi;            /**< TEK SPI */
-	uint8_t kek_spi[16];     /**< KEK cookie pair */
+	uint8_t protocol;    /**< 0 KEK, 1 ESP TEK */
+	int all;	     /**< SPI 0: every SA of that protocol */
+	uint32_t spi;	     /**< TEK SPI */
+	uint8_t kek_spi[16]; /**< KEK cookie pair */
 };
 
 /** What a verified push says. */
@@ -196,17 +196,17 @@ struct gdoi_push {
 	uint32_t seq;
 	uint16_t n_deletes;
 	struct gdoi_delete del[GDOI_MAX_DELETES];
-	int has_policy;          /**< SA and KD were present: pol holds them, checked */
-	struct gdoi_policy pol;  /**< new TEKs, GAP, a new KEK */
+	int has_policy;		/**< SA and KD were present: pol holds them, checked */
+	struct gdoi_policy pol; /**< new TEKs, GAP, a new KEK */
 };
 
 /** Why a push was dropped. */
-#define GDOI_PUSH_DROP_LIST(X)                                                              \
-	X(NO_KEK, "no_kek", "no rekey SA (KEK) held")                                        \
-	X(UNKNOWN_KEK, "unknown_kek", "cookies are not the KEK's SPI")                      \
-	X(MALFORMED, "malformed", "does not decrypt or parse")                              \
-	X(STALE_SEQ, "stale_seq", "SEQ not newer than the last accepted")                   \
-	X(BAD_SIGNATURE, "bad_signature", "signature does not verify")                      \
+#define GDOI_PUSH_DROP_LIST(X)                                                                     \
+	X(NO_KEK, "no_kek", "no rekey SA (KEK) held")                                              \
+	X(UNKNOWN_KEK, "unknown_kek", "cookies are not the KEK's SPI")                             \
+	X(MALFORMED, "malformed", "does not decrypt or parse")                                     \
+	X(STALE_SEQ, "stale_seq", "SEQ not newer than the last accepted")                          \
+	X(BAD_SIGNATURE, "bad_signature", "signature does not verify")                             \
 	X(POLICY, "policy", "policy or keys not acceptable")
 
 #define GDOI_PUSH_DROP_ENUM(n, id, desc) GDOI_PUSH_DROP_##n,

@@ -44,11 +44,11 @@ drop(enum gdoi_push_drop *reason, enum gdoi_push_drop r, const char **why, const
 }
 
 /* The push, after HDR* (RFC 6407 4): SEQ, D*, [SA, KD], SIG; X(line, payload, min, max). */
-#define PUSH_SCRIPT(X)                                                                      \
-	X(PUSH_SEQ, SEQ, 1, 1)                                                              \
-	X(PUSH_D, DELETE, 0, GDOI_MAX_DELETES)                                              \
-	X(PUSH_SA, SA, 0, 1)                                                                \
-	X(PUSH_KD, KD, 0, 1)                                                                \
+#define PUSH_SCRIPT(X)                                                                             \
+	X(PUSH_SEQ, SEQ, 1, 1)                                                                     \
+	X(PUSH_D, DELETE, 0, GDOI_MAX_DELETES)                                                     \
+	X(PUSH_SA, SA, 0, 1)                                                                       \
+	X(PUSH_KD, KD, 0, 1)                                                                       \
 	X(PUSH_SIG, SIG, 1, 1)
 enum { PUSH_SCRIPT(ISAKMP_SCRIPT_INDEX) };
 ISAKMP_SCRIPT(push_script, "GROUPKEY-PUSH", PUSH_SCRIPT);
@@ -70,10 +70,11 @@ push_open(const struct gdoi_kek *kek, uint32_t last_seq, const uint8_t *msg, siz
 	if (isakmp_parse_payloads(hdr->next, plain, len - ISAKMP_HDR_LEN, 1, &push_script, &m,
 				  &err) != 0)
 		return drop(reason, GDOI_PUSH_DROP_MALFORMED, why,
-			    err == ISAKMP_ERR_UNEXPECTED_PAYLOAD || err == ISAKMP_ERR_OUT_OF_ORDER ||
-					    err == ISAKMP_ERR_DUPLICATE || err == ISAKMP_ERR_MISSING
-				    ? "payloads are not SEQ, D*, [SA, KD], SIG"
-				    : isakmp_err_name(err),
+			    err == ISAKMP_ERR_UNEXPECTED_PAYLOAD ||
+				    err == ISAKMP_ERR_OUT_OF_ORDER || err == ISAKMP_ERR_DUPLICATE ||
+				    err == ISAKMP_ERR_MISSING
+				? "payloads are not SEQ, D*, [SA, KD], SIG"
+				: isakmp_err_name(err),
 			    -EBADMSG);
 	sa = isakmp_line(&m, PUSH_SA);
 	kd = isakmp_line(&m, PUSH_KD);

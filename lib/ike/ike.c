@@ -27,19 +27,19 @@
 #include "gvpn_ike.h"
 
 /* The responder's messages: X(line, payload, min, max). */
-#define MM2_SCRIPT(X)                                                                       \
-	X(MM2_SA, SA, 1, 1)                                                                 \
-	X(MM2_N, NOTIFY, 0, 8)                                                              \
+#define MM2_SCRIPT(X)                                                                              \
+	X(MM2_SA, SA, 1, 1)                                                                        \
+	X(MM2_N, NOTIFY, 0, 8)                                                                     \
 	X(MM2_VID, VID, 0, 16)
-#define MM4_SCRIPT(X)                                                                       \
-	X(MM4_KE, KE, 1, 1)                                                                 \
-	X(MM4_NONCE, NONCE, 1, 1)                                                           \
-	X(MM4_N, NOTIFY, 0, 8)                                                              \
+#define MM4_SCRIPT(X)                                                                              \
+	X(MM4_KE, KE, 1, 1)                                                                        \
+	X(MM4_NONCE, NONCE, 1, 1)                                                                  \
+	X(MM4_N, NOTIFY, 0, 8)                                                                     \
 	X(MM4_VID, VID, 0, 16)
-#define MM6_SCRIPT(X)                                                                       \
-	X(MM6_ID, ID, 1, 1)                                                                 \
-	X(MM6_HASH, HASH, 1, 1)                                                             \
-	X(MM6_N, NOTIFY, 0, 8)                                                              \
+#define MM6_SCRIPT(X)                                                                              \
+	X(MM6_ID, ID, 1, 1)                                                                        \
+	X(MM6_HASH, HASH, 1, 1)                                                                    \
+	X(MM6_N, NOTIFY, 0, 8)                                                                     \
 	X(MM6_VID, VID, 0, 16)
 /* A notification in the clear before phase 1 has keys (RFC 2408 4.8). */
 #define INFO_CLEAR_SCRIPT(X) X(INFO_N, NOTIFY, 1, 1)
@@ -152,7 +152,7 @@ ike_prf(const struct ike_sa *sa, const uint8_t *key, size_t key_len, const struc
 	size_t len = 0;
 
 	params[0] = OSSL_PARAM_construct_utf8_string(
-		"digest", (char *)EVP_MD_get0_name(md_of(sa->chosen.hash)), 0);
+	    "digest", (char *)EVP_MD_get0_name(md_of(sa->chosen.hash)), 0);
 	params[1] = OSSL_PARAM_construct_end();
 	if (ctx != NULL && EVP_MAC_init(ctx, key, key_len, params) == 1) {
 		for (int i = 0; i < n; i++)
@@ -198,7 +198,7 @@ build_sa_body(struct ike_sa *sa)
 	P8(ISAKMP_P_NONE); /* last proposal */
 	P8(0);
 	P16(0); /* length, set below */
-	P8(1);  /* proposal # */
+	P8(1);	/* proposal # */
 	P8(PROTO_ISAKMP);
 	P8(0); /* SPI size */
 	P8(c->n_props);
@@ -329,8 +329,7 @@ take_choice(struct ike_sa *sa, const struct isakmp_payload *p)
 static int
 dh_start(struct ike_sa *sa)
 {
-	BIGNUM *p = prime_of(sa->chosen.group), *g = BN_new(), *x = BN_secure_new(),
-	       *gx = BN_new();
+	BIGNUM *p = prime_of(sa->chosen.group), *g = BN_new(), *x = BN_secure_new(), *gx = BN_new();
 	BN_CTX *ctx = BN_CTX_secure_new(); /* its temporaries derive from x */
 	int rc = -EIO;
 
@@ -400,14 +399,14 @@ derive(struct ike_sa *sa)
 	if (sa->prf_len == 0)
 		return -EIO;
 	n = sa->prf_len;
-	struct ike_chunk d[] = {{sa->gxy, sa->g_len}, {sa->icookie, 8}, {sa->rcookie, 8},
-				{&zero, 1}};
+	struct ike_chunk d[] = {
+	    {sa->gxy, sa->g_len}, {sa->icookie, 8}, {sa->rcookie, 8}, {&zero, 1}};
 	ike_prf(sa, sa->skeyid, n, d, 4, sa->skeyid_d);
-	struct ike_chunk a[] = {{sa->skeyid_d, n}, {sa->gxy, sa->g_len}, {sa->icookie, 8},
-				{sa->rcookie, 8}, {&one, 1}};
+	struct ike_chunk a[] = {
+	    {sa->skeyid_d, n}, {sa->gxy, sa->g_len}, {sa->icookie, 8}, {sa->rcookie, 8}, {&one, 1}};
 	ike_prf(sa, sa->skeyid, n, a, 5, sa->skeyid_a);
-	struct ike_chunk e[] = {{sa->skeyid_a, n}, {sa->gxy, sa->g_len}, {sa->icookie, 8},
-				{sa->rcookie, 8}, {&two, 1}};
+	struct ike_chunk e[] = {
+	    {sa->skeyid_a, n}, {sa->gxy, sa->g_len}, {sa->icookie, 8}, {sa->rcookie, 8}, {&two, 1}};
 	ike_prf(sa, sa->skeyid, n, e, 5, sa->skeyid_e);
 
 	/* Key: SKEYID_e, expanded as K1 = prf(SKEYID_e, 0), K2 = prf(SKEYID_e,
@@ -460,7 +459,8 @@ ike_encrypt(const struct ike_sa *sa, uint8_t iv[IKE_BLOCK_MAX], struct isakmp_bu
 	b->data[19] |= ISAKMP_FLAG_ENC;
 	if ((rc = isakmp_buf_finish(b)) != 0)
 		return rc;
-	rc = cbc(sa, 1, iv, b->data + ISAKMP_HDR_LEN, b->data + ISAKMP_HDR_LEN, b->len - ISAKMP_HDR_LEN);
+	rc = cbc(sa, 1, iv, b->data + ISAKMP_HDR_LEN, b->data + ISAKMP_HDR_LEN,
+		 b->len - ISAKMP_HDR_LEN);
 	if (rc == 0)
 		memcpy(iv, b->data + b->len - sa->block, sa->block);
 	return rc;
@@ -541,8 +541,8 @@ send5(struct ike_sa *sa, struct isakmp_buf *out, enum ike_result *res, const cha
 	uint8_t idb[8], hash_i[IKE_DIGEST_MAX];
 	size_t off, idl = id_body(sa->conf->local_addr, idb);
 
-	struct ike_chunk c[] = {{sa->gxi, sa->g_len}, {sa->gxr, sa->g_len}, {sa->icookie, 8},
-				{sa->rcookie, 8}, {sa->sa_b, sa->sa_b_len}, {idb, idl}};
+	struct ike_chunk c[] = {{sa->gxi, sa->g_len}, {sa->gxr, sa->g_len},	{sa->icookie, 8},
+				{sa->rcookie, 8},     {sa->sa_b, sa->sa_b_len}, {idb, idl}};
 	ike_prf(sa, sa->skeyid, sa->prf_len, c, 6, hash_i);
 	memcpy(h.icookie, sa->icookie, 8);
 	memcpy(h.rcookie, sa->rcookie, 8);
@@ -574,15 +574,18 @@ check6(struct ike_sa *sa, const uint8_t *msg, size_t len, enum ike_result *res, 
 		return fail(sa, why, "message 6 does not decrypt", -EBADMSG);
 	if (isakmp_parse_payloads(msg[16], plain, plen, 1, &mm6_script, &m, &err) != 0)
 		return fail(sa, why,
-			    err == ISAKMP_ERR_MISSING ? "message 6 lacks ID or HASH"
-						      : "message 6 malformed (wrong pre-shared key?)",
+			    err == ISAKMP_ERR_MISSING
+				? "message 6 lacks ID or HASH"
+				: "message 6 malformed (wrong pre-shared key?)",
 			    -EBADMSG);
 	id = isakmp_line(&m, MM6_ID);
 	hp = isakmp_line(&m, MM6_HASH);
 	if (hp->body_len != sa->prf_len)
-		return fail(sa, why, "message 6 HASH is not of the negotiated hash's size", -EBADMSG);
-	struct ike_chunk c[] = {{sa->gxr, sa->g_len}, {sa->gxi, sa->g_len}, {sa->rcookie, 8},
-				{sa->icookie, 8}, {sa->sa_b, sa->sa_b_len}, {id->body, id->body_len}};
+		return fail(sa, why, "message 6 HASH is not of the negotiated hash's size",
+			    -EBADMSG);
+	struct ike_chunk c[] = {{sa->gxr, sa->g_len},	  {sa->gxi, sa->g_len},
+				{sa->rcookie, 8},	  {sa->icookie, 8},
+				{sa->sa_b, sa->sa_b_len}, {id->body, id->body_len}};
 	ike_prf(sa, sa->skeyid, sa->prf_len, c, 6, want);
 	if (!gvpn_memeq_ct(want, hp->body, sa->prf_len))
 		return fail(sa, why, "HASH_R does not verify (wrong pre-shared key?)", -EACCES);

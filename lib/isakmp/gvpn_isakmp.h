@@ -61,10 +61,10 @@ extern "C" {
 #endif
 
 #define ISAKMP_HDR_LEN 28
-#define ISAKMP_GEN_LEN 4    /* generic payload header */
-#define ISAKMP_VERSION 0x10 /* 1.0 */
+#define ISAKMP_GEN_LEN 4	/* generic payload header */
+#define ISAKMP_VERSION 0x10	/* 1.0 */
 #define ISAKMP_MAX_PAYLOADS 272 /* a pull of GDOI_MAX_TEKS SA TEKs, SA KEK and GAP */
-#define ISAKMP_MSG_MAX 65535 /* a UDP datagram */
+#define ISAKMP_MSG_MAX 65535	/* a UDP datagram */
 
 /* Exchange types (RFC 2408 4.1, RFC 6407 3 and 4, RFC 8263) */
 #define ISAKMP_EXCH_MAIN 2
@@ -86,49 +86,49 @@ extern "C" {
  * header, section). The minimum is the fixed part of the payload's layout
  * in that section; a payload shorter than it is refused by the walker.
  */
-#define GVPN_ISAKMP_PAYLOAD_LIST(X)                                                         \
-	X(SA, 1, 12, "RFC 2408 3.4: DOI, situation")                                        \
-	X(PROPOSAL, 2, 8, "RFC 2408 3.5: #, protocol, SPI size, # of transforms")           \
-	X(TRANSFORM, 3, 8, "RFC 2408 3.6: #, ID, reserved")                                 \
-	X(KE, 4, 5, "RFC 2408 3.7: key exchange data")                                      \
-	X(ID, 5, 8, "RFC 2408 3.8, RFC 2407 4.6.2: type, protocol, port")                   \
-	X(CERT, 6, 5, "RFC 2408 3.9: encoding, data")                                       \
-	X(CR, 7, 5, "RFC 2408 3.10: type, authorities")                                     \
-	X(HASH, 8, 5, "RFC 2408 3.11: hash data")                                           \
-	X(SIG, 9, 5, "RFC 2408 3.12: signature data")                                       \
-	X(NONCE, 10, 5, "RFC 2408 3.13: nonce data")                                        \
-	X(NOTIFY, 11, 12, "RFC 2408 3.14: DOI, protocol, SPI size, type")                   \
-	X(DELETE, 12, 12, "RFC 2408 3.15: DOI, protocol, SPI size, # of SPIs")              \
-	X(VID, 13, 4, "RFC 2408 3.16: vendor ID")                                           \
-	X(SAK, 15, 28, "RFC 6407 5.3: protocol, two identifications, SPI")                  \
-	X(SAT, 16, 5, "RFC 6407 5.4: protocol ID, then per protocol")                       \
-	X(KD, 17, 8, "RFC 6407 5.6: # of key packets, reserved")                            \
-	X(SEQ, 18, 8, "RFC 6407 5.7: sequence number")                                      \
-	X(POP, 19, 5, "RFC 6407 5.8: proof of possession")                                  \
-	X(GAP, 22, 4, "RFC 6407 5.2.1: attributes")
+#define GVPN_ISAKMP_PAYLOAD_LIST(X)                                                                \
+	X(SA, 1, 12, "RFC 2408 3.4: DOI, situation")                                               \
+	X(PROPOSAL, 2, 8, "RFC 2408 3.5: #, protocol, SPI size, # of transforms")                  \
+	X(TRANSFORM, 3, 8, "RFC 2408 3.6: #, ID, reserved")                                        \
+	X(KE, 4, 5, "RFC 2408 3.7: key exchange data")                                             \
+	X(ID, 5, 8, "RFC 2408 3.8, RFC 2407 4.6.2: type, protocol, port")                          \
+	X(CERT, 6, 5, "RFC 2408 3.9: encoding, data")                                              \
+	X(CR, 7, 5, "RFC 2408 3.10: type, authorities")                                            \
+	X(HASH, 8, 5, "RFC 2408 3.11: hash data")                                                  \
+	X(SIG, 9, 5, "RFC 2408 3.12: signature data")                                              \
+	X(NONCE, 10, 5, "RFC 2408 3.13: nonce data")                                               \
+	X(NOTIFY, 11, 12, "RFC 2408 3.14: DOI, protocol, SPI size, type")                          \
+	X(DELETE, 12, 12, "RFC 2408 3.15: DOI, protocol, SPI size, # of SPIs")                     \
+	X(VID, 13, 4, "RFC 2408 3.16: vendor ID")                                                  \
+	X(SAK, 15, 28, "RFC 6407 5.3: protocol, two identifications, SPI")                         \
+	X(SAT, 16, 5, "RFC 6407 5.5: protocol ID, then per protocol")                              \
+	X(KD, 17, 8, "RFC 6407 5.6: # of key packets, reserved")                                   \
+	X(SEQ, 18, 8, "RFC 6407 5.7: sequence number")                                             \
+	X(POP, 19, 5, "RFC 6407: proof of possession, not read here")                              \
+	X(GAP, 22, 4, "RFC 6407 5.4: attributes")
 
 #define GVPN_ISAKMP_PAYLOAD_ENUM(n, num, min, ref) ISAKMP_P_##n = num,
 enum isakmp_payload_type { ISAKMP_P_NONE = 0, GVPN_ISAKMP_PAYLOAD_LIST(GVPN_ISAKMP_PAYLOAD_ENUM) };
 #undef GVPN_ISAKMP_PAYLOAD_ENUM
 
 /** Parse failures, in the order they are checked: X(name, description). */
-#define GVPN_ISAKMP_ERR_LIST(X)                                                             \
-	X(SHORT_HEADER, "message shorter than the ISAKMP header")                           \
-	X(BAD_VERSION, "ISAKMP version is not 1.0")                                         \
-	X(TOO_LONG, "message longer than the largest accepted")                             \
-	X(BAD_LENGTH, "header length disagrees with the datagram")                          \
-	X(SHORT_PAYLOAD, "payload header does not fit")                                     \
-	X(UNKNOWN_PAYLOAD, "unknown next payload type")                                     \
-	X(RESERVED, "reserved field not zero")                                              \
-	X(PAYLOAD_TOO_SHORT, "payload length below its type's minimum")                     \
-	X(PAYLOAD_OVERRUN, "payload length beyond the bytes remaining")                     \
-	X(UNEXPECTED_PAYLOAD, "payload not allowed in this exchange step")                  \
-	X(OUT_OF_ORDER, "payload out of the exchange step's order")                         \
-	X(DUPLICATE, "payload repeated more often than the exchange step allows")           \
-	X(TOO_MANY, "too many payloads")                                                    \
-	X(TRAILING, "bytes after the last payload")                                         \
-	X(MISSING, "a payload the exchange step requires is missing")                       \
-	X(BAD_ATTR, "malformed data attribute")                                             \
+#define GVPN_ISAKMP_ERR_LIST(X)                                                                    \
+	X(SHORT_HEADER, "message shorter than the ISAKMP header")                                  \
+	X(BAD_VERSION, "ISAKMP version is not 1.0")                                                \
+	X(TOO_LONG, "message longer than the largest accepted")                                    \
+	X(BAD_LENGTH, "header length disagrees with the datagram")                                 \
+	X(SHORT_PAYLOAD, "payload header does not fit")                                            \
+	X(UNKNOWN_PAYLOAD, "unknown next payload type")                                            \
+	X(RESERVED, "reserved field not zero")                                                     \
+	X(PAYLOAD_TOO_SHORT, "payload length below its type's minimum")                            \
+	X(PAYLOAD_OVERRUN, "payload length beyond the bytes remaining")                            \
+	X(UNEXPECTED_PAYLOAD, "payload not allowed in this exchange step")                         \
+	X(OUT_OF_ORDER, "payload out of the exchange step's order")                                \
+	X(DUPLICATE, "payload repeated more often than the exchange step allows")                  \
+	X(TOO_MANY, "too many payloads")                                                           \
+	X(TRAILING, "bytes after the last payload")                                                \
+	X(MISSING, "a payload the exchange step requires is missing")                              \
+	X(BAD_ATTR, "malformed data attribute")                                                    \
 	X(BAD_PAYLOAD, "payload content malformed")
 
 #define GVPN_ISAKMP_ERR_ENUM(n, s) ISAKMP_ERR_##n,
@@ -136,36 +136,36 @@ enum isakmp_err { ISAKMP_OK = 0, GVPN_ISAKMP_ERR_LIST(GVPN_ISAKMP_ERR_ENUM) ISAK
 #undef GVPN_ISAKMP_ERR_ENUM
 
 /** Notify message types of RFC 2408 3.14.1 (errors): X(name, number). */
-#define GVPN_ISAKMP_NOTIFY_LIST(X)                                                          \
-	X(INVALID_PAYLOAD_TYPE, 1)                                                          \
-	X(DOI_NOT_SUPPORTED, 2)                                                             \
-	X(SITUATION_NOT_SUPPORTED, 3)                                                       \
-	X(INVALID_COOKIE, 4)                                                                \
-	X(INVALID_MAJOR_VERSION, 5)                                                         \
-	X(INVALID_MINOR_VERSION, 6)                                                         \
-	X(INVALID_EXCHANGE_TYPE, 7)                                                         \
-	X(INVALID_FLAGS, 8)                                                                 \
-	X(INVALID_MESSAGE_ID, 9)                                                            \
-	X(INVALID_PROTOCOL_ID, 10)                                                          \
-	X(INVALID_SPI, 11)                                                                  \
-	X(INVALID_TRANSFORM_ID, 12)                                                         \
-	X(ATTRIBUTES_NOT_SUPPORTED, 13)                                                     \
-	X(NO_PROPOSAL_CHOSEN, 14)                                                           \
-	X(BAD_PROPOSAL_SYNTAX, 15)                                                          \
-	X(PAYLOAD_MALFORMED, 16)                                                            \
-	X(INVALID_KEY_INFORMATION, 17)                                                      \
-	X(INVALID_ID_INFORMATION, 18)                                                       \
-	X(INVALID_CERT_ENCODING, 19)                                                        \
-	X(INVALID_CERTIFICATE, 20)                                                          \
-	X(CERT_TYPE_UNSUPPORTED, 21)                                                        \
-	X(INVALID_CERT_AUTHORITY, 22)                                                       \
-	X(INVALID_HASH_INFORMATION, 23)                                                     \
-	X(AUTHENTICATION_FAILED, 24)                                                        \
-	X(INVALID_SIGNATURE, 25)                                                            \
-	X(ADDRESS_NOTIFICATION, 26)                                                         \
-	X(NOTIFY_SA_LIFETIME, 27)                                                           \
-	X(CERTIFICATE_UNAVAILABLE, 28)                                                      \
-	X(UNSUPPORTED_EXCHANGE_TYPE, 29)                                                    \
+#define GVPN_ISAKMP_NOTIFY_LIST(X)                                                                 \
+	X(INVALID_PAYLOAD_TYPE, 1)                                                                 \
+	X(DOI_NOT_SUPPORTED, 2)                                                                    \
+	X(SITUATION_NOT_SUPPORTED, 3)                                                              \
+	X(INVALID_COOKIE, 4)                                                                       \
+	X(INVALID_MAJOR_VERSION, 5)                                                                \
+	X(INVALID_MINOR_VERSION, 6)                                                                \
+	X(INVALID_EXCHANGE_TYPE, 7)                                                                \
+	X(INVALID_FLAGS, 8)                                                                        \
+	X(INVALID_MESSAGE_ID, 9)                                                                   \
+	X(INVALID_PROTOCOL_ID, 10)                                                                 \
+	X(INVALID_SPI, 11)                                                                         \
+	X(INVALID_TRANSFORM_ID, 12)                                                                \
+	X(ATTRIBUTES_NOT_SUPPORTED, 13)                                                            \
+	X(NO_PROPOSAL_CHOSEN, 14)                                                                  \
+	X(BAD_PROPOSAL_SYNTAX, 15)                                                                 \
+	X(PAYLOAD_MALFORMED, 16)                                                                   \
+	X(INVALID_KEY_INFORMATION, 17)                                                             \
+	X(INVALID_ID_INFORMATION, 18)                                                              \
+	X(INVALID_CERT_ENCODING, 19)                                                               \
+	X(INVALID_CERTIFICATE, 20)                                                                 \
+	X(CERT_TYPE_UNSUPPORTED, 21)                                                               \
+	X(INVALID_CERT_AUTHORITY, 22)                                                              \
+	X(INVALID_HASH_INFORMATION, 23)                                                            \
+	X(AUTHENTICATION_FAILED, 24)                                                               \
+	X(INVALID_SIGNATURE, 25)                                                                   \
+	X(ADDRESS_NOTIFICATION, 26)                                                                \
+	X(NOTIFY_SA_LIFETIME, 27)                                                                  \
+	X(CERTIFICATE_UNAVAILABLE, 28)                                                             \
+	X(UNSUPPORTED_EXCHANGE_TYPE, 29)                                                           \
 	X(UNEQUAL_PAYLOAD_LENGTHS, 30)
 
 /** Name of a notify message type ("NO_PROPOSAL_CHOSEN"), or NULL when unknown. */
@@ -190,9 +190,9 @@ struct isakmp_hdr {
 /** One payload: its type, the whole payload (with generic header) and its body. */
 struct isakmp_payload {
 	uint8_t type;
-	uint16_t len;           /**< whole payload, generic header included */
-	const uint8_t *raw;     /**< generic header onwards */
-	const uint8_t *body;    /**< raw + ISAKMP_GEN_LEN */
+	uint16_t len;	     /**< whole payload, generic header included */
+	const uint8_t *raw;  /**< generic header onwards */
+	const uint8_t *body; /**< raw + ISAKMP_GEN_LEN */
 	uint16_t body_len;
 };
 
@@ -219,10 +219,10 @@ struct isakmp_script {
 /** X-macro helpers: X(name, type, min, max) lines into items and indices. */
 #define ISAKMP_SCRIPT_ITEM(name, type, min, max) {ISAKMP_P_##type, min, max},
 #define ISAKMP_SCRIPT_INDEX(name, type, min, max) name,
-#define ISAKMP_SCRIPT(var, label, LIST)                                                     \
-	static const struct isakmp_script_item var##_items[] = {LIST(ISAKMP_SCRIPT_ITEM)};   \
-	static const struct isakmp_script var = {                                           \
-		label, sizeof(var##_items) / sizeof(var##_items[0]), var##_items}
+#define ISAKMP_SCRIPT(var, label, LIST)                                                            \
+	static const struct isakmp_script_item var##_items[] = {LIST(ISAKMP_SCRIPT_ITEM)};         \
+	static const struct isakmp_script var = {                                                  \
+	    label, sizeof(var##_items) / sizeof(var##_items[0]), var##_items}
 
 struct isakmp_msg {
 	uint16_t n;
@@ -261,10 +261,10 @@ isakmp_line(const struct isakmp_msg *m, unsigned int line)
 
 /** A data attribute (RFC 2408 3.3): TV (basic) or TLV (variable). */
 struct isakmp_attr {
-	uint16_t type;      /**< without the AF bit */
-	int basic;          /**< TV form: value in @p value */
-	uint32_t value;     /**< basic value, or a variable value of at most 4 bytes */
-	const uint8_t *data;/**< variable value */
+	uint16_t type;	     /**< without the AF bit */
+	int basic;	     /**< TV form: value in @p value */
+	uint32_t value;	     /**< basic value, or a variable value of at most 4 bytes */
+	const uint8_t *data; /**< variable value */
 	uint16_t len;
 };
 
@@ -284,23 +284,26 @@ enum isakmp_attr_kind {
 /** One attribute a payload understands, and where its value goes. */
 struct isakmp_attr_field {
 	uint16_t type;
-	uint8_t kind;       /**< enum isakmp_attr_kind */
-	uint8_t size;       /**< INT: 1, 2 or 4 octets; BYTES: octets of the length field */
-	uint16_t off;       /**< offsetof() the value in the destination struct */
-	uint16_t len_off;   /**< BYTES: offsetof() its length */
-	uint16_t max;       /**< BYTES: room for the value */
+	uint8_t kind;	  /**< enum isakmp_attr_kind */
+	uint8_t size;	  /**< INT: 1, 2 or 4 octets; BYTES: octets of the length field */
+	uint16_t off;	  /**< offsetof() the value in the destination struct */
+	uint16_t len_off; /**< BYTES: offsetof() its length */
+	uint16_t max;	  /**< BYTES: room for the value */
 };
 
-#define ISAKMP_ATTR_FIELD_INT(t, type_, member)                                             \
-	{t, ISAKMP_ATTR_INT, sizeof(((type_ *)0)->member), offsetof(type_, member), 0, 0}
-#define ISAKMP_ATTR_FIELD_BYTES(t, type_, member, len_member)                               \
-	{t,                                                                                  \
-	 ISAKMP_ATTR_BYTES,                                                                  \
-	 sizeof(((type_ *)0)->len_member),                                                   \
-	 offsetof(type_, member),                                                            \
-	 offsetof(type_, len_member),                                                        \
-	 sizeof(((type_ *)0)->member)}
-#define ISAKMP_ATTR_FIELD_SKIP(t) {t, ISAKMP_ATTR_SKIP, 0, 0, 0, 0}
+#define ISAKMP_ATTR_FIELD_INT(t, type_, member)                                                    \
+	{                                                                                          \
+		t, ISAKMP_ATTR_INT, sizeof(((type_ *)0)->member), offsetof(type_, member), 0, 0    \
+	}
+#define ISAKMP_ATTR_FIELD_BYTES(t, type_, member, len_member)                                      \
+	{                                                                                          \
+		t, ISAKMP_ATTR_BYTES, sizeof(((type_ *)0)->len_member), offsetof(type_, member),   \
+		    offsetof(type_, len_member), sizeof(((type_ *)0)->member)                      \
+	}
+#define ISAKMP_ATTR_FIELD_SKIP(t)                                                                  \
+	{                                                                                          \
+		t, ISAKMP_ATTR_SKIP, 0, 0, 0, 0                                                    \
+	}
 
 /**
  * Read every attribute of [p, p + len) into @p dst by the table @p f of
@@ -332,7 +335,7 @@ isakmp_get32(const uint8_t *p)
 struct isakmp_buf {
 	uint8_t data[ISAKMP_MSG_MAX];
 	size_t len;
-	size_t np_off;   /**< where the next-payload byte of the last item is */
+	size_t np_off; /**< where the next-payload byte of the last item is */
 	int overflow;
 };
 

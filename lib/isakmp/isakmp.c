@@ -135,11 +135,12 @@ isakmp_parse_payloads(uint8_t first, const uint8_t *buf, size_t len, int padded,
 		}
 		if (m->n == ISAKMP_MAX_PAYLOADS)
 			return refuse(reason, ISAKMP_ERR_TOO_MANY);
-		m->p[m->n++] = (struct isakmp_payload){.type = type,
-						       .len = plen,
-						       .raw = buf + off,
-						       .body = buf + off + ISAKMP_GEN_LEN,
-						       .body_len = (uint16_t)(plen - ISAKMP_GEN_LEN)};
+		m->p[m->n++] =
+		    (struct isakmp_payload){.type = type,
+					    .len = plen,
+					    .raw = buf + off,
+					    .body = buf + off + ISAKMP_GEN_LEN,
+					    .body_len = (uint16_t)(plen - ISAKMP_GEN_LEN)};
 		type = next;
 		off += plen;
 	}
@@ -210,8 +211,8 @@ store_uint(uint8_t *at, uint8_t size, uint32_t v)
 }
 
 int
-isakmp_attrs_read(const uint8_t *p, size_t len, const struct isakmp_attr_field *f,
-		  unsigned int n, int strict, void *dst, uint32_t *seen)
+isakmp_attrs_read(const uint8_t *p, size_t len, const struct isakmp_attr_field *f, unsigned int n,
+		  int strict, void *dst, uint32_t *seen)
 {
 	uint8_t *d = dst;
 	struct isakmp_attr a;
