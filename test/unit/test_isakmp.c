@@ -429,6 +429,52 @@ test_main_mode_notification_in_the_clear_is_advice(void **state)
 	ike_sa_clear(&sa);
 }
 
+/* Main Mode message 2 is checked against its script (SA, N*, VID*) before
+ * the SA is read: a second SA, a VID before the SA or a KE are refused and
+ * the SA fails with that reason. */
+static void
+test_main_mode_2_with_duplicate_or_unexpected_payload_is_refused(void **state)
+{
+#define SA12 "00000001" "00000001"
+	static const struct {
+		const char *what;
+		const char *tail; /* after the cookies: next, version .. length, payloads */
+		enum isakmp_err err;
+	} cases[] = {
+		{"two SA payloads", "01100200" "00000000" "00000034" "0100000c" SA12 "0000000c" SA12,
+		 ISAKMP_ERR_DUPLICATE},
+		{"VID before the SA", "0d100200" "00000000" "00000030" "01000008" "aabbccdd"
+		 "0000000c" SA12, ISAKMP_ERR_OUT_OF_ORDER},
+		{"KE after the SA", "01100200" "00000000" "00000030" "0400000c" SA12 "00000008"
+		 "aabbccdd", ISAKMP_ERR_UNEXPECTED_PAYLOAD},
+		{"no SA", "0d100200" "00000000" "00000024" "00000008" "aabbccdd", ISAKMP_ERR_MISSING},
+	};
+#undef SA12
+	struct ike_conf conf = {.psk_len = IKE_PSK_MIN, .doi = 1, .n_props = 1,
+				.props = {{IKE_ENC_AES, 128, IKE_HASH_SHA1, 14, 3600}}};
+	static struct isakmp_buf out, reply;
+	struct ike_sa sa;
+	uint8_t msg[128];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		enum ike_result res;
+		const char *why = NULL;
+		size_t n;
+		int rc;
+
+		assert_int_equal(ike_mm_start(&sa, &conf, &out), 0);
+		memcpy(msg, sa.icookie, 8);
+		memset(msg + 8, 0x5a, 8);
+		n = 16 + mk(msg + 16, cases[i].tail);
+		rc = ike_mm_input(&sa, msg, n, &reply, &res, &why);
+		if (rc != -EBADMSG || why != isakmp_err_name(cases[i].err))
+			fail_msg("%s: rc %d, '%s'", cases[i].what, rc, why ? why : "(none)");
+		assert_int_equal(sa.state, IKE_FAILED);
+		ike_sa_clear(&sa);
+	}
+}
+
 int
 main(void)
 {
@@ -441,6 +487,7 @@ main(void)
 		cmocka_unit_test(test_build_then_parse_round_trip),
 		cmocka_unit_test(test_gdoi_policy_parses_and_checks),
 		cmocka_unit_test(test_main_mode_notification_in_the_clear_is_advice),
+		cmocka_unit_test(test_main_mode_2_with_duplicate_or_unexpected_payload_is_refused),
 	};
 
 	return cmocka_run_group_tests_name("isakmp", tests, NULL, NULL);
