@@ -32,13 +32,14 @@
 #include "gvpn_common.h"
 #include "gvpn_gdoi_client.h"
 
-static const char *const state_names[] = {"idle", "phase1", "pull", "registered", "rekeying",
-					  "failed"};
+static const char *const state_names[] = {"idle",	"phase1",   "pull",
+					  "registered", "rekeying", "failed"};
 
 const char *
 gdoi_client_state_name(enum gdoi_client_state s)
 {
-	return (unsigned int)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "?";
+	return (unsigned int)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s]
+									      : "?";
 }
 
 #define GDOI_RX_DROP_ID(n, id, desc) [GDOI_RX_DROP_##n] = id,
@@ -68,13 +69,13 @@ struct gdoi_client {
 	struct gdoi_client_ops ops;
 	enum gdoi_client_state state;
 	int fd;
-	unsigned int server;         /* index of the current key server */
-	unsigned int attempts;       /* failed attempts on it */
-	uint64_t attempt_deadline;   /* the attempt fails then */
-	uint64_t next_attempt;       /* 0 = none scheduled */
+	unsigned int server;	   /* index of the current key server */
+	unsigned int attempts;	   /* failed attempts on it */
+	uint64_t attempt_deadline; /* the attempt fails then */
+	uint64_t next_attempt;	   /* 0 = none scheduled */
 	uint64_t resend_at;
 	uint32_t resend_gap;
-	uint64_t rekey_at;           /* 0 = none scheduled */
+	uint64_t rekey_at; /* 0 = none scheduled */
 	uint64_t ike_expires;
 	struct ike_sa ike;
 	struct gdoi_pull pull;
@@ -84,22 +85,22 @@ struct gdoi_client {
 	/* the rekey SA */
 	int has_kek;
 	struct gdoi_kek kek;
-	uint32_t seq;                /* last accepted SEQ */
-	uint64_t kek_expires;        /* 0 = no lifetime given */
+	uint32_t seq;	      /* last accepted SEQ */
+	uint64_t kek_expires; /* 0 = no lifetime given */
 	struct gdoi_push push;
 	struct isakmp_buf ack;
 	uint64_t pushes, acks_sent, push_drops[GDOI_PUSH_DROP_MAX];
-	uint64_t drop_log_at;        /* rate limit of the drop log line */
+	uint64_t drop_log_at; /* rate limit of the drop log line */
 	/* notifications in the clear during phase 1: advice only (RFC 2408 4.8) */
 	uint64_t unauth_notifies;
-	uint16_t attempt_notify;     /* the last one in this attempt, 0 = none */
-	uint64_t notify_log_at;      /* rate limit of its log line */
+	uint16_t attempt_notify; /* the last one in this attempt, 0 = none */
+	uint64_t notify_log_at;	 /* rate limit of its log line */
 	struct gdoi_rx *rx;
 	uint64_t rx_datagrams, rx_drops[GDOI_RX_DROP_MAX], rx_polls_full;
 };
 
-static void
-logf_(struct gdoi_client *c, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void logf_(struct gdoi_client *c, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
 logf_(struct gdoi_client *c, int level, const char *fmt, ...)
@@ -170,7 +171,8 @@ gdoi_client_create(const struct gdoi_client_conf *conf, const struct gdoi_client
 	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0)
 		(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	for (unsigned int i = 0; i < RX_BATCH; i++) {
-		c->rx->iov[i] = (struct iovec){.iov_base = c->rx->buf[i], .iov_len = ISAKMP_MSG_MAX};
+		c->rx->iov[i] =
+		    (struct iovec){.iov_base = c->rx->buf[i], .iov_len = ISAKMP_MSG_MAX};
 		c->rx->msg[i].msg_hdr.msg_iov = &c->rx->iov[i];
 		c->rx->msg[i].msg_hdr.msg_iovlen = 1;
 		c->rx->msg[i].msg_hdr.msg_name = &c->rx->from[i];
@@ -257,8 +259,8 @@ attempt(struct gdoi_client *c, uint64_t now)
 		logf_(c, 3, "phase 1 not started: %s", strerror(-rc));
 		return;
 	}
-	logf_(c, 6, "registering with key server %s (attempt %u)", server_name(c, name, sizeof(name)),
-	      c->attempts + 1);
+	logf_(c, 6, "registering with key server %s (attempt %u)",
+	      server_name(c, name, sizeof(name)), c->attempts + 1);
 	if (c->state != GDOI_REKEYING)
 		set_state(c, GDOI_PHASE1, NULL);
 	send_new(c, now);
@@ -369,68 +371,81 @@ unauth_notify(struct gdoi_client *c, uint16_t type, uint64_t now)
 }
 
 /* A datagram from the key server we talk to, header checked.
- * @return -1 when taken, else why it was dropped. */
+ * @return 0 when taken, or -EBADMSG with @p drop set. */
 static int
 input(struct gdoi_client *c, const uint8_t *msg, size_t len, const struct isakmp_hdr *h,
-      uint64_t now)
+      uint64_t now, enum gdoi_rx_drop *drop)
 {
+	enum ike_result res;
+	const char *why = NULL;
 	int rc;
 
 	switch (c->ike.state) {
 	case IKE_MM_SENT1:
 	case IKE_MM_SENT3:
 	case IKE_MM_SENT5:
-		if (memcmp(h->icookie, c->ike.icookie, 8) != 0)
-			return GDOI_RX_DROP_UNKNOWN_COOKIES;
-		rc = ike_mm_input(&c->ike, msg, len, &c->out);
-		if (rc == IKE_IGNORED)
-			return GDOI_RX_DROP_BAD_EXCHANGE;
-		if (rc == IKE_NOTIFIED) {
+		if (memcmp(h->icookie, c->ike.icookie, 8) != 0) {
+			*drop = GDOI_RX_DROP_UNKNOWN_COOKIES;
+			return -EBADMSG;
+		}
+		rc = ike_mm_input(&c->ike, msg, len, &c->out, &res, &why);
+		if (rc != 0) {
+			attempt_failed(c, now, why);
+			return 0;
+		}
+		switch (res) {
+		case IKE_IGNORED:
+			*drop = GDOI_RX_DROP_BAD_EXCHANGE;
+			return -EBADMSG;
+		case IKE_NOTIFIED:
 			unauth_notify(c, c->ike.notify, now);
-			return -1;
-		}
-		if (rc < 0) {
-			attempt_failed(c, now, c->ike.error);
-			return -1;
-		}
-		if (rc == IKE_CONTINUE) {
+			return 0;
+		case IKE_CONTINUE:
 			send_new(c, now);
-			return -1;
+			return 0;
+		default:
+			c->ike_expires = now + (uint64_t)c->ike.chosen.lifetime * 1000;
+			begin_pull(c, now);
+			return 0;
 		}
-		c->ike_expires = now + (uint64_t)c->ike.chosen.lifetime * 1000;
-		begin_pull(c, now);
-		return -1;
 	case IKE_ESTABLISHED:
-		if (c->pull.state != GDOI_PULL_SENT1 && c->pull.state != GDOI_PULL_SENT3)
-			return GDOI_RX_DROP_UNEXPECTED;
+		if (c->pull.state != GDOI_PULL_SENT1 && c->pull.state != GDOI_PULL_SENT3) {
+			*drop = GDOI_RX_DROP_UNEXPECTED;
+			return -EBADMSG;
+		}
 		if (memcmp(h->icookie, c->ike.icookie, 8) != 0 ||
-		    memcmp(h->rcookie, c->ike.rcookie, 8) != 0)
-			return GDOI_RX_DROP_UNKNOWN_COOKIES;
-		rc = gdoi_pull_input(&c->pull, &c->ike, msg, len, &c->out);
-		if (rc == IKE_IGNORED)
-			return h->exchange == ISAKMP_EXCH_INFO && (h->flags & ISAKMP_FLAG_ENC)
-				       ? GDOI_RX_DROP_UNAUTHENTICATED
-				       : GDOI_RX_DROP_BAD_EXCHANGE;
-		if (rc < 0) {
-			char why[96];
+		    memcmp(h->rcookie, c->ike.rcookie, 8) != 0) {
+			*drop = GDOI_RX_DROP_UNKNOWN_COOKIES;
+			return -EBADMSG;
+		}
+		rc = gdoi_pull_input(&c->pull, &c->ike, msg, len, &c->out, &res, &why);
+		if (rc != 0) {
+			char text[96];
 
 			if (rc == -ECONNREFUSED)
-				snprintf(why, sizeof(why), "%s (notify type %u)", c->pull.error,
+				snprintf(text, sizeof(text), "%s (notify type %u)", why,
 					 c->pull.notify);
 			else
-				snprintf(why, sizeof(why), "%s", c->pull.error);
-			attempt_failed(c, now, why);
-			return -1;
+				snprintf(text, sizeof(text), "%s", why);
+			attempt_failed(c, now, text);
+			return 0;
 		}
-		if (rc == IKE_CONTINUE) {
+		if (res == IKE_IGNORED) {
+			*drop = h->exchange == ISAKMP_EXCH_INFO && (h->flags & ISAKMP_FLAG_ENC)
+				    ? GDOI_RX_DROP_UNAUTHENTICATED
+				    : GDOI_RX_DROP_BAD_EXCHANGE;
+			return -EBADMSG;
+		}
+		if (res == IKE_CONTINUE) {
 			/* message 3 goes once; message 4 follows without a request */
 			send_new(c, now);
-			return -1;
+			return 0;
 		}
 		registered(c, now);
-		return -1;
+		return 0;
 	default:
-		return GDOI_RX_DROP_UNEXPECTED;
+		*drop = GDOI_RX_DROP_UNEXPECTED;
+		return -EBADMSG;
 	}
 }
 
@@ -516,7 +531,7 @@ datagram(struct gdoi_client *c, const uint8_t *buf, size_t n, const struct socka
 {
 	const struct sockaddr_in *s = &c->conf.servers[c->server];
 	struct isakmp_hdr h;
-	int drop;
+	enum gdoi_rx_drop drop;
 
 	c->rx_datagrams++;
 	if (n < ISAKMP_HDR_LEN) {
@@ -527,7 +542,7 @@ datagram(struct gdoi_client *c, const uint8_t *buf, size_t n, const struct socka
 		push_input(c, buf, n, from, now); /* counts its own drops */
 		return;
 	}
-	if (isakmp_parse_header(buf, n, &h) != ISAKMP_OK) {
+	if (isakmp_parse_header(buf, n, &h, NULL) != 0) {
 		c->rx_drops[GDOI_RX_DROP_NOT_ISAKMP]++;
 		return;
 	}
@@ -535,8 +550,7 @@ datagram(struct gdoi_client *c, const uint8_t *buf, size_t n, const struct socka
 		c->rx_drops[GDOI_RX_DROP_NOT_KEY_SERVER]++;
 		return;
 	}
-	drop = input(c, buf, n, &h, now);
-	if (drop >= 0)
+	if (input(c, buf, n, &h, now, &drop) != 0)
 		c->rx_drops[drop]++;
 }
 
@@ -548,8 +562,8 @@ receive(struct gdoi_client *c, uint64_t now)
 	unsigned int total = 0;
 
 	while (total < GDOI_RX_BUDGET) {
-		unsigned int want = GDOI_RX_BUDGET - total < RX_BATCH ? GDOI_RX_BUDGET - total
-								      : RX_BATCH;
+		unsigned int want =
+		    GDOI_RX_BUDGET - total < RX_BATCH ? GDOI_RX_BUDGET - total : RX_BATCH;
 		int n;
 
 		for (unsigned int i = 0; i < want; i++)
@@ -589,7 +603,8 @@ gdoi_client_poll(struct gdoi_client *c, uint64_t now)
 		attempt(c, now);
 	}
 	if (c->has_kek && c->kek_expires != 0 && now >= c->kek_expires) {
-		logf_(c, 5, "KEK expired: pushes are no longer accepted until the next registration");
+		logf_(c, 5,
+		      "KEK expired: pushes are no longer accepted until the next registration");
 		kek_set(c, NULL, 0, now);
 	}
 	/* Every SA gone (deleted by a push, or expired): register again now. */
@@ -616,14 +631,17 @@ gdoi_client_info(const struct gdoi_client *c, uint64_t now, struct gdoi_client_i
 	out->state = c->state;
 	server_name(c, out->server, sizeof(out->server));
 	snprintf(out->last_error, sizeof(out->last_error), "%s", c->last_error);
-	out->rekey_in_ms = c->rekey_at == 0 ? -1 : c->rekey_at > now ? (int64_t)(c->rekey_at - now) : 0;
+	out->rekey_in_ms = c->rekey_at == 0    ? -1
+			   : c->rekey_at > now ? (int64_t)(c->rekey_at - now)
+					       : 0;
 	out->registrations = c->registrations;
 	out->failures = c->failures;
 	out->has_kek = c->has_kek;
 	out->seq = c->seq;
-	out->kek_expires_in_ms = !c->has_kek ? -1
-				 : c->kek_expires == 0 ? -1
-				 : c->kek_expires > now ? (int64_t)(c->kek_expires - now) : 0;
+	out->kek_expires_in_ms = !c->has_kek		? -1
+				 : c->kek_expires == 0	? -1
+				 : c->kek_expires > now ? (int64_t)(c->kek_expires - now)
+							: 0;
 	out->pushes = c->pushes;
 	out->acks_sent = c->acks_sent;
 	memcpy(out->push_drops, c->push_drops, sizeof(out->push_drops));

@@ -14,8 +14,12 @@
  *  HDR*, HASH(3)               -->
  *                              <--     HDR*, HASH(4), [SEQ,] KD
  *
- * Everything is parsed and validated before anything is installed; no
- * sockets here. doc/gdoi.md lists the wire choices.
+ * Every message is checked against its exchange step's script before it
+ * is read; everything is parsed and validated before anything is
+ * installed; no sockets here. Errors follow gvpn_isakmp.h (0 or a negative
+ * errno, the reason in `const char **why`). doc/gdoi.md lists the wire
+ * choices. Inside the library: kek.c, codec.c, pull.c, push.c, client.c,
+ * each calling only the ones before it (gdoi_private.h).
  */
 
 #include <stdint.h>
@@ -29,12 +33,11 @@
 extern "C" {
 #endif
 
-#define GDOI_DOI 2
+#define GDOI_DOI ISAKMP_DOI_GDOI
 #define GDOI_MAX_TEKS 256
-#define GDOI_KEK_KEY_MAX 48      /**< explicit IV (up to 16) and key (up to 32) */
+#define GDOI_KEK_KEY_MAX 48 /**< explicit IV (up to 16) and key (up to 32) */
 #define GDOI_SIG_KEY_MAX 1024
 #define GDOI_MAX_DELETES 16
-#define ISAKMP_EXCH_GROUPKEY_PUSH_ACK 35
 
 /* KEK_ALGORITHM values (RFC 6407 5.3.2) */
 enum { KEK_ALG_DES = 1, KEK_ALG_3DES = 2, KEK_ALG_AES = 3 };
@@ -44,7 +47,8 @@ enum { SIG_ALG_RSA = 1 };
 /* KEK_ACK_REQUESTED values (RFC 8263 8) */
 enum { REKEY_ACK_KEK_SHA256 = 1, REKEY_ACK_KEK_SHA512 = 3 };
 
-/* SA TEK Protocol-ID */
+/* Protocol-IDs of SA TEKs and Deletes (RFC 6407 5.5, 5.9): 0 is the KEK */
+#define GDOI_PROTO_KEK 0
 #define GDOI_PROTO_ESP 1
 /* ESP transform IDs (RFC 2407 4.4.4, RFC 3602, RFC 4106) */
 enum { ESP_DES = 2, ESP_3DES = 3, ESP_AES_CBC = 12, ESP_AES_GCM_16 = 20 };
@@ -54,14 +58,14 @@ enum { AUTH_HMAC_MD5 = 1, AUTH_HMAC_SHA1 = 2, AUTH_HMAC_SHA256 = 5 };
 /** One TEK policy and, once KD arrived, its keys. */
 struct gdoi_tek {
 	uint32_t spi;
-	uint8_t protocol_id;     /**< 1 = ESP */
-	uint8_t transform;       /**< ESP transform ID */
+	uint8_t protocol_id; /**< 1 = ESP */
+	uint8_t transform;   /**< ESP transform ID */
 	uint16_t key_bits;
-	uint8_t auth;            /**< IPsec auth algorithm attribute, 0 = none */
-	uint8_t encap;           /**< 1 tunnel, 2 transport */
+	uint8_t auth;		   /**< IPsec auth algorithm attribute, 0 = none */
+	uint8_t encap;		   /**< 1 tunnel, 2 transport */
 	uint8_t addr_preservation; /**< 1 none .. 4 source and destination */
-	uint8_t direction;       /**< 1 sender only, 2 receiver only, 3 symmetric */
-	uint32_t lifetime;       /**< seconds, 0 = none given */
+	uint8_t direction;	   /**< 1 sender only, 2 receiver only, 3 symmetric */
+	uint32_t lifetime;	   /**< seconds, 0 = none given */
 	struct gvpn_selector sel;
 	int has_keys;
 	struct gvpn_crypto_xform xform; /**< algorithms and keys, when has_keys */
@@ -69,16 +73,16 @@ struct gdoi_tek {
 
 struct gdoi_kek {
 	uint8_t spi[16];
-	uint8_t alg;             /**< KEK_ALGORITHM */
+	uint8_t alg; /**< KEK_ALGORITHM */
 	uint16_t key_bits;
 	uint32_t lifetime;
 	uint8_t sig_hash, sig_alg;
 	uint16_t sig_key_bits;
-	uint8_t ack_requested;   /**< KEK_ACK_REQUESTED (RFC 8263), 0 = none */
+	uint8_t ack_requested; /**< KEK_ACK_REQUESTED (RFC 8263), 0 = none */
 	int has_keys;
 	uint8_t key[GDOI_KEK_KEY_MAX]; /**< KEK_ALGORITHM_KEY: explicit IV, then the key */
 	uint16_t key_len;
-	uint8_t iv_len;          /**< set by gdoi_kek_check(): the cipher's block */
+	uint8_t iv_len;			   /**< set by gdoi_kek_check(): the cipher's block */
 	uint8_t sig_key[GDOI_SIG_KEY_MAX]; /**< public key of the key server */
 	uint16_t sig_key_len;
 };
@@ -90,11 +94,11 @@ struct gdoi_policy {
 	int has_kek;
 	struct gdoi_kek kek;
 	int has_gap;
-	uint16_t atd, dtd;       /**< seconds */
-	uint16_t replay_window;  /**< time-based anti-replay window, seconds (R23), 0 = off */
+	uint16_t atd, dtd;	/**< seconds */
+	uint16_t replay_window; /**< time-based anti-replay window, seconds (R23), 0 = off */
 	int has_seq;
 	uint32_t seq;
-	uint16_t n_ignored;      /**< SA TEKs of other protocols (deny policies, R6) */
+	uint16_t n_ignored; /**< SA TEKs of other protocols (deny policies, R6) */
 };
 
 /**
@@ -104,7 +108,10 @@ struct gdoi_policy {
  */
 int gdoi_parse_sa(const uint8_t *body, size_t len, struct gdoi_policy *pol, const char **why);
 
-/** Parse a KD payload body: keys land in the matching TEKs and the KEK. */
+/**
+ * Parse a KD payload body: keys land in the matching TEKs and the KEK.
+ * @return 0, or -EINVAL / -ENOTSUP with @p why set.
+ */
 int gdoi_parse_kd(const uint8_t *body, size_t len, struct gdoi_policy *pol, const char **why);
 
 /**
@@ -115,13 +122,15 @@ int gdoi_parse_kd(const uint8_t *body, size_t len, struct gdoi_policy *pol, cons
  */
 int gdoi_policy_check(struct gdoi_policy *pol, const char **why);
 
-/** gdoi_policy_check() without requiring a TEK (a push may carry none). */
+/** gdoi_policy_check() without requiring a TEK (a push may carry none).
+ * @return 0, or -EINVAL / -ENOTSUP with @p why set. */
 int gdoi_policy_check_teks(struct gdoi_policy *pol, const char **why);
 
 /**
  * Check a KEK: a supported algorithm whose KEK_ALGORITHM_KEY is the
  * explicit IV followed by a key of the right length, and an RSA signature
  * key that parses and matches SIG_KEY_LENGTH. Sets kek->iv_len.
+ * @return 0, or -EINVAL / -ENOTSUP with @p why set.
  */
 int gdoi_kek_check(struct gdoi_kek *kek, const char **why);
 
@@ -139,22 +148,27 @@ struct gdoi_pull {
 	size_t nr_len;
 	uint8_t iv[IKE_BLOCK_MAX];
 	struct gdoi_policy pol;
-	const char *error;
-	uint16_t notify;        /**< notify type the key server sent, if any */
+	uint16_t notify; /**< notify type the key server sent, if any */
 };
 
-/** Build message 1. @return 0 or a negative errno. */
+/** Build message 1. @return 0, -ENOTCONN (phase 1 not established) or -EIO. */
 int gdoi_pull_start(struct gdoi_pull *p, const struct ike_sa *sa, uint32_t group_id,
 		    struct isakmp_buf *out);
 
 /**
  * Feed a received message of the exchange.
- * @return IKE_CONTINUE (message 3 is in @p out), IKE_DONE (p->pol is valid
- *   and checked), IKE_IGNORED (not for this exchange), or a negative errno
- *   with p->error set (ECONNREFUSED: the key server sent a notification).
+ * @param res IKE_CONTINUE (message 3 is in @p out), IKE_DONE (p->pol is
+ *   valid and checked) or IKE_IGNORED (not for this exchange, or an
+ *   informational that does not verify).
+ * @param why set to the reason when the exchange failed (static string).
+ * @return 0 with @p res set; or the exchange failed, with @p why set:
+ *   -EBADMSG (does not decrypt, payloads not those of the step's script, or
+ *   malformed), -EACCES (HASH does not verify), -EINVAL / -ENOTSUP (policy
+ *   refused), -ECONNREFUSED (the key server sent a notification: its type
+ *   in p->notify), -ECONNRESET (it deleted the phase-1 SA), -ENOMEM, -EIO.
  */
 int gdoi_pull_input(struct gdoi_pull *p, const struct ike_sa *sa, const uint8_t *msg, size_t len,
-		    struct isakmp_buf *out);
+		    struct isakmp_buf *out, enum ike_result *res, const char **why);
 
 /** Wipe the exchange's secrets. */
 void gdoi_pull_clear(struct gdoi_pull *p);
@@ -171,10 +185,10 @@ uint8_t *gdoi_plain_buf(void);
 
 /** One SPI a push deletes. */
 struct gdoi_delete {
-	uint8_t protocol;        /**< 0 KEK, 1 ESP TEK */
-	int all;                 /**< SPI 0: every SA of that protocol */
-	uint32_t spi;            /**< TEK SPI */
-	uint8_t kek_spi[16];     /**< KEK cookie pair */
+	uint8_t protocol;    /**< 0 KEK, 1 ESP TEK */
+	int all;	     /**< SPI 0: every SA of that protocol */
+	uint32_t spi;	     /**< TEK SPI */
+	uint8_t kek_spi[16]; /**< KEK cookie pair */
 };
 
 /** What a verified push says. */
@@ -182,17 +196,17 @@ struct gdoi_push {
 	uint32_t seq;
 	uint16_t n_deletes;
 	struct gdoi_delete del[GDOI_MAX_DELETES];
-	int has_policy;          /**< SA and KD were present: pol holds them, checked */
-	struct gdoi_policy pol;  /**< new TEKs, GAP, a new KEK */
+	int has_policy;		/**< SA and KD were present: pol holds them, checked */
+	struct gdoi_policy pol; /**< new TEKs, GAP, a new KEK */
 };
 
 /** Why a push was dropped. */
-#define GDOI_PUSH_DROP_LIST(X)                                                              \
-	X(NO_KEK, "no_kek", "no rekey SA (KEK) held")                                        \
-	X(UNKNOWN_KEK, "unknown_kek", "cookies are not the KEK's SPI")                      \
-	X(MALFORMED, "malformed", "does not decrypt or parse")                              \
-	X(STALE_SEQ, "stale_seq", "SEQ not newer than the last accepted")                   \
-	X(BAD_SIGNATURE, "bad_signature", "signature does not verify")                      \
+#define GDOI_PUSH_DROP_LIST(X)                                                                     \
+	X(NO_KEK, "no_kek", "no rekey SA (KEK) held")                                              \
+	X(UNKNOWN_KEK, "unknown_kek", "cookies are not the KEK's SPI")                             \
+	X(MALFORMED, "malformed", "does not decrypt or parse")                                     \
+	X(STALE_SEQ, "stale_seq", "SEQ not newer than the last accepted")                          \
+	X(BAD_SIGNATURE, "bad_signature", "signature does not verify")                             \
 	X(POLICY, "policy", "policy or keys not acceptable")
 
 #define GDOI_PUSH_DROP_ENUM(n, id, desc) GDOI_PUSH_DROP_##n,
@@ -204,10 +218,14 @@ const char *gdoi_push_drop_id(enum gdoi_push_drop d);
 
 /**
  * Open a GROUPKEY-PUSH datagram: cookies must be @p kek's SPI; it is
- * decrypted with the KEK, parsed (HDR*, SEQ, D*, [SA, KD], SIG), its SEQ
- * must exceed @p last_seq and its signature must verify with the key
- * server's public key, all before anything in it is believed.
- * @return 0 with @p out filled, or -1 with @p reason and @p why set.
+ * decrypted with the KEK, checked against the push script (HDR*, SEQ, D*,
+ * [SA, KD], SIG), its SEQ must exceed @p last_seq and its signature must
+ * verify with the key server's public key, all before anything in it is
+ * believed.
+ * @return 0 with @p out filled, or, with @p reason and @p why set:
+ *   -ENOKEY (no KEK, or not its cookies), -EBADMSG (malformed), -ESTALE
+ *   (old SEQ), -EACCES (bad signature), -EINVAL / -ENOTSUP (policy),
+ *   -ENOMEM.
  */
 int gdoi_push_input(const struct gdoi_kek *kek, uint32_t last_seq, const uint8_t *msg, size_t len,
 		    struct gdoi_push *out, enum gdoi_push_drop *reason, const char **why);

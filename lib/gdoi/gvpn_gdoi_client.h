@@ -26,25 +26,25 @@ extern "C" {
 
 enum gdoi_client_state {
 	GDOI_IDLE = 0,
-	GDOI_PHASE1,      /**< Main Mode with a key server */
-	GDOI_PULL,        /**< GROUPKEY-PULL */
-	GDOI_REGISTERED,  /**< keys installed; waiting to re-register */
-	GDOI_REKEYING,    /**< re-registering while the current keys still work */
-	GDOI_FAILED,      /**< no key server answers and no keys are left (R24) */
+	GDOI_PHASE1,	 /**< Main Mode with a key server */
+	GDOI_PULL,	 /**< GROUPKEY-PULL */
+	GDOI_REGISTERED, /**< keys installed; waiting to re-register */
+	GDOI_REKEYING,	 /**< re-registering while the current keys still work */
+	GDOI_FAILED,	 /**< no key server answers and no keys are left (R24) */
 };
 
 const char *gdoi_client_state_name(enum gdoi_client_state s);
 
 /** Why a datagram on a group's socket was not taken, besides the push drops
  * (GDOI_PUSH_DROP_LIST), in the order they are checked. */
-#define GDOI_RX_DROP_LIST(X)                                                                \
-	X(SHORT, "short", "shorter than an ISAKMP header")                                  \
-	X(NOT_ISAKMP, "not_isakmp", "not an ISAKMP 1.0 message as long as the datagram")    \
-	X(NOT_KEY_SERVER, "not_key_server", "not from the key server being talked to")      \
-	X(UNEXPECTED, "unexpected", "no exchange with the key server awaits an answer")    \
-	X(UNKNOWN_COOKIES, "unknown_cookies", "cookies are not the running exchange's")    \
-	X(BAD_EXCHANGE, "bad_exchange",                                                      \
-	  "exchange, message ID or flags not those awaited, or a duplicate")                \
+#define GDOI_RX_DROP_LIST(X)                                                                       \
+	X(SHORT, "short", "shorter than an ISAKMP header")                                         \
+	X(NOT_ISAKMP, "not_isakmp", "not an ISAKMP 1.0 message as long as the datagram")           \
+	X(NOT_KEY_SERVER, "not_key_server", "not from the key server being talked to")             \
+	X(UNEXPECTED, "unexpected", "no exchange with the key server awaits an answer")            \
+	X(UNKNOWN_COOKIES, "unknown_cookies", "cookies are not the running exchange's")            \
+	X(BAD_EXCHANGE, "bad_exchange",                                                            \
+	  "exchange, message ID or flags not those awaited, or a duplicate")                       \
 	X(UNAUTHENTICATED, "unauthenticated", "protected notification that does not verify")
 
 #define GDOI_RX_DROP_ENUM(n, id, desc) GDOI_RX_DROP_##n,
@@ -62,11 +62,11 @@ struct gdoi_client_conf {
 	uint32_t group_id;
 	unsigned int n_servers;
 	struct sockaddr_in servers[GDOI_MAX_SERVERS];
-	struct sockaddr_in local;       /**< address (and port, 0 = any) to send from */
-	struct ike_conf ike;            /**< PSK and phase-1 proposals */
-	uint32_t retry_interval_ms;     /**< R12: 10 s */
-	unsigned int retries;           /**< R12: 3 per server */
-	uint32_t retransmit_ms;         /**< first retransmission of a message: 1 s */
+	struct sockaddr_in local;   /**< address (and port, 0 = any) to send from */
+	struct ike_conf ike;	    /**< PSK and phase-1 proposals */
+	uint32_t retry_interval_ms; /**< R12: 10 s */
+	unsigned int retries;	    /**< R12: 3 per server */
+	uint32_t retransmit_ms;	    /**< first retransmission of a message: 1 s */
 };
 
 /** What the control core does with what the client learns. */
@@ -103,20 +103,20 @@ void gdoi_client_poll(struct gdoi_client *c, uint64_t now_ms);
 /** For telemetry. */
 struct gdoi_client_info {
 	enum gdoi_client_state state;
-	char server[32];          /**< current key server, "a.b.c.d:port" */
+	char server[32]; /**< current key server, "a.b.c.d:port" */
 	char last_error[128];
-	int64_t rekey_in_ms;      /**< -1 when no re-registration is scheduled */
+	int64_t rekey_in_ms; /**< -1 when no re-registration is scheduled */
 	uint64_t registrations, failures;
-	int has_kek;              /**< pushes are accepted */
-	uint32_t seq;             /**< last accepted push SEQ */
-	int64_t kek_expires_in_ms;/**< -1 without a KEK */
+	int has_kek;		   /**< pushes are accepted */
+	uint32_t seq;		   /**< last accepted push SEQ */
+	int64_t kek_expires_in_ms; /**< -1 without a KEK */
 	uint64_t pushes, acks_sent;
 	uint64_t push_drops[GDOI_PUSH_DROP_MAX];
 	uint64_t unauth_notifies; /**< notifications in the clear during phase 1, ignored */
-	uint64_t rx_datagrams;    /**< read from the socket */
+	uint64_t rx_datagrams;	  /**< read from the socket */
 	uint64_t rx_drops[GDOI_RX_DROP_MAX];
-	uint64_t rx_socket_full;  /**< dropped by the kernel: socket buffer full */
-	uint64_t rx_polls_full;   /**< polls that stopped at GDOI_RX_BUDGET */
+	uint64_t rx_socket_full; /**< dropped by the kernel: socket buffer full */
+	uint64_t rx_polls_full;	 /**< polls that stopped at GDOI_RX_BUDGET */
 };
 void gdoi_client_info(const struct gdoi_client *c, uint64_t now_ms, struct gdoi_client_info *out);
 

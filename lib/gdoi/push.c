@@ -11,17 +11,17 @@
  * the KEK (CBC, the explicit IV of KEK_ALGORITHM_KEY). SIG signs "rekey" |
  * HDR | the payloads before SIG. Nothing in a push is believed until the
  * cookies match, it decrypts and parses, its SEQ is new and its signature
- * verifies. doc/gdoi.md lists the wire choices.
+ * verifies; the payloads are checked against the push script (SEQ, D*,
+ * [SA, KD], SIG) before any is read. doc/gdoi.md lists the wire choices.
  */
 #include <errno.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/x509.h>
 
 #include "gvpn_common.h"
-#include "gvpn_gdoi.h"
+#include "gdoi_private.h"
 
 enum { ID_IPV4_ADDR = 1 };
 
@@ -35,245 +35,64 @@ gdoi_push_drop_id(enum gdoi_push_drop d)
 	return (unsigned int)d < GDOI_PUSH_DROP_MAX ? drop_ids[d] : "?";
 }
 
-/* The KEK's cipher and the length of its key (without the IV). */
-static const EVP_CIPHER *
-kek_cipher(const struct gdoi_kek *k, uint16_t *key_len)
-{
-	switch (k->alg) {
-	case KEK_ALG_3DES:
-		*key_len = 24;
-		return EVP_des_ede3_cbc();
-	case KEK_ALG_AES:
-		switch (k->key_bits == 0 ? 128 : k->key_bits) {
-		case 128:
-			*key_len = 16;
-			return EVP_aes_128_cbc();
-		case 192:
-			*key_len = 24;
-			return EVP_aes_192_cbc();
-		case 256:
-			*key_len = 32;
-			return EVP_aes_256_cbc();
-		default:
-			return NULL;
-		}
-	default:
-		return NULL; /* DES: below the 112 bits RFC 6407 section 6 asks for */
-	}
-}
-
-static const EVP_MD *
-sig_md(uint8_t sig_hash)
-{
-	switch (sig_hash) {
-	case SIG_HASH_SHA1:
-		return EVP_sha1();
-	case SIG_HASH_SHA256:
-		return EVP_sha256();
-	case SIG_HASH_SHA384:
-		return EVP_sha384();
-	case SIG_HASH_SHA512:
-		return EVP_sha512();
-	default:
-		return NULL;
-	}
-}
-
-static EVP_PKEY *
-sig_pubkey(const struct gdoi_kek *k)
-{
-	const uint8_t *p = k->sig_key;
-
-	return d2i_PUBKEY(NULL, &p, k->sig_key_len);
-}
-
-int
-gdoi_kek_check(struct gdoi_kek *k, const char **why)
-{
-	const EVP_CIPHER *c;
-	uint16_t key_len = 0;
-	EVP_PKEY *pub;
-	int bits, rsa;
-
-	c = kek_cipher(k, &key_len);
-	if (c == NULL) {
-		*why = "KEK algorithm not supported (3DES or AES-CBC)";
-		return -ENOTSUP;
-	}
-	k->iv_len = (uint8_t)EVP_CIPHER_get_iv_length(c);
-	if (k->key_len != k->iv_len + key_len) {
-		*why = "KEK_ALGORITHM_KEY is not the explicit IV and a key of the KEK's length";
-		return -EINVAL;
-	}
-	if (k->sig_alg != SIG_ALG_RSA || sig_md(k->sig_hash) == NULL) {
-		*why = "KEK signature is not RSA with SHA-1 or SHA-2";
-		return -ENOTSUP;
-	}
-	if (k->sig_key_len == 0 || (pub = sig_pubkey(k)) == NULL) {
-		*why = "KEK signature key missing or not a public key";
-		return -EINVAL;
-	}
-	rsa = EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA;
-	bits = EVP_PKEY_get_bits(pub);
-	EVP_PKEY_free(pub);
-	if (!rsa || bits < 1024 || (k->sig_key_bits != 0 && bits != k->sig_key_bits)) {
-		*why = "KEK signature key is not an RSA key of the announced size (>= 1024 bits)";
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* CBC-decrypt the body after the header with the KEK. */
 static int
-kek_decrypt(const struct gdoi_kek *k, const uint8_t *in, size_t len, uint8_t *out)
-{
-	uint16_t key_len;
-	const EVP_CIPHER *c = kek_cipher(k, &key_len);
-	EVP_CIPHER_CTX *ctx;
-	int n = 0, ok;
-
-	if (c == NULL || k->iv_len == 0 || len == 0 || len % k->iv_len != 0)
-		return -1;
-	ctx = EVP_CIPHER_CTX_new();
-	ok = ctx != NULL && EVP_DecryptInit_ex(ctx, c, NULL, k->key + k->iv_len, k->key) == 1 &&
-	     EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
-	     EVP_DecryptUpdate(ctx, out, &n, in, (int)len) == 1 && (size_t)n == len;
-	EVP_CIPHER_CTX_free(ctx);
-	return ok ? 0 : -1;
-}
-
-static int
-verify(const struct gdoi_kek *k, const uint8_t *hdr, const uint8_t *signed_part, size_t signed_len,
-       const struct isakmp_payload *sig)
-{
-	EVP_PKEY *pub = sig_pubkey(k);
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int ok;
-
-	/* RSASSA-PKCS1-v1_5 (RFC 6407 5.3.6.1) over "rekey" | HDR | payloads */
-	ok = pub != NULL && ctx != NULL && sig->body_len == (size_t)EVP_PKEY_get_size(pub) &&
-	     EVP_DigestVerifyInit(ctx, NULL, sig_md(k->sig_hash), NULL, pub) == 1 &&
-	     EVP_DigestVerifyUpdate(ctx, "rekey", 5) == 1 &&
-	     EVP_DigestVerifyUpdate(ctx, hdr, ISAKMP_HDR_LEN) == 1 &&
-	     EVP_DigestVerifyUpdate(ctx, signed_part, signed_len) == 1 &&
-	     EVP_DigestVerifyFinal(ctx, sig->body, sig->body_len) == 1;
-	EVP_MD_CTX_free(ctx);
-	EVP_PKEY_free(pub);
-	return ok ? 0 : -1;
-}
-
-/* A Delete payload (RFC 6407 5.9): DOI, Protocol-ID, SPI size, SPIs. */
-static int
-parse_delete(const struct isakmp_payload *pl, struct gdoi_push *out, const char **why)
-{
-	const uint8_t *b = pl->body;
-	uint8_t proto, spi_size;
-	uint16_t n;
-
-	if (pl->body_len < 8 || isakmp_get32(b) != GDOI_DOI) {
-		*why = "Delete payload truncated or not of the GDOI DOI";
-		return -1;
-	}
-	proto = b[4];
-	spi_size = b[5];
-	n = isakmp_get16(b + 6);
-	if ((proto == 0 && spi_size != 16) || (proto == GDOI_PROTO_ESP && spi_size != 4) ||
-	    (proto != 0 && proto != GDOI_PROTO_ESP) || (size_t)n * spi_size != pl->body_len - 8u) {
-		*why = "Delete payload protocol, SPI size or count inconsistent";
-		return -1;
-	}
-	for (uint16_t i = 0; i < n; i++) {
-		const uint8_t *spi = b + 8 + (size_t)i * spi_size;
-		struct gdoi_delete *d;
-		static const uint8_t zero[16];
-
-		if (out->n_deletes == GDOI_MAX_DELETES) {
-			*why = "more deleted SPIs than supported";
-			return -1;
-		}
-		d = &out->del[out->n_deletes++];
-		d->protocol = proto;
-		d->all = memcmp(spi, zero, spi_size) == 0;
-		if (proto == 0)
-			memcpy(d->kek_spi, spi, 16);
-		else
-			d->spi = isakmp_get32(spi);
-	}
-	return 0;
-}
-
-static int
-drop(enum gdoi_push_drop *reason, enum gdoi_push_drop r, const char **why, const char *w)
+drop(enum gdoi_push_drop *reason, enum gdoi_push_drop r, const char **why, const char *w, int err)
 {
 	*reason = r;
 	*why = w;
-	return -1;
+	return err;
 }
 
-int
-gdoi_push_input(const struct gdoi_kek *kek, uint32_t last_seq, const uint8_t *msg, size_t len,
-		struct gdoi_push *out, enum gdoi_push_drop *reason, const char **why)
+/* The push, after HDR* (RFC 6407 4): SEQ, D*, [SA, KD], SIG; X(line, payload, min, max). */
+#define PUSH_SCRIPT(X)                                                                             \
+	X(PUSH_SEQ, SEQ, 1, 1)                                                                     \
+	X(PUSH_D, DELETE, 0, GDOI_MAX_DELETES)                                                     \
+	X(PUSH_SA, SA, 0, 1)                                                                       \
+	X(PUSH_KD, KD, 0, 1)                                                                       \
+	X(PUSH_SIG, SIG, 1, 1)
+enum { PUSH_SCRIPT(ISAKMP_SCRIPT_INDEX) };
+ISAKMP_SCRIPT(push_script, "GROUPKEY-PUSH", PUSH_SCRIPT);
+
+/* The payloads, read and checked before anything in them is believed. */
+static int
+push_open(const struct gdoi_kek *kek, uint32_t last_seq, const uint8_t *msg, size_t len,
+	  const struct isakmp_hdr *hdr, uint8_t *plain, struct gdoi_push *out,
+	  enum gdoi_push_drop *reason, const char **why)
 {
-	uint8_t *plain = gdoi_plain_buf();
-	const struct isakmp_payload *sig = NULL, *sa = NULL, *kd = NULL;
-	struct isakmp_hdr hdr;
+	const struct isakmp_payload *sig, *sa, *kd;
 	struct isakmp_msg m;
+	enum isakmp_err err;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	if (isakmp_parse_header(msg, len, &hdr) != ISAKMP_OK)
-		return drop(reason, GDOI_PUSH_DROP_MALFORMED, why, "ISAKMP header malformed");
-	if (plain == NULL)
-		return drop(reason, GDOI_PUSH_DROP_MALFORMED, why, "no key memory for the message");
-	if (kek == NULL || !kek->has_keys)
-		return drop(reason, GDOI_PUSH_DROP_NO_KEK, why, "no KEK held");
-	if (memcmp(msg, kek->spi, 16) != 0)
-		return drop(reason, GDOI_PUSH_DROP_UNKNOWN_KEK, why, "cookies are not the KEK's SPI");
-	if (hdr.exchange != ISAKMP_EXCH_GROUPKEY_PUSH || hdr.flags != ISAKMP_FLAG_ENC ||
-	    hdr.msgid != 0)
+	if (gdoi_kek_decrypt(kek, msg + ISAKMP_HDR_LEN, len - ISAKMP_HDR_LEN, plain) != 0)
+		return drop(reason, GDOI_PUSH_DROP_MALFORMED, why, "does not decrypt with the KEK",
+			    -EBADMSG);
+	if (isakmp_parse_payloads(hdr->next, plain, len - ISAKMP_HDR_LEN, 1, &push_script, &m,
+				  &err) != 0)
 		return drop(reason, GDOI_PUSH_DROP_MALFORMED, why,
-			    "not a GROUPKEY-PUSH header (exchange 33, E flag only, message ID 0)");
-	if (kek_decrypt(kek, msg + ISAKMP_HDR_LEN, len - ISAKMP_HDR_LEN, plain) != 0) {
-		gvpn_wipe(plain, len); /* a failed decryption may have written some */
-		return drop(reason, GDOI_PUSH_DROP_MALFORMED, why, "does not decrypt with the KEK");
-	}
-	rc = isakmp_parse_payloads(hdr.next, plain, len - ISAKMP_HDR_LEN, 1, &m);
-	if (rc != ISAKMP_OK) {
-		gvpn_wipe(plain, len);
-		return drop(reason, GDOI_PUSH_DROP_MALFORMED, why, isakmp_err_name(rc));
-	}
-	/* SEQ, D*, [SA, KD], SIG: in that order, nothing else */
-	if (m.n < 2 || m.p[0].type != ISAKMP_P_SEQ || m.p[0].body_len != 4 ||
-	    m.p[m.n - 1].type != ISAKMP_P_SIG)
-		goto malformed;
-	sig = &m.p[m.n - 1];
-	for (uint16_t i = 1; i + 1 < m.n; i++) {
-		const struct isakmp_payload *p = &m.p[i];
-
-		if (p->type == ISAKMP_P_DELETE && sa == NULL) {
-			if (parse_delete(p, out, why) != 0) {
-				*reason = GDOI_PUSH_DROP_MALFORMED;
-				goto fail;
-			}
-		} else if (p->type == ISAKMP_P_SA && sa == NULL) {
-			sa = p;
-		} else if (p->type == ISAKMP_P_KD && sa != NULL && kd == NULL) {
-			kd = p;
-		} else {
-			goto malformed;
-		}
-	}
-	if ((sa == NULL) != (kd == NULL) || (sa == NULL && out->n_deletes == 0))
-		goto malformed;
-	out->seq = isakmp_get32(m.p[0].body);
-	if (out->seq <= last_seq) {
-		drop(reason, GDOI_PUSH_DROP_STALE_SEQ, why, "SEQ not newer than the last accepted");
-		goto fail;
-	}
-	if (verify(kek, msg, plain, (size_t)(sig->raw - plain), sig) != 0) {
-		drop(reason, GDOI_PUSH_DROP_BAD_SIGNATURE, why, "signature does not verify");
-		goto fail;
-	}
+			    err == ISAKMP_ERR_UNEXPECTED_PAYLOAD ||
+				    err == ISAKMP_ERR_OUT_OF_ORDER || err == ISAKMP_ERR_DUPLICATE ||
+				    err == ISAKMP_ERR_MISSING
+				? "payloads are not SEQ, D*, [SA, KD], SIG"
+				: isakmp_err_name(err),
+			    -EBADMSG);
+	sa = isakmp_line(&m, PUSH_SA);
+	kd = isakmp_line(&m, PUSH_KD);
+	sig = isakmp_line(&m, PUSH_SIG);
+	if ((sa == NULL) != (kd == NULL) || (sa == NULL && m.count[PUSH_D] == 0))
+		return drop(reason, GDOI_PUSH_DROP_MALFORMED, why,
+			    "payloads are not SEQ, D*, [SA, KD], SIG", -EBADMSG);
+	if (gdoi_parse_seq(isakmp_line(&m, PUSH_SEQ), &out->seq, why) != 0)
+		return drop(reason, GDOI_PUSH_DROP_MALFORMED, why, *why, -EBADMSG);
+	for (uint16_t i = 0; i < m.count[PUSH_D]; i++)
+		if (gdoi_parse_delete(&m.p[m.first[PUSH_D] + i], out, why) != 0)
+			return drop(reason, GDOI_PUSH_DROP_MALFORMED, why, *why, -EBADMSG);
+	if (out->seq <= last_seq)
+		return drop(reason, GDOI_PUSH_DROP_STALE_SEQ, why,
+			    "SEQ not newer than the last accepted", -ESTALE);
+	if (gdoi_kek_verify(kek, msg, plain, (size_t)(sig->raw - plain), sig) != 0)
+		return drop(reason, GDOI_PUSH_DROP_BAD_SIGNATURE, why, "signature does not verify",
+			    -EACCES);
 	if (sa != NULL) {
 		rc = gdoi_parse_sa(sa->body, sa->body_len, &out->pol, why);
 		if (rc == 0)
@@ -282,18 +101,44 @@ gdoi_push_input(const struct gdoi_kek *kek, uint32_t last_seq, const uint8_t *ms
 			rc = gdoi_policy_check_teks(&out->pol, why);
 		if (rc != 0) {
 			*reason = GDOI_PUSH_DROP_POLICY;
-			goto fail;
+			return rc;
 		}
 		out->has_policy = 1;
 	}
-	gvpn_wipe(plain, len);
 	return 0;
-malformed:
-	drop(reason, GDOI_PUSH_DROP_MALFORMED, why, "payloads are not SEQ, D*, [SA, KD], SIG");
-fail:
+}
+
+int
+gdoi_push_input(const struct gdoi_kek *kek, uint32_t last_seq, const uint8_t *msg, size_t len,
+		struct gdoi_push *out, enum gdoi_push_drop *reason, const char **why)
+{
+	uint8_t *plain = gdoi_plain_buf();
+	struct isakmp_hdr hdr;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (isakmp_parse_header(msg, len, &hdr, NULL) != 0)
+		return drop(reason, GDOI_PUSH_DROP_MALFORMED, why, "ISAKMP header malformed",
+			    -EBADMSG);
+	if (plain == NULL)
+		return drop(reason, GDOI_PUSH_DROP_MALFORMED, why, "no key memory for the message",
+			    -ENOMEM);
+	if (kek == NULL || !kek->has_keys)
+		return drop(reason, GDOI_PUSH_DROP_NO_KEK, why, "no KEK held", -ENOKEY);
+	if (memcmp(msg, kek->spi, 16) != 0)
+		return drop(reason, GDOI_PUSH_DROP_UNKNOWN_KEK, why,
+			    "cookies are not the KEK's SPI", -ENOKEY);
+	if (hdr.exchange != ISAKMP_EXCH_GROUPKEY_PUSH || hdr.flags != ISAKMP_FLAG_ENC ||
+	    hdr.msgid != 0)
+		return drop(reason, GDOI_PUSH_DROP_MALFORMED, why,
+			    "not a GROUPKEY-PUSH header (exchange 33, E flag only, message ID 0)",
+			    -EBADMSG);
+	rc = push_open(kek, last_seq, msg, len, &hdr, plain, out, reason, why);
+	/* a failed decryption may have written some: wiped on every path */
 	gvpn_wipe(plain, len);
-	gdoi_push_clear(out);
-	return -1;
+	if (rc != 0)
+		gdoi_push_clear(out);
+	return rc;
 }
 
 int

@@ -10,6 +10,9 @@
  *
  * No sockets and no timers here: the caller sends what these functions
  * build and feeds back what arrives, and retransmits the last message.
+ * Each message that arrives is checked against its exchange step's script
+ * (the payloads it allows, in order) before it is read. Errors follow
+ * gvpn_isakmp.h: 0 or a negative errno, the reason in `const char **why`.
  */
 
 #include <stddef.h>
@@ -28,25 +31,25 @@ enum ike_hash { IKE_HASH_MD5 = 1, IKE_HASH_SHA1 = 2, IKE_HASH_SHA256 = 4 };
 
 #define IKE_MAX_PROPOSALS 16
 #define IKE_PSK_MAX 256
-#define IKE_PSK_MIN 20   /* R10 */
+#define IKE_PSK_MIN 20 /* R10 */
 #define IKE_BLOCK_MAX 16
 #define IKE_DIGEST_MAX 32
-#define IKE_DH_MAX 256   /* bytes of the largest group (14: 2048 bits) */
+#define IKE_DH_MAX 256 /* bytes of the largest group (14: 2048 bits) */
 
 /** One phase-1 proposal. */
 struct ike_proposal {
-	uint8_t enc;        /**< enum ike_enc */
-	uint16_t key_bits;  /**< AES: 128, 192 or 256; else 0 */
-	uint8_t hash;       /**< enum ike_hash */
-	uint8_t group;      /**< MODP group 1, 2, 5 or 14 */
-	uint32_t lifetime;  /**< seconds */
+	uint8_t enc;	   /**< enum ike_enc */
+	uint16_t key_bits; /**< AES: 128, 192 or 256; else 0 */
+	uint8_t hash;	   /**< enum ike_hash */
+	uint8_t group;	   /**< MODP group 1, 2, 5 or 14 */
+	uint32_t lifetime; /**< seconds */
 };
 
 struct ike_conf {
 	uint8_t psk[IKE_PSK_MAX];
 	size_t psk_len;
-	uint32_t local_addr;  /**< host order: our ID (ID_IPV4_ADDR) */
-	uint32_t doi;         /**< DOI in the phase-1 SA payload */
+	uint32_t local_addr; /**< host order: our ID (ID_IPV4_ADDR) */
+	uint32_t doi;	     /**< DOI in the phase-1 SA payload */
 	unsigned int n_props;
 	struct ike_proposal props[IKE_MAX_PROPOSALS];
 };
@@ -60,8 +63,13 @@ enum ike_state {
 	IKE_FAILED,
 };
 
-/** Outcomes of ike_mm_input(), besides negative errnos. */
-enum { IKE_CONTINUE = 1, IKE_DONE = 2, IKE_IGNORED = 3, IKE_NOTIFIED = 4 };
+/** What a message fed to an exchange did (ike_mm_input(), gdoi_pull_input()). */
+enum ike_result {
+	IKE_IGNORED = 0, /**< not for this exchange, or a duplicate: nothing changed */
+	IKE_CONTINUE,	 /**< the next message is in the output buffer */
+	IKE_DONE,	 /**< the exchange is complete */
+	IKE_NOTIFIED,	 /**< a notification in the clear (type in the SA): advice only */
+};
 
 struct ike_sa {
 	enum ike_state state;
@@ -69,21 +77,20 @@ struct ike_sa {
 	uint8_t icookie[8], rcookie[8];
 	struct ike_proposal chosen;
 	unsigned int block, key_len, prf_len;
-	void *dh_x;                   /**< BIGNUM: our private exponent */
-	size_t g_len;                 /**< bytes of a public value */
+	void *dh_x;   /**< BIGNUM: our private exponent */
+	size_t g_len; /**< bytes of a public value */
 	uint8_t gxi[IKE_DH_MAX], gxr[IKE_DH_MAX], gxy[IKE_DH_MAX];
 	uint8_t ni[32], nr[256];
 	size_t nr_len;
-	uint8_t sa_b[1024];           /**< SA payload body of message 1 (for HASH_I) */
+	uint8_t sa_b[1024]; /**< SA payload body of message 1 (for HASH_I) */
 	size_t sa_b_len;
 	uint8_t skeyid[IKE_DIGEST_MAX], skeyid_d[IKE_DIGEST_MAX], skeyid_a[IKE_DIGEST_MAX],
-		skeyid_e[IKE_DIGEST_MAX];
-	uint8_t key[32];              /**< phase-1 encryption key */
-	uint8_t iv[IKE_BLOCK_MAX];    /**< current phase-1 IV */
+	    skeyid_e[IKE_DIGEST_MAX];
+	uint8_t key[32];		   /**< phase-1 encryption key */
+	uint8_t iv[IKE_BLOCK_MAX];	   /**< current phase-1 IV */
 	uint8_t last_block[IKE_BLOCK_MAX]; /**< last CBC block of phase 1 */
-	uint32_t peer_addr;           /**< host order, from the responder's ID */
-	const char *error;            /**< why it failed, for logs */
-	uint16_t notify;              /**< type of the last notification in the clear */
+	uint32_t peer_addr;		   /**< host order, from the responder's ID */
+	uint16_t notify;		   /**< type of the last notification in the clear */
 };
 
 /** Parts of a byte string to hash or prf. */
@@ -94,25 +101,33 @@ struct ike_chunk {
 
 /**
  * Start Main Mode: message 1 in @p out.
- * @return 0 or a negative errno.
+ * @return 0, -EINVAL (no proposal, too many, or a PSK under IKE_PSK_MIN),
+ *   -EIO (no randomness) or -ENOSPC.
  */
 int ike_mm_start(struct ike_sa *sa, const struct ike_conf *conf, struct isakmp_buf *out);
 
 /**
  * Feed a received message.
- * @return IKE_CONTINUE (the next message is in @p out), IKE_DONE (phase 1
- *   established), IKE_IGNORED (not for this SA or a duplicate),
+ * @param res what it did: IKE_CONTINUE (the next message is in @p out),
+ *   IKE_DONE (phase 1 established), IKE_IGNORED (not for this SA, a
+ *   duplicate, or an informational that is not one notification),
  *   IKE_NOTIFIED (a notification in the clear, type in sa->notify: nothing
  *   authenticates it, so it is advice only and the SA keeps waiting for its
- *   answer, RFC 2408 4.8), or a negative errno with sa->error set (the SA
- *   failed).
+ *   answer, RFC 2408 4.8).
+ * @param why set to the reason when the SA failed (static string).
+ * @return 0 with @p res set; or, the SA failed: -EBADMSG (malformed, or
+ *   payloads not those the step's script allows), -ENOPROTOOPT (no offered
+ *   proposal chosen), -EACCES (HASH_R does not verify), -ENOSPC, -EIO or
+ *   -ENOTSUP (local failures), with @p why set.
  */
-int ike_mm_input(struct ike_sa *sa, const uint8_t *msg, size_t len, struct isakmp_buf *out);
+int ike_mm_input(struct ike_sa *sa, const uint8_t *msg, size_t len, struct isakmp_buf *out,
+		 enum ike_result *res, const char **why);
 
 /** Wipe every secret of an SA. */
 void ike_sa_clear(struct ike_sa *sa);
 
-/** prf (HMAC with the negotiated hash) over @p n chunks. @return the output length. */
+/** prf (HMAC with the negotiated hash) over @p n chunks. @return the output
+ * length (a count), 0 when OpenSSL failed. */
 unsigned int ike_prf(const struct ike_sa *sa, const uint8_t *key, size_t key_len,
 		     const struct ike_chunk *c, int n, uint8_t *out);
 
@@ -122,17 +137,17 @@ void ike_exchange_iv(const struct ike_sa *sa, uint32_t msgid, uint8_t iv[IKE_BLO
 /**
  * Encrypt everything after the header of a finished message in place,
  * padding to the block, and set the encryption flag. @p iv is updated to the
- * last ciphertext block. @return 0 or a negative errno.
+ * last ciphertext block. @return 0, -ENOSPC (no room for the padding) or -EIO.
  */
 int ike_encrypt(const struct ike_sa *sa, uint8_t iv[IKE_BLOCK_MAX], struct isakmp_buf *b);
 
 /**
  * Decrypt the body of a received message into @p out (@p out_len in: room,
  * out: bytes). @p iv is updated to the last ciphertext block.
- * @return 0 or a negative errno.
+ * @return 0, -EBADMSG (not whole blocks, or longer than the room) or -EIO.
  */
-int ike_decrypt(const struct ike_sa *sa, uint8_t iv[IKE_BLOCK_MAX], const uint8_t *msg,
-		size_t len, uint8_t *out, size_t *out_len);
+int ike_decrypt(const struct ike_sa *sa, uint8_t iv[IKE_BLOCK_MAX], const uint8_t *msg, size_t len,
+		uint8_t *out, size_t *out_len);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,10 @@
  *                              <--    HDR, KE, Nr
  *  HDR*, IDii, HASH_I          -->
  *                              <--    HDR*, IDir, HASH_R
+ *
+ * Each answer is checked against its script (below) before it is read;
+ * a responder may add notifications and vendor IDs after what the exchange
+ * needs (RFC 2408 3.14, 3.16), nothing else.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +25,33 @@
 
 #include "gvpn_common.h"
 #include "gvpn_ike.h"
+
+/* The responder's messages: X(line, payload, min, max). */
+#define MM2_SCRIPT(X)                                                                              \
+	X(MM2_SA, SA, 1, 1)                                                                        \
+	X(MM2_N, NOTIFY, 0, 8)                                                                     \
+	X(MM2_VID, VID, 0, 16)
+#define MM4_SCRIPT(X)                                                                              \
+	X(MM4_KE, KE, 1, 1)                                                                        \
+	X(MM4_NONCE, NONCE, 1, 1)                                                                  \
+	X(MM4_N, NOTIFY, 0, 8)                                                                     \
+	X(MM4_VID, VID, 0, 16)
+#define MM6_SCRIPT(X)                                                                              \
+	X(MM6_ID, ID, 1, 1)                                                                        \
+	X(MM6_HASH, HASH, 1, 1)                                                                    \
+	X(MM6_N, NOTIFY, 0, 8)                                                                     \
+	X(MM6_VID, VID, 0, 16)
+/* A notification in the clear before phase 1 has keys (RFC 2408 4.8). */
+#define INFO_CLEAR_SCRIPT(X) X(INFO_N, NOTIFY, 1, 1)
+
+enum { MM2_SCRIPT(ISAKMP_SCRIPT_INDEX) };
+enum { MM4_SCRIPT(ISAKMP_SCRIPT_INDEX) };
+enum { MM6_SCRIPT(ISAKMP_SCRIPT_INDEX) };
+enum { INFO_CLEAR_SCRIPT(ISAKMP_SCRIPT_INDEX) };
+ISAKMP_SCRIPT(mm2_script, "Main Mode message 2", MM2_SCRIPT);
+ISAKMP_SCRIPT(mm4_script, "Main Mode message 4", MM4_SCRIPT);
+ISAKMP_SCRIPT(mm6_script, "Main Mode message 6", MM6_SCRIPT);
+ISAKMP_SCRIPT(info_clear_script, "informational in the clear", INFO_CLEAR_SCRIPT);
 
 #define SIT_IDENTITY_ONLY 1
 #define PROTO_ISAKMP 1
@@ -104,10 +135,10 @@ prime_of(uint8_t group)
 }
 
 static int
-fail(struct ike_sa *sa, const char *why, int err)
+fail(struct ike_sa *sa, const char **why, const char *msg, int err)
 {
 	sa->state = IKE_FAILED;
-	sa->error = why;
+	*why = msg;
 	return err;
 }
 
@@ -121,7 +152,7 @@ ike_prf(const struct ike_sa *sa, const uint8_t *key, size_t key_len, const struc
 	size_t len = 0;
 
 	params[0] = OSSL_PARAM_construct_utf8_string(
-		"digest", (char *)EVP_MD_get0_name(md_of(sa->chosen.hash)), 0);
+	    "digest", (char *)EVP_MD_get0_name(md_of(sa->chosen.hash)), 0);
 	params[1] = OSSL_PARAM_construct_end();
 	if (ctx != NULL && EVP_MAC_init(ctx, key, key_len, params) == 1) {
 		for (int i = 0; i < n; i++)
@@ -162,12 +193,12 @@ build_sa_body(struct ike_sa *sa)
 #define P32(v) (P16((v) >> 16), P16(v))
 	P32(c->doi);
 	/* IPsec DOI: SIT_IDENTITY_ONLY; GDOI DOI: a zero situation (RFC 6407 2.1) */
-	P32(c->doi == 1 ? SIT_IDENTITY_ONLY : 0);
+	P32(c->doi == ISAKMP_DOI_IPSEC ? SIT_IDENTITY_ONLY : 0);
 	prop_off = n;
 	P8(ISAKMP_P_NONE); /* last proposal */
 	P8(0);
 	P16(0); /* length, set below */
-	P8(1);  /* proposal # */
+	P8(1);	/* proposal # */
 	P8(PROTO_ISAKMP);
 	P8(0); /* SPI size */
 	P8(c->n_props);
@@ -298,8 +329,7 @@ take_choice(struct ike_sa *sa, const struct isakmp_payload *p)
 static int
 dh_start(struct ike_sa *sa)
 {
-	BIGNUM *p = prime_of(sa->chosen.group), *g = BN_new(), *x = BN_secure_new(),
-	       *gx = BN_new();
+	BIGNUM *p = prime_of(sa->chosen.group), *g = BN_new(), *x = BN_secure_new(), *gx = BN_new();
 	BN_CTX *ctx = BN_CTX_secure_new(); /* its temporaries derive from x */
 	int rc = -EIO;
 
@@ -369,14 +399,14 @@ derive(struct ike_sa *sa)
 	if (sa->prf_len == 0)
 		return -EIO;
 	n = sa->prf_len;
-	struct ike_chunk d[] = {{sa->gxy, sa->g_len}, {sa->icookie, 8}, {sa->rcookie, 8},
-				{&zero, 1}};
+	struct ike_chunk d[] = {
+	    {sa->gxy, sa->g_len}, {sa->icookie, 8}, {sa->rcookie, 8}, {&zero, 1}};
 	ike_prf(sa, sa->skeyid, n, d, 4, sa->skeyid_d);
-	struct ike_chunk a[] = {{sa->skeyid_d, n}, {sa->gxy, sa->g_len}, {sa->icookie, 8},
-				{sa->rcookie, 8}, {&one, 1}};
+	struct ike_chunk a[] = {
+	    {sa->skeyid_d, n}, {sa->gxy, sa->g_len}, {sa->icookie, 8}, {sa->rcookie, 8}, {&one, 1}};
 	ike_prf(sa, sa->skeyid, n, a, 5, sa->skeyid_a);
-	struct ike_chunk e[] = {{sa->skeyid_a, n}, {sa->gxy, sa->g_len}, {sa->icookie, 8},
-				{sa->rcookie, 8}, {&two, 1}};
+	struct ike_chunk e[] = {
+	    {sa->skeyid_a, n}, {sa->gxy, sa->g_len}, {sa->icookie, 8}, {sa->rcookie, 8}, {&two, 1}};
 	ike_prf(sa, sa->skeyid, n, e, 5, sa->skeyid_e);
 
 	/* Key: SKEYID_e, expanded as K1 = prf(SKEYID_e, 0), K2 = prf(SKEYID_e,
@@ -429,7 +459,8 @@ ike_encrypt(const struct ike_sa *sa, uint8_t iv[IKE_BLOCK_MAX], struct isakmp_bu
 	b->data[19] |= ISAKMP_FLAG_ENC;
 	if ((rc = isakmp_buf_finish(b)) != 0)
 		return rc;
-	rc = cbc(sa, 1, iv, b->data + ISAKMP_HDR_LEN, b->data + ISAKMP_HDR_LEN, b->len - ISAKMP_HDR_LEN);
+	rc = cbc(sa, 1, iv, b->data + ISAKMP_HDR_LEN, b->data + ISAKMP_HDR_LEN,
+		 b->len - ISAKMP_HDR_LEN);
 	if (rc == 0)
 		memcpy(iv, b->data + b->len - sa->block, sa->block);
 	return rc;
@@ -480,13 +511,13 @@ id_body(uint32_t addr, uint8_t *b)
 }
 
 static int
-send3(struct ike_sa *sa, struct isakmp_buf *out)
+send3(struct ike_sa *sa, struct isakmp_buf *out, enum ike_result *res, const char **why)
 {
 	struct isakmp_hdr h = {.exchange = ISAKMP_EXCH_MAIN};
 	size_t off;
 
 	if (RAND_bytes(sa->ni, sizeof(sa->ni)) != 1 || dh_start(sa) != 0)
-		return fail(sa, "no randomness or DH failure", -EIO);
+		return fail(sa, why, "no randomness or DH failure", -EIO);
 	memcpy(h.icookie, sa->icookie, 8);
 	memcpy(h.rcookie, sa->rcookie, 8);
 	isakmp_buf_init(out, &h);
@@ -496,19 +527,22 @@ send3(struct ike_sa *sa, struct isakmp_buf *out)
 	off = isakmp_buf_begin(out, ISAKMP_P_NONCE);
 	isakmp_buf_put(out, sa->ni, sizeof(sa->ni));
 	isakmp_buf_end(out, off);
+	if (isakmp_buf_finish(out) != 0)
+		return fail(sa, why, "message 3 not built", -ENOSPC);
 	sa->state = IKE_MM_SENT3;
-	return isakmp_buf_finish(out) == 0 ? IKE_CONTINUE : -ENOSPC;
+	*res = IKE_CONTINUE;
+	return 0;
 }
 
 static int
-send5(struct ike_sa *sa, struct isakmp_buf *out)
+send5(struct ike_sa *sa, struct isakmp_buf *out, enum ike_result *res, const char **why)
 {
 	struct isakmp_hdr h = {.exchange = ISAKMP_EXCH_MAIN};
 	uint8_t idb[8], hash_i[IKE_DIGEST_MAX];
 	size_t off, idl = id_body(sa->conf->local_addr, idb);
 
-	struct ike_chunk c[] = {{sa->gxi, sa->g_len}, {sa->gxr, sa->g_len}, {sa->icookie, 8},
-				{sa->rcookie, 8}, {sa->sa_b, sa->sa_b_len}, {idb, idl}};
+	struct ike_chunk c[] = {{sa->gxi, sa->g_len}, {sa->gxr, sa->g_len},	{sa->icookie, 8},
+				{sa->rcookie, 8},     {sa->sa_b, sa->sa_b_len}, {idb, idl}};
 	ike_prf(sa, sa->skeyid, sa->prf_len, c, 6, hash_i);
 	memcpy(h.icookie, sa->icookie, 8);
 	memcpy(h.rcookie, sa->rcookie, 8);
@@ -520,119 +554,149 @@ send5(struct ike_sa *sa, struct isakmp_buf *out)
 	isakmp_buf_put(out, hash_i, sa->prf_len);
 	isakmp_buf_end(out, off);
 	if (isakmp_buf_finish(out) != 0 || ike_encrypt(sa, sa->iv, out) != 0)
-		return fail(sa, "message 5 not built", -EIO);
+		return fail(sa, why, "message 5 not built", -EIO);
 	sa->state = IKE_MM_SENT5;
-	return IKE_CONTINUE;
+	*res = IKE_CONTINUE;
+	return 0;
 }
 
 static int
-check6(struct ike_sa *sa, const uint8_t *msg, size_t len)
+check6(struct ike_sa *sa, const uint8_t *msg, size_t len, enum ike_result *res, const char **why)
 {
 	uint8_t plain[ISAKMP_MSG_MAX], want[IKE_DIGEST_MAX], iv[IKE_BLOCK_MAX];
 	size_t plen = sizeof(plain);
 	const struct isakmp_payload *id, *hp;
 	struct isakmp_msg m;
-	int rc;
+	enum isakmp_err err;
 
 	memcpy(iv, sa->iv, sa->block);
 	if (ike_decrypt(sa, iv, msg, len, plain, &plen) != 0)
-		return fail(sa, "message 6 does not decrypt", -EBADMSG);
-	rc = isakmp_parse_payloads(msg[16], plain, plen, 1, &m);
-	if (rc != ISAKMP_OK)
-		return fail(sa, "message 6 malformed (wrong pre-shared key?)", -EBADMSG);
-	id = isakmp_find(&m, ISAKMP_P_ID);
-	hp = isakmp_find(&m, ISAKMP_P_HASH);
-	if (id == NULL || hp == NULL || hp->body_len != sa->prf_len)
-		return fail(sa, "message 6 lacks ID or HASH", -EBADMSG);
-	struct ike_chunk c[] = {{sa->gxr, sa->g_len}, {sa->gxi, sa->g_len}, {sa->rcookie, 8},
-				{sa->icookie, 8}, {sa->sa_b, sa->sa_b_len}, {id->body, id->body_len}};
+		return fail(sa, why, "message 6 does not decrypt", -EBADMSG);
+	if (isakmp_parse_payloads(msg[16], plain, plen, 1, &mm6_script, &m, &err) != 0)
+		return fail(sa, why,
+			    err == ISAKMP_ERR_MISSING
+				? "message 6 lacks ID or HASH"
+				: "message 6 malformed (wrong pre-shared key?)",
+			    -EBADMSG);
+	id = isakmp_line(&m, MM6_ID);
+	hp = isakmp_line(&m, MM6_HASH);
+	if (hp->body_len != sa->prf_len)
+		return fail(sa, why, "message 6 HASH is not of the negotiated hash's size",
+			    -EBADMSG);
+	struct ike_chunk c[] = {{sa->gxr, sa->g_len},	  {sa->gxi, sa->g_len},
+				{sa->rcookie, 8},	  {sa->icookie, 8},
+				{sa->sa_b, sa->sa_b_len}, {id->body, id->body_len}};
 	ike_prf(sa, sa->skeyid, sa->prf_len, c, 6, want);
 	if (!gvpn_memeq_ct(want, hp->body, sa->prf_len))
-		return fail(sa, "HASH_R does not verify (wrong pre-shared key?)", -EACCES);
+		return fail(sa, why, "HASH_R does not verify (wrong pre-shared key?)", -EACCES);
 	if (id->body_len >= 8 && id->body[0] == ID_IPV4_ADDR)
 		sa->peer_addr = (uint32_t)id->body[4] << 24 | (uint32_t)id->body[5] << 16 |
 				(uint32_t)id->body[6] << 8 | id->body[7];
 	memcpy(sa->last_block, msg + len - sa->block, sa->block);
 	memcpy(sa->iv, iv, sa->block);
 	sa->state = IKE_ESTABLISHED;
-	return IKE_DONE;
+	*res = IKE_DONE;
+	return 0;
 }
 
 /* A notification in the clear (NO-PROPOSAL-CHOSEN, INVALID-COOKIE, ...)
  * before phase 1 has keys: anyone who saw our cookie can send one, so it
  * cannot end the exchange; the caller counts it and may name it when the
- * exchange times out. */
-static int
-notified(struct ike_sa *sa, const struct isakmp_msg *m)
+ * exchange times out. Anything but one notification is ignored. */
+static void
+notified(struct ike_sa *sa, const uint8_t *msg, size_t len, const struct isakmp_hdr *h,
+	 enum ike_result *res)
 {
-	const struct isakmp_payload *n = isakmp_find(m, ISAKMP_P_NOTIFY);
+	const struct isakmp_payload *n;
+	struct isakmp_msg m;
 
-	if (n == NULL || n->body_len < 8)
-		return IKE_IGNORED;
-	sa->notify = (uint16_t)(n->body[6] << 8 | n->body[7]);
-	return IKE_NOTIFIED;
+	if (isakmp_parse_payloads(h->next, msg + ISAKMP_HDR_LEN, len - ISAKMP_HDR_LEN, 0,
+				  &info_clear_script, &m, NULL) != 0)
+		return;
+	n = isakmp_line(&m, INFO_N);
+	sa->notify = isakmp_get16(n->body + 6); /* DOI (4), protocol, SPI size, type */
+	*res = IKE_NOTIFIED;
+}
+
+/* Message 2: the responder's SA, its choice among our proposals. */
+static int
+take2(struct ike_sa *sa, const uint8_t *msg, size_t len, const struct isakmp_hdr *h,
+      struct isakmp_buf *out, enum ike_result *res, const char **why)
+{
+	struct isakmp_msg m;
+	enum isakmp_err err;
+	int rc;
+
+	if (isakmp_parse_payloads(h->next, msg + ISAKMP_HDR_LEN, len - ISAKMP_HDR_LEN, 0,
+				  &mm2_script, &m, &err) != 0)
+		return fail(sa, why, isakmp_err_name(err), -EBADMSG);
+	rc = take_choice(sa, isakmp_line(&m, MM2_SA));
+	if (rc != 0)
+		return fail(sa, why,
+			    rc == -ENOPROTOOPT ? "responder chose no offered proposal"
+					       : "message 2 SA malformed",
+			    rc);
+	memcpy(sa->rcookie, h->rcookie, 8);
+	return send3(sa, out, res, why);
+}
+
+/* Message 4: the responder's KE and nonce; keys are derived. */
+static int
+take4(struct ike_sa *sa, const uint8_t *msg, size_t len, const struct isakmp_hdr *h,
+      struct isakmp_buf *out, enum ike_result *res, const char **why)
+{
+	const struct isakmp_payload *ke, *nr;
+	struct isakmp_msg m;
+	enum isakmp_err err;
+
+	if (isakmp_parse_payloads(h->next, msg + ISAKMP_HDR_LEN, len - ISAKMP_HDR_LEN, 0,
+				  &mm4_script, &m, &err) != 0)
+		return fail(sa, why, isakmp_err_name(err), -EBADMSG);
+	ke = isakmp_line(&m, MM4_KE);
+	nr = isakmp_line(&m, MM4_NONCE);
+	if (ke->body_len != sa->g_len || nr->body_len < 8 || nr->body_len > sizeof(sa->nr))
+		return fail(sa, why, "message 4 lacks a valid KE or nonce", -EBADMSG);
+	memcpy(sa->gxr, ke->body, sa->g_len);
+	memcpy(sa->nr, nr->body, nr->body_len);
+	sa->nr_len = nr->body_len;
+	if (dh_finish(sa) != 0)
+		return fail(sa, why, "bad Diffie-Hellman public value", -EBADMSG);
+	if (derive(sa) != 0)
+		return fail(sa, why, "key derivation failed", -EIO);
+	return send5(sa, out, res, why);
 }
 
 int
-ike_mm_input(struct ike_sa *sa, const uint8_t *msg, size_t len, struct isakmp_buf *out)
+ike_mm_input(struct ike_sa *sa, const uint8_t *msg, size_t len, struct isakmp_buf *out,
+	     enum ike_result *res, const char **why)
 {
 	struct isakmp_hdr h;
-	struct isakmp_msg m;
-	const struct isakmp_payload *p, *ke, *nr;
-	int rc = isakmp_parse_header(msg, len, &h);
 
-	if (rc != ISAKMP_OK || memcmp(h.icookie, sa->icookie, 8) != 0)
-		return IKE_IGNORED;
+	*res = IKE_IGNORED;
+	*why = NULL;
+	if (isakmp_parse_header(msg, len, &h, NULL) != 0 || memcmp(h.icookie, sa->icookie, 8) != 0)
+		return 0;
 	if (h.exchange == ISAKMP_EXCH_INFO && !(h.flags & ISAKMP_FLAG_ENC)) {
-		if (isakmp_parse_payloads(h.next, msg + ISAKMP_HDR_LEN, len - ISAKMP_HDR_LEN, 0,
-					  &m) != ISAKMP_OK)
-			return IKE_IGNORED;
-		return notified(sa, &m);
+		notified(sa, msg, len, &h, res);
+		return 0;
 	}
 	if (h.exchange != ISAKMP_EXCH_MAIN)
-		return IKE_IGNORED;
+		return 0;
 	switch (sa->state) {
 	case IKE_MM_SENT1:
 		if (h.flags & ISAKMP_FLAG_ENC)
-			return IKE_IGNORED;
-		rc = isakmp_parse_payloads(h.next, msg + ISAKMP_HDR_LEN, len - ISAKMP_HDR_LEN, 0, &m);
-		if (rc != ISAKMP_OK)
-			return fail(sa, isakmp_err_name(rc), -EBADMSG);
-		p = isakmp_find(&m, ISAKMP_P_SA);
-		if (p == NULL)
-			return fail(sa, "message 2 without SA", -EBADMSG);
-		rc = take_choice(sa, p);
-		if (rc != 0)
-			return fail(sa, rc == -ENOPROTOOPT ? "responder chose no offered proposal"
-							   : "message 2 SA malformed",
-				    rc);
-		memcpy(sa->rcookie, h.rcookie, 8);
-		return send3(sa, out);
+			return 0;
+		return take2(sa, msg, len, &h, out, res, why);
 	case IKE_MM_SENT3:
 		if ((h.flags & ISAKMP_FLAG_ENC) || memcmp(h.rcookie, sa->rcookie, 8) != 0)
-			return IKE_IGNORED;
-		rc = isakmp_parse_payloads(h.next, msg + ISAKMP_HDR_LEN, len - ISAKMP_HDR_LEN, 0, &m);
-		if (rc != ISAKMP_OK)
-			return fail(sa, isakmp_err_name(rc), -EBADMSG);
-		ke = isakmp_find(&m, ISAKMP_P_KE);
-		nr = isakmp_find(&m, ISAKMP_P_NONCE);
-		if (ke == NULL || nr == NULL || ke->body_len != sa->g_len || nr->body_len < 8 ||
-		    nr->body_len > sizeof(sa->nr))
-			return fail(sa, "message 4 lacks a valid KE or nonce", -EBADMSG);
-		memcpy(sa->gxr, ke->body, sa->g_len);
-		memcpy(sa->nr, nr->body, nr->body_len);
-		sa->nr_len = nr->body_len;
-		if (dh_finish(sa) != 0)
-			return fail(sa, "bad Diffie-Hellman public value", -EBADMSG);
-		if (derive(sa) != 0)
-			return fail(sa, "key derivation failed", -EIO);
-		return send5(sa, out);
+			return 0;
+		return take4(sa, msg, len, &h, out, res, why);
 	case IKE_MM_SENT5:
 		if (!(h.flags & ISAKMP_FLAG_ENC) || memcmp(h.rcookie, sa->rcookie, 8) != 0)
-			return IKE_IGNORED;
-		return check6(sa, msg, len);
+			return 0;
+		return check6(sa, msg, len, res, why);
 	default:
-		return IKE_IGNORED;
+		return 0;
 	}
 }
 

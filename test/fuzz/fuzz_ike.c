@@ -33,6 +33,17 @@ init_hdr(struct isakmp_hdr *h, const struct ike_sa *sa, uint8_t exchange, uint32
 	h->msgid = msgid;
 }
 
+/* What a message the harness wrote did; abort on a failure. */
+static enum ike_result
+mm_input(struct ike_sa *sa, const struct isakmp_buf *m)
+{
+	enum ike_result res;
+	const char *why;
+
+	must(ike_mm_input(sa, m->data, m->len, &out, &res, &why) == 0);
+	return res;
+}
+
 void
 fz_mm_sent3(struct ike_sa *sa)
 {
@@ -47,7 +58,7 @@ fz_mm_sent3(struct ike_sa *sa)
 	isakmp_buf_put(&msg, sa->sa_b, sa->sa_b_len);
 	isakmp_buf_end(&msg, off);
 	must(isakmp_buf_finish(&msg) == 0);
-	must(ike_mm_input(sa, msg.data, msg.len, &out) == IKE_CONTINUE);
+	must(mm_input(sa, &msg) == IKE_CONTINUE);
 }
 
 void
@@ -76,7 +87,7 @@ fz_mm_sent5(struct ike_sa *sa)
 	isakmp_buf_put(&msg, nr, sizeof(nr));
 	isakmp_buf_end(&msg, off);
 	must(isakmp_buf_finish(&msg) == 0);
-	must(ike_mm_input(sa, msg.data, msg.len, &out) == IKE_CONTINUE);
+	must(mm_input(sa, &msg) == IKE_CONTINUE);
 	BN_free(p);
 	BN_free(g);
 	BN_free(gy);
@@ -98,7 +109,7 @@ fz_mm_established(struct ike_sa *sa)
 	fz_fix_hash_r(sa, ISAKMP_P_ID, chain, len);
 	memcpy(iv, sa->iv, sizeof(iv));
 	must(fz_seal(sa, iv, ISAKMP_EXCH_MAIN, 0, ISAKMP_P_ID, chain, len, &msg) == 0);
-	must(ike_mm_input(sa, msg.data, msg.len, &out) == IKE_DONE);
+	must(mm_input(sa, &msg) == IKE_DONE);
 }
 
 size_t
@@ -130,10 +141,15 @@ fz_fix_hash_r(const struct ike_sa *sa, uint8_t first, uint8_t *chain, size_t len
 	static struct isakmp_msg m;
 	const struct isakmp_payload *id, *hp;
 
-	if (isakmp_parse_payloads(first, chain, len, 1, &m) != ISAKMP_OK)
+	if (isakmp_parse_payloads(first, chain, len, 1, NULL, &m, NULL) != 0)
 		return;
-	id = isakmp_find(&m, ISAKMP_P_ID);
-	hp = isakmp_find(&m, ISAKMP_P_HASH);
+	id = hp = NULL; /* the first of each, as the member's script wants them */
+	for (uint16_t i = 0; i < m.n; i++) {
+		if (m.p[i].type == ISAKMP_P_ID && id == NULL)
+			id = &m.p[i];
+		if (m.p[i].type == ISAKMP_P_HASH && hp == NULL)
+			hp = &m.p[i];
+	}
 	if (id == NULL || hp == NULL || hp->body_len != sa->prf_len)
 		return;
 	struct ike_chunk c[] = {{sa->gxr, sa->g_len}, {sa->gxi, sa->g_len}, {sa->rcookie, 8},
@@ -151,7 +167,7 @@ fz_fix_hash(const struct ike_sa *sa, uint32_t msgid, const struct ike_chunk *pre
 	struct ike_chunk c[4];
 	const struct isakmp_payload *last;
 
-	if (npre > 2 || isakmp_parse_payloads(first, chain, len, 1, &m) != ISAKMP_OK || m.n < 1 ||
+	if (npre > 2 || isakmp_parse_payloads(first, chain, len, 1, NULL, &m, NULL) != 0 || m.n < 1 ||
 	    m.p[0].type != ISAKMP_P_HASH || m.p[0].body_len != sa->prf_len)
 		return;
 	last = &m.p[m.n - 1];

@@ -24,9 +24,10 @@ walk(const uint8_t *data, size_t size)
 	struct isakmp_msg m;
 	const char *why;
 
-	if (isakmp_parse_header(data, size, &h) != ISAKMP_OK)
+	if (isakmp_parse_header(data, size, &h, NULL) != 0)
 		(void)0; /* the payloads are tried regardless */
-	if (size < 1 || isakmp_parse_payloads(data[0], data + 1, size - 1, data[0] & 1, &m) != ISAKMP_OK)
+	if (size < 1 ||
+	    isakmp_parse_payloads(data[0], data + 1, size - 1, data[0] & 1, NULL, &m, NULL) != 0)
 		return;
 	memset(&pol, 0, sizeof(pol));
 	for (uint16_t i = 0; i < m.n; i++) {
@@ -62,6 +63,8 @@ main_mode(const uint8_t *data, size_t size)
 	static struct ike_sa sa;
 	static struct isakmp_buf out;
 	uint8_t msg[ISAKMP_MSG_MAX];
+	enum ike_result res;
+	const char *why;
 
 	if (size < ISAKMP_HDR_LEN || size > sizeof(msg))
 		return;
@@ -74,7 +77,7 @@ main_mode(const uint8_t *data, size_t size)
 	msg[26] = (uint8_t)(size >> 8);
 	msg[27] = (uint8_t)size;
 	msg[17] = ISAKMP_VERSION;
-	ike_mm_input(&sa, msg, size, &out);
+	ike_mm_input(&sa, msg, size, &out, &res, &why);
 	ike_sa_clear(&sa);
 }
 

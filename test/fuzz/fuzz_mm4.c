@@ -32,13 +32,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct isakmp_buf out;
 	static uint8_t msg[ISAKMP_MSG_MAX];
 	size_t len;
+	enum ike_result res;
+	const char *why;
 
 	if (size < 2)
 		return 0;
 	sa = waiting;
 	len = fz_plain(&sa, data[0] & 1, data[1], data + 2, size - 2, msg, sizeof(msg));
 	if (len != 0)
-		ike_mm_input(&sa, msg, len, &out);
+		ike_mm_input(&sa, msg, len, &out, &res, &why);
 	sa.dh_x = NULL; /* the copy's exponent is the original's */
 	ike_sa_clear(&sa);
 	return 0;

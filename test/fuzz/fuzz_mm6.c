@@ -36,6 +36,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static uint8_t chain[ISAKMP_MSG_MAX];
 	uint8_t iv[IKE_BLOCK_MAX];
 	size_t len;
+	enum ike_result res;
+	const char *why;
 
 	if (size < 2 || size - 2 > sizeof(chain))
 		return 0;
@@ -44,12 +46,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[0] & 1) {
 		len = fz_plain(&sa, 1, data[1], chain, size - 2, msg.data, sizeof(msg.data));
 		if (len != 0)
-			ike_mm_input(&sa, msg.data, len, &out);
+			ike_mm_input(&sa, msg.data, len, &out, &res, &why);
 	} else {
 		fz_fix_hash_r(&sa, data[1], chain, size - 2);
 		memcpy(iv, sa.iv, sizeof(iv));
 		if (fz_seal(&sa, iv, ISAKMP_EXCH_MAIN, 0, data[1], chain, size - 2, &msg) == 0)
-			ike_mm_input(&sa, msg.data, msg.len, &out);
+			ike_mm_input(&sa, msg.data, msg.len, &out, &res, &why);
 	}
 	sa.dh_x = NULL;
 	ike_sa_clear(&sa);

@@ -41,6 +41,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static uint8_t chain[ISAKMP_MSG_MAX];
 	uint8_t iv[IKE_BLOCK_MAX];
 	uint32_t msgid;
+	enum ike_result res;
+	const char *why;
 
 	if (size < 2 || size - 2 > sizeof(chain))
 		return 0;
@@ -51,7 +53,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ike_exchange_iv(&sa, msgid, iv);
 		fz_fix_hash(&sa, msgid, NULL, 0, data[1], chain, size - 2);
 		if (fz_seal(&sa, iv, ISAKMP_EXCH_INFO, msgid, data[1], chain, size - 2, &msg) == 0)
-			gdoi_pull_input(&p, &sa, msg.data, msg.len, &out);
+			gdoi_pull_input(&p, &sa, msg.data, msg.len, &out, &res, &why);
 	} else {
 		struct ike_chunk pre[] = {{p.ni, sizeof(p.ni)}};
 
@@ -59,7 +61,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_fix_hash(&sa, p.msgid, pre, 1, data[1], chain, size - 2);
 		if (fz_seal(&sa, iv, ISAKMP_EXCH_GROUPKEY_PULL, p.msgid, data[1], chain, size - 2,
 			    &msg) == 0)
-			gdoi_pull_input(&p, &sa, msg.data, msg.len, &out);
+			gdoi_pull_input(&p, &sa, msg.data, msg.len, &out, &res, &why);
 	}
 	gdoi_pull_clear(&p);
 	return 0;

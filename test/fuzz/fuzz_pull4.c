@@ -42,6 +42,8 @@ step(struct gdoi_pull *p, const struct ike_chunk *pre, int npre, const uint8_t *
 	static struct isakmp_buf out, msg;
 	static uint8_t chain[ISAKMP_MSG_MAX];
 	uint8_t iv[IKE_BLOCK_MAX];
+	enum ike_result res;
+	const char *why;
 
 	if (len < 1 || len - 1 > sizeof(chain))
 		return -1;
@@ -50,7 +52,9 @@ step(struct gdoi_pull *p, const struct ike_chunk *pre, int npre, const uint8_t *
 	fz_fix_hash(&sa, p->msgid, pre, npre, part[0], chain, len - 1);
 	if (fz_seal(&sa, iv, ISAKMP_EXCH_GROUPKEY_PULL, p->msgid, part[0], chain, len - 1, &msg) != 0)
 		return -1;
-	return gdoi_pull_input(p, &sa, msg.data, msg.len, &out);
+	if (gdoi_pull_input(p, &sa, msg.data, msg.len, &out, &res, &why) != 0)
+		return -1;
+	return (int)res;
 }
 
 int

@@ -51,7 +51,8 @@ main(int argc, char **argv)
 	static struct isakmp_buf out;
 	struct sockaddr_in local = {.sin_family = AF_INET, .sin_port = htons(500)};
 	struct sockaddr_in peer = {.sin_family = AF_INET, .sin_port = htons(500)};
-	const char *psk_file = NULL;
+	const char *psk_file = NULL, *why = NULL;
+	enum ike_result res;
 	uint8_t in[ISAKMP_MSG_MAX];
 	int opt, fd, rc, tries = 0, retries = 4;
 
@@ -128,20 +129,20 @@ main(int argc, char **argv)
 		n = recv(fd, in, sizeof(in), 0);
 		if (n <= 0)
 			continue;
-		rc = ike_mm_input(&sa, in, (size_t)n, &out);
-		if (rc == IKE_IGNORED)
+		rc = ike_mm_input(&sa, in, (size_t)n, &out, &res, &why);
+		if (rc < 0) {
+			fprintf(stderr, "gvpn-iketool: failed: %s\n", why);
+			return 1;
+		}
+		if (res == IKE_IGNORED)
 			continue;
-		if (rc == IKE_NOTIFIED) { /* unauthenticated: keep waiting */
+		if (res == IKE_NOTIFIED) { /* unauthenticated: keep waiting */
 			fprintf(stderr, "gvpn-iketool: notification in the clear: %s\n",
 				isakmp_notify_name(sa.notify) ? isakmp_notify_name(sa.notify) : "?");
 			continue;
 		}
-		if (rc < 0) {
-			fprintf(stderr, "gvpn-iketool: failed: %s\n", sa.error);
-			return 1;
-		}
 		tries = 0;
-		if (rc == IKE_DONE)
+		if (res == IKE_DONE)
 			break;
 	}
 	printf("established enc=%u keybits=%u hash=%u group=%u icookie=", sa.chosen.enc,

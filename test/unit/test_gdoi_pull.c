@@ -115,17 +115,19 @@ test_pull_msg4_plaintext_is_wiped_on_every_outcome(void **state)
 	assert_non_null(b);
 	assert_non_null(out);
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		enum ike_result res;
+		const char *why = NULL;
 		int rc;
 
 		setup_sa(f);
 		build_msg4(f, cases[i].types, cases[i].bodies, cases[i].lens, cases[i].n, b);
-		rc = gdoi_pull_input(&f->pull, &f->sa, b->data, b->len, out);
+		rc = gdoi_pull_input(&f->pull, &f->sa, b->data, b->len, out, &res, &why);
 		if (rc >= 0)
 			fail_msg("%s: accepted (%d)", cases[i].what, rc);
-		/* it decrypted and authenticated: the failure is a later check */
-		assert_non_null(f->pull.error);
-		if (strstr(f->pull.error, "HASH") != NULL || strstr(f->pull.error, "decrypt"))
-			fail_msg("%s: %s", cases[i].what, f->pull.error);
+		/* it decrypted: the failure is a later check */
+		assert_non_null(why);
+		if (strstr(why, "HASH") != NULL || strstr(why, "decrypt"))
+			fail_msg("%s: %s", cases[i].what, why);
 		assert_plain_wiped();
 		gdoi_pull_clear(&f->pull);
 	}
@@ -133,8 +135,66 @@ test_pull_msg4_plaintext_is_wiped_on_every_outcome(void **state)
 	setup_sa(f);
 	build_msg4(f, cases[0].types, cases[0].bodies, cases[0].lens, 2, b);
 	f->sa.skeyid_a[0] ^= 1;
-	assert_true(gdoi_pull_input(&f->pull, &f->sa, b->data, b->len, out) < 0);
+	{
+		enum ike_result res;
+		const char *why;
+
+		assert_int_equal(gdoi_pull_input(&f->pull, &f->sa, b->data, b->len, out, &res, &why),
+				 -EACCES);
+	}
 	assert_plain_wiped();
+	free(f);
+	free(b);
+	free(out);
+}
+
+/* Message 4 is checked against its script (HASH, [SEQ,] KD) before any
+ * payload is read: a second KD, a SEQ after the KD, or a payload the step
+ * does not allow is refused with its reason, though HASH(4) verifies. */
+static void
+test_pull4_with_duplicate_kd_or_out_of_order_is_refused(void **state)
+{
+	static const uint8_t seq4[4] = {0, 0, 0, 1}, kd[4] = {0, 0, 0, 0};
+	static const struct {
+		const char *what;
+		uint8_t types[3];
+		const uint8_t *bodies[3];
+		size_t lens[3];
+		int n;
+		enum isakmp_err err;
+	} cases[] = {
+		{"duplicate KD", {ISAKMP_P_KD, ISAKMP_P_KD}, {kd, kd}, {4, 4}, 2,
+		 ISAKMP_ERR_DUPLICATE},
+		{"SEQ after KD", {ISAKMP_P_KD, ISAKMP_P_SEQ}, {kd, seq4}, {4, 4}, 2,
+		 ISAKMP_ERR_OUT_OF_ORDER},
+		{"duplicate SEQ", {ISAKMP_P_SEQ, ISAKMP_P_SEQ, ISAKMP_P_KD}, {seq4, seq4, kd},
+		 {4, 4, 4}, 3, ISAKMP_ERR_DUPLICATE},
+		{"a nonce in message 4", {ISAKMP_P_NONCE, ISAKMP_P_KD}, {seq4, kd}, {4, 4}, 2,
+		 ISAKMP_ERR_UNEXPECTED_PAYLOAD},
+		{"no KD", {ISAKMP_P_SEQ}, {seq4}, {4}, 1, ISAKMP_ERR_MISSING},
+	};
+	struct fixture *f = malloc(sizeof(*f));
+	struct isakmp_buf *b = malloc(sizeof(*b)), *out = malloc(sizeof(*out));
+
+	(void)state;
+	assert_non_null(f);
+	assert_non_null(b);
+	assert_non_null(out);
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		enum ike_result res;
+		const char *why = NULL;
+		int rc;
+
+		setup_sa(f);
+		build_msg4(f, cases[i].types, cases[i].bodies, cases[i].lens, cases[i].n, b);
+		rc = gdoi_pull_input(&f->pull, &f->sa, b->data, b->len, out, &res, &why);
+		if (rc != -EBADMSG || why != isakmp_err_name(cases[i].err))
+			fail_msg("%s: rc %d, '%s', expected '%s'", cases[i].what, rc,
+				 why ? why : "(none)", isakmp_err_name(cases[i].err));
+		assert_int_equal(f->pull.state, GDOI_PULL_SENT3);
+		assert_plain_wiped();
+		gdoi_pull_clear(&f->pull);
+	}
 	free(f);
 	free(b);
 	free(out);
@@ -145,6 +205,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pull_msg4_plaintext_is_wiped_on_every_outcome),
+		cmocka_unit_test(test_pull4_with_duplicate_kd_or_out_of_order_is_refused),
 	};
 
 	return cmocka_run_group_tests_name("gdoi_pull", tests, NULL, NULL);

@@ -91,6 +91,7 @@ struct push_opts {
 	int n_del;              /* TEK deletes of SPI 0x2000 (first) and all KEKs (second) */
 	int bad_del_size;
 	int sa_without_kd;
+	int dup_seq;            /* a second SEQ right after the first */
 	int no_sig;
 	int flip_sig_bit;
 	EVP_PKEY *signer;
@@ -137,6 +138,11 @@ build_push(const struct push_opts *o, uint8_t *out)
 	pb_end(&p, at);
 	if (o->overrun)
 		p.b[at + 3] = 0x80;
+	if (o->dup_seq) {
+		at = pb_begin(&p, 18);
+		pb_u32(&p, o->seq);
+		pb_end(&p, at);
+	}
 	for (int d = 0; d < o->n_del; d++) {
 		at = pb_begin(&p, 12);
 		pb_u32(&p, 2);
@@ -475,6 +481,8 @@ test_every_fault_dropped_with_its_reason(void **state)
 		{"SA without KD", {.seq = 6, .with_sa = 1, .sa_without_kd = 1}, 5, 0,
 		 GDOI_PUSH_DROP_MALFORMED},
 		{"neither SA nor Delete", {.seq = 6}, 5, 0, GDOI_PUSH_DROP_MALFORMED},
+		{"two SEQ payloads", {.seq = 6, .with_sa = 1, .dup_seq = 1}, 5, 0,
+		 GDOI_PUSH_DROP_MALFORMED},
 		{"Delete SPI size 5", {.seq = 6, .n_del = 1, .bad_del_size = 1}, 5, 0,
 		 GDOI_PUSH_DROP_MALFORMED},
 		{"payload length overruns", {.seq = 6, .with_sa = 1, .overrun = 1}, 5, 0,
@@ -521,7 +529,8 @@ test_every_fault_dropped_with_its_reason(void **state)
 		enum gdoi_push_drop reason;
 		size_t n = build_push(&o, msg);
 
-		assert_int_equal(gdoi_push_input(&k, 5, msg, n - 16, &out, &reason, &why), -1);
+		assert_int_equal(gdoi_push_input(&k, 5, msg, n - 16, &out, &reason, &why),
+				 -EBADMSG);
 		assert_int_equal(reason, GDOI_PUSH_DROP_MALFORMED);
 	}
 }

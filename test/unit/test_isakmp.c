@@ -22,7 +22,7 @@ test_header_checks(void **state)
 	static const struct {
 		const char *what;
 		const char *hex;
-		int err;
+		enum isakmp_err err;
 	} cases[] = {
 		{"short", "0102030405060708", ISAKMP_ERR_SHORT_HEADER},
 		{"version 2.0", "0102030405060708000000000000000001200200000000000000001c",
@@ -38,8 +38,10 @@ test_header_checks(void **state)
 		uint8_t b[64];
 		struct isakmp_hdr h;
 		size_t n = mk(b, cases[i].hex);
+		enum isakmp_err err = ISAKMP_OK;
+		int rc = isakmp_parse_header(b, n, &h, &err);
 
-		if (isakmp_parse_header(b, n, &h) != cases[i].err)
+		if (rc != (cases[i].err == ISAKMP_OK ? 0 : -EBADMSG) || err != cases[i].err)
 			fail_msg("%s: expected '%s'", cases[i].what, isakmp_err_name(cases[i].err));
 	}
 }
@@ -52,7 +54,7 @@ test_payload_walker_rejects_each_malformation(void **state)
 		uint8_t first;
 		const char *hex;
 		int padded;
-		int err;
+		enum isakmp_err err;
 	} cases[] = {
 		{"header does not fit", ISAKMP_P_NONCE, "0000", 0, ISAKMP_ERR_SHORT_PAYLOAD},
 		{"unknown first payload", 200, "00000004", 0, ISAKMP_ERR_UNKNOWN_PAYLOAD},
@@ -70,26 +72,149 @@ test_payload_walker_rejects_each_malformation(void **state)
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		static struct isakmp_msg m;
 		uint8_t b[64];
-		struct isakmp_msg m;
 		size_t n = mk(b, cases[i].hex);
-		int rc = isakmp_parse_payloads(cases[i].first, b, n, cases[i].padded, &m);
+		enum isakmp_err err = ISAKMP_OK;
+		int rc = isakmp_parse_payloads(cases[i].first, b, n, cases[i].padded, NULL, &m, &err);
 
-		if (rc != cases[i].err)
-			fail_msg("%s: got '%s', expected '%s'", cases[i].what, isakmp_err_name(rc),
+		if (rc != (cases[i].err == ISAKMP_OK ? 0 : -EBADMSG) || err != cases[i].err)
+			fail_msg("%s: got '%s', expected '%s'", cases[i].what, isakmp_err_name(err),
 				 isakmp_err_name(cases[i].err));
 	}
 	/* more payloads than the walker keeps */
 	uint8_t many[4 * (ISAKMP_MAX_PAYLOADS + 1)];
-	struct isakmp_msg m;
+	static struct isakmp_msg m;
+	enum isakmp_err err;
 	for (unsigned int i = 0; i <= ISAKMP_MAX_PAYLOADS; i++) {
 		many[4 * i] = i < ISAKMP_MAX_PAYLOADS ? ISAKMP_P_VID : 0;
 		many[4 * i + 1] = 0;
 		many[4 * i + 2] = 0;
 		many[4 * i + 3] = 4;
 	}
-	assert_int_equal(isakmp_parse_payloads(ISAKMP_P_VID, many, sizeof(many), 0, &m),
-			 ISAKMP_ERR_TOO_MANY);
+	assert_int_equal(isakmp_parse_payloads(ISAKMP_P_VID, many, sizeof(many), 0, NULL, &m, &err),
+			 -EBADMSG);
+	assert_int_equal(err, ISAKMP_ERR_TOO_MANY);
+}
+
+/* A script for the round trip: KE, NONCE, VID*. */
+#define KNE_SCRIPT(X)                                                                       \
+	X(KNE_KE, KE, 1, 1)                                                                 \
+	X(KNE_NONCE, NONCE, 1, 1)                                                           \
+	X(KNE_VID, VID, 0, 4)
+enum { KNE_SCRIPT(ISAKMP_SCRIPT_INDEX) };
+ISAKMP_SCRIPT(kne_script, "test KE, NONCE, VID*", KNE_SCRIPT);
+
+/* Every step of the walker and of the script check, each its own reason;
+ * payload bodies are 4 octets (the NONCE "aabbccdd"). */
+static void
+test_walker_and_script_refuse_each_fault_with_its_reason(void **state)
+{
+	static const struct {
+		const char *what;
+		uint8_t first;
+		const char *hex;
+		enum isakmp_err err;
+	} cases[] = {
+		{"header does not fit", ISAKMP_P_KE, "0a00", ISAKMP_ERR_SHORT_PAYLOAD},
+		{"next payload unknown", ISAKMP_P_KE, "c8000008aabbccdd", ISAKMP_ERR_UNKNOWN_PAYLOAD},
+		{"reserved not zero", ISAKMP_P_KE, "0a800008aabbccdd", ISAKMP_ERR_RESERVED},
+		{"length below the type's minimum", ISAKMP_P_KE, "0a000004",
+		 ISAKMP_ERR_PAYLOAD_TOO_SHORT},
+		{"length beyond the bytes", ISAKMP_P_KE, "0a000009aabbccdd",
+		 ISAKMP_ERR_PAYLOAD_OVERRUN},
+		{"payload not in the step", ISAKMP_P_KE, "08000008aabbccdd00000008aabbccdd",
+		 ISAKMP_ERR_UNEXPECTED_PAYLOAD},
+		{"out of order: NONCE before KE", ISAKMP_P_NONCE, "04000008aabbccdd00000008aabbccdd",
+		 ISAKMP_ERR_OUT_OF_ORDER},
+		{"duplicate KE", ISAKMP_P_KE, "04000008aabbccdd0a000008aabbccdd00000008aabbccdd",
+		 ISAKMP_ERR_DUPLICATE},
+		{"KE after VID", ISAKMP_P_KE,
+		 "0a000008aabbccdd0d000008aabbccdd04000008aabbccdd00000008aabbccdd",
+		 ISAKMP_ERR_DUPLICATE},
+		{"VID beyond its maximum", ISAKMP_P_KE,
+		 "0a000008aabbccdd0d000008aabbccdd0d0000040d0000040d0000040d00000400000004",
+		 ISAKMP_ERR_DUPLICATE},
+		{"NONCE missing", ISAKMP_P_KE, "0d000008aabbccdd00000004", ISAKMP_ERR_MISSING},
+		{"trailing bytes", ISAKMP_P_KE, "0a000008aabbccdd00000008aabbccdd00",
+		 ISAKMP_ERR_TRAILING},
+		{"KE, NONCE", ISAKMP_P_KE, "0a000008aabbccdd00000008aabbccdd", ISAKMP_OK},
+		{"KE, NONCE, two VIDs", ISAKMP_P_KE, "0a000008aabbccdd0d000008aabbccdd0d00000400000004",
+		 ISAKMP_OK},
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		static struct isakmp_msg m;
+		uint8_t b[128];
+		size_t n = mk(b, cases[i].hex);
+		enum isakmp_err err = ISAKMP_OK;
+		int rc = isakmp_parse_payloads(cases[i].first, b, n, 0, &kne_script, &m, &err);
+
+		if (rc != (cases[i].err == ISAKMP_OK ? 0 : -EBADMSG) || err != cases[i].err)
+			fail_msg("%s: got '%s', expected '%s'", cases[i].what, isakmp_err_name(err),
+				 isakmp_err_name(cases[i].err));
+	}
+	/* every reason has its own description */
+	for (int e = 1; e < ISAKMP_ERR_MAX; e++)
+		for (int f = e + 1; f < ISAKMP_ERR_MAX; f++)
+			assert_string_not_equal(isakmp_err_name((enum isakmp_err)e),
+						isakmp_err_name((enum isakmp_err)f));
+}
+
+/* The attribute reader: fields by table, the last of a repeated one counts,
+ * unknown ones skipped or refused, bytes that do not fit refused. */
+struct attr_dst {
+	uint8_t a8;
+	uint16_t a16;
+	uint32_t a32;
+	uint8_t bytes[4];
+	uint8_t bytes_len;
+};
+
+static void
+test_attribute_table_reads_fields_and_refuses_what_it_must(void **state)
+{
+	static const struct isakmp_attr_field f[] = {
+		ISAKMP_ATTR_FIELD_INT(1, struct attr_dst, a8),
+		ISAKMP_ATTR_FIELD_INT(2, struct attr_dst, a16),
+		ISAKMP_ATTR_FIELD_INT(3, struct attr_dst, a32),
+		ISAKMP_ATTR_FIELD_BYTES(4, struct attr_dst, bytes, bytes_len),
+		ISAKMP_ATTR_FIELD_SKIP(5),
+	};
+	static const struct {
+		const char *what;
+		const char *hex;
+		int strict, rc;
+	} cases[] = {
+		{"truncated TV", "8001", 0, -EBADMSG},
+		{"TLV beyond the bytes", "00030008000000", 0, -EBADMSG},
+		{"bytes given as TV", "80040001", 0, -EBADMSG},
+		{"bytes longer than the field", "000400050102030405", 0, -EMSGSIZE},
+		{"unknown attribute, strict", "80090001", 1, -ENOTSUP},
+		{"unknown attribute skipped", "80090001", 0, 0},
+	};
+	struct attr_dst d;
+	uint8_t b[64];
+	uint32_t seen = 0;
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		n = mk(b, cases[i].hex);
+		memset(&d, 0, sizeof(d));
+		if (isakmp_attrs_read(b, n, f, ARRAY_LEN(f), cases[i].strict, &d, NULL) !=
+		    cases[i].rc)
+			fail_msg("%s", cases[i].what);
+	}
+	n = mk(b, "80010007" "80010009" "80020102" "0003000400010203" "00040003aabbcc" "80050001");
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(isakmp_attrs_read(b, n, f, ARRAY_LEN(f), 1, &d, &seen), 0);
+	assert_int_equal(d.a8, 9);
+	assert_int_equal(d.a16, 0x102);
+	assert_int_equal(d.a32, 0x10203);
+	assert_int_equal(d.bytes_len, 3);
+	assert_memory_equal(d.bytes, "\xaa\xbb\xcc", 3);
+	assert_int_equal(seen, 0x1f);
 }
 
 static void
@@ -98,7 +223,7 @@ test_build_then_parse_round_trip(void **state)
 	static struct isakmp_buf b;
 	struct isakmp_hdr h = {.exchange = ISAKMP_EXCH_MAIN, .msgid = 0x01020304}, got;
 	const uint8_t ke[96] = {1, 2, 3}, nonce[16] = {9};
-	struct isakmp_msg m;
+	static struct isakmp_msg m;
 	size_t off;
 
 	(void)state;
@@ -116,18 +241,18 @@ test_build_then_parse_round_trip(void **state)
 	isakmp_buf_end(&b, off);
 	assert_int_equal(isakmp_buf_finish(&b), 0);
 
-	assert_int_equal(isakmp_parse_header(b.data, b.len, &got), ISAKMP_OK);
+	assert_int_equal(isakmp_parse_header(b.data, b.len, &got, NULL), 0);
 	assert_int_equal(got.msgid, 0x01020304);
 	assert_int_equal(got.exchange, ISAKMP_EXCH_MAIN);
 	assert_int_equal(got.next, ISAKMP_P_KE);
 	assert_int_equal(isakmp_parse_payloads(got.next, b.data + ISAKMP_HDR_LEN,
-					       b.len - ISAKMP_HDR_LEN, 0, &m),
-			 ISAKMP_OK);
+					       b.len - ISAKMP_HDR_LEN, 0, &kne_script, &m, NULL),
+			 0);
 	assert_int_equal(m.n, 3);
-	assert_memory_equal(isakmp_find(&m, ISAKMP_P_KE)->body, ke, sizeof(ke));
-	assert_memory_equal(isakmp_find(&m, ISAKMP_P_NONCE)->body, nonce, sizeof(nonce));
+	assert_memory_equal(isakmp_line(&m, KNE_KE)->body, ke, sizeof(ke));
+	assert_memory_equal(isakmp_line(&m, KNE_NONCE)->body, nonce, sizeof(nonce));
 
-	const struct isakmp_payload *v = isakmp_find(&m, ISAKMP_P_VID);
+	const struct isakmp_payload *v = isakmp_line(&m, KNE_VID);
 	const uint8_t *p = v->body;
 	size_t left = v->body_len;
 	struct isakmp_attr a;
@@ -140,7 +265,7 @@ test_build_then_parse_round_trip(void **state)
 	const uint8_t bad[] = {0x00, 0x0c, 0x00, 0x08, 1, 2};
 	p = bad;
 	left = sizeof(bad);
-	assert_int_equal(isakmp_attr_next(&p, &left, &a), -ISAKMP_ERR_BAD_ATTR);
+	assert_int_equal(isakmp_attr_next(&p, &left, &a), -EBADMSG);
 	/* an overflowing buffer is refused, not truncated */
 	off = isakmp_buf_begin(&b, ISAKMP_P_VID);
 	for (size_t i = 0; i <= ISAKMP_MSG_MAX / sizeof(ke); i++)
@@ -204,6 +329,10 @@ test_gdoi_malformed_policies_fail_with_a_reason(void **state)
 		 NULL, "contiguous"},
 		{"a non-SA payload inside", "00000002" "00000000" "000a" "0000" "00000008aabbccdd", NULL,
 		 "other than"},
+		{"GAP after an SA TEK", "00000002" "00000000" "0010" "0000" "16000008" "01000000"
+		 "00000008" "80010001", NULL, "in that order"},
+		{"two GAPs", "00000002" "00000000" "0016" "0000" "16000008" "80010001" "00000008"
+		 "80010001", NULL, "in that order"},
 		{"GAP attribute not understood", "00000002" "00000000" "0016" "0000" "00000008" "80090001", NULL,
 		 "GAP attribute"},
 		{"same SPI, not mirrored", "00000002" "00000000" "0010" "0000" SAT_A "00000037" "01" "00" "04"
@@ -253,7 +382,7 @@ test_main_mode_notification_in_the_clear_is_advice(void **state)
 		const char *what;
 		int same_cookie;
 		const char *tail; /* after the cookies: next .. length, payloads */
-		int rc;
+		enum ike_result res;
 		uint16_t notify;
 	} cases[] = {
 		{"another SA's cookie", 0,
@@ -281,8 +410,11 @@ test_main_mode_notification_in_the_clear_is_advice(void **state)
 			msg[0] ^= 0xff;
 		memset(msg + 8, 0, 8);
 		n = 16 + mk(msg + 16, cases[i].tail);
+		enum ike_result res;
+		const char *why = NULL;
+
 		sa.notify = 0;
-		if (ike_mm_input(&sa, msg, n, &reply) != cases[i].rc)
+		if (ike_mm_input(&sa, msg, n, &reply, &res, &why) != 0 || res != cases[i].res)
 			fail_msg("%s: outcome", cases[i].what);
 		if (sa.notify != cases[i].notify)
 			fail_msg("%s: notify %u", cases[i].what, sa.notify);
@@ -297,6 +429,52 @@ test_main_mode_notification_in_the_clear_is_advice(void **state)
 	ike_sa_clear(&sa);
 }
 
+/* Main Mode message 2 is checked against its script (SA, N*, VID*) before
+ * the SA is read: a second SA, a VID before the SA or a KE are refused and
+ * the SA fails with that reason. */
+static void
+test_main_mode_2_with_duplicate_or_unexpected_payload_is_refused(void **state)
+{
+#define SA12 "00000001" "00000001"
+	static const struct {
+		const char *what;
+		const char *tail; /* after the cookies: next, version .. length, payloads */
+		enum isakmp_err err;
+	} cases[] = {
+		{"two SA payloads", "01100200" "00000000" "00000034" "0100000c" SA12 "0000000c" SA12,
+		 ISAKMP_ERR_DUPLICATE},
+		{"VID before the SA", "0d100200" "00000000" "00000030" "01000008" "aabbccdd"
+		 "0000000c" SA12, ISAKMP_ERR_OUT_OF_ORDER},
+		{"KE after the SA", "01100200" "00000000" "00000030" "0400000c" SA12 "00000008"
+		 "aabbccdd", ISAKMP_ERR_UNEXPECTED_PAYLOAD},
+		{"no SA", "0d100200" "00000000" "00000024" "00000008" "aabbccdd", ISAKMP_ERR_MISSING},
+	};
+#undef SA12
+	struct ike_conf conf = {.psk_len = IKE_PSK_MIN, .doi = 1, .n_props = 1,
+				.props = {{IKE_ENC_AES, 128, IKE_HASH_SHA1, 14, 3600}}};
+	static struct isakmp_buf out, reply;
+	struct ike_sa sa;
+	uint8_t msg[128];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		enum ike_result res;
+		const char *why = NULL;
+		size_t n;
+		int rc;
+
+		assert_int_equal(ike_mm_start(&sa, &conf, &out), 0);
+		memcpy(msg, sa.icookie, 8);
+		memset(msg + 8, 0x5a, 8);
+		n = 16 + mk(msg + 16, cases[i].tail);
+		rc = ike_mm_input(&sa, msg, n, &reply, &res, &why);
+		if (rc != -EBADMSG || why != isakmp_err_name(cases[i].err))
+			fail_msg("%s: rc %d, '%s'", cases[i].what, rc, why ? why : "(none)");
+		assert_int_equal(sa.state, IKE_FAILED);
+		ike_sa_clear(&sa);
+	}
+}
+
 int
 main(void)
 {
@@ -304,9 +482,12 @@ main(void)
 		cmocka_unit_test(test_header_checks),
 		cmocka_unit_test(test_payload_walker_rejects_each_malformation),
 		cmocka_unit_test(test_gdoi_malformed_policies_fail_with_a_reason),
+		cmocka_unit_test(test_walker_and_script_refuse_each_fault_with_its_reason),
+		cmocka_unit_test(test_attribute_table_reads_fields_and_refuses_what_it_must),
 		cmocka_unit_test(test_build_then_parse_round_trip),
 		cmocka_unit_test(test_gdoi_policy_parses_and_checks),
 		cmocka_unit_test(test_main_mode_notification_in_the_clear_is_advice),
+		cmocka_unit_test(test_main_mode_2_with_duplicate_or_unexpected_payload_is_refused),
 	};
 
 	return cmocka_run_group_tests_name("isakmp", tests, NULL, NULL);

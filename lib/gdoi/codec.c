@@ -1,0 +1,645 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * GDOI payloads (RFC 6407 section 5): the SA payload and the SA KEK, GAP
+ * and SA TEK payloads it holds, KD, SEQ and Delete, read by field tables;
+ * the check of a whole policy. No exchange state here: pull.c and push.c
+ * run the exchanges on top. Every read is checked against the bytes
+ * remaining; every failure names its reason.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "gvpn_common.h"
+#include "gdoi_private.h"
+
+/* ID types (RFC 2407 4.6.2.1) */
+enum { ID_IPV4_ADDR = 1, ID_IPV4_ADDR_SUBNET = 4 };
+/* IPsec SA attributes (RFC 2407 4.5, RFC 6407 5.5.1.1) */
+enum {
+	SA_LIFE_TYPE = 1,
+	SA_LIFE_DURATION = 2,
+	SA_ENCAP = 4,
+	SA_AUTH = 5,
+	SA_KEY_LENGTH = 6,
+	SA_ADDR_PRESERVATION = 14,
+	SA_DIRECTION = 15,
+};
+/* KEK attributes (RFC 6407 5.3, RFC 8263) */
+enum {
+	KEK_ALGORITHM = 2,
+	KEK_KEY_LENGTH = 3,
+	KEK_KEY_LIFETIME = 4,
+	SIG_HASH_ALGORITHM = 5,
+	SIG_ALGORITHM = 6,
+	SIG_KEY_LENGTH = 7,
+	KEK_ACK_REQUESTED = 9,
+	KEK_ACK_REQUESTED_OLD = 129, /* the private-use number older key servers send */
+};
+/* GAP attributes (RFC 6407 5.4); the replay window is a private-use number
+ * (doc/gdoi.md, "Time-based anti-replay") */
+enum { GAP_ATD = 1, GAP_DTD = 2, GAP_SENDER_ID_REQUEST = 3, GAP_REPLAY_WINDOW = 16384 };
+/* KD types and key packet attributes (RFC 6407 5.6) */
+enum { KD_TEK = 1, KD_KEK = 2 };
+enum { TEK_ALGORITHM_KEY = 1, TEK_INTEGRITY_KEY = 2 };
+enum { KEK_ALGORITHM_KEY = 1, SIG_ALGORITHM_KEY = 2 };
+
+/*
+ * What an ESP SA TEK means when an attribute is absent. RFC 2407 4.5 leaves
+ * the encapsulation mode to the host; RFC 6407 5.5.1.1 adds address
+ * preservation and direction. gvpn's group SAs are tunnel mode with both
+ * addresses preserved, used both ways (doc/gdoi.md, "Wire choices").
+ */
+#define TEK_DEFAULT_ENCAP 1		/* Encapsulation Mode: Tunnel */
+#define TEK_DEFAULT_ADDR_PRESERVATION 4 /* source and destination */
+#define TEK_DEFAULT_DIRECTION 3		/* symmetric: sender and receiver */
+
+/* A bounded reader: every take checks the bytes remaining. */
+struct rd {
+	const uint8_t *p;
+	size_t left;
+	int bad;
+};
+
+static const uint8_t *
+take(struct rd *r, size_t n)
+{
+	const uint8_t *p = r->p;
+
+	if (r->bad || n > r->left) {
+		r->bad = 1;
+		return NULL;
+	}
+	r->p += n;
+	r->left -= n;
+	return p;
+}
+
+static uint32_t
+take_be(struct rd *r, size_t n)
+{
+	const uint8_t *p = take(r, n);
+	uint32_t v = 0;
+
+	for (size_t i = 0; p != NULL && i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+#define FAIL(msg)                                                                                  \
+	do {                                                                                       \
+		*why = msg;                                                                        \
+		return -EINVAL;                                                                    \
+	} while (0)
+
+/*
+ * An SA TEK / SA KEK identification (RFC 6407 figure 8):
+ *
+ *  ! ID Type       !      Port                     ! ID Data Len   !
+ *  ~                        Identification Data                    ~
+ */
+static int
+take_id(struct rd *r, struct gvpn_prefix *pfx, uint16_t *lo, uint16_t *hi, const char **why)
+{
+	uint8_t type = (uint8_t)take_be(r, 1);
+	uint16_t port = (uint16_t)take_be(r, 2);
+	uint8_t len = (uint8_t)take_be(r, 1);
+	const uint8_t *d = take(r, len);
+	uint32_t mask;
+
+	if (r->bad)
+		FAIL("identification truncated");
+	*lo = port;
+	*hi = port != 0 ? port : 65535;
+	switch (type) {
+	case ID_IPV4_ADDR:
+		if (len != 4)
+			FAIL("ID_IPV4_ADDR length is not 4");
+		pfx->addr = isakmp_get32(d);
+		pfx->len = 32;
+		return 0;
+	case ID_IPV4_ADDR_SUBNET:
+		if (len != 8)
+			FAIL("ID_IPV4_ADDR_SUBNET length is not 8");
+		pfx->addr = isakmp_get32(d);
+		mask = isakmp_get32(d + 4);
+		if ((~mask & (~mask + 1)) != 0) /* ~mask must be 2^k - 1 */
+			FAIL("subnet mask not contiguous");
+		pfx->len = (uint8_t)__builtin_popcount(mask);
+		pfx->addr &= mask;
+		return 0;
+	default:
+		*why = "identification type not supported (IPv4 address or subnet only)";
+		return -ENOTSUP;
+	}
+}
+
+/*
+ * SA TEK, ESP (RFC 6407 5.5, 5.5.1):
+ *
+ *  ! Protocol-ID   ! Protocol      ! Src ID Type   ! Src ID Port   ~
+ *  ~ Src ID Port   ! Src ID Len    ! Source identification data    ~
+ *  ! Dst ID Type   ! Dst ID Port                   ! Dst ID Len    !
+ *  ~ Destination identification data                               ~
+ *  ! Transform ID  ! SPI                                           ~
+ *  ~ SPI           ! RFC 2407 SA Attributes                        ~
+ */
+static const struct isakmp_attr_field tek_attrs[] = {
+    ISAKMP_ATTR_FIELD_SKIP(SA_LIFE_TYPE), /* seconds assumed */
+    ISAKMP_ATTR_FIELD_INT(SA_LIFE_DURATION, struct gdoi_tek, lifetime),
+    ISAKMP_ATTR_FIELD_INT(SA_ENCAP, struct gdoi_tek, encap),
+    ISAKMP_ATTR_FIELD_INT(SA_AUTH, struct gdoi_tek, auth),
+    ISAKMP_ATTR_FIELD_INT(SA_KEY_LENGTH, struct gdoi_tek, key_bits),
+    ISAKMP_ATTR_FIELD_INT(SA_ADDR_PRESERVATION, struct gdoi_tek, addr_preservation),
+    ISAKMP_ATTR_FIELD_INT(SA_DIRECTION, struct gdoi_tek, direction),
+};
+
+static int
+parse_sat(const struct isakmp_payload *pl, struct gdoi_policy *pol, const char **why)
+{
+	struct rd r = {pl->body, pl->body_len, 0};
+	struct gdoi_tek *t;
+	int rc;
+
+	if (take_be(&r, 1) != GDOI_PROTO_ESP) {
+		pol->n_ignored++; /* AH or another protocol: not ours (R6) */
+		return 0;
+	}
+	if (pol->n_teks == GDOI_MAX_TEKS)
+		FAIL("more SA TEK payloads than supported");
+	t = &pol->tek[pol->n_teks];
+	memset(t, 0, sizeof(*t));
+	t->protocol_id = GDOI_PROTO_ESP;
+	t->encap = TEK_DEFAULT_ENCAP;
+	t->addr_preservation = TEK_DEFAULT_ADDR_PRESERVATION;
+	t->direction = TEK_DEFAULT_DIRECTION;
+	t->sel.proto = (uint8_t)take_be(&r, 1);
+	if ((rc = take_id(&r, &t->sel.src, &t->sel.sport_lo, &t->sel.sport_hi, why)) != 0)
+		return rc;
+	if ((rc = take_id(&r, &t->sel.dst, &t->sel.dport_lo, &t->sel.dport_hi, why)) != 0)
+		return rc;
+	t->transform = (uint8_t)take_be(&r, 1);
+	t->spi = take_be(&r, 4);
+	if (r.bad)
+		FAIL("SA TEK truncated");
+	if (t->transform == 0 && t->spi == 0) {
+		/* A deny policy (key-server exception): no SA, content ignored (R6). */
+		pol->n_ignored++;
+		return 0;
+	}
+	if (isakmp_attrs_read(r.p, r.left, tek_attrs, GDOI_DIM(tek_attrs), 0, t, NULL) != 0)
+		FAIL("SA TEK attributes malformed");
+	pol->n_teks++;
+	return 0;
+}
+
+/*
+ * SA KEK (RFC 6407 5.3):
+ *
+ *  ! Protocol      ! SRC ID Type   ! SRC ID Port                   !
+ *  !SRC ID Data Len! SRC Identification Data                       ~
+ *  ! DST ID Type   ! DST ID Port                   !DST ID Data Len!
+ *  ! DST Identification Data                                       ~
+ *  ! SPI (16 octets)                                               ~
+ *  ! RESERVED2 (4 octets)                                          !
+ *  ~ KEK Attributes                                                ~
+ *
+ * No attribute has a default: absent ones stay 0 and gdoi_kek_check()
+ * refuses what it needs.
+ */
+static const struct isakmp_attr_field kek_attrs[] = {
+    ISAKMP_ATTR_FIELD_INT(KEK_ALGORITHM, struct gdoi_kek, alg),
+    ISAKMP_ATTR_FIELD_INT(KEK_KEY_LENGTH, struct gdoi_kek, key_bits),
+    ISAKMP_ATTR_FIELD_INT(KEK_KEY_LIFETIME, struct gdoi_kek, lifetime),
+    ISAKMP_ATTR_FIELD_INT(SIG_HASH_ALGORITHM, struct gdoi_kek, sig_hash),
+    ISAKMP_ATTR_FIELD_INT(SIG_ALGORITHM, struct gdoi_kek, sig_alg),
+    ISAKMP_ATTR_FIELD_INT(SIG_KEY_LENGTH, struct gdoi_kek, sig_key_bits),
+    ISAKMP_ATTR_FIELD_INT(KEK_ACK_REQUESTED, struct gdoi_kek, ack_requested),
+    ISAKMP_ATTR_FIELD_INT(KEK_ACK_REQUESTED_OLD, struct gdoi_kek, ack_requested),
+};
+
+static int
+parse_sak(const struct isakmp_payload *pl, struct gdoi_policy *pol, const char **why)
+{
+	struct rd r = {pl->body, pl->body_len, 0};
+	struct gvpn_prefix pfx;
+	uint16_t lo, hi;
+	const uint8_t *spi;
+	int rc;
+
+	memset(&pol->kek, 0, sizeof(pol->kek));
+	take_be(&r, 1); /* protocol of the push datagrams */
+	if ((rc = take_id(&r, &pfx, &lo, &hi, why)) != 0 ||
+	    (rc = take_id(&r, &pfx, &lo, &hi, why)) != 0)
+		return rc;
+	spi = take(&r, 16);
+	take(&r, 4); /* RESERVED2 */
+	if (r.bad)
+		FAIL("SA KEK truncated");
+	memcpy(pol->kek.spi, spi, 16);
+	if (isakmp_attrs_read(r.p, r.left, kek_attrs, GDOI_DIM(kek_attrs), 0, &pol->kek, NULL) != 0)
+		FAIL("SA KEK attributes malformed");
+	pol->has_kek = 1;
+	return 0;
+}
+
+/*
+ * GAP (RFC 6407 5.4): attributes only; one not understood aborts (5.4).
+ * Absent ATD, DTD or replay window: 0, none.
+ */
+static const struct isakmp_attr_field gap_attrs[] = {
+    ISAKMP_ATTR_FIELD_INT(GAP_ATD, struct gdoi_policy, atd),
+    ISAKMP_ATTR_FIELD_INT(GAP_DTD, struct gdoi_policy, dtd),
+    ISAKMP_ATTR_FIELD_SKIP(GAP_SENDER_ID_REQUEST), /* counter-mode sender IDs: not asked */
+    ISAKMP_ATTR_FIELD_INT(GAP_REPLAY_WINDOW, struct gdoi_policy, replay_window),
+};
+
+static int
+parse_gap(const struct isakmp_payload *pl, struct gdoi_policy *pol, const char **why)
+{
+	int rc =
+	    isakmp_attrs_read(pl->body, pl->body_len, gap_attrs, GDOI_DIM(gap_attrs), 1, pol, NULL);
+
+	if (rc == -ENOTSUP)
+		FAIL("GAP attribute not understood");
+	if (rc != 0)
+		FAIL("GAP attributes malformed");
+	pol->has_gap = 1;
+	return 0;
+}
+
+/* The payloads an SA payload holds (RFC 6407 5.2.1): SA KEK, GAP, SA TEKs. */
+#define SA_ATTR_SCRIPT(X)                                                                          \
+	X(SA_SAK, SAK, 0, 1)                                                                       \
+	X(SA_GAP, GAP, 0, 1)                                                                       \
+	X(SA_SAT, SAT, 0, ISAKMP_MAX_PAYLOADS)
+ISAKMP_SCRIPT(sa_attr_script, "SA attribute payloads", SA_ATTR_SCRIPT);
+
+/*
+ * SA (RFC 6407 5.2):
+ *
+ *  ! Next Payload  !   RESERVED    !         Payload Length        !
+ *  !                              DOI                              !
+ *  !                           Situation                           !
+ *  ! SA Attribute Next Payload     !           RESERVED2           !
+ */
+int
+gdoi_parse_sa(const uint8_t *body, size_t len, struct gdoi_policy *pol, const char **why)
+{
+	struct rd r = {body, len, 0};
+	struct isakmp_msg m;
+	enum isakmp_err err;
+	uint32_t doi;
+	uint8_t first;
+	int rc;
+
+	doi = take_be(&r, 4);
+	take_be(&r, 4); /* situation */
+	first = (uint8_t)take_be(&r, 2);
+	take_be(&r, 2);
+	if (r.bad)
+		FAIL("SA payload truncated");
+	if (doi != GDOI_DOI)
+		FAIL("SA payload DOI is not GDOI (2)");
+	if (isakmp_parse_payloads(first, r.p, r.left, 0, &sa_attr_script, &m, &err) != 0) {
+		*why = err == ISAKMP_ERR_UNEXPECTED_PAYLOAD
+			   ? "SA payload holds a payload other than SA KEK, GAP or SA TEK"
+		       : err == ISAKMP_ERR_OUT_OF_ORDER || err == ISAKMP_ERR_DUPLICATE
+			   ? "SA payload's SA KEK, GAP and SA TEKs not one of each in that order"
+			   : isakmp_err_name(err);
+		return -EINVAL;
+	}
+	for (uint16_t i = 0; i < m.n; i++) {
+		switch (m.p[i].type) {
+		case ISAKMP_P_SAK:
+			rc = parse_sak(&m.p[i], pol, why);
+			break;
+		case ISAKMP_P_GAP:
+			rc = parse_gap(&m.p[i], pol, why);
+			break;
+		default:
+			rc = parse_sat(&m.p[i], pol, why);
+			break;
+		}
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * KD (RFC 6407 5.6): a count of key packets, each
+ *
+ *  ! KD Type       !   RESERVED    !            KD Length          !
+ *  ! SPI Size      !                   SPI (variable)              ~
+ *  ~                    Key Packet Attributes                      ~
+ */
+static const struct isakmp_attr_field tek_key_attrs[] = {
+    ISAKMP_ATTR_FIELD_BYTES(TEK_ALGORITHM_KEY, struct gvpn_crypto_xform, cipher_key,
+			    cipher_key_len),
+    ISAKMP_ATTR_FIELD_BYTES(TEK_INTEGRITY_KEY, struct gvpn_crypto_xform, auth_key, auth_key_len),
+};
+static const struct isakmp_attr_field kek_key_attrs[] = {
+    ISAKMP_ATTR_FIELD_BYTES(KEK_ALGORITHM_KEY, struct gdoi_kek, key, key_len),
+    ISAKMP_ATTR_FIELD_BYTES(SIG_ALGORITHM_KEY, struct gdoi_kek, sig_key, sig_key_len),
+};
+
+/* TEK keys land in every SA TEK of the SPI (a mirrored pair has two). */
+static int
+kd_tek(const uint8_t *spi, uint8_t spi_size, struct rd *pk, struct gdoi_policy *pol,
+       const char **why)
+{
+	struct gvpn_crypto_xform scratch; /* keys for no SA TEK: read, then wiped */
+	uint32_t s;
+	int found = 0, rc = 0;
+
+	if (spi_size != 4)
+		FAIL("TEK key packet SPI size is not 4");
+	s = isakmp_get32(spi);
+	for (uint16_t i = 0; i < pol->n_teks && rc == 0; i++) {
+		struct gdoi_tek *t = &pol->tek[i];
+		uint32_t seen = 0;
+
+		if (t->spi != s)
+			continue;
+		found = 1;
+		rc = isakmp_attrs_read(pk->p, pk->left, tek_key_attrs, GDOI_DIM(tek_key_attrs), 0,
+				       &t->xform, &seen);
+		if (seen & 1) /* TEK_ALGORITHM_KEY */
+			t->has_keys = 1;
+	}
+	if (!found) {
+		rc = isakmp_attrs_read(pk->p, pk->left, tek_key_attrs, GDOI_DIM(tek_key_attrs), 0,
+				       &scratch, NULL);
+		gvpn_wipe(&scratch, sizeof(scratch));
+	}
+	if (rc == -EMSGSIZE)
+		FAIL("TEK key attribute malformed or too long");
+	if (rc != 0)
+		FAIL("TEK key packet attributes malformed");
+	if (!found && pol->n_ignored == 0)
+		FAIL("keys for an SPI with no SA TEK");
+	return 0;
+}
+
+static int
+kd_kek(const uint8_t *spi, uint8_t spi_size, struct rd *pk, struct gdoi_policy *pol,
+       const char **why)
+{
+	uint32_t seen = 0;
+	int rc;
+
+	if (!pol->has_kek || spi_size != 16 || memcmp(spi, pol->kek.spi, 16) != 0)
+		FAIL("KEK key packet for an unknown KEK");
+	rc = isakmp_attrs_read(pk->p, pk->left, kek_key_attrs, GDOI_DIM(kek_key_attrs), 0,
+			       &pol->kek, &seen);
+	if (seen & 1) /* KEK_ALGORITHM_KEY */
+		pol->kek.has_keys = 1;
+	if (rc == -EMSGSIZE)
+		FAIL("KEK key or signature key too long");
+	if (rc != 0)
+		FAIL("KEK key packet attributes malformed");
+	return 0;
+}
+
+/* The key packet types a member takes: KD type, reader. */
+static const struct {
+	uint8_t type;
+	int (*read)(const uint8_t *spi, uint8_t spi_size, struct rd *pk, struct gdoi_policy *pol,
+		    const char **why);
+} kd_types[] = {
+    {KD_TEK, kd_tek},
+    {KD_KEK, kd_kek},
+};
+
+int
+gdoi_parse_kd(const uint8_t *body, size_t len, struct gdoi_policy *pol, const char **why)
+{
+	struct rd r = {body, len, 0};
+	uint16_t n = (uint16_t)take_be(&r, 2);
+
+	take_be(&r, 2);
+	if (r.bad)
+		FAIL("KD payload truncated");
+	for (uint16_t k = 0; k < n; k++) {
+		uint8_t type = (uint8_t)take_be(&r, 1), spi_size;
+		uint16_t kd_len;
+		unsigned int t = 0;
+		const uint8_t *spi;
+		struct rd pk;
+		int rc;
+
+		take_be(&r, 1);
+		kd_len = (uint16_t)take_be(&r, 2);
+		if (r.bad || kd_len < 5 || kd_len - 4u > r.left)
+			FAIL("key packet length beyond the KD payload");
+		pk = (struct rd){r.p, kd_len - 4u, 0};
+		take(&r, kd_len - 4u);
+		spi_size = (uint8_t)take_be(&pk, 1);
+		spi = take(&pk, spi_size);
+		if (pk.bad)
+			FAIL("key packet SPI truncated");
+		while (t < GDOI_DIM(kd_types) && kd_types[t].type != type)
+			t++;
+		if (t == GDOI_DIM(kd_types)) {
+			*why = "key download type not supported (TEK and KEK only)";
+			return -ENOTSUP;
+		}
+		if ((rc = kd_types[t].read(spi, spi_size, &pk, pol, why)) != 0)
+			return rc;
+	}
+	if (r.left != 0)
+		FAIL("bytes after the last key packet");
+	return 0;
+}
+
+/* SEQ (RFC 6407 5.7): a 4-octet sequence number, nothing else. */
+int
+gdoi_parse_seq(const struct isakmp_payload *pl, uint32_t *seq, const char **why)
+{
+	if (pl->body_len != 4)
+		FAIL("SEQ payload length is not 8");
+	*seq = isakmp_get32(pl->body);
+	return 0;
+}
+
+/*
+ * Delete (RFC 2408 3.15, RFC 6407 5.9):
+ *
+ *  !                  Domain of Interpretation (DOI)               !
+ *  !  Protocol-Id  !   SPI Size    !           # of SPIs           !
+ *  ~               Security Parameter Index(es) (SPI)              ~
+ */
+int
+gdoi_parse_delete(const struct isakmp_payload *pl, struct gdoi_push *out, const char **why)
+{
+	static const uint8_t zero[16];
+	const uint8_t *b = pl->body;
+	uint8_t proto, spi_size;
+	uint16_t n;
+
+	if (pl->body_len < 8 || isakmp_get32(b) != GDOI_DOI)
+		FAIL("Delete payload truncated or not of the GDOI DOI");
+	proto = b[4];
+	spi_size = b[5];
+	n = isakmp_get16(b + 6);
+	if ((proto == GDOI_PROTO_KEK && spi_size != 16) ||
+	    (proto == GDOI_PROTO_ESP && spi_size != 4) ||
+	    (proto != GDOI_PROTO_KEK && proto != GDOI_PROTO_ESP) ||
+	    (size_t)n * spi_size != pl->body_len - 8u)
+		FAIL("Delete payload protocol, SPI size or count inconsistent");
+	for (uint16_t i = 0; i < n; i++) {
+		const uint8_t *spi = b + 8 + (size_t)i * spi_size;
+		struct gdoi_delete *d;
+
+		if (out->n_deletes == GDOI_MAX_DELETES)
+			FAIL("more deleted SPIs than supported");
+		d = &out->del[out->n_deletes++];
+		d->protocol = proto;
+		d->all = memcmp(spi, zero, spi_size) == 0;
+		if (proto == GDOI_PROTO_KEK)
+			memcpy(d->kek_spi, spi, 16);
+		else
+			d->spi = isakmp_get32(spi);
+	}
+	return 0;
+}
+
+uint8_t *
+gdoi_plain_buf(void)
+{
+	static uint8_t *buf;
+
+	if (buf == NULL)
+		buf = gvpn_keymem_alloc(ISAKMP_MSG_MAX);
+	return buf;
+}
+
+/* TEK attributes -> our xform; key lengths must match the algorithms. */
+static int
+tek_xform(struct gdoi_tek *t, const char **why)
+{
+	struct gvpn_crypto_xform *x = &t->xform;
+
+	if (t->encap != 1) {
+		*why = "TEK is not tunnel mode";
+		return -ENOTSUP;
+	}
+	if (t->addr_preservation != 4) {
+		*why = "TEK address preservation other than source and destination";
+		return -ENOTSUP;
+	}
+	switch (t->transform) {
+	case ESP_DES:
+		x->cipher = GVPN_CIPHER_DES_CBC;
+		break;
+	case ESP_3DES:
+		x->cipher = GVPN_CIPHER_3DES_CBC;
+		break;
+	case ESP_AES_CBC:
+		x->cipher = GVPN_CIPHER_AES_CBC;
+		if (t->key_bits != 0 && x->cipher_key_len * 8u != t->key_bits)
+			FAIL("AES-CBC key length disagrees with the Key Length attribute");
+		break;
+	case ESP_AES_GCM_16:
+		x->cipher = GVPN_CIPHER_AES_GCM;
+		if (t->key_bits != 0 &&
+		    (x->cipher_key_len - GVPN_GCM_SALT_LEN) * 8u != t->key_bits &&
+		    x->cipher_key_len * 8u != t->key_bits)
+			FAIL("AES-GCM key length disagrees with the Key Length attribute");
+		break;
+	default:
+		*why = "TEK transform not supported";
+		return -ENOTSUP;
+	}
+	switch (t->auth) {
+	case 0:
+		x->auth = GVPN_AUTH_NONE;
+		break;
+	case AUTH_HMAC_MD5:
+		x->auth = GVPN_AUTH_HMAC_MD5_96;
+		break;
+	case AUTH_HMAC_SHA1:
+		x->auth = GVPN_AUTH_HMAC_SHA1_96;
+		break;
+	case AUTH_HMAC_SHA256:
+		x->auth = GVPN_AUTH_HMAC_SHA256_128;
+		break;
+	default:
+		*why = "TEK authentication algorithm not supported";
+		return -ENOTSUP;
+	}
+	if (x->auth == GVPN_AUTH_NONE)
+		x->auth_key_len = 0;
+	if (gvpn_xform_check(x) != 0)
+		FAIL("TEK keys do not fit its algorithms");
+	return 0;
+}
+
+static int
+same_keys(const struct gdoi_tek *a, const struct gdoi_tek *b)
+{
+	return a->transform == b->transform && a->auth == b->auth &&
+	       memcmp(&a->xform, &b->xform, sizeof(a->xform)) == 0;
+}
+
+static int
+is_mirror(const struct gvpn_selector *a, const struct gvpn_selector *b)
+{
+	struct gvpn_selector m = gvpn_selector_mirror(a);
+
+	return gvpn_selector_equal(&m, b);
+}
+
+int
+gdoi_policy_check(struct gdoi_policy *pol, const char **why)
+{
+	if (pol->n_teks == 0)
+		FAIL("no ESP TEK in the policy");
+	return gdoi_policy_check_teks(pol, why);
+}
+
+int
+gdoi_policy_check_teks(struct gdoi_policy *pol, const char **why)
+{
+	int rc;
+
+	for (uint16_t i = 0; i < pol->n_teks; i++) {
+		struct gdoi_tek *t = &pol->tek[i];
+
+		if (!t->has_keys)
+			FAIL("a TEK has no keys in the KD payload");
+		if (t->spi < 256)
+			FAIL("TEK SPI below 256");
+		if ((rc = tek_xform(t, why)) != 0)
+			return rc;
+	}
+	for (uint16_t i = 0; i < pol->n_teks; i++) {
+		const struct gdoi_tek *t = &pol->tek[i];
+		unsigned int same = 0;
+
+		/* R5: several policies with one SPI only as a mirrored pair */
+		for (uint16_t k = 0; k < pol->n_teks; k++) {
+			const struct gdoi_tek *o = &pol->tek[k];
+
+			if (k == i || o->spi != t->spi)
+				continue;
+			if (++same > 1 || !is_mirror(&t->sel, &o->sel) || !same_keys(t, o) ||
+			    t->direction != o->direction)
+				FAIL(
+				    "TEK policies share an SPI without being a mirrored pair (R5)");
+		}
+	}
+	if (pol->has_kek) {
+		if (!pol->kek.has_keys)
+			FAIL("the KEK has no keys in the KD payload");
+		return gdoi_kek_check(&pol->kek, why);
+	}
+	return 0;
+}
+
+void
+gdoi_policy_clear(struct gdoi_policy *pol)
+{
+	gvpn_wipe(pol, sizeof(*pol));
+}
