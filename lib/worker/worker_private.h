@@ -1,4 +1,23 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The worker's state and what its stages share: burst sizes, the flow
+ * table's keys and values (their encoding lives here alone), drop counting,
+ * transmit, and each stage's entry points.
+ *
+ * The stages, one file each; the files above call those below, never back:
+ *   poll.c       the loop: inbox, then each port pair's bursts, then
+ *                fragment expiry
+ *   outbound.c   clear -> protected burst (R20, R22)
+ *   inbound.c    protected -> clear burst (R21), with the decrypt-flow
+ *                and SPI lookups
+ *   parse_private.h  link and IPv4 header checks, flow keys (inline: the
+ *                burst loops read each header once)
+ *   flow.c       the flow cache: its front, the rte_hash, invalidation
+ *   classify.c   the rule lookup on a flow-cache miss, and the decision
+ *   fragment.c   reassembly, pre-fragmentation, ICMP too big
+ *   inbox.c      the control core's messages, applied
+ *   lifecycle.c  create, free, counters
+ */
 #ifndef WORKER_PRIVATE_H
 #define WORKER_PRIVATE_H
 
@@ -18,17 +37,59 @@
 #define MAX_OUT (MAX_BURST * 4)
 _Static_assert(MAX_OUT + MAX_BURST <= GVPN_WORKER_BURST_MBUFS, "pools are sized for a burst");
 
-/* Cached flow decision: generation << 32 | kind << 24 | fail-open << 16 | arg */
+/* What a flow's packets get. */
 enum flow_kind {
 	FLOW_BYPASS = 1,
-	FLOW_FAIL_OPEN,     /* clear, because the group's fail-open rule matched */
-	FLOW_ENCRYPT,       /* arg = TEK */
+	FLOW_FAIL_OPEN, /* clear, because the group's fail-open rule matched */
+	FLOW_ENCRYPT,	/* arg = TEK; fail_open: clear while the TEK has no SA */
 	FLOW_NO_RULE,
 	FLOW_CLEAR_IN_POLICY,
-	FLOW_DECRYPT,       /* arg = SA slot */
+	FLOW_DECRYPT, /* arg = SA slot */
 };
 
+/* A cached decision, as the flow stage and its users read it. */
+struct flow_decision {
+	uint32_t gen; /* the worker's generation when decided; 0 for decrypt flows */
+	enum flow_kind kind;
+	uint16_t arg;
+	uint8_t fail_open;
+};
+
+/*
+ * A decision is kept as the rte_hash's 64-bit data (and in the front):
+ * generation << 32 | kind << 24 | fail-open << 16 | arg. These two are the
+ * only readers and writers of that layout.
+ */
 #define FLOW_FO_BIT (1u << 16)
+
+static inline uint64_t
+flow_encode(struct flow_decision d)
+{
+	return (uint64_t)d.gen << 32 | (uint32_t)d.kind << 24 | (d.fail_open ? FLOW_FO_BIT : 0) |
+	       d.arg;
+}
+
+static inline struct flow_decision
+flow_decode(uint64_t v)
+{
+	return (struct flow_decision){.gen = (uint32_t)(v >> 32),
+				      .kind = (enum flow_kind)(v >> 24 & 0xff),
+				      .arg = (uint16_t)v,
+				      .fail_open = (v & FLOW_FO_BIT) != 0};
+}
+
+/* Decrypt flows: protocol ESP, zero addresses, the SPI in the port fields (R21). */
+static inline void
+worker_decrypt_key(struct gvpn_acl_key *k, rte_be32_t spi)
+{
+	const uint8_t *b = (const uint8_t *)&spi;
+
+	memset(k, 0, sizeof(*k));
+	k->proto = GVPN_IPPROTO_ESP;
+	k->dir = 1;
+	memcpy(&k->sport, b, 2);
+	memcpy(&k->dport, b + 2, 2);
+}
 
 /*
  * The flow cache's front: a set-associative table of recent decisions in
@@ -49,12 +110,6 @@ struct flow_front_set {
 	} way[FRONT_WAYS];
 } __rte_cache_aligned;
 
-static inline uint64_t
-flow_value(uint32_t gen, enum flow_kind kind, uint32_t arg)
-{
-	return (uint64_t)gen << 32 | (uint32_t)kind << 24 | arg;
-}
-
 struct gvpn_worker {
 	struct gvpn_worker_conf conf;
 	struct rte_ring *inbox;
@@ -66,10 +121,10 @@ struct gvpn_worker {
 	struct rte_hash *spis;
 	struct rte_ip_frag_tbl *frag;
 	struct rte_ip_frag_death_row dr;
-	uint64_t frag_ttl;           /* TSC cycles a packet may take to complete */
-	uint64_t frag_last;          /* TSC of the last fragment given to reassembly */
-	uint8_t frag_held;           /* reassembly may hold fragments */
-	uint64_t icmp_next;          /* TSC before which no ICMP is sent */
+	uint64_t frag_ttl;  /* TSC cycles a packet may take to complete */
+	uint64_t frag_last; /* TSC of the last fragment given to reassembly */
+	uint8_t frag_held;  /* reassembly may hold fragments */
+	uint64_t icmp_next; /* TSC before which no ICMP is sent */
 	uint64_t icmp_gap;
 	uint16_t out_slot[GVPN_MAX_TEKS];
 	uint8_t fail_open[GVPN_MAX_GROUPS];
@@ -111,66 +166,39 @@ worker_drop(struct gvpn_worker *w, struct rte_mbuf *m, enum gvpn_worker_drop why
 /* Frame classes after parsing. */
 enum frame_class { FRAME_IPV4, FRAME_L2_PASS, FRAME_HELD, FRAME_DROPPED };
 
-/* Look a burst's keys up in the flow cache; misses go through the rule
- * table, and the decision is cached. Decisions land in val[]. */
+/* inbox.c: apply the control core's waiting messages and ack them. */
+void worker_inbox_drain(struct gvpn_worker *w);
+
+/* flow.c: look a burst's keys up in the flow cache; misses go through the
+ * rule table (classify.c), and the decision is cached. Decisions land in
+ * val[]. */
 void worker_lookup_flows(struct gvpn_worker *w, struct gvpn_acl_key keys[], uint64_t val[],
 			 uint32_t n);
 
-/* Empty the flow cache's front. */
+/* flow.c: empty the flow cache's front. */
 void worker_front_clear(struct gvpn_worker *w);
 
-/* l2_len and l3_len in one store: a byte store to the first, then a
- * read-modify-write of the second, would stall on store forwarding. */
-static inline void
-worker_set_l2l3(struct rte_mbuf *m, uint64_t l2, uint64_t l3)
-{
-	const uint64_t mask =
-		rte_mbuf_tx_offload(RTE_LEN2MASK(RTE_MBUF_L2_LEN_BITS, uint64_t),
-				    RTE_LEN2MASK(RTE_MBUF_L3_LEN_BITS, uint64_t), 0, 0, 0, 0, 0);
+/* flow.c: decisions made under an old policy or fail-open state are stale. */
+void worker_flows_invalidate(struct gvpn_worker *w);
 
-	m->tx_offload = (m->tx_offload & ~mask) | rte_mbuf_tx_offload(l2, l3, 0, 0, 0, 0, 0);
-}
+/* flow.c: forget every cached decision. */
+void worker_flows_flush(struct gvpn_worker *w);
 
-enum frame_class worker_parse_frag(struct gvpn_worker *w, struct rte_mbuf **mp,
+/* flow.c: forget the decrypt flow of an SA's SPI. */
+void worker_flows_forget_spi(struct gvpn_worker *w, rte_be32_t spi);
+
+/* classify.c: decide for keys the flow cache did not know, and remember
+ * the decisions in the rte_hash: ok[i] tells whether it took key i. */
+void worker_classify(struct gvpn_worker *w, struct gvpn_acl_key *keys[], uint64_t out[],
+		     uint8_t ok[], uint32_t n);
+
+/* fragment.c: the reassembly part of worker_parse(): @p ip is a fragment's
+ * header, @p len its IPv4 length. */
+enum frame_class worker_reassemble(struct gvpn_worker *w, struct rte_mbuf **mp,
 				   struct rte_ipv4_hdr *ip, uint32_t len, uint64_t now);
 
-/* Link header, IPv4 header sanity, reassembly (out of line). Inline, so
- * that the burst loops read each header once. */
-static inline enum frame_class
-worker_parse(struct gvpn_worker *w, struct rte_mbuf **mp, uint64_t now)
-{
-	struct rte_mbuf *m = *mp;
-	const struct rte_ether_hdr *eth;
-	struct rte_ipv4_hdr *ip;
-	uint32_t ihl, len;
-
-	if (unlikely(m->data_len < sizeof(*eth))) {
-		worker_drop(w, m, GVPN_DROP_NOT_IPV4);
-		return FRAME_DROPPED;
-	}
-	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-	if (unlikely(eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))) {
-		if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
-			return FRAME_L2_PASS;
-		worker_drop(w, m, GVPN_DROP_NOT_IPV4);
-		return FRAME_DROPPED;
-	}
-	if (unlikely(m->nb_segs != 1 || m->data_len < sizeof(*eth) + sizeof(*ip)))
-		goto malformed;
-	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, sizeof(*eth));
-	ihl = (ip->version_ihl & 0xf) * 4u;
-	len = rte_be_to_cpu_16(ip->total_length);
-	if (unlikely((ip->version_ihl >> 4) != 4 || ihl < sizeof(*ip) || len < ihl ||
-		     len > m->data_len - sizeof(*eth)))
-		goto malformed;
-	worker_set_l2l3(m, sizeof(*eth), ihl);
-	if (likely(!rte_ipv4_frag_pkt_is_fragmented(ip)))
-		return FRAME_IPV4;
-	return worker_parse_frag(w, mp, ip, len, now);
-malformed:
-	worker_drop(w, m, GVPN_DROP_MALFORMED);
-	return FRAME_DROPPED;
-}
+/* fragment.c: drop the packets that did not complete in time. */
+void worker_frag_expire(struct gvpn_worker *w, uint64_t now);
 
 /* Data bytes in each fragment of at most @p max_inner bytes with an @p ihl
  * header (RFC 791: fragment offsets count 8-byte units). */
@@ -186,7 +214,7 @@ static inline uint32_t
 worker_frag_count(const struct rte_mbuf *m, uint32_t max_inner)
 {
 	const struct rte_ipv4_hdr *ip =
-		rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
+	    rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
 	const uint32_t ihl = m->l3_len, payload = rte_be_to_cpu_16(ip->total_length) - ihl;
 	const uint32_t chunk = worker_frag_chunk(max_inner, ihl);
 
@@ -195,46 +223,12 @@ worker_frag_count(const struct rte_mbuf *m, uint32_t max_inner)
 	return (payload + chunk - 1) / chunk;
 }
 
+/* fragment.c: split a packet before encryption (R22). */
 int worker_fragment(struct gvpn_worker *w, struct rte_mbuf *m, uint32_t max_inner,
 		    struct rte_mbuf *out[], unsigned int room);
 
+/* fragment.c: ICMP "fragmentation needed" back to the sender. */
 void worker_icmp_too_big(struct gvpn_worker *w, const struct rte_mbuf *m, uint16_t mtu,
 			 struct rte_mbuf *out[], uint16_t *n_out);
-
-/* Key of a parsed IPv4 packet (ports zero for non-port protocols). */
-static inline void
-worker_key(const struct rte_mbuf *m, struct gvpn_acl_key *k, uint8_t dir)
-{
-	const struct rte_ipv4_hdr *ip =
-		rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
-	const uint8_t *l4 = (const uint8_t *)ip + m->l3_len;
-	uint16_t len = rte_be_to_cpu_16(ip->total_length);
-
-	k->proto = ip->next_proto_id;
-	k->dir = dir;
-	k->pad = 0;
-	k->src = ip->src_addr;
-	k->dst = ip->dst_addr;
-	k->sport = 0;
-	k->dport = 0;
-	if ((k->proto == IPPROTO_TCP || k->proto == IPPROTO_UDP || k->proto == IPPROTO_SCTP) &&
-	    len >= m->l3_len + 4u) {
-		memcpy(&k->sport, l4, 2);
-		memcpy(&k->dport, l4 + 2, 2);
-	}
-}
-
-/* Decrypt flows: protocol ESP, zero addresses, the SPI in the port fields (R21). */
-static inline void
-worker_decrypt_key(struct gvpn_acl_key *k, rte_be32_t spi)
-{
-	const uint8_t *b = (const uint8_t *)&spi;
-
-	memset(k, 0, sizeof(*k));
-	k->proto = GVPN_IPPROTO_ESP;
-	k->dir = 1;
-	memcpy(&k->sport, b, 2);
-	memcpy(&k->dport, b + 2, 2);
-}
 
 #endif /* WORKER_PRIVATE_H */

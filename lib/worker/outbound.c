@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Outbound, clear -> protected (R20, R22): parse, flow lookup, rule lookup
- * on a miss, then bypass / fail-open / encrypt (pre-fragmenting what would
- * not fit the protected MTU) / drop.
+ * The outbound burst, clear -> protected (R20, R22): parse (parse_private.h),
+ * flow lookup with the rule lookup on a miss (flow.c), then by decision
+ * bypass / fail-open / encrypt (pre-fragmenting what would not fit the
+ * protected MTU, fragment.c) / drop; encryption in bursts, then transmit.
  */
 #include <rte_cycles.h>
 
-#include "worker_private.h"
+#include "parse_private.h"
 
 /* Largest inner packet whose ESP form fits @p mtu with SA @p sa. */
 static inline uint32_t
@@ -89,27 +90,26 @@ gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts
 
 	for (uint16_t i = 0; i < nip; i++) {
 		struct rte_mbuf *m = ip_pkts[i];
-		enum flow_kind kind = (enum flow_kind)(val[i] >> 24 & 0xff);
-		uint32_t arg = val[i] & 0xffff;
+		const struct flow_decision d = flow_decode(val[i]);
 		uint16_t slot;
 
-		if (kind == FLOW_BYPASS) {
+		if (d.kind == FLOW_BYPASS) {
 			w->stats.bypassed++;
 			o.to_prot[o.np++] = m;
 			continue;
 		}
-		if (kind == FLOW_FAIL_OPEN) {
+		if (d.kind == FLOW_FAIL_OPEN) {
 			w->stats.fail_open++;
 			o.to_prot[o.np++] = m;
 			continue;
 		}
-		if (kind != FLOW_ENCRYPT) {
+		if (d.kind != FLOW_ENCRYPT) {
 			worker_drop(w, m, GVPN_DROP_NO_RULE);
 			continue;
 		}
-		slot = w->out_slot[arg];
+		slot = w->out_slot[d.arg];
 		if (slot == GVPN_SLOT_NONE) {
-			if (val[i] & FLOW_FO_BIT) {
+			if (d.fail_open) {
 				w->stats.fail_open++;
 				o.to_prot[o.np++] = m;
 			} else {
@@ -118,7 +118,7 @@ gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts
 			continue;
 		}
 		const struct rte_ipv4_hdr *ip =
-			rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
+		    rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
 
 		/* A burst's packets mostly share one SA: its limit is worked
 		 * out when the SA changes. */

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Inbound, protected -> clear (R21): parse and reassemble, decrypt-flow
- * lookup (ESP + SPI), SPI lookup on a miss, verify + decrypt, then the inner
- * packet must match the SA's selectors. Clear packets go through the rules:
- * bypass and fail-open pass, anything a group policy covers must have come
- * encrypted.
+ * The inbound burst, protected -> clear (R21): parse and reassemble
+ * (parse_private.h, fragment.c), decrypt-flow lookup (ESP + SPI) and SPI
+ * lookup on a miss (here, per packet), verify + decrypt, then the inner
+ * packet must match the SA's selectors. Clear packets go through the flow
+ * cache and the rules (flow.c): bypass and fail-open pass, anything a group
+ * policy covers must have come encrypted.
  */
 #include <rte_cycles.h>
 
-#include "worker_private.h"
+#include "parse_private.h"
 
 /*
  * The SA of one burst's ESP packets. A burst usually carries one or a few
@@ -27,9 +28,11 @@ lookup_sa(struct gvpn_worker *w, const struct rte_mbuf *m, struct spi_memo *memo
 	  uint64_t *memo_hits)
 {
 	const struct rte_ipv4_hdr *ip =
-		rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
+	    rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
 	struct gvpn_acl_key k;
+	struct flow_decision dec;
 	rte_be32_t spi;
+	uint16_t slot;
 	void *data;
 
 	if (rte_be_to_cpu_16(ip->total_length) < m->l3_len + 8u)
@@ -43,20 +46,22 @@ lookup_sa(struct gvpn_worker *w, const struct rte_mbuf *m, struct spi_memo *memo
 	if (rte_hash_lookup_data(w->flows, &k, &data) >= 0) {
 		w->stats.flow_hits++;
 		memo->spi = spi;
-		memo->slot = (uint16_t)(uintptr_t)data;
+		memo->slot = flow_decode((uintptr_t)data).arg;
 		return memo->slot;
 	}
 	w->stats.flow_misses++;
 	if (rte_hash_lookup_data(w->spis, &spi, &data) < 0)
 		return GVPN_SLOT_NONE;
+	slot = (uint16_t)(uintptr_t)data;
 	/* Decrypt flows carry no generation: SA deletion removes its own. */
-	if (rte_hash_add_key_data(w->flows, &k, data) < 0) {
+	dec = (struct flow_decision){.kind = FLOW_DECRYPT, .arg = slot};
+	if (rte_hash_add_key_data(w->flows, &k, (void *)(uintptr_t)flow_encode(dec)) < 0) {
 		w->stats.flow_full++;
 	} else {
 		memo->spi = spi;
-		memo->slot = (uint16_t)(uintptr_t)data;
+		memo->slot = slot;
 	}
-	return (uint16_t)(uintptr_t)data;
+	return slot;
 }
 
 /* R21: the decrypted packet must be traffic the SA protects. A later
@@ -65,9 +70,9 @@ static int
 inner_allowed(const struct gvpn_sa_rt *sa, const struct rte_mbuf *m)
 {
 	const struct rte_ipv4_hdr *ip =
-		rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
+	    rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
 	int later_fragment =
-		(ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) != 0;
+	    (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) != 0;
 	struct gvpn_acl_key k;
 
 	uint32_t src, dst;
@@ -126,7 +131,7 @@ gvpn_worker_inbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[
 			continue;
 		}
 		if (rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len)
-			    ->next_proto_id != GVPN_IPPROTO_ESP) {
+			->next_proto_id != GVPN_IPPROTO_ESP) {
 			worker_key(m, &keys[ncl], 1);
 			clear[ncl++] = m;
 			continue;
@@ -163,7 +168,7 @@ gvpn_worker_inbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[
 
 	worker_lookup_flows(w, keys, val, ncl);
 	for (uint16_t i = 0; i < ncl; i++) {
-		switch ((enum flow_kind)(val[i] >> 24 & 0xff)) {
+		switch (flow_decode(val[i]).kind) {
 		case FLOW_BYPASS:
 			w->stats.bypassed++;
 			to_clear[nc++] = clear[i];

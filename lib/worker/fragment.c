@@ -1,12 +1,109 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Pre-fragmentation (R22) and ICMP "fragmentation needed". Fragments are
- * built as contiguous packets, since the ESP stage works on those.
+ * The fragment stage, both ways. Received fragments are put back together
+ * (rte_ip_frag, R21) before anything else looks at them, and what does not
+ * complete in time is dropped and counted. Outbound packets too large for
+ * the protected MTU are fragmented before encryption (R22), or refused with
+ * an ICMP "fragmentation needed" when they carry DF. Fragments are built as
+ * contiguous packets, since the ESP stage works on those.
  */
+/* rte_ip_frag_table_del_expired_entries() is experimental in DPDK 22.11. */
+#define ALLOW_EXPERIMENTAL_API
+
 #include <rte_cycles.h>
 #include <rte_icmp.h>
 
 #include "worker_private.h"
+
+/*
+ * Drop the packets that did not complete in time, counting their fragments.
+ * Every expired entry goes, however many: reassembly then never meets a
+ * stale one, which is what lets worker_reassemble() tell its drops apart.
+ */
+void
+worker_frag_expire(struct gvpn_worker *w, uint64_t now)
+{
+	for (;;) {
+		const uint32_t before = w->dr.cnt;
+
+		/* Stops early when the death row could not take a packet. */
+		rte_ip_frag_table_del_expired_entries(w->frag, &w->dr, now);
+		w->stats.drop[GVPN_DROP_FRAG_TIMEOUT] += w->dr.cnt - before;
+		if (w->dr.cnt < RTE_IP_FRAG_DEATH_ROW_MBUF_LEN / 2)
+			return;
+		rte_ip_frag_free_death_row(&w->dr, 0);
+	}
+}
+
+enum frame_class
+worker_reassemble(struct gvpn_worker *w, struct rte_mbuf **mp, struct rte_ipv4_hdr *ip,
+		  uint32_t len, uint64_t now)
+{
+	struct rte_mbuf *m = *mp, *r;
+	const uint32_t eth = sizeof(struct rte_ether_hdr);
+	const uint32_t ofs = (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK) *
+			     RTE_IPV4_HDR_OFFSET_UNITS;
+	uint32_t lost;
+
+	/* A packet ending beyond 65535 bytes (ping of death): DPDK would
+	 * wrap its length. */
+	if (unlikely(ofs + len > UINT16_MAX)) {
+		worker_drop(w, m, GVPN_DROP_FRAG_OVERSIZED);
+		return FRAME_DROPPED;
+	}
+	/* DPDK drops an empty fragment as it drops one it has no room for. */
+	if (unlikely(len == m->l3_len)) {
+		worker_drop(w, m, GVPN_DROP_FRAG_INVALID);
+		return FRAME_DROPPED;
+	}
+	/* Fragments are put back together first (R21). */
+	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - eth - len));
+	/*
+	 * DPDK puts what it drops on the death row, uncounted. With no
+	 * stale entry left, one call adds either this fragment alone (no
+	 * room for a new packet: the table or the hash bucket is full) or
+	 * this fragment with the packet's others (they overlap, repeat a
+	 * first or last piece, are more than RTE_LIBRTE_IP_FRAG_MAX_FRAG,
+	 * or leave a hole).
+	 */
+	worker_frag_expire(w, now);
+	lost = w->dr.cnt;
+	r = rte_ipv4_frag_reassemble_packet(w->frag, &w->dr, m, now, ip);
+	lost = w->dr.cnt - lost;
+	if (unlikely(lost != 0))
+		w->stats.drop[lost == 1 ? GVPN_DROP_FRAG_TABLE_FULL : GVPN_DROP_FRAG_INVALID] +=
+		    lost;
+	w->frag_held = 1;
+	w->frag_last = now;
+	/* The death row has a fixed size and no bounds check: empty it long
+	 * before one more call could overflow it. */
+	if (w->dr.cnt >= RTE_IP_FRAG_DEATH_ROW_MBUF_LEN / 2)
+		rte_ip_frag_free_death_row(&w->dr, 0);
+	if (r == NULL)
+		return FRAME_HELD;
+	w->stats.reassembled++;
+	if (r->nb_segs > 1) {
+		/* The pipeline works on contiguous packets. */
+		struct rte_mbuf *c = rte_pktmbuf_alloc(w->conf.pool);
+		char *d = c != NULL && r->pkt_len <= UINT16_MAX
+			      ? rte_pktmbuf_append(c, (uint16_t)r->pkt_len)
+			      : NULL;
+
+		if (d == NULL) {
+			rte_pktmbuf_free(c);
+			worker_drop(w, r, c == NULL ? GVPN_DROP_NO_MBUF : GVPN_DROP_FRAG_ERROR);
+			return FRAME_DROPPED;
+		}
+		rte_pktmbuf_read(r, 0, r->pkt_len, d);
+		c->l2_len = r->l2_len;
+		c->l3_len = r->l3_len;
+		c->port = r->port;
+		rte_pktmbuf_free(r);
+		r = c;
+	}
+	*mp = r;
+	return FRAME_IPV4;
+}
 
 /*
  * Split @p m (a whole IPv4 packet, not a fragment) into fragments of at most
@@ -32,8 +129,8 @@ worker_fragment(struct gvpn_worker *w, struct rte_mbuf *m, uint32_t max_inner,
 	for (uint32_t off = 0; off < payload; off += chunk) {
 		uint32_t len = RTE_MIN(chunk, payload - off);
 		struct rte_mbuf *f = rte_pktmbuf_alloc(w->conf.pool);
-		uint8_t *d = f != NULL ? (uint8_t *)rte_pktmbuf_append(f, (uint16_t)(l2 + ihl + len))
-				       : NULL;
+		uint8_t *d =
+		    f != NULL ? (uint8_t *)rte_pktmbuf_append(f, (uint16_t)(l2 + ihl + len)) : NULL;
 		struct rte_ipv4_hdr *fh;
 
 		if (d == NULL) {
@@ -50,7 +147,7 @@ worker_fragment(struct gvpn_worker *w, struct rte_mbuf *m, uint32_t max_inner,
 		fh = (struct rte_ipv4_hdr *)(d + l2);
 		fh->total_length = rte_cpu_to_be_16((uint16_t)(ihl + len));
 		fh->fragment_offset = rte_cpu_to_be_16(
-			(uint16_t)(off / 8) | (off + len < payload ? RTE_IPV4_HDR_MF_FLAG : 0));
+		    (uint16_t)(off / 8) | (off + len < payload ? RTE_IPV4_HDR_MF_FLAG : 0));
 		fh->hdr_checksum = 0;
 		fh->hdr_checksum = rte_ipv4_cksum(fh);
 		f->l2_len = l2;

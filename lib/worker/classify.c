@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The classify stage: for the keys the flow cache did not know, the rule
+ * table (rte_acl: bypass filters, TEK selectors, fail-open rules) and the
+ * decision made from its best rules, which then creates the flow.
+ */
+#include "worker_private.h"
+
+/*
+ * The decision for a packet from its best rules. Outbound: bypass, else a
+ * group policy (encrypt; clear instead while its group has failed and a
+ * fail-open rule matches), else fail-open, else no rule. Inbound: bypass,
+ * else fail-open, else a group policy (it should have come encrypted), else
+ * no rule.
+ */
+static uint64_t
+decide(const struct gvpn_worker *w, const struct gvpn_rule *rule, int fail_open, int inbound)
+{
+	struct flow_decision d = {.gen = w->gen, .kind = FLOW_NO_RULE};
+
+	if (rule != NULL && rule->type == GVPN_RULE_BYPASS) {
+		d.kind = FLOW_BYPASS;
+	} else if (inbound) {
+		if (fail_open)
+			d.kind = FLOW_FAIL_OPEN;
+		else if (rule != NULL && rule->type == GVPN_RULE_TEK)
+			d.kind = FLOW_CLEAR_IN_POLICY;
+	} else if (rule != NULL && rule->type == GVPN_RULE_TEK) {
+		d.kind = FLOW_ENCRYPT;
+		d.arg = rule->tek;
+		d.fail_open = fail_open != 0;
+	} else if (fail_open) {
+		d.kind = FLOW_FAIL_OPEN;
+	}
+	return flow_encode(d);
+}
+
+void
+worker_classify(struct gvpn_worker *w, struct gvpn_acl_key *keys[], uint64_t out[], uint8_t ok[],
+		uint32_t n)
+{
+	uint32_t res[MAX_BURST * GVPN_ACL_CATEGORIES];
+	const uint8_t *data[MAX_BURST];
+	const struct gvpn_policy *p = w->policy;
+
+	for (uint32_t i = 0; i < n; i++)
+		data[i] = (const uint8_t *)keys[i];
+	if (p != NULL)
+		gvpn_policy_classify(p, data, res, n);
+	for (uint32_t i = 0; i < n; i++) {
+		int inbound = keys[i]->dir;
+		uint32_t main_cat = inbound ? GVPN_ACL_IN : GVPN_ACL_OUT;
+		uint32_t fo_cat = inbound ? GVPN_ACL_IN_FAIL_OPEN : GVPN_ACL_OUT_FAIL_OPEN;
+		uint32_t r = p != NULL ? res[i * GVPN_ACL_CATEGORIES + main_cat] : 0;
+		uint32_t fo = p != NULL ? res[i * GVPN_ACL_CATEGORIES + fo_cat] : 0;
+
+		out[i] = decide(w, r != 0 ? &p->rules[r - 1] : NULL,
+				fo != 0 && w->fail_open[p->rules[fo - 1].group], inbound);
+		ok[i] = rte_hash_add_key_data(w->flows, keys[i], (void *)(uintptr_t)out[i]) >= 0;
+		if (!ok[i])
+			w->stats.flow_full++;
+	}
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The parse stage: link header, IPv4 header sanity, fragments handed to
+ * reassembly (fragment.c), and a parsed packet's flow key. Inline, so that
+ * the burst loops (outbound.c, inbound.c) read each header once.
+ */
+#ifndef PARSE_PRIVATE_H
+#define PARSE_PRIVATE_H
+
+#include "worker_private.h"
+
+/* l2_len and l3_len in one store: a byte store to the first, then a
+ * read-modify-write of the second, would stall on store forwarding. */
+static inline void
+worker_set_l2l3(struct rte_mbuf *m, uint64_t l2, uint64_t l3)
+{
+	const uint64_t mask =
+	    rte_mbuf_tx_offload(RTE_LEN2MASK(RTE_MBUF_L2_LEN_BITS, uint64_t),
+				RTE_LEN2MASK(RTE_MBUF_L3_LEN_BITS, uint64_t), 0, 0, 0, 0, 0);
+
+	m->tx_offload = (m->tx_offload & ~mask) | rte_mbuf_tx_offload(l2, l3, 0, 0, 0, 0, 0);
+}
+
+/* Classify a received frame; a whole IPv4 packet leaves with l2_len and
+ * l3_len set, a reassembled one replaces *mp. Drops are counted. */
+static inline enum frame_class
+worker_parse(struct gvpn_worker *w, struct rte_mbuf **mp, uint64_t now)
+{
+	struct rte_mbuf *m = *mp;
+	const struct rte_ether_hdr *eth;
+	struct rte_ipv4_hdr *ip;
+	uint32_t ihl, len;
+
+	if (unlikely(m->data_len < sizeof(*eth))) {
+		worker_drop(w, m, GVPN_DROP_NOT_IPV4);
+		return FRAME_DROPPED;
+	}
+	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	if (unlikely(eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))) {
+		if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
+			return FRAME_L2_PASS;
+		worker_drop(w, m, GVPN_DROP_NOT_IPV4);
+		return FRAME_DROPPED;
+	}
+	if (unlikely(m->nb_segs != 1 || m->data_len < sizeof(*eth) + sizeof(*ip)))
+		goto malformed;
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, sizeof(*eth));
+	ihl = (ip->version_ihl & 0xf) * 4u;
+	len = rte_be_to_cpu_16(ip->total_length);
+	if (unlikely((ip->version_ihl >> 4) != 4 || ihl < sizeof(*ip) || len < ihl ||
+		     len > m->data_len - sizeof(*eth)))
+		goto malformed;
+	worker_set_l2l3(m, sizeof(*eth), ihl);
+	if (likely(!rte_ipv4_frag_pkt_is_fragmented(ip)))
+		return FRAME_IPV4;
+	return worker_reassemble(w, mp, ip, len, now);
+malformed:
+	worker_drop(w, m, GVPN_DROP_MALFORMED);
+	return FRAME_DROPPED;
+}
+
+/* Key of a parsed IPv4 packet (ports zero for non-port protocols). */
+static inline void
+worker_key(const struct rte_mbuf *m, struct gvpn_acl_key *k, uint8_t dir)
+{
+	const struct rte_ipv4_hdr *ip =
+	    rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
+	const uint8_t *l4 = (const uint8_t *)ip + m->l3_len;
+	uint16_t len = rte_be_to_cpu_16(ip->total_length);
+
+	k->proto = ip->next_proto_id;
+	k->dir = dir;
+	k->pad = 0;
+	k->src = ip->src_addr;
+	k->dst = ip->dst_addr;
+	k->sport = 0;
+	k->dport = 0;
+	if ((k->proto == IPPROTO_TCP || k->proto == IPPROTO_UDP || k->proto == IPPROTO_SCTP) &&
+	    len >= m->l3_len + 4u) {
+		memcpy(&k->sport, l4, 2);
+		memcpy(&k->dport, l4 + 2, 2);
+	}
+}
+
+#endif /* PARSE_PRIVATE_H */
