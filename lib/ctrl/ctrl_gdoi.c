@@ -147,8 +147,10 @@ end_sa_by(struct gvpn_ctrl *c, uint16_t s, uint64_t when, uint64_t now)
 		gvpn_ctrl_sa_delete(c, s);
 		return;
 	}
-	if (e->expires == 0 || e->expires > when)
+	if (e->expires == 0 || e->expires > when) {
 		e->expires = when;
+		ctrl_changed(c);
+	}
 }
 
 /* A pull's policy: new TEKs decrypt at once and encrypt later; SAs the key
@@ -305,15 +307,12 @@ cb_state(void *ctx, enum gdoi_client_state st, const char *error)
 		gs = GVPN_GROUP_IDLE;
 		break;
 	}
-	rte_spinlock_lock(&c->lock);
 	c->group[x->group].client_state = gs;
-	rte_spinlock_unlock(&c->lock);
+	ctrl_changed(c);
 	if (c->group[x->group].fail_open && gs == GVPN_GROUP_REGISTERED)
 		gvpn_ctrl_group_fail(c, x->group, 0); /* keys again: fail-open ends */
-	rte_spinlock_lock(&c->lock);
 	if (!c->group[x->group].fail_open)
 		c->group[x->group].state = gs;
-	rte_spinlock_unlock(&c->lock);
 }
 
 static void
@@ -415,9 +414,8 @@ ctrl_gdoi_group_start(struct gvpn_ctrl *c, uint8_t g)
 		LOG(ERR, "group %s: GDOI client not created: %s", gc->name, strerror(errno));
 		return rc;
 	}
-	rte_spinlock_lock(&c->lock); /* telemetry reads the client */
 	c->group[g].client = client;
-	rte_spinlock_unlock(&c->lock);
+	ctrl_changed(c);
 	gdoi_client_start(client, tsc_ms(rte_get_tsc_cycles()));
 	return 0;
 }
@@ -427,10 +425,9 @@ ctrl_gdoi_group_stop(struct gvpn_ctrl *c, uint8_t g)
 {
 	struct gdoi_client *client;
 
-	rte_spinlock_lock(&c->lock);
 	client = c->group[g].client;
 	c->group[g].client = NULL;
 	c->group[g].client_state = GVPN_GROUP_IDLE;
-	rte_spinlock_unlock(&c->lock);
+	ctrl_changed(c);
 	gdoi_client_free(client); /* closes its socket, wipes its keys */
 }

@@ -2,8 +2,9 @@
 #ifndef CTRL_PRIVATE_H
 #define CTRL_PRIVATE_H
 
+#include <stdatomic.h>
+
 #include <rte_log.h>
-#include <rte_spinlock.h>
 
 #include "gvpn_ctrl.h"
 #include "gvpn_gdoi_client.h"
@@ -34,7 +35,8 @@ struct group {
 	int fail_open;
 	struct gdoi_client *client;  /* NULL for static groups */
 	enum gvpn_group_state client_state; /* what the client last said */
-	uint64_t sa_install_failures;  /* under lock: telemetry reads it */
+	uint64_t sa_install_failures;
+	struct gvpn_group_info proto;  /* the client's part, as last published */
 };
 
 /* A change broadcast to every worker, done when every one acked. */
@@ -58,10 +60,17 @@ struct gdoi_ctx {
 	uint16_t replay_window;  /* time-based anti-replay window (R23), seconds */
 };
 
+/* A published snapshot and its readers: the publication holds one
+ * reference, each gvpn_ctrl_snapshot_get() one more. */
+struct snapshot {
+	atomic_uint refs;
+	struct gvpn_ctrl_snapshot s;
+	/* then s.n_sas struct gvpn_sa_info */
+};
+
 struct gvpn_ctrl {
 	struct gvpn_ctrl_conf conf;
 	struct gvpn_esp_lcore *esp; /* expands keys */
-	rte_spinlock_t lock;        /* tables vs. telemetry readers */
 	struct sa_entry sa[GVPN_MAX_SA_SLOTS];
 	struct tek tek[GVPN_MAX_TEKS];
 	struct group group[GVPN_MAX_GROUPS];
@@ -73,8 +82,31 @@ struct gvpn_ctrl {
 	uint64_t next_gdoi_poll;
 	struct backlog *backlog; /* one per worker */
 	struct gdoi_ctx gctx[GVPN_MAX_GROUPS];
-	struct gvpn_config_info reload; /* under lock: telemetry reads it */
+	struct gvpn_config_info reload;
+	/* Telemetry's view. Only the control core writes the tables above;
+	 * readers see them through the published snapshot alone. A reader
+	 * counts itself in readers[epoch & 1] while it loads pub and takes a
+	 * reference (a few atomic steps, no lock). Publishing swaps pub,
+	 * then moves the epoch on; the snapshot swapped out waits in
+	 * `retired` until the previous epoch's count is 0: every reader that
+	 * could have loaded it then holds its own reference. Readers that
+	 * arrive meanwhile count in the new epoch, so they do not hold it up;
+	 * no side ever waits for the other. */
+	int changed;                    /* something a snapshot shows changed */
+	uint64_t next_publish;          /* TSC */
+	uint64_t version;
+	_Atomic(struct snapshot *) pub;
+	atomic_uint epoch;
+	atomic_uint readers[2];
+	struct snapshot *retired;       /* swapped out in the epoch before this one */
 };
+
+/* Note that something telemetry shows changed: the next poll publishes. */
+static inline void
+ctrl_changed(struct gvpn_ctrl *c)
+{
+	c->changed = 1;
+}
 
 
 /* Shared by ctrl.c and ctrl_gdoi.c */
