@@ -78,7 +78,8 @@ gvpn_ctrl_free(struct gvpn_ctrl *c)
 		gvpn_ctrl_snapshot_put(&c->retired->s);
 	if (atomic_load(&c->pub) != NULL)
 		gvpn_ctrl_snapshot_put(&atomic_load(&c->pub)->s);
-	ctrl_gdoi_free(c);
+	for (uint8_t g = 0; g < GVPN_MAX_GROUPS; g++)
+		ctrl_group_stop(c, g);
 	for (unsigned int i = 0; i < GVPN_MAX_SA_SLOTS; i++)
 		sa_rt_free(c->sa[i].rt);
 	gvpn_policy_free(c->policy);
@@ -201,8 +202,12 @@ gvpn_ctrl_poll(struct gvpn_ctrl *c)
 	/* key servers at most every millisecond: with the worker on the main
 	 * lcore this loop runs once per burst, and a poll reads a socket */
 	if (now >= c->next_gdoi_poll) {
+		uint64_t ms = now / (rte_get_tsc_hz() / 1000);
+
 		c->next_gdoi_poll = now + rte_get_tsc_hz() / 1000;
-		ctrl_gdoi_poll(c, now);
+		for (uint8_t g = 0; g < c->conf.cfg->n_groups; g++)
+			if (c->group[g].client != NULL)
+				c->group[g].proto->poll(c->group[g].client, ms);
 	}
 	if (now >= c->next_expiry_check)
 		expire(c, now);
@@ -573,34 +578,38 @@ gvpn_ctrl_load_static(struct gvpn_ctrl *c)
 	return gvpn_ctrl_policy_update(c);
 }
 
-/* The protocol client's part of a group's info, deadlines made absolute. */
+/* The protocol client's part of a group's info, deadlines absolute. */
 static void
 proto_info(const struct gvpn_ctrl *c, uint8_t g, uint64_t now_ms, struct gvpn_group_info *i)
 {
-	struct gdoi_client_info ci;
-
 	memset(i, 0, sizeof(*i));
 	i->rekey_at_ms = -1;
-	if (c->group[g].client == NULL)
+	if (c->group[g].client != NULL)
+		c->group[g].proto->info(c->group[g].client, now_ms, i);
+}
+
+int
+gvpn_ctrl_group_register(struct gvpn_ctrl *c, uint8_t group)
+{
+	if (group >= c->conf.cfg->n_groups || c->group[group].client == NULL)
+		return -ENOENT;
+	return c->group[group].proto->request(c->group[group].client, CTRL_REQ_REGISTER,
+					      gvpn_ctrl_clock_ms());
+}
+
+void
+ctrl_group_stop(struct gvpn_ctrl *c, uint8_t g)
+{
+	struct group *gr = &c->group[g];
+	void *client = gr->client;
+
+	if (client == NULL)
 		return;
-	gdoi_client_info(c->group[g].client, now_ms, &ci);
-	snprintf(i->server, sizeof(i->server), "%s", ci.server);
-	snprintf(i->last_error, sizeof(i->last_error), "%s", ci.last_error);
-	i->rekey_at_ms = ci.rekey_in_ms < 0 ? -1 : (int64_t)now_ms + ci.rekey_in_ms;
-	i->registrations = ci.registrations;
-	i->failures = ci.failures;
-	i->has_kek = ci.has_kek;
-	i->push_seq = ci.seq;
-	i->kek_expires_at_ms =
-		ci.kek_expires_in_ms < 0 ? -1 : (int64_t)now_ms + ci.kek_expires_in_ms;
-	i->pushes = ci.pushes;
-	i->acks_sent = ci.acks_sent;
-	memcpy(i->push_drops, ci.push_drops, sizeof(i->push_drops));
-	i->unauth_notifies = ci.unauth_notifies;
-	i->rx_datagrams = ci.rx_datagrams;
-	memcpy(i->rx_drops, ci.rx_drops, sizeof(i->rx_drops));
-	i->rx_socket_full = ci.rx_socket_full;
-	i->rx_polls_full = ci.rx_polls_full;
+	gr->client = NULL;
+	gr->client_state = GVPN_GROUP_IDLE;
+	ctrl_changed(c);
+	gr->proto->free(client);
+	gr->proto = NULL;
 }
 
 static void
@@ -625,7 +634,7 @@ fill_group(const struct gvpn_ctrl *c, uint8_t g, struct gvpn_group_info *i)
 {
 	const struct gvpn_group_conf *gc = &c->conf.cfg->groups[g];
 
-	memcpy(i, &c->group[g].proto, sizeof(*i));
+	memcpy(i, &c->group[g].client_info, sizeof(*i));
 	snprintf(i->name, sizeof(i->name), "%s", gc->name);
 	i->id = gc->id;
 	i->direction = gc->direction;
@@ -671,8 +680,8 @@ gvpn_ctrl_publish(struct gvpn_ctrl *c)
 		struct gvpn_group_info i;
 
 		proto_info(c, g, now_ms, &i);
-		if (memcmp(&i, &c->group[g].proto, sizeof(i)) != 0) {
-			memcpy(&c->group[g].proto, &i, sizeof(i));
+		if (memcmp(&i, &c->group[g].client_info, sizeof(i)) != 0) {
+			memcpy(&c->group[g].client_info, &i, sizeof(i));
 			ctrl_changed(c);
 		}
 	}

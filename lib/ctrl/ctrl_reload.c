@@ -229,7 +229,7 @@ group_down(struct gvpn_ctrl *c, uint8_t g, int keep_fail_open)
 {
 	int rc = 0;
 
-	ctrl_gdoi_group_stop(c, g);
+	ctrl_group_stop(c, g);
 	gvpn_ctrl_group_clear(c, g);
 	for (uint16_t t = 0; t < GVPN_MAX_TEKS; t++)
 		if (c->tek[t].used && c->tek[t].group == g)
@@ -245,7 +245,7 @@ static int
 group_up(struct gvpn_ctrl *c, uint8_t g)
 {
 	const struct gvpn_group_conf *gc = &c->conf.cfg->groups[g];
-	int rc = gc->gdoi ? ctrl_gdoi_group_start(c, g) : ctrl_group_load_static(c, g);
+	int rc = gc->gdoi ? ctrl_group_start(c, g) : ctrl_group_load_static(c, g);
 
 	if (!c->group[g].fail_open)
 		c->group[g].state = !gc->gdoi && gc->n_sas != 0 ? GVPN_GROUP_STATIC : GVPN_GROUP_IDLE;

@@ -608,6 +608,40 @@ gvpn_telemetry_group_requests(uint8_t group, uint64_t *requests, uint64_t *coale
 	*coalesced = atomic_load_explicit(&pending[group].coalesced, memory_order_relaxed);
 }
 
+/* Every /gvpn/ command, as registered. */
+static const struct {
+	const char *name;
+	telemetry_cb fn;
+	const char *help;
+} cmds[] = {
+	{"/gvpn/version", cmd_version,
+	 "gvpn and DPDK versions"},
+	{"/gvpn/config", cmd_config,
+	 "Configuration file, when it was loaded, reloads applied and "
+	 "refused, the last reload's result"},
+	{"/gvpn/ports", cmd_ports,
+	 "Per port: role, peer, link, packets and bytes. No parameters"},
+	{"/gvpn/lcores", cmd_lcores,
+	 "Per worker lcore and total: packets and drops by reason. "
+	 "Params: 'total' for the sum alone"},
+	{"/gvpn/groups", cmd_groups,
+	 "Per group: state, fail-open, SA count"},
+	{"/gvpn/sa", cmd_sa,
+	 "Per SPI: group, algorithms, state, remaining lifetime, "
+	 "packets, bytes. Params: index of the first SA (64 a page)"},
+	{"/gvpn/flows", cmd_flows,
+	 "Flow cache entries and hit rate"},
+	{"/gvpn/mempools", cmd_mempools,
+	 "Per mempool: objects in all, available and in use"},
+	{"/gvpn/group/register", cmd_register,
+	 "Register a group with its key server again now. Parameter: <group>"},
+	{"/gvpn/sa/clear", cmd_sa_clear,
+	 "Delete a group's SAs (a key-server group then registers again). "
+	 "Parameter: <group>"},
+	{"/gvpn/group/fail_open", cmd_fail_open,
+	 "Put a group in or out of the failed state. Parameters: <group>,on|off"},
+};
+
 int
 gvpn_telemetry_init(const struct gvpn_telemetry_conf *conf)
 {
@@ -616,31 +650,12 @@ gvpn_telemetry_init(const struct gvpn_telemetry_conf *conf)
 	memcpy(tc_ports, conf->cfg->ports, sizeof(tc_ports));
 	tc_flows = conf->cfg->flows;
 	memset(pending, 0, sizeof(pending));
-	rte_telemetry_register_cmd("/gvpn/version", cmd_version, "gvpn and DPDK versions");
-	rte_telemetry_register_cmd("/gvpn/config", cmd_config,
-				   "Configuration file, when it was loaded, reloads applied and "
-				   "refused, the last reload's result");
-	rte_telemetry_register_cmd("/gvpn/ports", cmd_ports,
-				   "Per port: role, peer, link, packets and bytes. No parameters");
-	rte_telemetry_register_cmd("/gvpn/lcores", cmd_lcores,
-				   "Per worker lcore and total: packets and drops by reason. "
-				   "Params: 'total' for the sum alone");
-	rte_telemetry_register_cmd("/gvpn/groups", cmd_groups,
-				   "Per group: state, fail-open, SA count");
-	rte_telemetry_register_cmd("/gvpn/sa", cmd_sa,
-				   "Per SPI: group, algorithms, state, remaining lifetime, "
-				   "packets, bytes. Params: index of the first SA (64 a page)");
-	rte_telemetry_register_cmd("/gvpn/flows", cmd_flows, "Flow cache entries and hit rate");
-	rte_telemetry_register_cmd("/gvpn/mempools", cmd_mempools,
-				   "Per mempool: objects in all, available and in use");
-	rte_telemetry_register_cmd("/gvpn/group/register", cmd_register,
-				   "Register a group with its key server again now. Parameter: <group>");
-	rte_telemetry_register_cmd("/gvpn/sa/clear", cmd_sa_clear,
-				   "Delete a group's SAs (a key-server group then registers again). "
-				   "Parameter: <group>");
-	rte_telemetry_register_cmd("/gvpn/group/fail_open", cmd_fail_open,
-				   "Put a group in or out of the failed state. Parameters: "
-				   "<group>,on|off");
+	for (size_t i = 0; i < RTE_DIM(cmds); i++) {
+		int rc = rte_telemetry_register_cmd(cmds[i].name, cmds[i].fn, cmds[i].help);
+
+		if (rc != 0)
+			return rc; /* -EINVAL, or -ENOENT: DPDK's table is full */
+	}
 	return 0;
 }
 
