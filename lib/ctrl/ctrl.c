@@ -1,4 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The control core's tables (SAs, TEK policies, groups) and the messages
+ * that change the workers' copies of them; the poll that collects acks,
+ * runs timers and the groups' key protocol clients (through their ops
+ * table alone); the snapshot telemetry reads. Files above this one, and
+ * nothing below it: ctrl_gdoi.c (GDOI as a key protocol), ctrl_proto.c
+ * (which protocol drives a group), ctrl_reload.c (SIGHUP).
+ */
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
