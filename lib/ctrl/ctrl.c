@@ -1,5 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The control core's tables (SAs, TEK policies, groups) and the messages
+ * that change the workers' copies of them; the poll that collects acks,
+ * runs timers and the groups' key protocol clients (through their ops
+ * table alone); the snapshot telemetry reads. Files above this one, and
+ * nothing below it: ctrl_gdoi.c (GDOI as a key protocol), ctrl_proto.c
+ * (which protocol drives a group), ctrl_reload.c (SIGHUP).
+ */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -8,7 +17,6 @@
 #include <rte_errno.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
-#include <rte_spinlock.h>
 
 #include "ctrl_private.h"
 
@@ -41,7 +49,6 @@ gvpn_ctrl_create(const struct gvpn_ctrl_conf *conf)
 		return NULL;
 	}
 	c->conf = *conf;
-	rte_spinlock_init(&c->lock);
 	c->reload.loaded_at = (int64_t)time(NULL);
 	c->backlog = calloc(conf->n_workers, sizeof(*c->backlog));
 	c->esp = gvpn_esp_lcore_create(conf->backend, conf->socket, NULL);
@@ -49,8 +56,9 @@ gvpn_ctrl_create(const struct gvpn_ctrl_conf *conf)
 	c->free_sas = gvpn_sa_slots_create(GVPN_MAX_SA_SLOTS);
 	c->tek_index = gvpn_sa_index_create(GVPN_MAX_TEKS);
 	c->free_teks = gvpn_sa_slots_create(GVPN_MAX_TEKS);
+	ctrl_changed(c);
 	if (c->backlog == NULL || c->esp == NULL || c->spis == NULL || c->free_sas == NULL ||
-	    c->tek_index == NULL || c->free_teks == NULL) {
+	    c->tek_index == NULL || c->free_teks == NULL || gvpn_ctrl_publish(c) != 0) {
 		gvpn_ctrl_free(c);
 		rte_errno = ENOMEM;
 		return NULL;
@@ -72,7 +80,12 @@ gvpn_ctrl_free(struct gvpn_ctrl *c)
 {
 	if (c == NULL)
 		return;
-	ctrl_gdoi_free(c);
+	if (c->retired != NULL) /* the readers are gone: telemetry stopped */
+		gvpn_ctrl_snapshot_put(&c->retired->s);
+	if (atomic_load(&c->pub) != NULL)
+		gvpn_ctrl_snapshot_put(&atomic_load(&c->pub)->s);
+	for (uint8_t g = 0; g < GVPN_MAX_GROUPS; g++)
+		ctrl_group_stop(c, g);
 	for (unsigned int i = 0; i < GVPN_MAX_SA_SLOTS; i++)
 		sa_rt_free(c->sa[i].rt);
 	gvpn_policy_free(c->policy);
@@ -113,6 +126,7 @@ nomem_msgs:
 			free(m[w]);
 		goto nomem;
 	}
+	ctrl_changed(c);
 	op->pending = n;
 	op->done = done;
 	op->obj = obj;
@@ -164,10 +178,12 @@ ack_failed(struct gvpn_ctrl *c, unsigned int w, const struct gvpn_msg *m)
 	    "worker %u: group %u SPI 0x%08x not in its SPI table (%s): its ESP is dropped there", w,
 	    c->conf.cfg->groups[m->sa->group].id, rte_be_to_cpu_32(m->sa->esp->spi),
 	    strerror(-m->result));
-	rte_spinlock_lock(&c->lock);
 	c->group[m->sa->group].sa_install_failures++;
-	rte_spinlock_unlock(&c->lock);
+	ctrl_changed(c);
 }
+
+static void expire(struct gvpn_ctrl *c, uint64_t now);
+static int release_retired(struct gvpn_ctrl *c);
 
 void
 gvpn_ctrl_poll(struct gvpn_ctrl *c)
@@ -196,11 +212,28 @@ gvpn_ctrl_poll(struct gvpn_ctrl *c)
 	/* key servers at most every millisecond: with the worker on the main
 	 * lcore this loop runs once per burst, and a poll reads a socket */
 	if (now >= c->next_gdoi_poll) {
+		uint64_t ms = now / (rte_get_tsc_hz() / 1000);
+
 		c->next_gdoi_poll = now + rte_get_tsc_hz() / 1000;
-		ctrl_gdoi_poll(c, now);
+		for (uint8_t g = 0; g < c->conf.cfg->n_groups; g++)
+			if (c->group[g].client != NULL)
+				c->group[g].proto->poll(c->group[g].client, ms);
 	}
-	if (now < c->next_expiry_check)
-		return;
+	if (now >= c->next_expiry_check)
+		expire(c, now);
+	/* the snapshot last: it shows what this poll did */
+	if (now >= c->next_publish) {
+		c->next_publish = now + rte_get_tsc_hz() / 1000 * GVPN_CTRL_PUBLISH_MS;
+		gvpn_ctrl_publish(c); /* on failure changed stays set: the next period tries */
+	} else if (c->retired != NULL) {
+		release_retired(c);
+	}
+}
+
+/* Activate SAs whose time came, delete those that expired. */
+static void
+expire(struct gvpn_ctrl *c, uint64_t now)
+{
 	c->next_expiry_check = now + rte_get_tsc_hz() / 10;
 	if (now >= c->next_clock_sync) { /* the ESP stamp clock follows the system's (R23) */
 		c->next_clock_sync = now + 5 * rte_get_tsc_hz();
@@ -410,12 +443,10 @@ gvpn_ctrl_sa_add(struct gvpn_ctrl *c, const struct gvpn_ctrl_sa_params *p)
 	/* neither can fail: the slot is free and the SPI new */
 	gvpn_sa_slots_take(c->free_sas, slot);
 	gvpn_sa_index_add(c->spis, p->esp.spi, slot);
-	rte_spinlock_lock(&c->lock);
 	c->sa[slot].rt = rt;
 	c->sa[slot].state = GVPN_SA_DECRYPT;
 	c->sa[slot].expires =
 		p->lifetime ? rte_get_tsc_cycles() + (uint64_t)p->lifetime * rte_get_tsc_hz() : 0;
-	rte_spinlock_unlock(&c->lock);
 	LOG(INFO, "SA added: group %u SPI 0x%08x %s/%s", c->conf.cfg->groups[p->group].id,
 	    p->esp.spi, gvpn_cipher_name(p->esp.xform.cipher), gvpn_auth_name(p->esp.xform.auth));
 	return slot;
@@ -451,12 +482,10 @@ gvpn_ctrl_sa_activate(struct gvpn_ctrl *c, uint16_t slot)
 	rc = broadcast(c, &m, NULL, NULL, slot);
 	if (rc != 0)
 		return rc;
-	rte_spinlock_lock(&c->lock);
 	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++)
 		if (c->sa[s].state == GVPN_SA_ACTIVE && c->sa[s].rt->tek == e->rt->tek)
 			c->sa[s].state = GVPN_SA_RETIRED;
 	e->state = GVPN_SA_ACTIVE;
-	rte_spinlock_unlock(&c->lock);
 	LOG(NOTICE, "SA activated for encryption: group %u SPI 0x%08x",
 	    c->conf.cfg->groups[e->rt->group].id, rte_be_to_cpu_32(e->rt->esp->spi));
 	return 0;
@@ -483,13 +512,12 @@ delete_done(struct gvpn_ctrl *c, struct op *op)
 {
 	struct gvpn_sa_entry *e = &c->sa[op->slot];
 
-	rte_spinlock_lock(&c->lock);
 	sa_rt_free(e->rt); /* wipes the keys */
 	e->rt = NULL;
 	e->state = GVPN_SA_FREE;
 	e->activate_at = 0;
-	rte_spinlock_unlock(&c->lock);
 	gvpn_sa_slots_put(c->free_sas, op->slot);
+	ctrl_changed(c);
 }
 
 int
@@ -535,24 +563,22 @@ gvpn_ctrl_group_fail(struct gvpn_ctrl *c, uint8_t group, int failed)
 	rc = broadcast(c, &m, NULL, NULL, 0);
 	if (rc != 0)
 		return rc;
-	rte_spinlock_lock(&c->lock);
 	c->group[group].fail_open = failed;
 	c->group[group].state = failed ? GVPN_GROUP_FAILED
 			       : c->group[group].client != NULL ? c->group[group].client_state
 			       : c->conf.cfg->groups[group].n_sas ? GVPN_GROUP_STATIC
 								 : GVPN_GROUP_IDLE;
-	rte_spinlock_unlock(&c->lock);
 	LOG(NOTICE, "group %s: %s fail-open (%u rules)", c->conf.cfg->groups[group].name,
 	    failed ? "entered" : "left", c->conf.cfg->groups[group].n_fail_open);
 	return 0;
 }
 
 int
-gvpn_ctrl_group_find(const struct gvpn_ctrl *c, const char *name)
+gvpn_ctrl_snapshot_group_find(const struct gvpn_ctrl_snapshot *s, const char *name)
 {
-	for (uint8_t g = 0; g < c->conf.cfg->n_groups; g++)
-		if (strcmp(c->conf.cfg->groups[g].name, name) == 0)
-			return g;
+	for (unsigned int g = 0; g < s->n_groups; g++)
+		if (strcmp(s->group[g].name, name) == 0)
+			return (int)g;
 	return -ENOENT;
 }
 
@@ -609,95 +635,191 @@ gvpn_ctrl_load_static(struct gvpn_ctrl *c)
 			return rc;
 		c->group[g].state = cfg->groups[g].n_sas != 0 ? GVPN_GROUP_STATIC : GVPN_GROUP_IDLE;
 	}
+	ctrl_changed(c);
 	return gvpn_ctrl_policy_update(c);
 }
 
-unsigned int
-gvpn_ctrl_snapshot_sas(struct gvpn_ctrl *c, struct gvpn_sa_info *out, unsigned int max)
+/* The protocol client's part of a group's info, deadlines absolute. */
+static void
+proto_info(const struct gvpn_ctrl *c, uint8_t g, uint64_t now_ms, struct gvpn_group_info *i)
 {
-	uint64_t now = rte_get_tsc_cycles(), hz = rte_get_tsc_hz();
+	memset(i, 0, sizeof(*i));
+	i->rekey_at_ms = -1;
+	if (c->group[g].client != NULL)
+		c->group[g].proto->info(c->group[g].client, now_ms, i);
+}
+
+int
+gvpn_ctrl_group_register(struct gvpn_ctrl *c, uint8_t group)
+{
+	if (group >= c->conf.cfg->n_groups || c->group[group].client == NULL)
+		return -ENOENT;
+	return c->group[group].proto->request(c->group[group].client, CTRL_REQ_REGISTER,
+					      gvpn_ctrl_clock_ms());
+}
+
+void
+ctrl_group_stop(struct gvpn_ctrl *c, uint8_t g)
+{
+	struct group *gr = &c->group[g];
+	void *client = gr->client;
+
+	if (client == NULL)
+		return;
+	gr->client = NULL;
+	gr->client_state = GVPN_GROUP_IDLE;
+	ctrl_changed(c);
+	gr->proto->free(client);
+	gr->proto = NULL;
+}
+
+static void
+fill_sa(const struct gvpn_sa_entry *e, uint16_t slot, struct gvpn_sa_info *i)
+{
+	memset(i, 0, sizeof(*i));
+	i->slot = slot;
+	i->group = e->rt->group;
+	i->tek = e->rt->tek;
+	i->spi = rte_be_to_cpu_32(e->rt->esp->spi);
+	i->state = e->state;
+	i->cipher = e->rt->esp->cipher;
+	i->auth = e->rt->esp->auth;
+	i->key_bits =
+		(uint8_t)((e->rt->esp->cipher_key_len - (i->cipher == GVPN_CIPHER_AES_GCM ? 4 : 0)) *
+			  8);
+	i->expires = e->expires;
+}
+
+static void
+fill_group(const struct gvpn_ctrl *c, uint8_t g, struct gvpn_group_info *i)
+{
+	const struct gvpn_group_conf *gc = &c->conf.cfg->groups[g];
+
+	memcpy(i, &c->group[g].client_info, sizeof(*i));
+	snprintf(i->name, sizeof(i->name), "%s", gc->name);
+	i->id = gc->id;
+	i->direction = gc->direction;
+	i->state = c->group[g].state;
+	i->fail_open = c->group[g].fail_open;
+	i->n_fail_open_rules = gc->n_fail_open;
+	i->sa_install_failures = c->group[g].sa_install_failures;
+	i->gdoi = gc->gdoi;
+}
+
+static void
+snapshot_free(struct snapshot *p)
+{
+	free(p);
+}
+
+/* Drop the publication's reference to the snapshot swapped out last, once
+ * no reader is between loading the pointer and counting itself in it.
+ * @return 0, or -EBUSY: a reader is there now (try later). */
+static int
+release_retired(struct gvpn_ctrl *c)
+{
+	if (c->retired == NULL)
+		return 0;
+	if (atomic_load(&c->readers[(atomic_load(&c->epoch) - 1) & 1]) != 0)
+		return -EBUSY;
+	gvpn_ctrl_snapshot_put(&c->retired->s);
+	c->retired = NULL;
+	return 0;
+}
+
+int
+gvpn_ctrl_publish(struct gvpn_ctrl *c)
+{
+	const struct gvpn_config *cfg = c->conf.cfg;
+	uint64_t now_ms = gvpn_ctrl_clock_ms();
+	struct gvpn_sa_info *sa;
+	struct snapshot *p, *old;
 	unsigned int n = 0;
 
-	rte_spinlock_lock(&c->lock);
-	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS && n < max; s++) {
+	/* the clients' counters move on their own: compare what is shown */
+	for (uint8_t g = 0; g < cfg->n_groups; g++) {
+		struct gvpn_group_info i;
+
+		proto_info(c, g, now_ms, &i);
+		if (memcmp(&i, &c->group[g].client_info, sizeof(i)) != 0) {
+			memcpy(&c->group[g].client_info, &i, sizeof(i));
+			ctrl_changed(c);
+		}
+	}
+	if (!c->changed) {
+		release_retired(c);
+		return 0;
+	}
+	if (release_retired(c) != 0)
+		return -EBUSY; /* one snapshot waits for its readers: next period */
+	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++)
+		n += c->sa[s].state != GVPN_SA_FREE;
+	p = malloc(sizeof(*p) + n * sizeof(*sa));
+	if (p == NULL)
+		return -ENOMEM;
+	memset(p, 0, sizeof(*p));
+	atomic_init(&p->refs, 1); /* the publication's */
+	sa = (struct gvpn_sa_info *)(p + 1);
+	p->s.version = c->version + 1;
+	p->s.config = c->reload;
+	if (p->s.config.last_result == NULL)
+		p->s.config.last_result = "none";
+	if (p->s.config.file[0] == '\0')
+		snprintf(p->s.config.file, sizeof(p->s.config.file), "%.255s", cfg->file);
+	p->s.n_groups = cfg->n_groups;
+	for (uint8_t g = 0; g < cfg->n_groups; g++)
+		fill_group(c, g, &p->s.group[g]);
+	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS && p->s.n_sas < n; s++) {
 		const struct gvpn_sa_entry *e = &c->sa[s];
-		struct gvpn_sa_info *i = &out[n];
 
 		if (e->state == GVPN_SA_FREE)
 			continue;
-		memset(i, 0, sizeof(*i));
-		i->slot = s;
-		i->group = e->rt->group;
-		i->tek = e->rt->tek;
-		i->spi = rte_be_to_cpu_32(e->rt->esp->spi);
-		i->state = e->state;
-		i->cipher = e->rt->esp->cipher;
-		i->auth = e->rt->esp->auth;
-		i->key_bits = (uint8_t)((e->rt->esp->cipher_key_len -
-					 (i->cipher == GVPN_CIPHER_AES_GCM ? 4 : 0)) *
-					8);
-		i->remaining = e->expires == 0 ? -1
-			       : e->expires > now ? (int64_t)((e->expires - now) / hz)
-						  : 0;
-		for (unsigned int w = 0; w < c->conf.n_workers; w++) {
-			uint64_t p, b;
-
-			gvpn_worker_sa_counters(c->conf.workers[w], s, &p, &b);
-			i->pkts += p;
-			i->bytes += b;
-		}
-		n++;
+		fill_sa(e, s, &sa[p->s.n_sas++]);
+		if (e->rt->group < GVPN_MAX_GROUPS && e->rt->group < cfg->n_groups)
+			p->s.group[e->rt->group].n_sas++;
 	}
-	rte_spinlock_unlock(&c->lock);
-	return n;
+	p->s.sa = sa;
+	old = atomic_exchange(&c->pub, p); /* readers see p whole from here on */
+	atomic_fetch_add(&c->epoch, 1);     /* readers from now on count apart */
+	c->version++;
+	c->changed = 0;
+	c->retired = old; /* then release it as soon as no reader can be loading it */
+	release_retired(c);
+	return 0;
 }
 
-unsigned int
-gvpn_ctrl_snapshot_groups(struct gvpn_ctrl *c, struct gvpn_group_info *out, unsigned int max)
+const struct gvpn_ctrl_snapshot *
+gvpn_ctrl_snapshot_get(struct gvpn_ctrl *c)
 {
-	const struct gvpn_config *cfg = c->conf.cfg;
-	unsigned int n = 0;
+	struct snapshot *p;
+	unsigned int e;
 
-	rte_spinlock_lock(&c->lock);
-	for (uint8_t g = 0; g < cfg->n_groups && n < max; g++, n++) {
-		struct gvpn_group_info *i = &out[n];
-
-		memset(i, 0, sizeof(*i));
-		snprintf(i->name, sizeof(i->name), "%s", cfg->groups[g].name);
-		i->id = cfg->groups[g].id;
-		i->state = c->group[g].state;
-		i->fail_open = c->group[g].fail_open;
-		i->n_fail_open_rules = cfg->groups[g].n_fail_open;
-		i->sa_install_failures = c->group[g].sa_install_failures;
-		for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++)
-			if (c->sa[s].state != GVPN_SA_FREE && c->sa[s].rt->group == g)
-				i->n_sas++;
-		i->gdoi = cfg->groups[g].gdoi;
-		i->rekey_in_s = -1;
-		if (c->group[g].client != NULL) {
-			struct gdoi_client_info ci;
-			uint64_t ms = rte_get_tsc_cycles() / (rte_get_tsc_hz() / 1000);
-
-			gdoi_client_info(c->group[g].client, ms, &ci);
-			snprintf(i->server, sizeof(i->server), "%s", ci.server);
-			snprintf(i->last_error, sizeof(i->last_error), "%s", ci.last_error);
-			i->rekey_in_s = ci.rekey_in_ms < 0 ? -1 : ci.rekey_in_ms / 1000;
-			i->registrations = ci.registrations;
-			i->failures = ci.failures;
-			i->has_kek = ci.has_kek;
-			i->push_seq = ci.seq;
-			i->kek_expires_in_s =
-				ci.kek_expires_in_ms < 0 ? -1 : ci.kek_expires_in_ms / 1000;
-			i->pushes = ci.pushes;
-			i->acks_sent = ci.acks_sent;
-			memcpy(i->push_drops, ci.push_drops, sizeof(i->push_drops));
-			i->unauth_notifies = ci.unauth_notifies;
-			i->rx_datagrams = ci.rx_datagrams;
-			memcpy(i->rx_drops, ci.rx_drops, sizeof(i->rx_drops));
-			i->rx_socket_full = ci.rx_socket_full;
-			i->rx_polls_full = ci.rx_polls_full;
-		}
+	/* Sequentially consistent throughout. A reader that loads a snapshot
+	 * before the control core swaps it out counted itself, before that,
+	 * in the epoch it saw unchanged after counting, which is the epoch
+	 * the swap ends; the control core releases the snapshot only once
+	 * that epoch's count is 0, when the reader's reference is taken. */
+	for (;;) {
+		e = atomic_load(&c->epoch) & 1;
+		atomic_fetch_add(&c->readers[e], 1);
+		if ((atomic_load(&c->epoch) & 1) == e)
+			break;
+		atomic_fetch_sub(&c->readers[e], 1); /* a swap in between: again */
 	}
-	rte_spinlock_unlock(&c->lock);
-	return n;
+	p = atomic_load(&c->pub);
+	atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+	atomic_fetch_sub(&c->readers[e], 1);
+	return &p->s;
+}
+
+void
+gvpn_ctrl_snapshot_put(const struct gvpn_ctrl_snapshot *s)
+{
+	struct snapshot *p;
+
+	if (s == NULL)
+		return;
+	p = (struct snapshot *)(uintptr_t)((uintptr_t)s - offsetof(struct snapshot, s));
+	if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1)
+		snapshot_free(p);
 }

@@ -1,24 +1,31 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The control core's side of GDOI: one registration client per group with
- * key servers, and the translation of what the key server says into SA and
- * rule changes (R13-R17, R24).
+ * GDOI as a group key protocol of the control core (ctrl_gdoi_ops): one
+ * registration client per group with key servers, and the translation of
+ * what the key server says into SA and rule changes (R13-R17, R24), made
+ * through the control core's calls in ctrl_private.h alone.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_cycles.h>
+#include <rte_errno.h>
 
 #include "ctrl_private.h"
+#include "gvpn_gdoi_client.h"
 
 /* Encryption moves to a new TEK when the old one has this long left (R17). */
 #define SWITCH_BEFORE_EXPIRY_S 30
 
-static uint64_t
-tsc_ms(uint64_t tsc)
-{
-	return tsc / (rte_get_tsc_hz() / 1000);
-}
+/* One group's client and what its callbacks get. */
+struct gdoi_ctx {
+	struct gdoi_client *client;
+	struct gvpn_ctrl *c;
+	uint8_t group;
+	uint16_t atd, dtd;      /* the group's GAP, as the key server last sent it */
+	uint16_t replay_window; /* time-based anti-replay window (R23), seconds */
+};
 
 /* A group's live SA with an SPI; SPIs of live SAs are unique (gvpn_ctrl_sa_add()). */
 static int
@@ -133,8 +140,10 @@ end_sa_by(struct gvpn_ctrl *c, uint16_t s, uint64_t when, uint64_t now)
 		gvpn_ctrl_sa_delete(c, s);
 		return;
 	}
-	if (e->expires == 0 || e->expires > when)
+	if (e->expires == 0 || e->expires > when) {
 		e->expires = when;
+		ctrl_changed(c);
+	}
 }
 
 /* A pull's policy: new TEKs decrypt at once and encrypt later; SAs the key
@@ -299,15 +308,12 @@ cb_state(void *ctx, enum gdoi_client_state st, const char *error)
 		gs = GVPN_GROUP_IDLE;
 		break;
 	}
-	rte_spinlock_lock(&c->lock);
 	c->group[x->group].client_state = gs;
-	rte_spinlock_unlock(&c->lock);
+	ctrl_changed(c);
 	if (c->group[x->group].fail_open && gs == GVPN_GROUP_REGISTERED)
 		gvpn_ctrl_group_fail(c, x->group, 0); /* keys again: fail-open ends */
-	rte_spinlock_lock(&c->lock);
 	if (!c->group[x->group].fail_open)
 		c->group[x->group].state = gs;
-	rte_spinlock_unlock(&c->lock);
 }
 
 static void
@@ -319,50 +325,8 @@ cb_log(void *ctx, int level, const char *msg)
 		x->c->conf.cfg->groups[x->group].name, msg);
 }
 
-int
-gvpn_ctrl_gdoi_start(struct gvpn_ctrl *c)
-{
-	for (uint8_t g = 0; g < c->conf.cfg->n_groups; g++) {
-		int rc = ctrl_gdoi_group_start(c, g);
-
-		if (rc != 0)
-			return rc;
-	}
-	return 0;
-}
-
-int
-gvpn_ctrl_group_register(struct gvpn_ctrl *c, uint8_t group)
-{
-	if (group >= c->conf.cfg->n_groups || c->group[group].client == NULL)
-		return -ENOENT;
-	gdoi_client_start(c->group[group].client, tsc_ms(rte_get_tsc_cycles()));
-	return 0;
-}
-
-void
-ctrl_gdoi_poll(struct gvpn_ctrl *c, uint64_t now_tsc)
-{
-	uint64_t now = tsc_ms(now_tsc);
-
-	for (uint8_t g = 0; g < c->conf.cfg->n_groups; g++)
-		if (c->group[g].client != NULL)
-			gdoi_client_poll(c->group[g].client, now);
-}
-
-void
-ctrl_gdoi_free(struct gvpn_ctrl *c)
-{
-	for (uint8_t g = 0; g < GVPN_MAX_GROUPS; g++) {
-		gdoi_client_free(c->group[g].client);
-		c->group[g].client = NULL;
-	}
-}
-
-/* One group's client, as gvpn_ctrl_gdoi_start() creates them at start; a
- * configuration reload uses it for a group whose registration changed. */
-int
-ctrl_gdoi_group_start(struct gvpn_ctrl *c, uint8_t g)
+static void *
+gdoi_create(struct gvpn_ctrl *c, uint8_t g)
 {
 	const struct gvpn_group_conf *gc = &c->conf.cfg->groups[g];
 	const struct gvpn_gdoi_conf *k = &gc->ks;
@@ -376,12 +340,16 @@ ctrl_gdoi_group_start(struct gvpn_ctrl *c, uint8_t g)
 				      .state = cb_state,
 				      .has_keys = cb_has_keys,
 				      .log = cb_log};
-	struct gdoi_client *client;
+	struct gdoi_ctx *x = calloc(1, sizeof(*x));
+	int err;
 
-	if (!gc->gdoi || c->group[g].client != NULL)
-		return 0;
-	c->gctx[g] = (struct gdoi_ctx){.c = c, .group = g};
-	ops.ctx = &c->gctx[g];
+	if (x == NULL) {
+		LOG(ERR, "group %s: no memory for its GDOI client", gc->name);
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	*x = (struct gdoi_ctx){.c = c, .group = g};
+	ops.ctx = x;
 	for (unsigned int i = 0; i < k->n_servers; i++) {
 		cc.servers[i].sin_family = AF_INET;
 		cc.servers[i].sin_addr.s_addr = htonl(k->server_addr[i]);
@@ -401,30 +369,79 @@ ctrl_gdoi_group_start(struct gvpn_ctrl *c, uint8_t g)
 							.hash = k->phase1[i].hash,
 							.group = k->phase1[i].group,
 							.lifetime = k->phase1_lifetime};
-	client = gdoi_client_create(&cc, &ops);
+	x->client = gdoi_client_create(&cc, &ops);
 	gvpn_wipe(&cc.ike, sizeof(cc.ike));
-	if (client == NULL) {
-		int rc = -errno;
-
-		LOG(ERR, "group %s: GDOI client not created: %s", gc->name, strerror(errno));
-		return rc;
+	if (x->client == NULL) {
+		err = errno; /* lib/gdoi knows nothing of DPDK */
+		LOG(ERR, "group %s: GDOI client not created: %s", gc->name, strerror(err));
+		free(x);
+		rte_errno = err;
+		return NULL;
 	}
-	rte_spinlock_lock(&c->lock); /* telemetry reads the client */
-	c->group[g].client = client;
-	rte_spinlock_unlock(&c->lock);
-	gdoi_client_start(client, tsc_ms(rte_get_tsc_cycles()));
+	return x;
+}
+
+static void
+gdoi_poll(void *client, uint64_t now_ms)
+{
+	struct gdoi_ctx *x = client;
+
+	gdoi_client_poll(x->client, now_ms);
+}
+
+static void
+gdoi_info(const void *client, uint64_t now_ms, struct gvpn_group_info *i)
+{
+	const struct gdoi_ctx *x = client;
+	struct gdoi_client_info ci;
+
+	gdoi_client_info(x->client, now_ms, &ci);
+	snprintf(i->server, sizeof(i->server), "%s", ci.server);
+	snprintf(i->last_error, sizeof(i->last_error), "%s", ci.last_error);
+	i->rekey_at_ms = ci.rekey_in_ms < 0 ? -1 : (int64_t)now_ms + ci.rekey_in_ms;
+	i->registrations = ci.registrations;
+	i->failures = ci.failures;
+	i->has_kek = ci.has_kek;
+	i->push_seq = ci.seq;
+	i->kek_expires_at_ms =
+		ci.kek_expires_in_ms < 0 ? -1 : (int64_t)now_ms + ci.kek_expires_in_ms;
+	i->pushes = ci.pushes;
+	i->acks_sent = ci.acks_sent;
+	memcpy(i->push_drops, ci.push_drops, sizeof(i->push_drops));
+	i->unauth_notifies = ci.unauth_notifies;
+	i->rx_datagrams = ci.rx_datagrams;
+	memcpy(i->rx_drops, ci.rx_drops, sizeof(i->rx_drops));
+	i->rx_socket_full = ci.rx_socket_full;
+	i->rx_polls_full = ci.rx_polls_full;
+}
+
+static int
+gdoi_request(void *client, enum ctrl_request req, uint64_t now_ms)
+{
+	struct gdoi_ctx *x = client;
+
+	if (req != CTRL_REQ_REGISTER)
+		return -ENOTSUP;
+	gdoi_client_start(x->client, now_ms);
 	return 0;
 }
 
-void
-ctrl_gdoi_group_stop(struct gvpn_ctrl *c, uint8_t g)
+static void
+gdoi_free(void *client)
 {
-	struct gdoi_client *client;
+	struct gdoi_ctx *x = client;
 
-	rte_spinlock_lock(&c->lock);
-	client = c->group[g].client;
-	c->group[g].client = NULL;
-	c->group[g].client_state = GVPN_GROUP_IDLE;
-	rte_spinlock_unlock(&c->lock);
-	gdoi_client_free(client); /* closes its socket, wipes its keys */
+	if (x == NULL)
+		return;
+	gdoi_client_free(x->client); /* closes its socket, wipes its keys */
+	free(x);
 }
+
+const struct ctrl_proto_ops ctrl_gdoi_ops = {
+	.name = "gdoi",
+	.create = gdoi_create,
+	.poll = gdoi_poll,
+	.info = gdoi_info,
+	.request = gdoi_request,
+	.free = gdoi_free,
+};

@@ -2,11 +2,11 @@
 #ifndef CTRL_PRIVATE_H
 #define CTRL_PRIVATE_H
 
+#include <stdatomic.h>
+
 #include <rte_log.h>
-#include <rte_spinlock.h>
 
 #include "gvpn_ctrl.h"
-#include "gvpn_gdoi_client.h"
 #include "gvpn_policy.h"
 #include "gvpn_sa.h"
 
@@ -16,12 +16,43 @@ extern int gvpn_ctrl_logtype;
 
 #define BACKLOG 65536 /* messages waiting for a worker: an SA add and activate for every slot, and more */
 
+/* What the control core asks of a group's key protocol client. */
+enum ctrl_request {
+	CTRL_REQ_REGISTER, /* register now (at start, and on an operator's request) */
+};
+
+/*
+ * A group key protocol, as the control core drives it (DESIGN.md): the
+ * client reports upward by calling the SA, rule and group functions below.
+ * The control core calls it through this table alone; ctrl_proto.c picks
+ * the table from the group's configuration.
+ */
+struct ctrl_proto_ops {
+	const char *name;
+	/* A client for group @p group as configured, not started yet.
+	 * @return it, or NULL with rte_errno set (logged). */
+	void *(*create)(struct gvpn_ctrl *c, uint8_t group);
+	/* Read its socket, run its timers; never blocks. */
+	void (*poll)(void *client, uint64_t now_ms);
+	/* Its part of the group's telemetry (server, counters), deadlines
+	 * absolute (gvpn_ctrl_clock_ms()); the rest of @p out is left zero. */
+	void (*info)(const void *client, uint64_t now_ms, struct gvpn_group_info *out);
+	/* @return 0 or a negative errno. */
+	int (*request)(void *client, enum ctrl_request req, uint64_t now_ms);
+	/* Stop it and free it: its socket closed, its keys wiped. */
+	void (*free)(void *client);
+};
+
+extern const struct ctrl_proto_ops ctrl_gdoi_ops;
+
 struct group {
 	enum gvpn_group_state state;
 	int fail_open;
-	struct gdoi_client *client;  /* NULL for static groups */
+	const struct ctrl_proto_ops *proto; /* NULL for static groups */
+	void *client;                       /* proto's, while it runs */
 	enum gvpn_group_state client_state; /* what the client last said */
-	uint64_t sa_install_failures;  /* under lock: telemetry reads it */
+	uint64_t sa_install_failures;
+	struct gvpn_group_info client_info; /* the client's part, as last published */
 };
 
 /* A change broadcast to every worker, done when every one acked. */
@@ -37,18 +68,17 @@ struct backlog {
 	struct gvpn_msg *q[BACKLOG];
 };
 
-/* What a group's GDOI client callbacks get. */
-struct gdoi_ctx {
-	struct gvpn_ctrl *c;
-	uint8_t group;
-	uint16_t atd, dtd;       /* the group's GAP, as the key server last sent it */
-	uint16_t replay_window;  /* time-based anti-replay window (R23), seconds */
+/* A published snapshot and its readers: the publication holds one
+ * reference, each gvpn_ctrl_snapshot_get() one more. */
+struct snapshot {
+	atomic_uint refs;
+	struct gvpn_ctrl_snapshot s;
+	/* then s.n_sas struct gvpn_sa_info */
 };
 
 struct gvpn_ctrl {
 	struct gvpn_ctrl_conf conf;
 	struct gvpn_esp_lcore *esp; /* expands keys */
-	rte_spinlock_t lock;        /* tables vs. telemetry readers */
 	struct gvpn_sa_entry sa[GVPN_MAX_SA_SLOTS];
 	struct gvpn_tek tek[GVPN_MAX_TEKS];
 	struct gvpn_sa_index *spis;      /* SPI (host order) -> slot, live SAs only */
@@ -63,12 +93,37 @@ struct gvpn_ctrl {
 	uint64_t next_clock_sync;
 	uint64_t next_gdoi_poll;
 	struct backlog *backlog; /* one per worker */
-	struct gdoi_ctx gctx[GVPN_MAX_GROUPS];
-	struct gvpn_config_info reload; /* under lock: telemetry reads it */
+	struct gvpn_config_info reload;
+	/* Telemetry's view. Only the control core writes the tables above;
+	 * readers see them through the published snapshot alone. A reader
+	 * counts itself in readers[epoch & 1] while it loads pub and takes a
+	 * reference (a few atomic steps, no lock). Publishing swaps pub,
+	 * then moves the epoch on; the snapshot swapped out waits in
+	 * `retired` until the previous epoch's count is 0: every reader that
+	 * could have loaded it then holds its own reference. Readers that
+	 * arrive meanwhile count in the new epoch, so they do not hold it up;
+	 * no side ever waits for the other. */
+	int changed;                    /* something a snapshot shows changed */
+	uint64_t next_publish;          /* TSC */
+	uint64_t version;
+	_Atomic(struct snapshot *) pub;
+	atomic_uint epoch;
+	atomic_uint readers[2];
+	struct snapshot *retired;       /* swapped out in the epoch before this one */
 };
 
+/* Note that something telemetry shows changed: the next poll publishes. */
+static inline void
+ctrl_changed(struct gvpn_ctrl *c)
+{
+	c->changed = 1;
+}
 
-/* Shared by ctrl.c and ctrl_gdoi.c */
+
+/* ctrl.c: the control core's tables and messages, for the key protocols,
+ * the reload and the public calls. */
+
+/* The SA in @p slot if it decrypts or encrypts, else NULL. */
 struct gvpn_sa_entry *ctrl_live(struct gvpn_ctrl *c, uint16_t slot);
 /* The live SA (not FREE, not DELETING) with an SPI (host order): slot or -ENOENT. */
 int ctrl_spi_slot(const struct gvpn_ctrl *c, uint32_t spi);
@@ -77,13 +132,13 @@ int ctrl_tek_find(const struct gvpn_ctrl *c, uint8_t group, const struct gvpn_se
 		  int mirror);
 /* Forget a TEK policy. */
 void ctrl_tek_del(struct gvpn_ctrl *c, uint16_t tek);
-void ctrl_gdoi_poll(struct gvpn_ctrl *c, uint64_t now_tsc);
-void ctrl_gdoi_free(struct gvpn_ctrl *c);
 /* Install one group's static SAs from the configuration (no rule table update). */
 int ctrl_group_load_static(struct gvpn_ctrl *c, uint8_t group);
-/* Create and start one group's GDOI client from the configuration. */
-int ctrl_gdoi_group_start(struct gvpn_ctrl *c, uint8_t group);
-/* Stop one group's GDOI client and free it (keys wiped); its SAs stay. */
-void ctrl_gdoi_group_stop(struct gvpn_ctrl *c, uint8_t group);
+/* Stop one group's key protocol client and free it (keys wiped); its SAs stay. */
+void ctrl_group_stop(struct gvpn_ctrl *c, uint8_t group);
+
+/* ctrl_proto.c: start one group's key protocol client, as configured
+ * (nothing for a static group). @return 0 or a negative errno (logged). */
+int ctrl_group_start(struct gvpn_ctrl *c, uint8_t group);
 
 #endif /* CTRL_PRIVATE_H */

@@ -227,16 +227,14 @@ group_down(struct gvpn_ctrl *c, uint8_t g, int keep_fail_open)
 {
 	int rc = 0;
 
-	ctrl_gdoi_group_stop(c, g);
+	ctrl_group_stop(c, g);
 	gvpn_ctrl_group_clear(c, g);
 	for (uint16_t t = 0; t < GVPN_MAX_TEKS; t++)
 		if (c->tek[t].used && c->tek[t].group == g)
 			ctrl_tek_del(c, t);
 	if (!keep_fail_open && c->group[g].fail_open)
 		rc = gvpn_ctrl_group_fail(c, g, 0); /* the slot's next group starts closed */
-	rte_spinlock_lock(&c->lock);
 	c->group[g].state = c->group[g].fail_open ? GVPN_GROUP_FAILED : GVPN_GROUP_IDLE;
-	rte_spinlock_unlock(&c->lock);
 	return rc;
 }
 
@@ -245,12 +243,10 @@ static int
 group_up(struct gvpn_ctrl *c, uint8_t g)
 {
 	const struct gvpn_group_conf *gc = &c->conf.cfg->groups[g];
-	int rc = gc->gdoi ? ctrl_gdoi_group_start(c, g) : ctrl_group_load_static(c, g);
+	int rc = gc->gdoi ? ctrl_group_start(c, g) : ctrl_group_load_static(c, g);
 
-	rte_spinlock_lock(&c->lock);
 	if (!c->group[g].fail_open)
 		c->group[g].state = !gc->gdoi && gc->n_sas != 0 ? GVPN_GROUP_STATIC : GVPN_GROUP_IDLE;
-	rte_spinlock_unlock(&c->lock);
 	return rc;
 }
 
@@ -333,7 +329,6 @@ record(struct gvpn_ctrl *c, const char *path, const char *result, const struct p
 {
 	size_t n = strlen(path);
 
-	rte_spinlock_lock(&c->lock);
 	snprintf(c->reload.file, sizeof(c->reload.file), "%s", path);
 	c->reload.last_reload_at = (int64_t)time(NULL);
 	c->reload.last_result = result;
@@ -354,7 +349,7 @@ record(struct gvpn_ctrl *c, const char *path, const char *result, const struct p
 			 error + n + 1);
 	else
 		snprintf(c->reload.last_error, sizeof(c->reload.last_error), "%s", error);
-	rte_spinlock_unlock(&c->lock);
+	ctrl_changed(c);
 }
 
 static int
@@ -380,9 +375,8 @@ apply(struct gvpn_ctrl *c, struct gvpn_config *live, const struct gvpn_config *n
 		if (rc != 0 && first == 0)
 			first = rc;
 	}
-	rte_spinlock_lock(&c->lock); /* telemetry reads the configuration too */
-	*live = *next;
-	rte_spinlock_unlock(&c->lock);
+	*live = *next; /* telemetry sees the names in the next snapshot */
+	ctrl_changed(c);
 	/* The cleared TEKs leave the rule table before any new one can take
 	 * their index; bypass and fail-open changes arrive with it. */
 	if (down || p->bypass_changed || p->any_fail_open_changed) {
@@ -462,16 +456,4 @@ gvpn_ctrl_reload(struct gvpn_ctrl *c, struct gvpn_config *live, const char *path
 refused:
 	gvpn_keymem_free(next);
 	return refuse(c, path, rc, err);
-}
-
-void
-gvpn_ctrl_config_info(struct gvpn_ctrl *c, struct gvpn_config_info *out)
-{
-	rte_spinlock_lock(&c->lock);
-	*out = c->reload;
-	if (out->last_result == NULL)
-		out->last_result = "none";
-	if (out->file[0] == '\0')
-		snprintf(out->file, sizeof(out->file), "%.255s", c->conf.cfg->file);
-	rte_spinlock_unlock(&c->lock);
 }

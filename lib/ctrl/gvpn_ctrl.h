@@ -6,12 +6,17 @@
  * @file
  * The control core: owns the SA table, the TEK policies and the compiled
  * rule table, and turns every change into messages to the workers. Static
- * groups from the configuration and (later) the GDOI client use the same
- * calls. Not thread safe: only the control core calls these, except the
- * gvpn_ctrl_snapshot_*() readers, which telemetry may call from its thread.
+ * groups from the configuration and the GDOI client use the same calls.
+ * Not thread safe: only the control core calls these, except
+ * gvpn_ctrl_snapshot_get() and gvpn_ctrl_snapshot_put(), which any thread
+ * (telemetry's, one per client) may call: the control core publishes what
+ * telemetry shows as an immutable snapshot, swapped by pointer and freed
+ * when its last reader puts it back.
  */
 
 #include <stdint.h>
+
+#include <rte_cycles.h>
 
 #include "gvpn_config.h"
 #include "gvpn_gdoi.h"
@@ -65,13 +70,13 @@ struct gvpn_sa_info {
 	enum gvpn_cipher cipher;
 	enum gvpn_auth auth;
 	uint8_t key_bits;
-	int64_t remaining;            /**< seconds, -1 = no expiry */
-	uint64_t pkts, bytes;         /**< summed over workers */
+	uint64_t expires;             /**< TSC of the hard expiry, 0 = none */
 };
 
 struct gvpn_group_info {
 	char name[GVPN_NAME_MAX];
 	uint32_t id;
+	enum gvpn_direction direction;
 	enum gvpn_group_state state;
 	int fail_open;
 	uint16_t n_sas;
@@ -79,11 +84,11 @@ struct gvpn_group_info {
 	int gdoi;                 /**< the fields below are set */
 	char server[32];          /**< current key server */
 	char last_error[128];
-	int64_t rekey_in_s;       /**< -1: none scheduled */
+	int64_t rekey_at_ms;      /**< gvpn_ctrl_clock_ms() of the next registration, -1: none */
 	uint64_t registrations, failures;
 	int has_kek;              /**< GROUPKEY-PUSH accepted (R13) */
 	uint32_t push_seq;        /**< last accepted push SEQ */
-	int64_t kek_expires_in_s; /**< -1: no KEK or no lifetime */
+	int64_t kek_expires_at_ms; /**< gvpn_ctrl_clock_ms() of the KEK's expiry, -1: no KEK */
 	uint64_t pushes, acks_sent;
 	uint64_t push_drops[GDOI_PUSH_DROP_MAX];
 	/** SAs a worker could not put in its SPI table, once per worker:
@@ -109,6 +114,53 @@ struct gvpn_config_info {
 	char live_changes[128];     /**< "bypass, dataplane.ttl, groups[corp].fail_open" */
 	char last_error[128];       /**< why the last reload was refused ("line N: ..."), or "" */
 };
+
+/**
+ * What telemetry shows of the control core, as one immutable copy: the
+ * control core publishes a new one at the end of a gvpn_ctrl_poll() where
+ * something shown changed (at most every GVPN_CTRL_PUBLISH_MS). Deadlines
+ * are absolute, so a snapshot stays true while nothing changes; packet
+ * counters are not in it (workers own them; sum them per lcore). No keys.
+ */
+struct gvpn_ctrl_snapshot {
+	uint64_t version;              /**< 1 for the first, +1 for each one after */
+	struct gvpn_config_info config;
+	unsigned int n_groups;
+	/** [0, n_groups) the configured groups; the rest zero (an SA may
+	 *  still name such a slot while it is being deleted after a reload) */
+	struct gvpn_group_info group[GVPN_MAX_GROUPS];
+	unsigned int n_sas;
+	const struct gvpn_sa_info *sa; /**< n_sas SAs (state != FREE), by slot */
+};
+
+/** Snapshots are published at most this often (ms): a storm of changes
+ * costs one copy per period, not one per change. */
+#define GVPN_CTRL_PUBLISH_MS 10
+
+/** The clock of the snapshot's deadlines: milliseconds of the TSC. */
+static inline uint64_t
+gvpn_ctrl_clock_ms(void)
+{
+	return rte_get_tsc_cycles() / (rte_get_tsc_hz() / 1000);
+}
+
+/**
+ * Take a reference to the newest snapshot (any thread). It stays valid and
+ * unchanged until gvpn_ctrl_snapshot_put(); never blocks the control core.
+ * @return the snapshot; never NULL while @p c exists.
+ */
+const struct gvpn_ctrl_snapshot *gvpn_ctrl_snapshot_get(struct gvpn_ctrl *c);
+
+/** Drop a reference from gvpn_ctrl_snapshot_get(); the last one frees it. */
+void gvpn_ctrl_snapshot_put(const struct gvpn_ctrl_snapshot *s);
+
+/**
+ * Publish a snapshot now if anything shown changed, whatever the rate
+ * (control core; gvpn_ctrl_poll() does it on its own).
+ * @return 0 (published or nothing changed), -ENOMEM, or -EBUSY (a reader
+ *   held the publication point for a moment: try again later).
+ */
+int gvpn_ctrl_publish(struct gvpn_ctrl *c);
 
 /**
  * Create the control state.
@@ -151,8 +203,6 @@ int gvpn_ctrl_sa_delete(struct gvpn_ctrl *c, uint16_t slot);
 int gvpn_ctrl_group_clear(struct gvpn_ctrl *c, uint8_t group);
 /** Enter or leave the failed state, where fail-open rules apply (R24). */
 int gvpn_ctrl_group_fail(struct gvpn_ctrl *c, uint8_t group, int failed);
-/** Find a group by name. @return its index or -ENOENT. */
-int gvpn_ctrl_group_find(const struct gvpn_ctrl *c, const char *name);
 /** Start registration of every group that has key servers (R19). */
 int gvpn_ctrl_gdoi_start(struct gvpn_ctrl *c);
 /** Register a group again now (operator request). @return 0 or -ENOENT. */
@@ -179,9 +229,6 @@ int gvpn_ctrl_group_register(struct gvpn_ctrl *c, uint8_t group);
  */
 int gvpn_ctrl_reload(struct gvpn_ctrl *c, struct gvpn_config *live, const char *path);
 
-/** Copy the configuration status (any thread). */
-void gvpn_ctrl_config_info(struct gvpn_ctrl *c, struct gvpn_config_info *out);
-
 /** Ask every worker to forget its cached flows. */
 int gvpn_ctrl_flow_flush(struct gvpn_ctrl *c);
 
@@ -191,12 +238,8 @@ void gvpn_ctrl_poll(struct gvpn_ctrl *c);
 /** Messages not yet acked by every worker. */
 unsigned int gvpn_ctrl_pending(const struct gvpn_ctrl *c);
 
-/** Copy the SA table (state != FREE). @return entries written. */
-unsigned int gvpn_ctrl_snapshot_sas(struct gvpn_ctrl *c, struct gvpn_sa_info *out,
-				    unsigned int max);
-/** Copy the group table. @return entries written. */
-unsigned int gvpn_ctrl_snapshot_groups(struct gvpn_ctrl *c, struct gvpn_group_info *out,
-				       unsigned int max);
+/** Find a group by name in a snapshot. @return its index or -ENOENT. */
+int gvpn_ctrl_snapshot_group_find(const struct gvpn_ctrl_snapshot *s, const char *name);
 
 /** Name of a group state (the SA states' are in gvpn_sa.h). */
 const char *gvpn_group_state_name(enum gvpn_group_state s);

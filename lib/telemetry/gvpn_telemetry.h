@@ -37,7 +37,8 @@ struct gvpn_telemetry_conf {
 
 /**
  * Register the commands. Call once, after the control state exists.
- * @return 0 or a negative errno.
+ * @return 0, or the negative errno of rte_telemetry_register_cmd() for the
+ *   first command it refused (-EINVAL; -ENOENT: DPDK's command table is full).
  */
 int gvpn_telemetry_init(const struct gvpn_telemetry_conf *conf);
 

@@ -16,8 +16,18 @@
 
 #include "gvpn_telemetry.h"
 
-/* Telemetry callbacks take no context argument. */
+/*
+ * Telemetry callbacks take no context argument. DPDK runs them on a thread
+ * per client connection: they read the control core's published snapshot
+ * (gvpn_ctrl_snapshot_get), counters that workers own, and the ports as
+ * they were at start (tc_ports: a reload cannot change them), never the
+ * control core's live tables or the live configuration, which a reload
+ * rewrites. tc.cfg is read by gvpn_telemetry_poll() alone (control core).
+ */
 static struct gvpn_telemetry_conf tc;
+static struct gvpn_port_conf tc_ports[GVPN_MAX_PORTS];
+static uint16_t tc_n_ports;
+static uint32_t tc_flows;
 
 enum req_type { REQ_FAIL_OPEN, REQ_REGISTER, REQ_SA_CLEAR };
 
@@ -60,24 +70,25 @@ add_u64(struct rte_tel_data *d, const char *name, uint64_t v)
 static int
 cmd_config(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	struct gvpn_config_info i;
+	const struct gvpn_ctrl_snapshot *snap = gvpn_ctrl_snapshot_get(tc.ctrl);
+	const struct gvpn_config_info *ci = &snap->config;
 
 	(void)cmd;
 	(void)params;
-	gvpn_ctrl_config_info(tc.ctrl, &i);
 	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_string(d, "file", i.file);
-	add_u64(d, "loaded_at", (uint64_t)i.loaded_at);
-	add_u64(d, "reloads", i.reloads);
-	add_u64(d, "reloads_refused", i.refused);
-	add_u64(d, "last_reload_at", (uint64_t)i.last_reload_at);
-	rte_tel_data_add_dict_string(d, "last_result", i.last_result);
-	rte_tel_data_add_dict_string(d, "last_error", i.last_error);
-	add_u64(d, "groups_unchanged", i.unchanged);
-	add_u64(d, "groups_reregistered", i.reregistered);
-	add_u64(d, "groups_added", i.added);
-	add_u64(d, "groups_removed", i.removed);
-	rte_tel_data_add_dict_string(d, "live_changes", i.live_changes);
+	rte_tel_data_add_dict_string(d, "file", ci->file);
+	add_u64(d, "loaded_at", (uint64_t)ci->loaded_at);
+	add_u64(d, "reloads", ci->reloads);
+	add_u64(d, "reloads_refused", ci->refused);
+	add_u64(d, "last_reload_at", (uint64_t)ci->last_reload_at);
+	rte_tel_data_add_dict_string(d, "last_result", ci->last_result);
+	rte_tel_data_add_dict_string(d, "last_error", ci->last_error);
+	add_u64(d, "groups_unchanged", ci->unchanged);
+	add_u64(d, "groups_reregistered", ci->reregistered);
+	add_u64(d, "groups_added", ci->added);
+	add_u64(d, "groups_removed", ci->removed);
+	rte_tel_data_add_dict_string(d, "live_changes", ci->live_changes);
+	gvpn_ctrl_snapshot_put(snap);
 	return 0;
 }
 
@@ -87,8 +98,8 @@ cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 	(void)cmd;
 	(void)params;
 	rte_tel_data_start_dict(d);
-	for (uint16_t p = 0; p < tc.cfg->n_ports; p++) {
-		const struct gvpn_port_conf *pc = &tc.cfg->ports[p];
+	for (uint16_t p = 0; p < tc_n_ports; p++) {
+		const struct gvpn_port_conf *pc = &tc_ports[p];
 		struct rte_tel_data *e = rte_tel_data_alloc();
 		struct rte_eth_stats es;
 		struct rte_eth_link link;
@@ -109,7 +120,7 @@ cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 										: "protected");
 		rte_tel_data_add_dict_string(e, "device", pc->device);
 		rte_tel_data_add_dict_int(e, "port_id", tc.port_ids[p]);
-		rte_tel_data_add_dict_string(e, "peer", tc.cfg->ports[pc->peer].name);
+		rte_tel_data_add_dict_string(e, "peer", tc_ports[pc->peer].name);
 		rte_tel_data_add_dict_int(e, "mtu", pc->mtu);
 		if (rte_eth_link_get_nowait(tc.port_ids[p], &link) == 0) {
 			rte_tel_data_add_dict_string(e, "link", link.link_status ? "up" : "down");
@@ -222,17 +233,22 @@ cmd_lcores(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* Seconds from @p now_ms to @p at_ms: -1 none, 0 past. */
 static int
-cmd_groups(const char *cmd, const char *params, struct rte_tel_data *d)
+seconds_to(int64_t at_ms, uint64_t now_ms)
 {
-	struct gvpn_group_info g[GVPN_MAX_GROUPS];
-	unsigned int n = gvpn_ctrl_snapshot_groups(tc.ctrl, g, GVPN_MAX_GROUPS);
-	uint64_t req, merged;
+	if (at_ms < 0)
+		return -1;
+	return (uint64_t)at_ms > now_ms ? (int)(((uint64_t)at_ms - now_ms) / 1000) : 0;
+}
 
-	(void)cmd;
-	(void)params;
-	rte_tel_data_start_dict(d);
-	for (unsigned int i = 0; i < n; i++) {
+static int
+groups_dict(const struct gvpn_ctrl_snapshot *snap, struct rte_tel_data *d)
+{
+	const struct gvpn_group_info *g = snap->group;
+	uint64_t req, merged, now_ms = gvpn_ctrl_clock_ms();
+
+	for (unsigned int i = 0; i < snap->n_groups; i++) {
 		struct rte_tel_data *e = rte_tel_data_alloc();
 
 		if (e == NULL)
@@ -247,11 +263,12 @@ cmd_groups(const char *cmd, const char *params, struct rte_tel_data *d)
 		if (g[i].gdoi) {
 			rte_tel_data_add_dict_string(e, "key_server", g[i].server);
 			rte_tel_data_add_dict_string(e, "last_error", g[i].last_error);
-			rte_tel_data_add_dict_int(e, "rekey_in_s", (int)g[i].rekey_in_s);
+			rte_tel_data_add_dict_int(e, "rekey_in_s", seconds_to(g[i].rekey_at_ms, now_ms));
 			add_u64(e, "registrations", g[i].registrations);
 			add_u64(e, "failures", g[i].failures);
 			rte_tel_data_add_dict_string(e, "kek", g[i].has_kek ? "yes" : "no");
-			rte_tel_data_add_dict_int(e, "kek_expires_in_s", (int)g[i].kek_expires_in_s);
+			rte_tel_data_add_dict_int(e, "kek_expires_in_s",
+						  seconds_to(g[i].kek_expires_at_ms, now_ms));
 			add_u64(e, "push_seq", g[i].push_seq);
 			add_u64(e, "pushes", g[i].pushes);
 			add_u64(e, "acks_sent", g[i].acks_sent);
@@ -282,17 +299,78 @@ cmd_groups(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+static int
+cmd_groups(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct gvpn_ctrl_snapshot *snap = gvpn_ctrl_snapshot_get(tc.ctrl);
+	int rc;
+
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	rc = groups_dict(snap, d);
+	gvpn_ctrl_snapshot_put(snap);
+	return rc;
+}
+
 /* SAs per /gvpn/sa reply: what fits DPDK's telemetry output buffer. */
 #define SA_PAGE 64
+
+static const char *
+direction_name(enum gvpn_direction dir)
+{
+	return dir == GVPN_DIR_INBOUND ? "inbound" : dir == GVPN_DIR_OUTBOUND ? "outbound" : "both";
+}
+
+static int
+sa_dict(const struct gvpn_ctrl_snapshot *snap, unsigned long start, struct rte_tel_data *d)
+{
+	uint64_t now = rte_get_tsc_cycles(), hz = rte_get_tsc_hz();
+
+	for (unsigned long i = start; i < snap->n_sas && i < start + SA_PAGE; i++) {
+		const struct gvpn_sa_info *sa = &snap->sa[i];
+		const struct gvpn_group_info *g = &snap->group[sa->group % GVPN_MAX_GROUPS];
+		struct rte_tel_data *e = rte_tel_data_alloc();
+		int64_t remaining = sa->expires == 0  ? -1
+				    : sa->expires > now ? (int64_t)((sa->expires - now) / hz)
+							: 0;
+		uint64_t pkts = 0, bytes = 0;
+		char name[16], alg[64];
+
+		if (e == NULL)
+			return -ENOMEM;
+		/* counters the workers own, summed per lcore */
+		for (unsigned int w = 0; w < tc.n_workers; w++) {
+			uint64_t p, b;
+
+			gvpn_worker_sa_counters(tc.workers[w], sa->slot, &p, &b);
+			pkts += p;
+			bytes += b;
+		}
+		rte_tel_data_start_dict(e);
+		rte_tel_data_add_dict_string(e, "group", g->name);
+		rte_tel_data_add_dict_string(e, "state", gvpn_sa_state_name(sa->state));
+		snprintf(alg, sizeof(alg), "%s-%u", gvpn_cipher_name(sa->cipher), sa->key_bits);
+		rte_tel_data_add_dict_string(e, "cipher", alg);
+		rte_tel_data_add_dict_string(e, "auth", gvpn_auth_name(sa->auth));
+		rte_tel_data_add_dict_string(e, "direction", direction_name(g->direction));
+		rte_tel_data_add_dict_int(e, "remaining_s", (int)RTE_MIN(remaining, INT32_MAX));
+		add_u64(e, "packets", pkts);
+		add_u64(e, "bytes", bytes);
+		snprintf(name, sizeof(name), "0x%08x", sa->spi);
+		rte_tel_data_add_dict_container(d, name, e, 0);
+	}
+	return 0;
+}
 
 /* /gvpn/sa[,START]: SA_PAGE SAs from the START-th (0 by default); a reply
  * of SA_PAGE entries may have a next page. */
 static int
 cmd_sa(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	static struct gvpn_sa_info sa[GVPN_MAX_SA_SLOTS]; /* one telemetry thread */
-	unsigned int n = gvpn_ctrl_snapshot_sas(tc.ctrl, sa, RTE_DIM(sa));
+	const struct gvpn_ctrl_snapshot *snap;
 	unsigned long start = 0;
+	int rc;
 
 	(void)cmd;
 	rte_tel_data_start_dict(d);
@@ -304,30 +382,10 @@ cmd_sa(const char *cmd, const char *params, struct rte_tel_data *d)
 		if (errno != 0 || *end != '\0' || !isdigit((unsigned char)*params))
 			return refuse(d, "the parameter is the index of the first SA to show");
 	}
-	for (unsigned long i = start; i < n && i < start + SA_PAGE; i++) {
-		struct rte_tel_data *e = rte_tel_data_alloc();
-		char name[16], alg[64];
-
-		if (e == NULL)
-			return -ENOMEM;
-		rte_tel_data_start_dict(e);
-		rte_tel_data_add_dict_string(e, "group", tc.cfg->groups[sa[i].group].name);
-		rte_tel_data_add_dict_string(e, "state", gvpn_sa_state_name(sa[i].state));
-		snprintf(alg, sizeof(alg), "%s-%u", gvpn_cipher_name(sa[i].cipher), sa[i].key_bits);
-		rte_tel_data_add_dict_string(e, "cipher", alg);
-		rte_tel_data_add_dict_string(e, "auth", gvpn_auth_name(sa[i].auth));
-		rte_tel_data_add_dict_string(
-			e, "direction",
-			tc.cfg->groups[sa[i].group].direction == GVPN_DIR_INBOUND    ? "inbound"
-			: tc.cfg->groups[sa[i].group].direction == GVPN_DIR_OUTBOUND ? "outbound"
-										     : "both");
-		rte_tel_data_add_dict_int(e, "remaining_s", (int)RTE_MIN(sa[i].remaining, INT32_MAX));
-		add_u64(e, "packets", sa[i].pkts);
-		add_u64(e, "bytes", sa[i].bytes);
-		snprintf(name, sizeof(name), "0x%08x", sa[i].spi);
-		rte_tel_data_add_dict_container(d, name, e, 0);
-	}
-	return 0;
+	snap = gvpn_ctrl_snapshot_get(tc.ctrl);
+	rc = sa_dict(snap, start, d);
+	gvpn_ctrl_snapshot_put(snap);
+	return rc;
 }
 
 static int
@@ -347,7 +405,7 @@ cmd_flows(const char *cmd, const char *params, struct rte_tel_data *d)
 	}
 	rte_tel_data_start_dict(d);
 	add_u64(d, "flows", count);
-	add_u64(d, "capacity", (uint64_t)tc.cfg->flows * tc.n_workers);
+	add_u64(d, "capacity", (uint64_t)tc_flows * tc.n_workers);
 	add_u64(d, "hits", hits);
 	add_u64(d, "misses", misses);
 	add_u64(d, "not_cached_table_full", full);
@@ -358,17 +416,38 @@ cmd_flows(const char *cmd, const char *params, struct rte_tel_data *d)
 
 /* "unknown group 'x' (groups: a, b)" */
 static int
-refuse_group(struct rte_tel_data *d, const char *name)
+refuse_group(struct rte_tel_data *d, const struct gvpn_ctrl_snapshot *snap, const char *name)
 {
 	char msg[RTE_TEL_MAX_STRING_LEN];
 	int n = snprintf(msg, sizeof(msg), "unknown group '%.40s' (groups:", name);
 
-	for (uint8_t g = 0; g < tc.cfg->n_groups && n > 0 && (size_t)n < sizeof(msg); g++)
+	for (unsigned int g = 0; g < snap->n_groups && n > 0 && (size_t)n < sizeof(msg); g++)
 		n += snprintf(msg + n, sizeof(msg) - (size_t)n, "%s %s", g ? "," : "",
-			      tc.cfg->groups[g].name);
+			      snap->group[g].name);
 	if (n > 0 && (size_t)n < sizeof(msg) - 1)
 		snprintf(msg + n, sizeof(msg) - (size_t)n, ")");
 	return refuse(d, msg);
+}
+
+/* The index of the group named @p name, as telemetry last saw the groups;
+ * else a refusal naming them, and -ENOENT. */
+static int
+find_group(struct rte_tel_data *d, const char *name, int needs_key_servers)
+{
+	const struct gvpn_ctrl_snapshot *snap = gvpn_ctrl_snapshot_get(tc.ctrl);
+	int group = gvpn_ctrl_snapshot_group_find(snap, name);
+
+	if (group < 0) {
+		refuse_group(d, snap, name);
+	} else if (needs_key_servers && !snap->group[group].gdoi) {
+		char msg[RTE_TEL_MAX_STRING_LEN];
+
+		snprintf(msg, sizeof(msg), "group '%.40s' has no key servers", name);
+		refuse(d, msg);
+		group = -ENOENT;
+	}
+	gvpn_ctrl_snapshot_put(snap);
+	return group;
 }
 
 /* Post a request of @p type about @p group (arg: the fail_open value). */
@@ -401,9 +480,9 @@ cmd_fail_open(const char *cmd, const char *params, struct rte_tel_data *d)
 	state = strtok_r(NULL, ",", &save);
 	if (name == NULL || state == NULL || strtok_r(NULL, ",", &save) != NULL)
 		return refuse(d, "parameters: <group>,on|off");
-	group = gvpn_ctrl_group_find(tc.ctrl, name);
+	group = find_group(d, name, 0);
 	if (group < 0)
-		return refuse_group(d, name);
+		return 0;
 	if (strcmp(state, "on") == 0)
 		on = 1;
 	else if (strcmp(state, "off") != 0)
@@ -425,15 +504,9 @@ queue_group_request(struct rte_tel_data *d, const char *params, enum req_type ty
 	rte_tel_data_start_dict(d);
 	if (params == NULL)
 		return refuse(d, "parameter: <group>");
-	group = gvpn_ctrl_group_find(tc.ctrl, params);
+	group = find_group(d, params, needs_key_servers);
 	if (group < 0)
-		return refuse_group(d, params);
-	if (needs_key_servers && !tc.cfg->groups[group].gdoi) {
-		char msg[RTE_TEL_MAX_STRING_LEN];
-
-		snprintf(msg, sizeof(msg), "group '%.40s' has no key servers", params);
-		return refuse(d, msg);
-	}
+		return 0; /* refused */
 	post(group, type, 0);
 	rte_tel_data_add_dict_string(d, "group", params);
 	rte_tel_data_add_dict_string(d, "result", "queued");
@@ -535,36 +608,54 @@ gvpn_telemetry_group_requests(uint8_t group, uint64_t *requests, uint64_t *coale
 	*coalesced = atomic_load_explicit(&pending[group].coalesced, memory_order_relaxed);
 }
 
+/* Every /gvpn/ command, as registered. */
+static const struct {
+	const char *name;
+	telemetry_cb fn;
+	const char *help;
+} cmds[] = {
+	{"/gvpn/version", cmd_version,
+	 "gvpn and DPDK versions"},
+	{"/gvpn/config", cmd_config,
+	 "Configuration file, when it was loaded, reloads applied and "
+	 "refused, the last reload's result"},
+	{"/gvpn/ports", cmd_ports,
+	 "Per port: role, peer, link, packets and bytes. No parameters"},
+	{"/gvpn/lcores", cmd_lcores,
+	 "Per worker lcore and total: packets and drops by reason. "
+	 "Params: 'total' for the sum alone"},
+	{"/gvpn/groups", cmd_groups,
+	 "Per group: state, fail-open, SA count"},
+	{"/gvpn/sa", cmd_sa,
+	 "Per SPI: group, algorithms, state, remaining lifetime, "
+	 "packets, bytes. Params: index of the first SA (64 a page)"},
+	{"/gvpn/flows", cmd_flows,
+	 "Flow cache entries and hit rate"},
+	{"/gvpn/mempools", cmd_mempools,
+	 "Per mempool: objects in all, available and in use"},
+	{"/gvpn/group/register", cmd_register,
+	 "Register a group with its key server again now. Parameter: <group>"},
+	{"/gvpn/sa/clear", cmd_sa_clear,
+	 "Delete a group's SAs (a key-server group then registers again). "
+	 "Parameter: <group>"},
+	{"/gvpn/group/fail_open", cmd_fail_open,
+	 "Put a group in or out of the failed state. Parameters: <group>,on|off"},
+};
+
 int
 gvpn_telemetry_init(const struct gvpn_telemetry_conf *conf)
 {
 	tc = *conf;
+	tc_n_ports = conf->cfg->n_ports;
+	memcpy(tc_ports, conf->cfg->ports, sizeof(tc_ports));
+	tc_flows = conf->cfg->flows;
 	memset(pending, 0, sizeof(pending));
-	rte_telemetry_register_cmd("/gvpn/version", cmd_version, "gvpn and DPDK versions");
-	rte_telemetry_register_cmd("/gvpn/config", cmd_config,
-				   "Configuration file, when it was loaded, reloads applied and "
-				   "refused, the last reload's result");
-	rte_telemetry_register_cmd("/gvpn/ports", cmd_ports,
-				   "Per port: role, peer, link, packets and bytes. No parameters");
-	rte_telemetry_register_cmd("/gvpn/lcores", cmd_lcores,
-				   "Per worker lcore and total: packets and drops by reason. "
-				   "Params: 'total' for the sum alone");
-	rte_telemetry_register_cmd("/gvpn/groups", cmd_groups,
-				   "Per group: state, fail-open, SA count");
-	rte_telemetry_register_cmd("/gvpn/sa", cmd_sa,
-				   "Per SPI: group, algorithms, state, remaining lifetime, "
-				   "packets, bytes. Params: index of the first SA (64 a page)");
-	rte_telemetry_register_cmd("/gvpn/flows", cmd_flows, "Flow cache entries and hit rate");
-	rte_telemetry_register_cmd("/gvpn/mempools", cmd_mempools,
-				   "Per mempool: objects in all, available and in use");
-	rte_telemetry_register_cmd("/gvpn/group/register", cmd_register,
-				   "Register a group with its key server again now. Parameter: <group>");
-	rte_telemetry_register_cmd("/gvpn/sa/clear", cmd_sa_clear,
-				   "Delete a group's SAs (a key-server group then registers again). "
-				   "Parameter: <group>");
-	rte_telemetry_register_cmd("/gvpn/group/fail_open", cmd_fail_open,
-				   "Put a group in or out of the failed state. Parameters: "
-				   "<group>,on|off");
+	for (size_t i = 0; i < RTE_DIM(cmds); i++) {
+		int rc = rte_telemetry_register_cmd(cmds[i].name, cmds[i].fn, cmds[i].help);
+
+		if (rc != 0)
+			return rc; /* -EINVAL, or -ENOENT: DPDK's table is full */
+	}
 	return 0;
 }
 

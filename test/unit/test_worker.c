@@ -416,7 +416,7 @@ test_spi_the_worker_cannot_index_is_reported_and_counted(void **state)
 				    .dport_hi = 65535};
 	struct gvpn_esp_sa_state st[2], *stp[2] = {&st[0], &st[1]};
 	struct gvpn_esp_sa *peer_sa[2];
-	struct gvpn_group_info gi;
+	const struct gvpn_ctrl_snapshot *snap;
 	struct gvpn_esp_lcore *peer;
 	struct rte_mbuf *m[2];
 	struct gvpn_worker *w;
@@ -435,9 +435,12 @@ test_spi_the_worker_cannot_index_is_reported_and_counted(void **state)
 	}
 	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
 	settle(c, w, 1);
-	assert_int_equal(gvpn_ctrl_snapshot_groups(c, &gi, 1), 1);
-	assert_int_equal(gi.n_sas, SAS);
-	assert_int_equal(gi.sa_install_failures, SAS - SPIS);
+	assert_int_equal(gvpn_ctrl_publish(c), 0);
+	snap = gvpn_ctrl_snapshot_get(c);
+	assert_int_equal(snap->n_groups, 1);
+	assert_int_equal(snap->group[0].n_sas, SAS);
+	assert_int_equal(snap->group[0].sa_install_failures, SAS - SPIS);
+	gvpn_ctrl_snapshot_put(snap);
 
 	/* ESP under the first SA and under the last, which found no room */
 	peer = gvpn_esp_lcore_create(&gvpn_crypto_openssl, SOCKET_ID_ANY, NULL);
