@@ -63,6 +63,25 @@ test_rule_without_or_beyond_the_categories_is_refused(void **state)
 	}
 }
 
+/* rte_acl takes priorities from 1 up. */
+static void
+test_rule_with_priority_below_one_is_refused(void **state)
+{
+	static const int32_t bad[] = {0, -1, INT32_MIN};
+
+	(void)state;
+	for (size_t k = 0; k < ARRAY_LEN(bad); k++) {
+		struct gvpn_policy_rule r = {.sel = {ANY_PORTS},
+					     .rule = {.type = GVPN_RULE_BYPASS},
+					     .categories = OUT,
+					     .priority = bad[k]};
+
+		rte_errno = 0;
+		assert_null(gvpn_policy_build(&r, 1, 1, SOCKET_ID_ANY));
+		assert_int_equal(rte_errno, EINVAL);
+	}
+}
+
 static void
 test_empty_table_matches_nothing_and_keeps_its_generation(void **state)
 {
@@ -272,6 +291,7 @@ main(int argc, char **argv)
 	    "0",     "-m",	  "256",      "--no-telemetry", "--log-level=lib.eal:error"};
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_rule_without_or_beyond_the_categories_is_refused),
+	    cmocka_unit_test(test_rule_with_priority_below_one_is_refused),
 	    cmocka_unit_test(test_empty_table_matches_nothing_and_keeps_its_generation),
 	    cmocka_unit_test(test_each_category_gets_its_best_rule),
 	    cmocka_unit_test(test_direction_byte_does_not_change_the_match),
