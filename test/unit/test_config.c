@@ -214,6 +214,11 @@ test_malformed_setting_is_refused_naming_file_line_and_setting(void **state)
 	     "3: groups[0].direction: 'sideways' is not one of: both, inbound, outbound"},
 	    {"unknown top-level setting", PORTS "dataplan = { };\n",
 	     "3: dataplan: unknown setting"},
+	    /* lists */
+	    {"bypass as a group", PORTS "bypass = { protocol = \"udp\"; };\n",
+	     "3: bypass: must be a list ( {...}, ... )"},
+	    {"SAs as a group", PORTS "groups = ({ name = \"g\"; sas = { spi = 256; }; });\n",
+	     "3: groups[0].sas: must be a list ( {...}, ... )"},
 	    /* duplicates */
 	    {"port name twice",
 	     "ports = ({ name = \"a\"; role = \"clear\"; device = \"d0\"; },\n"
