@@ -80,7 +80,9 @@ struct gvpn_policy {
  * Compile rules into a policy.
  *
  * @return
- *   The policy, or NULL with rte_errno set (EINVAL, ENOMEM).
+ *   The policy, or NULL with rte_errno set: EINVAL (a rule without a
+ *   category, with one beyond GVPN_ACL_CATEGORIES or with a priority
+ *   below 1), ENOMEM.
  */
 struct gvpn_policy *gvpn_policy_build(const struct gvpn_policy_rule *rules, uint32_t n,
 				      uint32_t generation, int socket);

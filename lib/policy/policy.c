@@ -35,6 +35,7 @@ gvpn_policy_build(const struct gvpn_policy_rule *rules, uint32_t n, uint32_t gen
 				    .max_rule_num = n};
 	struct gvpn_policy *p;
 	char name[RTE_ACL_NAMESIZE];
+	int rc;
 
 	p = rte_zmalloc_socket("gvpn_policy", sizeof(*p) + n * sizeof(p->rules[0]), 0, socket);
 	if (p == NULL) {
@@ -72,12 +73,18 @@ gvpn_policy_build(const struct gvpn_policy_rule *rules, uint32_t n, uint32_t gen
 		r.field[F_SPORT].mask_range.u16 = s->sport_hi;
 		r.field[F_DPORT].value.u16 = s->dport_lo;
 		r.field[F_DPORT].mask_range.u16 = s->dport_hi;
-		if (rte_acl_add_rules(p->acl, (struct rte_acl_rule *)&r, 1) != 0)
+		rc = rte_acl_add_rules(p->acl, (struct rte_acl_rule *)&r, 1);
+		if (rc != 0) {
+			rte_errno = -rc; /* EINVAL: a priority below 1; ENOMEM */
 			goto fail;
+		}
 	}
 	memcpy(cfg.defs, fields, sizeof(fields));
-	if (rte_acl_build(p->acl, &cfg) != 0)
+	rc = rte_acl_build(p->acl, &cfg);
+	if (rc != 0) {
+		rte_errno = -rc;
 		goto fail;
+	}
 	return p;
 fail:
 	if (rte_errno == 0)

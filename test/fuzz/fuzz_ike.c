@@ -112,6 +112,26 @@ fz_mm_established(struct ike_sa *sa)
 	must(mm_input(sa, &msg) == IKE_DONE);
 }
 
+int
+fz_pull_sent1(struct ike_sa *sa, struct gdoi_pull *pull)
+{
+	static struct isakmp_buf m1;
+
+	fz_mm_established(sa);
+	return gdoi_pull_start(pull, sa, 1234, &m1) == 0 ? 0 : -1;
+}
+
+uint8_t *
+fz_chain(const uint8_t *data, size_t len)
+{
+	static uint8_t chain[ISAKMP_MSG_MAX];
+
+	if (len > sizeof(chain))
+		return NULL;
+	memcpy(chain, data, len);
+	return chain;
+}
+
 size_t
 fz_plain(const struct ike_sa *sa, int info, uint8_t first, const uint8_t *chain, size_t len,
 	 uint8_t *buf, size_t room)

@@ -31,6 +31,19 @@ void fz_mm_sent5(struct ike_sa *sa);
 /** ... and through message 6: established. */
 void fz_mm_established(struct ike_sa *sa);
 
+/**
+ * ... and GROUPKEY-PULL message 1 sent on it: @p pull waits for message 2.
+ * @return 0 or -1.
+ */
+int fz_pull_sent1(struct ike_sa *sa, struct gdoi_pull *pull);
+
+/**
+ * The fuzzer's payload chain @p data (@p len bytes) copied where the
+ * harness may write hashes into it. @return the copy, or NULL when it does
+ * not fit in a message.
+ */
+uint8_t *fz_chain(const uint8_t *data, size_t len);
+
 /** A Main Mode (or, with @p info, informational) message in the clear. */
 size_t fz_plain(const struct ike_sa *sa, int info, uint8_t first, const uint8_t *chain,
 		size_t len, uint8_t *out, size_t room);

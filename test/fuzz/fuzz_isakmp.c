@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include "fuzz_util.h"
 #include "gvpn_gdoi.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -104,16 +105,7 @@ push(const uint8_t *data, size_t size)
 	len = ISAKMP_HDR_LEN + body;
 	if (len > sizeof(msg))
 		return;
-	memcpy(msg, kek.spi, 16);
-	msg[16] = data[0]; /* first payload */
-	msg[17] = ISAKMP_VERSION;
-	msg[18] = ISAKMP_EXCH_GROUPKEY_PUSH;
-	msg[19] = ISAKMP_FLAG_ENC;
-	memset(msg + 20, 0, 4);
-	msg[24] = (uint8_t)(len >> 24);
-	msg[25] = (uint8_t)(len >> 16);
-	msg[26] = (uint8_t)(len >> 8);
-	msg[27] = (uint8_t)len;
+	fz_push_hdr(msg, kek.spi, data[0], (uint32_t)len);
 	memset(msg + ISAKMP_HDR_LEN, 0, body);
 	memcpy(msg + ISAKMP_HDR_LEN, data + 1, size - 1);
 	ctx = EVP_CIPHER_CTX_new();

@@ -33,16 +33,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct ike_sa sa;
 	static struct isakmp_buf out, msg;
-	static uint8_t chain[ISAKMP_MSG_MAX];
-	uint8_t iv[IKE_BLOCK_MAX];
+	uint8_t iv[IKE_BLOCK_MAX], *chain;
 	size_t len;
 	enum ike_result res;
 	const char *why;
 
-	if (size < 2 || size - 2 > sizeof(chain))
+	if (size < 2 || (chain = fz_chain(data + 2, size - 2)) == NULL)
 		return 0;
 	sa = waiting;
-	memcpy(chain, data + 2, size - 2);
 	if (data[0] & 1) {
 		len = fz_plain(&sa, 1, data[1], chain, size - 2, msg.data, sizeof(msg.data));
 		if (len != 0)

@@ -23,14 +23,9 @@ static struct gdoi_pull waiting; /* after message 1 */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static struct isakmp_buf out;
-
 	(void)argc;
 	(void)argv;
-	fz_mm_established(&sa);
-	if (gdoi_pull_start(&waiting, &sa, 1234, &out) != 0)
-		return -1;
-	return 0;
+	return fz_pull_sent1(&sa, &waiting);
 }
 
 int
@@ -38,16 +33,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct gdoi_pull p;
 	static struct isakmp_buf out, msg;
-	static uint8_t chain[ISAKMP_MSG_MAX];
-	uint8_t iv[IKE_BLOCK_MAX];
+	uint8_t iv[IKE_BLOCK_MAX], *chain;
 	uint32_t msgid;
 	enum ike_result res;
 	const char *why;
 
-	if (size < 2 || size - 2 > sizeof(chain))
+	if (size < 2 || (chain = fz_chain(data + 2, size - 2)) == NULL)
 		return 0;
 	p = waiting;
-	memcpy(chain, data + 2, size - 2);
 	if (data[0] & 1) {
 		msgid = p.msgid ^ 0x5a5a5a5a;
 		ike_exchange_iv(&sa, msgid, iv);

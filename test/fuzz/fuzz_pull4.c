@@ -24,14 +24,9 @@ static struct gdoi_pull waiting; /* after message 1 */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static struct isakmp_buf out;
-
 	(void)argc;
 	(void)argv;
-	fz_mm_established(&sa);
-	if (gdoi_pull_start(&waiting, &sa, 1234, &out) != 0)
-		return -1;
-	return 0;
+	return fz_pull_sent1(&sa, &waiting);
 }
 
 /* Seal one message of the exchange and feed it. */
@@ -40,14 +35,12 @@ step(struct gdoi_pull *p, const struct ike_chunk *pre, int npre, const uint8_t *
      size_t len)
 {
 	static struct isakmp_buf out, msg;
-	static uint8_t chain[ISAKMP_MSG_MAX];
-	uint8_t iv[IKE_BLOCK_MAX];
+	uint8_t iv[IKE_BLOCK_MAX], *chain;
 	enum ike_result res;
 	const char *why;
 
-	if (len < 1 || len - 1 > sizeof(chain))
+	if (len < 1 || (chain = fz_chain(part + 1, len - 1)) == NULL)
 		return -1;
-	memcpy(chain, part + 1, len - 1);
 	memcpy(iv, p->iv, sizeof(iv));
 	fz_fix_hash(&sa, p->msgid, pre, npre, part[0], chain, len - 1);
 	if (fz_seal(&sa, iv, ISAKMP_EXCH_GROUPKEY_PULL, p->msgid, part[0], chain, len - 1, &msg) != 0)

@@ -19,6 +19,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "fuzz_util.h"
 #include "gvpn_gdoi.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -125,16 +126,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		first = ISAKMP_P_SIG;
 	else if (last >= 0)
 		msg[ISAKMP_HDR_LEN + last] = ISAKMP_P_SIG;
-	memcpy(msg, kek.spi, 16);
-	msg[16] = first;
-	msg[17] = ISAKMP_VERSION;
-	msg[18] = ISAKMP_EXCH_GROUPKEY_PUSH;
-	msg[19] = ISAKMP_FLAG_ENC;
-	memset(msg + 20, 0, 4);
-	msg[24] = (uint8_t)(len >> 24);
-	msg[25] = (uint8_t)(len >> 16);
-	msg[26] = (uint8_t)(len >> 8);
-	msg[27] = (uint8_t)len;
+	fz_push_hdr(msg, kek.spi, first, (uint32_t)len);
 	/* SIG: generic header, then the signature over "rekey" | HDR | chain */
 	uint8_t *sig = msg + ISAKMP_HDR_LEN + chain;
 	sig[0] = ISAKMP_P_NONE;

@@ -20,11 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_eal.h>
-#include <rte_ethdev.h>
-#include <rte_mbuf.h>
 #include <rte_telemetry.h>
 
+#include "fuzz_dp.h"
 #include "gvpn_telemetry.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -78,86 +76,27 @@ __wrap_rte_telemetry_register_cmd(const char *cmd, telemetry_cb fn, const char *
 	return 0;
 }
 
-static struct rte_mempool *pool;
-static struct gvpn_worker *w;
-static struct gvpn_ctrl *ctrl;
+static struct fz_dp dp;
 static struct gvpn_config cfg;
 static const unsigned int lcores[1] = {1};
 static const uint16_t port_ids[2] = {0, 1};
-
-static uint16_t
-null_port(const char *name)
-{
-	struct rte_eth_conf conf = {0};
-	uint16_t p;
-
-	if (rte_eth_dev_get_port_by_name(name, &p) != 0 ||
-	    rte_eth_dev_configure(p, 1, 1, &conf) != 0 ||
-	    rte_eth_rx_queue_setup(p, 0, 256, 0, NULL, pool) != 0 ||
-	    rte_eth_tx_queue_setup(p, 0, 256, 0, NULL) != 0 || rte_eth_dev_start(p) != 0)
-		abort();
-	return p;
-}
-
-static void
-settle(void)
-{
-	while (gvpn_ctrl_pending(ctrl) != 0) {
-		gvpn_worker_poll(w);
-		gvpn_ctrl_poll(ctrl);
-	}
-}
-
-/* One SA in group @p g. */
-static void
-add_sa(uint8_t g, uint32_t spi, const struct gvpn_selector *sel)
-{
-	struct gvpn_ctrl_sa_params sp = {.group = g};
-	int tek = gvpn_ctrl_tek_add(ctrl, g, sel, 1), slot;
-
-	sp.tek = (uint16_t)tek;
-	sp.esp.spi = spi;
-	sp.esp.xform.cipher = GVPN_CIPHER_AES_GCM;
-	sp.esp.xform.cipher_key_len = 20;
-	slot = gvpn_ctrl_sa_add(ctrl, &sp);
-	if (tek < 0 || slot < 0 || gvpn_ctrl_sa_activate(ctrl, (uint16_t)slot) != 0)
-		abort();
-}
 
 static void
 cleanup(void)
 {
 	gvpn_telemetry_fini();
-	gvpn_ctrl_free(ctrl);
-	gvpn_worker_free(w);
-	rte_eal_cleanup();
+	fz_dp_stop(&dp);
 }
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char *eal[] = {(*argv)[0], "--no-huge", "--no-pci", "--no-shconf", "-l", "0", "-m", "256",
-		       "--no-telemetry", "--log-level=*:error", "--vdev", "net_null0", "--vdev",
-		       "net_null1"};
 	struct gvpn_selector sel = {.src = {0xc0000200, 24}, .dst = {0xc6336400, 24},
 				    .sport_hi = 65535, .dport_hi = 65535};
-	struct gvpn_worker_conf wc = {.burst = 32, .n_pairs = 1, .flows = 1024,
-				      .backend = &gvpn_crypto_ipsecmb};
-	struct gvpn_ctrl_conf cc = {.cfg = &cfg, .n_workers = 1, .backend = &gvpn_crypto_ipsecmb};
-	struct gvpn_telemetry_conf tc = {.cfg = &cfg, .workers = &w, .worker_lcores = lcores,
+	struct gvpn_telemetry_conf tc = {.cfg = &cfg, .workers = &dp.w, .worker_lcores = lcores,
 					 .n_workers = 1, .port_ids = port_ids};
 
 	(void)argc;
-	if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])), eal) < 0)
-		abort();
-	pool = rte_pktmbuf_pool_create("fuzz", 2047, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-	if (pool == NULL)
-		abort();
-	wc.pool = pool;
-	wc.pairs[0] = (struct gvpn_pair){.clear = null_port("net_null0"),
-					 .prot = null_port("net_null1"),
-					 .clear_idx = 0, .prot_idx = 1, .mtu = 1500};
-	w = gvpn_worker_create(&wc);
 	cfg.n_groups = 2;
 	strcpy(cfg.groups[0].name, "corp");
 	cfg.groups[0].id = 1001;
@@ -166,16 +105,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	strcpy(cfg.groups[1].name, "lab");
 	cfg.groups[1].id = 1002;
 	cfg.flows = 1024;
-	cc.workers = &w;
-	ctrl = gvpn_ctrl_create(&cc);
-	if (w == NULL || ctrl == NULL)
+	fz_dp_start(&dp, (*argv)[0], 2047, &cfg);
+	fz_dp_add_sa(&dp, 0, 0x1001, &sel);
+	fz_dp_add_sa(&dp, 1, 0x2001, &sel);
+	if (gvpn_ctrl_policy_update(dp.ctrl) != 0)
 		abort();
-	add_sa(0, 0x1001, &sel);
-	add_sa(1, 0x2001, &sel);
-	if (gvpn_ctrl_policy_update(ctrl) != 0)
-		abort();
-	settle();
-	tc.ctrl = ctrl;
+	fz_dp_settle(&dp);
+	tc.ctrl = dp.ctrl;
 	if (gvpn_telemetry_init(&tc) != 0 || n_cmds == 0)
 		abort();
 	atexit(cleanup);
@@ -202,6 +138,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (n_containers > 0)
 		rte_tel_data_free(containers[--n_containers]);
 	gvpn_telemetry_poll();
-	settle();
+	fz_dp_settle(&dp);
 	return 0;
 }

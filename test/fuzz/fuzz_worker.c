@@ -15,97 +15,47 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_eal.h>
-#include <rte_ethdev.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
-#include "gvpn_ctrl.h"
+#include "fuzz_dp.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct rte_mempool *pool;
-static struct gvpn_worker *w;
-static struct gvpn_ctrl *ctrl;
+static struct fz_dp dp;
 static struct gvpn_config cfg;
 static struct gvpn_esp_lcore *peer;
 static struct gvpn_esp_sa *peer_sa;
 static struct gvpn_esp_sa_state peer_st;
 
-static uint16_t
-null_port(const char *name)
-{
-	struct rte_eth_conf conf = {0};
-	uint16_t p;
-
-	if (rte_eth_dev_get_port_by_name(name, &p) != 0 ||
-	    rte_eth_dev_configure(p, 1, 1, &conf) != 0 ||
-	    rte_eth_rx_queue_setup(p, 0, 256, 0, NULL, pool) != 0 ||
-	    rte_eth_tx_queue_setup(p, 0, 256, 0, NULL) != 0 || rte_eth_dev_start(p) != 0)
-		abort();
-	return p;
-}
-
 static void
 cleanup(void)
 {
-	gvpn_ctrl_free(ctrl);
-	gvpn_worker_free(w);
 	gvpn_esp_sa_free(peer_sa);
 	gvpn_esp_lcore_free(peer);
-	rte_eal_cleanup();
+	fz_dp_stop(&dp);
 }
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char *eal[] = {(*argv)[0], "--no-huge", "--no-pci", "--no-shconf", "-l", "0", "-m", "256",
-		       "--no-telemetry", "--log-level=*:error", "--vdev", "net_null0", "--vdev",
-		       "net_null1"};
 	struct gvpn_selector sel = {.src = {0xc0000200, 24}, .dst = {0xc6336400, 24},
 				    .sport_hi = 65535, .dport_hi = 65535};
 	struct gvpn_selector byp = {.proto = 17, .dport_lo = 848, .dport_hi = 848, .sport_hi = 65535};
-	struct gvpn_worker_conf wc = {.burst = 32, .n_pairs = 1, .flows = 1024,
-				      .backend = &gvpn_crypto_ipsecmb};
-	struct gvpn_ctrl_sa_params sp = {.group = 0};
-	struct gvpn_ctrl_conf cc = {.cfg = &cfg, .n_workers = 1, .backend = &gvpn_crypto_ipsecmb};
-	int tek, slot;
+	struct gvpn_ctrl_sa_params sp;
 
 	(void)argc;
-	if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])), eal) < 0)
-		abort();
-	pool = rte_pktmbuf_pool_create("fuzz", GVPN_FRAG_MBUFS + 1023, 0, 0,
-				       RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-	if (pool == NULL)
-		abort();
-	wc.pool = pool;
-	wc.pairs[0] = (struct gvpn_pair){.clear = null_port("net_null0"),
-					 .prot = null_port("net_null1"),
-					 .clear_idx = 0, .prot_idx = 1, .mtu = 1500};
-	w = gvpn_worker_create(&wc);
 	cfg.n_groups = 1;
 	cfg.n_bypass = 1;
 	cfg.bypass[0] = byp;
 	cfg.groups[0].n_fail_open = 1;
 	cfg.groups[0].fail_open[0] = sel;
-	cc.workers = &w;
-	ctrl = gvpn_ctrl_create(&cc);
-	if (w == NULL || ctrl == NULL)
+	fz_dp_start(&dp, (*argv)[0], GVPN_FRAG_MBUFS + 1023, &cfg);
+	sp = fz_dp_add_sa(&dp, 0, 0x1001, &sel);
+	if (gvpn_ctrl_policy_update(dp.ctrl) != 0)
 		abort();
-	tek = gvpn_ctrl_tek_add(ctrl, 0, &sel, 1);
-	sp.tek = (uint16_t)tek;
-	sp.esp.spi = 0x1001;
-	sp.esp.xform.cipher = GVPN_CIPHER_AES_GCM;
-	sp.esp.xform.cipher_key_len = 20;
-	slot = gvpn_ctrl_sa_add(ctrl, &sp);
-	if (tek < 0 || slot < 0 || gvpn_ctrl_sa_activate(ctrl, (uint16_t)slot) != 0 ||
-	    gvpn_ctrl_policy_update(ctrl) != 0)
-		abort();
-	while (gvpn_ctrl_pending(ctrl) != 0) {
-		gvpn_worker_poll(w);
-		gvpn_ctrl_poll(ctrl);
-	}
+	fz_dp_settle(&dp);
 	peer = gvpn_esp_lcore_create(&gvpn_crypto_ipsecmb, 0, NULL);
 	peer_sa = peer != NULL ? gvpn_esp_sa_create(peer, &sp.esp, 0) : NULL;
 	if (peer_sa == NULL)
@@ -127,7 +77,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mode = data[0];
 	data++;
 	size--;
-	m = rte_pktmbuf_alloc(pool);
+	m = rte_pktmbuf_alloc(dp.pool);
 	if (m == NULL)
 		abort();
 	if ((mode & 3) == 3) {
@@ -157,8 +107,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(p, data, size);
 	}
 	if (mode & 1)
-		gvpn_worker_inbound(w, 0, &m, 1);
+		gvpn_worker_inbound(dp.w, 0, &m, 1);
 	else
-		gvpn_worker_outbound(w, 0, &m, 1);
+		gvpn_worker_outbound(dp.w, 0, &m, 1);
 	return 0;
 }

@@ -17,13 +17,10 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 
-#include "test_util.h"
-#include "gvpn_esp.h"
+#include "esp_test_util.h"
 
-#define L2 RTE_ETHER_HDR_LEN
 #define SEED_LEN 32
 
-static struct rte_mempool *pool;
 static const uint8_t seed[SEED_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
 static const uint8_t cipher_key[GVPN_KEY_MAX] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
 						 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
@@ -65,71 +62,6 @@ conf_for(enum gvpn_cipher c, uint8_t klen, enum gvpn_auth a)
 	return conf;
 }
 
-struct fixture {
-	struct gvpn_esp_lcore *lc;
-	struct gvpn_esp_sa *sa;
-	struct gvpn_esp_sa_state st;
-};
-
-static void
-fixture_init(struct fixture *f, const struct gvpn_crypto_ops *be, const struct gvpn_esp_sa_conf *c)
-{
-	f->lc = gvpn_esp_lcore_create(be, SOCKET_ID_ANY, seed);
-	assert_non_null(f->lc);
-	f->sa = gvpn_esp_sa_create(f->lc, c, SOCKET_ID_ANY);
-	assert_non_null(f->sa);
-	gvpn_esp_sa_state_init(&f->st, f->sa, f->lc);
-}
-
-static void
-fixture_fini(struct fixture *f)
-{
-	gvpn_esp_sa_free(f->sa);
-	gvpn_esp_lcore_free(f->lc);
-}
-
-/* An Ethernet frame carrying IPv4 with @p plen bytes of payload. */
-static struct rte_mbuf *
-inner_packet(uint16_t plen, uint8_t tos, int df)
-{
-	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
-	struct rte_ether_hdr *eth;
-	struct rte_ipv4_hdr *ip;
-	uint8_t *p;
-
-	assert_non_null(m);
-	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(L2 + 20 + plen));
-	if (p == NULL)
-		abort();
-	eth = (struct rte_ether_hdr *)p;
-	memset(p, 0x02, 6);     /* destination MAC */
-	memset(p + 6, 0x04, 6); /* source MAC */
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	ip = (struct rte_ipv4_hdr *)(eth + 1);
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->type_of_service = tos;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(20 + plen));
-	ip->packet_id = rte_cpu_to_be_16(0x1234);
-	ip->fragment_offset = df ? rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) : 0;
-	ip->time_to_live = 17;
-	ip->next_proto_id = 253; /* RFC 3692 experimental */
-	ip->src_addr = rte_cpu_to_be_32(RTE_IPV4(10, 1, 0, 1));
-	ip->dst_addr = rte_cpu_to_be_32(RTE_IPV4(10, 2, 0, 2));
-	ip->hdr_checksum = 0;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	p = (uint8_t *)(ip + 1);
-	for (uint16_t i = 0; i < plen; i++)
-		p[i] = (uint8_t)(i * 7 + plen);
-	m->l2_len = L2;
-	return m;
-}
-
-static struct rte_ipv4_hdr *
-ip_of(struct rte_mbuf *m)
-{
-	return rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, L2);
-}
-
 static int
 header_checksum_ok(const struct rte_ipv4_hdr *ip)
 {
@@ -147,7 +79,7 @@ static void
 test_encrypt_builds_rfc4303_tunnel_with_preserved_addresses(void **state)
 {
 	struct gvpn_esp_sa_conf c = conf_for(GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96);
-	struct fixture f;
+	struct esp_fixture f;
 	struct gvpn_esp_sa_state *st[2];
 	struct rte_mbuf *m[2], *orig;
 	uint8_t plain[2048], mac[EVP_MAX_MD_SIZE];
@@ -155,15 +87,15 @@ test_encrypt_builds_rfc4303_tunnel_with_preserved_addresses(void **state)
 	int l1, l2;
 
 	(void)state;
-	fixture_init(&f, &gvpn_crypto_ipsecmb, &c);
-	orig = inner_packet(101, 0xb9 /* DSCP EF, ECN ECT(1) */, 1);
-	m[0] = inner_packet(101, 0xb9, 1);
-	m[1] = inner_packet(101, 0xb9, 1);
+	esp_fixture_init(&f, &gvpn_crypto_ipsecmb, &c, seed);
+	orig = esp_inner_packet(101, 0xb9 /* DSCP EF, ECN ECT(1) */, 1);
+	m[0] = esp_inner_packet(101, 0xb9, 1);
+	m[1] = esp_inner_packet(101, 0xb9, 1);
 	st[0] = st[1] = &f.st;
 	assert_int_equal(gvpn_esp_encrypt_burst(f.lc, st, m, 2), 2);
 
 	for (int k = 0; k < 2; k++) {
-		struct rte_ipv4_hdr *o = ip_of(m[k]), *i = ip_of(orig);
+		struct rte_ipv4_hdr *o = esp_ip_of(m[k]), *i = esp_ip_of(orig);
 		const uint8_t *esp = (const uint8_t *)(o + 1);
 		const uint8_t *iv = esp + 8, *ct = esp + 24;
 		uint32_t olen = rte_be_to_cpu_16(o->total_length);
@@ -183,7 +115,7 @@ test_encrypt_builds_rfc4303_tunnel_with_preserved_addresses(void **state)
 		assert_int_equal(o->time_to_live, 64);
 		assert_true(header_checksum_ok(o));
 		assert_int_equal(rte_be_to_cpu_16(o->packet_id),
-				 (uint16_t)(rte_be_to_cpu_16(ip_of(m[0])->packet_id) + k));
+				 (uint16_t)(rte_be_to_cpu_16(esp_ip_of(m[0])->packet_id) + k));
 		assert_int_equal(esp[0] << 24 | esp[1] << 16 | esp[2] << 8 | esp[3], 0x1001);
 		assert_int_equal(esp[4] << 24 | esp[5] << 16 | esp[6] << 8 | esp[7], k + 1);
 		assert_int_equal(clen % 16, 0);
@@ -212,7 +144,7 @@ test_encrypt_builds_rfc4303_tunnel_with_preserved_addresses(void **state)
 	rte_pktmbuf_free(orig);
 	assert_int_equal(f.st.pkts, 2);
 	assert_int_equal(f.st.bytes, 2 * 121);
-	fixture_fini(&f);
+	esp_fixture_fini(&f);
 }
 
 static void
@@ -231,20 +163,20 @@ test_outer_df_follows_policy(void **state)
 		struct gvpn_esp_sa_conf c = conf_for(GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE);
 		struct gvpn_esp_sa_state *st[1];
 		struct rte_mbuf *m[1];
-		struct fixture f;
+		struct esp_fixture f;
 
 		c.df = cases[k].mode;
 		c.ttl = 0; /* copy */
-		fixture_init(&f, &gvpn_crypto_ipsecmb, &c);
-		m[0] = inner_packet(40, 0, cases[k].inner_df);
+		esp_fixture_init(&f, &gvpn_crypto_ipsecmb, &c, seed);
+		m[0] = esp_inner_packet(40, 0, cases[k].inner_df);
 		st[0] = &f.st;
 		assert_int_equal(gvpn_esp_encrypt_burst(f.lc, st, m, 1), 1);
-		assert_int_equal(ip_of(m[0])->fragment_offset,
+		assert_int_equal(esp_ip_of(m[0])->fragment_offset,
 				 cases[k].outer_df ? rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) : 0);
-		assert_int_equal(ip_of(m[0])->time_to_live, 17);
-		assert_true(header_checksum_ok(ip_of(m[0])));
+		assert_int_equal(esp_ip_of(m[0])->time_to_live, 17);
+		assert_true(header_checksum_ok(esp_ip_of(m[0])));
 		rte_pktmbuf_free(m[0]);
-		fixture_fini(&f);
+		esp_fixture_fini(&f);
 	}
 }
 
@@ -261,19 +193,19 @@ test_backends_agree_for_every_algorithm_and_size(void **state)
 	(void)state;
 	for (size_t a = 0; a < ARRAY_LEN(algs); a++) {
 		struct gvpn_esp_sa_conf c = conf_for(algs[a].c, algs[a].klen, algs[a].a);
-		struct fixture mb, os;
+		struct esp_fixture mb, os;
 
-		fixture_init(&mb, &gvpn_crypto_ipsecmb, &c);
-		fixture_init(&os, &gvpn_crypto_openssl, &c);
+		esp_fixture_init(&mb, &gvpn_crypto_ipsecmb, &c, seed);
+		esp_fixture_init(&os, &gvpn_crypto_openssl, &c, seed);
 		for (unsigned int base = 0; base <= MAXP; base += BURST) {
 			struct rte_mbuf *x[BURST], *y[BURST], *ref[BURST];
 			struct gvpn_esp_sa_state *smb[BURST], *sos[BURST];
 			uint16_t n = 0;
 
 			for (unsigned int p = base; p <= MAXP && n < BURST; p++, n++) {
-				x[n] = inner_packet((uint16_t)p, 0x28, 0);
-				y[n] = inner_packet((uint16_t)p, 0x28, 0);
-				ref[n] = inner_packet((uint16_t)p, 0x28, 0);
+				x[n] = esp_inner_packet((uint16_t)p, 0x28, 0);
+				y[n] = esp_inner_packet((uint16_t)p, 0x28, 0);
+				ref[n] = esp_inner_packet((uint16_t)p, 0x28, 0);
 				smb[n] = &mb.st;
 				sos[n] = &os.st;
 			}
@@ -307,8 +239,8 @@ test_backends_agree_for_every_algorithm_and_size(void **state)
 			assert_int_equal(mb.lc->stats.drop[d], 0);
 			assert_int_equal(os.lc->stats.drop[d], 0);
 		}
-		fixture_fini(&mb);
-		fixture_fini(&os);
+		esp_fixture_fini(&mb);
+		esp_fixture_fini(&os);
 	}
 }
 
@@ -320,13 +252,13 @@ test_ivs_do_not_repeat(void **state)
 		struct gvpn_esp_sa_conf c = conf_for(algs[a].c, algs[a].klen, algs[a].a);
 		struct gvpn_esp_sa_state *st[64];
 		struct rte_mbuf *m[64];
-		struct fixture f;
+		struct esp_fixture f;
 		unsigned int ivl;
 
-		fixture_init(&f, &gvpn_crypto_ipsecmb, &c);
+		esp_fixture_init(&f, &gvpn_crypto_ipsecmb, &c, seed);
 		ivl = f.sa->iv_len;
 		for (int i = 0; i < 64; i++) {
-			m[i] = inner_packet(10, 0, 0);
+			m[i] = esp_inner_packet(10, 0, 0);
 			st[i] = &f.st;
 		}
 		assert_int_equal(gvpn_esp_encrypt_burst(f.lc, st, m, 64), 64);
@@ -337,49 +269,11 @@ test_ivs_do_not_repeat(void **state)
 							ivl);
 		for (int i = 0; i < 64; i++)
 			rte_pktmbuf_free(m[i]);
-		fixture_fini(&f);
+		esp_fixture_fini(&f);
 	}
 }
 
 /* --- malformed input --- */
-
-/* Re-encrypt a decrypted payload after @p mangle changed it, so that the ICV
- * is good and only the plaintext is wrong. AES-128-CBC + HMAC-SHA1-96. */
-typedef void (*mangle_fn)(uint8_t *plain, uint32_t *clen);
-
-static struct rte_mbuf *
-forged_packet(struct fixture *f, mangle_fn mangle)
-{
-	struct rte_mbuf *m = inner_packet(30, 0, 0);
-	struct gvpn_esp_sa_state *st[1] = {&f->st};
-	struct gvpn_crypto_op op = {0};
-	uint8_t status;
-	uint8_t *esp;
-	uint32_t clen;
-
-	assert_int_equal(gvpn_esp_encrypt_burst(f->lc, st, &m, 1), 1);
-	esp = rte_pktmbuf_mtod_offset(m, uint8_t *, L2 + 20);
-	clen = m->data_len - L2 - 20 - 8 - 16 - 12;
-	op.sess = f->sa->sess;
-	op.iv = esp + 8;
-	op.auth = esp;
-	op.auth_len = 24 + clen;
-	op.data = esp + 24;
-	op.data_len = clen;
-	op.icv = esp + 24 + clen;
-	f->lc->backend->process(f->lc->engine, &op, &status, 1, 1);
-	assert_int_equal(status, GVPN_CRYPTO_OK);
-	mangle(esp + 24, &clen);
-	/* a new length moves the ICV and the outer total length */
-	ip_of(m)->total_length = rte_cpu_to_be_16((uint16_t)(20 + 24 + clen + 12));
-	m->data_len = m->pkt_len = L2 + 20 + 24 + clen + 12;
-	op.data_len = clen;
-	op.auth_len = 24 + clen;
-	op.icv = esp + 24 + clen;
-	f->lc->backend->process(f->lc->engine, &op, &status, 1, 0);
-	assert_int_equal(status, GVPN_CRYPTO_OK);
-	return m;
-}
 
 static void
 mangle_pad_len_too_big(uint8_t *p, uint32_t *clen)
@@ -435,7 +329,7 @@ static void
 cut_to_outer_header(struct rte_mbuf *m)
 {
 	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - L2 - 22));
-	ip_of(m)->total_length = rte_cpu_to_be_16(22);
+	esp_ip_of(m)->total_length = rte_cpu_to_be_16(22);
 }
 
 static void
@@ -443,50 +337,50 @@ cut_esp_short(struct rte_mbuf *m)
 {
 	/* header + IV + ICV but no ciphertext block */
 	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - L2 - 20 - 8 - 16 - 12));
-	ip_of(m)->total_length = rte_cpu_to_be_16(20 + 8 + 16 + 12);
+	esp_ip_of(m)->total_length = rte_cpu_to_be_16(20 + 8 + 16 + 12);
 }
 
 static void
 cut_odd_length(struct rte_mbuf *m)
 {
 	rte_pktmbuf_trim(m, 5);
-	ip_of(m)->total_length = rte_cpu_to_be_16((uint16_t)(m->data_len - L2));
+	esp_ip_of(m)->total_length = rte_cpu_to_be_16((uint16_t)(m->data_len - L2));
 }
 
 static void
 set_total_length_beyond_frame(struct rte_mbuf *m)
 {
-	ip_of(m)->total_length = rte_cpu_to_be_16((uint16_t)(m->data_len - L2 + 1));
+	esp_ip_of(m)->total_length = rte_cpu_to_be_16((uint16_t)(m->data_len - L2 + 1));
 }
 
 static void
 set_version_6(struct rte_mbuf *m)
 {
-	ip_of(m)->version_ihl = 0x65;
+	esp_ip_of(m)->version_ihl = 0x65;
 }
 
 static void
 set_ihl_4(struct rte_mbuf *m)
 {
-	ip_of(m)->version_ihl = 0x44;
+	esp_ip_of(m)->version_ihl = 0x44;
 }
 
 static void
 set_proto_udp(struct rte_mbuf *m)
 {
-	ip_of(m)->next_proto_id = 17;
+	esp_ip_of(m)->next_proto_id = 17;
 }
 
 static void
 set_more_fragments(struct rte_mbuf *m)
 {
-	ip_of(m)->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG);
+	esp_ip_of(m)->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG);
 }
 
 static void
 set_fragment_offset(struct rte_mbuf *m)
 {
-	ip_of(m)->fragment_offset = rte_cpu_to_be_16(8);
+	esp_ip_of(m)->fragment_offset = rte_cpu_to_be_16(8);
 }
 
 static void
@@ -520,23 +414,6 @@ cut_frame_below_ip_header(struct rte_mbuf *m)
 }
 
 static void
-decrypt_one_expect(struct fixture *f, struct rte_mbuf *m, enum gvpn_esp_drop why, const char *what)
-{
-	struct gvpn_esp_sa_state *st[1] = {&f->st};
-	struct gvpn_esp_stats before = f->lc->stats;
-	struct rte_mbuf *pk[1] = {m};
-
-	if (gvpn_esp_decrypt_burst(f->lc, st, pk, 1) != 0)
-		fail_msg("%s: accepted", what);
-	assert_ptr_equal(pk[0], m);
-	for (int d = 0; d < GVPN_ESP_DROP_MAX; d++)
-		if (f->lc->stats.drop[d] - before.drop[d] != (d == (int)why))
-			fail_msg("%s: counted as '%s', expected '%s'", what,
-				 gvpn_esp_drop_name(d), gvpn_esp_drop_name(why));
-	rte_pktmbuf_free(m);
-}
-
-static void
 test_malformed_esp_is_a_counted_drop(void **state)
 {
 	static const struct {
@@ -563,7 +440,7 @@ test_malformed_esp_is_a_counted_drop(void **state)
 	};
 	static const struct {
 		const char *what;
-		mangle_fn mangle;
+		esp_mangle_fn mangle;
 		enum gvpn_esp_drop why;
 	} forged[] = {
 		{"pad length beyond payload", mangle_pad_len_too_big, GVPN_ESP_DROP_BAD_PAD},
@@ -582,21 +459,21 @@ test_malformed_esp_is_a_counted_drop(void **state)
 	for (size_t b = 0; b < ARRAY_LEN(be); b++) {
 		struct gvpn_esp_sa_conf c =
 			conf_for(GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96);
-		struct fixture f;
+		struct esp_fixture f;
 
-		fixture_init(&f, be[b], &c);
+		esp_fixture_init(&f, be[b], &c, seed);
 		for (size_t k = 0; k < ARRAY_LEN(cases); k++) {
-			struct rte_mbuf *m = inner_packet(30, 0, 0);
+			struct rte_mbuf *m = esp_inner_packet(30, 0, 0);
 			struct gvpn_esp_sa_state *st[1] = {&f.st};
 
 			assert_int_equal(gvpn_esp_encrypt_burst(f.lc, st, &m, 1), 1);
 			cases[k].mangle(m);
-			decrypt_one_expect(&f, m, cases[k].why, cases[k].what);
+			esp_decrypt_one_expect(&f, m, 0, cases[k].why, cases[k].what);
 		}
 		for (size_t k = 0; k < ARRAY_LEN(forged); k++)
-			decrypt_one_expect(&f, forged_packet(&f, forged[k].mangle), forged[k].why,
-					   forged[k].what);
-		fixture_fini(&f);
+			esp_decrypt_one_expect(&f, esp_forged_packet(&f, forged[k].mangle), 0,
+					       forged[k].why, forged[k].what);
+		esp_fixture_fini(&f);
 	}
 }
 
@@ -606,13 +483,13 @@ test_chained_mbuf_is_a_counted_drop(void **state)
 	struct gvpn_esp_sa_conf c = conf_for(GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE);
 	struct gvpn_esp_sa_state *st[1];
 	struct rte_mbuf *m[1], *seg;
-	struct fixture f;
+	struct esp_fixture f;
 
 	(void)state;
-	fixture_init(&f, &gvpn_crypto_ipsecmb, &c);
+	esp_fixture_init(&f, &gvpn_crypto_ipsecmb, &c, seed);
 	st[0] = &f.st;
-	m[0] = inner_packet(30, 0, 0);
-	seg = rte_pktmbuf_alloc(pool);
+	m[0] = esp_inner_packet(30, 0, 0);
+	seg = rte_pktmbuf_alloc(esp_test_pool);
 	assert_non_null(rte_pktmbuf_append(seg, 10));
 	assert_int_equal(rte_pktmbuf_chain(m[0], seg), 0);
 	assert_int_equal(gvpn_esp_encrypt_burst(f.lc, st, m, 1), 0);
@@ -620,7 +497,7 @@ test_chained_mbuf_is_a_counted_drop(void **state)
 	assert_int_equal(gvpn_esp_decrypt_burst(f.lc, st, m, 1), 0);
 	assert_int_equal(f.lc->stats.drop[GVPN_ESP_DROP_CHAINED], 2);
 	rte_pktmbuf_free(m[0]);
-	fixture_fini(&f);
+	esp_fixture_fini(&f);
 }
 
 static void
@@ -629,17 +506,17 @@ test_malformed_inner_is_a_counted_drop(void **state)
 	struct gvpn_esp_sa_conf c = conf_for(GVPN_CIPHER_AES_CBC, 32, GVPN_AUTH_HMAC_SHA256_128);
 	struct gvpn_esp_sa_state *st[4];
 	struct rte_mbuf *m[4], *good;
-	struct fixture f;
+	struct esp_fixture f;
 
 	(void)state;
-	fixture_init(&f, &gvpn_crypto_ipsecmb, &c);
+	esp_fixture_init(&f, &gvpn_crypto_ipsecmb, &c, seed);
 	for (int i = 0; i < 4; i++) {
-		m[i] = inner_packet(30, 0, 0);
+		m[i] = esp_inner_packet(30, 0, 0);
 		st[i] = &f.st;
 	}
 	good = m[2];
-	ip_of(m[0])->version_ihl = 0x65;
-	ip_of(m[1])->total_length = rte_cpu_to_be_16(200);
+	esp_ip_of(m[0])->version_ihl = 0x65;
+	esp_ip_of(m[1])->total_length = rte_cpu_to_be_16(200);
 	/* m[2] good; m[3] has no headroom left for the outer headers */
 	assert_non_null(rte_pktmbuf_prepend(m[3], rte_pktmbuf_headroom(m[3])));
 	rte_pktmbuf_adj(m[3], 0);
@@ -652,7 +529,7 @@ test_malformed_inner_is_a_counted_drop(void **state)
 	assert_int_equal(f.lc->stats.drop[GVPN_ESP_DROP_NO_ROOM], 1);
 	for (int i = 0; i < 4; i++)
 		rte_pktmbuf_free(m[i]);
-	fixture_fini(&f);
+	esp_fixture_fini(&f);
 }
 
 /* ECN codepoints (RFC 3168 section 5). */
@@ -683,12 +560,12 @@ test_decapsulation_combines_ecn_per_rfc6040(void **state)
 	(void)state;
 	for (size_t b = 0; b < ARRAY_LEN(be); b++) {
 		struct gvpn_esp_sa_conf c = conf_for(GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE);
-		struct fixture f;
+		struct esp_fixture f;
 
-		fixture_init(&f, be[b], &c);
+		esp_fixture_init(&f, be[b], &c, seed);
 		for (size_t k = 0; k < ARRAY_LEN(cases); k++) {
 			const uint8_t dscp = 0xb8; /* EF */
-			struct rte_mbuf *m = inner_packet(30, (uint8_t)(dscp | cases[k].inner), 0);
+			struct rte_mbuf *m = esp_inner_packet(30, (uint8_t)(dscp | cases[k].inner), 0);
 			struct gvpn_esp_sa_state *st[1] = {&f.st};
 			struct gvpn_esp_stats before = f.lc->stats;
 			struct rte_ipv4_hdr *o;
@@ -696,7 +573,7 @@ test_decapsulation_combines_ecn_per_rfc6040(void **state)
 
 			assert_int_equal(gvpn_esp_encrypt_burst(f.lc, st, &m, 1), 1);
 			/* A router on the way marks the outer header. */
-			o = ip_of(m);
+			o = esp_ip_of(m);
 			o->type_of_service = (uint8_t)(dscp | cases[k].outer);
 			o->hdr_checksum = 0;
 			o->hdr_checksum = rte_ipv4_cksum(o);
@@ -712,15 +589,15 @@ test_decapsulation_combines_ecn_per_rfc6040(void **state)
 				if (good != 1)
 					fail_msg("inner %d outer %d: dropped", cases[k].inner,
 						 cases[k].outer);
-				if (ip_of(m)->type_of_service != (dscp | cases[k].out))
+				if (esp_ip_of(m)->type_of_service != (dscp | cases[k].out))
 					fail_msg("inner %d outer %d: TOS %#x, want %#x",
 						 cases[k].inner, cases[k].outer,
-						 ip_of(m)->type_of_service, dscp | cases[k].out);
-				assert_true(header_checksum_ok(ip_of(m)));
+						 esp_ip_of(m)->type_of_service, dscp | cases[k].out);
+				assert_true(header_checksum_ok(esp_ip_of(m)));
 			}
 			rte_pktmbuf_free(m);
 		}
-		fixture_fini(&f);
+		esp_fixture_fini(&f);
 	}
 }
 
@@ -752,8 +629,6 @@ test_sa_conf_is_validated(void **state)
 int
 main(int argc, char **argv)
 {
-	char *eal[] = {argv[0], "--no-huge", "--no-pci", "--no-shconf", "-l", "0", "-m", "256",
-		       "--no-telemetry", "--log-level=lib.eal:error"};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sa_conf_is_validated),
 		cmocka_unit_test(test_malformed_esp_is_a_counted_drop),
@@ -767,10 +642,5 @@ main(int argc, char **argv)
 	};
 
 	(void)argc;
-	if (rte_eal_init((int)ARRAY_LEN(eal), eal) < 0)
-		return 1;
-	pool = rte_pktmbuf_pool_create("test", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-	if (pool == NULL)
-		return 1;
-	return cmocka_run_group_tests_name("esp", tests, NULL, NULL);
+	return esp_test_main(argv[0], "esp", tests, ARRAY_LEN(tests), 1023);
 }

@@ -18,17 +18,14 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 
-#include "test_util.h"
-#include "gvpn_esp.h"
+#include "esp_test_util.h"
 
-#define L2 RTE_ETHER_HDR_LEN
 #define NTP_UNIX_EPOCH 2208988800u
 /* AES-128-CBC + HMAC-SHA1-96 */
 #define IV_LEN 16
 #define ICV_LEN 12
 #define ESP_HDR 8
 
-static struct rte_mempool *pool;
 static const uint8_t seed[32] = {9, 8, 7};
 static const uint8_t cipher_key[16] = {0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
 				       0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f};
@@ -52,29 +49,12 @@ conf_with_window(uint16_t window)
 	return c;
 }
 
-struct fixture {
-	struct gvpn_esp_lcore *lc;
-	struct gvpn_esp_sa *sa;
-	struct gvpn_esp_sa_state st;
-};
-
 static void
-fixture_init(struct fixture *f, const struct gvpn_crypto_ops *be, uint16_t window)
+fixture_init(struct esp_fixture *f, const struct gvpn_crypto_ops *be, uint16_t window)
 {
 	struct gvpn_esp_sa_conf c = conf_with_window(window);
 
-	f->lc = gvpn_esp_lcore_create(be, SOCKET_ID_ANY, seed);
-	assert_non_null(f->lc);
-	f->sa = gvpn_esp_sa_create(f->lc, &c, SOCKET_ID_ANY);
-	assert_non_null(f->sa);
-	gvpn_esp_sa_state_init(&f->st, f->sa, f->lc);
-}
-
-static void
-fixture_fini(struct fixture *f)
-{
-	gvpn_esp_sa_free(f->sa);
-	gvpn_esp_lcore_free(f->lc);
+	esp_fixture_init(f, be, &c, seed);
 }
 
 /* Move the stamp clock to t0 + @p ms milliseconds. */
@@ -87,46 +67,6 @@ clock_at(int64_t ms)
 	t.tv_sec += ms / 1000 + (ns < 0 ? -1 : ns >= 1000000000);
 	t.tv_nsec = (ns % 1000000000 + 1000000000) % 1000000000;
 	assert_int_equal(gvpn_esp_clock_sync(&t), 0);
-}
-
-/* An Ethernet frame carrying IPv4/UDP-like payload of @p plen bytes. */
-static struct rte_mbuf *
-inner_packet(uint16_t plen)
-{
-	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
-	struct rte_ipv4_hdr *ip;
-	uint8_t *p;
-
-	assert_non_null(m);
-	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(L2 + 20 + plen));
-	if (p == NULL)
-		abort();
-	memset(p, 0x02, 12);
-	p[12] = 0x08;
-	p[13] = 0x00;
-	ip = (struct rte_ipv4_hdr *)(p + L2);
-	memset(ip, 0, sizeof(*ip));
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(20 + plen));
-	ip->time_to_live = 9;
-	ip->next_proto_id = 17;
-	ip->src_addr = rte_cpu_to_be_32(RTE_IPV4(10, 3, 0, 1));
-	ip->dst_addr = rte_cpu_to_be_32(RTE_IPV4(10, 4, 0, 2));
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	for (uint16_t i = 0; i < plen; i++)
-		p[L2 + 20 + i] = (uint8_t)(i * 5 + 1);
-	m->l2_len = L2;
-	return m;
-}
-
-static struct rte_mbuf *
-encrypt_one(struct fixture *f, uint16_t plen)
-{
-	struct gvpn_esp_sa_state *st[1] = {&f->st};
-	struct rte_mbuf *m = inner_packet(plen);
-
-	assert_int_equal(gvpn_esp_encrypt_burst(f->lc, st, &m, 1), 1);
-	return m;
 }
 
 /* Check the ICV and decrypt with OpenSSL, not the library: the plaintext
@@ -161,59 +101,6 @@ be64_at(const uint8_t *p)
 	for (int i = 0; i < 8; i++)
 		v = v << 8 | p[i];
 	return v;
-}
-
-static void
-decrypt_one_expect(struct fixture *f, struct rte_mbuf *m, int ok, enum gvpn_esp_drop why,
-		   const char *what)
-{
-	struct gvpn_esp_sa_state *st[1] = {&f->st};
-	struct gvpn_esp_stats before = f->lc->stats;
-	struct rte_mbuf *pk[1] = {m};
-
-	if (gvpn_esp_decrypt_burst(f->lc, st, pk, 1) != (ok ? 1 : 0))
-		fail_msg("%s: %s", what, ok ? "dropped" : "accepted");
-	for (int d = 0; d < GVPN_ESP_DROP_MAX; d++)
-		if (f->lc->stats.drop[d] - before.drop[d] != (!ok && d == (int)why))
-			fail_msg("%s: counted as '%s'", what, gvpn_esp_drop_id(d));
-	rte_pktmbuf_free(m);
-}
-
-/* --- malformed stamps, with a good ICV --- */
-
-typedef void (*mangle_fn)(uint8_t *plain, uint32_t *clen);
-
-/* Encrypt a 30-byte inner packet with @p f, open it, let @p mangle change
- * the plaintext, and seal it again so only the plaintext is wrong. */
-static struct rte_mbuf *
-forged_packet(struct fixture *f, mangle_fn mangle)
-{
-	struct rte_mbuf *m = encrypt_one(f, 30);
-	struct gvpn_crypto_op op = {0};
-	uint8_t status, *esp;
-	uint32_t clen;
-
-	esp = rte_pktmbuf_mtod_offset(m, uint8_t *, L2 + 20);
-	clen = m->data_len - L2 - 20 - ESP_HDR - IV_LEN - ICV_LEN;
-	op.sess = f->sa->sess;
-	op.iv = esp + ESP_HDR;
-	op.auth = esp;
-	op.auth_len = ESP_HDR + IV_LEN + clen;
-	op.data = esp + ESP_HDR + IV_LEN;
-	op.data_len = clen;
-	op.icv = op.data + clen;
-	f->lc->backend->process(f->lc->engine, &op, &status, 1, 1);
-	assert_int_equal(status, GVPN_CRYPTO_OK);
-	mangle(esp + ESP_HDR + IV_LEN, &clen);
-	rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, L2)->total_length =
-		rte_cpu_to_be_16((uint16_t)(20 + ESP_HDR + IV_LEN + clen + ICV_LEN));
-	m->data_len = m->pkt_len = L2 + 20 + ESP_HDR + IV_LEN + clen + ICV_LEN;
-	op.data_len = clen;
-	op.auth_len = ESP_HDR + IV_LEN + clen;
-	op.icv = op.data + clen;
-	f->lc->backend->process(f->lc->engine, &op, &status, 1, 0);
-	assert_int_equal(status, GVPN_CRYPTO_OK);
-	return m;
 }
 
 static void
@@ -297,7 +184,7 @@ test_malformed_stamp_is_a_counted_drop(void **state)
 {
 	static const struct {
 		const char *what;
-		mangle_fn mangle;
+		esp_mangle_fn mangle;
 		enum gvpn_esp_drop why;
 	} cases[] = {
 		{"payload shorter than a stamp", payload_shorter_than_stamp,
@@ -317,14 +204,14 @@ test_malformed_stamp_is_a_counted_drop(void **state)
 
 	(void)state;
 	for (size_t b = 0; b < ARRAY_LEN(be); b++) {
-		struct fixture f;
+		struct esp_fixture f;
 
 		fixture_init(&f, be[b], 30);
 		clock_at(0);
 		for (size_t k = 0; k < ARRAY_LEN(cases); k++)
-			decrypt_one_expect(&f, forged_packet(&f, cases[k].mangle), 0, cases[k].why,
-					   cases[k].what);
-		fixture_fini(&f);
+			esp_decrypt_one_expect(&f, esp_forged_packet(&f, cases[k].mangle), 0,
+					       cases[k].why, cases[k].what);
+		esp_fixture_fini(&f);
 	}
 }
 
@@ -332,18 +219,18 @@ test_malformed_stamp_is_a_counted_drop(void **state)
 static void
 test_stamp_and_policy_must_agree(void **state)
 {
-	struct fixture on, off;
+	struct esp_fixture on, off;
 
 	(void)state;
 	fixture_init(&on, &gvpn_crypto_ipsecmb, 10);
 	fixture_init(&off, &gvpn_crypto_ipsecmb, 0);
 	clock_at(0);
-	decrypt_one_expect(&off, encrypt_one(&on, 40), 0, GVPN_ESP_DROP_BAD_NEXT_HDR,
-			   "stamped packet, SA without a window");
-	decrypt_one_expect(&on, encrypt_one(&off, 40), 0, GVPN_ESP_DROP_BAD_STAMP,
-			   "unstamped packet, SA with a window");
-	fixture_fini(&on);
-	fixture_fini(&off);
+	esp_decrypt_one_expect(&off, esp_encrypt_one(&on, 40), 0, GVPN_ESP_DROP_BAD_NEXT_HDR,
+			       "stamped packet, SA without a window");
+	esp_decrypt_one_expect(&on, esp_encrypt_one(&off, 40), 0, GVPN_ESP_DROP_BAD_STAMP,
+			       "unstamped packet, SA with a window");
+	esp_fixture_fini(&on);
+	esp_fixture_fini(&off);
 }
 
 /* --- the window --- */
@@ -365,7 +252,7 @@ test_stamp_outside_window_is_dropped_as_replay_window(void **state)
 	assert_string_equal(gvpn_esp_drop_id(GVPN_ESP_DROP_REPLAY_WINDOW), "replay_window");
 	assert_string_equal(gvpn_esp_drop_id(GVPN_ESP_DROP_BAD_STAMP), "bad_stamp");
 	for (size_t b = 0; b < ARRAY_LEN(be); b++) {
-		struct fixture f;
+		struct esp_fixture f;
 
 		fixture_init(&f, be[b], 5);
 		for (size_t k = 0; k < ARRAY_LEN(cases); k++) {
@@ -373,12 +260,12 @@ test_stamp_outside_window_is_dropped_as_replay_window(void **state)
 			char what[64];
 
 			clock_at(0);
-			m = encrypt_one(&f, 64);
+			m = esp_encrypt_one(&f, 64);
 			clock_at(cases[k].ms);
 			snprintf(what, sizeof(what), "receiver %+" PRId64 " ms", cases[k].ms);
-			decrypt_one_expect(&f, m, cases[k].ok, GVPN_ESP_DROP_REPLAY_WINDOW, what);
+			esp_decrypt_one_expect(&f, m, cases[k].ok, GVPN_ESP_DROP_REPLAY_WINDOW, what);
 		}
-		fixture_fini(&f);
+		esp_fixture_fini(&f);
 	}
 }
 
@@ -392,16 +279,16 @@ test_stamped_packet_carries_send_time_and_decrypts(void **state)
 	(void)state;
 	for (size_t b = 0; b < ARRAY_LEN(be); b++) {
 		for (uint16_t plen = 0; plen < 40; plen += 3) {
-			struct rte_mbuf *m, *ref = inner_packet(plen);
+			struct rte_mbuf *m, *ref = esp_inner_packet(plen, 0, 0);
 			struct gvpn_esp_sa_state *st[1];
 			uint8_t plain[256];
 			uint32_t clen, ilen = 20u + plen, pad;
 			uint64_t ts, want;
-			struct fixture f;
+			struct esp_fixture f;
 
 			fixture_init(&f, be[b], 1);
 			clock_at(0);
-			m = encrypt_one(&f, plen);
+			m = esp_encrypt_one(&f, plen);
 			clen = openssl_open(m, plain);
 			/* stamp + inner packet + trailer, rounded up to the block */
 			assert_int_equal(clen, (12 + ilen + 2 + 15) & ~15u);
@@ -426,7 +313,7 @@ test_stamped_packet_carries_send_time_and_decrypts(void **state)
 					    ref->data_len);
 			rte_pktmbuf_free(m);
 			rte_pktmbuf_free(ref);
-			fixture_fini(&f);
+			esp_fixture_fini(&f);
 		}
 	}
 }
@@ -436,13 +323,13 @@ test_stamped_packet_carries_send_time_and_decrypts(void **state)
 static void
 test_window_zero_puts_no_stamp_on_the_wire(void **state)
 {
-	struct fixture f;
+	struct esp_fixture f;
 
 	(void)state;
 	fixture_init(&f, &gvpn_crypto_ipsecmb, 0);
 	assert_int_equal(f.sa->ddd_len, 0);
 	for (uint16_t plen = 0; plen < 40; plen += 7) {
-		struct rte_mbuf *m = encrypt_one(&f, plen), *ref = inner_packet(plen);
+		struct rte_mbuf *m = esp_encrypt_one(&f, plen), *ref = esp_inner_packet(plen, 0, 0);
 		uint32_t clen, ilen = 20u + plen;
 		uint8_t plain[256];
 
@@ -453,7 +340,7 @@ test_window_zero_puts_no_stamp_on_the_wire(void **state)
 		rte_pktmbuf_free(m);
 		rte_pktmbuf_free(ref);
 	}
-	fixture_fini(&f);
+	esp_fixture_fini(&f);
 }
 
 /* The clock runs at the TSC's pace from the time it was given. */
@@ -479,8 +366,6 @@ test_clock_follows_sync(void **state)
 int
 main(int argc, char **argv)
 {
-	char *eal[] = {argv[0], "--no-huge", "--no-pci", "--no-shconf", "-l", "0", "-m", "128",
-		       "--no-telemetry", "--log-level=lib.eal:error"};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_malformed_stamp_is_a_counted_drop),
 		cmocka_unit_test(test_stamp_and_policy_must_agree),
@@ -491,10 +376,5 @@ main(int argc, char **argv)
 	};
 
 	(void)argc;
-	if (rte_eal_init((int)ARRAY_LEN(eal), eal) < 0)
-		return 1;
-	pool = rte_pktmbuf_pool_create("test", 255, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-	if (pool == NULL)
-		return 1;
-	return cmocka_run_group_tests_name("esp_ddd", tests, NULL, NULL);
+	return esp_test_main(argv[0], "esp_ddd", tests, ARRAY_LEN(tests), 255);
 }

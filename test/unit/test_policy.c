@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The rule table as a library: invalid rule sets refused with rte_errno,
+ * an empty table matching nothing, each packet's best rule per category
+ * (bypass over group policy, fail-open in its own categories, higher
+ * priority first, prefixes, protocol and port ranges), the generation
+ * stamp and the rule each match names, and a table of many rules.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include "test_util.h"
+#include "gvpn_policy.h"
+
+#define ANY_PORTS .sport_hi = 65535, .dport_hi = 65535
+#define OUT (1u << GVPN_ACL_OUT)
+#define IN (1u << GVPN_ACL_IN)
+#define FO (1u << GVPN_ACL_OUT_FAIL_OPEN | 1u << GVPN_ACL_IN_FAIL_OPEN)
+
+static struct gvpn_acl_key
+key(uint32_t src, uint32_t dst, uint8_t proto, uint16_t sport, uint16_t dport)
+{
+	return (struct gvpn_acl_key){.proto = proto,
+				     .src = rte_cpu_to_be_32(src),
+				     .dst = rte_cpu_to_be_32(dst),
+				     .sport = rte_cpu_to_be_16(sport),
+				     .dport = rte_cpu_to_be_16(dport)};
+}
+
+static void
+classify_one(const struct gvpn_policy *p, const struct gvpn_acl_key *k,
+	     uint32_t res[GVPN_ACL_CATEGORIES])
+{
+	const uint8_t *keys[1] = {(const uint8_t *)k};
+
+	gvpn_policy_classify(p, keys, res, 1);
+}
+
+static void
+test_rule_without_or_beyond_the_categories_is_refused(void **state)
+{
+	static const uint32_t bad[] = {0, 1u << GVPN_ACL_CATEGORIES, UINT32_MAX};
+
+	(void)state;
+	for (size_t k = 0; k < ARRAY_LEN(bad); k++) {
+		struct gvpn_policy_rule r[2] = {
+		    {.sel = {ANY_PORTS},
+		     .rule = {.type = GVPN_RULE_BYPASS},
+		     .categories = OUT,
+		     .priority = 2},
+		    {.sel = {ANY_PORTS},
+		     .rule = {.type = GVPN_RULE_TEK},
+		     .categories = bad[k],
+		     .priority = 1},
+		};
+
+		rte_errno = 0;
+		assert_null(gvpn_policy_build(r, 2, 1, SOCKET_ID_ANY));
+		assert_int_equal(rte_errno, EINVAL);
+	}
+}
+
+/* rte_acl takes priorities from 1 up. */
+static void
+test_rule_with_priority_below_one_is_refused(void **state)
+{
+	static const int32_t bad[] = {0, -1, INT32_MIN};
+
+	(void)state;
+	for (size_t k = 0; k < ARRAY_LEN(bad); k++) {
+		struct gvpn_policy_rule r = {.sel = {ANY_PORTS},
+					     .rule = {.type = GVPN_RULE_BYPASS},
+					     .categories = OUT,
+					     .priority = bad[k]};
+
+		rte_errno = 0;
+		assert_null(gvpn_policy_build(&r, 1, 1, SOCKET_ID_ANY));
+		assert_int_equal(rte_errno, EINVAL);
+	}
+}
+
+static void
+test_empty_table_matches_nothing_and_keeps_its_generation(void **state)
+{
+	struct gvpn_policy *p;
+	struct gvpn_acl_key k = key(0x0a000001, 0x0a000002, 17, 1, 2);
+	uint32_t res[GVPN_ACL_CATEGORIES] = {7, 7, 7, 7};
+
+	(void)state;
+	p = gvpn_policy_build(NULL, 0, 42, SOCKET_ID_ANY);
+	assert_non_null(p);
+	assert_null(p->acl);
+	assert_int_equal(p->generation, 42);
+	assert_int_equal(p->n_rules, 0);
+	classify_one(p, &k, res);
+	for (int c = 0; c < GVPN_ACL_CATEGORIES; c++)
+		assert_int_equal(res[c], 0);
+	gvpn_policy_free(p);
+	gvpn_policy_free(NULL);
+}
+
+/*
+ * A table as the control core builds one: bypass above group policies in
+ * both directions, two group policies of different priority that overlap,
+ * an inbound-only one, fail-open rules in their own categories.
+ */
+static const struct gvpn_policy_rule table[] = {
+    /* 1: bypass GDOI, both ways */
+    {.sel = {.proto = 17, .sport_hi = 65535, .dport_lo = 848, .dport_hi = 848},
+     .rule = {.type = GVPN_RULE_BYPASS},
+     .categories = OUT | IN,
+     .priority = 300},
+    /* 2: TEK 0 of group 0: 10.1/16 -> 10.2/16 */
+    {.sel = {.src = {0x0a010000, 16}, .dst = {0x0a020000, 16}, ANY_PORTS},
+     .rule = {.type = GVPN_RULE_TEK, .group = 0, .tek = 0},
+     .categories = OUT | IN,
+     .priority = 200},
+    /* 3: TEK 1 of group 0, within 2 and above it: 10.1.5/24 -> 10.2/16 tcp 443 */
+    {.sel = {.src = {0x0a010500, 24},
+	     .dst = {0x0a020000, 16},
+	     .proto = 6,
+	     .sport_hi = 65535,
+	     .dport_lo = 443,
+	     .dport_hi = 443},
+     .rule = {.type = GVPN_RULE_TEK, .group = 0, .tek = 1},
+     .categories = OUT | IN,
+     .priority = 210},
+    /* 4: TEK 2 of group 1, inbound only: 10.3/16 -> 10.4.0.7/32 */
+    {.sel = {.src = {0x0a030000, 16}, .dst = {0x0a040007, 32}, ANY_PORTS},
+     .rule = {.type = GVPN_RULE_TEK, .group = 1, .tek = 2},
+     .categories = IN,
+     .priority = 190},
+    /* 5: fail-open for group 0: 10.0/8 -> anything */
+    {.sel = {.src = {0x0a000000, 8}, ANY_PORTS},
+     .rule = {.type = GVPN_RULE_FAIL_OPEN, .group = 0},
+     .categories = FO,
+     .priority = 10},
+    /* 6: a narrower fail-open rule for group 1, higher */
+    {.sel = {.src = {0x0a030000, 16}, ANY_PORTS},
+     .rule = {.type = GVPN_RULE_FAIL_OPEN, .group = 1},
+     .categories = FO,
+     .priority = 20},
+};
+
+static void
+test_each_category_gets_its_best_rule(void **state)
+{
+	static const struct {
+		const char *what;
+		uint32_t src, dst;
+		uint8_t proto;
+		uint16_t sport, dport;
+		uint32_t want[GVPN_ACL_CATEGORIES]; /* out, out fail-open, in, in fail-open */
+	} cases[] = {
+	    {"no rule at all", 0xc0000201, 0xc0000202, 6, 1, 2, {0, 0, 0, 0}},
+	    {"bypass over TEK", 0x0a010001, 0x0a020001, 17, 5000, 848, {1, 5, 1, 5}},
+	    {"bypass: wrong protocol", 0x0a010001, 0x0a020001, 6, 5000, 848, {2, 5, 2, 5}},
+	    {"TEK by prefix", 0x0a01ff01, 0x0a02ff02, 1, 0, 0, {2, 5, 2, 5}},
+	    {"narrow TEK first", 0x0a010509, 0x0a020001, 6, 40000, 443, {3, 5, 3, 5}},
+	    {"narrow TEK, port", 0x0a010509, 0x0a020001, 6, 40000, 444, {2, 5, 2, 5}},
+	    {"narrow TEK, proto", 0x0a010509, 0x0a020001, 17, 40000, 443, {2, 5, 2, 5}},
+	    {"src just outside the prefix", 0x0a000001, 0x0a020001, 6, 1, 2, {0, 5, 0, 5}},
+	    {"dst just outside the prefix", 0x0a010001, 0x0a030001, 6, 1, 2, {0, 5, 0, 5}},
+	    {"inbound-only TEK", 0x0a030001, 0x0a040007, 50, 0, 0, {0, 6, 4, 6}},
+	    {"inbound-only TEK: /32 missed", 0x0a030001, 0x0a040008, 50, 0, 0, {0, 6, 0, 6}},
+	    {"fail-open only", 0x0aff0001, 0xc0000201, 6, 1, 2, {0, 5, 0, 5}},
+	};
+	struct gvpn_policy *p;
+
+	(void)state;
+	p = gvpn_policy_build(table, ARRAY_LEN(table), 9, SOCKET_ID_ANY);
+	assert_non_null(p);
+	assert_non_null(p->acl);
+	assert_int_equal(p->generation, 9);
+	assert_int_equal(p->n_rules, ARRAY_LEN(table));
+	for (size_t i = 0; i < ARRAY_LEN(table); i++)
+		assert_memory_equal(&p->rules[i], &table[i].rule, sizeof(p->rules[i]));
+	for (size_t k = 0; k < ARRAY_LEN(cases); k++) {
+		struct gvpn_acl_key kk =
+		    key(cases[k].src, cases[k].dst, cases[k].proto, cases[k].sport, cases[k].dport);
+		uint32_t res[GVPN_ACL_CATEGORIES];
+
+		classify_one(p, &kk, res);
+		for (int c = 0; c < GVPN_ACL_CATEGORIES; c++)
+			if (res[c] != cases[k].want[c])
+				fail_msg("%s: category %d: rule %u, want %u", cases[k].what, c,
+					 res[c], cases[k].want[c]);
+	}
+	gvpn_policy_free(p);
+}
+
+/* The flow cache's direction byte is no part of the match. */
+static void
+test_direction_byte_does_not_change_the_match(void **state)
+{
+	struct gvpn_policy *p = gvpn_policy_build(table, ARRAY_LEN(table), 1, SOCKET_ID_ANY);
+	struct gvpn_acl_key a = key(0x0a010001, 0x0a020001, 6, 1, 2), b = a;
+	uint32_t ra[GVPN_ACL_CATEGORIES], rb[GVPN_ACL_CATEGORIES];
+
+	(void)state;
+	assert_non_null(p);
+	b.dir = 1;
+	classify_one(p, &a, ra);
+	classify_one(p, &b, rb);
+	assert_memory_equal(ra, rb, sizeof(ra));
+	assert_int_equal(ra[GVPN_ACL_OUT], 2);
+	gvpn_policy_free(p);
+}
+
+/*
+ * Many rules, each a /32 destination of its own with its own priority, in
+ * one burst of lookups; two tables live at once (the swap keeps the old
+ * one until the workers let go).
+ */
+static void
+test_large_table_finds_every_rule_in_one_burst(void **state)
+{
+	enum { N = 4096, BURST = 64 };
+	struct gvpn_policy_rule *r = calloc(N, sizeof(*r));
+	struct gvpn_policy *p, *q;
+
+	(void)state;
+	assert_non_null(r);
+	for (uint32_t i = 0; i < N; i++)
+		r[i] = (struct gvpn_policy_rule){
+		    .sel = {.dst = {0x0b000000 + i, 32}, ANY_PORTS},
+		    .rule = {.type = GVPN_RULE_TEK, .group = (uint8_t)(i % 16), .tek = (uint16_t)i},
+		    .categories = OUT,
+		    .priority = (int32_t)i + 1};
+	p = gvpn_policy_build(r, N, 1, SOCKET_ID_ANY);
+	q = gvpn_policy_build(r, 1, 2, SOCKET_ID_ANY);
+	assert_non_null(p);
+	assert_non_null(q);
+	for (uint32_t base = 0; base < N; base += BURST) {
+		struct gvpn_acl_key k[BURST];
+		const uint8_t *keys[BURST];
+		uint32_t res[BURST * GVPN_ACL_CATEGORIES];
+
+		for (uint32_t i = 0; i < BURST; i++) {
+			k[i] = key(0x0a000001, 0x0b000000 + base + i, 17, 1, 2);
+			keys[i] = (const uint8_t *)&k[i];
+		}
+		gvpn_policy_classify(p, keys, res, BURST);
+		for (uint32_t i = 0; i < BURST; i++) {
+			uint32_t u = res[i * GVPN_ACL_CATEGORIES + GVPN_ACL_OUT];
+
+			if (u != base + i + 1)
+				fail_msg("dst 11.0.%u.%u: rule %u", (base + i) >> 8,
+					 (base + i) & 255, u);
+			assert_int_equal(p->rules[u - 1].tek, base + i);
+			assert_int_equal(res[i * GVPN_ACL_CATEGORIES + GVPN_ACL_IN], 0);
+		}
+	}
+	gvpn_policy_free(q);
+	gvpn_policy_free(p);
+	free(r);
+}
+
+int
+main(int argc, char **argv)
+{
+	char *eal[] = {
+	    argv[0], "--no-huge", "--no-pci", "--no-shconf",	"-l",
+	    "0",     "-m",	  "256",      "--no-telemetry", "--log-level=lib.eal:error"};
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_rule_without_or_beyond_the_categories_is_refused),
+	    cmocka_unit_test(test_rule_with_priority_below_one_is_refused),
+	    cmocka_unit_test(test_empty_table_matches_nothing_and_keeps_its_generation),
+	    cmocka_unit_test(test_each_category_gets_its_best_rule),
+	    cmocka_unit_test(test_direction_byte_does_not_change_the_match),
+	    cmocka_unit_test(test_large_table_finds_every_rule_in_one_burst),
+	};
+
+	(void)argc;
+	if (rte_eal_init((int)ARRAY_LEN(eal), eal) < 0)
+		return 1;
+	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
+}
