@@ -254,6 +254,28 @@ def malloc_heap_kb(pid):
     return 0
 
 
+def rss_split_kb(pid):
+    """VmRSS split: RssAnon (libc's heaps, key memory, stacks: private
+    memory) and the resident part of DPDK's memory (the --no-huge memfd
+    "/memfd:nohuge", or hugepage files)."""
+    anon = 0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("RssAnon:"):
+                anon = int(line.split()[1])
+    dpdk = 0
+    cur = ""
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            first = line.split(maxsplit=1)[0]
+            if "-" in first and not first.endswith(":"):
+                parts = line.split()
+                cur = parts[5] if len(parts) >= 6 else ""
+            elif first == "Rss:" and ("nohuge" in cur or "rtemap" in cur):
+                dpdk += int(line.split()[1])
+    return anon, dpdk
+
+
 def mempools(tel):
     """Per mempool: objects in all and in use (gvpnd's /gvpn/mempools; DPDK
     22.11's /mempool/info has no counts)."""
@@ -267,7 +289,9 @@ def sample(name, g, t):
     flows = g.tel("/gvpn/flows")
     heap = g.tel("/eal/heap_info,0") or {}
     grp = g.tel("/gvpn/groups")["corp"]
+    anon, dpdk = rss_split_kb(g.proc.pid)
     return {"member": name, "t": round(t, 1), "rss_kb": rss_kb(g.proc.pid),
+            "rss_anon_kb": anon, "dpdk_resident_kb": dpdk,
             "malloc_heap_kb": malloc_heap_kb(g.proc.pid),
             "dpdk_heap_kb": heap.get("Alloc_size", 0) // 1024,
             "dpdk_allocs": heap.get("Alloc_count", 0),
