@@ -35,7 +35,7 @@ suite() {
 
 echo "== build (debugoptimized)"
 if build build; then
-	suite build --suite unit --suite func --suite interop
+	suite build --suite lint --suite unit --suite func --suite interop
 else
 	fail=1
 fi
