@@ -48,7 +48,8 @@
 #include "gvpn_worker.h"
 
 RTE_LOG_REGISTER(gvpnd_logtype, gvpn.gvpnd, INFO);
-#define LOG(level, fmt, ...) rte_log(RTE_LOG_##level, gvpnd_logtype, "gvpnd: " fmt "\n", ##__VA_ARGS__)
+#define LOG(level, fmt, ...)                                                                       \
+	rte_log(RTE_LOG_##level, gvpnd_logtype, "gvpnd: " fmt "\n", ##__VA_ARGS__)
 
 #define RX_DESC 1024
 #define TX_DESC 1024
@@ -76,7 +77,7 @@ struct app {
 	int check_only;
 	int allow_core_dump;
 	uint16_t port_id[GVPN_MAX_PORTS];
-	uint16_t n_started;       /* ports configured (in order) and to close */
+	uint16_t n_started; /* ports configured (in order) and to close */
 	uint16_t queues;
 	struct rte_mempool *pool[RTE_MAX_NUMA_NODES]; /* per NUMA node in use */
 	unsigned int n_workers;
@@ -184,8 +185,9 @@ find_ports(struct app *a)
 				char n[RTE_ETH_NAME_MAX_LEN];
 
 				if (rte_eth_dev_get_name_by_port(id, n) == 0)
-					snprintf(names + strlen(names), sizeof(names) - strlen(names),
-						 "%s%s", names[0] ? ", " : "", n);
+					snprintf(names + strlen(names),
+						 sizeof(names) - strlen(names), "%s%s",
+						 names[0] ? ", " : "", n);
 			}
 			fprintf(stderr,
 				"gvpnd: %s:%d: ports[%u].device: no DPDK port '%s' (ports: %s)\n",
@@ -225,8 +227,8 @@ port_start(struct app *a, uint16_t idx)
 	if (a->queues > 1) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf =
-			(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP) &
-			info.flow_type_rss_offloads;
+		    (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP) &
+		    info.flow_type_rss_offloads;
 		/* ESP carries the inner addresses (R2): IP hashing spreads it */
 		if ((conf.rx_adv_conf.rss_conf.rss_hf & RTE_ETH_RSS_IP) == 0)
 			LOG(WARNING,
@@ -328,15 +330,15 @@ make_pools(struct app *a, uint32_t room)
 		n_mbuf[port_socket(a->port_id[p])] += a->queues * (RX_DESC + TX_DESC);
 	for (unsigned int i = 0; i < a->n_workers; i++)
 		n_mbuf[rte_lcore_to_socket_id(a->lcore[i])] +=
-			GVPN_FRAG_MBUFS + GVPN_WORKER_BURST_MBUFS;
+		    GVPN_FRAG_MBUFS + GVPN_WORKER_BURST_MBUFS;
 	for (unsigned int n = 0; n < RTE_MAX_NUMA_NODES; n++) {
 		char name[RTE_MEMPOOL_NAMESIZE];
 
 		if (n_mbuf[n] == 0)
 			continue;
 		snprintf(name, sizeof(name), "gvpn_mbufs_%u", n);
-		a->pool[n] = rte_pktmbuf_pool_create(name, n_mbuf[n] + 2048, 256, 0,
-						     (uint16_t)room, (int)n);
+		a->pool[n] =
+		    rte_pktmbuf_pool_create(name, n_mbuf[n] + 2048, 256, 0, (uint16_t)room, (int)n);
 		if (a->pool[n] == NULL) {
 			LOG(ERR, "mbuf pool on NUMA node %u: %s", n, rte_strerror(rte_errno));
 			return -1;
@@ -414,8 +416,8 @@ run(struct app *a)
 	if (!inline_worker)
 		for (unsigned int i = 0; i < a->n_workers; i++)
 			rte_eal_remote_launch(worker_main, a->workers[i], a->lcore[i]);
-	LOG(NOTICE, "running: %u port(s), %u worker(s)%s, crypto %s", a->cfg->n_ports,
-	    a->n_workers, inline_worker ? " on the main lcore" : "", be->name);
+	LOG(NOTICE, "running: %u port(s), %u worker(s)%s, crypto %s", a->cfg->n_ports, a->n_workers,
+	    inline_worker ? " on the main lcore" : "", be->name);
 	/* ports started, workers polling: ready (systemd's Type=notify) */
 	notify_systemd("READY=1\nSTATUS=running");
 
@@ -501,7 +503,8 @@ main(int argc, char **argv)
 	/* lets dpdk-dumpcap / dpdk-pdump capture on gvpnd's ports (with hugepages:
 	 * a secondary process cannot attach to a --no-huge primary) */
 	if (rte_pdump_init() != 0)
-		LOG(WARNING, "packet capture (rte_pdump) not available: %s", rte_strerror(rte_errno));
+		LOG(WARNING, "packet capture (rte_pdump) not available: %s",
+		    rte_strerror(rte_errno));
 	rc = run(&a);
 	if (rc != 0)
 		atomic_store(&stop, 1);

@@ -20,8 +20,8 @@ static const struct cipher_info ciphers[] = {GVPN_CIPHER_LIST(CIPHER_INFO)};
 static const struct auth_info auths[] = {GVPN_AUTH_LIST(AUTH_INFO)};
 
 static const struct gvpn_crypto_ops *const backends[] = {
-	&gvpn_crypto_ipsecmb,
-	&gvpn_crypto_openssl,
+    &gvpn_crypto_ipsecmb,
+    &gvpn_crypto_openssl,
 };
 
 const struct gvpn_crypto_ops *

@@ -18,18 +18,18 @@ extern "C" {
 #endif
 
 /** Cipher algorithms (the TEK algorithms of R3). Key length picks AES-128/192/256. */
-#define GVPN_CIPHER_LIST(X)                                                     \
-	X(NULL, "null", 0, 1)                                                   \
-	X(DES_CBC, "des-cbc", 8, 8)                                             \
-	X(3DES_CBC, "3des-cbc", 8, 8)                                           \
-	X(AES_CBC, "aes-cbc", 16, 16)                                           \
+#define GVPN_CIPHER_LIST(X)                                                                        \
+	X(NULL, "null", 0, 1)                                                                      \
+	X(DES_CBC, "des-cbc", 8, 8)                                                                \
+	X(3DES_CBC, "3des-cbc", 8, 8)                                                              \
+	X(AES_CBC, "aes-cbc", 16, 16)                                                              \
 	X(AES_GCM, "aes-gcm", 8, 4)
 
 /** Integrity algorithms; GCM carries its own ICV and uses NONE here. */
-#define GVPN_AUTH_LIST(X)                                                       \
-	X(NONE, "none", 0, 0)                                                   \
-	X(HMAC_MD5_96, "hmac-md5-96", 16, 12)                                   \
-	X(HMAC_SHA1_96, "hmac-sha1-96", 20, 12)                                 \
+#define GVPN_AUTH_LIST(X)                                                                          \
+	X(NONE, "none", 0, 0)                                                                      \
+	X(HMAC_MD5_96, "hmac-md5-96", 16, 12)                                                      \
+	X(HMAC_SHA1_96, "hmac-sha1-96", 20, 12)                                                    \
 	X(HMAC_SHA256_128, "hmac-sha256-128", 32, 16)
 
 /* X(name, string, iv length, block size) */
@@ -54,7 +54,7 @@ struct gvpn_crypto_xform {
 	enum gvpn_cipher cipher;
 	enum gvpn_auth auth;
 	uint8_t cipher_key[GVPN_KEY_MAX]; /**< GCM: key then 4-byte salt */
-	uint8_t cipher_key_len;           /**< bytes in cipher_key, salt included */
+	uint8_t cipher_key_len;		  /**< bytes in cipher_key, salt included */
 	uint8_t auth_key[GVPN_KEY_MAX];
 	uint8_t auth_key_len;
 };
@@ -65,20 +65,20 @@ struct gvpn_crypto_xform {
  * ciphertext); for GCM @p auth is the 8-byte AAD (SPI and sequence number).
  */
 struct gvpn_crypto_op {
-	const void *sess;   /**< session, from session_init() */
-	const uint8_t *iv;  /**< explicit IV as carried in the packet */
-	const uint8_t *auth;/**< start of the authenticated bytes / AAD */
-	uint32_t auth_len;  /**< CBC+HMAC: bytes to authenticate */
-	uint32_t data_len;  /**< bytes to cipher */
-	uint8_t *data;      /**< bytes to cipher, in place */
-	uint8_t *icv;       /**< ICV: written on encrypt, checked on decrypt */
+	const void *sess;    /**< session, from session_init() */
+	const uint8_t *iv;   /**< explicit IV as carried in the packet */
+	const uint8_t *auth; /**< start of the authenticated bytes / AAD */
+	uint32_t auth_len;   /**< CBC+HMAC: bytes to authenticate */
+	uint32_t data_len;   /**< bytes to cipher */
+	uint8_t *data;	     /**< bytes to cipher, in place */
+	uint8_t *icv;	     /**< ICV: written on encrypt, checked on decrypt */
 };
 
 /** Per-operation outcome. */
 enum gvpn_crypto_status {
 	GVPN_CRYPTO_OK = 0,
 	GVPN_CRYPTO_AUTH_FAILED, /**< ICV mismatch (decrypt only) */
-	GVPN_CRYPTO_ERROR,       /**< the engine refused the operation */
+	GVPN_CRYPTO_ERROR,	 /**< the engine refused the operation */
 };
 
 /** A crypto backend. */
@@ -104,8 +104,8 @@ struct gvpn_crypto_ops {
 	 * never to be used unless status is GVPN_CRYPTO_OK.
 	 * @return number of operations whose status is GVPN_CRYPTO_OK.
 	 */
-	uint16_t (*process)(void *engine, struct gvpn_crypto_op ops[], uint8_t status[],
-			    uint16_t n, int decrypt);
+	uint16_t (*process)(void *engine, struct gvpn_crypto_op ops[], uint8_t status[], uint16_t n,
+			    int decrypt);
 };
 
 extern const struct gvpn_crypto_ops gvpn_crypto_ipsecmb;

@@ -54,9 +54,9 @@ void gvpn_keymem_free(void *p);
 
 /** What key memory holds, for telemetry and tests. */
 struct gvpn_keymem_stats {
-	size_t in_use;      /**< bytes handed out (headers included) */
-	size_t mapped;      /**< bytes mapped for key memory */
-	int unlocked;       /**< 1 once mlock has been refused */
+	size_t in_use; /**< bytes handed out (headers included) */
+	size_t mapped; /**< bytes mapped for key memory */
+	int unlocked;  /**< 1 once mlock has been refused */
 };
 
 /** Read the key memory statistics. */
@@ -87,9 +87,9 @@ gvpn_memeq_ct(const uint8_t *a, const uint8_t *b, size_t n)
  * over GVPN_RNG_BUF bytes: no syscall, no lock, no allocation.
  */
 struct gvpn_rng {
-	void *ctx;                     /**< cipher context (OpenSSL EVP) */
-	uint32_t pos;                  /**< next unused byte of buf */
-	uint8_t buf[GVPN_RNG_BUF];     /**< keystream not yet handed out */
+	void *ctx;		   /**< cipher context (OpenSSL EVP) */
+	uint32_t pos;		   /**< next unused byte of buf */
+	uint8_t buf[GVPN_RNG_BUF]; /**< keystream not yet handed out */
 };
 
 /**

@@ -20,9 +20,9 @@
 #define MAGIC 0x6b65796du /* "keym" */
 
 struct hdr {
-	size_t size;   /* bytes of the block, header included */
+	size_t size; /* bytes of the block, header included */
 	uint32_t magic;
-	uint32_t cls;  /* size class, N_CLASSES for a mapping of its own */
+	uint32_t cls; /* size class, N_CLASSES for a mapping of its own */
 };
 
 _Static_assert(sizeof(struct hdr) <= HDR, "key memory header");
@@ -49,8 +49,9 @@ map_locked(size_t len)
 #endif
 	if (mlock(p, len) != 0 && !unlocked) {
 		unlocked = 1;
-		fprintf(stderr, "gvpn: key memory is not locked in RAM (mlock: %s); raise "
-				"RLIMIT_MEMLOCK (LimitMEMLOCK=) to keep keys out of swap\n",
+		fprintf(stderr,
+			"gvpn: key memory is not locked in RAM (mlock: %s); raise "
+			"RLIMIT_MEMLOCK (LimitMEMLOCK=) to keep keys out of swap\n",
 			strerror(errno));
 	}
 	mapped += len;

@@ -26,15 +26,15 @@
  */
 struct int_lit {
 	int line;
-	uint8_t is64;      /* had the L suffix */
-	uint8_t overflow;  /* does not fit in 64 bits */
-	long long lc;      /* the value libconfig keeps */
-	long long value;   /* the value written */
+	uint8_t is64;	  /* had the L suffix */
+	uint8_t overflow; /* does not fit in 64 bits */
+	long long lc;	  /* the value libconfig keeps */
+	long long value;  /* the value written */
 };
 
 struct nul_str {
 	int line;
-	char *val;         /* decoded as libconfig does: the NULs dropped */
+	char *val; /* decoded as libconfig does: the NULs dropped */
 };
 
 struct scan {
@@ -143,8 +143,10 @@ scan_string(struct scan *sc, const char *t, size_t *pos, int *line)
 			} else if (e == 'f' || e == 'n' || e == 'r' || e == 't') {
 				c = e == 'f' ? '\f' : e == 'n' ? '\n' : e == 'r' ? '\r' : '\t';
 				i++;
-			} else if (e == 'x' && gvpn_hex_digit(t[i + 1]) >= 0 && gvpn_hex_digit(t[i + 2]) >= 0) {
-				c = (char)(gvpn_hex_digit(t[i + 1]) << 4 | gvpn_hex_digit(t[i + 2]));
+			} else if (e == 'x' && gvpn_hex_digit(t[i + 1]) >= 0 &&
+				   gvpn_hex_digit(t[i + 2]) >= 0) {
+				c = (char)(gvpn_hex_digit(t[i + 1]) << 4 |
+					   gvpn_hex_digit(t[i + 2]));
 				i += 3;
 				if (c == '\0') {
 					nul = 1;
@@ -259,7 +261,8 @@ setting_path(const config_setting_t *s, char *buf, size_t len)
 	int n = 0;
 	size_t off = 0;
 
-	for (; s != NULL && config_setting_parent(s) != NULL && n < 16; s = config_setting_parent(s))
+	for (; s != NULL && config_setting_parent(s) != NULL && n < 16;
+	     s = config_setting_parent(s))
 		chain[n++] = s;
 	buf[0] = '\0';
 	while (n-- > 0 && off < len) {
@@ -390,8 +393,9 @@ get_int(struct ctx *x, const config_setting_t *g, const char *name, long long lo
 	if (rc == 1)
 		return fail(x, s, NULL, "must be an integer");
 	if (rc == -EDOM)
-		return fail(x, s, NULL, "another integer on this line is too large for libconfig; "
-					"give each setting a line of its own");
+		return fail(x, s, NULL,
+			    "another integer on this line is too large for libconfig; "
+			    "give each setting a line of its own");
 	if (rc != 0 || v < lo || v > hi)
 		return fail(x, s, NULL, "must be %lld..%lld", lo, hi);
 	*out = v;
@@ -430,8 +434,7 @@ get_enum(struct ctx *x, const config_setting_t *g, const char *name, const char 
 	for (int i = 0; names[i] != NULL; i++)
 		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
 			 names[i]);
-	return fail(x, config_setting_get_member(g, name), NULL, "'%s' is not one of: %s", v,
-		    list);
+	return fail(x, config_setting_get_member(g, name), NULL, "'%s' is not one of: %s", v, list);
 }
 
 static int
@@ -482,7 +485,8 @@ parse_ports(struct ctx *x, const config_setting_t *g, const char *name, uint16_t
 	*hi = 65535;
 	if (s == NULL)
 		return 0;
-	if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64) {
+	if (config_setting_type(s) == CONFIG_TYPE_INT ||
+	    config_setting_type(s) == CONFIG_TYPE_INT64) {
 		if (setting_int(x, s, &a) != 0)
 			goto bad;
 		b = a;
@@ -518,7 +522,7 @@ parse_proto(struct ctx *x, const config_setting_t *g, uint8_t *proto)
 	static const struct {
 		const char *name;
 		uint8_t num;
-	} names[] = {{"any", 0}, {"icmp", 1}, {"tcp", 6}, {"udp", 17}, {"gre", 47},
+	} names[] = {{"any", 0},  {"icmp", 1},	{"tcp", 6},   {"udp", 17},   {"gre", 47},
 		     {"esp", 50}, {"ospf", 89}, {"pim", 103}, {"vrrp", 112}, {"sctp", 132}};
 	const config_setting_t *s = config_setting_get_member(g, "protocol");
 	const char *v;
@@ -526,7 +530,8 @@ parse_proto(struct ctx *x, const config_setting_t *g, uint8_t *proto)
 	*proto = 0;
 	if (s == NULL)
 		return 0;
-	if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64) {
+	if (config_setting_type(s) == CONFIG_TYPE_INT ||
+	    config_setting_type(s) == CONFIG_TYPE_INT64) {
 		long long n = 0;
 
 		if (setting_int(x, s, &n) != 0 || n < 0 || n > 255)
@@ -540,8 +545,9 @@ parse_proto(struct ctx *x, const config_setting_t *g, uint8_t *proto)
 			*proto = names[i].num;
 			return 0;
 		}
-	return fail(x, s, NULL, "unknown protocol (any, icmp, tcp, udp, gre, esp, ospf, pim, "
-				"vrrp, sctp or a number)");
+	return fail(x, s, NULL,
+		    "unknown protocol (any, icmp, tcp, udp, gre, esp, ospf, pim, "
+		    "vrrp, sctp or a number)");
 }
 
 static int
@@ -594,8 +600,9 @@ read_key_file(struct ctx *x, const config_setting_t *s, const char *path, char *
 		return fail(x, s, NULL, "'%s' is not a regular file", path);
 	} else if (st.st_size < 0 || (size_t)st.st_size > cap - 1) {
 		close(fd);
-		return fail(x, s, NULL, "'%s' is larger than a key can be (%lld bytes, at most %zu)",
-			    path, (long long)st.st_size, cap - 1);
+		return fail(x, s, NULL,
+			    "'%s' is larger than a key can be (%lld bytes, at most %zu)", path,
+			    (long long)st.st_size, cap - 1);
 	}
 	while (err == 0) {
 		ssize_t r = read(fd, out + n, cap - n);
@@ -616,8 +623,8 @@ read_key_file(struct ctx *x, const config_setting_t *s, const char *path, char *
 	}
 	if (n > cap - 1) {
 		gvpn_wipe(out, cap);
-		return fail(x, s, NULL, "'%s' is larger than a key can be (at most %zu bytes)", path,
-			    cap - 1);
+		return fail(x, s, NULL, "'%s' is larger than a key can be (at most %zu bytes)",
+			    path, cap - 1);
 	}
 	if (memchr(out, '\0', n) != NULL) {
 		gvpn_wipe(out, cap);
@@ -665,9 +672,8 @@ static int
 parse_sa(struct ctx *x, const config_setting_t *g, struct gvpn_sa_conf *sa)
 {
 	static const char *const allowed[] = {
-		"spi",	    "src",	"dst",	    "protocol", "src_port", "dst_port", "mirror",
-		"cipher",   "key",	"key_file", "auth",	"auth_key", "auth_key_file",
-		"lifetime", NULL};
+	    "spi", "src",      "dst",  "protocol", "src_port",	    "dst_port", "mirror", "cipher",
+	    "key", "key_file", "auth", "auth_key", "auth_key_file", "lifetime", NULL};
 	struct gvpn_crypto_xform *xf = &sa->xform;
 	char name[32];
 	long long v = 0;
@@ -715,15 +721,16 @@ parse_sa(struct ctx *x, const config_setting_t *g, struct gvpn_sa_conf *sa)
 	probe.auth = GVPN_AUTH_NONE;
 	probe.auth_key_len = 0;
 	if (gvpn_xform_check(&probe) != 0) {
-		static const char *const want[] = {
-			[GVPN_CIPHER_DES_CBC] = "8", [GVPN_CIPHER_3DES_CBC] = "24",
-			[GVPN_CIPHER_AES_CBC] = "16, 24 or 32",
-			[GVPN_CIPHER_AES_GCM] = "20 or 36 (key + 4-byte salt)"};
+		static const char *const want[] = {[GVPN_CIPHER_DES_CBC] = "8",
+						   [GVPN_CIPHER_3DES_CBC] = "24",
+						   [GVPN_CIPHER_AES_CBC] = "16, 24 or 32",
+						   [GVPN_CIPHER_AES_GCM] =
+						       "20 or 36 (key + 4-byte salt)"};
 
 		gvpn_wipe(&probe, sizeof(probe));
 		return fail(x, g, config_setting_get_member(g, "key") ? "key" : "key_file",
-			    "%u bytes; %s needs %s", xf->cipher_key_len, gvpn_cipher_name(xf->cipher),
-			    want[xf->cipher]);
+			    "%u bytes; %s needs %s", xf->cipher_key_len,
+			    gvpn_cipher_name(xf->cipher), want[xf->cipher]);
 	}
 	gvpn_wipe(&probe, sizeof(probe));
 	rc = parse_key(x, g, "auth_key", xf->auth_key, &xf->auth_key_len);
@@ -760,7 +767,10 @@ gvpn_phase1_parse(const char *s, struct gvpn_phase1 *p)
 		const char *name;
 		uint8_t enc;
 		uint16_t bits;
-	} encs[] = {{"des", 1, 0}, {"3des", 5, 0}, {"aes128", 7, 128}, {"aes192", 7, 192},
+	} encs[] = {{"des", 1, 0},
+		    {"3des", 5, 0},
+		    {"aes128", 7, 128},
+		    {"aes192", 7, 192},
 		    {"aes256", 7, 256}};
 	static const struct {
 		const char *name;
@@ -840,8 +850,8 @@ parse_gdoi(struct ctx *x, const config_setting_t *g, struct gvpn_gdoi_conf *k)
 		const config_setting_t *e = config_setting_get_elem(l, (unsigned int)i);
 		const char *s = config_setting_get_string(e);
 
-		if (s == NULL || parse_addr_port(s, &k->server_addr[i], &k->server_port[i],
-						 GVPN_GDOI_PORT) != 0)
+		if (s == NULL ||
+		    parse_addr_port(s, &k->server_addr[i], &k->server_port[i], GVPN_GDOI_PORT) != 0)
 			return fail(x, e, NULL, "not \"a.b.c.d\" or \"a.b.c.d:port\"");
 		k->n_servers++;
 	}
@@ -854,7 +864,8 @@ parse_gdoi(struct ctx *x, const config_setting_t *g, struct gvpn_gdoi_conf *k)
 	/* The pre-shared key: inline or from a file, at least 20 characters. */
 	if (config_setting_get_member(g, "psk") != NULL &&
 	    config_setting_get_member(g, "psk_file") != NULL)
-		return fail(x, config_setting_get_member(g, "psk"), NULL, "give psk or psk_file, not both");
+		return fail(x, config_setting_get_member(g, "psk"), NULL,
+			    "give psk or psk_file, not both");
 	if (config_setting_get_member(g, "psk") != NULL) {
 		rc = get_string(x, g, "psk", 1, buf, sizeof(buf));
 	} else {
@@ -872,7 +883,8 @@ parse_gdoi(struct ctx *x, const config_setting_t *g, struct gvpn_gdoi_conf *k)
 
 		gvpn_wipe(buf, sizeof(buf));
 		return fail(x, s != NULL ? s : config_setting_get_member(g, "psk_file"), NULL,
-			    "the pre-shared key must have at least %d characters (R10)", GVPN_PSK_MIN);
+			    "the pre-shared key must have at least %d characters (R10)",
+			    GVPN_PSK_MIN);
 	}
 	k->psk_len = (uint16_t)strlen(buf);
 	memcpy(k->psk, buf, k->psk_len);
@@ -892,9 +904,10 @@ parse_gdoi(struct ctx *x, const config_setting_t *g, struct gvpn_gdoi_conf *k)
 			const char *s = config_setting_get_string(e);
 
 			if (s == NULL || gvpn_phase1_parse(s, &k->phase1[k->n_phase1++]) != 0)
-				return fail(x, e, NULL,
-					    "not ENC-HASH-GROUP (des|3des|aes128|aes192|aes256 - "
-					    "md5|sha1|sha256 - modp768|modp1024|modp1536|modp2048)");
+				return fail(
+				    x, e, NULL,
+				    "not ENC-HASH-GROUP (des|3des|aes128|aes192|aes256 - "
+				    "md5|sha1|sha256 - modp768|modp1024|modp1536|modp2048)");
 		}
 	}
 	k->phase1_lifetime = 86400;
@@ -919,9 +932,10 @@ static int
 parse_group(struct ctx *x, const config_setting_t *g, struct gvpn_group_conf *gc)
 {
 	static const char *const allowed[] = {
-		"name",	     "id",    "direction",	 "fail_open",	   "sas",
-		"key_servers", "local_address", "psk", "psk_file", "phase1", "phase1_lifetime",
-		"retry_interval", "retries", NULL};
+	    "name",	"id",	       "direction",	  "fail_open",
+	    "sas",	"key_servers", "local_address",	  "psk",
+	    "psk_file", "phase1",      "phase1_lifetime", "retry_interval",
+	    "retries",	NULL};
 	static const char *const dirs[] = {"both", "inbound", "outbound", NULL};
 	const config_setting_t *l;
 	long long v = 0;
@@ -959,9 +973,9 @@ parse_group(struct ctx *x, const config_setting_t *g, struct gvpn_group_conf *gc
 		gc->gdoi = 1;
 		return parse_gdoi(x, g, &gc->ks);
 	}
-	for (const char *const *k = (const char *const[]){"local_address", "psk", "psk_file",
-							     "phase1", "retry_interval", "retries",
-							     NULL};
+	for (const char *const *k =
+		 (const char *const[]){"local_address", "psk", "psk_file", "phase1",
+				       "retry_interval", "retries", NULL};
 	     *k != NULL; k++)
 		if (config_setting_get_member(g, *k) != NULL)
 			return fail(x, config_setting_get_member(g, *k), NULL,
@@ -1061,8 +1075,8 @@ parse_ports_list(struct ctx *x, const config_t *cf, struct gvpn_config *c)
 		if (k == c->n_ports)
 			return fail(x, e, "peer", "no port is named '%s'", peers[i]);
 		if (c->ports[k].role == c->ports[i].role)
-			return fail(x, e, "peer", "'%s' has the same role; pair clear with protected",
-				    peers[i]);
+			return fail(x, e, "peer",
+				    "'%s' has the same role; pair clear with protected", peers[i]);
 		if ((c->ports[i].peer != UINT16_MAX && c->ports[i].peer != k) ||
 		    (c->ports[k].peer != UINT16_MAX && c->ports[k].peer != i))
 			return fail(x, e, "peer", "'%s' is already paired with another port",
@@ -1087,8 +1101,8 @@ parse_ports_list(struct ctx *x, const config_t *cf, struct gvpn_config *c)
 static int
 parse_dataplane(struct ctx *x, const config_t *cf, struct gvpn_config *c)
 {
-	static const char *const allowed[] = {"df_bit", "inner_df", "ttl", "flows", "crypto",
-					      "burst", NULL};
+	static const char *const allowed[] = {"df_bit", "inner_df", "ttl", "flows",
+					      "crypto", "burst",    NULL};
 	static const char *const df[] = {"clear", "set", "copy", NULL};
 	static const char *const inner[] = {"fragment", "honor", NULL};
 	static const char *const backends[] = {"ipsecmb", "openssl", NULL};
@@ -1135,8 +1149,8 @@ parse_dataplane(struct ctx *x, const config_t *cf, struct gvpn_config *c)
 static int
 parse_bypass(struct ctx *x, const config_t *cf, struct gvpn_config *c)
 {
-	static const char *const allowed[] = {"src", "dst", "protocol", "src_port", "dst_port",
-					      NULL};
+	static const char *const allowed[] = {"src",	  "dst",      "protocol",
+					      "src_port", "dst_port", NULL};
 	const config_setting_t *l = config_lookup(cf, "bypass");
 	int rc;
 
@@ -1196,12 +1210,12 @@ find_string(const struct ctx *x, const config_setting_t *s, int line, const char
 	if (config_setting_type(s) == CONFIG_TYPE_STRING)
 		return (int)config_setting_source_line(s) == line && in_scanned_file(x, s) &&
 			       (val == NULL || strcmp(config_setting_get_string(s), val) == 0)
-			       ? s
-			       : NULL;
+			   ? s
+			   : NULL;
 	if (config_setting_is_aggregate(s))
 		for (int i = 0; i < config_setting_length(s); i++) {
 			const config_setting_t *r =
-				find_string(x, config_setting_get_elem(s, (unsigned int)i), line, val);
+			    find_string(x, config_setting_get_elem(s, (unsigned int)i), line, val);
 
 			if (r != NULL)
 				return r;
@@ -1222,9 +1236,11 @@ check_nuls(struct ctx *x, const config_t *cf)
 		if (s == NULL)
 			s = find_string(x, root, n->line, NULL);
 		if (s != NULL)
-			return fail(x, s, NULL, "a NUL character (\\x00) inside a string is refused");
-		snprintf(x->err, x->errlen, "%s:%d: a NUL character (\\x00) inside a string is refused",
-			 x->file, n->line);
+			return fail(x, s, NULL,
+				    "a NUL character (\\x00) inside a string is refused");
+		snprintf(x->err, x->errlen,
+			 "%s:%d: a NUL character (\\x00) inside a string is refused", x->file,
+			 n->line);
 		return -EINVAL;
 	}
 	return 0;
@@ -1398,8 +1414,7 @@ read_all(int fd, void *p, size_t n)
 }
 
 /* The child: parse, send the outcome down @p fd, exit without cleanup. */
-static void __attribute__((noreturn))
-parse_child(int fd, const char *path)
+static void __attribute__((noreturn)) parse_child(int fd, const char *path)
 {
 	struct gvpn_config *c = malloc(sizeof(*c));
 	char err[ERR_WIRE] = "";

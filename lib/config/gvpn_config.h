@@ -27,10 +27,10 @@ enum gvpn_port_role { GVPN_PORT_CLEAR, GVPN_PORT_PROTECTED };
 
 struct gvpn_port_conf {
 	char name[GVPN_NAME_MAX];
-	char device[64];      /**< ethdev name, e.g. "0000:3b:00.0" or "net_pcap0" */
+	char device[64]; /**< ethdev name, e.g. "0000:3b:00.0" or "net_pcap0" */
 	enum gvpn_port_role role;
 	uint16_t mtu;
-	uint16_t peer;        /**< index of the paired port (clear <-> protected) */
+	uint16_t peer; /**< index of the paired port (clear <-> protected) */
 	int line;
 };
 
@@ -40,9 +40,9 @@ enum gvpn_direction { GVPN_DIR_BOTH, GVPN_DIR_INBOUND, GVPN_DIR_OUTBOUND };
 struct gvpn_sa_conf {
 	uint32_t spi;
 	struct gvpn_selector sel;
-	int mirror;                   /**< the reverse selector is protected too (R5) */
+	int mirror; /**< the reverse selector is protected too (R5) */
 	struct gvpn_crypto_xform xform;
-	uint32_t lifetime;            /**< seconds, 0 = no expiry */
+	uint32_t lifetime; /**< seconds, 0 = no expiry */
 	int line;
 };
 
@@ -54,10 +54,10 @@ struct gvpn_sa_conf {
 
 /** A phase-1 proposal: IKE attribute values (RFC 2409 appendix A). */
 struct gvpn_phase1 {
-	uint8_t enc;        /**< 1 DES, 5 3DES, 7 AES */
-	uint16_t key_bits;  /**< AES only */
-	uint8_t hash;       /**< 1 MD5, 2 SHA1, 4 SHA-256 */
-	uint8_t group;      /**< 1, 2, 5, 14 */
+	uint8_t enc;	   /**< 1 DES, 5 3DES, 7 AES */
+	uint16_t key_bits; /**< AES only */
+	uint8_t hash;	   /**< 1 MD5, 2 SHA1, 4 SHA-256 */
+	uint8_t group;	   /**< 1, 2, 5, 14 */
 };
 
 /**
@@ -73,22 +73,22 @@ struct gvpn_gdoi_conf {
 	uint8_t n_servers;
 	uint32_t server_addr[GVPN_MAX_KEY_SERVERS]; /**< host order */
 	uint16_t server_port[GVPN_MAX_KEY_SERVERS];
-	uint32_t local_addr;          /**< host order */
-	uint16_t local_port;          /**< 0: any */
+	uint32_t local_addr; /**< host order */
+	uint16_t local_port; /**< 0: any */
 	uint8_t psk[GVPN_PSK_MAX];
 	uint16_t psk_len;
 	uint8_t n_phase1;
 	struct gvpn_phase1 phase1[GVPN_MAX_PHASE1];
-	uint32_t phase1_lifetime;     /**< seconds */
-	uint32_t retry_interval_ms;   /**< R12: 10 s */
-	uint8_t retries;              /**< R12: 3 */
+	uint32_t phase1_lifetime;   /**< seconds */
+	uint32_t retry_interval_ms; /**< R12: 10 s */
+	uint8_t retries;	    /**< R12: 3 */
 };
 
 struct gvpn_group_conf {
 	char name[GVPN_NAME_MAX];
 	uint32_t id;
 	enum gvpn_direction direction;
-	int gdoi;                     /**< keys come from key servers */
+	int gdoi; /**< keys come from key servers */
 	struct gvpn_gdoi_conf ks;
 	uint16_t n_fail_open;
 	struct gvpn_selector fail_open[GVPN_MAX_FAIL_OPEN];
@@ -102,9 +102,9 @@ struct gvpn_config {
 	struct gvpn_port_conf ports[GVPN_MAX_PORTS];
 	enum gvpn_df_mode df;
 	enum gvpn_inner_df inner_df;
-	uint8_t ttl;                  /**< outer TTL, 0 copies the inner one */
-	uint32_t flows;               /**< flow cache entries per worker */
-	char crypto[16];              /**< backend name */
+	uint8_t ttl;	 /**< outer TTL, 0 copies the inner one */
+	uint32_t flows;	 /**< flow cache entries per worker */
+	char crypto[16]; /**< backend name */
 	uint16_t burst;
 	uint16_t n_bypass;
 	struct gvpn_selector bypass[GVPN_MAX_BYPASS];

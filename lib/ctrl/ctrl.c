@@ -22,8 +22,7 @@
 
 RTE_LOG_REGISTER(gvpn_ctrl_logtype, gvpn.ctrl, INFO);
 
-
-static const char *const group_states[] = {"idle",	 "static",     "failed",
+static const char *const group_states[] = {"idle",	  "static",	"failed",
 					   "registering", "registered", "rekeying"};
 
 const char *
@@ -121,7 +120,7 @@ broadcast(struct gvpn_ctrl *c, const struct gvpn_msg *tmpl,
 		*m[w] = *tmpl;
 		m[w]->cookie = (uintptr_t)op;
 		continue;
-nomem_msgs:
+	nomem_msgs:
 		while (w-- > 0)
 			free(m[w]);
 		goto nomem;
@@ -291,8 +290,7 @@ gvpn_ctrl_tek_add(struct gvpn_ctrl *c, uint8_t group, const struct gvpn_selector
 }
 
 int
-ctrl_tek_find(const struct gvpn_ctrl *c, uint8_t group, const struct gvpn_selector *sel,
-	      int mirror)
+ctrl_tek_find(const struct gvpn_ctrl *c, uint8_t group, const struct gvpn_selector *sel, int mirror)
 {
 	uint8_t n_sel = mirror ? 2 : 1;
 	uint32_t key = tek_key(group, n_sel, sel), pos = 0;
@@ -332,10 +330,10 @@ static unsigned int
 add_both_ways(struct gvpn_policy_rule *r, unsigned int n, const struct gvpn_selector *sel,
 	      struct gvpn_rule rule, uint32_t cats, int32_t prio)
 {
-	r[n++] = (struct gvpn_policy_rule){.sel = *sel, .rule = rule, .categories = cats,
-					   .priority = prio};
-	r[n++] = (struct gvpn_policy_rule){.sel = gvpn_selector_mirror(sel), .rule = rule,
-					   .categories = cats, .priority = prio};
+	r[n++] = (struct gvpn_policy_rule){
+	    .sel = *sel, .rule = rule, .categories = cats, .priority = prio};
+	r[n++] = (struct gvpn_policy_rule){
+	    .sel = gvpn_selector_mirror(sel), .rule = rule, .categories = cats, .priority = prio};
 	return n;
 }
 
@@ -343,8 +341,8 @@ int
 gvpn_ctrl_policy_update(struct gvpn_ctrl *c)
 {
 	const struct gvpn_config *cfg = c->conf.cfg;
-	unsigned int max = 2 * (GVPN_MAX_BYPASS + GVPN_MAX_TEKS * 2 +
-				GVPN_MAX_GROUPS * GVPN_MAX_FAIL_OPEN);
+	unsigned int max =
+	    2 * (GVPN_MAX_BYPASS + GVPN_MAX_TEKS * 2 + GVPN_MAX_GROUPS * GVPN_MAX_FAIL_OPEN);
 	struct gvpn_policy_rule *r = calloc(max, sizeof(*r));
 	const uint32_t both = 1u << GVPN_ACL_OUT | 1u << GVPN_ACL_IN;
 	struct gvpn_policy *p, *old;
@@ -378,18 +376,19 @@ gvpn_ctrl_policy_update(struct gvpn_ctrl *c)
 		}
 		for (uint8_t s = 0; s < k->n_sel; s++)
 			r[n++] = (struct gvpn_policy_rule){
-				.sel = k->sel[s],
-				.rule = {.type = GVPN_RULE_TEK, .group = k->group, .tek = t},
-				.categories = cats,
-				.priority = (int32_t)(2 * GVPN_MAX_TEKS - t)};
+			    .sel = k->sel[s],
+			    .rule = {.type = GVPN_RULE_TEK, .group = k->group, .tek = t},
+			    .categories = cats,
+			    .priority = (int32_t)(2 * GVPN_MAX_TEKS - t)};
 	}
 	/* Fail-open rules (R24), in their own categories. */
 	for (uint8_t g = 0; g < cfg->n_groups; g++)
 		for (unsigned int i = 0; i < cfg->groups[g].n_fail_open; i++)
-			n = add_both_ways(r, n, &cfg->groups[g].fail_open[i],
-					  (struct gvpn_rule){.type = GVPN_RULE_FAIL_OPEN, .group = g},
-					  1u << GVPN_ACL_OUT_FAIL_OPEN | 1u << GVPN_ACL_IN_FAIL_OPEN,
-					  (int32_t)(GVPN_MAX_FAIL_OPEN - i));
+			n = add_both_ways(
+			    r, n, &cfg->groups[g].fail_open[i],
+			    (struct gvpn_rule){.type = GVPN_RULE_FAIL_OPEN, .group = g},
+			    1u << GVPN_ACL_OUT_FAIL_OPEN | 1u << GVPN_ACL_IN_FAIL_OPEN,
+			    (int32_t)(GVPN_MAX_FAIL_OPEN - i));
 	p = gvpn_policy_build(r, n, ++c->generation, c->conf.socket);
 	free(r);
 	if (p == NULL) {
@@ -446,7 +445,7 @@ gvpn_ctrl_sa_add(struct gvpn_ctrl *c, const struct gvpn_ctrl_sa_params *p)
 	c->sa[slot].rt = rt;
 	c->sa[slot].state = GVPN_SA_DECRYPT;
 	c->sa[slot].expires =
-		p->lifetime ? rte_get_tsc_cycles() + (uint64_t)p->lifetime * rte_get_tsc_hz() : 0;
+	    p->lifetime ? rte_get_tsc_cycles() + (uint64_t)p->lifetime * rte_get_tsc_hz() : 0;
 	LOG(INFO, "SA added: group %u SPI 0x%08x %s/%s", c->conf.cfg->groups[p->group].id,
 	    p->esp.spi, gvpn_cipher_name(p->esp.xform.cipher), gvpn_auth_name(p->esp.xform.auth));
 	return slot;
@@ -564,10 +563,10 @@ gvpn_ctrl_group_fail(struct gvpn_ctrl *c, uint8_t group, int failed)
 	if (rc != 0)
 		return rc;
 	c->group[group].fail_open = failed;
-	c->group[group].state = failed ? GVPN_GROUP_FAILED
-			       : c->group[group].client != NULL ? c->group[group].client_state
-			       : c->conf.cfg->groups[group].n_sas ? GVPN_GROUP_STATIC
-								 : GVPN_GROUP_IDLE;
+	c->group[group].state = failed				   ? GVPN_GROUP_FAILED
+				: c->group[group].client != NULL   ? c->group[group].client_state
+				: c->conf.cfg->groups[group].n_sas ? GVPN_GROUP_STATIC
+								   : GVPN_GROUP_IDLE;
 	LOG(NOTICE, "group %s: %s fail-open (%u rules)", c->conf.cfg->groups[group].name,
 	    failed ? "entered" : "left", c->conf.cfg->groups[group].n_fail_open);
 	return 0;
@@ -603,8 +602,8 @@ ctrl_group_load_static(struct gvpn_ctrl *c, uint8_t g)
 		int tek = gvpn_ctrl_tek_add(c, g, &s->sel, s->mirror);
 
 		if (tek < 0) {
-			LOG(ERR, "group %s SPI 0x%08x: no room for its policy: %s", gc->name, s->spi,
-			    strerror(-tek));
+			LOG(ERR, "group %s SPI 0x%08x: no room for its policy: %s", gc->name,
+			    s->spi, strerror(-tek));
 			return tek;
 		}
 		p.tek = (uint16_t)tek;
@@ -685,8 +684,8 @@ fill_sa(const struct gvpn_sa_entry *e, uint16_t slot, struct gvpn_sa_info *i)
 	i->cipher = e->rt->esp->cipher;
 	i->auth = e->rt->esp->auth;
 	i->key_bits =
-		(uint8_t)((e->rt->esp->cipher_key_len - (i->cipher == GVPN_CIPHER_AES_GCM ? 4 : 0)) *
-			  8);
+	    (uint8_t)((e->rt->esp->cipher_key_len - (i->cipher == GVPN_CIPHER_AES_GCM ? 4 : 0)) *
+		      8);
 	i->expires = e->expires;
 }
 
@@ -780,7 +779,7 @@ gvpn_ctrl_publish(struct gvpn_ctrl *c)
 	}
 	p->s.sa = sa;
 	old = atomic_exchange(&c->pub, p); /* readers see p whole from here on */
-	atomic_fetch_add(&c->epoch, 1);     /* readers from now on count apart */
+	atomic_fetch_add(&c->epoch, 1);	   /* readers from now on count apart */
 	c->version++;
 	c->changed = 0;
 	c->retired = old; /* then release it as soon as no reader can be loading it */

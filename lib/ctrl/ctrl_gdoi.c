@@ -23,7 +23,7 @@ struct gdoi_ctx {
 	struct gdoi_client *client;
 	struct gvpn_ctrl *c;
 	uint8_t group;
-	uint16_t atd, dtd;      /* the group's GAP, as the key server last sent it */
+	uint16_t atd, dtd;	/* the group's GAP, as the key server last sent it */
 	uint16_t replay_window; /* time-based anti-replay window (R23), seconds */
 };
 
@@ -95,8 +95,8 @@ install_teks(struct gdoi_ctx *x, const struct gdoi_policy *pol, uint16_t atd, ui
 		slot = gvpn_ctrl_sa_add(c, &p);
 		gvpn_wipe(&p.esp.xform, sizeof(p.esp.xform));
 		if (slot < 0) {
-			LOG(ERR, "group %s: SPI 0x%08x not installed: %s", cfg->groups[x->group].name,
-			    t->spi, strerror(-slot));
+			LOG(ERR, "group %s: SPI 0x%08x not installed: %s",
+			    cfg->groups[x->group].name, t->spi, strerror(-slot));
 			return slot;
 		}
 		if (t->direction != 2) { /* receiver-only TEKs never encrypt */
@@ -246,7 +246,7 @@ cb_push(void *ctx, const struct gdoi_push *push)
 
 		if (del->protocol != GDOI_PROTO_ESP)
 			continue; /* KEK deletes are the client's */
-		if (!del->all) { /* one SPI: its slot, from the index */
+		if (!del->all) {  /* one SPI: its slot, from the index */
 			int one = spi_slot(c, x->group, del->spi);
 
 			lo = one < 0 ? 0 : (uint32_t)one;
@@ -404,7 +404,7 @@ gdoi_info(const void *client, uint64_t now_ms, struct gvpn_group_info *i)
 	i->has_kek = ci.has_kek;
 	i->push_seq = ci.seq;
 	i->kek_expires_at_ms =
-		ci.kek_expires_in_ms < 0 ? -1 : (int64_t)now_ms + ci.kek_expires_in_ms;
+	    ci.kek_expires_in_ms < 0 ? -1 : (int64_t)now_ms + ci.kek_expires_in_ms;
 	i->pushes = ci.pushes;
 	i->acks_sent = ci.acks_sent;
 	memcpy(i->push_drops, ci.push_drops, sizeof(i->push_drops));
@@ -438,10 +438,10 @@ gdoi_free(void *client)
 }
 
 const struct ctrl_proto_ops ctrl_gdoi_ops = {
-	.name = "gdoi",
-	.create = gdoi_create,
-	.poll = gdoi_poll,
-	.info = gdoi_info,
-	.request = gdoi_request,
-	.free = gdoi_free,
+    .name = "gdoi",
+    .create = gdoi_create,
+    .poll = gdoi_poll,
+    .info = gdoi_info,
+    .request = gdoi_request,
+    .free = gdoi_free,
 };

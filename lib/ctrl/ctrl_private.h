@@ -14,7 +14,8 @@ extern int gvpn_ctrl_logtype;
 #define LOG(level, fmt, ...)                                                                       \
 	rte_log(RTE_LOG_##level, gvpn_ctrl_logtype, "gvpn.ctrl: " fmt "\n", ##__VA_ARGS__)
 
-#define BACKLOG 65536 /* messages waiting for a worker: an SA add and activate for every slot, and more */
+#define BACKLOG                                                                                    \
+	65536 /* messages waiting for a worker: an SA add and activate for every slot, and more */
 
 /* What the control core asks of a group's key protocol client. */
 enum ctrl_request {
@@ -49,7 +50,7 @@ struct group {
 	enum gvpn_group_state state;
 	int fail_open;
 	const struct ctrl_proto_ops *proto; /* NULL for static groups */
-	void *client;                       /* proto's, while it runs */
+	void *client;			    /* proto's, while it runs */
 	enum gvpn_group_state client_state; /* what the client last said */
 	uint64_t sa_install_failures;
 	struct gvpn_group_info client_info; /* the client's part, as last published */
@@ -81,8 +82,8 @@ struct gvpn_ctrl {
 	struct gvpn_esp_lcore *esp; /* expands keys */
 	struct gvpn_sa_entry sa[GVPN_MAX_SA_SLOTS];
 	struct gvpn_tek tek[GVPN_MAX_TEKS];
-	struct gvpn_sa_index *spis;      /* SPI (host order) -> slot, live SAs only */
-	struct gvpn_sa_slots *free_sas;  /* slots in state FREE */
+	struct gvpn_sa_index *spis;	 /* SPI (host order) -> slot, live SAs only */
+	struct gvpn_sa_slots *free_sas;	 /* slots in state FREE */
 	struct gvpn_sa_index *tek_index; /* ctrl_tek_key() -> TEK */
 	struct gvpn_sa_slots *free_teks; /* TEKs not used */
 	struct group group[GVPN_MAX_GROUPS];
@@ -103,13 +104,13 @@ struct gvpn_ctrl {
 	 * could have loaded it then holds its own reference. Readers that
 	 * arrive meanwhile count in the new epoch, so they do not hold it up;
 	 * no side ever waits for the other. */
-	int changed;                    /* something a snapshot shows changed */
-	uint64_t next_publish;          /* TSC */
+	int changed;	       /* something a snapshot shows changed */
+	uint64_t next_publish; /* TSC */
 	uint64_t version;
 	_Atomic(struct snapshot *) pub;
 	atomic_uint epoch;
 	atomic_uint readers[2];
-	struct snapshot *retired;       /* swapped out in the epoch before this one */
+	struct snapshot *retired; /* swapped out in the epoch before this one */
 };
 
 /* Note that something telemetry shows changed: the next poll publishes. */
@@ -118,7 +119,6 @@ ctrl_changed(struct gvpn_ctrl *c)
 {
 	c->changed = 1;
 }
-
 
 /* ctrl.c: the control core's tables and messages, for the key protocols,
  * the reload and the public calls. */

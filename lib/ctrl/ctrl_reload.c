@@ -38,12 +38,12 @@ enum slot_action {
 
 struct plan {
 	enum slot_action slot[GVPN_MAX_GROUPS];
-	const char *why[GVPN_MAX_GROUPS];  /* SLOT_RENEW: the setting that changed */
+	const char *why[GVPN_MAX_GROUPS]; /* SLOT_RENEW: the setting that changed */
 	int fail_open_changed[GVPN_MAX_GROUPS];
 	int any_fail_open_changed;
 	int bypass_changed, df_changed, ttl_changed;
 	unsigned int unchanged, reregistered, added, removed;
-	unsigned int new_sas;              /* static SAs to install */
+	unsigned int new_sas; /* static SAs to install */
 };
 
 static int
@@ -74,7 +74,8 @@ gdoi_change(const struct gvpn_gdoi_conf *a, const struct gvpn_gdoi_conf *b)
 	if (a->n_servers != b->n_servers)
 		return "key_servers";
 	for (unsigned int i = 0; i < a->n_servers; i++)
-		if (a->server_addr[i] != b->server_addr[i] || a->server_port[i] != b->server_port[i])
+		if (a->server_addr[i] != b->server_addr[i] ||
+		    a->server_port[i] != b->server_port[i])
 			return "key_servers";
 	if (a->local_addr != b->local_addr || a->local_port != b->local_port)
 		return "local_address";
@@ -85,7 +86,8 @@ gdoi_change(const struct gvpn_gdoi_conf *a, const struct gvpn_gdoi_conf *b)
 	for (unsigned int i = 0; i < a->n_phase1; i++)
 		if (a->phase1[i].enc != b->phase1[i].enc ||
 		    a->phase1[i].key_bits != b->phase1[i].key_bits ||
-		    a->phase1[i].hash != b->phase1[i].hash || a->phase1[i].group != b->phase1[i].group)
+		    a->phase1[i].hash != b->phase1[i].hash ||
+		    a->phase1[i].group != b->phase1[i].group)
 			return "phase1";
 	if (a->phase1_lifetime != b->phase1_lifetime)
 		return "phase1_lifetime";
@@ -131,7 +133,7 @@ needs_restart(const struct gvpn_config *a, const struct gvpn_config *b, char *na
 	}
 	for (uint16_t i = 0; i < a->n_ports; i++) {
 		const struct gvpn_port_conf *x = &a->ports[i], *y = &b->ports[i];
-		const char *m = strcmp(x->name, y->name) != 0	  ? "name"
+		const char *m = strcmp(x->name, y->name) != 0	    ? "name"
 				: strcmp(x->device, y->device) != 0 ? "device"
 				: x->role != y->role		    ? "role"
 				: x->mtu != y->mtu		    ? "mtu"
@@ -246,7 +248,8 @@ group_up(struct gvpn_ctrl *c, uint8_t g)
 	int rc = gc->gdoi ? ctrl_group_start(c, g) : ctrl_group_load_static(c, g);
 
 	if (!c->group[g].fail_open)
-		c->group[g].state = !gc->gdoi && gc->n_sas != 0 ? GVPN_GROUP_STATIC : GVPN_GROUP_IDLE;
+		c->group[g].state =
+		    !gc->gdoi && gc->n_sas != 0 ? GVPN_GROUP_STATIC : GVPN_GROUP_IDLE;
 	return rc;
 }
 
@@ -255,15 +258,15 @@ log_groups(const struct gvpn_config *old, const struct gvpn_config *next, const 
 {
 	for (uint16_t g = 0; g < GVPN_MAX_GROUPS; g++) {
 		const struct gvpn_group_conf *b = g < next->n_groups ? &next->groups[g] : NULL;
-		const char *again = b != NULL && !b->gdoi ? "static SAs installed again"
-							  : "registering again";
+		const char *again =
+		    b != NULL && !b->gdoi ? "static SAs installed again" : "registering again";
 		int was;
 
 		switch (p->slot[g]) {
 		case SLOT_KEEP:
 			if (p->fail_open_changed[g])
-				LOG(NOTICE, "group %s: fail_open changed (%u rules): applied", b->name,
-				    b->n_fail_open);
+				LOG(NOTICE, "group %s: fail_open changed (%u rules): applied",
+				    b->name, b->n_fail_open);
 			break;
 		case SLOT_RENEW:
 			LOG(NOTICE, "group %s: %s changed: SAs cleared, %s", b->name, p->why[g],
@@ -280,8 +283,10 @@ log_groups(const struct gvpn_config *old, const struct gvpn_config *next, const 
 			if (was < 0)
 				LOG(NOTICE, "group %s: added", b->name);
 			else
-				LOG(NOTICE, "group %s: moved from groups[%d] to groups[%u]: SAs cleared, "
-					    "%s", b->name, was, g, again);
+				LOG(NOTICE,
+				    "group %s: moved from groups[%d] to groups[%u]: SAs cleared, "
+				    "%s",
+				    b->name, was, g, again);
 			break;
 		default:
 			break;
@@ -423,8 +428,8 @@ gvpn_ctrl_reload(struct gvpn_ctrl *c, struct gvpn_config *live, const char *path
 		goto refused;
 	}
 	plan_groups(live, next, &p);
-	p.bypass_changed = !selectors_equal(live->bypass, live->n_bypass, next->bypass,
-					    next->n_bypass);
+	p.bypass_changed =
+	    !selectors_equal(live->bypass, live->n_bypass, next->bypass, next->n_bypass);
 	p.df_changed = live->df != next->df;
 	p.ttl_changed = live->ttl != next->ttl;
 	if ((rc = check_room(c, &p, err, sizeof(err))) != 0)
@@ -434,8 +439,8 @@ gvpn_ctrl_reload(struct gvpn_ctrl *c, struct gvpn_config *live, const char *path
 	if (p.df_changed || p.ttl_changed)
 		LOG(NOTICE, "dataplane.%s changed: applies to SAs installed from now on",
 		    p.df_changed && p.ttl_changed ? "df_bit and ttl"
-		    : p.df_changed		 ? "df_bit"
-						 : "ttl");
+		    : p.df_changed		  ? "df_bit"
+						  : "ttl");
 	if (p.bypass_changed)
 		LOG(NOTICE, "bypass changed (%u filters): applied", next->n_bypass);
 	live_changes(next, &p, live_list, sizeof(live_list));

@@ -31,12 +31,12 @@ extern "C" {
 
 /** Group states (R24): fail-open rules apply only in FAILED. */
 enum gvpn_group_state {
-	GVPN_GROUP_IDLE = 0,     /**< no keys yet */
-	GVPN_GROUP_STATIC,       /**< keys from the configuration */
-	GVPN_GROUP_FAILED,       /**< no keys: key server unreachable */
-	GVPN_GROUP_REGISTERING,  /**< phase 1 or pull with a key server */
-	GVPN_GROUP_REGISTERED,   /**< keys from a key server */
-	GVPN_GROUP_REKEYING,     /**< re-registering; the current keys still work */
+	GVPN_GROUP_IDLE = 0,	/**< no keys yet */
+	GVPN_GROUP_STATIC,	/**< keys from the configuration */
+	GVPN_GROUP_FAILED,	/**< no keys: key server unreachable */
+	GVPN_GROUP_REGISTERING, /**< phase 1 or pull with a key server */
+	GVPN_GROUP_REGISTERED,	/**< keys from a key server */
+	GVPN_GROUP_REKEYING,	/**< re-registering; the current keys still work */
 };
 
 /** Workers the control core can address: every change is one message to each. */
@@ -55,9 +55,9 @@ struct gvpn_ctrl;
 /** Parameters of a new SA. */
 struct gvpn_ctrl_sa_params {
 	uint8_t group;
-	uint16_t tek;                 /**< from gvpn_ctrl_tek_add() */
+	uint16_t tek; /**< from gvpn_ctrl_tek_add() */
 	struct gvpn_esp_sa_conf esp;
-	uint32_t lifetime;            /**< seconds until hard expiry, 0 = none */
+	uint32_t lifetime; /**< seconds until hard expiry, 0 = none */
 };
 
 /** What telemetry may know about an SA: no keys. */
@@ -70,7 +70,7 @@ struct gvpn_sa_info {
 	enum gvpn_cipher cipher;
 	enum gvpn_auth auth;
 	uint8_t key_bits;
-	uint64_t expires;             /**< TSC of the hard expiry, 0 = none */
+	uint64_t expires; /**< TSC of the hard expiry, 0 = none */
 };
 
 struct gvpn_group_info {
@@ -81,13 +81,13 @@ struct gvpn_group_info {
 	int fail_open;
 	uint16_t n_sas;
 	uint16_t n_fail_open_rules;
-	int gdoi;                 /**< the fields below are set */
-	char server[32];          /**< current key server */
+	int gdoi;	 /**< the fields below are set */
+	char server[32]; /**< current key server */
 	char last_error[128];
-	int64_t rekey_at_ms;      /**< gvpn_ctrl_clock_ms() of the next registration, -1: none */
+	int64_t rekey_at_ms; /**< gvpn_ctrl_clock_ms() of the next registration, -1: none */
 	uint64_t registrations, failures;
-	int has_kek;              /**< GROUPKEY-PUSH accepted (R13) */
-	uint32_t push_seq;        /**< last accepted push SEQ */
+	int has_kek;		   /**< GROUPKEY-PUSH accepted (R13) */
+	uint32_t push_seq;	   /**< last accepted push SEQ */
 	int64_t kek_expires_at_ms; /**< gvpn_ctrl_clock_ms() of the KEK's expiry, -1: no KEK */
 	uint64_t pushes, acks_sent;
 	uint64_t push_drops[GDOI_PUSH_DROP_MAX];
@@ -95,24 +95,24 @@ struct gvpn_group_info {
 	 *  that worker drops their ESP as no_sa (logged too). */
 	uint64_t sa_install_failures;
 	uint64_t unauth_notifies; /**< phase-1 notifications in the clear, ignored */
-	uint64_t rx_datagrams;    /**< read from the group's socket */
+	uint64_t rx_datagrams;	  /**< read from the group's socket */
 	uint64_t rx_drops[GDOI_RX_DROP_MAX];
-	uint64_t rx_socket_full;  /**< dropped by the kernel: socket buffer full */
-	uint64_t rx_polls_full;   /**< polls that read GDOI_RX_BUDGET datagrams */
+	uint64_t rx_socket_full; /**< dropped by the kernel: socket buffer full */
+	uint64_t rx_polls_full;	 /**< polls that read GDOI_RX_BUDGET datagrams */
 };
 
 /** The running configuration and its reloads (R18), for telemetry. */
 struct gvpn_config_info {
 	char file[256];
-	int64_t loaded_at;          /**< unix time the running configuration was read */
-	int64_t last_reload_at;     /**< unix time of the last SIGHUP reload, 0: none */
-	uint64_t reloads;           /**< reloads applied */
-	uint64_t refused;           /**< reloads refused (nothing changed) */
-	const char *last_result;    /**< "none", "applied", "refused" or "failed" */
+	int64_t loaded_at;	 /**< unix time the running configuration was read */
+	int64_t last_reload_at;	 /**< unix time of the last SIGHUP reload, 0: none */
+	uint64_t reloads;	 /**< reloads applied */
+	uint64_t refused;	 /**< reloads refused (nothing changed) */
+	const char *last_result; /**< "none", "applied", "refused" or "failed" */
 	/** The last applied reload: groups unchanged, re-registered, added, removed. */
 	unsigned int unchanged, reregistered, added, removed;
-	char live_changes[128];     /**< "bypass, dataplane.ttl, groups[corp].fail_open" */
-	char last_error[128];       /**< why the last reload was refused ("line N: ..."), or "" */
+	char live_changes[128]; /**< "bypass, dataplane.ttl, groups[corp].fail_open" */
+	char last_error[128];	/**< why the last reload was refused ("line N: ..."), or "" */
 };
 
 /**
@@ -123,7 +123,7 @@ struct gvpn_config_info {
  * counters are not in it (workers own them; sum them per lcore). No keys.
  */
 struct gvpn_ctrl_snapshot {
-	uint64_t version;              /**< 1 for the first, +1 for each one after */
+	uint64_t version; /**< 1 for the first, +1 for each one after */
 	struct gvpn_config_info config;
 	unsigned int n_groups;
 	/** [0, n_groups) the configured groups; the rest zero (an SA may

@@ -22,11 +22,11 @@
  */
 #define ECN_DROP 4
 static const uint8_t ecn_decap[16] = {
-	/* outer:  Not-ECT ECT(1) ECT(0) CE */
-	/* Not-ECT */ 0, 0, 0, ECN_DROP,
-	/* ECT(1)  */ 1, 1, 1, 3,
-	/* ECT(0)  */ 2, 1, 2, 3,
-	/* CE      */ 3, 3, 3, 3,
+    /* outer:  Not-ECT ECT(1) ECT(0) CE */
+    /* Not-ECT */ 0, 0, 0, ECN_DROP,
+    /* ECT(1)  */ 1, 1, 1, 3,
+    /* ECT(0)  */ 2, 1, 2, 3,
+    /* CE      */ 3, 3, 3, 3,
 };
 
 /* Set the ECN field of @p ip to @p ecn and update its checksum (RFC 1624). */

@@ -37,9 +37,9 @@ cksum_fold(uint64_t sum)
  * for either.
  */
 enum encap_kind {
-	ENCAP_ANY,        /* any SA: sa->gen_iv, sa->ddd_stamp */
-	ENCAP_CBC16,      /* 16-byte random IV (AES-CBC), no stamp */
-	ENCAP_GCM,        /* 8-byte counter IV (AES-GCM), no stamp */
+	ENCAP_ANY,   /* any SA: sa->gen_iv, sa->ddd_stamp */
+	ENCAP_CBC16, /* 16-byte random IV (AES-CBC), no stamp */
+	ENCAP_GCM,   /* 8-byte counter IV (AES-GCM), no stamp */
 };
 
 /* Validate the inner packet and build the ESP packet around it, leaving
@@ -52,10 +52,12 @@ esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 	const uint32_t l2 = m->l2_len;
 	const uint32_t iv_len = kind == ENCAP_CBC16 ? 16 : kind == ENCAP_GCM ? 8 : sa->iv_len;
 	const uint32_t ddd_len = kind == ENCAP_ANY ? sa->ddd_len : 0;
-	const uint32_t block_mask = kind == ENCAP_CBC16 ? 15 : kind == ENCAP_GCM ? 3 : sa->block_mask;
+	const uint32_t block_mask = kind == ENCAP_CBC16 ? 15
+				    : kind == ENCAP_GCM ? 3
+							: sa->block_mask;
 	/* Bytes put in front of the inner packet. */
 	const uint32_t hdr =
-		sizeof(struct rte_ipv4_hdr) + sizeof(struct esp_hdr) + iv_len + ddd_len;
+	    sizeof(struct rte_ipv4_hdr) + sizeof(struct esp_hdr) + iv_len + ddd_len;
 	struct rte_ipv4_hdr *in, *out;
 	uint32_t ilen, ihl, clen, pad, tail, src, dst;
 	rte_be16_t vtos, tlen, id, frag, ttlp;
@@ -69,7 +71,8 @@ esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 	in = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, l2);
 	ihl = (in->version_ihl & 0xf) * 4u;
 	ilen = rte_be_to_cpu_16(in->total_length);
-	if ((in->version_ihl >> 4) != 4 || ihl < sizeof(*in) || ilen < ihl || ilen > m->data_len - l2)
+	if ((in->version_ihl >> 4) != 4 || ihl < sizeof(*in) || ilen < ihl ||
+	    ilen > m->data_len - l2)
 		return GVPN_ESP_DROP_BAD_INNER + 1;
 	clen = (ddd_len + ilen + 2 + block_mask) & ~block_mask;
 	pad = clen - ddd_len - ilen - 2;
@@ -102,8 +105,8 @@ esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 	tlen = rte_cpu_to_be_16((uint16_t)(hdr + ilen + tail));
 	id = rte_cpu_to_be_16(lc->ip_id++);
 	frag = (in->fragment_offset & sa->df_keep) | sa->df_set;
-	ttlp = rte_cpu_to_be_16((uint16_t)((sa->ttl != 0 ? sa->ttl : in->time_to_live) << 8 |
-					   GVPN_IPPROTO_ESP));
+	ttlp = rte_cpu_to_be_16(
+	    (uint16_t)((sa->ttl != 0 ? sa->ttl : in->time_to_live) << 8 | GVPN_IPPROTO_ESP));
 	src = in->src_addr;
 	dst = in->dst_addr;
 	memcpy(&out->version_ihl, &vtos, sizeof(vtos));

@@ -42,23 +42,23 @@ extern "C" {
 #define GVPN_IPPROTO_ESP 50
 
 /** Drop reasons of the ESP stage: X(name, id, description). */
-#define GVPN_ESP_DROP_LIST(X)                                                   \
-	X(CHAINED, "chained", "chained mbuf")                                               \
-	X(BAD_INNER, "bad_inner", "malformed inner IPv4 packet")                            \
-	X(NO_ROOM, "no_room", "no headroom or tailroom for ESP")                            \
-	X(BAD_OUTER, "bad_outer", "malformed outer IPv4 header")                            \
-	X(NOT_ESP, "not_esp", "not an ESP packet")                                          \
-	X(FRAGMENT, "fragment", "ESP fragment not reassembled")                             \
-	X(SHORT, "short", "ESP packet too short")                                           \
-	X(BAD_SPI, "bad_spi", "SPI does not match the SA")                                  \
-	X(BAD_LEN, "bad_len", "ciphertext not a multiple of the block size")                \
-	X(BAD_ICV, "bad_icv", "integrity check failed")                                     \
-	X(BAD_PAD, "bad_pad", "bad ESP padding")                                            \
-	X(BAD_NEXT_HDR, "bad_next_hdr", "next header is not IPv4")                          \
-	X(DUMMY, "dummy", "dummy packet (next header 59)")                                  \
-	X(CRYPTO, "crypto", "crypto engine error")                                          \
-	X(BAD_STAMP, "bad_stamp", "delay-detection timestamp missing or malformed")         \
-	X(REPLAY_WINDOW, "replay_window", "timestamp outside the replay window")            \
+#define GVPN_ESP_DROP_LIST(X)                                                                      \
+	X(CHAINED, "chained", "chained mbuf")                                                      \
+	X(BAD_INNER, "bad_inner", "malformed inner IPv4 packet")                                   \
+	X(NO_ROOM, "no_room", "no headroom or tailroom for ESP")                                   \
+	X(BAD_OUTER, "bad_outer", "malformed outer IPv4 header")                                   \
+	X(NOT_ESP, "not_esp", "not an ESP packet")                                                 \
+	X(FRAGMENT, "fragment", "ESP fragment not reassembled")                                    \
+	X(SHORT, "short", "ESP packet too short")                                                  \
+	X(BAD_SPI, "bad_spi", "SPI does not match the SA")                                         \
+	X(BAD_LEN, "bad_len", "ciphertext not a multiple of the block size")                       \
+	X(BAD_ICV, "bad_icv", "integrity check failed")                                            \
+	X(BAD_PAD, "bad_pad", "bad ESP padding")                                                   \
+	X(BAD_NEXT_HDR, "bad_next_hdr", "next header is not IPv4")                                 \
+	X(DUMMY, "dummy", "dummy packet (next header 59)")                                         \
+	X(CRYPTO, "crypto", "crypto engine error")                                                 \
+	X(BAD_STAMP, "bad_stamp", "delay-detection timestamp missing or malformed")                \
+	X(REPLAY_WINDOW, "replay_window", "timestamp outside the replay window")                   \
 	X(CE_NOT_ECT, "ce_not_ect", "congestion experienced on a Not-ECT packet")
 
 #define GVPN_ESP_DROP_ENUM(n, id, s) GVPN_ESP_DROP_##n,
@@ -72,10 +72,10 @@ const char *gvpn_esp_drop_id(enum gvpn_esp_drop d);
 
 /** Everything needed to create an SA. */
 struct gvpn_esp_sa_conf {
-	uint32_t spi;                  /**< host order, > 255 (RFC 4303) */
-	struct gvpn_crypto_xform xform;/**< algorithms and keys */
+	uint32_t spi;			/**< host order, > 255 (RFC 4303) */
+	struct gvpn_crypto_xform xform; /**< algorithms and keys */
 	enum gvpn_df_mode df;
-	uint8_t ttl;                   /**< outer TTL; 0 copies the inner TTL */
+	uint8_t ttl; /**< outer TTL; 0 copies the inner TTL */
 	/** Time-based anti-replay window in seconds (R23, from the group
 	 *  policy): non-zero stamps every packet sent with its send time and
 	 *  drops received packets whose stamp is further than this from now;
@@ -101,10 +101,10 @@ typedef void (*esp_encap_fn)(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state
 /** One lcore's view of one SA: written only by that lcore. */
 struct gvpn_esp_sa_state {
 	const struct gvpn_esp_sa *sa;
-	uint32_t seq;     /**< last sequence number sent */
-	uint64_t iv_ctr;  /**< next GCM IV (random start) */
-	uint64_t pkts;    /**< packets processed */
-	uint64_t bytes;   /**< inner bytes processed */
+	uint32_t seq;	 /**< last sequence number sent */
+	uint64_t iv_ctr; /**< next GCM IV (random start) */
+	uint64_t pkts;	 /**< packets processed */
+	uint64_t bytes;	 /**< inner bytes processed */
 } __rte_cache_aligned;
 
 /** One lcore's ESP context. */
@@ -120,20 +120,20 @@ struct gvpn_esp_lcore {
 
 /** The read-only runtime of an SA; the fields a caller may read. */
 struct gvpn_esp_sa {
-	uint32_t spi;         /**< network order */
+	uint32_t spi; /**< network order */
 	uint8_t iv_len;
 	uint8_t icv_len;
-	uint8_t block_mask;   /**< block size - 1 */
+	uint8_t block_mask; /**< block size - 1 */
 	uint8_t ttl;
-	uint16_t df_keep;     /**< network order: inner flags bits kept */
-	uint16_t df_set;      /**< network order: flag bits forced on */
+	uint16_t df_keep; /**< network order: inner flags bits kept */
+	uint16_t df_set;  /**< network order: flag bits forced on */
 	/** Write the IV of the next packet; chosen once by the cipher. */
 	void (*gen_iv)(struct gvpn_esp_sa_state *st, struct gvpn_rng *rng, uint8_t *iv);
 	/* Delivery delay detection (R23), chosen once by replay_window_s. */
-	uint8_t ddd_len;      /**< stamp bytes before the inner packet (0: off) */
-	uint8_t next_hdr;     /**< ESP next header sent */
+	uint8_t ddd_len;  /**< stamp bytes before the inner packet (0: off) */
+	uint8_t next_hdr; /**< ESP next header sent */
 	uint16_t replay_window_s;
-	int64_t ddd_window;   /**< the window in stamp units (2^-32 s) */
+	int64_t ddd_window; /**< the window in stamp units (2^-32 s) */
 	/** Write the stamp (ddd_len bytes) at @p p; a no-op when off. */
 	void (*ddd_stamp)(uint8_t *p);
 	/** Check the decrypted payload @p p of @p len bytes (up to the
@@ -148,7 +148,7 @@ struct gvpn_esp_sa {
 	enum gvpn_cipher cipher;
 	enum gvpn_auth auth;
 	uint8_t cipher_key_len;
-	void *sess;           /**< backend session, follows this struct */
+	void *sess; /**< backend session, follows this struct */
 };
 
 /**

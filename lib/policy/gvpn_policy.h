@@ -36,15 +36,15 @@ enum gvpn_acl_category {
 enum gvpn_rule_type {
 	GVPN_RULE_NONE = 0,
 	GVPN_RULE_BYPASS,    /**< forward unchanged */
-	GVPN_RULE_TEK,       /**< encrypt with the group's TEK (outbound) / must arrive encrypted */
+	GVPN_RULE_TEK,	     /**< encrypt with the group's TEK (outbound) / must arrive encrypted */
 	GVPN_RULE_FAIL_OPEN, /**< forward in clear while the group has failed */
 };
 
 /** What a matched rule means. */
 struct gvpn_rule {
-	uint8_t type;   /**< enum gvpn_rule_type */
-	uint8_t group;  /**< group index */
-	uint16_t tek;   /**< TEK policy index (GVPN_RULE_TEK) */
+	uint8_t type;  /**< enum gvpn_rule_type */
+	uint8_t group; /**< group index */
+	uint16_t tek;  /**< TEK policy index (GVPN_RULE_TEK) */
 };
 
 /** A rule to compile. */
@@ -61,7 +61,7 @@ struct gvpn_policy_rule {
  */
 struct gvpn_acl_key {
 	uint8_t proto;
-	uint8_t dir;   /**< 0 outbound, 1 inbound (flow cache only) */
+	uint8_t dir; /**< 0 outbound, 1 inbound (flow cache only) */
 	uint16_t pad;
 	rte_be32_t src;
 	rte_be32_t dst;
@@ -70,7 +70,7 @@ struct gvpn_acl_key {
 };
 
 struct gvpn_policy {
-	struct rte_acl_ctx *acl;  /**< NULL when there are no rules */
+	struct rte_acl_ctx *acl; /**< NULL when there are no rules */
 	uint32_t generation;
 	uint32_t n_rules;
 	struct gvpn_rule rules[]; /**< ACL userdata n is rules[n - 1] */

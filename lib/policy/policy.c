@@ -11,28 +11,42 @@
 enum { F_PROTO, F_SRC, F_DST, F_SPORT, F_DPORT, F_NUM };
 
 static const struct rte_acl_field_def fields[F_NUM] = {
-	{.type = RTE_ACL_FIELD_TYPE_BITMASK, .size = sizeof(uint8_t), .field_index = F_PROTO,
-	 .input_index = 0, .offset = offsetof(struct gvpn_acl_key, proto)},
-	{.type = RTE_ACL_FIELD_TYPE_MASK, .size = sizeof(uint32_t), .field_index = F_SRC,
-	 .input_index = 1, .offset = offsetof(struct gvpn_acl_key, src)},
-	{.type = RTE_ACL_FIELD_TYPE_MASK, .size = sizeof(uint32_t), .field_index = F_DST,
-	 .input_index = 2, .offset = offsetof(struct gvpn_acl_key, dst)},
-	{.type = RTE_ACL_FIELD_TYPE_RANGE, .size = sizeof(uint16_t), .field_index = F_SPORT,
-	 .input_index = 3, .offset = offsetof(struct gvpn_acl_key, sport)},
-	{.type = RTE_ACL_FIELD_TYPE_RANGE, .size = sizeof(uint16_t), .field_index = F_DPORT,
-	 .input_index = 3, .offset = offsetof(struct gvpn_acl_key, dport)},
+    {.type = RTE_ACL_FIELD_TYPE_BITMASK,
+     .size = sizeof(uint8_t),
+     .field_index = F_PROTO,
+     .input_index = 0,
+     .offset = offsetof(struct gvpn_acl_key, proto)},
+    {.type = RTE_ACL_FIELD_TYPE_MASK,
+     .size = sizeof(uint32_t),
+     .field_index = F_SRC,
+     .input_index = 1,
+     .offset = offsetof(struct gvpn_acl_key, src)},
+    {.type = RTE_ACL_FIELD_TYPE_MASK,
+     .size = sizeof(uint32_t),
+     .field_index = F_DST,
+     .input_index = 2,
+     .offset = offsetof(struct gvpn_acl_key, dst)},
+    {.type = RTE_ACL_FIELD_TYPE_RANGE,
+     .size = sizeof(uint16_t),
+     .field_index = F_SPORT,
+     .input_index = 3,
+     .offset = offsetof(struct gvpn_acl_key, sport)},
+    {.type = RTE_ACL_FIELD_TYPE_RANGE,
+     .size = sizeof(uint16_t),
+     .field_index = F_DPORT,
+     .input_index = 3,
+     .offset = offsetof(struct gvpn_acl_key, dport)},
 };
 
 RTE_ACL_RULE_DEF(acl_rule, F_NUM);
 
 struct gvpn_policy *
-gvpn_policy_build(const struct gvpn_policy_rule *rules, uint32_t n, uint32_t generation,
-		  int socket)
+gvpn_policy_build(const struct gvpn_policy_rule *rules, uint32_t n, uint32_t generation, int socket)
 {
 	static uint32_t seq; /* rte_acl contexts need unique names */
 	struct rte_acl_config cfg = {.num_categories = GVPN_ACL_CATEGORIES, .num_fields = F_NUM};
-	struct rte_acl_param prm = {.socket_id = socket, .rule_size = RTE_ACL_RULE_SZ(F_NUM),
-				    .max_rule_num = n};
+	struct rte_acl_param prm = {
+	    .socket_id = socket, .rule_size = RTE_ACL_RULE_SZ(F_NUM), .max_rule_num = n};
 	struct gvpn_policy *p;
 	char name[RTE_ACL_NAMESIZE];
 	int rc;

@@ -32,7 +32,7 @@ struct gvpn_telemetry_conf {
 	struct gvpn_worker *const *workers;
 	const unsigned int *worker_lcores;
 	unsigned int n_workers;
-	const uint16_t *port_ids;   /**< DPDK port id of each configured port */
+	const uint16_t *port_ids; /**< DPDK port id of each configured port */
 };
 
 /**

@@ -41,13 +41,13 @@ enum req_type { REQ_FAIL_OPEN, REQ_REGISTER, REQ_SA_CLEAR };
  * allocation.
  */
 struct pending {
-	atomic_uint kinds;               /* bit (1 << enum req_type) per pending kind */
-	atomic_int fail_open;            /* value of the last fail_open request */
-	atomic_uint_fast64_t requests;   /* state-changing requests received */
-	atomic_uint_fast64_t coalesced;  /* of them, merged into a pending one */
+	atomic_uint kinds;		/* bit (1 << enum req_type) per pending kind */
+	atomic_int fail_open;		/* value of the last fail_open request */
+	atomic_uint_fast64_t requests;	/* state-changing requests received */
+	atomic_uint_fast64_t coalesced; /* of them, merged into a pending one */
 };
 static struct pending pending[GVPN_MAX_GROUPS];
-static uint64_t next_apply;          /* control core: pending requests run at most every ms */
+static uint64_t next_apply; /* control core: pending requests run at most every ms */
 
 static int
 cmd_version(const char *cmd, const char *params, struct rte_tel_data *d)
@@ -108,7 +108,8 @@ cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 		if (e == NULL)
 			return -ENOMEM;
 		for (unsigned int w = 0; w < tc.n_workers; w++) {
-			const struct gvpn_port_stats *s = &gvpn_worker_stats(tc.workers[w])->port[p];
+			const struct gvpn_port_stats *s =
+			    &gvpn_worker_stats(tc.workers[w])->port[p];
 
 			rx += s->rx_pkts;
 			rxb += s->rx_bytes;
@@ -116,8 +117,8 @@ cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 			txb += s->tx_bytes;
 		}
 		rte_tel_data_start_dict(e);
-		rte_tel_data_add_dict_string(e, "role", pc->role == GVPN_PORT_CLEAR ? "clear"
-										: "protected");
+		rte_tel_data_add_dict_string(e, "role",
+					     pc->role == GVPN_PORT_CLEAR ? "clear" : "protected");
 		rte_tel_data_add_dict_string(e, "device", pc->device);
 		rte_tel_data_add_dict_int(e, "port_id", tc.port_ids[p]);
 		rte_tel_data_add_dict_string(e, "peer", tc_ports[pc->peer].name);
@@ -126,10 +127,10 @@ cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 			rte_tel_data_add_dict_string(e, "link", link.link_status ? "up" : "down");
 			add_u64(e, "speed_mbps",
 				link.link_status && link.link_speed != RTE_ETH_SPEED_NUM_UNKNOWN
-					? link.link_speed
-					: 0);
+				    ? link.link_speed
+				    : 0);
 			rte_tel_data_add_dict_string(e, "duplex",
-						     !link.link_status ? ""
+						     !link.link_status	? ""
 						     : link.link_duplex ? "full"
 									: "half");
 		}
@@ -263,7 +264,8 @@ groups_dict(const struct gvpn_ctrl_snapshot *snap, struct rte_tel_data *d)
 		if (g[i].gdoi) {
 			rte_tel_data_add_dict_string(e, "key_server", g[i].server);
 			rte_tel_data_add_dict_string(e, "last_error", g[i].last_error);
-			rte_tel_data_add_dict_int(e, "rekey_in_s", seconds_to(g[i].rekey_at_ms, now_ms));
+			rte_tel_data_add_dict_int(e, "rekey_in_s",
+						  seconds_to(g[i].rekey_at_ms, now_ms));
 			add_u64(e, "registrations", g[i].registrations);
 			add_u64(e, "failures", g[i].failures);
 			rte_tel_data_add_dict_string(e, "kek", g[i].has_kek ? "yes" : "no");
@@ -331,7 +333,7 @@ sa_dict(const struct gvpn_ctrl_snapshot *snap, unsigned long start, struct rte_t
 		const struct gvpn_sa_info *sa = &snap->sa[i];
 		const struct gvpn_group_info *g = &snap->group[sa->group % GVPN_MAX_GROUPS];
 		struct rte_tel_data *e = rte_tel_data_alloc();
-		int64_t remaining = sa->expires == 0  ? -1
+		int64_t remaining = sa->expires == 0	? -1
 				    : sa->expires > now ? (int64_t)((sa->expires - now) / hz)
 							: 0;
 		uint64_t pkts = 0, bytes = 0;
@@ -581,8 +583,8 @@ gvpn_telemetry_poll(void)
 		return;
 	next_apply = now + rte_get_tsc_hz() / 1000;
 	for (uint8_t g = 0; g < tc.cfg->n_groups; g++) {
-		unsigned int kinds = atomic_exchange_explicit(&pending[g].kinds, 0,
-							     memory_order_acq_rel);
+		unsigned int kinds =
+		    atomic_exchange_explicit(&pending[g].kinds, 0, memory_order_acq_rel);
 
 		if (kinds == 0)
 			continue;
@@ -595,9 +597,9 @@ gvpn_telemetry_poll(void)
 		if (kinds & 1u << REQ_REGISTER)
 			gvpn_ctrl_group_register(tc.ctrl, g);
 		if (kinds & 1u << REQ_FAIL_OPEN)
-			gvpn_ctrl_group_fail(tc.ctrl, g,
-					     atomic_load_explicit(&pending[g].fail_open,
-								  memory_order_acquire));
+			gvpn_ctrl_group_fail(
+			    tc.ctrl, g,
+			    atomic_load_explicit(&pending[g].fail_open, memory_order_acquire));
 	}
 }
 
@@ -614,32 +616,27 @@ static const struct {
 	telemetry_cb fn;
 	const char *help;
 } cmds[] = {
-	{"/gvpn/version", cmd_version,
-	 "gvpn and DPDK versions"},
-	{"/gvpn/config", cmd_config,
-	 "Configuration file, when it was loaded, reloads applied and "
-	 "refused, the last reload's result"},
-	{"/gvpn/ports", cmd_ports,
-	 "Per port: role, peer, link, packets and bytes. No parameters"},
-	{"/gvpn/lcores", cmd_lcores,
-	 "Per worker lcore and total: packets and drops by reason. "
-	 "Params: 'total' for the sum alone"},
-	{"/gvpn/groups", cmd_groups,
-	 "Per group: state, fail-open, SA count"},
-	{"/gvpn/sa", cmd_sa,
-	 "Per SPI: group, algorithms, state, remaining lifetime, "
-	 "packets, bytes. Params: index of the first SA (64 a page)"},
-	{"/gvpn/flows", cmd_flows,
-	 "Flow cache entries and hit rate"},
-	{"/gvpn/mempools", cmd_mempools,
-	 "Per mempool: objects in all, available and in use"},
-	{"/gvpn/group/register", cmd_register,
-	 "Register a group with its key server again now. Parameter: <group>"},
-	{"/gvpn/sa/clear", cmd_sa_clear,
-	 "Delete a group's SAs (a key-server group then registers again). "
-	 "Parameter: <group>"},
-	{"/gvpn/group/fail_open", cmd_fail_open,
-	 "Put a group in or out of the failed state. Parameters: <group>,on|off"},
+    {"/gvpn/version", cmd_version, "gvpn and DPDK versions"},
+    {"/gvpn/config", cmd_config,
+     "Configuration file, when it was loaded, reloads applied and "
+     "refused, the last reload's result"},
+    {"/gvpn/ports", cmd_ports, "Per port: role, peer, link, packets and bytes. No parameters"},
+    {"/gvpn/lcores", cmd_lcores,
+     "Per worker lcore and total: packets and drops by reason. "
+     "Params: 'total' for the sum alone"},
+    {"/gvpn/groups", cmd_groups, "Per group: state, fail-open, SA count"},
+    {"/gvpn/sa", cmd_sa,
+     "Per SPI: group, algorithms, state, remaining lifetime, "
+     "packets, bytes. Params: index of the first SA (64 a page)"},
+    {"/gvpn/flows", cmd_flows, "Flow cache entries and hit rate"},
+    {"/gvpn/mempools", cmd_mempools, "Per mempool: objects in all, available and in use"},
+    {"/gvpn/group/register", cmd_register,
+     "Register a group with its key server again now. Parameter: <group>"},
+    {"/gvpn/sa/clear", cmd_sa_clear,
+     "Delete a group's SAs (a key-server group then registers again). "
+     "Parameter: <group>"},
+    {"/gvpn/group/fail_open", cmd_fail_open,
+     "Put a group in or out of the failed state. Parameters: <group>,on|off"},
 };
 
 int

@@ -43,20 +43,20 @@ extern "C" {
 #define GVPN_WORKER_BURST_MBUFS (GVPN_WORKER_BURST_MAX * 5)
 
 /** Worker drop reasons, X(name, id, description); ESP's own are in gvpn_esp.h. */
-#define GVPN_WORKER_DROP_LIST(X)                                                \
-	X(NOT_IPV4, "not_ipv4", "not IPv4 or ARP")                                          \
-	X(MALFORMED, "malformed", "malformed IPv4 header")                                  \
-	X(NO_RULE, "no_rule", "no rule")                                                    \
-	X(NO_SA, "no_sa", "no SA")                                                          \
-	X(CLEAR_IN_POLICY, "clear_in_policy", "clear packet matching a group policy")       \
-	X(INNER_POLICY, "inner_policy", "inner packet outside the SA's selectors")          \
-	X(FRAG_NEEDED, "frag_needed", "too big with DF set (ICMP sent)")                    \
-	X(FRAG_ERROR, "frag_error", "fragment error")                                       \
-	X(FRAG_TIMEOUT, "frag_timeout", "fragment of a packet not completed in time")       \
-	X(FRAG_INVALID, "frag_invalid", "fragments overlapping, empty or too many")         \
-	X(FRAG_OVERSIZED, "frag_oversized", "fragment ending beyond 65535 bytes")           \
-	X(FRAG_TABLE_FULL, "frag_table_full", "fragment of a new packet, reassembly full")  \
-	X(NO_MBUF, "no_mbuf", "no mbuf")                                                    \
+#define GVPN_WORKER_DROP_LIST(X)                                                                   \
+	X(NOT_IPV4, "not_ipv4", "not IPv4 or ARP")                                                 \
+	X(MALFORMED, "malformed", "malformed IPv4 header")                                         \
+	X(NO_RULE, "no_rule", "no rule")                                                           \
+	X(NO_SA, "no_sa", "no SA")                                                                 \
+	X(CLEAR_IN_POLICY, "clear_in_policy", "clear packet matching a group policy")              \
+	X(INNER_POLICY, "inner_policy", "inner packet outside the SA's selectors")                 \
+	X(FRAG_NEEDED, "frag_needed", "too big with DF set (ICMP sent)")                           \
+	X(FRAG_ERROR, "frag_error", "fragment error")                                              \
+	X(FRAG_TIMEOUT, "frag_timeout", "fragment of a packet not completed in time")              \
+	X(FRAG_INVALID, "frag_invalid", "fragments overlapping, empty or too many")                \
+	X(FRAG_OVERSIZED, "frag_oversized", "fragment ending beyond 65535 bytes")                  \
+	X(FRAG_TABLE_FULL, "frag_table_full", "fragment of a new packet, reassembly full")         \
+	X(NO_MBUF, "no_mbuf", "no mbuf")                                                           \
 	X(TX_FULL, "tx_full", "TX queue full")
 
 #define GVPN_WORKER_DROP_ENUM(n, id, s) GVPN_DROP_##n,
@@ -78,24 +78,24 @@ struct gvpn_port_stats {
 struct gvpn_worker_stats {
 	uint64_t drop[GVPN_DROP_MAX];
 	uint64_t encrypted, decrypted, bypassed, fail_open, l2_passed;
-	uint64_t fragments_out;  /**< fragments made before encryption */
-	uint64_t reassembled;    /**< packets rebuilt from fragments */
+	uint64_t fragments_out; /**< fragments made before encryption */
+	uint64_t reassembled;	/**< packets rebuilt from fragments */
 	uint64_t icmp_sent;
 	uint64_t flow_hits, flow_misses, flow_full;
-	uint64_t msgs;           /**< inbox messages applied */
+	uint64_t msgs; /**< inbox messages applied */
 	struct gvpn_port_stats port[GVPN_MAX_PORTS];
 } __rte_cache_aligned;
 
 /* The runtime SA (struct gvpn_sa_rt) is in gvpn_sa.h. */
 
 enum gvpn_msg_type {
-	GVPN_MSG_SA_ADD,        /**< decrypt with sa (SPI lookup) */
-	GVPN_MSG_SA_ACTIVATE,   /**< encrypt sa->tek traffic with sa */
-	GVPN_MSG_SA_RETIRE,     /**< stop encrypting with sa; it still decrypts */
-	GVPN_MSG_SA_DELETE,     /**< forget sa; ack means it is no longer used */
-	GVPN_MSG_POLICY_SWAP,   /**< use policy; ack means the old one is unused */
-	GVPN_MSG_FLOW_FLUSH,    /**< forget every cached flow */
-	GVPN_MSG_FAIL_OPEN,     /**< group's fail-open rules on (arg 1) or off (0) */
+	GVPN_MSG_SA_ADD,      /**< decrypt with sa (SPI lookup) */
+	GVPN_MSG_SA_ACTIVATE, /**< encrypt sa->tek traffic with sa */
+	GVPN_MSG_SA_RETIRE,   /**< stop encrypting with sa; it still decrypts */
+	GVPN_MSG_SA_DELETE,   /**< forget sa; ack means it is no longer used */
+	GVPN_MSG_POLICY_SWAP, /**< use policy; ack means the old one is unused */
+	GVPN_MSG_FLOW_FLUSH,  /**< forget every cached flow */
+	GVPN_MSG_FAIL_OPEN,   /**< group's fail-open rules on (arg 1) or off (0) */
 };
 
 /** A message; the control core owns it, the worker returns it as the ack. */
@@ -109,14 +109,14 @@ struct gvpn_msg {
 	int32_t result;
 	const struct gvpn_sa_rt *sa;
 	const struct gvpn_policy *policy;
-	uint64_t cookie;        /**< for the control core's bookkeeping */
+	uint64_t cookie; /**< for the control core's bookkeeping */
 };
 
 /** A clear/protected port pair and the queue this worker polls on both. */
 struct gvpn_pair {
-	uint16_t clear, prot;   /**< DPDK port ids */
+	uint16_t clear, prot;	      /**< DPDK port ids */
 	uint16_t clear_idx, prot_idx; /**< indexes in the configuration */
-	uint16_t mtu;           /**< protected port MTU: bigger ESP is pre-fragmented */
+	uint16_t mtu;		      /**< protected port MTU: bigger ESP is pre-fragmented */
 };
 
 struct gvpn_worker_conf {
@@ -130,8 +130,8 @@ struct gvpn_worker_conf {
 	uint32_t spis; /**< SPI table entries; 0: GVPN_WORKER_SPIS */
 	enum gvpn_inner_df inner_df;
 	const struct gvpn_crypto_ops *backend;
-	struct rte_mempool *pool;   /**< for fragments and ICMP */
-	const uint8_t *iv_seed;     /**< NULL, or a test seed */
+	struct rte_mempool *pool; /**< for fragments and ICMP */
+	const uint8_t *iv_seed;	  /**< NULL, or a test seed */
 };
 
 struct gvpn_worker;
@@ -154,8 +154,7 @@ void gvpn_worker_poll(struct gvpn_worker *w);
  */
 void gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[],
 			  uint16_t n);
-void gvpn_worker_inbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[],
-			 uint16_t n);
+void gvpn_worker_inbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[], uint16_t n);
 
 /**
  * Post a message (control core only).

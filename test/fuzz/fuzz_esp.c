@@ -37,10 +37,10 @@ static const struct {
 	uint8_t alen;
 	uint16_t window;
 } sas[] = {
-	{GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96, 20, 0},
-	{GVPN_CIPHER_3DES_CBC, 24, GVPN_AUTH_HMAC_MD5_96, 16, 0},
-	{GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE, 0, 0},
-	{GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96, 20, 5},
+    {GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96, 20, 0},
+    {GVPN_CIPHER_3DES_CBC, 24, GVPN_AUTH_HMAC_MD5_96, 16, 0},
+    {GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE, 0, 0},
+    {GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96, 20, 5},
 };
 
 static void
@@ -56,8 +56,9 @@ cleanup(void)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char *eal[] = {(*argv)[0], "--no-huge", "--no-pci", "--no-shconf", "-l", "0", "-m", "128",
-		       "--no-telemetry", "--log-level=lib.*:error"};
+	char *eal[] = {
+	    (*argv)[0], "--no-huge", "--no-pci", "--no-shconf",	   "-l",
+	    "0",	"-m",	     "128",	 "--no-telemetry", "--log-level=lib.*:error"};
 
 	(void)argc;
 	if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])), eal) < 0)

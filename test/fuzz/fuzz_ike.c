@@ -9,8 +9,11 @@
 
 #define ID_IPV4_ADDR 1
 
-const struct ike_conf fz_conf = {.psk = "fuzzing-pre-shared-key-0123", .psk_len = 27, .doi = 2,
-				 .local_addr = 0x7f000002, .n_props = 1,
+const struct ike_conf fz_conf = {.psk = "fuzzing-pre-shared-key-0123",
+				 .psk_len = 27,
+				 .doi = 2,
+				 .local_addr = 0x7f000002,
+				 .n_props = 1,
 				 .props = {{IKE_ENC_AES, 128, IKE_HASH_SHA1, 2, 3600}}};
 
 static const uint8_t rcookie[8] = {'r', 'e', 's', 'p', 'o', 'n', 'd', 'r'};
@@ -98,8 +101,8 @@ fz_mm_sent5(struct ike_sa *sa)
 void
 fz_mm_established(struct ike_sa *sa)
 {
-	uint8_t chain[4 + 8 + 4 + IKE_DIGEST_MAX] = {ISAKMP_P_HASH, 0, 0, 12, ID_IPV4_ADDR, 17, 1,
-						    0xf4, 127, 0, 0, 1};
+	uint8_t chain[4 + 8 + 4 + IKE_DIGEST_MAX] = {
+	    ISAKMP_P_HASH, 0, 0, 12, ID_IPV4_ADDR, 17, 1, 0xf4, 127, 0, 0, 1};
 	uint8_t iv[IKE_BLOCK_MAX];
 	size_t len;
 
@@ -172,8 +175,9 @@ fz_fix_hash_r(const struct ike_sa *sa, uint8_t first, uint8_t *chain, size_t len
 	}
 	if (id == NULL || hp == NULL || hp->body_len != sa->prf_len)
 		return;
-	struct ike_chunk c[] = {{sa->gxr, sa->g_len}, {sa->gxi, sa->g_len}, {sa->rcookie, 8},
-				{sa->icookie, 8}, {sa->sa_b, sa->sa_b_len}, {id->body, id->body_len}};
+	struct ike_chunk c[] = {{sa->gxr, sa->g_len},	  {sa->gxi, sa->g_len},
+				{sa->rcookie, 8},	  {sa->icookie, 8},
+				{sa->sa_b, sa->sa_b_len}, {id->body, id->body_len}};
 	ike_prf(sa, sa->skeyid, sa->prf_len, c, 6, chain + (hp->body - chain));
 }
 
@@ -187,16 +191,16 @@ fz_fix_hash(const struct ike_sa *sa, uint32_t msgid, const struct ike_chunk *pre
 	struct ike_chunk c[4];
 	const struct isakmp_payload *last;
 
-	if (npre > 2 || isakmp_parse_payloads(first, chain, len, 1, NULL, &m, NULL) != 0 || m.n < 1 ||
-	    m.p[0].type != ISAKMP_P_HASH || m.p[0].body_len != sa->prf_len)
+	if (npre > 2 || isakmp_parse_payloads(first, chain, len, 1, NULL, &m, NULL) != 0 ||
+	    m.n < 1 || m.p[0].type != ISAKMP_P_HASH || m.p[0].body_len != sa->prf_len)
 		return;
 	last = &m.p[m.n - 1];
 	c[0] = (struct ike_chunk){mid, 4};
 	for (int i = 0; i < npre; i++)
 		c[1 + i] = pre[i];
-	c[1 + npre] = m.n < 2 ? (struct ike_chunk){NULL, 0}
-			      : (struct ike_chunk){m.p[1].raw,
-						   (size_t)(last->raw + last->len - m.p[1].raw)};
+	c[1 + npre] =
+	    m.n < 2 ? (struct ike_chunk){NULL, 0}
+		    : (struct ike_chunk){m.p[1].raw, (size_t)(last->raw + last->len - m.p[1].raw)};
 	ike_prf(sa, sa->skeyid_a, sa->prf_len, c, 2 + npre, chain + (m.p[0].body - chain));
 }
 

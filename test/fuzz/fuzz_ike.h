@@ -45,8 +45,8 @@ int fz_pull_sent1(struct ike_sa *sa, struct gdoi_pull *pull);
 uint8_t *fz_chain(const uint8_t *data, size_t len);
 
 /** A Main Mode (or, with @p info, informational) message in the clear. */
-size_t fz_plain(const struct ike_sa *sa, int info, uint8_t first, const uint8_t *chain,
-		size_t len, uint8_t *out, size_t room);
+size_t fz_plain(const struct ike_sa *sa, int info, uint8_t first, const uint8_t *chain, size_t len,
+		uint8_t *out, size_t room);
 
 /** Write HASH_R over the chain's ID into its HASH payload (message 6). */
 void fz_fix_hash_r(const struct ike_sa *sa, uint8_t first, uint8_t *chain, size_t len);

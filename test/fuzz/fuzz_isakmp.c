@@ -57,7 +57,9 @@ walk(const uint8_t *data, size_t size)
 static void
 main_mode(const uint8_t *data, size_t size)
 {
-	static struct ike_conf conf = {.psk = "fuzzing-pre-shared-key-0123", .psk_len = 27, .doi = 2,
+	static struct ike_conf conf = {.psk = "fuzzing-pre-shared-key-0123",
+				       .psk_len = 27,
+				       .doi = 2,
 				       .n_props = 2,
 				       .props = {{IKE_ENC_AES, 128, IKE_HASH_SHA1, 2, 3600},
 						 {IKE_ENC_3DES, 0, IKE_HASH_MD5, 1, 3600}}};
@@ -86,10 +88,16 @@ main_mode(const uint8_t *data, size_t size)
 static void
 push(const uint8_t *data, size_t size)
 {
-	static struct gdoi_kek kek = {.spi = "0123456789abcdef", .alg = KEK_ALG_AES, .key_bits = 128,
-				      .sig_alg = SIG_ALG_RSA, .sig_hash = SIG_HASH_SHA256,
-				      .has_keys = 1, .key = "iviviviviviviviv0123456789abcdef",
-				      .key_len = 32, .iv_len = 16, .ack_requested = 1};
+	static struct gdoi_kek kek = {.spi = "0123456789abcdef",
+				      .alg = KEK_ALG_AES,
+				      .key_bits = 128,
+				      .sig_alg = SIG_ALG_RSA,
+				      .sig_hash = SIG_HASH_SHA256,
+				      .has_keys = 1,
+				      .key = "iviviviviviviviv0123456789abcdef",
+				      .key_len = 32,
+				      .iv_len = 16,
+				      .ack_requested = 1};
 	static uint8_t msg[ISAKMP_MSG_MAX];
 	static struct gdoi_push out;
 	static struct isakmp_buf ack;

@@ -15,14 +15,16 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Every cipher, hash and group the member can offer. */
-static const struct ike_conf conf = {
-	.psk = "fuzzing-pre-shared-key-0123", .psk_len = 27, .doi = 2, .n_props = 6,
-	.props = {{IKE_ENC_AES, 128, IKE_HASH_SHA1, 2, 3600},
-		  {IKE_ENC_AES, 256, IKE_HASH_SHA256, 14, 86400},
-		  {IKE_ENC_AES, 192, IKE_HASH_SHA256, 5, 3600},
-		  {IKE_ENC_3DES, 0, IKE_HASH_MD5, 2, 3600},
-		  {IKE_ENC_DES, 0, IKE_HASH_MD5, 1, 3600},
-		  {IKE_ENC_AES, 128, IKE_HASH_SHA256, 1, 60}}};
+static const struct ike_conf conf = {.psk = "fuzzing-pre-shared-key-0123",
+				     .psk_len = 27,
+				     .doi = 2,
+				     .n_props = 6,
+				     .props = {{IKE_ENC_AES, 128, IKE_HASH_SHA1, 2, 3600},
+					       {IKE_ENC_AES, 256, IKE_HASH_SHA256, 14, 86400},
+					       {IKE_ENC_AES, 192, IKE_HASH_SHA256, 5, 3600},
+					       {IKE_ENC_3DES, 0, IKE_HASH_MD5, 2, 3600},
+					       {IKE_ENC_DES, 0, IKE_HASH_MD5, 1, 3600},
+					       {IKE_ENC_AES, 128, IKE_HASH_SHA256, 1, 60}}};
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -31,8 +31,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* Seal one message of the exchange and feed it. */
 static int
-step(struct gdoi_pull *p, const struct ike_chunk *pre, int npre, const uint8_t *part,
-     size_t len)
+step(struct gdoi_pull *p, const struct ike_chunk *pre, int npre, const uint8_t *part, size_t len)
 {
 	static struct isakmp_buf out, msg;
 	uint8_t iv[IKE_BLOCK_MAX], *chain;
@@ -43,7 +42,8 @@ step(struct gdoi_pull *p, const struct ike_chunk *pre, int npre, const uint8_t *
 		return -1;
 	memcpy(iv, p->iv, sizeof(iv));
 	fz_fix_hash(&sa, p->msgid, pre, npre, part[0], chain, len - 1);
-	if (fz_seal(&sa, iv, ISAKMP_EXCH_GROUPKEY_PULL, p->msgid, part[0], chain, len - 1, &msg) != 0)
+	if (fz_seal(&sa, iv, ISAKMP_EXCH_GROUPKEY_PULL, p->msgid, part[0], chain, len - 1, &msg) !=
+	    0)
 		return -1;
 	if (gdoi_pull_input(p, &sa, msg.data, msg.len, &out, &res, &why) != 0)
 		return -1;

@@ -29,10 +29,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct gdoi_kek kek = {.spi = "\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\xcc\xdd"
 				     "\xee\xff",
-			      .alg = KEK_ALG_AES, .key_bits = 128, .sig_alg = SIG_ALG_RSA,
-			      .sig_hash = SIG_HASH_SHA256, .has_keys = 1,
-			      .key = "iviviviviviviviv0123456789abcdef", .key_len = 32,
-			      .iv_len = 16, .ack_requested = REKEY_ACK_KEK_SHA256};
+			      .alg = KEK_ALG_AES,
+			      .key_bits = 128,
+			      .sig_alg = SIG_ALG_RSA,
+			      .sig_hash = SIG_HASH_SHA256,
+			      .has_keys = 1,
+			      .key = "iviviviviviviviv0123456789abcdef",
+			      .key_len = 32,
+			      .iv_len = 16,
+			      .ack_requested = REKEY_ACK_KEK_SHA256};
 static EVP_PKEY *signer;
 
 int

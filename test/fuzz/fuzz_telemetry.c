@@ -91,10 +91,13 @@ cleanup(void)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct gvpn_selector sel = {.src = {0xc0000200, 24}, .dst = {0xc6336400, 24},
-				    .sport_hi = 65535, .dport_hi = 65535};
-	struct gvpn_telemetry_conf tc = {.cfg = &cfg, .workers = &dp.w, .worker_lcores = lcores,
-					 .n_workers = 1, .port_ids = port_ids};
+	struct gvpn_selector sel = {
+	    .src = {0xc0000200, 24}, .dst = {0xc6336400, 24}, .sport_hi = 65535, .dport_hi = 65535};
+	struct gvpn_telemetry_conf tc = {.cfg = &cfg,
+					 .workers = &dp.w,
+					 .worker_lcores = lcores,
+					 .n_workers = 1,
+					 .port_ids = port_ids};
 
 	(void)argc;
 	cfg.n_groups = 2;

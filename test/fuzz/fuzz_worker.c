@@ -40,9 +40,10 @@ cleanup(void)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct gvpn_selector sel = {.src = {0xc0000200, 24}, .dst = {0xc6336400, 24},
-				    .sport_hi = 65535, .dport_hi = 65535};
-	struct gvpn_selector byp = {.proto = 17, .dport_lo = 848, .dport_hi = 848, .sport_hi = 65535};
+	struct gvpn_selector sel = {
+	    .src = {0xc0000200, 24}, .dst = {0xc6336400, 24}, .sport_hi = 65535, .dport_hi = 65535};
+	struct gvpn_selector byp = {
+	    .proto = 17, .dport_lo = 848, .dport_hi = 848, .sport_hi = 65535};
 	struct gvpn_ctrl_sa_params sp;
 
 	(void)argc;

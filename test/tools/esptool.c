@@ -70,13 +70,18 @@ static int
 parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
-		{"backend", required_argument, NULL, 'b'}, {"spi", required_argument, NULL, 's'},
-		{"cipher", required_argument, NULL, 'c'},  {"key", required_argument, NULL, 'k'},
-		{"auth", required_argument, NULL, 'a'},    {"auth-key", required_argument, NULL, 'K'},
-		{"df", required_argument, NULL, 'd'},      {"ttl", required_argument, NULL, 't'},
-		{"seed", required_argument, NULL, 'S'},    {"help", no_argument, NULL, 'h'},
-		{"replay-window", required_argument, NULL, 'w'},
-		{NULL, 0, NULL, 0},
+	    {"backend", required_argument, NULL, 'b'},
+	    {"spi", required_argument, NULL, 's'},
+	    {"cipher", required_argument, NULL, 'c'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"auth", required_argument, NULL, 'a'},
+	    {"auth-key", required_argument, NULL, 'K'},
+	    {"df", required_argument, NULL, 'd'},
+	    {"ttl", required_argument, NULL, 't'},
+	    {"seed", required_argument, NULL, 'S'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"replay-window", required_argument, NULL, 'w'},
+	    {NULL, 0, NULL, 0},
 	};
 	int has_cipher = 0, opt;
 	char *end;
@@ -184,8 +189,9 @@ parse_args(int argc, char **argv, struct args *a)
 		return -1;
 	}
 	if (gvpn_esp_sa_conf_check(&a->conf) != 0) {
-		fprintf(stderr, "gvpn-esptool: SPI (>= 256), algorithms or key lengths invalid "
-				"for %s/%s\n",
+		fprintf(stderr,
+			"gvpn-esptool: SPI (>= 256), algorithms or key lengths invalid "
+			"for %s/%s\n",
 			gvpn_cipher_name(a->conf.xform.cipher), gvpn_auth_name(a->conf.xform.auth));
 		return -1;
 	}
@@ -304,8 +310,9 @@ process(struct args *a, struct rte_mempool *mp, struct run *r)
 int
 main(int argc, char **argv)
 {
-	char *eal[] = {argv[0],		  "--no-huge", "--no-pci", "--no-shconf", "-l", "0", "-m",
-		       "128",		  "--no-telemetry",	    "--log-level=lib.*:error"};
+	char *eal[] = {
+	    argv[0], "--no-huge", "--no-pci", "--no-shconf",	"-l",
+	    "0",     "-m",	  "128",      "--no-telemetry", "--log-level=lib.*:error"};
 	const struct gvpn_crypto_ops *be;
 	struct gvpn_esp_sa *sa;
 	struct rte_mempool *mp;

@@ -33,8 +33,11 @@ parse_proposal(const char *s, struct ike_proposal *p)
 
 	if (gvpn_phase1_parse(s, &ph) != 0)
 		return -1;
-	*p = (struct ike_proposal){.enc = ph.enc, .key_bits = ph.key_bits, .hash = ph.hash,
-				   .group = ph.group, .lifetime = 28800};
+	*p = (struct ike_proposal){.enc = ph.enc,
+				   .key_bits = ph.key_bits,
+				   .hash = ph.hash,
+				   .group = ph.group,
+				   .lifetime = 28800};
 	return 0;
 }
 
@@ -42,10 +45,10 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"local", required_argument, NULL, 'l'}, {"peer", required_argument, NULL, 'p'},
-		{"psk-file", required_argument, NULL, 'k'}, {"proposal", required_argument, NULL, 'P'},
-		{"port", required_argument, NULL, 'o'},   {"doi", required_argument, NULL, 'd'},
-		{"retries", required_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
+	    {"local", required_argument, NULL, 'l'},	{"peer", required_argument, NULL, 'p'},
+	    {"psk-file", required_argument, NULL, 'k'}, {"proposal", required_argument, NULL, 'P'},
+	    {"port", required_argument, NULL, 'o'},	{"doi", required_argument, NULL, 'd'},
+	    {"retries", required_argument, NULL, 'r'},	{NULL, 0, NULL, 0}};
 	static struct ike_conf conf = {.doi = 1};
 	static struct ike_sa sa;
 	static struct isakmp_buf out;
@@ -138,7 +141,8 @@ main(int argc, char **argv)
 			continue;
 		if (res == IKE_NOTIFIED) { /* unauthenticated: keep waiting */
 			fprintf(stderr, "gvpn-iketool: notification in the clear: %s\n",
-				isakmp_notify_name(sa.notify) ? isakmp_notify_name(sa.notify) : "?");
+				isakmp_notify_name(sa.notify) ? isakmp_notify_name(sa.notify)
+							      : "?");
 			continue;
 		}
 		tries = 0;

@@ -224,8 +224,8 @@ main(int argc, char **argv)
 
 	printf("IPsec-MB %s, arch %d, burst %u: TSC cycles per operation\n", imb_get_version_str(),
 	       (int)arch, burst);
-	printf("%-8s | %-27s | %-27s | %-27s | %-27s\n", "cipher", "cbc-sha1 encrypt", "cbc-sha1 decrypt",
-	       "gcm encrypt", "gcm decrypt");
+	printf("%-8s | %-27s | %-27s | %-27s | %-27s\n", "cipher", "cbc-sha1 encrypt",
+	       "cbc-sha1 decrypt", "gcm encrypt", "gcm decrypt");
 	printf("%-8s | %-13s %-13s | %-13s %-13s | %-13s %-13s | %-13s %-13s\n", "bytes", "jobs",
 	       "bursts", "jobs", "bursts", "jobs", "direct", "jobs", "direct");
 	for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
@@ -242,7 +242,8 @@ main(int argc, char **argv)
 			       measure(mgr, run_jobs, burst, ops, len, 0, decrypt),
 			       measure(mgr, run_bursts, burst, ops, len, 0, decrypt));
 		for (int decrypt = 0; decrypt < 2; decrypt++)
-			printf(" %-13.1f %-13.1f%s", measure(mgr, run_jobs, burst, ops, len, 1, decrypt),
+			printf(" %-13.1f %-13.1f%s",
+			       measure(mgr, run_jobs, burst, ops, len, 1, decrypt),
 			       measure(mgr, run_direct, burst, ops, len, 1, decrypt),
 			       decrypt ? "\n" : " |");
 	}

@@ -147,8 +147,8 @@ main(int argc, char **argv)
 		kind = (k0 + (unsigned int)n) % KINDS;
 	}
 	t = now_s() - start;
-	printf("{\"seconds\": %.3f, \"sent\": %llu, \"pps\": %.0f, \"send_errors\": %llu",
-	       t, (unsigned long long)total, (double)total / t, (unsigned long long)errors);
+	printf("{\"seconds\": %.3f, \"sent\": %llu, \"pps\": %.0f, \"send_errors\": %llu", t,
+	       (unsigned long long)total, (double)total / t, (unsigned long long)errors);
 	for (unsigned int k = 0; k < KINDS; k++)
 		printf(", \"%s\": %llu", kind_names[k], (unsigned long long)sent[k]);
 	printf("}\n");

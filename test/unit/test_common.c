@@ -37,8 +37,8 @@ vmflags_of(const void *p, char *flags, size_t len)
 static void
 test_keymem_is_zeroed_aligned_and_not_dumped(void **state)
 {
-	static const size_t sizes[] = {1, 63, 64, 100, 1000, 4000, 16320, 16384, 70000,
-				       3 * 1024 * 1024};
+	static const size_t sizes[] = {1,    63,    64,	   100,	  1000,
+				       4000, 16320, 16384, 70000, 3 * 1024 * 1024};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_LEN(sizes); i++) {
 		uint8_t *p = gvpn_keymem_alloc(sizes[i]);
@@ -105,9 +105,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_keymem_is_zeroed_aligned_and_not_dumped),
-		cmocka_unit_test(test_keymem_is_wiped_on_free_and_reused),
-		cmocka_unit_test(test_keymem_is_zero_in_a_forked_child),
+	    cmocka_unit_test(test_keymem_is_zeroed_aligned_and_not_dumped),
+	    cmocka_unit_test(test_keymem_is_wiped_on_free_and_reused),
+	    cmocka_unit_test(test_keymem_is_zero_in_a_forked_child),
 	};
 
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);

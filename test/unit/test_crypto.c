@@ -19,7 +19,7 @@ struct backend_ctx {
 };
 
 static const struct gvpn_crypto_ops *const backends[] = {&gvpn_crypto_ipsecmb,
-							  &gvpn_crypto_openssl};
+							 &gvpn_crypto_openssl};
 
 static struct backend_ctx ctx[ARRAY_LEN(backends)];
 
@@ -247,18 +247,18 @@ test_invalid_xforms_are_refused(void **state)
 		enum gvpn_auth a;
 		uint8_t alen;
 	} cases[] = {
-		{"des key 7 bytes", GVPN_CIPHER_DES_CBC, 7, GVPN_AUTH_HMAC_SHA1_96, 20},
-		{"3des key 16 bytes", GVPN_CIPHER_3DES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96, 20},
-		{"aes key 20 bytes", GVPN_CIPHER_AES_CBC, 20, GVPN_AUTH_HMAC_SHA1_96, 20},
-		{"gcm without salt", GVPN_CIPHER_AES_GCM, 16, GVPN_AUTH_NONE, 0},
-		{"gcm-192", GVPN_CIPHER_AES_GCM, 28, GVPN_AUTH_NONE, 0},
-		{"gcm with hmac", GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_HMAC_SHA1_96, 20},
-		{"sha1 key 16 bytes", GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96, 16},
-		{"md5 key 20 bytes", GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_MD5_96, 20},
-		{"sha256 key 20 bytes", GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA256_128, 20},
-		{"null and none", GVPN_CIPHER_NULL, 0, GVPN_AUTH_NONE, 0},
-		{"cipher out of range", GVPN_CIPHER_MAX, 16, GVPN_AUTH_NONE, 0},
-		{"auth out of range", GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_MAX, 0},
+	    {"des key 7 bytes", GVPN_CIPHER_DES_CBC, 7, GVPN_AUTH_HMAC_SHA1_96, 20},
+	    {"3des key 16 bytes", GVPN_CIPHER_3DES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96, 20},
+	    {"aes key 20 bytes", GVPN_CIPHER_AES_CBC, 20, GVPN_AUTH_HMAC_SHA1_96, 20},
+	    {"gcm without salt", GVPN_CIPHER_AES_GCM, 16, GVPN_AUTH_NONE, 0},
+	    {"gcm-192", GVPN_CIPHER_AES_GCM, 28, GVPN_AUTH_NONE, 0},
+	    {"gcm with hmac", GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_HMAC_SHA1_96, 20},
+	    {"sha1 key 16 bytes", GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96, 16},
+	    {"md5 key 20 bytes", GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_MD5_96, 20},
+	    {"sha256 key 20 bytes", GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA256_128, 20},
+	    {"null and none", GVPN_CIPHER_NULL, 0, GVPN_AUTH_NONE, 0},
+	    {"cipher out of range", GVPN_CIPHER_MAX, 16, GVPN_AUTH_NONE, 0},
+	    {"auth out of range", GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_MAX, 0},
 	};
 
 	(void)state;
@@ -318,17 +318,17 @@ static const struct {
 	uint8_t clen;
 	enum gvpn_auth a;
 } mix_algs[] = {
-	{GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96},
-	{GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96}, /* same algorithm, other keys */
-	{GVPN_CIPHER_AES_CBC, 32, GVPN_AUTH_HMAC_SHA256_128},
-	{GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE},
-	{GVPN_CIPHER_3DES_CBC, 24, GVPN_AUTH_HMAC_MD5_96},
-	{GVPN_CIPHER_AES_GCM, 36, GVPN_AUTH_NONE},
+    {GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96},
+    {GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96}, /* same algorithm, other keys */
+    {GVPN_CIPHER_AES_CBC, 32, GVPN_AUTH_HMAC_SHA256_128},
+    {GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE},
+    {GVPN_CIPHER_3DES_CBC, 24, GVPN_AUTH_HMAC_MD5_96},
+    {GVPN_CIPHER_AES_GCM, 36, GVPN_AUTH_NONE},
 };
 
 /* The calls: [start, end) of the operations. */
 static const unsigned int mix_calls[][2] = {{0, 32},   {32, 64},   {64, 96},
-					     {96, 100}, {100, 300}, {300, 332}};
+					    {96, 100}, {100, 300}, {300, 332}};
 
 static size_t
 mix_session_of(unsigned int i)
@@ -354,8 +354,8 @@ mix_icv_len(unsigned int i)
 	size_t a = mix_session_of(i);
 
 	return mix_algs[a].c == GVPN_CIPHER_AES_GCM || mix_algs[a].a == GVPN_AUTH_HMAC_SHA256_128
-		       ? 16
-		       : 12;
+		   ? 16
+		   : 12;
 }
 
 /* Run the calls; the number of operations that succeeded. */
@@ -367,8 +367,8 @@ mix_process(size_t b, struct gvpn_crypto_op *op, uint8_t *st, int decrypt)
 	for (size_t c = 0; c < ARRAY_LEN(mix_calls); c++) {
 		unsigned int from = mix_calls[c][0], n = mix_calls[c][1] - from;
 
-		good += ctx[b].ops->process(ctx[b].engine, op + from, st + from, (uint16_t)n,
-					    decrypt);
+		good +=
+		    ctx[b].ops->process(ctx[b].engine, op + from, st + from, (uint16_t)n, decrypt);
 	}
 	return good;
 }
@@ -421,8 +421,10 @@ test_mixed_bursts_agree_across_backends(void **state)
 				x.cipher_key[k] = (uint8_t)(a * 31 + k);
 				x.auth_key[k] = (uint8_t)(a * 17 + k + 1);
 			}
-			assert_int_equal(posix_memalign(&sess[b][a], 64, backends[b]->session_size), 0);
-			assert_int_equal(ctx[b].ops->session_init(ctx[b].engine, sess[b][a], &x), 0);
+			assert_int_equal(posix_memalign(&sess[b][a], 64, backends[b]->session_size),
+					 0);
+			assert_int_equal(ctx[b].ops->session_init(ctx[b].engine, sess[b][a], &x),
+					 0);
 		}
 		mix_prepare(&runs[b], sess[b]);
 		assert_int_equal(mix_process(b, runs[b].op, runs[b].st, 0), MIX_OPS);
@@ -475,16 +477,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_invalid_xforms_are_refused),
-		cmocka_unit_test(test_algorithm_names_round_trip),
-		cmocka_unit_test(test_aes_cbc_matches_rfc3602_and_sp800_38a),
-		cmocka_unit_test(test_des_cbc_matches_fips81),
-		cmocka_unit_test(test_3des_cbc_matches_cavp),
-		cmocka_unit_test(test_hmac_md5_96_matches_rfc2202),
-		cmocka_unit_test(test_hmac_sha1_96_matches_rfc2202),
-		cmocka_unit_test(test_hmac_sha256_128_matches_rfc4868),
-		cmocka_unit_test(test_aes_gcm_matches_gcm_esp_vectors),
-		cmocka_unit_test(test_mixed_bursts_agree_across_backends),
+	    cmocka_unit_test(test_invalid_xforms_are_refused),
+	    cmocka_unit_test(test_algorithm_names_round_trip),
+	    cmocka_unit_test(test_aes_cbc_matches_rfc3602_and_sp800_38a),
+	    cmocka_unit_test(test_des_cbc_matches_fips81),
+	    cmocka_unit_test(test_3des_cbc_matches_cavp),
+	    cmocka_unit_test(test_hmac_md5_96_matches_rfc2202),
+	    cmocka_unit_test(test_hmac_sha1_96_matches_rfc2202),
+	    cmocka_unit_test(test_hmac_sha256_128_matches_rfc4868),
+	    cmocka_unit_test(test_aes_gcm_matches_gcm_esp_vectors),
+	    cmocka_unit_test(test_mixed_bursts_agree_across_backends),
 	};
 
 	return cmocka_run_group_tests_name("crypto", tests, setup, teardown);

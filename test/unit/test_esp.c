@@ -22,15 +22,13 @@
 #define SEED_LEN 32
 
 static const uint8_t seed[SEED_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
-static const uint8_t cipher_key[GVPN_KEY_MAX] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
-						 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
-						 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
-						 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
-						 0x20, 0x21, 0x22, 0x23};
-static const uint8_t auth_key[GVPN_KEY_MAX] = {0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
-					       0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf,
-					       0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7,
-					       0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf};
+static const uint8_t cipher_key[GVPN_KEY_MAX] = {
+    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b,
+    0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+    0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x21, 0x22, 0x23};
+static const uint8_t auth_key[GVPN_KEY_MAX] = {
+    0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf,
+    0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7, 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf};
 
 /* Every TEK algorithm of R3 and the GCM extension. */
 static const struct {
@@ -40,11 +38,13 @@ static const struct {
 } algs[] = {
 #define CBC_ROWS(c, k)                                                                             \
 	{c, k, GVPN_AUTH_HMAC_MD5_96}, {c, k, GVPN_AUTH_HMAC_SHA1_96},                             \
-		{c, k, GVPN_AUTH_HMAC_SHA256_128}
-	CBC_ROWS(GVPN_CIPHER_DES_CBC, 8),  CBC_ROWS(GVPN_CIPHER_3DES_CBC, 24),
-	CBC_ROWS(GVPN_CIPHER_AES_CBC, 16), CBC_ROWS(GVPN_CIPHER_AES_CBC, 24),
-	CBC_ROWS(GVPN_CIPHER_AES_CBC, 32), {GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE},
-	{GVPN_CIPHER_AES_GCM, 36, GVPN_AUTH_NONE},
+	{                                                                                          \
+		c, k, GVPN_AUTH_HMAC_SHA256_128                                                    \
+	}
+    CBC_ROWS(GVPN_CIPHER_DES_CBC, 8),	       CBC_ROWS(GVPN_CIPHER_3DES_CBC, 24),
+    CBC_ROWS(GVPN_CIPHER_AES_CBC, 16),	       CBC_ROWS(GVPN_CIPHER_AES_CBC, 24),
+    CBC_ROWS(GVPN_CIPHER_AES_CBC, 32),	       {GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE},
+    {GVPN_CIPHER_AES_GCM, 36, GVPN_AUTH_NONE},
 #undef CBC_ROWS
 };
 
@@ -154,8 +154,8 @@ test_outer_df_follows_policy(void **state)
 		enum gvpn_df_mode mode;
 		int inner_df, outer_df;
 	} cases[] = {
-		{GVPN_DF_CLEAR, 0, 0}, {GVPN_DF_CLEAR, 1, 0}, {GVPN_DF_SET, 0, 1},
-		{GVPN_DF_SET, 1, 1},   {GVPN_DF_COPY, 0, 0},  {GVPN_DF_COPY, 1, 1},
+	    {GVPN_DF_CLEAR, 0, 0}, {GVPN_DF_CLEAR, 1, 0}, {GVPN_DF_SET, 0, 1},
+	    {GVPN_DF_SET, 1, 1},   {GVPN_DF_COPY, 0, 0},  {GVPN_DF_COPY, 1, 1},
 	};
 
 	(void)state;
@@ -264,9 +264,9 @@ test_ivs_do_not_repeat(void **state)
 		assert_int_equal(gvpn_esp_encrypt_burst(f.lc, st, m, 64), 64);
 		for (int i = 0; i < 64; i++)
 			for (int j = i + 1; j < 64; j++)
-				assert_memory_not_equal(rte_pktmbuf_mtod_offset(m[i], void *, L2 + 28),
-							rte_pktmbuf_mtod_offset(m[j], void *, L2 + 28),
-							ivl);
+				assert_memory_not_equal(
+				    rte_pktmbuf_mtod_offset(m[i], void *, L2 + 28),
+				    rte_pktmbuf_mtod_offset(m[j], void *, L2 + 28), ivl);
 		for (int i = 0; i < 64; i++)
 			rte_pktmbuf_free(m[i]);
 		esp_fixture_fini(&f);
@@ -421,44 +421,41 @@ test_malformed_esp_is_a_counted_drop(void **state)
 		void (*mangle)(struct rte_mbuf *m);
 		enum gvpn_esp_drop why;
 	} cases[] = {
-		{"frame shorter than an IPv4 header", cut_frame_below_ip_header,
-		 GVPN_ESP_DROP_BAD_OUTER},
-		{"truncated ESP header", cut_to_outer_header, GVPN_ESP_DROP_SHORT},
-		{"no ciphertext", cut_esp_short, GVPN_ESP_DROP_SHORT},
-		{"CBC length not a block multiple", cut_odd_length, GVPN_ESP_DROP_BAD_LEN},
-		{"total length beyond frame", set_total_length_beyond_frame,
-		 GVPN_ESP_DROP_BAD_OUTER},
-		{"outer version 6", set_version_6, GVPN_ESP_DROP_BAD_OUTER},
-		{"outer IHL 4", set_ihl_4, GVPN_ESP_DROP_BAD_OUTER},
-		{"not ESP", set_proto_udp, GVPN_ESP_DROP_NOT_ESP},
-		{"first fragment", set_more_fragments, GVPN_ESP_DROP_FRAGMENT},
-		{"later fragment", set_fragment_offset, GVPN_ESP_DROP_FRAGMENT},
-		{"wrong SPI", set_wrong_spi, GVPN_ESP_DROP_BAD_SPI},
-		{"ciphertext bit flipped", flip_ciphertext_bit, GVPN_ESP_DROP_BAD_ICV},
-		{"ICV bit flipped", flip_icv_bit, GVPN_ESP_DROP_BAD_ICV},
-		{"sequence bit flipped", flip_sequence_bit, GVPN_ESP_DROP_BAD_ICV},
+	    {"frame shorter than an IPv4 header", cut_frame_below_ip_header,
+	     GVPN_ESP_DROP_BAD_OUTER},
+	    {"truncated ESP header", cut_to_outer_header, GVPN_ESP_DROP_SHORT},
+	    {"no ciphertext", cut_esp_short, GVPN_ESP_DROP_SHORT},
+	    {"CBC length not a block multiple", cut_odd_length, GVPN_ESP_DROP_BAD_LEN},
+	    {"total length beyond frame", set_total_length_beyond_frame, GVPN_ESP_DROP_BAD_OUTER},
+	    {"outer version 6", set_version_6, GVPN_ESP_DROP_BAD_OUTER},
+	    {"outer IHL 4", set_ihl_4, GVPN_ESP_DROP_BAD_OUTER},
+	    {"not ESP", set_proto_udp, GVPN_ESP_DROP_NOT_ESP},
+	    {"first fragment", set_more_fragments, GVPN_ESP_DROP_FRAGMENT},
+	    {"later fragment", set_fragment_offset, GVPN_ESP_DROP_FRAGMENT},
+	    {"wrong SPI", set_wrong_spi, GVPN_ESP_DROP_BAD_SPI},
+	    {"ciphertext bit flipped", flip_ciphertext_bit, GVPN_ESP_DROP_BAD_ICV},
+	    {"ICV bit flipped", flip_icv_bit, GVPN_ESP_DROP_BAD_ICV},
+	    {"sequence bit flipped", flip_sequence_bit, GVPN_ESP_DROP_BAD_ICV},
 	};
 	static const struct {
 		const char *what;
 		esp_mangle_fn mangle;
 		enum gvpn_esp_drop why;
 	} forged[] = {
-		{"pad length beyond payload", mangle_pad_len_too_big, GVPN_ESP_DROP_BAD_PAD},
-		{"pad bytes not 1, 2, 3...", mangle_pad_bytes, GVPN_ESP_DROP_BAD_PAD},
-		{"pad length beyond one-block payload", mangle_payload_one_byte,
-		 GVPN_ESP_DROP_BAD_PAD},
-		{"next header IPv6", mangle_next_header_ipv6, GVPN_ESP_DROP_BAD_NEXT_HDR},
-		{"dummy packet", mangle_next_header_dummy, GVPN_ESP_DROP_DUMMY},
-		{"inner version 6", mangle_inner_version, GVPN_ESP_DROP_BAD_INNER},
-		{"inner total length beyond payload", mangle_inner_too_long,
-		 GVPN_ESP_DROP_BAD_INNER},
+	    {"pad length beyond payload", mangle_pad_len_too_big, GVPN_ESP_DROP_BAD_PAD},
+	    {"pad bytes not 1, 2, 3...", mangle_pad_bytes, GVPN_ESP_DROP_BAD_PAD},
+	    {"pad length beyond one-block payload", mangle_payload_one_byte, GVPN_ESP_DROP_BAD_PAD},
+	    {"next header IPv6", mangle_next_header_ipv6, GVPN_ESP_DROP_BAD_NEXT_HDR},
+	    {"dummy packet", mangle_next_header_dummy, GVPN_ESP_DROP_DUMMY},
+	    {"inner version 6", mangle_inner_version, GVPN_ESP_DROP_BAD_INNER},
+	    {"inner total length beyond payload", mangle_inner_too_long, GVPN_ESP_DROP_BAD_INNER},
 	};
 	const struct gvpn_crypto_ops *be[] = {&gvpn_crypto_ipsecmb, &gvpn_crypto_openssl};
 
 	(void)state;
 	for (size_t b = 0; b < ARRAY_LEN(be); b++) {
 		struct gvpn_esp_sa_conf c =
-			conf_for(GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96);
+		    conf_for(GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96);
 		struct esp_fixture f;
 
 		esp_fixture_init(&f, be[b], &c, seed);
@@ -546,14 +543,22 @@ test_decapsulation_combines_ecn_per_rfc6040(void **state)
 	static const struct {
 		int inner, outer, out;
 	} cases[] = {
-		{NOT_ECT, NOT_ECT, NOT_ECT}, {NOT_ECT, ECT_0, NOT_ECT},
-		{NOT_ECT, ECT_1, NOT_ECT},   {NOT_ECT, CE, DROP},
-		{ECT_0, NOT_ECT, ECT_0},     {ECT_0, ECT_0, ECT_0},
-		{ECT_0, ECT_1, ECT_1},       {ECT_0, CE, CE},
-		{ECT_1, NOT_ECT, ECT_1},     {ECT_1, ECT_0, ECT_1},
-		{ECT_1, ECT_1, ECT_1},       {ECT_1, CE, CE},
-		{CE, NOT_ECT, CE},           {CE, ECT_0, CE},
-		{CE, ECT_1, CE},             {CE, CE, CE},
+	    {NOT_ECT, NOT_ECT, NOT_ECT},
+	    {NOT_ECT, ECT_0, NOT_ECT},
+	    {NOT_ECT, ECT_1, NOT_ECT},
+	    {NOT_ECT, CE, DROP},
+	    {ECT_0, NOT_ECT, ECT_0},
+	    {ECT_0, ECT_0, ECT_0},
+	    {ECT_0, ECT_1, ECT_1},
+	    {ECT_0, CE, CE},
+	    {ECT_1, NOT_ECT, ECT_1},
+	    {ECT_1, ECT_0, ECT_1},
+	    {ECT_1, ECT_1, ECT_1},
+	    {ECT_1, CE, CE},
+	    {CE, NOT_ECT, CE},
+	    {CE, ECT_0, CE},
+	    {CE, ECT_1, CE},
+	    {CE, CE, CE},
 	};
 	const struct gvpn_crypto_ops *be[] = {&gvpn_crypto_ipsecmb, &gvpn_crypto_openssl};
 
@@ -565,7 +570,8 @@ test_decapsulation_combines_ecn_per_rfc6040(void **state)
 		esp_fixture_init(&f, be[b], &c, seed);
 		for (size_t k = 0; k < ARRAY_LEN(cases); k++) {
 			const uint8_t dscp = 0xb8; /* EF */
-			struct rte_mbuf *m = esp_inner_packet(30, (uint8_t)(dscp | cases[k].inner), 0);
+			struct rte_mbuf *m =
+			    esp_inner_packet(30, (uint8_t)(dscp | cases[k].inner), 0);
 			struct gvpn_esp_sa_state *st[1] = {&f.st};
 			struct gvpn_esp_stats before = f.lc->stats;
 			struct rte_ipv4_hdr *o;
@@ -583,7 +589,7 @@ test_decapsulation_combines_ecn_per_rfc6040(void **state)
 					fail_msg("inner %d outer %d: forwarded", cases[k].inner,
 						 cases[k].outer);
 				assert_int_equal(f.lc->stats.drop[GVPN_ESP_DROP_CE_NOT_ECT] -
-							 before.drop[GVPN_ESP_DROP_CE_NOT_ECT],
+						     before.drop[GVPN_ESP_DROP_CE_NOT_ECT],
 						 1);
 			} else {
 				if (good != 1)
@@ -592,7 +598,8 @@ test_decapsulation_combines_ecn_per_rfc6040(void **state)
 				if (esp_ip_of(m)->type_of_service != (dscp | cases[k].out))
 					fail_msg("inner %d outer %d: TOS %#x, want %#x",
 						 cases[k].inner, cases[k].outer,
-						 esp_ip_of(m)->type_of_service, dscp | cases[k].out);
+						 esp_ip_of(m)->type_of_service,
+						 dscp | cases[k].out);
 				assert_true(header_checksum_ok(esp_ip_of(m)));
 			}
 			rte_pktmbuf_free(m);
@@ -630,15 +637,15 @@ int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sa_conf_is_validated),
-		cmocka_unit_test(test_malformed_esp_is_a_counted_drop),
-		cmocka_unit_test(test_malformed_inner_is_a_counted_drop),
-		cmocka_unit_test(test_chained_mbuf_is_a_counted_drop),
-		cmocka_unit_test(test_encrypt_builds_rfc4303_tunnel_with_preserved_addresses),
-		cmocka_unit_test(test_outer_df_follows_policy),
-		cmocka_unit_test(test_decapsulation_combines_ecn_per_rfc6040),
-		cmocka_unit_test(test_ivs_do_not_repeat),
-		cmocka_unit_test(test_backends_agree_for_every_algorithm_and_size),
+	    cmocka_unit_test(test_sa_conf_is_validated),
+	    cmocka_unit_test(test_malformed_esp_is_a_counted_drop),
+	    cmocka_unit_test(test_malformed_inner_is_a_counted_drop),
+	    cmocka_unit_test(test_chained_mbuf_is_a_counted_drop),
+	    cmocka_unit_test(test_encrypt_builds_rfc4303_tunnel_with_preserved_addresses),
+	    cmocka_unit_test(test_outer_df_follows_policy),
+	    cmocka_unit_test(test_decapsulation_combines_ecn_per_rfc6040),
+	    cmocka_unit_test(test_ivs_do_not_repeat),
+	    cmocka_unit_test(test_backends_agree_for_every_algorithm_and_size),
 	};
 
 	(void)argc;

@@ -29,9 +29,8 @@
 static const uint8_t seed[32] = {9, 8, 7};
 static const uint8_t cipher_key[16] = {0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
 				       0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f};
-static const uint8_t auth_key[20] = {0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6,
-				     0xc7, 0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd,
-				     0xce, 0xcf, 0xd0, 0xd1, 0xd2, 0xd3};
+static const uint8_t auth_key[20] = {0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9,
+				     0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf, 0xd0, 0xd1, 0xd2, 0xd3};
 /* 2024-03-01 12:00:00.25 UTC */
 static const struct timespec t0 = {.tv_sec = 1709294400, .tv_nsec = 250000000};
 
@@ -84,8 +83,8 @@ openssl_open(struct rte_mbuf *m, uint8_t *plain)
 	assert_int_equal(clen % 16, 0);
 	HMAC(EVP_sha1(), auth_key, sizeof(auth_key), esp, ESP_HDR + IV_LEN + clen, mac, &maclen);
 	assert_memory_equal(mac, esp + ESP_HDR + IV_LEN + clen, ICV_LEN);
-	assert_int_equal(EVP_DecryptInit_ex(ctx, EVP_aes_128_cbc(), NULL, cipher_key, esp + ESP_HDR),
-			 1);
+	assert_int_equal(
+	    EVP_DecryptInit_ex(ctx, EVP_aes_128_cbc(), NULL, cipher_key, esp + ESP_HDR), 1);
 	EVP_CIPHER_CTX_set_padding(ctx, 0);
 	assert_int_equal(EVP_DecryptUpdate(ctx, plain, &l1, esp + ESP_HDR + IV_LEN, (int)clen), 1);
 	assert_int_equal(EVP_DecryptFinal_ex(ctx, plain + l1, &l2), 1);
@@ -187,18 +186,17 @@ test_malformed_stamp_is_a_counted_drop(void **state)
 		esp_mangle_fn mangle;
 		enum gvpn_esp_drop why;
 	} cases[] = {
-		{"payload shorter than a stamp", payload_shorter_than_stamp,
-		 GVPN_ESP_DROP_BAD_STAMP},
-		{"empty payload", payload_empty, GVPN_ESP_DROP_BAD_STAMP},
-		{"stamp length 8", stamp_length_8, GVPN_ESP_DROP_BAD_STAMP},
-		{"stamp type 2", stamp_type_2, GVPN_ESP_DROP_BAD_STAMP},
-		{"stamp reserved byte set", stamp_reserved_set, GVPN_ESP_DROP_BAD_STAMP},
-		{"no stamp (next header 4)", trailer_next_header_ipv4, GVPN_ESP_DROP_BAD_STAMP},
-		{"next header IPv6", trailer_next_header_ipv6, GVPN_ESP_DROP_BAD_NEXT_HDR},
-		{"stamp's next header IPv6", stamp_next_header_ipv6, GVPN_ESP_DROP_BAD_NEXT_HDR},
-		{"dummy packet", trailer_next_header_dummy, GVPN_ESP_DROP_DUMMY},
-		{"inner version 6 after the stamp", inner_after_stamp_version_6,
-		 GVPN_ESP_DROP_BAD_INNER},
+	    {"payload shorter than a stamp", payload_shorter_than_stamp, GVPN_ESP_DROP_BAD_STAMP},
+	    {"empty payload", payload_empty, GVPN_ESP_DROP_BAD_STAMP},
+	    {"stamp length 8", stamp_length_8, GVPN_ESP_DROP_BAD_STAMP},
+	    {"stamp type 2", stamp_type_2, GVPN_ESP_DROP_BAD_STAMP},
+	    {"stamp reserved byte set", stamp_reserved_set, GVPN_ESP_DROP_BAD_STAMP},
+	    {"no stamp (next header 4)", trailer_next_header_ipv4, GVPN_ESP_DROP_BAD_STAMP},
+	    {"next header IPv6", trailer_next_header_ipv6, GVPN_ESP_DROP_BAD_NEXT_HDR},
+	    {"stamp's next header IPv6", stamp_next_header_ipv6, GVPN_ESP_DROP_BAD_NEXT_HDR},
+	    {"dummy packet", trailer_next_header_dummy, GVPN_ESP_DROP_DUMMY},
+	    {"inner version 6 after the stamp", inner_after_stamp_version_6,
+	     GVPN_ESP_DROP_BAD_INNER},
 	};
 	const struct gvpn_crypto_ops *be[] = {&gvpn_crypto_ipsecmb, &gvpn_crypto_openssl};
 
@@ -243,8 +241,8 @@ test_stamp_outside_window_is_dropped_as_replay_window(void **state)
 		int64_t ms;
 		int ok;
 	} cases[] = {
-		{-3600000, 0}, {-5100, 0}, {-4900, 1}, {0, 1},	   {1, 1},
-		{4900, 1},     {5100, 0},  {60000, 0}, {86400000, 0},
+	    {-3600000, 0}, {-5100, 0}, {-4900, 1}, {0, 1},	  {1, 1},
+	    {4900, 1},	   {5100, 0},  {60000, 0}, {86400000, 0},
 	};
 	const struct gvpn_crypto_ops *be[] = {&gvpn_crypto_ipsecmb, &gvpn_crypto_openssl};
 
@@ -263,7 +261,8 @@ test_stamp_outside_window_is_dropped_as_replay_window(void **state)
 			m = esp_encrypt_one(&f, 64);
 			clock_at(cases[k].ms);
 			snprintf(what, sizeof(what), "receiver %+" PRId64 " ms", cases[k].ms);
-			esp_decrypt_one_expect(&f, m, cases[k].ok, GVPN_ESP_DROP_REPLAY_WINDOW, what);
+			esp_decrypt_one_expect(&f, m, cases[k].ok, GVPN_ESP_DROP_REPLAY_WINDOW,
+					       what);
 		}
 		esp_fixture_fini(&f);
 	}
@@ -300,7 +299,8 @@ test_stamped_packet_carries_send_time_and_decrypts(void **state)
 			assert_int_equal(plain[2], 1);
 			assert_int_equal(plain[3], 0);
 			ts = be64_at(plain + 4);
-			want = (uint64_t)(t0.tv_sec + NTP_UNIX_EPOCH) << 32 | (1ull << 30); /* .25 */
+			want =
+			    (uint64_t)(t0.tv_sec + NTP_UNIX_EPOCH) << 32 | (1ull << 30); /* .25 */
 			/* sent within 100 ms of the clock being set */
 			assert_true(ts >= want && ts - want < (1ull << 32) / 10);
 			assert_memory_equal(plain + 12, rte_pktmbuf_mtod_offset(ref, uint8_t *, L2),
@@ -309,8 +309,8 @@ test_stamped_packet_carries_send_time_and_decrypts(void **state)
 			st[0] = &f.st;
 			assert_int_equal(gvpn_esp_decrypt_burst(f.lc, st, &m, 1), 1);
 			assert_int_equal(m->data_len, ref->data_len);
-			assert_memory_equal(rte_pktmbuf_mtod(m, void *), rte_pktmbuf_mtod(ref, void *),
-					    ref->data_len);
+			assert_memory_equal(rte_pktmbuf_mtod(m, void *),
+					    rte_pktmbuf_mtod(ref, void *), ref->data_len);
 			rte_pktmbuf_free(m);
 			rte_pktmbuf_free(ref);
 			esp_fixture_fini(&f);
@@ -367,12 +367,12 @@ int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_malformed_stamp_is_a_counted_drop),
-		cmocka_unit_test(test_stamp_and_policy_must_agree),
-		cmocka_unit_test(test_stamp_outside_window_is_dropped_as_replay_window),
-		cmocka_unit_test(test_stamped_packet_carries_send_time_and_decrypts),
-		cmocka_unit_test(test_window_zero_puts_no_stamp_on_the_wire),
-		cmocka_unit_test(test_clock_follows_sync),
+	    cmocka_unit_test(test_malformed_stamp_is_a_counted_drop),
+	    cmocka_unit_test(test_stamp_and_policy_must_agree),
+	    cmocka_unit_test(test_stamp_outside_window_is_dropped_as_replay_window),
+	    cmocka_unit_test(test_stamped_packet_carries_send_time_and_decrypts),
+	    cmocka_unit_test(test_window_zero_puts_no_stamp_on_the_wire),
+	    cmocka_unit_test(test_clock_follows_sync),
 	};
 
 	(void)argc;

@@ -24,8 +24,8 @@ setup_sa(struct fixture *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->sa.state = IKE_ESTABLISHED;
-	f->sa.chosen = (struct ike_proposal){.enc = IKE_ENC_AES, .key_bits = 128,
-					     .hash = IKE_HASH_SHA1, .group = 14};
+	f->sa.chosen = (struct ike_proposal){
+	    .enc = IKE_ENC_AES, .key_bits = 128, .hash = IKE_HASH_SHA1, .group = 14};
 	f->sa.block = 16;
 	f->sa.key_len = 16;
 	f->sa.prf_len = 20;
@@ -90,9 +90,9 @@ static void
 test_pull_msg4_plaintext_is_wiped_on_every_outcome(void **state)
 {
 	static const uint8_t secret[40] = {
-		0x5e, 0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e, 0xc2,
-		0xe7, 0x5e, 0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e,
-		0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e};
+	    0x5e, 0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e, 0xc2,
+	    0xe7, 0x5e, 0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e,
+	    0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e, 0xc2, 0xe7, 0x5e};
 	static const uint8_t seq8[8] = {0, 0, 0, 1, 0, 0, 0, 2};
 	static const struct {
 		const char *what;
@@ -101,11 +101,17 @@ test_pull_msg4_plaintext_is_wiped_on_every_outcome(void **state)
 		size_t lens[2];
 		int n;
 	} cases[] = {
-		{"SEQ of 8 bytes before a KD", {ISAKMP_P_SEQ, ISAKMP_P_KD}, {seq8, secret},
-		 {8, sizeof(secret)}, 2},
-		{"no KD payload", {ISAKMP_P_SEQ, ISAKMP_P_NONCE}, {seq8, secret}, {4, sizeof(secret)},
-		 2},
-		{"KD that does not parse", {ISAKMP_P_KD}, {secret}, {sizeof(secret)}, 1},
+	    {"SEQ of 8 bytes before a KD",
+	     {ISAKMP_P_SEQ, ISAKMP_P_KD},
+	     {seq8, secret},
+	     {8, sizeof(secret)},
+	     2},
+	    {"no KD payload",
+	     {ISAKMP_P_SEQ, ISAKMP_P_NONCE},
+	     {seq8, secret},
+	     {4, sizeof(secret)},
+	     2},
+	    {"KD that does not parse", {ISAKMP_P_KD}, {secret}, {sizeof(secret)}, 1},
 	};
 	struct fixture *f = malloc(sizeof(*f));
 	struct isakmp_buf *b = malloc(sizeof(*b)), *out = malloc(sizeof(*out));
@@ -139,8 +145,8 @@ test_pull_msg4_plaintext_is_wiped_on_every_outcome(void **state)
 		enum ike_result res;
 		const char *why;
 
-		assert_int_equal(gdoi_pull_input(&f->pull, &f->sa, b->data, b->len, out, &res, &why),
-				 -EACCES);
+		assert_int_equal(
+		    gdoi_pull_input(&f->pull, &f->sa, b->data, b->len, out, &res, &why), -EACCES);
 	}
 	assert_plain_wiped();
 	free(f);
@@ -163,15 +169,26 @@ test_pull4_with_duplicate_kd_or_out_of_order_is_refused(void **state)
 		int n;
 		enum isakmp_err err;
 	} cases[] = {
-		{"duplicate KD", {ISAKMP_P_KD, ISAKMP_P_KD}, {kd, kd}, {4, 4}, 2,
-		 ISAKMP_ERR_DUPLICATE},
-		{"SEQ after KD", {ISAKMP_P_KD, ISAKMP_P_SEQ}, {kd, seq4}, {4, 4}, 2,
-		 ISAKMP_ERR_OUT_OF_ORDER},
-		{"duplicate SEQ", {ISAKMP_P_SEQ, ISAKMP_P_SEQ, ISAKMP_P_KD}, {seq4, seq4, kd},
-		 {4, 4, 4}, 3, ISAKMP_ERR_DUPLICATE},
-		{"a nonce in message 4", {ISAKMP_P_NONCE, ISAKMP_P_KD}, {seq4, kd}, {4, 4}, 2,
-		 ISAKMP_ERR_UNEXPECTED_PAYLOAD},
-		{"no KD", {ISAKMP_P_SEQ}, {seq4}, {4}, 1, ISAKMP_ERR_MISSING},
+	    {"duplicate KD", {ISAKMP_P_KD, ISAKMP_P_KD}, {kd, kd}, {4, 4}, 2, ISAKMP_ERR_DUPLICATE},
+	    {"SEQ after KD",
+	     {ISAKMP_P_KD, ISAKMP_P_SEQ},
+	     {kd, seq4},
+	     {4, 4},
+	     2,
+	     ISAKMP_ERR_OUT_OF_ORDER},
+	    {"duplicate SEQ",
+	     {ISAKMP_P_SEQ, ISAKMP_P_SEQ, ISAKMP_P_KD},
+	     {seq4, seq4, kd},
+	     {4, 4, 4},
+	     3,
+	     ISAKMP_ERR_DUPLICATE},
+	    {"a nonce in message 4",
+	     {ISAKMP_P_NONCE, ISAKMP_P_KD},
+	     {seq4, kd},
+	     {4, 4},
+	     2,
+	     ISAKMP_ERR_UNEXPECTED_PAYLOAD},
+	    {"no KD", {ISAKMP_P_SEQ}, {seq4}, {4}, 1, ISAKMP_ERR_MISSING},
 	};
 	struct fixture *f = malloc(sizeof(*f));
 	struct isakmp_buf *b = malloc(sizeof(*b)), *out = malloc(sizeof(*out));
@@ -204,8 +221,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pull_msg4_plaintext_is_wiped_on_every_outcome),
-		cmocka_unit_test(test_pull4_with_duplicate_kd_or_out_of_order_is_refused),
+	    cmocka_unit_test(test_pull_msg4_plaintext_is_wiped_on_every_outcome),
+	    cmocka_unit_test(test_pull4_with_duplicate_kd_or_out_of_order_is_refused),
 	};
 
 	return cmocka_run_group_tests_name("gdoi_pull", tests, NULL, NULL);

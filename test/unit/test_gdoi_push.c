@@ -22,8 +22,8 @@ static struct gdoi_kek kek;
 static const uint8_t kek_spi[16] = {0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
 				    0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xf0, 0x01};
 static const uint8_t kek_iv_key[32] = {
-	0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf,
-	0x10, 0x32, 0x54, 0x76, 0x98, 0xba, 0xdc, 0xfe, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef};
+    0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf,
+    0x10, 0x32, 0x54, 0x76, 0x98, 0xba, 0xdc, 0xfe, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef};
 static const uint8_t tek_key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 static const uint8_t tek_auth[20] = {0x55};
 
@@ -85,13 +85,13 @@ pb_end(struct pb *p, size_t at)
 
 struct push_opts {
 	uint32_t seq;
-	int with_sa;            /* SA (GAP + one SAT) and KD */
-	uint8_t transform;      /* of the SAT (12 = AES-CBC) */
-	int new_kek;            /* SAK + KEK key packet */
-	int n_del;              /* TEK deletes of SPI 0x2000 (first) and all KEKs (second) */
+	int with_sa;	   /* SA (GAP + one SAT) and KD */
+	uint8_t transform; /* of the SAT (12 = AES-CBC) */
+	int new_kek;	   /* SAK + KEK key packet */
+	int n_del;	   /* TEK deletes of SPI 0x2000 (first) and all KEKs (second) */
 	int bad_del_size;
 	int sa_without_kd;
-	int dup_seq;            /* a second SEQ right after the first */
+	int dup_seq; /* a second SEQ right after the first */
 	int no_sig;
 	int flip_sig_bit;
 	EVP_PKEY *signer;
@@ -99,8 +99,8 @@ struct push_opts {
 	int wrong_cookies;
 	int wrong_kek_key;
 	uint8_t exchange, flags;
-	int overrun;            /* the SEQ payload claims more than there is */
-	int trailing_garbage;   /* length not a block multiple */
+	int overrun;	      /* the SEQ payload claims more than there is */
+	int trailing_garbage; /* length not a block multiple */
 };
 
 static void
@@ -463,38 +463,80 @@ test_every_fault_dropped_with_its_reason(void **state)
 		int no_kek;
 		enum gdoi_push_drop reason;
 	} cases[] = {
-		{"SEQ equal to the last", {.seq = 5, .with_sa = 1}, 5, 0, GDOI_PUSH_DROP_STALE_SEQ},
-		{"SEQ older than the last", {.seq = 1, .with_sa = 1}, 5, 0, GDOI_PUSH_DROP_STALE_SEQ},
-		{"signature bit flipped", {.seq = 6, .with_sa = 1, .flip_sig_bit = 1}, 5, 0,
-		 GDOI_PUSH_DROP_BAD_SIGNATURE},
-		{"signed by another key", {.seq = 6, .with_sa = 1, .signer = NULL}, 5, 0,
-		 GDOI_PUSH_DROP_BAD_SIGNATURE},
-		{"signed with SHA-1 when SHA-256 is the policy",
-		 {.seq = 6, .with_sa = 1, .md = NULL}, 5, 0, GDOI_PUSH_DROP_BAD_SIGNATURE},
-		{"cookies of another KEK", {.seq = 6, .with_sa = 1, .wrong_cookies = 1}, 5, 0,
-		 GDOI_PUSH_DROP_UNKNOWN_KEK},
-		{"no KEK held", {.seq = 6, .with_sa = 1}, 5, 1, GDOI_PUSH_DROP_NO_KEK},
-		{"encrypted with another key", {.seq = 6, .with_sa = 1, .wrong_kek_key = 1}, 5, 0,
-		 GDOI_PUSH_DROP_MALFORMED},
-		{"no SIG payload", {.seq = 6, .with_sa = 1, .no_sig = 1}, 5, 0,
-		 GDOI_PUSH_DROP_MALFORMED},
-		{"SA without KD", {.seq = 6, .with_sa = 1, .sa_without_kd = 1}, 5, 0,
-		 GDOI_PUSH_DROP_MALFORMED},
-		{"neither SA nor Delete", {.seq = 6}, 5, 0, GDOI_PUSH_DROP_MALFORMED},
-		{"two SEQ payloads", {.seq = 6, .with_sa = 1, .dup_seq = 1}, 5, 0,
-		 GDOI_PUSH_DROP_MALFORMED},
-		{"Delete SPI size 5", {.seq = 6, .n_del = 1, .bad_del_size = 1}, 5, 0,
-		 GDOI_PUSH_DROP_MALFORMED},
-		{"payload length overruns", {.seq = 6, .with_sa = 1, .overrun = 1}, 5, 0,
-		 GDOI_PUSH_DROP_MALFORMED},
-		{"exchange 32", {.seq = 6, .with_sa = 1, .exchange = 32}, 5, 0,
-		 GDOI_PUSH_DROP_MALFORMED},
-		{"commit flag set", {.seq = 6, .with_sa = 1, .flags = 3}, 5, 0,
-		 GDOI_PUSH_DROP_MALFORMED},
-		{"length not a block multiple", {.seq = 6, .with_sa = 1, .trailing_garbage = 1}, 5, 0,
-		 GDOI_PUSH_DROP_MALFORMED},
-		{"TEK transform not supported", {.seq = 6, .with_sa = 1, .transform = 99}, 5, 0,
-		 GDOI_PUSH_DROP_POLICY},
+	    {"SEQ equal to the last", {.seq = 5, .with_sa = 1}, 5, 0, GDOI_PUSH_DROP_STALE_SEQ},
+	    {"SEQ older than the last", {.seq = 1, .with_sa = 1}, 5, 0, GDOI_PUSH_DROP_STALE_SEQ},
+	    {"signature bit flipped",
+	     {.seq = 6, .with_sa = 1, .flip_sig_bit = 1},
+	     5,
+	     0,
+	     GDOI_PUSH_DROP_BAD_SIGNATURE},
+	    {"signed by another key",
+	     {.seq = 6, .with_sa = 1, .signer = NULL},
+	     5,
+	     0,
+	     GDOI_PUSH_DROP_BAD_SIGNATURE},
+	    {"signed with SHA-1 when SHA-256 is the policy",
+	     {.seq = 6, .with_sa = 1, .md = NULL},
+	     5,
+	     0,
+	     GDOI_PUSH_DROP_BAD_SIGNATURE},
+	    {"cookies of another KEK",
+	     {.seq = 6, .with_sa = 1, .wrong_cookies = 1},
+	     5,
+	     0,
+	     GDOI_PUSH_DROP_UNKNOWN_KEK},
+	    {"no KEK held", {.seq = 6, .with_sa = 1}, 5, 1, GDOI_PUSH_DROP_NO_KEK},
+	    {"encrypted with another key",
+	     {.seq = 6, .with_sa = 1, .wrong_kek_key = 1},
+	     5,
+	     0,
+	     GDOI_PUSH_DROP_MALFORMED},
+	    {"no SIG payload",
+	     {.seq = 6, .with_sa = 1, .no_sig = 1},
+	     5,
+	     0,
+	     GDOI_PUSH_DROP_MALFORMED},
+	    {"SA without KD",
+	     {.seq = 6, .with_sa = 1, .sa_without_kd = 1},
+	     5,
+	     0,
+	     GDOI_PUSH_DROP_MALFORMED},
+	    {"neither SA nor Delete", {.seq = 6}, 5, 0, GDOI_PUSH_DROP_MALFORMED},
+	    {"two SEQ payloads",
+	     {.seq = 6, .with_sa = 1, .dup_seq = 1},
+	     5,
+	     0,
+	     GDOI_PUSH_DROP_MALFORMED},
+	    {"Delete SPI size 5",
+	     {.seq = 6, .n_del = 1, .bad_del_size = 1},
+	     5,
+	     0,
+	     GDOI_PUSH_DROP_MALFORMED},
+	    {"payload length overruns",
+	     {.seq = 6, .with_sa = 1, .overrun = 1},
+	     5,
+	     0,
+	     GDOI_PUSH_DROP_MALFORMED},
+	    {"exchange 32",
+	     {.seq = 6, .with_sa = 1, .exchange = 32},
+	     5,
+	     0,
+	     GDOI_PUSH_DROP_MALFORMED},
+	    {"commit flag set",
+	     {.seq = 6, .with_sa = 1, .flags = 3},
+	     5,
+	     0,
+	     GDOI_PUSH_DROP_MALFORMED},
+	    {"length not a block multiple",
+	     {.seq = 6, .with_sa = 1, .trailing_garbage = 1},
+	     5,
+	     0,
+	     GDOI_PUSH_DROP_MALFORMED},
+	    {"TEK transform not supported",
+	     {.seq = 6, .with_sa = 1, .transform = 99},
+	     5,
+	     0,
+	     GDOI_PUSH_DROP_POLICY},
 	};
 	static uint8_t msg[4096];
 	static struct gdoi_push out;
@@ -518,7 +560,8 @@ test_every_fault_dropped_with_its_reason(void **state)
 			fail_msg("%s: accepted", cases[i].what);
 		if (reason != cases[i].reason)
 			fail_msg("%s: dropped as %s (%s), expected %s", cases[i].what,
-				 gdoi_push_drop_id(reason), why, gdoi_push_drop_id(cases[i].reason));
+				 gdoi_push_drop_id(reason), why,
+				 gdoi_push_drop_id(cases[i].reason));
 		assert_non_null(why);
 		assert_int_equal(out.n_deletes, 0); /* nothing half-parsed is left */
 		assert_false(out.has_policy);
@@ -551,17 +594,18 @@ test_ack(void **state)
 	assert_int_equal(gdoi_push_ack(&k, 0x01020304, 0xc0a80a05, &b), 0);
 	assert_int_equal(b.len, 28 + 36 + 8 + 12);
 	assert_memory_equal(b.data, kek_spi, 16);
-	assert_int_equal(b.data[16], 8);    /* HASH first */
-	assert_int_equal(b.data[18], 35);   /* GROUPKEY-PUSH-ACK */
-	assert_int_equal(b.data[19], 0);    /* not encrypted */
+	assert_int_equal(b.data[16], 8);      /* HASH first */
+	assert_int_equal(b.data[18], 35);     /* GROUPKEY-PUSH-ACK */
+	assert_int_equal(b.data[19], 0);      /* not encrypted */
 	memcpy(kdf, "GROUPKEY-PUSH ACK", 18); /* with its NUL */
 	memcpy(kdf + 18, kek_spi, 16);
 	kdf[34] = 0x02; /* L = 512 */
 	kdf[35] = 0x00;
 	HMAC(EVP_sha256(), kek_iv_key + 16, 16, kdf, sizeof(kdf), ack_key, &l);
 	/* SEQ payload (next ID), ID payload (ID_IPV4_ADDR 192.168.10.5) */
-	memcpy(seq_id, "\x05\x00\x00\x08\x01\x02\x03\x04"
-		       "\x00\x00\x00\x0c\x01\x00\x00\x00\xc0\xa8\x0a\x05",
+	memcpy(seq_id,
+	       "\x05\x00\x00\x08\x01\x02\x03\x04"
+	       "\x00\x00\x00\x0c\x01\x00\x00\x00\xc0\xa8\x0a\x05",
 	       sizeof(seq_id));
 	assert_memory_equal(b.data + 64, seq_id, sizeof(seq_id));
 	HMAC(EVP_sha256(), ack_key, 32, seq_id, sizeof(seq_id), want, &l);
@@ -574,11 +618,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kek_check),
-		cmocka_unit_test(test_valid_push),
-		cmocka_unit_test(test_delete_and_new_kek),
-		cmocka_unit_test(test_every_fault_dropped_with_its_reason),
-		cmocka_unit_test(test_ack),
+	    cmocka_unit_test(test_kek_check),
+	    cmocka_unit_test(test_valid_push),
+	    cmocka_unit_test(test_delete_and_new_kek),
+	    cmocka_unit_test(test_every_fault_dropped_with_its_reason),
+	    cmocka_unit_test(test_ack),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

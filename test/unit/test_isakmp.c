@@ -24,14 +24,14 @@ test_header_checks(void **state)
 		const char *hex;
 		enum isakmp_err err;
 	} cases[] = {
-		{"short", "0102030405060708", ISAKMP_ERR_SHORT_HEADER},
-		{"version 2.0", "0102030405060708000000000000000001200200000000000000001c",
-		 ISAKMP_ERR_BAD_VERSION},
-		{"length 29 for 28 bytes", "0102030405060708000000000000000001100200000000000000001d",
-		 ISAKMP_ERR_BAD_LENGTH},
-		{"length beyond the maximum", "01020304050607080000000000000000011002000000000000ffffff",
-		 ISAKMP_ERR_TOO_LONG},
-		{"valid", "0102030405060708000000000000000001100200000000000000001c", ISAKMP_OK},
+	    {"short", "0102030405060708", ISAKMP_ERR_SHORT_HEADER},
+	    {"version 2.0", "0102030405060708000000000000000001200200000000000000001c",
+	     ISAKMP_ERR_BAD_VERSION},
+	    {"length 29 for 28 bytes", "0102030405060708000000000000000001100200000000000000001d",
+	     ISAKMP_ERR_BAD_LENGTH},
+	    {"length beyond the maximum",
+	     "01020304050607080000000000000000011002000000000000ffffff", ISAKMP_ERR_TOO_LONG},
+	    {"valid", "0102030405060708000000000000000001100200000000000000001c", ISAKMP_OK},
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
@@ -56,19 +56,19 @@ test_payload_walker_rejects_each_malformation(void **state)
 		int padded;
 		enum isakmp_err err;
 	} cases[] = {
-		{"header does not fit", ISAKMP_P_NONCE, "0000", 0, ISAKMP_ERR_SHORT_PAYLOAD},
-		{"unknown first payload", 200, "00000004", 0, ISAKMP_ERR_UNKNOWN_PAYLOAD},
-		{"unknown next payload", ISAKMP_P_NONCE, "c8000008aabbccdd", 0,
-		 ISAKMP_ERR_UNKNOWN_PAYLOAD},
-		{"reserved not zero", ISAKMP_P_NONCE, "00010008aabbccdd", 0, ISAKMP_ERR_RESERVED},
-		{"below the type's minimum", ISAKMP_P_NOTIFY, "00000008aabbccdd", 0,
-		 ISAKMP_ERR_PAYLOAD_TOO_SHORT},
-		{"length beyond the bytes", ISAKMP_P_NONCE, "00000010aabbccdd", 0,
-		 ISAKMP_ERR_PAYLOAD_OVERRUN},
-		{"trailing bytes", ISAKMP_P_NONCE, "00000008aabbccdd11", 0, ISAKMP_ERR_TRAILING},
-		{"padding allowed when encrypted", ISAKMP_P_NONCE, "00000008aabbccdd000000", 1,
-		 ISAKMP_OK},
-		{"chain of two", ISAKMP_P_NONCE, "0d000008aabbccdd00000006eeff", 0, ISAKMP_OK},
+	    {"header does not fit", ISAKMP_P_NONCE, "0000", 0, ISAKMP_ERR_SHORT_PAYLOAD},
+	    {"unknown first payload", 200, "00000004", 0, ISAKMP_ERR_UNKNOWN_PAYLOAD},
+	    {"unknown next payload", ISAKMP_P_NONCE, "c8000008aabbccdd", 0,
+	     ISAKMP_ERR_UNKNOWN_PAYLOAD},
+	    {"reserved not zero", ISAKMP_P_NONCE, "00010008aabbccdd", 0, ISAKMP_ERR_RESERVED},
+	    {"below the type's minimum", ISAKMP_P_NOTIFY, "00000008aabbccdd", 0,
+	     ISAKMP_ERR_PAYLOAD_TOO_SHORT},
+	    {"length beyond the bytes", ISAKMP_P_NONCE, "00000010aabbccdd", 0,
+	     ISAKMP_ERR_PAYLOAD_OVERRUN},
+	    {"trailing bytes", ISAKMP_P_NONCE, "00000008aabbccdd11", 0, ISAKMP_ERR_TRAILING},
+	    {"padding allowed when encrypted", ISAKMP_P_NONCE, "00000008aabbccdd000000", 1,
+	     ISAKMP_OK},
+	    {"chain of two", ISAKMP_P_NONCE, "0d000008aabbccdd00000006eeff", 0, ISAKMP_OK},
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
@@ -76,7 +76,8 @@ test_payload_walker_rejects_each_malformation(void **state)
 		uint8_t b[64];
 		size_t n = mk(b, cases[i].hex);
 		enum isakmp_err err = ISAKMP_OK;
-		int rc = isakmp_parse_payloads(cases[i].first, b, n, cases[i].padded, NULL, &m, &err);
+		int rc =
+		    isakmp_parse_payloads(cases[i].first, b, n, cases[i].padded, NULL, &m, &err);
 
 		if (rc != (cases[i].err == ISAKMP_OK ? 0 : -EBADMSG) || err != cases[i].err)
 			fail_msg("%s: got '%s', expected '%s'", cases[i].what, isakmp_err_name(err),
@@ -98,9 +99,9 @@ test_payload_walker_rejects_each_malformation(void **state)
 }
 
 /* A script for the round trip: KE, NONCE, VID*. */
-#define KNE_SCRIPT(X)                                                                       \
-	X(KNE_KE, KE, 1, 1)                                                                 \
-	X(KNE_NONCE, NONCE, 1, 1)                                                           \
+#define KNE_SCRIPT(X)                                                                              \
+	X(KNE_KE, KE, 1, 1)                                                                        \
+	X(KNE_NONCE, NONCE, 1, 1)                                                                  \
 	X(KNE_VID, VID, 0, 4)
 enum { KNE_SCRIPT(ISAKMP_SCRIPT_INDEX) };
 ISAKMP_SCRIPT(kne_script, "test KE, NONCE, VID*", KNE_SCRIPT);
@@ -116,31 +117,31 @@ test_walker_and_script_refuse_each_fault_with_its_reason(void **state)
 		const char *hex;
 		enum isakmp_err err;
 	} cases[] = {
-		{"header does not fit", ISAKMP_P_KE, "0a00", ISAKMP_ERR_SHORT_PAYLOAD},
-		{"next payload unknown", ISAKMP_P_KE, "c8000008aabbccdd", ISAKMP_ERR_UNKNOWN_PAYLOAD},
-		{"reserved not zero", ISAKMP_P_KE, "0a800008aabbccdd", ISAKMP_ERR_RESERVED},
-		{"length below the type's minimum", ISAKMP_P_KE, "0a000004",
-		 ISAKMP_ERR_PAYLOAD_TOO_SHORT},
-		{"length beyond the bytes", ISAKMP_P_KE, "0a000009aabbccdd",
-		 ISAKMP_ERR_PAYLOAD_OVERRUN},
-		{"payload not in the step", ISAKMP_P_KE, "08000008aabbccdd00000008aabbccdd",
-		 ISAKMP_ERR_UNEXPECTED_PAYLOAD},
-		{"out of order: NONCE before KE", ISAKMP_P_NONCE, "04000008aabbccdd00000008aabbccdd",
-		 ISAKMP_ERR_OUT_OF_ORDER},
-		{"duplicate KE", ISAKMP_P_KE, "04000008aabbccdd0a000008aabbccdd00000008aabbccdd",
-		 ISAKMP_ERR_DUPLICATE},
-		{"KE after VID", ISAKMP_P_KE,
-		 "0a000008aabbccdd0d000008aabbccdd04000008aabbccdd00000008aabbccdd",
-		 ISAKMP_ERR_DUPLICATE},
-		{"VID beyond its maximum", ISAKMP_P_KE,
-		 "0a000008aabbccdd0d000008aabbccdd0d0000040d0000040d0000040d00000400000004",
-		 ISAKMP_ERR_DUPLICATE},
-		{"NONCE missing", ISAKMP_P_KE, "0d000008aabbccdd00000004", ISAKMP_ERR_MISSING},
-		{"trailing bytes", ISAKMP_P_KE, "0a000008aabbccdd00000008aabbccdd00",
-		 ISAKMP_ERR_TRAILING},
-		{"KE, NONCE", ISAKMP_P_KE, "0a000008aabbccdd00000008aabbccdd", ISAKMP_OK},
-		{"KE, NONCE, two VIDs", ISAKMP_P_KE, "0a000008aabbccdd0d000008aabbccdd0d00000400000004",
-		 ISAKMP_OK},
+	    {"header does not fit", ISAKMP_P_KE, "0a00", ISAKMP_ERR_SHORT_PAYLOAD},
+	    {"next payload unknown", ISAKMP_P_KE, "c8000008aabbccdd", ISAKMP_ERR_UNKNOWN_PAYLOAD},
+	    {"reserved not zero", ISAKMP_P_KE, "0a800008aabbccdd", ISAKMP_ERR_RESERVED},
+	    {"length below the type's minimum", ISAKMP_P_KE, "0a000004",
+	     ISAKMP_ERR_PAYLOAD_TOO_SHORT},
+	    {"length beyond the bytes", ISAKMP_P_KE, "0a000009aabbccdd",
+	     ISAKMP_ERR_PAYLOAD_OVERRUN},
+	    {"payload not in the step", ISAKMP_P_KE, "08000008aabbccdd00000008aabbccdd",
+	     ISAKMP_ERR_UNEXPECTED_PAYLOAD},
+	    {"out of order: NONCE before KE", ISAKMP_P_NONCE, "04000008aabbccdd00000008aabbccdd",
+	     ISAKMP_ERR_OUT_OF_ORDER},
+	    {"duplicate KE", ISAKMP_P_KE, "04000008aabbccdd0a000008aabbccdd00000008aabbccdd",
+	     ISAKMP_ERR_DUPLICATE},
+	    {"KE after VID", ISAKMP_P_KE,
+	     "0a000008aabbccdd0d000008aabbccdd04000008aabbccdd00000008aabbccdd",
+	     ISAKMP_ERR_DUPLICATE},
+	    {"VID beyond its maximum", ISAKMP_P_KE,
+	     "0a000008aabbccdd0d000008aabbccdd0d0000040d0000040d0000040d00000400000004",
+	     ISAKMP_ERR_DUPLICATE},
+	    {"NONCE missing", ISAKMP_P_KE, "0d000008aabbccdd00000004", ISAKMP_ERR_MISSING},
+	    {"trailing bytes", ISAKMP_P_KE, "0a000008aabbccdd00000008aabbccdd00",
+	     ISAKMP_ERR_TRAILING},
+	    {"KE, NONCE", ISAKMP_P_KE, "0a000008aabbccdd00000008aabbccdd", ISAKMP_OK},
+	    {"KE, NONCE, two VIDs", ISAKMP_P_KE, "0a000008aabbccdd0d000008aabbccdd0d00000400000004",
+	     ISAKMP_OK},
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
@@ -175,23 +176,23 @@ static void
 test_attribute_table_reads_fields_and_refuses_what_it_must(void **state)
 {
 	static const struct isakmp_attr_field f[] = {
-		ISAKMP_ATTR_FIELD_INT(1, struct attr_dst, a8),
-		ISAKMP_ATTR_FIELD_INT(2, struct attr_dst, a16),
-		ISAKMP_ATTR_FIELD_INT(3, struct attr_dst, a32),
-		ISAKMP_ATTR_FIELD_BYTES(4, struct attr_dst, bytes, bytes_len),
-		ISAKMP_ATTR_FIELD_SKIP(5),
+	    ISAKMP_ATTR_FIELD_INT(1, struct attr_dst, a8),
+	    ISAKMP_ATTR_FIELD_INT(2, struct attr_dst, a16),
+	    ISAKMP_ATTR_FIELD_INT(3, struct attr_dst, a32),
+	    ISAKMP_ATTR_FIELD_BYTES(4, struct attr_dst, bytes, bytes_len),
+	    ISAKMP_ATTR_FIELD_SKIP(5),
 	};
 	static const struct {
 		const char *what;
 		const char *hex;
 		int strict, rc;
 	} cases[] = {
-		{"truncated TV", "8001", 0, -EBADMSG},
-		{"TLV beyond the bytes", "00030008000000", 0, -EBADMSG},
-		{"bytes given as TV", "80040001", 0, -EBADMSG},
-		{"bytes longer than the field", "000400050102030405", 0, -EMSGSIZE},
-		{"unknown attribute, strict", "80090001", 1, -ENOTSUP},
-		{"unknown attribute skipped", "80090001", 0, 0},
+	    {"truncated TV", "8001", 0, -EBADMSG},
+	    {"TLV beyond the bytes", "00030008000000", 0, -EBADMSG},
+	    {"bytes given as TV", "80040001", 0, -EBADMSG},
+	    {"bytes longer than the field", "000400050102030405", 0, -EMSGSIZE},
+	    {"unknown attribute, strict", "80090001", 1, -ENOTSUP},
+	    {"unknown attribute skipped", "80090001", 0, 0},
 	};
 	struct attr_dst d;
 	uint8_t b[64];
@@ -206,7 +207,12 @@ test_attribute_table_reads_fields_and_refuses_what_it_must(void **state)
 		    cases[i].rc)
 			fail_msg("%s", cases[i].what);
 	}
-	n = mk(b, "80010007" "80010009" "80020102" "0003000400010203" "00040003aabbcc" "80050001");
+	n = mk(b, "80010007"
+		  "80010009"
+		  "80020102"
+		  "0003000400010203"
+		  "00040003aabbcc"
+		  "80050001");
 	memset(&d, 0, sizeof(d));
 	assert_int_equal(isakmp_attrs_read(b, n, f, ARRAY_LEN(f), 1, &d, &seen), 0);
 	assert_int_equal(d.a8, 9);
@@ -275,16 +281,63 @@ test_build_then_parse_round_trip(void **state)
 
 /* A GDOI SA payload body: DOI 2, situation 0, SA attr next = SAT, then one
  * mirrored pair of SAT payloads for SPI 0x1001, AES-CBC-128 + HMAC-SHA1. */
-#define SAT_A "10000037" "01" "00" "04" "0000" "08" "c0000200ffffff00" \
-	      "04" "0000" "08" "c6336400ffffff00" "0c" "00001001" \
-	      "80040001" "80050002" "80060080" "80010001" "80020258"
-#define SAT_B "00000037" "01" "00" "04" "0000" "08" "c6336400ffffff00" \
-	      "04" "0000" "08" "c0000200ffffff00" "0c" "00001001" \
-	      "80040001" "80050002" "80060080" "80010001" "80020258"
-#define SA_BODY "00000002" "00000000" "0010" "0000" SAT_A SAT_B
-#define KD_BODY "0001" "0000" "01" "00" "0035" "04" "00001001" \
-		"0001" "0010" "000102030405060708090a0b0c0d0e0f" \
-		"0002" "0014" "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3"
+#define SAT_A                                                                                      \
+	"10000037"                                                                                 \
+	"01"                                                                                       \
+	"00"                                                                                       \
+	"04"                                                                                       \
+	"0000"                                                                                     \
+	"08"                                                                                       \
+	"c0000200ffffff00"                                                                         \
+	"04"                                                                                       \
+	"0000"                                                                                     \
+	"08"                                                                                       \
+	"c6336400ffffff00"                                                                         \
+	"0c"                                                                                       \
+	"00001001"                                                                                 \
+	"80040001"                                                                                 \
+	"80050002"                                                                                 \
+	"80060080"                                                                                 \
+	"80010001"                                                                                 \
+	"80020258"
+#define SAT_B                                                                                      \
+	"00000037"                                                                                 \
+	"01"                                                                                       \
+	"00"                                                                                       \
+	"04"                                                                                       \
+	"0000"                                                                                     \
+	"08"                                                                                       \
+	"c6336400ffffff00"                                                                         \
+	"04"                                                                                       \
+	"0000"                                                                                     \
+	"08"                                                                                       \
+	"c0000200ffffff00"                                                                         \
+	"0c"                                                                                       \
+	"00001001"                                                                                 \
+	"80040001"                                                                                 \
+	"80050002"                                                                                 \
+	"80060080"                                                                                 \
+	"80010001"                                                                                 \
+	"80020258"
+#define SA_BODY                                                                                    \
+	"00000002"                                                                                 \
+	"00000000"                                                                                 \
+	"0010"                                                                                     \
+	"0000" SAT_A SAT_B
+#define KD_BODY                                                                                    \
+	"0001"                                                                                     \
+	"0000"                                                                                     \
+	"01"                                                                                       \
+	"00"                                                                                       \
+	"0035"                                                                                     \
+	"04"                                                                                       \
+	"00001001"                                                                                 \
+	"0001"                                                                                     \
+	"0010"                                                                                     \
+	"000102030405060708090a0b0c0d0e0f"                                                         \
+	"0002"                                                                                     \
+	"0014"                                                                                     \
+	"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3"
 
 static void
 test_gdoi_policy_parses_and_checks(void **state)
@@ -319,34 +372,148 @@ test_gdoi_malformed_policies_fail_with_a_reason(void **state)
 		const char *sa, *kd;
 		const char *why; /* substring of the reason */
 	} cases[] = {
-		{"DOI 1", "00000001" "00000000" "0000" "0000", NULL, "DOI"},
-		{"SA truncated", "000000020000", NULL, "truncated"},
-		{"SAT identification truncated", "00000002" "00000000" "0010" "0000" "00000008" "01" "00" "04" "00",
-		 NULL, "truncated"},
-		{"unknown ID type", "00000002" "00000000" "0010" "0000" "0000000e" "01" "00" "09" "0000" "04" "01020304",
-		 NULL, "not supported"},
-		{"mask not contiguous", "00000002" "00000000" "0010" "0000" "00000012" "01" "00" "04" "0000" "08" "c0000200ff00ff00",
-		 NULL, "contiguous"},
-		{"a non-SA payload inside", "00000002" "00000000" "000a" "0000" "00000008aabbccdd", NULL,
-		 "other than"},
-		{"GAP after an SA TEK", "00000002" "00000000" "0010" "0000" "16000008" "01000000"
-		 "00000008" "80010001", NULL, "in that order"},
-		{"two GAPs", "00000002" "00000000" "0016" "0000" "16000008" "80010001" "00000008"
-		 "80010001", NULL, "in that order"},
-		{"GAP attribute not understood", "00000002" "00000000" "0016" "0000" "00000008" "80090001", NULL,
-		 "GAP attribute"},
-		{"same SPI, not mirrored", "00000002" "00000000" "0010" "0000" SAT_A "00000037" "01" "00" "04"
-		 "0000" "08" "c0000200ffffff00" "04" "0000" "08" "c6336400ffffff00" "0c" "00001001"
-		 "80040001" "80050002" "80060080" "80010001" "80020258",
-		 KD_BODY, "R5"},
-		{"no keys for the TEK", SA_BODY, "0000" "0000", "no keys"},
-		{"key packet beyond the payload", SA_BODY, "0001" "0000" "01" "00" "00ff" "04" "00001001", "beyond"},
-		{"keys for an unknown SPI", SA_BODY, "0001" "0000" "01" "00" "000d" "04" "00002002" "0001" "0000",
-		 "no SA TEK"},
-		{"AES key of 15 bytes", SA_BODY, "0001" "0000" "01" "00" "0034" "04" "00001001"
-		 "0001" "000f" "000102030405060708090a0b0c0d0e" "0002" "0014" "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3",
-		 "disagrees"},
-		{"bytes after the last key packet", SA_BODY, KD_BODY "00", "after"},
+	    {"DOI 1",
+	     "00000001"
+	     "00000000"
+	     "0000"
+	     "0000",
+	     NULL, "DOI"},
+	    {"SA truncated", "000000020000", NULL, "truncated"},
+	    {"SAT identification truncated",
+	     "00000002"
+	     "00000000"
+	     "0010"
+	     "0000"
+	     "00000008"
+	     "01"
+	     "00"
+	     "04"
+	     "00",
+	     NULL, "truncated"},
+	    {"unknown ID type",
+	     "00000002"
+	     "00000000"
+	     "0010"
+	     "0000"
+	     "0000000e"
+	     "01"
+	     "00"
+	     "09"
+	     "0000"
+	     "04"
+	     "01020304",
+	     NULL, "not supported"},
+	    {"mask not contiguous",
+	     "00000002"
+	     "00000000"
+	     "0010"
+	     "0000"
+	     "00000012"
+	     "01"
+	     "00"
+	     "04"
+	     "0000"
+	     "08"
+	     "c0000200ff00ff00",
+	     NULL, "contiguous"},
+	    {"a non-SA payload inside",
+	     "00000002"
+	     "00000000"
+	     "000a"
+	     "0000"
+	     "00000008aabbccdd",
+	     NULL, "other than"},
+	    {"GAP after an SA TEK",
+	     "00000002"
+	     "00000000"
+	     "0010"
+	     "0000"
+	     "16000008"
+	     "01000000"
+	     "00000008"
+	     "80010001",
+	     NULL, "in that order"},
+	    {"two GAPs",
+	     "00000002"
+	     "00000000"
+	     "0016"
+	     "0000"
+	     "16000008"
+	     "80010001"
+	     "00000008"
+	     "80010001",
+	     NULL, "in that order"},
+	    {"GAP attribute not understood",
+	     "00000002"
+	     "00000000"
+	     "0016"
+	     "0000"
+	     "00000008"
+	     "80090001",
+	     NULL, "GAP attribute"},
+	    {"same SPI, not mirrored",
+	     "00000002"
+	     "00000000"
+	     "0010"
+	     "0000" SAT_A "00000037"
+	     "01"
+	     "00"
+	     "04"
+	     "0000"
+	     "08"
+	     "c0000200ffffff00"
+	     "04"
+	     "0000"
+	     "08"
+	     "c6336400ffffff00"
+	     "0c"
+	     "00001001"
+	     "80040001"
+	     "80050002"
+	     "80060080"
+	     "80010001"
+	     "80020258",
+	     KD_BODY, "R5"},
+	    {"no keys for the TEK", SA_BODY,
+	     "0000"
+	     "0000",
+	     "no keys"},
+	    {"key packet beyond the payload", SA_BODY,
+	     "0001"
+	     "0000"
+	     "01"
+	     "00"
+	     "00ff"
+	     "04"
+	     "00001001",
+	     "beyond"},
+	    {"keys for an unknown SPI", SA_BODY,
+	     "0001"
+	     "0000"
+	     "01"
+	     "00"
+	     "000d"
+	     "04"
+	     "00002002"
+	     "0001"
+	     "0000",
+	     "no SA TEK"},
+	    {"AES key of 15 bytes", SA_BODY,
+	     "0001"
+	     "0000"
+	     "01"
+	     "00"
+	     "0034"
+	     "04"
+	     "00001001"
+	     "0001"
+	     "000f"
+	     "000102030405060708090a0b0c0d0e"
+	     "0002"
+	     "0014"
+	     "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3",
+	     "disagrees"},
+	    {"bytes after the last key packet", SA_BODY, KD_BODY "00", "after"},
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
@@ -385,16 +552,17 @@ test_main_mode_notification_in_the_clear_is_advice(void **state)
 		enum ike_result res;
 		uint16_t notify;
 	} cases[] = {
-		{"another SA's cookie", 0,
-		 "0b10050000000000000000280000000c000000010100000e", IKE_IGNORED, 0},
-		{"informational without a notification", 1, "001005000000000000001c",
-		 IKE_IGNORED, 0},
-		{"NO-PROPOSAL-CHOSEN", 1, "0b10050000000000000000280000000c000000010100000e",
-		 IKE_NOTIFIED, 14},
-		{"INVALID-COOKIE", 1, "0b10050000000000000000280000000c0000000101000004",
-		 IKE_NOTIFIED, 4},
+	    {"another SA's cookie", 0, "0b10050000000000000000280000000c000000010100000e",
+	     IKE_IGNORED, 0},
+	    {"informational without a notification", 1, "001005000000000000001c", IKE_IGNORED, 0},
+	    {"NO-PROPOSAL-CHOSEN", 1, "0b10050000000000000000280000000c000000010100000e",
+	     IKE_NOTIFIED, 14},
+	    {"INVALID-COOKIE", 1, "0b10050000000000000000280000000c0000000101000004", IKE_NOTIFIED,
+	     4},
 	};
-	struct ike_conf conf = {.psk_len = IKE_PSK_MIN, .doi = 1, .n_props = 1,
+	struct ike_conf conf = {.psk_len = IKE_PSK_MIN,
+				.doi = 1,
+				.n_props = 1,
 				.props = {{IKE_ENC_AES, 128, IKE_HASH_SHA1, 14, 3600}}};
 	static struct isakmp_buf out, reply;
 	struct ike_sa sa;
@@ -435,22 +603,47 @@ test_main_mode_notification_in_the_clear_is_advice(void **state)
 static void
 test_main_mode_2_with_duplicate_or_unexpected_payload_is_refused(void **state)
 {
-#define SA12 "00000001" "00000001"
+#define SA12                                                                                       \
+	"00000001"                                                                                 \
+	"00000001"
 	static const struct {
 		const char *what;
 		const char *tail; /* after the cookies: next, version .. length, payloads */
 		enum isakmp_err err;
 	} cases[] = {
-		{"two SA payloads", "01100200" "00000000" "00000034" "0100000c" SA12 "0000000c" SA12,
-		 ISAKMP_ERR_DUPLICATE},
-		{"VID before the SA", "0d100200" "00000000" "00000030" "01000008" "aabbccdd"
-		 "0000000c" SA12, ISAKMP_ERR_OUT_OF_ORDER},
-		{"KE after the SA", "01100200" "00000000" "00000030" "0400000c" SA12 "00000008"
-		 "aabbccdd", ISAKMP_ERR_UNEXPECTED_PAYLOAD},
-		{"no SA", "0d100200" "00000000" "00000024" "00000008" "aabbccdd", ISAKMP_ERR_MISSING},
+	    {"two SA payloads",
+	     "01100200"
+	     "00000000"
+	     "00000034"
+	     "0100000c" SA12 "0000000c" SA12,
+	     ISAKMP_ERR_DUPLICATE},
+	    {"VID before the SA",
+	     "0d100200"
+	     "00000000"
+	     "00000030"
+	     "01000008"
+	     "aabbccdd"
+	     "0000000c" SA12,
+	     ISAKMP_ERR_OUT_OF_ORDER},
+	    {"KE after the SA",
+	     "01100200"
+	     "00000000"
+	     "00000030"
+	     "0400000c" SA12 "00000008"
+	     "aabbccdd",
+	     ISAKMP_ERR_UNEXPECTED_PAYLOAD},
+	    {"no SA",
+	     "0d100200"
+	     "00000000"
+	     "00000024"
+	     "00000008"
+	     "aabbccdd",
+	     ISAKMP_ERR_MISSING},
 	};
 #undef SA12
-	struct ike_conf conf = {.psk_len = IKE_PSK_MIN, .doi = 1, .n_props = 1,
+	struct ike_conf conf = {.psk_len = IKE_PSK_MIN,
+				.doi = 1,
+				.n_props = 1,
 				.props = {{IKE_ENC_AES, 128, IKE_HASH_SHA1, 14, 3600}}};
 	static struct isakmp_buf out, reply;
 	struct ike_sa sa;
@@ -479,15 +672,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_header_checks),
-		cmocka_unit_test(test_payload_walker_rejects_each_malformation),
-		cmocka_unit_test(test_gdoi_malformed_policies_fail_with_a_reason),
-		cmocka_unit_test(test_walker_and_script_refuse_each_fault_with_its_reason),
-		cmocka_unit_test(test_attribute_table_reads_fields_and_refuses_what_it_must),
-		cmocka_unit_test(test_build_then_parse_round_trip),
-		cmocka_unit_test(test_gdoi_policy_parses_and_checks),
-		cmocka_unit_test(test_main_mode_notification_in_the_clear_is_advice),
-		cmocka_unit_test(test_main_mode_2_with_duplicate_or_unexpected_payload_is_refused),
+	    cmocka_unit_test(test_header_checks),
+	    cmocka_unit_test(test_payload_walker_rejects_each_malformation),
+	    cmocka_unit_test(test_gdoi_malformed_policies_fail_with_a_reason),
+	    cmocka_unit_test(test_walker_and_script_refuse_each_fault_with_its_reason),
+	    cmocka_unit_test(test_attribute_table_reads_fields_and_refuses_what_it_must),
+	    cmocka_unit_test(test_build_then_parse_round_trip),
+	    cmocka_unit_test(test_gdoi_policy_parses_and_checks),
+	    cmocka_unit_test(test_main_mode_notification_in_the_clear_is_advice),
+	    cmocka_unit_test(test_main_mode_2_with_duplicate_or_unexpected_payload_is_refused),
 	};
 
 	return cmocka_run_group_tests_name("isakmp", tests, NULL, NULL);

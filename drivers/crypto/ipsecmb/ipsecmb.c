@@ -32,18 +32,18 @@
 
 /* The route of a chunk whose operations all have the same route key. */
 enum mb_route {
-	MB_ROUTE_JOBS,     /* any algorithm, through the job API */
+	MB_ROUTE_JOBS,	   /* any algorithm, through the job API */
 	MB_ROUTE_CBC_HMAC, /* AES-CBC + HMAC-SHA1/SHA-256: cipher and hash bursts */
-	MB_ROUTE_GCM,      /* AES-GCM: direct calls */
+	MB_ROUTE_GCM,	   /* AES-GCM: direct calls */
 };
 
 struct mb_session {
-	uint32_t route_key;   /* route | cipher key length | hash: equal keys share a chunk */
-	uint8_t route;        /* enum mb_route */
+	uint32_t route_key; /* route | cipher key length | hash: equal keys share a chunk */
+	uint8_t route;	    /* enum mb_route */
 	IMB_CIPHER_MODE cipher_mode;
 	IMB_HASH_ALG hash_alg;
-	uint64_t key_len;     /* cipher key length as the job wants it */
-	uint32_t iv_len;      /* IV length as the job wants it (GCM: 12) */
+	uint64_t key_len; /* cipher key length as the job wants it */
+	uint32_t iv_len;  /* IV length as the job wants it (GCM: 12) */
 	uint32_t icv_len;
 	const void *enc_keys; /* point into this session: sessions never move */
 	const void *dec_keys;
@@ -65,9 +65,9 @@ struct mb_session {
 
 struct mb_engine {
 	IMB_MGR *mgr;
-	alignas(64) IMB_JOB jobs[MB_CHUNK];    /* the cipher and hash bursts' operations */
-	struct gcm_context_data gcm;           /* the direct GCM calls' working state */
-	alignas(64) uint8_t nonce[MB_CHUNK][16]; /* GCM: salt | explicit IV (12 bytes used) */
+	alignas(64) IMB_JOB jobs[MB_CHUNK];	       /* the cipher and hash bursts' operations */
+	struct gcm_context_data gcm;		       /* the direct GCM calls' working state */
+	alignas(64) uint8_t nonce[MB_CHUNK][16];       /* GCM: salt | explicit IV (12 bytes used) */
 	alignas(64) uint8_t icv[MB_CHUNK][DIGEST_MAX]; /* computed ICVs of decrypts */
 };
 
@@ -237,8 +237,8 @@ mb_session_clear(void *sess)
 /* What every job says of its operation, from the session; @p decrypt is a
  * constant in each caller so the direction costs no branch. */
 static inline __attribute__((always_inline)) void
-mb_fill_common(struct mb_engine *e, IMB_JOB *job, const struct gvpn_crypto_op *op,
-	       unsigned int idx, const int decrypt)
+mb_fill_common(struct mb_engine *e, IMB_JOB *job, const struct gvpn_crypto_op *op, unsigned int idx,
+	       const int decrypt)
 {
 	const struct mb_session *s = op->sess;
 
@@ -509,11 +509,11 @@ mb_process(void *engine, struct gvpn_crypto_op ops[], uint8_t status[], uint16_t
 }
 
 const struct gvpn_crypto_ops gvpn_crypto_ipsecmb = {
-	.name = "ipsecmb",
-	.session_size = sizeof(struct mb_session),
-	.session_init = mb_session_init,
-	.session_clear = mb_session_clear,
-	.engine_create = mb_engine_create,
-	.engine_free = mb_engine_free,
-	.process = mb_process,
+    .name = "ipsecmb",
+    .session_size = sizeof(struct mb_session),
+    .session_init = mb_session_init,
+    .session_clear = mb_session_clear,
+    .engine_create = mb_engine_create,
+    .engine_free = mb_engine_free,
+    .process = mb_process,
 };

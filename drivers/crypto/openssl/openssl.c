@@ -96,7 +96,7 @@ ossl_session_init(void *engine, void *sess, const struct gvpn_crypto_xform *x)
 		s->cipher = EVP_des_ede3_cbc();
 		break;
 	case GVPN_CIPHER_AES_CBC:
-		s->cipher = klen == 16 ? EVP_aes_128_cbc()
+		s->cipher = klen == 16	 ? EVP_aes_128_cbc()
 			    : klen == 24 ? EVP_aes_192_cbc()
 					 : EVP_aes_256_cbc();
 		break;
@@ -137,8 +137,8 @@ ossl_hmac(const struct ossl_session *s, const struct gvpn_crypto_op *op, uint8_t
 
 	return HMAC(s->md, s->x.auth_key, s->x.auth_key_len, op->auth, op->auth_len, out, &len) !=
 		       NULL
-		       ? 0
-		       : -1;
+		   ? 0
+		   : -1;
 }
 
 static int
@@ -222,11 +222,11 @@ ossl_process(void *engine, struct gvpn_crypto_op ops[], uint8_t status[], uint16
 }
 
 const struct gvpn_crypto_ops gvpn_crypto_openssl = {
-	.name = "openssl",
-	.session_size = sizeof(struct ossl_session),
-	.session_init = ossl_session_init,
-	.session_clear = ossl_session_clear,
-	.engine_create = ossl_engine_create,
-	.engine_free = ossl_engine_free,
-	.process = ossl_process,
+    .name = "openssl",
+    .session_size = sizeof(struct ossl_session),
+    .session_init = ossl_session_init,
+    .session_clear = ossl_session_clear,
+    .engine_create = ossl_engine_create,
+    .engine_free = ossl_engine_free,
+    .process = ossl_process,
 };
