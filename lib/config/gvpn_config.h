@@ -125,6 +125,8 @@ struct gvpn_config {
  *   put it in key memory (gvpn_keymem_alloc()).
  * @param err
  *   On failure: "FILE:LINE: SETTING: problem".
+ * Sanitizer builds parse in the process: their allocators are not fork-safe.
+ *
  * @return
  *   0, or -EINVAL (invalid content, see @p err), -ENOENT/-EIO (unreadable),
  *   -ENOMEM, or the errno of a failed pipe or fork.
