@@ -193,9 +193,12 @@ gdoi_client_free(struct gdoi_client *c)
 	gvpn_keymem_free(c);
 }
 
+/* Take the KEK a pull or push delivered (NULL: none). The same SPI keeps
+ * its SEQ floor (gdoi_kek_seq_floor). */
 static void
 kek_set(struct gdoi_client *c, const struct gdoi_kek *k, uint32_t seq, uint64_t now)
 {
+	seq = gdoi_kek_seq_floor(c->has_kek ? &c->kek : NULL, c->seq, k, seq);
 	gvpn_wipe(&c->kek, sizeof(c->kek));
 	c->has_kek = k != NULL;
 	c->seq = seq;
@@ -508,7 +511,7 @@ push_input(struct gdoi_client *c, const uint8_t *msg, size_t len, const struct s
 	if (kek_deleted(c, &c->push))
 		kek_set(c, NULL, 0, now);
 	if (c->push.has_policy && c->push.pol.has_kek)
-		kek_set(c, &c->push.pol.kek, 0, now); /* its pushes count from 1 (RFC 6407 4) */
+		kek_set(c, &c->push.pol.kek, 0, now); /* a new one's pushes count from 1 */
 	if (c->push.has_policy && c->push.pol.n_teks != 0 && c->state == GDOI_REGISTERED)
 		schedule_rekey(c, &c->push.pol, now);
 	gdoi_push_clear(&c->push);

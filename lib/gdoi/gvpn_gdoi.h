@@ -134,6 +134,16 @@ int gdoi_policy_check_teks(struct gdoi_policy *pol, const char **why);
  */
 int gdoi_kek_check(struct gdoi_kek *kek, const char **why);
 
+/**
+ * The push SEQ floor once @p next becomes the group's KEK (RFC 6407 4). A
+ * KEK with the SPI of the one held (@p held, NULL if none) is the same KEK:
+ * its floor stays @p floor, or rises to @p next_seq, so no push accepted
+ * under it can be replayed (a key server may repeat its KEK in every push).
+ * A new SPI counts from @p next_seq: 0 from a push, a pull's SEQ.
+ */
+uint32_t gdoi_kek_seq_floor(const struct gdoi_kek *held, uint32_t floor,
+			    const struct gdoi_kek *next, uint32_t next_seq);
+
 /** Wipe every key in a policy. */
 void gdoi_policy_clear(struct gdoi_policy *pol);
 

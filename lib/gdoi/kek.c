@@ -64,6 +64,15 @@ sig_pubkey(const struct gdoi_kek *k)
 	return d2i_PUBKEY(NULL, &p, k->sig_key_len);
 }
 
+uint32_t
+gdoi_kek_seq_floor(const struct gdoi_kek *held, uint32_t floor, const struct gdoi_kek *next,
+		   uint32_t next_seq)
+{
+	if (held != NULL && next != NULL && memcmp(held->spi, next->spi, sizeof(held->spi)) == 0)
+		return floor > next_seq ? floor : next_seq;
+	return next_seq;
+}
+
 int
 gdoi_kek_check(struct gdoi_kek *k, const char **why)
 {

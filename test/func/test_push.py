@@ -291,6 +291,23 @@ def test_push_faults(ctx, tap):
             assert group(g)["push_seq"] > 1
         tap.check("after the faults a valid push is still accepted", still_good)
 
+        def repeated_kek():
+            # a key server may repeat its KEK in every push: the same SPI is
+            # the same KEK, and the pushes already accepted stay stale
+            before = group(g)
+            control.push(ks, rekey=True, repeat_kek=True, atd=0)
+            g.wait(lambda: group(g)["pushes"] == before["pushes"] + 1, timeout=5,
+                   what="the KEK-repeating push")
+            seq = group(g)["push_seq"]
+            assert seq > before["push_seq"] and group(g)["kek"] == "yes", group(g)
+            stale = group(g)["push_drop_stale_seq"]
+            control.push(ks, rekey=True, fault="stale_seq")
+            g.wait(lambda: group(g)["push_drop_stale_seq"] == stale + 1, timeout=5,
+                   what="the replayed SEQ 1 to be dropped as stale")
+            assert group(g)["push_seq"] == seq, group(g)
+        tap.check("a push repeating the KEK keeps the SEQ floor: an older push replayed "
+                  "after it is dropped as stale_seq", repeated_kek)
+
         def removed():
             member = next(iter(ks.state()["groups"]["1001"]["members"]))
             control.push(ks, remove_member=member, to=[member],

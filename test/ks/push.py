@@ -31,7 +31,7 @@ PROTO_KEK = 0               # Delete payload Protocol-ID of a KEK, RFC 6407 5.9
 FAULTS = ("replay_seq", "bad_signature", "unknown_kek", "wrong_kek_key",
           "malformed", "no_sig", "stale_seq")
 KEYS = {"id", "group", "rekey", "teks", "atd", "dtd", "delete", "new_kek",
-        "keep_rsa", "to", "fault", "remove_member", "send"}
+        "repeat_kek", "keep_rsa", "to", "fault", "remove_member", "send"}
 
 SIG_HASHES = {"sha1": hashes.SHA1, "sha256": hashes.SHA256,
               "sha384": hashes.SHA384, "sha512": hashes.SHA512}
@@ -226,7 +226,7 @@ def plan(group, p, now=None):
     removed = []
     if p.get("remove_member"):
         removed = remove_member(group, str(p["remove_member"]))
-    acts = any(p.get(k) for k in ("rekey", "teks", "delete", "new_kek"))
+    acts = any(p.get(k) for k in ("rekey", "teks", "delete", "new_kek", "repeat_kek"))
     send = p.get("send", acts or fault is not None
                  or not p.get("remove_member"))
     info = {"group": group.id, "removed": removed}
@@ -248,10 +248,15 @@ def plan(group, p, now=None):
             new_kek = kek.successor(over, bool(p.get("keep_rsa")))
         except (gdoi.PolicyError, ValueError) as e:
             raise PushError(f"new_kek: {e}") from e
+    if p.get("repeat_kek") and new_kek:
+        raise PushError("repeat_kek and new_kek: one KEK a push")
+    # the current KEK again, same cookies and keys (as some key servers do in
+    # every push): the SEQ count goes on
+    sak = new_kek or (kek if p.get("repeat_kek") else None)
     sa_body = kd = None
-    if new_teks or new_kek:
+    if new_teks or sak:
         attrs, packets = gdoi.policy_payloads(
-            new_kek, gdoi.gap_body(atd, dtd, group.replay_window,
+            sak, gdoi.gap_body(atd, dtd, group.replay_window,
                                    group.replay_window_attr),
             new_teks, now)
         sa_body = gdoi.sa_payload(attrs)

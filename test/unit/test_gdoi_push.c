@@ -87,7 +87,7 @@ struct push_opts {
 	uint32_t seq;
 	int with_sa;	   /* SA (GAP + one SAT) and KD */
 	uint8_t transform; /* of the SAT (12 = AES-CBC) */
-	int new_kek;	   /* SAK + KEK key packet */
+	int new_kek;	   /* SAK + KEK key packet: 1 a new SPI, 2 the held one repeated */
 	int n_del;	   /* TEK deletes of SPI 0x2000 (first) and all KEKs (second) */
 	int bad_del_size;
 	int sa_without_kd;
@@ -187,7 +187,8 @@ build_push(const struct push_opts *o, uint8_t *out)
 					uint8_t spi[16];
 
 					memcpy(spi, kek_spi, 16);
-					spi[15] ^= 0xff;
+					if (o->new_kek == 1)
+						spi[15] ^= 0xff;
 					pb_put(&p, spi, 16);
 				}
 				pb_u32(&p, 0);
@@ -260,7 +261,8 @@ build_push(const struct push_opts *o, uint8_t *out)
 				int dl = i2d_PUBKEY(ks_key, &dp);
 
 				memcpy(spi, kek_spi, 16);
-				spi[15] ^= 0xff;
+				if (o->new_kek == 1)
+					spi[15] ^= 0xff;
 				pk = p.len;
 				pb_u8(&p, 2);
 				pb_u8(&p, 0);
@@ -453,6 +455,54 @@ test_delete_and_new_kek(void **state)
 	gdoi_push_clear(&out);
 }
 
+/* A push repeating the held KEK (same SPI) keeps the SEQ floor: the pushes
+ * accepted before it stay stale. A new SPI restarts the count. */
+static void
+test_repeated_kek_keeps_the_seq_floor(void **state)
+{
+	static uint8_t msg2[4096], msg3[4096];
+	static struct gdoi_push out;
+	struct gdoi_kek k = kek;
+	struct push_opts o2 = {.seq = 2, .with_sa = 1};
+	struct push_opts o3 = {.seq = 3, .with_sa = 1, .new_kek = 2};
+	enum gdoi_push_drop reason;
+	const char *why = NULL;
+	uint32_t floor = 0;
+	size_t n2, n3;
+
+	(void)state;
+	assert_int_equal(gdoi_kek_check(&k, &why), 0);
+	n2 = build_push(&o2, msg2);
+	n3 = build_push(&o3, msg3);
+	assert_int_equal(gdoi_push_input(&k, floor, msg2, n2, &out, &reason, &why), 0);
+	floor = out.seq;
+	gdoi_push_clear(&out);
+	if (gdoi_push_input(&k, floor, msg3, n3, &out, &reason, &why) != 0)
+		fail_msg("KEK-repeating push dropped (%s): %s", gdoi_push_drop_id(reason), why);
+	floor = out.seq;
+	assert_true(out.pol.has_kek);
+	assert_memory_equal(out.pol.kek.spi, k.spi, 16);
+	/* the member takes the repeated KEK */
+	floor = gdoi_kek_seq_floor(&k, floor, &out.pol.kek, 0);
+	assert_int_equal(floor, 3);
+	k = out.pol.kek;
+	gdoi_push_clear(&out);
+	/* the replay of SEQ 2, and of SEQ 3 itself */
+	assert_int_equal(gdoi_push_input(&k, floor, msg2, n2, &out, &reason, &why), -ESTALE);
+	assert_int_equal(reason, GDOI_PUSH_DROP_STALE_SEQ);
+	assert_int_equal(gdoi_push_input(&k, floor, msg3, n3, &out, &reason, &why), -ESTALE);
+	assert_int_equal(reason, GDOI_PUSH_DROP_STALE_SEQ);
+
+	/* a new SPI: its pushes count from 1; a pull's SEQ for the same KEK
+	 * never lowers the floor, for a new one it is the floor */
+	k.spi[15] ^= 0xff;
+	assert_int_equal(gdoi_kek_seq_floor(&kek, 3, &k, 0), 0);
+	assert_int_equal(gdoi_kek_seq_floor(&kek, 3, &kek, 1), 3);
+	assert_int_equal(gdoi_kek_seq_floor(&kek, 3, &kek, 9), 9);
+	assert_int_equal(gdoi_kek_seq_floor(NULL, 3, &kek, 5), 5);
+	assert_int_equal(gdoi_kek_seq_floor(&kek, 3, NULL, 0), 0);
+}
+
 static void
 test_every_fault_dropped_with_its_reason(void **state)
 {
@@ -621,6 +671,7 @@ main(void)
 	    cmocka_unit_test(test_kek_check),
 	    cmocka_unit_test(test_valid_push),
 	    cmocka_unit_test(test_delete_and_new_kek),
+	    cmocka_unit_test(test_repeated_kek_keeps_the_seq_floor),
 	    cmocka_unit_test(test_every_fault_dropped_with_its_reason),
 	    cmocka_unit_test(test_ack),
 	};
