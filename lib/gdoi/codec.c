@@ -237,8 +237,18 @@ parse_sak(const struct isakmp_payload *pl, struct gdoi_policy *pol, const char *
 	if (r.bad)
 		FAIL("SA KEK truncated");
 	memcpy(pol->kek.spi, spi, 16);
-	if (isakmp_attrs_read(r.p, r.left, kek_attrs, GDOI_DIM(kek_attrs), 0, &pol->kek, NULL) != 0)
-		FAIL("SA KEK attributes malformed");
+	if (isakmp_attrs_read(r.p, r.left, kek_attrs, GDOI_DIM(kek_attrs), 0, &pol->kek, NULL) !=
+	    0) {
+		/* The GDOI reference key server writes 6 octets after the SPI
+		 * (RFC 3547's POP fields and 2 more): two zero octets, then
+		 * the attributes. Taken only when they then read whole. */
+		memset(&pol->kek, 0, sizeof(pol->kek));
+		memcpy(pol->kek.spi, spi, 16);
+		if (r.left < 2 || r.p[0] != 0 || r.p[1] != 0 ||
+		    isakmp_attrs_read(r.p + 2, r.left - 2, kek_attrs, GDOI_DIM(kek_attrs), 0,
+				      &pol->kek, NULL) != 0)
+			FAIL("SA KEK attributes malformed");
+	}
 	pol->has_kek = 1;
 	return 0;
 }

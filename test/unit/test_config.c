@@ -795,6 +795,27 @@ test_every_shipped_example_parses(void **state)
 	}
 }
 
+/* Group IDs up to 2^32 - 1 as written, without libconfig's L suffix (key
+ * servers number groups in 32 bits); 2^32 is refused. */
+static void
+test_group_id_takes_32_bits_as_written(void **state)
+{
+	(void)state;
+	parse_ok(PORTS "groups = ({ name = \"g\"; id = 4294967295; sas = (\n{ " SA(
+	    "0x1001") " }\n); });\n");
+	assert_int_equal(cfg->groups[0].id, 4294967295u);
+	parse_ok(PORTS "groups = ({ name = \"g\"; id = 0xFFFFFFFF; sas = (\n{ " SA(
+	    "0x1001") " }\n); });\n");
+	assert_int_equal(cfg->groups[0].id, 4294967295u);
+	{
+		static const char text[] = PORTS "groups = ({ name = \"g\"; id = 4294967296; "
+						 "sas = (\n{ " SA("0x1001") " }\n); });\n";
+
+		expect_refused("group ID 2^32", text, strlen(text),
+			       "3: groups[0].id: must be 0..4294967295");
+	}
+}
+
 /* The same result through the forked reader, and a wiped result on failure. */
 static void
 test_load_in_a_child_gives_the_parse_result(void **state)
@@ -837,6 +858,7 @@ main(void)
 	    cmocka_unit_test(test_phase1_name_parses_to_ike_attribute_values),
 	    cmocka_unit_test(test_ports_pair_by_peer_name),
 	    cmocka_unit_test(test_every_shipped_example_parses),
+	    cmocka_unit_test(test_group_id_takes_32_bits_as_written),
 	    cmocka_unit_test(test_load_in_a_child_gives_the_parse_result),
 	};
 

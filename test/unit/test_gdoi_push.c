@@ -85,10 +85,12 @@ pb_end(struct pb *p, size_t at)
 
 struct push_opts {
 	uint32_t seq;
-	int with_sa;	   /* SA (GAP + one SAT) and KD */
-	uint8_t transform; /* of the SAT (12 = AES-CBC) */
-	int new_kek;	   /* SAK + KEK key packet: 1 a new SPI, 2 the held one repeated */
-	int n_del;	   /* TEK deletes of SPI 0x2000 (first) and all KEKs (second) */
+	int with_sa;	      /* SA (GAP + one SAT) and KD */
+	uint8_t transform;    /* of the SAT (12 = AES-CBC) */
+	int new_kek;	      /* SAK + KEK key packet: 1 a new SPI, 2 the held one repeated */
+	uint16_t sak_gap;     /* octets after the SA KEK's SPI: 0 = 4 (RFC 6407), 6, ... */
+	uint8_t sak_gap_fill; /* their value past the fourth */
+	int n_del;	      /* TEK deletes of SPI 0x2000 (first) and all KEKs (second) */
 	int bad_del_size;
 	int sa_without_kd;
 	int dup_seq; /* a second SEQ right after the first */
@@ -192,6 +194,8 @@ build_push(const struct push_opts *o, uint8_t *out)
 					pb_put(&p, spi, 16);
 				}
 				pb_u32(&p, 0);
+				for (uint16_t i = 4; i < o->sak_gap; i++)
+					pb_u8(&p, o->sak_gap_fill);
 				pb_u16(&p, 0x8000 | 2); /* KEK_ALGORITHM AES */
 				pb_u16(&p, 3);
 				pb_u16(&p, 0x8000 | 3); /* KEK_KEY_LENGTH */
@@ -503,6 +507,42 @@ test_repeated_kek_keeps_the_seq_floor(void **state)
 	assert_int_equal(gdoi_kek_seq_floor(&kek, 3, NULL, 0), 0);
 }
 
+/* The GDOI reference key server writes 6 octets after the SA KEK's SPI: two
+ * zero octets more are taken; a non-zero octet there, or a 5-octet gap, is not. */
+static void
+test_sa_kek_with_six_octets_after_the_spi(void **state)
+{
+	static uint8_t msg[4096];
+	static struct gdoi_push out;
+	struct gdoi_kek k = kek;
+	struct push_opts o = {.seq = 3, .with_sa = 1, .new_kek = 1, .sak_gap = 6};
+	enum gdoi_push_drop reason;
+	const char *why = NULL;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(gdoi_kek_check(&k, &why), 0);
+	n = build_push(&o, msg);
+	if (gdoi_push_input(&k, 2, msg, n, &out, &reason, &why) != 0)
+		fail_msg("6-octet SA KEK dropped (%s): %s", gdoi_push_drop_id(reason), why);
+	assert_true(out.pol.has_kek);
+	assert_int_equal(out.pol.kek.alg, KEK_ALG_AES);
+	assert_int_equal(out.pol.kek.key_bits, 128);
+	assert_int_equal(out.pol.kek.sig_hash, SIG_HASH_SHA256);
+	assert_int_equal(out.pol.kek.ack_requested, REKEY_ACK_KEK_SHA256);
+	gdoi_push_clear(&out);
+
+	o.sak_gap_fill = 0x01; /* not zero: not that layout */
+	n = build_push(&o, msg);
+	assert_int_equal(gdoi_push_input(&k, 2, msg, n, &out, &reason, &why), -EINVAL);
+	assert_int_equal(reason, GDOI_PUSH_DROP_POLICY);
+	o.sak_gap_fill = 0;
+	o.sak_gap = 5; /* nor 5 octets */
+	n = build_push(&o, msg);
+	assert_int_equal(gdoi_push_input(&k, 2, msg, n, &out, &reason, &why), -EINVAL);
+	assert_int_equal(reason, GDOI_PUSH_DROP_POLICY);
+}
+
 static void
 test_every_fault_dropped_with_its_reason(void **state)
 {
@@ -672,6 +712,7 @@ main(void)
 	    cmocka_unit_test(test_valid_push),
 	    cmocka_unit_test(test_delete_and_new_kek),
 	    cmocka_unit_test(test_repeated_kek_keeps_the_seq_floor),
+	    cmocka_unit_test(test_sa_kek_with_six_octets_after_the_spi),
 	    cmocka_unit_test(test_every_fault_dropped_with_its_reason),
 	    cmocka_unit_test(test_ack),
 	};
