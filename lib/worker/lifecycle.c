@@ -89,6 +89,11 @@ gvpn_worker_create(const struct gvpn_worker_conf *conf)
 		rte_errno = ENOMEM;
 		return NULL;
 	}
+	/* Write both tables once now: their pages are resident before the
+	 * first packet (memory without hugepages is touched in lazily), so no
+	 * lookup or rekey takes a page fault and the RSS stays flat. */
+	rte_hash_reset(w->flows);
+	rte_hash_reset(w->spis);
 	return w;
 }
 
