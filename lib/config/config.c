@@ -837,10 +837,11 @@ parse_addr_port(const char *s, uint32_t *addr, uint16_t *port, uint16_t def_port
 static int
 parse_gdoi(struct ctx *x, const config_setting_t *g, struct gvpn_gdoi_conf *k)
 {
+	static const char *const habits[] = {"strict", "reference", NULL};
 	const config_setting_t *l = config_setting_get_member(g, "key_servers");
 	char buf[GVPN_PSK_MAX + 1], path[PATH_MAX];
+	int rc, h = GVPN_KS_HABITS_STRICT;
 	long long v = 0;
-	int rc;
 
 	if (!config_setting_is_list(l) && !config_setting_is_array(l))
 		return fail(x, l, NULL, "must be a list of \"address[:port]\" strings");
@@ -925,17 +926,30 @@ parse_gdoi(struct ctx *x, const config_setting_t *g, struct gvpn_gdoi_conf *k)
 		return rc;
 	if (rc == 0)
 		k->retries = (uint8_t)v;
+	if (get_enum(x, g, "key_server_habits", habits, &h) < 0)
+		return -EINVAL;
+	k->habits = (enum gvpn_ks_habits)h;
 	return 0;
 }
 
 static int
 parse_group(struct ctx *x, const config_setting_t *g, struct gvpn_group_conf *gc)
 {
-	static const char *const allowed[] = {
-	    "name",	"id",	       "direction",	  "fail_open",
-	    "sas",	"key_servers", "local_address",	  "psk",
-	    "psk_file", "phase1",      "phase1_lifetime", "retry_interval",
-	    "retries",	NULL};
+	static const char *const allowed[] = {"name",
+					      "id",
+					      "direction",
+					      "fail_open",
+					      "sas",
+					      "key_servers",
+					      "local_address",
+					      "psk",
+					      "psk_file",
+					      "phase1",
+					      "phase1_lifetime",
+					      "retry_interval",
+					      "retries",
+					      "key_server_habits",
+					      NULL};
 	static const char *const dirs[] = {"both", "inbound", "outbound", NULL};
 	const config_setting_t *l;
 	long long v = 0;
@@ -975,7 +989,7 @@ parse_group(struct ctx *x, const config_setting_t *g, struct gvpn_group_conf *gc
 	}
 	for (const char *const *k =
 		 (const char *const[]){"local_address", "psk", "psk_file", "phase1",
-				       "retry_interval", "retries", NULL};
+				       "retry_interval", "retries", "key_server_habits", NULL};
 	     *k != NULL; k++)
 		if (config_setting_get_member(g, *k) != NULL)
 			return fail(x, config_setting_get_member(g, *k), NULL,

@@ -68,6 +68,12 @@ struct gvpn_phase1 {
  */
 int gvpn_phase1_parse(const char *s, struct gvpn_phase1 *p);
 
+/** What a group accepts beyond RFC 6407 from its key servers (doc/interop.md). */
+enum gvpn_ks_habits {
+	GVPN_KS_HABITS_STRICT = 0, /**< "strict" */
+	GVPN_KS_HABITS_REFERENCE,  /**< "reference": the GDOI reference key server's */
+};
+
 /** Registration with key servers (R10-R12); absent for static groups. */
 struct gvpn_gdoi_conf {
 	uint8_t n_servers;
@@ -82,6 +88,7 @@ struct gvpn_gdoi_conf {
 	uint32_t phase1_lifetime;   /**< seconds */
 	uint32_t retry_interval_ms; /**< R12: 10 s */
 	uint8_t retries;	    /**< R12: 3 */
+	enum gvpn_ks_habits habits; /**< key_server_habits */
 };
 
 struct gvpn_group_conf {

@@ -362,6 +362,8 @@ gdoi_create(struct gvpn_ctrl *c, uint8_t g)
 	cc.ike.psk_len = k->psk_len;
 	cc.ike.local_addr = k->local_addr;
 	cc.ike.doi = GDOI_DOI;
+	cc.habits =
+	    k->habits == GVPN_KS_HABITS_REFERENCE ? GDOI_HABITS_REFERENCE : GDOI_HABITS_STRICT;
 	cc.ike.n_props = k->n_phase1;
 	for (unsigned int i = 0; i < k->n_phase1; i++)
 		cc.ike.props[i] = (struct ike_proposal){.enc = k->phase1[i].enc,

@@ -481,8 +481,8 @@ push_input(struct gdoi_client *c, const uint8_t *msg, size_t len, const struct s
 	const char *why = NULL;
 	int rc;
 
-	if (gdoi_push_input(c->has_kek ? &c->kek : NULL, c->seq, msg, len, &c->push, &reason,
-			    &why) != 0) {
+	if (gdoi_push_input(c->has_kek ? &c->kek : NULL, c->seq, c->conf.habits, msg, len, &c->push,
+			    &reason, &why) != 0) {
 		push_dropped(c, reason, why, now);
 		return;
 	}

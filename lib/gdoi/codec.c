@@ -399,7 +399,9 @@ kd_kek(const uint8_t *spi, uint8_t spi_size, struct rd *pk, struct gdoi_policy *
 	uint32_t seen = 0;
 	int rc;
 
-	if (!pol->has_kek || spi_size != 16 || memcmp(spi, pol->kek.spi, 16) != 0)
+	if (!pol->has_kek || spi_size != 16 ||
+	    (memcmp(spi, pol->kek.spi, 16) != 0 &&
+	     !(pol->has_kek_alias && memcmp(spi, pol->kek_alias, 16) == 0)))
 		FAIL("KEK key packet for an unknown KEK");
 	rc = isakmp_attrs_read(pk->p, pk->left, kek_key_attrs, GDOI_DIM(kek_key_attrs), 0,
 			       &pol->kek, &seen);

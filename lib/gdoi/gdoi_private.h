@@ -25,11 +25,12 @@ int gdoi_kek_decrypt(const struct gdoi_kek *k, const uint8_t *in, size_t len, ui
 
 /**
  * Verify a push's SIG over "rekey" | @p hdr | @p signed_part with the key
- * server's public key (RFC 6407 4, 5.3.6.1).
+ * server's public key (RFC 6407 4, 5.3.6.1). Under GDOI_HABITS_REFERENCE a
+ * signature of the reference key server's form verifies too.
  * @return 0, or -EACCES when it does not verify.
  */
 int gdoi_kek_verify(const struct gdoi_kek *k, const uint8_t *hdr, const uint8_t *signed_part,
-		    size_t signed_len, const struct isakmp_payload *sig);
+		    size_t signed_len, const struct isakmp_payload *sig, enum gdoi_habits habits);
 
 /* codec.c */
 

@@ -87,6 +87,18 @@ struct gdoi_kek {
 	uint16_t sig_key_len;
 };
 
+/**
+ * What a member accepts beyond RFC 6407 from its key server (doc/interop.md).
+ * Strict unless a group's configuration opts in.
+ */
+enum gdoi_habits {
+	GDOI_HABITS_STRICT = 0,
+	/** The GDOI reference key server's: push signatures over the bare
+	 * digest (no DigestInfo) with the header's length before padding, and
+	 * on a KEK rekey the KEK key packet under the old KEK's SPI. */
+	GDOI_HABITS_REFERENCE,
+};
+
 /** A group's policy as one pull (or push) delivered it. */
 struct gdoi_policy {
 	uint16_t n_teks;
@@ -99,6 +111,10 @@ struct gdoi_policy {
 	int has_seq;
 	uint32_t seq;
 	uint16_t n_ignored; /**< SA TEKs of other protocols (deny policies, R6) */
+	/** A KEK key packet under this SPI holds the announced KEK's keys (set
+	 * by a push under GDOI_HABITS_REFERENCE: the held KEK's SPI). */
+	int has_kek_alias;
+	uint8_t kek_alias[16];
 };
 
 /**
@@ -231,14 +247,15 @@ const char *gdoi_push_drop_id(enum gdoi_push_drop d);
  * decrypted with the KEK, checked against the push script (HDR*, SEQ, D*,
  * [SA, KD], SIG), its SEQ must exceed @p last_seq and its signature must
  * verify with the key server's public key, all before anything in it is
- * believed.
+ * believed. @p habits: what is accepted beyond RFC 6407.
  * @return 0 with @p out filled, or, with @p reason and @p why set:
  *   -ENOKEY (no KEK, or not its cookies), -EBADMSG (malformed), -ESTALE
  *   (old SEQ), -EACCES (bad signature), -EINVAL / -ENOTSUP (policy),
  *   -ENOMEM.
  */
-int gdoi_push_input(const struct gdoi_kek *kek, uint32_t last_seq, const uint8_t *msg, size_t len,
-		    struct gdoi_push *out, enum gdoi_push_drop *reason, const char **why);
+int gdoi_push_input(const struct gdoi_kek *kek, uint32_t last_seq, enum gdoi_habits habits,
+		    const uint8_t *msg, size_t len, struct gdoi_push *out,
+		    enum gdoi_push_drop *reason, const char **why);
 
 /**
  * Build the RFC 8263 acknowledgement of push @p seq protected by @p kek:

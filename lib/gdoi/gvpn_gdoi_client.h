@@ -67,6 +67,7 @@ struct gdoi_client_conf {
 	uint32_t retry_interval_ms; /**< R12: 10 s */
 	unsigned int retries;	    /**< R12: 3 per server */
 	uint32_t retransmit_ms;	    /**< first retransmission of a message: 1 s */
+	enum gdoi_habits habits;    /**< what is accepted beyond RFC 6407 */
 };
 
 /** What the control core does with what the client learns. */

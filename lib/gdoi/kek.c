@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "gdoi_private.h"
@@ -129,9 +131,47 @@ gdoi_kek_decrypt(const struct gdoi_kek *k, const uint8_t *in, size_t len, uint8_
 	return ok ? 0 : -EIO;
 }
 
+/*
+ * The GDOI reference key server's signature: PKCS #1 v1.5 type 1 padding of
+ * the bare digest (RSA_private_encrypt(), no DigestInfo), and the header
+ * hashed with the length the message had before padding and encryption
+ * (header, payloads, SIG). The digest recovered must be the whole of what
+ * the key's padding holds and equal the one computed.
+ */
+static int
+verify_bare_digest(EVP_PKEY *pub, const struct gdoi_kek *k, const uint8_t *hdr,
+		   const uint8_t *signed_part, size_t signed_len, const struct isakmp_payload *sig)
+{
+	const EVP_MD *md = sig_md(k->sig_hash);
+	uint8_t h[ISAKMP_HDR_LEN], want[EVP_MAX_MD_SIZE], got[1024];
+	size_t unpadded = ISAKMP_HDR_LEN + signed_len + sig->len, got_len = sizeof(got);
+	unsigned int want_len = 0;
+	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new(pub, NULL);
+	int ok;
+
+	memcpy(h, hdr, sizeof(h));
+	h[24] = (uint8_t)(unpadded >> 24);
+	h[25] = (uint8_t)(unpadded >> 16);
+	h[26] = (uint8_t)(unpadded >> 8);
+	h[27] = (uint8_t)unpadded;
+	ok = md != NULL && mctx != NULL && pctx != NULL && sig->body_len <= sizeof(got) &&
+	     EVP_DigestInit_ex(mctx, md, NULL) == 1 && EVP_DigestUpdate(mctx, "rekey", 5) == 1 &&
+	     EVP_DigestUpdate(mctx, h, sizeof(h)) == 1 &&
+	     EVP_DigestUpdate(mctx, signed_part, signed_len) == 1 &&
+	     EVP_DigestFinal_ex(mctx, want, &want_len) == 1 &&
+	     EVP_PKEY_verify_recover_init(pctx) == 1 &&
+	     EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 &&
+	     EVP_PKEY_verify_recover(pctx, got, &got_len, sig->body, sig->body_len) == 1 &&
+	     got_len == want_len && CRYPTO_memcmp(got, want, want_len) == 0;
+	EVP_MD_CTX_free(mctx);
+	EVP_PKEY_CTX_free(pctx);
+	return ok;
+}
+
 int
 gdoi_kek_verify(const struct gdoi_kek *k, const uint8_t *hdr, const uint8_t *signed_part,
-		size_t signed_len, const struct isakmp_payload *sig)
+		size_t signed_len, const struct isakmp_payload *sig, enum gdoi_habits habits)
 {
 	EVP_PKEY *pub = sig_pubkey(k);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -144,6 +184,9 @@ gdoi_kek_verify(const struct gdoi_kek *k, const uint8_t *hdr, const uint8_t *sig
 	     EVP_DigestVerifyUpdate(ctx, hdr, ISAKMP_HDR_LEN) == 1 &&
 	     EVP_DigestVerifyUpdate(ctx, signed_part, signed_len) == 1 &&
 	     EVP_DigestVerifyFinal(ctx, sig->body, sig->body_len) == 1;
+	if (!ok && habits == GDOI_HABITS_REFERENCE && pub != NULL &&
+	    sig->body_len == (size_t)EVP_PKEY_get_size(pub))
+		ok = verify_bare_digest(pub, k, hdr, signed_part, signed_len, sig);
 	EVP_MD_CTX_free(ctx);
 	EVP_PKEY_free(pub);
 	return ok ? 0 : -EACCES;

@@ -55,9 +55,9 @@ ISAKMP_SCRIPT(push_script, "GROUPKEY-PUSH", PUSH_SCRIPT);
 
 /* The payloads, read and checked before anything in them is believed. */
 static int
-push_open(const struct gdoi_kek *kek, uint32_t last_seq, const uint8_t *msg, size_t len,
-	  const struct isakmp_hdr *hdr, uint8_t *plain, struct gdoi_push *out,
-	  enum gdoi_push_drop *reason, const char **why)
+push_open(const struct gdoi_kek *kek, uint32_t last_seq, enum gdoi_habits habits,
+	  const uint8_t *msg, size_t len, const struct isakmp_hdr *hdr, uint8_t *plain,
+	  struct gdoi_push *out, enum gdoi_push_drop *reason, const char **why)
 {
 	const struct isakmp_payload *sig, *sa, *kd;
 	struct isakmp_msg m;
@@ -90,11 +90,19 @@ push_open(const struct gdoi_kek *kek, uint32_t last_seq, const uint8_t *msg, siz
 	if (out->seq <= last_seq)
 		return drop(reason, GDOI_PUSH_DROP_STALE_SEQ, why,
 			    "SEQ not newer than the last accepted", -ESTALE);
-	if (gdoi_kek_verify(kek, msg, plain, (size_t)(sig->raw - plain), sig) != 0)
+	if (gdoi_kek_verify(kek, msg, plain, (size_t)(sig->raw - plain), sig, habits) != 0)
 		return drop(reason, GDOI_PUSH_DROP_BAD_SIGNATURE, why, "signature does not verify",
 			    -EACCES);
 	if (sa != NULL) {
 		rc = gdoi_parse_sa(sa->body, sa->body_len, &out->pol, why);
+		/* the reference key server sends a new KEK's keys under the
+		 * SPI of the one it replaces: taken only for the one KEK the
+		 * SA announces, and only when the group opted in */
+		if (rc == 0 && habits == GDOI_HABITS_REFERENCE && out->pol.has_kek &&
+		    memcmp(out->pol.kek.spi, kek->spi, 16) != 0) {
+			out->pol.has_kek_alias = 1;
+			memcpy(out->pol.kek_alias, kek->spi, 16);
+		}
 		if (rc == 0)
 			rc = gdoi_parse_kd(kd->body, kd->body_len, &out->pol, why);
 		if (rc == 0)
@@ -109,8 +117,9 @@ push_open(const struct gdoi_kek *kek, uint32_t last_seq, const uint8_t *msg, siz
 }
 
 int
-gdoi_push_input(const struct gdoi_kek *kek, uint32_t last_seq, const uint8_t *msg, size_t len,
-		struct gdoi_push *out, enum gdoi_push_drop *reason, const char **why)
+gdoi_push_input(const struct gdoi_kek *kek, uint32_t last_seq, enum gdoi_habits habits,
+		const uint8_t *msg, size_t len, struct gdoi_push *out, enum gdoi_push_drop *reason,
+		const char **why)
 {
 	uint8_t *plain = gdoi_plain_buf();
 	struct isakmp_hdr hdr;
@@ -133,7 +142,7 @@ gdoi_push_input(const struct gdoi_kek *kek, uint32_t last_seq, const uint8_t *ms
 		return drop(reason, GDOI_PUSH_DROP_MALFORMED, why,
 			    "not a GROUPKEY-PUSH header (exchange 33, E flag only, message ID 0)",
 			    -EBADMSG);
-	rc = push_open(kek, last_seq, msg, len, &hdr, plain, out, reason, why);
+	rc = push_open(kek, last_seq, habits, msg, len, &hdr, plain, out, reason, why);
 	/* a failed decryption may have written some: wiped on every path */
 	gvpn_wipe(plain, len);
 	if (rc != 0)

@@ -44,7 +44,7 @@ def ks_conf(port, control, **group):
             "groups": [g]}
 
 
-def gm_conf(port, local, extra=""):
+def gm_conf(port, local, extra="", gid=1001):
     return f"""
 ports = (
   {{ name = "inside"; role = "clear"; device = "net_pcap0"; peer = "wan"; }},
@@ -52,7 +52,7 @@ ports = (
 );
 bypass = ( {{ protocol = "udp"; dst_port = 848; }} );
 groups = ( {{
-  name = "corp"; id = 1001;
+  name = "corp"; id = {gid};
   key_servers = ( "127.0.0.1:{port}" );
   local_address = "{local}";
   psk = "{PSK}";
@@ -230,10 +230,10 @@ def test_rekeys_under_load(ctx, tap, seconds):
               zero_loss)
 
 
-def single(ctx, port, tag, extra=""):
+def single(ctx, port, tag, extra="", gid=1001):
     w = ctx["work"]
     a_in = clear_pcap(w, "a", NET_A, NET_B)
-    conf = gm_conf(port, "127.0.0.1", extra).replace("net_memif0", "net_null0")
+    conf = gm_conf(port, "127.0.0.1", extra, gid).replace("net_memif0", "net_null0")
     return Gvpnd(ctx["gvpnd"], conf, [
         f"net_pcap0,rx_pcap={a_in},tx_pcap=/dev/null,infinite_rx=1", "net_null0"],
         w, name=f"push-{tag}")
@@ -416,12 +416,63 @@ def test_push_under_flood(ctx, tap, seconds=5):
         assert g.stop() == 0
 
 
+def test_reference_habits(ctx, tap):
+    """The GDOI reference key server's wire habits (test/ks `"habits":
+    "reference"`, written from its source): a strict member refuses its
+    pushes; one with key_server_habits = "reference" registers, takes its
+    pushes and its KEK rekey."""
+    port = BASE_PORT + 3
+    control = Control(os.path.join(ctx["work"], "push-habits.control.json"))
+    conf = ks_conf(port, control.path, habits="reference")
+    # it reads the 4-octet group ID in host order: 1001 byte-swapped reaches it
+    gid = int.from_bytes((1001).to_bytes(4, "little"), "big")
+    with KeyServer(ctx["root"], conf, ctx["work"], "ks-push-habits") as ks:
+        def registered(g):
+            g.wait(lambda: group(g)["state"] == "registered" and active_spi(g), timeout=20,
+                   what="registration")
+            assert group(g)["kek"] == "yes", group(g)
+
+        with single(ctx, port, "strict", gid=gid) as g:
+            def strict():
+                registered(g)
+                control.push(ks, rekey=True, atd=0)
+                g.wait(lambda: group(g)["push_drop_bad_signature"] == 1, timeout=5,
+                       what="the bare-digest push to be dropped")
+                assert group(g)["pushes"] == 0, group(g)
+            tap.check("strict (the default): a key server of the reference habits registers the "
+                      "member (group ID 0x%08x, 6 octets after the SA KEK's SPI) but its "
+                      "bare-digest pushes are dropped as bad_signature" % gid, strict)
+
+        with single(ctx, port, "reference", 'key_server_habits = "reference";', gid) as g:
+            def reference():
+                registered(g)
+                spi = active_spi(g)
+                control.push(ks, rekey=True, atd=0)
+                g.wait(lambda: group(g)["pushes"] == 1 and active_spi(g) != spi, timeout=5,
+                       what="the bare-digest push to be applied")
+                spi = active_spi(g)
+                kek = ks.state()["groups"]["1001"]["kek"]["spi"]
+                control.push(ks, new_kek=True)
+                g.wait(lambda: group(g)["pushes"] == 2, timeout=5,
+                       what="the KEK rekey (its key packet under the old KEK's SPI)")
+                assert ks.state()["groups"]["1001"]["kek"]["spi"] != kek
+                control.push(ks, rekey=True, atd=0)
+                g.wait(lambda: group(g)["pushes"] == 3 and active_spi(g) != spi, timeout=5,
+                       what="a push under the new KEK to be applied")
+                after = group(g)
+                assert after["push_drop_bad_signature"] == 0, after
+                assert after["push_drop_policy"] == 0, after
+            tap.check('key_server_habits = "reference": its pushes, its KEK rekey and the '
+                      "pushes under the new KEK are applied", reference)
+
+
 def main():
     tap = Tap()
     ctx = {"gvpnd": sys.argv[1], "root": sys.argv[2], "work": sys.argv[3]}
     os.makedirs(ctx["work"], exist_ok=True)
     seconds = int(sys.argv[4]) if len(sys.argv) > 4 else 60
     test_push_faults(ctx, tap)
+    test_reference_habits(ctx, tap)
     test_push_under_flood(ctx, tap)
     test_rekeys_under_load(ctx, tap, seconds)
     return tap.done()

@@ -122,10 +122,10 @@ push(const uint8_t *data, size_t size)
 	if (EVP_EncryptInit_ex(ctx, EVP_aes_128_cbc(), NULL, kek.key + 16, kek.key) == 1 &&
 	    EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
 	    EVP_EncryptUpdate(ctx, msg + ISAKMP_HDR_LEN, &n, msg + ISAKMP_HDR_LEN, (int)body) == 1)
-		gdoi_push_input(&kek, 0, msg, len, &out, &reason, &why);
+		gdoi_push_input(&kek, 0, GDOI_HABITS_STRICT, msg, len, &out, &reason, &why);
 	EVP_CIPHER_CTX_free(ctx);
 	/* and as it arrives, undecrypted */
-	gdoi_push_input(&kek, 0, data, size, &out, &reason, &why);
+	gdoi_push_input(&kek, 0, GDOI_HABITS_STRICT, data, size, &out, &reason, &why);
 	gdoi_push_clear(&out);
 	gdoi_push_ack(&kek, (uint32_t)size, 0x7f000001, &ack);
 }

@@ -141,7 +141,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(sig + 4 + SIG_LEN, 0, body - chain - 4 - SIG_LEN);
 	if (sign(msg, ISAKMP_HDR_LEN + chain, sig + 4) != 0 || seal(msg, len, body) != 0)
 		return 0;
-	if (gdoi_push_input(&kek, 0, msg, len, &out, &reason, &why) == 0) {
+	if (gdoi_push_input(&kek, 0, GDOI_HABITS_STRICT, msg, len, &out, &reason, &why) == 0) {
 		/* what the client does with an accepted push */
 		if (out.has_policy && out.pol.has_kek)
 			gdoi_push_ack(&out.pol.kek, out.seq, 0x7f000001, &ack);

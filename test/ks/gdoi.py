@@ -299,6 +299,7 @@ class Kek:
         self.src_port = int(conf.get("src_port", 848))
         self.dst = ipaddress.IPv4Address(conf.get("dst", "0.0.0.0"))
         self.dst_port = int(conf.get("dst_port", 848))
+        self.habits = "rfc"     # the group's (Group sets it)
         self.created = time.time()
         self.retired = None     # why it stopped being the group's KEK
         self.retired_at = None
@@ -309,9 +310,11 @@ class Kek:
         conf = {k: v for k, v in self.conf.items()
                 if k not in ("spi", "key", "iv", "rsa_key_pem")}
         conf.update(overrides or {})
-        return Kek(conf, self.local_addr,
-                   self.rsa if keep_rsa and "rsa_key_pem" not in conf
-                   else None)
+        k = Kek(conf, self.local_addr,
+                self.rsa if keep_rsa and "rsa_key_pem" not in conf
+                else None)
+        k.habits = self.habits
+        return k
 
     def remaining(self, now=None):
         now = time.time() if now is None else now
@@ -339,15 +342,18 @@ class Kek:
         return (struct.pack("!B", 17)                          # UDP
                 + id_block(I.ID_IPV4_ADDR, self.src_port, self.src.packed)
                 + id_block(I.ID_IPV4_ADDR, self.dst_port, self.dst.packed)
-                + self.spi + b"\0\0\0\0" + attrs)
+                + self.spi
+                + (b"\0" * 6 if self.habits == "reference" else b"\0" * 4)
+                + attrs)
 
-    def key_packet(self):
+    def key_packet(self, spi=None):
         """KEK key packet (RFC 6407 5.6.2): KEK_ALGORITHM_KEY = explicit IV
         followed by the key (5.6.2.1), SIG_ALGORITHM_KEY = the public key
-        as DER SubjectPublicKeyInfo."""
+        as DER SubjectPublicKeyInfo. Under `spi` if given (the reference
+        key server names a new KEK's packet with the old KEK's SPI)."""
         attrs = (I.attr_tlv(KEK_ALGORITHM_KEY, self.iv + self.key)
                  + I.attr_tlv(SIG_KEY, self.public_der))
-        return key_packet(KD_KEK, self.spi, attrs)
+        return key_packet(KD_KEK, spi or self.spi, attrs)
 
     def describe(self, now=None):
         d = {"spi": self.spi.hex(), "icookie": self.spi[:8].hex(),
@@ -394,7 +400,7 @@ def gap_body(atd, dtd, window, window_attr):
     return a
 
 
-def policy_payloads(kek, gap, teks, now, extra_sats=()):
+def policy_payloads(kek, gap, teks, now, extra_sats=(), kek_packet_spi=None):
     """The SA attribute payloads [(type, body)] - SA KEK, GAP, SA TEKs in
     that order [RFC 6407 5.2] - and the KD key packets (KEK first) that a
     pull and a push alike carry for `kek` (or None), `gap` (a GAP body, or
@@ -403,7 +409,7 @@ def policy_payloads(kek, gap, teks, now, extra_sats=()):
     attrs, packets = [], []
     if kek:
         attrs.append((I.P_SAK, kek.sak_body(now)))
-        packets.append(kek.key_packet())
+        packets.append(kek.key_packet(kek_packet_spi))
     if gap:
         attrs.append((I.P_GAP, gap))
     for t in teks:
@@ -436,7 +442,17 @@ class Group:
         self.id = int(conf["id"])
         self.name = conf.get("name")
         self.address = conf.get("address")
+        # "reference": the wire habits of the GDOI reference key server
+        # (gdoid), from its source: 6 octets after the SA KEK's SPI, the
+        # group ID read in host order (little endian), pushes signed over
+        # the bare digest with the unpadded length in the header, and a
+        # KEK rekey's key packet under the old KEK's SPI.
+        self.habits = conf.get("habits", "rfc")
+        if self.habits not in ("rfc", "reference"):
+            raise PolicyError(f"group habits {self.habits!r}: rfc or reference")
         self.kek = Kek(conf["kek"], local_addr) if conf.get("kek") else None
+        if self.kek:
+            self.kek.habits = self.habits
         self.atd = int(conf.get("atd", 0))
         self.dtd = int(conf.get("dtd", 0))
         self.replay_window = int(conf.get("replay_window", 0))
@@ -583,7 +599,11 @@ def group_from_id(groups, id_body):
         if len(data) == 4:
             num = int.from_bytes(data, "big")
             for g in groups:
-                if g.id == num:
+                if g.habits == "reference":
+                    # read in host order, as the reference key server does
+                    if g.id == int.from_bytes(data, "little"):
+                        return g, "ID_KEY_ID/u32-host", {**extra, "group": g.id}
+                elif g.id == num:
                     return g, "ID_KEY_ID/u32", {**extra, "group": num}
             le = int.from_bytes(data, "little")
             hint = [g.id for g in groups if g.id == le]

@@ -51,8 +51,25 @@ def delete_body(proto, spi_size, spis):
 
 def sign(kek, data):
     """RSASSA-PKCS1-v1_5 (RFC 8017 8.2, DigestInfo included) with the KEK's
-    SIG_HASH_ALGORITHM."""
+    SIG_HASH_ALGORITHM; under the reference habits the bare digest with
+    PKCS #1 v1.5 type 1 padding and no DigestInfo (RSA_private_encrypt())."""
+    if kek.habits == "reference":
+        h = hashes.Hash(SIG_HASHES[kek.sig_hash]())
+        h.update(data)
+        return _sign_raw(kek.rsa, h.finalize())
     return kek.rsa.sign(data, padding.PKCS1v15(), SIG_HASHES[kek.sig_hash]())
+
+
+def _sign_raw(key, digest):
+    """EMSA-PKCS1-v1_5 type 1 padding around `digest` alone, then the RSA
+    private operation (RFC 8017 8.2.1 without the DigestInfo)."""
+    n = key.private_numbers()
+    k = (key.key_size + 7) // 8
+    if len(digest) > k - 11:
+        raise PushError("digest too long for the RSA key")
+    em = b"\0\1" + b"\xff" * (k - 3 - len(digest)) + b"\0" + digest
+    m = int.from_bytes(em, "big")
+    return pow(m, n.d, n.public_numbers.n).to_bytes(k, "big")
 
 
 def datagram(kek, seq, deletes, sa_body, kd, fault=None):
@@ -78,7 +95,11 @@ def datagram(kek, seq, deletes, sa_body, kd, fault=None):
                    0).pack(I.HDR_LEN + len(chain) + pad)
     if with_sig:
         signed = chain[:-(4 + sig_len)]
-        sig = bytearray(sign(kek, b"rekey" + hdr + signed))
+        signed_hdr = hdr
+        if kek.habits == "reference":
+            # its header is hashed with the length before padding
+            signed_hdr = hdr[:24] + struct.pack("!I", I.HDR_LEN + len(chain))
+        sig = bytearray(sign(kek, b"rekey" + signed_hdr + signed))
         if fault == "bad_signature":
             sig[len(sig) // 2] ^= 0x10
         chain = chain[:-sig_len] + bytes(sig)
@@ -258,7 +279,9 @@ def plan(group, p, now=None):
         attrs, packets = gdoi.policy_payloads(
             sak, gdoi.gap_body(atd, dtd, group.replay_window,
                                    group.replay_window_attr),
-            new_teks, now)
+            new_teks, now,
+            kek_packet_spi=kek.spi if new_kek and group.habits == "reference"
+            else None)
         sa_body = gdoi.sa_payload(attrs)
         kd = gdoi.kd_body(packets)
     # SEQ: one more than the last push (RFC 6407 4.3); the faults that

@@ -282,6 +282,11 @@ test_malformed_setting_is_refused_naming_file_line_and_setting(void **state)
 	     "4: groups[0].key_servers[0]: not \"a.b.c.d\" or \"a.b.c.d:port\""},
 	    {"key servers and sas", GDOI("\nsas = ();"),
 	     "4: groups[0].sas: a group gets its SAs from key_servers or from sas, not both"},
+	    {"key server habits not known", GDOI("\nkey_server_habits = \"cisco\";"),
+	     "4: groups[0].key_server_habits: 'cisco' is not one of: strict, reference"},
+	    {"key server habits without key servers",
+	     PORTS "groups = ({ name = \"g\";\nkey_server_habits = \"reference\"; });\n",
+	     "4: groups[0].key_server_habits: only meaningful with key_servers"},
 	    {"psk without key servers",
 	     PORTS "groups = ({ name = \"g\";\npsk = \"0123456789abcdefghij\"; });\n",
 	     "4: groups[0].psk: only meaningful with key_servers"},
@@ -672,6 +677,7 @@ test_key_server_group_parses_with_defaults(void **state)
 	assert_int_equal(g->ks.local_port, 0);
 	assert_int_equal(g->ks.psk_len, 20);
 	assert_memory_equal(g->ks.psk, "0123456789abcdefghij", 20);
+	assert_int_equal(g->ks.habits, GVPN_KS_HABITS_STRICT);
 	/* aes256-sha256-modp2048, then aes128-sha1-modp2048 */
 	assert_int_equal(g->ks.n_phase1, 2);
 	assert_int_equal(g->ks.phase1[0].enc, 7);
@@ -703,6 +709,8 @@ test_key_server_group_parses_with_defaults(void **state)
 	assert_int_equal(g->ks.phase1_lifetime, 60);
 	assert_int_equal(g->ks.retry_interval_ms, 3600000);
 	assert_int_equal(g->ks.retries, 100);
+	parse_ok(GDOI("key_server_habits = \"reference\";"));
+	assert_int_equal(g->ks.habits, GVPN_KS_HABITS_REFERENCE);
 }
 
 static void

@@ -88,6 +88,8 @@ struct push_opts {
 	int with_sa;	      /* SA (GAP + one SAT) and KD */
 	uint8_t transform;    /* of the SAT (12 = AES-CBC) */
 	int new_kek;	      /* SAK + KEK key packet: 1 a new SPI, 2 the held one repeated */
+	int bare_sig;	      /* signed as the GDOI reference key server signs */
+	int kd_old_spi;	      /* with new_kek: its key packet under the held KEK's SPI */
 	uint16_t sak_gap;     /* octets after the SA KEK's SPI: 0 = 4 (RFC 6407), 6, ... */
 	uint8_t sak_gap_fill; /* their value past the fourth */
 	int n_del;	      /* TEK deletes of SPI 0x2000 (first) and all KEKs (second) */
@@ -114,6 +116,38 @@ add_id(struct pb *p, uint32_t addr, uint32_t mask)
 	pb_u32(p, addr);
 	if (mask != 0xffffffff)
 		pb_u32(p, mask);
+}
+
+/*
+ * The GDOI reference key server's signature (its gdoi_rekey.c): the digest
+ * of "rekey" | HDR | payloads, with HDR's length the message's before
+ * padding (@p unpadded), then PKCS #1 v1.5 type 1 padding of the bare
+ * digest, no DigestInfo (RSA_private_encrypt()).
+ */
+static void
+sign_bare_digest(const struct push_opts *o, EVP_PKEY *signer, const uint8_t *msg, size_t signed_end,
+		 size_t unpadded, uint8_t *sig, size_t *sig_len)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(signer, NULL);
+	uint8_t hdr[28], dg[EVP_MAX_MD_SIZE];
+	unsigned int dl = 0;
+
+	memcpy(hdr, msg, 28);
+	hdr[24] = (uint8_t)(unpadded >> 24);
+	hdr[25] = (uint8_t)(unpadded >> 16);
+	hdr[26] = (uint8_t)(unpadded >> 8);
+	hdr[27] = (uint8_t)unpadded;
+	assert_int_equal(EVP_DigestInit_ex(md, o->md != NULL ? o->md : EVP_sha256(), NULL), 1);
+	assert_int_equal(EVP_DigestUpdate(md, "rekey", 5), 1);
+	assert_int_equal(EVP_DigestUpdate(md, hdr, 28), 1);
+	assert_int_equal(EVP_DigestUpdate(md, msg + 28, signed_end - 28), 1);
+	assert_int_equal(EVP_DigestFinal_ex(md, dg, &dl), 1);
+	assert_int_equal(EVP_PKEY_sign_init(pc), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING), 1);
+	assert_int_equal(EVP_PKEY_sign(pc, sig, sig_len, dg, dl), 1);
+	EVP_PKEY_CTX_free(pc);
+	EVP_MD_CTX_free(md);
 }
 
 static size_t
@@ -265,7 +299,7 @@ build_push(const struct push_opts *o, uint8_t *out)
 				int dl = i2d_PUBKEY(ks_key, &dp);
 
 				memcpy(spi, kek_spi, 16);
-				if (o->new_kek == 1)
+				if (o->new_kek == 1 && !o->kd_old_spi)
 					spi[15] ^= 0xff;
 				pk = p.len;
 				pb_u8(&p, 2);
@@ -298,12 +332,17 @@ build_push(const struct push_opts *o, uint8_t *out)
 		size_t signed_end = p.len;
 
 		p.b[p.np_at] = 9; /* the last signed payload names SIG next */
-		assert_int_equal(EVP_DigestSignInit(md, NULL, o->md != NULL ? o->md : EVP_sha256(),
-						    NULL, signer),
-				 1);
-		assert_int_equal(EVP_DigestSignUpdate(md, "rekey", 5), 1);
-		assert_int_equal(EVP_DigestSignUpdate(md, p.b, signed_end), 1);
-		assert_int_equal(EVP_DigestSignFinal(md, sig, &sig_len), 1);
+		if (o->bare_sig)
+			sign_bare_digest(o, signer, p.b, signed_end, 28 + body, sig, &sig_len);
+		else {
+			assert_int_equal(EVP_DigestSignInit(md, NULL,
+							    o->md != NULL ? o->md : EVP_sha256(),
+							    NULL, signer),
+					 1);
+			assert_int_equal(EVP_DigestSignUpdate(md, "rekey", 5), 1);
+			assert_int_equal(EVP_DigestSignUpdate(md, p.b, signed_end), 1);
+			assert_int_equal(EVP_DigestSignFinal(md, sig, &sig_len), 1);
+		}
 		if (o->flip_sig_bit)
 			sig[sig_len / 2] ^= 0x08;
 		at = pb_begin(&p, 9);
@@ -402,7 +441,7 @@ test_valid_push(void **state)
 	(void)state;
 	assert_int_equal(gdoi_kek_check(&k, &why), 0);
 	n = build_push(&o, msg);
-	if (gdoi_push_input(&k, 7, msg, n, &out, &reason, &why) != 0)
+	if (gdoi_push_input(&k, 7, GDOI_HABITS_STRICT, msg, n, &out, &reason, &why) != 0)
 		fail_msg("valid push dropped (%s): %s", gdoi_push_drop_id(reason), why);
 	assert_int_equal(out.seq, 8);
 	assert_true(out.has_policy);
@@ -420,7 +459,8 @@ test_valid_push(void **state)
 	k.sig_hash = SIG_HASH_SHA1;
 	o.md = EVP_sha1();
 	n = build_push(&o, msg);
-	assert_int_equal(gdoi_push_input(&k, 7, msg, n, &out, &reason, &why), 0);
+	assert_int_equal(gdoi_push_input(&k, 7, GDOI_HABITS_STRICT, msg, n, &out, &reason, &why),
+			 0);
 	gdoi_push_clear(&out);
 }
 
@@ -439,7 +479,7 @@ test_delete_and_new_kek(void **state)
 	(void)state;
 	assert_int_equal(gdoi_kek_check(&k, &why), 0);
 	n = build_push(&del, msg);
-	if (gdoi_push_input(&k, 1, msg, n, &out, &reason, &why) != 0)
+	if (gdoi_push_input(&k, 1, GDOI_HABITS_STRICT, msg, n, &out, &reason, &why) != 0)
 		fail_msg("delete-only push dropped (%s): %s", gdoi_push_drop_id(reason), why);
 	assert_false(out.has_policy);
 	assert_int_equal(out.n_deletes, 2);
@@ -450,7 +490,7 @@ test_delete_and_new_kek(void **state)
 	assert_true(out.del[1].all);
 
 	n = build_push(&nk, msg);
-	if (gdoi_push_input(&k, 2, msg, n, &out, &reason, &why) != 0)
+	if (gdoi_push_input(&k, 2, GDOI_HABITS_STRICT, msg, n, &out, &reason, &why) != 0)
 		fail_msg("new-KEK push dropped (%s): %s", gdoi_push_drop_id(reason), why);
 	assert_true(out.pol.has_kek);
 	assert_int_equal(out.pol.kek.ack_requested, REKEY_ACK_KEK_SHA256);
@@ -478,10 +518,11 @@ test_repeated_kek_keeps_the_seq_floor(void **state)
 	assert_int_equal(gdoi_kek_check(&k, &why), 0);
 	n2 = build_push(&o2, msg2);
 	n3 = build_push(&o3, msg3);
-	assert_int_equal(gdoi_push_input(&k, floor, msg2, n2, &out, &reason, &why), 0);
+	assert_int_equal(
+	    gdoi_push_input(&k, floor, GDOI_HABITS_STRICT, msg2, n2, &out, &reason, &why), 0);
 	floor = out.seq;
 	gdoi_push_clear(&out);
-	if (gdoi_push_input(&k, floor, msg3, n3, &out, &reason, &why) != 0)
+	if (gdoi_push_input(&k, floor, GDOI_HABITS_STRICT, msg3, n3, &out, &reason, &why) != 0)
 		fail_msg("KEK-repeating push dropped (%s): %s", gdoi_push_drop_id(reason), why);
 	floor = out.seq;
 	assert_true(out.pol.has_kek);
@@ -492,9 +533,11 @@ test_repeated_kek_keeps_the_seq_floor(void **state)
 	k = out.pol.kek;
 	gdoi_push_clear(&out);
 	/* the replay of SEQ 2, and of SEQ 3 itself */
-	assert_int_equal(gdoi_push_input(&k, floor, msg2, n2, &out, &reason, &why), -ESTALE);
+	assert_int_equal(
+	    gdoi_push_input(&k, floor, GDOI_HABITS_STRICT, msg2, n2, &out, &reason, &why), -ESTALE);
 	assert_int_equal(reason, GDOI_PUSH_DROP_STALE_SEQ);
-	assert_int_equal(gdoi_push_input(&k, floor, msg3, n3, &out, &reason, &why), -ESTALE);
+	assert_int_equal(
+	    gdoi_push_input(&k, floor, GDOI_HABITS_STRICT, msg3, n3, &out, &reason, &why), -ESTALE);
 	assert_int_equal(reason, GDOI_PUSH_DROP_STALE_SEQ);
 
 	/* a new SPI: its pushes count from 1; a pull's SEQ for the same KEK
@@ -523,7 +566,7 @@ test_sa_kek_with_six_octets_after_the_spi(void **state)
 	(void)state;
 	assert_int_equal(gdoi_kek_check(&k, &why), 0);
 	n = build_push(&o, msg);
-	if (gdoi_push_input(&k, 2, msg, n, &out, &reason, &why) != 0)
+	if (gdoi_push_input(&k, 2, GDOI_HABITS_STRICT, msg, n, &out, &reason, &why) != 0)
 		fail_msg("6-octet SA KEK dropped (%s): %s", gdoi_push_drop_id(reason), why);
 	assert_true(out.pol.has_kek);
 	assert_int_equal(out.pol.kek.alg, KEK_ALG_AES);
@@ -534,13 +577,73 @@ test_sa_kek_with_six_octets_after_the_spi(void **state)
 
 	o.sak_gap_fill = 0x01; /* not zero: not that layout */
 	n = build_push(&o, msg);
-	assert_int_equal(gdoi_push_input(&k, 2, msg, n, &out, &reason, &why), -EINVAL);
+	assert_int_equal(gdoi_push_input(&k, 2, GDOI_HABITS_STRICT, msg, n, &out, &reason, &why),
+			 -EINVAL);
 	assert_int_equal(reason, GDOI_PUSH_DROP_POLICY);
 	o.sak_gap_fill = 0;
 	o.sak_gap = 5; /* nor 5 octets */
 	n = build_push(&o, msg);
-	assert_int_equal(gdoi_push_input(&k, 2, msg, n, &out, &reason, &why), -EINVAL);
+	assert_int_equal(gdoi_push_input(&k, 2, GDOI_HABITS_STRICT, msg, n, &out, &reason, &why),
+			 -EINVAL);
 	assert_int_equal(reason, GDOI_PUSH_DROP_POLICY);
+}
+
+/* The reference key server's habits: refused by default, taken when the
+ * group opts in; a wrong signature of that form is still refused. */
+static void
+test_reference_habits_only_when_opted_in(void **state)
+{
+	static uint8_t msg[4096];
+	static struct gdoi_push out;
+	struct gdoi_kek k = kek;
+	struct push_opts bare = {.seq = 4, .with_sa = 1, .bare_sig = 1};
+	struct push_opts rekey = {.seq = 5, .with_sa = 1, .new_kek = 1, .kd_old_spi = 1};
+	enum gdoi_push_drop reason;
+	const char *why = NULL;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(gdoi_kek_check(&k, &why), 0);
+	n = build_push(&bare, msg);
+	assert_int_equal(gdoi_push_input(&k, 3, GDOI_HABITS_STRICT, msg, n, &out, &reason, &why),
+			 -EACCES);
+	assert_int_equal(reason, GDOI_PUSH_DROP_BAD_SIGNATURE);
+	if (gdoi_push_input(&k, 3, GDOI_HABITS_REFERENCE, msg, n, &out, &reason, &why) != 0)
+		fail_msg("bare-digest push dropped (%s): %s", gdoi_push_drop_id(reason), why);
+	assert_int_equal(out.pol.tek[0].spi, 0x2001);
+	gdoi_push_clear(&out);
+	/* SHA-1, as the reference key server's sample configuration */
+	k.sig_hash = SIG_HASH_SHA1;
+	bare.md = EVP_sha1();
+	n = build_push(&bare, msg);
+	assert_int_equal(gdoi_push_input(&k, 3, GDOI_HABITS_REFERENCE, msg, n, &out, &reason, &why),
+			 0);
+	gdoi_push_clear(&out);
+	/* still a signature: one bit off, or another key, is refused */
+	bare.flip_sig_bit = 1;
+	n = build_push(&bare, msg);
+	assert_int_equal(gdoi_push_input(&k, 3, GDOI_HABITS_REFERENCE, msg, n, &out, &reason, &why),
+			 -EACCES);
+	bare.flip_sig_bit = 0;
+	bare.signer = other_key;
+	n = build_push(&bare, msg);
+	assert_int_equal(gdoi_push_input(&k, 3, GDOI_HABITS_REFERENCE, msg, n, &out, &reason, &why),
+			 -EACCES);
+	k = kek;
+	assert_int_equal(gdoi_kek_check(&k, &why), 0);
+
+	/* a KEK rekey whose key packet names the old KEK */
+	n = build_push(&rekey, msg);
+	assert_int_equal(gdoi_push_input(&k, 4, GDOI_HABITS_STRICT, msg, n, &out, &reason, &why),
+			 -EINVAL);
+	assert_int_equal(reason, GDOI_PUSH_DROP_POLICY);
+	if (gdoi_push_input(&k, 4, GDOI_HABITS_REFERENCE, msg, n, &out, &reason, &why) != 0)
+		fail_msg("KEK rekey under the old SPI dropped (%s): %s", gdoi_push_drop_id(reason),
+			 why);
+	assert_true(out.pol.has_kek && out.pol.kek.has_keys);
+	assert_int_equal(out.pol.kek.spi[15], kek_spi[15] ^ 0xff);
+	assert_memory_equal(out.pol.kek.key, kek_iv_key, 32);
+	gdoi_push_clear(&out);
 }
 
 static void
@@ -645,8 +748,8 @@ test_every_fault_dropped_with_its_reason(void **state)
 		if (strstr(cases[i].what, "SHA-1") != NULL)
 			o.md = EVP_sha1();
 		n = build_push(&o, msg);
-		if (gdoi_push_input(cases[i].no_kek ? NULL : &k, cases[i].last_seq, msg, n, &out,
-				    &reason, &why) == 0)
+		if (gdoi_push_input(cases[i].no_kek ? NULL : &k, cases[i].last_seq,
+				    GDOI_HABITS_STRICT, msg, n, &out, &reason, &why) == 0)
 			fail_msg("%s: accepted", cases[i].what);
 		if (reason != cases[i].reason)
 			fail_msg("%s: dropped as %s (%s), expected %s", cases[i].what,
@@ -662,8 +765,9 @@ test_every_fault_dropped_with_its_reason(void **state)
 		enum gdoi_push_drop reason;
 		size_t n = build_push(&o, msg);
 
-		assert_int_equal(gdoi_push_input(&k, 5, msg, n - 16, &out, &reason, &why),
-				 -EBADMSG);
+		assert_int_equal(
+		    gdoi_push_input(&k, 5, GDOI_HABITS_STRICT, msg, n - 16, &out, &reason, &why),
+		    -EBADMSG);
 		assert_int_equal(reason, GDOI_PUSH_DROP_MALFORMED);
 	}
 }
@@ -713,6 +817,7 @@ main(void)
 	    cmocka_unit_test(test_delete_and_new_kek),
 	    cmocka_unit_test(test_repeated_kek_keeps_the_seq_floor),
 	    cmocka_unit_test(test_sa_kek_with_six_octets_after_the_spi),
+	    cmocka_unit_test(test_reference_habits_only_when_opted_in),
 	    cmocka_unit_test(test_every_fault_dropped_with_its_reason),
 	    cmocka_unit_test(test_ack),
 	};
