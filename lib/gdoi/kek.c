@@ -151,10 +151,7 @@ verify_bare_digest(EVP_PKEY *pub, const struct gdoi_kek *k, const uint8_t *hdr,
 	int ok;
 
 	memcpy(h, hdr, sizeof(h));
-	h[24] = (uint8_t)(unpadded >> 24);
-	h[25] = (uint8_t)(unpadded >> 16);
-	h[26] = (uint8_t)(unpadded >> 8);
-	h[27] = (uint8_t)unpadded;
+	isakmp_set32(h + 24, (uint32_t)unpadded);
 	ok = md != NULL && mctx != NULL && pctx != NULL && sig->body_len <= sizeof(got) &&
 	     EVP_DigestInit_ex(mctx, md, NULL) == 1 && EVP_DigestUpdate(mctx, "rekey", 5) == 1 &&
 	     EVP_DigestUpdate(mctx, h, sizeof(h)) == 1 &&

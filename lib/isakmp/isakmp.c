@@ -356,9 +356,6 @@ isakmp_buf_finish(struct isakmp_buf *b)
 {
 	if (b->overflow)
 		return -ENOSPC;
-	b->data[24] = (uint8_t)(b->len >> 24);
-	b->data[25] = (uint8_t)(b->len >> 16);
-	b->data[26] = (uint8_t)(b->len >> 8);
-	b->data[27] = (uint8_t)b->len;
+	isakmp_set32(b->data + 24, (uint32_t)b->len);
 	return 0;
 }

@@ -134,10 +134,7 @@ sign_bare_digest(const struct push_opts *o, EVP_PKEY *signer, const uint8_t *msg
 	unsigned int dl = 0;
 
 	memcpy(hdr, msg, 28);
-	hdr[24] = (uint8_t)(unpadded >> 24);
-	hdr[25] = (uint8_t)(unpadded >> 16);
-	hdr[26] = (uint8_t)(unpadded >> 8);
-	hdr[27] = (uint8_t)unpadded;
+	isakmp_set32(hdr + 24, (uint32_t)unpadded);
 	assert_int_equal(EVP_DigestInit_ex(md, o->md != NULL ? o->md : EVP_sha256(), NULL), 1);
 	assert_int_equal(EVP_DigestUpdate(md, "rekey", 5), 1);
 	assert_int_equal(EVP_DigestUpdate(md, hdr, 28), 1);
