@@ -274,7 +274,8 @@ setup_workers(struct app *a, const struct gvpn_crypto_ops *be)
 	struct gvpn_worker_conf wc = {.burst = a->cfg->burst,
 				      .flows = a->cfg->flows,
 				      .inner_df = a->cfg->inner_df,
-				      .backend = be};
+				      .backend = be,
+				      .sender_bits = gvpn_iv_sender_bits(a->n_workers)};
 
 	for (uint16_t i = 0; i < a->cfg->n_ports; i++) {
 		const struct gvpn_port_conf *p = &a->cfg->ports[i];

@@ -241,7 +241,8 @@ expire(struct gvpn_ctrl *c, uint64_t now)
 	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++) {
 		struct gvpn_sa_entry *e = &c->sa[s];
 
-		if (e->activate_at != 0 && now >= e->activate_at && ctrl_live(c, s) != NULL) {
+		if (e->activate_at != 0 && !e->wait_sid && now >= e->activate_at &&
+		    ctrl_live(c, s) != NULL) {
 			e->activate_at = 0;
 			gvpn_ctrl_sa_activate(c, s);
 		}
@@ -466,6 +467,32 @@ ctrl_spi_slot(const struct gvpn_ctrl *c, uint32_t spi)
 	return gvpn_sa_index_find(c->spis, spi);
 }
 
+/* Counter-mode IVs of a group with a key protocol come from the member's
+ * Sender-ID, in @p m; without one the SA waits (decrypting) for it.
+ * @return 0, or -ENOKEY when it waits. */
+static int
+sender_id(struct gvpn_ctrl *c, struct gvpn_sa_entry *e, struct gvpn_msg *m)
+{
+	const struct group *g = &c->group[e->rt->group];
+
+	if (g->proto == NULL || !gvpn_esp_sa_counter_iv(e->rt->esp))
+		return 0; /* static SAs: IVs from a random start */
+	if (g->sid_bits != 0) {
+		m->sid_bits = g->sid_bits;
+		m->sid = g->sid;
+		return 0;
+	}
+	if (!e->wait_sid)
+		LOG(WARNING,
+		    "group %u SPI 0x%08x decrypts only: its counter-mode IVs need a Sender-ID",
+		    c->conf.cfg->groups[e->rt->group].id, rte_be_to_cpu_32(e->rt->esp->spi));
+	e->wait_sid = 1;
+	if (e->activate_at == 0)
+		e->activate_at = rte_get_tsc_cycles(); /* due now, once it has one */
+	ctrl_changed(c);
+	return -ENOKEY;
+}
+
 int
 gvpn_ctrl_sa_activate(struct gvpn_ctrl *c, uint16_t slot)
 {
@@ -477,6 +504,9 @@ gvpn_ctrl_sa_activate(struct gvpn_ctrl *c, uint16_t slot)
 		return -ENOENT;
 	if (c->conf.cfg->groups[e->rt->group].direction == GVPN_DIR_INBOUND)
 		return 0; /* the group never encrypts (R26) */
+	if ((rc = sender_id(c, e, &m)) != 0)
+		return rc;
+	e->wait_sid = 0;
 	m.sa = e->rt;
 	rc = broadcast(c, &m, NULL, NULL, slot);
 	if (rc != 0)
@@ -487,6 +517,34 @@ gvpn_ctrl_sa_activate(struct gvpn_ctrl *c, uint16_t slot)
 	e->state = GVPN_SA_ACTIVE;
 	LOG(NOTICE, "SA activated for encryption: group %u SPI 0x%08x",
 	    c->conf.cfg->groups[e->rt->group].id, rte_be_to_cpu_32(e->rt->esp->spi));
+	return 0;
+}
+
+int
+gvpn_ctrl_group_sender_id(struct gvpn_ctrl *c, uint8_t group, uint8_t bits, uint32_t sid)
+{
+	struct group *g = &c->group[group];
+	struct gvpn_iv_space sp;
+	int rc = 0;
+
+	if (bits != 0 &&
+	    (rc = gvpn_iv_space(bits, sid, gvpn_iv_sender_bits(c->conf.n_workers), 0, &sp)) != 0)
+		LOG(WARNING,
+		    "group %u: Sender-ID %u of %u bits not usable by %u workers (%s): "
+		    "counter-mode SAs decrypt only",
+		    c->conf.cfg->groups[group].id, sid, bits, c->conf.n_workers,
+		    rc == -ERANGE ? "fewer than 32 counter bits left" : "does not fit its bits");
+	if (rc != 0)
+		bits = 0;
+	g->sid_bits = bits;
+	g->sid = bits != 0 ? sid : 0;
+	ctrl_changed(c);
+	if (bits == 0)
+		return rc;
+	/* SAs waiting for it encrypt at the next check (expire()). */
+	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++)
+		if (c->sa[s].wait_sid && ctrl_live(c, s) != NULL && c->sa[s].rt->group == group)
+			c->sa[s].wait_sid = 0;
 	return 0;
 }
 
@@ -515,6 +573,7 @@ delete_done(struct gvpn_ctrl *c, struct op *op)
 	e->rt = NULL;
 	e->state = GVPN_SA_FREE;
 	e->activate_at = 0;
+	e->wait_sid = 0;
 	gvpn_sa_slots_put(c->free_sas, op->slot);
 	ctrl_changed(c);
 }
@@ -687,6 +746,7 @@ fill_sa(const struct gvpn_sa_entry *e, uint16_t slot, struct gvpn_sa_info *i)
 	    (uint8_t)((e->rt->esp->cipher_key_len - (i->cipher == GVPN_CIPHER_AES_GCM ? 4 : 0)) *
 		      8);
 	i->expires = e->expires;
+	i->wait_sid = e->wait_sid;
 }
 
 static void
@@ -703,6 +763,8 @@ fill_group(const struct gvpn_ctrl *c, uint8_t g, struct gvpn_group_info *i)
 	i->n_fail_open_rules = gc->n_fail_open;
 	i->sa_install_failures = c->group[g].sa_install_failures;
 	i->gdoi = gc->gdoi;
+	i->sid_bits = c->group[g].sid_bits;
+	i->sid = c->group[g].sid;
 }
 
 static void

@@ -160,6 +160,9 @@ cb_policy(void *ctx, const struct gdoi_policy *pol)
 	x->atd = pol->atd;
 	x->dtd = pol->dtd;
 	x->replay_window = pol->replay_window;
+	/* A new Sender-ID is for the SAs activated from now on; those that
+	 * encrypt already keep the IV space they took (doc/gdoi.md). */
+	gvpn_ctrl_group_sender_id(c, x->group, pol->has_sid ? (uint8_t)pol->sid_bits : 0, pol->sid);
 	changed = install_teks(x, pol, pol->atd, now, 0);
 	if (changed < 0)
 		return changed;
@@ -209,6 +212,8 @@ cb_push(void *ctx, const struct gdoi_push *push)
 		dtd = x->dtd = push->pol.dtd;
 		x->replay_window = push->pol.replay_window;
 	}
+	if (push->has_policy && push->pol.sid_void) /* until the next pull gives one */
+		gvpn_ctrl_group_sender_id(c, x->group, 0, 0);
 	if (push->has_policy) {
 		const struct gdoi_policy *pol = &push->pol;
 

@@ -54,6 +54,10 @@ struct group {
 	enum gvpn_group_state client_state; /* what the client last said */
 	uint64_t sa_install_failures;
 	struct gvpn_group_info client_info; /* the client's part, as last published */
+	/* The member's Sender-ID (RFC 6054): with a key protocol, the group's
+	 * counter-mode SAs encrypt only once it has one. */
+	uint8_t sid_bits; /* 0: none */
+	uint32_t sid;
 };
 
 /* A change broadcast to every worker, done when every one acked. */

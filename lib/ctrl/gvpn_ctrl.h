@@ -71,6 +71,7 @@ struct gvpn_sa_info {
 	enum gvpn_auth auth;
 	uint8_t key_bits;
 	uint64_t expires; /**< TSC of the hard expiry, 0 = none */
+	uint8_t wait_sid; /**< decrypts only until the group has a Sender-ID */
 };
 
 struct gvpn_group_info {
@@ -99,6 +100,8 @@ struct gvpn_group_info {
 	uint64_t rx_drops[GDOI_RX_DROP_MAX];
 	uint64_t rx_socket_full; /**< dropped by the kernel: socket buffer full */
 	uint64_t rx_polls_full;	 /**< polls that read GDOI_RX_BUDGET datagrams */
+	uint8_t sid_bits;	 /**< the member's Sender-ID (RFC 6054), 0 bits: none */
+	uint32_t sid;
 };
 
 /** The running configuration and its reloads (R18), for telemetry. */
@@ -193,8 +196,18 @@ int gvpn_ctrl_policy_update(struct gvpn_ctrl *c);
 
 /** Add an SA; it decrypts at once. @return its slot or a negative errno. */
 int gvpn_ctrl_sa_add(struct gvpn_ctrl *c, const struct gvpn_ctrl_sa_params *p);
-/** Encrypt the SA's TEK traffic with it from now on (the previous SA stops). */
+/** Encrypt the SA's TEK traffic with it from now on (the previous SA stops).
+ * @return 0, or -ENOKEY: a counter-mode SA of a group with a key protocol
+ * and no Sender-ID decrypts only, and encrypts once the group has one. */
 int gvpn_ctrl_sa_activate(struct gvpn_ctrl *c, uint16_t slot);
+/**
+ * Set a group's Sender-ID (RFC 6054), @p bits long (0: none): every worker
+ * builds its counter-mode IVs in its own part of the Sender-ID's space
+ * (gvpn_iv_space()). SAs waiting for one encrypt at the next check.
+ * @return 0; -EINVAL or -ERANGE when it does not leave every worker
+ *   GVPN_IV_COUNTER_MIN_BITS counter bits (logged; the group has none).
+ */
+int gvpn_ctrl_group_sender_id(struct gvpn_ctrl *c, uint8_t group, uint8_t bits, uint32_t sid);
 /** Stop encrypting with the SA; it keeps decrypting. */
 int gvpn_ctrl_sa_retire(struct gvpn_ctrl *c, uint16_t slot);
 /** Delete the SA; its keys are wiped once every worker acked. */

@@ -170,6 +170,13 @@ static inline __attribute__((always_inline)) void
 esp_encap_run(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rte_mbuf *pkts[],
 	      uint16_t first, uint16_t end, struct esp_burst *b, const enum encap_kind kind)
 {
+	/* Each packet takes one IV, built or not: none is ever repeated. */
+	if (unlikely(st->iv_left < (uint64_t)(end - first))) {
+		for (uint16_t i = first + (uint16_t)st->iv_left; i < end; i++)
+			esp_drop(lc, b, pkts[i], st, GVPN_ESP_DROP_IV_EXHAUSTED);
+		end = first + (uint16_t)st->iv_left;
+	}
+	st->iv_left -= end - first;
 	for (uint16_t i = first; i < end; i++) {
 		int why = esp_encap_one(lc, st, pkts[i], &lc->ops[b->nb_op], kind);
 

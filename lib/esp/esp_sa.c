@@ -83,10 +83,13 @@ iv_random16(struct gvpn_esp_sa_state *st, struct gvpn_rng *rng, uint8_t *iv)
 }
 
 /*
- * GCM: the IV must never repeat under one key (RFC 4106 section 3.1); a
- * counter from a random 64-bit start per lcore gives that within an lcore,
- * and makes overlap between the lcores and members sharing a group key
- * improbable (ranges, not single values, would have to collide).
+ * GCM: the IV must never repeat under one key (RFC 4106 section 3.1). A
+ * group SA's senders each count in a space of their own, named by the
+ * Sender-ID the key server gave the member and the lcore's index in it
+ * (RFC 6054 section 3, gvpn_esp_sa_state_iv()). Without one (static SAs) a
+ * counter from a random 64-bit start per lcore gives uniqueness within an
+ * lcore and makes overlap between lcores and members improbable (ranges,
+ * not single values, would have to collide).
  */
 static void
 iv_counter(struct gvpn_esp_sa_state *st, struct gvpn_rng *rng, uint8_t *iv)
@@ -180,4 +183,19 @@ gvpn_esp_sa_state_init(struct gvpn_esp_sa_state *st, const struct gvpn_esp_sa *s
 	memset(st, 0, sizeof(*st));
 	st->sa = sa;
 	gvpn_rng_bytes(&lc->rng, &st->iv_ctr, sizeof(st->iv_ctr));
+	st->iv_left = UINT64_MAX;
+}
+
+int
+gvpn_esp_sa_counter_iv(const struct gvpn_esp_sa *sa)
+{
+	return sa->gen_iv == iv_counter;
+}
+
+void
+gvpn_esp_sa_state_iv(struct gvpn_esp_sa_state *st, uint64_t base, uint64_t count)
+{
+	st->iv_ctr = base;
+	st->iv_left = count;
+	st->iv_space = 1;
 }

@@ -59,7 +59,8 @@ extern "C" {
 	X(CRYPTO, "crypto", "crypto engine error")                                                 \
 	X(BAD_STAMP, "bad_stamp", "delay-detection timestamp missing or malformed")                \
 	X(REPLAY_WINDOW, "replay_window", "timestamp outside the replay window")                   \
-	X(CE_NOT_ECT, "ce_not_ect", "congestion experienced on a Not-ECT packet")
+	X(CE_NOT_ECT, "ce_not_ect", "congestion experienced on a Not-ECT packet")                  \
+	X(IV_EXHAUSTED, "iv_exhausted", "this sender's counter-mode IVs for the SA are used up")
 
 #define GVPN_ESP_DROP_ENUM(n, id, s) GVPN_ESP_DROP_##n,
 enum gvpn_esp_drop { GVPN_ESP_DROP_LIST(GVPN_ESP_DROP_ENUM) GVPN_ESP_DROP_MAX };
@@ -101,10 +102,12 @@ typedef void (*esp_encap_fn)(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state
 /** One lcore's view of one SA: written only by that lcore. */
 struct gvpn_esp_sa_state {
 	const struct gvpn_esp_sa *sa;
-	uint32_t seq;	 /**< last sequence number sent */
-	uint64_t iv_ctr; /**< next GCM IV (random start) */
-	uint64_t pkts;	 /**< packets processed */
-	uint64_t bytes;	 /**< inner bytes processed */
+	uint32_t seq;	  /**< last sequence number sent */
+	uint64_t iv_ctr;  /**< next counter-mode IV */
+	uint64_t iv_left; /**< IVs left from iv_ctr on (UINT64_MAX: no end) */
+	uint8_t iv_space; /**< gvpn_esp_sa_state_iv() gave the IVs their space */
+	uint64_t pkts;	  /**< packets processed */
+	uint64_t bytes;	  /**< inner bytes processed */
 } __rte_cache_aligned;
 
 /** One lcore's ESP context. */
@@ -224,10 +227,23 @@ struct gvpn_esp_sa *gvpn_esp_sa_create(struct gvpn_esp_lcore *lc,
 void gvpn_esp_sa_free(struct gvpn_esp_sa *sa);
 
 /**
- * Prepare an lcore's state for an SA (GCM IV counter from a random start).
+ * Prepare an lcore's state for an SA. A counter-mode SA's IVs count from a
+ * random 64-bit start, with no end, until gvpn_esp_sa_state_iv() gives
+ * them a space of their own.
  */
 void gvpn_esp_sa_state_init(struct gvpn_esp_sa_state *st, const struct gvpn_esp_sa *sa,
 			    struct gvpn_esp_lcore *lc);
+
+/** Does @p sa build its IVs from a counter (AES-GCM: RFC 4106 3.1)? */
+int gvpn_esp_sa_counter_iv(const struct gvpn_esp_sa *sa);
+
+/**
+ * Give this lcore's counter-mode IVs of an SA the space [base, base +
+ * count): with a Sender-ID (RFC 6054 section 3) no other sender of the
+ * group uses them. Once it is used up, packets are dropped as
+ * iv_exhausted; an IV is never repeated. @p count is at least 1.
+ */
+void gvpn_esp_sa_state_iv(struct gvpn_esp_sa_state *st, uint64_t base, uint64_t count);
 
 /**
  * Encapsulate and encrypt a burst, each packet with its own SA state.

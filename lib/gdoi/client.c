@@ -76,6 +76,7 @@ struct gdoi_client {
 	uint64_t resend_at;
 	uint32_t resend_gap;
 	uint64_t rekey_at; /* 0 = none scheduled */
+	uint16_t sid_bits; /* of the Sender-ID held, 0 = none */
 	uint64_t ike_expires;
 	struct ike_sa ike;
 	struct gdoi_pull pull;
@@ -334,11 +335,32 @@ schedule_rekey(struct gdoi_client *c, const struct gdoi_policy *pol, uint64_t no
 	c->rekey_at = now + (uint64_t)life * 1000 * (1000 - pct) / 1000;
 }
 
+/* The Sender-ID a pull gave (RFC 6054): counter-mode TEKs encrypt only
+ * with one; without, they decrypt only (said once per registration). */
+static void
+take_sid(struct gdoi_client *c, struct gdoi_policy *pol)
+{
+	const char *why = NULL;
+	int rc = gdoi_policy_sid(pol, c->conf.habits, &why);
+
+	c->sid_bits = rc == 0 ? pol->sid_bits : 0;
+	if (rc == 0)
+		logf_(c, 6, "Sender-ID %u of %u bits", pol->sid, pol->sid_bits);
+	else if (gdoi_policy_counter_mode(pol))
+		logf_(c, 4, "counter-mode TEKs decrypt only: %s",
+		      why != NULL ? why : "the key server gave no Sender-ID");
+	else if (why != NULL)
+		logf_(c, 4, "Sender-ID not used: %s", why);
+}
+
 static void
 registered(struct gdoi_client *c, uint64_t now)
 {
 	char name[32];
-	int rc = c->ops.policy(c->ops.ctx, &c->pull.pol);
+	int rc;
+
+	take_sid(c, &c->pull.pol);
+	rc = c->ops.policy(c->ops.ctx, &c->pull.pol);
 
 	if (rc != 0) {
 		attempt_failed(c, now, "policy refused by the data plane");
@@ -472,6 +494,28 @@ push_dropped(struct gdoi_client *c, enum gdoi_push_drop reason, const char *why,
 	}
 }
 
+/*
+ * A push's SID key packet (RFC 6407 5.6.3): its SID_VALUEs would be every
+ * member's, so they are not used; a NUMBER_OF_SID_BITS other than the one
+ * the member's Sender-ID has voids it (the push says so to the data plane:
+ * its counter-mode TEKs decrypt only) and the member registers again now
+ * to get a new one.
+ */
+static void
+push_sid(struct gdoi_client *c, struct gdoi_policy *pol)
+{
+	if (pol->n_sids != 0)
+		logf_(c, 4, "push SEQ %u: %u SID value(s) ignored (a Sender-ID is one member's)",
+		      c->push.seq, pol->n_sids);
+	pol->n_sids = 0;
+	pol->sid_void = pol->sid_bits != 0 && pol->sid_bits != c->sid_bits;
+	if (!pol->sid_void)
+		return;
+	logf_(c, 5, "push SEQ %u: Sender-IDs are now %u bits: registering again for one",
+	      c->push.seq, pol->sid_bits);
+	c->sid_bits = 0;
+}
+
 /* A GROUPKEY-PUSH datagram (R13-R16). */
 static void
 push_input(struct gdoi_client *c, const uint8_t *msg, size_t len, const struct sockaddr_in *from,
@@ -487,6 +531,8 @@ push_input(struct gdoi_client *c, const uint8_t *msg, size_t len, const struct s
 		return;
 	}
 	c->seq = c->push.seq; /* verified: a replay of it is stale from now on */
+	if (c->push.has_policy)
+		push_sid(c, &c->push.pol);
 	rc = c->ops.push != NULL ? c->ops.push(c->ops.ctx, &c->push) : -ENOTSUP;
 	if (rc != 0) {
 		push_dropped(c, GDOI_PUSH_DROP_POLICY, "refused by the data plane", now);
@@ -514,6 +560,8 @@ push_input(struct gdoi_client *c, const uint8_t *msg, size_t len, const struct s
 		kek_set(c, &c->push.pol.kek, 0, now); /* a new one's pushes count from 1 */
 	if (c->push.has_policy && c->push.pol.n_teks != 0 && c->state == GDOI_REGISTERED)
 		schedule_rekey(c, &c->push.pol, now);
+	if (c->push.has_policy && c->push.pol.sid_void && c->state == GDOI_REGISTERED)
+		c->rekey_at = now + 1; /* at the next poll (0 means none) */
 	gdoi_push_clear(&c->push);
 }
 

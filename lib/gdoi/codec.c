@@ -36,13 +36,11 @@ enum {
 	KEK_ACK_REQUESTED = 9,
 	KEK_ACK_REQUESTED_OLD = 129, /* the private-use number older key servers send */
 };
-/* GAP attributes (RFC 6407 5.4); the replay window is a private-use number
- * (doc/gdoi.md, "Time-based anti-replay") */
-enum { GAP_ATD = 1, GAP_DTD = 2, GAP_SENDER_ID_REQUEST = 3, GAP_REPLAY_WINDOW = 16384 };
 /* KD types and key packet attributes (RFC 6407 5.6) */
-enum { KD_TEK = 1, KD_KEK = 2 };
+enum { KD_TEK = 1, KD_KEK = 2, KD_SID = 4 };
 enum { TEK_ALGORITHM_KEY = 1, TEK_INTEGRITY_KEY = 2 };
 enum { KEK_ALGORITHM_KEY = 1, SIG_ALGORITHM_KEY = 2 };
+enum { SID_NUMBER_OF_BITS = 1, SID_VALUE = 2 };
 
 /*
  * What an ESP SA TEK means when an attribute is absent. RFC 2407 4.5 leaves
@@ -260,7 +258,7 @@ parse_sak(const struct isakmp_payload *pl, struct gdoi_policy *pol, const char *
 static const struct isakmp_attr_field gap_attrs[] = {
     ISAKMP_ATTR_FIELD_INT(GAP_ATD, struct gdoi_policy, atd),
     ISAKMP_ATTR_FIELD_INT(GAP_DTD, struct gdoi_policy, dtd),
-    ISAKMP_ATTR_FIELD_SKIP(GAP_SENDER_ID_REQUEST), /* counter-mode sender IDs: not asked */
+    ISAKMP_ATTR_FIELD_SKIP(GAP_SENDER_ID_REQUEST), /* a member's request, not a key server's */
     ISAKMP_ATTR_FIELD_INT(GAP_REPLAY_WINDOW, struct gdoi_policy, replay_window),
 };
 
@@ -414,6 +412,93 @@ kd_kek(const uint8_t *spi, uint8_t spi_size, struct rd *pk, struct gdoi_policy *
 	return 0;
 }
 
+/*
+ * Sender-IDs (RFC 6407 5.6.3, RFC 6054): NUMBER_OF_SID_BITS (basic) and
+ * SID_VALUE (variable), one per SID the key server gives this member. The
+ * SPI (size 0 as sent) is not looked at. The first value is kept as sent;
+ * gdoi_policy_sid() reads it.
+ */
+static int
+kd_sid(const uint8_t *spi, uint8_t spi_size, struct rd *pk, struct gdoi_policy *pol,
+       const char **why)
+{
+	const uint8_t *p = pk->p;
+	size_t left = pk->left;
+	struct isakmp_attr a;
+	int rc;
+
+	(void)spi;
+	(void)spi_size;
+	pol->has_sid_packet = 1;
+	while ((rc = isakmp_attr_next(&p, &left, &a)) == 1) {
+		if (a.type == SID_NUMBER_OF_BITS && a.basic) {
+			pol->sid_bits = (uint16_t)a.value;
+		} else if (a.type == SID_VALUE && !a.basic) {
+			if (pol->n_sids++ == 0 && a.len <= sizeof(pol->sid_raw)) {
+				pol->sid_len = (uint8_t)a.len;
+				memcpy(pol->sid_raw, a.data, a.len);
+			} else if (pol->n_sids == 1) {
+				pol->sid_len = 0xff; /* too long: unusable */
+			}
+		} else {
+			FAIL("SID key packet attribute not understood");
+		}
+	}
+	if (rc != 0)
+		FAIL("SID key packet attributes malformed");
+	return 0;
+}
+
+int
+gdoi_policy_sid(struct gdoi_policy *pol, enum gdoi_habits habits, const char **why)
+{
+	uint64_t v = 0;
+
+	pol->has_sid = 0;
+	*why = NULL;
+	if (pol->n_sids == 0) {
+		if (pol->has_sid_packet)
+			*why = "the SID key packet holds no SID_VALUE";
+		return -ENOENT;
+	}
+	if (pol->sid_bits == 0 || pol->sid_bits > GVPN_SID_BITS_MAX) {
+		*why = "NUMBER_OF_SID_BITS is not 1 to 32";
+		return -EINVAL;
+	}
+	if (pol->sid_len == 0 || pol->sid_len > sizeof(pol->sid_raw)) {
+		*why = "SID_VALUE is not 1 to 4 octets";
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < pol->sid_len; i++) /* big endian (RFC 6407 5) */
+		v = v << 8 | pol->sid_raw[i];
+	/* The reference key server writes its 4-octet SID in host order. */
+	if (habits == GDOI_HABITS_REFERENCE && pol->sid_len == 4)
+		v = (uint32_t)pol->sid_raw[0] | (uint32_t)pol->sid_raw[1] << 8 |
+		    (uint32_t)pol->sid_raw[2] << 16 | (uint32_t)pol->sid_raw[3] << 24;
+	if (v >> pol->sid_bits != 0) {
+		*why = "SID_VALUE does not fit NUMBER_OF_SID_BITS";
+		return -EINVAL;
+	}
+	pol->sid = (uint32_t)v;
+	pol->has_sid = 1;
+	return 0;
+}
+
+int
+gdoi_tek_counter_mode(const struct gdoi_tek *t)
+{
+	return t->protocol_id == GDOI_PROTO_ESP && t->transform == ESP_AES_GCM_16;
+}
+
+int
+gdoi_policy_counter_mode(const struct gdoi_policy *pol)
+{
+	for (uint16_t i = 0; i < pol->n_teks; i++)
+		if (gdoi_tek_counter_mode(&pol->tek[i]))
+			return 1;
+	return 0;
+}
+
 /* The key packet types a member takes: KD type, reader. */
 static const struct {
 	uint8_t type;
@@ -422,6 +507,7 @@ static const struct {
 } kd_types[] = {
     {KD_TEK, kd_tek},
     {KD_KEK, kd_kek},
+    {KD_SID, kd_sid},
 };
 
 int
@@ -454,7 +540,7 @@ gdoi_parse_kd(const uint8_t *body, size_t len, struct gdoi_policy *pol, const ch
 		while (t < GDOI_DIM(kd_types) && kd_types[t].type != type)
 			t++;
 		if (t == GDOI_DIM(kd_types)) {
-			*why = "key download type not supported (TEK and KEK only)";
+			*why = "key download type not supported (TEK, KEK and SID only)";
 			return -ENOTSUP;
 		}
 		if ((rc = kd_types[t].read(spi, spi_size, &pk, pol, why)) != 0)

@@ -15,6 +15,10 @@
 
 #define GDOI_DIM(a) (sizeof(a) / sizeof((a)[0]))
 
+/* GAP attributes (RFC 6407 5.4); the replay window is a private-use number
+ * (doc/gdoi.md, "Time-based anti-replay") */
+enum { GAP_ATD = 1, GAP_DTD = 2, GAP_SENDER_ID_REQUEST = 3, GAP_REPLAY_WINDOW = 16384 };
+
 /* kek.c */
 
 /**

@@ -11,7 +11,7 @@
  *  Member                              Key server
  *  HDR*, HASH(1), Ni, ID       -->
  *                              <--     HDR*, HASH(2), Nr, SA
- *  HDR*, HASH(3)               -->
+ *  HDR*, HASH(3) [, GAP]       -->
  *                              <--     HDR*, HASH(4), [SEQ,] KD
  *
  * Every message is checked against its exchange step's script before it
@@ -115,6 +115,18 @@ struct gdoi_policy {
 	 * by a push under GDOI_HABITS_REFERENCE: the held KEK's SPI). */
 	int has_kek_alias;
 	uint8_t kek_alias[16];
+	/* Sender-IDs (RFC 6407 5.6.3, RFC 6054): a SID key packet, as sent */
+	int has_sid_packet;
+	uint16_t sid_bits;  /**< NUMBER_OF_SID_BITS, 0 = not given */
+	uint16_t n_sids;    /**< SID_VALUE attributes */
+	uint8_t sid_len;    /**< octets of the first one (0xff: over 4) */
+	uint8_t sid_raw[4]; /**< the first one as sent */
+	/* set by gdoi_policy_sid() */
+	int has_sid;
+	uint32_t sid;
+	/** A push's NUMBER_OF_SID_BITS voids the Sender-ID held (the client
+	 *  sets it): its counter-mode TEKs must not encrypt with it. */
+	int sid_void;
 };
 
 /**
@@ -159,6 +171,21 @@ int gdoi_kek_check(struct gdoi_kek *kek, const char **why);
  */
 uint32_t gdoi_kek_seq_floor(const struct gdoi_kek *held, uint32_t floor,
 			    const struct gdoi_kek *next, uint32_t next_seq);
+
+/**
+ * Read the member's Sender-ID from the policy's SID key packet: the first
+ * SID_VALUE, big endian, or (@p habits GDOI_HABITS_REFERENCE, 4 octets)
+ * little endian as the reference key server writes it. Sets has_sid, sid.
+ * @return 0; -ENOENT when there is none (@p why set when a SID key packet
+ *   came without a value); -EINVAL when it is unusable, with @p why set.
+ */
+int gdoi_policy_sid(struct gdoi_policy *pol, enum gdoi_habits habits, const char **why);
+
+/** Does the TEK's ESP transform count its IVs (AES-GCM): does a sender
+ *  need a Sender-ID to encrypt with it (RFC 6054)? */
+int gdoi_tek_counter_mode(const struct gdoi_tek *t);
+/** Does any TEK of the policy? */
+int gdoi_policy_counter_mode(const struct gdoi_policy *pol);
 
 /** Wipe every key in a policy. */
 void gdoi_policy_clear(struct gdoi_policy *pol);

@@ -6,7 +6,7 @@
  *  Member                              Key server
  *  HDR*, HASH(1), Ni, ID       -->
  *                              <--     HDR*, HASH(2), Nr, SA
- *  HDR*, HASH(3)               -->
+ *  HDR*, HASH(3) [, GAP]       -->
  *                              <--     HDR*, HASH(4), [SEQ,] KD
  *
  * The key server's messages are checked against their scripts (below)
@@ -203,11 +203,19 @@ take2(struct gdoi_pull *p, const struct ike_sa *sa, const uint8_t *msg, size_t l
 	if ((rc = gdoi_parse_sa(pl->body, pl->body_len, &p->pol, why)) != 0)
 		return rc;
 	memcpy(p->iv, iv, sizeof(iv));
-	/* message 3: HASH(3) = prf(SKEYID_a, M-ID | Ni_b | Nr_b) */
+	/* message 3: HASH(3) = prf(SKEYID_a, M-ID | Ni_b | Nr_b [| GAP]) */
 	header(out, sa, p->msgid, ISAKMP_EXCH_GROUPKEY_PULL);
 	size_t h = isakmp_buf_begin(out, ISAKMP_P_HASH);
 	isakmp_buf_put(out, zeros, sa->prf_len);
 	isakmp_buf_end(out, h);
+	if (gdoi_policy_counter_mode(&p->pol)) {
+		/* One Sender-ID: the member splits its IVs among its workers
+		 * (RFC 6407 5.4, RFC 6054 3). */
+		size_t g = isakmp_buf_begin(out, ISAKMP_P_GAP);
+
+		isakmp_buf_attr(out, GAP_SENDER_ID_REQUEST, 1);
+		isakmp_buf_end(out, g);
+	}
 	struct ike_chunk pre3[] = {{p->ni, sizeof(p->ni)}, {p->nr, p->nr_len}};
 	fill_hash(sa, out, h, pre3, 2);
 	if (isakmp_buf_finish(out) != 0 || ike_encrypt(sa, p->iv, out) != 0)

@@ -155,6 +155,9 @@ struct gvpn_sa_entry {
 	struct gvpn_sa_rt *rt;
 	uint64_t expires;     /**< TSC, 0 = never */
 	uint64_t activate_at; /**< TSC; 0 = no activation pending */
+	/** Counter-mode, due to encrypt, and its group has no Sender-ID yet:
+	 *  it decrypts only until one comes (gvpn_ctrl_group_sender_id()). */
+	uint8_t wait_sid;
 };
 
 /** A TEK policy of the control core: a selector and, mirrored, its reverse (R5). */
@@ -164,6 +167,41 @@ struct gvpn_tek {
 	uint8_t n_sel;
 	struct gvpn_selector sel[2];
 };
+
+/* ---- counter-mode IV spaces (RFC 6054) ---- */
+
+/**
+ * Counter-mode IVs of a group SA (AES-GCM) must never repeat under its key
+ * though many members and every member's lcores send with it. RFC 6054
+ * section 3 splits the 64-bit IV: the Sender-ID the key server gave this
+ * member in its leftmost bits, then the lcore's index among the member's
+ * senders, then a counter:
+ *
+ *   | Sender-ID (sid_bits) | sender (sender_bits) | counter (the rest) |
+ */
+struct gvpn_iv_space {
+	uint64_t base;	/**< the first IV */
+	uint64_t count; /**< IVs in the space: 2^(counter bits) */
+};
+
+/** Fewest counter bits a space may have: as many IVs as 32-bit ESP
+ *  sequence numbers, so a sender's space outlasts any sane SA lifetime. */
+#define GVPN_IV_COUNTER_MIN_BITS 32
+/** Most bits a Sender-ID may have (NUMBER_OF_SID_BITS). */
+#define GVPN_SID_BITS_MAX 32
+
+/** Bits naming one of @p n_senders lcores (0 for one sender). */
+uint8_t gvpn_iv_sender_bits(unsigned int n_senders);
+
+/**
+ * The IV space of sender @p sender (of 2^@p sender_bits) of the member
+ * whose Sender-ID is @p sid, @p sid_bits long.
+ * @return 0 with @p out set; -EINVAL when sid_bits is 0 or above
+ *   GVPN_SID_BITS_MAX, or sid or sender do not fit their bits; -ERANGE
+ *   when fewer than GVPN_IV_COUNTER_MIN_BITS counter bits are left.
+ */
+int gvpn_iv_space(uint8_t sid_bits, uint32_t sid, uint8_t sender_bits, uint32_t sender,
+		  struct gvpn_iv_space *out);
 
 /* ---- the control core's index ---- */
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Selector helpers, SA state names, and the control core's SPI index and
- * free slot set.
+ * Selector helpers, counter-mode IV spaces, SA state names, and the
+ * control core's SPI index and free slot set.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -9,6 +9,33 @@
 #include <stdlib.h>
 
 #include "gvpn_sa.h"
+
+uint8_t
+gvpn_iv_sender_bits(unsigned int n_senders)
+{
+	uint8_t bits = 0;
+
+	while (bits < 32 && (1ull << bits) < n_senders)
+		bits++;
+	return bits;
+}
+
+int
+gvpn_iv_space(uint8_t sid_bits, uint32_t sid, uint8_t sender_bits, uint32_t sender,
+	      struct gvpn_iv_space *out)
+{
+	unsigned int ctr_bits;
+
+	if (sid_bits == 0 || sid_bits > GVPN_SID_BITS_MAX || sender_bits > 32 ||
+	    (uint64_t)sid >> sid_bits != 0 || (uint64_t)sender >> sender_bits != 0)
+		return -EINVAL;
+	ctr_bits = 64u - sid_bits - sender_bits;
+	if (ctr_bits < GVPN_IV_COUNTER_MIN_BITS)
+		return -ERANGE;
+	out->base = (uint64_t)sid << (64u - sid_bits) | (uint64_t)sender << ctr_bits;
+	out->count = 1ull << ctr_bits; /* ctr_bits <= 63: sid_bits >= 1 */
+	return 0;
+}
 
 static const char *const sa_states[] = {"free", "decrypt", "active", "retired", "deleting"};
 

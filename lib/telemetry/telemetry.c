@@ -272,6 +272,8 @@ groups_dict(const struct gvpn_ctrl_snapshot *snap, struct rte_tel_data *d)
 			rte_tel_data_add_dict_int(e, "kek_expires_in_s",
 						  seconds_to(g[i].kek_expires_at_ms, now_ms));
 			add_u64(e, "push_seq", g[i].push_seq);
+			add_u64(e, "sender_id", g[i].sid); /* with 0 bits: none */
+			rte_tel_data_add_dict_int(e, "sender_id_bits", g[i].sid_bits);
 			add_u64(e, "pushes", g[i].pushes);
 			add_u64(e, "acks_sent", g[i].acks_sent);
 			for (int r = 0; r < GDOI_PUSH_DROP_MAX; r++) {
@@ -359,6 +361,7 @@ sa_dict(const struct gvpn_ctrl_snapshot *snap, unsigned long start, struct rte_t
 		rte_tel_data_add_dict_int(e, "remaining_s", (int)RTE_MIN(remaining, INT32_MAX));
 		add_u64(e, "packets", pkts);
 		add_u64(e, "bytes", bytes);
+		rte_tel_data_add_dict_int(e, "waiting_for_sender_id", sa->wait_sid);
 		snprintf(name, sizeof(name), "0x%08x", sa->spi);
 		rte_tel_data_add_dict_container(d, name, e, 0);
 	}

@@ -110,6 +110,12 @@ struct gvpn_msg {
 	const struct gvpn_sa_rt *sa;
 	const struct gvpn_policy *policy;
 	uint64_t cookie; /**< for the control core's bookkeeping */
+	/** GVPN_MSG_SA_ACTIVATE of a counter-mode SA: the member's Sender-ID
+	 *  (RFC 6054), sid_bits long; 0 bits: none (IVs from a random start).
+	 *  The worker's IVs for the SA are then its own space in the
+	 *  Sender-ID's (gvpn_iv_space()); an SA takes its space once. */
+	uint8_t sid_bits;
+	uint32_t sid;
 };
 
 /** A clear/protected port pair and the queue this worker polls on both. */
@@ -132,6 +138,10 @@ struct gvpn_worker_conf {
 	const struct gvpn_crypto_ops *backend;
 	struct rte_mempool *pool; /**< for fragments and ICMP */
 	const uint8_t *iv_seed;	  /**< NULL, or a test seed */
+	/** Bits of a counter-mode IV that name this worker among the
+	 *  member's senders: gvpn_iv_sender_bits(number of workers); id must
+	 *  fit them. */
+	uint8_t sender_bits;
 };
 
 struct gvpn_worker;

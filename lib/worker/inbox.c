@@ -23,6 +23,25 @@ gvpn_worker_acks(struct gvpn_worker *w, struct gvpn_msg *m[], unsigned int n)
 	return rte_ring_sc_dequeue_burst(w->acks, (void **)m, n, NULL);
 }
 
+/* A counter-mode SA activated with the member's Sender-ID counts its IVs
+ * in this worker's own part of the Sender-ID's space (RFC 6054 section 3),
+ * once: an SA activated again goes on counting where it was.
+ * @return 0, or -EINVAL / -ERANGE (gvpn_iv_space()). */
+static int
+sender_ivs(struct gvpn_worker *w, const struct gvpn_sa_rt *sa, const struct gvpn_msg *m)
+{
+	struct gvpn_esp_sa_state *st = &w->st[sa->slot];
+	struct gvpn_iv_space sp;
+	int rc;
+
+	if (m->sid_bits == 0 || st->iv_space || !gvpn_esp_sa_counter_iv(sa->esp))
+		return 0;
+	rc = gvpn_iv_space(m->sid_bits, m->sid, w->conf.sender_bits, w->conf.id, &sp);
+	if (rc == 0)
+		gvpn_esp_sa_state_iv(st, sp.base, sp.count);
+	return rc;
+}
+
 /* Make the change @p m asks for. @return 0, or a negative errno. */
 static int
 apply(struct gvpn_worker *w, const struct gvpn_msg *m)
@@ -44,6 +63,8 @@ apply(struct gvpn_worker *w, const struct gvpn_msg *m)
 		}
 		break;
 	case GVPN_MSG_SA_ACTIVATE:
+		if ((rc = sender_ivs(w, sa, m)) != 0)
+			return rc; /* it does not encrypt here */
 		w->out_slot[sa->tek] = sa->slot;
 		break;
 	case GVPN_MSG_SA_RETIRE:

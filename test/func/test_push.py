@@ -20,7 +20,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from gvpntest import Gvpnd, KeyServer, Tap, main_guard  # noqa: E402
+from gvpntest import Gvpnd, KeyServer, PushControl as Control, Tap, main_guard  # noqa: E402
 
 from scapy.all import IP, UDP, Ether, Raw, wrpcap  # noqa: E402
 
@@ -105,34 +105,6 @@ def group(g):
 def active_spi(g):
     act = [spi for spi, s in g.tel("/gvpn/sa").items() if s["state"] == "active"]
     return act[0] if len(act) == 1 else None
-
-
-class Control:
-    """The key server's control file: pushes are queued by id."""
-
-    def __init__(self, path):
-        self.path = path
-        self.pushes = []
-        self.write()
-
-    def write(self):
-        tmp = self.path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump({"pushes": self.pushes}, f)
-        os.rename(tmp, self.path)
-
-    def push(self, ks, **p):
-        p.setdefault("group", 1001)
-        p["id"] = f"p{len(self.pushes)}"
-        self.pushes.append(p)
-        self.write()
-        end = time.time() + 15
-        while time.time() < end:
-            for d in ks.state().get("pushes", []):
-                if d.get("id") == p["id"]:
-                    return d
-            time.sleep(0.05)
-        raise AssertionError(f"key server did not run push {p}")
 
 
 def wait_acks(ks, n, timeout=5):

@@ -60,6 +60,12 @@ GAP_REPLAY_WINDOW_DEFAULT = 16384
 # KD key packet types, RFC 6407 5.5
 KD_TEK = 1
 KD_KEK = 2
+KD_SID = 4
+# SID key packet attributes, RFC 6407 5.6.3 (Sender-IDs, RFC 6054)
+SID_NUMBER_OF_BITS = 1
+SID_VALUE = 2
+# ESP transforms whose IVs are counters: a sender needs a Sender-ID
+COUNTER_MODE = {"aes-gcm"}
 # TEK key packet attributes, RFC 6407 5.5.1
 TEK_ALGORITHM_KEY = 1
 TEK_INTEGRITY_KEY = 2
@@ -459,6 +465,15 @@ class Group:
         self.replay_window_attr = int(conf.get("replay_window_attr",
                                                GAP_REPLAY_WINDOW_DEFAULT))
         self.seq = int(conf.get("seq", 0))
+        # Sender-IDs (RFC 6054): with sid_bits, a pull whose policy has a
+        # counter-mode TEK gets a SID key packet: as many SIDs as message
+        # 3's GAP asks for (SENDER_ID_REQUEST), one when it does not ask,
+        # each new, counting from sid_first.
+        self.sid_bits = int(conf.get("sid_bits", 0))
+        if not 0 <= self.sid_bits <= 32:
+            raise PolicyError(f"group {self.id}: sid_bits {self.sid_bits}: 0 to 32")
+        self.sid_next = int(conf.get("sid_first", 1))
+        self.sids = []              # [{"peer", "sids", "requested"}]
         self.deny = [d for d in conf.get("deny", [])]
         self.rollover = bool(conf.get("rollover", True))
         # seconds before a TEK expires when its successor is created and handed
@@ -548,6 +563,29 @@ class Group:
                                     d.get("id_form", "auto")))
         return out
 
+    def sid_value(self, sid):
+        """A SID_VALUE: 4 octets, big endian (RFC 6407 5), or in host order
+        (little endian) as the reference key server writes it."""
+        return sid.to_bytes(4, "little" if self.habits == "reference"
+                            else "big")
+
+    def sid_packet(self, requested, teks, peer):
+        """The SID key packet of a pull (KD type 4, SPI size 0), or None
+        when the group gives no Sender-IDs or has no counter-mode TEK."""
+        if not self.sid_bits or not any(t.cipher in COUNTER_MODE
+                                        for t in teks):
+            return None
+        n = max(1, requested)
+        if self.sid_next + n > 1 << self.sid_bits:
+            raise PolicyError(f"group {self.id}: Sender-IDs used up")
+        sids = list(range(self.sid_next, self.sid_next + n))
+        self.sid_next += n
+        self.sids.append({"peer": peer, "sids": sids,
+                          "requested": requested})
+        attrs = I.attr_tv(SID_NUMBER_OF_BITS, self.sid_bits) + b"".join(
+            I.attr_tlv(SID_VALUE, self.sid_value(s)) for s in sids)
+        return key_packet(KD_SID, b"", attrs)
+
     def policy(self, now=None):
         """A snapshot for one pull: SA attribute payloads and key packets."""
         now = time.time() if now is None else now
@@ -570,6 +608,7 @@ class Group:
              "pushes_sent": self.pushes_sent,
              "kek_history": [k.describe(now) for k in self.kek_history],
              "removed_members": sorted(self.removed),
+             "sid_bits": self.sid_bits, "sids": self.sids[-500:],
              "acks": self.acks[-500:]}
         if self.kek:
             d["kek"] = self.kek.describe(now)
@@ -682,8 +721,9 @@ class PullResponder:
     M1 = {I.P_HASH, I.P_NONCE, I.P_ID}
     M3 = {I.P_HASH, I.P_GAP, I.P_CERT, I.P_POP, I.P_SIG, I.P_NOTIFY}
 
-    def __init__(self, sa, groups, refuse=None, malform=None):
+    def __init__(self, sa, groups, refuse=None, malform=None, peer=None):
         self.sa = sa
+        self.peer = peer
         self.groups = groups
         self.refuse = refuse or (lambda group_id: None)
         self.malform = malform or (lambda step, first, chain: (first, chain))
@@ -766,11 +806,18 @@ class PullResponder:
             raise PullError(e.reason, e.notify, e.detail) from e
         note = self._check_hash(ex, plain, pl, ex.ni + ex.nr, "HASH(3)")
         gaps = I.find(pl, I.P_GAP)
+        gap_attrs = [a for g in gaps for a in I.parse_attrs(g.body, "GAP")]
+        requested = sum(a.int for a in gap_attrs
+                        if a.type == GAP_SENDER_ID_REQUEST)
         items = []
         pol = ex.policy
         if pol["seq"] is not None:
             items.append((I.P_SEQ, seq_body(pol["seq"])))
-        items.append((I.P_KD, kd_body(pol["packets"])))
+        packets = list(pol["packets"])
+        sid = ex.group.sid_packet(requested, pol["teks"], self.peer)
+        if sid is not None:
+            packets.append(sid)
+        items.append((I.P_KD, kd_body(packets)))
         reply, ex.iv = self._seal(ex, "pull4", items, ex.ni + ex.nr, last)
         ex.state = "done"
         ex.group.pulls += 1
@@ -779,8 +826,9 @@ class PullResponder:
               "teks": [f"0x{t.spi:08x}" for t in pol["teks"]],
               "kek": bool(ex.group.kek), "seq": pol["seq"]}
         if gaps:
-            ev["member_gap"] = [a.type for g in gaps
-                                for a in I.parse_attrs(g.body, "GAP")]
+            ev["member_gap"] = [a.type for a in gap_attrs]
+        if sid is not None:
+            ev["sids"] = ex.group.sids[-1]["sids"]
         if note:
             ev["note"] = note
         return reply, ev

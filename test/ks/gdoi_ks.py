@@ -513,7 +513,7 @@ class KeyServer(asyncio.DatagramProtocol):
         if ex is None:
             ex = gdoi.PullState(hdr.msgid, sa.phase2_iv(hdr.msgid))
         resp = gdoi.PullResponder(sa, self.groups, self.refuser(peer),
-                                  self.malformer())
+                                  self.malformer(), f"{peer[0]}:{peer[1]}")
         try:
             reply, ev = resp.handle(hdr, data, ex)
         except (ike.IkeError, I.ParseError) as e:

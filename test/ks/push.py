@@ -31,7 +31,8 @@ PROTO_KEK = 0               # Delete payload Protocol-ID of a KEK, RFC 6407 5.9
 FAULTS = ("replay_seq", "bad_signature", "unknown_kek", "wrong_kek_key",
           "malformed", "no_sig", "stale_seq")
 KEYS = {"id", "group", "rekey", "teks", "atd", "dtd", "delete", "new_kek",
-        "repeat_kek", "keep_rsa", "to", "fault", "remove_member", "send"}
+        "repeat_kek", "keep_rsa", "to", "fault", "remove_member", "send",
+        "sid_bits", "sid_values"}
 
 SIG_HASHES = {"sha1": hashes.SHA1, "sha256": hashes.SHA256,
               "sha384": hashes.SHA384, "sha512": hashes.SHA512}
@@ -274,6 +275,22 @@ def plan(group, p, now=None):
     # the current KEK again, same cookies and keys (as some key servers do in
     # every push): the SEQ count goes on
     sak = new_kek or (kek if p.get("repeat_kek") else None)
+    # Sender-IDs of a new length (RFC 6407 5.6.3): the push says so with a
+    # SID key packet holding NUMBER_OF_SID_BITS; SIDs already given are
+    # void and members fetch new ones by a pull. "sid_values" adds values
+    # (which no member should use: a push goes to every member).
+    sid_packet = None
+    if "sid_bits" in p or p.get("sid_values"):
+        if not new_teks:
+            raise PushError("sid_bits and sid_values go with new TEKs")
+        bits = int(p.get("sid_bits", group.sid_bits))
+        if not 1 <= bits <= 32:
+            raise PushError(f"sid_bits {bits}: 1 to 32")
+        group.sid_bits = bits
+        sid_packet = gdoi.key_packet(gdoi.KD_SID, b"", I.attr_tv(
+            gdoi.SID_NUMBER_OF_BITS, bits) + b"".join(
+            I.attr_tlv(gdoi.SID_VALUE, group.sid_value(int(v)))
+            for v in p.get("sid_values") or []))
     sa_body = kd = None
     if new_teks or sak:
         attrs, packets = gdoi.policy_payloads(
@@ -283,7 +300,7 @@ def plan(group, p, now=None):
             kek_packet_spi=kek.spi if new_kek and group.habits == "reference"
             else None)
         sa_body = gdoi.sa_payload(attrs)
-        kd = gdoi.kd_body(packets)
+        kd = gdoi.kd_body(packets + ([sid_packet] if sid_packet else []))
     # SEQ: one more than the last push (RFC 6407 4.3); the faults that
     # replay an old value leave the counter alone.
     if fault == "replay_seq":

@@ -216,6 +216,35 @@ def main_guard(fn):
         sys.exit(1)
 
 
+class PushControl:
+    """The test key server's control file: pushes are queued by id, and
+    push() waits until the key server ran one."""
+
+    def __init__(self, path):
+        self.path = path
+        self.pushes = []
+        self.write()
+
+    def write(self):
+        tmp = self.path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"pushes": self.pushes}, f)
+        os.rename(tmp, self.path)
+
+    def push(self, ks, **p):
+        p.setdefault("group", 1001)
+        p["id"] = f"p{len(self.pushes)}"
+        self.pushes.append(p)
+        self.write()
+        end = time.time() + 15
+        while time.time() < end:
+            for d in ks.state().get("pushes", []):
+                if d.get("id") == p["id"]:
+                    return d
+            time.sleep(0.05)
+        raise AssertionError(f"key server did not run push {p}")
+
+
 class KeyServer:
     """The test GDOI key server (test/ks/gdoi_ks.py) with a JSON configuration.
     Its events go to WORKDIR/NAME.log (--log): no pipe to drain, so a long

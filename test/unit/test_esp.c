@@ -497,6 +497,50 @@ test_chained_mbuf_is_a_counted_drop(void **state)
 	esp_fixture_fini(&f);
 }
 
+/* A Sender-ID's IV space (RFC 6054): IVs count from its base, and once
+ * it is used up every packet is dropped as iv_exhausted, none reusing an
+ * IV; a burst straddling the end sends what fits. */
+static void
+test_counter_ivs_stay_in_their_space(void **state)
+{
+	struct gvpn_esp_sa_conf c = conf_for(GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE);
+	const uint64_t base = 0xabcd000000000000ull | 5ull << 40;
+	struct gvpn_esp_sa_state *st[4];
+	struct rte_mbuf *m[4];
+	struct esp_fixture f;
+	uint64_t iv;
+
+	(void)state;
+	esp_fixture_init(&f, &gvpn_crypto_ipsecmb, &c, seed);
+	assert_true(gvpn_esp_sa_counter_iv(f.sa));
+	gvpn_esp_sa_state_iv(&f.st, base, 3);
+	for (int i = 0; i < 4; i++) {
+		m[i] = esp_inner_packet(30, 0, 0);
+		st[i] = &f.st;
+	}
+	/* 4 packets, 3 IVs: the first 3 go, the last is dropped */
+	assert_int_equal(gvpn_esp_encrypt_burst(f.lc, st, m, 4), 3);
+	assert_int_equal(f.lc->stats.drop[GVPN_ESP_DROP_IV_EXHAUSTED], 1);
+	for (int i = 0; i < 3; i++) {
+		memcpy(&iv, rte_pktmbuf_mtod_offset(m[i], uint8_t *, L2 + 20 + 8), 8);
+		assert_int_equal(rte_be_to_cpu_64(iv), base + (uint64_t)i);
+		rte_pktmbuf_free(m[i]);
+	}
+	rte_pktmbuf_free(m[3]);
+	m[0] = esp_inner_packet(30, 0, 0);
+	assert_int_equal(gvpn_esp_encrypt_burst(f.lc, st, m, 1), 0);
+	assert_int_equal(f.lc->stats.drop[GVPN_ESP_DROP_IV_EXHAUSTED], 2);
+	rte_pktmbuf_free(m[0]);
+	esp_fixture_fini(&f);
+
+	/* CBC SAs draw random IVs: no space, no end */
+	c = conf_for(GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96);
+	esp_fixture_init(&f, &gvpn_crypto_ipsecmb, &c, seed);
+	assert_false(gvpn_esp_sa_counter_iv(f.sa));
+	rte_pktmbuf_free(esp_encrypt_one(&f, 30));
+	esp_fixture_fini(&f);
+}
+
 static void
 test_malformed_inner_is_a_counted_drop(void **state)
 {
@@ -641,6 +685,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_malformed_esp_is_a_counted_drop),
 	    cmocka_unit_test(test_malformed_inner_is_a_counted_drop),
 	    cmocka_unit_test(test_chained_mbuf_is_a_counted_drop),
+	    cmocka_unit_test(test_counter_ivs_stay_in_their_space),
 	    cmocka_unit_test(test_encrypt_builds_rfc4303_tunnel_with_preserved_addresses),
 	    cmocka_unit_test(test_outer_df_follows_policy),
 	    cmocka_unit_test(test_decapsulation_combines_ecn_per_rfc6040),

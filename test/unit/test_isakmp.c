@@ -364,6 +364,104 @@ test_gdoi_policy_parses_and_checks(void **state)
 	assert_int_equal(pol.tek[0].xform.cipher_key[0], 0);
 }
 
+/* A KD payload holding one SID key packet (RFC 6407 5.6.3): KD type 4,
+ * SPI size 0, NUMBER_OF_SID_BITS (basic) and SID_VALUEs (variable). */
+static size_t
+sid_kd(uint8_t *b, const char *attrs_hex)
+{
+	uint8_t attrs[64];
+	size_t n = unhex(attrs_hex, attrs, sizeof(attrs));
+
+	b[0] = 0, b[1] = 1, b[2] = 0, b[3] = 0;			 /* one key packet */
+	b[4] = 4, b[5] = 0;					 /* KD type SID */
+	b[6] = (uint8_t)((5 + n) >> 8), b[7] = (uint8_t)(5 + n); /* KD length */
+	b[8] = 0;						 /* SPI size 0 */
+	memcpy(b + 9, attrs, n);
+	return 9 + n;
+}
+
+static void
+test_sid_key_packets_read_as_sent(void **state)
+{
+	static const struct {
+		const char *attrs;
+		enum gdoi_habits habits;
+		int rc;
+		uint32_t sid;
+		uint16_t bits, n;
+	} rows[] = {
+	    /* 16 bits, SID 0x0102 in 4 octets, big endian */
+	    {"80010010"
+	     "00020004"
+	     "00000102",
+	     GDOI_HABITS_STRICT, 0, 0x0102, 16, 1},
+	    /* 2 octets; a second value is counted, not used */
+	    {"80010008"
+	     "00020002"
+	     "0007"
+	     "00020002"
+	     "0008",
+	     GDOI_HABITS_STRICT, 0, 7, 8, 2},
+	    /* the reference key server's host-order 4 octets */
+	    {"80010010"
+	     "00020004"
+	     "05000000",
+	     GDOI_HABITS_REFERENCE, 0, 5, 16, 1},
+	    /* ... which a strict member cannot read into 16 bits */
+	    {"80010010"
+	     "00020004"
+	     "05000000",
+	     GDOI_HABITS_STRICT, -EINVAL, 0, 16, 1},
+	    /* no NUMBER_OF_SID_BITS, or too many */
+	    {"00020004"
+	     "00000001",
+	     GDOI_HABITS_STRICT, -EINVAL, 0, 0, 1},
+	    {"80010021"
+	     "00020004"
+	     "00000001",
+	     GDOI_HABITS_STRICT, -EINVAL, 0, 33, 1},
+	    /* a value of 5 octets */
+	    {"80010010"
+	     "00020005"
+	     "0000000001",
+	     GDOI_HABITS_STRICT, -EINVAL, 0, 16, 1},
+	    /* bits but no value: none */
+	    {"80010010", GDOI_HABITS_STRICT, -ENOENT, 0, 16, 0},
+	};
+	static struct gdoi_policy pol;
+	uint8_t kd[128];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
+		const char *why = NULL;
+		size_t n = sid_kd(kd, rows[i].attrs);
+
+		memset(&pol, 0, sizeof(pol));
+		assert_int_equal(gdoi_parse_kd(kd, n, &pol, &why), 0);
+		assert_true(pol.has_sid_packet);
+		assert_int_equal(pol.sid_bits, rows[i].bits);
+		assert_int_equal(pol.n_sids, rows[i].n);
+		assert_int_equal(gdoi_policy_sid(&pol, rows[i].habits, &why), rows[i].rc);
+		assert_int_equal(pol.has_sid, rows[i].rc == 0);
+		if (rows[i].rc == 0)
+			assert_int_equal(pol.sid, rows[i].sid);
+		else
+			assert_non_null(why);
+	}
+	/* an attribute a SID key packet does not have is malformed */
+	const char *why = NULL;
+	size_t n = sid_kd(kd, "80010010"
+			      "80030001");
+	memset(&pol, 0, sizeof(pol));
+	assert_int_equal(gdoi_parse_kd(kd, n, &pol, &why), -EINVAL);
+	assert_string_equal(why, "SID key packet attribute not understood");
+	/* no SID key packet at all: no Sender-ID and nothing to say */
+	memset(&pol, 0, sizeof(pol));
+	why = NULL;
+	assert_int_equal(gdoi_policy_sid(&pol, GDOI_HABITS_STRICT, &why), -ENOENT);
+	assert_null(why);
+}
+
 static void
 test_gdoi_malformed_policies_fail_with_a_reason(void **state)
 {
@@ -675,6 +773,7 @@ main(void)
 	    cmocka_unit_test(test_header_checks),
 	    cmocka_unit_test(test_payload_walker_rejects_each_malformation),
 	    cmocka_unit_test(test_gdoi_malformed_policies_fail_with_a_reason),
+	    cmocka_unit_test(test_sid_key_packets_read_as_sent),
 	    cmocka_unit_test(test_walker_and_script_refuse_each_fault_with_its_reason),
 	    cmocka_unit_test(test_attribute_table_reads_fields_and_refuses_what_it_must),
 	    cmocka_unit_test(test_build_then_parse_round_trip),

@@ -333,6 +333,42 @@ test_index_agrees_with_a_linear_scan(void **state)
 	gvpn_sa_index_free(ix);
 }
 
+/* RFC 6054 section 3: | Sender-ID | sender | counter |. */
+static void
+test_iv_spaces_split_the_sender_id(void **state)
+{
+	struct gvpn_iv_space sp;
+
+	(void)state;
+	assert_int_equal(gvpn_iv_sender_bits(0), 0);
+	assert_int_equal(gvpn_iv_sender_bits(1), 0);
+	assert_int_equal(gvpn_iv_sender_bits(2), 1);
+	assert_int_equal(gvpn_iv_sender_bits(3), 2);
+	assert_int_equal(gvpn_iv_sender_bits(64), 6);
+	assert_int_equal(gvpn_iv_sender_bits(65), 7);
+	/* 16-bit SID 0x1234, worker 5 of 8: 45 counter bits */
+	assert_int_equal(gvpn_iv_space(16, 0x1234, 3, 5, &sp), 0);
+	assert_true(sp.base == (0x1234ull << 48 | 5ull << 45));
+	assert_true(sp.count == 1ull << 45);
+	/* the spaces of two workers, and of two members, do not meet */
+	struct gvpn_iv_space w6, m2;
+	assert_int_equal(gvpn_iv_space(16, 0x1234, 3, 6, &w6), 0);
+	assert_true(sp.base + sp.count == w6.base);
+	assert_int_equal(gvpn_iv_space(16, 0x1235, 3, 0, &m2), 0);
+	assert_true(w6.base + w6.count * 2 == m2.base);
+	/* a whole 32-bit SID, one worker: 32 counter bits */
+	assert_int_equal(gvpn_iv_space(32, 0xffffffff, 0, 0, &sp), 0);
+	assert_true(sp.base == 0xffffffff00000000ull && sp.count == 1ull << 32);
+	/* what does not fit */
+	assert_int_equal(gvpn_iv_space(0, 0, 0, 0, &sp), -EINVAL);
+	assert_int_equal(gvpn_iv_space(33, 1, 0, 0, &sp), -EINVAL);
+	assert_int_equal(gvpn_iv_space(8, 256, 0, 0, &sp), -EINVAL);
+	assert_int_equal(gvpn_iv_space(8, 1, 2, 4, &sp), -EINVAL);
+	assert_int_equal(gvpn_iv_space(32, 1, 1, 0, &sp), -ERANGE);
+	assert_int_equal(gvpn_iv_space(28, 1, 4, 15, &sp), 0);
+	assert_int_equal(gvpn_iv_space(28, 1, 5, 15, &sp), -ERANGE);
+}
+
 static void
 test_slots_refuse_bad_sizes_and_slots(void **state)
 {
@@ -428,6 +464,7 @@ main(void)
 	    cmocka_unit_test(test_index_collisions_survive_deletes),
 	    cmocka_unit_test(test_index_full_then_reuse_after_delete),
 	    cmocka_unit_test(test_index_agrees_with_a_linear_scan),
+	    cmocka_unit_test(test_iv_spaces_split_the_sender_id),
 	    cmocka_unit_test(test_slots_refuse_bad_sizes_and_slots),
 	    cmocka_unit_test(test_slots_hand_out_the_lowest_free),
 	    cmocka_unit_test(test_slots_agree_with_a_linear_scan),
