@@ -41,8 +41,12 @@ walk(const uint8_t *data, size_t size)
 			gdoi_parse_sa(p, left, &pol, &why);
 			break;
 		case ISAKMP_P_KD:
-			if (gdoi_parse_kd(p, left, &pol, &why) == 0)
+			if (gdoi_parse_kd(p, left, &pol, &why) == 0) {
+				gdoi_policy_sid(
+				    &pol, data[0] & 2 ? GDOI_HABITS_REFERENCE : GDOI_HABITS_STRICT,
+				    &why);
 				gdoi_policy_check(&pol, &why);
+			}
 			break;
 		default:
 			while (isakmp_attr_next(&p, &left, &a) == 1)
