@@ -420,6 +420,8 @@ gdoi_info(const void *client, uint64_t now_ms, struct gvpn_group_info *i)
 	memcpy(i->rx_drops, ci.rx_drops, sizeof(i->rx_drops));
 	i->rx_socket_full = ci.rx_socket_full;
 	i->rx_polls_full = ci.rx_polls_full;
+	memcpy(i->push_group, ci.push_group, sizeof(i->push_group));
+	i->push_group_failures = ci.push_group_failures;
 }
 
 static int

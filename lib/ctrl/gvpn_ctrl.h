@@ -98,9 +98,11 @@ struct gvpn_group_info {
 	uint64_t unauth_notifies; /**< phase-1 notifications in the clear, ignored */
 	uint64_t rx_datagrams;	  /**< read from the group's socket */
 	uint64_t rx_drops[GDOI_RX_DROP_MAX];
-	uint64_t rx_socket_full; /**< dropped by the kernel: socket buffer full */
-	uint64_t rx_polls_full;	 /**< polls that read GDOI_RX_BUDGET datagrams */
-	uint8_t sid_bits;	 /**< the member's Sender-ID (RFC 6054), 0 bits: none */
+	uint64_t rx_socket_full;      /**< dropped by the kernel: socket buffer full */
+	uint64_t rx_polls_full;	      /**< polls that read GDOI_RX_BUDGET datagrams */
+	char push_group[32];	      /**< multicast group joined for pushes, "" when none */
+	uint64_t push_group_failures; /**< joins that failed */
+	uint8_t sid_bits;	      /**< the member's Sender-ID (RFC 6054), 0 bits: none */
 	uint32_t sid;
 };
 

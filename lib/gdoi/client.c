@@ -98,6 +98,10 @@ struct gdoi_client {
 	uint64_t notify_log_at;	 /* rate limit of its log line */
 	struct gdoi_rx *rx;
 	uint64_t rx_datagrams, rx_drops[GDOI_RX_DROP_MAX], rx_polls_full;
+	/* the KEK's multicast group, joined for pushes: -1 when none */
+	int mfd;
+	struct sockaddr_in mgroup;
+	uint64_t mjoin_failures;
 };
 
 static void logf_(struct gdoi_client *c, int level, const char *fmt, ...)
@@ -117,15 +121,12 @@ logf_(struct gdoi_client *c, int level, const char *fmt, ...)
 	c->ops.log(c->ops.ctx, level, msg);
 }
 
+static const char *addr_name(const struct sockaddr_in *s, char *buf, size_t len);
+
 static const char *
 server_name(const struct gdoi_client *c, char *buf, size_t len)
 {
-	const struct sockaddr_in *s = &c->conf.servers[c->server];
-	char a[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
-	snprintf(buf, len, "%s:%u", a, ntohs(s->sin_port));
-	return buf;
+	return addr_name(&c->conf.servers[c->server], buf, len);
 }
 
 static void
@@ -155,6 +156,7 @@ gdoi_client_create(const struct gdoi_client_conf *conf, const struct gdoi_client
 		return NULL;
 	c->conf = *conf;
 	c->ops = *ops;
+	c->mfd = -1;
 	c->rx = malloc(sizeof(*c->rx));
 	c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->rx == NULL || c->fd < 0 ||
@@ -187,11 +189,85 @@ gdoi_client_free(struct gdoi_client *c)
 	if (c == NULL)
 		return;
 	close(c->fd);
-	free(c->rx); /* what arrived: ciphertext and phase-1 messages in the clear */
+	if (c->mfd >= 0)
+		close(c->mfd); /* leaves the group */
+	free(c->rx);	       /* what arrived: ciphertext and phase-1 messages in the clear */
 	ike_sa_clear(&c->ike);
 	gdoi_pull_clear(&c->pull);
 	gdoi_push_clear(&c->push);
 	gvpn_keymem_free(c);
+}
+
+static const char *
+addr_name(const struct sockaddr_in *s, char *buf, size_t len)
+{
+	char a[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
+	snprintf(buf, len, "%s:%u", a, ntohs(s->sin_port));
+	return buf;
+}
+
+/* A socket in multicast group @p g on the member's address. @return it, or
+ * -1 with errno set. */
+static int
+mcast_open(const struct gdoi_client *c, const struct sockaddr_in *g)
+{
+	struct ip_mreqn mr = {.imr_multiaddr = g->sin_addr, .imr_address = c->conf.local.sin_addr};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), on = 1, err;
+	int sz = RX_SOCKBUF;
+
+	if (fd < 0)
+		return -1;
+	/* other groups, and other members on this host, may listen there too */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == 0 &&
+	    bind(fd, (const struct sockaddr *)g, sizeof(*g)) == 0 &&
+	    setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)) == 0) {
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0)
+			(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+		return fd;
+	}
+	err = errno;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
+/*
+ * Follow the KEK's destination (RFC 6407 5.3): when it is a multicast group,
+ * join it (IGMP, on the member's address) so that pushes sent there arrive
+ * beside the unicast ones; leave it when the KEK ends or names another. A
+ * failed join is logged and counted: pushes then come by unicast only.
+ */
+static void
+mcast_follow(struct gdoi_client *c)
+{
+	struct sockaddr_in want = {.sin_family = AF_INET};
+	char name[32];
+
+	if (c->has_kek && IN_MULTICAST(c->kek.dst_addr)) {
+		want.sin_addr.s_addr = htonl(c->kek.dst_addr);
+		want.sin_port = htons(c->kek.dst_port != 0 ? c->kek.dst_port : 848);
+	}
+	if (c->mfd >= 0 && want.sin_addr.s_addr == c->mgroup.sin_addr.s_addr &&
+	    want.sin_port == c->mgroup.sin_port)
+		return;
+	if (c->mfd >= 0) {
+		close(c->mfd); /* the kernel leaves the group */
+		c->mfd = -1;
+		logf_(c, 6, "left multicast group %s", addr_name(&c->mgroup, name, sizeof(name)));
+	}
+	if (want.sin_addr.s_addr == 0)
+		return;
+	c->mgroup = want;
+	c->mfd = mcast_open(c, &want);
+	if (c->mfd < 0) {
+		c->mjoin_failures++;
+		logf_(c, 4, "multicast group %s not joined (%s): pushes by unicast only",
+		      addr_name(&want, name, sizeof(name)), strerror(errno));
+		return;
+	}
+	logf_(c, 6, "joined multicast group %s for pushes", addr_name(&want, name, sizeof(name)));
 }
 
 /* Take the KEK a pull or push delivered (NULL: none). The same SPI keeps
@@ -204,11 +280,12 @@ kek_set(struct gdoi_client *c, const struct gdoi_kek *k, uint32_t seq, uint64_t 
 	c->has_kek = k != NULL;
 	c->seq = seq;
 	c->kek_expires = 0;
-	if (k == NULL)
-		return;
-	c->kek = *k;
-	if (k->lifetime != 0)
-		c->kek_expires = now + (uint64_t)k->lifetime * 1000;
+	if (k != NULL) {
+		c->kek = *k;
+		if (k->lifetime != 0)
+			c->kek_expires = now + (uint64_t)k->lifetime * 1000;
+	}
+	mcast_follow(c);
 }
 
 static void
@@ -605,30 +682,45 @@ datagram(struct gdoi_client *c, const uint8_t *buf, size_t n, const struct socka
 		c->rx_drops[drop]++;
 }
 
-/* Read at most GDOI_RX_BUDGET datagrams, RX_BATCH a system call. */
-static void
-receive(struct gdoi_client *c, uint64_t now)
+/* Read at most @p budget datagrams from @p fd, RX_BATCH a system call.
+ * @return 1 when the budget ran out before the socket was drained. */
+static int
+receive_fd(struct gdoi_client *c, int fd, unsigned int budget, uint64_t now)
 {
 	struct gdoi_rx *rx = c->rx;
 	unsigned int total = 0;
 
-	while (total < GDOI_RX_BUDGET) {
-		unsigned int want =
-		    GDOI_RX_BUDGET - total < RX_BATCH ? GDOI_RX_BUDGET - total : RX_BATCH;
+	while (total < budget) {
+		unsigned int want = budget - total < RX_BATCH ? budget - total : RX_BATCH;
 		int n;
 
 		for (unsigned int i = 0; i < want; i++)
 			rx->msg[i].msg_hdr.msg_namelen = sizeof(rx->from[i]);
-		n = recvmmsg(c->fd, rx->msg, want, MSG_DONTWAIT, NULL);
+		n = recvmmsg(fd, rx->msg, want, MSG_DONTWAIT, NULL);
 		if (n <= 0)
-			return;
+			return 0;
 		for (int i = 0; i < n; i++)
 			datagram(c, rx->buf[i], rx->msg[i].msg_len, &rx->from[i], now);
 		total += (unsigned int)n;
 		if ((unsigned int)n < want)
-			return; /* drained */
+			return 0; /* drained */
 	}
-	c->rx_polls_full++; /* the rest waits for the next poll */
+	return 1; /* the rest waits for the next poll */
+}
+
+/* The unicast socket, then the multicast group's, each with half of
+ * GDOI_RX_BUDGET when both are open: a flood at one does not starve the
+ * other. (A push on the first may change the KEK and so the group: the
+ * second socket is looked up after it.) */
+static void
+receive(struct gdoi_client *c, uint64_t now)
+{
+	unsigned int share = c->mfd >= 0 ? GDOI_RX_BUDGET / 2 : GDOI_RX_BUDGET;
+	int full = receive_fd(c, c->fd, share, now);
+
+	if (c->mfd >= 0)
+		full |= receive_fd(c, c->mfd, GDOI_RX_BUDGET / 2, now);
+	c->rx_polls_full += (uint64_t)full;
 }
 
 void
@@ -698,6 +790,9 @@ gdoi_client_info(const struct gdoi_client *c, uint64_t now, struct gdoi_client_i
 	memcpy(out->push_drops, c->push_drops, sizeof(out->push_drops));
 	out->unauth_notifies = c->unauth_notifies;
 	out->rx_datagrams = c->rx_datagrams;
+	if (c->mfd >= 0)
+		addr_name(&c->mgroup, out->push_group, sizeof(out->push_group));
+	out->push_group_failures = c->mjoin_failures;
 	memcpy(out->rx_drops, c->rx_drops, sizeof(out->rx_drops));
 	out->rx_polls_full = c->rx_polls_full;
 	/* the kernel's count: datagrams that found the socket buffer full */

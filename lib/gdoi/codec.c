@@ -226,9 +226,9 @@ parse_sak(const struct isakmp_payload *pl, struct gdoi_policy *pol, const char *
 	int rc;
 
 	memset(&pol->kek, 0, sizeof(pol->kek));
-	take_be(&r, 1); /* protocol of the push datagrams */
-	if ((rc = take_id(&r, &pfx, &lo, &hi, why)) != 0 ||
-	    (rc = take_id(&r, &pfx, &lo, &hi, why)) != 0)
+	take_be(&r, 1);					    /* protocol of the push datagrams */
+	if ((rc = take_id(&r, &pfx, &lo, &hi, why)) != 0 || /* source: the key server */
+	    (rc = take_id(&r, &pfx, &lo, &hi, why)) != 0)   /* where pushes go */
 		return rc;
 	spi = take(&r, 16);
 	take(&r, 4); /* RESERVED2 */
@@ -246,6 +246,10 @@ parse_sak(const struct isakmp_payload *pl, struct gdoi_policy *pol, const char *
 		    isakmp_attrs_read(r.p + 2, r.left - 2, kek_attrs, GDOI_DIM(kek_attrs), 0,
 				      &pol->kek, NULL) != 0)
 			FAIL("SA KEK attributes malformed");
+	}
+	if (pfx.len == 32) { /* one address; port 0: any */
+		pol->kek.dst_addr = pfx.addr;
+		pol->kek.dst_port = lo;
 	}
 	pol->has_kek = 1;
 	return 0;

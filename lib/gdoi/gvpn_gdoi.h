@@ -79,6 +79,11 @@ struct gdoi_kek {
 	uint8_t sig_hash, sig_alg;
 	uint16_t sig_key_bits;
 	uint8_t ack_requested; /**< KEK_ACK_REQUESTED (RFC 8263), 0 = none */
+	/** The SA KEK's destination: where pushes are sent (host order; 0
+	 *  when not one address; port 0: any). A multicast group is joined
+	 *  (RFC 6407 5.3). */
+	uint32_t dst_addr;
+	uint16_t dst_port;
 	int has_keys;
 	uint8_t key[GDOI_KEK_KEY_MAX]; /**< KEK_ALGORITHM_KEY: explicit IV, then the key */
 	uint16_t key_len;

@@ -7,7 +7,8 @@
  * A group member's registration with its key servers (R10-R12, R17): a
  * state machine per group that runs phase 1, GROUPKEY-PULL, re-registration
  * before keys expire, and failover through up to four key servers. It owns
- * one UDP socket per group; the control core calls gdoi_client_poll() often
+ * one UDP socket per group (and one in the KEK's multicast group, when it names
+ * one); the control core calls gdoi_client_poll() often
  * and learns of new policy and state through a small callback table, so this
  * library knows nothing of workers or DPDK.
  */
@@ -98,7 +99,9 @@ void gdoi_client_free(struct gdoi_client *c);
 /** Register now (at start, and on an operator's request). @p now_ms: a monotonic clock. */
 void gdoi_client_start(struct gdoi_client *c, uint64_t now_ms);
 
-/** Read the socket (at most GDOI_RX_BUDGET datagrams), run timers. Never blocks. */
+/** Read the sockets (at most GDOI_RX_BUDGET datagrams in all: the unicast
+ * one, and the KEK's multicast group's when it has one), run timers. Never
+ * blocks. */
 void gdoi_client_poll(struct gdoi_client *c, uint64_t now_ms);
 
 /** For telemetry. */
@@ -116,8 +119,10 @@ struct gdoi_client_info {
 	uint64_t unauth_notifies; /**< notifications in the clear during phase 1, ignored */
 	uint64_t rx_datagrams;	  /**< read from the socket */
 	uint64_t rx_drops[GDOI_RX_DROP_MAX];
-	uint64_t rx_socket_full; /**< dropped by the kernel: socket buffer full */
-	uint64_t rx_polls_full;	 /**< polls that stopped at GDOI_RX_BUDGET */
+	uint64_t rx_socket_full;      /**< dropped by the kernel: socket buffer full */
+	uint64_t rx_polls_full;	      /**< polls that stopped at GDOI_RX_BUDGET */
+	char push_group[32];	      /**< multicast group joined for pushes, "" when none */
+	uint64_t push_group_failures; /**< joins that failed (pushes by unicast only) */
 };
 void gdoi_client_info(const struct gdoi_client *c, uint64_t now_ms, struct gdoi_client_info *out);
 

@@ -272,6 +272,8 @@ groups_dict(const struct gvpn_ctrl_snapshot *snap, struct rte_tel_data *d)
 			rte_tel_data_add_dict_int(e, "kek_expires_in_s",
 						  seconds_to(g[i].kek_expires_at_ms, now_ms));
 			add_u64(e, "push_seq", g[i].push_seq);
+			rte_tel_data_add_dict_string(e, "push_group", g[i].push_group);
+			add_u64(e, "push_group_failures", g[i].push_group_failures);
 			add_u64(e, "sender_id", g[i].sid); /* with 0 bits: none */
 			rte_tel_data_add_dict_int(e, "sender_id_bits", g[i].sid_bits);
 			add_u64(e, "pushes", g[i].pushes);

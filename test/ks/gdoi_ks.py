@@ -626,6 +626,11 @@ async def serve(ks):
         family=socket.AF_INET)
     port = transport.get_extra_info("sockname")[1]
     ks.port = port
+    if ks.listen not in ("0.0.0.0", ""):
+        # pushes to a KEK's multicast group leave from the listen address
+        sock = transport.get_extra_info("socket")
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF,
+                        socket.inet_aton(ks.listen))
     ks.write_state()
     ks.event({"event": "listening", "address": ks.listen, "port": port,
               "groups": [g.id for g in ks.groups], "faults": ks.faults})

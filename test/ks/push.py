@@ -32,7 +32,7 @@ FAULTS = ("replay_seq", "bad_signature", "unknown_kek", "wrong_kek_key",
           "malformed", "no_sig", "stale_seq")
 KEYS = {"id", "group", "rekey", "teks", "atd", "dtd", "delete", "new_kek",
         "repeat_kek", "keep_rsa", "to", "fault", "remove_member", "send",
-        "sid_bits", "sid_values"}
+        "sid_bits", "sid_values", "unicast"}
 
 SIG_HASHES = {"sha1": hashes.SHA1, "sha256": hashes.SHA256,
               "sha384": hashes.SHA384, "sha512": hashes.SHA512}
@@ -320,17 +320,22 @@ def plan(group, p, now=None):
         group.kek_history.append(new_kek)
         group.deleted_kek = None
         group.seq = 0
+    members = []
+    for k in group.members:
+        a, port = k.rsplit(":", 1)
+        members.append((a, int(port)))
     if p.get("to"):
         targets = []
         for t in p["to"]:
             a, port = str(t).rsplit(":", 1)
             targets.append((str(ipaddress.IPv4Address(a)), int(port)))
+    elif kek.dst.is_multicast and not p.get("unicast"):
+        # the KEK's destination (RFC 6407 5.3): one datagram to its group
+        targets = [(str(kek.dst), kek.dst_port)]
     else:
-        targets = []
-        for k in group.members:
-            a, port = k.rsplit(":", 1)
-            targets.append((a, int(port)))
-    for a, _ in targets:
+        targets = members
+    # every member may answer with an acknowledgement, whatever the route
+    for a, _ in targets + members:
         group.push_seqs.setdefault((cookies.hex(), a), set()).add(seq)
     return {**info, "datagram": data, "targets": targets, "seq": seq,
             "kek_spi": cookies[:8].hex(), "kek_cookies": cookies.hex(),
