@@ -11,7 +11,13 @@ clang libclang-rt-14-dev
 iproute2 iputils-ping ethtool tshark python3 python3-scapy python3-cryptography gdb
 dpdk-doc python3-matplotlib linux-perf
 strongswan-charon strongswan-swanctl libstrongswan-standard-plugins
+libnss3-tools libcurl3-nss libevent-core-2.1-7 libevent-pthreads-2.1-7 libldns3 libunbound8
+libcap-ng0
 "
+# Libreswan's package conflicts with strongSwan's: the interop test runs its
+# pluto unpacked from the package (its libraries are the line above).
+LIBRESWAN=/var/lib/gvpn/libreswan
+PLUTO=$LIBRESWAN/usr/libexec/ipsec/pluto
 
 missing=""
 for p in $PACKAGES; do
@@ -19,6 +25,7 @@ for p in $PACKAGES; do
 		missing="$missing $p"
 	fi
 done
+[ -x "$PLUTO" ] || missing="$missing libreswan(unpacked)"
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -28,5 +35,17 @@ fi
 echo "setup.sh: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+packages=${missing% libreswan(unpacked)}
+if [ -n "$packages" ]; then
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $packages >/dev/null
+fi
+if [ ! -x "$PLUTO" ]; then
+	dl=$(mktemp -d)
+	chown _apt "$dl" 2>/dev/null || true # apt downloads as _apt
+	(cd "$dl" && apt-get download -qq libreswan) &&
+		mkdir -p "$LIBRESWAN" && dpkg-deb -x "$dl"/libreswan_*.deb "$LIBRESWAN"
+	rc=$?
+	rm -rf "$dl"
+	[ "$rc" -eq 0 ] && [ -x "$PLUTO" ] || { echo "setup.sh: libreswan not unpacked" >&2; exit 1; }
+fi

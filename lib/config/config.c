@@ -776,7 +776,8 @@ gvpn_phase1_parse(const char *s, struct gvpn_phase1 *p)
 		const char *name;
 		uint8_t v;
 	} hashes[] = {{"md5", 1}, {"sha1", 2}, {"sha256", 4}},
-	  groups[] = {{"modp768", 1}, {"modp1024", 2}, {"modp1536", 5}, {"modp2048", 14}};
+	  groups[] = {{"modp768", 1},	{"modp1024", 2},  {"modp1536", 5}, {"modp2048", 14},
+		      {"modp3072", 15}, {"modp4096", 16}, {"ecp256", 19},  {"ecp384", 20}};
 	char buf[48], *e, *h, *g, *save = NULL;
 	int ok = 0;
 
@@ -905,10 +906,10 @@ parse_gdoi(struct ctx *x, const config_setting_t *g, struct gvpn_gdoi_conf *k)
 			const char *s = config_setting_get_string(e);
 
 			if (s == NULL || gvpn_phase1_parse(s, &k->phase1[k->n_phase1++]) != 0)
-				return fail(
-				    x, e, NULL,
-				    "not ENC-HASH-GROUP (des|3des|aes128|aes192|aes256 - "
-				    "md5|sha1|sha256 - modp768|modp1024|modp1536|modp2048)");
+				return fail(x, e, NULL,
+					    "not ENC-HASH-GROUP (des|3des|aes128|aes192|aes256 - "
+					    "md5|sha1|sha256 - modp768|modp1024|modp1536|modp2048|"
+					    "modp3072|modp4096|ecp256|ecp384)");
 		}
 	}
 	k->phase1_lifetime = 86400;

@@ -57,13 +57,13 @@ struct gvpn_phase1 {
 	uint8_t enc;	   /**< 1 DES, 5 3DES, 7 AES */
 	uint16_t key_bits; /**< AES only */
 	uint8_t hash;	   /**< 1 MD5, 2 SHA1, 4 SHA-256 */
-	uint8_t group;	   /**< 1, 2, 5, 14 */
+	uint8_t group;	   /**< 1, 2, 5, 14, 15, 16 (MODP), 19, 20 (ECP) */
 };
 
 /**
  * Parse a phase-1 proposal name, "ENC-HASH-GROUP" ("aes128-sha1-modp2048"):
  * ENC des 3des aes128 aes192 aes256, HASH md5 sha1 sha256, GROUP modp768
- * modp1024 modp1536 modp2048.
+ * modp1024 modp1536 modp2048 modp3072 modp4096 ecp256 ecp384.
  * @return 0, or -1 for a name it does not know.
  */
 int gvpn_phase1_parse(const char *s, struct gvpn_phase1 *p);

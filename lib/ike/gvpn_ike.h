@@ -6,7 +6,9 @@
  * @file
  * IKEv1 Main Mode initiator with a pre-shared key (RFC 2409 section 5.4),
  * the phase 1 that GDOI registration runs under, and the phase-1 crypto that
- * later exchanges use (IVs, encryption, SKEYID_a).
+ * later exchanges use (IVs, encryption, SKEYID_a). Diffie-Hellman in MODP
+ * groups 1, 2, 5, 14, 15, 16 (RFC 2409, RFC 3526) and ECP groups 19, 20
+ * (RFC 5903, its IKEv1 encoding: KE x | y, shared secret x).
  *
  * No sockets and no timers here: the caller sends what these functions
  * build and feeds back what arrives, and retransmits the last message.
@@ -34,14 +36,14 @@ enum ike_hash { IKE_HASH_MD5 = 1, IKE_HASH_SHA1 = 2, IKE_HASH_SHA256 = 4 };
 #define IKE_PSK_MIN 20 /* R10 */
 #define IKE_BLOCK_MAX 16
 #define IKE_DIGEST_MAX 32
-#define IKE_DH_MAX 256 /* bytes of the largest group (14: 2048 bits) */
+#define IKE_DH_MAX 512 /* bytes of the largest KE value (group 16: 4096 bits) */
 
 /** One phase-1 proposal. */
 struct ike_proposal {
 	uint8_t enc;	   /**< enum ike_enc */
 	uint16_t key_bits; /**< AES: 128, 192 or 256; else 0 */
 	uint8_t hash;	   /**< enum ike_hash */
-	uint8_t group;	   /**< MODP group 1, 2, 5 or 14 */
+	uint8_t group;	   /**< MODP group 1, 2, 5, 14, 15 or 16; ECP group 19 or 20 */
 	uint32_t lifetime; /**< seconds */
 };
 
@@ -77,8 +79,9 @@ struct ike_sa {
 	uint8_t icookie[8], rcookie[8];
 	struct ike_proposal chosen;
 	unsigned int block, key_len, prf_len;
-	void *dh_x;   /**< BIGNUM: our private exponent */
-	size_t g_len; /**< bytes of a public value */
+	void *dh_x;   /**< BIGNUM: our private exponent (MODP) or scalar (ECP) */
+	size_t g_len; /**< bytes of a public value (ECP: x | y) */
+	size_t s_len; /**< bytes of the shared secret (ECP: x alone) */
 	uint8_t gxi[IKE_DH_MAX], gxr[IKE_DH_MAX], gxy[IKE_DH_MAX];
 	uint8_t ni[32], nr[256];
 	size_t nr_len;
@@ -101,7 +104,8 @@ struct ike_chunk {
 
 /**
  * Start Main Mode: message 1 in @p out.
- * @return 0, -EINVAL (no proposal, too many, or a PSK under IKE_PSK_MIN),
+ * @return 0, -EINVAL (no proposal, too many, a group not among those of
+ *   struct ike_proposal, or a PSK under IKE_PSK_MIN),
  *   -EIO (no randomness) or -ENOSPC.
  */
 int ike_mm_start(struct ike_sa *sa, const struct ike_conf *conf, struct isakmp_buf *out);

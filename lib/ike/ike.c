@@ -24,7 +24,7 @@
 #include <openssl/rand.h>
 
 #include "gvpn_common.h"
-#include "gvpn_ike.h"
+#include "ike_private.h"
 
 /* The responder's messages: X(line, payload, min, max). */
 #define MM2_SCRIPT(X)                                                                              \
@@ -112,23 +112,6 @@ cipher_of(const struct ike_proposal *p)
 		       : p->key_bits == 192 ? EVP_aes_192_cbc()
 		       : p->key_bits == 256 ? EVP_aes_256_cbc()
 					    : NULL;
-	default:
-		return NULL;
-	}
-}
-
-static BIGNUM *
-prime_of(uint8_t group)
-{
-	switch (group) {
-	case 1:
-		return BN_get_rfc2409_prime_768(NULL);
-	case 2:
-		return BN_get_rfc2409_prime_1024(NULL);
-	case 5:
-		return BN_get_rfc3526_prime_1536(NULL);
-	case 14:
-		return BN_get_rfc3526_prime_2048(NULL);
 	default:
 		return NULL;
 	}
@@ -248,6 +231,9 @@ ike_mm_start(struct ike_sa *sa, const struct ike_conf *conf, struct isakmp_buf *
 
 	if (conf->n_props == 0 || conf->n_props > IKE_MAX_PROPOSALS || conf->psk_len < IKE_PSK_MIN)
 		return -EINVAL;
+	for (unsigned int i = 0; i < conf->n_props; i++)
+		if (ike_dh_ke_len(conf->props[i].group) == 0)
+			return -EINVAL;
 	memset(sa, 0, sizeof(*sa));
 	sa->conf = conf;
 	if (RAND_bytes(sa->icookie, sizeof(sa->icookie)) != 1)
@@ -326,60 +312,6 @@ take_choice(struct ike_sa *sa, const struct isakmp_payload *p)
 	return -ENOPROTOOPT;
 }
 
-static int
-dh_start(struct ike_sa *sa)
-{
-	BIGNUM *p = prime_of(sa->chosen.group), *g = BN_new(), *x = BN_secure_new(), *gx = BN_new();
-	BN_CTX *ctx = BN_CTX_secure_new(); /* its temporaries derive from x */
-	int rc = -EIO;
-
-	if (p == NULL || g == NULL || x == NULL || gx == NULL || ctx == NULL)
-		goto out;
-	sa->g_len = (size_t)BN_num_bytes(p);
-	if (BN_set_word(g, 2) == 1 && BN_rand(x, 256, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY) == 1 &&
-	    BN_mod_exp(gx, g, x, p, ctx) == 1 && BN_bn2binpad(gx, sa->gxi, (int)sa->g_len) > 0) {
-		sa->dh_x = x;
-		x = NULL;
-		rc = 0;
-	}
-out:
-	BN_clear_free(x);
-	BN_free(p);
-	BN_free(g);
-	BN_free(gx);
-	BN_CTX_free(ctx);
-	return rc;
-}
-
-static int
-dh_finish(struct ike_sa *sa)
-{
-	BIGNUM *p = prime_of(sa->chosen.group), *y = BN_bin2bn(sa->gxr, (int)sa->g_len, NULL);
-	BIGNUM *s = BN_secure_new(), *pm1 = BN_new();
-	BN_CTX *ctx = BN_CTX_secure_new(); /* its temporaries derive from x */
-	int rc = -EIO;
-
-	if (p == NULL || y == NULL || s == NULL || pm1 == NULL || ctx == NULL)
-		goto out;
-	/* 1 < y < p - 1, or the shared secret is predictable */
-	BN_copy(pm1, p);
-	BN_sub_word(pm1, 1);
-	if (BN_cmp(y, BN_value_one()) <= 0 || BN_cmp(y, pm1) >= 0) {
-		rc = -EBADMSG;
-		goto out;
-	}
-	if (BN_mod_exp_mont_consttime(s, y, sa->dh_x, p, ctx, NULL) == 1 &&
-	    BN_bn2binpad(s, sa->gxy, (int)sa->g_len) > 0)
-		rc = 0;
-out:
-	BN_clear_free(s);
-	BN_free(p);
-	BN_free(y);
-	BN_free(pm1);
-	BN_CTX_free(ctx);
-	return rc;
-}
-
 /* SKEYID, SKEYID_d/a/e, the encryption key and the first IV (RFC 2409
  * section 5 and appendix B). */
 static int
@@ -400,13 +332,13 @@ derive(struct ike_sa *sa)
 		return -EIO;
 	n = sa->prf_len;
 	struct ike_chunk d[] = {
-	    {sa->gxy, sa->g_len}, {sa->icookie, 8}, {sa->rcookie, 8}, {&zero, 1}};
+	    {sa->gxy, sa->s_len}, {sa->icookie, 8}, {sa->rcookie, 8}, {&zero, 1}};
 	ike_prf(sa, sa->skeyid, n, d, 4, sa->skeyid_d);
 	struct ike_chunk a[] = {
-	    {sa->skeyid_d, n}, {sa->gxy, sa->g_len}, {sa->icookie, 8}, {sa->rcookie, 8}, {&one, 1}};
+	    {sa->skeyid_d, n}, {sa->gxy, sa->s_len}, {sa->icookie, 8}, {sa->rcookie, 8}, {&one, 1}};
 	ike_prf(sa, sa->skeyid, n, a, 5, sa->skeyid_a);
 	struct ike_chunk e[] = {
-	    {sa->skeyid_a, n}, {sa->gxy, sa->g_len}, {sa->icookie, 8}, {sa->rcookie, 8}, {&two, 1}};
+	    {sa->skeyid_a, n}, {sa->gxy, sa->s_len}, {sa->icookie, 8}, {sa->rcookie, 8}, {&two, 1}};
 	ike_prf(sa, sa->skeyid, n, e, 5, sa->skeyid_e);
 
 	/* Key: SKEYID_e, expanded as K1 = prf(SKEYID_e, 0), K2 = prf(SKEYID_e,
@@ -516,7 +448,7 @@ send3(struct ike_sa *sa, struct isakmp_buf *out, enum ike_result *res, const cha
 	struct isakmp_hdr h = {.exchange = ISAKMP_EXCH_MAIN};
 	size_t off;
 
-	if (RAND_bytes(sa->ni, sizeof(sa->ni)) != 1 || dh_start(sa) != 0)
+	if (RAND_bytes(sa->ni, sizeof(sa->ni)) != 1 || ike_dh_start(sa, NULL, 0) != 0)
 		return fail(sa, why, "no randomness or DH failure", -EIO);
 	memcpy(h.icookie, sa->icookie, 8);
 	memcpy(h.rcookie, sa->rcookie, 8);
@@ -648,19 +580,26 @@ take4(struct ike_sa *sa, const uint8_t *msg, size_t len, const struct isakmp_hdr
 	const struct isakmp_payload *ke, *nr;
 	struct isakmp_msg m;
 	enum isakmp_err err;
+	int rc;
 
 	if (isakmp_parse_payloads(h->next, msg + ISAKMP_HDR_LEN, len - ISAKMP_HDR_LEN, 0,
 				  &mm4_script, &m, &err) != 0)
 		return fail(sa, why, isakmp_err_name(err), -EBADMSG);
 	ke = isakmp_line(&m, MM4_KE);
 	nr = isakmp_line(&m, MM4_NONCE);
-	if (ke->body_len != sa->g_len || nr->body_len < 8 || nr->body_len > sizeof(sa->nr))
-		return fail(sa, why, "message 4 lacks a valid KE or nonce", -EBADMSG);
+	if (ke->body_len != sa->g_len)
+		return fail(sa, why, "message 4 KE is not of the group's length", -EBADMSG);
+	if (nr->body_len < 8 || nr->body_len > sizeof(sa->nr))
+		return fail(sa, why, "message 4 nonce is not 8 to 256 bytes", -EBADMSG);
 	memcpy(sa->gxr, ke->body, sa->g_len);
 	memcpy(sa->nr, nr->body, nr->body_len);
 	sa->nr_len = nr->body_len;
-	if (dh_finish(sa) != 0)
-		return fail(sa, why, "bad Diffie-Hellman public value", -EBADMSG);
+	rc = ike_dh_finish(sa);
+	if (rc != 0)
+		return fail(sa, why,
+			    rc == -EBADMSG ? "bad Diffie-Hellman public value"
+					   : "Diffie-Hellman failed",
+			    rc == -EBADMSG ? -EBADMSG : -EIO);
 	if (derive(sa) != 0)
 		return fail(sa, why, "key derivation failed", -EIO);
 	return send5(sa, out, res, why);

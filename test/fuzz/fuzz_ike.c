@@ -47,13 +47,23 @@ mm_input(struct ike_sa *sa, const struct isakmp_buf *m)
 	return res;
 }
 
+const uint8_t fz_groups[FZ_N_GROUPS] = {2, 15, 16, 19, 20};
+
 void
-fz_mm_sent3(struct ike_sa *sa)
+fz_mm_sent3_in(struct ike_sa *sa, uint8_t group)
 {
+	static struct ike_conf confs[FZ_N_GROUPS]; /* an SA keeps its conf */
+	const struct ike_conf *conf = NULL;
 	struct isakmp_hdr h;
 	size_t off;
 
-	must(ike_mm_start(sa, &fz_conf, &out) == 0);
+	for (unsigned int i = 0; i < FZ_N_GROUPS; i++)
+		if (fz_groups[i] == group) {
+			confs[i] = fz_conf;
+			confs[i].props[0].group = group;
+			conf = &confs[i];
+		}
+	must(conf != NULL && ike_mm_start(sa, conf, &out) == 0);
 	/* one proposal offered: the member's own SA body is a valid choice */
 	init_hdr(&h, sa, ISAKMP_EXCH_MAIN, 0);
 	isakmp_buf_init(&msg, &h);
@@ -62,6 +72,12 @@ fz_mm_sent3(struct ike_sa *sa)
 	isakmp_buf_end(&msg, off);
 	must(isakmp_buf_finish(&msg) == 0);
 	must(mm_input(sa, &msg) == IKE_CONTINUE);
+}
+
+void
+fz_mm_sent3(struct ike_sa *sa)
+{
+	fz_mm_sent3_in(sa, fz_conf.props[0].group);
 }
 
 void

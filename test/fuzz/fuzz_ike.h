@@ -24,8 +24,16 @@
  * member's own SA body. */
 extern const struct ike_conf fz_conf;
 
+/* The groups whose message 4 the mm4 harness fuzzes: fz_conf's group and
+ * the large MODP and ECP ones, where a KE of another length or a value
+ * outside the group must be refused. */
+#define FZ_N_GROUPS 5
+extern const uint8_t fz_groups[FZ_N_GROUPS];
+
 /** Main Mode through message 2: the SA waits for message 4. */
 void fz_mm_sent3(struct ike_sa *sa);
+/** The same with fz_conf's proposal in @p group (one of fz_groups). */
+void fz_mm_sent3_in(struct ike_sa *sa, uint8_t group);
 /** ... and through message 4: it waits for message 6. */
 void fz_mm_sent5(struct ike_sa *sa);
 /** ... and through message 6: established. */

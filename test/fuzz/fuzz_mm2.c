@@ -18,13 +18,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const struct ike_conf conf = {.psk = "fuzzing-pre-shared-key-0123",
 				     .psk_len = 27,
 				     .doi = 2,
-				     .n_props = 6,
+				     .n_props = 10,
 				     .props = {{IKE_ENC_AES, 128, IKE_HASH_SHA1, 2, 3600},
 					       {IKE_ENC_AES, 256, IKE_HASH_SHA256, 14, 86400},
 					       {IKE_ENC_AES, 192, IKE_HASH_SHA256, 5, 3600},
 					       {IKE_ENC_3DES, 0, IKE_HASH_MD5, 2, 3600},
 					       {IKE_ENC_DES, 0, IKE_HASH_MD5, 1, 3600},
-					       {IKE_ENC_AES, 128, IKE_HASH_SHA256, 1, 60}}};
+					       {IKE_ENC_AES, 128, IKE_HASH_SHA256, 1, 60},
+					       {IKE_ENC_AES, 128, IKE_HASH_SHA1, 15, 3600},
+					       {IKE_ENC_AES, 128, IKE_HASH_SHA1, 16, 3600},
+					       {IKE_ENC_AES, 128, IKE_HASH_SHA1, 19, 3600},
+					       {IKE_ENC_AES, 128, IKE_HASH_SHA1, 20, 3600}}};
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -38,11 +38,15 @@ sys.path.insert(0, os.path.join(ROOT, "test", "pylib"))
 import test_ks as T  # noqa: E402
 
 # Suites the mm2 harness offers; fuzz_ike.c's fixed one (AES-128, SHA-1,
-# MODP 1024) is the only one mm4/mm6/pull harnesses accept beyond message 2.
+# MODP 1024) is the only one mm6/pull harnesses accept beyond message 2; the
+# mm4 harness takes it in each of MM4_GROUPS (fz_groups), the index in byte 0.
 SUITES = [("aes-cbc", 128, "sha1", 2), ("3des-cbc", 192, "md5", 2),
           ("aes-cbc", 256, "sha256", 14), ("aes-cbc", 192, "sha256", 5),
-          ("des-cbc", 64, "md5", 1)]
+          ("des-cbc", 64, "md5", 1), ("aes-cbc", 128, "sha1", 15),
+          ("aes-cbc", 128, "sha1", 16), ("aes-cbc", 128, "sha1", 19),
+          ("aes-cbc", 128, "sha1", 20)]
 FIXED = ("aes-cbc", 128, "sha1", 2)
+MM4_GROUPS = (2, 15, 16, 19, 20)
 GROUPS = (1234, 77)
 
 
@@ -104,8 +108,8 @@ def exchange(srv, seeds, suite):
         seeds.put("mm2", name, clear_part(r[0]))
         seeds.put("isakmp", "mm2-" + name, r[0])
         seeds.put("isakmp", "mm4-" + name, r[1])
-        if group == FIXED[3]:
-            seeds.put("mm4", name, clear_part(r[1]))
+        if group in MM4_GROUPS:
+            seeds.put("mm4", name, clear_part(r[1], MM4_GROUPS.index(group) << 1))
         # message 6: decrypted under the IV that message 5 left
         h6 = hdr(r[2])
         plain = ini.cbc.dec(last_block(ini.sent[2], ini.bs), r[2][28:h6["len"]])

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""IKEv1 (RFC 2409) for the test key server: algorithms, MODP groups,
+"""IKEv1 (RFC 2409) for the test key server: algorithms, MODP and ECP groups,
 phase-1 key derivation, the Main Mode responder with pre-shared keys and
 the encryption of messages under an established phase-1 SA (used by the
 GDOI exchanges of gdoi.py and by informational exchanges).
@@ -13,6 +13,7 @@ import os
 import secrets
 import struct
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 import isakmp as I
@@ -66,9 +67,21 @@ HASH_BY_NAME = {v[0]: k for k, v in HASHES.items()}
 #   RFC 2409 6.2 (group 2):  p = 2^1024 - 2^960  - 1 + 2^64 * { [2^894 pi]  + 129093 }
 #   RFC 3526 2   (group 5):  p = 2^1536 - 2^1472 - 1 + 2^64 * { [2^1406 pi] + 741804 }
 #   RFC 3526 3   (group 14): p = 2^2048 - 2^1984 - 1 + 2^64 * { [2^1918 pi] + 124476 }
-# The generator is 2 for all four.
+#   RFC 3526 4   (group 15): p = 2^3072 - 2^3008 - 1 + 2^64 * { [2^2942 pi] + 1690314 }
+#   RFC 3526 5   (group 16): p = 2^4096 - 2^4032 - 1 + 2^64 * { [2^3966 pi] + 240904 }
+# The generator is 2 for all six.
 MODP_FORMULA = {1: (768, 149686), 2: (1024, 129093), 5: (1536, 741804),
-                14: (2048, 124476)}
+                14: (2048, 124476), 15: (3072, 1690314), 16: (4096, 240904)}
+
+# --- ECP groups (RFC 5903) -------------------------------------------------
+# group: (curve, field prime as FIPS 186-4 D.1.2 writes it, octets of a
+# coordinate). The KE value is x | y; the shared secret is x alone (RFC
+# 5903 7).
+ECP_GROUPS = {
+    19: (ec.SECP256R1(), 2**256 - 2**224 + 2**192 + 2**96 - 1, 32),
+    20: (ec.SECP384R1(), 2**384 - 2**128 - 2**96 + 2**32 - 1, 48),
+}
+GROUPS = tuple(MODP_FORMULA) + tuple(ECP_GROUPS)
 
 
 def _floor_pi_times_2_to(bits):
@@ -102,7 +115,42 @@ def modp_prime(group):
     return _MODP_CACHE[group]
 
 
-class DH:
+class ECDH:
+    """One side of an ECP Diffie-Hellman exchange (RFC 5903)."""
+
+    def __init__(self, group):
+        self.group = group
+        self.curve, self.p, self.n = ECP_GROUPS[group]
+        self.size = 2 * self.n
+        self.key = ec.generate_private_key(self.curve)
+        pub = self.key.public_key().public_numbers()
+        self.public = pub.x.to_bytes(self.n, "big") + pub.y.to_bytes(self.n, "big")
+
+    def shared(self, peer):
+        if len(peer) != self.size:
+            raise IkeError("bad_ke_length", I.N_INVALID_KEY_INFORMATION,
+                           f"{len(peer)} octets, group {self.group} needs "
+                           f"{self.size}")
+        x = int.from_bytes(peer[:self.n], "big")
+        y = int.from_bytes(peer[self.n:], "big")
+        # coordinates of the field, and a point of the curve (checked by
+        # public_key()); x | y cannot encode the point at infinity
+        if x >= self.p or y >= self.p:
+            raise IkeError("bad_ke_value", I.N_INVALID_KEY_INFORMATION)
+        try:
+            pub = ec.EllipticCurvePublicNumbers(x, y, self.curve).public_key()
+        except ValueError as e:
+            raise IkeError("bad_ke_value", I.N_INVALID_KEY_INFORMATION,
+                           "not a point of the curve") from e
+        return self.key.exchange(ec.ECDH(), pub)
+
+
+def DH(group):
+    """One side of the group's Diffie-Hellman exchange."""
+    return ECDH(group) if group in ECP_GROUPS else ModpDH(group)
+
+
+class ModpDH:
     """One side of a MODP Diffie-Hellman exchange."""
 
     def __init__(self, group):
@@ -208,7 +256,7 @@ def all_suites():
     for enc, bits in ((ENC_DES, 64), (ENC_3DES, 192), (ENC_AES, 128),
                       (ENC_AES, 192), (ENC_AES, 256)):
         for h in (HASH_MD5, HASH_SHA1, HASH_SHA256):
-            for g in (1, 2, 5, 14):
+            for g in GROUPS:
                 out.append((enc, bits, h, g))
     return out
 
@@ -269,7 +317,7 @@ def parse_transform(body, accepted):
     if vals.get(ATTR_AUTH) != AUTH_PSK:
         return f"unsupported_auth_{vals.get(ATTR_AUTH)}"
     g = vals.get(ATTR_GROUP)
-    if g not in MODP_FORMULA:
+    if g not in GROUPS:
         return f"unsupported_group_{g}"
     if (enc, bits, h, g) not in accepted:
         return "not_in_configured_list"

@@ -28,6 +28,7 @@ import tempfile
 import threading
 import time
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -157,6 +158,11 @@ class Failed(Exception):
         self.notify = notify
 
 
+# ECP groups (RFC 5903): curve, octets of a coordinate
+ECP = {19: (ec.SECP256R1(), 32), 20: (ec.SECP384R1(), 48)}
+GROUPS = (1, 2, 5, 14, 15, 16, 19, 20)
+
+
 def transform(num, enc, bits, h, group, life=86400, auth=1):
     eid = ENC[enc][0] if enc in ENC else enc
     a = tv(1, eid)
@@ -184,6 +190,7 @@ class Initiator:
         self.rcookie = b"\0" * 8
         self.log = log
         self.sent = []
+        self.mangle_ke = None  # gxi -> what message 3 carries instead
 
     def close(self):
         self.s.close()
@@ -264,6 +271,24 @@ class Initiator:
         body = [p for p in pl if p[0] == 11][0][1]
         raise Failed("notify", struct.unpack("!H", body[6:8])[0], "clear")
 
+    def dh(self):
+        """Our KE value in self.gxi; returns the function that makes the
+        shared secret of the responder's. MODP: g^x, zero-prefixed to the
+        prime's length (RFC 2409 5); ECP: x | y, and the secret is x alone
+        (RFC 5903 7)."""
+        if self.group in ECP:
+            curve, n = ECP[self.group]
+            key = ec.generate_private_key(curve)
+            pub = key.public_key().public_numbers()
+            self.gxi = pub.x.to_bytes(n, "big") + pub.y.to_bytes(n, "big")
+            return lambda gxr: key.exchange(ec.ECDH(), ec.EllipticCurvePublicKey.from_encoded_point(
+                curve, b"\4" + gxr))
+        p = ks_ike.modp_prime(self.group)
+        size = (p.bit_length() + 7) // 8
+        x = secrets.randbelow(p - 3) + 2
+        self.gxi = pow(2, x, p).to_bytes(size, "big")
+        return lambda gxr: pow(int.from_bytes(gxr, "big"), x, p).to_bytes(size, "big")
+
     # -- Main Mode, RFC 2409 5 --
     def mm1(self):
         ts = [(3, transform(i + 1, *o, life=self.life))
@@ -296,10 +321,9 @@ class Initiator:
         self.group = self.chosen[4]
         if stop_after == 1:
             return
-        p = ks_ike.modp_prime(self.group)
-        size = (p.bit_length() + 7) // 8
-        x = secrets.randbelow(p - 3) + 2
-        self.gxi = pow(2, x, p).to_bytes(size, "big")
+        secret = self.dh()
+        if self.mangle_ke:
+            self.gxi = self.mangle_ke(self.gxi)
         self.ni = secrets.token_bytes(24)
         body = chain([(4, self.gxi), (10, self.ni)])
         self.send(self.hdr(4, 2, 0, 0, 28 + len(body)) + body)
@@ -309,7 +333,7 @@ class Initiator:
         pl, _ = walk(r[28:h["len"]], h["next"])
         d = {t: b for t, b, _ in pl}
         self.gxr, self.nr = d[4], d[10]
-        gxy = pow(int.from_bytes(self.gxr, "big"), x, p).to_bytes(size, "big")
+        gxy = secret(self.gxr)
         self.skeyid = self.prf(self.psk, self.ni, self.nr)
         ck = self.icookie + self.rcookie
         self.skeyid_d = self.prf(self.skeyid, gxy, ck, b"\0")
@@ -618,7 +642,8 @@ def is_safe_prime(p):
 
 
 def t_modp():
-    for g, bits in ((1, 768), (2, 1024), (5, 1536), (14, 2048)):
+    for g, bits in ((1, 768), (2, 1024), (5, 1536), (14, 2048), (15, 3072),
+                    (16, 4096)):
         p = ks_ike.modp_prime(g)
         h = f"{p:x}"
         assert p.bit_length() == bits, g
@@ -631,7 +656,7 @@ def t_modp():
 def t_main_mode_cipher(port, enc, bits):
     def run():
         for h in HASH:
-            for g in (1, 2, 5, 14):
+            for g in GROUPS:
                 i = Initiator(port, enc=enc, bits=bits, h=h, group=g)
                 try:
                     i.main_mode()
@@ -646,8 +671,8 @@ def t_main_mode_cipher(port, enc, bits):
 def main():
     tap = Tap()
     work = tempfile.mkdtemp(prefix="gvpn-ks-")
-    tap.check("MODP groups 1, 2, 5, 14 computed from the RFC formulas are "
-              "safe primes of the RFC shape", t_modp)
+    tap.check("MODP groups 1, 2, 5, 14, 15, 16 computed from the RFC formulas "
+              "are safe primes of the RFC shape", t_modp)
     srv = Server(BASE_CONF, work)
     port = srv.port
     try:
@@ -688,11 +713,12 @@ def run_all(tap, srv, port, work):
     for enc, bits in (("des-cbc", 64), ("3des-cbc", 192), ("aes-cbc", 128),
                       ("aes-cbc", 192), ("aes-cbc", 256)):
         tap.check(f"main mode {enc}-{bits} with MD5/SHA1/SHA256 x MODP "
-                  f"768/1024/1536/2048", t_main_mode_cipher(port, enc, bits))
+                  f"768/1024/1536/2048/3072/4096, ECP 256/384",
+                  t_main_mode_cipher(port, enc, bits))
 
     def first_acceptable():
         i = Initiator(port, offers=[(7, 128, "sha1", 14),        # Blowfish
-                                    ("aes-cbc", 128, "sha1", 15),  # MODP3072
+                                    ("aes-cbc", 128, "sha1", 17),  # MODP6144
                                     ("aes-cbc", 256, "sha256", 5),
                                     ("3des-cbc", 192, "md5", 2)])
         i.main_mode()
@@ -701,7 +727,7 @@ def run_all(tap, srv, port, work):
     tap.check("the first acceptable transform is chosen", first_acceptable)
 
     def no_proposal():
-        i = Initiator(port, offers=[("aes-cbc", 128, "sha1", 15),
+        i = Initiator(port, offers=[("aes-cbc", 128, "sha1", 21),
                                     ("aes-cbc", 128, 6, 14)])
         try:
             i.main_mode()
@@ -712,6 +738,28 @@ def run_all(tap, srv, port, work):
             i.close()
         raise AssertionError("phase 1 succeeded")
     tap.check("unacceptable proposals get NO-PROPOSAL-CHOSEN", no_proposal)
+
+    def bad_ke():
+        n = {19: 32, 20: 48}
+
+        def flip_y(gxi):  # off the curve
+            return gxi[:-1] + bytes([gxi[-1] ^ 1])
+        for g, mangle in ((19, flip_y), (20, flip_y), (19, lambda gxi: gxi[:-1]),
+                          (20, lambda gxi: gxi + b"\0"), (16, lambda gxi: gxi[:-1]),
+                          (19, lambda gxi: b"\xff" * n[19] + gxi[n[19]:]),  # x >= p
+                          (15, lambda gxi: bytes(len(gxi) - 1) + b"\1")):
+            i = Initiator(port, group=g)
+            i.mangle_ke = mangle
+            try:
+                i.main_mode()
+            except Failed as e:
+                assert e.notify == 17, (g, e)  # INVALID-KEY-INFORMATION
+                continue
+            finally:
+                i.close()
+            raise AssertionError(f"group {g}: phase 1 succeeded")
+    tap.check("a KE of the wrong length, off the curve or of value 1 gets "
+              "INVALID-KEY-INFORMATION", bad_ke)
 
     def gdoi_doi():
         i = Initiator(port, doi=2)
@@ -948,7 +996,7 @@ def run_all(tap, srv, port, work):
               p1_lifetime)
 
     def restart_same_cookie():
-        i = Initiator(port, offers=[("aes-cbc", 128, "sha1", 15)])
+        i = Initiator(port, offers=[("aes-cbc", 128, "sha1", 17)])  # MODP 6144
         try:
             i.main_mode()
         except Failed as e:
@@ -1695,7 +1743,9 @@ def _push_tests(tap, srv, port, st):
 # strongSwan as an independent Main Mode initiator (INTEROP.md section 4)
 SWAN_PROPOSALS = ["aes128-sha1-modp1024", "aes256-sha256-modp2048",
                   "3des-md5-modp1536", "aes192-sha1-modp2048",
-                  "des-sha1-modp1024", "aes128-md5-modp768"]
+                  "des-sha1-modp1024", "aes128-md5-modp768",
+                  "aes128-sha1-modp3072", "aes256-sha256-modp4096",
+                  "aes256-sha256-ecp256", "3des-sha1-ecp384"]
 
 
 def run_interop(tap, work):
@@ -1749,7 +1799,7 @@ class Swan:
             for name, prop in zip(self.names, SWAN_PROPOSALS):
                 self.tap.check(name, lambda p=prop: self.one(p, True))
             self.tap.check(self.names[-1],
-                           lambda: self.one("aes128-sha1-modp3072", False))
+                           lambda: self.one("aes128-sha1-modp6144", False))
         except Exception as e:  # noqa: BLE001
             done = self.tap.n
             self.tap.ok(False, "strongSwan interop setup", repr(e) +
@@ -1851,6 +1901,9 @@ secrets {{ ike-1 {{ id-1 = 10.9.0.1
         if expect_ok:
             assert r.returncode == 0, r.stdout + r.stderr + self.tail()
             assert "state=ESTABLISHED" in sas, sas
+            g = proposal.split("-")[-1]
+            group = "ECP_" + g[3:] if g.startswith("ecp") else "MODP_" + g[4:]
+            assert f"dh-group={group}" in sas, sas
             assert (after["counters"]["phase1_completed"] ==
                     before["counters"]["phase1_completed"] + 1)
             ic = [p for p in after["phase1"] if p["state"] == "established"

@@ -7,7 +7,7 @@
  *                --proposal ENC-HASH-GROUP [--port N] [--doi N] [--retries N]
  *
  * ENC: des 3des aes128 aes192 aes256; HASH: md5 sha1 sha256; GROUP: modp768
- * modp1024 modp1536 modp2048. On success prints one line with the
+ * modp1024 modp1536 modp2048 modp3072 modp4096 ecp256 ecp384. On success prints one line with the
  * negotiated algorithms, the initiator cookie and the phase-1 encryption
  * key (what tshark's ikev1_decryption_table needs: this is a lab tool) and
  * exits 0; exits 1 on failure with the reason, 2 on a usage error.

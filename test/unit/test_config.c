@@ -292,7 +292,8 @@ test_malformed_setting_is_refused_naming_file_line_and_setting(void **state)
 	     "4: groups[0].psk: only meaningful with key_servers"},
 	    {"phase-1 proposal without a group", GDOI("\nphase1 = (\"aes128-sha1\");"),
 	     "4: groups[0].phase1[0]: not ENC-HASH-GROUP (des|3des|aes128|aes192|aes256 - "
-	     "md5|sha1|sha256 - modp768|modp1024|modp1536|modp2048)"},
+	     "md5|sha1|sha256 - modp768|modp1024|modp1536|modp2048|modp3072|modp4096|ecp256|"
+	     "ecp384)"},
 	    {"nine phase-1 proposals",
 	     GDOI("\nphase1 = (\"des-md5-modp768\", \"des-md5-modp768\", \"des-md5-modp768\", "
 		  "\"des-md5-modp768\", \"des-md5-modp768\", \"des-md5-modp768\", "
@@ -727,7 +728,9 @@ test_phase1_name_parses_to_ike_attribute_values(void **state)
 	    {"aes128--modp2048", -1, {0}},
 	    {"aes512-sha1-modp2048", -1, {0}},
 	    {"aes128-sha512-modp2048", -1, {0}},
-	    {"aes128-sha1-modp4096", -1, {0}},
+	    {"aes128-sha1-modp6144", -1, {0}},
+	    {"aes128-sha1-ecp521", -1, {0}},
+	    {"aes128-sha1-ecp", -1, {0}},
 	    {"AES128-SHA1-MODP2048", -1, {0}},
 	    {"aes128-sha1-modp2048aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", -1, {0}},
 	    {"des-md5-modp768", 0, {1, 0, 1, 1}},
@@ -735,6 +738,10 @@ test_phase1_name_parses_to_ike_attribute_values(void **state)
 	    {"aes128-sha256-modp1536", 0, {7, 128, 4, 5}},
 	    {"aes192-sha1-modp2048", 0, {7, 192, 2, 14}},
 	    {"aes256-sha256-modp2048", 0, {7, 256, 4, 14}},
+	    {"aes128-sha1-modp3072", 0, {7, 128, 2, 15}},
+	    {"3des-sha256-modp4096", 0, {5, 0, 4, 16}},
+	    {"aes256-sha256-ecp256", 0, {7, 256, 4, 19}},
+	    {"aes128-md5-ecp384", 0, {7, 128, 1, 20}},
 	};
 
 	(void)state;
