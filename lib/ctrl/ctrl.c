@@ -475,7 +475,7 @@ sender_id(struct gvpn_ctrl *c, struct gvpn_sa_entry *e, struct gvpn_msg *m)
 {
 	const struct group *g = &c->group[e->rt->group];
 
-	if (g->proto == NULL || !gvpn_esp_sa_counter_iv(e->rt->esp))
+	if (!g->sid_managed || !gvpn_esp_sa_counter_iv(e->rt->esp))
 		return 0; /* static SAs: IVs from a random start */
 	if (g->sid_bits != 0) {
 		m->sid_bits = g->sid_bits;
@@ -536,6 +536,7 @@ gvpn_ctrl_group_sender_id(struct gvpn_ctrl *c, uint8_t group, uint8_t bits, uint
 		    rc == -ERANGE ? "fewer than 32 counter bits left" : "does not fit its bits");
 	if (rc != 0)
 		bits = 0;
+	g->sid_managed = 1;
 	g->sid_bits = bits;
 	g->sid = bits != 0 ? sid : 0;
 	ctrl_changed(c);

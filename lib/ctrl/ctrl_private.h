@@ -54,8 +54,10 @@ struct group {
 	enum gvpn_group_state client_state; /* what the client last said */
 	uint64_t sa_install_failures;
 	struct gvpn_group_info client_info; /* the client's part, as last published */
-	/* The member's Sender-ID (RFC 6054): with a key protocol, the group's
-	 * counter-mode SAs encrypt only once it has one. */
+	/* The member's Sender-ID (RFC 6054). Once the group's key protocol
+	 * manages them (gvpn_ctrl_group_sender_id()), its counter-mode SAs
+	 * encrypt only with one; static groups never do. */
+	uint8_t sid_managed;
 	uint8_t sid_bits; /* 0: none */
 	uint32_t sid;
 };

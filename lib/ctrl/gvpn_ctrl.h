@@ -199,13 +199,16 @@ int gvpn_ctrl_policy_update(struct gvpn_ctrl *c);
 /** Add an SA; it decrypts at once. @return its slot or a negative errno. */
 int gvpn_ctrl_sa_add(struct gvpn_ctrl *c, const struct gvpn_ctrl_sa_params *p);
 /** Encrypt the SA's TEK traffic with it from now on (the previous SA stops).
- * @return 0, or -ENOKEY: a counter-mode SA of a group with a key protocol
- * and no Sender-ID decrypts only, and encrypts once the group has one. */
+ * @return 0, or -ENOKEY: a counter-mode SA of a group whose Sender-IDs are
+ * managed (gvpn_ctrl_group_sender_id()) and which has none decrypts only,
+ * and encrypts once the group has one. */
 int gvpn_ctrl_sa_activate(struct gvpn_ctrl *c, uint16_t slot);
 /**
  * Set a group's Sender-ID (RFC 6054), @p bits long (0: none): every worker
  * builds its counter-mode IVs in its own part of the Sender-ID's space
- * (gvpn_iv_space()). SAs waiting for one encrypt at the next check.
+ * (gvpn_iv_space()). The key protocol calls it with each policy; from the
+ * first call on, the group's counter-mode SAs encrypt only with a
+ * Sender-ID. SAs waiting for one encrypt at the next check.
  * @return 0; -EINVAL or -ERANGE when it does not leave every worker
  *   GVPN_IV_COUNTER_MIN_BITS counter bits (logged; the group has none).
  */

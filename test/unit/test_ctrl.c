@@ -190,6 +190,69 @@ test_static_group_sends_add_activate_then_the_rule_table(void **state)
 	gvpn_ctrl_free(c);
 }
 
+/* The SA with @p spi waits for a Sender-ID (snapshot), or -1 when absent. */
+static int
+sa_waits_for_sid(struct gvpn_ctrl *c, uint32_t spi)
+{
+	const struct gvpn_ctrl_snapshot *s = gvpn_ctrl_snapshot_get(c);
+	int w = -1;
+
+	for (unsigned int i = 0; i < s->n_sas; i++)
+		if (s->sa[i].spi == spi)
+			w = s->sa[i].wait_sid;
+	gvpn_ctrl_snapshot_put(s);
+	return w;
+}
+
+/*
+ * RFC 6054: once the key protocol manages the group's Sender-IDs, a GCM SA
+ * does not encrypt without one (it decrypts and waits), and its activation
+ * carries the Sender-ID to the workers. Static SAs carry none.
+ */
+static void
+test_counter_mode_sa_waits_for_a_sender_id(void **state)
+{
+	struct gvpn_ctrl *c = ctrl_with_a_static_group();
+	const struct gvpn_ctrl_snapshot *s;
+	int slot;
+
+	(void)state;
+	assert_int_equal(gvpn_ctrl_load_static(c), 0);
+	assert_int_equal(inbox[1]->type, GVPN_MSG_SA_ACTIVATE);
+	assert_int_equal(inbox[1]->sid_bits, 0); /* static: a random start */
+	settle(c);
+	assert_int_equal(gvpn_ctrl_group_sender_id(c, 0, 0, 0), 0); /* managed, none yet */
+	slot = sa_add(c, 0, 0x1002);
+	assert_true(slot >= 0);
+	assert_int_equal(gvpn_ctrl_sa_activate(c, (uint16_t)slot), -ENOKEY);
+	assert_int_equal(n_inbox, 1); /* the add alone */
+	settle(c);
+	assert_int_equal(sa_state(c, 0x1002), GVPN_SA_DECRYPT);
+	assert_int_equal(sa_waits_for_sid(c, 0x1002), 1);
+	assert_int_equal(sa_state(c, 0x1001), GVPN_SA_ACTIVE);
+	/* a Sender-ID that does not fit its bits is refused: still none */
+	assert_int_equal(gvpn_ctrl_group_sender_id(c, 0, 8, 256), -EINVAL);
+	/* one that fits: the waiting SA is activated at the next check */
+	assert_int_equal(gvpn_ctrl_group_sender_id(c, 0, 16, 0x1234), 0);
+	for (int i = 0; i < 100 && n_inbox == 0; i++) {
+		gvpn_ctrl_poll(c);
+		usleep(10000);
+	}
+	assert_int_equal(n_inbox, 1);
+	assert_int_equal(inbox[0]->type, GVPN_MSG_SA_ACTIVATE);
+	assert_int_equal(inbox[0]->sid_bits, 16);
+	assert_int_equal(inbox[0]->sid, 0x1234);
+	settle(c);
+	assert_int_equal(sa_state(c, 0x1002), GVPN_SA_ACTIVE);
+	assert_int_equal(sa_waits_for_sid(c, 0x1002), 0);
+	assert_int_equal(sa_state(c, 0x1001), GVPN_SA_RETIRED);
+	s = gvpn_ctrl_snapshot_get(c);
+	assert_int_equal(s->group[0].sid_bits, 16);
+	assert_int_equal(s->group[0].sid, 0x1234);
+	gvpn_ctrl_snapshot_put(s);
+	gvpn_ctrl_free(c);
+}
+
 static void
 test_rekey_retires_the_old_sa_and_frees_it_after_the_ack(void **state)
 {
@@ -367,6 +430,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_refused_reloads_change_nothing_and_say_why),
 	    cmocka_unit_test(test_static_group_sends_add_activate_then_the_rule_table),
 	    cmocka_unit_test(test_rekey_retires_the_old_sa_and_frees_it_after_the_ack),
+	    cmocka_unit_test(test_counter_mode_sa_waits_for_a_sender_id),
 	    cmocka_unit_test(test_a_full_worker_ring_keeps_messages_in_order),
 	    cmocka_unit_test(test_an_sa_the_worker_cannot_index_is_counted_for_its_group),
 	    cmocka_unit_test(test_fail_open_shows_in_the_group_state),
