@@ -34,7 +34,8 @@ def ks_conf(port, **kw):
     return conf
 
 
-def gm_conf(servers, extra="", psk=PSK):
+def gm_conf(servers, extra="", psk=PSK,
+            phase1='"aes256-sha256-modp2048", "aes128-sha1-modp1024"'):
     ks = ", ".join(f'"127.0.0.1:{p}"' for p in servers)
     return f"""
 ports = (
@@ -47,7 +48,7 @@ groups = ( {{
   key_servers = ( {ks} );
   local_address = "127.0.0.1";
   psk = "{psk}";
-  phase1 = ( "aes256-sha256-modp2048", "aes128-sha1-modp1024" );
+  phase1 = ( {phase1} );
   retry_interval = 1; retries = 2;
   {extra}
 }} );
@@ -376,6 +377,26 @@ def test_large_policy(ctx, tap):
     tap.check(f"a policy of {n} TEKs (pull messages of some 16 KB) installs every SA", registers)
 
 
+def test_phase1_groups(ctx, tap):
+    """gvpnd registers with each phase-1 group key servers offer today: MODP
+    3072 and 4096 (RFC 3526), ECP 256 and 384 (RFC 5903)."""
+    pkts, clear_in, empty = traffic(ctx["work"], "p1")
+    port = BASE_PORT + 8
+    groups = {"modp3072": 15, "modp4096": 16, "ecp256": 19, "ecp384": 20}
+    with KeyServer(ctx["root"], ks_conf(port), ctx["work"], "ks-p1") as ks:
+        for proposal in ("aes128-sha256-modp3072", "aes256-sha256-modp4096",
+                         "aes128-sha256-ecp256", "aes256-sha256-ecp384"):
+            def registers():
+                conf = gm_conf([port], phase1=f'"{proposal}"')
+                with member(ctx, "p1", conf, clear_in, empty, "/dev/null") as g:
+                    g.wait(lambda: group(g)["state"] == "registered", timeout=20,
+                           what="registration")
+                    assert g.stop() == 0
+                p1 = [s for s in ks.state()["phase1"] if s.get("icookie")][-1]
+                assert p1["dh_group"] == groups[proposal.split("-")[2]], p1
+            tap.check(f"registers with phase 1 {proposal}", registers)
+
+
 def main():
     gvpnd, root, work = sys.argv[1:4]
     os.makedirs(work, exist_ok=True)
@@ -390,6 +411,7 @@ def main():
     test_pull_rekey(ctx, tap)
     test_register_command(ctx, tap)
     test_large_policy(ctx, tap)
+    test_phase1_groups(ctx, tap)
     return tap.done()
 
 
