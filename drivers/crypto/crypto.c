@@ -57,6 +57,12 @@ gvpn_cipher_block(enum gvpn_cipher c)
 	return ciphers[c].block;
 }
 
+int
+gvpn_cipher_is_counter(enum gvpn_cipher c)
+{
+	return c == GVPN_CIPHER_AES_GCM || c == GVPN_CIPHER_AES_GMAC;
+}
+
 unsigned int
 gvpn_auth_key_len(enum gvpn_auth a)
 {
@@ -66,7 +72,7 @@ gvpn_auth_key_len(enum gvpn_auth a)
 unsigned int
 gvpn_xform_icv_len(const struct gvpn_crypto_xform *x)
 {
-	return x->cipher == GVPN_CIPHER_AES_GCM ? GVPN_GCM_ICV_LEN : auths[x->auth].icv_len;
+	return gvpn_cipher_is_counter(x->cipher) ? GVPN_GCM_ICV_LEN : auths[x->auth].icv_len;
 }
 
 int
@@ -104,7 +110,8 @@ cipher_key_ok(enum gvpn_cipher c, unsigned int len)
 	case GVPN_CIPHER_AES_CBC:
 		return len == 16 || len == 24 || len == 32;
 	case GVPN_CIPHER_AES_GCM:
-		/* AES-192-GCM is valid ESP but not a TEK algorithm here. */
+	case GVPN_CIPHER_AES_GMAC:
+		/* AES-192-GCM/GMAC are valid ESP but not TEK algorithms here. */
 		return len == 16 + GVPN_GCM_SALT_LEN || len == 32 + GVPN_GCM_SALT_LEN;
 	default:
 		return 0;
@@ -120,9 +127,9 @@ gvpn_xform_check(const struct gvpn_crypto_xform *x)
 		return -EINVAL;
 	if (x->auth_key_len != auths[x->auth].key_len)
 		return -EINVAL;
-	/* GCM authenticates itself; anything else needs an integrity algorithm
-	 * or a cipher (ESP with neither protects nothing). */
-	if (x->cipher == GVPN_CIPHER_AES_GCM && x->auth != GVPN_AUTH_NONE)
+	/* GCM and GMAC authenticate themselves; anything else needs an
+	 * integrity algorithm or a cipher (ESP with neither protects nothing). */
+	if (gvpn_cipher_is_counter(x->cipher) && x->auth != GVPN_AUTH_NONE)
 		return -EINVAL;
 	if (x->cipher == GVPN_CIPHER_NULL && x->auth == GVPN_AUTH_NONE)
 		return -EINVAL;

@@ -17,20 +17,27 @@
 extern "C" {
 #endif
 
-/** Cipher algorithms (the TEK algorithms of R3). Key length picks AES-128/192/256. */
+/**
+ * Cipher algorithms (the TEK algorithms of R3). Key length picks AES-128/192/256.
+ * AES-GMAC (RFC 4543, ENCR_NULL_AUTH_AES_GMAC) encrypts nothing: it is listed
+ * here because, like AES-GCM, it is the ESP transform and carries its own ICV.
+ */
 #define GVPN_CIPHER_LIST(X)                                                                        \
 	X(NULL, "null", 0, 1)                                                                      \
 	X(DES_CBC, "des-cbc", 8, 8)                                                                \
 	X(3DES_CBC, "3des-cbc", 8, 8)                                                              \
 	X(AES_CBC, "aes-cbc", 16, 16)                                                              \
-	X(AES_GCM, "aes-gcm", 8, 4)
+	X(AES_GCM, "aes-gcm", 8, 4)                                                                \
+	X(AES_GMAC, "aes-gmac", 8, 4)
 
-/** Integrity algorithms; GCM carries its own ICV and uses NONE here. */
+/** Integrity algorithms; GCM and GMAC carry their own ICV and use NONE here. */
 #define GVPN_AUTH_LIST(X)                                                                          \
 	X(NONE, "none", 0, 0)                                                                      \
 	X(HMAC_MD5_96, "hmac-md5-96", 16, 12)                                                      \
 	X(HMAC_SHA1_96, "hmac-sha1-96", 20, 12)                                                    \
-	X(HMAC_SHA256_128, "hmac-sha256-128", 32, 16)
+	X(HMAC_SHA256_128, "hmac-sha256-128", 32, 16)                                              \
+	X(HMAC_SHA384_192, "hmac-sha384-192", 48, 24)                                              \
+	X(HMAC_SHA512_256, "hmac-sha512-256", 64, 32)
 
 /* X(name, string, iv length, block size) */
 #define GVPN_CIPHER_ENUM(n, s, iv, blk) GVPN_CIPHER_##n,
@@ -42,18 +49,20 @@ enum gvpn_cipher { GVPN_CIPHER_LIST(GVPN_CIPHER_ENUM) GVPN_CIPHER_MAX };
 enum gvpn_auth { GVPN_AUTH_LIST(GVPN_AUTH_ENUM) GVPN_AUTH_MAX };
 #undef GVPN_AUTH_ENUM
 
-/** ICV length of AES-GCM (RFC 4106, 16-octet ICV). */
+/** ICV length of AES-GCM and AES-GMAC (RFC 4106, RFC 4543: 16-octet ICV). */
 #define GVPN_GCM_ICV_LEN 16
-/** Salt length that ends an AES-GCM key (RFC 4106 section 8.1). */
+/** Salt length that ends an AES-GCM or AES-GMAC key (RFC 4106 8.1, RFC 4543). */
 #define GVPN_GCM_SALT_LEN 4
-/** Largest key any algorithm takes, salt included. */
-#define GVPN_KEY_MAX 36
+/** Largest key any algorithm takes, salt included (HMAC-SHA-512: 64 octets). */
+#define GVPN_KEY_MAX 64
+/** Largest ICV of any algorithm (HMAC-SHA-512-256: 32 octets). */
+#define GVPN_ICV_MAX 32
 
 /** Keys and algorithms of one SA direction. */
 struct gvpn_crypto_xform {
 	enum gvpn_cipher cipher;
 	enum gvpn_auth auth;
-	uint8_t cipher_key[GVPN_KEY_MAX]; /**< GCM: key then 4-byte salt */
+	uint8_t cipher_key[GVPN_KEY_MAX]; /**< GCM, GMAC: key then 4-byte salt */
 	uint8_t cipher_key_len;		  /**< bytes in cipher_key, salt included */
 	uint8_t auth_key[GVPN_KEY_MAX];
 	uint8_t auth_key_len;
@@ -62,13 +71,15 @@ struct gvpn_crypto_xform {
 /**
  * One packet's crypto work. Encryption and decryption are in place.
  * For CBC + HMAC the ICV covers [auth, auth + auth_len) (ESP header, IV and
- * ciphertext); for GCM @p auth is the 8-byte AAD (SPI and sequence number).
+ * ciphertext); for GCM @p auth is the 8-byte AAD (SPI and sequence number);
+ * for GMAC [auth, auth + auth_len) is the whole AAD (ESP header, IV, payload
+ * and trailer) and nothing is ciphered.
  */
 struct gvpn_crypto_op {
 	const void *sess;    /**< session, from session_init() */
 	const uint8_t *iv;   /**< explicit IV as carried in the packet */
 	const uint8_t *auth; /**< start of the authenticated bytes / AAD */
-	uint32_t auth_len;   /**< CBC+HMAC: bytes to authenticate */
+	uint32_t auth_len;   /**< CBC+HMAC, GMAC: bytes to authenticate */
 	uint32_t data_len;   /**< bytes to cipher */
 	uint8_t *data;	     /**< bytes to cipher, in place */
 	uint8_t *icv;	     /**< ICV: written on encrypt, checked on decrypt */
@@ -125,6 +136,12 @@ const char *gvpn_auth_name(enum gvpn_auth a);
 unsigned int gvpn_cipher_iv_len(enum gvpn_cipher c);
 /** Block size that the ciphertext length must be a multiple of. */
 unsigned int gvpn_cipher_block(enum gvpn_cipher c);
+/**
+ * Whether a cipher is a counter-mode combined algorithm (AES-GCM, AES-GMAC):
+ * its own 16-octet ICV, a 4-octet salt after its key, and an 8-octet IV
+ * that must never repeat under one key.
+ */
+int gvpn_cipher_is_counter(enum gvpn_cipher c);
 /** Key length an integrity algorithm requires. */
 unsigned int gvpn_auth_key_len(enum gvpn_auth a);
 /** ICV length of an xform's algorithms. */

@@ -696,19 +696,21 @@ parse_sa(struct ctx *x, const config_setting_t *g, struct gvpn_sa_conf *sa)
 		return rc;
 	if (gvpn_cipher_parse(name, &xf->cipher) != 0 || xf->cipher == GVPN_CIPHER_NULL)
 		return fail(x, config_setting_get_member(g, "cipher"), NULL,
-			    "'%s' is not one of: des-cbc, 3des-cbc, aes-cbc, aes-gcm", name);
+			    "'%s' is not one of: des-cbc, 3des-cbc, aes-cbc, aes-gcm, aes-gmac",
+			    name);
 	xf->auth = GVPN_AUTH_NONE;
 	rc = get_string(x, g, "auth", 0, name, sizeof(name));
 	if (rc < 0)
 		return rc;
 	if (rc == 0 && (gvpn_auth_parse(name, &xf->auth) != 0))
 		return fail(x, config_setting_get_member(g, "auth"), NULL,
-			    "'%s' is not one of: hmac-md5-96, hmac-sha1-96, hmac-sha256-128, none",
+			    "'%s' is not one of: hmac-md5-96, hmac-sha1-96, hmac-sha256-128, "
+			    "hmac-sha384-192, hmac-sha512-256, none",
 			    name);
-	if (xf->cipher == GVPN_CIPHER_AES_GCM && xf->auth != GVPN_AUTH_NONE)
+	if (gvpn_cipher_is_counter(xf->cipher) && xf->auth != GVPN_AUTH_NONE)
 		return fail(x, config_setting_get_member(g, "auth"), NULL,
-			    "aes-gcm carries its own ICV: leave auth out");
-	if (xf->cipher != GVPN_CIPHER_AES_GCM && xf->auth == GVPN_AUTH_NONE)
+			    "%s carries its own ICV: leave auth out", gvpn_cipher_name(xf->cipher));
+	if (!gvpn_cipher_is_counter(xf->cipher) && xf->auth == GVPN_AUTH_NONE)
 		return fail(x, g, "auth", "missing: %s needs an integrity algorithm",
 			    gvpn_cipher_name(xf->cipher));
 	rc = parse_key(x, g, "key", xf->cipher_key, &xf->cipher_key_len);
@@ -721,11 +723,12 @@ parse_sa(struct ctx *x, const config_setting_t *g, struct gvpn_sa_conf *sa)
 	probe.auth = GVPN_AUTH_NONE;
 	probe.auth_key_len = 0;
 	if (gvpn_xform_check(&probe) != 0) {
-		static const char *const want[] = {[GVPN_CIPHER_DES_CBC] = "8",
-						   [GVPN_CIPHER_3DES_CBC] = "24",
-						   [GVPN_CIPHER_AES_CBC] = "16, 24 or 32",
-						   [GVPN_CIPHER_AES_GCM] =
-						       "20 or 36 (key + 4-byte salt)"};
+		static const char *const want[] = {
+		    [GVPN_CIPHER_DES_CBC] = "8",
+		    [GVPN_CIPHER_3DES_CBC] = "24",
+		    [GVPN_CIPHER_AES_CBC] = "16, 24 or 32",
+		    [GVPN_CIPHER_AES_GCM] = "20 or 36 (key + 4-byte salt)",
+		    [GVPN_CIPHER_AES_GMAC] = "20 or 36 (key + 4-byte salt)"};
 
 		gvpn_wipe(&probe, sizeof(probe));
 		return fail(x, g, config_setting_get_member(g, "key") ? "key" : "key_file",

@@ -743,9 +743,9 @@ fill_sa(const struct gvpn_sa_entry *e, uint16_t slot, struct gvpn_sa_info *i)
 	i->state = e->state;
 	i->cipher = e->rt->esp->cipher;
 	i->auth = e->rt->esp->auth;
-	i->key_bits =
-	    (uint8_t)((e->rt->esp->cipher_key_len - (i->cipher == GVPN_CIPHER_AES_GCM ? 4 : 0)) *
-		      8);
+	i->key_bits = (uint16_t)((e->rt->esp->cipher_key_len -
+				  (gvpn_cipher_is_counter(i->cipher) ? GVPN_GCM_SALT_LEN : 0)) *
+				 8);
 	i->expires = e->expires;
 	i->wait_sid = e->wait_sid;
 }

@@ -69,7 +69,7 @@ struct gvpn_sa_info {
 	enum gvpn_sa_state state;
 	enum gvpn_cipher cipher;
 	enum gvpn_auth auth;
-	uint8_t key_bits;
+	uint16_t key_bits;
 	uint64_t expires; /**< TSC of the hard expiry, 0 = none */
 	uint8_t wait_sid; /**< decrypts only until the group has a Sender-ID */
 };

@@ -39,7 +39,7 @@ cksum_fold(uint64_t sum)
 enum encap_kind {
 	ENCAP_ANY,   /* any SA: sa->gen_iv, sa->ddd_stamp */
 	ENCAP_CBC16, /* 16-byte random IV (AES-CBC), no stamp */
-	ENCAP_GCM,   /* 8-byte counter IV (AES-GCM), no stamp */
+	ENCAP_GCM,   /* 8-byte counter IV (AES-GCM, AES-GMAC), no stamp */
 };
 
 /* Validate the inner packet and build the ESP packet around it, leaving
@@ -215,7 +215,7 @@ esp_encap_select(const struct gvpn_esp_sa *sa)
 		return encap_any;
 	if (sa->cipher == GVPN_CIPHER_AES_CBC && sa->iv_len == 16 && sa->block_mask == 15)
 		return encap_cbc16;
-	if (sa->cipher == GVPN_CIPHER_AES_GCM && sa->iv_len == 8 && sa->block_mask == 3)
+	if (gvpn_cipher_is_counter(sa->cipher) && sa->iv_len == 8 && sa->block_mask == 3)
 		return encap_gcm;
 	return encap_any;
 }

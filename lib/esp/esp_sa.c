@@ -83,7 +83,8 @@ iv_random16(struct gvpn_esp_sa_state *st, struct gvpn_rng *rng, uint8_t *iv)
 }
 
 /*
- * GCM: the IV must never repeat under one key (RFC 4106 section 3.1). A
+ * GCM and GMAC: the IV must never repeat under one key (RFC 4106 section
+ * 3.1, RFC 4543 section 3.1). A
  * group SA's senders each count in a space of their own, named by the
  * Sender-ID the key server gave the member and the lcore's index in it
  * (RFC 6054 section 3, gvpn_esp_sa_state_iv()). Without one (static SAs) a
@@ -151,7 +152,7 @@ gvpn_esp_sa_create(struct gvpn_esp_lcore *lc, const struct gvpn_esp_sa_conf *con
 	sa->ttl = conf->ttl;
 	sa->df_keep = conf->df == GVPN_DF_COPY ? rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) : 0;
 	sa->df_set = conf->df == GVPN_DF_SET ? rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) : 0;
-	if (conf->xform.cipher == GVPN_CIPHER_AES_GCM)
+	if (gvpn_cipher_is_counter(conf->xform.cipher))
 		sa->gen_iv = iv_counter;
 	else if (sa->iv_len == 16)
 		sa->gen_iv = iv_random16;

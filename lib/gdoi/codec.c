@@ -491,7 +491,8 @@ gdoi_policy_sid(struct gdoi_policy *pol, enum gdoi_habits habits, const char **w
 int
 gdoi_tek_counter_mode(const struct gdoi_tek *t)
 {
-	return t->protocol_id == GDOI_PROTO_ESP && t->transform == ESP_AES_GCM_16;
+	return t->protocol_id == GDOI_PROTO_ESP &&
+	       (t->transform == ESP_AES_GCM_16 || t->transform == ESP_NULL_AUTH_AES_GMAC);
 }
 
 int
@@ -644,11 +645,15 @@ tek_xform(struct gdoi_tek *t, const char **why)
 			FAIL("AES-CBC key length disagrees with the Key Length attribute");
 		break;
 	case ESP_AES_GCM_16:
-		x->cipher = GVPN_CIPHER_AES_GCM;
+	case ESP_NULL_AUTH_AES_GMAC:
+		/* Key then 4-octet salt (RFC 4106 8.1, and RFC 4543 for GMAC); GMAC is
+		 * integrity only and has no authentication algorithm either. */
+		x->cipher =
+		    t->transform == ESP_AES_GCM_16 ? GVPN_CIPHER_AES_GCM : GVPN_CIPHER_AES_GMAC;
 		if (t->key_bits != 0 &&
 		    (x->cipher_key_len - GVPN_GCM_SALT_LEN) * 8u != t->key_bits &&
 		    x->cipher_key_len * 8u != t->key_bits)
-			FAIL("AES-GCM key length disagrees with the Key Length attribute");
+			FAIL("AES-GCM/GMAC key length disagrees with the Key Length attribute");
 		break;
 	default:
 		*why = "TEK transform not supported";
@@ -666,6 +671,12 @@ tek_xform(struct gdoi_tek *t, const char **why)
 		break;
 	case AUTH_HMAC_SHA256:
 		x->auth = GVPN_AUTH_HMAC_SHA256_128;
+		break;
+	case AUTH_HMAC_SHA384:
+		x->auth = GVPN_AUTH_HMAC_SHA384_192;
+		break;
+	case AUTH_HMAC_SHA512:
+		x->auth = GVPN_AUTH_HMAC_SHA512_256;
 		break;
 	default:
 		*why = "TEK authentication algorithm not supported";

@@ -50,10 +50,23 @@ enum { REKEY_ACK_KEK_SHA256 = 1, REKEY_ACK_KEK_SHA512 = 3 };
 /* Protocol-IDs of SA TEKs and Deletes (RFC 6407 5.5, 5.9): 0 is the KEK */
 #define GDOI_PROTO_KEK 0
 #define GDOI_PROTO_ESP 1
-/* ESP transform IDs (RFC 2407 4.4.4, RFC 3602, RFC 4106) */
-enum { ESP_DES = 2, ESP_3DES = 3, ESP_AES_CBC = 12, ESP_AES_GCM_16 = 20 };
-/* IPsec SA attribute: authentication algorithm values */
-enum { AUTH_HMAC_MD5 = 1, AUTH_HMAC_SHA1 = 2, AUTH_HMAC_SHA256 = 5 };
+/* ESP transform IDs (RFC 2407 4.4.4, RFC 3602, RFC 4106, RFC 4543 and
+ * IANA "IPsec DOI transform identifiers": 23 is ESP_NULL_AUTH_AES_GMAC) */
+enum {
+	ESP_DES = 2,
+	ESP_3DES = 3,
+	ESP_AES_CBC = 12,
+	ESP_AES_GCM_16 = 20,
+	ESP_NULL_AUTH_AES_GMAC = 23
+};
+/* IPsec SA attribute: authentication algorithm values (RFC 2407 4.5, RFC 4868) */
+enum {
+	AUTH_HMAC_MD5 = 1,
+	AUTH_HMAC_SHA1 = 2,
+	AUTH_HMAC_SHA256 = 5,
+	AUTH_HMAC_SHA384 = 6,
+	AUTH_HMAC_SHA512 = 7,
+};
 
 /** One TEK policy and, once KD arrived, its keys. */
 struct gdoi_tek {
@@ -186,8 +199,8 @@ uint32_t gdoi_kek_seq_floor(const struct gdoi_kek *held, uint32_t floor,
  */
 int gdoi_policy_sid(struct gdoi_policy *pol, enum gdoi_habits habits, const char **why);
 
-/** Does the TEK's ESP transform count its IVs (AES-GCM): does a sender
- *  need a Sender-ID to encrypt with it (RFC 6054)? */
+/** Does the TEK's ESP transform count its IVs (AES-GCM, AES-GMAC): does a
+ *  sender need a Sender-ID to encrypt with it (RFC 6054)? */
 int gdoi_tek_counter_mode(const struct gdoi_tek *t);
 /** Does any TEK of the policy? */
 int gdoi_policy_counter_mode(const struct gdoi_policy *pol);

@@ -64,6 +64,27 @@ ALGS = {
         "perf": ["--optype", "aead", "--aead-algo", "aes-gcm", "--aead-key-sz", "16",
                  "--aead-iv-sz", "12", "--aead-aad-sz", "8", "--digest-sz", "16"],
     },
+    "aes128-gmac": {
+        "label": "AES-128-GMAC (integrity only)",
+        "cipher": "aes-gmac", "key": "404142434445464748494a4b4c4d4e4f" + "cafebabe",
+        "auth": None, "auth_key": None,
+        "iv": 8, "block": 4, "icv": 16,
+        "secgw": "cipher_algo null auth_algo aes-gmac auth_key {key}",
+        "perf": ["--optype", "auth-only", "--auth-algo", "aes-gmac", "--auth-key-sz", "16",
+                 "--auth-iv-sz", "12", "--digest-sz", "16"],
+    },
+    "aes128-cbc-sha384": {
+        "label": "AES-128-CBC + HMAC-SHA-384-192",
+        "cipher": "aes-cbc", "key": "000102030405060708090a0b0c0d0e0f",
+        "auth": "hmac-sha384-192",
+        "auth_key": "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7"
+                    "d8d9dadbdcdddedfe0e1e2e3e4e5e6e7e8e9eaebecedeeef",
+        "iv": 16, "block": 16, "icv": 24,
+        "secgw": "cipher_algo aes-128-cbc cipher_key {key} auth_algo sha384-hmac auth_key {auth_key}",
+        "perf": ["--optype", "cipher-then-auth", "--cipher-algo", "aes-cbc", "--cipher-key-sz", "16",
+                 "--cipher-iv-sz", "16", "--auth-algo", "sha2-384-hmac", "--auth-key-sz", "48",
+                 "--digest-sz", "24"],
+    },
 }
 
 

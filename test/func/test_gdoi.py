@@ -15,6 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from gmac_esp import GmacSA  # noqa: E402
 from gvpntest import Gvpnd, KeyServer, Tap, main_guard, run  # noqa: E402
 
 from scapy.all import IP, UDP, Ether, Raw, rdpcap, wrpcap  # noqa: E402
@@ -397,12 +398,68 @@ def test_phase1_groups(ctx, tap):
             tap.check(f"registers with phase 1 {proposal}", registers)
 
 
+def test_newer_algorithm_teks(ctx, tap):
+    """AES-GMAC and HMAC-SHA-384 TEKs from the key server: gvpnd's ESP opens
+    with the keys it handed out, in an independent implementation (RFC 4543
+    over python3-cryptography; scapy and tshark for SHA-384)."""
+    pkts, clear_in, empty = traffic(ctx["work"], "alg")
+    want = {bytes(p[IP]) for p in pkts}
+    cases = [("aes-gmac-256", {"cipher": "aes-gmac", "key_bits": 256}),
+             ("aes-cbc-256/hmac-sha384-192",
+              {"cipher": "aes-cbc", "key_bits": 256, "auth": "hmac-sha384-192"})]
+    for n, (name, tek) in enumerate(cases):
+        port = BASE_PORT + 4 + n
+        conf = ks_conf(port)
+        t = {k: v for k, v in conf["groups"][0]["teks"][0].items()
+             if k not in ("cipher", "key_bits", "auth")}
+        t.update(tek)
+        conf["groups"][0]["teks"] = [t]
+        conf["groups"][0]["sid_bits"] = 16  # GMAC counts its IVs: a Sender-ID to encrypt
+        tag = f"alg{n}"
+        with KeyServer(ctx["root"], conf, ctx["work"], f"ks-{tag}") as ks:
+            g = member(ctx, tag, gm_conf([port]), clear_in, empty)
+            with g:
+                g.wait(lambda: group(g)["state"] == "registered", timeout=20, what="registration")
+                g.wait(lambda: g.lcores()["encrypted"] >= 20, what="traffic to be encrypted")
+                sa_t = g.tel("/gvpn/sa")["0x00001001"]
+                rc = g.stop()
+            k = ks.state()["groups"]["1001"]["tek_history"][0]
+
+        def opens(tek=tek, k=k, tag=tag, sa_t=sa_t, rc=rc):
+            assert rc == 0, f"gvpnd exit {rc}"
+            esp = esp_out(ctx, tag)
+            assert esp, "no ESP sent"
+            if tek["cipher"] == "aes-gmac":
+                assert sa_t["cipher"] == "aes-gmac-256" and sa_t["auth"] == "none", sa_t
+                sa = GmacSA(0x1001, bytes.fromhex(k["enc_key_with_salt"]))
+            else:
+                assert sa_t["auth"] == "hmac-sha384-192", sa_t
+                sa = SecurityAssociation(ESP, spi=0x1001, crypt_algo="AES-CBC",
+                                         crypt_key=bytes.fromhex(k["enc_key"]),
+                                         auth_algo="SHA2-384-192",
+                                         auth_key=bytes.fromhex(k["auth_key"]), tunnel_header=IP())
+                uat = (f'uat:esp_sa:"IPv4","*","*","0x00001001","AES-CBC [RFC3602]",'
+                       f'"0x{k["enc_key"]}","HMAC-SHA-384-192 [RFC4868]","0x{k["auth_key"]}"')
+                r = run(["tshark", "-r", f"{ctx['work']}/{tag}.esp.pcap", "-c", "10", "-o",
+                         "esp.enable_encryption_decode:TRUE", "-o",
+                         "esp.enable_authentication_check:TRUE", "-o", uat, "-T", "fields",
+                         "-e", "esp.icv_good", "-e", "udp.dstport"])
+                rows = [x.split("\t") for x in r.stdout.splitlines()]
+                assert rows and all(x == ["1", "40001"] for x in rows), r.stdout + r.stderr
+            for e in esp[:20]:
+                assert bytes(sa.decrypt(e[IP])) in want
+        tap.check(f"{name} TEK from the key server: gvpnd's ESP opens with the keys handed out "
+                  "(independent implementation" + (", tshark ICV good)" if "sha384" in name
+                                                   else ")"), opens)
+
+
 def main():
     gvpnd, root, work = sys.argv[1:4]
     os.makedirs(work, exist_ok=True)
     ctx = {"gvpnd": gvpnd, "root": root, "work": work}
     tap = Tap()
     test_registration(ctx, tap)
+    test_newer_algorithm_teks(ctx, tap)
     test_failover(ctx, tap)
     test_silent_key_server(ctx, tap)
     test_refusals(ctx, tap)

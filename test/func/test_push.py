@@ -3,8 +3,9 @@
 """GROUPKEY-PUSH rekeys (R13-R16) between two gvpnd group members and the
 independent test key server, as TAP.
 
-Two members joined by net_memif, each replaying clear traffic toward the
-other at full speed, ride through a minute of rekeys (pushes with ATD/DTD,
+Two members register with TEKs of each newer algorithm (AES-GMAC,
+HMAC-SHA-384/512), pass traffic and take a push rekey. Two members joined by
+net_memif, each replaying clear traffic toward the other at full speed, ride through a minute of rekeys (pushes with ATD/DTD,
 pushes with Deletes, a new KEK, pull re-registrations) with no packet dropped
 for a key reason and every ESP packet decrypted. Then every push fault the key
 server can make is dropped under its own counter without changing state, RFC
@@ -438,11 +439,71 @@ def test_reference_habits(ctx, tap):
                       "pushes under the new KEK are applied", reference)
 
 
+# TEKs of the newer algorithms: (name, TEK settings, /gvpn/sa cipher, auth)
+ALG_TEKS = [
+    ("AES-GMAC-128 (RFC 4543)", {"cipher": "aes-gmac", "key_bits": 128}, "aes-gmac-128", "none"),
+    ("AES-GMAC-256 (RFC 4543)", {"cipher": "aes-gmac", "key_bits": 256}, "aes-gmac-256", "none"),
+    ("AES-CBC-128 + HMAC-SHA-384-192 (RFC 4868)",
+     {"cipher": "aes-cbc", "key_bits": 128, "auth": "hmac-sha384-192"}, "aes-cbc-128",
+     "hmac-sha384-192"),
+    ("3DES + HMAC-SHA-512-256 (RFC 4868)", {"cipher": "3des-cbc", "auth": "hmac-sha512-256"},
+     "3des-cbc-192", "hmac-sha512-256"),
+]
+
+
+def test_tek_algorithms(ctx, tap):
+    """Two members register with TEKs of each newer algorithm from the key
+    server, pass traffic both ways and take a push rekey with no drop."""
+    for n, (name, tek, cipher, auth) in enumerate(ALG_TEKS):
+        port = BASE_PORT + n % 4
+        control = Control(os.path.join(ctx["work"], f"push-alg{n}.control.json"))
+        base = ks_conf(port, control.path)["groups"][0]["teks"][0]
+        t = {k: v for k, v in base.items() if k not in ("cipher", "key_bits", "auth")}
+        t.update(tek)
+        # GMAC counts its IVs: each member needs its Sender-ID to encrypt
+        conf = ks_conf(port, control.path, teks=[t], sid_bits=16)
+
+        def registers_passes_and_rekeys():
+            with KeyServer(ctx["root"], conf, ctx["work"], f"ks-alg{n}") as ks, \
+                    Pair(ctx, port, f"alg{n}") as pair:
+                for g in pair.both():
+                    g.wait(lambda g=g: group(g)["state"] == "registered" and active_spi(g),
+                           timeout=20, what="registration")
+                    sa = g.tel("/gvpn/sa")[active_spi(g)]
+                    assert (sa["cipher"], sa["auth"]) == (cipher, auth), sa
+                    g.wait(lambda g=g: g.lcores()["decrypted"] > 1000, timeout=10,
+                           what="traffic both ways")
+                before = {g: g.lcores() for g in pair.both()}
+                old = active_spi(pair.a)
+                control.push(ks, rekey=True, atd=0, dtd=2)
+                wait_acks(ks, 2)
+                for g in pair.both():
+                    g.wait(lambda g=g: active_spi(g) not in (None, old), timeout=5,
+                           what="the pushed TEK to encrypt")
+                    sa = g.tel("/gvpn/sa")[active_spi(g)]
+                    assert (sa["cipher"], sa["auth"]) == (cipher, auth), sa
+                    d = g.lcores()["decrypted"]
+                    g.wait(lambda g=g, d=d: g.lcores()["decrypted"] > d + 1000, timeout=10,
+                           what="traffic under the pushed TEK")
+                for g in pair.both():
+                    after = g.lcores()
+                    d = {k: after[k] - before[g][k] for k in after
+                         if k.startswith("drop") and after[k] != before[g][k]}
+                    for k in CONGESTION:
+                        d.pop(k, None)
+                    assert not d, f"dropped around the rekey: {d}"
+                    assert group(g)["pushes"] == 1, group(g)
+                assert [pair.b.stop(), pair.a.stop()] == [0, 0]
+        tap.check(f"{name} TEKs: two members register, pass traffic both ways and take a push "
+                  "rekey with no drop", registers_passes_and_rekeys)
+
+
 def main():
     tap = Tap()
     ctx = {"gvpnd": sys.argv[1], "root": sys.argv[2], "work": sys.argv[3]}
     os.makedirs(ctx["work"], exist_ok=True)
     seconds = int(sys.argv[4]) if len(sys.argv) > 4 else 60
+    test_tek_algorithms(ctx, tap)
     test_push_faults(ctx, tap)
     test_reference_habits(ctx, tap)
     test_push_under_flood(ctx, tap)

@@ -26,7 +26,7 @@ from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
 
 PSK = "group-member-psk-0123456789"
 A, B = "192.0.2.10", "198.51.100.20"
-BASE_PORT = 21000 + os.getpid() % 1000 * 4
+BASE_PORT = 21000 + os.getpid() % 1000 * 8
 GID = 1001
 # the reference key server reads the 4-octet group ID in host order
 GID_SWAPPED = int.from_bytes(GID.to_bytes(4, "little"), "big")
@@ -173,6 +173,25 @@ def test_two_members(ctx, tap):
     tap.check("scapy decrypts both members' ESP with the key server's key", scapy_decrypts_both)
 
 
+def test_gmac(ctx, tap):
+    """AES-GMAC (RFC 4543) counts its IVs as GCM does: the same Sender-ID rule."""
+    port = BASE_PORT + 4
+    conf = ks_conf(port)
+    conf["groups"][0]["teks"][0].update({"cipher": "aes-gmac", "key_bits": 256})
+    with KeyServer(ctx["root"], conf, ctx["work"], "ks-sid-gmac"):
+        with member(ctx, "sid-gmac", gm_conf(port)) as g:
+            def asks_and_counts():
+                registered_sending(g)
+                assert group(g)["sender_id"] == 1 and group(g)["sender_id_bits"] == 16, group(g)
+                assert g.stop() == 0
+                got = ivs(ctx, "sid-gmac", TEK_SPI)
+                assert len(got) >= 50 and all(iv >> 48 == 1 for iv in got), \
+                    [hex(i) for i in got[:4]]
+                assert len(set(got)) == len(got)
+            tap.check("an AES-GMAC TEK: the member asks for a Sender-ID and its IVs carry it",
+                      asks_and_counts)
+
+
 def test_no_sender_id(ctx, tap):
     """A key server that hands out no Sender-ID: the GCM TEK decrypts only."""
     port = BASE_PORT + 1
@@ -274,6 +293,7 @@ def main():
     ctx = {"gvpnd": gvpnd, "root": root, "work": work, "clear": clear, "empty": empty}
     tap = Tap()
     test_two_members(ctx, tap)
+    test_gmac(ctx, tap)
     test_no_sender_id(ctx, tap)
     test_reference_sid(ctx, tap)
     test_push_changes_length(ctx, tap)

@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct rte_mempool *pool;
 static struct gvpn_esp_lcore *lc;
-static struct gvpn_esp_sa_state st[4];
+static struct gvpn_esp_sa_state st[6];
 
 static const struct {
 	enum gvpn_cipher c;
@@ -41,6 +41,8 @@ static const struct {
     {GVPN_CIPHER_3DES_CBC, 24, GVPN_AUTH_HMAC_MD5_96, 16, 0},
     {GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE, 0, 0},
     {GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96, 20, 5},
+    {GVPN_CIPHER_AES_GMAC, 20, GVPN_AUTH_NONE, 0, 0},
+    {GVPN_CIPHER_AES_CBC, 32, GVPN_AUTH_HMAC_SHA512_256, 64, 0},
 };
 
 static void

@@ -12,6 +12,11 @@ For every algorithm both sides support:
     delay-detection stamp of gvpn's packets where doc/esp.md puts it, and
     gvpn takes scapy's freshly stamped packets and drops stale ones.
 
+AES-GMAC (RFC 4543): scapy 2.5 has no such algorithm and tshark 4.0 none in
+its ESP SA table; the ESP peer for it is test/pylib/gmac_esp.py, written from
+RFC 4543 with python3-cryptography's AESGCM (an empty plaintext, the packet
+as AAD).
+
 Usage: esp_interop.py ESPTOOL WORKDIR
 """
 import os
@@ -20,10 +25,12 @@ import subprocess
 import sys
 import time
 
+
 from scapy.all import Ether, IP, UDP, ICMP, Raw, rdpcap, wrpcap  # noqa: E402
 from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from gmac_esp import GmacSA  # noqa: E402
 from gvpntest import Netns, Tap, run  # noqa: E402
 
 SPI = 0x1001
@@ -38,15 +45,24 @@ ALGS = [
     ("aes-cbc", 24, "hmac-sha256-128", "AES-CBC", "SHA2-256-128"),
     ("aes-cbc", 32, "hmac-sha1-96", "AES-CBC", "HMAC-SHA1-96"),
     ("aes-cbc", 32, "hmac-sha256-128", "AES-CBC", "SHA2-256-128"),
+    ("des-cbc", 8, "hmac-sha384-192", "DES", "SHA2-384-192"),
+    ("3des-cbc", 24, "hmac-sha512-256", "3DES", "SHA2-512-256"),
+    ("aes-cbc", 16, "hmac-sha384-192", "AES-CBC", "SHA2-384-192"),
+    ("aes-cbc", 32, "hmac-sha512-256", "AES-CBC", "SHA2-512-256"),
     ("aes-gcm", 20, "none", "AES-GCM", "NULL"),
     ("aes-gcm", 36, "none", "AES-GCM", "NULL"),
+    ("aes-gmac", 20, "none", None, None),  # GmacSA, not scapy
+    ("aes-gmac", 36, "none", None, None),
 ]
-AUTH_KEY_LEN = {"none": 0, "hmac-md5-96": 16, "hmac-sha1-96": 20, "hmac-sha256-128": 32}
+AUTH_KEY_LEN = {"none": 0, "hmac-md5-96": 16, "hmac-sha1-96": 20, "hmac-sha256-128": 32,
+                "hmac-sha384-192": 48, "hmac-sha512-256": 64}
 TSHARK_CIPHER = {"des-cbc": "DES-CBC [RFC2405]", "3des-cbc": "TripleDES-CBC [RFC2451]",
                  "aes-cbc": "AES-CBC [RFC3602]", "aes-gcm": "AES-GCM with 16 octet ICV [RFC4106]"}
 TSHARK_AUTH = {"none": "NULL", "hmac-md5-96": "HMAC-MD5-96 [RFC2403]",
                "hmac-sha1-96": "HMAC-SHA-1-96 [RFC2404]",
-               "hmac-sha256-128": "HMAC-SHA-256-128 [RFC4868]"}
+               "hmac-sha256-128": "HMAC-SHA-256-128 [RFC4868]",
+               "hmac-sha384-192": "HMAC-SHA-384-192 [RFC4868]",
+               "hmac-sha512-256": "HMAC-SHA-512-256 [RFC4868]"}
 
 
 def keys(klen, auth):
@@ -67,8 +83,15 @@ def sample():
 
 
 def scapy_sa(scrypt, sauth, ck, ak, ip=None):
+    if scrypt is None:
+        return GmacSA(SPI, ck, ip)
     return SecurityAssociation(ESP, spi=SPI, crypt_algo=scrypt, crypt_key=ck, auth_algo=sauth,
                                auth_key=ak or None, tunnel_header=ip)
+
+
+def label_of(cipher, klen, auth):
+    bits = (klen - 4) * 8 if cipher in ("aes-gcm", "aes-gmac") else klen * 8
+    return f"{cipher}-{bits}/{auth}"
 
 
 def esptool(tool, mode, cipher, klen, auth, src, dst, extra=()):
@@ -238,7 +261,7 @@ def stamp_tests(tool, work, ref, tap):
     """R23 with scapy, written from doc/esp.md rather than from gvpn's code."""
     ref_pcap = os.path.join(work, "inner.pcap")
     for cipher, klen, auth, scrypt, sauth in STAMP_ALGS:
-        label = f"{cipher}-{klen * 8 if cipher != 'aes-gcm' else (klen - 4) * 8}/{auth}"
+        label = label_of(cipher, klen, auth)
         ck, ak = keys(klen, auth)
         # Transport-mode SAs in scapy: the ESP next header and the payload
         # are then exactly what is on the wire (253, stamp + inner packet).
@@ -305,7 +328,8 @@ def main(tool, work):
     have_netns = os.geteuid() == 0 and run(["ip", "netns", "list"]).returncode == 0
 
     for cipher, klen, auth, scrypt, sauth in ALGS:
-        label = f"{cipher}-{klen * 8 if cipher != 'aes-gcm' else (klen - 4) * 8}/{auth}"
+        label = label_of(cipher, klen, auth)
+        peer = "scapy" if scrypt else "python3-cryptography"
         ck, ak = keys(klen, auth)
         esp_pcap = os.path.join(work, f"gvpn.{cipher}.{klen}.{auth}.pcap")
         r = esptool(tool, "encrypt", cipher, klen, auth, ref_pcap, esp_pcap)
@@ -313,7 +337,9 @@ def main(tool, work):
 
         # tshark: decrypts with the ICV good, the inner packets as sent, outer = inner addresses
         name = f"tshark decrypts gvpn ESP {label} (ICV good, inner packets intact)"
-        if not gvpn_ok:
+        if cipher not in TSHARK_CIPHER:
+            tap.skip(name, "tshark 4.0 has no AES-GMAC in its ESP SA table")
+        elif not gvpn_ok:
             tap.result(False, name, r.stderr)
         else:
             t = tshark_decrypt(esp_pcap, cipher, klen, auth)
@@ -331,7 +357,7 @@ def main(tool, work):
             tap.result(not bad, name, detail)
 
         # scapy decrypts gvpn's ESP, received through the veth pair
-        name = f"scapy decrypts gvpn ESP {label} received over veth"
+        name = f"{peer} decrypts gvpn ESP {label} received over veth"
         if not have_netns:
             tap.skip(name, "needs root and ip netns")
         elif not gvpn_ok:
@@ -346,12 +372,12 @@ def main(tool, work):
                 try:
                     detail = check_outer(got, ref) or same_inner([sa.decrypt(p[IP]) for p in got], ref_ip)
                 except Exception as e:  # a failed ICV raises
-                    detail = f"scapy: {e!r}"
+                    detail = f"{peer}: {e!r}"
                 ok = detail == ""
             tap.result(ok, name, detail)
 
         # gvpn decrypts scapy's ESP, sent through the veth pair
-        name = f"gvpn decrypts scapy ESP {label} received over veth"
+        name = f"gvpn decrypts {peer} ESP {label} received over veth"
         s_pcap = os.path.join(work, f"scapy.{cipher}.{klen}.{auth}.pcap")
         frames = []
         for p in ref:
@@ -377,7 +403,7 @@ def main(tool, work):
             tap.result(ok, name, detail)
 
         # tampering with scapy's packets: gvpn drops every one as a bad ICV
-        name = f"gvpn drops tampered scapy ESP {label} as bad ICV"
+        name = f"gvpn drops tampered {peer} ESP {label} as bad ICV"
         bad_pcap = os.path.join(work, f"bad.{cipher}.{klen}.{auth}.pcap")
         tampered = []
         for p in rdpcap(src_pcap):

@@ -65,7 +65,7 @@ KD_SID = 4
 SID_NUMBER_OF_BITS = 1
 SID_VALUE = 2
 # ESP transforms whose IVs are counters: a sender needs a Sender-ID
-COUNTER_MODE = {"aes-gcm"}
+COUNTER_MODE = {"aes-gcm", "aes-gmac"}
 # TEK key packet attributes, RFC 6407 5.5.1
 TEK_ALGORITHM_KEY = 1
 TEK_INTEGRITY_KEY = 2
@@ -86,19 +86,26 @@ ENCAP_TUNNEL = 1
 ADDR_PRESERVATION = {"none": 1, "src": 2, "dst": 3, "both": 4}
 SA_DIRECTION = {"sender": 1, "receiver": 2, "symmetric": 3}
 
-# ESP transform IDs (RFC 2407 4.4.4, RFC 3602, RFC 4106):
+# ESP transform IDs (RFC 2407 4.4.4, RFC 3602, RFC 4106, RFC 4543; IANA
+# "IPsec DOI transform identifiers"):
 # name -> (transform id, key octets per key_bits or fixed, salt octets)
 ESP_CIPHERS = {
     "des-cbc": (2, 8, 0),
     "3des-cbc": (3, 24, 0),
     "aes-cbc": (12, None, 0),
     "aes-gcm": (20, None, 4),     # ESP_AES-GCM with a 16-octet ICV
+    "aes-gmac": (23, None, 4),    # ESP_NULL_AUTH_AES_GMAC: integrity only
 }
-# IPsec DOI authentication algorithms (RFC 2407 4.5, RFC 4868 2.4)
+# Ciphers that carry their own ICV and take no authentication algorithm
+COMBINED = ("aes-gcm", "aes-gmac")
+# IPsec DOI authentication algorithms (RFC 2407 4.5, RFC 4868 2.4; IANA
+# "IPsec authentication algorithm"): name -> (attribute value, key octets)
 ESP_AUTH = {
     "hmac-md5-96": (1, 16),
     "hmac-sha1-96": (2, 20),
     "hmac-sha256-128": (5, 32),
+    "hmac-sha384-192": (6, 48),
+    "hmac-sha512-256": (7, 64),
 }
 
 
@@ -143,9 +150,9 @@ class Tek:
                 raise PolicyError(f"TEK key_bits {self.key_bits}")
         self.salt_len = salt
         self.auth = conf.get("auth")
-        if self.cipher == "aes-gcm":
+        if self.cipher in COMBINED:
             if self.auth:
-                raise PolicyError("aes-gcm takes no auth algorithm")
+                raise PolicyError(f"{self.cipher} takes no auth algorithm")
         else:
             if self.auth is None:
                 self.auth = "hmac-sha1-96"
@@ -190,7 +197,7 @@ class Tek:
              I.attr_tv(IPSEC_ENCAPSULATION_MODE, ENCAP_TUNNEL)]
         if self.auth:
             a.append(I.attr_tv(IPSEC_AUTH_ALGORITHM, ESP_AUTH[self.auth][0]))
-        if self.cipher in ("aes-cbc", "aes-gcm"):
+        if self.cipher in ("aes-cbc",) + COMBINED:
             a.append(I.attr_tv(IPSEC_KEY_LENGTH, self.key_bits))
         if self.addr_pres:
             a.append(I.attr_tv(IPSEC_ADDRESS_PRESERVATION,
@@ -214,8 +221,9 @@ class Tek:
         return out
 
     def key_packet(self):
-        """KD TEK key packet attributes (RFC 6407 5.5.1). For AES-GCM the
-        algorithm key is the key followed by the 4-octet salt (RFC 4106 8.1)."""
+        """KD TEK key packet attributes (RFC 6407 5.5.1). For AES-GCM and
+        AES-GMAC the algorithm key is the key followed by the 4-octet salt
+        (RFC 4106 8.1, RFC 4543)."""
         attrs = I.attr_tlv(TEK_ALGORITHM_KEY, self.enc_key)
         if self.auth:
             attrs += I.attr_tlv(TEK_INTEGRITY_KEY, self.int_key)

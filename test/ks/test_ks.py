@@ -561,7 +561,10 @@ def group_conf():
             ("aes-cbc", 192, "hmac-sha256-128"),
             ("aes-cbc", 256, "hmac-sha256-128"),
             ("aes-cbc", 128, "hmac-md5-96"),
-            ("aes-gcm", 128, None), ("aes-gcm", 256, None)):
+            ("aes-gcm", 128, None), ("aes-gcm", 256, None),
+            ("aes-gmac", 128, None), ("aes-gmac", 256, None),
+            ("aes-cbc", 128, "hmac-sha384-192"),
+            ("3des-cbc", 192, "hmac-sha512-256")):
         t = {"spi": spi, "cipher": cipher, "key_bits": bits,
              "src": f"10.{spi & 0xff}.0.0/16", "dst": "10.200.0.0/16",
              "lifetime": 3600}
@@ -815,9 +818,12 @@ def run_all(tap, srv, port, work):
     def tek_policies():
         sa = st["r"]["sa"]
         sats = sa["sat"]
-        assert len(sats) == 8 + 1 + 1          # 8 TEKs, 1 mirror, 1 deny
+        assert len(sats) == 12 + 1 + 1         # 12 TEKs, 1 mirror, 1 deny
+        # RFC 4543: ESP_NULL_AUTH_AES_GMAC 23, no auth; RFC 4868: HMAC-SHA2-384
+        # 6, HMAC-SHA2-512 7
         want = [(2, 64, 1), (3, 192, 2), (12, 128, 2), (12, 192, 5),
-                (12, 256, 5), (12, 128, 1), (20, 128, None), (20, 256, None)]
+                (12, 256, 5), (12, 128, 1), (20, 128, None), (20, 256, None),
+                (23, 128, None), (23, 256, None), (12, 128, 6), (3, 192, 7)]
         byspi = {}
         for s in sats:
             byspi.setdefault(s["spi"], []).append(s)
@@ -827,7 +833,7 @@ def run_all(tap, srv, port, work):
             a = s["attrs"]
             assert a[1] == 1 and 3500 < a[2] <= 3600 and a[4] == 1, a
             assert a.get(5) == auth, a
-            if tid in (12, 20):
+            if tid in (12, 20, 23):
                 assert a[6] == bits, a
             else:
                 assert 6 not in a, a
@@ -845,8 +851,8 @@ def run_all(tap, srv, port, work):
         assert len(deny) == 1 and deny[0]["tid"] == 0
         assert deny[0]["attrs"] == {} and deny[0]["proto"] == 6
         assert deny[0]["dst"]["port"] == 22
-    tap.check("SA TEKs: ESP_DES/3DES/AES/AES-GCM-16 with key lengths, "
-              "HMAC-MD5/SHA1/SHA2-256, lifetime, tunnel, address "
+    tap.check("SA TEKs: ESP_DES/3DES/AES/AES-GCM-16/NULL_AUTH_AES_GMAC with "
+              "key lengths, HMAC-MD5/SHA1/SHA2-256/384/512, lifetime, tunnel, address "
               "preservation, SA direction, selectors, mirror, deny",
               tek_policies)
 
@@ -860,10 +866,12 @@ def run_all(tap, srv, port, work):
         assert len(kd[0]["attrs"][1]) == 16 + 16
         assert kd[0]["attrs"][2].hex() == g["kek"]["sig_public_key_der"]
         teks = {t["spi"]: t for t in g["teks"]}
-        assert len(kd) == 1 + 8
+        assert len(kd) == 1 + 12
         lens = {0x1001: (8, 16), 0x1002: (24, 20), 0x1003: (16, 20),
                 0x1004: (24, 32), 0x1005: (32, 32), 0x1006: (16, 16),
-                0x1007: (20, None), 0x1008: (36, None)}
+                0x1007: (20, None), 0x1008: (36, None),
+                0x1009: (20, None), 0x100a: (36, None),
+                0x100b: (16, 48), 0x100c: (24, 64)}
         for p in kd[1:]:
             spi = struct.unpack("!I", p["spi"])[0]
             t = teks[spi]
@@ -878,7 +886,8 @@ def run_all(tap, srv, port, work):
                 assert 2 not in p["attrs"]
         assert teks[0x1003]["enc_key"] == "000102030405060708090a0b0c0d0e0f"
     tap.check("KD: KEK key packet (key, RSA public key) and one TEK key "
-              "packet per SPI, keys as in the state file (GCM: key|salt)",
+              "packet per SPI, keys as in the state file (GCM, GMAC: "
+              "key|salt; SHA-384/512: 48/64 octets)",
               kd_keys)
 
     def state_file():
@@ -1727,16 +1736,32 @@ def _push_tests(tap, srv, port, st):
         assert m.kek["sak"][129] == 3 and 9 not in m.kek["sak"]
         srv.push({"id": "d1", "group": 501, "rekey": True,
                   "teks": [{"spi": "0x5555", "cipher": "aes-cbc",
-                            "auth": "hmac-sha256-128"}],
+                            "auth": "hmac-sha256-128"},
+                           {"spi": "0x5556", "cipher": "aes-gmac",
+                            "key_bits": 256},
+                           {"spi": "0x5557", "cipher": "aes-cbc",
+                            "auth": "hmac-sha384-192"},
+                           {"spi": "0x5558", "cipher": "3des-cbc",
+                            "auth": "hmac-sha512-256"}],
                   "to": [m.peer]})
         d = m.take()
         assert m.kek["hash"] == "sha1" and d["sig_ok"]
-        assert [s["spi"] for s in d["sa"]["sat"]] == [0x3002, 0x5555]
+        sats = d["sa"]["sat"]
+        assert [s["spi"] for s in sats] == [0x3002, 0x5555, 0x5556, 0x5557,
+                                            0x5558]
+        # RFC 4543: transform 23, no auth, Key Length; RFC 4868: 6 and 7
+        got = [(s["tid"], s["attrs"].get(5), s["attrs"].get(6))
+               for s in sats[2:]]
+        assert got == [(23, None, 256), (12, 6, 128), (3, 7, None)], got
+        lens = [(len(p["attrs"][1]), len(p["attrs"].get(2, b"")))
+                for p in d["kd"][2:]]
+        assert lens == [(36, 0), (16, 48), (24, 64)], lens
         m.ack()
         a = srv.wait("ack_received", 3)
         assert a["valid"] and a["group"] == 501, a
-    tap.check("push: 3DES KEK (8-octet IV), SHA-1 signature, an added TEK, "
-              "ACK with HMAC-SHA-512 under attribute 129", des_sha1)
+    tap.check("push: 3DES KEK (8-octet IV), SHA-1 signature, added TEKs "
+              "(AES-GMAC-256, HMAC-SHA2-384/512), ACK with HMAC-SHA-512 "
+              "under attribute 129", des_sha1)
 
 
 # --------------------------------------------------------------------------

@@ -29,18 +29,20 @@
 static void
 usage(void)
 {
-	fprintf(stderr,
-		"usage: gvpn-esptool encrypt|decrypt [options] IN.pcap OUT.pcap\n"
-		"  --backend ipsecmb|openssl   crypto backend (ipsecmb)\n"
-		"  --spi N                     SPI, decimal or 0x hex (required)\n"
-		"  --cipher NAME               des-cbc 3des-cbc aes-cbc aes-gcm (required)\n"
-		"  --key HEX                   cipher key; aes-gcm: key then 4-byte salt\n"
-		"  --auth NAME                 hmac-md5-96 hmac-sha1-96 hmac-sha256-128 none\n"
-		"  --auth-key HEX              integrity key\n"
-		"  --df clear|set|copy         outer DF bit (clear)\n"
-		"  --ttl N                     outer TTL, 0 copies the inner one (64)\n"
-		"  --seed HEX                  32-byte IV generator seed (reproducible output)\n"
-		"  --replay-window S           time-based anti-replay window, seconds (0: off)\n");
+	fprintf(
+	    stderr,
+	    "usage: gvpn-esptool encrypt|decrypt [options] IN.pcap OUT.pcap\n"
+	    "  --backend ipsecmb|openssl   crypto backend (ipsecmb)\n"
+	    "  --spi N                     SPI, decimal or 0x hex (required)\n"
+	    "  --cipher NAME               des-cbc 3des-cbc aes-cbc aes-gcm aes-gmac (required)\n"
+	    "  --key HEX                   cipher key; aes-gcm, aes-gmac: key then 4-byte salt\n"
+	    "  --auth NAME                 hmac-md5-96 hmac-sha1-96 hmac-sha256-128\n"
+	    "                              hmac-sha384-192 hmac-sha512-256 none\n"
+	    "  --auth-key HEX              integrity key\n"
+	    "  --df clear|set|copy         outer DF bit (clear)\n"
+	    "  --ttl N                     outer TTL, 0 copies the inner one (64)\n"
+	    "  --seed HEX                  32-byte IV generator seed (reproducible output)\n"
+	    "  --replay-window S           time-based anti-replay window, seconds (0: off)\n");
 }
 
 struct args {

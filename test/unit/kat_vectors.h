@@ -399,6 +399,77 @@ static const struct kat_hmac kat_hmac_sha256[] = {
 };
 
 /*
+ * HMAC-SHA-384 and HMAC-SHA-512 (RFC 4868 section 2.7.2, the authentication vectors: keys
+ * as long as the hash output).  mac is the full HMAC; ESP keeps the first 24 (SHA-384-192)
+ * or 32 (SHA-512-256) bytes (RFC 4868).
+ */
+static const struct kat_hmac kat_hmac_sha384[] = {
+    /* RFC 4868 section 2.7.2.2, Test Case AUTH384-1: key 0x0b x 48, data "Hi There";
+       HMAC-SHA-384-192 = b6a8d5636f5c6a7224f9977dcf7ee6c7fb6d0c48cbdee973 */
+    {
+	"hmac-sha384 rfc4868 AUTH384-1", "RFC 4868 section 2.7.2.2, Test Case AUTH384-1",
+	"0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"
+	"0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", /* key */
+	"4869205468657265",		    /* data */
+	"b6a8d5636f5c6a7224f9977dcf7ee6c7fb6d0c48cbdee9737a959796489bddbc"
+	"4c5df61d5b3297b4fb68dab9f1b582c2", /* mac */
+    },
+    /* RFC 4868 section 2.7.2.2, Test Case AUTH384-2: key "Jefe" x 12 (48 bytes), data "what do ya
+       want for nothing?" */
+    {
+	"hmac-sha384 rfc4868 AUTH384-2", "RFC 4868 section 2.7.2.2, Test Case AUTH384-2",
+	"4a6566654a6566654a6566654a6566654a6566654a6566654a6566654a656665"
+	"4a6566654a6566654a6566654a656665",			    /* key */
+	"7768617420646f2079612077616e7420666f72206e6f7468696e673f", /* data */
+	"2c7353974f1842fd66d53c452ca42122b28c0b594cfb184da86a368e9b8e16f5"
+	"349524ca4e82400cbde0686d403371c9", /* mac */
+    },
+    /* RFC 4868 section 2.7.2.2, Test Case AUTH384-3: key 0xaa x 48, data 0xdd x 50 */
+    {
+	"hmac-sha384 rfc4868 AUTH384-3", "RFC 4868 section 2.7.2.2, Test Case AUTH384-3",
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", /* key */
+	"dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+	"dddddddddddddddddddddddddddddddddddd", /* data */
+	"809f439be00274321d4a538652164b53554a508184a0c3160353e3428597003d"
+	"35914a18770f9443987054944b7c4b4a", /* mac */
+    },
+};
+
+static const struct kat_hmac kat_hmac_sha512[] = {
+    /* RFC 4868 section 2.7.2.3, Test Case AUTH512-1: key 0x0b x 64, data "Hi There";
+       HMAC-SHA-512-256 = 637edc6e01dce7e6742a99451aae82df23da3e92439e590e43e761b33e910fb8 */
+    {
+	"hmac-sha512 rfc4868 AUTH512-1", "RFC 4868 section 2.7.2.3, Test Case AUTH512-1",
+	"0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"
+	"0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", /* key */
+	"4869205468657265",						    /* data */
+	"637edc6e01dce7e6742a99451aae82df23da3e92439e590e43e761b33e910fb8"
+	"ac2878ebd5803f6f0b61dbce5e251ff8789a4722c1be65aea45fd464e89f8f5b", /* mac */
+    },
+    /* RFC 4868 section 2.7.2.3, Test Case AUTH512-2: key "Jefe" x 16 (64 bytes), data "what do ya
+       want for nothing?" */
+    {
+	"hmac-sha512 rfc4868 AUTH512-2", "RFC 4868 section 2.7.2.3, Test Case AUTH512-2",
+	"4a6566654a6566654a6566654a6566654a6566654a6566654a6566654a656665"
+	"4a6566654a6566654a6566654a6566654a6566654a6566654a6566654a656665", /* key */
+	"7768617420646f2079612077616e7420666f72206e6f7468696e673f",	    /* data */
+	"cb370917ae8a7ce28cfd1d8f4705d6141c173b2a9362c15df235dfb251b15454"
+	"6aa334ae9fb9afc2184932d8695e397bfa0ffb93466cfcceaae38c833b7dba38", /* mac */
+    },
+    /* RFC 4868 section 2.7.2.3, Test Case AUTH512-3: key 0xaa x 64, data 0xdd x 50 */
+    {
+	"hmac-sha512 rfc4868 AUTH512-3", "RFC 4868 section 2.7.2.3, Test Case AUTH512-3",
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", /* key */
+	"dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+	"dddddddddddddddddddddddddddddddddddd", /* data */
+	"2ee7acd783624ca9398710f3ee05ae41b9f9b0510c87e49e586cc9bf961733d8"
+	"623c7b55cebefccf02d5581acc1c9d5fb1ff68a1de45509fbe4da9a433922655", /* mac */
+    },
+};
+
+/*
  * AES-GCM-ESP (RFC 4106) from draft-mcgrew-gcm-test-01 section 4.  The draft does not number
  * its vectors; "test case N" below is the N-th vector in section 4 in document order.
  * GCM nonce = salt (4 bytes, from the keying material) || iv (8 bytes, sent in the packet);
@@ -542,6 +613,95 @@ static const struct kat_gcm kat_aes_gcm[] = {
 	"f97ab2aa356d8edce17644ac8c78e25dd24dedbb29ebf1b64a274b39b49c3a86"
 	"4cd3d78ca4ae68a32b42458fb57dbe821dcc63b9", /* ct */
 	"d0937ba2945f669368661a329fb4c053",	    /* tag */
+    },
+};
+
+/*
+ * AES-GMAC (RFC 4543, ENCR_NULL_AUTH_AES_GMAC): GCM with an empty plaintext, everything in
+ * the AAD.  nonce = salt (4 bytes, from the keying material) || iv (8 bytes, in the packet).
+ * The first vector is an ESP packet (draft-mcgrew-gcm-test-01 section 4, its AES-GMAC case,
+ * SPI 00004321, 32-bit seq 00000007: aad = SPI || seq || IV || payload || trailer).  The others are
+ * NIST CAVP gcmEncryptExtIV128/256.rsp vectors with PTlen = 0 and a 96-bit IV, whose IV is split
+ * into salt (first 4 bytes) and iv (last 8 bytes).
+ */
+struct kat_gmac {
+	const char *name;
+	const char *src;
+	const char *key, *salt, *iv, *aad, *tag;
+};
+static const struct kat_gmac kat_aes_gmac[] = {
+    /* draft-mcgrew-gcm-test-01 section 4, AES-GMAC test case (SPI 00004321, seq 7) */
+    {
+	"aes-128-gmac-esp mcgrew-gcm-test spi 4321",
+	"draft-mcgrew-gcm-test-01 section 4, AES-GMAC test case (SPI 00004321, seq 7)",
+	"4c80cdefbb5d10da906ac73c3613a634", /* key */
+	"22433c64",			    /* salt */
+	"0000000000000000",		    /* iv */
+	"0000432100000007000000000000000045000030da3a00008001df3bc0a80005"
+	"c0a800010800c6cd020007006162636465666768696a6b6c6d6e6f7071727374"
+	"01020201",			    /* aad */
+	"f2a9a836e155106aa8dcd618e4099aaa", /* tag */
+    },
+    /* gcmEncryptExtIV128.rsp [Keylen=128][IVlen=96][PTlen=0][AADlen=128][Taglen=128] Count=0 */
+    {
+	"aes-128-gmac cavp aad128",
+	"gcmEncryptExtIV128.rsp [Keylen=128][IVlen=96][PTlen=0][AADlen=128][Taglen=128] Count=0",
+	"77be63708971c4e240d1cb79e8d77feb", /* key */
+	"e0e00f19",			    /* salt */
+	"fed7ba0136a797f3",		    /* iv */
+	"7a43ec1d9c0a5a78a0b16533a6213cab", /* aad */
+	"209fcc8d3675ed938e9c7166709dd946", /* tag */
+    },
+    /* gcmEncryptExtIV128.rsp [Keylen=128][IVlen=96][PTlen=0][AADlen=160][Taglen=128] Count=0 */
+    {
+	"aes-128-gmac cavp aad160",
+	"gcmEncryptExtIV128.rsp [Keylen=128][IVlen=96][PTlen=0][AADlen=160][Taglen=128] Count=0",
+	"2fb45e5b8f993a2bfebc4b15b533e0b4",	    /* key */
+	"5b05755f",				    /* salt */
+	"984d2b90f94b8027",			    /* iv */
+	"e85491b2202caf1d7dce03b97e09331c32473941", /* aad */
+	"c75b7832b2a2d9bd827412b6ef5769db",	    /* tag */
+    },
+    /* gcmEncryptExtIV128.rsp [Keylen=128][IVlen=96][PTlen=0][AADlen=384][Taglen=128] Count=0 */
+    {
+	"aes-128-gmac cavp aad384",
+	"gcmEncryptExtIV128.rsp [Keylen=128][IVlen=96][PTlen=0][AADlen=384][Taglen=128] Count=0",
+	"99e3e8793e686e571d8285c564f75e2b", /* key */
+	"c2dd0ab8",			    /* salt */
+	"68da6aa8ad9c0d23",		    /* iv */
+	"b668e42d4e444ca8b23cfdd95a9fedd5178aa521144890b093733cf5cf22526c"
+	"5917ee476541809ac6867a8c399309fc", /* aad */
+	"3f4fba100eaf1f34b0baadaae9995d85", /* tag */
+    },
+    /* gcmEncryptExtIV256.rsp [Keylen=256][IVlen=96][PTlen=0][AADlen=128][Taglen=128] Count=0 */
+    {
+	"aes-256-gmac cavp aad128 0",
+	"gcmEncryptExtIV256.rsp [Keylen=256][IVlen=96][PTlen=0][AADlen=128][Taglen=128] Count=0",
+	"78dc4e0aaf52d935c3c01eea57428f00ca1fd475f5da86a49c8dd73d68c8e223", /* key */
+	"d79cf22d",							    /* salt */
+	"504cc793c3fb6c8a",						    /* iv */
+	"b96baa8c1c75a671bfb2d08d06be5f36",				    /* aad */
+	"3e5d486aa2e30b22e040b85723a06e76",				    /* tag */
+    },
+    /* gcmEncryptExtIV256.rsp [Keylen=256][IVlen=96][PTlen=0][AADlen=128][Taglen=128] Count=1 */
+    {
+	"aes-256-gmac cavp aad128 1",
+	"gcmEncryptExtIV256.rsp [Keylen=256][IVlen=96][PTlen=0][AADlen=128][Taglen=128] Count=1",
+	"4457ff33683cca6ca493878bdc00373893a9763412eef8cddb54f91318e0da88", /* key */
+	"699d1f29",							    /* salt */
+	"d7b8c55300bb1fd2",						    /* iv */
+	"6749daeea367d0e9809e2dc2f309e6e3",				    /* aad */
+	"d60c74d2517fde4a74e0cd4709ed43a9",				    /* tag */
+    },
+    /* gcmEncryptExtIV256.rsp [Keylen=256][IVlen=96][PTlen=0][AADlen=160][Taglen=128] Count=0 */
+    {
+	"aes-256-gmac cavp aad160",
+	"gcmEncryptExtIV256.rsp [Keylen=256][IVlen=96][PTlen=0][AADlen=160][Taglen=128] Count=0",
+	"886cff5f3e6b8d0e1ad0a38fcdb26de97e8acbe79f6bed66959a598fa5047d65", /* key */
+	"3a8efa1c",							    /* salt */
+	"d74bbab5448f9945",						    /* iv */
+	"519fee519d25c7a304d6c6aa1897ee1eb8c59655",			    /* aad */
+	"f6d47505ec96c98a42dc3ae719877b87",				    /* tag */
     },
 };
 

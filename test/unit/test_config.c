@@ -21,6 +21,8 @@
 #define KEY16 "000102030405060708090a0b0c0d0e0f"
 #define KEY20 KEY16 "10111213"
 #define AUTH20 "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3"
+#define AUTH48 AUTH20 "b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecf"
+#define AUTH64 AUTH48 "d0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
 
 /* Lines 1 and 2: one clear and one protected port. */
 #define PORTS                                                                                      \
@@ -247,6 +249,26 @@ test_malformed_setting_is_refused_naming_file_line_and_setting(void **state)
 	    {"AES-GCM key of 16 bytes",
 	     GROUP_SA("spi = 0x1001; cipher = \"aes-gcm\"; key = \"" KEY16 "\";"),
 	     "4: groups[0].sas[0].key: 16 bytes; aes-gcm needs 20 or 36 (key + 4-byte salt)"},
+	    {"AES-GMAC key of 32 bytes",
+	     GROUP_SA("spi = 0x1001; cipher = \"aes-gmac\"; key = \"" KEY16 KEY16 "\";"),
+	     "4: groups[0].sas[0].key: 32 bytes; aes-gmac needs 20 or 36 (key + 4-byte salt)"},
+	    {"AES-GMAC with auth",
+	     GROUP_SA("spi = 0x1001; cipher = \"aes-gmac\"; key = \"" KEY20
+		      "\"; auth = \"hmac-sha256-128\";"),
+	     "4: groups[0].sas[0].auth: aes-gmac carries its own ICV: leave auth out"},
+	    {"auth key of 32 bytes for SHA-384",
+	     GROUP_SA("spi = 0x1001; cipher = \"aes-cbc\"; key = \"" KEY16
+		      "\"; auth = \"hmac-sha384-192\"; auth_key = \"" KEY16 KEY16 "\";"),
+	     "4: groups[0].sas[0].auth_key: hmac-sha384-192 needs a 48-byte key"},
+	    {"auth key of 48 bytes for SHA-512",
+	     GROUP_SA("spi = 0x1001; cipher = \"aes-cbc\"; key = \"" KEY16
+		      "\"; auth = \"hmac-sha512-256\"; auth_key = \"" AUTH48 "\";"),
+	     "4: groups[0].sas[0].auth_key: hmac-sha512-256 needs a 64-byte key"},
+	    {"unknown auth",
+	     GROUP_SA("spi = 0x1001; cipher = \"aes-cbc\"; key = \"" KEY16
+		      "\"; auth = \"hmac-sha384\";"),
+	     "4: groups[0].sas[0].auth: 'hmac-sha384' is not one of: hmac-md5-96, hmac-sha1-96, "
+	     "hmac-sha256-128, hmac-sha384-192, hmac-sha512-256, none"},
 	    {"CBC without auth",
 	     GROUP_SA("spi = 0x1001; cipher = \"aes-cbc\"; key = \"" KEY16 "\";"),
 	     "4: groups[0].sas[0].auth: missing: aes-cbc needs an integrity algorithm"},
@@ -632,6 +654,30 @@ test_sa_parses_spi_algorithms_keys_and_lifetime(void **state)
 	assert_int_equal(sa->xform.auth_key_len, 20);
 	assert_int_equal(unhex(AUTH20, key, sizeof(key)), 20);
 	assert_memory_equal(sa->xform.auth_key, key, 20);
+
+	/* AES-GMAC: key and salt as AES-GCM, auth "none" or left out */
+	parse_ok(GROUP_SA("spi = 0x2003; cipher = \"aes-gmac\"; key = \"" KEY16 KEY20
+			  "\"; auth = \"none\";"));
+	assert_int_equal(sa->xform.cipher, GVPN_CIPHER_AES_GMAC);
+	assert_int_equal(sa->xform.cipher_key_len, 36);
+	assert_int_equal(sa->xform.auth, GVPN_AUTH_NONE);
+	parse_ok(GROUP_SA("spi = 0x2003; cipher = \"aes-gmac\"; key = \"" KEY20 "\";"));
+	assert_int_equal(sa->xform.cipher_key_len, 20);
+	/* HMAC-SHA-384-192 and HMAC-SHA-512-256 with their 48- and 64-byte keys */
+	parse_ok(GROUP_SA("spi = 0x2004; cipher = \"3des-cbc\"; key = \"" KEY16 "1011121314151617"
+			  "\"; auth = \"hmac-sha384-192\"; auth_key = \"" AUTH48 "\";"));
+	assert_int_equal(sa->xform.auth, GVPN_AUTH_HMAC_SHA384_192);
+	assert_int_equal(sa->xform.auth_key_len, 48);
+	parse_ok(GROUP_SA("spi = 0x2005; cipher = \"aes-cbc\"; key = \"" KEY16 KEY16
+			  "\"; auth = \"hmac-sha512-256\"; auth_key = \"" AUTH64 "\";"));
+	assert_int_equal(sa->xform.auth, GVPN_AUTH_HMAC_SHA512_256);
+	assert_int_equal(sa->xform.auth_key_len, 64);
+	{
+		uint8_t k64[64];
+
+		assert_int_equal(unhex(AUTH64, k64, sizeof(k64)), 64);
+		assert_memory_equal(sa->xform.auth_key, k64, 64);
+	}
 }
 
 /* A key file's trailing newline is no part of the key. */

@@ -3,7 +3,8 @@
  * Known-answer tests of every cipher and integrity algorithm, run against
  * every backend: RFC 3602 / SP 800-38A (AES-CBC), FIPS 81 (DES-CBC), CAVP
  * TCBCMMT3 (3DES-CBC), RFC 2202 (HMAC-MD5/SHA1, truncated per RFC 2403/2404),
- * RFC 4868 (HMAC-SHA-256-128), draft-mcgrew-gcm-test (AES-GCM ESP, RFC 4106).
+ * RFC 4868 (HMAC-SHA-256-128, -384-192, -512-256), draft-mcgrew-gcm-test (AES-GCM ESP,
+ * RFC 4106; AES-GMAC ESP, RFC 4543) and NIST CAVP GCM vectors without plaintext (AES-GMAC).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -187,6 +188,78 @@ test_hmac_sha256_128_matches_rfc4868(void **state)
 	hmac_kat(GVPN_AUTH_HMAC_SHA256_128, kat_hmac_sha256, ARRAY_LEN(kat_hmac_sha256));
 }
 
+static void
+test_hmac_sha384_192_matches_rfc4868(void **state)
+{
+	(void)state;
+	hmac_kat(GVPN_AUTH_HMAC_SHA384_192, kat_hmac_sha384, ARRAY_LEN(kat_hmac_sha384));
+}
+
+static void
+test_hmac_sha512_256_matches_rfc4868(void **state)
+{
+	(void)state;
+	hmac_kat(GVPN_AUTH_HMAC_SHA512_256, kat_hmac_sha512, ARRAY_LEN(kat_hmac_sha512));
+}
+
+/*
+ * AES-GMAC: the tag of [auth, auth + auth_len) under the nonce salt | iv,
+ * the bytes themselves untouched; any altered byte of them or of the ICV
+ * fails. The ESP vector's payload is the data of the operation, as ESP
+ * hands it over; the CAVP vectors have none.
+ */
+static void
+test_aes_gmac_matches_gmac_esp_and_cavp_vectors(void **state)
+{
+	(void)state;
+	for (size_t b = 0; b < ARRAY_LEN(backends); b++) {
+		size_t used = 0;
+
+		for (size_t i = 0; i < ARRAY_LEN(kat_aes_gmac); i++) {
+			const struct kat_gmac *v = &kat_aes_gmac[i];
+			struct gvpn_crypto_xform x = {.cipher = GVPN_CIPHER_AES_GMAC,
+						      .auth = GVPN_AUTH_NONE};
+			uint8_t iv[8], aad[128], orig[128], tag[16], icv[16];
+			struct gvpn_crypto_op op = {0};
+			size_t n, k;
+
+			k = unhex(v->key, x.cipher_key, GVPN_KEY_MAX);
+			k += unhex(v->salt, x.cipher_key + k, GVPN_KEY_MAX - k);
+			x.cipher_key_len = (uint8_t)k;
+			unhex(v->iv, iv, sizeof(iv));
+			n = unhex(v->aad, aad, sizeof(aad));
+			unhex(v->tag, tag, sizeof(tag));
+			memcpy(orig, aad, n);
+			session(&ctx[b], &x);
+
+			op.iv = iv;
+			op.auth = aad;
+			op.auth_len = (uint32_t)n;
+			/* ESP: the payload follows SPI, sequence number and IV */
+			op.data = n > 16 + 8 ? aad + 16 : aad + n;
+			op.data_len = (uint32_t)(aad + n - op.data);
+			op.icv = icv;
+			assert_int_equal(run(&ctx[b], &op, 0), GVPN_CRYPTO_OK);
+			if (memcmp(icv, tag, sizeof(tag)) != 0)
+				fail_msg("%s: %s tag differs", ctx[b].ops->name, v->name);
+			assert_memory_equal(aad, orig, n);
+			assert_int_equal(run(&ctx[b], &op, 1), GVPN_CRYPTO_OK);
+			assert_memory_equal(aad, orig, n);
+			/* A flipped bit anywhere in the AAD, or in the ICV, fails. */
+			for (size_t bit = 0; bit < n * 8; bit += 13) {
+				aad[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+				assert_int_equal(run(&ctx[b], &op, 1), GVPN_CRYPTO_AUTH_FAILED);
+				aad[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			}
+			icv[15] ^= 0x80;
+			assert_int_equal(run(&ctx[b], &op, 1), GVPN_CRYPTO_AUTH_FAILED);
+			ctx[b].ops->session_clear(ctx[b].sess);
+			used++;
+		}
+		assert_true(used >= 7);
+	}
+}
+
 /* ESP vectors with an 8-byte AAD (no extended sequence numbers). */
 static void
 test_aes_gcm_matches_gcm_esp_vectors(void **state)
@@ -253,9 +326,14 @@ test_invalid_xforms_are_refused(void **state)
 	    {"gcm without salt", GVPN_CIPHER_AES_GCM, 16, GVPN_AUTH_NONE, 0},
 	    {"gcm-192", GVPN_CIPHER_AES_GCM, 28, GVPN_AUTH_NONE, 0},
 	    {"gcm with hmac", GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_HMAC_SHA1_96, 20},
+	    {"gmac without salt", GVPN_CIPHER_AES_GMAC, 32, GVPN_AUTH_NONE, 0},
+	    {"gmac-192", GVPN_CIPHER_AES_GMAC, 28, GVPN_AUTH_NONE, 0},
+	    {"gmac with hmac", GVPN_CIPHER_AES_GMAC, 20, GVPN_AUTH_HMAC_SHA256_128, 32},
 	    {"sha1 key 16 bytes", GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96, 16},
 	    {"md5 key 20 bytes", GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_MD5_96, 20},
 	    {"sha256 key 20 bytes", GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA256_128, 20},
+	    {"sha384 key 32 bytes", GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA384_192, 32},
+	    {"sha512 key 48 bytes", GVPN_CIPHER_3DES_CBC, 24, GVPN_AUTH_HMAC_SHA512_256, 48},
 	    {"null and none", GVPN_CIPHER_NULL, 0, GVPN_AUTH_NONE, 0},
 	    {"cipher out of range", GVPN_CIPHER_MAX, 16, GVPN_AUTH_NONE, 0},
 	    {"auth out of range", GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_MAX, 0},
@@ -303,15 +381,17 @@ test_algorithm_names_round_trip(void **state)
  * process() calls that take every route of a backend: a burst of one
  * algorithm and one length under two sessions with different keys (for
  * IPsec-MB, AES-CBC + HMAC encryption takes its cipher and hash bursts only
- * then), bursts of GCM-128 and GCM-256, a burst mixing four algorithms, a
+ * then), bursts of GCM-128 and GCM-256, a burst mixing every algorithm, a
  * short burst of two AES-CBC + HMAC algorithms with different key and ICV
- * lengths, and a call longer than a backend's chunk (IPsec-MB: 128
- * operations) whose lengths vary and whose second chunk mixes algorithms.
+ * lengths, a call longer than a backend's chunk (IPsec-MB: 128
+ * operations) whose lengths vary and whose second chunk mixes algorithms,
+ * bursts of GMAC-128 and GMAC-256, of AES-CBC + HMAC-SHA-384 with varying
+ * lengths and of AES-CBC + HMAC-SHA-512 with one length.
  * Every backend must produce the same bytes and ICVs as every other, open
  * them again, and refuse exactly the operations whose ICV or ciphertext was
  * altered.
  */
-enum { MIX_OPS = 332, MIX_LEN = 160, MIX_HDR = 24 };
+enum { MIX_OPS = 460, MIX_LEN = 160, MIX_HDR = 24 };
 
 static const struct {
 	enum gvpn_cipher c;
@@ -324,11 +404,16 @@ static const struct {
     {GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE},
     {GVPN_CIPHER_3DES_CBC, 24, GVPN_AUTH_HMAC_MD5_96},
     {GVPN_CIPHER_AES_GCM, 36, GVPN_AUTH_NONE},
+    {GVPN_CIPHER_AES_GMAC, 20, GVPN_AUTH_NONE},
+    {GVPN_CIPHER_AES_GMAC, 36, GVPN_AUTH_NONE},
+    {GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA384_192},
+    {GVPN_CIPHER_AES_CBC, 32, GVPN_AUTH_HMAC_SHA512_256},
 };
 
 /* The calls: [start, end) of the operations. */
-static const unsigned int mix_calls[][2] = {{0, 32},   {32, 64},   {64, 96},
-					    {96, 100}, {100, 300}, {300, 332}};
+static const unsigned int mix_calls[][2] = {{0, 32},	{32, 64},   {64, 96},	{96, 100},
+					    {100, 300}, {300, 332}, {332, 364}, {364, 396},
+					    {396, 428}, {428, 460}};
 
 static size_t
 mix_session_of(unsigned int i)
@@ -343,19 +428,27 @@ mix_session_of(unsigned int i)
 		return 0; /* then AES-256 + SHA-256: the same route, other parameters */
 	if (i == 250)
 		return 4;
-	if (i >= 300)
+	if (i >= 300 && i < 332)
 		return 5;
+	if (i >= 332)
+		return 6 + (i - 332) / 32; /* GMAC-128, GMAC-256, SHA-384, SHA-512 */
 	return 2;
+}
+
+/* Operations of one length: the first call, and the HMAC-SHA-512 one. */
+static int
+mix_same_len(unsigned int i)
+{
+	return i < 32 || (i >= 428 && i < 460);
 }
 
 static unsigned int
 mix_icv_len(unsigned int i)
 {
 	size_t a = mix_session_of(i);
+	struct gvpn_crypto_xform x = {.cipher = mix_algs[a].c, .auth = mix_algs[a].a};
 
-	return mix_algs[a].c == GVPN_CIPHER_AES_GCM || mix_algs[a].a == GVPN_AUTH_HMAC_SHA256_128
-		   ? 16
-		   : 12;
+	return gvpn_xform_icv_len(&x);
 }
 
 /* Run the calls; the number of operations that succeeded. */
@@ -395,9 +488,9 @@ mix_prepare(struct mix_run *r, void *const sess[])
 		op->auth = r->buf[i];
 		op->iv = r->buf[i] + 8;
 		op->data = r->buf[i] + MIX_HDR;
-		op->data_len = i < 32 ? 64 : block * (1 + i % (MIX_LEN / 16));
-		if (mix_algs[a].c == GVPN_CIPHER_AES_GCM && i % 3 == 0)
-			op->data_len -= 3; /* GCM takes any length */
+		op->data_len = mix_same_len(i) ? 64 : block * (1 + i % (MIX_LEN / 16));
+		if (gvpn_cipher_is_counter(mix_algs[a].c) && i % 3 == 0)
+			op->data_len -= 3; /* GCM and GMAC take any length */
 		op->auth_len = MIX_HDR + op->data_len;
 		op->icv = r->icv[i];
 	}
@@ -441,7 +534,8 @@ test_mixed_bursts_agree_across_backends(void **state)
 	 * one ciphertext byte; open. */
 	for (size_t b = 0; b < ARRAY_LEN(backends); b++) {
 		struct mix_run *r = &runs[b];
-		static const unsigned int bad[] = {5, 40, 70, 71, 98, 150, 251};
+		static const unsigned int bad[] = {5,	40,  70,  71,  98,  150,
+						   251, 340, 341, 370, 400, 440};
 
 		r->icv[5][0] ^= 0x01;
 		r->icv[40][15] ^= 0x80;
@@ -450,6 +544,11 @@ test_mixed_bursts_agree_across_backends(void **state)
 		r->icv[98][11] ^= 0x02;
 		r->icv[150][7] ^= 0x40;
 		r->icv[251][0] ^= 0xff;
+		r->icv[340][15] ^= 0x01;	  /* GMAC-128 */
+		r->buf[341][MIX_HDR + 5] ^= 0x20; /* GMAC-128: the payload is authenticated */
+		r->buf[370][2] ^= 0x01;		  /* GMAC-256: SPI */
+		r->icv[400][23] ^= 0x08;	  /* HMAC-SHA-384-192: last byte */
+		r->icv[440][31] ^= 0x04;	  /* HMAC-SHA-512-256: last byte */
 		assert_int_equal(mix_process(b, r->op, r->st, 1), MIX_OPS - ARRAY_LEN(bad));
 		for (unsigned int i = 0, k = 0; i < MIX_OPS; i++) {
 			if (k < ARRAY_LEN(bad) && bad[k] == i) {
@@ -485,6 +584,9 @@ main(void)
 	    cmocka_unit_test(test_hmac_md5_96_matches_rfc2202),
 	    cmocka_unit_test(test_hmac_sha1_96_matches_rfc2202),
 	    cmocka_unit_test(test_hmac_sha256_128_matches_rfc4868),
+	    cmocka_unit_test(test_hmac_sha384_192_matches_rfc4868),
+	    cmocka_unit_test(test_hmac_sha512_256_matches_rfc4868),
+	    cmocka_unit_test(test_aes_gmac_matches_gmac_esp_and_cavp_vectors),
 	    cmocka_unit_test(test_aes_gcm_matches_gcm_esp_vectors),
 	    cmocka_unit_test(test_mixed_bursts_agree_across_backends),
 	};

@@ -28,9 +28,11 @@ static const uint8_t cipher_key[GVPN_KEY_MAX] = {
     0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x21, 0x22, 0x23};
 static const uint8_t auth_key[GVPN_KEY_MAX] = {
     0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf,
-    0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7, 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf};
+    0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7, 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf,
+    0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf,
+    0xd0, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf};
 
-/* Every TEK algorithm of R3 and the GCM extension. */
+/* Every TEK algorithm of R3 and the GCM, GMAC and SHA-384/512 extensions. */
 static const struct {
 	enum gvpn_cipher c;
 	uint8_t klen;
@@ -38,13 +40,15 @@ static const struct {
 } algs[] = {
 #define CBC_ROWS(c, k)                                                                             \
 	{c, k, GVPN_AUTH_HMAC_MD5_96}, {c, k, GVPN_AUTH_HMAC_SHA1_96},                             \
+	    {c, k, GVPN_AUTH_HMAC_SHA256_128}, {c, k, GVPN_AUTH_HMAC_SHA384_192},                  \
 	{                                                                                          \
-		c, k, GVPN_AUTH_HMAC_SHA256_128                                                    \
+		c, k, GVPN_AUTH_HMAC_SHA512_256                                                    \
 	}
-    CBC_ROWS(GVPN_CIPHER_DES_CBC, 8),	       CBC_ROWS(GVPN_CIPHER_3DES_CBC, 24),
-    CBC_ROWS(GVPN_CIPHER_AES_CBC, 16),	       CBC_ROWS(GVPN_CIPHER_AES_CBC, 24),
-    CBC_ROWS(GVPN_CIPHER_AES_CBC, 32),	       {GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE},
-    {GVPN_CIPHER_AES_GCM, 36, GVPN_AUTH_NONE},
+    CBC_ROWS(GVPN_CIPHER_DES_CBC, 8),		CBC_ROWS(GVPN_CIPHER_3DES_CBC, 24),
+    CBC_ROWS(GVPN_CIPHER_AES_CBC, 16),		CBC_ROWS(GVPN_CIPHER_AES_CBC, 24),
+    CBC_ROWS(GVPN_CIPHER_AES_CBC, 32),		{GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE},
+    {GVPN_CIPHER_AES_GCM, 36, GVPN_AUTH_NONE},	{GVPN_CIPHER_AES_GMAC, 20, GVPN_AUTH_NONE},
+    {GVPN_CIPHER_AES_GMAC, 36, GVPN_AUTH_NONE},
 #undef CBC_ROWS
 };
 
@@ -145,6 +149,96 @@ test_encrypt_builds_rfc4303_tunnel_with_preserved_addresses(void **state)
 	assert_int_equal(f.st.pkts, 2);
 	assert_int_equal(f.st.bytes, 2 * 121);
 	esp_fixture_fini(&f);
+}
+
+/* An AES-GCM SA's IV generator and encapsulation. */
+static void
+gcm_paths(const struct gvpn_crypto_ops *be, const struct gvpn_esp_sa *out)
+{
+	struct gvpn_esp_sa_conf c = conf_for(GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE);
+	struct esp_fixture f;
+
+	esp_fixture_init(&f, be, &c, seed);
+	assert_ptr_equal(out->gen_iv, f.sa->gen_iv);
+	assert_ptr_equal(out->encap, f.sa->encap);
+	esp_fixture_fini(&f);
+}
+
+/*
+ * AES-GMAC (RFC 4543 3): the packet is as AES-GCM's, but the payload and
+ * trailer go in the clear, and the ICV is the GMAC, checked here with
+ * OpenSSL directly, of everything from the ESP header to the trailer under
+ * the nonce salt | IV. The IVs come from the same counter as AES-GCM's.
+ */
+static void
+test_gmac_authenticates_the_clear_payload(void **state)
+{
+	const struct gvpn_crypto_ops *be[] = {&gvpn_crypto_ipsecmb, &gvpn_crypto_openssl};
+
+	(void)state;
+	for (size_t b = 0; b < ARRAY_LEN(be); b++) {
+		for (uint8_t klen = 20; klen <= 36; klen += 16) {
+			struct gvpn_esp_sa_conf c =
+			    conf_for(GVPN_CIPHER_AES_GMAC, klen, GVPN_AUTH_NONE);
+			struct gvpn_esp_sa_state *st[3];
+			struct rte_mbuf *m[3], *orig;
+			uint64_t iv0 = 0;
+			struct esp_fixture f;
+
+			esp_fixture_init(&f, be[b], &c, seed);
+			gcm_paths(be[b], f.sa); /* the very same IV path */
+			orig = esp_inner_packet(45, 0, 0);
+			for (int k = 0; k < 3; k++) {
+				m[k] = esp_inner_packet(45, 0, 0);
+				st[k] = &f.st;
+			}
+			assert_int_equal(gvpn_esp_encrypt_burst(f.lc, st, m, 3), 3);
+			for (int k = 0; k < 3; k++) {
+				struct rte_ipv4_hdr *o = esp_ip_of(m[k]);
+				const uint8_t *esp = (const uint8_t *)(o + 1), *pl = esp + 16;
+				uint32_t olen = rte_be_to_cpu_16(o->total_length);
+				uint32_t plen = olen - 20 - 16 - 16, ilen = 65;
+				uint8_t nonce[12], tag[16];
+				EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+				uint64_t iv;
+				int l;
+
+				/* Inner packet in the clear, padding to 4 bytes, 4. */
+				assert_int_equal(plen % 4, 0);
+				assert_memory_equal(pl, esp_ip_of(orig), ilen);
+				assert_int_equal(pl[plen - 2], plen - ilen - 2);
+				assert_int_equal(pl[plen - 1], 4);
+				/* IVs count up by one, as AES-GCM's do. */
+				memcpy(&iv, esp + 8, 8);
+				iv = rte_be_to_cpu_64(iv);
+				if (k == 0)
+					iv0 = iv;
+				assert_true(iv == iv0 + (uint64_t)k);
+				memcpy(nonce, cipher_key + klen - 4, 4);
+				memcpy(nonce + 4, esp + 8, 8);
+				assert_int_equal(EVP_EncryptInit_ex(ctx,
+								    klen == 20 ? EVP_aes_128_gcm()
+									       : EVP_aes_256_gcm(),
+								    NULL, cipher_key, nonce),
+						 1);
+				assert_int_equal(
+				    EVP_EncryptUpdate(ctx, NULL, &l, esp, (int)(16 + plen)), 1);
+				assert_int_equal(EVP_EncryptFinal_ex(ctx, tag, &l), 1);
+				assert_int_equal(
+				    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag), 1);
+				EVP_CIPHER_CTX_free(ctx);
+				assert_memory_equal(tag, pl + plen, 16);
+			}
+			/* A changed clear byte is a bad ICV; the others open. */
+			rte_pktmbuf_mtod_offset(m[1], uint8_t *, L2 + 20 + 16 + 30)[0] ^= 1;
+			assert_int_equal(gvpn_esp_decrypt_burst(f.lc, st, m, 3), 2);
+			assert_int_equal(f.lc->stats.drop[GVPN_ESP_DROP_BAD_ICV], 1);
+			for (int k = 0; k < 3; k++)
+				rte_pktmbuf_free(m[k]);
+			rte_pktmbuf_free(orig);
+			esp_fixture_fini(&f);
+		}
+	}
 }
 
 static void
@@ -248,7 +342,7 @@ static void
 test_ivs_do_not_repeat(void **state)
 {
 	(void)state;
-	for (size_t a = 0; a < ARRAY_LEN(algs); a += ARRAY_LEN(algs) - 1) {
+	for (size_t a = 0; a < ARRAY_LEN(algs); a++) {
 		struct gvpn_esp_sa_conf c = conf_for(algs[a].c, algs[a].klen, algs[a].a);
 		struct gvpn_esp_sa_state *st[64];
 		struct rte_mbuf *m[64];
@@ -687,6 +781,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_chained_mbuf_is_a_counted_drop),
 	    cmocka_unit_test(test_counter_ivs_stay_in_their_space),
 	    cmocka_unit_test(test_encrypt_builds_rfc4303_tunnel_with_preserved_addresses),
+	    cmocka_unit_test(test_gmac_authenticates_the_clear_payload),
 	    cmocka_unit_test(test_outer_df_follows_policy),
 	    cmocka_unit_test(test_decapsulation_combines_ecn_per_rfc6040),
 	    cmocka_unit_test(test_ivs_do_not_repeat),

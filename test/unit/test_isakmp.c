@@ -4,6 +4,7 @@
  * distinct, named failure.
  */
 #include <errno.h>
+#include <stdio.h>
 
 #include "test_util.h"
 #include "gvpn_gdoi.h"
@@ -638,6 +639,120 @@ test_gdoi_malformed_policies_fail_with_a_reason(void **state)
 	}
 }
 
+/*
+ * The ESP transform ID and authentication algorithm attribute of an SA TEK
+ * (IANA "IPsec DOI transform identifiers": 23 ESP_NULL_AUTH_AES_GMAC, RFC
+ * 4543; "authentication algorithm": 6 HMAC-SHA2-384, 7 HMAC-SHA2-512, RFC
+ * 4868) and its key lengths give the xform, or a reason.
+ */
+static void
+test_gdoi_tek_algorithms_map_to_xforms(void **state)
+{
+	static const struct {
+		const char *what;
+		uint8_t transform;
+		int auth;	    /* attribute value, -1: absent */
+		int key_bits;	    /* Key Length attribute, 0: absent */
+		uint8_t klen, alen; /* TEK_ALGORITHM_KEY, TEK_INTEGRITY_KEY octets */
+		enum gvpn_cipher c;
+		enum gvpn_auth a;
+		const char *why; /* substring of the reason; NULL: accepted */
+	} cases[] = {
+	    {"gmac 128 with salt", 23, -1, 128, 20, 0, GVPN_CIPHER_AES_GMAC, GVPN_AUTH_NONE, NULL},
+	    {"gmac 256 with salt", 23, -1, 256, 36, 0, GVPN_CIPHER_AES_GMAC, GVPN_AUTH_NONE, NULL},
+	    {"gmac, no key length", 23, -1, 0, 36, 0, GVPN_CIPHER_AES_GMAC, GVPN_AUTH_NONE, NULL},
+	    {"gmac without salt", 23, -1, 128, 16, 0, 0, 0, "do not fit"},
+	    {"gmac 256, key length 128", 23, -1, 128, 36, 0, 0, 0, "disagrees"},
+	    {"gmac with hmac-sha256", 23, 5, 128, 20, 32, 0, 0, "do not fit"},
+	    {"aes-cbc + sha2-384", 12, 6, 128, 16, 48, GVPN_CIPHER_AES_CBC,
+	     GVPN_AUTH_HMAC_SHA384_192, NULL},
+	    {"aes-cbc + sha2-512", 12, 7, 256, 32, 64, GVPN_CIPHER_AES_CBC,
+	     GVPN_AUTH_HMAC_SHA512_256, NULL},
+	    {"3des + sha2-512", 3, 7, 0, 24, 64, GVPN_CIPHER_3DES_CBC, GVPN_AUTH_HMAC_SHA512_256,
+	     NULL},
+	    {"des + sha2-384", 2, 6, 0, 8, 48, GVPN_CIPHER_DES_CBC, GVPN_AUTH_HMAC_SHA384_192,
+	     NULL},
+	    {"sha2-384 with a 32-byte key", 12, 6, 128, 16, 32, 0, 0, "do not fit"},
+	    {"sha2-512 with a 48-byte key", 12, 7, 128, 16, 48, 0, 0, "do not fit"},
+	    {"hmac-ripemd", 12, 8, 128, 16, 20, 0, 0, "authentication algorithm not supported"},
+	    {"gcm-8 (transform 18)", 18, -1, 128, 20, 0, 0, 0, "transform not supported"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		static struct gdoi_policy pol;
+		char attrs[64] = "", hex[1024], keys[400];
+		uint8_t sa[512], kd[512];
+		size_t sn, kn;
+		const char *why = NULL;
+		int rc, n = 0;
+
+		n += snprintf(attrs + n, sizeof(attrs) - n, "80040001");
+		if (cases[i].auth >= 0)
+			n += snprintf(attrs + n, sizeof(attrs) - n, "8005%04x", cases[i].auth);
+		if (cases[i].key_bits != 0)
+			n += snprintf(attrs + n, sizeof(attrs) - n, "8006%04x", cases[i].key_bits);
+		snprintf(attrs + n, sizeof(attrs) - n, "80010001");
+		/* SA: DOI 2, situation 0, next SAT; one SAT 10.0.0.0/8 -> any */
+		snprintf(hex, sizeof(hex),
+			 "00000002"
+			 "00000000"
+			 "0010"
+			 "0000"
+			 "0000%04zx"
+			 "0100"
+			 "0400000"
+			 "80a000000ff000000"
+			 "0400000"
+			 "80000000000000000"
+			 "%02x"
+			 "00001001"
+			 "%s",
+			 (size_t)35 + strlen(attrs) / 2, cases[i].transform, attrs);
+		sn = mk(sa, hex);
+		n = 0;
+		n += snprintf(keys + n, sizeof(keys) - n, "0001%04x", cases[i].klen);
+		for (unsigned int k = 0; k < cases[i].klen; k++)
+			n += snprintf(keys + n, sizeof(keys) - n, "%02x", k + 1);
+		if (cases[i].alen != 0) {
+			n += snprintf(keys + n, sizeof(keys) - n, "0002%04x", cases[i].alen);
+			for (unsigned int k = 0; k < cases[i].alen; k++)
+				n += snprintf(keys + n, sizeof(keys) - n, "%02x", 0xa0 + k);
+		}
+		snprintf(hex, sizeof(hex),
+			 "00010000"
+			 "0100%04zx"
+			 "04"
+			 "00001001%s",
+			 (size_t)9 + strlen(keys) / 2, keys);
+		kn = mk(kd, hex);
+		memset(&pol, 0, sizeof(pol));
+		rc = gdoi_parse_sa(sa, sn, &pol, &why);
+		if (rc == 0)
+			rc = gdoi_parse_kd(kd, kn, &pol, &why);
+		if (rc == 0)
+			rc = gdoi_policy_check(&pol, &why);
+		if (cases[i].why == NULL) {
+			if (rc != 0)
+				fail_msg("%s: refused: %s", cases[i].what, why ? why : "(none)");
+			assert_int_equal(pol.n_teks, 1);
+			assert_int_equal(pol.tek[0].xform.cipher, cases[i].c);
+			assert_int_equal(pol.tek[0].xform.auth, cases[i].a);
+			assert_int_equal(pol.tek[0].xform.cipher_key_len, cases[i].klen);
+			assert_int_equal(pol.tek[0].xform.auth_key_len, cases[i].alen);
+			assert_int_equal(pol.tek[0].xform.cipher_key[cases[i].klen - 1],
+					 cases[i].klen);
+			if (cases[i].alen != 0)
+				assert_int_equal(pol.tek[0].xform.auth_key[cases[i].alen - 1],
+						 0xa0 + cases[i].alen - 1);
+		} else if (rc == 0 || why == NULL || strstr(why, cases[i].why) == NULL) {
+			fail_msg("%s: rc %d, reason '%s' lacks '%s'", cases[i].what, rc,
+				 why ? why : "(none)", cases[i].why);
+		}
+		gdoi_policy_clear(&pol);
+	}
+}
+
 /* RFC 2408 4.8: before phase 1 has keys a notification is unprotected, so
  * Main Mode treats one as advice and keeps waiting for its answer. */
 static void
@@ -774,6 +889,7 @@ main(void)
 	    cmocka_unit_test(test_payload_walker_rejects_each_malformation),
 	    cmocka_unit_test(test_gdoi_malformed_policies_fail_with_a_reason),
 	    cmocka_unit_test(test_sid_key_packets_read_as_sent),
+	    cmocka_unit_test(test_gdoi_tek_algorithms_map_to_xforms),
 	    cmocka_unit_test(test_walker_and_script_refuse_each_fault_with_its_reason),
 	    cmocka_unit_test(test_attribute_table_reads_fields_and_refuses_what_it_must),
 	    cmocka_unit_test(test_build_then_parse_round_trip),

@@ -16,12 +16,18 @@
 #include "gvpn_common.h"
 #include "gvpn_crypto.h"
 
+struct ossl_session;
+/* One operation of a session's algorithms, chosen when the session is made. */
+typedef enum gvpn_crypto_status (*ossl_one_fn)(EVP_CIPHER_CTX *c, const struct ossl_session *s,
+					       const struct gvpn_crypto_op *op, int decrypt);
+
 struct ossl_session {
 	struct gvpn_crypto_xform x;
 	const EVP_CIPHER *cipher;
 	const EVP_MD *md;
+	ossl_one_fn one;
 	unsigned int icv_len;
-	unsigned int key_len; /* without the GCM salt */
+	unsigned int key_len; /* without the GCM/GMAC salt */
 };
 
 struct ossl_engine {
@@ -71,6 +77,13 @@ ossl_engine_free(void *engine)
 	free(e);
 }
 
+static enum gvpn_crypto_status ossl_gcm(EVP_CIPHER_CTX *c, const struct ossl_session *s,
+					const struct gvpn_crypto_op *op, int decrypt);
+static enum gvpn_crypto_status ossl_gmac(EVP_CIPHER_CTX *c, const struct ossl_session *s,
+					 const struct gvpn_crypto_op *op, int decrypt);
+static enum gvpn_crypto_status ossl_cbc_hmac(EVP_CIPHER_CTX *c, const struct ossl_session *s,
+					     const struct gvpn_crypto_op *op, int decrypt);
+
 static int
 ossl_session_init(void *engine, void *sess, const struct gvpn_crypto_xform *x)
 {
@@ -103,10 +116,17 @@ ossl_session_init(void *engine, void *sess, const struct gvpn_crypto_xform *x)
 	case GVPN_CIPHER_AES_GCM:
 		s->key_len = klen - GVPN_GCM_SALT_LEN;
 		s->cipher = s->key_len == 16 ? EVP_aes_128_gcm() : EVP_aes_256_gcm();
-		break;
+		s->one = ossl_gcm;
+		return 0;
+	case GVPN_CIPHER_AES_GMAC:
+		s->key_len = klen - GVPN_GCM_SALT_LEN;
+		s->cipher = s->key_len == 16 ? EVP_aes_128_gcm() : EVP_aes_256_gcm();
+		s->one = ossl_gmac;
+		return 0;
 	default:
 		return -ENOTSUP;
 	}
+	s->one = ossl_cbc_hmac;
 	switch (x->auth) {
 	case GVPN_AUTH_HMAC_MD5_96:
 		s->md = EVP_md5();
@@ -116,6 +136,12 @@ ossl_session_init(void *engine, void *sess, const struct gvpn_crypto_xform *x)
 		break;
 	case GVPN_AUTH_HMAC_SHA256_128:
 		s->md = EVP_sha256();
+		break;
+	case GVPN_AUTH_HMAC_SHA384_192:
+		s->md = EVP_sha384();
+		break;
+	case GVPN_AUTH_HMAC_SHA512_256:
+		s->md = EVP_sha512();
 		break;
 	default:
 		s->md = NULL;
@@ -156,8 +182,12 @@ ossl_cbc(EVP_CIPHER_CTX *c, const struct ossl_session *s, const struct gvpn_cryp
 	return (unsigned int)(l1 + l2) == op->data_len ? 0 : -1;
 }
 
+/* GCM over @p aad and, in place, the first @p data_len bytes of op->data;
+ * the tag is op->icv. GMAC is GCM with everything in the AAD and nothing
+ * to cipher (RFC 4543 3). */
 static enum gvpn_crypto_status
-ossl_gcm(EVP_CIPHER_CTX *c, const struct ossl_session *s, const struct gvpn_crypto_op *op, int enc)
+ossl_gcm_run(EVP_CIPHER_CTX *c, const struct ossl_session *s, const struct gvpn_crypto_op *op,
+	     const uint8_t *aad, uint32_t aad_len, uint32_t data_len, int enc)
 {
 	uint8_t nonce[12];
 	int l = 0;
@@ -170,24 +200,40 @@ ossl_gcm(EVP_CIPHER_CTX *c, const struct ossl_session *s, const struct gvpn_cryp
 		return GVPN_CRYPTO_ERROR;
 	if (!enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, GVPN_GCM_ICV_LEN, op->icv) != 1)
 		return GVPN_CRYPTO_ERROR;
-	if (EVP_CipherUpdate(c, NULL, &l, op->auth, 8) != 1 ||
-	    EVP_CipherUpdate(c, op->data, &l, op->data, (int)op->data_len) != 1)
+	if (EVP_CipherUpdate(c, NULL, &l, aad, (int)aad_len) != 1)
 		return GVPN_CRYPTO_ERROR;
-	if (EVP_CipherFinal_ex(c, op->data + l, &l) != 1)
+	if (data_len != 0 && EVP_CipherUpdate(c, op->data, &l, op->data, (int)data_len) != 1)
+		return GVPN_CRYPTO_ERROR;
+	if (EVP_CipherFinal_ex(c, op->data + data_len, &l) != 1)
 		return enc ? GVPN_CRYPTO_ERROR : GVPN_CRYPTO_AUTH_FAILED;
 	if (enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, GVPN_GCM_ICV_LEN, op->icv) != 1)
 		return GVPN_CRYPTO_ERROR;
 	return GVPN_CRYPTO_OK;
 }
 
+/* AES-GCM ESP (RFC 4106): the AAD is SPI and sequence number. */
 static enum gvpn_crypto_status
-ossl_one(struct ossl_engine *e, const struct gvpn_crypto_op *op, int decrypt)
+ossl_gcm(EVP_CIPHER_CTX *c, const struct ossl_session *s, const struct gvpn_crypto_op *op,
+	 int decrypt)
 {
-	const struct ossl_session *s = op->sess;
+	return ossl_gcm_run(c, s, op, op->auth, 8, op->data_len, !decrypt);
+}
+
+/* AES-GMAC ESP (RFC 4543 3.3): the AAD is everything, nothing is ciphered. */
+static enum gvpn_crypto_status
+ossl_gmac(EVP_CIPHER_CTX *c, const struct ossl_session *s, const struct gvpn_crypto_op *op,
+	  int decrypt)
+{
+	return ossl_gcm_run(c, s, op, op->auth, op->auth_len, 0, !decrypt);
+}
+
+/* CBC (or null) with HMAC (or none). */
+static enum gvpn_crypto_status
+ossl_cbc_hmac(EVP_CIPHER_CTX *c, const struct ossl_session *s, const struct gvpn_crypto_op *op,
+	      int decrypt)
+{
 	uint8_t mac[EVP_MAX_MD_SIZE];
 
-	if (s->x.cipher == GVPN_CIPHER_AES_GCM)
-		return ossl_gcm(e->ctx, s, op, !decrypt);
 	if (decrypt && s->md != NULL) {
 		/* Verify before a single byte is decrypted. */
 		if (ossl_hmac(s, op, mac) != 0)
@@ -195,7 +241,7 @@ ossl_one(struct ossl_engine *e, const struct gvpn_crypto_op *op, int decrypt)
 		if (!gvpn_memeq_ct(mac, op->icv, s->icv_len))
 			return GVPN_CRYPTO_AUTH_FAILED;
 	}
-	if (s->cipher != NULL && ossl_cbc(e->ctx, s, op, !decrypt) != 0)
+	if (s->cipher != NULL && ossl_cbc(c, s, op, !decrypt) != 0)
 		return GVPN_CRYPTO_ERROR;
 	if (!decrypt && s->md != NULL) {
 		if (ossl_hmac(s, op, mac) != 0)
@@ -211,7 +257,10 @@ ossl_process(void *engine, struct gvpn_crypto_op ops[], uint8_t status[], uint16
 	uint16_t good = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
-		status[i] = (uint8_t)ossl_one(engine, &ops[i], decrypt);
+		const struct ossl_session *s = ops[i].sess;
+
+		status[i] =
+		    (uint8_t)s->one(((struct ossl_engine *)engine)->ctx, s, &ops[i], decrypt);
 		good += status[i] == GVPN_CRYPTO_OK;
 	}
 	/* The context holds the last key's schedule in OpenSSL's own heap:
