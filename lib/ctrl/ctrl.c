@@ -727,6 +727,11 @@ ctrl_group_stop(struct gvpn_ctrl *c, uint8_t g)
 		return;
 	gr->client = NULL;
 	gr->client_state = GVPN_GROUP_IDLE;
+	/* its Sender-ID was the key server's: a group in this slot after a
+	 * reload (static, or registering anew) starts without one */
+	gr->sid_managed = 0;
+	gr->sid_bits = 0;
+	gr->sid = 0;
 	ctrl_changed(c);
 	gr->proto->free(client);
 	gr->proto = NULL;
