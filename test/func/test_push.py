@@ -475,7 +475,10 @@ def test_tek_algorithms(ctx, tap):
                            what="traffic both ways")
                 before = {g: g.lcores() for g in pair.both()}
                 old = active_spi(pair.a)
-                control.push(ks, rekey=True, atd=0, dtd=2)
+                # ATD 1 s: both members hold the new SA before either
+                # encrypts with it (with 0 the first to apply the push sends
+                # ESP the other cannot yet decrypt: no_sa)
+                control.push(ks, rekey=True, atd=1, dtd=3)
                 wait_acks(ks, 2)
                 for g in pair.both():
                     g.wait(lambda g=g: active_spi(g) not in (None, old), timeout=5,
