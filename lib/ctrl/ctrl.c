@@ -645,7 +645,7 @@ gvpn_ctrl_group_fail_open(struct gvpn_ctrl *c, uint8_t group, int on)
 	if (group >= c->conf.cfg->n_groups)
 		return -ENOENT;
 	gc = &c->conf.cfg->groups[group];
-	if (on && !gc->gdoi) {
+	if (on && !gc->gdoi && gc->n_sas != 0) {
 		LOG(WARNING,
 		    "group %s: operator fail-open on refused: a static group keeps its SAs",
 		    gc->name);

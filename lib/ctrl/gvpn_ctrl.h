@@ -227,7 +227,8 @@ int gvpn_ctrl_gdoi_start(struct gvpn_ctrl *c);
 int gvpn_ctrl_group_register(struct gvpn_ctrl *c, uint8_t group);
 /**
  * Operator request: fail-open on or off (logged). A static group's SAs are
- * configured, never lost: fail-open on is refused for it.
+ * configured, never lost: fail-open on is refused for a group with static
+ * SAs (one with neither key servers nor SAs may be put in it).
  * @return 0; -ENOENT (no such group), -EPERM (on, for a static group), or
  *   an error of gvpn_ctrl_group_fail().
  */

@@ -496,7 +496,7 @@ cmd_fail_open(const char *cmd, const char *params, struct rte_tel_data *d)
 		return refuse(d, "state must be on or off");
 	if (on) { /* a static group's SAs are configured: it never lacks keys */
 		const struct gvpn_ctrl_snapshot *snap = gvpn_ctrl_snapshot_get(tc.ctrl);
-		int static_group = !snap->group[group].gdoi;
+		int static_group = !snap->group[group].gdoi && snap->group[group].n_sas != 0;
 
 		gvpn_ctrl_snapshot_put(snap);
 		if (static_group)
