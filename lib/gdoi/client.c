@@ -175,7 +175,8 @@ sock_open(struct gdoi_client *c)
 static int
 conf_valid(const struct gdoi_client_conf *conf)
 {
-	return conf->n_servers != 0 && conf->n_servers <= GDOI_MAX_SERVERS && conf->retries != 0;
+	return conf->n_servers != 0 && conf->n_servers <= GDOI_MAX_SERVERS && conf->retries != 0 &&
+	       conf->ike.n_props != 0 && conf->ike.n_props <= IKE_MAX_PROPOSALS;
 }
 
 struct gdoi_client *

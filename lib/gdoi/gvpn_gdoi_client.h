@@ -103,7 +103,8 @@ void gdoi_client_free(struct gdoi_client *c);
  * proposals for the next attempt (a reload): the keys held, the KEK and
  * the rekey schedule stay; the attempt running goes on under the old ones.
  * The local address and the PSK are taken from the client's creation.
- * @return 0, or -EINVAL (no servers, too many, or retries 0).
+ * @return 0, or -EINVAL (no servers, too many, retries 0, or no phase-1
+ *   proposal).
  */
 int gdoi_client_reconf(struct gdoi_client *c, const struct gdoi_client_conf *conf);
 

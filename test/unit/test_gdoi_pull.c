@@ -290,33 +290,41 @@ on_state(void *ctx, enum gdoi_client_state st, const char *error)
 	}
 }
 
+/* Settings for key server @p server (127.0.0.1) from @p local. */
+static void
+client_conf(struct gdoi_client_conf *cc, uint32_t local, uint16_t server)
+{
+	*cc = (struct gdoi_client_conf){.group_id = 1001,
+					.n_servers = 1,
+					.retry_interval_ms = 1000,
+					.retries = 2,
+					.retransmit_ms = 400};
+	cc->servers[0].sin_family = AF_INET;
+	cc->servers[0].sin_addr.s_addr = htonl(0x7f000001);
+	cc->servers[0].sin_port = htons(server);
+	cc->local.sin_family = AF_INET;
+	cc->local.sin_addr.s_addr = htonl(local);
+	cc->ike.local_addr = local;
+	cc->ike.psk_len = 32;
+	memset(cc->ike.psk, 'k', 32);
+	cc->ike.doi = GDOI_DOI;
+	cc->ike.n_props = 1;
+	cc->ike.props[0] = (struct ike_proposal){.enc = IKE_ENC_AES,
+						 .key_bits = 128,
+						 .hash = IKE_HASH_SHA256,
+						 .group = 14,
+						 .lifetime = 3600};
+}
+
 /* A client of key server @p server (127.0.0.1) from @p local. */
 static struct gdoi_client *
 client_new(struct client_events *ev, uint32_t local, uint16_t server)
 {
-	struct gdoi_client_conf cc = {.group_id = 1001,
-				      .n_servers = 1,
-				      .retry_interval_ms = 1000,
-				      .retries = 2,
-				      .retransmit_ms = 400};
+	struct gdoi_client_conf cc;
 	struct gdoi_client_ops ops = {
 	    .policy = no_policy, .state = on_state, .has_keys = no_keys, .ctx = ev};
 
-	cc.servers[0].sin_family = AF_INET;
-	cc.servers[0].sin_addr.s_addr = htonl(0x7f000001);
-	cc.servers[0].sin_port = htons(server);
-	cc.local.sin_family = AF_INET;
-	cc.local.sin_addr.s_addr = htonl(local);
-	cc.ike.local_addr = local;
-	cc.ike.psk_len = 32;
-	memset(cc.ike.psk, 'k', 32);
-	cc.ike.doi = GDOI_DOI;
-	cc.ike.n_props = 1;
-	cc.ike.props[0] = (struct ike_proposal){.enc = IKE_ENC_AES,
-						.key_bits = 128,
-						.hash = IKE_HASH_SHA256,
-						.group = 14,
-						.lifetime = 3600};
+	client_conf(&cc, local, server);
 	return gdoi_client_create(&cc, &ops);
 }
 
@@ -408,6 +416,51 @@ test_no_answer_is_said_only_when_nothing_came_back(void **state)
 	close(ks);
 }
 
+/* New key servers from a reload: the attempt running goes on with the old
+ * one; the next attempt starts phase 1 with the first new server. */
+static void
+test_reconf_takes_effect_at_the_next_attempt(void **state)
+{
+	struct client_events ev = {0};
+	struct gdoi_client_conf cc;
+	struct gdoi_client *c;
+	uint16_t pa, pb;
+	int a = udp_server(&pa), b = udp_server(&pb);
+	uint8_t m[2048];
+
+	(void)state;
+	c = client_new(&ev, 0x7f000001, pa);
+	assert_non_null(c);
+	gdoi_client_start(c, 0);
+	usleep(10000);
+	assert_true(recv(a, m, sizeof(m), MSG_DONTWAIT) > 0); /* message 1 to the old one */
+	client_conf(&cc, 0x7f000001, pb);
+	cc.retry_interval_ms = 5000;
+	cc.n_servers = 0;
+	assert_int_equal(gdoi_client_reconf(c, &cc), -EINVAL);
+	cc.n_servers = 1;
+	assert_int_equal(gdoi_client_reconf(c, &cc), 0);
+	gdoi_client_poll(c, 500); /* a retransmission: still the old server */
+	usleep(10000);
+	assert_true(recv(a, m, sizeof(m), MSG_DONTWAIT) > 0);
+	assert_true(recv(b, m, sizeof(m), MSG_DONTWAIT) < 0);
+	gdoi_client_poll(c, 1000); /* the old retry interval (1 s) ends the attempt */
+	gdoi_client_poll(c, 1001); /* the next one: the new server */
+	usleep(10000);
+	assert_true(recv(b, m, sizeof(m), MSG_DONTWAIT) > 0);
+	gdoi_client_poll(c, 5000); /* its retry interval is the new one: 5 s */
+	{
+		struct gdoi_client_info info;
+
+		gdoi_client_info(c, 5000, &info);
+		assert_int_equal(info.failures, 1);
+		assert_int_equal(info.state, GDOI_PHASE1);
+	}
+	gdoi_client_free(c);
+	close(a);
+	close(b);
+}
+
 int
 main(void)
 {
@@ -415,6 +468,7 @@ main(void)
 	    cmocka_unit_test(test_notifications_are_explained_with_their_likely_cause),
 	    cmocka_unit_test(test_unassigned_local_address_fails_each_attempt_not_the_client),
 	    cmocka_unit_test(test_no_answer_is_said_only_when_nothing_came_back),
+	    cmocka_unit_test(test_reconf_takes_effect_at_the_next_attempt),
 	    cmocka_unit_test(test_pull_msg4_plaintext_is_wiped_on_every_outcome),
 	    cmocka_unit_test(test_pull4_with_duplicate_kd_or_out_of_order_is_refused),
 	};
