@@ -28,6 +28,8 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -454,6 +456,35 @@ teardown(struct app *a)
 		rte_mempool_free(a->pool[n]);
 }
 
+/* --check: a group's local address that this host does not have (yet) is
+ * not an error (the group retries until it is there) but worth a warning. */
+static void
+check_local_addresses(const struct gvpn_config *cfg)
+{
+	for (uint16_t g = 0; g < cfg->n_groups; g++) {
+		const struct gvpn_group_conf *gc = &cfg->groups[g];
+		struct sockaddr_in sin = {.sin_family = AF_INET,
+					  .sin_addr.s_addr = htonl(gc->ks.local_addr)};
+		char a[INET_ADDRSTRLEN];
+		int fd;
+
+		if (!gc->gdoi || gc->ks.local_addr == 0)
+			continue;
+		fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		if (bind(fd, (const struct sockaddr *)&sin, sizeof(sin)) != 0 &&
+		    errno == EADDRNOTAVAIL) {
+			inet_ntop(AF_INET, &sin.sin_addr, a, sizeof(a));
+			fprintf(stderr,
+				"gvpnd: warning: groups[%s].local_address %s is not assigned on "
+				"this host: the group will fail and retry until it is\n",
+				gc->name, a);
+		}
+		close(fd);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -488,6 +519,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (a.check_only) {
+		check_local_addresses(a.cfg);
 		printf("gvpnd: %s: configuration valid (%u ports, %u groups)\n", a.file,
 		       a.cfg->n_ports, a.cfg->n_groups);
 		gvpn_keymem_free(a.cfg);

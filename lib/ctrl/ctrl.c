@@ -627,9 +627,68 @@ gvpn_ctrl_group_fail(struct gvpn_ctrl *c, uint8_t group, int failed)
 				: c->group[group].client != NULL   ? c->group[group].client_state
 				: c->conf.cfg->groups[group].n_sas ? GVPN_GROUP_STATIC
 								   : GVPN_GROUP_IDLE;
-	LOG(NOTICE, "group %s: %s fail-open (%u rules)", c->conf.cfg->groups[group].name,
-	    failed ? "entered" : "left", c->conf.cfg->groups[group].n_fail_open);
+	/* without fail-open rules a failed group passes nothing: fail-closed */
+	if (c->conf.cfg->groups[group].n_fail_open == 0)
+		LOG(NOTICE, "group %s: %s fail-closed (no fail-open rules)",
+		    c->conf.cfg->groups[group].name, failed ? "entered" : "left");
+	else
+		LOG(NOTICE, "group %s: %s fail-open (%u rules)", c->conf.cfg->groups[group].name,
+		    failed ? "entered" : "left", c->conf.cfg->groups[group].n_fail_open);
 	return 0;
+}
+
+int
+gvpn_ctrl_group_fail_open(struct gvpn_ctrl *c, uint8_t group, int on)
+{
+	const struct gvpn_group_conf *gc;
+
+	if (group >= c->conf.cfg->n_groups)
+		return -ENOENT;
+	gc = &c->conf.cfg->groups[group];
+	if (on && !gc->gdoi && gc->n_sas != 0) {
+		LOG(WARNING,
+		    "group %s: operator fail-open on refused: a static group keeps its SAs",
+		    gc->name);
+		return -EPERM;
+	}
+	LOG(NOTICE, "group %s: operator request: fail-open %s", gc->name, on ? "on" : "off");
+	if ((on != 0) == (c->group[group].fail_open != 0))
+		return 0; /* nothing changes: the request alone is logged */
+	return gvpn_ctrl_group_fail(c, group, on);
+}
+
+int
+gvpn_ctrl_group_sa_clear(struct gvpn_ctrl *c, uint8_t group)
+{
+	const struct gvpn_group_conf *gc;
+	int n, rc;
+
+	if (group >= c->conf.cfg->n_groups)
+		return -ENOENT;
+	gc = &c->conf.cfg->groups[group];
+	n = gvpn_ctrl_group_clear(c, group);
+	if (gc->gdoi) {
+		LOG(NOTICE, "group %s: operator request: %d SA(s) cleared, registering again",
+		    gc->name, n);
+		return c->group[group].client != NULL
+			   ? c->group[group].proto->request(c->group[group].client,
+							    CTRL_REQ_REGISTER, gvpn_ctrl_clock_ms())
+			   : 0;
+	}
+	LOG(NOTICE, "group %s: operator request: %d SA(s) cleared, static SAs installed again",
+	    gc->name, n);
+	/* as a reload does it: the old TEKs leave the rule table before the
+	 * new ones may take their index */
+	for (uint16_t t = 0; t < GVPN_MAX_TEKS; t++)
+		if (c->tek[t].used && c->tek[t].group == group)
+			ctrl_tek_del(c, t);
+	if ((rc = gvpn_ctrl_policy_update(c)) != 0)
+		return rc;
+	rc = ctrl_group_load_static(c, group);
+	ctrl_changed(c);
+	if (rc != 0)
+		return rc; /* logged */
+	return gvpn_ctrl_policy_update(c);
 }
 
 int
@@ -713,6 +772,7 @@ gvpn_ctrl_group_register(struct gvpn_ctrl *c, uint8_t group)
 {
 	if (group >= c->conf.cfg->n_groups || c->group[group].client == NULL)
 		return -ENOENT;
+	LOG(NOTICE, "group %s: operator request: register", c->conf.cfg->groups[group].name);
 	return c->group[group].proto->request(c->group[group].client, CTRL_REQ_REGISTER,
 					      gvpn_ctrl_clock_ms());
 }

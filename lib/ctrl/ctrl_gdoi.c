@@ -295,7 +295,10 @@ cb_state(void *ctx, enum gdoi_client_state st, const char *error)
 
 	switch (st) {
 	case GDOI_FAILED:
-		LOG(WARNING, "group %s: no key server answers and no keys are left (%s)", name,
+		/* each retry passes through here: said once, when the group fails */
+		if (c->group[x->group].fail_open)
+			return;
+		LOG(WARNING, "group %s: not registered and no keys are left: %s", name,
 		    error != NULL ? error : "");
 		gvpn_ctrl_group_fail(c, x->group, 1);
 		return;
@@ -330,16 +333,46 @@ cb_log(void *ctx, int level, const char *msg)
 		x->c->conf.cfg->groups[x->group].name, msg);
 }
 
+/* The client's settings from group @p gc's configuration (holds the PSK:
+ * the caller wipes cc->ike). */
+static void
+client_conf(const struct gvpn_group_conf *gc, struct gdoi_client_conf *cc)
+{
+	const struct gvpn_gdoi_conf *k = &gc->ks;
+
+	*cc = (struct gdoi_client_conf){.group_id = gc->id,
+					.n_servers = k->n_servers,
+					.retry_interval_ms = k->retry_interval_ms,
+					.retries = k->retries,
+					.retransmit_ms = 1000};
+	for (unsigned int i = 0; i < k->n_servers; i++) {
+		cc->servers[i].sin_family = AF_INET;
+		cc->servers[i].sin_addr.s_addr = htonl(k->server_addr[i]);
+		cc->servers[i].sin_port = htons(k->server_port[i]);
+	}
+	cc->local.sin_family = AF_INET;
+	cc->local.sin_addr.s_addr = htonl(k->local_addr);
+	cc->local.sin_port = htons(k->local_port);
+	memcpy(cc->ike.psk, k->psk, k->psk_len);
+	cc->ike.psk_len = k->psk_len;
+	cc->ike.local_addr = k->local_addr;
+	cc->ike.doi = GDOI_DOI;
+	cc->habits =
+	    k->habits == GVPN_KS_HABITS_REFERENCE ? GDOI_HABITS_REFERENCE : GDOI_HABITS_STRICT;
+	cc->ike.n_props = k->n_phase1;
+	for (unsigned int i = 0; i < k->n_phase1; i++)
+		cc->ike.props[i] = (struct ike_proposal){.enc = k->phase1[i].enc,
+							 .key_bits = k->phase1[i].key_bits,
+							 .hash = k->phase1[i].hash,
+							 .group = k->phase1[i].group,
+							 .lifetime = k->phase1_lifetime};
+}
+
 static void *
 gdoi_create(struct gvpn_ctrl *c, uint8_t g)
 {
 	const struct gvpn_group_conf *gc = &c->conf.cfg->groups[g];
-	const struct gvpn_gdoi_conf *k = &gc->ks;
-	struct gdoi_client_conf cc = {.group_id = gc->id,
-				      .n_servers = k->n_servers,
-				      .retry_interval_ms = k->retry_interval_ms,
-				      .retries = k->retries,
-				      .retransmit_ms = 1000};
+	struct gdoi_client_conf cc;
 	struct gdoi_client_ops ops = {.policy = cb_policy,
 				      .push = cb_push,
 				      .state = cb_state,
@@ -355,27 +388,7 @@ gdoi_create(struct gvpn_ctrl *c, uint8_t g)
 	}
 	*x = (struct gdoi_ctx){.c = c, .group = g};
 	ops.ctx = x;
-	for (unsigned int i = 0; i < k->n_servers; i++) {
-		cc.servers[i].sin_family = AF_INET;
-		cc.servers[i].sin_addr.s_addr = htonl(k->server_addr[i]);
-		cc.servers[i].sin_port = htons(k->server_port[i]);
-	}
-	cc.local.sin_family = AF_INET;
-	cc.local.sin_addr.s_addr = htonl(k->local_addr);
-	cc.local.sin_port = htons(k->local_port);
-	memcpy(cc.ike.psk, k->psk, k->psk_len);
-	cc.ike.psk_len = k->psk_len;
-	cc.ike.local_addr = k->local_addr;
-	cc.ike.doi = GDOI_DOI;
-	cc.habits =
-	    k->habits == GVPN_KS_HABITS_REFERENCE ? GDOI_HABITS_REFERENCE : GDOI_HABITS_STRICT;
-	cc.ike.n_props = k->n_phase1;
-	for (unsigned int i = 0; i < k->n_phase1; i++)
-		cc.ike.props[i] = (struct ike_proposal){.enc = k->phase1[i].enc,
-							.key_bits = k->phase1[i].key_bits,
-							.hash = k->phase1[i].hash,
-							.group = k->phase1[i].group,
-							.lifetime = k->phase1_lifetime};
+	client_conf(gc, &cc);
 	x->client = gdoi_client_create(&cc, &ops);
 	gvpn_wipe(&cc.ike, sizeof(cc.ike));
 	if (x->client == NULL) {
@@ -435,6 +448,20 @@ gdoi_request(void *client, enum ctrl_request req, uint64_t now_ms)
 	return 0;
 }
 
+/* The group's configuration changed in what the next attempt uses alone. */
+static int
+gdoi_reconf(void *client)
+{
+	struct gdoi_ctx *x = client;
+	struct gdoi_client_conf cc;
+	int rc;
+
+	client_conf(&x->c->conf.cfg->groups[x->group], &cc);
+	rc = gdoi_client_reconf(x->client, &cc);
+	gvpn_wipe(&cc.ike, sizeof(cc.ike));
+	return rc;
+}
+
 static void
 gdoi_free(void *client)
 {
@@ -452,5 +479,6 @@ const struct ctrl_proto_ops ctrl_gdoi_ops = {
     .poll = gdoi_poll,
     .info = gdoi_info,
     .request = gdoi_request,
+    .reconf = gdoi_reconf,
     .free = gdoi_free,
 };

@@ -40,6 +40,10 @@ struct ctrl_proto_ops {
 	void (*info)(const void *client, uint64_t now_ms, struct gvpn_group_info *out);
 	/* @return 0 or a negative errno. */
 	int (*request)(void *client, enum ctrl_request req, uint64_t now_ms);
+	/* The group's configuration (c->conf.cfg) changed only in settings
+	 * the next registration takes up (key servers, retries, phase 1): the
+	 * keys held stay. @return 0 or a negative errno. */
+	int (*reconf)(void *client);
 	/* Stop it and free it: its socket closed, its keys wiped. */
 	void (*free)(void *client);
 };

@@ -6,10 +6,13 @@
  *
  *   live         bypass, groups[].fail_open, dataplane.df_bit and ttl (for
  *                SAs installed from then on)
- *   re-register  a group's id, direction, key servers, local address, PSK,
- *                phase 1, retry settings or static SAs: its SAs are cleared
- *                and it registers again (a static group installs its SAs
- *                again); the other groups are not touched
+ *   next         a group's key servers, phase 1 (proposals, lifetime) and
+ *   registration retry settings: its SAs and traffic stay; its client takes
+ *                them up at its next registration attempt
+ *   re-register  a group's id, direction, local address, PSK or static
+ *                SAs (or a change between key servers and static SAs): its
+ *                SAs are cleared and it registers again (a static group
+ *                installs its SAs again); the other groups are not touched
  *   restart      ports and the other dataplane settings (workers, queues and
  *                the mbuf pool are sized from them at start): the whole file
  *                is refused
@@ -38,7 +41,8 @@ enum slot_action {
 
 struct plan {
 	enum slot_action slot[GVPN_MAX_GROUPS];
-	const char *why[GVPN_MAX_GROUPS]; /* SLOT_RENEW: the setting that changed */
+	const char *why[GVPN_MAX_GROUPS];  /* SLOT_RENEW: the setting that changed */
+	const char *next[GVPN_MAX_GROUPS]; /* SLOT_KEEP: one the next registration takes up */
 	int fail_open_changed[GVPN_MAX_GROUPS];
 	int any_fail_open_changed;
 	int bypass_changed, df_changed, ttl_changed;
@@ -67,9 +71,25 @@ selectors_equal(const struct gvpn_selector *a, uint16_t na, const struct gvpn_se
 	return 1;
 }
 
-/* The first setting of the key server registration that differs, or NULL. */
+/* The first setting of the key server registration that differs and that
+ * keys depend on, or NULL. */
 static const char *
 gdoi_change(const struct gvpn_gdoi_conf *a, const struct gvpn_gdoi_conf *b)
+{
+	if (a->local_addr != b->local_addr || a->local_port != b->local_port)
+		return "local_address";
+	if (a->psk_len != b->psk_len || memcmp(a->psk, b->psk, a->psk_len) != 0)
+		return "psk";
+	if (a->habits != b->habits)
+		return "key_server_habits";
+	return NULL;
+}
+
+/* The first setting that only the next registration uses, or NULL: the
+ * keys held stay valid whichever key server, retries or phase 1 the next
+ * registration has. */
+static const char *
+gdoi_next_change(const struct gvpn_gdoi_conf *a, const struct gvpn_gdoi_conf *b)
 {
 	if (a->n_servers != b->n_servers)
 		return "key_servers";
@@ -77,10 +97,6 @@ gdoi_change(const struct gvpn_gdoi_conf *a, const struct gvpn_gdoi_conf *b)
 		if (a->server_addr[i] != b->server_addr[i] ||
 		    a->server_port[i] != b->server_port[i])
 			return "key_servers";
-	if (a->local_addr != b->local_addr || a->local_port != b->local_port)
-		return "local_address";
-	if (a->psk_len != b->psk_len || memcmp(a->psk, b->psk, a->psk_len) != 0)
-		return "psk";
 	if (a->n_phase1 != b->n_phase1)
 		return "phase1";
 	for (unsigned int i = 0; i < a->n_phase1; i++)
@@ -179,6 +195,8 @@ plan_groups(const struct gvpn_config *old, const struct gvpn_config *next, struc
 		if (a != NULL && b != NULL && strcmp(a->name, b->name) == 0) {
 			p->why[g] = group_change(a, b);
 			p->slot[g] = p->why[g] == NULL ? SLOT_KEEP : SLOT_RENEW;
+			if (p->why[g] == NULL && a->gdoi)
+				p->next[g] = gdoi_next_change(&a->ks, &b->ks);
 			p->fail_open_changed[g] = !selectors_equal(a->fail_open, a->n_fail_open,
 								   b->fail_open, b->n_fail_open);
 			p->any_fail_open_changed |= p->fail_open_changed[g];
@@ -264,6 +282,11 @@ log_groups(const struct gvpn_config *old, const struct gvpn_config *next, const 
 
 		switch (p->slot[g]) {
 		case SLOT_KEEP:
+			if (p->next[g] != NULL)
+				LOG(NOTICE,
+				    "group %s: %s changed: SAs kept, applies from the next "
+				    "registration",
+				    b->name, p->next[g]);
 			if (p->fail_open_changed[g])
 				LOG(NOTICE, "group %s: fail_open changed (%u rules): applied",
 				    b->name, b->n_fail_open);
@@ -318,9 +341,12 @@ live_changes(const struct gvpn_config *next, const struct plan *p, char *buf, si
 		ADD("dataplane.df_bit");
 	if (p->ttl_changed)
 		ADD("dataplane.ttl");
-	for (uint16_t g = 0; g < next->n_groups; g++)
+	for (uint16_t g = 0; g < next->n_groups; g++) {
 		if (p->slot[g] == SLOT_KEEP && p->fail_open_changed[g])
 			ADD("groups[%s].fail_open", next->groups[g].name);
+		if (p->slot[g] == SLOT_KEEP && p->next[g] != NULL)
+			ADD("groups[%s].%s (next registration)", next->groups[g].name, p->next[g]);
+	}
 #undef ADD
 	if (off == 0)
 		snprintf(buf, len, "none");
@@ -382,6 +408,11 @@ apply(struct gvpn_ctrl *c, struct gvpn_config *live, const struct gvpn_config *n
 	}
 	*live = *next; /* telemetry sees the names in the next snapshot */
 	ctrl_changed(c);
+	for (uint16_t g = 0; g < live->n_groups; g++)
+		if (p->slot[g] == SLOT_KEEP && p->next[g] != NULL && c->group[g].client != NULL &&
+		    c->group[g].proto->reconf != NULL &&
+		    (rc = c->group[g].proto->reconf(c->group[g].client)) != 0 && first == 0)
+			first = rc;
 	/* The cleared TEKs leave the rule table before any new one can take
 	 * their index; bypass and fail-open changes arrive with it. */
 	if (down || p->bypass_changed || p->any_fail_open_changed) {
@@ -415,7 +446,7 @@ gvpn_ctrl_reload(struct gvpn_ctrl *c, struct gvpn_config *live, const char *path
 
 	if (live != c->conf.cfg)
 		return -EINVAL;
-	LOG(INFO, "reloading the configuration from %s", path);
+	LOG(NOTICE, "reload requested: reading %s", path);
 	next = gvpn_keymem_alloc(sizeof(*next)); /* it holds keys */
 	if (next == NULL)
 		return refuse(c, path, -ENOMEM, "no memory to read the file");

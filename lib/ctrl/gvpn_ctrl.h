@@ -223,8 +223,22 @@ int gvpn_ctrl_group_clear(struct gvpn_ctrl *c, uint8_t group);
 int gvpn_ctrl_group_fail(struct gvpn_ctrl *c, uint8_t group, int failed);
 /** Start registration of every group that has key servers (R19). */
 int gvpn_ctrl_gdoi_start(struct gvpn_ctrl *c);
-/** Register a group again now (operator request). @return 0 or -ENOENT. */
+/** Register a group again now (operator request, logged). @return 0 or -ENOENT. */
 int gvpn_ctrl_group_register(struct gvpn_ctrl *c, uint8_t group);
+/**
+ * Operator request: fail-open on or off (logged). A static group's SAs are
+ * configured, never lost: fail-open on is refused for a group with static
+ * SAs (one with neither key servers nor SAs may be put in it).
+ * @return 0; -ENOENT (no such group), -EPERM (on, for a static group), or
+ *   an error of gvpn_ctrl_group_fail().
+ */
+int gvpn_ctrl_group_fail_open(struct gvpn_ctrl *c, uint8_t group, int on);
+/**
+ * Operator request: delete a group's SAs (logged). A key-server group
+ * registers again; a static group gets its configured SAs again.
+ * @return 0 or a negative errno (-ENOENT, -ENOSPC: logged).
+ */
+int gvpn_ctrl_group_sa_clear(struct gvpn_ctrl *c, uint8_t group);
 
 /**
  * Reload the configuration file (R18): read and validate @p path whole,

@@ -10,6 +10,12 @@
  * An attempt is one phase 1 (skipped while the IKE SA lives) and one pull.
  * Messages are retransmitted within an attempt with a doubling interval.
  *
+ * A local address not (yet) assigned on the host does not stop the client:
+ * each attempt tries to bind it again and fails with that reason until it
+ * is there. New key servers, retry settings and phase-1 proposals
+ * (gdoi_client_reconf()) take effect at the next attempt; the keys held are
+ * kept.
+ *
  * Once registered with a KEK, GROUPKEY-PUSH datagrams from the key server
  * (from any address: the KEK and the signature authenticate them) replace
  * TEKs and the KEK without a pull; a push that leaves no keys starts a new
@@ -66,9 +72,11 @@ struct gdoi_rx {
 
 struct gdoi_client {
 	struct gdoi_client_conf conf;
+	struct gdoi_client_conf next; /* gdoi_client_reconf(): for the next attempt */
+	int has_next;
 	struct gdoi_client_ops ops;
 	enum gdoi_client_state state;
-	int fd;
+	int fd;			   /* -1 while the local address cannot be bound */
 	unsigned int server;	   /* index of the current key server */
 	unsigned int attempts;	   /* failed attempts on it */
 	uint64_t attempt_deadline; /* the attempt fails then */
@@ -81,7 +89,9 @@ struct gdoi_client {
 	struct ike_sa ike;
 	struct gdoi_pull pull;
 	struct isakmp_buf out;
-	char last_error[128];
+	char last_error[GDOI_ERROR_MAX];
+	uint8_t attempt_heard;	/* the key server sent something in this attempt */
+	uint8_t heard_since_ok; /* ... in any attempt since the last registration */
 	uint64_t registrations, failures;
 	/* the rekey SA */
 	int has_kek;
@@ -139,13 +149,42 @@ set_state(struct gdoi_client *c, enum gdoi_client_state s, const char *error)
 		c->ops.state(c->ops.ctx, s, error);
 }
 
+/* The group's socket, bound to the local address. @return 0, or -1 with
+ * errno set (EADDRNOTAVAIL: the address is not assigned on the host). */
+static int
+sock_open(struct gdoi_client *c)
+{
+	int sz = RX_SOCKBUF, fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (const struct sockaddr *)&c->conf.local, sizeof(c->conf.local)) != 0) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	/* beyond net.core.rmem_max only with CAP_NET_ADMIN: best effort */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	c->fd = fd;
+	return 0;
+}
+
+static int
+conf_valid(const struct gdoi_client_conf *conf)
+{
+	return conf->n_servers != 0 && conf->n_servers <= GDOI_MAX_SERVERS && conf->retries != 0 &&
+	       conf->ike.n_props != 0 && conf->ike.n_props <= IKE_MAX_PROPOSALS;
+}
+
 struct gdoi_client *
 gdoi_client_create(const struct gdoi_client_conf *conf, const struct gdoi_client_ops *ops)
 {
 	struct gdoi_client *c;
-	int sz = RX_SOCKBUF;
 
-	if (conf->n_servers == 0 || conf->n_servers > GDOI_MAX_SERVERS || conf->retries == 0) {
+	if (!conf_valid(conf)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -157,22 +196,17 @@ gdoi_client_create(const struct gdoi_client_conf *conf, const struct gdoi_client
 	c->conf = *conf;
 	c->ops = *ops;
 	c->mfd = -1;
+	c->fd = -1;
 	c->rx = malloc(sizeof(*c->rx));
-	c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->rx == NULL || c->fd < 0 ||
-	    bind(c->fd, (const struct sockaddr *)&conf->local, sizeof(conf->local)) != 0) {
+	/* an address not assigned yet: each attempt tries again (attempt()) */
+	if (c->rx == NULL || (sock_open(c) != 0 && errno != EADDRNOTAVAIL)) {
 		int err = c->rx == NULL ? ENOMEM : errno;
 
-		if (c->fd >= 0)
-			close(c->fd);
 		free(c->rx);
 		gvpn_keymem_free(c);
 		errno = err;
 		return NULL;
 	}
-	/* beyond net.core.rmem_max only with CAP_NET_ADMIN: best effort */
-	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0)
-		(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	for (unsigned int i = 0; i < RX_BATCH; i++) {
 		c->rx->iov[i] =
 		    (struct iovec){.iov_base = c->rx->buf[i], .iov_len = ISAKMP_MSG_MAX};
@@ -188,7 +222,8 @@ gdoi_client_free(struct gdoi_client *c)
 {
 	if (c == NULL)
 		return;
-	close(c->fd);
+	if (c->fd >= 0)
+		close(c->fd);
 	if (c->mfd >= 0)
 		close(c->mfd); /* leaves the group */
 	free(c->rx);	       /* what arrived: ciphertext and phase-1 messages in the clear */
@@ -320,6 +355,120 @@ begin_pull(struct gdoi_client *c, uint64_t now)
 	send_new(c, now);
 }
 
+static void attempt_failed(struct gdoi_client *c, uint64_t now, const char *why, int timeout);
+
+static const char *
+proposal_name(const struct ike_proposal *p, char *buf, size_t len)
+{
+	static const struct {
+		uint8_t group;
+		const char *name;
+	} groups[] = {{1, "modp768"},	{2, "modp1024"},  {5, "modp1536"}, {14, "modp2048"},
+		      {15, "modp3072"}, {16, "modp4096"}, {19, "ecp256"},  {20, "ecp384"}};
+	const char *g = "group?";
+	char enc[16];
+
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		if (groups[i].group == p->group)
+			g = groups[i].name;
+	if (p->enc == IKE_ENC_AES)
+		snprintf(enc, sizeof(enc), "aes%u", p->key_bits != 0 ? p->key_bits : 128);
+	else
+		snprintf(enc, sizeof(enc), "%s", p->enc == IKE_ENC_3DES ? "3des" : "des");
+	snprintf(buf, len, "%s-%s-%s", enc,
+		 p->hash == IKE_HASH_MD5    ? "md5"
+		 : p->hash == IKE_HASH_SHA1 ? "sha1"
+					    : "sha256",
+		 g);
+	return buf;
+}
+
+int
+gdoi_notify_explain(uint16_t type, int authenticated, uint32_t group_id, const struct ike_conf *ike,
+		    char *buf, size_t len)
+{
+	const char *n = isakmp_notify_name(type);
+	char name[48];
+	int w;
+
+	if (n != NULL)
+		snprintf(name, sizeof(name), "%s (%u%s)", n, type,
+			 authenticated ? "" : ", unauthenticated");
+	else
+		snprintf(name, sizeof(name), "notify type %u%s", type,
+			 authenticated ? "" : " (unauthenticated)");
+	switch (type) {
+	case 24: /* AUTHENTICATION_FAILED */
+		w = snprintf(buf, len, "%s: check the pre-shared key", name);
+		break;
+	case 18: /* INVALID_ID_INFORMATION */
+		w = snprintf(buf, len,
+			     "%s: the key server does not know group %u or does not authorise "
+			     "this member",
+			     name, group_id);
+		break;
+	case 14: { /* NO_PROPOSAL_CHOSEN */
+		size_t off;
+
+		w = snprintf(buf, len, "%s: none accepted of", name);
+		off = w > 0 && (size_t)w < len ? (size_t)w : len;
+		for (unsigned int i = 0; ike != NULL && i < ike->n_props && off < len; i++) {
+			char p[40];
+			int k = snprintf(buf + off, len - off, "%s %s", i != 0 ? "," : "",
+					 proposal_name(&ike->props[i], p, sizeof(p)));
+
+			off += k > 0 ? (size_t)k : 0;
+		}
+		w = (int)off;
+		break;
+	}
+	default:
+		w = snprintf(buf, len, "key server said %s", name);
+		break;
+	}
+	return w;
+}
+
+/* What gdoi_client_reconf() gave, at the start of an attempt: the keys held
+ * stay; a new server list or new proposals start with a new phase 1. */
+static void
+conf_apply(struct gdoi_client *c)
+{
+	struct gdoi_client_conf *n = &c->next;
+	int servers = n->n_servers != c->conf.n_servers ||
+		      memcmp(n->servers, c->conf.servers, sizeof(n->servers)) != 0;
+	int phase1 = n->ike.n_props != c->conf.ike.n_props ||
+		     memcmp(n->ike.props, c->conf.ike.props, sizeof(n->ike.props)) != 0;
+
+	c->conf.n_servers = n->n_servers;
+	memcpy(c->conf.servers, n->servers, sizeof(n->servers));
+	c->conf.retries = n->retries;
+	c->conf.retry_interval_ms = n->retry_interval_ms;
+	c->conf.retransmit_ms = n->retransmit_ms;
+	c->conf.ike.n_props = n->ike.n_props;
+	memcpy(c->conf.ike.props, n->ike.props, sizeof(n->ike.props));
+	gvpn_wipe(n, sizeof(*n));
+	c->has_next = 0;
+	if (servers) {
+		c->server = 0;
+		c->attempts = 0;
+	}
+	if (servers || phase1)
+		ike_sa_clear(&c->ike);
+	logf_(c, 6, "new key server settings in use%s",
+	      servers || phase1 ? ": phase 1 starts again" : "");
+}
+
+int
+gdoi_client_reconf(struct gdoi_client *c, const struct gdoi_client_conf *conf)
+{
+	if (!conf_valid(conf))
+		return -EINVAL;
+	c->next = *conf;
+	c->has_next = 1;
+	return 0;
+}
+
 /* One registration attempt with the current server. */
 static void
 attempt(struct gdoi_client *c, uint64_t now)
@@ -327,9 +476,21 @@ attempt(struct gdoi_client *c, uint64_t now)
 	char name[32];
 	int rc;
 
+	if (c->has_next)
+		conf_apply(c);
 	c->next_attempt = 0;
 	c->attempt_notify = 0;
+	c->attempt_heard = 0;
 	c->attempt_deadline = now + c->conf.retry_interval_ms;
+	if (c->fd < 0 && sock_open(c) != 0) {
+		char why[96], a[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &c->conf.local.sin_addr, a, sizeof(a));
+		snprintf(why, sizeof(why), "local address %s %s", a,
+			 errno == EADDRNOTAVAIL ? "is not assigned on this host" : strerror(errno));
+		attempt_failed(c, now, why, 0);
+		return;
+	}
 	if (c->ike.state == IKE_ESTABLISHED && now < c->ike_expires) {
 		begin_pull(c, now); /* reuse the IKE SA (R17) */
 		return;
@@ -358,20 +519,32 @@ notify_name(uint16_t type, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * An attempt failed (@p timeout: nothing completed it in time). last_error
+ * says why in the operator's terms: the key server's notification with its
+ * likely cause, "no answer" only when the key server sent nothing at all in
+ * this attempt. A failure like the previous one is logged at INFO: the
+ * warning was given once.
+ */
 static void
-attempt_failed(struct gdoi_client *c, uint64_t now, const char *why)
+attempt_failed(struct gdoi_client *c, uint64_t now, const char *why, int timeout)
 {
-	char name[32], nn[32];
+	char name[32], text[GDOI_ERROR_MAX], prev[GDOI_ERROR_MAX];
 
-	if (c->attempt_notify != 0) /* a hint only: nothing authenticated it */
-		snprintf(c->last_error, sizeof(c->last_error),
-			 "%s: %s; key server may have said: %s (unauthenticated)",
-			 server_name(c, name, sizeof(name)), why,
-			 notify_name(c->attempt_notify, nn, sizeof(nn)));
-	else
-		snprintf(c->last_error, sizeof(c->last_error), "%s: %s",
-			 server_name(c, name, sizeof(name)), why);
-	logf_(c, 4, "registration failed: %s", c->last_error);
+	server_name(c, name, sizeof(name));
+	snprintf(prev, sizeof(prev), "%s", c->last_error);
+	if (timeout && c->attempt_notify != 0) { /* a hint only: nothing authenticated it */
+		gdoi_notify_explain(c->attempt_notify, 0, c->conf.group_id, &c->conf.ike, text,
+				    sizeof(text));
+		snprintf(c->last_error, sizeof(c->last_error), "%s: %.200s", name, text);
+	} else if (timeout && c->attempt_heard) {
+		snprintf(c->last_error, sizeof(c->last_error), "%s: stopped answering during %s",
+			 name, c->ike.state == IKE_ESTABLISHED ? "the pull" : "phase 1");
+	} else {
+		snprintf(c->last_error, sizeof(c->last_error), "%s: %s", name, why);
+	}
+	logf_(c, strcmp(prev, c->last_error) != 0 ? 4 : 6, "registration failed: %s",
+	      c->last_error);
 	c->failures++;
 	c->resend_at = 0;
 	ike_sa_clear(&c->ike);
@@ -385,10 +558,16 @@ attempt_failed(struct gdoi_client *c, uint64_t now, const char *why)
 			logf_(c, 5, "key server failover: %s", server_name(c, name, sizeof(name)));
 	}
 	/* Keys still valid: keep them, keep trying (R12). None: fail open (R24). */
-	if (c->ops.has_keys != NULL && c->ops.has_keys(c->ops.ctx))
+	if (c->ops.has_keys != NULL && c->ops.has_keys(c->ops.ctx)) {
 		set_state(c, GDOI_REKEYING, NULL);
-	else
+	} else if (timeout && !c->heard_since_ok) {
+		char all[GDOI_ERROR_MAX + 32];
+
+		snprintf(all, sizeof(all), "no key server answers (%s)", c->last_error);
+		set_state(c, GDOI_FAILED, all);
+	} else {
 		set_state(c, GDOI_FAILED, c->last_error);
+	}
 	c->next_attempt = c->attempt_deadline > now ? c->attempt_deadline : now;
 }
 
@@ -440,11 +619,12 @@ registered(struct gdoi_client *c, uint64_t now)
 	rc = c->ops.policy(c->ops.ctx, &c->pull.pol);
 
 	if (rc != 0) {
-		attempt_failed(c, now, "policy refused by the data plane");
+		attempt_failed(c, now, "policy refused by the data plane", 0);
 		return;
 	}
 	c->registrations++;
 	c->attempts = 0;
+	c->heard_since_ok = 0;
 	kek_set(c, c->pull.pol.has_kek ? &c->pull.pol.kek : NULL,
 		c->pull.pol.has_seq ? c->pull.pol.seq : 0, now);
 	c->resend_at = 0;
@@ -492,7 +672,7 @@ input(struct gdoi_client *c, const uint8_t *msg, size_t len, const struct isakmp
 		}
 		rc = ike_mm_input(&c->ike, msg, len, &c->out, &res, &why);
 		if (rc != 0) {
-			attempt_failed(c, now, why);
+			attempt_failed(c, now, why, 0);
 			return 0;
 		}
 		switch (res) {
@@ -522,14 +702,15 @@ input(struct gdoi_client *c, const uint8_t *msg, size_t len, const struct isakmp
 		}
 		rc = gdoi_pull_input(&c->pull, &c->ike, msg, len, &c->out, &res, &why);
 		if (rc != 0) {
-			char text[96];
+			char text[GDOI_ERROR_MAX];
 
+			/* protected by the phase-1 SA: the key server's own word */
 			if (rc == -ECONNREFUSED)
-				snprintf(text, sizeof(text), "%s (notify type %u)", why,
-					 c->pull.notify);
+				gdoi_notify_explain(c->pull.notify, 1, c->conf.group_id,
+						    &c->conf.ike, text, sizeof(text));
 			else
 				snprintf(text, sizeof(text), "%s", why);
-			attempt_failed(c, now, text);
+			attempt_failed(c, now, text, 0);
 			return 0;
 		}
 		if (res == IKE_IGNORED) {
@@ -646,6 +827,7 @@ void
 gdoi_client_start(struct gdoi_client *c, uint64_t now_ms)
 {
 	c->attempts = 0;
+	c->heard_since_ok = 0;
 	if (c->state == GDOI_REGISTERED)
 		set_state(c, GDOI_REKEYING, NULL);
 	attempt(c, now_ms);
@@ -678,6 +860,8 @@ datagram(struct gdoi_client *c, const uint8_t *buf, size_t n, const struct socka
 		c->rx_drops[GDOI_RX_DROP_NOT_KEY_SERVER]++;
 		return;
 	}
+	c->attempt_heard = 1;
+	c->heard_since_ok = 1;
 	if (input(c, buf, n, &h, now, &drop) != 0)
 		c->rx_drops[drop]++;
 }
@@ -716,7 +900,7 @@ static void
 receive(struct gdoi_client *c, uint64_t now)
 {
 	unsigned int share = c->mfd >= 0 ? GDOI_RX_BUDGET / 2 : GDOI_RX_BUDGET;
-	int full = receive_fd(c, c->fd, share, now);
+	int full = c->fd >= 0 ? receive_fd(c, c->fd, share, now) : 0;
 
 	if (c->mfd >= 0)
 		full |= receive_fd(c, c->mfd, GDOI_RX_BUDGET / 2, now);
@@ -730,7 +914,7 @@ gdoi_client_poll(struct gdoi_client *c, uint64_t now)
 	if (c->resend_at != 0 && now >= c->attempt_deadline &&
 	    (c->state == GDOI_PHASE1 || c->state == GDOI_PULL || c->state == GDOI_REKEYING) &&
 	    c->next_attempt == 0) {
-		attempt_failed(c, now, "no answer");
+		attempt_failed(c, now, "no answer", 1);
 		return;
 	}
 	if (c->resend_at != 0 && now >= c->resend_at) {
@@ -773,7 +957,9 @@ gdoi_client_info(const struct gdoi_client *c, uint64_t now, struct gdoi_client_i
 	memset(out, 0, sizeof(*out));
 	out->state = c->state;
 	server_name(c, out->server, sizeof(out->server));
-	snprintf(out->last_error, sizeof(out->last_error), "%s", c->last_error);
+	/* what fits telemetry's strings; the log line has it all */
+	snprintf(out->last_error, sizeof(out->last_error), "%.*s", (int)sizeof(out->last_error) - 1,
+		 c->last_error);
 	out->rekey_in_ms = c->rekey_at == 0    ? -1
 			   : c->rekey_at > now ? (int64_t)(c->rekey_at - now)
 					       : 0;
@@ -796,7 +982,7 @@ gdoi_client_info(const struct gdoi_client *c, uint64_t now, struct gdoi_client_i
 	memcpy(out->rx_drops, c->rx_drops, sizeof(out->rx_drops));
 	out->rx_polls_full = c->rx_polls_full;
 	/* the kernel's count: datagrams that found the socket buffer full */
-	if (getsockopt(c->fd, SOL_SOCKET, SO_MEMINFO, mem, &ml) == 0 &&
+	if (c->fd >= 0 && getsockopt(c->fd, SOL_SOCKET, SO_MEMINFO, mem, &ml) == 0 &&
 	    ml > SK_MEMINFO_DROPS * sizeof(mem[0]))
 		out->rx_socket_full = mem[SK_MEMINFO_DROPS];
 }

@@ -24,6 +24,8 @@ extern "C" {
 #endif
 
 #define GDOI_MAX_SERVERS 4
+/** Room for a failure text (the log's; telemetry keeps its first 127). */
+#define GDOI_ERROR_MAX 256
 
 enum gdoi_client_state {
 	GDOI_IDLE = 0,
@@ -95,6 +97,27 @@ struct gdoi_client *gdoi_client_create(const struct gdoi_client_conf *conf,
 				       const struct gdoi_client_ops *ops);
 /** Free a client, wiping its keys and closing its socket. */
 void gdoi_client_free(struct gdoi_client *c);
+
+/**
+ * New key servers, retry settings, retransmission interval or phase-1
+ * proposals for the next attempt (a reload): the keys held, the KEK and
+ * the rekey schedule stay; the attempt running goes on under the old ones.
+ * The local address and the PSK are taken from the client's creation.
+ * @return 0, or -EINVAL (no servers, too many, retries 0, or no phase-1
+ *   proposal).
+ */
+int gdoi_client_reconf(struct gdoi_client *c, const struct gdoi_client_conf *conf);
+
+/**
+ * A key server's notification as an operator reads it: its name, number
+ * and likely cause, e.g. "AUTHENTICATION_FAILED (24, unauthenticated):
+ * check the pre-shared key"; NO_PROPOSAL_CHOSEN lists the phase-1
+ * proposals of @p ike offered.
+ * @param authenticated 0 for a notification in the clear (phase 1).
+ * @return the length the text has (truncated to @p len - 1 as snprintf).
+ */
+int gdoi_notify_explain(uint16_t type, int authenticated, uint32_t group_id,
+			const struct ike_conf *ike, char *buf, size_t len);
 
 /** Register now (at start, and on an operator's request). @p now_ms: a monotonic clock. */
 void gdoi_client_start(struct gdoi_client *c, uint64_t now_ms);

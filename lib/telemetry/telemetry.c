@@ -494,6 +494,15 @@ cmd_fail_open(const char *cmd, const char *params, struct rte_tel_data *d)
 		on = 1;
 	else if (strcmp(state, "off") != 0)
 		return refuse(d, "state must be on or off");
+	if (on) { /* a static group's SAs are configured: it never lacks keys */
+		const struct gvpn_ctrl_snapshot *snap = gvpn_ctrl_snapshot_get(tc.ctrl);
+		int static_group = !snap->group[group].gdoi && snap->group[group].n_sas != 0;
+
+		gvpn_ctrl_snapshot_put(snap);
+		if (static_group)
+			return refuse(d, "a static group keeps its SAs: fail-open is for a "
+					 "group that lost its keys");
+	}
 	post(group, REQ_FAIL_OPEN, on);
 	rte_tel_data_add_dict_string(d, "group", name);
 	rte_tel_data_add_dict_string(d, "fail_open", on ? "on" : "off");
@@ -594,15 +603,15 @@ gvpn_telemetry_poll(void)
 		if (kinds == 0)
 			continue;
 		if (kinds & 1u << REQ_SA_CLEAR) {
-			/* delete the group's SAs; a key-server group registers again */
-			gvpn_ctrl_group_clear(tc.ctrl, g);
-			if (tc.cfg->groups[g].gdoi)
-				kinds |= 1u << REQ_REGISTER;
+			/* a key-server group registers again, a static one gets
+			 * its SAs again */
+			gvpn_ctrl_group_sa_clear(tc.ctrl, g);
+			kinds &= ~(1u << REQ_REGISTER);
 		}
 		if (kinds & 1u << REQ_REGISTER)
 			gvpn_ctrl_group_register(tc.ctrl, g);
 		if (kinds & 1u << REQ_FAIL_OPEN)
-			gvpn_ctrl_group_fail(
+			gvpn_ctrl_group_fail_open(
 			    tc.ctrl, g,
 			    atomic_load_explicit(&pending[g].fail_open, memory_order_acquire));
 	}

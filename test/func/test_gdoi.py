@@ -185,10 +185,23 @@ def test_silent_key_server(ctx, tap):
                 n = g.lcores()["drop_no_rule"]
                 g.wait(lambda: g.lcores()["drop_no_rule"] > n + 10, what="drops")
                 assert g.lcores()["fail_open"] == 0
+                g.wait(lambda: group(g)["failures"] >= 4, timeout=20, what="more retries")
+                assert group(g)["last_error"] == f"127.0.0.1:{port}: no answer", group(g)
+                r = run([gvpnctl(ctx), "-f", g.prefix, "show", "groups"])
+                row = [ln for ln in r.stdout.splitlines() if ln.startswith("corp ")]
+                assert r.returncode == 0 and row and row[0].split()[3] == "closed", r.stdout
                 assert g.stop() == 0
         out = [p for p in rdpcap(f"{ctx['work']}/closed.esp.pcap")]
         assert not out, f"{len(out)} frames left while fail-closed"
-    tap.check("silent key server, no fail-open rules: fail-closed, traffic dropped and counted",
+        log = g.output()
+        assert "fail-open (0 rules)" not in log, log[-2000:]
+        assert log.count("group corp: entered fail-closed (no fail-open rules)") == 1, log[-3000:]
+        assert log.count("group corp: not registered and no keys are left: no key server "
+                         f"answers (127.0.0.1:{port}: no answer)") == 1, log[-3000:]
+        # the first failure warns, the same one again is INFO: one warning line
+        assert log.count("registration failed: 127.0.0.1:%d: no answer" % port) >= 1
+    tap.check("silent key server, no fail-open rules: fail-closed (said so in the log and in "
+              "gvpnctl show groups, once over 4 retries), traffic dropped and counted",
               fail_closed)
 
     def fail_open():
@@ -234,6 +247,92 @@ def test_refusals(ctx, tap):
                   "installed, gvpnd keeps running", case)
 
 
+def gvpnctl(ctx):
+    return os.path.join(ctx["root"], "app", "gvpnctl", "gvpnctl")
+
+
+def test_notification_texts(ctx, tap):
+    """A key server's refusal named with its likely cause, in last_error and the log."""
+    pkts, clear_in, empty = traffic(ctx["work"], "why")
+    cases = [
+        ("INVALID_ID_INFORMATION", {"faults": {"refuse_group": True}},
+         "INVALID_ID_INFORMATION (18): the key server does not know group 1001 or does not "
+         "authorise this member"),
+        ("NO_PROPOSAL_CHOSEN", {"phase1": {"accept": [{"encryption": "3des-cbc", "hash": "md5",
+                                                       "dh_group": 2}]}},
+         "NO_PROPOSAL_CHOSEN (14, unauthenticated): none accepted of aes256-sha256-modp2048, "
+         "aes128-sha1-modp1024"),
+    ]
+    for i, (name, kw, text) in enumerate(cases):
+        def case(kw=kw, text=text, i=i):
+            port = BASE_PORT + 5 + i
+            with KeyServer(ctx["root"], ks_conf(port, **kw), ctx["work"], f"ks-why{i}"):
+                with member(ctx, f"why{i}", gm_conf([port]), clear_in, empty) as g:
+                    g.wait(lambda: group(g)["failures"] >= 2, timeout=20,
+                           what="two failed attempts")
+                    info = group(g)
+                    assert info["state"] == "failed", info
+                    assert info["last_error"] == f"127.0.0.1:{port}: {text}", info
+                    r = run([gvpnctl(ctx), "-f", g.prefix, "show", "groups"])
+                    assert r.returncode == 0 and text[:40] in r.stdout, r.stdout
+                    assert g.stop() == 0
+            log = g.output()
+            assert f"registration failed: 127.0.0.1:{port}: {text}" in log, log[-2000:]
+            assert log.count("group corp: not registered and no keys are left: "
+                             f"127.0.0.1:{port}: {text}") == 1, log[-2000:]
+            assert "no answer" not in log and "no key server answers" not in log, log[-2000:]
+        tap.check(f"key server says {name}: last_error, show groups and the log name it "
+                  "with its likely cause; never 'no answer'", case)
+
+
+def test_unassigned_local_address(ctx, tap):
+    """A local address the host does not have fails that group only, retried."""
+    pkts, clear_in, empty = traffic(ctx["work"], "noaddr")
+    port = BASE_PORT + 5
+    conf_ks = ks_conf(port)
+    conf_ks["groups"].append({"id": 1002, "teks": [{
+        "spi": 0x2002, "cipher": "aes-cbc", "key_bits": 128, "auth": "hmac-sha1-96",
+        "src": "10.1.0.0/24", "dst": "10.2.0.0/24", "mirror": True, "lifetime": 600}]})
+    conf = gm_conf([port]).replace('local_address = "127.0.0.1";',
+                                   'local_address = "192.0.2.1";')
+    head, _, tail = conf.rpartition("} );")  # the end of groups
+    conf = head + f"""}},
+  {{ name = "lab"; id = 1002; key_servers = ( "127.0.0.1:{port}" );
+     local_address = "127.0.0.1"; psk = "{PSK}"; retry_interval = 1; retries = 2; }} );""" + tail
+    path = os.path.join(ctx["work"], "noaddr-check.conf")
+    with open(path, "w") as f:
+        f.write(conf)
+
+    def check_warns():
+        r = run([ctx["gvpnd"], "--", "-f", path, "--check"], timeout=10)
+        assert r.returncode == 0, r
+        assert "gvpnd: warning: groups[corp].local_address 192.0.2.1 is not assigned on this " \
+               "host" in r.stderr, r.stderr
+        assert "configuration valid" in r.stdout, r.stdout
+    tap.check("--check warns about a local address the host does not have, and passes",
+              check_warns)
+
+    def others_run():
+        with KeyServer(ctx["root"], conf_ks, ctx["work"], "ks-noaddr"):
+            with member(ctx, "noaddr", conf, clear_in, empty) as g:
+                g.wait(lambda: g.tel("/gvpn/groups")["lab"]["state"] == "registered",
+                       timeout=20, what="the other group to register")
+                assert g.tel("/gvpn/groups")["lab"]["sas"] == 1
+                g.wait(lambda: group(g)["failures"] >= 3, timeout=10, what="retries")
+                info = group(g)
+                assert info["state"] == "failed" and info["sas"] == 0, info
+                assert info["last_error"] == (f"127.0.0.1:{port}: local address 192.0.2.1 is "
+                                              "not assigned on this host"), info
+                assert g.tel("/gvpn/version"), "gvpnd stopped answering"
+                assert g.stop() == 0
+        log = g.output()
+        assert log.count("group corp: not registered and no keys are left: 127.0.0.1:"
+                         f"{port}: local address 192.0.2.1 is not assigned") == 1, log[-3000:]
+        assert log.count("group corp: entered fail-closed") == 1, log[-3000:]
+    tap.check("a local address the host does not have: gvpnd starts, that group fails and "
+              "retries at its retry_interval (logged once), the other group registers", others_run)
+
+
 def test_spoofed_notifications(ctx, tap):
     """RFC 2408 4.8: before phase 1 has keys nothing protects a notification,
     so one in the clear is advice: counted, and the registration goes on."""
@@ -268,12 +367,19 @@ def test_spoofed_notifications(ctx, tap):
                 g.wait(lambda: group(g)["failures"] >= 1, timeout=20, what="a failed attempt")
                 info = group(g)
                 assert info["unauth_notifies"] >= 1, info
-                assert info["last_error"].endswith(
-                    "no answer; key server may have said: AUTHENTICATION_FAILED "
-                    "(unauthenticated)"), info
+                assert info["last_error"] == (
+                    f"127.0.0.1:{port}: AUTHENTICATION_FAILED (24, unauthenticated): "
+                    "check the pre-shared key"), info
                 assert g.stop() == 0
+            log = g.output()
+            assert "registration failed: 127.0.0.1:%d: AUTHENTICATION_FAILED (24, " \
+                   "unauthenticated): check the pre-shared key" % port in log, log[-2000:]
+            # the key server answered messages 2 and 4: never "no key server answers"
+            assert "not registered and no keys are left: 127.0.0.1:%d: AUTHENTICATION" % port \
+                in log, log[-2000:]
+            assert "no key server answers" not in log, log[-2000:]
     tap.check("an attempt that times out after a notification in the clear names it as "
-              "unauthenticated in last_error", hint)
+              "unauthenticated in last_error, with its likely cause", hint)
 
 
 def test_deny_policies_ignored(ctx, tap):
@@ -464,6 +570,8 @@ def main():
     test_silent_key_server(ctx, tap)
     test_refusals(ctx, tap)
     test_spoofed_notifications(ctx, tap)
+    test_notification_texts(ctx, tap)
+    test_unassigned_local_address(ctx, tap)
     test_deny_policies_ignored(ctx, tap)
     test_pull_rekey(ctx, tap)
     test_register_command(ctx, tap)

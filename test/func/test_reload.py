@@ -7,12 +7,14 @@ lab) and one static (site), with clear traffic for corp replayed forever.
 The configuration file is edited and gvpnd sent SIGHUP:
 - live settings (bypass, ttl, fail-open rules) apply with every SA kept and
   corp's traffic still encrypted;
-- a change to lab's phase-1 proposals clears lab's SAs and registers it
+- a change to lab's local address clears lab's SAs and registers it
   again (a second pull at the key server) while corp and site keep theirs;
 - a changed static key installs site's SA again, nothing else moves;
 - an invalid file and a file changing a restart-only setting are refused
   whole: nothing changes, gvpnd keeps running;
-- a group removed and one added.
+- a group removed and one added;
+- a change to corp's key servers, phase-1 proposals and retry settings keeps
+  its SAs with no packet dropped; its next registration uses them.
 Every outcome is checked in the log and in /gvpn/config.
 
 Usage: test_reload.py GVPND SOURCE_ROOT WORKDIR
@@ -198,7 +200,9 @@ def main():
 
         def group_change():
             text = live.replace(gdoi_group("lab", 1002),
-                                gdoi_group("lab", 1002, phase1='"aes128-sha1-modp1024"'))
+                                gdoi_group("lab", 1002).replace(
+                                    'local_address = "127.0.0.1";',
+                                    f'local_address = "127.0.0.1:{KS_PORT + 1000}";'))
             assert text != live
             corp_pkts = g.tel("/gvpn/sa")["0x00001001"]["packets"]
             c, log = reload(text)
@@ -207,7 +211,8 @@ def main():
             assert c["reloads"] == 2 and want in log, (c, log)
             assert (c["groups_unchanged"], c["groups_reregistered"]) == (2, 1), c
             assert c["live_changes"] == "none", c
-            assert "gvpn.ctrl: group lab: phase1 changed: SAs cleared, registering again" in log, log
+            assert "gvpn.ctrl: group lab: local_address changed: SAs cleared, registering again" \
+                in log, log
             g.wait(lambda: pulls(ks, 1002) == 2, timeout=20, what="lab's second pull")
             g.wait(lambda: g.tel("/gvpn/groups")["lab"]["state"] == "registered"
                    and sas(g) == start["sas"], timeout=20, what="lab registered again")
@@ -218,7 +223,7 @@ def main():
             assert full.count("SA added: group 3001 SPI 0x00003001") == 1, full
             assert g.tel("/gvpn/sa")["0x00001001"]["packets"] > corp_pkts
             start["conf"] = text
-        tap.check("lab's phase-1 proposals changed: lab's SAs cleared and pulled again, "
+        tap.check("lab's local address changed: lab's SAs cleared and pulled again, "
                   "corp and site untouched", group_change)
 
         def static_change():
@@ -329,6 +334,50 @@ def main():
             assert g.tel("/gvpn/version"), "telemetry does not answer"
         tap.check("a key_file that is a FIFO: the reload is refused at once, nothing changes",
                   fifo_key_refused)
+
+        def lossless_change():
+            bypass = '{ protocol = "udp"; dst_port = 848; }, { protocol = "ospf"; }'
+            fo = 'fail_open = ( { src = "192.0.2.0/24"; dst = "198.51.100.0/24"; } );'
+            corp = gdoi_group("corp", 1001, phase1='"aes128-sha1-modp1024"', extra=fo).replace(
+                "retry_interval = 1; retries = 2;", "retry_interval = 3; retries = 5;").replace(
+                f'key_servers = ( "127.0.0.1:{KS_PORT}" );',
+                f'key_servers = ( "127.0.0.1:{KS_PORT}", "127.0.0.1:{KS_PORT + 1}" );')
+            text = conf(groups=[corp, static_group(KEY2), gdoi_group("lab", 1002)], bypass=bypass,
+                        dataplane="ttl = 32;")
+
+            def drops():
+                return sum(v for k, v in g.lcores().items() if k.startswith("drop_"))
+            before, d0, p1001 = sas(g), drops(), pulls(ks, 1001)
+            pk = g.tel("/gvpn/sa")["0x00001001"]["packets"]
+            c, log = reload(text)
+            want = ("config reloaded: 3 group(s) unchanged, 0 re-registered, 0 added, 0 removed; "
+                    "live changes: groups[corp].key_servers (next registration)")
+            assert want in log and c["last_result"] == "applied", (c, log)
+            assert "gvpn.ctrl: group corp: key_servers changed: SAs kept, applies from the next " \
+                "registration" in log, log
+            assert "SA added" not in log and "cleared" not in log, log
+            g.wait(lambda: g.tel("/gvpn/sa")["0x00001001"]["packets"] > pk + 1000,
+                   what="corp's SA to keep encrypting")
+            assert sas(g) == before and drops() == d0, (sas(g), drops() - d0)
+            assert pulls(ks, 1001) == p1001
+            assert g.tel("/gvpn/groups")["corp"]["state"] == "registered"
+            # the next registration: phase 1 with the new proposal, the SA kept
+            n_mm = len([e for e in ks.events() if e["event"] == "mm_proposal_chosen"])
+            assert g.tel("/gvpn/group/register,corp")["result"] == "queued"
+            g.wait(lambda: pulls(ks, 1001) == p1001 + 1, timeout=20, what="corp's next pull")
+            chosen = [e for e in ks.events() if e["event"] == "mm_proposal_chosen"][n_mm:]
+            assert chosen and chosen[-1]["encryption"] == "aes-cbc" and \
+                chosen[-1]["key_bits"] == 128 and chosen[-1]["hash"] == "sha1" and \
+                chosen[-1]["dh_group"] == 2, chosen
+            g.wait(lambda: g.tel("/gvpn/groups")["corp"]["state"] == "registered",
+                   what="corp registered")
+            assert sas(g) == before and drops() == d0, (sas(g), drops() - d0)
+            full = g.output()
+            assert full.count("SA added: group 1001 SPI 0x00001001") == 1, full
+            assert "group corp: operator request: register" in full, full
+        tap.check("corp's key servers, phase 1 and retry settings changed: SAs kept, zero drops, "
+                  "no pull; the next registration runs phase 1 with the new proposal",
+                  lossless_change)
 
         def clean_stop():
             log = g.output()

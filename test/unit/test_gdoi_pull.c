@@ -5,12 +5,16 @@
  * message 4 that decrypts and authenticates (HASH(4) right) and then fails a
  * later check, or succeeds; the buffer is all zero afterwards.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <openssl/rand.h>
 
 #include "test_util.h"
 #include "gvpn_gdoi.h"
+#include "gvpn_gdoi_client.h"
 #include "gvpn_ike.h"
 #include "gvpn_isakmp.h"
 
@@ -217,10 +221,254 @@ test_pull4_with_duplicate_kd_or_out_of_order_is_refused(void **state)
 	free(out);
 }
 
+/* A key server's notification is named, numbered and explained; phase-1
+ * refusals list what was offered. */
+static void
+test_notifications_are_explained_with_their_likely_cause(void **state)
+{
+	struct ike_conf ike = {
+	    .n_props = 2,
+	    .props = {{.enc = IKE_ENC_AES, .key_bits = 256, .hash = IKE_HASH_SHA256, .group = 14},
+		      {.enc = IKE_ENC_3DES, .hash = IKE_HASH_SHA1, .group = 19}}};
+	static const struct {
+		uint16_t type;
+		int authenticated;
+		size_t len;
+		const char *text;
+	} cases[] = {
+	    {24, 0, 256, "AUTHENTICATION_FAILED (24, unauthenticated): check the pre-shared key"},
+	    {18, 1, 256,
+	     "INVALID_ID_INFORMATION (18): the key server does not know group 1001 or does not "
+	     "authorise this member"},
+	    {14, 0, 256,
+	     "NO_PROPOSAL_CHOSEN (14, unauthenticated): none accepted of aes256-sha256-modp2048, "
+	     "3des-sha1-ecp256"},
+	    {14, 1, 50, "NO_PROPOSAL_CHOSEN (14): none accepted of aes256-"},
+	    {4, 1, 256, "key server said INVALID_COOKIE (4)"},
+	    {9999, 0, 256, "key server said notify type 9999 (unauthenticated)"},
+	};
+	char buf[256];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		memset(buf, 'x', sizeof(buf));
+		gdoi_notify_explain(cases[i].type, cases[i].authenticated, 1001, &ike, buf,
+				    cases[i].len);
+		if (strcmp(buf, cases[i].text) != 0)
+			fail_msg("type %u: '%s', expected '%s'", cases[i].type, buf, cases[i].text);
+	}
+}
+
+struct client_events {
+	unsigned int failed;
+	char error[GDOI_ERROR_MAX + 32];
+};
+
+static int
+no_policy(void *ctx, const struct gdoi_policy *pol)
+{
+	(void)ctx;
+	(void)pol;
+	return -ENOTSUP;
+}
+
+static int
+no_keys(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+static void
+on_state(void *ctx, enum gdoi_client_state st, const char *error)
+{
+	struct client_events *ev = ctx;
+
+	if (st == GDOI_FAILED) {
+		ev->failed++;
+		snprintf(ev->error, sizeof(ev->error), "%s", error != NULL ? error : "");
+	}
+}
+
+/* Settings for key server @p server (127.0.0.1) from @p local. */
+static void
+client_conf(struct gdoi_client_conf *cc, uint32_t local, uint16_t server)
+{
+	*cc = (struct gdoi_client_conf){.group_id = 1001,
+					.n_servers = 1,
+					.retry_interval_ms = 1000,
+					.retries = 2,
+					.retransmit_ms = 400};
+	cc->servers[0].sin_family = AF_INET;
+	cc->servers[0].sin_addr.s_addr = htonl(0x7f000001);
+	cc->servers[0].sin_port = htons(server);
+	cc->local.sin_family = AF_INET;
+	cc->local.sin_addr.s_addr = htonl(local);
+	cc->ike.local_addr = local;
+	cc->ike.psk_len = 32;
+	memset(cc->ike.psk, 'k', 32);
+	cc->ike.doi = GDOI_DOI;
+	cc->ike.n_props = 1;
+	cc->ike.props[0] = (struct ike_proposal){.enc = IKE_ENC_AES,
+						 .key_bits = 128,
+						 .hash = IKE_HASH_SHA256,
+						 .group = 14,
+						 .lifetime = 3600};
+}
+
+/* A client of key server @p server (127.0.0.1) from @p local. */
+static struct gdoi_client *
+client_new(struct client_events *ev, uint32_t local, uint16_t server)
+{
+	struct gdoi_client_conf cc;
+	struct gdoi_client_ops ops = {
+	    .policy = no_policy, .state = on_state, .has_keys = no_keys, .ctx = ev};
+
+	client_conf(&cc, local, server);
+	return gdoi_client_create(&cc, &ops);
+}
+
+/* A UDP socket on 127.0.0.1 standing in for a key server; its port in @p port. */
+static int
+udp_server(uint16_t *port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+	socklen_t l = sizeof(a);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* An address the host does not have: the client is created, each attempt
+ * fails with that reason at the retry interval, the group fails once. */
+static void
+test_unassigned_local_address_fails_each_attempt_not_the_client(void **state)
+{
+	struct client_events ev = {0};
+	struct gdoi_client_info info;
+	struct gdoi_client *c = client_new(&ev, 0xc0000201 /* 192.0.2.1 */, 848);
+
+	(void)state;
+	assert_non_null(c);
+	gdoi_client_start(c, 1000);
+	gdoi_client_info(c, 1000, &info);
+	assert_int_equal(info.state, GDOI_FAILED);
+	assert_int_equal(info.failures, 1);
+	assert_string_equal(info.last_error,
+			    "127.0.0.1:848: local address 192.0.2.1 is not assigned on this host");
+	assert_int_equal(ev.failed, 1);
+	assert_string_equal(ev.error, info.last_error); /* not "no key server answers" */
+	gdoi_client_poll(c, 1999);
+	gdoi_client_info(c, 1999, &info);
+	assert_int_equal(info.failures, 1); /* not before the retry interval */
+	for (uint64_t t = 2000; t <= 4000; t += 100)
+		gdoi_client_poll(c, t);
+	gdoi_client_info(c, 4000, &info);
+	assert_int_equal(info.failures, 4); /* at 1, 2, 3 and 4 s */
+	assert_int_equal(ev.failed, 1);	    /* said once */
+	gdoi_client_free(c);
+}
+
+/* "no answer" only when the key server sent nothing; one that answered,
+ * then fell silent, is told apart. */
+static void
+test_no_answer_is_said_only_when_nothing_came_back(void **state)
+{
+	struct client_events ev = {0};
+	struct gdoi_client_info info;
+	struct gdoi_client *c;
+	uint16_t port;
+	int ks = udp_server(&port);
+	uint8_t m[2048];
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	ssize_t n;
+
+	(void)state;
+	c = client_new(&ev, 0x7f000001, port);
+	assert_non_null(c);
+	gdoi_client_start(c, 0);
+	gdoi_client_poll(c, 1000); /* nothing read by the key server: no answer */
+	gdoi_client_info(c, 1000, &info);
+	assert_int_equal(info.state, GDOI_FAILED);
+	assert_string_equal(strchr(info.last_error, ' '), " no answer");
+	assert_int_equal(strncmp(ev.error, "no key server answers (127.0.0.1:", 33), 0);
+	/* the next attempt: the key server answers with a message of other cookies */
+	gdoi_client_poll(c, 2000);
+	do
+		n = recvfrom(ks, m, sizeof(m), 0, (struct sockaddr *)&from, &fl);
+	while (n > 0 && (size_t)n < ISAKMP_HDR_LEN);
+	assert_true(n >= (ssize_t)ISAKMP_HDR_LEN);
+	m[0] ^= 0xff; /* initiator cookie: not the member's */
+	assert_true(sendto(ks, m, (size_t)n, 0, (struct sockaddr *)&from, fl) == n);
+	usleep(10000);
+	gdoi_client_poll(c, 2100);
+	gdoi_client_poll(c, 3000);
+	gdoi_client_info(c, 3000, &info);
+	assert_int_equal(info.failures, 2);
+	assert_string_equal(strchr(info.last_error, ' '), " stopped answering during phase 1");
+	assert_string_equal(ev.error, info.last_error); /* a key server answered */
+	gdoi_client_free(c);
+	close(ks);
+}
+
+/* New key servers from a reload: the attempt running goes on with the old
+ * one; the next attempt starts phase 1 with the first new server. */
+static void
+test_reconf_takes_effect_at_the_next_attempt(void **state)
+{
+	struct client_events ev = {0};
+	struct gdoi_client_conf cc;
+	struct gdoi_client *c;
+	uint16_t pa, pb;
+	int a = udp_server(&pa), b = udp_server(&pb);
+	uint8_t m[2048];
+
+	(void)state;
+	c = client_new(&ev, 0x7f000001, pa);
+	assert_non_null(c);
+	gdoi_client_start(c, 0);
+	usleep(10000);
+	assert_true(recv(a, m, sizeof(m), MSG_DONTWAIT) > 0); /* message 1 to the old one */
+	client_conf(&cc, 0x7f000001, pb);
+	cc.retry_interval_ms = 5000;
+	cc.n_servers = 0;
+	assert_int_equal(gdoi_client_reconf(c, &cc), -EINVAL);
+	cc.n_servers = 1;
+	assert_int_equal(gdoi_client_reconf(c, &cc), 0);
+	gdoi_client_poll(c, 500); /* a retransmission: still the old server */
+	usleep(10000);
+	assert_true(recv(a, m, sizeof(m), MSG_DONTWAIT) > 0);
+	assert_true(recv(b, m, sizeof(m), MSG_DONTWAIT) < 0);
+	gdoi_client_poll(c, 1000); /* the old retry interval (1 s) ends the attempt */
+	gdoi_client_poll(c, 1001); /* the next one: the new server */
+	usleep(10000);
+	assert_true(recv(b, m, sizeof(m), MSG_DONTWAIT) > 0);
+	gdoi_client_poll(c, 5000); /* its retry interval is the new one: 5 s */
+	{
+		struct gdoi_client_info info;
+
+		gdoi_client_info(c, 5000, &info);
+		assert_int_equal(info.failures, 1);
+		assert_int_equal(info.state, GDOI_PHASE1);
+	}
+	gdoi_client_free(c);
+	close(a);
+	close(b);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_notifications_are_explained_with_their_likely_cause),
+	    cmocka_unit_test(test_unassigned_local_address_fails_each_attempt_not_the_client),
+	    cmocka_unit_test(test_no_answer_is_said_only_when_nothing_came_back),
+	    cmocka_unit_test(test_reconf_takes_effect_at_the_next_attempt),
 	    cmocka_unit_test(test_pull_msg4_plaintext_is_wiped_on_every_outcome),
 	    cmocka_unit_test(test_pull4_with_duplicate_kd_or_out_of_order_is_refused),
 	};

@@ -267,6 +267,8 @@ test_bad_parameters_are_refused_with_a_reason(void **state)
 	    {"/gvpn/group/fail_open", "corp,on,off", "error=parameters: <group>,on|off"},
 	    {"/gvpn/group/fail_open", "corp,maybe", "error=state must be on or off"},
 	    {"/gvpn/group/fail_open", "nope,on", "error=unknown group 'nope' (groups: corp, lab)"},
+	    {"/gvpn/group/fail_open", "corp,on",
+	     "error=a static group keeps its SAs: fail-open is for a group that lost its keys"},
 	    {"/gvpn/group/register", NULL, "error=parameter: <group>"},
 	    {"/gvpn/group/register", "corp", "error=group 'corp' has no key servers"},
 	    {"/gvpn/group/register", "nope", "error=unknown group 'nope' (groups: corp, lab)"},
@@ -371,20 +373,22 @@ test_requests_are_queued_then_applied_by_the_control_core(void **state)
 	const struct gvpn_ctrl_snapshot *s;
 
 	(void)state;
-	assert_int_equal(call("/gvpn/group/fail_open", "lab,on", &r), 0);
+	assert_int_equal(gvpn_ctrl_group_fail(ctrl, 1, 1), 0); /* as a failed group would */
+	settle();
+	assert_int_equal(call("/gvpn/group/fail_open", "lab,off", &r), 0);
 	assert_true(has(&r, "result=queued"));
 	assert_int_equal(call("/gvpn/group/fail_open", "lab,off", &r), 0);
 	gvpn_telemetry_group_requests(1, &req, &merged);
 	assert_int_equal(req, 2);
 	assert_int_equal(merged, 1);
 	s = gvpn_ctrl_snapshot_get(ctrl);
-	assert_int_equal(s->group[1].fail_open, 0);
+	assert_int_equal(s->group[1].fail_open, 1);
 	gvpn_ctrl_snapshot_put(s);
 	rte_delay_ms(2);
 	gvpn_telemetry_poll();
 	settle();
 	s = gvpn_ctrl_snapshot_get(ctrl);
-	assert_int_equal(s->group[1].fail_open, 0); /* the last value won */
+	assert_int_equal(s->group[1].fail_open, 0); /* applied once */
 	gvpn_ctrl_snapshot_put(s);
 }
 
