@@ -704,6 +704,8 @@ proto_info(const struct gvpn_ctrl *c, uint8_t g, uint64_t now_ms, struct gvpn_gr
 {
 	memset(i, 0, sizeof(*i));
 	i->rekey_at_ms = -1;
+	i->kek_expires_at_ms = -1;
+	i->ike_expires_at_ms = -1;
 	if (c->group[g].client != NULL)
 		c->group[g].proto->info(c->group[g].client, now_ms, i);
 }

@@ -104,6 +104,19 @@ struct gvpn_group_info {
 	uint64_t push_group_failures; /**< joins that failed */
 	uint8_t sid_bits;	      /**< the member's Sender-ID (RFC 6054), 0 bits: none */
 	uint32_t sid;
+	/* the KEK as the key server described it (has_kek): no keys */
+	uint8_t kek_spi[16];
+	uint8_t kek_alg; /**< KEK_ALGORITHM */
+	uint16_t kek_key_bits;
+	uint8_t kek_sig_hash; /**< SIG_HASH_ALGORITHM */
+	uint8_t kek_sig_alg;  /**< SIG_ALGORITHM */
+	uint16_t kek_sig_key_bits;
+	uint32_t kek_lifetime_s; /**< as given, 0: none */
+	/* the phase-1 SA with the current key server: no keys */
+	enum ike_state ike_state;
+	uint8_t ike_icookie[8], ike_rcookie[8];
+	struct ike_proposal ike;   /**< what it runs, when established */
+	int64_t ike_expires_at_ms; /**< gvpn_ctrl_clock_ms() of its expiry, -1: none */
 };
 
 /** The running configuration and its reloads (R18), for telemetry. */

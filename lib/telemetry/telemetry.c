@@ -235,6 +235,9 @@ cmd_lcores(const char *cmd, const char *params, struct rte_tel_data *d)
 }
 
 /* Seconds from @p now_ms to @p at_ms: -1 none, 0 past. */
+static int refuse_group(struct rte_tel_data *d, const struct gvpn_ctrl_snapshot *snap,
+			const char *name);
+
 static int
 seconds_to(int64_t at_ms, uint64_t now_ms)
 {
@@ -317,6 +320,219 @@ cmd_groups(const char *cmd, const char *params, struct rte_tel_data *d)
 	rc = groups_dict(snap, d);
 	gvpn_ctrl_snapshot_put(snap);
 	return rc;
+}
+
+static const char *
+kek_alg_name(uint8_t alg)
+{
+	switch (alg) {
+	case KEK_ALG_DES:
+		return "des-cbc";
+	case KEK_ALG_3DES:
+		return "3des-cbc";
+	case KEK_ALG_AES:
+		return "aes-cbc";
+	default:
+		return "unknown";
+	}
+}
+
+static const char *
+sig_hash_name(uint8_t h)
+{
+	switch (h) {
+	case SIG_HASH_SHA1:
+		return "sha1";
+	case SIG_HASH_SHA256:
+		return "sha256";
+	case SIG_HASH_SHA384:
+		return "sha384";
+	case SIG_HASH_SHA512:
+		return "sha512";
+	default:
+		return "unknown";
+	}
+}
+
+static const char *
+ike_enc_name(uint8_t enc)
+{
+	switch (enc) {
+	case IKE_ENC_DES:
+		return "des";
+	case IKE_ENC_3DES:
+		return "3des";
+	case IKE_ENC_AES:
+		return "aes";
+	default:
+		return "unknown";
+	}
+}
+
+static const char *
+ike_hash_name(uint8_t h)
+{
+	switch (h) {
+	case IKE_HASH_MD5:
+		return "md5";
+	case IKE_HASH_SHA1:
+		return "sha1";
+	case IKE_HASH_SHA256:
+		return "sha256";
+	default:
+		return "unknown";
+	}
+}
+
+/* Main Mode's steps by the message last sent */
+static const char *
+ike_state_name(enum ike_state s, int expired)
+{
+	switch (s) {
+	case IKE_IDLE:
+		return "none";
+	case IKE_MM_SENT1:
+		return "mm_sent1";
+	case IKE_MM_SENT3:
+		return "mm_sent3";
+	case IKE_MM_SENT5:
+		return "mm_sent5";
+	case IKE_ESTABLISHED:
+		return expired ? "expired" : "established";
+	case IKE_FAILED:
+		return "failed";
+	default:
+		return "unknown";
+	}
+}
+
+static void
+add_hex(struct rte_tel_data *d, const char *name, const uint8_t *p, size_t n)
+{
+	char hex[2 * 16 + 1];
+
+	for (size_t i = 0; i < n && i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", p[i]);
+	hex[2 * RTE_MIN(n, (size_t)16)] = '\0';
+	rte_tel_data_add_dict_string(d, name, hex);
+}
+
+/* /gvpn/kek: a key-server group's rekey SA (KEK) and its pushes; no keys */
+static void
+kek_dict(struct rte_tel_data *e, const struct gvpn_group_info *g, uint64_t now_ms)
+{
+	char alg[32];
+
+	rte_tel_data_add_dict_string(e, "kek", g->has_kek ? "yes" : "no");
+	if (g->has_kek) {
+		add_hex(e, "spi", g->kek_spi, sizeof(g->kek_spi));
+		snprintf(alg, sizeof(alg), "%s-%u", kek_alg_name(g->kek_alg), g->kek_key_bits);
+		rte_tel_data_add_dict_string(e, "algorithm", alg);
+		rte_tel_data_add_dict_string(e, "sig_hash", sig_hash_name(g->kek_sig_hash));
+		rte_tel_data_add_dict_string(e, "sig_algorithm",
+					     g->kek_sig_alg == SIG_ALG_RSA ? "rsa" : "unknown");
+		rte_tel_data_add_dict_int(e, "sig_key_bits", g->kek_sig_key_bits);
+		add_u64(e, "lifetime_s", g->kek_lifetime_s);
+	}
+	rte_tel_data_add_dict_int(e, "expires_in_s", seconds_to(g->kek_expires_at_ms, now_ms));
+	add_u64(e, "pushes", g->pushes);
+	add_u64(e, "last_seq", g->push_seq);
+	add_u64(e, "acks_sent", g->acks_sent);
+	for (int r = 0; r < GDOI_PUSH_DROP_MAX; r++) {
+		char key[48];
+
+		snprintf(key, sizeof(key), "push_drop_%s",
+			 gdoi_push_drop_id((enum gdoi_push_drop)r));
+		add_u64(e, key, g->push_drops[r]);
+	}
+	rte_tel_data_add_dict_string(e, "push_group", g->push_group);
+	add_u64(e, "push_group_failures", g->push_group_failures);
+}
+
+/* /gvpn/ike: a key-server group's phase-1 SA with its current key server */
+static void
+ike_dict(struct rte_tel_data *e, const struct gvpn_group_info *g, uint64_t now_ms)
+{
+	int left = seconds_to(g->ike_expires_at_ms, now_ms);
+	char enc[32];
+
+	rte_tel_data_add_dict_string(e, "key_server", g->server);
+	rte_tel_data_add_dict_string(e, "state", ike_state_name(g->ike_state, left == 0));
+	add_hex(e, "icookie", g->ike_icookie, sizeof(g->ike_icookie));
+	add_hex(e, "rcookie", g->ike_rcookie, sizeof(g->ike_rcookie));
+	if (g->ike_state == IKE_ESTABLISHED) {
+		if (g->ike.key_bits != 0)
+			snprintf(enc, sizeof(enc), "%s-%u", ike_enc_name(g->ike.enc),
+				 g->ike.key_bits);
+		else
+			snprintf(enc, sizeof(enc), "%s", ike_enc_name(g->ike.enc));
+		rte_tel_data_add_dict_string(e, "encryption", enc);
+		rte_tel_data_add_dict_string(e, "hash", ike_hash_name(g->ike.hash));
+		rte_tel_data_add_dict_string(e, "auth", "psk");
+		rte_tel_data_add_dict_int(e, "dh_group", g->ike.group);
+		add_u64(e, "lifetime_s", g->ike.lifetime);
+	}
+	rte_tel_data_add_dict_int(e, "expires_in_s", left);
+}
+
+typedef void (*group_dict_fn)(struct rte_tel_data *e, const struct gvpn_group_info *g,
+			      uint64_t now_ms);
+
+/* One entry per key-server group, or the one @p params names. */
+static int
+gdoi_groups(struct rte_tel_data *d, const char *params, group_dict_fn fn)
+{
+	const struct gvpn_ctrl_snapshot *snap = gvpn_ctrl_snapshot_get(tc.ctrl);
+	uint64_t now_ms = gvpn_ctrl_clock_ms();
+	int only = -1, rc = 0;
+
+	rte_tel_data_start_dict(d);
+	if (params != NULL && *params != '\0') {
+		only = gvpn_ctrl_snapshot_group_find(snap, params);
+		if (only < 0) {
+			refuse_group(d, snap, params);
+			goto out;
+		}
+		if (!snap->group[only].gdoi) {
+			char msg[RTE_TEL_MAX_STRING_LEN];
+
+			snprintf(msg, sizeof(msg), "group '%.40s' has no key servers (static keys)",
+				 params);
+			refuse(d, msg);
+			goto out;
+		}
+	}
+	for (unsigned int i = 0; i < snap->n_groups; i++) {
+		struct rte_tel_data *e;
+
+		if (!snap->group[i].gdoi || (only >= 0 && (unsigned int)only != i))
+			continue;
+		e = rte_tel_data_alloc();
+		if (e == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		rte_tel_data_start_dict(e);
+		fn(e, &snap->group[i], now_ms);
+		rte_tel_data_add_dict_container(d, snap->group[i].name, e, 0);
+	}
+out:
+	gvpn_ctrl_snapshot_put(snap);
+	return rc;
+}
+
+static int
+cmd_kek(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	return gdoi_groups(d, params, kek_dict);
+}
+
+static int
+cmd_ike(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	return gdoi_groups(d, params, ike_dict);
 }
 
 /* SAs per /gvpn/sa reply: what fits DPDK's telemetry output buffer. */
@@ -630,6 +846,10 @@ static const struct {
      "Per worker lcore and total: packets and drops by reason. "
      "Params: 'total' for the sum alone"},
     {"/gvpn/groups", cmd_groups, "Per group: state, fail-open, SA count"},
+    {"/gvpn/kek", cmd_kek,
+     "Per key-server group: the KEK (SPI, algorithms, lifetime) and pushes. Params: <group>"},
+    {"/gvpn/ike", cmd_ike,
+     "Per key-server group: the phase-1 SA (cookies, state, algorithms). Params: <group>"},
     {"/gvpn/sa", cmd_sa,
      "Per SPI: group, algorithms, state, remaining lifetime, "
      "packets, bytes. Params: index of the first SA (64 a page)"},

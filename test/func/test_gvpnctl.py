@@ -26,7 +26,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from gvpntest import Gvpnd, Tap, Telemetry, main_guard, run  # noqa: E402
+from gvpntest import Gvpnd, KeyServer, PushControl, Tap, Telemetry, main_guard, run  # noqa: E402
 
 from scapy.all import IP, UDP, Ether, Raw, wrpcap  # noqa: E402
 from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
@@ -272,11 +272,146 @@ def main():
         assert parse_metrics(r.stdout) == {"gvpn_up": 0.0}, r.stdout
     tap.check("gvpnd stopped: show exits 2, export --once prints gvpn_up 0 and exits 2", after_stop)
 
+    test_key_server_group(tap, gvpnctl, gvpnd_bin, root, work)
     test_many_sas(tap, gvpnctl, gvpnd_bin, work)
     test_coalesced_requests(tap, gvpnctl, gvpnd_bin, work)
     test_fake(tap, gvpnctl, work)
     test_deploy(tap, root)
     return tap.done()
+
+
+PSK = "group-member-psk-0123456789"
+KS_PORT = 21000 + os.getpid() % 1000 * 2
+
+
+def ks_group_conf(port):
+    """gvpnd with a key-server group 'corp' and a static group 'lab'."""
+    return f"""
+ports = ( {{ name = "inside"; role = "clear"; device = "net_null0"; peer = "wan"; }},
+          {{ name = "wan"; role = "protected"; device = "net_null1"; }} );
+bypass = ( {{ protocol = "udp"; dst_port = 848; }} );
+groups = (
+  {{ name = "corp"; id = 1001; key_servers = ( "127.0.0.1:{port}" ); local_address = "127.0.0.1";
+     psk = "{PSK}"; phase1 = ( "aes128-sha1-modp2048" ); retry_interval = 1; retries = 2;
+     fail_open = ( {{ src = "10.9.0.0/16"; dst = "10.8.0.0/16"; }} ); }},
+  {{ name = "lab"; id = 1002;
+     sas = ( {{ spi = 4097; src = "{A}/32"; dst = "{B}/32"; cipher = "aes-cbc"; key = "{KEY.hex()}";
+               auth = "hmac-sha1-96"; auth_key = "{AUTH_KEY.hex()}"; }} ); }} );
+"""
+
+
+def secrets_of(ks):
+    """Every key the key server knows (hex), none of which gvpnctl may ever print."""
+    st = ks.state()
+    out = {v for sa in st["phase1"] for k, v in sa.items()
+           if k.startswith("skeyid") or k == "enc_key"}
+    kek = st["groups"]["1001"]["kek"]
+    out |= {kek["key"], kek["iv"]}
+    return {s for s in out if s}
+
+
+def test_key_server_group(tap, gvpnctl, gvpnd_bin, root, work):
+    """A group registered with the test key server, which pushes once: show kek, show ike."""
+    control = PushControl(os.path.join(work, "ctl-ks.control.json"))
+    ks_conf = {"listen": "127.0.0.1", "port": KS_PORT, "psk": PSK, "control_file": control.path,
+               "groups": [{"id": 1001, "atd": 1, "dtd": 3,
+                           "kek": {"algorithm": "aes-cbc", "key_bits": 128, "sig_hash": "sha256",
+                                   "rsa_bits": 2048, "ack": "sha256", "lifetime": 3600},
+                           "teks": [{"spi": 0x3000, "cipher": "aes-cbc", "key_bits": 128,
+                                     "auth": "hmac-sha1-96", "src": "192.0.2.0/24",
+                                     "dst": "198.51.100.0/24", "protocol": 17,
+                                     "dst_port": 5000, "mirror": True, "lifetime": 600}]}]}
+    g = Gvpnd(gvpnd_bin, ks_group_conf(KS_PORT), ["net_null0,no-rx=1", "net_null1,no-rx=1"], work,
+              name="ctl-ks")
+    ctl = Ctl(gvpnctl, g.prefix)
+    with KeyServer(root, ks_conf, work, "ctl-ks") as ks, g:
+        g.wait(lambda: g.tel("/gvpn/groups")["corp"]["state"] == "registered", timeout=20,
+               what="registration")
+        seq0 = g.tel("/gvpn/groups")["corp"]["push_seq"]
+        control.push(ks, rekey=True)
+        g.wait(lambda: g.tel("/gvpn/groups")["corp"]["pushes"] == 1 and
+               g.tel("/gvpn/groups")["corp"]["acks_sent"] == 1, what="the push and its ack")
+        secrets = secrets_of(ks)
+        assert secrets, "the key server shows no keys to look for"
+
+        def no_secret(text):
+            low = text.lower()
+            for sec in secrets:
+                assert sec.lower() not in low, "a key is in gvpnctl's output"
+
+        def show_kek():
+            kek = ks.state()["groups"]["1001"]["kek"]
+            r = ctl("show", "kek")
+            expect(r, 0, "GROUP corp", stream="stdout")
+            assert "lab" not in r.stdout, r.stdout  # static keys: no KEK
+            lines = {ln.strip().split("  ")[0]: ln.split("  ", 2)[-1].strip()
+                     for ln in r.stdout.splitlines()[1:] if ln.strip()}
+            spi = kek["spi"]
+            assert lines["KEK SPI"] == " ".join(spi[i:i + 8] for i in range(0, 32, 8)), lines
+            assert lines["algorithm"] == "aes-cbc-128", lines
+            assert lines["signature"] == "rsa-2048 sha256", lines
+            # the key server sends the KEK's lifetime left: 3600 s or a little less
+            m = re.fullmatch(r"(1h00m00s|59m\d\ds), (\d+)m(\d+)s left", lines["lifetime"])
+            assert m and 3500 < int(m.group(2)) * 60 + int(m.group(3)) <= 3600, lines["lifetime"]
+            assert lines["pushes accepted"] == "1" and lines["acks sent"] == "1", lines
+            assert int(lines["last SEQ"]) > seq0, (lines, seq0)
+            assert lines["pushes dropped"] == "none", lines
+            assert lines["multicast group"] == "none (pushes by unicast)", lines
+            no_secret(r.stdout)
+            r = ctl("show", "kek", "corp", "--json")
+            expect(r, 0, stream="stdout")
+            j = json.loads(r.stdout)
+            assert set(j) == {"corp"}, j
+            k = j["corp"]
+            assert k["spi"] == spi and k["algorithm"] == "aes-cbc-128", k
+            assert k["sig_hash"] == "sha256" and k["sig_algorithm"] == "rsa", k
+            assert k["sig_key_bits"] == 2048 and 3500 < k["lifetime_s"] <= 3600, k
+            assert k["pushes"] == 1 and k["acks_sent"] == 1 and k["last_seq"] > seq0, k
+            assert k["push_group"] == "" and k["push_drop_bad_signature"] == 0, k
+            no_secret(r.stdout)
+            r = ctl("show", "kek", "corp")
+            expect(r, 0, "GROUP corp", "aes-cbc-128", stream="stdout")
+        tap.check("show kek [GROUP]: the KEK's SPI, algorithm, signature, lifetime left, pushes "
+                  "accepted, last SEQ, acks, drops and multicast group; no key", show_kek)
+
+        def show_ike():
+            p1 = [sa for sa in ks.state()["phase1"] if sa.get("state") == "established"]
+            assert len(p1) == 1, p1
+            p1 = p1[0]
+            r = ctl("show", "ike")
+            expect(r, 0, stream="stdout")
+            head, lines = rows(r.stdout)
+            for col in ("GROUP", "KEY SERVER", "STATE", "ENCRYPTION", "HASH", "DH", "LIFETIME",
+                        "LEFT", "COOKIES (I/R)"):
+                assert col in head, (col, head)
+            assert set(lines) == {"corp"}, lines
+            cells = lines["corp"].split()
+            assert cells[1:6] == [f"127.0.0.1:{KS_PORT}", "established", "aes-128", "sha1", "14"], cells
+            assert cells[-1] == f"{p1['icookie']}/{p1['rcookie']}", (cells, p1)
+            no_secret(r.stdout)
+            r = ctl("show", "ike", "corp", "--json")
+            expect(r, 0, stream="stdout")
+            i = json.loads(r.stdout)["corp"]
+            assert i["state"] == "established" and i["key_server"] == f"127.0.0.1:{KS_PORT}", i
+            assert i["encryption"] == "aes-128" and i["hash"] == "sha1" and i["dh_group"] == 14, i
+            assert i["icookie"] == p1["icookie"] and i["rcookie"] == p1["rcookie"], (i, p1)
+            assert i["lifetime_s"] == p1["lifetime"], (i, p1)
+            assert 0 < i["expires_in_s"] <= i["lifetime_s"], i
+            no_secret(r.stdout)
+        tap.check("show ike [GROUP]: the phase-1 SA: key server, state, algorithms, DH group, "
+                  "lifetime left and the key server's own cookies; no key", show_ike)
+
+        def by_group_refusals():
+            for what in ("kek", "ike"):
+                r = ctl("show", what, "lab")
+                expect(r, 1, "gvpnctl: gvpnd: group 'lab' has no key servers")
+                r = ctl("show", what, "nope")
+                expect(r, 1, "gvpnctl: gvpnd: unknown group 'nope' (groups: corp, lab)")
+            r = ctl("show", "flows", "corp")
+            expect(r, 64, "show flows takes no GROUP")
+        tap.check("show kek|ike GROUP: a static or unknown group is refused with the reason, exit 1; "
+                  "a GROUP where none is taken: exit 64", by_group_refusals)
+        assert g.stop() == 0
 
 
 def test_many_sas(tap, gvpnctl, gvpnd_bin, work):

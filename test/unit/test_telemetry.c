@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -87,7 +88,10 @@ static unsigned int n_cmds;
 int
 __wrap_rte_telemetry_register_cmd(const char *cmd, telemetry_cb fn, const char *help)
 {
-	(void)help;
+	/* DPDK 22.11 refuses a name of 56 characters or a help of 128 or more
+	 * (MAX_CMD_LEN, MAX_HELP_LEN in its telemetry.c): so does this stand-in */
+	if (strlen(cmd) >= 56 || strlen(help) >= 128)
+		return -EINVAL;
 	if (n_cmds == MAX_CMDS)
 		return -ENOSPC;
 	cmds[n_cmds].name = cmd;
@@ -272,6 +276,10 @@ test_bad_parameters_are_refused_with_a_reason(void **state)
 	    {"/gvpn/group/register", "nope", "error=unknown group 'nope' (groups: corp, lab)"},
 	    {"/gvpn/sa/clear", NULL, "error=parameter: <group>"},
 	    {"/gvpn/sa/clear", "nope", "error=unknown group 'nope' (groups: corp, lab)"},
+	    {"/gvpn/kek", "corp", "error=group 'corp' has no key servers (static keys)"},
+	    {"/gvpn/kek", "nope", "error=unknown group 'nope' (groups: corp, lab)"},
+	    {"/gvpn/ike", "lab", "error=group 'lab' has no key servers (static keys)"},
+	    {"/gvpn/ike", "nope", "error=unknown group 'nope' (groups: corp, lab)"},
 	};
 	static struct reply r;
 	uint64_t req, merged;
@@ -316,9 +324,14 @@ test_groups_and_sas_show_the_snapshot_and_no_key(void **state)
 	assert_true(has(&r, "0x00002001="));
 	assert_int_equal(call("/gvpn/config", NULL, &r), 0);
 	assert_true(has(&r, "last_result=none"));
+	/* static groups have no KEK and no phase 1: nothing to list */
+	assert_int_equal(call("/gvpn/kek", NULL, &r), 0);
+	assert_int_equal(r.n_strings, 0);
+	assert_int_equal(call("/gvpn/ike", NULL, &r), 0);
+	assert_int_equal(r.n_strings, 0);
 	/* no reply holds a key, whole or in part */
-	static const char *const cmds_shown[] = {"/gvpn/groups", "/gvpn/sa", "/gvpn/config",
-						 "/gvpn/version"};
+	static const char *const cmds_shown[] = {"/gvpn/groups",  "/gvpn/sa",  "/gvpn/config",
+						 "/gvpn/version", "/gvpn/kek", "/gvpn/ike"};
 	for (size_t c = 0; c < ARRAY_LEN(cmds_shown); c++) {
 		assert_int_equal(call(cmds_shown[c], NULL, &r), 0);
 		for (unsigned int i = 0; i < r.n_strings; i++)
@@ -415,6 +428,8 @@ reader_main(void *arg)
 	    {"/gvpn/sa", "1"},
 	    {"/gvpn/config", NULL},
 	    {"/gvpn/version", NULL},
+	    {"/gvpn/kek", NULL},
+	    {"/gvpn/ike", "corp"},
 	    {"/gvpn/group/fail_open", "corp,on"},
 	    {"/gvpn/sa/clear", "lab"},
 	    {"/gvpn/group/fail_open", "corp,off"},
