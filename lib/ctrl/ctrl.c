@@ -400,6 +400,7 @@ gvpn_ctrl_policy_update(struct gvpn_ctrl *c)
 	c->policy = p;
 	m.policy = p;
 	LOG(INFO, "rule table %u: %u rules", p->generation, n);
+	ctrl_changed(c); /* telemetry shows the rules in force */
 	return broadcast(c, &m, policy_done, old, 0);
 }
 
@@ -752,6 +753,32 @@ fill_sa(const struct gvpn_sa_entry *e, uint16_t slot, struct gvpn_sa_info *i)
 	i->wait_sid = e->wait_sid;
 }
 
+/* The rules in force, in the rule table's rank order: bypass, TEK policies,
+ * fail-open rules. @return how many (room for all is there). */
+static unsigned int
+fill_rules(const struct gvpn_ctrl *c, struct gvpn_rule_info *r)
+{
+	const struct gvpn_config *cfg = c->conf.cfg;
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < cfg->n_bypass; i++)
+		r[n++] =
+		    (struct gvpn_rule_info){.kind = GVPN_RULE_KIND_BYPASS, .sel = cfg->bypass[i]};
+	for (uint16_t t = 0; t < GVPN_MAX_TEKS; t++)
+		if (c->tek[t].used)
+			r[n++] = (struct gvpn_rule_info){.kind = GVPN_RULE_KIND_TEK,
+							 .group = c->tek[t].group,
+							 .mirrored = c->tek[t].n_sel > 1,
+							 .tek = t,
+							 .sel = c->tek[t].sel[0]};
+	for (uint8_t g = 0; g < cfg->n_groups; g++)
+		for (unsigned int i = 0; i < cfg->groups[g].n_fail_open; i++)
+			r[n++] = (struct gvpn_rule_info){.kind = GVPN_RULE_KIND_FAIL_OPEN,
+							 .group = g,
+							 .sel = cfg->groups[g].fail_open[i]};
+	return n;
+}
+
 static void
 fill_group(const struct gvpn_ctrl *c, uint8_t g, struct gvpn_group_info *i)
 {
@@ -797,8 +824,9 @@ gvpn_ctrl_publish(struct gvpn_ctrl *c)
 	const struct gvpn_config *cfg = c->conf.cfg;
 	uint64_t now_ms = gvpn_ctrl_clock_ms();
 	struct gvpn_sa_info *sa;
+	struct gvpn_rule_info *rule;
 	struct snapshot *p, *old;
-	unsigned int n = 0;
+	unsigned int n = 0, n_rules;
 
 	/* the clients' counters move on their own: compare what is shown */
 	for (uint8_t g = 0; g < cfg->n_groups; g++) {
@@ -818,7 +846,12 @@ gvpn_ctrl_publish(struct gvpn_ctrl *c)
 		return -EBUSY; /* one snapshot waits for its readers: next period */
 	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++)
 		n += c->sa[s].state != GVPN_SA_FREE;
-	p = malloc(sizeof(*p) + n * sizeof(*sa));
+	n_rules = cfg->n_bypass;
+	for (uint16_t t = 0; t < GVPN_MAX_TEKS; t++)
+		n_rules += c->tek[t].used;
+	for (uint8_t g = 0; g < cfg->n_groups; g++)
+		n_rules += cfg->groups[g].n_fail_open;
+	p = malloc(sizeof(*p) + n * sizeof(*sa) + n_rules * sizeof(*rule));
 	if (p == NULL)
 		return -ENOMEM;
 	memset(p, 0, sizeof(*p));
@@ -843,6 +876,9 @@ gvpn_ctrl_publish(struct gvpn_ctrl *c)
 			p->s.group[e->rt->group].n_sas++;
 	}
 	p->s.sa = sa;
+	rule = (struct gvpn_rule_info *)(sa + n);
+	p->s.rule = rule;
+	p->s.n_rules = fill_rules(c, rule);
 	old = atomic_exchange(&c->pub, p); /* readers see p whole from here on */
 	atomic_fetch_add(&c->epoch, 1);	   /* readers from now on count apart */
 	c->version++;

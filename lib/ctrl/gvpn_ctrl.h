@@ -119,6 +119,22 @@ struct gvpn_group_info {
 	int64_t ike_expires_at_ms; /**< gvpn_ctrl_clock_ms() of its expiry, -1: none */
 };
 
+/** A rule in force, as telemetry shows it: in the order the rule table
+ * ranks them (bypass, then TEK policies, then fail-open rules). */
+enum gvpn_rule_kind {
+	GVPN_RULE_KIND_BYPASS = 0, /**< forwarded in clear, both ways */
+	GVPN_RULE_KIND_TEK,	   /**< a group's TEK policy: encrypted */
+	GVPN_RULE_KIND_FAIL_OPEN,  /**< in clear while its group has failed, both ways */
+};
+
+struct gvpn_rule_info {
+	uint8_t kind;	  /**< enum gvpn_rule_kind */
+	uint8_t group;	  /**< TEK and fail-open rules */
+	uint8_t mirrored; /**< a TEK policy that covers the reverse too (R5) */
+	uint16_t tek;	  /**< TEK index (gvpn_sa_info.tek) */
+	struct gvpn_selector sel;
+};
+
 /** The running configuration and its reloads (R18), for telemetry. */
 struct gvpn_config_info {
 	char file[256];
@@ -149,6 +165,8 @@ struct gvpn_ctrl_snapshot {
 	struct gvpn_group_info group[GVPN_MAX_GROUPS];
 	unsigned int n_sas;
 	const struct gvpn_sa_info *sa; /**< n_sas SAs (state != FREE), by slot */
+	unsigned int n_rules;
+	const struct gvpn_rule_info *rule; /**< n_rules rules in force, in rank order */
 };
 
 /** Snapshots are published at most this often (ms): a storm of changes

@@ -11,7 +11,7 @@
  * group and kind: later ones merge into it). Keys are never shown.
  *
  *   /gvpn/version   /gvpn/config   /gvpn/ports   /gvpn/lcores   /gvpn/groups
- *   /gvpn/kek[,<group>]   /gvpn/ike[,<group>]
+ *   /gvpn/policy[,<group>][,<start>]   /gvpn/kek[,<group>]   /gvpn/ike[,<group>]
  *   /gvpn/sa        /gvpn/flows
  *   /gvpn/group/register,<group>   /gvpn/sa/clear,<group>
  *   /gvpn/group/fail_open,<group>,on|off

@@ -237,6 +237,7 @@ cmd_lcores(const char *cmd, const char *params, struct rte_tel_data *d)
 /* Seconds from @p now_ms to @p at_ms: -1 none, 0 past. */
 static int refuse_group(struct rte_tel_data *d, const struct gvpn_ctrl_snapshot *snap,
 			const char *name);
+static const char *direction_name(enum gvpn_direction dir);
 
 static int
 seconds_to(int64_t at_ms, uint64_t now_ms)
@@ -533,6 +534,153 @@ cmd_ike(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	(void)cmd;
 	return gdoi_groups(d, params, ike_dict);
+}
+
+/* Rules per /gvpn/policy reply: what fits DPDK's telemetry output buffer. */
+#define POLICY_PAGE 48
+
+static void
+add_prefix(struct rte_tel_data *d, const char *name, const struct gvpn_prefix *p)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%u.%u.%u.%u/%u", p->addr >> 24, (p->addr >> 16) & 0xff,
+		 (p->addr >> 8) & 0xff, p->addr & 0xff, p->len);
+	rte_tel_data_add_dict_string(d, name, buf);
+}
+
+static void
+add_ports(struct rte_tel_data *d, const char *name, uint16_t lo, uint16_t hi)
+{
+	char buf[16];
+
+	if (lo == 0 && hi == UINT16_MAX)
+		snprintf(buf, sizeof(buf), "any");
+	else if (lo == hi)
+		snprintf(buf, sizeof(buf), "%u", lo);
+	else
+		snprintf(buf, sizeof(buf), "%u-%u", lo, hi);
+	rte_tel_data_add_dict_string(d, name, buf);
+}
+
+static const char *const rule_kind_names[] = {
+    [GVPN_RULE_KIND_BYPASS] = "bypass",
+    [GVPN_RULE_KIND_TEK] = "tek",
+    [GVPN_RULE_KIND_FAIL_OPEN] = "fail_open",
+};
+
+/* A TEK policy's SAs (their SPIs) and the packets they carried, all workers. */
+static void
+tek_sas(struct rte_tel_data *e, const struct gvpn_ctrl_snapshot *snap, uint16_t tek)
+{
+	char spis[RTE_TEL_MAX_STRING_LEN];
+	uint64_t pkts = 0;
+	int n = 0;
+
+	spis[0] = '\0';
+	for (unsigned int i = 0; i < snap->n_sas; i++) {
+		const struct gvpn_sa_info *sa = &snap->sa[i];
+
+		if (sa->tek != tek || sa->state == GVPN_SA_DELETING)
+			continue;
+		if (n >= 0 && (size_t)n < sizeof(spis))
+			n += snprintf(spis + n, sizeof(spis) - (size_t)n, "%s0x%08x", n ? " " : "",
+				      sa->spi);
+		for (unsigned int w = 0; w < tc.n_workers; w++) {
+			uint64_t p, b;
+
+			gvpn_worker_sa_counters(tc.workers[w], sa->slot, &p, &b);
+			pkts += p;
+		}
+	}
+	rte_tel_data_add_dict_string(e, "spis", spis);
+	add_u64(e, "packets", pkts);
+}
+
+static void
+rule_dict(struct rte_tel_data *e, const struct gvpn_ctrl_snapshot *snap,
+	  const struct gvpn_rule_info *r)
+{
+	const struct gvpn_group_info *g = &snap->group[r->group % GVPN_MAX_GROUPS];
+
+	rte_tel_data_add_dict_string(
+	    e, "kind", r->kind < RTE_DIM(rule_kind_names) ? rule_kind_names[r->kind] : "unknown");
+	rte_tel_data_add_dict_string(e, "group", r->kind == GVPN_RULE_KIND_BYPASS ? "" : g->name);
+	add_prefix(e, "src", &r->sel.src);
+	add_prefix(e, "dst", &r->sel.dst);
+	rte_tel_data_add_dict_int(e, "protocol", r->sel.proto);
+	add_ports(e, "src_port", r->sel.sport_lo, r->sel.sport_hi);
+	add_ports(e, "dst_port", r->sel.dport_lo, r->sel.dport_hi);
+	/* bypass and fail-open rules hold both ways; a TEK policy when mirrored */
+	rte_tel_data_add_dict_int(e, "both_ways", r->kind != GVPN_RULE_KIND_TEK || r->mirrored);
+	if (r->kind == GVPN_RULE_KIND_TEK) {
+		rte_tel_data_add_dict_string(e, "direction", direction_name(g->direction));
+		tek_sas(e, snap, r->tek);
+	} else if (r->kind == GVPN_RULE_KIND_FAIL_OPEN) {
+		rte_tel_data_add_dict_string(e, "active", g->fail_open ? "yes" : "no");
+	}
+}
+
+/* /gvpn/policy[,GROUP][,START]: the rules in force, POLICY_PAGE from the
+ * START-th (of the group's, or of all); each named by its rank, from 1. */
+static int
+cmd_policy(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct gvpn_ctrl_snapshot *snap;
+	char buf[64], *tok, *save = NULL;
+	const char *group = NULL;
+	unsigned long start = 0, seen = 0;
+	int only = -1, rc = 0;
+
+	(void)cmd;
+	rte_tel_data_start_dict(d);
+	if (params != NULL && strlen(params) >= sizeof(buf))
+		return refuse(d, "parameters: [<group>][,<first rule>]");
+	snprintf(buf, sizeof(buf), "%s", params != NULL ? params : "");
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+
+		if (isdigit((unsigned char)*tok)) {
+			errno = 0;
+			start = strtoul(tok, &end, 10);
+			if (errno != 0 || *end != '\0')
+				return refuse(d, "parameters: [<group>][,<first rule>]");
+		} else if (group == NULL && start == 0) {
+			group = tok;
+		} else {
+			return refuse(d, "parameters: [<group>][,<first rule>]");
+		}
+	}
+	snap = gvpn_ctrl_snapshot_get(tc.ctrl);
+	if (group != NULL) {
+		only = gvpn_ctrl_snapshot_group_find(snap, group);
+		if (only < 0) {
+			refuse_group(d, snap, group);
+			goto out;
+		}
+	}
+	for (unsigned int i = 0; i < snap->n_rules && seen < start + POLICY_PAGE; i++) {
+		const struct gvpn_rule_info *r = &snap->rule[i];
+		struct rte_tel_data *e;
+		char name[16];
+
+		if (only >= 0 && (r->kind == GVPN_RULE_KIND_BYPASS || r->group != only))
+			continue;
+		if (seen++ < start)
+			continue;
+		e = rte_tel_data_alloc();
+		if (e == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		rte_tel_data_start_dict(e);
+		rule_dict(e, snap, r);
+		snprintf(name, sizeof(name), "%u", i + 1);
+		rte_tel_data_add_dict_container(d, name, e, 0);
+	}
+out:
+	gvpn_ctrl_snapshot_put(snap);
+	return rc;
 }
 
 /* SAs per /gvpn/sa reply: what fits DPDK's telemetry output buffer. */
@@ -850,6 +998,9 @@ static const struct {
      "Per key-server group: the KEK (SPI, algorithms, lifetime) and pushes. Params: <group>"},
     {"/gvpn/ike", cmd_ike,
      "Per key-server group: the phase-1 SA (cookies, state, algorithms). Params: <group>"},
+    {"/gvpn/policy", cmd_policy,
+     "Rules in force: bypass, TEK policies (SPIs, packets), fail-open. Params: "
+     "[<group>][,<first>]"},
     {"/gvpn/sa", cmd_sa,
      "Per SPI: group, algorithms, state, remaining lifetime, "
      "packets, bytes. Params: index of the first SA (64 a page)"},

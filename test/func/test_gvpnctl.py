@@ -401,6 +401,52 @@ def test_key_server_group(tap, gvpnctl, gvpnd_bin, root, work):
         tap.check("show ike [GROUP]: the phase-1 SA: key server, state, algorithms, DH group, "
                   "lifetime left and the key server's own cookies; no key", show_ike)
 
+        def show_policy():
+            r = ctl("show", "policy")
+            expect(r, 0, stream="stdout")
+            head, lines = rows(r.stdout)
+            for col in ("RULE", "KIND", "GROUP", "SRC", "DST", "PROTO", "SPORT", "DPORT",
+                        "BOTH WAYS", "STATUS", "PACKETS", "SAS"):
+                assert col in head, (col, head)
+            cells = {rank: ln.split() for rank, ln in lines.items()}
+            kinds = [c[1] for _, c in sorted(cells.items(), key=lambda kv: int(kv[0]))]
+            # in the rule table's order: bypass, TEK policies, fail-open rules
+            assert kinds == ["bypass", "tek", "tek", "fail-open"], kinds
+            by_kind = {}
+            for c in cells.values():
+                by_kind.setdefault(c[1], []).append(c)
+            assert by_kind["bypass"][0][2:9] == ["-", "0.0.0.0/0", "0.0.0.0/0", "udp", "any", "848",
+                                                 "yes"], by_kind
+            teks = {c[2]: c for c in by_kind["tek"]}
+            # the push's new SA and the one before it (until it expires) serve the same policy
+            corp_spis = sorted(spi for spi, sa in g.tel("/gvpn/sa").items() if sa["group"] == "corp")
+            assert len(corp_spis) == 2, corp_spis
+            assert teks["corp"][3:11] == ["192.0.2.0/24", "198.51.100.0/24", "udp", "any", "5000",
+                                          "yes", "both", "0"], teks
+            assert sorted(teks["corp"][11:]) == corp_spis, (teks, corp_spis)
+            assert teks["lab"][3:12] == [f"{A}/32", f"{B}/32", "any", "any", "any", "no", "both",
+                                         "0", "0x00001001"], teks
+            assert by_kind["fail-open"][0][2:11] == ["corp", "10.9.0.0/16", "10.8.0.0/16", "any",
+                                                     "any", "any", "yes", "inactive", "-"], by_kind
+            r = ctl("show", "policy", "corp", "--json")
+            expect(r, 0, stream="stdout")
+            j = json.loads(r.stdout)
+            assert sorted(v["kind"] for v in j.values()) == ["fail_open", "tek"], j
+            tek = [v for v in j.values() if v["kind"] == "tek"][0]
+            assert sorted(tek.pop("spis").split()) == corp_spis, tek
+            assert tek == {"kind": "tek", "group": "corp", "src": "192.0.2.0/24",
+                           "dst": "198.51.100.0/24", "protocol": 17, "src_port": "any",
+                           "dst_port": "5000", "both_ways": 1, "direction": "both",
+                           "packets": 0}, tek
+            r = ctl("show", "policy", "lab")
+            expect(r, 0, stream="stdout")
+            _, lines = rows(r.stdout)
+            assert [ln.split()[1] for ln in lines.values()] == ["tek"], lines
+            r = ctl("show", "policy", "nope")
+            expect(r, 1, "gvpnctl: gvpnd: unknown group 'nope' (groups: corp, lab)")
+        tap.check("show policy [GROUP]: bypass, TEK selectors with protocol, ports and their SAs, "
+                  "fail-open rules with their state, in the rule table's order", show_policy)
+
         def by_group_refusals():
             for what in ("kek", "ike"):
                 r = ctl("show", what, "lab")
@@ -442,8 +488,17 @@ def test_many_sas(tap, gvpnctl, gvpnd_bin, work):
             assert len(json.loads(r.stdout)) == n
             r = ctl("show", "sa")
             assert r.returncode == 0 and len(r.stdout.splitlines()) == n + 1, r.stdout[-500:]
-        tap.check(f"{n} SAs: /gvpn/sa answers 64 a page (,START); gvpnctl show sa lists all",
-                  pages)
+            first, second = g.tel("/gvpn/policy"), g.tel("/gvpn/policy,48")
+            assert len(first) == 48 and len(second) == 48 and not set(first) & set(second)
+            assert len(g.tel("/gvpn/policy,g7")) == 25 and "1" not in g.tel("/gvpn/policy,g1,0")
+            assert len(g.tel("/gvpn/policy,g7,20")) == 5, g.tel("/gvpn/policy,g7,20")
+            assert "error" in g.tel("/gvpn/policy,1,g1"), g.tel("/gvpn/policy,1,g1")
+            r = ctl("show", "policy")
+            assert r.returncode == 0 and len(r.stdout.splitlines()) == n + 1, r.stdout[-500:]
+            r = ctl("show", "policy", "g7", "--json")
+            assert r.returncode == 0 and len(json.loads(r.stdout)) == 25, r.stdout[-500:]
+        tap.check(f"{n} SAs: /gvpn/sa answers 64 a page (,START), /gvpn/policy 48 "
+                  "([GROUP][,START]); gvpnctl show sa and show policy list all", pages)
         assert g.stop() == 0
 
 
@@ -571,6 +626,23 @@ def test_running(tap, ctl, g):
         aligned(head, line, "GROUP", "corp")
         assert re.search(r"\d [KMG]?B$", line), f"bytes without unit: {line}"
     tap.check("show sa: SPI, group, state, algorithms, lifetime as h/m/s, packets, bytes", sas)
+
+    def policy_packets():
+        before = g.tel("/gvpn/sa")["0x00001001"]["packets"]
+        r = ctl("show", "policy", "--json")
+        expect(r, 0, stream="stdout")
+        j = json.loads(r.stdout)
+        assert [j[k]["kind"] for k in sorted(j, key=int)] == ["bypass"] * 3 + ["tek"], j
+        assert [j[k]["protocol"] for k in ("1", "2", "3")] == [17, 17, 89], j
+        tek = j["4"]
+        assert tek["spis"] == "0x00001001" and tek["both_ways"] == 1, tek
+        # the packets its SAs carried, read after the SA's: traffic runs
+        assert tek["packets"] >= before > 0, (tek, before)
+        r = ctl("show", "policy")
+        _, lines = rows(r.stdout)
+        assert lines["3"].split()[1:6] == ["bypass", "-", "0.0.0.0/0", "0.0.0.0/0", "89"], lines
+    tap.check("show policy: a TEK policy counts the packets of its SAs; an unnamed protocol "
+              "shows as its number", policy_packets)
 
     def flows():
         r = ctl("show", "flows")

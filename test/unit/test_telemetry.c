@@ -280,6 +280,10 @@ test_bad_parameters_are_refused_with_a_reason(void **state)
 	    {"/gvpn/kek", "nope", "error=unknown group 'nope' (groups: corp, lab)"},
 	    {"/gvpn/ike", "lab", "error=group 'lab' has no key servers (static keys)"},
 	    {"/gvpn/ike", "nope", "error=unknown group 'nope' (groups: corp, lab)"},
+	    {"/gvpn/policy", "nope", "error=unknown group 'nope' (groups: corp, lab)"},
+	    {"/gvpn/policy", "1,corp", "error=parameters: [<group>][,<first rule>]"},
+	    {"/gvpn/policy", "corp,lab", "error=parameters: [<group>][,<first rule>]"},
+	    {"/gvpn/policy", "corp,1x", "error=parameters: [<group>][,<first rule>]"},
 	};
 	static struct reply r;
 	uint64_t req, merged;
@@ -324,6 +328,11 @@ test_groups_and_sas_show_the_snapshot_and_no_key(void **state)
 	assert_true(has(&r, "0x00002001="));
 	assert_int_equal(call("/gvpn/config", NULL, &r), 0);
 	assert_true(has(&r, "last_result=none"));
+	assert_int_equal(call("/gvpn/policy", "corp", &r), 0);
+	assert_true(has(&r, "kind=tek"));
+	assert_true(has(&r, "group=corp"));
+	assert_true(has(&r, "spis=0x00001001"));
+	assert_false(has(&r, "group=lab"));
 	/* static groups have no KEK and no phase 1: nothing to list */
 	assert_int_equal(call("/gvpn/kek", NULL, &r), 0);
 	assert_int_equal(r.n_strings, 0);
@@ -331,7 +340,8 @@ test_groups_and_sas_show_the_snapshot_and_no_key(void **state)
 	assert_int_equal(r.n_strings, 0);
 	/* no reply holds a key, whole or in part */
 	static const char *const cmds_shown[] = {"/gvpn/groups",  "/gvpn/sa",  "/gvpn/config",
-						 "/gvpn/version", "/gvpn/kek", "/gvpn/ike"};
+						 "/gvpn/version", "/gvpn/kek", "/gvpn/ike",
+						 "/gvpn/policy"};
 	for (size_t c = 0; c < ARRAY_LEN(cmds_shown); c++) {
 		assert_int_equal(call(cmds_shown[c], NULL, &r), 0);
 		for (unsigned int i = 0; i < r.n_strings; i++)
@@ -430,6 +440,8 @@ reader_main(void *arg)
 	    {"/gvpn/version", NULL},
 	    {"/gvpn/kek", NULL},
 	    {"/gvpn/ike", "corp"},
+	    {"/gvpn/policy", NULL},
+	    {"/gvpn/policy", "lab,1"},
 	    {"/gvpn/group/fail_open", "corp,on"},
 	    {"/gvpn/sa/clear", "lab"},
 	    {"/gvpn/group/fail_open", "corp,off"},
