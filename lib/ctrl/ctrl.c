@@ -446,6 +446,8 @@ gvpn_ctrl_sa_add(struct gvpn_ctrl *c, const struct gvpn_ctrl_sa_params *p)
 	gvpn_sa_index_add(c->spis, p->esp.spi, slot);
 	c->sa[slot].rt = rt;
 	c->sa[slot].state = GVPN_SA_DECRYPT;
+	c->sa[slot].installed = rte_get_tsc_cycles();
+	c->sa[slot].installed_at = (int64_t)time(NULL);
 	c->sa[slot].expires =
 	    p->lifetime ? rte_get_tsc_cycles() + (uint64_t)p->lifetime * rte_get_tsc_hz() : 0;
 	LOG(INFO, "SA added: group %u SPI 0x%08x %s/%s", c->conf.cfg->groups[p->group].id,
@@ -750,6 +752,8 @@ fill_sa(const struct gvpn_sa_entry *e, uint16_t slot, struct gvpn_sa_info *i)
 				  (gvpn_cipher_is_counter(i->cipher) ? GVPN_GCM_SALT_LEN : 0)) *
 				 8);
 	i->expires = e->expires;
+	i->installed = e->installed;
+	i->installed_at = e->installed_at;
 	i->wait_sid = e->wait_sid;
 }
 

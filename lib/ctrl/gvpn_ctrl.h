@@ -70,8 +70,10 @@ struct gvpn_sa_info {
 	enum gvpn_cipher cipher;
 	enum gvpn_auth auth;
 	uint16_t key_bits;
-	uint64_t expires; /**< TSC of the hard expiry, 0 = none */
-	uint8_t wait_sid; /**< decrypts only until the group has a Sender-ID */
+	uint64_t expires;     /**< TSC of the hard expiry, 0 = none */
+	uint64_t installed;   /**< TSC of its installation: with the slot and SPI, names it */
+	int64_t installed_at; /**< unix time of its installation */
+	uint8_t wait_sid;     /**< decrypts only until the group has a Sender-ID */
 };
 
 struct gvpn_group_info {

@@ -15,6 +15,7 @@
  *   /gvpn/sa        /gvpn/flows
  *   /gvpn/group/register,<group>   /gvpn/sa/clear,<group>
  *   /gvpn/group/fail_open,<group>,on|off
+ *   /gvpn/counters/clear   (no request: a baseline that readers subtract)
  */
 
 #include <stdint.h>

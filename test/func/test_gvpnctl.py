@@ -242,7 +242,8 @@ def main():
                     assert resp.status == 200
                     assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
                     s = parse_metrics(resp.read().decode())
-                assert s["gvpn_up"] == 1 and s['gvpn_port_rx_packets_total{port="wan"}'] == N_ESP + 1
+                # counters were cleared since the ESP came in (test_clear)
+                assert s["gvpn_up"] == 1 and s['gvpn_port_rx_packets_total{port="wan"}'] == 0
             tap.check("export --listen: serves /metrics over HTTP in the Prometheus text format", serves)
             rc = g.stop()
             tap.result(rc == 0, "gvpnd stops cleanly", f"exit status {rc}: {g.output()}")
@@ -447,6 +448,25 @@ def test_key_server_group(tap, gvpnctl, gvpnd_bin, root, work):
         tap.check("show policy [GROUP]: bypass, TEK selectors with protocol, ports and their SAs, "
                   "fail-open rules with their state, in the rule table's order", show_policy)
 
+        def clear_keeps_state():
+            before = g.tel("/gvpn/kek")["corp"]
+            assert before["pushes"] == 1 and g.tel("/gvpn/groups")["corp"]["registrations"] >= 1
+            r = ctl("clear", "counters")
+            expect(r, 0, "counters cleared", stream="stdout")
+            after = g.tel("/gvpn/kek")["corp"]
+            assert after["pushes"] == 0 and after["acks_sent"] == 0, after
+            assert after["last_seq"] == before["last_seq"] and after["spi"] == before["spi"], after
+            grp = g.tel("/gvpn/groups")["corp"]
+            assert grp["registrations"] == 0 and grp["rx_datagrams"] == 0, grp
+            assert grp["state"] == "registered" and grp["push_seq"] == before["last_seq"], grp
+            control.push(ks, rekey=True)
+            g.wait(lambda: g.tel("/gvpn/kek")["corp"]["pushes"] == 1, what="the next push")
+            r = ctl("show", "kek", "corp")
+            expect(r, 0, stream="stdout")
+            assert re.search(r"pushes accepted\s+1\n", r.stdout), r.stdout
+        tap.check("clear counters: a group's pushes, acks and registrations count from zero; "
+                  "its KEK, state and last SEQ stay; the next push counts 1", clear_keeps_state)
+
         def by_group_refusals():
             for what in ("kek", "ike"):
                 r = ctl("show", what, "lab")
@@ -458,6 +478,39 @@ def test_key_server_group(tap, gvpnctl, gvpnd_bin, root, work):
         tap.check("show kek|ike GROUP: a static or unknown group is refused with the reason, exit 1; "
                   "a GROUP where none is taken: exit 64", by_group_refusals)
         assert g.stop() == 0
+
+
+def test_clear(tap, ctl, g):
+    """clear counters: every counter counts from zero; the workers' own are not written."""
+    def clear():
+        before_sa = g.tel("/gvpn/sa")["0x00001001"]
+        assert g.lcores()["drop_esp_bad_icv"] == 1 and before_sa["decrypted_packets"] == N_ESP
+        start = time.time()
+        r = ctl("clear", "counters")
+        expect(r, 0, "counters cleared at", stream="stdout")
+        cfg = g.tel("/gvpn/config")
+        assert start - 1 <= cfg["counters_cleared_at"] <= time.time() + 1, cfg
+        # nothing arrives on the protected port any more: its counts stay at zero
+        total = g.lcores()
+        assert total["drop_esp_bad_icv"] == 0 and total["decrypted"] == 0, total
+        wan = g.tel("/gvpn/ports")["wan"]
+        assert wan["rx_packets"] == 0 and wan["rx_bytes"] == 0, wan
+        sa = g.tel("/gvpn/sa")["0x00001001"]
+        assert sa["decrypted_packets"] == 0 and sa["decrypted_bytes"] == 0, sa
+        assert sa["installed_at"] == before_sa["installed_at"], (sa, before_sa)
+        # clear traffic runs on: counted again from zero, far below what it was
+        g.wait(lambda: g.tel("/gvpn/sa")["0x00001001"]["encrypted_packets"] > 0,
+               what="encryption to count again")
+        assert g.tel("/gvpn/sa")["0x00001001"]["encrypted_packets"] < before_sa["encrypted_packets"]
+        r = ctl("show", "counters")
+        expect(r, 0, stream="stdout")
+        assert "esp_bad_icv" not in r.stdout, r.stdout
+        r = ctl("show", "config")
+        expect(r, 0, "counters cleared", stream="stdout")
+        r = ctl("clear", "counters", "now")
+        assert r.returncode == 64, (r.returncode, r.stderr)
+    tap.check("clear counters: drops, ports, SAs count from zero (gvpnd notes when); traffic is "
+              "counted again at once; the SA's installation time stays", clear)
 
 
 def test_many_sas(tap, gvpnctl, gvpnd_bin, work):
@@ -477,8 +530,8 @@ def test_many_sas(tap, gvpnctl, gvpnd_bin, work):
     ctl = Ctl(gvpnctl, g.prefix)
     with g:
         def pages():
-            first, second = g.tel("/gvpn/sa"), g.tel("/gvpn/sa,64")
-            assert len(first) == 64 and len(second) == 64, (len(first), len(second))
+            first, second = g.tel("/gvpn/sa"), g.tel("/gvpn/sa,40")
+            assert len(first) == 40 and len(second) == 40, (len(first), len(second))
             assert not set(first) & set(second)
             assert len(g.tel("/gvpn/sa,192")) == n - 192
             assert g.tel("/gvpn/sa,1000") == {}
@@ -497,7 +550,7 @@ def test_many_sas(tap, gvpnctl, gvpnd_bin, work):
             assert r.returncode == 0 and len(r.stdout.splitlines()) == n + 1, r.stdout[-500:]
             r = ctl("show", "policy", "g7", "--json")
             assert r.returncode == 0 and len(json.loads(r.stdout)) == 25, r.stdout[-500:]
-        tap.check(f"{n} SAs: /gvpn/sa answers 64 a page (,START), /gvpn/policy 48 "
+        tap.check(f"{n} SAs: /gvpn/sa answers 40 a page (,START), /gvpn/policy 48 "
                   "([GROUP][,START]); gvpnctl show sa and show policy list all", pages)
         assert g.stop() == 0
 
@@ -626,6 +679,24 @@ def test_running(tap, ctl, g):
         aligned(head, line, "GROUP", "corp")
         assert re.search(r"\d [KMG]?B$", line), f"bytes without unit: {line}"
     tap.check("show sa: SPI, group, state, algorithms, lifetime as h/m/s, packets, bytes", sas)
+
+    def sa_directions():
+        sa = g.tel("/gvpn/sa")["0x00001001"]
+        inner = len(IP(src=B, dst=A) / UDP(sport=40001, dport=40000) / Raw(b"reply 0"))
+        assert sa["decrypted_packets"] == N_ESP and sa["decrypted_bytes"] == N_ESP * inner, sa
+        assert sa["encrypted_packets"] > 1000 and sa["encrypted_bytes"] > 200 * 1000, sa
+        assert sa["packets"] >= sa["encrypted_packets"] + sa["decrypted_packets"] - 1000000, sa
+        assert time.time() - 300 < sa["installed_at"] <= time.time() + 1, sa
+        r = ctl("show", "sa")
+        head, lines = rows(r.stdout)
+        line = lines["0x00001001"]
+        for col in ("INSTALLED", "ENC PKTS", "ENC BYTES", "DEC PKTS", "DEC BYTES"):
+            assert col in head, (col, head)
+        aligned(head, line, "DEC PKTS", str(N_ESP), right=True)
+        aligned(head, line, "DEC BYTES", f"{N_ESP * inner} B", right=True)
+        assert re.search(r"\b\d+(m\d\d)?s ago\b", line), line
+    tap.check("show sa: packets and bytes encrypted and decrypted apart (the bad ICV in neither), "
+              "and when the SA was installed", sa_directions)
 
     def policy_packets():
         before = g.tel("/gvpn/sa")["0x00001001"]["packets"]
@@ -793,6 +864,8 @@ def test_running(tap, ctl, g):
         assert any(k.startswith("gvpn_info{") for k in s)
     tap.check("export --once: Prometheus text with the port, drop, SA, group and flow metrics, sane values",
               export_once)
+
+    test_clear(tap, ctl, g)
 
     # last: it deletes the SA the checks above read
     def sa_clear():
