@@ -83,6 +83,18 @@ METRIC = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:
                     r'(-?[0-9.e+]+|[+-]Inf|NaN)$')
 
 
+def promtool_check(text):
+    """promtool check metrics (Debian's prometheus package) finds no problem, when installed."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        print("# promtool not installed: metrics checked by parse_metrics alone", flush=True)
+        return
+    r = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 0 and not r.stdout.strip() and not r.stderr.strip(), \
+        f"promtool check metrics: {r.returncode}\n{r.stdout}{r.stderr}"
+
+
 def parse_metrics(text):
     """Prometheus text -> {'name{labels}': float}; checks HELP/TYPE and grouping."""
     samples, typed, order = {}, {}, []
@@ -466,6 +478,28 @@ def test_key_server_group(tap, gvpnctl, gvpnd_bin, root, work):
             assert re.search(r"pushes accepted\s+1\n", r.stdout), r.stdout
         tap.check("clear counters: a group's pushes, acks and registrations count from zero; "
                   "its KEK, state and last SEQ stay; the next push counts 1", clear_keeps_state)
+
+        def export_kek():
+            r = ctl("export", "--once")
+            expect(r, 0, stream="stdout")
+            m = parse_metrics(r.stdout)
+            k = g.tel("/gvpn/kek")["corp"]
+            assert m['gvpn_group_kek{group="corp"}'] == 1, m
+            info = [key for key in m if key.startswith("gvpn_group_kek_info{")]
+            assert info == [f'gvpn_group_kek_info{{group="corp",spi="{k["spi"]}",algorithm="aes-cbc-128",'
+                            'sig_algorithm="rsa",sig_hash="sha256",sig_key_bits="2048"}'], info
+            assert 3000 < m['gvpn_group_kek_remaining_seconds{group="corp"}'] <= 3600, m
+            assert m['gvpn_group_pushes_total{group="corp"}'] == k["pushes"] >= 1, m
+            assert m['gvpn_group_push_seq{group="corp"}'] == k["last_seq"], m
+            assert m['gvpn_group_push_acks_total{group="corp"}'] == k["acks_sent"], m
+            assert m['gvpn_group_push_drops_total{group="corp",reason="bad_signature"}'] == 0, m
+            assert m['gvpn_group_ike_established{group="corp"}'] == 1, m
+            assert 0 < m['gvpn_group_ike_remaining_seconds{group="corp"}'] <= 86400, m
+            assert not any('group="lab"' in key and "kek" in key for key in m), m
+            no_secret(r.stdout)
+            promtool_check(r.stdout)
+        tap.check("export: the KEK (SPI, algorithms, lifetime left), pushes, last SEQ, acks, push "
+                  "drops by reason and the phase-1 SA of a key-server group; no key", export_kek)
 
         def by_group_refusals():
             for what in ("kek", "ike"):
@@ -862,7 +896,12 @@ def test_running(tap, ctl, g):
         assert s["gvpn_flows"] >= 1 and s["gvpn_flows_capacity"] == 65536
         assert s['gvpn_worker_packets_total{lcore="0",kind="encrypted"}'] > 0
         assert any(k.startswith("gvpn_info{") for k in s)
-    tap.check("export --once: Prometheus text with the port, drop, SA, group and flow metrics, sane values",
+        assert s['gvpn_sa_decrypted_packets_total{spi="0x00001001",group="corp"}'] == N_ESP
+        assert s['gvpn_sa_encrypted_packets_total{spi="0x00001001",group="corp"}'] > 0
+        assert s['gvpn_sa_decrypted_bytes_total{spi="0x00001001",group="corp"}'] > 0
+        promtool_check(r.stdout)
+    tap.check("export --once: Prometheus text with the port, drop, SA (encrypted and decrypted "
+              "apart), group and flow metrics, sane values; promtool check metrics when present",
               export_once)
 
     test_clear(tap, ctl, g)

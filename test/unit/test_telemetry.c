@@ -284,6 +284,7 @@ test_bad_parameters_are_refused_with_a_reason(void **state)
 	    {"/gvpn/policy", "1,corp", "error=parameters: [<group>][,<first rule>]"},
 	    {"/gvpn/policy", "corp,lab", "error=parameters: [<group>][,<first rule>]"},
 	    {"/gvpn/policy", "corp,1x", "error=parameters: [<group>][,<first rule>]"},
+	    {"/gvpn/counters/clear", "all", "error=no parameters"},
 	};
 	static struct reply r;
 	uint64_t req, merged;
@@ -328,6 +329,8 @@ test_groups_and_sas_show_the_snapshot_and_no_key(void **state)
 	assert_true(has(&r, "0x00002001="));
 	assert_int_equal(call("/gvpn/config", NULL, &r), 0);
 	assert_true(has(&r, "last_result=none"));
+	assert_int_equal(call("/gvpn/counters/clear", NULL, &r), 0);
+	assert_true(has(&r, "result=cleared"));
 	assert_int_equal(call("/gvpn/policy", "corp", &r), 0);
 	assert_true(has(&r, "kind=tek"));
 	assert_true(has(&r, "group=corp"));
@@ -442,6 +445,10 @@ reader_main(void *arg)
 	    {"/gvpn/ike", "corp"},
 	    {"/gvpn/policy", NULL},
 	    {"/gvpn/policy", "lab,1"},
+	    {"/gvpn/counters/clear", NULL},
+	    {"/gvpn/lcores", NULL},
+	    {"/gvpn/ports", NULL},
+	    {"/gvpn/flows", NULL},
 	    {"/gvpn/group/fail_open", "corp,on"},
 	    {"/gvpn/sa/clear", "lab"},
 	    {"/gvpn/group/fail_open", "corp,off"},
