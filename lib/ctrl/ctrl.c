@@ -400,6 +400,7 @@ gvpn_ctrl_policy_update(struct gvpn_ctrl *c)
 	c->policy = p;
 	m.policy = p;
 	LOG(INFO, "rule table %u: %u rules", p->generation, n);
+	ctrl_changed(c); /* telemetry shows the rules in force */
 	return broadcast(c, &m, policy_done, old, 0);
 }
 
@@ -445,6 +446,8 @@ gvpn_ctrl_sa_add(struct gvpn_ctrl *c, const struct gvpn_ctrl_sa_params *p)
 	gvpn_sa_index_add(c->spis, p->esp.spi, slot);
 	c->sa[slot].rt = rt;
 	c->sa[slot].state = GVPN_SA_DECRYPT;
+	c->sa[slot].installed = rte_get_tsc_cycles();
+	c->sa[slot].installed_at = (int64_t)time(NULL);
 	c->sa[slot].expires =
 	    p->lifetime ? rte_get_tsc_cycles() + (uint64_t)p->lifetime * rte_get_tsc_hz() : 0;
 	LOG(INFO, "SA added: group %u SPI 0x%08x %s/%s", c->conf.cfg->groups[p->group].id,
@@ -763,6 +766,8 @@ proto_info(const struct gvpn_ctrl *c, uint8_t g, uint64_t now_ms, struct gvpn_gr
 {
 	memset(i, 0, sizeof(*i));
 	i->rekey_at_ms = -1;
+	i->kek_expires_at_ms = -1;
+	i->ike_expires_at_ms = -1;
 	if (c->group[g].client != NULL)
 		c->group[g].proto->info(c->group[g].client, now_ms, i);
 }
@@ -812,7 +817,35 @@ fill_sa(const struct gvpn_sa_entry *e, uint16_t slot, struct gvpn_sa_info *i)
 				  (gvpn_cipher_is_counter(i->cipher) ? GVPN_GCM_SALT_LEN : 0)) *
 				 8);
 	i->expires = e->expires;
+	i->installed = e->installed;
+	i->installed_at = e->installed_at;
 	i->wait_sid = e->wait_sid;
+}
+
+/* The rules in force, in the rule table's rank order: bypass, TEK policies,
+ * fail-open rules. @return how many (room for all is there). */
+static unsigned int
+fill_rules(const struct gvpn_ctrl *c, struct gvpn_rule_info *r)
+{
+	const struct gvpn_config *cfg = c->conf.cfg;
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < cfg->n_bypass; i++)
+		r[n++] =
+		    (struct gvpn_rule_info){.kind = GVPN_RULE_KIND_BYPASS, .sel = cfg->bypass[i]};
+	for (uint16_t t = 0; t < GVPN_MAX_TEKS; t++)
+		if (c->tek[t].used)
+			r[n++] = (struct gvpn_rule_info){.kind = GVPN_RULE_KIND_TEK,
+							 .group = c->tek[t].group,
+							 .mirrored = c->tek[t].n_sel > 1,
+							 .tek = t,
+							 .sel = c->tek[t].sel[0]};
+	for (uint8_t g = 0; g < cfg->n_groups; g++)
+		for (unsigned int i = 0; i < cfg->groups[g].n_fail_open; i++)
+			r[n++] = (struct gvpn_rule_info){.kind = GVPN_RULE_KIND_FAIL_OPEN,
+							 .group = g,
+							 .sel = cfg->groups[g].fail_open[i]};
+	return n;
 }
 
 static void
@@ -860,8 +893,9 @@ gvpn_ctrl_publish(struct gvpn_ctrl *c)
 	const struct gvpn_config *cfg = c->conf.cfg;
 	uint64_t now_ms = gvpn_ctrl_clock_ms();
 	struct gvpn_sa_info *sa;
+	struct gvpn_rule_info *rule;
 	struct snapshot *p, *old;
-	unsigned int n = 0;
+	unsigned int n = 0, n_rules;
 
 	/* the clients' counters move on their own: compare what is shown */
 	for (uint8_t g = 0; g < cfg->n_groups; g++) {
@@ -881,7 +915,12 @@ gvpn_ctrl_publish(struct gvpn_ctrl *c)
 		return -EBUSY; /* one snapshot waits for its readers: next period */
 	for (uint16_t s = 0; s < GVPN_MAX_SA_SLOTS; s++)
 		n += c->sa[s].state != GVPN_SA_FREE;
-	p = malloc(sizeof(*p) + n * sizeof(*sa));
+	n_rules = cfg->n_bypass;
+	for (uint16_t t = 0; t < GVPN_MAX_TEKS; t++)
+		n_rules += c->tek[t].used;
+	for (uint8_t g = 0; g < cfg->n_groups; g++)
+		n_rules += cfg->groups[g].n_fail_open;
+	p = malloc(sizeof(*p) + n * sizeof(*sa) + n_rules * sizeof(*rule));
 	if (p == NULL)
 		return -ENOMEM;
 	memset(p, 0, sizeof(*p));
@@ -906,6 +945,9 @@ gvpn_ctrl_publish(struct gvpn_ctrl *c)
 			p->s.group[e->rt->group].n_sas++;
 	}
 	p->s.sa = sa;
+	rule = (struct gvpn_rule_info *)(sa + n);
+	p->s.rule = rule;
+	p->s.n_rules = fill_rules(c, rule);
 	old = atomic_exchange(&c->pub, p); /* readers see p whole from here on */
 	atomic_fetch_add(&c->epoch, 1);	   /* readers from now on count apart */
 	c->version++;

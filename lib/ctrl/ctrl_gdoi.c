@@ -435,6 +435,19 @@ gdoi_info(const void *client, uint64_t now_ms, struct gvpn_group_info *i)
 	i->rx_polls_full = ci.rx_polls_full;
 	memcpy(i->push_group, ci.push_group, sizeof(i->push_group));
 	i->push_group_failures = ci.push_group_failures;
+	memcpy(i->kek_spi, ci.kek_spi, sizeof(i->kek_spi));
+	i->kek_alg = ci.kek_alg;
+	i->kek_key_bits = ci.kek_key_bits;
+	i->kek_sig_hash = ci.kek_sig_hash;
+	i->kek_sig_alg = ci.kek_sig_alg;
+	i->kek_sig_key_bits = ci.kek_sig_key_bits;
+	i->kek_lifetime_s = ci.kek_lifetime_s;
+	i->ike_state = ci.ike_state;
+	memcpy(i->ike_icookie, ci.ike_icookie, sizeof(i->ike_icookie));
+	memcpy(i->ike_rcookie, ci.ike_rcookie, sizeof(i->ike_rcookie));
+	i->ike = ci.ike_chosen;
+	i->ike_expires_at_ms =
+	    ci.ike_expires_in_ms < 0 ? -1 : (int64_t)now_ms + ci.ike_expires_in_ms;
 }
 
 static int

@@ -70,8 +70,10 @@ struct gvpn_sa_info {
 	enum gvpn_cipher cipher;
 	enum gvpn_auth auth;
 	uint16_t key_bits;
-	uint64_t expires; /**< TSC of the hard expiry, 0 = none */
-	uint8_t wait_sid; /**< decrypts only until the group has a Sender-ID */
+	uint64_t expires;     /**< TSC of the hard expiry, 0 = none */
+	uint64_t installed;   /**< TSC of its installation: with the slot and SPI, names it */
+	int64_t installed_at; /**< unix time of its installation */
+	uint8_t wait_sid;     /**< decrypts only until the group has a Sender-ID */
 };
 
 struct gvpn_group_info {
@@ -104,6 +106,35 @@ struct gvpn_group_info {
 	uint64_t push_group_failures; /**< joins that failed */
 	uint8_t sid_bits;	      /**< the member's Sender-ID (RFC 6054), 0 bits: none */
 	uint32_t sid;
+	/* the KEK as the key server described it (has_kek): no keys */
+	uint8_t kek_spi[16];
+	uint8_t kek_alg; /**< KEK_ALGORITHM */
+	uint16_t kek_key_bits;
+	uint8_t kek_sig_hash; /**< SIG_HASH_ALGORITHM */
+	uint8_t kek_sig_alg;  /**< SIG_ALGORITHM */
+	uint16_t kek_sig_key_bits;
+	uint32_t kek_lifetime_s; /**< as given, 0: none */
+	/* the phase-1 SA with the current key server: no keys */
+	enum ike_state ike_state;
+	uint8_t ike_icookie[8], ike_rcookie[8];
+	struct ike_proposal ike;   /**< what it runs, when established */
+	int64_t ike_expires_at_ms; /**< gvpn_ctrl_clock_ms() of its expiry, -1: none */
+};
+
+/** A rule in force, as telemetry shows it: in the order the rule table
+ * ranks them (bypass, then TEK policies, then fail-open rules). */
+enum gvpn_rule_kind {
+	GVPN_RULE_KIND_BYPASS = 0, /**< forwarded in clear, both ways */
+	GVPN_RULE_KIND_TEK,	   /**< a group's TEK policy: encrypted */
+	GVPN_RULE_KIND_FAIL_OPEN,  /**< in clear while its group has failed, both ways */
+};
+
+struct gvpn_rule_info {
+	uint8_t kind;	  /**< enum gvpn_rule_kind */
+	uint8_t group;	  /**< TEK and fail-open rules */
+	uint8_t mirrored; /**< a TEK policy that covers the reverse too (R5) */
+	uint16_t tek;	  /**< TEK index (gvpn_sa_info.tek) */
+	struct gvpn_selector sel;
 };
 
 /** The running configuration and its reloads (R18), for telemetry. */
@@ -136,6 +167,8 @@ struct gvpn_ctrl_snapshot {
 	struct gvpn_group_info group[GVPN_MAX_GROUPS];
 	unsigned int n_sas;
 	const struct gvpn_sa_info *sa; /**< n_sas SAs (state != FREE), by slot */
+	unsigned int n_rules;
+	const struct gvpn_rule_info *rule; /**< n_rules rules in force, in rank order */
 };
 
 /** Snapshots are published at most this often (ms): a storm of changes

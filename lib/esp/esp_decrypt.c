@@ -165,8 +165,8 @@ esp_decap_one(struct gvpn_esp_sa_state *st, struct rte_mbuf *m, const struct gvp
 	m->data_len = (uint16_t)(l2 + tlen);
 	m->pkt_len = m->data_len;
 	m->l3_len = (in->version_ihl & 0xf) * 4u;
-	st->pkts++;
-	st->bytes += tlen;
+	st->dec_pkts++;
+	st->dec_bytes += tlen;
 	return 0;
 }
 

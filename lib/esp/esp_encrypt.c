@@ -160,8 +160,8 @@ esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 
 	m->l3_len = sizeof(*out);
 	m->ol_flags &= ~(RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK);
-	st->pkts++;
-	st->bytes += ilen;
+	st->enc_pkts++;
+	st->enc_bytes += ilen;
 	return 0;
 }
 

@@ -21,6 +21,7 @@
  * link header followed by the IPv4 header; the link header is kept.
  */
 
+#include <assert.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -102,13 +103,17 @@ typedef void (*esp_encap_fn)(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state
 /** One lcore's view of one SA: written only by that lcore. */
 struct gvpn_esp_sa_state {
 	const struct gvpn_esp_sa *sa;
-	uint32_t seq;	  /**< last sequence number sent */
-	uint64_t iv_ctr;  /**< next counter-mode IV */
-	uint64_t iv_left; /**< IVs left from iv_ctr on (UINT64_MAX: no end) */
-	uint8_t iv_space; /**< gvpn_esp_sa_state_iv() gave the IVs their space */
-	uint64_t pkts;	  /**< packets processed */
-	uint64_t bytes;	  /**< inner bytes processed */
+	uint32_t seq;	    /**< last sequence number sent */
+	uint8_t iv_space;   /**< gvpn_esp_sa_state_iv() gave the IVs their space */
+	uint64_t iv_ctr;    /**< next counter-mode IV */
+	uint64_t iv_left;   /**< IVs left from iv_ctr on (UINT64_MAX: no end) */
+	uint64_t enc_pkts;  /**< packets encrypted */
+	uint64_t enc_bytes; /**< inner bytes encrypted */
+	uint64_t dec_pkts;  /**< packets decrypted */
+	uint64_t dec_bytes; /**< inner bytes decrypted */
 } __rte_cache_aligned;
+/* one cache line: the counters are in the line each packet touches anyway */
+static_assert(sizeof(struct gvpn_esp_sa_state) == RTE_CACHE_LINE_SIZE, "SA state grew");
 
 /** One lcore's ESP context. */
 struct gvpn_esp_lcore {

@@ -981,6 +981,27 @@ gdoi_client_info(const struct gdoi_client *c, uint64_t now, struct gdoi_client_i
 	out->push_group_failures = c->mjoin_failures;
 	memcpy(out->rx_drops, c->rx_drops, sizeof(out->rx_drops));
 	out->rx_polls_full = c->rx_polls_full;
+	if (c->has_kek) {
+		memcpy(out->kek_spi, c->kek.spi, sizeof(out->kek_spi));
+		out->kek_alg = c->kek.alg;
+		/* not given: the cipher's default, as long as the key sent */
+		out->kek_key_bits = c->kek.key_bits != 0 ? c->kek.key_bits
+				    : c->kek.key_len > c->kek.iv_len
+					? (uint16_t)((c->kek.key_len - c->kek.iv_len) * 8)
+					: 0;
+		out->kek_sig_hash = c->kek.sig_hash;
+		out->kek_sig_alg = c->kek.sig_alg;
+		out->kek_sig_key_bits = c->kek.sig_key_bits;
+		out->kek_lifetime_s = c->kek.lifetime;
+	}
+	out->ike_state = c->ike.state;
+	memcpy(out->ike_icookie, c->ike.icookie, sizeof(out->ike_icookie));
+	memcpy(out->ike_rcookie, c->ike.rcookie, sizeof(out->ike_rcookie));
+	out->ike_expires_in_ms = -1;
+	if (c->ike.state == IKE_ESTABLISHED) {
+		out->ike_chosen = c->ike.chosen;
+		out->ike_expires_in_ms = c->ike_expires > now ? (int64_t)(c->ike_expires - now) : 0;
+	}
 	/* the kernel's count: datagrams that found the socket buffer full */
 	if (c->fd >= 0 && getsockopt(c->fd, SOL_SOCKET, SO_MEMINFO, mem, &ml) == 0 &&
 	    ml > SK_MEMINFO_DROPS * sizeof(mem[0]))

@@ -146,6 +146,19 @@ struct gdoi_client_info {
 	uint64_t rx_polls_full;	      /**< polls that stopped at GDOI_RX_BUDGET */
 	char push_group[32];	      /**< multicast group joined for pushes, "" when none */
 	uint64_t push_group_failures; /**< joins that failed (pushes by unicast only) */
+	/* the KEK as the key server described it (has_kek): never its keys */
+	uint8_t kek_spi[16];	   /**< its SPI: the push's cookies */
+	uint8_t kek_alg;	   /**< KEK_ALGORITHM */
+	uint16_t kek_key_bits;	   /**< of its cipher key */
+	uint8_t kek_sig_hash;	   /**< SIG_HASH_ALGORITHM */
+	uint8_t kek_sig_alg;	   /**< SIG_ALGORITHM */
+	uint16_t kek_sig_key_bits; /**< of the key server's signing key */
+	uint32_t kek_lifetime_s;   /**< as given, 0: none */
+	/* the phase-1 SA with the current key server: never its keys */
+	enum ike_state ike_state;
+	uint8_t ike_icookie[8], ike_rcookie[8];
+	struct ike_proposal ike_chosen; /**< the proposal it runs (established) */
+	int64_t ike_expires_in_ms;	/**< -1 when not established */
 };
 void gdoi_client_info(const struct gdoi_client *c, uint64_t now_ms, struct gdoi_client_info *out);
 

@@ -155,6 +155,8 @@ struct gvpn_sa_entry {
 	struct gvpn_sa_rt *rt;
 	uint64_t expires;     /**< TSC, 0 = never */
 	uint64_t activate_at; /**< TSC; 0 = no activation pending */
+	uint64_t installed;   /**< TSC of its gvpn_ctrl_sa_add() */
+	int64_t installed_at; /**< the same as unix time */
 	/** Counter-mode, due to encrypt, and its group has no Sender-ID yet:
 	 *  it decrypts only until one comes (gvpn_ctrl_group_sender_id()). */
 	uint8_t wait_sid;

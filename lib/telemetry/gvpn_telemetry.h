@@ -11,9 +11,11 @@
  * group and kind: later ones merge into it). Keys are never shown.
  *
  *   /gvpn/version   /gvpn/config   /gvpn/ports   /gvpn/lcores   /gvpn/groups
+ *   /gvpn/policy[,<group>][,<start>]   /gvpn/kek[,<group>]   /gvpn/ike[,<group>]
  *   /gvpn/sa        /gvpn/flows
  *   /gvpn/group/register,<group>   /gvpn/sa/clear,<group>
  *   /gvpn/group/fail_open,<group>,on|off
+ *   /gvpn/counters/clear   (no request: a baseline that readers subtract)
  */
 
 #include <stdint.h>

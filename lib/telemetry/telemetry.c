@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -49,6 +52,49 @@ struct pending {
 static struct pending pending[GVPN_MAX_GROUPS];
 static uint64_t next_apply; /* control core: pending requests run at most every ms */
 
+/*
+ * Cleared counters: /gvpn/counters/clear notes every counter as it is then
+ * (the baseline) and readers subtract it; the counters themselves are never
+ * written, for workers own theirs. Telemetry threads alone touch the
+ * baseline, under a lock that neither workers nor the control core take.
+ * An SA's counters are kept with its slot, SPI and installation time: a
+ * slot taken by another SA starts from zero. A group's, with its name.
+ */
+struct sa_base {
+	uint32_t spi;
+	uint64_t installed; /* 0: no baseline */
+	struct gvpn_sa_counters c;
+};
+struct group_base {
+	char name[GVPN_NAME_MAX]; /* "": no baseline */
+	struct gvpn_group_info g;
+	uint64_t requests, coalesced;
+};
+static struct {
+	pthread_mutex_t lock;
+	int64_t cleared_at;	      /* unix time, 0: never */
+	struct gvpn_worker_stats *ws; /* [n_workers] */
+	struct gvpn_esp_stats *es;    /* [n_workers] */
+	struct rte_eth_stats eth[GVPN_MAX_PORTS];
+	struct sa_base *sa; /* [GVPN_MAX_SA_SLOTS] */
+	struct group_base group[GVPN_MAX_GROUPS];
+} base = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* @p v less what it was when cleared; a counter that went back (it began
+ * again) counts from zero */
+static inline uint64_t
+since(uint64_t v, uint64_t b)
+{
+	return v >= b ? v - b : v;
+}
+
+static void
+sub_u64(uint64_t *v, const uint64_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		v[i] = since(v[i], b[i]);
+}
+
 static int
 cmd_version(const char *cmd, const char *params, struct rte_tel_data *d)
 {
@@ -89,15 +135,26 @@ cmd_config(const char *cmd, const char *params, struct rte_tel_data *d)
 	add_u64(d, "groups_removed", ci->removed);
 	rte_tel_data_add_dict_string(d, "live_changes", ci->live_changes);
 	gvpn_ctrl_snapshot_put(snap);
+	pthread_mutex_lock(&base.lock);
+	add_u64(d, "counters_cleared_at", (uint64_t)base.cleared_at);
+	pthread_mutex_unlock(&base.lock);
 	return 0;
 }
+
+static void worker_counters(unsigned int w, struct gvpn_worker_stats *ws,
+			    struct gvpn_esp_stats *es);
 
 static int
 cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 {
+	struct gvpn_worker_stats ws[GVPN_CTRL_MAX_WORKERS];
+	struct gvpn_esp_stats unused;
+
 	(void)cmd;
 	(void)params;
 	rte_tel_data_start_dict(d);
+	for (unsigned int w = 0; w < tc.n_workers && w < GVPN_CTRL_MAX_WORKERS; w++)
+		worker_counters(w, &ws[w], &unused);
 	for (uint16_t p = 0; p < tc_n_ports; p++) {
 		const struct gvpn_port_conf *pc = &tc_ports[p];
 		struct rte_tel_data *e = rte_tel_data_alloc();
@@ -107,9 +164,8 @@ cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 
 		if (e == NULL)
 			return -ENOMEM;
-		for (unsigned int w = 0; w < tc.n_workers; w++) {
-			const struct gvpn_port_stats *s =
-			    &gvpn_worker_stats(tc.workers[w])->port[p];
+		for (unsigned int w = 0; w < tc.n_workers && w < GVPN_CTRL_MAX_WORKERS; w++) {
+			const struct gvpn_port_stats *s = &ws[w].port[p];
 
 			rx += s->rx_pkts;
 			rxb += s->rx_bytes;
@@ -139,6 +195,14 @@ cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 		add_u64(e, "tx_packets", tx);
 		add_u64(e, "tx_bytes", txb);
 		if (rte_eth_stats_get(tc.port_ids[p], &es) == 0) {
+			pthread_mutex_lock(&base.lock);
+			if (base.cleared_at != 0) {
+				es.imissed = since(es.imissed, base.eth[p].imissed);
+				es.ierrors = since(es.ierrors, base.eth[p].ierrors);
+				es.rx_nombuf = since(es.rx_nombuf, base.eth[p].rx_nombuf);
+				es.oerrors = since(es.oerrors, base.eth[p].oerrors);
+			}
+			pthread_mutex_unlock(&base.lock);
 			add_u64(e, "rx_missed", es.imissed);
 			add_u64(e, "rx_errors", es.ierrors);
 			add_u64(e, "rx_nombuf", es.rx_nombuf);
@@ -149,17 +213,91 @@ cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
-/* Every field of the counter structs is a uint64_t: sum them as arrays. */
+/* Every field of the counter structs is a uint64_t: they are arrays. */
+#define N_WS (sizeof(struct gvpn_worker_stats) / sizeof(uint64_t))
+#define N_ES (sizeof(struct gvpn_esp_stats) / sizeof(uint64_t))
+static_assert(sizeof(struct gvpn_worker_stats) % sizeof(uint64_t) == 0, "not all uint64_t");
+static_assert(sizeof(struct gvpn_esp_stats) % sizeof(uint64_t) == 0, "not all uint64_t");
+
+/* Worker @p w's counters since they were last cleared. */
+static void
+worker_counters(unsigned int w, struct gvpn_worker_stats *ws, struct gvpn_esp_stats *es)
+{
+	memcpy(ws, gvpn_worker_stats(tc.workers[w]), sizeof(*ws));
+	memcpy(es, gvpn_worker_esp_stats(tc.workers[w]), sizeof(*es));
+	pthread_mutex_lock(&base.lock);
+	if (base.cleared_at != 0) {
+		sub_u64((uint64_t *)ws, (const uint64_t *)&base.ws[w], N_WS);
+		sub_u64((uint64_t *)es, (const uint64_t *)&base.es[w], N_ES);
+	}
+	pthread_mutex_unlock(&base.lock);
+}
+
+/* Add worker @p w's counters (since cleared) to @p ws and @p es. */
 static void
 sum_stats(struct gvpn_worker_stats *ws, struct gvpn_esp_stats *es, unsigned int w)
 {
-	const uint64_t *a = (const uint64_t *)gvpn_worker_stats(tc.workers[w]);
-	const uint64_t *b = (const uint64_t *)gvpn_worker_esp_stats(tc.workers[w]);
+	struct gvpn_worker_stats a;
+	struct gvpn_esp_stats b;
 
-	for (size_t i = 0; i < sizeof(*ws) / sizeof(uint64_t); i++)
-		((uint64_t *)ws)[i] += a[i];
-	for (size_t i = 0; i < sizeof(*es) / sizeof(uint64_t); i++)
-		((uint64_t *)es)[i] += b[i];
+	worker_counters(w, &a, &b);
+	for (size_t i = 0; i < N_WS; i++)
+		((uint64_t *)ws)[i] += ((const uint64_t *)&a)[i];
+	for (size_t i = 0; i < N_ES; i++)
+		((uint64_t *)es)[i] += ((const uint64_t *)&b)[i];
+}
+
+/* An SA's counters, every worker, since cleared (while it is the SA
+ * installed in its slot then). */
+static void
+sa_counters(const struct gvpn_sa_info *sa, struct gvpn_sa_counters *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned int w = 0; w < tc.n_workers; w++) {
+		struct gvpn_sa_counters one;
+
+		gvpn_worker_sa_counters(tc.workers[w], sa->slot, &one);
+		out->enc_pkts += one.enc_pkts;
+		out->enc_bytes += one.enc_bytes;
+		out->dec_pkts += one.dec_pkts;
+		out->dec_bytes += one.dec_bytes;
+	}
+	pthread_mutex_lock(&base.lock);
+	if (base.sa != NULL && base.sa[sa->slot].installed == sa->installed &&
+	    base.sa[sa->slot].spi == sa->spi && sa->installed != 0)
+		sub_u64((uint64_t *)out, (const uint64_t *)&base.sa[sa->slot].c,
+			sizeof(*out) / sizeof(uint64_t));
+	pthread_mutex_unlock(&base.lock);
+}
+
+/* Group @p i of @p snap, its counters since cleared (its states, times and
+ * SEQ as they are). */
+static void
+group_counters(const struct gvpn_ctrl_snapshot *snap, unsigned int i, struct gvpn_group_info *g,
+	       uint64_t *requests, uint64_t *coalesced)
+{
+	*g = snap->group[i];
+	gvpn_telemetry_group_requests((uint8_t)i, requests, coalesced);
+	pthread_mutex_lock(&base.lock);
+	if (base.group[i].name[0] != '\0' && strcmp(base.group[i].name, g->name) == 0) {
+		const struct gvpn_group_info *b = &base.group[i].g;
+
+		g->registrations = since(g->registrations, b->registrations);
+		g->failures = since(g->failures, b->failures);
+		g->pushes = since(g->pushes, b->pushes);
+		g->acks_sent = since(g->acks_sent, b->acks_sent);
+		sub_u64(g->push_drops, b->push_drops, GDOI_PUSH_DROP_MAX);
+		g->sa_install_failures = since(g->sa_install_failures, b->sa_install_failures);
+		g->unauth_notifies = since(g->unauth_notifies, b->unauth_notifies);
+		g->rx_datagrams = since(g->rx_datagrams, b->rx_datagrams);
+		sub_u64(g->rx_drops, b->rx_drops, GDOI_RX_DROP_MAX);
+		g->rx_socket_full = since(g->rx_socket_full, b->rx_socket_full);
+		g->rx_polls_full = since(g->rx_polls_full, b->rx_polls_full);
+		g->push_group_failures = since(g->push_group_failures, b->push_group_failures);
+		*requests = since(*requests, base.group[i].requests);
+		*coalesced = since(*coalesced, base.group[i].coalesced);
+	}
+	pthread_mutex_unlock(&base.lock);
 }
 
 static void
@@ -235,6 +373,10 @@ cmd_lcores(const char *cmd, const char *params, struct rte_tel_data *d)
 }
 
 /* Seconds from @p now_ms to @p at_ms: -1 none, 0 past. */
+static int refuse_group(struct rte_tel_data *d, const struct gvpn_ctrl_snapshot *snap,
+			const char *name);
+static const char *direction_name(enum gvpn_direction dir);
+
 static int
 seconds_to(int64_t at_ms, uint64_t now_ms)
 {
@@ -246,61 +388,62 @@ seconds_to(int64_t at_ms, uint64_t now_ms)
 static int
 groups_dict(const struct gvpn_ctrl_snapshot *snap, struct rte_tel_data *d)
 {
-	const struct gvpn_group_info *g = snap->group;
 	uint64_t req, merged, now_ms = gvpn_ctrl_clock_ms();
 
 	for (unsigned int i = 0; i < snap->n_groups; i++) {
 		struct rte_tel_data *e = rte_tel_data_alloc();
+		struct gvpn_group_info one;
+		const struct gvpn_group_info *g = &one;
 
 		if (e == NULL)
 			return -ENOMEM;
+		group_counters(snap, i, &one, &req, &merged);
 		rte_tel_data_start_dict(e);
-		add_u64(e, "id", g[i].id);
-		rte_tel_data_add_dict_string(e, "state", gvpn_group_state_name(g[i].state));
-		rte_tel_data_add_dict_string(e, "fail_open", g[i].fail_open ? "on" : "off");
-		rte_tel_data_add_dict_int(e, "fail_open_rules", g[i].n_fail_open_rules);
-		rte_tel_data_add_dict_int(e, "sas", g[i].n_sas);
-		add_u64(e, "sa_install_failures", g[i].sa_install_failures);
-		if (g[i].gdoi) {
-			rte_tel_data_add_dict_string(e, "key_server", g[i].server);
-			rte_tel_data_add_dict_string(e, "last_error", g[i].last_error);
+		add_u64(e, "id", g->id);
+		rte_tel_data_add_dict_string(e, "state", gvpn_group_state_name(g->state));
+		rte_tel_data_add_dict_string(e, "fail_open", g->fail_open ? "on" : "off");
+		rte_tel_data_add_dict_int(e, "fail_open_rules", g->n_fail_open_rules);
+		rte_tel_data_add_dict_int(e, "sas", g->n_sas);
+		add_u64(e, "sa_install_failures", g->sa_install_failures);
+		if (g->gdoi) {
+			rte_tel_data_add_dict_string(e, "key_server", g->server);
+			rte_tel_data_add_dict_string(e, "last_error", g->last_error);
 			rte_tel_data_add_dict_int(e, "rekey_in_s",
-						  seconds_to(g[i].rekey_at_ms, now_ms));
-			add_u64(e, "registrations", g[i].registrations);
-			add_u64(e, "failures", g[i].failures);
-			rte_tel_data_add_dict_string(e, "kek", g[i].has_kek ? "yes" : "no");
+						  seconds_to(g->rekey_at_ms, now_ms));
+			add_u64(e, "registrations", g->registrations);
+			add_u64(e, "failures", g->failures);
+			rte_tel_data_add_dict_string(e, "kek", g->has_kek ? "yes" : "no");
 			rte_tel_data_add_dict_int(e, "kek_expires_in_s",
-						  seconds_to(g[i].kek_expires_at_ms, now_ms));
-			add_u64(e, "push_seq", g[i].push_seq);
-			rte_tel_data_add_dict_string(e, "push_group", g[i].push_group);
-			add_u64(e, "push_group_failures", g[i].push_group_failures);
-			add_u64(e, "sender_id", g[i].sid); /* with 0 bits: none */
-			rte_tel_data_add_dict_int(e, "sender_id_bits", g[i].sid_bits);
-			add_u64(e, "pushes", g[i].pushes);
-			add_u64(e, "acks_sent", g[i].acks_sent);
+						  seconds_to(g->kek_expires_at_ms, now_ms));
+			add_u64(e, "push_seq", g->push_seq);
+			rte_tel_data_add_dict_string(e, "push_group", g->push_group);
+			add_u64(e, "push_group_failures", g->push_group_failures);
+			add_u64(e, "sender_id", g->sid); /* with 0 bits: none */
+			rte_tel_data_add_dict_int(e, "sender_id_bits", g->sid_bits);
+			add_u64(e, "pushes", g->pushes);
+			add_u64(e, "acks_sent", g->acks_sent);
 			for (int r = 0; r < GDOI_PUSH_DROP_MAX; r++) {
 				char key[48];
 
 				snprintf(key, sizeof(key), "push_drop_%s",
 					 gdoi_push_drop_id((enum gdoi_push_drop)r));
-				add_u64(e, key, g[i].push_drops[r]);
+				add_u64(e, key, g->push_drops[r]);
 			}
-			add_u64(e, "unauth_notifies", g[i].unauth_notifies);
-			add_u64(e, "rx_datagrams", g[i].rx_datagrams);
+			add_u64(e, "unauth_notifies", g->unauth_notifies);
+			add_u64(e, "rx_datagrams", g->rx_datagrams);
 			for (int r = 0; r < GDOI_RX_DROP_MAX; r++) {
 				char key[48];
 
 				snprintf(key, sizeof(key), "rx_drop_%s",
 					 gdoi_rx_drop_id((enum gdoi_rx_drop)r));
-				add_u64(e, key, g[i].rx_drops[r]);
+				add_u64(e, key, g->rx_drops[r]);
 			}
-			add_u64(e, "rx_drop_socket_full", g[i].rx_socket_full);
-			add_u64(e, "rx_polls_full", g[i].rx_polls_full);
+			add_u64(e, "rx_drop_socket_full", g->rx_socket_full);
+			add_u64(e, "rx_polls_full", g->rx_polls_full);
 		}
-		gvpn_telemetry_group_requests((uint8_t)i, &req, &merged);
 		add_u64(e, "requests", req);
 		add_u64(e, "requests_coalesced", merged);
-		rte_tel_data_add_dict_container(d, g[i].name, e, 0);
+		rte_tel_data_add_dict_container(d, g->name, e, 0);
 	}
 	return 0;
 }
@@ -319,8 +462,368 @@ cmd_groups(const char *cmd, const char *params, struct rte_tel_data *d)
 	return rc;
 }
 
+static const char *
+kek_alg_name(uint8_t alg)
+{
+	switch (alg) {
+	case KEK_ALG_DES:
+		return "des-cbc";
+	case KEK_ALG_3DES:
+		return "3des-cbc";
+	case KEK_ALG_AES:
+		return "aes-cbc";
+	default:
+		return "unknown";
+	}
+}
+
+static const char *
+sig_hash_name(uint8_t h)
+{
+	switch (h) {
+	case SIG_HASH_SHA1:
+		return "sha1";
+	case SIG_HASH_SHA256:
+		return "sha256";
+	case SIG_HASH_SHA384:
+		return "sha384";
+	case SIG_HASH_SHA512:
+		return "sha512";
+	default:
+		return "unknown";
+	}
+}
+
+static const char *
+ike_enc_name(uint8_t enc)
+{
+	switch (enc) {
+	case IKE_ENC_DES:
+		return "des";
+	case IKE_ENC_3DES:
+		return "3des";
+	case IKE_ENC_AES:
+		return "aes";
+	default:
+		return "unknown";
+	}
+}
+
+static const char *
+ike_hash_name(uint8_t h)
+{
+	switch (h) {
+	case IKE_HASH_MD5:
+		return "md5";
+	case IKE_HASH_SHA1:
+		return "sha1";
+	case IKE_HASH_SHA256:
+		return "sha256";
+	default:
+		return "unknown";
+	}
+}
+
+/* Main Mode's steps by the message last sent */
+static const char *
+ike_state_name(enum ike_state s, int expired)
+{
+	switch (s) {
+	case IKE_IDLE:
+		return "none";
+	case IKE_MM_SENT1:
+		return "mm_sent1";
+	case IKE_MM_SENT3:
+		return "mm_sent3";
+	case IKE_MM_SENT5:
+		return "mm_sent5";
+	case IKE_ESTABLISHED:
+		return expired ? "expired" : "established";
+	case IKE_FAILED:
+		return "failed";
+	default:
+		return "unknown";
+	}
+}
+
+static void
+add_hex(struct rte_tel_data *d, const char *name, const uint8_t *p, size_t n)
+{
+	char hex[2 * 16 + 1];
+
+	for (size_t i = 0; i < n && i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", p[i]);
+	hex[2 * RTE_MIN(n, (size_t)16)] = '\0';
+	rte_tel_data_add_dict_string(d, name, hex);
+}
+
+/* /gvpn/kek: a key-server group's rekey SA (KEK) and its pushes; no keys */
+static void
+kek_dict(struct rte_tel_data *e, const struct gvpn_group_info *g, uint64_t now_ms)
+{
+	char alg[32];
+
+	rte_tel_data_add_dict_string(e, "kek", g->has_kek ? "yes" : "no");
+	if (g->has_kek) {
+		add_hex(e, "spi", g->kek_spi, sizeof(g->kek_spi));
+		snprintf(alg, sizeof(alg), "%s-%u", kek_alg_name(g->kek_alg), g->kek_key_bits);
+		rte_tel_data_add_dict_string(e, "algorithm", alg);
+		rte_tel_data_add_dict_string(e, "sig_hash", sig_hash_name(g->kek_sig_hash));
+		rte_tel_data_add_dict_string(e, "sig_algorithm",
+					     g->kek_sig_alg == SIG_ALG_RSA ? "rsa" : "unknown");
+		rte_tel_data_add_dict_int(e, "sig_key_bits", g->kek_sig_key_bits);
+		add_u64(e, "lifetime_s", g->kek_lifetime_s);
+	}
+	rte_tel_data_add_dict_int(e, "expires_in_s", seconds_to(g->kek_expires_at_ms, now_ms));
+	add_u64(e, "pushes", g->pushes);
+	add_u64(e, "last_seq", g->push_seq);
+	add_u64(e, "acks_sent", g->acks_sent);
+	for (int r = 0; r < GDOI_PUSH_DROP_MAX; r++) {
+		char key[48];
+
+		snprintf(key, sizeof(key), "push_drop_%s",
+			 gdoi_push_drop_id((enum gdoi_push_drop)r));
+		add_u64(e, key, g->push_drops[r]);
+	}
+	rte_tel_data_add_dict_string(e, "push_group", g->push_group);
+	add_u64(e, "push_group_failures", g->push_group_failures);
+}
+
+/* /gvpn/ike: a key-server group's phase-1 SA with its current key server */
+static void
+ike_dict(struct rte_tel_data *e, const struct gvpn_group_info *g, uint64_t now_ms)
+{
+	int left = seconds_to(g->ike_expires_at_ms, now_ms);
+	char enc[32];
+
+	rte_tel_data_add_dict_string(e, "key_server", g->server);
+	rte_tel_data_add_dict_string(e, "state", ike_state_name(g->ike_state, left == 0));
+	add_hex(e, "icookie", g->ike_icookie, sizeof(g->ike_icookie));
+	add_hex(e, "rcookie", g->ike_rcookie, sizeof(g->ike_rcookie));
+	if (g->ike_state == IKE_ESTABLISHED) {
+		if (g->ike.key_bits != 0)
+			snprintf(enc, sizeof(enc), "%s-%u", ike_enc_name(g->ike.enc),
+				 g->ike.key_bits);
+		else
+			snprintf(enc, sizeof(enc), "%s", ike_enc_name(g->ike.enc));
+		rte_tel_data_add_dict_string(e, "encryption", enc);
+		rte_tel_data_add_dict_string(e, "hash", ike_hash_name(g->ike.hash));
+		rte_tel_data_add_dict_string(e, "auth", "psk");
+		rte_tel_data_add_dict_int(e, "dh_group", g->ike.group);
+		add_u64(e, "lifetime_s", g->ike.lifetime);
+	}
+	rte_tel_data_add_dict_int(e, "expires_in_s", left);
+}
+
+typedef void (*group_dict_fn)(struct rte_tel_data *e, const struct gvpn_group_info *g,
+			      uint64_t now_ms);
+
+/* One entry per key-server group, or the one @p params names. */
+static int
+gdoi_groups(struct rte_tel_data *d, const char *params, group_dict_fn fn)
+{
+	const struct gvpn_ctrl_snapshot *snap = gvpn_ctrl_snapshot_get(tc.ctrl);
+	uint64_t now_ms = gvpn_ctrl_clock_ms();
+	int only = -1, rc = 0;
+
+	rte_tel_data_start_dict(d);
+	if (params != NULL && *params != '\0') {
+		only = gvpn_ctrl_snapshot_group_find(snap, params);
+		if (only < 0) {
+			refuse_group(d, snap, params);
+			goto out;
+		}
+		if (!snap->group[only].gdoi) {
+			char msg[RTE_TEL_MAX_STRING_LEN];
+
+			snprintf(msg, sizeof(msg), "group '%.40s' has no key servers (static keys)",
+				 params);
+			refuse(d, msg);
+			goto out;
+		}
+	}
+	for (unsigned int i = 0; i < snap->n_groups; i++) {
+		struct gvpn_group_info one;
+		uint64_t req, merged;
+		struct rte_tel_data *e;
+
+		if (!snap->group[i].gdoi || (only >= 0 && (unsigned int)only != i))
+			continue;
+		e = rte_tel_data_alloc();
+		if (e == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		rte_tel_data_start_dict(e);
+		group_counters(snap, i, &one, &req, &merged);
+		fn(e, &one, now_ms);
+		rte_tel_data_add_dict_container(d, snap->group[i].name, e, 0);
+	}
+out:
+	gvpn_ctrl_snapshot_put(snap);
+	return rc;
+}
+
+static int
+cmd_kek(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	return gdoi_groups(d, params, kek_dict);
+}
+
+static int
+cmd_ike(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	return gdoi_groups(d, params, ike_dict);
+}
+
+/* Rules per /gvpn/policy reply: what fits DPDK's telemetry output buffer. */
+#define POLICY_PAGE 48
+
+static void
+add_prefix(struct rte_tel_data *d, const char *name, const struct gvpn_prefix *p)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%u.%u.%u.%u/%u", p->addr >> 24, (p->addr >> 16) & 0xff,
+		 (p->addr >> 8) & 0xff, p->addr & 0xff, p->len);
+	rte_tel_data_add_dict_string(d, name, buf);
+}
+
+static void
+add_ports(struct rte_tel_data *d, const char *name, uint16_t lo, uint16_t hi)
+{
+	char buf[16];
+
+	if (lo == 0 && hi == UINT16_MAX)
+		snprintf(buf, sizeof(buf), "any");
+	else if (lo == hi)
+		snprintf(buf, sizeof(buf), "%u", lo);
+	else
+		snprintf(buf, sizeof(buf), "%u-%u", lo, hi);
+	rte_tel_data_add_dict_string(d, name, buf);
+}
+
+static const char *const rule_kind_names[] = {
+    [GVPN_RULE_KIND_BYPASS] = "bypass",
+    [GVPN_RULE_KIND_TEK] = "tek",
+    [GVPN_RULE_KIND_FAIL_OPEN] = "fail_open",
+};
+
+/* A TEK policy's SAs (their SPIs) and the packets they carried, all workers. */
+static void
+tek_sas(struct rte_tel_data *e, const struct gvpn_ctrl_snapshot *snap, uint16_t tek)
+{
+	char spis[RTE_TEL_MAX_STRING_LEN];
+	struct gvpn_sa_counters c;
+	uint64_t pkts = 0;
+	int n = 0;
+
+	spis[0] = '\0';
+	for (unsigned int i = 0; i < snap->n_sas; i++) {
+		const struct gvpn_sa_info *sa = &snap->sa[i];
+
+		if (sa->tek != tek || sa->state == GVPN_SA_DELETING)
+			continue;
+		if (n >= 0 && (size_t)n < sizeof(spis))
+			n += snprintf(spis + n, sizeof(spis) - (size_t)n, "%s0x%08x", n ? " " : "",
+				      sa->spi);
+		sa_counters(sa, &c);
+		pkts += c.enc_pkts + c.dec_pkts;
+	}
+	rte_tel_data_add_dict_string(e, "spis", spis);
+	add_u64(e, "packets", pkts);
+}
+
+static void
+rule_dict(struct rte_tel_data *e, const struct gvpn_ctrl_snapshot *snap,
+	  const struct gvpn_rule_info *r)
+{
+	const struct gvpn_group_info *g = &snap->group[r->group % GVPN_MAX_GROUPS];
+
+	rte_tel_data_add_dict_string(
+	    e, "kind", r->kind < RTE_DIM(rule_kind_names) ? rule_kind_names[r->kind] : "unknown");
+	rte_tel_data_add_dict_string(e, "group", r->kind == GVPN_RULE_KIND_BYPASS ? "" : g->name);
+	add_prefix(e, "src", &r->sel.src);
+	add_prefix(e, "dst", &r->sel.dst);
+	rte_tel_data_add_dict_int(e, "protocol", r->sel.proto);
+	add_ports(e, "src_port", r->sel.sport_lo, r->sel.sport_hi);
+	add_ports(e, "dst_port", r->sel.dport_lo, r->sel.dport_hi);
+	/* bypass and fail-open rules hold both ways; a TEK policy when mirrored */
+	rte_tel_data_add_dict_int(e, "both_ways", r->kind != GVPN_RULE_KIND_TEK || r->mirrored);
+	if (r->kind == GVPN_RULE_KIND_TEK) {
+		rte_tel_data_add_dict_string(e, "direction", direction_name(g->direction));
+		tek_sas(e, snap, r->tek);
+	} else if (r->kind == GVPN_RULE_KIND_FAIL_OPEN) {
+		rte_tel_data_add_dict_string(e, "active", g->fail_open ? "yes" : "no");
+	}
+}
+
+/* /gvpn/policy[,GROUP][,START]: the rules in force, POLICY_PAGE from the
+ * START-th (of the group's, or of all); each named by its rank, from 1. */
+static int
+cmd_policy(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct gvpn_ctrl_snapshot *snap;
+	char buf[64], *tok, *save = NULL;
+	const char *group = NULL;
+	unsigned long start = 0, seen = 0;
+	int only = -1, rc = 0;
+
+	(void)cmd;
+	rte_tel_data_start_dict(d);
+	if (params != NULL && strlen(params) >= sizeof(buf))
+		return refuse(d, "parameters: [<group>][,<first rule>]");
+	snprintf(buf, sizeof(buf), "%s", params != NULL ? params : "");
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+
+		if (isdigit((unsigned char)*tok)) {
+			errno = 0;
+			start = strtoul(tok, &end, 10);
+			if (errno != 0 || *end != '\0')
+				return refuse(d, "parameters: [<group>][,<first rule>]");
+		} else if (group == NULL && start == 0) {
+			group = tok;
+		} else {
+			return refuse(d, "parameters: [<group>][,<first rule>]");
+		}
+	}
+	snap = gvpn_ctrl_snapshot_get(tc.ctrl);
+	if (group != NULL) {
+		only = gvpn_ctrl_snapshot_group_find(snap, group);
+		if (only < 0) {
+			refuse_group(d, snap, group);
+			goto out;
+		}
+	}
+	for (unsigned int i = 0; i < snap->n_rules && seen < start + POLICY_PAGE; i++) {
+		const struct gvpn_rule_info *r = &snap->rule[i];
+		struct rte_tel_data *e;
+		char name[16];
+
+		if (only >= 0 && (r->kind == GVPN_RULE_KIND_BYPASS || r->group != only))
+			continue;
+		if (seen++ < start)
+			continue;
+		e = rte_tel_data_alloc();
+		if (e == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		rte_tel_data_start_dict(e);
+		rule_dict(e, snap, r);
+		snprintf(name, sizeof(name), "%u", i + 1);
+		rte_tel_data_add_dict_container(d, name, e, 0);
+	}
+out:
+	gvpn_ctrl_snapshot_put(snap);
+	return rc;
+}
+
 /* SAs per /gvpn/sa reply: what fits DPDK's telemetry output buffer. */
-#define SA_PAGE 64
+#define SA_PAGE 40
 
 static const char *
 direction_name(enum gvpn_direction dir)
@@ -340,19 +843,13 @@ sa_dict(const struct gvpn_ctrl_snapshot *snap, unsigned long start, struct rte_t
 		int64_t remaining = sa->expires == 0	? -1
 				    : sa->expires > now ? (int64_t)((sa->expires - now) / hz)
 							: 0;
-		uint64_t pkts = 0, bytes = 0;
+		struct gvpn_sa_counters c;
 		char name[16], alg[64];
 
 		if (e == NULL)
 			return -ENOMEM;
 		/* counters the workers own, summed per lcore */
-		for (unsigned int w = 0; w < tc.n_workers; w++) {
-			uint64_t p, b;
-
-			gvpn_worker_sa_counters(tc.workers[w], sa->slot, &p, &b);
-			pkts += p;
-			bytes += b;
-		}
+		sa_counters(sa, &c);
 		rte_tel_data_start_dict(e);
 		rte_tel_data_add_dict_string(e, "group", g->name);
 		rte_tel_data_add_dict_string(e, "state", gvpn_sa_state_name(sa->state));
@@ -361,8 +858,13 @@ sa_dict(const struct gvpn_ctrl_snapshot *snap, unsigned long start, struct rte_t
 		rte_tel_data_add_dict_string(e, "auth", gvpn_auth_name(sa->auth));
 		rte_tel_data_add_dict_string(e, "direction", direction_name(g->direction));
 		rte_tel_data_add_dict_int(e, "remaining_s", (int)RTE_MIN(remaining, INT32_MAX));
-		add_u64(e, "packets", pkts);
-		add_u64(e, "bytes", bytes);
+		add_u64(e, "packets", c.enc_pkts + c.dec_pkts);
+		add_u64(e, "bytes", c.enc_bytes + c.dec_bytes);
+		add_u64(e, "encrypted_packets", c.enc_pkts);
+		add_u64(e, "encrypted_bytes", c.enc_bytes);
+		add_u64(e, "decrypted_packets", c.dec_pkts);
+		add_u64(e, "decrypted_bytes", c.dec_bytes);
+		add_u64(e, "installed_at", (uint64_t)sa->installed_at);
 		rte_tel_data_add_dict_int(e, "waiting_for_sender_id", sa->wait_sid);
 		snprintf(name, sizeof(name), "0x%08x", sa->spi);
 		rte_tel_data_add_dict_container(d, name, e, 0);
@@ -403,11 +905,13 @@ cmd_flows(const char *cmd, const char *params, struct rte_tel_data *d)
 	(void)cmd;
 	(void)params;
 	for (unsigned int w = 0; w < tc.n_workers; w++) {
-		const struct gvpn_worker_stats *s = gvpn_worker_stats(tc.workers[w]);
+		struct gvpn_worker_stats s;
+		struct gvpn_esp_stats unused;
 
-		hits += s->flow_hits;
-		misses += s->flow_misses;
-		full += s->flow_full;
+		worker_counters(w, &s, &unused);
+		hits += s.flow_hits;
+		misses += s.flow_misses;
+		full += s.flow_full;
 		count += gvpn_worker_flow_count(tc.workers[w]);
 	}
 	rte_tel_data_start_dict(d);
@@ -572,6 +1076,62 @@ cmd_mempools(const char *cmd, const char *params, struct rte_tel_data *d)
 	return w.err;
 }
 
+/* /gvpn/counters/clear: every counter shown counts from zero again (states,
+ * lifetimes, SEQ and the like are not counters). Nothing is written but the
+ * baseline readers subtract. */
+static int
+cmd_counters_clear(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct gvpn_ctrl_snapshot *snap;
+	int64_t now = (int64_t)time(NULL);
+
+	(void)cmd;
+	rte_tel_data_start_dict(d);
+	if (params != NULL && *params != '\0')
+		return refuse(d, "no parameters");
+	if (base.ws == NULL || base.es == NULL || base.sa == NULL)
+		return refuse(d, "no memory for the counters' baseline");
+	snap = gvpn_ctrl_snapshot_get(tc.ctrl);
+	pthread_mutex_lock(&base.lock);
+	for (unsigned int w = 0; w < tc.n_workers; w++) {
+		memcpy(&base.ws[w], gvpn_worker_stats(tc.workers[w]), sizeof(base.ws[w]));
+		memcpy(&base.es[w], gvpn_worker_esp_stats(tc.workers[w]), sizeof(base.es[w]));
+	}
+	for (uint16_t p = 0; p < tc_n_ports; p++)
+		if (rte_eth_stats_get(tc.port_ids[p], &base.eth[p]) != 0)
+			memset(&base.eth[p], 0, sizeof(base.eth[p]));
+	memset(base.sa, 0, GVPN_MAX_SA_SLOTS * sizeof(*base.sa));
+	for (unsigned int i = 0; i < snap->n_sas; i++) {
+		const struct gvpn_sa_info *sa = &snap->sa[i];
+		struct sa_base *b = &base.sa[sa->slot];
+
+		b->spi = sa->spi;
+		b->installed = sa->installed;
+		for (unsigned int w = 0; w < tc.n_workers; w++) {
+			struct gvpn_sa_counters one;
+
+			gvpn_worker_sa_counters(tc.workers[w], sa->slot, &one);
+			b->c.enc_pkts += one.enc_pkts;
+			b->c.enc_bytes += one.enc_bytes;
+			b->c.dec_pkts += one.dec_pkts;
+			b->c.dec_bytes += one.dec_bytes;
+		}
+	}
+	memset(base.group, 0, sizeof(base.group));
+	for (unsigned int g = 0; g < snap->n_groups && g < GVPN_MAX_GROUPS; g++) {
+		snprintf(base.group[g].name, sizeof(base.group[g].name), "%s", snap->group[g].name);
+		base.group[g].g = snap->group[g];
+		gvpn_telemetry_group_requests((uint8_t)g, &base.group[g].requests,
+					      &base.group[g].coalesced);
+	}
+	base.cleared_at = now;
+	pthread_mutex_unlock(&base.lock);
+	gvpn_ctrl_snapshot_put(snap);
+	rte_tel_data_add_dict_string(d, "result", "cleared");
+	add_u64(d, "cleared_at", (uint64_t)now);
+	return 0;
+}
+
 /* /gvpn/group/register,<group> */
 static int
 cmd_register(const char *cmd, const char *params, struct rte_tel_data *d)
@@ -639,9 +1199,16 @@ static const struct {
      "Per worker lcore and total: packets and drops by reason. "
      "Params: 'total' for the sum alone"},
     {"/gvpn/groups", cmd_groups, "Per group: state, fail-open, SA count"},
+    {"/gvpn/kek", cmd_kek,
+     "Per key-server group: the KEK (SPI, algorithms, lifetime) and pushes. Params: <group>"},
+    {"/gvpn/ike", cmd_ike,
+     "Per key-server group: the phase-1 SA (cookies, state, algorithms). Params: <group>"},
+    {"/gvpn/policy", cmd_policy,
+     "Rules in force: bypass, TEK policies (SPIs, packets), fail-open. Params: "
+     "[<group>][,<first>]"},
     {"/gvpn/sa", cmd_sa,
      "Per SPI: group, algorithms, state, remaining lifetime, "
-     "packets, bytes. Params: index of the first SA (64 a page)"},
+     "packets, bytes. Params: index of the first SA (40 a page)"},
     {"/gvpn/flows", cmd_flows, "Flow cache entries and hit rate"},
     {"/gvpn/mempools", cmd_mempools, "Per mempool: objects in all, available and in use"},
     {"/gvpn/group/register", cmd_register,
@@ -649,9 +1216,23 @@ static const struct {
     {"/gvpn/sa/clear", cmd_sa_clear,
      "Delete a group's SAs (a key-server group then registers again). "
      "Parameter: <group>"},
+    {"/gvpn/counters/clear", cmd_counters_clear,
+     "Count every counter shown from zero again (a baseline read subtracts). No parameters"},
     {"/gvpn/group/fail_open", cmd_fail_open,
      "Put a group in or out of the failed state. Parameters: <group>,on|off"},
 };
+
+/* Zeroed memory aligned as the cache-aligned counter structs are. */
+static void *
+zalloc_lines(size_t len)
+{
+	size_t n = RTE_ALIGN_CEIL(len, RTE_CACHE_LINE_SIZE);
+	void *p = aligned_alloc(RTE_CACHE_LINE_SIZE, n);
+
+	if (p != NULL)
+		memset(p, 0, n);
+	return p;
+}
 
 int
 gvpn_telemetry_init(const struct gvpn_telemetry_conf *conf)
@@ -661,6 +1242,17 @@ gvpn_telemetry_init(const struct gvpn_telemetry_conf *conf)
 	memcpy(tc_ports, conf->cfg->ports, sizeof(tc_ports));
 	tc_flows = conf->cfg->flows;
 	memset(pending, 0, sizeof(pending));
+	pthread_mutex_lock(&base.lock);
+	free(base.ws);
+	free(base.es);
+	free(base.sa);
+	base.cleared_at = 0;
+	memset(base.group, 0, sizeof(base.group));
+	/* without them /gvpn/counters/clear refuses; the rest works */
+	base.ws = zalloc_lines(RTE_MAX(conf->n_workers, 1u) * sizeof(*base.ws));
+	base.es = zalloc_lines(RTE_MAX(conf->n_workers, 1u) * sizeof(*base.es));
+	base.sa = calloc(GVPN_MAX_SA_SLOTS, sizeof(*base.sa));
+	pthread_mutex_unlock(&base.lock);
 	for (size_t i = 0; i < RTE_DIM(cmds); i++) {
 		int rc = rte_telemetry_register_cmd(cmds[i].name, cmds[i].fn, cmds[i].help);
 

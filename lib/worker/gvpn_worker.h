@@ -181,9 +181,16 @@ const struct gvpn_worker_stats *gvpn_worker_stats(const struct gvpn_worker *w);
 /** ESP-stage drop counters of the worker. */
 const struct gvpn_esp_stats *gvpn_worker_esp_stats(const struct gvpn_worker *w);
 
-/** Packets and bytes this worker processed with an SA slot. */
-void gvpn_worker_sa_counters(const struct gvpn_worker *w, uint16_t slot, uint64_t *pkts,
-			     uint64_t *bytes);
+/** What a worker did with an SA (inner packets and bytes). */
+struct gvpn_sa_counters {
+	uint64_t enc_pkts, enc_bytes;
+	uint64_t dec_pkts, dec_bytes;
+};
+
+/** Packets and bytes this worker encrypted and decrypted with an SA slot
+ * (read while the worker writes them: each a whole 64-bit value). */
+void gvpn_worker_sa_counters(const struct gvpn_worker *w, uint16_t slot,
+			     struct gvpn_sa_counters *out);
 
 /** Entries in the worker's flow cache. */
 uint32_t gvpn_worker_flow_count(const struct gvpn_worker *w);

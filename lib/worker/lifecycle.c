@@ -128,10 +128,14 @@ gvpn_worker_esp_stats(const struct gvpn_worker *w)
 }
 
 void
-gvpn_worker_sa_counters(const struct gvpn_worker *w, uint16_t slot, uint64_t *pkts, uint64_t *bytes)
+gvpn_worker_sa_counters(const struct gvpn_worker *w, uint16_t slot, struct gvpn_sa_counters *out)
 {
-	*pkts = w->st[slot].pkts;
-	*bytes = w->st[slot].bytes;
+	const struct gvpn_esp_sa_state *st = &w->st[slot];
+
+	out->enc_pkts = st->enc_pkts;
+	out->enc_bytes = st->enc_bytes;
+	out->dec_pkts = st->dec_pkts;
+	out->dec_bytes = st->dec_bytes;
 }
 
 uint32_t

@@ -26,7 +26,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from gvpntest import Gvpnd, Tap, Telemetry, main_guard, run  # noqa: E402
+from gvpntest import Gvpnd, KeyServer, PushControl, Tap, Telemetry, main_guard, run  # noqa: E402
 
 from scapy.all import IP, UDP, Ether, Raw, wrpcap  # noqa: E402
 from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
@@ -81,6 +81,18 @@ def aligned(header, line, col, cell, right=False):
 
 METRIC = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? '
                     r'(-?[0-9.e+]+|[+-]Inf|NaN)$')
+
+
+def promtool_check(text):
+    """promtool check metrics (Debian's prometheus package) finds no problem, when installed."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        print("# promtool not installed: metrics checked by parse_metrics alone", flush=True)
+        return
+    r = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 0 and not r.stdout.strip() and not r.stderr.strip(), \
+        f"promtool check metrics: {r.returncode}\n{r.stdout}{r.stderr}"
 
 
 def parse_metrics(text):
@@ -242,7 +254,8 @@ def main():
                     assert resp.status == 200
                     assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
                     s = parse_metrics(resp.read().decode())
-                assert s["gvpn_up"] == 1 and s['gvpn_port_rx_packets_total{port="wan"}'] == N_ESP + 1
+                # counters were cleared since the ESP came in (test_clear)
+                assert s["gvpn_up"] == 1 and s['gvpn_port_rx_packets_total{port="wan"}'] == 0
             tap.check("export --listen: serves /metrics over HTTP in the Prometheus text format", serves)
             rc = g.stop()
             tap.result(rc == 0, "gvpnd stops cleanly", f"exit status {rc}: {g.output()}")
@@ -272,11 +285,266 @@ def main():
         assert parse_metrics(r.stdout) == {"gvpn_up": 0.0}, r.stdout
     tap.check("gvpnd stopped: show exits 2, export --once prints gvpn_up 0 and exits 2", after_stop)
 
+    test_key_server_group(tap, gvpnctl, gvpnd_bin, root, work)
     test_many_sas(tap, gvpnctl, gvpnd_bin, work)
     test_coalesced_requests(tap, gvpnctl, gvpnd_bin, work)
     test_fake(tap, gvpnctl, work)
     test_deploy(tap, root)
     return tap.done()
+
+
+PSK = "group-member-psk-0123456789"
+KS_PORT = 21000 + os.getpid() % 1000 * 2
+
+
+def ks_group_conf(port):
+    """gvpnd with a key-server group 'corp' and a static group 'lab'."""
+    return f"""
+ports = ( {{ name = "inside"; role = "clear"; device = "net_null0"; peer = "wan"; }},
+          {{ name = "wan"; role = "protected"; device = "net_null1"; }} );
+bypass = ( {{ protocol = "udp"; dst_port = 848; }} );
+groups = (
+  {{ name = "corp"; id = 1001; key_servers = ( "127.0.0.1:{port}" ); local_address = "127.0.0.1";
+     psk = "{PSK}"; phase1 = ( "aes128-sha1-modp2048" ); retry_interval = 1; retries = 2;
+     fail_open = ( {{ src = "10.9.0.0/16"; dst = "10.8.0.0/16"; }} ); }},
+  {{ name = "lab"; id = 1002;
+     sas = ( {{ spi = 4097; src = "{A}/32"; dst = "{B}/32"; cipher = "aes-cbc"; key = "{KEY.hex()}";
+               auth = "hmac-sha1-96"; auth_key = "{AUTH_KEY.hex()}"; }} ); }} );
+"""
+
+
+def secrets_of(ks):
+    """Every key the key server knows (hex), none of which gvpnctl may ever print."""
+    st = ks.state()
+    out = {v for sa in st["phase1"] for k, v in sa.items()
+           if k.startswith("skeyid") or k == "enc_key"}
+    kek = st["groups"]["1001"]["kek"]
+    out |= {kek["key"], kek["iv"]}
+    return {s for s in out if s}
+
+
+def test_key_server_group(tap, gvpnctl, gvpnd_bin, root, work):
+    """A group registered with the test key server, which pushes once: show kek, show ike."""
+    control = PushControl(os.path.join(work, "ctl-ks.control.json"))
+    ks_conf = {"listen": "127.0.0.1", "port": KS_PORT, "psk": PSK, "control_file": control.path,
+               "groups": [{"id": 1001, "atd": 1, "dtd": 3,
+                           "kek": {"algorithm": "aes-cbc", "key_bits": 128, "sig_hash": "sha256",
+                                   "rsa_bits": 2048, "ack": "sha256", "lifetime": 3600},
+                           "teks": [{"spi": 0x3000, "cipher": "aes-cbc", "key_bits": 128,
+                                     "auth": "hmac-sha1-96", "src": "192.0.2.0/24",
+                                     "dst": "198.51.100.0/24", "protocol": 17,
+                                     "dst_port": 5000, "mirror": True, "lifetime": 600}]}]}
+    g = Gvpnd(gvpnd_bin, ks_group_conf(KS_PORT), ["net_null0,no-rx=1", "net_null1,no-rx=1"], work,
+              name="ctl-ks")
+    ctl = Ctl(gvpnctl, g.prefix)
+    with KeyServer(root, ks_conf, work, "ctl-ks") as ks, g:
+        g.wait(lambda: g.tel("/gvpn/groups")["corp"]["state"] == "registered", timeout=20,
+               what="registration")
+        seq0 = g.tel("/gvpn/groups")["corp"]["push_seq"]
+        control.push(ks, rekey=True)
+        g.wait(lambda: g.tel("/gvpn/groups")["corp"]["pushes"] == 1 and
+               g.tel("/gvpn/groups")["corp"]["acks_sent"] == 1, what="the push and its ack")
+        secrets = secrets_of(ks)
+        assert secrets, "the key server shows no keys to look for"
+
+        def no_secret(text):
+            low = text.lower()
+            for sec in secrets:
+                assert sec.lower() not in low, "a key is in gvpnctl's output"
+
+        def show_kek():
+            kek = ks.state()["groups"]["1001"]["kek"]
+            r = ctl("show", "kek")
+            expect(r, 0, "GROUP corp", stream="stdout")
+            assert "lab" not in r.stdout, r.stdout  # static keys: no KEK
+            lines = {ln.strip().split("  ")[0]: ln.split("  ", 2)[-1].strip()
+                     for ln in r.stdout.splitlines()[1:] if ln.strip()}
+            spi = kek["spi"]
+            assert lines["KEK SPI"] == " ".join(spi[i:i + 8] for i in range(0, 32, 8)), lines
+            assert lines["algorithm"] == "aes-cbc-128", lines
+            assert lines["signature"] == "rsa-2048 sha256", lines
+            # the key server sends the KEK's lifetime left: 3600 s or a little less
+            m = re.fullmatch(r"(1h00m00s|59m\d\ds), (\d+)m(\d+)s left", lines["lifetime"])
+            assert m and 3500 < int(m.group(2)) * 60 + int(m.group(3)) <= 3600, lines["lifetime"]
+            assert lines["pushes accepted"] == "1" and lines["acks sent"] == "1", lines
+            assert int(lines["last SEQ"]) > seq0, (lines, seq0)
+            assert lines["pushes dropped"] == "none", lines
+            assert lines["multicast group"] == "none (pushes by unicast)", lines
+            no_secret(r.stdout)
+            r = ctl("show", "kek", "corp", "--json")
+            expect(r, 0, stream="stdout")
+            j = json.loads(r.stdout)
+            assert set(j) == {"corp"}, j
+            k = j["corp"]
+            assert k["spi"] == spi and k["algorithm"] == "aes-cbc-128", k
+            assert k["sig_hash"] == "sha256" and k["sig_algorithm"] == "rsa", k
+            assert k["sig_key_bits"] == 2048 and 3500 < k["lifetime_s"] <= 3600, k
+            assert k["pushes"] == 1 and k["acks_sent"] == 1 and k["last_seq"] > seq0, k
+            assert k["push_group"] == "" and k["push_drop_bad_signature"] == 0, k
+            no_secret(r.stdout)
+            r = ctl("show", "kek", "corp")
+            expect(r, 0, "GROUP corp", "aes-cbc-128", stream="stdout")
+        tap.check("show kek [GROUP]: the KEK's SPI, algorithm, signature, lifetime left, pushes "
+                  "accepted, last SEQ, acks, drops and multicast group; no key", show_kek)
+
+        def show_ike():
+            p1 = [sa for sa in ks.state()["phase1"] if sa.get("state") == "established"]
+            assert len(p1) == 1, p1
+            p1 = p1[0]
+            r = ctl("show", "ike")
+            expect(r, 0, stream="stdout")
+            head, lines = rows(r.stdout)
+            for col in ("GROUP", "KEY SERVER", "STATE", "ENCRYPTION", "HASH", "DH", "LIFETIME",
+                        "LEFT", "COOKIES (I/R)"):
+                assert col in head, (col, head)
+            assert set(lines) == {"corp"}, lines
+            cells = lines["corp"].split()
+            assert cells[1:6] == [f"127.0.0.1:{KS_PORT}", "established", "aes-128", "sha1", "14"], cells
+            assert cells[-1] == f"{p1['icookie']}/{p1['rcookie']}", (cells, p1)
+            no_secret(r.stdout)
+            r = ctl("show", "ike", "corp", "--json")
+            expect(r, 0, stream="stdout")
+            i = json.loads(r.stdout)["corp"]
+            assert i["state"] == "established" and i["key_server"] == f"127.0.0.1:{KS_PORT}", i
+            assert i["encryption"] == "aes-128" and i["hash"] == "sha1" and i["dh_group"] == 14, i
+            assert i["icookie"] == p1["icookie"] and i["rcookie"] == p1["rcookie"], (i, p1)
+            assert i["lifetime_s"] == p1["lifetime"], (i, p1)
+            assert 0 < i["expires_in_s"] <= i["lifetime_s"], i
+            no_secret(r.stdout)
+        tap.check("show ike [GROUP]: the phase-1 SA: key server, state, algorithms, DH group, "
+                  "lifetime left and the key server's own cookies; no key", show_ike)
+
+        def show_policy():
+            r = ctl("show", "policy")
+            expect(r, 0, stream="stdout")
+            head, lines = rows(r.stdout)
+            for col in ("RULE", "KIND", "GROUP", "SRC", "DST", "PROTO", "SPORT", "DPORT",
+                        "BOTH WAYS", "STATUS", "PACKETS", "SAS"):
+                assert col in head, (col, head)
+            cells = {rank: ln.split() for rank, ln in lines.items()}
+            kinds = [c[1] for _, c in sorted(cells.items(), key=lambda kv: int(kv[0]))]
+            # in the rule table's order: bypass, TEK policies, fail-open rules
+            assert kinds == ["bypass", "tek", "tek", "fail-open"], kinds
+            by_kind = {}
+            for c in cells.values():
+                by_kind.setdefault(c[1], []).append(c)
+            assert by_kind["bypass"][0][2:9] == ["-", "0.0.0.0/0", "0.0.0.0/0", "udp", "any", "848",
+                                                 "yes"], by_kind
+            teks = {c[2]: c for c in by_kind["tek"]}
+            # the push's new SA and the one before it (until it expires) serve the same policy
+            corp_spis = sorted(spi for spi, sa in g.tel("/gvpn/sa").items() if sa["group"] == "corp")
+            assert len(corp_spis) == 2, corp_spis
+            assert teks["corp"][3:11] == ["192.0.2.0/24", "198.51.100.0/24", "udp", "any", "5000",
+                                          "yes", "both", "0"], teks
+            assert sorted(teks["corp"][11:]) == corp_spis, (teks, corp_spis)
+            assert teks["lab"][3:12] == [f"{A}/32", f"{B}/32", "any", "any", "any", "no", "both",
+                                         "0", "0x00001001"], teks
+            assert by_kind["fail-open"][0][2:11] == ["corp", "10.9.0.0/16", "10.8.0.0/16", "any",
+                                                     "any", "any", "yes", "inactive", "-"], by_kind
+            r = ctl("show", "policy", "corp", "--json")
+            expect(r, 0, stream="stdout")
+            j = json.loads(r.stdout)
+            assert sorted(v["kind"] for v in j.values()) == ["fail_open", "tek"], j
+            tek = [v for v in j.values() if v["kind"] == "tek"][0]
+            assert sorted(tek.pop("spis").split()) == corp_spis, tek
+            assert tek == {"kind": "tek", "group": "corp", "src": "192.0.2.0/24",
+                           "dst": "198.51.100.0/24", "protocol": 17, "src_port": "any",
+                           "dst_port": "5000", "both_ways": 1, "direction": "both",
+                           "packets": 0}, tek
+            r = ctl("show", "policy", "lab")
+            expect(r, 0, stream="stdout")
+            _, lines = rows(r.stdout)
+            assert [ln.split()[1] for ln in lines.values()] == ["tek"], lines
+            r = ctl("show", "policy", "nope")
+            expect(r, 1, "gvpnctl: gvpnd: unknown group 'nope' (groups: corp, lab)")
+        tap.check("show policy [GROUP]: bypass, TEK selectors with protocol, ports and their SAs, "
+                  "fail-open rules with their state, in the rule table's order", show_policy)
+
+        def clear_keeps_state():
+            before = g.tel("/gvpn/kek")["corp"]
+            assert before["pushes"] == 1 and g.tel("/gvpn/groups")["corp"]["registrations"] >= 1
+            r = ctl("clear", "counters")
+            expect(r, 0, "counters cleared", stream="stdout")
+            after = g.tel("/gvpn/kek")["corp"]
+            assert after["pushes"] == 0 and after["acks_sent"] == 0, after
+            assert after["last_seq"] == before["last_seq"] and after["spi"] == before["spi"], after
+            grp = g.tel("/gvpn/groups")["corp"]
+            assert grp["registrations"] == 0 and grp["rx_datagrams"] == 0, grp
+            assert grp["state"] == "registered" and grp["push_seq"] == before["last_seq"], grp
+            control.push(ks, rekey=True)
+            g.wait(lambda: g.tel("/gvpn/kek")["corp"]["pushes"] == 1, what="the next push")
+            r = ctl("show", "kek", "corp")
+            expect(r, 0, stream="stdout")
+            assert re.search(r"pushes accepted\s+1\n", r.stdout), r.stdout
+        tap.check("clear counters: a group's pushes, acks and registrations count from zero; "
+                  "its KEK, state and last SEQ stay; the next push counts 1", clear_keeps_state)
+
+        def export_kek():
+            r = ctl("export", "--once")
+            expect(r, 0, stream="stdout")
+            m = parse_metrics(r.stdout)
+            k = g.tel("/gvpn/kek")["corp"]
+            assert m['gvpn_group_kek{group="corp"}'] == 1, m
+            info = [key for key in m if key.startswith("gvpn_group_kek_info{")]
+            assert info == [f'gvpn_group_kek_info{{group="corp",spi="{k["spi"]}",algorithm="aes-cbc-128",'
+                            'sig_algorithm="rsa",sig_hash="sha256",sig_key_bits="2048"}'], info
+            assert 3000 < m['gvpn_group_kek_remaining_seconds{group="corp"}'] <= 3600, m
+            assert m['gvpn_group_pushes_total{group="corp"}'] == k["pushes"] >= 1, m
+            assert m['gvpn_group_push_seq{group="corp"}'] == k["last_seq"], m
+            assert m['gvpn_group_push_acks_total{group="corp"}'] == k["acks_sent"], m
+            assert m['gvpn_group_push_drops_total{group="corp",reason="bad_signature"}'] == 0, m
+            assert m['gvpn_group_ike_established{group="corp"}'] == 1, m
+            assert 0 < m['gvpn_group_ike_remaining_seconds{group="corp"}'] <= 86400, m
+            assert not any('group="lab"' in key and "kek" in key for key in m), m
+            no_secret(r.stdout)
+            promtool_check(r.stdout)
+        tap.check("export: the KEK (SPI, algorithms, lifetime left), pushes, last SEQ, acks, push "
+                  "drops by reason and the phase-1 SA of a key-server group; no key", export_kek)
+
+        def by_group_refusals():
+            for what in ("kek", "ike"):
+                r = ctl("show", what, "lab")
+                expect(r, 1, "gvpnctl: gvpnd: group 'lab' has no key servers")
+                r = ctl("show", what, "nope")
+                expect(r, 1, "gvpnctl: gvpnd: unknown group 'nope' (groups: corp, lab)")
+            r = ctl("show", "flows", "corp")
+            expect(r, 64, "show flows takes no GROUP")
+        tap.check("show kek|ike GROUP: a static or unknown group is refused with the reason, exit 1; "
+                  "a GROUP where none is taken: exit 64", by_group_refusals)
+        assert g.stop() == 0
+
+
+def test_clear(tap, ctl, g):
+    """clear counters: every counter counts from zero; the workers' own are not written."""
+    def clear():
+        before_sa = g.tel("/gvpn/sa")["0x00001001"]
+        assert g.lcores()["drop_esp_bad_icv"] == 1 and before_sa["decrypted_packets"] == N_ESP
+        start = time.time()
+        r = ctl("clear", "counters")
+        expect(r, 0, "counters cleared at", stream="stdout")
+        cfg = g.tel("/gvpn/config")
+        assert start - 1 <= cfg["counters_cleared_at"] <= time.time() + 1, cfg
+        # nothing arrives on the protected port any more: its counts stay at zero
+        total = g.lcores()
+        assert total["drop_esp_bad_icv"] == 0 and total["decrypted"] == 0, total
+        wan = g.tel("/gvpn/ports")["wan"]
+        assert wan["rx_packets"] == 0 and wan["rx_bytes"] == 0, wan
+        sa = g.tel("/gvpn/sa")["0x00001001"]
+        assert sa["decrypted_packets"] == 0 and sa["decrypted_bytes"] == 0, sa
+        assert sa["installed_at"] == before_sa["installed_at"], (sa, before_sa)
+        # clear traffic runs on: counted again from zero, far below what it was
+        g.wait(lambda: g.tel("/gvpn/sa")["0x00001001"]["encrypted_packets"] > 0,
+               what="encryption to count again")
+        assert g.tel("/gvpn/sa")["0x00001001"]["encrypted_packets"] < before_sa["encrypted_packets"]
+        r = ctl("show", "counters")
+        expect(r, 0, stream="stdout")
+        assert "esp_bad_icv" not in r.stdout, r.stdout
+        r = ctl("show", "config")
+        expect(r, 0, "counters cleared", stream="stdout")
+        r = ctl("clear", "counters", "now")
+        assert r.returncode == 64, (r.returncode, r.stderr)
+    tap.check("clear counters: drops, ports, SAs count from zero (gvpnd notes when); traffic is "
+              "counted again at once; the SA's installation time stays", clear)
 
 
 def test_many_sas(tap, gvpnctl, gvpnd_bin, work):
@@ -296,8 +564,8 @@ def test_many_sas(tap, gvpnctl, gvpnd_bin, work):
     ctl = Ctl(gvpnctl, g.prefix)
     with g:
         def pages():
-            first, second = g.tel("/gvpn/sa"), g.tel("/gvpn/sa,64")
-            assert len(first) == 64 and len(second) == 64, (len(first), len(second))
+            first, second = g.tel("/gvpn/sa"), g.tel("/gvpn/sa,40")
+            assert len(first) == 40 and len(second) == 40, (len(first), len(second))
             assert not set(first) & set(second)
             assert len(g.tel("/gvpn/sa,192")) == n - 192
             assert g.tel("/gvpn/sa,1000") == {}
@@ -307,8 +575,17 @@ def test_many_sas(tap, gvpnctl, gvpnd_bin, work):
             assert len(json.loads(r.stdout)) == n
             r = ctl("show", "sa")
             assert r.returncode == 0 and len(r.stdout.splitlines()) == n + 1, r.stdout[-500:]
-        tap.check(f"{n} SAs: /gvpn/sa answers 64 a page (,START); gvpnctl show sa lists all",
-                  pages)
+            first, second = g.tel("/gvpn/policy"), g.tel("/gvpn/policy,48")
+            assert len(first) == 48 and len(second) == 48 and not set(first) & set(second)
+            assert len(g.tel("/gvpn/policy,g7")) == 25 and "1" not in g.tel("/gvpn/policy,g1,0")
+            assert len(g.tel("/gvpn/policy,g7,20")) == 5, g.tel("/gvpn/policy,g7,20")
+            assert "error" in g.tel("/gvpn/policy,1,g1"), g.tel("/gvpn/policy,1,g1")
+            r = ctl("show", "policy")
+            assert r.returncode == 0 and len(r.stdout.splitlines()) == n + 1, r.stdout[-500:]
+            r = ctl("show", "policy", "g7", "--json")
+            assert r.returncode == 0 and len(json.loads(r.stdout)) == 25, r.stdout[-500:]
+        tap.check(f"{n} SAs: /gvpn/sa answers 40 a page (,START), /gvpn/policy 48 "
+                  "([GROUP][,START]); gvpnctl show sa and show policy list all", pages)
         assert g.stop() == 0
 
 
@@ -441,6 +718,41 @@ def test_running(tap, ctl, g):
         aligned(head, line, "GROUP", "corp")
         assert re.search(r"\d [KMG]?B$", line), f"bytes without unit: {line}"
     tap.check("show sa: SPI, group, state, algorithms, lifetime as h/m/s, packets, bytes", sas)
+
+    def sa_directions():
+        sa = g.tel("/gvpn/sa")["0x00001001"]
+        inner = len(IP(src=B, dst=A) / UDP(sport=40001, dport=40000) / Raw(b"reply 0"))
+        assert sa["decrypted_packets"] == N_ESP and sa["decrypted_bytes"] == N_ESP * inner, sa
+        assert sa["encrypted_packets"] > 1000 and sa["encrypted_bytes"] > 200 * 1000, sa
+        assert sa["packets"] >= sa["encrypted_packets"] + sa["decrypted_packets"] - 1000000, sa
+        assert time.time() - 300 < sa["installed_at"] <= time.time() + 1, sa
+        r = ctl("show", "sa")
+        head, lines = rows(r.stdout)
+        line = lines["0x00001001"]
+        for col in ("INSTALLED", "ENC PKTS", "ENC BYTES", "DEC PKTS", "DEC BYTES"):
+            assert col in head, (col, head)
+        aligned(head, line, "DEC PKTS", str(N_ESP), right=True)
+        aligned(head, line, "DEC BYTES", f"{N_ESP * inner} B", right=True)
+        assert re.search(r"\b\d+(m\d\d)?s ago\b", line), line
+    tap.check("show sa: packets and bytes encrypted and decrypted apart (the bad ICV in neither), "
+              "and when the SA was installed", sa_directions)
+
+    def policy_packets():
+        before = g.tel("/gvpn/sa")["0x00001001"]["packets"]
+        r = ctl("show", "policy", "--json")
+        expect(r, 0, stream="stdout")
+        j = json.loads(r.stdout)
+        assert [j[k]["kind"] for k in sorted(j, key=int)] == ["bypass"] * 3 + ["tek"], j
+        assert [j[k]["protocol"] for k in ("1", "2", "3")] == [17, 17, 89], j
+        tek = j["4"]
+        assert tek["spis"] == "0x00001001" and tek["both_ways"] == 1, tek
+        # the packets its SAs carried, read after the SA's: traffic runs
+        assert tek["packets"] >= before > 0, (tek, before)
+        r = ctl("show", "policy")
+        _, lines = rows(r.stdout)
+        assert lines["3"].split()[1:6] == ["bypass", "-", "0.0.0.0/0", "0.0.0.0/0", "89"], lines
+    tap.check("show policy: a TEK policy counts the packets of its SAs; an unnamed protocol "
+              "shows as its number", policy_packets)
 
     def flows():
         r = ctl("show", "flows")
@@ -596,8 +908,15 @@ def test_running(tap, ctl, g):
         assert s["gvpn_flows"] >= 1 and s["gvpn_flows_capacity"] == 65536
         assert s['gvpn_worker_packets_total{lcore="0",kind="encrypted"}'] > 0
         assert any(k.startswith("gvpn_info{") for k in s)
-    tap.check("export --once: Prometheus text with the port, drop, SA, group and flow metrics, sane values",
+        assert s['gvpn_sa_decrypted_packets_total{spi="0x00001001",group="corp"}'] == N_ESP
+        assert s['gvpn_sa_encrypted_packets_total{spi="0x00001001",group="corp"}'] > 0
+        assert s['gvpn_sa_decrypted_bytes_total{spi="0x00001001",group="corp"}'] > 0
+        promtool_check(r.stdout)
+    tap.check("export --once: Prometheus text with the port, drop, SA (encrypted and decrypted "
+              "apart), group and flow metrics, sane values; promtool check metrics when present",
               export_once)
+
+    test_clear(tap, ctl, g)
 
     # last: it replaces the SA the checks above read
     def sa_clear():

@@ -146,8 +146,9 @@ test_encrypt_builds_rfc4303_tunnel_with_preserved_addresses(void **state)
 	}
 	/* Two packets, two different IVs. */
 	rte_pktmbuf_free(orig);
-	assert_int_equal(f.st.pkts, 2);
-	assert_int_equal(f.st.bytes, 2 * 121);
+	assert_int_equal(f.st.enc_pkts, 2);
+	assert_int_equal(f.st.enc_bytes, 2 * 121);
+	assert_int_equal(f.st.dec_pkts, 0);
 	esp_fixture_fini(&f);
 }
 
@@ -233,6 +234,9 @@ test_gmac_authenticates_the_clear_payload(void **state)
 			rte_pktmbuf_mtod_offset(m[1], uint8_t *, L2 + 20 + 16 + 30)[0] ^= 1;
 			assert_int_equal(gvpn_esp_decrypt_burst(f.lc, st, m, 3), 2);
 			assert_int_equal(f.lc->stats.drop[GVPN_ESP_DROP_BAD_ICV], 1);
+			/* encryptions and decryptions counted apart; a drop is neither */
+			assert_int_equal(f.st.enc_pkts, 3);
+			assert_int_equal(f.st.dec_pkts, 2);
 			for (int k = 0; k < 3; k++)
 				rte_pktmbuf_free(m[k]);
 			rte_pktmbuf_free(orig);

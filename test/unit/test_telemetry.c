@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -87,7 +88,10 @@ static unsigned int n_cmds;
 int
 __wrap_rte_telemetry_register_cmd(const char *cmd, telemetry_cb fn, const char *help)
 {
-	(void)help;
+	/* DPDK 22.11 refuses a name of 56 characters or a help of 128 or more
+	 * (MAX_CMD_LEN, MAX_HELP_LEN in its telemetry.c): so does this stand-in */
+	if (strlen(cmd) >= 56 || strlen(help) >= 128)
+		return -EINVAL;
 	if (n_cmds == MAX_CMDS)
 		return -ENOSPC;
 	cmds[n_cmds].name = cmd;
@@ -274,6 +278,15 @@ test_bad_parameters_are_refused_with_a_reason(void **state)
 	    {"/gvpn/group/register", "nope", "error=unknown group 'nope' (groups: corp, lab)"},
 	    {"/gvpn/sa/clear", NULL, "error=parameter: <group>"},
 	    {"/gvpn/sa/clear", "nope", "error=unknown group 'nope' (groups: corp, lab)"},
+	    {"/gvpn/kek", "corp", "error=group 'corp' has no key servers (static keys)"},
+	    {"/gvpn/kek", "nope", "error=unknown group 'nope' (groups: corp, lab)"},
+	    {"/gvpn/ike", "lab", "error=group 'lab' has no key servers (static keys)"},
+	    {"/gvpn/ike", "nope", "error=unknown group 'nope' (groups: corp, lab)"},
+	    {"/gvpn/policy", "nope", "error=unknown group 'nope' (groups: corp, lab)"},
+	    {"/gvpn/policy", "1,corp", "error=parameters: [<group>][,<first rule>]"},
+	    {"/gvpn/policy", "corp,lab", "error=parameters: [<group>][,<first rule>]"},
+	    {"/gvpn/policy", "corp,1x", "error=parameters: [<group>][,<first rule>]"},
+	    {"/gvpn/counters/clear", "all", "error=no parameters"},
 	};
 	static struct reply r;
 	uint64_t req, merged;
@@ -318,9 +331,22 @@ test_groups_and_sas_show_the_snapshot_and_no_key(void **state)
 	assert_true(has(&r, "0x00002001="));
 	assert_int_equal(call("/gvpn/config", NULL, &r), 0);
 	assert_true(has(&r, "last_result=none"));
+	assert_int_equal(call("/gvpn/counters/clear", NULL, &r), 0);
+	assert_true(has(&r, "result=cleared"));
+	assert_int_equal(call("/gvpn/policy", "corp", &r), 0);
+	assert_true(has(&r, "kind=tek"));
+	assert_true(has(&r, "group=corp"));
+	assert_true(has(&r, "spis=0x00001001"));
+	assert_false(has(&r, "group=lab"));
+	/* static groups have no KEK and no phase 1: nothing to list */
+	assert_int_equal(call("/gvpn/kek", NULL, &r), 0);
+	assert_int_equal(r.n_strings, 0);
+	assert_int_equal(call("/gvpn/ike", NULL, &r), 0);
+	assert_int_equal(r.n_strings, 0);
 	/* no reply holds a key, whole or in part */
-	static const char *const cmds_shown[] = {"/gvpn/groups", "/gvpn/sa", "/gvpn/config",
-						 "/gvpn/version"};
+	static const char *const cmds_shown[] = {"/gvpn/groups",  "/gvpn/sa",  "/gvpn/config",
+						 "/gvpn/version", "/gvpn/kek", "/gvpn/ike",
+						 "/gvpn/policy"};
 	for (size_t c = 0; c < ARRAY_LEN(cmds_shown); c++) {
 		assert_int_equal(call(cmds_shown[c], NULL, &r), 0);
 		for (unsigned int i = 0; i < r.n_strings; i++)
@@ -419,6 +445,14 @@ reader_main(void *arg)
 	    {"/gvpn/sa", "1"},
 	    {"/gvpn/config", NULL},
 	    {"/gvpn/version", NULL},
+	    {"/gvpn/kek", NULL},
+	    {"/gvpn/ike", "corp"},
+	    {"/gvpn/policy", NULL},
+	    {"/gvpn/policy", "lab,1"},
+	    {"/gvpn/counters/clear", NULL},
+	    {"/gvpn/lcores", NULL},
+	    {"/gvpn/ports", NULL},
+	    {"/gvpn/flows", NULL},
 	    {"/gvpn/group/fail_open", "corp,on"},
 	    {"/gvpn/sa/clear", "lab"},
 	    {"/gvpn/group/fail_open", "corp,off"},
