@@ -7,7 +7,8 @@
 #                                key server (10.0.0.1, GDOI over UDP 848)
 #
 # Both members register with the key server, the hosts talk (ping, UDP, TCP),
-# only ESP with the hosts' own addresses crosses the WAN, a rekey is forced
+# only ESP with the hosts' own addresses crosses the WAN, both members are
+# asked to register again (a pull, as before keys expire) while a ping runs,
 # and traffic goes on. Everything is removed on exit or Ctrl-C.
 #
 #   scripts/demo.sh [--keep] [--short]
@@ -157,7 +158,7 @@ $PY scripts/demo_view.py wan "$RUN/wan.pcap"
 $PY scripts/demo_view.py sa ${TAG}a
 $PY scripts/demo_view.py ports ${TAG}a
 
-step "rekey: both members register again while traffic flows"
+step "re-registration: both members pull the group policy again while traffic flows"
 in_ns ${TAG}ha ping -c 20 -i 0.1 -W 1 198.51.100.20 >"$RUN/ping-rekey.txt" 2>&1 &
 PING=$!
 for x in a b; do tel ${TAG}$x /gvpn/group/register,corp >/dev/null; done
