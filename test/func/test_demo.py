@@ -11,12 +11,31 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from gvpntest import Tap, have_netns, main_guard, run  # noqa: E402
+from gvpntest import Gvpnd, Tap, have_netns, main_guard, run  # noqa: E402
+
+
+def readme_first_run(gvpnd, root, work, tap):
+    """README "Running gvpnd": scripts/lab-pcaps.py writes the pcaps, gvpnd
+    on them with config/static-group.conf encrypts the 16 datagrams."""
+    def runs():
+        os.makedirs(work, exist_ok=True)
+        r = run(["/usr/bin/python3", os.path.join(root, "scripts", "lab-pcaps.py"), work])
+        assert r.returncode == 0, r.stderr
+        conf = open(os.path.join(root, "config", "static-group.conf")).read()
+        vdevs = [f"net_pcap0,rx_pcap={work}/clear.pcap,tx_pcap={work}/back.pcap",
+                 f"net_pcap1,rx_pcap={work}/esp-in.pcap,tx_pcap={work}/esp-out.pcap"]
+        with Gvpnd(gvpnd, conf, vdevs, work, name="readme") as g:
+            g.wait(lambda: g.tel("/gvpn/sa")["0x00001001"]["encrypted_packets"] == 16,
+                   what="the 16 lab datagrams encrypted")
+            assert g.stop() == 0
+    tap.check("README first run: scripts/lab-pcaps.py, then gvpnd on its pcaps encrypts them",
+              runs)
 
 
 def main():
-    root = sys.argv[2]
+    gvpnd, root, work = sys.argv[1:4]
     tap = Tap()
+    readme_first_run(gvpnd, root, os.path.join(work, "readme"), tap)
     if not have_netns():
         tap.skip("live demo", "needs root and ip netns")
     else:
