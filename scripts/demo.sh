@@ -9,7 +9,8 @@
 # Both members register with the key server, the hosts talk (ping, UDP, TCP),
 # only ESP with the hosts' own addresses crosses the WAN, both members are
 # asked to register again (a pull, as before keys expire) while a ping runs,
-# and traffic goes on. Everything is removed on exit or Ctrl-C.
+# then the key server pushes a new TEK and both switch to it while a ping
+# runs. Everything is removed on exit or Ctrl-C.
 #
 #   scripts/demo.sh [--keep] [--short]
 #     --keep    leave the group running (scripts/demo.sh --stop removes it)
@@ -51,7 +52,7 @@ while [ $# -gt 0 ]; do
 	--keep) KEEP=1 ;;
 	--short) SHORT=1 ;;
 	--stop) cleanup; echo "demo removed"; exit 0 ;;
-	-h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,/^set -euo/{/^set -euo/!p}' "$0"; exit 0 ;;
 	*) echo "demo.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -102,9 +103,13 @@ site b 198.51.100.20 192.0.2.0/24 10.0.0.3
 echo "hostA 192.0.2.10 -- gvpnd A (10.0.0.2) -- WAN -- gvpnd B (10.0.0.3) -- hostB 198.51.100.20"
 
 step "key server: group 1001, AES-128-CBC + HMAC-SHA1-96, 192.0.2.0/24 <-> 198.51.100.0/24"
+echo '{"pushes": []}' >"$RUN/ks-control.json"
 cat > "$RUN/ks.json" <<JSON
 {"listen": "10.0.0.1", "port": 848, "psk": "$PSK", "state_file": "$RUN/ks-state.json",
- "groups": [{"id": 1001, "teks": [{"spi": 4097, "cipher": "aes-cbc", "key_bits": 128,
+ "control_file": "$RUN/ks-control.json",
+ "groups": [{"id": 1001, "atd": 1, "dtd": 10,
+   "kek": {"algorithm": "aes-cbc", "key_bits": 128, "sig_hash": "sha256", "lifetime": 3600},
+   "teks": [{"spi": 4097, "cipher": "aes-cbc", "key_bits": 128,
    "auth": "hmac-sha1-96", "src": "192.0.2.0/24", "dst": "198.51.100.0/24", "mirror": true,
    "lifetime": 900}]}]}
 JSON
@@ -171,6 +176,22 @@ for x in a b; do
 done
 $PY scripts/demo_view.py groups ${TAG}a ${TAG}b
 tail -2 "$RUN/ping-rekey.txt"
+
+step "rekey: the key server pushes a new TEK (GROUPKEY-PUSH, SPI 0x00001002); both switch after 1 s"
+in_ns ${TAG}ha ping -c 30 -i 0.1 -W 1 198.51.100.20 >"$RUN/ping-push.txt" 2>&1 &
+PING=$!
+sleep 0.5
+echo '{"pushes": [{"id": "demo-rekey", "group": 1001, "rekey": true}]}' >"$RUN/ks-control.json.new"
+mv "$RUN/ks-control.json.new" "$RUN/ks-control.json"
+for x in a b; do
+	for i in $(seq 100); do
+		tel ${TAG}$x /gvpn/sa | grep -q '"0x00001002": {[^}]*"state": "active"' && break
+		sleep 0.1
+	done
+done
+wait $PING || true
+$PY scripts/demo_view.py sa ${TAG}a
+tail -2 "$RUN/ping-push.txt"
 
 if [ $KEEP = 1 ]; then
 	step "left running (--keep); scripts/demo.sh --stop removes it"

@@ -52,8 +52,9 @@ def ports(prefix):
     table(rows, ["port", "role", "rx pkts", "tx pkts", "rx bytes", "tx bytes"])
     t = tel(prefix, "/gvpn/lcores")["total"]
     drops = {k: v for k, v in t.items() if k.startswith("drop") and v}
+    dropped = ", ".join(f"{k[5:]} {v}" for k, v in sorted(drops.items())) or "none"
     print(f"  encrypted {t['encrypted']}, decrypted {t['decrypted']}, ARP passed "
-          f"{t['l2_passed']}, drops {drops or 'none'}")
+          f"{t['l2_passed']}, dropped: {dropped}")
 
 
 def wan(pcap):
@@ -66,9 +67,9 @@ def wan(pcap):
     print(f"  on the WAN: {len(esp)} ESP packets, {len(other)} other IP packets")
     if esp:
         x = esp[0]
-        print(f"  tshark: {x[0]} -> {x[1]} ESP (SPI={x[3]}): the hosts' own addresses (R2)")
+        print(f"  tshark: {x[0]} -> {x[1]} ESP (SPI={x[3]}): the hosts' own addresses")
     if other:
-        print(f"  NOT ESP: {other[:3]}")
+        print("  NOT ESP: " + "; ".join(" ".join(str(f) for f in o) for o in other[:3]))
         sys.exit(1)
 
 

@@ -65,6 +65,17 @@ def main():
             assert " 0% packet loss" in out, out[-1500:]
         tap.check("demo: re-registration while pinging, no ping lost", rekeyed)
 
+        def pushed():
+            sas = {l.split()[0]: l.split()[2] for l in out.splitlines()
+                   if l.strip().startswith("0x0000100")}
+            assert sas.get("0x00001002") == "active", sas
+            assert sas.get("0x00001001") in ("retired", "decrypt"), sas
+            tail = out[out.index("rekey: the key server pushes"):]
+            assert " 0% packet loss" in tail, tail[-1500:]
+            assert "(R" not in out and "{'" not in out, "requirement numbers or raw dicts"
+        tap.check("demo: a pushed TEK (new SPI) takes over while pinging, old and new SAs shown "
+                  "side by side, no ping lost", pushed)
+
         def clean():
             ns = run(["ip", "netns", "list"]).stdout
             assert "gvd" not in ns, ns
