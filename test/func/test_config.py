@@ -7,6 +7,7 @@ Usage: test_config.py GVPND SOURCE_ROOT WORKDIR
 """
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -251,6 +252,19 @@ def main():
             "scripts/setup-hugepages.sh, or pass --no-huge"), r.stderr
     tap.check("EAL finds no hugepages -> exit 2 naming scripts/setup-hugepages.sh and --no-huge",
               no_hugepages)
+
+    def not_root():
+        if os.geteuid() != 0 or shutil.which("setpriv") is None:
+            tap.skip("EAL as a user other than root -> exit 2 saying so", "needs root and setpriv")
+            return
+        args = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", gvpnd,
+                "--no-pci", "-l", "0", "--file-prefix", f"cfgr{os.getpid()}", "--vdev", "net_null0",
+                "--", "-f", conf]
+        r = run(args, timeout=30)
+        ok = r.returncode == 2 and r.stderr.splitlines()[-1] == \
+            "gvpnd: EAL init failed: permission denied, not root: run gvpnd as root"
+        tap.result(ok, "EAL as a user other than root -> exit 2 saying so", repr(r))
+    not_root()
 
     stamp = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} EAL: ", re.M)
     bare = re.compile(r"^EAL: ", re.M)
