@@ -613,6 +613,7 @@ pick_lcores(struct app *a)
  * port receives into its node's pool, a worker makes fragments and ICMP
  * from its own. Sized for every RX and TX ring of the node's ports full,
  * and for each of its workers' reassembly full and largest burst in flight.
+ * Returns 0, 2 when memory is short (an environment failure), 1 otherwise.
  */
 static int
 make_pools(struct app *a, uint32_t room)
@@ -633,8 +634,19 @@ make_pools(struct app *a, uint32_t room)
 		a->pool[n] =
 		    rte_pktmbuf_pool_create(name, n_mbuf[n] + 2048, 256, 0, (uint16_t)room, (int)n);
 		if (a->pool[n] == NULL) {
-			LOG(ERR, "mbuf pool on NUMA node %u: %s", n, rte_strerror(rte_errno));
-			return -1;
+			int err = rte_errno;
+
+			if (err == ENOMEM)
+				LOG(ERR,
+				    "mbuf pool on NUMA node %u (%u mbufs): not enough memory: "
+				    "reserve "
+				    "more hugepages on that node (scripts/setup-hugepages.sh), "
+				    "give "
+				    "EAL more (--socket-mem, -m), or use fewer worker lcores",
+				    n, n_mbuf[n] + 2048);
+			else
+				LOG(ERR, "mbuf pool on NUMA node %u: %s", n, rte_strerror(err));
+			return err == ENOMEM ? 2 : 1;
 		}
 	}
 	return 0;
@@ -668,8 +680,8 @@ run(struct app *a)
 		return 2;
 	}
 	a->queues = (uint16_t)a->n_workers; /* one queue per worker on every port */
-	if (make_pools(a, room) != 0)
-		return 1;
+	if ((rc = make_pools(a, room)) != 0)
+		return rc; /* 2: not enough memory, a restart will not help */
 	if (setup_workers(a, be) != 0)
 		return 1;
 	struct gvpn_ctrl_conf cc = {.cfg = a->cfg,

@@ -266,6 +266,20 @@ def main():
         tap.result(ok, "EAL as a user other than root -> exit 2 saying so", repr(r))
     not_root()
 
+    def short_memory():
+        null_conf = os.path.join(work, "null.conf")
+        with open(null_conf, "w") as f:
+            f.write(open(conf).read().replace("net_pcap", "net_null"))
+        args = [gvpnd, "--no-huge", "-m", "16", "--no-pci", "-l", "0", "--file-prefix",
+                f"cfgm{os.getpid()}", "--vdev", "net_null0", "--vdev", "net_null1", "--",
+                "-f", null_conf]
+        r = run(args, timeout=30)
+        assert r.returncode == 2, r
+        assert re.search(r"gvpnd: mbuf pool on NUMA node 0 \(\d+ mbufs\): not enough memory: "
+                         r"reserve more hugepages on that node \(scripts/setup-hugepages.sh\), "
+                         r"give EAL more \(--socket-mem, -m\)", r.stderr), r.stderr
+    tap.check("too little memory for the mbuf pools -> exit 2 naming the fix", short_memory)
+
     stamp = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} EAL: ", re.M)
     bare = re.compile(r"^EAL: ", re.M)
 
