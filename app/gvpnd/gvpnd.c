@@ -2,14 +2,15 @@
 /*
  * gvpnd: the group member appliance.
  *
- *   gvpnd [EAL options] -- -f FILE [--check] [--allow-core-dump]
+ *   gvpnd [EAL options] -- -f FILE [--check] [--syslog] [--allow-core-dump]
  *
  * The main lcore is the control core; every other lcore is a worker polling
  * its queue on every port. With one lcore the control core runs the
  * pipeline itself between its own work.
  *
  * Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 2 for a bad
- * command line or configuration (nothing started), 1 for anything else.
+ * command line, configuration or environment (no hugepages, not root, a
+ * device that did not probe: nothing started), 1 for anything else.
  * SIGHUP reloads the configuration file (R18, doc/config.md).
  *
  * Keys stay out of core dumps: gvpnd makes itself non-dumpable
@@ -20,12 +21,17 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <net/if.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <arpa/inet.h>
@@ -48,6 +54,7 @@
 #include "gvpn_ctrl.h"
 #include "gvpn_telemetry.h"
 #include "gvpn_worker.h"
+#include "gvpnd_log.h"
 
 RTE_LOG_REGISTER(gvpnd_logtype, gvpn.gvpnd, INFO);
 #define LOG(level, fmt, ...)                                                                       \
@@ -77,6 +84,9 @@ struct app {
 	struct gvpn_config *cfg; /* in key memory */
 	const char *file;
 	int check_only;
+	int use_syslog;
+	int eal_argc; /* the EAL arguments: argv up to "--" */
+	char **eal_argv;
 	int allow_core_dump;
 	uint16_t port_id[GVPN_MAX_PORTS];
 	uint16_t n_started; /* ports configured (in order) and to close */
@@ -121,11 +131,250 @@ notify_systemd(const char *msg)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: gvpnd [EAL options] -- -f FILE [--check] [--allow-core-dump]\n"
-		   "  -f, --config FILE  configuration (doc/config.md)\n"
-		   "  --check            validate the configuration and exit\n"
-		   "  --allow-core-dump  stay dumpable (debugging; keys are left out of dumps)\n"
-		   "  -v, --version      print the version and exit\n");
+	fprintf(f,
+		"usage: gvpnd [EAL options] -- -f FILE [--check] [--syslog] [--allow-core-dump]\n"
+		"\n"
+		"gvpnd's own options come after '--'; EAL's (DPDK) come before it.\n"
+		"  -f, --config FILE  configuration (doc/config.md)\n"
+		"  --check            validate the configuration and exit\n"
+		"  --syslog           log to syslog (facility daemon) instead of stderr\n"
+		"  --allow-core-dump  stay dumpable (debugging; keys are left out of dumps)\n"
+		"  -v, --version      print the version and exit\n"
+		"  -h, --help         print this and exit\n"
+		"\n"
+		"Common EAL options (all of them: the DPDK EAL documentation):\n"
+		"  -l CORES           lcores: the first is the control core, the others workers\n"
+		"  -a PCI             a NIC to use (bound to vfio-pci), once per NIC\n"
+		"  --vdev DEV         a virtual device, e.g. "
+		"net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap\n"
+		"  --no-huge          run without hugepages (tests, labs; no packet capture)\n"
+		"  --file-prefix P    run beside another DPDK process (gvpnctl --prefix P)\n"
+		"\n"
+		"Log lines go to stderr with a timestamp, without one when stderr is the\n"
+		"systemd journal ($JOURNAL_STREAM), or to syslog with --syslog.\n"
+		"\n"
+		"Exit status: 0 after a clean stop (SIGTERM, SIGINT), 2 for a bad command\n"
+		"line, configuration or environment (no hugepages, not root, a device that\n"
+		"did not probe), 1 for anything else. SIGHUP reloads the configuration.\n");
+}
+
+/* One line, and where to look: a bad command line. */
+static int __attribute__((format(printf, 1, 2))) bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "gvpnd: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (gvpnd --help)\n");
+	return 2;
+}
+
+/* gvpnd's own options, which EAL does not know. */
+static bool
+is_app_option(const char *arg)
+{
+	static const char *const own[] = {"-f", "--config", "--check", "--syslog",
+					  "--allow-core-dump"};
+
+	for (size_t i = 0; i < RTE_DIM(own); i++) {
+		size_t n = strlen(own[i]);
+
+		if (strncmp(arg, own[i], n) == 0 &&
+		    (arg[n] == '\0' || arg[n] == '=' || (n == 2 && arg[n] != '-')))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The EAL part (before "--"): --help anywhere prints gvpnd's usage, and
+ * gvpnd's options there are a mistake worth naming. Returns -1 to go on,
+ * or the exit status.
+ */
+static int
+check_eal_args(int sep, char **argv)
+{
+	for (int i = 1; i < sep; i++) {
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		}
+		if (is_app_option(argv[i])) {
+			fprintf(
+			    stderr,
+			    "gvpnd: %s is a gvpnd option: it goes after '--', EAL options before "
+			    "it (gvpnd [EAL options] -- -f FILE; gvpnd --help)\n",
+			    argv[i]);
+			return 2;
+		}
+	}
+	return -1;
+}
+
+/* The value of EAL option NAME at argv[*i] ("NAME V" or "NAME=V"), or NULL. */
+static const char *
+eal_opt_value(int sep, char **argv, int *i, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(argv[*i], name, n) != 0)
+		return NULL;
+	if (argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	if (argv[*i][n] == '\0' && *i + 1 < sep)
+		return argv[++*i];
+	return NULL;
+}
+
+static bool
+has_eal_flag(int sep, char **argv, const char *flag)
+{
+	for (int i = 1; i < sep; i++)
+		if (strcmp(argv[i], flag) == 0)
+			return true;
+	return false;
+}
+
+/* One net_pcap file argument: the file to read, or the folder to write in. */
+static int
+check_pcap_file(const char *dev, const char *key, const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash;
+	struct stat st;
+
+	if (strcmp(key, "rx_pcap") == 0) {
+		if (access(path, R_OK) == 0)
+			return 0;
+		fprintf(stderr, "gvpnd: --vdev %s: %s file '%s': %s: %s\n", dev, key, path,
+			strerror(errno),
+			errno == ENOENT	  ? "make the capture first, or correct the path"
+			: errno == EACCES ? "run gvpnd as root, or make the file readable"
+					  : "correct the path");
+		return 2;
+	}
+	/* tx_pcap: written, so its folder must be there and writable */
+	slash = strrchr(path, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr,
+			"gvpnd: --vdev %s: %s file '%s': no folder '%s': create it, or "
+			"correct the path\n",
+			dev, key, path, dir);
+		return 2;
+	}
+	if (access(dir, W_OK) != 0) {
+		fprintf(
+		    stderr,
+		    "gvpnd: --vdev %s: %s file '%s': folder '%s' not writable: run gvpnd as root, "
+		    "or choose another folder\n",
+		    dev, key, path, dir);
+		return 2;
+	}
+	return 0;
+}
+
+/*
+ * What makes a net_pcap device fail to probe, named before EAL starts (EAL
+ * then only says the device failed): a capture file that is not there or
+ * not readable, a folder that cannot take the output, an interface that
+ * does not exist. Returns 0, or 2.
+ */
+static int
+check_vdevs(int sep, char **argv)
+{
+	for (int i = 1; i < sep; i++) {
+		const char *v = eal_opt_value(sep, argv, &i, "--vdev");
+		char buf[1024], *save = NULL, *dev, *kv;
+
+		if (v == NULL || strncmp(v, "net_pcap", 8) != 0)
+			continue;
+		snprintf(buf, sizeof(buf), "%s", v);
+		dev = strtok_r(buf, ",", &save);
+		while ((kv = strtok_r(NULL, ",", &save)) != NULL) {
+			char *val = strchr(kv, '=');
+
+			if (val == NULL)
+				continue;
+			*val++ = '\0';
+			if (strcmp(kv, "rx_pcap") == 0 || strcmp(kv, "tx_pcap") == 0) {
+				if (check_pcap_file(dev, kv, val) != 0)
+					return 2;
+			} else if (strcmp(kv, "iface") == 0 || strcmp(kv, "rx_iface") == 0 ||
+				   strcmp(kv, "rx_iface_in") == 0 || strcmp(kv, "tx_iface") == 0) {
+				if (if_nametoindex(val) == 0) {
+					fprintf(stderr,
+						"gvpnd: --vdev %s: %s '%s': no such network "
+						"interface on this host (ip link)\n",
+						dev, kv, val);
+					return 2;
+				}
+				if (geteuid() != 0) {
+					fprintf(stderr,
+						"gvpnd: --vdev %s: %s '%s': capturing on an "
+						"interface needs root: run gvpnd as root\n",
+						dev, kv, val);
+					return 2;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+/* rte_eal_init failed: the cause and the fix, as far as rte_errno and the
+ * arguments tell (EAL's own message is just above). */
+static void
+eal_failure(int sep, char **argv, int err)
+{
+	bool no_huge = has_eal_flag(sep, argv, "--no-huge");
+	bool root = geteuid() == 0;
+	const char *why;
+
+	switch (err) {
+	case EACCES: /* "Cannot get hugepage information" */
+		why = !root	? "permission denied, not root: run gvpnd as root"
+		      : no_huge ? "permission denied"
+				: "no hugepages (no hugetlbfs mounted): run "
+				  "scripts/setup-hugepages.sh, or pass --no-huge";
+		break;
+	case ENOMEM: /* "Cannot init memory" */
+		why = no_huge ? "not enough memory: lower -m / --socket-mem"
+		      : !root ? "no memory, not root: run gvpnd as root"
+			      : "no hugepages (none free): run scripts/setup-hugepages.sh, "
+				"or pass --no-huge";
+		break;
+	case EINVAL:
+		why = "invalid EAL options (gvpnd --help; EAL options go before '--')";
+		break;
+	case EALREADY:
+		why = "EAL already initialised";
+		break;
+	case ENOTSUP: /* "Cannot probe devices" */
+		why = root
+			  ? "a device did not probe: check -a / --vdev (the PMD's message is above)"
+			  : "a device did not probe, not root: run gvpnd as root";
+		break;
+	case ENODEV:
+		why = "no device bus or device arguments failed: check -a / --vdev";
+		break;
+	default:
+		why = NULL;
+	}
+	if (why != NULL)
+		fprintf(stderr, "gvpnd: EAL init failed: %s\n", why);
+	else
+		fprintf(stderr, "gvpnd: EAL init failed: %s%s%s\n", rte_strerror(err),
+			root ? "" : " (not root: run gvpnd as root)",
+			has_eal_flag(sep, argv, "--file-prefix")
+			    ? ""
+			    : "; if another gvpnd or DPDK process runs, give this one "
+			      "--file-prefix NAME");
 }
 
 /* Application options come after "--"; returns 0, or the exit status. */
@@ -134,6 +383,7 @@ parse_app_args(struct app *a, int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'f'},
 					     {"check", no_argument, NULL, 'c'},
+					     {"syslog", no_argument, NULL, 'S'},
 					     {"allow-core-dump", no_argument, NULL, 'D'},
 					     {"version", no_argument, NULL, 'v'},
 					     {"help", no_argument, NULL, 'h'},
@@ -141,13 +391,17 @@ parse_app_args(struct app *a, int argc, char **argv)
 	int opt;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "f:vh", opts, NULL)) != -1) {
+	opterr = 0; /* one line of our own instead */
+	while ((opt = getopt_long(argc, argv, ":f:vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'f':
 			a->file = optarg;
 			break;
 		case 'c':
 			a->check_only = 1;
+			break;
+		case 'S':
+			a->use_syslog = 1;
 			break;
 		case 'D':
 			a->allow_core_dump = 1;
@@ -158,18 +412,50 @@ parse_app_args(struct app *a, int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			exit(0);
+		case ':':
+			return bad_usage("%s needs a value", argv[optind - 1]);
 		default:
-			usage(stderr);
-			return 2;
+			if (optopt != 0) {
+				char o[3] = {'-', (char)optopt, '\0'};
+
+				return bad_usage("unknown option '%s'", o);
+			}
+			return bad_usage("unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind != argc || a->file == NULL) {
-		fprintf(stderr, "gvpnd: %s\n",
-			a->file == NULL ? "-f FILE is required" : "unexpected argument");
-		usage(stderr);
-		return 2;
-	}
+	if (optind != argc)
+		return bad_usage("unexpected argument '%s'", argv[optind]);
+	if (a->file == NULL)
+		return bad_usage("-f FILE is required");
 	return 0;
+}
+
+/* Whether an -a / --allow / --vdev argument names DEVICE (a PCI address
+ * or a virtual device's name, before its first comma). */
+static bool
+device_named(const struct app *a, const char *device)
+{
+	size_t n = strlen(device);
+
+	for (int i = 1; i < a->eal_argc; i++) {
+		const char *v = a->eal_argv[i];
+
+		if (strcmp(v, "-a") == 0 || strcmp(v, "--allow") == 0 || strcmp(v, "--vdev") == 0) {
+			if (i + 1 >= a->eal_argc)
+				break;
+			v = a->eal_argv[++i];
+		} else if (strncmp(v, "--vdev=", 7) == 0)
+			v += 7;
+		else if (strncmp(v, "--allow=", 8) == 0)
+			v += 8;
+		else if (strncmp(v, "-a", 2) == 0 && v[2] != '\0')
+			v += 2;
+		else
+			continue;
+		if (strncmp(v, device, n) == 0 && (v[n] == '\0' || v[n] == ','))
+			return true;
+	}
+	return false;
 }
 
 static int
@@ -192,8 +478,12 @@ find_ports(struct app *a)
 						 names[0] ? ", " : "", n);
 			}
 			fprintf(stderr,
-				"gvpnd: %s:%d: ports[%u].device: no DPDK port '%s' (ports: %s)\n",
-				a->file, p->line, i, p->device, names[0] ? names : "none");
+				"gvpnd: %s:%d: ports[%u].device: no DPDK port '%s' (ports: %s)%s\n",
+				a->file, p->line, i, p->device, names[0] ? names : "none",
+				device_named(a, p->device)
+				    ? ": it did not probe, its driver's message is above (a "
+				      "missing file or device, no permission, not root?)"
+				    : ": add it with -a PCI or --vdev before '--'");
 			return -ENODEV;
 		}
 	}
@@ -323,6 +613,7 @@ pick_lcores(struct app *a)
  * port receives into its node's pool, a worker makes fragments and ICMP
  * from its own. Sized for every RX and TX ring of the node's ports full,
  * and for each of its workers' reassembly full and largest burst in flight.
+ * Returns 0, 2 when memory is short (an environment failure), 1 otherwise.
  */
 static int
 make_pools(struct app *a, uint32_t room)
@@ -343,8 +634,19 @@ make_pools(struct app *a, uint32_t room)
 		a->pool[n] =
 		    rte_pktmbuf_pool_create(name, n_mbuf[n] + 2048, 256, 0, (uint16_t)room, (int)n);
 		if (a->pool[n] == NULL) {
-			LOG(ERR, "mbuf pool on NUMA node %u: %s", n, rte_strerror(rte_errno));
-			return -1;
+			int err = rte_errno;
+
+			if (err == ENOMEM)
+				LOG(ERR,
+				    "mbuf pool on NUMA node %u (%u mbufs): not enough memory: "
+				    "reserve "
+				    "more hugepages on that node (scripts/setup-hugepages.sh), "
+				    "give "
+				    "EAL more (--socket-mem, -m), or use fewer worker lcores",
+				    n, n_mbuf[n] + 2048);
+			else
+				LOG(ERR, "mbuf pool on NUMA node %u: %s", n, rte_strerror(err));
+			return err == ENOMEM ? 2 : 1;
 		}
 	}
 	return 0;
@@ -378,8 +680,8 @@ run(struct app *a)
 		return 2;
 	}
 	a->queues = (uint16_t)a->n_workers; /* one queue per worker on every port */
-	if (make_pools(a, room) != 0)
-		return 1;
+	if ((rc = make_pools(a, room)) != 0)
+		return rc; /* 2: not enough memory, a restart will not help */
 	if (setup_workers(a, be) != 0)
 		return 1;
 	struct gvpn_ctrl_conf cc = {.cfg = a->cfg,
@@ -494,6 +796,11 @@ main(int argc, char **argv)
 
 	for (sep = 1; sep < argc && strcmp(argv[sep], "--") != 0; sep++)
 		;
+	a.eal_argc = sep;
+	a.eal_argv = argv;
+	rc = check_eal_args(sep, argv);
+	if (rc >= 0)
+		return rc;
 	rc = parse_app_args(&a, sep < argc ? argc - sep : 1, sep < argc ? argv + sep : argv);
 	if (rc != 0)
 		return rc;
@@ -528,10 +835,17 @@ main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_hup);
-	if (rte_eal_init(sep, argv) < 0) {
-		fprintf(stderr, "gvpnd: EAL: %s\n", rte_strerror(rte_errno));
+	if (check_vdevs(sep, argv) != 0) {
 		gvpn_keymem_free(a.cfg);
-		return 1;
+		return 2;
+	}
+	if (gvpnd_log_init(a.use_syslog) != 0)
+		fprintf(stderr, "gvpnd: log stream not set up (%s): EAL's own is used\n",
+			strerror(errno));
+	if (rte_eal_init(sep, argv) < 0) {
+		eal_failure(sep, argv, rte_errno);
+		gvpn_keymem_free(a.cfg);
+		return 2;
 	}
 	/* lets dpdk-dumpcap / dpdk-pdump capture on gvpnd's ports (with hugepages:
 	 * a secondary process cannot attach to a --no-huge primary) */

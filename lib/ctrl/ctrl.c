@@ -773,6 +773,23 @@ proto_info(const struct gvpn_ctrl *c, uint8_t g, uint64_t now_ms, struct gvpn_gr
 }
 
 int
+gvpn_ctrl_group_debug(struct gvpn_ctrl *c, uint8_t group, int on)
+{
+	struct group *gr;
+
+	if (group >= c->conf.cfg->n_groups || c->group[group].client == NULL)
+		return -ENOENT;
+	gr = &c->group[group];
+	LOG(NOTICE, "group %s: operator request: debug %s%s", c->conf.cfg->groups[group].name,
+	    on ? "on" : "off",
+	    on ? " (each GDOI/IKE message in and out is logged, headers only)" : "");
+	gr->debug = on != 0;
+	gr->proto->debug(gr->client, gr->debug);
+	ctrl_changed(c);
+	return 0;
+}
+
+int
 gvpn_ctrl_group_register(struct gvpn_ctrl *c, uint8_t group)
 {
 	if (group >= c->conf.cfg->n_groups || c->group[group].client == NULL)
@@ -859,6 +876,7 @@ fill_group(const struct gvpn_ctrl *c, uint8_t g, struct gvpn_group_info *i)
 	i->direction = gc->direction;
 	i->state = c->group[g].state;
 	i->fail_open = c->group[g].fail_open;
+	i->debug = c->group[g].debug;
 	i->n_fail_open_rules = gc->n_fail_open;
 	i->sa_install_failures = c->group[g].sa_install_failures;
 	i->gdoi = gc->gdoi;

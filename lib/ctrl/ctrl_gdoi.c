@@ -486,6 +486,14 @@ gdoi_free(void *client)
 	free(x);
 }
 
+static void
+gdoi_debug(void *client, int on)
+{
+	struct gdoi_ctx *x = client;
+
+	gdoi_client_set_debug(x->client, on);
+}
+
 const struct ctrl_proto_ops ctrl_gdoi_ops = {
     .name = "gdoi",
     .create = gdoi_create,
@@ -493,5 +501,6 @@ const struct ctrl_proto_ops ctrl_gdoi_ops = {
     .info = gdoi_info,
     .request = gdoi_request,
     .reconf = gdoi_reconf,
+    .debug = gdoi_debug,
     .free = gdoi_free,
 };

@@ -44,6 +44,8 @@ struct ctrl_proto_ops {
 	 * the next registration takes up (key servers, retries, phase 1): the
 	 * keys held stay. @return 0 or a negative errno. */
 	int (*reconf)(void *client);
+	/* Debug switch: log its messages in and out (headers only). */
+	void (*debug)(void *client, int on);
 	/* Stop it and free it: its socket closed, its keys wiped. */
 	void (*free)(void *client);
 };
@@ -53,6 +55,7 @@ extern const struct ctrl_proto_ops ctrl_gdoi_ops;
 struct group {
 	enum gvpn_group_state state;
 	int fail_open;
+	int debug;			    /* operator's debug switch, kept across a new client */
 	const struct ctrl_proto_ops *proto; /* NULL for static groups */
 	void *client;			    /* proto's, while it runs */
 	enum gvpn_group_state client_state; /* what the client last said */

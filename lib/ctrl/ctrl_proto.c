@@ -31,6 +31,8 @@ ctrl_group_start(struct gvpn_ctrl *c, uint8_t g)
 		return -rte_errno; /* logged */
 	gr->proto = ops;
 	gr->client = client;
+	if (gr->debug)
+		ops->debug(client, 1);
 	ctrl_changed(c);
 	/* registered from here on: its callbacks find it in place */
 	return ops->request(client, CTRL_REQ_REGISTER, gvpn_ctrl_clock_ms());

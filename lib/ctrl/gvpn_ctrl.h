@@ -82,6 +82,7 @@ struct gvpn_group_info {
 	enum gvpn_direction direction;
 	enum gvpn_group_state state;
 	int fail_open;
+	int debug; /**< the operator's debug switch (gvpn_ctrl_group_debug()) */
 	uint16_t n_sas;
 	uint16_t n_fail_open_rules;
 	int gdoi;	 /**< the fields below are set */
@@ -258,6 +259,14 @@ int gvpn_ctrl_group_fail(struct gvpn_ctrl *c, uint8_t group, int failed);
 int gvpn_ctrl_gdoi_start(struct gvpn_ctrl *c);
 /** Register a group again now (operator request, logged). @return 0 or -ENOENT. */
 int gvpn_ctrl_group_register(struct gvpn_ctrl *c, uint8_t group);
+/**
+ * Operator request: the group's debug switch (logged). While on, each
+ * GDOI/IKE message in and out is logged by exchange, first payload,
+ * message ID and length; never key material. Kept while the gvpnd runs,
+ * also when a reload makes a new client for the group.
+ * @return 0 or -ENOENT (no such group, or one without key servers).
+ */
+int gvpn_ctrl_group_debug(struct gvpn_ctrl *c, uint8_t group, int on);
 /**
  * Operator request: fail-open on or off (logged). A static group's SAs are
  * configured, never lost: fail-open on is refused for a group with static

@@ -112,6 +112,7 @@ struct gdoi_client {
 	int mfd;
 	struct sockaddr_in mgroup;
 	uint64_t mjoin_failures;
+	int debug; /* log every message in and out (gdoi_client_set_debug) */
 };
 
 static void logf_(struct gdoi_client *c, int level, const char *fmt, ...)
@@ -323,11 +324,73 @@ kek_set(struct gdoi_client *c, const struct gdoi_kek *k, uint32_t seq, uint64_t 
 	mcast_follow(c);
 }
 
+static const char *
+exchange_name(uint8_t e)
+{
+	switch (e) {
+	case ISAKMP_EXCH_MAIN:
+		return "Main Mode";
+	case ISAKMP_EXCH_INFO:
+		return "Informational";
+	case ISAKMP_EXCH_GROUPKEY_PULL:
+		return "GROUPKEY-PULL";
+	case ISAKMP_EXCH_GROUPKEY_PUSH:
+		return "GROUPKEY-PUSH";
+	case ISAKMP_EXCH_GROUPKEY_PUSH_ACK:
+		return "GROUPKEY-PUSH-ACK";
+	default:
+		return "exchange";
+	}
+}
+
+static const char *
+payload_name(uint8_t p)
+{
+#define GDOI_PAYLOAD_NAME(n, num, min, ref)                                                        \
+	case num:                                                                                  \
+		return #n;
+	switch (p) {
+		GVPN_ISAKMP_PAYLOAD_LIST(GDOI_PAYLOAD_NAME)
+	default:
+		return "payload";
+	}
+#undef GDOI_PAYLOAD_NAME
+}
+
+/* The debug switch: one line per message in or out, from its header
+ * alone (exchange, first payload, message ID, flags, length): the header
+ * is all the wire shows in the clear, so no key material ever reaches it. */
+static void
+trace(struct gdoi_client *c, int out, const struct sockaddr_in *peer, const uint8_t *buf,
+      size_t len)
+{
+	char a[32];
+
+	if (!c->debug)
+		return;
+	addr_name(peer, a, sizeof(a));
+	if (len < ISAKMP_HDR_LEN) {
+		logf_(c, 6, "debug: %s %s: %zu bytes, shorter than an ISAKMP header",
+		      out ? "out to" : "in from", a, len);
+		return;
+	}
+	logf_(c, 6, "debug: %s %s: %s (%u), first payload %s (%u), message ID %08x%s, %zu bytes",
+	      out ? "out to" : "in from", a, exchange_name(buf[18]), buf[18], payload_name(buf[16]),
+	      buf[16], isakmp_get32(buf + 20), buf[19] & ISAKMP_FLAG_ENC ? ", encrypted" : "", len);
+}
+
+void
+gdoi_client_set_debug(struct gdoi_client *c, int on)
+{
+	c->debug = on != 0;
+}
+
 static void
 send_out(struct gdoi_client *c, uint64_t now)
 {
 	const struct sockaddr_in *s = &c->conf.servers[c->server];
 
+	trace(c, 1, s, c->out.data, c->out.len);
 	if (sendto(c->fd, c->out.data, c->out.len, 0, (const struct sockaddr *)s, sizeof(*s)) < 0)
 		logf_(c, 4, "send to key server: %s", strerror(errno));
 	c->resend_at = now + c->resend_gap;
@@ -804,9 +867,15 @@ push_input(struct gdoi_client *c, const uint8_t *msg, size_t len, const struct s
 	/* RFC 8263: acknowledge to where the push came from, under the KEK that
 	 * protected it, also when the push deletes or replaces that KEK */
 	if (c->kek.ack_requested != 0) {
-		if (gdoi_push_ack(&c->kek, c->push.seq, c->conf.ike.local_addr, &c->ack) == 0 &&
-		    sendto(c->fd, c->ack.data, c->ack.len, 0, (const struct sockaddr *)from,
-			   sizeof(*from)) >= 0)
+		int sent =
+		    gdoi_push_ack(&c->kek, c->push.seq, c->conf.ike.local_addr, &c->ack) == 0;
+
+		if (sent) {
+			trace(c, 1, from, c->ack.data, c->ack.len);
+			sent = sendto(c->fd, c->ack.data, c->ack.len, 0,
+				      (const struct sockaddr *)from, sizeof(*from)) >= 0;
+		}
+		if (sent)
 			c->acks_sent++;
 		else
 			logf_(c, 4, "push SEQ %u not acknowledged (type %u)", c->push.seq,
@@ -844,6 +913,7 @@ datagram(struct gdoi_client *c, const uint8_t *buf, size_t n, const struct socka
 	enum gdoi_rx_drop drop;
 
 	c->rx_datagrams++;
+	trace(c, 0, from, buf, n);
 	if (n < ISAKMP_HDR_LEN) {
 		c->rx_drops[GDOI_RX_DROP_SHORT]++;
 		return;

@@ -127,6 +127,10 @@ void gdoi_client_start(struct gdoi_client *c, uint64_t now_ms);
  * blocks. */
 void gdoi_client_poll(struct gdoi_client *c, uint64_t now_ms);
 
+/** Debug switch: while on, every message in and out is logged by exchange,
+ * first payload, message ID and length (its header only: never keys). */
+void gdoi_client_set_debug(struct gdoi_client *c, int on);
+
 /** For telemetry. */
 struct gdoi_client_info {
 	enum gdoi_client_state state;

@@ -32,7 +32,7 @@ static struct gvpn_port_conf tc_ports[GVPN_MAX_PORTS];
 static uint16_t tc_n_ports;
 static uint32_t tc_flows;
 
-enum req_type { REQ_FAIL_OPEN, REQ_REGISTER, REQ_SA_CLEAR };
+enum req_type { REQ_FAIL_OPEN, REQ_REGISTER, REQ_SA_CLEAR, REQ_DEBUG };
 
 /*
  * State-changing requests wait here for the control core, one slot per group
@@ -46,6 +46,7 @@ enum req_type { REQ_FAIL_OPEN, REQ_REGISTER, REQ_SA_CLEAR };
 struct pending {
 	atomic_uint kinds;		/* bit (1 << enum req_type) per pending kind */
 	atomic_int fail_open;		/* value of the last fail_open request */
+	atomic_int debug;		/* value of the last debug request */
 	atomic_uint_fast64_t requests;	/* state-changing requests received */
 	atomic_uint_fast64_t coalesced; /* of them, merged into a pending one */
 };
@@ -406,6 +407,7 @@ groups_dict(const struct gvpn_ctrl_snapshot *snap, struct rte_tel_data *d)
 		rte_tel_data_add_dict_int(e, "sas", g->n_sas);
 		add_u64(e, "sa_install_failures", g->sa_install_failures);
 		if (g->gdoi) {
+			rte_tel_data_add_dict_string(e, "debug", g->debug ? "on" : "off");
 			rte_tel_data_add_dict_string(e, "key_server", g->server);
 			rte_tel_data_add_dict_string(e, "last_error", g->last_error);
 			rte_tel_data_add_dict_int(e, "rekey_in_s",
@@ -968,8 +970,11 @@ post(int group, enum req_type type, int arg)
 	struct pending *p = &pending[group];
 	unsigned int bit = 1u << type;
 
-	if (type == REQ_FAIL_OPEN) /* before the bit: the control core reads it after */
+	/* before the bit: the control core reads it after */
+	if (type == REQ_FAIL_OPEN)
 		atomic_store_explicit(&p->fail_open, arg, memory_order_release);
+	else if (type == REQ_DEBUG)
+		atomic_store_explicit(&p->debug, arg, memory_order_release);
 	atomic_fetch_add_explicit(&p->requests, 1, memory_order_relaxed);
 	if (atomic_fetch_or_explicit(&p->kinds, bit, memory_order_acq_rel) & bit)
 		atomic_fetch_add_explicit(&p->coalesced, 1, memory_order_relaxed);
@@ -1010,6 +1015,36 @@ cmd_fail_open(const char *cmd, const char *params, struct rte_tel_data *d)
 	post(group, REQ_FAIL_OPEN, on);
 	rte_tel_data_add_dict_string(d, "group", name);
 	rte_tel_data_add_dict_string(d, "fail_open", on ? "on" : "off");
+	rte_tel_data_add_dict_string(d, "result", "queued");
+	return 0;
+}
+
+/* /gvpn/group/debug,<group>,on|off */
+static int
+cmd_debug(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	char buf[64], *name, *state, *save = NULL;
+	int group, on = 0;
+
+	(void)cmd;
+	rte_tel_data_start_dict(d);
+	if (params == NULL || strlen(params) >= sizeof(buf))
+		return refuse(d, "parameters: <group>,on|off");
+	strcpy(buf, params);
+	name = strtok_r(buf, ",", &save);
+	state = strtok_r(NULL, ",", &save);
+	if (name == NULL || state == NULL || strtok_r(NULL, ",", &save) != NULL)
+		return refuse(d, "parameters: <group>,on|off");
+	group = find_group(d, name, 1);
+	if (group < 0)
+		return 0;
+	if (strcmp(state, "on") == 0)
+		on = 1;
+	else if (strcmp(state, "off") != 0)
+		return refuse(d, "state must be on or off");
+	post(group, REQ_DEBUG, on);
+	rte_tel_data_add_dict_string(d, "group", name);
+	rte_tel_data_add_dict_string(d, "debug", on ? "on" : "off");
 	rte_tel_data_add_dict_string(d, "result", "queued");
 	return 0;
 }
@@ -1174,6 +1209,10 @@ gvpn_telemetry_poll(void)
 			gvpn_ctrl_group_fail_open(
 			    tc.ctrl, g,
 			    atomic_load_explicit(&pending[g].fail_open, memory_order_acquire));
+		if (kinds & 1u << REQ_DEBUG)
+			gvpn_ctrl_group_debug(
+			    tc.ctrl, g,
+			    atomic_load_explicit(&pending[g].debug, memory_order_acquire));
 	}
 }
 
@@ -1220,6 +1259,9 @@ static const struct {
      "Count every counter shown from zero again (a baseline read subtracts). No parameters"},
     {"/gvpn/group/fail_open", cmd_fail_open,
      "Put a group in or out of the failed state. Parameters: <group>,on|off"},
+    {"/gvpn/group/debug", cmd_debug,
+     "Log a key-server group's GDOI/IKE messages in and out (exchange, type, "
+     "length; never keys). Parameters: <group>,on|off"},
 };
 
 /* Zeroed memory aligned as the cache-aligned counter structs are. */

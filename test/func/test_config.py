@@ -7,6 +7,8 @@ Usage: test_config.py GVPND SOURCE_ROOT WORKDIR
 """
 import os
 import re
+import shutil
+import subprocess
 import sys
 import time
 
@@ -183,8 +185,131 @@ def main():
         r = run([gvpnd, "--"])
         assert r.returncode == 2 and "-f FILE is required" in r.stderr, r.stderr
         r = run([gvpnd, "--", "-f", "x", "--bogus"])
-        assert r.returncode == 2 and "usage" in r.stderr, r.stderr
-    tap.check("bad command line -> exit 2 with usage", usage)
+        assert r.returncode == 2, r
+        assert r.stderr == "gvpnd: unknown option '--bogus' (gvpnd --help)\n", r.stderr
+        r = run([gvpnd, "--", "-f"])
+        assert r.returncode == 2 and r.stderr == "gvpnd: -f needs a value (gvpnd --help)\n", r.stderr
+    tap.check("bad command line -> exit 2, one line pointing to --help", usage)
+
+    def help_():
+        for args in (["--help"], ["-h"], ["--", "--help"], ["--no-huge", "-h"]):
+            r = run([gvpnd] + args)
+            assert r.returncode == 0 and r.stdout.startswith("usage: gvpnd") and not r.stderr, \
+                (args, r)
+            assert "--syslog" in r.stdout and "Exit status" in r.stdout, r.stdout
+    tap.check("--help and -h, before or after '--': usage on stdout, exit 0", help_)
+
+    def misplaced():
+        for args, opt in ((["-f", "x.conf"], "-f"), (["-l", "0", "--check", "--", "-f", "x"], "--check"),
+                          (["--config=x.conf", "--"], "--config=x.conf"),
+                          (["--syslog", "--", "-f", "x"], "--syslog")):
+            r = run([gvpnd] + args)
+            assert r.returncode == 2, (args, r)
+            assert r.stderr.startswith(f"gvpnd: {opt} is a gvpnd option: it goes after '--'"), \
+                (args, r.stderr)
+            assert len(r.stderr.splitlines()) == 1 and "gvpnd --help" in r.stderr, r.stderr
+    tap.check("a gvpnd option before '--' -> exit 2 saying where it goes", misplaced)
+
+    conf = os.path.join(root, "config", "static-group.conf")
+
+    def eal(*vdevs, prefix="cfg"):
+        args = [gvpnd, "--no-huge", "--no-pci", "-l", "0", "--file-prefix", f"{prefix}{os.getpid()}"]
+        for v in vdevs:
+            args += ["--vdev", v]
+        return args
+
+    def missing_pcap():
+        absent = os.path.join(work, "absent.pcap")
+        r = run(eal(f"net_pcap0,rx_pcap={absent},tx_pcap={work}/out.pcap", "net_null1")
+                + ["--", "-f", conf], timeout=30)
+        assert r.returncode == 2, r
+        assert r.stderr == (f"gvpnd: --vdev net_pcap0: rx_pcap file '{absent}': No such file or "
+                            "directory: make the capture first, or correct the path\n"), r.stderr
+        r = run(eal(f"net_pcap0,rx_pcap={conf},tx_pcap=/nonexistent/out.pcap", "net_null1")
+                + ["--", "-f", conf], timeout=30)
+        assert r.returncode == 2 and "no folder '/nonexistent': create it" in r.stderr, r.stderr
+    tap.check("a missing pcap file or output folder -> exit 2 naming it and the fix", missing_pcap)
+
+    def not_probed():
+        bad = os.path.join(work, "notapcap.pcap")
+        with open(bad, "w") as f:
+            f.write("not a capture")
+        r = run(eal(f"net_pcap0,rx_pcap={bad},tx_pcap={work}/out.pcap", "net_null1")
+                + ["--", "-f", conf], timeout=30)
+        assert r.returncode == 2, r
+        assert "ports[0].device: no DPDK port 'net_pcap0' (ports: net_null1): it did not probe" \
+            in r.stderr, r.stderr
+    tap.check("a device that did not probe -> exit 2 saying so", not_probed)
+
+    def no_hugepages():
+        args = [gvpnd, "--huge-dir", os.path.join(work, "nohuge"), "--no-pci", "-l", "0",
+                "--file-prefix", f"cfgh{os.getpid()}", "--vdev", "net_null0", "--", "-f", conf]
+        os.makedirs(os.path.join(work, "nohuge"), exist_ok=True)
+        r = run(args, timeout=30)
+        assert r.returncode == 2, r
+        assert r.stderr.splitlines()[-1] == (
+            "gvpnd: EAL init failed: no hugepages (no hugetlbfs mounted): run "
+            "scripts/setup-hugepages.sh, or pass --no-huge"), r.stderr
+    tap.check("EAL finds no hugepages -> exit 2 naming scripts/setup-hugepages.sh and --no-huge",
+              no_hugepages)
+
+    def not_root():
+        if os.geteuid() != 0 or shutil.which("setpriv") is None:
+            tap.skip("EAL as a user other than root -> exit 2 saying so", "needs root and setpriv")
+            return
+        args = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", gvpnd,
+                "--no-pci", "-l", "0", "--file-prefix", f"cfgr{os.getpid()}", "--vdev", "net_null0",
+                "--", "-f", conf]
+        r = run(args, timeout=30)
+        ok = r.returncode == 2 and r.stderr.splitlines()[-1] == \
+            "gvpnd: EAL init failed: permission denied, not root: run gvpnd as root"
+        tap.result(ok, "EAL as a user other than root -> exit 2 saying so", repr(r))
+    not_root()
+
+    def short_memory():
+        null_conf = os.path.join(work, "null.conf")
+        with open(null_conf, "w") as f:
+            f.write(open(conf).read().replace("net_pcap", "net_null"))
+        args = [gvpnd, "--no-huge", "-m", "16", "--no-pci", "-l", "0", "--file-prefix",
+                f"cfgm{os.getpid()}", "--vdev", "net_null0", "--vdev", "net_null1", "--",
+                "-f", null_conf]
+        r = run(args, timeout=30)
+        assert r.returncode == 2, r
+        assert re.search(r"gvpnd: mbuf pool on NUMA node 0 \(\d+ mbufs\): not enough memory: "
+                         r"reserve more hugepages on that node \(scripts/setup-hugepages.sh\), "
+                         r"give EAL more \(--socket-mem, -m\)", r.stderr), r.stderr
+    tap.check("too little memory for the mbuf pools -> exit 2 naming the fix", short_memory)
+
+    stamp = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} EAL: ", re.M)
+    bare = re.compile(r"^EAL: ", re.M)
+
+    def stderr_of(args, journal=False):
+        env = {k: v for k, v in os.environ.items() if k != "JOURNAL_STREAM"}
+        path = os.path.join(work, "stderr.txt")
+        with open(path, "w") as f:
+            if journal:  # as systemd does: the device and inode of stderr
+                st = os.fstat(f.fileno())
+                env["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
+            subprocess.run(args, stdout=subprocess.DEVNULL, stderr=f, env=env, timeout=30)
+        return open(path).read()
+
+    def timestamps():
+        args = eal("net_null0", "net_null1") + ["--", "-f", conf]
+        err = stderr_of(args)
+        assert stamp.search(err) and not bare.search(err), err
+        err = stderr_of(args, journal=True)
+        assert bare.search(err) and not stamp.search(err), err
+        # another stream than the journal's: stamped still
+        env = dict(os.environ, JOURNAL_STREAM="1:1")
+        r = subprocess.run(args, capture_output=True, text=True, env=env, timeout=30)
+        assert stamp.search(r.stderr), r.stderr
+    tap.check("log lines stamped on stderr, not when stderr is the journal", timestamps)
+
+    def to_syslog():
+        r = run(eal("net_null0", "net_null1") + ["--", "-f", conf, "--syslog"], timeout=30)
+        assert r.returncode == 2, r
+        assert "EAL: " not in r.stderr and "no DPDK port" in r.stderr, r.stderr
+    tap.check("--syslog: log lines leave stderr", to_syslog)
     return tap.done()
 
 

@@ -337,7 +337,7 @@ def test_key_server_group(tap, gvpnctl, gvpnd_bin, root, work):
     g = Gvpnd(gvpnd_bin, ks_group_conf(KS_PORT), ["net_null0,no-rx=1", "net_null1,no-rx=1"], work,
               name="ctl-ks")
     ctl = Ctl(gvpnctl, g.prefix)
-    with KeyServer(root, ks_conf, work, "ctl-ks") as ks, g:
+    with KeyServer(root, ks_conf, work, "ctl-ksd") as ks, g:
         g.wait(lambda: g.tel("/gvpn/groups")["corp"]["state"] == "registered", timeout=20,
                what="registration")
         seq0 = g.tel("/gvpn/groups")["corp"]["push_seq"]
@@ -511,6 +511,49 @@ def test_key_server_group(tap, gvpnctl, gvpnd_bin, root, work):
             expect(r, 64, "show flows takes no GROUP")
         tap.check("show kek|ike GROUP: a static or unknown group is refused with the reason, exit 1; "
                   "a GROUP where none is taken: exit 64", by_group_refusals)
+
+        def debug():
+            mark = len(g.output())
+            r = ctl("debug", "corp", "on")
+            expect(r, 0, "corp: debug on: each GDOI/IKE message in and out is logged",
+                   stream="stdout")
+            assert g.tel("/gvpn/groups")["corp"]["debug"] == "on"
+            g.wait(lambda: "group corp: operator request: debug on" in g.output()[mark:],
+                   what="the request logged")
+            r = ctl("group", "register", "corp")
+            expect(r, 0, stream="stdout")
+            ks_at = f"127.0.0.1:{KS_PORT}"
+            pull = re.compile(rf"gvpn\.gdoi: group corp: debug: (out to|in from) {ks_at}: "
+                              r"GROUPKEY-PULL \(32\), first payload HASH \(8\), message ID "
+                              r"[0-9a-f]{8}, encrypted, \d+ bytes$", re.M)
+            g.wait(lambda: {m.group(1) for m in pull.finditer(g.output()[mark:])} ==
+                   {"out to", "in from"}, timeout=20, what="the pull logged in and out")
+            g.wait(lambda: g.tel("/gvpn/groups")["corp"]["state"] == "registered", timeout=20,
+                   what="registration")
+            control.push(ks, rekey=True)
+            g.wait(lambda: re.search(r"debug: out to \S+: GROUPKEY-PUSH-ACK \(35\)",
+                                     g.output()[mark:]), what="the push's ack logged")
+            assert re.search(r"debug: in from \S+: GROUPKEY-PUSH \(33\), first payload \w+ "
+                             r"\(\d+\), message ID [0-9a-f]{8}(, encrypted)?, \d+ bytes",
+                             g.output()[mark:]), g.output()[mark:]
+            no_secret(g.output())
+            r = ctl("debug", "corp", "off")
+            expect(r, 0, "corp: debug off", stream="stdout")
+            assert g.tel("/gvpn/groups")["corp"]["debug"] == "off"
+            g.wait(lambda: "group corp: operator request: debug off" in g.output(),
+                   what="off logged")
+            quiet = len(g.output())
+            pushes = g.tel("/gvpn/groups")["corp"]["pushes"]
+            control.push(ks, rekey=True)
+            g.wait(lambda: g.tel("/gvpn/groups")["corp"]["pushes"] > pushes, what="the next push")
+            assert "debug: " not in g.output()[quiet:], g.output()[quiet:]
+            r = ctl("debug", "lab", "on")
+            expect(r, 1, "gvpnctl: gvpnd: group 'lab' has no key servers")
+            r = ctl("debug", "nope", "on")
+            expect(r, 1, "gvpnctl: gvpnd: unknown group 'nope' (groups: corp, lab)")
+        tap.check("debug GROUP on|off: each GDOI/IKE message in and out logged by exchange, "
+                  "first payload and length while on, none after off; no key; a static or "
+                  "unknown group refused", debug)
         assert g.stop() == 0
 
 
