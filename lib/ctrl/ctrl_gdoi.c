@@ -329,7 +329,9 @@ cb_log(void *ctx, int level, const char *msg)
 {
 	struct gdoi_ctx *x = ctx;
 
-	rte_log((uint32_t)level, gvpn_ctrl_logtype, "gvpn.gdoi: group %s: %s\n",
+	/* the client speaks syslog's levels (3 error .. 7 debug); DPDK's are one
+	 * more (RTE_LOG_ERR 4 .. RTE_LOG_DEBUG 8) */
+	rte_log((uint32_t)level + 1, gvpn_ctrl_logtype, "gvpn.gdoi: group %s: %s\n",
 		x->c->conf.cfg->groups[x->group].name, msg);
 }
 

@@ -85,7 +85,8 @@ struct gdoi_client_ops {
 	int (*push)(void *ctx, const struct gdoi_push *push);
 	/** Does the group still hold a TEK that has not hard-expired? */
 	int (*has_keys)(void *ctx);
-	/** A log line (no keys are ever in it). */
+	/** A log line (no keys are ever in it), at a syslog level: 3 error,
+	 *  4 warning, 5 notice, 6 info. */
 	void (*log)(void *ctx, int level, const char *msg);
 	void *ctx;
 };
