@@ -980,29 +980,50 @@ post(int group, enum req_type type, int arg)
 		atomic_fetch_add_explicit(&p->coalesced, 1, memory_order_relaxed);
 }
 
+/* Parameters "<group>,on|off" of a group's switch, read into @p buf: the
+ * group's index (a key-server group's when @p key_servers) and the state.
+ * @return the group's name, or NULL once the refusal is in @p d. */
+static const char *
+group_switch(struct rte_tel_data *d, const char *params, int key_servers, char *buf, size_t len,
+	     int *group, int *on)
+{
+	char *name, *state, *save = NULL;
+
+	if (params == NULL || strlen(params) >= len) {
+		refuse(d, "parameters: <group>,on|off");
+		return NULL;
+	}
+	strcpy(buf, params);
+	name = strtok_r(buf, ",", &save);
+	state = strtok_r(NULL, ",", &save);
+	if (name == NULL || state == NULL || strtok_r(NULL, ",", &save) != NULL) {
+		refuse(d, "parameters: <group>,on|off");
+		return NULL;
+	}
+	*group = find_group(d, name, key_servers);
+	if (*group < 0)
+		return NULL;
+	*on = strcmp(state, "on") == 0;
+	if (!*on && strcmp(state, "off") != 0) {
+		refuse(d, "state must be on or off");
+		return NULL;
+	}
+	return name;
+}
+
 /* /gvpn/group/fail_open,<group>,on|off */
 static int
 cmd_fail_open(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	char buf[64], *name, *state, *save = NULL;
-	int group, on = 0;
+	const char *name;
+	char buf[64];
+	int group, on;
 
 	(void)cmd;
 	rte_tel_data_start_dict(d);
-	if (params == NULL || strlen(params) >= sizeof(buf))
-		return refuse(d, "parameters: <group>,on|off");
-	strcpy(buf, params);
-	name = strtok_r(buf, ",", &save);
-	state = strtok_r(NULL, ",", &save);
-	if (name == NULL || state == NULL || strtok_r(NULL, ",", &save) != NULL)
-		return refuse(d, "parameters: <group>,on|off");
-	group = find_group(d, name, 0);
-	if (group < 0)
+	name = group_switch(d, params, 0, buf, sizeof(buf), &group, &on);
+	if (name == NULL)
 		return 0;
-	if (strcmp(state, "on") == 0)
-		on = 1;
-	else if (strcmp(state, "off") != 0)
-		return refuse(d, "state must be on or off");
 	if (on) { /* a static group's SAs are configured: it never lacks keys */
 		const struct gvpn_ctrl_snapshot *snap = gvpn_ctrl_snapshot_get(tc.ctrl);
 		int static_group = !snap->group[group].gdoi && snap->group[group].n_sas != 0;
@@ -1023,25 +1044,15 @@ cmd_fail_open(const char *cmd, const char *params, struct rte_tel_data *d)
 static int
 cmd_debug(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	char buf[64], *name, *state, *save = NULL;
-	int group, on = 0;
+	const char *name;
+	char buf[64];
+	int group, on;
 
 	(void)cmd;
 	rte_tel_data_start_dict(d);
-	if (params == NULL || strlen(params) >= sizeof(buf))
-		return refuse(d, "parameters: <group>,on|off");
-	strcpy(buf, params);
-	name = strtok_r(buf, ",", &save);
-	state = strtok_r(NULL, ",", &save);
-	if (name == NULL || state == NULL || strtok_r(NULL, ",", &save) != NULL)
-		return refuse(d, "parameters: <group>,on|off");
-	group = find_group(d, name, 1);
-	if (group < 0)
+	name = group_switch(d, params, 1, buf, sizeof(buf), &group, &on);
+	if (name == NULL)
 		return 0;
-	if (strcmp(state, "on") == 0)
-		on = 1;
-	else if (strcmp(state, "off") != 0)
-		return refuse(d, "state must be on or off");
 	post(group, REQ_DEBUG, on);
 	rte_tel_data_add_dict_string(d, "group", name);
 	rte_tel_data_add_dict_string(d, "debug", on ? "on" : "off");
