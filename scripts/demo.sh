@@ -62,6 +62,15 @@ done
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 in_ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
 tel() { echo "$2" | dpdk-telemetry.py -f "$1" 2>/dev/null | tail -1; }
+# wait_tel PREFIX COMMAND PATTERN [SECONDS]: poll the telemetry answer until
+# it matches (grep), at most SECONDS (10); its status says whether it did.
+wait_tel() {
+	for i in $(seq $((${4:-10} * 5))); do
+		tel "$1" "$2" | grep -q "$3" && return 0
+		sleep 0.2
+	done
+	return 1
+}
 
 step "setup and build"
 scripts/setup.sh
@@ -141,11 +150,7 @@ CONF
 member a 10.0.0.2
 member b 10.0.0.3
 for x in a b; do
-	for i in $(seq 100); do
-		tel ${TAG}$x /gvpn/groups | grep -q '"state": "registered"' && break
-		sleep 0.2
-	done
-	tel ${TAG}$x /gvpn/groups | grep -q '"state": "registered"' ||
+	wait_tel ${TAG}$x /gvpn/groups '"state": "registered"' 20 ||
 		{ echo "gvpnd $x did not register:"; cat "$RUN/gvpnd-$x.log"; exit 1; }
 done
 $PY scripts/demo_view.py groups ${TAG}a ${TAG}b
@@ -168,12 +173,7 @@ in_ns ${TAG}ha ping -c 20 -i 0.1 -W 1 198.51.100.20 >"$RUN/ping-rekey.txt" 2>&1 
 PING=$!
 for x in a b; do tel ${TAG}$x /gvpn/group/register,corp >/dev/null; done
 wait $PING || true
-for x in a b; do
-	for i in $(seq 50); do
-		tel ${TAG}$x /gvpn/groups | grep -q '"registrations": 2' && break
-		sleep 0.2
-	done
-done
+for x in a b; do wait_tel ${TAG}$x /gvpn/groups '"registrations": 2' || true; done
 $PY scripts/demo_view.py groups ${TAG}a ${TAG}b
 tail -2 "$RUN/ping-rekey.txt"
 
@@ -183,12 +183,7 @@ PING=$!
 sleep 0.5
 echo '{"pushes": [{"id": "demo-rekey", "group": 1001, "rekey": true}]}' >"$RUN/ks-control.json.new"
 mv "$RUN/ks-control.json.new" "$RUN/ks-control.json"
-for x in a b; do
-	for i in $(seq 100); do
-		tel ${TAG}$x /gvpn/sa | grep -q '"0x00001002": {[^}]*"state": "active"' && break
-		sleep 0.1
-	done
-done
+for x in a b; do wait_tel ${TAG}$x /gvpn/sa '"0x00001002": {[^}]*"state": "active"' || true; done
 wait $PING || true
 $PY scripts/demo_view.py sa ${TAG}a
 tail -2 "$RUN/ping-push.txt"
