@@ -132,7 +132,15 @@ logf_(struct gdoi_client *c, int level, const char *fmt, ...)
 	c->ops.log(c->ops.ctx, level, msg);
 }
 
-static const char *addr_name(const struct sockaddr_in *s, char *buf, size_t len);
+static const char *
+addr_name(const struct sockaddr_in *s, char *buf, size_t len)
+{
+	char a[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
+	snprintf(buf, len, "%s:%u", a, ntohs(s->sin_port));
+	return buf;
+}
 
 static const char *
 server_name(const struct gdoi_client *c, char *buf, size_t len)
@@ -232,16 +240,6 @@ gdoi_client_free(struct gdoi_client *c)
 	gdoi_pull_clear(&c->pull);
 	gdoi_push_clear(&c->push);
 	gvpn_keymem_free(c);
-}
-
-static const char *
-addr_name(const struct sockaddr_in *s, char *buf, size_t len)
-{
-	char a[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
-	snprintf(buf, len, "%s:%u", a, ntohs(s->sin_port));
-	return buf;
 }
 
 /* A socket in multicast group @p g on the member's address. @return it, or

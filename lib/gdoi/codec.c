@@ -438,12 +438,14 @@ kd_sid(const uint8_t *spi, uint8_t spi_size, struct rd *pk, struct gdoi_policy *
 		if (a.type == SID_NUMBER_OF_BITS && a.basic) {
 			pol->sid_bits = (uint16_t)a.value;
 		} else if (a.type == SID_VALUE && !a.basic) {
-			if (pol->n_sids++ == 0 && a.len <= sizeof(pol->sid_raw)) {
-				pol->sid_len = (uint8_t)a.len;
-				memcpy(pol->sid_raw, a.data, a.len);
-			} else if (pol->n_sids == 1) {
+			if (pol->n_sids++ != 0)
+				continue; /* counted; the first is the one used */
+			if (a.len > sizeof(pol->sid_raw)) {
 				pol->sid_len = 0xff; /* too long: unusable */
+				continue;
 			}
+			pol->sid_len = (uint8_t)a.len;
+			memcpy(pol->sid_raw, a.data, a.len);
 		} else {
 			FAIL("SID key packet attribute not understood");
 		}
