@@ -54,6 +54,7 @@
 #include "gvpn_ctrl.h"
 #include "gvpn_telemetry.h"
 #include "gvpn_worker.h"
+#include "gvpnd_eal.h"
 #include "gvpnd_log.h"
 
 RTE_LOG_REGISTER(gvpnd_logtype, gvpn.gvpnd, INFO);
@@ -859,6 +860,6 @@ main(int argc, char **argv)
 	teardown(&a);
 	gvpn_keymem_free(a.cfg);
 	rte_pdump_uninit();
-	rte_eal_cleanup();
+	gvpnd_eal_cleanup();
 	return rc;
 }

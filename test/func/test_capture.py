@@ -7,7 +7,8 @@ reserves 2 MiB hugepages (and mounts hugetlbfs) when the machine lets it,
 runs gvpnd on them, captures both ports with dpdk-dumpcap and reads the
 captures with tshark: ESP with the inner addresses (R2) on the protected
 port, and clear UDP on the inside port once that ESP is replayed inbound. Everything it reserved or mounted is
-given back. Without hugepages it skips, saying why.
+given back. Without hugepages it skips, saying why. Before and on hugepages, a
+clean stop must leave neither hugepage files nor the runtime directory.
 
 Usage: test_capture.py GVPND SOURCE_ROOT WORKDIR
 """
@@ -150,16 +151,52 @@ def dumpcap_runs(ctx, tap, w, short):
               inside)
 
 
+def leftovers(prefix):
+    """Hugepage files and the runtime directory a gvpnd with `prefix` left."""
+    files = [f for m in hugetlbfs_mounts() for f in os.listdir(m)
+             if f.startswith(prefix + "map_")]
+    rundir = os.path.join("/var/run/dpdk", prefix)
+    return files + ([rundir] if os.path.exists(rundir) else [])
+
+
+def hugetlbfs_mounts():
+    return [line.split()[1] for line in open("/proc/mounts") if line.split()[2] == "hugetlbfs"]
+
+
+def test_clean_stop(ctx, tap, huge):
+    """A clean stop gives back what EAL took from the host: the hugepage
+    files (-m reserves them all up front) and /var/run/dpdk/<prefix>."""
+    conf = open(os.path.join(ctx["root"], "config", "static-group.conf")).read()
+    vdevs = ["net_null0", "net_null1"]
+    conf = conf.replace("net_pcap0", "net_null0").replace("net_pcap1", "net_null1")
+
+    def clean():
+        g = Gvpnd(ctx["gvpnd"], conf, vdevs, ctx["work"], name="clean-stop", huge=huge)
+        with g:
+            held = leftovers(g.prefix)
+            assert os.path.join("/var/run/dpdk", g.prefix) in held, held
+            if huge:
+                assert len(held) > 100, f"-m 256 should hold 128 page files: {held}"
+            assert g.stop() == 0
+        assert leftovers(g.prefix) == [], leftovers(g.prefix)
+    what = "hugepage files and" if huge else "(--no-huge)"
+    tap.check(f"a clean stop removes its {what} runtime directory", clean)
+
+
 def main():
     gvpnd, root, work = sys.argv[1:4]
     os.makedirs(work, exist_ok=True)
     tap = Tap()
+    ctx = {"gvpnd": gvpnd, "root": root, "work": work}
+    test_clean_stop(ctx, tap, huge=False)
     with Hugepages() as h:
         if h.why:
-            for name in ("dumpcap clear port", "dumpcap protected port"):
+            for name in ("dumpcap clear port", "dumpcap protected port",
+                         "clean stop on hugepages"):
                 tap.skip(name, h.why)
         else:
-            test_dumpcap({"gvpnd": gvpnd, "root": root, "work": work}, tap)
+            test_dumpcap(ctx, tap)
+            test_clean_stop(ctx, tap, huge=True)
     return tap.done()
 
 
