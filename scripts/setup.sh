@@ -14,10 +14,13 @@ strongswan-charon strongswan-swanctl libstrongswan-standard-plugins
 libnss3-tools libcurl3-nss libevent-core-2.1-7 libevent-pthreads-2.1-7 libldns3 libunbound8
 libcap-ng0
 "
-# Libreswan's package conflicts with strongSwan's: the interop test runs its
-# pluto unpacked from the package (its libraries are the line above).
-LIBRESWAN=/var/lib/gvpn/libreswan
-PLUTO=$LIBRESWAN/usr/libexec/ipsec/pluto
+# Two packages are unpacked, not installed, under /var/lib/gvpn/<package>:
+# Libreswan's conflicts with strongSwan's (the interop test runs its pluto;
+# its libraries are the line above), and Prometheus's would install and start
+# a server where the tests only need its promtool (`promtool check metrics`).
+UNPACKED=/var/lib/gvpn
+PLUTO=$UNPACKED/libreswan/usr/libexec/ipsec/pluto
+PROMTOOL=$UNPACKED/prometheus/usr/bin/promtool
 
 missing=""
 for p in $PACKAGES; do
@@ -25,7 +28,10 @@ for p in $PACKAGES; do
 		missing="$missing $p"
 	fi
 done
-[ -x "$PLUTO" ] || missing="$missing libreswan(unpacked)"
+unpack=""
+[ -x "$PLUTO" ] || unpack="$unpack libreswan"
+[ -x "$PROMTOOL" ] || unpack="$unpack prometheus"
+[ -n "$unpack" ] && missing="$missing (unpacked:$unpack)"
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -35,17 +41,19 @@ fi
 echo "setup.sh: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-packages=${missing% libreswan(unpacked)}
+packages=${missing% (unpacked:*}
 if [ -n "$packages" ]; then
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $packages >/dev/null
 fi
-if [ ! -x "$PLUTO" ]; then
+for p in $unpack; do
 	dl=$(mktemp -d)
 	chown _apt "$dl" 2>/dev/null || true # apt downloads as _apt
-	(cd "$dl" && apt-get download -qq libreswan) &&
-		mkdir -p "$LIBRESWAN" && dpkg-deb -x "$dl"/libreswan_*.deb "$LIBRESWAN"
+	(cd "$dl" && apt-get download -qq "$p") &&
+		mkdir -p "$UNPACKED/$p" && dpkg-deb -x "$dl/${p}"_*.deb "$UNPACKED/$p"
 	rc=$?
 	rm -rf "$dl"
-	[ "$rc" -eq 0 ] && [ -x "$PLUTO" ] || { echo "setup.sh: libreswan not unpacked" >&2; exit 1; }
-fi
+	[ "$rc" -eq 0 ] || { echo "setup.sh: $p not unpacked" >&2; exit 1; }
+done
+rm -f "$UNPACKED/prometheus/usr/bin/prometheus" # the server: not needed
+[ -x "$PLUTO" ] && [ -x "$PROMTOOL" ] || { echo "setup.sh: pluto or promtool missing" >&2; exit 1; }
