@@ -4,7 +4,11 @@
 # Where gvpnd's worker lcore spends its cycles, on the benchmark's set-up
 # (scripts/bench/run.sh): one worker on lcore 1, pcap traffic in, a null
 # device out. perf samples CPU 1 while traffic flows and prints the share
-# of each library and of the hottest functions.
+# of each library, of the hottest functions, and the cycles per packet of
+# each stage of gvpnd's pipeline (stages.py: parse and classify, flow and
+# SA lookup, encapsulation or decapsulation, crypto submission, TX). The
+# stage split needs a gvpnd with debug info (-Ddebug=true: the same code),
+# e.g. meson setup build-perf --buildtype=release -Ddebug=true.
 #
 # usage: scripts/bench/profile.sh [--dir out|in] [--alg ALG] [--size SIZE]
 #            [--flows N] [--seconds S] [--gvpnd PATH] [--esptool PATH] [--keep]
@@ -36,7 +40,7 @@ while [ $# -gt 0 ]; do
 	--gvpnd) GVPND=$2; shift ;;
 	--esptool) ESPTOOL=$2; shift ;;
 	--keep) KEEP=1 ;;
-	-h | --help) sed -n '3,15p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,18p' "$0"; exit 0 ;;
 	*) echo "profile.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 	shift
@@ -100,8 +104,12 @@ cycles() {
 echo
 echo "== by library (worker lcore): share, cycles per packet"
 perf report -i "$TMP/perf.data" --comms rte-worker-1 --percentage relative --no-children --sort dso --stdio -g none \
-	2>/dev/null | grep '%' | head -12 | cycles
+	2>/dev/null | awk '/%/ && n++ < 12' | cycles
 echo
 echo "== hottest functions (worker lcore; unnamed ones are in libraries without symbols)"
 perf report -i "$TMP/perf.data" --comms rte-worker-1 --percentage relative --no-children --sort dso,symbol --stdio \
-	-g none 2>/dev/null | grep '%' | head -25 | cycles
+	-g none 2>/dev/null | awk '/%/ && n++ < 25' | cycles
+echo
+echo "== gvpnd's pipeline by stage (worker lcore): cycles per packet"
+$PY "$HERE/stages.py" "$TMP/perf.data" "$GVPND" --comm rte-worker-1 --cycles "$cpp" ||
+	echo "(no stage split: see the message above)"
