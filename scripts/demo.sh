@@ -14,10 +14,11 @@
 # SIGTERM: the processes the demo started (by their process ids) and the
 # namespaces, files and runtime directories it made.
 #
-# Each run has its own id (printed first), in the names of its namespaces,
+# Each run has its own id (printed once it is built), in the names of its namespaces,
 # interfaces and DPDK file prefixes, so two demos can run at the same time.
 #
 #   scripts/demo.sh [--keep] [--short]
+#   scripts/demo.sh --stop ID
 #     --keep     leave the group running (--stop ID removes it)
 #     --short    fewer packets, no pauses (for the test suite)
 #     --stop ID  remove what the --keep run ID left
