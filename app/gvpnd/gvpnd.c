@@ -335,8 +335,17 @@ eal_failure(int sep, char **argv, int err)
 {
 	bool no_huge = has_eal_flag(sep, argv, "--no-huge");
 	bool root = geteuid() == 0;
+	pid_t holder = gvpnd_eal_prefix_holder();
 	const char *why;
 
+	if (holder > 0) {
+		fprintf(stderr,
+			"gvpnd: EAL init failed: another DPDK primary process (pid %ld) runs "
+			"with this file prefix (%s): stop it, or give this gvpnd its own "
+			"--file-prefix NAME\n",
+			(long)holder, rte_eal_get_runtime_dir());
+		return;
+	}
 	switch (err) {
 	case EACCES: /* "Cannot get hugepage information" */
 		why = !root	? "permission denied, not root: run gvpnd as root"

@@ -10,6 +10,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,4 +108,24 @@ gvpnd_eal_cleanup(void)
 	free(h.path);
 	if (dir[0] != '\0')
 		remove_runtime_dir(dir);
+}
+
+pid_t
+gvpnd_eal_prefix_holder(void)
+{
+	/* EAL write-locks <runtime dir>/config for as long as the primary runs */
+	struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	char path[PATH_MAX];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/config", rte_eal_get_runtime_dir()) >=
+	    (int)sizeof(path))
+		return 0;
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (fcntl(fd, F_GETLK, &lk) != 0 || lk.l_type == F_UNLCK)
+		lk.l_pid = 0;
+	close(fd);
+	return lk.l_pid;
 }

@@ -261,8 +261,10 @@ def main():
                 "--no-pci", "-l", "0", "--file-prefix", f"cfgr{os.getpid()}", "--vdev", "net_null0",
                 "--", "-f", conf]
         r = run(args, timeout=30)
-        ok = r.returncode == 2 and r.stderr.splitlines()[-1] == \
-            "gvpnd: EAL init failed: permission denied, not root: run gvpnd as root"
+        # without hugepages EAL fails on their information, with them on their files
+        ok = r.returncode == 2 and r.stderr.splitlines()[-1] in (
+            "gvpnd: EAL init failed: permission denied, not root: run gvpnd as root",
+            "gvpnd: EAL init failed: no memory, not root: run gvpnd as root")
         tap.result(ok, "EAL as a user other than root -> exit 2 saying so", repr(r))
     not_root()
 
@@ -279,6 +281,31 @@ def main():
                          r"reserve more hugepages on that node \(scripts/setup-hugepages.sh\), "
                          r"give EAL more \(--socket-mem, -m\)", r.stderr), r.stderr
     tap.check("too little memory for the mbuf pools -> exit 2 naming the fix", short_memory)
+
+    def prefix_taken():
+        null_conf = os.path.join(work, "null.conf")
+        with open(null_conf, "w") as f:
+            f.write(open(conf).read().replace("net_pcap", "net_null"))
+        prefix = f"cfgp{os.getpid()}"
+        args = [gvpnd, "--no-huge", "-m", "256", "--no-pci", "-l", "0", "--file-prefix", prefix,
+                "--vdev", "net_null0", "--vdev", "net_null1", "--", "-f", null_conf]
+        first = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            sock = f"/var/run/dpdk/{prefix}/dpdk_telemetry.v2"
+            end = time.time() + 15
+            while not os.path.exists(sock) and time.time() < end:
+                time.sleep(0.1)
+            r = run(args, timeout=30)
+        finally:
+            first.terminate()
+            first.wait(timeout=15)
+        assert r.returncode == 2, r
+        assert r.stderr.splitlines()[-1] == (
+            f"gvpnd: EAL init failed: another DPDK primary process (pid {first.pid}) runs with "
+            f"this file prefix (/var/run/dpdk/{prefix}): stop it, or give this gvpnd its own "
+            "--file-prefix NAME"), r.stderr
+    tap.check("a file prefix another gvpnd runs with -> exit 2 naming its pid and the fix",
+              prefix_taken)
 
     stamp = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} EAL: ", re.M)
     bare = re.compile(r"^EAL: ", re.M)
