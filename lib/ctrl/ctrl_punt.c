@@ -33,15 +33,14 @@ static struct gvpn_policy_rule
 punt_rule(uint32_t src, uint8_t src_len, uint32_t dst, uint8_t dst_len, uint8_t proto,
 	  enum gvpn_rule_type type, uint32_t cat, int32_t prio)
 {
-	return (struct gvpn_policy_rule){
-	    .sel = {.src = {.addr = src, .len = src_len},
-		    .dst = {.addr = dst, .len = dst_len},
-		    .proto = proto,
-		    .sport_hi = 65535,
-		    .dport_hi = 65535},
-	    .rule = {.type = (uint8_t)type},
-	    .categories = 1u << cat,
-	    .priority = prio};
+	return (struct gvpn_policy_rule){.sel = {.src = {.addr = src, .len = src_len},
+						 .dst = {.addr = dst, .len = dst_len},
+						 .proto = proto,
+						 .sport_hi = 65535,
+						 .dport_hi = 65535},
+					 .rule = {.type = (uint8_t)type},
+					 .categories = 1u << cat,
+					 .priority = prio};
 }
 
 unsigned int
@@ -59,13 +58,14 @@ ctrl_punt_rules(const struct gvpn_config *cfg, struct gvpn_policy_rule *r, unsig
 			for (uint8_t s = 0; cfg->groups[g].gdoi && s < k->n_servers; s++) {
 				r[n++] = punt_rule(k->server_addr[s], 32, p->address, 32, 0,
 						   GVPN_RULE_PUNT_CONTROL, cat, PRIO_CONTROL);
-				r[n++] = punt_rule(k->server_addr[s], 32, MCAST_NET, 4,
-						   IPPROTO_UDP_, GVPN_RULE_PUNT_CONTROL, cat,
-						   PRIO_CONTROL);
+				r[n++] =
+				    punt_rule(k->server_addr[s], 32, MCAST_NET, 4, IPPROTO_UDP_,
+					      GVPN_RULE_PUNT_CONTROL, cat, PRIO_CONTROL);
 			}
 		}
 		r[n++] = punt_rule(0, 0, p->address, 32, 0, GVPN_RULE_PUNT, cat, PRIO_HOST);
-		r[n++] = punt_rule(0, 0, MCAST_NET, 4, IPPROTO_IGMP_, GVPN_RULE_PUNT, cat, PRIO_IGMP);
+		r[n++] =
+		    punt_rule(0, 0, MCAST_NET, 4, IPPROTO_IGMP_, GVPN_RULE_PUNT, cat, PRIO_IGMP);
 	}
 	return n;
 }

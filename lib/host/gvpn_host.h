@@ -42,8 +42,8 @@ struct gvpn_host_conf {
 
 /** A port's exception path, as telemetry shows it. */
 struct gvpn_host_port_stats {
-	char ifname[32];    /**< its kernel interface, "" when none */
-	uint64_t delivered; /**< punted frames written to the kernel interface */
+	char ifname[32];	   /**< its kernel interface, "" when none */
+	uint64_t delivered;	   /**< punted frames written to the kernel interface */
 	uint64_t delivery_dropped; /**< the kernel interface did not take them */
 	uint64_t from_kernel;	   /**< the kernel's frames, to send on the port */
 	uint64_t inject_dropped;   /**< the kernel's frames dropped: inject ring full */

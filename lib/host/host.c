@@ -27,8 +27,8 @@ RTE_LOG_REGISTER(gvpn_host_logtype, gvpn.host, INFO);
 #define BURST 32
 
 struct host_port {
-	int active;		 /* the port has an address */
-	uint16_t tap;		 /* its kernel interface's DPDK port */
+	int active;   /* the port has an address */
+	uint16_t tap; /* its kernel interface's DPDK port */
 	int tap_started;
 	struct rte_ring *inject; /* the kernel's frames, to a worker */
 	char ifname[GVPN_NAME_MAX];
@@ -154,7 +154,8 @@ tap_create(struct gvpn_host *h, uint16_t idx, uint16_t port, struct rte_mempool 
 	if (rc != 0)
 		return rc;
 	{
-		struct in_addr a = {.s_addr = htonl(pc->address)}, g = {.s_addr = htonl(pc->gateway)};
+		struct in_addr a = {.s_addr = htonl(pc->address)},
+			       g = {.s_addr = htonl(pc->gateway)};
 		char as[INET_ADDRSTRLEN], gs[INET_ADDRSTRLEN];
 
 		inet_ntop(AF_INET, &a, as, sizeof(as));

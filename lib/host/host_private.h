@@ -18,7 +18,7 @@ extern int gvpn_host_logtype;
  * add the default route through it; IPv6 is switched off on it (IPv4 only
  * for now). @return 0, or the negative errno of the step that failed
  * (logged). An existing default route is left and logged. */
-int host_if_setup(const char *ifname, const struct rte_ether_addr *mac, uint16_t mtu,
-		  uint32_t addr, uint8_t prefix_len, uint32_t gateway);
+int host_if_setup(const char *ifname, const struct rte_ether_addr *mac, uint16_t mtu, uint32_t addr,
+		  uint8_t prefix_len, uint32_t gateway);
 
 #endif /* HOST_PRIVATE_H */
