@@ -139,7 +139,8 @@ setup(void **state)
 				      .backend = &gvpn_crypto_ipsecmb,
 				      .pool = pool,
 				      .punt = punt};
-	struct gvpn_ctrl_conf cc = {.cfg = &s->cfg, .n_workers = 1, .backend = &gvpn_crypto_ipsecmb};
+	struct gvpn_ctrl_conf cc = {
+	    .cfg = &s->cfg, .n_workers = 1, .backend = &gvpn_crypto_ipsecmb};
 	struct gvpn_config *cfg = &s->cfg;
 
 	assert_non_null(s);
@@ -281,8 +282,8 @@ test_the_kernels_frames_leave_on_the_port(void **state)
 int
 main(int argc, char **argv)
 {
-	char *eal[] = {argv[0], "--no-huge", "--no-pci", "--no-shconf", "-l", "0", "-m", "256",
-		       "--no-telemetry", "--log-level=*:error"};
+	char *eal[] = {argv[0], "--no-huge", "--no-pci", "--no-shconf",	   "-l",
+		       "0",	"-m",	     "256",	 "--no-telemetry", "--log-level=*:error"};
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(
 		test_a_flood_at_the_address_is_punted_within_the_rate_and_counted, setup, teardown),
@@ -300,8 +301,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "EAL: %s\n", rte_strerror(rte_errno));
 		return 1;
 	}
-	pool = rte_pktmbuf_pool_create("test", 4095, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-				       SOCKET_ID_ANY);
+	pool =
+	    rte_pktmbuf_pool_create("test", 4095, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 	if (pool == NULL)
 		return 1;
 	clear_rx = ring("clear_rx", 0);
