@@ -52,6 +52,7 @@
 #include "gvpn_common.h"
 #include "gvpn_config.h"
 #include "gvpn_ctrl.h"
+#include "gvpn_host.h"
 #include "gvpn_telemetry.h"
 #include "gvpn_worker.h"
 #include "gvpnd_eal.h"
@@ -97,6 +98,7 @@ struct app {
 	unsigned int lcore[RTE_MAX_LCORE];
 	struct gvpn_worker *workers[RTE_MAX_LCORE];
 	struct gvpn_ctrl *ctrl;
+	struct gvpn_host *host; /* the ports' own addresses (exception path) */
 };
 
 /*
@@ -593,6 +595,18 @@ setup_workers(struct app *a, const struct gvpn_crypto_ops *be)
 	for (unsigned int i = 0; i < a->n_workers; i++) {
 		wc.id = i;
 		wc.queue = (uint16_t)i;
+		/* The exception path: each worker punts into its own ring; the
+		 * first sends the kernel's frames on its own queues. A port's
+		 * punt rate is shared out over the workers. */
+		wc.punt = gvpn_host_punt_ring(a->host, i);
+		for (uint16_t p = 0; p < a->cfg->n_ports; p++) {
+			const struct gvpn_port_conf *pc = &a->cfg->ports[p];
+
+			wc.punt_port[p] = (struct gvpn_punt_port){
+			    .address = rte_cpu_to_be_32(pc->address),
+			    .rate = RTE_MAX(pc->punt_rate / a->n_workers, 1u),
+			    .inject = i == 0 ? gvpn_host_inject_ring(a->host, p) : NULL};
+		}
 		wc.socket = (int)rte_lcore_to_socket_id(a->lcore[i]);
 		wc.pool = a->pool[wc.socket]; /* fragments and ICMP: the worker's node */
 		a->workers[i] = gvpn_worker_create(&wc);
@@ -635,6 +649,17 @@ make_pools(struct app *a, uint32_t room)
 	for (unsigned int i = 0; i < a->n_workers; i++)
 		n_mbuf[rte_lcore_to_socket_id(a->lcore[i])] +=
 		    GVPN_FRAG_MBUFS + GVPN_WORKER_BURST_MBUFS;
+	/* The exception path: punt rings full (of any node's mbufs, counted
+	 * on each), the kernel interfaces' queues and inject rings full. */
+	for (unsigned int p = 0; p < a->cfg->n_ports; p++) {
+		if (a->cfg->ports[p].address == 0)
+			continue;
+		for (unsigned int n = 0; n < RTE_MAX_NUMA_NODES; n++)
+			if (n_mbuf[n] != 0)
+				n_mbuf[n] += a->n_workers * GVPN_HOST_PUNT_RING;
+		n_mbuf[rte_socket_id()] += 2 * GVPN_HOST_TAP_DESC + GVPN_HOST_INJECT_RING;
+		break;
+	}
 	for (unsigned int n = 0; n < RTE_MAX_NUMA_NODES; n++) {
 		char name[RTE_MEMPOOL_NAMESIZE];
 
@@ -692,6 +717,12 @@ run(struct app *a)
 	a->queues = (uint16_t)a->n_workers; /* one queue per worker on every port */
 	if ((rc = make_pools(a, room)) != 0)
 		return rc; /* 2: not enough memory, a restart will not help */
+	a->host = gvpn_host_create(&(struct gvpn_host_conf){
+	    .cfg = a->cfg, .n_workers = a->n_workers, .socket = (int)rte_socket_id()});
+	if (a->host == NULL) {
+		LOG(ERR, "exception path: %s", rte_strerror(rte_errno));
+		return 1;
+	}
 	if (setup_workers(a, be) != 0)
 		return 1;
 	struct gvpn_ctrl_conf cc = {.cfg = a->cfg,
@@ -711,7 +742,8 @@ run(struct app *a)
 					 .workers = a->workers,
 					 .worker_lcores = a->lcore,
 					 .n_workers = a->n_workers,
-					 .port_ids = a->port_id};
+					 .port_ids = a->port_id,
+					 .host = a->host};
 	if (gvpn_telemetry_init(&tc) != 0)
 		LOG(WARNING, "telemetry commands not registered");
 
@@ -723,6 +755,11 @@ run(struct app *a)
 			    a->cfg->ports[i].device, strerror(rc < 0 ? -rc : rc));
 			return 1;
 		}
+	}
+	/* The ports' own addresses, before the key protocols bind to them. */
+	if (gvpn_host_start(a->host, a->port_id, a->pool[rte_socket_id()]) != 0) {
+		LOG(ERR, "the ports' kernel interfaces not set up (root? /dev/net/tun?)");
+		return 2;
 	}
 	/* R19: registration starts once the ports are up */
 	if (gvpn_ctrl_gdoi_start(a->ctrl) != 0)
@@ -740,6 +777,7 @@ run(struct app *a)
 		if (atomic_exchange(&reload, 0))
 			gvpn_ctrl_reload(a->ctrl, a->cfg, a->file); /* logs its outcome */
 		gvpn_ctrl_poll(a->ctrl);
+		gvpn_host_poll(a->host);
 		gvpn_telemetry_poll();
 		if (inline_worker)
 			gvpn_worker_poll(a->workers[0]);
@@ -760,6 +798,7 @@ teardown(struct app *a)
 		rte_eth_dev_close(a->port_id[i]);
 	}
 	gvpn_telemetry_fini();
+	gvpn_host_free(a->host); /* its kernel interfaces go */
 	gvpn_ctrl_free(a->ctrl); /* wipes every SA's keys */
 	for (unsigned int i = 0; i < a->n_workers; i++)
 		gvpn_worker_free(a->workers[i]);
@@ -780,7 +819,13 @@ check_local_addresses(const struct gvpn_config *cfg)
 		char a[INET_ADDRSTRLEN];
 		int fd;
 
-		if (!gc->gdoi || gc->ks.local_addr == 0)
+		int own = 0;
+
+		for (uint16_t p = 0; p < cfg->n_ports; p++)
+			own |= cfg->ports[p].address != 0 &&
+			       cfg->ports[p].address == gc->ks.local_addr;
+		/* a port's own address: gvpnd assigns it at start */
+		if (!gc->gdoi || gc->ks.local_addr == 0 || own)
 			continue;
 		fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)

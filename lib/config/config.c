@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <net/if.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -1019,11 +1021,107 @@ parse_group(struct ctx *x, const config_setting_t *g, struct gvpn_group_conf *gc
 	return 0;
 }
 
+/* An interface address "a.b.c.d/len": host bits may be set, but it is
+ * neither the subnet's own address nor its broadcast (below /31). */
+static int
+parse_if_address(struct ctx *x, const config_setting_t *g, const char *name, uint32_t *addr,
+		 uint8_t *len)
+{
+	char v[40], *slash, *end;
+	struct in_addr a;
+	long l;
+	int rc = get_string(x, g, name, 0, v, sizeof(v));
+	const config_setting_t *s = config_setting_get_member(g, name);
+
+	if (rc != 0)
+		return rc;
+	slash = strchr(v, '/');
+	if (slash == NULL)
+		return fail(x, s, NULL, "needs its subnet's length: \"a.b.c.d/len\"");
+	*slash = '\0';
+	l = strtol(slash + 1, &end, 10);
+	if (*end != '\0' || slash[1] == '\0' || l < 1 || l > 32 || inet_pton(AF_INET, v, &a) != 1)
+		return fail(x, s, NULL,
+			    "not an IPv4 interface address (\"a.b.c.d/len\", len 1..32)");
+	*addr = ntohl(a.s_addr);
+	*len = (uint8_t)l;
+	if (*addr == 0 || (*addr >> 28) >= 14 || (*addr >> 24) == 127)
+		return fail(x, s, NULL, "%s is not a unicast host address", v);
+	if (l < 31) {
+		uint32_t host = ~(~0u << (32 - l));
+
+		if ((*addr & host) == 0 || (*addr & host) == host)
+			return fail(x, s, NULL, "%s is the %s address of its /%ld subnet", v,
+				    (*addr & host) == 0 ? "network" : "broadcast", l);
+	}
+	return 0;
+}
+
+/* The box's own address on a port: address, gateway, punt_rate. */
+static int
+parse_port_address(struct ctx *x, const config_setting_t *g, struct gvpn_port_conf *p)
+{
+	const config_setting_t *gw = config_setting_get_member(g, "gateway");
+	long long v = 0;
+	int rc;
+
+	p->punt_rate = GVPN_PUNT_RATE_DEFAULT;
+	rc = parse_if_address(x, g, "address", &p->address, &p->prefix_len);
+	if (rc < 0)
+		return rc;
+	if (rc == 1) {
+		const char *only[] = {"gateway", "punt_rate"};
+
+		for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++)
+			if (config_setting_get_member(g, only[i]) != NULL)
+				return fail(x, config_setting_get_member(g, only[i]), NULL,
+					    "only meaningful with address");
+		p->address = 0;
+		return 0;
+	}
+	/* The port's name names its kernel interface. */
+	if (strlen(p->name) >= IFNAMSIZ)
+		return fail(x, g, "name",
+			    "'%s' is longer than %d characters: with an address it names the "
+			    "port's kernel interface",
+			    p->name, IFNAMSIZ - 1);
+	for (const char *c = p->name; *c != '\0'; c++)
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_' && *c != '.')
+			return fail(x, g, "name",
+				    "'%s': with an address it names the port's kernel interface: "
+				    "letters, digits, '-', '_' and '.' only",
+				    p->name);
+	if (gw != NULL) {
+		const uint32_t mask = ~0u << (32 - p->prefix_len);
+		struct in_addr a;
+		char buf[40];
+
+		rc = get_string(x, g, "gateway", 0, buf, sizeof(buf));
+		if (rc != 0)
+			return rc;
+		if (inet_pton(AF_INET, buf, &a) != 1)
+			return fail(x, gw, NULL, "not an IPv4 address (a.b.c.d)");
+		p->gateway = ntohl(a.s_addr);
+		if (p->gateway == p->address)
+			return fail(x, gw, NULL, "is the port's own address");
+		if ((p->gateway & mask) != (p->address & mask))
+			return fail(x, gw, NULL, "%s is outside the port's subnet (address /%u)",
+				    buf, p->prefix_len);
+	}
+	rc = get_int(x, g, "punt_rate", 1, GVPN_PUNT_RATE_MAX, &v);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		p->punt_rate = (uint32_t)v;
+	return 0;
+}
+
 static int
 parse_port(struct ctx *x, const config_setting_t *g, struct gvpn_port_conf *p, char *peer,
 	   size_t peerlen)
 {
-	static const char *const allowed[] = {"name", "device", "role", "mtu", "peer", NULL};
+	static const char *const allowed[] = {"name",	 "device",  "role",	 "mtu", "peer",
+					      "address", "gateway", "punt_rate", NULL};
 	static const char *const roles[] = {"clear", "protected", NULL};
 	long long v = 0;
 	int rc, role = -1;
@@ -1048,7 +1146,9 @@ parse_port(struct ctx *x, const config_setting_t *g, struct gvpn_port_conf *p, c
 		p->mtu = (uint16_t)v;
 	peer[0] = '\0';
 	rc = get_string(x, g, "peer", 0, peer, peerlen);
-	return rc < 0 ? rc : 0;
+	if (rc < 0)
+		return rc;
+	return parse_port_address(x, g, p);
 }
 
 static int
@@ -1221,6 +1321,85 @@ parse_groups(struct ctx *x, const config_t *cf, struct gvpn_config *c)
 	return 0;
 }
 
+static int
+prefix_has(const struct gvpn_prefix *p, uint32_t a)
+{
+	return p->len != 0 && ((a ^ p->addr) & (~0u << (32 - p->len))) == 0;
+}
+
+/* A selector's prefix (not "any") holding @p a: "src" or "dst", else NULL. */
+static const char *
+selector_holds(const struct gvpn_selector *s, uint32_t a)
+{
+	return prefix_has(&s->src, a) ? "src" : prefix_has(&s->dst, a) ? "dst" : NULL;
+}
+
+/*
+ * The box's own addresses must not be transit hosts (doc/config.md, "The
+ * box's own address"): no two ports share one; none lies inside a prefix a
+ * static SA or a fail-open rule names (members would send it encrypted
+ * traffic, or this box would forward it), none is a bypass filter's /32
+ * host, none is a key server.
+ */
+static int
+check_port_addresses(struct ctx *x, const config_t *cf, const struct gvpn_config *c)
+{
+	const config_setting_t *l = config_lookup(cf, "ports");
+
+	for (uint16_t i = 0; i < c->n_ports; i++) {
+		const struct gvpn_port_conf *p = &c->ports[i];
+		const config_setting_t *e = config_setting_get_elem(l, i);
+		const config_setting_t *s = config_setting_get_member(e, "address");
+		struct in_addr ia = {.s_addr = htonl(p->address)};
+		char a[INET_ADDRSTRLEN];
+		const char *w;
+
+		if (p->address == 0)
+			continue;
+		inet_ntop(AF_INET, &ia, a, sizeof(a));
+		for (uint16_t k = 0; k < i; k++)
+			if (c->ports[k].address == p->address)
+				return fail(x, s, NULL, "%s is also port '%s''s address", a,
+					    c->ports[k].name);
+		for (uint16_t b = 0; b < c->n_bypass; b++) {
+			const struct gvpn_selector *sel = &c->bypass[b];
+
+			if ((sel->src.len == 32 && sel->src.addr == p->address) ||
+			    (sel->dst.len == 32 && sel->dst.addr == p->address))
+				return fail(
+				    x, s, NULL,
+				    "%s is bypass[%u]'s host: a bypass forwards traffic "
+				    "through the box, never to it; the box's own traffic needs "
+				    "no bypass",
+				    a, b);
+		}
+		for (uint16_t g = 0; g < c->n_groups; g++) {
+			const struct gvpn_group_conf *gc = &c->groups[g];
+
+			for (uint16_t k = 0; k < gc->n_sas; k++)
+				if ((w = selector_holds(&gc->sas[k].sel, p->address)) != NULL)
+					return fail(x, s, NULL,
+						    "%s lies inside the %s of group '%s''s SA "
+						    "0x%x (line %d): a transit host's address, "
+						    "which members encrypt to",
+						    a, w, gc->name, gc->sas[k].spi,
+						    gc->sas[k].line);
+			for (uint16_t k = 0; k < gc->n_fail_open; k++)
+				if ((w = selector_holds(&gc->fail_open[k], p->address)) != NULL)
+					return fail(x, s, NULL,
+						    "%s lies inside the %s of group '%s''s "
+						    "fail_open[%u]: a transit host's address",
+						    a, w, gc->name, k);
+			for (uint8_t k = 0; gc->gdoi && k < gc->ks.n_servers; k++)
+				if (gc->ks.server_addr[k] == p->address)
+					return fail(x, s, NULL,
+						    "%s is also group '%s''s key server", a,
+						    gc->name);
+		}
+	}
+	return 0;
+}
+
 /* First string setting of the scanned file on @p line (with @p val: equal to it). */
 static const config_setting_t *
 find_string(const struct ctx *x, const config_setting_t *s, int line, const char *val)
@@ -1380,6 +1559,8 @@ gvpn_config_parse(const char *path, struct gvpn_config *c, char *err, size_t err
 		rc = parse_bypass(&x, &cf, c);
 	if (rc == 0)
 		rc = parse_groups(&x, &cf, c);
+	if (rc == 0)
+		rc = check_port_addresses(&x, &cf, c);
 	wipe_strings(config_root_setting(&cf));
 out_cf:
 	config_destroy(&cf);

@@ -32,7 +32,17 @@ struct gvpn_port_conf {
 	uint16_t mtu;
 	uint16_t peer; /**< index of the paired port (clear <-> protected) */
 	int line;
+	/* The box's own address on this port (the exception path, doc/deployment.md). */
+	uint32_t address;   /**< host order; 0: the port has none */
+	uint8_t prefix_len; /**< of address: its subnet */
+	uint32_t gateway;   /**< host order; 0: gvpnd installs no route */
+	uint32_t punt_rate; /**< packets/s punted to the kernel, per class */
 };
+
+/** Default ports[].punt_rate. */
+#define GVPN_PUNT_RATE_DEFAULT 10000
+/** Largest ports[].punt_rate. */
+#define GVPN_PUNT_RATE_MAX 1000000
 
 enum gvpn_direction { GVPN_DIR_BOTH, GVPN_DIR_INBOUND, GVPN_DIR_OUTBOUND };
 

@@ -343,7 +343,8 @@ gvpn_ctrl_policy_update(struct gvpn_ctrl *c)
 {
 	const struct gvpn_config *cfg = c->conf.cfg;
 	unsigned int max =
-	    2 * (GVPN_MAX_BYPASS + GVPN_MAX_TEKS * 2 + GVPN_MAX_GROUPS * GVPN_MAX_FAIL_OPEN);
+	    2 * (GVPN_MAX_BYPASS + GVPN_MAX_TEKS * 2 + GVPN_MAX_GROUPS * GVPN_MAX_FAIL_OPEN) +
+	    CTRL_PUNT_RULES_MAX;
 	struct gvpn_policy_rule *r = calloc(max, sizeof(*r));
 	const uint32_t both = 1u << GVPN_ACL_OUT | 1u << GVPN_ACL_IN;
 	struct gvpn_policy *p, *old;
@@ -352,6 +353,8 @@ gvpn_ctrl_policy_update(struct gvpn_ctrl *c)
 
 	if (r == NULL)
 		return -ENOMEM;
+	/* What is addressed to the box itself, above everything. */
+	n = ctrl_punt_rules(cfg, r, n);
 	/* Bypass first (R25), in the order written. */
 	for (unsigned int i = 0; i < cfg->n_bypass; i++)
 		n = add_both_ways(r, n, &cfg->bypass[i],

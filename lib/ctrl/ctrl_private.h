@@ -154,4 +154,12 @@ void ctrl_group_stop(struct gvpn_ctrl *c, uint8_t group);
  * (nothing for a static group). @return 0 or a negative errno (logged). */
 int ctrl_group_start(struct gvpn_ctrl *c, uint8_t group);
 
+/* ctrl_punt.c: the most punt rules ctrl_punt_rules() writes. */
+#define CTRL_PUNT_RULES_MAX (GVPN_MAX_PORTS * (2 + GVPN_MAX_GROUPS * GVPN_MAX_KEY_SERVERS * 2))
+
+/* ctrl_punt.c: the rules that punt what is addressed to the box's own
+ * addresses (ports[].address) to @p r from index @p n; @return the new n. */
+unsigned int ctrl_punt_rules(const struct gvpn_config *cfg, struct gvpn_policy_rule *r,
+			     unsigned int n);
+
 #endif /* CTRL_PRIVATE_H */

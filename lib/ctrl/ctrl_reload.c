@@ -154,7 +154,11 @@ needs_restart(const struct gvpn_config *a, const struct gvpn_config *b, char *na
 				: x->role != y->role		    ? "role"
 				: x->mtu != y->mtu		    ? "mtu"
 				: x->peer != y->peer		    ? "peer"
-								    : NULL;
+				: x->address != y->address || x->prefix_len != y->prefix_len
+				    ? "address"
+				: x->gateway != y->gateway     ? "gateway"
+				: x->punt_rate != y->punt_rate ? "punt_rate"
+							       : NULL;
 
 		if (m != NULL) {
 			snprintf(name, len, "ports[%u].%s", i, m);

@@ -38,6 +38,10 @@ enum gvpn_rule_type {
 	GVPN_RULE_BYPASS,    /**< forward unchanged */
 	GVPN_RULE_TEK,	     /**< encrypt with the group's TEK (outbound) / must arrive encrypted */
 	GVPN_RULE_FAIL_OPEN, /**< forward in clear while the group has failed */
+	/** to the box's kernel interface on the receiving port (exception path) */
+	GVPN_RULE_PUNT,
+	/** as GVPN_RULE_PUNT, from a key server: a rate budget of its own */
+	GVPN_RULE_PUNT_CONTROL,
 };
 
 /** What a matched rule means. */

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "gvpn_config.h"
+#include "gvpn_host.h"
 #include "gvpn_ctrl.h"
 #include "gvpn_worker.h"
 
@@ -34,7 +35,8 @@ struct gvpn_telemetry_conf {
 	struct gvpn_worker *const *workers;
 	const unsigned int *worker_lcores;
 	unsigned int n_workers;
-	const uint16_t *port_ids; /**< DPDK port id of each configured port */
+	const uint16_t *port_ids;     /**< DPDK port id of each configured port */
+	const struct gvpn_host *host; /**< the ports' own addresses; NULL: none */
 };
 
 /**

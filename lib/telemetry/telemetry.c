@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <assert.h>
 #include <ctype.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -17,6 +18,7 @@
 #include <rte_telemetry.h>
 #include <rte_version.h>
 
+#include "gvpn_host.h"
 #include "gvpn_telemetry.h"
 
 /*
@@ -145,6 +147,46 @@ cmd_config(const char *cmd, const char *params, struct rte_tel_data *d)
 static void worker_counters(unsigned int w, struct gvpn_worker_stats *ws,
 			    struct gvpn_esp_stats *es);
 
+/* A port's own address and its exception path (doc/telemetry.md). */
+static void
+add_port_host(struct rte_tel_data *e, uint16_t p, const struct gvpn_worker_stats *ws)
+{
+	const struct gvpn_port_conf *pc = &tc_ports[p];
+	struct gvpn_host_port_stats hs;
+	uint64_t punted = 0, rate = 0, ring = 0, injected = 0;
+	char a[INET_ADDRSTRLEN + 4] = "", g[INET_ADDRSTRLEN] = "";
+
+	if (pc->address != 0) {
+		struct in_addr ia = {.s_addr = htonl(pc->address)};
+
+		inet_ntop(AF_INET, &ia, a, INET_ADDRSTRLEN);
+		snprintf(a + strlen(a), sizeof(a) - strlen(a), "/%u", pc->prefix_len);
+	}
+	if (pc->gateway != 0) {
+		struct in_addr ia = {.s_addr = htonl(pc->gateway)};
+
+		inet_ntop(AF_INET, &ia, g, sizeof(g));
+	}
+	gvpn_host_port_stats(tc.host, p, &hs);
+	for (unsigned int w = 0; w < tc.n_workers && w < GVPN_CTRL_MAX_WORKERS; w++) {
+		punted += ws[w].port[p].punted;
+		rate += ws[w].port[p].punt_rate_dropped;
+		ring += ws[w].port[p].punt_ring_full;
+		injected += ws[w].port[p].injected;
+	}
+	rte_tel_data_add_dict_string(e, "address", a);
+	rte_tel_data_add_dict_string(e, "gateway", g);
+	rte_tel_data_add_dict_string(e, "interface", hs.ifname);
+	add_u64(e, "punt_rate", pc->address != 0 ? pc->punt_rate : 0);
+	add_u64(e, "punted", punted);
+	add_u64(e, "punt_rate_dropped", rate);
+	add_u64(e, "punt_ring_full", ring);
+	add_u64(e, "punt_delivered", hs.delivered);
+	add_u64(e, "punt_delivery_dropped", hs.delivery_dropped);
+	add_u64(e, "injected", injected);
+	add_u64(e, "injected_dropped", hs.inject_dropped);
+}
+
 static int
 cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 {
@@ -209,6 +251,7 @@ cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 			add_u64(e, "rx_nombuf", es.rx_nombuf);
 			add_u64(e, "tx_errors", es.oerrors);
 		}
+		add_port_host(e, p, ws);
 		rte_tel_data_add_dict_container(d, pc->name, e, 0);
 	}
 	return 0;

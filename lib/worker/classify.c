@@ -7,7 +7,8 @@
 #include "worker_private.h"
 
 /*
- * The decision for a packet from its best rules. Outbound: bypass, else a
+ * The decision for a packet from its best rules. Either way, a rule for the
+ * box's own address punts it (punt.c). Outbound: bypass, else a
  * group policy (encrypt; clear instead while its group has failed and a
  * fail-open rule matches), else fail-open, else no rule. Inbound: bypass,
  * else fail-open, else a group policy (it should have come encrypted), else
@@ -18,7 +19,10 @@ decide(const struct gvpn_worker *w, const struct gvpn_rule *rule, int fail_open,
 {
 	struct flow_decision d = {.gen = w->gen, .kind = FLOW_NO_RULE};
 
-	if (rule != NULL && rule->type == GVPN_RULE_BYPASS) {
+	if (rule != NULL && rule->type >= GVPN_RULE_PUNT) {
+		d.kind = FLOW_PUNT;
+		d.arg = rule->type == GVPN_RULE_PUNT_CONTROL ? PUNT_CONTROL : PUNT_HOST;
+	} else if (rule != NULL && rule->type == GVPN_RULE_BYPASS) {
 		d.kind = FLOW_BYPASS;
 	} else if (inbound) {
 		if (fail_open)

@@ -57,7 +57,10 @@ extern "C" {
 	X(FRAG_OVERSIZED, "frag_oversized", "fragment ending beyond 65535 bytes")                  \
 	X(FRAG_TABLE_FULL, "frag_table_full", "fragment of a new packet, reassembly full")         \
 	X(NO_MBUF, "no_mbuf", "no mbuf")                                                           \
-	X(TX_FULL, "tx_full", "TX queue full")
+	X(TX_FULL, "tx_full", "TX queue full")                                                     \
+	X(PUNT_RATE, "punt_rate", "for the box, over the port's punt rate")                        \
+	X(PUNT_RING_FULL, "punt_ring_full", "for the box, the control core's ring full")           \
+	X(PUNT_NO_INTERFACE, "punt_no_interface", "for another port's address")
 
 #define GVPN_WORKER_DROP_ENUM(n, id, s) GVPN_DROP_##n,
 enum gvpn_worker_drop { GVPN_WORKER_DROP_LIST(GVPN_WORKER_DROP_ENUM) GVPN_DROP_MAX };
@@ -72,6 +75,11 @@ const char *gvpn_worker_drop_id(enum gvpn_worker_drop d);
 struct gvpn_port_stats {
 	uint64_t rx_pkts, rx_bytes;
 	uint64_t tx_pkts, tx_bytes;
+	/* the exception path (ports with an address) */
+	uint64_t punted;	    /**< handed to the control core for the kernel */
+	uint64_t punt_rate_dropped; /**< over the port's punt rate */
+	uint64_t punt_ring_full;    /**< the control core's ring was full */
+	uint64_t injected;	    /**< the kernel's frames sent on the port */
 };
 
 /** One worker's counters: written by the worker, read by anyone, never reset. */
@@ -142,6 +150,19 @@ struct gvpn_worker_conf {
 	 *  member's senders: gvpn_iv_sender_bits(number of workers); id must
 	 *  fit them. */
 	uint8_t sender_bits;
+	/** The exception path: the ring that takes this worker's punted
+	 *  frames to the control core (single producer, single consumer;
+	 *  each mbuf's port field then holds its port's index in the
+	 *  configuration), NULL when no port has an address. */
+	struct rte_ring *punt;
+	/** Per configured port (index in the configuration). */
+	struct gvpn_punt_port {
+		rte_be32_t address; /**< the box's own (ARP is punted for it); 0: none */
+		uint32_t rate;	    /**< this worker's share of the punt rate, packets/s */
+		/** The kernel's frames to send on the port (this worker is
+		 *  their only consumer), or NULL. */
+		struct rte_ring *inject;
+	} punt_port[GVPN_MAX_PORTS];
 };
 
 struct gvpn_worker;

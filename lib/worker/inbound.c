@@ -120,9 +120,12 @@ gvpn_worker_inbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[
 		if (i + PREFETCH_AHEAD < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
 		rx_bytes += m->pkt_len;
-		switch (worker_parse(w, &m, now)) {
+		switch (worker_parse(w, &m, now, w->conf.punt_port[pr->prot_idx].address)) {
 		case FRAME_IPV4:
 			break;
+		case FRAME_PUNT:
+			worker_punt(w, pr->prot_idx, m, PUNT_CONTROL, now);
+			continue;
 		case FRAME_L2_PASS:
 			w->stats.l2_passed++;
 			to_clear[nc++] = m;
@@ -179,6 +182,10 @@ gvpn_worker_inbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[
 			break;
 		case FLOW_CLEAR_IN_POLICY:
 			worker_drop(w, clear[i], GVPN_DROP_CLEAR_IN_POLICY);
+			break;
+		case FLOW_PUNT:
+			worker_punt(w, pr->prot_idx, clear[i],
+				    (enum punt_class)flow_decode(val[i]).arg, now);
 			break;
 		default:
 			worker_drop(w, clear[i], GVPN_DROP_NO_RULE);

@@ -61,6 +61,7 @@ gvpn_worker_create(const struct gvpn_worker_conf *conf)
 	}
 	w->conf = *conf;
 	worker_front_clear(w);
+	worker_punt_init(w);
 	for (unsigned int i = 0; i < GVPN_MAX_TEKS; i++)
 		w->out_slot[i] = GVPN_SLOT_NONE;
 	snprintf(name, sizeof(name), "gvpn_in%u", conf->id);

@@ -71,10 +71,13 @@ gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts
 		if (i + PREFETCH_AHEAD < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
 		rx_bytes += m->pkt_len;
-		switch (worker_parse(w, &m, now)) {
+		switch (worker_parse(w, &m, now, w->conf.punt_port[pr->clear_idx].address)) {
 		case FRAME_IPV4:
 			worker_key(m, &keys[nip], 0);
 			ip_pkts[nip++] = m;
+			break;
+		case FRAME_PUNT:
+			worker_punt(w, pr->clear_idx, m, PUNT_CONTROL, now);
 			break;
 		case FRAME_L2_PASS:
 			w->stats.l2_passed++;
@@ -101,6 +104,10 @@ gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts
 		if (d.kind == FLOW_FAIL_OPEN) {
 			w->stats.fail_open++;
 			o.to_prot[o.np++] = m;
+			continue;
+		}
+		if (d.kind == FLOW_PUNT) {
+			worker_punt(w, pr->clear_idx, m, (enum punt_class)d.arg, now);
 			continue;
 		}
 		if (d.kind != FLOW_ENCRYPT) {

@@ -7,6 +7,8 @@
 #ifndef PARSE_PRIVATE_H
 #define PARSE_PRIVATE_H
 
+#include <rte_arp.h>
+
 #include "worker_private.h"
 
 /* l2_len and l3_len in one store: a byte store to the first, then a
@@ -21,10 +23,23 @@ worker_set_l2l3(struct rte_mbuf *m, uint64_t l2, uint64_t l3)
 	m->tx_offload = (m->tx_offload & ~mask) | rte_mbuf_tx_offload(l2, l3, 0, 0, 0, 0, 0);
 }
 
+/* An ARP frame for the box's address @p own (request or reply): punted. */
+static inline int
+worker_arp_is_own(const struct rte_mbuf *m, rte_be32_t own)
+{
+	const struct rte_arp_hdr *arp;
+
+	if (own == 0 || m->data_len < sizeof(struct rte_ether_hdr) + sizeof(*arp))
+		return 0;
+	arp = rte_pktmbuf_mtod_offset(m, const struct rte_arp_hdr *, sizeof(struct rte_ether_hdr));
+	return arp->arp_data.arp_tip == own;
+}
+
 /* Classify a received frame; a whole IPv4 packet leaves with l2_len and
- * l3_len set, a reassembled one replaces *mp. Drops are counted. */
+ * l3_len set, a reassembled one replaces *mp. Drops are counted. ARP for
+ * @p own, the receiving port's address (0: none), is FRAME_PUNT. */
 static inline enum frame_class
-worker_parse(struct gvpn_worker *w, struct rte_mbuf **mp, uint64_t now)
+worker_parse(struct gvpn_worker *w, struct rte_mbuf **mp, uint64_t now, rte_be32_t own)
 {
 	struct rte_mbuf *m = *mp;
 	const struct rte_ether_hdr *eth;
@@ -38,7 +53,7 @@ worker_parse(struct gvpn_worker *w, struct rte_mbuf **mp, uint64_t now)
 	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	if (unlikely(eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))) {
 		if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
-			return FRAME_L2_PASS;
+			return worker_arp_is_own(m, own) ? FRAME_PUNT : FRAME_L2_PASS;
 		worker_drop(w, m, GVPN_DROP_NOT_IPV4);
 		return FRAME_DROPPED;
 	}

@@ -14,6 +14,8 @@ gvpn_worker_poll(struct gvpn_worker *w)
 	struct rte_mbuf *pkts[MAX_BURST];
 
 	worker_inbox_drain(w);
+	if (unlikely(w->has_inject))
+		worker_inject(w);
 	for (uint16_t p = 0; p < w->conf.n_pairs; p++) {
 		const struct gvpn_pair *pr = &w->conf.pairs[p];
 		uint16_t n;

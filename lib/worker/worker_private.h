@@ -45,6 +45,22 @@ enum flow_kind {
 	FLOW_NO_RULE,
 	FLOW_CLEAR_IN_POLICY,
 	FLOW_DECRYPT, /* arg = SA slot */
+	FLOW_PUNT,    /* to the kernel interface; arg = enum punt_class */
+};
+
+/* Punted frames' rate budgets (punt.c). */
+enum punt_class {
+	PUNT_HOST,    /* anything for the box */
+	PUNT_CONTROL, /* from a key server, and ARP for the box's address */
+	PUNT_CLASSES,
+};
+
+/* A rate limit as a virtual schedule (GCRA): a frame is due @p cost TSC
+ * cycles after the previous one, and may come up to @p tau early. */
+struct punt_bucket {
+	uint64_t tat; /* theoretical arrival time of the next frame */
+	uint64_t cost;
+	uint64_t tau;
 };
 
 /* A cached decision, as the flow stage and its users read it. */
@@ -130,6 +146,8 @@ struct gvpn_worker {
 	uint8_t fail_open[GVPN_MAX_GROUPS];
 	const struct gvpn_sa_rt *sa[GVPN_MAX_SA_SLOTS];
 	struct gvpn_worker_stats stats;
+	uint8_t has_inject; /* some port's inject ring is this worker's */
+	struct punt_bucket punt_bucket[GVPN_MAX_PORTS][PUNT_CLASSES];
 	struct gvpn_esp_sa_state st[GVPN_MAX_SA_SLOTS];
 	struct flow_front_set front[FRONT_SETS];
 };
@@ -164,7 +182,18 @@ worker_drop(struct gvpn_worker *w, struct rte_mbuf *m, enum gvpn_worker_drop why
 }
 
 /* Frame classes after parsing. */
-enum frame_class { FRAME_IPV4, FRAME_L2_PASS, FRAME_HELD, FRAME_DROPPED };
+enum frame_class { FRAME_IPV4, FRAME_L2_PASS, FRAME_HELD, FRAME_DROPPED, FRAME_PUNT };
+
+/* punt.c: set up the rate limits of the ports with an address. */
+void worker_punt_init(struct gvpn_worker *w);
+
+/* punt.c: hand a frame for the box to the control core, within its port's
+ * rate (@p port: index in the configuration), or count and drop it. */
+void worker_punt(struct gvpn_worker *w, uint16_t port, struct rte_mbuf *m, enum punt_class cls,
+		 uint64_t now);
+
+/* punt.c: send the kernel's frames waiting in this worker's inject rings. */
+void worker_inject(struct gvpn_worker *w);
 
 /* inbox.c: apply the control core's waiting messages and ack them. */
 void worker_inbox_drain(struct gvpn_worker *w);

@@ -823,6 +823,102 @@ test_ports_pair_by_peer_name(void **state)
 	assert_int_equal(cfg->ports[2].mtu, 576);
 }
 
+/* A protected port with the box's own address (line 2); @p extra follows. */
+#define OWN_PORTS(wan)                                                                             \
+	"ports = ({ name = \"in\"; role = \"clear\"; device = \"d0\"; },\n"                        \
+	"{ name = \"wan\"; role = \"protected\"; device = \"d1\"; " wan " });\n"
+
+static void
+test_port_address_parses_with_gateway_and_rate(void **state)
+{
+	(void)state;
+	parse_ok(OWN_PORTS("address = \"203.0.113.50/24\"; gateway = \"203.0.113.1\"; "
+			   "punt_rate = 500;"));
+	assert_int_equal(cfg->ports[1].address, 0xcb007132);
+	assert_int_equal(cfg->ports[1].prefix_len, 24);
+	assert_int_equal(cfg->ports[1].gateway, 0xcb007101);
+	assert_int_equal(cfg->ports[1].punt_rate, 500);
+	assert_int_equal(cfg->ports[0].address, 0);
+	/* no gateway: the routes are the system's; the default rate */
+	parse_ok(OWN_PORTS("address = \"203.0.113.50/31\";"));
+	assert_int_equal(cfg->ports[1].gateway, 0);
+	assert_int_equal(cfg->ports[1].punt_rate, GVPN_PUNT_RATE_DEFAULT);
+	/* a bypass for the GDOI port, as a management-NIC setup has, is no conflict */
+	parse_ok(OWN_PORTS("address = \"203.0.113.50/24\";") "bypass = ({ protocol = \"udp\"; "
+							     "dst_port = 848; });\n");
+}
+
+static void
+test_port_address_that_is_wrong_or_a_transit_host_is_refused(void **state)
+{
+	static const struct {
+		const char *what, *text, *err;
+	} cases[] = {
+	    {"no length", OWN_PORTS("address = \"203.0.113.50\";"),
+	     "2: ports[1].address: needs its subnet's length: \"a.b.c.d/len\""},
+	    {"not an address", OWN_PORTS("address = \"203.0.113/24\";"),
+	     "2: ports[1].address: not an IPv4 interface address (\"a.b.c.d/len\", len 1..32)"},
+	    {"multicast", OWN_PORTS("address = \"239.1.1.1/24\";"),
+	     "2: ports[1].address: 239.1.1.1 is not a unicast host address"},
+	    {"the subnet's address", OWN_PORTS("address = \"203.0.113.0/24\";"),
+	     "2: ports[1].address: 203.0.113.0 is the network address of its /24 subnet"},
+	    {"the broadcast address", OWN_PORTS("address = \"203.0.113.255/24\";"),
+	     "2: ports[1].address: 203.0.113.255 is the broadcast address of its /24 subnet"},
+	    {"gateway outside the subnet",
+	     OWN_PORTS("address = \"203.0.113.50/24\"; gateway = \"198.51.100.1\";"),
+	     "2: ports[1].gateway: 198.51.100.1 is outside the port's subnet (address /24)"},
+	    {"gateway is the address",
+	     OWN_PORTS("address = \"203.0.113.50/24\"; gateway = \"203.0.113.50\";"),
+	     "2: ports[1].gateway: is the port's own address"},
+	    {"gateway without address", OWN_PORTS("gateway = \"203.0.113.1\";"),
+	     "2: ports[1].gateway: only meaningful with address"},
+	    {"punt rate 0", OWN_PORTS("address = \"203.0.113.50/24\"; punt_rate = 0;"),
+	     "2: ports[1].punt_rate: must be 1..1000000"},
+	    {"a name no interface can have",
+	     "ports = ({ name = \"in\"; role = \"clear\"; device = \"d0\"; },\n"
+	     "{ name = \"wan port\"; role = \"protected\"; device = \"d1\"; "
+	     "address = \"203.0.113.50/24\"; });\n",
+	     "2: ports[1].name: 'wan port': with an address it names the port's kernel "
+	     "interface: letters, digits, '-', '_' and '.' only"},
+	    {"the same address twice",
+	     "ports = ({ name = \"in\"; role = \"clear\"; device = \"d0\"; "
+	     "address = \"203.0.113.50/24\"; },\n"
+	     "{ name = \"wan\"; role = \"protected\"; device = \"d1\"; "
+	     "address = \"203.0.113.50/24\"; });\n",
+	     "2: ports[1].address: 203.0.113.50 is also port 'in''s address"},
+	    {"inside a static SA's selectors",
+	     OWN_PORTS("address = \"10.1.0.5/24\";") "groups = ({ name = \"g\"; sas = ({ spi = "
+						     "0x1001; src = \"10.1.0.0/16\";\n"
+						     "dst = \"10.2.0.0/16\"; mirror = true; cipher "
+						     "= \"aes-gcm\";\n"
+						     "key = "
+						     "\"000102030405060708090a0b0c0d0e0f10111213\";"
+						     " }); });\n",
+	     "2: ports[1].address: 10.1.0.5 lies inside the src of group 'g''s SA 0x1001 "
+	     "(line 3): a transit host's address, which members encrypt to"},
+	    {"inside a fail-open rule",
+	     OWN_PORTS("address = \"10.2.0.5/24\";") "groups = ({ name = \"g\"; fail_open = ({ dst "
+						     "= \"10.2.0.0/16\"; }); });\n",
+	     "2: ports[1].address: 10.2.0.5 lies inside the dst of group 'g''s fail_open[0]: "
+	     "a transit host's address"},
+	    {"a bypass's host",
+	     OWN_PORTS(
+		 "address = \"203.0.113.50/24\";") "bypass = ({ dst = \"203.0.113.50/32\"; });\n",
+	     "2: ports[1].address: 203.0.113.50 is bypass[0]'s host: a bypass forwards traffic "
+	     "through the box, never to it; the box's own traffic needs no bypass"},
+	    {"a key server",
+	     OWN_PORTS("address = \"203.0.113.50/24\";") "groups = ({ name = \"g\"; key_servers = "
+							 "(\"203.0.113.50\");\n"
+							 "local_address = \"203.0.113.50\"; psk = "
+							 "\"0123456789abcdefghij\"; });\n",
+	     "2: ports[1].address: 203.0.113.50 is also group 'g''s key server"},
+	};
+
+	(void)state;
+	for (size_t k = 0; k < ARRAY_LEN(cases); k++)
+		expect_refused(cases[k].what, cases[k].text, strlen(cases[k].text), cases[k].err);
+}
+
 /* The examples the documentation points to all parse. */
 static void
 test_every_shipped_example_parses(void **state)
@@ -918,6 +1014,8 @@ main(void)
 	    cmocka_unit_test(test_key_server_group_parses_with_defaults),
 	    cmocka_unit_test(test_phase1_name_parses_to_ike_attribute_values),
 	    cmocka_unit_test(test_ports_pair_by_peer_name),
+	    cmocka_unit_test(test_port_address_parses_with_gateway_and_rate),
+	    cmocka_unit_test(test_port_address_that_is_wrong_or_a_transit_host_is_refused),
 	    cmocka_unit_test(test_every_shipped_example_parses),
 	    cmocka_unit_test(test_group_id_takes_32_bits_as_written),
 	    cmocka_unit_test(test_load_in_a_child_gives_the_parse_result),
