@@ -30,8 +30,11 @@ static struct rte_mempool *pool;
 static struct rte_ring *clear_rx, *clear_tx, *prot_rx, *prot_tx, *punt, *inject;
 static uint16_t clear_port, prot_port;
 
-static const uint32_t OWN = RTE_IPV4(203, 0, 113, 50), KS = RTE_IPV4(203, 0, 113, 1),
-		      STRANGER = RTE_IPV4(203, 0, 113, 99), HOST = RTE_IPV4(192, 0, 2, 10);
+/* DPDK 22.11's RTE_IPV4 shifts an int: 203 << 24 overflows it */
+#define IP4(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
+
+static const uint32_t OWN = IP4(203, 0, 113, 50), KS = IP4(203, 0, 113, 1),
+		      STRANGER = IP4(203, 0, 113, 99), HOST = IP4(192, 0, 2, 10);
 
 static struct rte_ring *
 ring(const char *name, unsigned int flags)
@@ -200,13 +203,18 @@ test_a_flood_at_the_address_is_punted_within_the_rate_and_counted(void **state)
 	struct setup *s = *state;
 	struct rte_mbuf *m[200];
 
+	uint64_t start, refilled;
+
 	for (unsigned int i = 0; i < ARRAY_LEN(m); i++)
 		m[i] = udp_packet(STRANGER, OWN, (uint16_t)(1000 + i));
+	start = rte_get_tsc_cycles();
 	gvpn_worker_inbound(s->w, 0, m, 64);
 	gvpn_worker_inbound(s->w, 0, m + 64, 64);
 	gvpn_worker_inbound(s->w, 0, m + 128, 72);
+	/* what the rate gave back meanwhile (a sanitizer on a busy machine is slow) */
+	refilled = (rte_get_tsc_cycles() - start) * RATE / rte_get_tsc_hz() + 1;
 	/* the first burst of the budget passes at once, the rest is dropped */
-	assert_in_range(prot_stats(s)->punted, BURST_ALLOWED, BURST_ALLOWED + 2);
+	assert_in_range(prot_stats(s)->punted, BURST_ALLOWED, BURST_ALLOWED + refilled);
 	assert_int_equal(prot_stats(s)->punted + prot_stats(s)->punt_rate_dropped, 200);
 	assert_int_equal(gvpn_worker_stats(s->w)->drop[GVPN_DROP_PUNT_RATE],
 			 prot_stats(s)->punt_rate_dropped);
@@ -236,7 +244,7 @@ test_key_server_packets_have_a_budget_of_their_own(void **state)
 	uint64_t before = prot_stats(s)->punted;
 	ks = udp_packet(KS, OWN, 848);
 	gvpn_worker_inbound(s->w, 0, &ks, 1);
-	ks = udp_packet(KS, RTE_IPV4(239, 192, 0, 5), 848);
+	ks = udp_packet(KS, IP4(239, 192, 0, 5), 848);
 	gvpn_worker_inbound(s->w, 0, &ks, 1);
 	assert_int_equal(prot_stats(s)->punted, before + 2);
 }
