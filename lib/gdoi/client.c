@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/sock_diag.h>
@@ -46,6 +47,16 @@ gdoi_client_state_name(enum gdoi_client_state s)
 {
 	return (unsigned int)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s]
 									      : "?";
+}
+
+static const char *const server_status_names[] = {"untried", "current", "failed", "standby"};
+
+const char *
+gdoi_server_status_name(enum gdoi_server_status s)
+{
+	return (unsigned int)s < sizeof(server_status_names) / sizeof(server_status_names[0])
+		   ? server_status_names[s]
+		   : "?";
 }
 
 #define GDOI_RX_DROP_ID(n, id, desc) [GDOI_RX_DROP_##n] = id,
@@ -68,6 +79,15 @@ struct gdoi_rx {
 	struct iovec iov[RX_BATCH];
 	struct sockaddr_in from[RX_BATCH];
 	uint8_t buf[RX_BATCH][ISAKMP_MSG_MAX];
+};
+
+/* What the attempts with one key server gave (R12), for the operator. */
+struct server_state {
+	uint64_t failures, registrations;
+	int64_t failed_at, registered_at; /* unix time, 0: never */
+	uint8_t tried;			  /* an attempt with it started */
+	uint8_t last_ok;		  /* its last attempt registered */
+	char error[GDOI_SERVER_ERROR_MAX];
 };
 
 struct gdoi_client {
@@ -113,6 +133,9 @@ struct gdoi_client {
 	struct sockaddr_in mgroup;
 	uint64_t mjoin_failures;
 	int debug; /* log every message in and out (gdoi_client_set_debug) */
+	struct server_state srv[GDOI_MAX_SERVERS]; /* by index in conf.servers */
+	struct sockaddr_in bound;		   /* the socket's own address: the member's */
+	int64_t registered_at, pushed_at;	   /* unix time, 0: never */
 };
 
 static void logf_(struct gdoi_client *c, int level, const char *fmt, ...)
@@ -177,6 +200,9 @@ sock_open(struct gdoi_client *c)
 	/* beyond net.core.rmem_max only with CAP_NET_ADMIN: best effort */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	/* the port the kernel chose when the configuration gave none */
+	if (getsockname(fd, (struct sockaddr *)&c->bound, &(socklen_t){sizeof(c->bound)}) != 0)
+		c->bound = c->conf.local;
 	c->fd = fd;
 	return 0;
 }
@@ -490,6 +516,24 @@ gdoi_notify_explain(uint16_t type, int authenticated, uint32_t group_id, const s
 	return w;
 }
 
+/* The per-server record for a new list @p n: a server found in the old one
+ * (same address and port) keeps its own; a new one starts untried. */
+static void
+servers_remap(struct gdoi_client *c, const struct gdoi_client_conf *n)
+{
+	struct server_state old[GDOI_MAX_SERVERS];
+
+	memcpy(old, c->srv, sizeof(old));
+	memset(c->srv, 0, sizeof(c->srv));
+	for (unsigned int i = 0; i < n->n_servers; i++)
+		for (unsigned int j = 0; j < c->conf.n_servers; j++)
+			if (n->servers[i].sin_addr.s_addr == c->conf.servers[j].sin_addr.s_addr &&
+			    n->servers[i].sin_port == c->conf.servers[j].sin_port) {
+				c->srv[i] = old[j];
+				break;
+			}
+}
+
 /* What gdoi_client_reconf() gave, at the start of an attempt: the keys held
  * stay; a new server list or new proposals start with a new phase 1. */
 static void
@@ -501,6 +545,8 @@ conf_apply(struct gdoi_client *c)
 	int phase1 = n->ike.n_props != c->conf.ike.n_props ||
 		     memcmp(n->ike.props, c->conf.ike.props, sizeof(n->ike.props)) != 0;
 
+	if (servers) /* a key server kept in the list keeps what it showed */
+		servers_remap(c, n);
 	c->conf.n_servers = n->n_servers;
 	memcpy(c->conf.servers, n->servers, sizeof(n->servers));
 	c->conf.retries = n->retries;
@@ -543,6 +589,7 @@ attempt(struct gdoi_client *c, uint64_t now)
 	c->attempt_notify = 0;
 	c->attempt_heard = 0;
 	c->attempt_deadline = now + c->conf.retry_interval_ms;
+	c->srv[c->server].tried = 1;
 	if (c->fd < 0 && sock_open(c) != 0) {
 		char why[96], a[INET_ADDRSTRLEN];
 
@@ -591,22 +638,26 @@ static void
 attempt_failed(struct gdoi_client *c, uint64_t now, const char *why, int timeout)
 {
 	char name[32], text[GDOI_ERROR_MAX], prev[GDOI_ERROR_MAX];
+	struct server_state *s = &c->srv[c->server];
 
 	server_name(c, name, sizeof(name));
 	snprintf(prev, sizeof(prev), "%s", c->last_error);
-	if (timeout && c->attempt_notify != 0) { /* a hint only: nothing authenticated it */
+	if (timeout && c->attempt_notify != 0) /* a hint only: nothing authenticated it */
 		gdoi_notify_explain(c->attempt_notify, 0, c->conf.group_id, &c->conf.ike, text,
 				    sizeof(text));
-		snprintf(c->last_error, sizeof(c->last_error), "%s: %.200s", name, text);
-	} else if (timeout && c->attempt_heard) {
-		snprintf(c->last_error, sizeof(c->last_error), "%s: stopped answering during %s",
-			 name, c->ike.state == IKE_ESTABLISHED ? "the pull" : "phase 1");
-	} else {
-		snprintf(c->last_error, sizeof(c->last_error), "%s: %s", name, why);
-	}
+	else if (timeout && c->attempt_heard)
+		snprintf(text, sizeof(text), "stopped answering during %s",
+			 c->ike.state == IKE_ESTABLISHED ? "the pull" : "phase 1");
+	else
+		snprintf(text, sizeof(text), "%s", why);
+	snprintf(c->last_error, sizeof(c->last_error), "%s: %.220s", name, text);
 	logf_(c, strcmp(prev, c->last_error) != 0 ? 4 : 6, "registration failed: %s",
 	      c->last_error);
 	c->failures++;
+	s->failures++;
+	s->failed_at = (int64_t)time(NULL);
+	s->last_ok = 0;
+	snprintf(s->error, sizeof(s->error), "%.*s", (int)sizeof(s->error) - 1, text);
 	c->resend_at = 0;
 	ike_sa_clear(&c->ike);
 	gdoi_pull_clear(&c->pull);
@@ -684,6 +735,10 @@ registered(struct gdoi_client *c, uint64_t now)
 		return;
 	}
 	c->registrations++;
+	c->registered_at = (int64_t)time(NULL);
+	c->srv[c->server].registrations++;
+	c->srv[c->server].registered_at = c->registered_at;
+	c->srv[c->server].last_ok = 1;
 	c->attempts = 0;
 	c->heard_since_ok = 0;
 	kek_set(c, c->pull.pol.has_kek ? &c->pull.pol.kek : NULL,
@@ -859,6 +914,7 @@ push_input(struct gdoi_client *c, const uint8_t *msg, size_t len, const struct s
 		return;
 	}
 	c->pushes++;
+	c->pushed_at = (int64_t)time(NULL);
 	logf_(c, 5, "rekeyed by push SEQ %u: %u TEK(s), %u delete(s)%s", c->push.seq,
 	      c->push.has_policy ? c->push.pol.n_teks : 0, c->push.n_deletes,
 	      c->push.has_policy && c->push.pol.has_kek ? ", new KEK" : "");
@@ -1016,6 +1072,42 @@ gdoi_client_poll(struct gdoi_client *c, uint64_t now)
 		set_state(c, GDOI_FAILED, c->last_error[0] ? c->last_error : "keys expired");
 }
 
+/* What the member last saw of key server @p i. */
+static enum gdoi_server_status
+server_status(const struct gdoi_client *c, unsigned int i)
+{
+	const struct server_state *s = &c->srv[i];
+
+	if (!s->tried)
+		return GDOI_SERVER_UNTRIED;
+	if (i == c->server)
+		return GDOI_SERVER_CURRENT;
+	return s->last_ok ? GDOI_SERVER_STANDBY : GDOI_SERVER_FAILED;
+}
+
+static void
+servers_info(const struct gdoi_client *c, struct gdoi_client_info *out)
+{
+	out->n_servers = c->conf.n_servers;
+	for (unsigned int i = 0; i < c->conf.n_servers && i < GDOI_MAX_SERVERS; i++) {
+		const struct server_state *s = &c->srv[i];
+		struct gdoi_server_info *o = &out->servers[i];
+
+		addr_name(&c->conf.servers[i], o->addr, sizeof(o->addr));
+		o->status = server_status(c, i);
+		o->failed_at = s->failed_at;
+		o->registered_at = s->registered_at;
+		o->failures = s->failures;
+		o->registrations = s->registrations;
+		memcpy(o->error, s->error, sizeof(o->error));
+	}
+	/* the bound socket's address; until the address is there, the one configured */
+	addr_name(c->fd >= 0 ? &c->bound : &c->conf.local, out->local, sizeof(out->local));
+	out->local_bound = c->fd >= 0;
+	out->registered_at = c->registered_at;
+	out->pushed_at = c->pushed_at;
+}
+
 void
 gdoi_client_info(const struct gdoi_client *c, uint64_t now, struct gdoi_client_info *out)
 {
@@ -1041,6 +1133,7 @@ gdoi_client_info(const struct gdoi_client *c, uint64_t now, struct gdoi_client_i
 							: 0;
 	out->pushes = c->pushes;
 	out->acks_sent = c->acks_sent;
+	servers_info(c, out);
 	memcpy(out->push_drops, c->push_drops, sizeof(out->push_drops));
 	out->unauth_notifies = c->unauth_notifies;
 	out->rx_datagrams = c->rx_datagrams;

@@ -132,6 +132,30 @@ void gdoi_client_poll(struct gdoi_client *c, uint64_t now_ms);
  * first payload, message ID and length (its header only: never keys). */
 void gdoi_client_set_debug(struct gdoi_client *c, int on);
 
+/** A key server's status, as the member last saw it (R12). */
+enum gdoi_server_status {
+	GDOI_SERVER_UNTRIED = 0, /**< no attempt with it yet */
+	GDOI_SERVER_CURRENT,	 /**< registered with, or the one being tried now */
+	GDOI_SERVER_FAILED,	 /**< its last attempt failed (failed_at, error) */
+	GDOI_SERVER_STANDBY,	 /**< its last attempt succeeded; another one is current */
+};
+
+/** Name of a key server status ("untried", "current", "failed", "standby"). */
+const char *gdoi_server_status_name(enum gdoi_server_status s);
+
+/** Room for why an attempt with a key server failed (the text telemetry shows). */
+#define GDOI_SERVER_ERROR_MAX 128
+
+struct gdoi_server_info {
+	char addr[32]; /**< "a.b.c.d:port" */
+	enum gdoi_server_status status;
+	int64_t failed_at;     /**< unix time of its last failed attempt, 0: none */
+	int64_t registered_at; /**< unix time of the last registration with it, 0: none */
+	uint64_t failures;     /**< attempts with it that failed */
+	uint64_t registrations;
+	char error[GDOI_SERVER_ERROR_MAX]; /**< why its last failed attempt failed, "" */
+};
+
 /** For telemetry. */
 struct gdoi_client_info {
 	enum gdoi_client_state state;
@@ -164,6 +188,13 @@ struct gdoi_client_info {
 	uint8_t ike_icookie[8], ike_rcookie[8];
 	struct ike_proposal ike_chosen; /**< the proposal it runs (established) */
 	int64_t ike_expires_in_ms;	/**< -1 when not established */
+	/* the key servers, in priority order, and the member's own address */
+	unsigned int n_servers;
+	struct gdoi_server_info servers[GDOI_MAX_SERVERS];
+	char local[32];	       /**< "a.b.c.d:port" the socket is bound to (else as configured) */
+	int local_bound;       /**< 0: the local address is not assigned (yet) */
+	int64_t registered_at; /**< unix time of the last registration, 0: none */
+	int64_t pushed_at;     /**< unix time of the last push accepted (a rekey), 0: none */
 };
 void gdoi_client_info(const struct gdoi_client *c, uint64_t now_ms, struct gdoi_client_info *out);
 

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
@@ -461,6 +462,165 @@ test_reconf_takes_effect_at_the_next_attempt(void **state)
 	close(b);
 }
 
+/* Key server @p i of @p c as telemetry shows it, at @p now. */
+static struct gdoi_server_info
+server_at(struct gdoi_client *c, uint64_t now, unsigned int i)
+{
+	struct gdoi_client_info info;
+
+	gdoi_client_info(c, now, &info);
+	assert_true(i < info.n_servers);
+	return info.servers[i];
+}
+
+/* Two silent key servers: the first is current while it is tried, failed
+ * (when, why, how often) once its retries are spent; the second is untried
+ * until the failover, then current. The member's address is its socket's. */
+static void
+test_key_server_status_follows_failover(void **state)
+{
+	struct client_events ev = {0};
+	struct gdoi_client_conf cc;
+	struct gdoi_client_ops ops = {
+	    .policy = no_policy, .state = on_state, .has_keys = no_keys, .ctx = &ev};
+	struct gdoi_client_info info;
+	struct gdoi_server_info s0, s1;
+	struct gdoi_client *c;
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	char name[32], want[32];
+	uint16_t pa, pb;
+	int a = udp_server(&pa), b = udp_server(&pb);
+	uint8_t m[2048];
+	int64_t t0 = (int64_t)time(NULL), t1;
+
+	(void)state;
+	client_conf(&cc, 0x7f000001, pa);
+	cc.n_servers = 2;
+	cc.servers[1] = cc.servers[0];
+	cc.servers[1].sin_port = htons(pb);
+	c = gdoi_client_create(&cc, &ops);
+	gvpn_wipe(&cc.ike, sizeof(cc.ike));
+	assert_non_null(c);
+	gdoi_client_info(c, 0, &info);
+	assert_int_equal(info.n_servers, 2);
+	assert_int_equal(info.servers[0].status, GDOI_SERVER_UNTRIED);
+	assert_int_equal(info.servers[1].status, GDOI_SERVER_UNTRIED);
+	snprintf(want, sizeof(want), "127.0.0.1:%u", pa);
+	assert_string_equal(info.servers[0].addr, want);
+	assert_int_equal(info.registered_at, 0);
+	assert_int_equal(info.pushed_at, 0);
+	/* the member's own address: the one its messages come from */
+	assert_int_equal(info.local_bound, 1);
+	gdoi_client_start(c, 0);
+	usleep(10000);
+	assert_true(recvfrom(a, m, sizeof(m), 0, (struct sockaddr *)&from, &fl) > 0);
+	snprintf(name, sizeof(name), "127.0.0.1:%u", ntohs(from.sin_port));
+	assert_true(ntohs(from.sin_port) != 0);
+	gdoi_client_info(c, 0, &info);
+	assert_string_equal(info.local, name);
+	s0 = info.servers[0];
+	assert_int_equal(s0.status, GDOI_SERVER_CURRENT);
+	assert_int_equal(s0.failed_at, 0);
+	assert_int_equal(info.servers[1].status, GDOI_SERVER_UNTRIED);
+
+	gdoi_client_poll(c, 1000); /* the first attempt ends unanswered: retried */
+	s0 = server_at(c, 1000, 0);
+	t1 = (int64_t)time(NULL);
+	assert_int_equal(s0.status, GDOI_SERVER_CURRENT);
+	assert_int_equal(s0.failures, 1);
+	assert_true(s0.failed_at >= t0 && s0.failed_at <= t1);
+	assert_string_equal(s0.error, "no answer");
+	assert_int_equal(server_at(c, 1000, 1).status, GDOI_SERVER_UNTRIED);
+
+	gdoi_client_poll(c, 1001); /* the second attempt ... */
+	gdoi_client_poll(c, 2001); /* ... fails too: the next server */
+	s0 = server_at(c, 2001, 0);
+	s1 = server_at(c, 2001, 1);
+	assert_int_equal(s0.status, GDOI_SERVER_FAILED);
+	assert_int_equal(s0.failures, 2);
+	assert_true(s0.failed_at >= t0 && s0.failed_at <= (int64_t)time(NULL));
+	assert_string_equal(s0.error, "no answer");
+	assert_int_equal(s0.registrations, 0);
+	assert_int_equal(s0.registered_at, 0);
+	assert_int_equal(s1.status, GDOI_SERVER_UNTRIED);
+	gdoi_client_poll(c, 2002);
+	usleep(10000);
+	assert_true(recv(b, m, sizeof(m), MSG_DONTWAIT) > 0); /* tried now */
+	s1 = server_at(c, 2002, 1);
+	assert_int_equal(s1.status, GDOI_SERVER_CURRENT);
+	assert_int_equal(s1.failures, 0);
+	assert_int_equal(s1.failed_at, 0);
+	assert_string_equal(s1.error, "");
+	assert_int_equal(server_at(c, 2002, 0).status, GDOI_SERVER_FAILED);
+	gdoi_client_free(c);
+	close(a);
+	close(b);
+}
+
+/* A reload's new key server list: a server still in it keeps its record
+ * wherever it moved; a new one is untried. */
+static void
+test_reconf_keeps_each_key_servers_record(void **state)
+{
+	struct client_events ev = {0};
+	struct gdoi_client_conf cc;
+	struct gdoi_client *c;
+	struct gdoi_server_info s;
+	uint16_t pa, pb;
+	int a = udp_server(&pa), b = udp_server(&pb);
+
+	(void)state;
+	c = client_new(&ev, 0x7f000001, pa);
+	assert_non_null(c);
+	gdoi_client_start(c, 0);
+	gdoi_client_poll(c, 1000);
+	assert_int_equal(server_at(c, 1000, 0).failures, 1);
+	/* the old server second, a new one first */
+	client_conf(&cc, 0x7f000001, pb);
+	cc.n_servers = 2;
+	cc.servers[1] = cc.servers[0];
+	cc.servers[1].sin_port = htons(pa);
+	assert_int_equal(gdoi_client_reconf(c, &cc), 0);
+	gvpn_wipe(&cc.ike, sizeof(cc.ike));
+	gdoi_client_poll(c, 1001); /* the next attempt takes the new list up */
+	s = server_at(c, 1001, 1);
+	assert_int_equal(ntohs(cc.servers[1].sin_port), pa);
+	assert_int_equal(s.status, GDOI_SERVER_FAILED);
+	assert_int_equal(s.failures, 1);
+	assert_string_equal(s.error, "no answer");
+	s = server_at(c, 1001, 0);
+	assert_int_equal(s.status, GDOI_SERVER_CURRENT); /* being tried */
+	assert_int_equal(s.failures, 0);
+	gdoi_client_free(c);
+	close(a);
+	close(b);
+}
+
+/* A local address the host does not have: shown as configured, not bound;
+ * the attempt with the key server failed with that reason. */
+static void
+test_unbound_local_address_is_shown_as_configured(void **state)
+{
+	struct client_events ev = {0};
+	struct gdoi_client_info info;
+	struct gdoi_client *c = client_new(&ev, 0xc0000201 /* 192.0.2.1 */, 848);
+
+	(void)state;
+	assert_non_null(c);
+	gdoi_client_start(c, 1000);
+	gdoi_client_info(c, 1000, &info);
+	assert_int_equal(info.local_bound, 0);
+	assert_string_equal(info.local, "192.0.2.1:0");
+	assert_int_equal(info.servers[0].status, GDOI_SERVER_CURRENT);
+	assert_int_equal(info.servers[0].failures, 1);
+	assert_string_equal(info.servers[0].error,
+			    "local address 192.0.2.1 is not assigned on this host");
+	assert_string_equal(gdoi_server_status_name(GDOI_SERVER_FAILED), "failed");
+	assert_string_equal(gdoi_server_status_name((enum gdoi_server_status)99), "?");
+	gdoi_client_free(c);
+}
+
 int
 main(void)
 {
@@ -469,6 +629,9 @@ main(void)
 	    cmocka_unit_test(test_unassigned_local_address_fails_each_attempt_not_the_client),
 	    cmocka_unit_test(test_no_answer_is_said_only_when_nothing_came_back),
 	    cmocka_unit_test(test_reconf_takes_effect_at_the_next_attempt),
+	    cmocka_unit_test(test_key_server_status_follows_failover),
+	    cmocka_unit_test(test_reconf_keeps_each_key_servers_record),
+	    cmocka_unit_test(test_unbound_local_address_is_shown_as_configured),
 	    cmocka_unit_test(test_pull_msg4_plaintext_is_wiped_on_every_outcome),
 	    cmocka_unit_test(test_pull4_with_duplicate_kd_or_out_of_order_is_refused),
 	};
