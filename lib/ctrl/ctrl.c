@@ -763,16 +763,39 @@ gvpn_ctrl_load_static(struct gvpn_ctrl *c)
 	return gvpn_ctrl_policy_update(c);
 }
 
-/* The protocol client's part of a group's info, deadlines absolute. */
+/* The protocol client's part of a group's info, deadlines absolute; its
+ * counts and times continue those of the group's earlier clients. */
 static void
 proto_info(const struct gvpn_ctrl *c, uint8_t g, uint64_t now_ms, struct gvpn_group_info *i)
 {
+	const struct ctrl_history *p = &c->group[g].past;
+
 	memset(i, 0, sizeof(*i));
 	i->rekey_at_ms = -1;
 	i->kek_expires_at_ms = -1;
 	i->ike_expires_at_ms = -1;
 	if (c->group[g].client != NULL)
 		c->group[g].proto->info(c->group[g].client, now_ms, i);
+	i->registrations += p->registrations;
+	i->failures += p->failures;
+	i->pushes += p->pushes;
+	if (i->last_registration_at == 0)
+		i->last_registration_at = p->last_registration_at;
+	if (i->last_rekey_at == 0)
+		i->last_rekey_at = p->last_rekey_at;
+}
+
+void
+ctrl_group_history(const struct gvpn_ctrl *c, uint8_t g, struct ctrl_history *h)
+{
+	struct gvpn_group_info i;
+
+	proto_info(c, g, gvpn_ctrl_clock_ms(), &i);
+	*h = (struct ctrl_history){.registrations = i.registrations,
+				   .failures = i.failures,
+				   .pushes = i.pushes,
+				   .last_registration_at = i.last_registration_at,
+				   .last_rekey_at = i.last_rekey_at};
 }
 
 int

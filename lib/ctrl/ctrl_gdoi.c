@@ -450,6 +450,12 @@ gdoi_info(const void *client, uint64_t now_ms, struct gvpn_group_info *i)
 	i->ike = ci.ike_chosen;
 	i->ike_expires_at_ms =
 	    ci.ike_expires_in_ms < 0 ? -1 : (int64_t)now_ms + ci.ike_expires_in_ms;
+	i->last_registration_at = ci.registered_at;
+	i->last_rekey_at = ci.pushed_at;
+	i->n_servers = ci.n_servers;
+	memcpy(i->servers, ci.servers, sizeof(i->servers));
+	memcpy(i->local_address, ci.local, sizeof(i->local_address));
+	i->local_bound = ci.local_bound;
 }
 
 static int

@@ -52,6 +52,12 @@ struct ctrl_proto_ops {
 
 extern const struct ctrl_proto_ops ctrl_gdoi_ops;
 
+/* A group's registration history: what its key protocol counted. */
+struct ctrl_history {
+	uint64_t registrations, failures, pushes;
+	int64_t last_registration_at, last_rekey_at; /* unix time, 0: never */
+};
+
 struct group {
 	enum gvpn_group_state state;
 	int fail_open;
@@ -61,6 +67,9 @@ struct group {
 	enum gvpn_group_state client_state; /* what the client last said */
 	uint64_t sa_install_failures;
 	struct gvpn_group_info client_info; /* the client's part, as last published */
+	/* what the group's earlier clients counted: a reload that gives it a
+	 * new client carries it over (ctrl_reload.c), the client adds its own */
+	struct ctrl_history past;
 	/* The member's Sender-ID (RFC 6054). Once the group's key protocol
 	 * manages them (gvpn_ctrl_group_sender_id()), its counter-mode SAs
 	 * encrypt only with one; static groups never do. */
@@ -149,6 +158,8 @@ void ctrl_tek_del(struct gvpn_ctrl *c, uint16_t tek);
 int ctrl_group_load_static(struct gvpn_ctrl *c, uint8_t group);
 /* Stop one group's key protocol client and free it (keys wiped); its SAs stay. */
 void ctrl_group_stop(struct gvpn_ctrl *c, uint8_t group);
+/* Group @p group's registration history so far: its past and its client's. */
+void ctrl_group_history(const struct gvpn_ctrl *c, uint8_t group, struct ctrl_history *h);
 
 /* ctrl_proto.c: start one group's key protocol client, as configured
  * (nothing for a static group). @return 0 or a negative errno (logged). */

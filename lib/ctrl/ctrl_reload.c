@@ -395,22 +395,48 @@ refuse(struct gvpn_ctrl *c, const char *path, int rc, const char *why)
 	return rc;
 }
 
+/* A group's registration history, by name, while its client is replaced. */
+struct carry {
+	char name[GVPN_NAME_MAX]; /* "": none */
+	struct ctrl_history h;
+};
+
+/* The history the group now in slot @p g continues: its own from before
+ * the reload (found by name, wherever it was in the list), or none. */
+static void
+history_take(struct gvpn_ctrl *c, const struct gvpn_config *live, const struct carry *carry,
+	     uint16_t g)
+{
+	c->group[g].past = (struct ctrl_history){0};
+	for (uint16_t k = 0; k < GVPN_MAX_GROUPS && g < live->n_groups; k++)
+		if (carry[k].name[0] != '\0' && strcmp(carry[k].name, live->groups[g].name) == 0)
+			c->group[g].past = carry[k].h;
+}
+
 static int
 apply(struct gvpn_ctrl *c, struct gvpn_config *live, const struct gvpn_config *next,
       const struct plan *p)
 {
+	struct carry carry[GVPN_MAX_GROUPS] = {0};
 	int down = 0, up_static = 0, rc, first = 0;
 
-	/* Take down what changes while the old names are still in place. */
+	/* Take down what changes while the old names are still in place; what
+	 * their clients counted goes on with the group of the same name (a
+	 * reload is no reason for registrations and pushes to count from 0). */
 	for (uint16_t g = 0; g < live->n_groups; g++) {
 		if (p->slot[g] == SLOT_KEEP)
 			continue;
 		down = 1;
+		snprintf(carry[g].name, sizeof(carry[g].name), "%s", live->groups[g].name);
+		ctrl_group_history(c, (uint8_t)g, &carry[g].h);
 		rc = group_down(c, (uint8_t)g, p->slot[g] == SLOT_RENEW);
 		if (rc != 0 && first == 0)
 			first = rc;
 	}
 	*live = *next; /* telemetry sees the names in the next snapshot */
+	for (uint16_t g = 0; g < GVPN_MAX_GROUPS; g++)
+		if (g >= live->n_groups || p->slot[g] != SLOT_KEEP)
+			history_take(c, live, carry, g);
 	ctrl_changed(c);
 	for (uint16_t g = 0; g < live->n_groups; g++)
 		if (p->slot[g] == SLOT_KEEP && p->next[g] != NULL && c->group[g].client != NULL &&

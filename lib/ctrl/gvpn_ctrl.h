@@ -120,6 +120,15 @@ struct gvpn_group_info {
 	uint8_t ike_icookie[8], ike_rcookie[8];
 	struct ike_proposal ike;   /**< what it runs, when established */
 	int64_t ike_expires_at_ms; /**< gvpn_ctrl_clock_ms() of its expiry, -1: none */
+	/* registration history: registrations, failures and pushes above, and
+	 * these times, carry over a reload that gives the group a new client */
+	int64_t last_registration_at; /**< unix time, 0: never */
+	int64_t last_rekey_at;	      /**< unix time of the last push accepted, 0: never */
+	/* the key servers in priority order, and the member's own address */
+	unsigned int n_servers;
+	struct gdoi_server_info servers[GDOI_MAX_SERVERS];
+	char local_address[32]; /**< "a.b.c.d:port" of the group's socket */
+	int local_bound;	/**< 0: not bound (the address is not assigned yet) */
 };
 
 /** A rule in force, as telemetry shows it: in the order the rule table

@@ -6,9 +6,12 @@
  * with the result it chooses, or refuses them as a full ring would. The
  * control core's state is read as telemetry reads it, from its snapshot.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -410,6 +413,111 @@ test_refused_reloads_change_nothing_and_say_why(void **state)
 	gvpn_ctrl_free(c);
 }
 
+/* gvpnd's file: group corp (key server 127.0.0.1:@p port, silent) in slot 0
+ * under @p name, with @p psk. */
+static void
+write_ks_conf(const char *path, const char *name, uint16_t port, const char *psk)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fprintf(f,
+		"ports = ( { name = \"a\"; role = \"clear\"; device = \"net_null0\"; "
+		"peer = \"b\"; },\n"
+		"          { name = \"b\"; role = \"protected\"; device = \"net_null1\"; } );\n"
+		"groups = ( { name = \"%s\"; id = 1001; key_servers = ( \"127.0.0.1:%u\" );\n"
+		"  local_address = \"127.0.0.1\"; psk = \"%s\"; retry_interval = 1; "
+		"retries = 1; } );\n",
+		name, port, psk);
+	fclose(f);
+}
+
+/* Polls (the fake worker acking everything) until group 0 has failed
+ * @p failures times or more; its snapshot then. */
+static const struct gvpn_ctrl_snapshot *
+until_failures(struct gvpn_ctrl *c, uint64_t failures)
+{
+	for (int i = 0; i < 500; i++) {
+		const struct gvpn_ctrl_snapshot *s;
+
+		worker_apply(0);
+		gvpn_ctrl_poll(c);
+		assert_int_equal(gvpn_ctrl_publish(c), 0);
+		s = gvpn_ctrl_snapshot_get(c);
+		if (s->group[0].failures >= failures)
+			return s;
+		gvpn_ctrl_snapshot_put(s);
+		usleep(10000);
+	}
+	fail_msg("group 0 did not fail %" PRIu64 " times", failures);
+	return NULL;
+}
+
+/* A reload that gives a key-server group a new client (its PSK changed)
+ * keeps its counts; a group that takes the slot under another name starts
+ * from zero. Its key servers' status is the new client's. */
+static void
+test_a_reload_that_renews_a_client_keeps_the_groups_counts(void **state)
+{
+	struct gvpn_ctrl_conf cc = {
+	    .cfg = &cfg, .workers = &fake_worker, .n_workers = 1, .backend = &gvpn_crypto_ipsecmb};
+	struct sockaddr_in ks = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+	const struct gvpn_ctrl_snapshot *s;
+	char path[] = "/tmp/test_ctrl_XXXXXX", err[256];
+	int fd = mkstemp(path), ksfd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct gvpn_ctrl *c;
+	uint64_t before;
+	uint16_t port;
+
+	(void)state;
+	assert_true(fd >= 0 && ksfd >= 0);
+	close(fd);
+	assert_int_equal(bind(ksfd, (struct sockaddr *)&ks, sizeof(ks)), 0);
+	assert_int_equal(getsockname(ksfd, (struct sockaddr *)&ks, &(socklen_t){sizeof(ks)}), 0);
+	port = ntohs(ks.sin_port);
+	write_ks_conf(path, "corp", port, "first-pre-shared-key-0123456789");
+	memset(&cfg, 0, sizeof(cfg));
+	assert_int_equal(gvpn_config_load(path, &cfg, err, sizeof(err)), 0);
+	n_inbox = n_acked = 0;
+	ring_full = 0;
+	c = gvpn_ctrl_create(&cc);
+	assert_non_null(c);
+	assert_int_equal(gvpn_ctrl_load_static(c), 0);
+	assert_int_equal(gvpn_ctrl_gdoi_start(c), 0);
+	s = until_failures(c, 1);
+	before = s->group[0].failures;
+	assert_int_equal(s->group[0].n_servers, 1);
+	assert_int_equal(s->group[0].servers[0].failures, before);
+	assert_true(s->group[0].servers[0].failed_at != 0);
+	assert_int_equal(s->group[0].local_bound, 1);
+	assert_int_equal(strncmp(s->group[0].local_address, "127.0.0.1:", 10), 0);
+	gvpn_ctrl_snapshot_put(s);
+
+	write_ks_conf(path, "corp", port, "second-pre-shared-key-0123456789");
+	assert_int_equal(gvpn_ctrl_reload(c, &cfg, path), 0);
+	settle(c);
+	s = gvpn_ctrl_snapshot_get(c);
+	assert_int_equal(s->config.reregistered, 1);
+	assert_true(s->group[0].failures >= before);	      /* carried over */
+	assert_int_equal(s->group[0].servers[0].failures, 0); /* a new client's record */
+	gvpn_ctrl_snapshot_put(s);
+	s = until_failures(c, before + 1); /* and counting on from there */
+	assert_int_equal(s->group[0].servers[0].failures, s->group[0].failures - before);
+	before = s->group[0].failures;
+	gvpn_ctrl_snapshot_put(s);
+
+	write_ks_conf(path, "other", port, "second-pre-shared-key-0123456789");
+	assert_int_equal(gvpn_ctrl_reload(c, &cfg, path), 0);
+	settle(c);
+	s = gvpn_ctrl_snapshot_get(c);
+	assert_string_equal(s->group[0].name, "other");
+	assert_true(s->group[0].failures < before); /* not corp's */
+	gvpn_ctrl_snapshot_put(s);
+	gvpn_ctrl_free(c);
+	close(ksfd);
+	unlink(path);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -434,6 +542,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_a_full_worker_ring_keeps_messages_in_order),
 	    cmocka_unit_test(test_an_sa_the_worker_cannot_index_is_counted_for_its_group),
 	    cmocka_unit_test(test_fail_open_shows_in_the_group_state),
+	    cmocka_unit_test(test_a_reload_that_renews_a_client_keeps_the_groups_counts),
 	};
 	int rc;
 
