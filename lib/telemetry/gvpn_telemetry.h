@@ -12,6 +12,7 @@
  *
  *   /gvpn/version   /gvpn/config   /gvpn/ports   /gvpn/lcores   /gvpn/groups
  *   /gvpn/policy[,<group>][,<start>]   /gvpn/kek[,<group>]   /gvpn/ike[,<group>]
+ *   /gvpn/keyservers[,<group>]
  *   /gvpn/sa        /gvpn/flows
  *   /gvpn/group/register,<group>   /gvpn/sa/clear,<group>
  *   /gvpn/group/fail_open,<group>,on|off

@@ -314,6 +314,22 @@ sa_counters(const struct gvpn_sa_info *sa, struct gvpn_sa_counters *out)
 	pthread_mutex_unlock(&base.lock);
 }
 
+/* A group's key servers' counts since cleared: each server's baseline is
+ * its own, found by address (a reload may have moved it in the list). */
+static void
+servers_since(struct gvpn_group_info *g, const struct gvpn_group_info *b)
+{
+	for (unsigned int k = 0; k < g->n_servers && k < GDOI_MAX_SERVERS; k++)
+		for (unsigned int j = 0; j < b->n_servers && j < GDOI_MAX_SERVERS; j++)
+			if (strcmp(g->servers[k].addr, b->servers[j].addr) == 0) {
+				g->servers[k].failures =
+				    since(g->servers[k].failures, b->servers[j].failures);
+				g->servers[k].registrations =
+				    since(g->servers[k].registrations, b->servers[j].registrations);
+				break;
+			}
+}
+
 /* Group @p i of @p snap, its counters since cleared (its states, times and
  * SEQ as they are). */
 static void
@@ -338,6 +354,7 @@ group_counters(const struct gvpn_ctrl_snapshot *snap, unsigned int i, struct gvp
 		g->rx_socket_full = since(g->rx_socket_full, b->rx_socket_full);
 		g->rx_polls_full = since(g->rx_polls_full, b->rx_polls_full);
 		g->push_group_failures = since(g->push_group_failures, b->push_group_failures);
+		servers_since(g, b);
 		*requests = since(*requests, base.group[i].requests);
 		*coalesced = since(*coalesced, base.group[i].coalesced);
 	}
@@ -457,6 +474,9 @@ groups_dict(const struct gvpn_ctrl_snapshot *snap, struct rte_tel_data *d)
 						  seconds_to(g->rekey_at_ms, now_ms));
 			add_u64(e, "registrations", g->registrations);
 			add_u64(e, "failures", g->failures);
+			add_u64(e, "last_registration_at", (uint64_t)g->last_registration_at);
+			add_u64(e, "last_rekey_at", (uint64_t)g->last_rekey_at);
+			rte_tel_data_add_dict_string(e, "local_address", g->local_address);
 			rte_tel_data_add_dict_string(e, "kek", g->has_kek ? "yes" : "no");
 			rte_tel_data_add_dict_int(e, "kek_expires_in_s",
 						  seconds_to(g->kek_expires_at_ms, now_ms));
@@ -660,6 +680,38 @@ ike_dict(struct rte_tel_data *e, const struct gvpn_group_info *g, uint64_t now_m
 	rte_tel_data_add_dict_int(e, "expires_in_s", left);
 }
 
+/* /gvpn/keyservers: a key-server group's key servers, "1" to "4" in the
+ * order of preference, each with its status as the member last saw it;
+ * the member's own address (its socket's) and the current key server */
+static void
+keyservers_dict(struct rte_tel_data *e, const struct gvpn_group_info *g, uint64_t now_ms)
+{
+	(void)now_ms;
+	rte_tel_data_add_dict_string(e, "local_address", g->local_address);
+	rte_tel_data_add_dict_string(e, "local_bound", g->local_bound ? "yes" : "no");
+	rte_tel_data_add_dict_string(e, "key_server", g->server);
+	for (unsigned int k = 0; k < g->n_servers && k < GDOI_MAX_SERVERS; k++) {
+		const struct gdoi_server_info *ks = &g->servers[k];
+		struct rte_tel_data *one = rte_tel_data_alloc();
+		char name[12];
+
+		if (one == NULL) {
+			rte_tel_data_add_dict_string(e, "error", "no memory for every key server");
+			return;
+		}
+		rte_tel_data_start_dict(one);
+		rte_tel_data_add_dict_string(one, "address", ks->addr);
+		rte_tel_data_add_dict_string(one, "status", gdoi_server_status_name(ks->status));
+		add_u64(one, "registrations", ks->registrations);
+		add_u64(one, "registered_at", (uint64_t)ks->registered_at);
+		add_u64(one, "failures", ks->failures);
+		add_u64(one, "failed_at", (uint64_t)ks->failed_at);
+		rte_tel_data_add_dict_string(one, "error", ks->error);
+		snprintf(name, sizeof(name), "%u", k + 1);
+		rte_tel_data_add_dict_container(e, name, one, 0);
+	}
+}
+
 typedef void (*group_dict_fn)(struct rte_tel_data *e, const struct gvpn_group_info *g,
 			      uint64_t now_ms);
 
@@ -721,6 +773,13 @@ cmd_ike(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	(void)cmd;
 	return gdoi_groups(d, params, ike_dict);
+}
+
+static int
+cmd_keyservers(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	return gdoi_groups(d, params, keyservers_dict);
 }
 
 /* Rules per /gvpn/policy reply: what fits DPDK's telemetry output buffer. */
@@ -1296,6 +1355,8 @@ static const struct {
      "Per key-server group: the KEK (SPI, algorithms, lifetime) and pushes. Params: <group>"},
     {"/gvpn/ike", cmd_ike,
      "Per key-server group: the phase-1 SA (cookies, state, algorithms). Params: <group>"},
+    {"/gvpn/keyservers", cmd_keyservers,
+     "Per key-server group: each key server's status, own address. Params: <group>"},
     {"/gvpn/policy", cmd_policy,
      "Rules in force: bypass, TEK policies (SPIs, packets), fail-open. Params: "
      "[<group>][,<first>]"},
