@@ -13,11 +13,13 @@ helper scripts in their harmless modes (--help, --dry-run).
 
 Usage: test_gvpnctl.py GVPND SOURCE_ROOT WORKDIR
 """
+import calendar
 import json
 import os
 import pty
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -290,6 +292,7 @@ def main():
     tap.check("gvpnd stopped: show exits 2, export --once prints gvpn_up 0 and exits 2", after_stop)
 
     test_key_server_group(tap, gvpnctl, gvpnd_bin, root, work)
+    test_key_servers(tap, gvpnctl, gvpnd_bin, root, work)
     test_many_sas(tap, gvpnctl, gvpnd_bin, work)
     test_coalesced_requests(tap, gvpnctl, gvpnd_bin, work)
     test_fake(tap, gvpnctl, work)
@@ -558,6 +561,221 @@ def test_key_server_group(tap, gvpnctl, gvpnd_bin, root, work):
         tap.check("debug GROUP on|off: each GDOI/IKE message in and out logged by exchange, "
                   "first payload and length while on, none after off; no key; a static or "
                   "unknown group refused", debug)
+        assert g.stop() == 0
+
+
+def free_udp_port():
+    """A UDP port on 127.0.0.1 that nothing is bound to now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def key_servers_conf(servers, local):
+    """gvpnd with key-server group 'corp' (servers in order of preference) and static 'lab'."""
+    ks = ", ".join(f'"127.0.0.1:{p}"' for p in servers)
+    return f"""
+ports = ( {{ name = "inside"; role = "clear"; device = "net_null0"; peer = "wan"; }},
+          {{ name = "wan"; role = "protected"; device = "net_null1"; }} );
+bypass = ( {{ protocol = "udp"; dst_port = 848; }} );
+groups = (
+  {{ name = "corp"; id = 1001; key_servers = ( {ks} ); local_address = "{local}";
+     psk = "{PSK}"; phase1 = ( "aes128-sha1-modp2048" ); retry_interval = 1; retries = 1; }},
+  {{ name = "lab"; id = 1002;
+     sas = ( {{ spi = 4097; src = "{A}/32"; dst = "{B}/32"; cipher = "aes-cbc"; key = "{KEY.hex()}";
+               auth = "hmac-sha1-96"; auth_key = "{AUTH_KEY.hex()}"; }} ); }} );
+"""
+
+
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+
+def iso_between(cell, start, end):
+    """An ISO 8601 UTC time shown by gvpnctl, within [start, end] (unix time, to the second)."""
+    assert ISO.match(cell), cell
+    t = calendar.timegm(time.strptime(cell, "%Y-%m-%dT%H:%M:%SZ"))
+    assert int(start) <= t <= end + 1, (cell, start, end)
+    return t
+
+
+def key_server_rows(text):
+    """show key-servers -> {group: (member address line, {preference: cells})}."""
+    out, group = {}, None
+    for ln in text.splitlines():
+        if ln.startswith("GROUP "):
+            group = ln.split()[1]
+            out[group] = (ln, {})
+        elif ln.strip() and group and not ln.strip().startswith("#"):
+            cells = re.split(r"\s{2,}", ln.strip())
+            out[group][1][cells[0]] = cells
+    return out
+
+
+def test_key_servers(tap, gvpnctl, gvpnd_bin, root, work):
+    """Two key servers, the first silent: show key-servers has it failed (when, why) and the
+    second current, and the member's own address; show groups has the last registration and
+    rekey; a reload that makes a new client keeps the counts; the exporter has it all."""
+    control = PushControl(os.path.join(work, "ctl-kss.control.json"))
+    dead, live = KS_PORT + 1, KS_PORT
+    ks_conf = {"listen": "127.0.0.1", "port": live, "psk": PSK, "control_file": control.path,
+               "groups": [{"id": 1001,
+                           "kek": {"algorithm": "aes-cbc", "key_bits": 128, "sig_hash": "sha256",
+                                   "rsa_bits": 2048, "lifetime": 3600},
+                           "teks": [{"spi": 0x3100, "cipher": "aes-cbc", "key_bits": 128,
+                                     "auth": "hmac-sha1-96", "src": "192.0.2.0/24",
+                                     "dst": "198.51.100.0/24", "mirror": True, "lifetime": 600}]}]}
+    g = Gvpnd(gvpnd_bin, key_servers_conf([dead, live], "127.0.0.1"),
+              ["net_null0,no-rx=1", "net_null1,no-rx=1"], work, name="ctl-kss")
+    ctl = Ctl(gvpnctl, g.prefix)
+    start = time.time()
+    with KeyServer(root, ks_conf, work, "ctl-kssd") as ks, g:
+        g.wait(lambda: g.tel("/gvpn/groups")["corp"]["state"] == "registered", timeout=30,
+               what="registration through the second key server")
+        registered = time.time()
+
+        def members():
+            return set(ks.state()["groups"]["1001"]["members"])
+
+        def show_key_servers():
+            r = ctl("show", "key-servers")
+            expect(r, 0, stream="stdout")
+            kss = key_server_rows(r.stdout)
+            assert set(kss) == {"corp"}, r.stdout  # a static group has no key servers
+            head, rows_ = kss["corp"]
+            addr = re.fullmatch(r"GROUP corp  member address (127\.0\.0\.1:\d+)", head)
+            assert addr and addr.group(1) in members(), (head, members())
+            assert set(rows_) == {"1", "2"}, rows_
+            first, second = rows_["1"], rows_["2"]
+            assert first[1:4] == [f"127.0.0.1:{dead}", "failed", "0"], first
+            assert first[4] == "-" and first[5] == "1", first
+            iso_between(first[6], start, registered)
+            assert first[7] == "no answer", first
+            assert second[1:4] == [f"127.0.0.1:{live}", "current", "1"], second
+            iso_between(second[4], start, registered)
+            assert second[5:] == ["0", "-", "-"], second
+            r = ctl("show", "key-servers", "corp", "--json")
+            expect(r, 0, stream="stdout")
+            j = json.loads(r.stdout)["corp"]
+            assert j["local_address"] == addr.group(1) and j["local_bound"] == "yes", j
+            assert j["key_server"] == f"127.0.0.1:{live}", j
+            assert j["1"]["status"] == "failed" and j["1"]["error"] == "no answer", j
+            assert int(start) <= j["1"]["failed_at"] <= registered and j["1"]["failures"] == 1, j
+            assert j["2"]["status"] == "current" and j["2"]["registrations"] == 1, j
+            assert int(start) <= j["2"]["registered_at"] <= registered, j
+            assert j["2"]["error"] == "" and j["2"]["failed_at"] == 0, j
+            r = ctl("show", "key-servers", "lab")
+            expect(r, 1, "gvpnctl: gvpnd: group 'lab' has no key servers")
+            r = ctl("show", "key-servers", "nope")
+            expect(r, 1, "gvpnctl: gvpnd: unknown group 'nope' (groups: corp, lab)")
+        tap.check("show key-servers [GROUP]: the silent first key server failed (when, why), the "
+                  "second current with its registration; the member's own address as the key "
+                  "server saw it; a static or unknown group refused", show_key_servers)
+
+        def show_groups_times():
+            r = ctl("show", "groups")
+            expect(r, 0, stream="stdout")
+            head, lines = rows(r.stdout)
+            for col in ("PUSHES", "LAST REGISTRATION", "LAST REKEY"):
+                assert col in head, (col, head)
+            aligned(head, lines["corp"], "REGS", "1", right=True)
+            aligned(head, lines["corp"], "FAILS", "1", right=True)
+            aligned(head, lines["corp"], "PUSHES", "0", right=True)
+            reg = lines["corp"][head.index("LAST REGISTRATION"):].split()[0]
+            iso_between(reg, start, registered)
+            aligned(head, lines["corp"], "LAST REKEY", "-")
+            aligned(head, lines["lab"], "LAST REGISTRATION", "-")
+            before = time.time()
+            control.push(ks, rekey=True)
+            g.wait(lambda: g.tel("/gvpn/groups")["corp"]["pushes"] == 1, what="the push")
+            grp = g.tel("/gvpn/groups")["corp"]
+            assert int(before) <= grp["last_rekey_at"] <= time.time(), grp
+            r = ctl("show", "groups")
+            head, lines = rows(r.stdout)
+            aligned(head, lines["corp"], "PUSHES", "1", right=True)
+            iso_between(lines["corp"][head.index("LAST REKEY"):].split()[0], before, time.time())
+        tap.check("show groups: pushes, last registration and last rekey (ISO 8601, UTC)",
+                  show_groups_times)
+
+        def export_key_servers():
+            r = ctl("export", "--once")
+            expect(r, 0, stream="stdout")
+            m = parse_metrics(r.stdout)
+            grp = g.tel("/gvpn/groups")["corp"]
+            kss = g.tel("/gvpn/keyservers")["corp"]
+            assert m['gvpn_group_last_registration_timestamp_seconds{group="corp"}'] == \
+                grp["last_registration_at"] > 0, m
+            assert m['gvpn_group_last_rekey_timestamp_seconds{group="corp"}'] == \
+                grp["last_rekey_at"] > 0, m
+            assert m['gvpn_group_registrations_total{group="corp"}'] == 1, m
+            assert m['gvpn_group_pushes_total{group="corp"}'] == 1, m
+            assert m[f'gvpn_group_local_address_info{{group="corp",local_address='
+                     f'"{kss["local_address"]}"}}'] == 1, m
+            d, lv = f'group="corp",key_server="127.0.0.1:{dead}"', \
+                f'group="corp",key_server="127.0.0.1:{live}"'
+            for state in ("untried", "current", "failed", "standby"):
+                assert m[f'gvpn_key_server_state{{{d},state="{state}"}}'] == (state == "failed"), m
+                assert m[f'gvpn_key_server_state{{{lv},state="{state}"}}'] == (state == "current")
+            assert m[f"gvpn_key_server_failures_total{{{d}}}"] == 1, m
+            assert m[f"gvpn_key_server_registrations_total{{{lv}}}"] == 1, m
+            assert m[f"gvpn_key_server_last_failure_timestamp_seconds{{{d}}}"] == \
+                kss["1"]["failed_at"] > 0, m
+            assert m[f"gvpn_key_server_last_registration_timestamp_seconds{{{lv}}}"] == \
+                kss["2"]["registered_at"] > 0, m
+            assert m[f"gvpn_key_server_last_registration_timestamp_seconds{{{d}}}"] == 0, m
+            assert not any('group="lab"' in k and "key_server" in k for k in m), m
+            promtool_check(r.stdout)
+        tap.check("export: last registration and rekey times, each key server's state, "
+                  "registrations, failures and their times, the member's address; promtool "
+                  "finds no problem", export_key_servers)
+
+        def reload_keeps_counts():
+            before = g.tel("/gvpn/groups")["corp"]
+            assert before["registrations"] == 1 and before["pushes"] == 1, before
+            port = free_udp_port()
+            with open(g.conf, "w") as f:
+                f.write(key_servers_conf([dead, live], f"127.0.0.1:{port}"))
+            g.proc.send_signal(signal.SIGHUP)
+            g.wait(lambda: g.tel("/gvpn/config")["reloads"] == 1, what="the reload")
+            assert g.tel("/gvpn/config")["groups_reregistered"] == 1, g.tel("/gvpn/config")
+            g.wait(lambda: g.tel("/gvpn/groups")["corp"]["registrations"] == 2 and
+                   g.tel("/gvpn/groups")["corp"]["state"] == "registered", timeout=30,
+                   what="the new client's registration")
+            grp = g.tel("/gvpn/groups")["corp"]
+            assert grp["pushes"] == 1 and grp["failures"] == 2, grp  # the first server again
+            assert grp["last_rekey_at"] == before["last_rekey_at"], (grp, before)
+            assert grp["last_registration_at"] >= before["last_registration_at"], (grp, before)
+            assert grp["local_address"] == f"127.0.0.1:{port}", grp
+            kss = key_server_rows(ctl("show", "key-servers").stdout)
+            assert kss["corp"][0] == f"GROUP corp  member address 127.0.0.1:{port}", kss
+            assert f"127.0.0.1:{port}" in members(), members()
+            # the new client's own record: one failure on the first, one registration on the second
+            assert kss["corp"][1]["1"][2:4] == ["failed", "0"], kss
+            assert kss["corp"][1]["1"][5] == "1", kss
+            assert kss["corp"][1]["2"][2:4] == ["current", "1"], kss
+            r = ctl("show", "groups")
+            head, lines = rows(r.stdout)
+            aligned(head, lines["corp"], "REGS", "2", right=True)
+            aligned(head, lines["corp"], "PUSHES", "1", right=True)
+        tap.check("a reload that gives the group a new client (new local_address): registrations, "
+                  "failures and pushes count on, the last rekey time stays; the new address shown",
+                  reload_keeps_counts)
+
+        def clear_keeps_times():
+            grp = g.tel("/gvpn/groups")["corp"]
+            r = ctl("clear", "counters")
+            expect(r, 0, "counters cleared", stream="stdout")
+            after = g.tel("/gvpn/groups")["corp"]
+            assert after["registrations"] == 0 and after["pushes"] == 0, after
+            assert after["failures"] == 0, after
+            assert after["last_registration_at"] == grp["last_registration_at"], (after, grp)
+            assert after["last_rekey_at"] == grp["last_rekey_at"], (after, grp)
+            kss = g.tel("/gvpn/keyservers")["corp"]
+            assert kss["1"]["failures"] == 0 and kss["2"]["registrations"] == 0, kss
+            assert kss["1"]["failed_at"] > 0 and kss["2"]["registered_at"] > 0, kss
+            assert kss["1"]["status"] == "failed" and kss["2"]["status"] == "current", kss
+        tap.check("clear counters: registrations, failures, pushes and each key server's counts "
+                  "from zero; the times of the last registration, rekey and failure and the "
+                  "statuses stay", clear_keeps_times)
         assert g.stop() == 0
 
 
