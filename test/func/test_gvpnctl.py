@@ -296,6 +296,7 @@ def main():
     test_many_sas(tap, gvpnctl, gvpnd_bin, work)
     test_coalesced_requests(tap, gvpnctl, gvpnd_bin, work)
     test_fake(tap, gvpnctl, work)
+    test_key_servers_truncated(tap, gvpnctl, work)
     test_deploy(tap, root)
     return tap.done()
 
@@ -1244,6 +1245,40 @@ def test_fake(tap, gvpnctl, work):
         tap.check("another DPDK application on the prefix: not gvpnd, exit 2", not_gvpnd)
     finally:
         other.stop()
+
+
+def test_key_servers_truncated(tap, gvpnctl, work):
+    """A /gvpn/keyservers reply that left a group out (too long for gvpnd's output
+    buffer): gvpnctl asks for that group alone."""
+    runtime = os.path.join(work, "run")
+    ctl = Ctl(gvpnctl, "kstrunc")
+
+    def ks(name, port, status):
+        return {"local_address": "10.0.0.1:848", "local_bound": "yes",
+                "key_server": f"10.0.0.9:{port}",
+                "1": {"address": f"10.0.0.9:{port}", "status": status, "registrations": 1,
+                      "registered_at": 1796520457, "failures": 0, "failed_at": 0, "error": ""}}
+    fake = FakeTelemetry(runtime, "kstrunc", ["/gvpn/groups", "/gvpn/keyservers"], {
+        "/gvpn/groups": {"a": {"key_server": "10.0.0.9:848"}, "b": {"key_server": "10.0.0.9:849"},
+                         "gone": {"key_server": "10.0.0.9:850"}, "lab": {"state": "static"}},
+        "/gvpn/keyservers": {"a": ks("a", 848, "current")},
+        "/gvpn/keyservers,b": {"b": ks("b", 849, "current")},
+    })
+    try:
+        def asks_each_missing_group():
+            r = ctl("--runtime-dir", runtime, "show", "key-servers")
+            expect(r, 0, stream="stdout")
+            kss = key_server_rows(r.stdout)
+            assert set(kss) == {"a", "b"}, r.stdout
+            assert kss["b"][1]["1"][1:3] == ["10.0.0.9:849", "current"], kss
+            assert kss["b"][1]["1"][4] == "2026-12-06T01:27:37Z", kss
+            r = ctl("--runtime-dir", runtime, "show", "key-servers", "--json")
+            expect(r, 0, stream="stdout")
+            assert set(json.loads(r.stdout)) == {"a", "b"}, r.stdout
+        tap.check("show key-servers: a group the reply left out (too long) is asked for alone; "
+                  "one gone meanwhile is left out", asks_each_missing_group)
+    finally:
+        fake.stop()
 
 
 def test_deploy(tap, root):
