@@ -333,6 +333,7 @@ if [ $KEEP = 1 ]; then
 	step "left running (--keep); scripts/demo.sh --stop $ID removes it"
 	echo "gvpnctl: $CTL -f ${P}a show sa"
 	echo "hosts:   ip netns exec ${P}ha ping 198.51.100.20"
+	echo "members: ip netns exec $KS ping 10.0.0.2    (gvpnd A's own address, in band)"
 else
 	step "done: removing namespaces and processes"
 fi
