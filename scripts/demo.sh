@@ -3,9 +3,14 @@
 # gvpn live demo: a GDOI group on one machine.
 #
 #   hostA (192.0.2.10) -- [gvpnd A] --+-- WAN bridge --+-- [gvpnd B] -- hostB (198.51.100.20)
-#                                     |                |
+#                      10.0.0.2 on    |                |    10.0.0.3 on
+#                      its WAN port   |                |    its WAN port
 #                                key server (10.0.0.1, GDOI over UDP 848)
 #
+# Each member reaches the key server in band, as on an appliance where DPDK
+# owns both NICs: its WAN port has its own address (ports[].address), gvpnd
+# makes a kernel interface "wan" for it, and the member's namespace has no
+# other way out (no management interface, no route but through "wan").
 # Both members register with the key server, the hosts talk (ping, UDP, TCP),
 # only ESP with the hosts' own addresses crosses the WAN, both members are
 # asked to register again (a pull, as before keys expire) while a ping runs,
@@ -41,6 +46,8 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ "$(id -u)" = 0 ] || { echo "demo.sh: run as root (it creates network namespaces)" >&2; exit 1; }
+[ -n "$STOP" ] || [ -c /dev/net/tun ] ||
+	{ echo "demo.sh: needs /dev/net/tun for the members' own addresses (modprobe tun)" >&2; exit 1; }
 
 # What a run made is listed in its directory RUN, one line each: pids
 # ("PID START NAME", START the process's start time, so that a pid reused by
@@ -117,6 +124,11 @@ start() {
 	echo "$! ${s:--} $name" >>"$RUN/pids"
 	release
 }
+# shown COMMAND...: the command, then its output
+shown() {
+	echo "  \$ $*"
+	"$@" | sed 's/^/    /'
+}
 # ctl X ARGS...: gvpnctl on gvpnd X (a or b)
 ctl() { local x=$1; shift; $PY $CTL -f "$P$x" "$@"; }
 # ctl_shown X ARGS...: the gvpnctl command, then its answer
@@ -166,37 +178,47 @@ P=gvd$ID
 KS=${P}ks
 echo "demo $ID: namespaces $P*, gvpnd file prefixes ${P}a and ${P}b, files in $RUN"
 
-step "network: two sites, a WAN bridge and the key server"
+step "network: two sites, a WAN bridge and the key server; the members' only way out is their WAN port"
 for n in "$KS" "${P}ga" "${P}gb" "${P}ha" "${P}hb"; do
 	hold
 	ip netns add "$n"
 	echo "$n" >>"$RUN/netns"
 	release
-	in_ns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	# default: also the kernel interfaces gvpnd makes later
+	in_ns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 	ip -n "$n" link set lo up
 done
 BR=br-$ID
 ip -n "$KS" link add "$BR" type bridge
 ip -n "$KS" addr add 10.0.0.1/24 dev "$BR"
 ip -n "$KS" link set dev "$BR" up
-# site X: hostX -- gvpnd (clear port clrX-ID, protected port wanX-ID, management mgtX-ID);
-# the interfaces are made in their namespaces, so their names never meet another run's
+# checksums filled in by the key server's kernel: a veth would leave them to
+# an offload no wire does, and the members' kernels would refuse them
+in_ns "$KS" ethtool -K "$BR" tx off >/dev/null
+# site X: hostX -- gvpnd (clear port clrX-ID, protected port wanX-ID); gvpnd's
+# namespace has no address of its own until gvpnd makes "wan". The interfaces
+# are made in their namespaces, so their names never meet another run's.
 site() {
-	local x=$1 host=$2 peer_net=$3 mgmt=$4
+	local x=$1 host=$2 peer_net=$3
 	local g=$P"g$x" h=$P"h$x" l
 	ip link add name "host$x-$ID" netns "$h" type veth peer name "clr$x-$ID" netns "$g"
 	ip link add name "wan$x-$ID" netns "$g" type veth peer name "bwan$x-$ID" netns "$KS"
-	ip link add name "mgt$x-$ID" netns "$g" type veth peer name "bmgt$x-$ID" netns "$KS"
-	for l in "bwan$x-$ID" "bmgt$x-$ID"; do ip -n "$KS" link set dev "$l" master "$BR" up; done
+	ip -n "$KS" link set dev "bwan$x-$ID" master "$BR" up
+	in_ns "$KS" ethtool -K "bwan$x-$ID" tx off >/dev/null
 	ip -n "$h" addr add "$host"/24 dev "host$x-$ID"
 	ip -n "$h" link set dev "host$x-$ID" up
 	ip -n "$h" route add "$peer_net" dev "host$x-$ID"
 	in_ns "$h" ethtool -K "host$x-$ID" tx off >/dev/null
-	for l in "clr$x-$ID" "wan$x-$ID" "mgt$x-$ID"; do ip -n "$g" link set dev "$l" up; done
-	ip -n "$g" addr add "$mgmt"/24 dev "mgt$x-$ID"
+	for l in "clr$x-$ID" "wan$x-$ID"; do
+		# gvpnd's veth ends are wires: their own stack must not answer for
+		# the member's address, which lives on the interface gvpnd makes
+		# (and carries the same MAC)
+		in_ns "$g" sysctl -qw "net.ipv4.conf.$l.arp_ignore=8" "net.ipv4.conf.$l.rp_filter=1"
+		ip -n "$g" link set dev "$l" up
+	done
 }
-site a 192.0.2.10 198.51.100.0/24 10.0.0.2
-site b 198.51.100.20 192.0.2.0/24 10.0.0.3
+site a 192.0.2.10 198.51.100.0/24
+site b 198.51.100.20 192.0.2.0/24
 echo "hostA 192.0.2.10 -- gvpnd A (10.0.0.2) -- WAN -- gvpnd B (10.0.0.3) -- hostB 198.51.100.20"
 
 step "key server: group 1001, AES-128-CBC + HMAC-SHA1-96, 192.0.2.0/24 <-> 198.51.100.0/24"
@@ -213,18 +235,22 @@ JSON
 start ks ip netns exec "$KS" $PY test/ks/gdoi_ks.py --config "$RUN/ks.json" >"$RUN/ks.log" 2>&1
 
 step "group members: gvpnd A and B register"
+# The WAN port's own address is the member's: gvpnd gives it to the kernel
+# interface "wan" with the default route, and the GDOI client binds to it.
+# No bypass: what is addressed to the member never goes through the group's
+# rules.
 member() {
-	local x=$1 mgmt=$2
+	local x=$1 addr=$2
 	cat >"$RUN/gvpnd-$x.conf" <<CONF
 ports = (
   { name = "inside"; role = "clear";     device = "net_af_packet0"; peer = "wan"; },
-  { name = "wan";    role = "protected"; device = "net_af_packet1"; }
+  { name = "wan";    role = "protected"; device = "net_af_packet1";
+    address = "$addr/24"; gateway = "10.0.0.1"; }
 );
-bypass = ( { protocol = "udp"; dst_port = 848; } );
 groups = ( {
   name = "corp"; id = 1001;
   key_servers = ( "10.0.0.1" );
-  local_address = "$mgmt";
+  local_address = "$addr";
   psk = "$PSK";
 } );
 CONF
@@ -247,6 +273,14 @@ for x in a b; do
 done
 ctl_shown a show groups
 ctl_shown b show groups
+echo "each member's namespace: its only interface with an address is the one gvpnd made for"
+echo "its WAN port, and every route goes through it (the key server only in band)"
+for x in a b; do
+	shown ip -n "$P""g$x" -br -4 addr
+	shown ip -n "$P""g$x" route
+done
+echo "the key server pings gvpnd A's own address (answered by its kernel, through the port)"
+in_ns "$KS" ping -c 1 -W 2 10.0.0.2 | sed -n '2p;$p' | sed 's/^/  /'
 
 step "traffic: ping, a UDP datagram and a TCP transfer from hostA to hostB"
 start dumpcap ip netns exec "$KS" dumpcap -q -i "$BR" -f "not udp port 848" -w "$RUN/wan.pcapng" \
@@ -299,6 +333,7 @@ if [ $KEEP = 1 ]; then
 	step "left running (--keep); scripts/demo.sh --stop $ID removes it"
 	echo "gvpnctl: $CTL -f ${P}a show sa"
 	echo "hosts:   ip netns exec ${P}ha ping 198.51.100.20"
+	echo "members: ip netns exec $KS ping 10.0.0.2    (gvpnd A's own address, in band)"
 else
 	step "done: removing namespaces and processes"
 fi

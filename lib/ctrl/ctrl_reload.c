@@ -8,7 +8,9 @@
  *                SAs installed from then on)
  *   next         a group's key servers, phase 1 (proposals, lifetime) and
  *   registration retry settings: its SAs and traffic stay; its client takes
- *                them up at its next registration attempt
+ *                them up at its next registration attempt (the rules that
+ *                punt the key servers' packets to a port's own address, with
+ *                their own budget, are rebuilt at once)
  *   re-register  a group's id, direction, local address, PSK or static
  *                SAs (or a change between key servers and static SAs): its
  *                SAs are cleared and it registers again (a static group
@@ -46,6 +48,7 @@ struct plan {
 	int fail_open_changed[GVPN_MAX_GROUPS];
 	int any_fail_open_changed;
 	int bypass_changed, df_changed, ttl_changed;
+	int punt_changed; /* the rules for the box's own addresses (key servers) */
 	unsigned int unchanged, reregistered, added, removed;
 	unsigned int new_sas; /* static SAs to install */
 };
@@ -112,6 +115,29 @@ gdoi_next_change(const struct gvpn_gdoi_conf *a, const struct gvpn_gdoi_conf *b)
 	if (a->retries != b->retries)
 		return "retries";
 	return NULL;
+}
+
+/* Whether the rules that punt to the box's own addresses differ: a port
+ * with an address gives each GDOI group's key servers the control budget,
+ * so a change of key servers (or of the groups) changes them. */
+static int
+punt_rules_differ(const struct gvpn_config *a, const struct gvpn_config *b)
+{
+	struct gvpn_policy_rule *x = calloc(2 * CTRL_PUNT_RULES_MAX, sizeof(*x));
+	struct gvpn_policy_rule *y = x + CTRL_PUNT_RULES_MAX;
+	unsigned int n, i;
+	int differ;
+
+	if (x == NULL)
+		return 1; /* rebuilt to be sure */
+	n = ctrl_punt_rules(a, x, 0);
+	differ = n != ctrl_punt_rules(b, y, 0);
+	for (i = 0; !differ && i < n; i++)
+		differ = !gvpn_selector_equal(&x[i].sel, &y[i].sel) ||
+			 x[i].rule.type != y[i].rule.type || x[i].categories != y[i].categories ||
+			 x[i].priority != y[i].priority;
+	free(x);
+	return differ;
 }
 
 /* The first setting of a group's identity or keying that differs, or NULL. */
@@ -444,8 +470,9 @@ apply(struct gvpn_ctrl *c, struct gvpn_config *live, const struct gvpn_config *n
 		    (rc = c->group[g].proto->reconf(c->group[g].client)) != 0 && first == 0)
 			first = rc;
 	/* The cleared TEKs leave the rule table before any new one can take
-	 * their index; bypass and fail-open changes arrive with it. */
-	if (down || p->bypass_changed || p->any_fail_open_changed) {
+	 * their index; bypass, fail-open and punt rule changes (new key
+	 * servers) arrive with it. */
+	if (down || p->bypass_changed || p->any_fail_open_changed || p->punt_changed) {
 		rc = gvpn_ctrl_policy_update(c);
 		if (rc != 0 && first == 0)
 			first = rc;
@@ -493,6 +520,7 @@ gvpn_ctrl_reload(struct gvpn_ctrl *c, struct gvpn_config *live, const char *path
 	    !selectors_equal(live->bypass, live->n_bypass, next->bypass, next->n_bypass);
 	p.df_changed = live->df != next->df;
 	p.ttl_changed = live->ttl != next->ttl;
+	p.punt_changed = punt_rules_differ(live, next);
 	if ((rc = check_room(c, &p, err, sizeof(err))) != 0)
 		goto refused;
 

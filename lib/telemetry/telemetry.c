@@ -79,6 +79,7 @@ static struct {
 	struct gvpn_worker_stats *ws; /* [n_workers] */
 	struct gvpn_esp_stats *es;    /* [n_workers] */
 	struct rte_eth_stats eth[GVPN_MAX_PORTS];
+	struct gvpn_host_port_stats host[GVPN_MAX_PORTS];
 	struct sa_base *sa; /* [GVPN_MAX_SA_SLOTS] */
 	struct group_base group[GVPN_MAX_GROUPS];
 } base = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -168,6 +169,13 @@ add_port_host(struct rte_tel_data *e, uint16_t p, const struct gvpn_worker_stats
 		inet_ntop(AF_INET, &ia, g, sizeof(g));
 	}
 	gvpn_host_port_stats(tc.host, p, &hs);
+	pthread_mutex_lock(&base.lock);
+	if (base.cleared_at != 0) {
+		hs.delivered = since(hs.delivered, base.host[p].delivered);
+		hs.delivery_dropped = since(hs.delivery_dropped, base.host[p].delivery_dropped);
+		hs.inject_dropped = since(hs.inject_dropped, base.host[p].inject_dropped);
+	}
+	pthread_mutex_unlock(&base.lock);
 	for (unsigned int w = 0; w < tc.n_workers && w < GVPN_CTRL_MAX_WORKERS; w++) {
 		punted += ws[w].port[p].punted;
 		rate += ws[w].port[p].punt_rate_dropped;
@@ -1245,9 +1253,11 @@ cmd_counters_clear(const char *cmd, const char *params, struct rte_tel_data *d)
 		memcpy(&base.ws[w], gvpn_worker_stats(tc.workers[w]), sizeof(base.ws[w]));
 		memcpy(&base.es[w], gvpn_worker_esp_stats(tc.workers[w]), sizeof(base.es[w]));
 	}
-	for (uint16_t p = 0; p < tc_n_ports; p++)
+	for (uint16_t p = 0; p < tc_n_ports; p++) {
 		if (rte_eth_stats_get(tc.port_ids[p], &base.eth[p]) != 0)
 			memset(&base.eth[p], 0, sizeof(base.eth[p]));
+		gvpn_host_port_stats(tc.host, p, &base.host[p]);
+	}
 	memset(base.sa, 0, GVPN_MAX_SA_SLOTS * sizeof(*base.sa));
 	for (unsigned int i = 0; i < snap->n_sas; i++) {
 		const struct gvpn_sa_info *sa = &snap->sa[i];

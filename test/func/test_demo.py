@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-3-Clause
-"""README command one, in its short mode, as TAP: both members register,
+"""README command one, in its short mode, as TAP: both members register
+with the key server in band (through their WAN ports, no other route),
 traffic crosses encrypted (only ESP on the WAN, the hosts get their data),
 the re-registration and a pushed rekey happen with traffic flowing, and
 nothing is left behind; two demos at once, each removing only its own, and
@@ -90,6 +91,20 @@ def group_rows(out):
     return rows
 
 
+def shown(out, cmd):
+    """The output lines the demo showed under "$ CMD..." (indented by 4)."""
+    lines = out.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("  $ ") and re.fullmatch(cmd, line[4:].strip()):
+            block = []
+            for x in lines[i + 1:]:
+                if not x.startswith("    "):
+                    break
+                block.append(x.strip())
+            return block
+    raise AssertionError(f"no '$ {cmd}' shown: {out[-2000:]}")
+
+
 def check_demo(tap, name, rc, out):
     """The first run's checks on one demo's output."""
     def ran():
@@ -102,6 +117,23 @@ def check_demo(tap, name, rc, out):
         assert "$ app/gvpnctl/gvpnctl -f gvd" in out, "shown by gvpnctl"
     tap.check(f"{name}: both members registered with the key server (gvpnctl show groups)",
               registered)
+
+    def in_band():
+        for x, addr in (("a", "10.0.0.2/24"), ("b", "10.0.0.3/24")):
+            addrs = shown(out, rf"ip -n gvd[A-Za-z0-9]+g{x} -br -4 addr")
+            assert sorted(a.split()[0] for a in addrs) == ["lo", "wan"], addrs
+            assert any(a.split()[0] == "wan" and addr in a for a in addrs), addrs
+            routes = shown(out, rf"ip -n gvd[A-Za-z0-9]+g{x} route")
+            assert "default via 10.0.0.1 dev wan" in routes, routes
+            # no side channel: every route of the member's namespace uses the port's interface
+            assert routes and all(" dev wan" in r for r in routes), routes
+        assert "64 bytes from 10.0.0.2" in out, "the key server's ping of the member's address"
+        ports = out[out.index("show ports"):]
+        assert re.search(r"^\s+wan\s+10\.0\.0\.2/24\s+10\.0\.0\.1\s+wan\s", ports, re.M), \
+            ports[:1500]
+    tap.check(f"{name}: the member reaches the key server only in band: its namespace's "
+              "one address is its WAN port's, on the interface gvpnd made, and every route "
+              "goes through it", in_band)
 
     def traffic():
         assert "hostB got UDP 'hello from site A' from 192.0.2.10" in out, out[-2000:]

@@ -340,6 +340,23 @@ def test_inband(ctx, tap):
                     assert f"{GM_ADDR}/24" in r.stdout and "PUNTED" in r.stdout, r.stdout
                 tap.check("telemetry and gvpnctl show the port's address, interface and "
                           "punt counters", counters)
+
+                def clear_counters():
+                    keys = ("punted", "punt_rate_dropped", "punt_ring_full", "punt_delivered",
+                            "punt_delivery_dropped", "injected", "injected_dropped")
+                    before = port(g)
+                    assert before["punted"] > 100 and before["punt_delivered"] > 100, before
+                    assert before["punt_rate_dropped"] > 0 and before["injected"] > 0, before
+                    r = run([os.path.join(ctx["root"], "app", "gvpnctl", "gvpnctl"),
+                             "-f", g.prefix, "clear", "counters"])
+                    assert r.returncode == 0, r.stderr
+                    after = port(g)
+                    # from zero again: at most a few frames (ARP, a key server's) since
+                    assert all(after[k] <= 10 for k in keys), (before, after)
+                    assert after["punt_rate_dropped"] == 0, after
+                    assert after["address"] == before["address"], after
+                tap.check("clear counters: the port's punt counters, the workers' and the "
+                          "kernel interface's, count from zero", clear_counters)
                 assert g.stop() == 0
             links = run(["ip", "-n", t.g, "-o", "link"]).stdout
             tap.result(" wan" not in links.replace("gW", ""),

@@ -4,6 +4,7 @@
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include "fuzz_dp.h"
 
@@ -49,6 +50,18 @@ fz_dp_start(struct fz_dp *dp, const char *argv0, unsigned int n_mbufs,
 	if (dp->pool == NULL)
 		abort();
 	wc.pool = dp->pool;
+	for (uint16_t i = 0; i < cfg->n_ports && i < 2; i++) {
+		if (cfg->ports[i].address == 0)
+			continue;
+		if (dp->punt == NULL)
+			dp->punt =
+			    rte_ring_create("fuzz_punt", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (dp->punt == NULL)
+			abort();
+		wc.punt_port[i].address = rte_cpu_to_be_32(cfg->ports[i].address);
+		wc.punt_port[i].rate = cfg->ports[i].punt_rate;
+	}
+	wc.punt = dp->punt;
 	wc.pairs[0] = (struct gvpn_pair){.clear = null_port("net_null0", dp->pool),
 					 .prot = null_port("net_null1", dp->pool),
 					 .clear_idx = 0,
@@ -77,6 +90,19 @@ fz_dp_add_sa(struct fz_dp *dp, uint8_t g, uint32_t spi, const struct gvpn_select
 	return sp;
 }
 
+unsigned int
+fz_dp_drain_punt(struct fz_dp *dp)
+{
+	void *m;
+	unsigned int n = 0;
+
+	while (dp->punt != NULL && rte_ring_sc_dequeue(dp->punt, &m) == 0) {
+		rte_pktmbuf_free(m);
+		n++;
+	}
+	return n;
+}
+
 void
 fz_dp_settle(struct fz_dp *dp)
 {
@@ -91,5 +117,7 @@ fz_dp_stop(struct fz_dp *dp)
 {
 	gvpn_ctrl_free(dp->ctrl);
 	gvpn_worker_free(dp->w);
+	fz_dp_drain_punt(dp);
+	rte_ring_free(dp->punt);
 	rte_eal_cleanup();
 }

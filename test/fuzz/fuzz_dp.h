@@ -6,7 +6,10 @@
  * The data plane the worker and telemetry harnesses run against: EAL with
  * two net_null ports (transmitted frames are freed), a pool, one worker on
  * the port pair and a control core over the harness's configuration.
- * Every failure aborts: a harness cannot run without it.
+ * Ports of the configuration with an address (ports[].address: index 0 the
+ * clear port, 1 the protected one) have the exception path: the worker
+ * punts to a ring the harness drains (fz_dp_drain_punt), at the port's
+ * punt_rate. Every failure aborts: a harness cannot run without it.
  */
 #include <stdint.h>
 
@@ -16,6 +19,7 @@ struct fz_dp {
 	struct rte_mempool *pool;
 	struct gvpn_worker *w;
 	struct gvpn_ctrl *ctrl;
+	struct rte_ring *punt; /* NULL: no port has an address */
 };
 
 /**
@@ -31,6 +35,9 @@ void fz_dp_start(struct fz_dp *dp, const char *argv0, unsigned int n_mbufs,
  */
 struct gvpn_ctrl_sa_params fz_dp_add_sa(struct fz_dp *dp, uint8_t g, uint32_t spi,
 					const struct gvpn_selector *sel);
+
+/** Free the frames the worker punted. @return how many there were. */
+unsigned int fz_dp_drain_punt(struct fz_dp *dp);
 
 /** Run the worker and the control core until nothing is pending. */
 void fz_dp_settle(struct fz_dp *dp);

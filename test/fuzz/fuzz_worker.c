@@ -8,7 +8,11 @@
  * rest is wrapped as the inner packet of valid ESP first, so the checks
  * after decryption see arbitrary packets. The rest is an Ethernet frame
  * (or, wrapped, an IPv4 packet). Ports are net_null: transmitted frames
- * are freed. The pool holds just enough for a full reassembly table plus a
+ * are freed. Both ports have an address of the box's own (the clear port
+ * 10.9.0.1, the protected port 203.0.113.50, whose group has the key
+ * server 203.0.113.1), so ARP for them, and what is addressed to them,
+ * takes the exception path: punted within the ports' rates (freed after
+ * each input) or counted as dropped. The pool holds just enough for a full reassembly table plus a
  * margin, so an mbuf the pipeline leaks soon ends the run with abort().
  */
 #include <stdint.h>
@@ -47,7 +51,21 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct gvpn_ctrl_sa_params sp;
 
 	(void)argc;
-	cfg.n_groups = 1;
+	cfg.n_ports = 2;
+	cfg.ports[0].role = GVPN_PORT_CLEAR;
+	cfg.ports[0].peer = 1;
+	cfg.ports[0].address = 0x0a090001; /* 10.9.0.1 */
+	cfg.ports[0].prefix_len = 24;
+	cfg.ports[0].punt_rate = 10000;
+	cfg.ports[1].role = GVPN_PORT_PROTECTED;
+	cfg.ports[1].address = 0xcb007132; /* 203.0.113.50 */
+	cfg.ports[1].prefix_len = 24;
+	cfg.ports[1].punt_rate = 10000;
+	/* a key-server group: its key server's packets have the control budget */
+	cfg.groups[1].gdoi = 1;
+	cfg.groups[1].ks.n_servers = 1;
+	cfg.groups[1].ks.server_addr[0] = 0xcb007101; /* 203.0.113.1 */
+	cfg.n_groups = 2;
 	cfg.n_bypass = 1;
 	cfg.bypass[0] = byp;
 	cfg.groups[0].n_fail_open = 1;
@@ -111,5 +129,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		gvpn_worker_inbound(dp.w, 0, &m, 1);
 	else
 		gvpn_worker_outbound(dp.w, 0, &m, 1);
+	fz_dp_drain_punt(&dp);
 	return 0;
 }

@@ -18,6 +18,8 @@ the harness for that step (see the comment at the top of each fuzz_*.c):
   isakmp                 the datagrams as received
   config                 config/*.conf and test_config.py's bad cases
   telemetry              command index, parameter string
+  worker                 mode byte, Ethernet frame: the exception path's
+                         (ARP for the ports' own addresses, UDP and ICMP to them)
 
 Usage: make_corpus.py [OUTDIR]   (default: test/fuzz/corpus next to this file)
 """
@@ -209,9 +211,39 @@ def telemetry(seeds):
         seeds.put("telemetry", f"cmd{cmd}-{i}", data)
 
 
+# fuzz_worker.c's addresses: the ports' own, the key server's, another host's.
+CLEAR_OWN, PROT_OWN, KS_ADDR, STRANGER = "10.9.0.1", "203.0.113.50", "203.0.113.1", "203.0.113.99"
+
+
+def worker(seeds):
+    """Frames for the box itself (mode byte 1: in from the protected port,
+    0: in from the clear port)."""
+    from scapy.layers.inet import ICMP, IP, UDP
+    from scapy.layers.l2 import ARP, Ether
+    mac = "02:00:00:00:00:01"
+    frames = {
+        "arp-prot-own": (1, Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") /
+                         ARP(hwsrc=mac, psrc=KS_ADDR, pdst=PROT_OWN)),
+        "udp-ks-to-prot-own": (1, Ether(src=mac) / IP(src=KS_ADDR, dst=PROT_OWN) /
+                               UDP(sport=848, dport=848) / (b"\0" * 28)),
+        "udp-mcast-rekey": (1, Ether(src=mac, dst="01:00:5e:40:00:07") /
+                            IP(src=KS_ADDR, dst="239.192.0.7") / UDP(sport=848, dport=848) /
+                            (b"\0" * 28)),
+        "udp-stranger-to-prot-own": (1, Ether(src=mac) / IP(src=STRANGER, dst=PROT_OWN) /
+                                     UDP(sport=40000, dport=9) / b"x"),
+        "arp-clear-own": (0, Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") /
+                          ARP(hwsrc=mac, psrc="10.9.0.5", pdst=CLEAR_OWN)),
+        "icmp-to-clear-own": (0, Ether(src=mac) / IP(src="10.9.0.5", dst=CLEAR_OWN) /
+                              ICMP(type=8)),
+    }
+    for name, (mode, f) in frames.items():
+        seeds.put("worker", name, bytes([mode]) + bytes(f))
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
-    for h in ("mm2", "mm4", "mm6", "pull2", "pull4", "push", "isakmp", "config", "telemetry"):
+    for h in ("mm2", "mm4", "mm6", "pull2", "pull4", "push", "isakmp", "config", "telemetry",
+              "worker"):
         shutil.rmtree(os.path.join(out, h), ignore_errors=True)
     seeds = Seeds(out)
     work = tempfile.mkdtemp(prefix="gvpn-corpus-")
@@ -225,6 +257,7 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
     configs(seeds)
     telemetry(seeds)
+    worker(seeds)
     print(f"{seeds.n} seeds in {out}")
 
 

@@ -8,7 +8,9 @@
  * the inject ring leave on the port.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <rte_arp.h>
 #include <rte_eal.h>
@@ -34,7 +36,8 @@ static uint16_t clear_port, prot_port;
 #define IP4(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 
 static const uint32_t OWN = IP4(203, 0, 113, 50), KS = IP4(203, 0, 113, 1),
-		      STRANGER = IP4(203, 0, 113, 99), HOST = IP4(192, 0, 2, 10);
+		      STRANGER = IP4(203, 0, 113, 99), HOST = IP4(192, 0, 2, 10),
+		      NEW_KS = IP4(203, 0, 113, 2);
 
 static struct rte_ring *
 ring(const char *name, unsigned int flags)
@@ -129,12 +132,11 @@ struct setup {
 	struct gvpn_ctrl *c;
 };
 
-/* A pair whose protected port has the address OWN, a group with key server
- * KS, and the rule table the control core builds for them. */
+/* The worker and control core over s->cfg, whose protected port has the
+ * address OWN, and the rule table the control core builds. */
 static int
-setup(void **state)
+start(void **state, struct setup *s)
 {
-	struct setup *s = calloc(1, sizeof(*s));
 	struct gvpn_worker_conf wc = {.id = 0,
 				      .burst = 64,
 				      .n_pairs = 1,
@@ -144,21 +146,7 @@ setup(void **state)
 				      .punt = punt};
 	struct gvpn_ctrl_conf cc = {
 	    .cfg = &s->cfg, .n_workers = 1, .backend = &gvpn_crypto_ipsecmb};
-	struct gvpn_config *cfg = &s->cfg;
 
-	assert_non_null(s);
-	cfg->n_ports = 2;
-	cfg->ports[0].role = GVPN_PORT_CLEAR;
-	cfg->ports[0].peer = 1;
-	cfg->ports[1].role = GVPN_PORT_PROTECTED;
-	cfg->ports[1].address = OWN;
-	cfg->ports[1].prefix_len = 24;
-	cfg->ports[1].punt_rate = RATE;
-	cfg->n_groups = 1;
-	snprintf(cfg->groups[0].name, GVPN_NAME_MAX, "g");
-	cfg->groups[0].gdoi = 1;
-	cfg->groups[0].ks.n_servers = 1;
-	cfg->groups[0].ks.server_addr[0] = KS;
 	wc.pairs[0] = (struct gvpn_pair){
 	    .clear = clear_port, .prot = prot_port, .clear_idx = 0, .prot_idx = 1, .mtu = 1500};
 	wc.punt_port[1] = (struct gvpn_punt_port){
@@ -175,6 +163,70 @@ setup(void **state)
 	}
 	*state = s;
 	return 0;
+}
+
+/* A pair whose protected port has the address OWN, a group with key server
+ * KS, and the rule table the control core builds for them. */
+static int
+setup(void **state)
+{
+	struct setup *s = calloc(1, sizeof(*s));
+	struct gvpn_config *cfg = &s->cfg;
+
+	assert_non_null(s);
+	cfg->n_ports = 2;
+	cfg->ports[0].role = GVPN_PORT_CLEAR;
+	cfg->ports[0].peer = 1;
+	cfg->ports[1].role = GVPN_PORT_PROTECTED;
+	cfg->ports[1].address = OWN;
+	cfg->ports[1].prefix_len = 24;
+	cfg->ports[1].punt_rate = RATE;
+	cfg->n_groups = 1;
+	snprintf(cfg->groups[0].name, GVPN_NAME_MAX, "g");
+	cfg->groups[0].gdoi = 1;
+	cfg->groups[0].ks.n_servers = 1;
+	cfg->groups[0].ks.server_addr[0] = KS;
+	return start(state, s);
+}
+
+/* The same from a configuration file (key server KS), so that it can be
+ * reloaded. */
+static const char reload_conf[] =
+    "ports = ( { name = \"inside\"; role = \"clear\"; device = \"net_null0\"; "
+    "peer = \"wan\"; },\n"
+    "          { name = \"wan\"; role = \"protected\"; device = \"net_null1\";\n"
+    "            address = \"203.0.113.50/24\"; punt_rate = 1000; } );\n"
+    "groups = ( { name = \"g\"; id = 1001; key_servers = ( \"%s\" );\n"
+    "             local_address = \"203.0.113.50\"; psk = \"group-member-psk-0123456789\"; } "
+    ");\n";
+
+static void
+write_conf(const char *path, const char *key_server)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fprintf(f, reload_conf, key_server);
+	fclose(f);
+}
+
+static char conf_path[] = "/tmp/test_punt_XXXXXX";
+
+static int
+setup_file(void **state)
+{
+	struct setup *s = calloc(1, sizeof(*s));
+	char err[256];
+	int fd = mkstemp(conf_path);
+
+	assert_non_null(s);
+	assert_true(fd >= 0);
+	close(fd);
+	write_conf(conf_path, "203.0.113.1");
+	if (gvpn_config_parse(conf_path, &s->cfg, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(s->cfg.ports[1].punt_rate, RATE);
+	return start(state, s);
 }
 
 static int
@@ -287,6 +339,52 @@ test_the_kernels_frames_leave_on_the_port(void **state)
 	assert_int_equal(prot_stats(s)->injected, 3);
 }
 
+/* One burst: strangers' datagrams to the address, enough to spend the
+ * host budget, then one from @p src. Whether that one was punted. */
+static int
+punted_after_a_flood(struct setup *s, uint32_t src)
+{
+	struct rte_mbuf *m[64], *f;
+	int found = 0;
+
+	for (unsigned int i = 0; i < ARRAY_LEN(m) - 1; i++)
+		m[i] = udp_packet(STRANGER, OWN, (uint16_t)(3000 + i));
+	m[ARRAY_LEN(m) - 1] = udp_packet(src, OWN, 848);
+	gvpn_worker_inbound(s->w, 0, m, ARRAY_LEN(m));
+	assert_true(prot_stats(s)->punt_rate_dropped > 0); /* the host budget is spent */
+	while (rte_ring_dequeue(punt, (void **)&f) == 0) {
+		const struct rte_ipv4_hdr *ip =
+		    rte_pktmbuf_mtod_offset(f, const struct rte_ipv4_hdr *, 14);
+
+		found |= ip->src_addr == rte_cpu_to_be_32(src);
+		rte_pktmbuf_free(f);
+	}
+	return found;
+}
+
+/* A reload that changes the key servers rebuilds the punt rules at once:
+ * the new key server's packets have the control budget, the old one's no
+ * longer. */
+static void
+test_a_reload_gives_new_key_servers_the_control_budget(void **state)
+{
+	struct setup *s = *state;
+
+	assert_true(punted_after_a_flood(s, KS));
+	assert_false(punted_after_a_flood(s, NEW_KS));
+	write_conf(conf_path, "203.0.113.2");
+	assert_int_equal(gvpn_ctrl_reload(s->c, &s->cfg, conf_path), 0);
+	assert_int_equal(s->cfg.groups[0].ks.server_addr[0], NEW_KS);
+	assert_int_not_equal(gvpn_ctrl_pending(s->c), 0); /* a new rule table sent */
+	while (gvpn_ctrl_pending(s->c) != 0) {
+		gvpn_ctrl_poll(s->c);
+		gvpn_worker_poll(s->w);
+	}
+	assert_true(punted_after_a_flood(s, NEW_KS));
+	assert_false(punted_after_a_flood(s, KS));
+	unlink(conf_path);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -302,6 +400,8 @@ main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_transit_traffic_is_not_punted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_the_kernels_frames_leave_on_the_port, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_a_reload_gives_new_key_servers_the_control_budget,
+					    setup_file, teardown),
 	};
 
 	(void)argc;
