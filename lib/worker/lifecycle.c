@@ -129,6 +129,12 @@ gvpn_worker_esp_stats(const struct gvpn_worker *w)
 }
 
 void
+gvpn_worker_rule_hits(const struct gvpn_worker *w, struct gvpn_rule_hits *out)
+{
+	memcpy(out, &w->hits, sizeof(*out));
+}
+
+void
 gvpn_worker_sa_counters(const struct gvpn_worker *w, uint16_t slot, struct gvpn_sa_counters *out)
 {
 	const struct gvpn_esp_sa_state *st = &w->st[slot];

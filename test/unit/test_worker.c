@@ -5,7 +5,8 @@
  * not one packet is lost or encrypted with the wrong SA; a burst that
  * pre-fragments into more packets than the worker's lists hold leaves whole;
  * an SA whose SPI a worker cannot index is reported, logged and counted; the
- * control core refuses more workers than it addresses.
+ * control core refuses more workers than it addresses; bypass and fail-open
+ * packets count for the rule that passed them.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -480,6 +481,181 @@ test_spi_the_worker_cannot_index_is_reported_and_counted(void **state)
 	gvpn_worker_free(w);
 }
 
+/* udp_packet() to another destination port. */
+static struct rte_mbuf *
+udp_to_port(uint32_t src, uint32_t dst, uint16_t dport)
+{
+	struct rte_mbuf *m = udp_packet(src, dst, 0);
+
+	rte_pktmbuf_mtod_offset(m, struct rte_udp_hdr *, 14 + 20)->dst_port =
+	    rte_cpu_to_be_16(dport);
+	return m;
+}
+
+/* Free what a TX ring holds: @return how many. */
+static unsigned int
+drain(struct rte_ring *r)
+{
+	struct rte_mbuf *m[BURST];
+	unsigned int n, all = 0;
+
+	while ((n = rte_ring_dequeue_burst(r, (void **)m, BURST, NULL)) != 0) {
+		for (unsigned int i = 0; i < n; i++)
+			rte_pktmbuf_free(m[i]);
+		all += n;
+	}
+	return all;
+}
+
+/* Send @p n packets of @p make(src, dst, port) one way: @return how many left
+ * on the other side. */
+static unsigned int
+send_each(struct gvpn_worker *w, int inbound, uint32_t src, uint32_t dst, uint16_t port,
+	  unsigned int n)
+{
+	struct rte_mbuf *m[BURST];
+
+	for (unsigned int i = 0; i < n; i++)
+		m[i] = udp_to_port(src, dst, port);
+	if (inbound)
+		gvpn_worker_inbound(w, 0, m, (uint16_t)n);
+	else
+		gvpn_worker_outbound(w, 0, m, (uint16_t)n);
+	return drain(inbound ? clear_tx : prot_tx);
+}
+
+static struct gvpn_selector
+any_to(uint32_t dst, uint8_t len, uint8_t proto, uint16_t dport)
+{
+	return (struct gvpn_selector){.dst = {dst, len},
+				      .proto = proto,
+				      .sport_hi = 65535,
+				      .dport_lo = dport,
+				      .dport_hi = dport != 0 ? dport : 65535};
+}
+
+/*
+ * Bypass packets, both ways, count for the rule that passed them and for no
+ * other. A reload that puts another rule at an index restarts that index's
+ * count; the others keep theirs.
+ */
+static void
+test_a_bypass_packet_counts_for_its_rule_and_no_other(void **state)
+{
+	static struct gvpn_config cfg;
+	struct gvpn_rule_hits h_copy, *h = &h_copy;
+	const struct gvpn_ctrl_snapshot *snap;
+	struct gvpn_worker *w;
+	struct gvpn_ctrl *c;
+
+	(void)state;
+	worker_and_ctrl(&cfg, BURST, 1500, 0, &w, &c);
+	cfg.n_bypass = 3;
+	cfg.bypass[0] = any_to(0, 0, IPPROTO_UDP, 848);
+	cfg.bypass[1] = any_to(0, 0, IPPROTO_UDP, 500);
+	cfg.bypass[2] = any_to(0, 0, 89, 0);
+	cfg.groups[0].n_fail_open = 1;
+	cfg.groups[0].fail_open[0] = any_to(0, 0, 0, 0); /* the group has not failed */
+	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
+	settle(c, w, 1);
+
+	assert_int_equal(send_each(w, 0, A, B, 500, 3), 3);
+	assert_int_equal(send_each(w, 1, B, A, 500, 2), 2); /* the other way */
+	assert_int_equal(send_each(w, 0, A, B, 848, 1), 1);
+	assert_int_equal(send_each(w, 0, A, B, 9, 1), 0); /* no rule */
+	gvpn_worker_rule_hits(w, h);
+	assert_int_equal(h->bypass[0], 1);
+	assert_int_equal(h->bypass[1], 5);
+	assert_int_equal(gvpn_worker_stats(w)->bypassed, 6);
+	for (unsigned int i = 2; i < GVPN_MAX_BYPASS; i++)
+		assert_int_equal(h->bypass[i], 0);
+	for (unsigned int i = 0; i < GVPN_MAX_GROUPS * GVPN_MAX_FAIL_OPEN; i++)
+		assert_int_equal(h->fail_open[i], 0);
+
+	/* a table with the same rules keeps the counts */
+	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
+	settle(c, w, 1);
+	gvpn_worker_rule_hits(w, h);
+	assert_int_equal(h->bypass[1], 5);
+	assert_int_equal(gvpn_ctrl_publish(c), 0);
+	snap = gvpn_ctrl_snapshot_get(c);
+	assert_int_equal(snap->rule[1].index, 1);
+	const uint32_t since0 = snap->rule[0].hits_since, since1 = snap->rule[1].hits_since;
+	gvpn_ctrl_snapshot_put(snap);
+
+	/* another rule at index 1 counts from zero; index 0 keeps its count */
+	cfg.bypass[1] = any_to(0, 0, IPPROTO_UDP, 501);
+	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
+	settle(c, w, 1);
+	gvpn_worker_rule_hits(w, h);
+	assert_int_equal(h->bypass[0], 1);
+	assert_int_equal(h->bypass[1], 0);
+	assert_int_equal(send_each(w, 0, A, B, 501, 1), 1);
+	gvpn_worker_rule_hits(w, h);
+	assert_int_equal(h->bypass[1], 1);
+	assert_int_equal(gvpn_ctrl_publish(c), 0);
+	snap = gvpn_ctrl_snapshot_get(c);
+	assert_int_equal(snap->rule[0].hits_since, since0);
+	assert_true(snap->rule[1].hits_since > since1);
+	gvpn_ctrl_snapshot_put(snap);
+	gvpn_ctrl_free(c);
+	gvpn_worker_free(w);
+}
+
+/*
+ * While its group has failed, a packet that a fail-open rule passes in clear
+ * counts for that rule: outbound, inbound, and outbound under a group policy
+ * whose TEK has no SA. Once the group has keys again, nothing counts.
+ */
+static void
+test_a_fail_open_packet_counts_for_its_rule(void **state)
+{
+	static struct gvpn_config cfg;
+	const uint32_t C = RTE_IPV4(10, 9, 0, 1), D = RTE_IPV4(10, 1, 0, 1);
+	struct gvpn_selector sel = {
+	    .src = {A, 32}, .dst = {B, 32}, .sport_hi = 65535, .dport_hi = 65535};
+	struct gvpn_rule_hits h_copy, *h = &h_copy;
+	struct gvpn_worker *w;
+	struct gvpn_ctrl *c;
+
+	(void)state;
+	worker_and_ctrl(&cfg, BURST, 1500, 0, &w, &c);
+	cfg.groups[0].n_fail_open = 3;
+	cfg.groups[0].fail_open[0] = any_to(RTE_IPV4(10, 8, 0, 0), 16, 0, 0);
+	cfg.groups[0].fail_open[1] = any_to(RTE_IPV4(10, 9, 0, 0), 16, 0, 0);
+	cfg.groups[0].fail_open[2] = sel;
+	assert_true(gvpn_ctrl_tek_add(c, 0, &sel, 1) >= 0); /* and no SA */
+	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
+	assert_int_equal(gvpn_ctrl_group_fail(c, 0, 1), 0);
+	settle(c, w, 1);
+
+	assert_int_equal(send_each(w, 0, D, C, 7, 2), 2);
+	assert_int_equal(send_each(w, 1, C, D, 7, 1), 1); /* rules hold both ways */
+	assert_int_equal(send_each(w, 0, A, B, 7, 4), 4); /* the TEK's, in clear */
+	gvpn_worker_rule_hits(w, h);
+	assert_int_equal(h->fail_open[GVPN_FAIL_OPEN_HIT(0, 0)], 0);
+	assert_int_equal(h->fail_open[GVPN_FAIL_OPEN_HIT(0, 1)], 3);
+	assert_int_equal(h->fail_open[GVPN_FAIL_OPEN_HIT(0, 2)], 4);
+	assert_int_equal(gvpn_worker_stats(w)->fail_open, 7);
+	for (unsigned int i = 0; i < GVPN_MAX_BYPASS; i++)
+		assert_int_equal(h->bypass[i], 0);
+	for (unsigned int i = GVPN_FAIL_OPEN_HIT(0, 3); i < GVPN_MAX_GROUPS * GVPN_MAX_FAIL_OPEN;
+	     i++)
+		assert_int_equal(h->fail_open[i], 0);
+
+	assert_int_equal(gvpn_ctrl_group_fail(c, 0, 0), 0);
+	settle(c, w, 1);
+	assert_int_equal(send_each(w, 0, D, C, 7, 1), 0);
+	assert_int_equal(send_each(w, 0, A, B, 7, 1), 0);
+	gvpn_worker_rule_hits(w, h);
+	assert_int_equal(h->fail_open[GVPN_FAIL_OPEN_HIT(0, 1)], 3);
+	assert_int_equal(h->fail_open[GVPN_FAIL_OPEN_HIT(0, 2)], 4);
+	assert_int_equal(gvpn_worker_stats(w)->drop[GVPN_DROP_NO_RULE], 1);
+	assert_int_equal(gvpn_worker_stats(w)->drop[GVPN_DROP_NO_SA], 1);
+	gvpn_ctrl_free(c);
+	gvpn_worker_free(w);
+}
+
 static void
 test_ctrl_refuses_more_workers_than_it_addresses(void **state)
 {
@@ -511,6 +687,8 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_sa_replaced_under_traffic_loses_nothing),
 	    cmocka_unit_test(test_spi_the_worker_cannot_index_is_reported_and_counted),
 	    cmocka_unit_test(test_ctrl_refuses_more_workers_than_it_addresses),
+	    cmocka_unit_test(test_a_bypass_packet_counts_for_its_rule_and_no_other),
+	    cmocka_unit_test(test_a_fail_open_packet_counts_for_its_rule),
 	};
 
 	(void)argc;
