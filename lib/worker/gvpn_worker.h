@@ -221,14 +221,18 @@ const struct gvpn_esp_stats *gvpn_worker_esp_stats(const struct gvpn_worker *w);
  * the worker writes them: each a whole 64-bit value). */
 void gvpn_worker_rule_hits(const struct gvpn_worker *w, struct gvpn_rule_hits *out);
 
-/** What a worker did with an SA (inner packets and bytes). */
+/** What a worker did with an SA (inner packets and bytes) and what it
+ * dropped of the SA's packets, by reason. Every field is a uint64_t. */
 struct gvpn_sa_counters {
 	uint64_t enc_pkts, enc_bytes;
 	uint64_t dec_pkts, dec_bytes;
+	uint64_t drop[GVPN_ESP_DROP_MAX]; /**< in the ESP stage, by enum gvpn_esp_drop */
+	uint64_t inner_policy;		  /**< decrypted, outside the SA's selectors */
 };
 
-/** Packets and bytes this worker encrypted and decrypted with an SA slot
- * (read while the worker writes them: each a whole 64-bit value). */
+/** Packets and bytes this worker encrypted and decrypted with an SA slot,
+ * and the SA's packets it dropped (read while the worker writes them: each
+ * a whole 64-bit value). */
 void gvpn_worker_sa_counters(const struct gvpn_worker *w, uint16_t slot,
 			     struct gvpn_sa_counters *out);
 

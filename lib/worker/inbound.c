@@ -160,6 +160,7 @@ gvpn_worker_inbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[
 			const struct gvpn_sa_rt *sa = w->sa[dec_st[i] - w->st];
 
 			if (unlikely(!inner_allowed(sa, dec[i]))) {
+				dec_st[i]->drops.inner_policy++;
 				worker_drop(w, dec[i], GVPN_DROP_INNER_POLICY);
 				outside++;
 				continue;

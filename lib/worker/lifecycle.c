@@ -143,6 +143,8 @@ gvpn_worker_sa_counters(const struct gvpn_worker *w, uint16_t slot, struct gvpn_
 	out->enc_bytes = st->enc_bytes;
 	out->dec_pkts = st->dec_pkts;
 	out->dec_bytes = st->dec_bytes;
+	memcpy(out->drop, st->drops.drop, sizeof(out->drop));
+	out->inner_policy = st->drops.inner_policy;
 }
 
 uint32_t

@@ -6,7 +6,7 @@
  * pre-fragments into more packets than the worker's lists hold leaves whole;
  * an SA whose SPI a worker cannot index is reported, logged and counted; the
  * control core refuses more workers than it addresses; bypass and fail-open
- * packets count for the rule that passed them.
+ * packets count for the rule that passed them, and ESP drops for their SA.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -656,6 +656,80 @@ test_a_fail_open_packet_counts_for_its_rule(void **state)
 	gvpn_worker_free(w);
 }
 
+/*
+ * ESP under two SAs: a tampered packet counts as bad_icv against its SA, a
+ * decrypted packet outside the SA's selectors as inner_policy against its
+ * own; the other SA's counts stay zero.
+ */
+static void
+test_a_tampered_esp_packet_counts_bad_icv_on_its_sa(void **state)
+{
+	static struct gvpn_config cfg;
+	struct gvpn_selector sel = {
+	    .src = {A, 32}, .dst = {B, 32}, .sport_hi = 65535, .dport_hi = 65535};
+	struct gvpn_esp_sa_state st[2], *stp[4];
+	struct gvpn_esp_sa *peer_sa[2];
+	struct gvpn_sa_counters sc[2];
+	struct gvpn_esp_lcore *peer;
+	struct rte_mbuf *m[4];
+	struct gvpn_worker *w;
+	struct gvpn_ctrl *c;
+	int tek, slot[2];
+
+	(void)state;
+	worker_and_ctrl(&cfg, BURST, 1500, 0, &w, &c);
+	tek = gvpn_ctrl_tek_add(c, 0, &sel, 1);
+	assert_true(tek >= 0);
+	peer = gvpn_esp_lcore_create(&gvpn_crypto_openssl, SOCKET_ID_ANY, NULL);
+	assert_non_null(peer);
+	for (int i = 0; i < 2; i++) {
+		struct gvpn_ctrl_sa_params p = {
+		    .group = 0, .tek = (uint16_t)tek, .esp = sa_conf(0x4001 + i, (uint8_t)(7 + i))};
+
+		slot[i] = gvpn_ctrl_sa_add(c, &p);
+		assert_true(slot[i] >= 0);
+		peer_sa[i] = gvpn_esp_sa_create(peer, &p.esp, SOCKET_ID_ANY);
+		assert_non_null(peer_sa[i]);
+		gvpn_esp_sa_state_init(&st[i], peer_sa[i], peer);
+	}
+	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
+	settle(c, w, 1);
+
+	/* SA 0: one good, one from outside its selectors; SA 1: one good, one
+	 * tampered with */
+	m[0] = udp_packet(A, B, 0);
+	m[1] = udp_packet(RTE_IPV4(10, 0, 0, 1), B, 1);
+	m[2] = udp_packet(A, B, 2);
+	m[3] = udp_packet(A, B, 3);
+	stp[0] = stp[1] = &st[0];
+	stp[2] = stp[3] = &st[1];
+	assert_int_equal(gvpn_esp_encrypt_burst(peer, stp, m, 4), 4);
+	rte_pktmbuf_mtod(m[3], uint8_t *)[m[3]->data_len - 1] ^= 0x01;
+	gvpn_worker_inbound(w, 0, m, 4);
+	assert_int_equal(drain(clear_tx), 2);
+
+	for (int i = 0; i < 2; i++)
+		gvpn_worker_sa_counters(w, (uint16_t)slot[i], &sc[i]);
+	assert_int_equal(sc[0].dec_pkts, 2); /* the one outside too: it was decrypted */
+	assert_int_equal(sc[0].inner_policy, 1);
+	assert_int_equal(sc[1].dec_pkts, 1);
+	assert_int_equal(sc[1].drop[GVPN_ESP_DROP_BAD_ICV], 1);
+	assert_int_equal(sc[1].inner_policy, 0);
+	for (int d = 0; d < GVPN_ESP_DROP_MAX; d++) {
+		assert_int_equal(sc[0].drop[d], 0);
+		if (d != GVPN_ESP_DROP_BAD_ICV)
+			assert_int_equal(sc[1].drop[d], 0);
+	}
+	assert_int_equal(gvpn_worker_esp_stats(w)->drop[GVPN_ESP_DROP_BAD_ICV], 1);
+	assert_int_equal(gvpn_worker_stats(w)->drop[GVPN_DROP_INNER_POLICY], 1);
+
+	for (int i = 0; i < 2; i++)
+		gvpn_esp_sa_free(peer_sa[i]);
+	gvpn_esp_lcore_free(peer);
+	gvpn_ctrl_free(c);
+	gvpn_worker_free(w);
+}
+
 static void
 test_ctrl_refuses_more_workers_than_it_addresses(void **state)
 {
@@ -689,6 +763,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_ctrl_refuses_more_workers_than_it_addresses),
 	    cmocka_unit_test(test_a_bypass_packet_counts_for_its_rule_and_no_other),
 	    cmocka_unit_test(test_a_fail_open_packet_counts_for_its_rule),
+	    cmocka_unit_test(test_a_tampered_esp_packet_counts_bad_icv_on_its_sa),
 	};
 
 	(void)argc;
