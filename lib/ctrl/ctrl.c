@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -338,6 +339,49 @@ add_both_ways(struct gvpn_policy_rule *r, unsigned int n, const struct gvpn_sele
 	return n;
 }
 
+/* Take @p o's index for rule @p sel (of group @p group, "" for bypass) in
+ * table @p p: @return 1 when another rule or none had it before, whose hit
+ * count the workers then restart. */
+static int
+hit_owner_take(struct hit_owner *o, const struct gvpn_selector *sel, const char *group,
+	       const struct gvpn_policy *p)
+{
+	if (o->since != 0 && gvpn_selector_equal(&o->sel, sel) && strcmp(o->group, group) == 0)
+		return 0;
+	o->sel = *sel;
+	snprintf(o->group, sizeof(o->group), "%s", group);
+	o->since = p->generation;
+	return 1;
+}
+
+/* The rules whose hits table @p p counts at an index that held another rule
+ * (or none) in the table before: marked in @p p for the workers to count
+ * from zero. */
+static void
+hits_owners(struct gvpn_ctrl *c, struct gvpn_policy *p)
+{
+	const struct gvpn_config *cfg = c->conf.cfg;
+
+	for (unsigned int i = 0; i < GVPN_MAX_BYPASS; i++) {
+		if (i >= cfg->n_bypass)
+			c->bypass_owner[i].since = 0;
+		else if (hit_owner_take(&c->bypass_owner[i], &cfg->bypass[i], "", p))
+			p->restart_bypass |= UINT64_C(1) << i;
+	}
+	for (unsigned int g = 0; g < GVPN_MAX_GROUPS; g++) {
+		const struct gvpn_group_conf *gc = &cfg->groups[g];
+
+		for (unsigned int i = 0; i < GVPN_MAX_FAIL_OPEN; i++) {
+			struct hit_owner *o = &c->fail_open_owner[g][i];
+
+			if (g >= cfg->n_groups || i >= gc->n_fail_open)
+				o->since = 0;
+			else if (hit_owner_take(o, &gc->fail_open[i], gc->name, p))
+				p->restart_fail_open[g] |= (uint16_t)(1u << i);
+		}
+	}
+}
+
 int
 gvpn_ctrl_policy_update(struct gvpn_ctrl *c)
 {
@@ -357,9 +401,10 @@ gvpn_ctrl_policy_update(struct gvpn_ctrl *c)
 	n = ctrl_punt_rules(cfg, r, n);
 	/* Bypass first (R25), in the order written. */
 	for (unsigned int i = 0; i < cfg->n_bypass; i++)
-		n = add_both_ways(r, n, &cfg->bypass[i],
-				  (struct gvpn_rule){.type = GVPN_RULE_BYPASS}, both,
-				  (int32_t)(3 * GVPN_MAX_TEKS + GVPN_MAX_BYPASS - i));
+		n = add_both_ways(
+		    r, n, &cfg->bypass[i],
+		    (struct gvpn_rule){.type = GVPN_RULE_BYPASS, .index = (uint16_t)i}, both,
+		    (int32_t)(3 * GVPN_MAX_TEKS + GVPN_MAX_BYPASS - i));
 	/* Group policies, per their direction (R26). */
 	for (uint16_t t = 0; t < GVPN_MAX_TEKS; t++) {
 		const struct gvpn_tek *k = &c->tek[t];
@@ -390,7 +435,8 @@ gvpn_ctrl_policy_update(struct gvpn_ctrl *c)
 		for (unsigned int i = 0; i < cfg->groups[g].n_fail_open; i++)
 			n = add_both_ways(
 			    r, n, &cfg->groups[g].fail_open[i],
-			    (struct gvpn_rule){.type = GVPN_RULE_FAIL_OPEN, .group = g},
+			    (struct gvpn_rule){
+				.type = GVPN_RULE_FAIL_OPEN, .group = g, .index = (uint16_t)i},
 			    1u << GVPN_ACL_OUT_FAIL_OPEN | 1u << GVPN_ACL_IN_FAIL_OPEN,
 			    (int32_t)(GVPN_MAX_FAIL_OPEN - i));
 	p = gvpn_policy_build(r, n, ++c->generation, c->conf.socket);
@@ -399,6 +445,7 @@ gvpn_ctrl_policy_update(struct gvpn_ctrl *c)
 		LOG(ERR, "rule table not built: %s", rte_strerror(rte_errno));
 		return -rte_errno;
 	}
+	hits_owners(c, p);
 	old = c->policy;
 	c->policy = p;
 	m.policy = p;
@@ -874,8 +921,10 @@ fill_rules(const struct gvpn_ctrl *c, struct gvpn_rule_info *r)
 	unsigned int n = 0;
 
 	for (unsigned int i = 0; i < cfg->n_bypass; i++)
-		r[n++] =
-		    (struct gvpn_rule_info){.kind = GVPN_RULE_KIND_BYPASS, .sel = cfg->bypass[i]};
+		r[n++] = (struct gvpn_rule_info){.kind = GVPN_RULE_KIND_BYPASS,
+						 .index = (uint16_t)i,
+						 .hits_since = c->bypass_owner[i].since,
+						 .sel = cfg->bypass[i]};
 	for (uint16_t t = 0; t < GVPN_MAX_TEKS; t++)
 		if (c->tek[t].used)
 			r[n++] = (struct gvpn_rule_info){.kind = GVPN_RULE_KIND_TEK,
@@ -885,9 +934,12 @@ fill_rules(const struct gvpn_ctrl *c, struct gvpn_rule_info *r)
 							 .sel = c->tek[t].sel[0]};
 	for (uint8_t g = 0; g < cfg->n_groups; g++)
 		for (unsigned int i = 0; i < cfg->groups[g].n_fail_open; i++)
-			r[n++] = (struct gvpn_rule_info){.kind = GVPN_RULE_KIND_FAIL_OPEN,
-							 .group = g,
-							 .sel = cfg->groups[g].fail_open[i]};
+			r[n++] =
+			    (struct gvpn_rule_info){.kind = GVPN_RULE_KIND_FAIL_OPEN,
+						    .group = g,
+						    .index = (uint16_t)i,
+						    .hits_since = c->fail_open_owner[g][i].since,
+						    .sel = cfg->groups[g].fail_open[i]};
 	return n;
 }
 

@@ -99,6 +99,18 @@ struct snapshot {
 	/* then s.n_sas struct gvpn_sa_info */
 };
 
+/*
+ * The rule a bypass or fail-open hit counter counts for. Workers count hits by
+ * a rule's index in its list (gvpn_rule.index); this is the rule the last
+ * rule table had at the index, and the generation of the table that gave it
+ * the index, from which its count is its own.
+ */
+struct hit_owner {
+	struct gvpn_selector sel;
+	char group[GVPN_NAME_MAX]; /* a fail-open rule's group */
+	uint32_t since;		   /* 0: no rule at this index */
+};
+
 struct gvpn_ctrl {
 	struct gvpn_ctrl_conf conf;
 	struct gvpn_esp_lcore *esp; /* expands keys */
@@ -111,6 +123,8 @@ struct gvpn_ctrl {
 	struct group group[GVPN_MAX_GROUPS];
 	struct gvpn_policy *policy;
 	uint32_t generation;
+	struct hit_owner bypass_owner[GVPN_MAX_BYPASS];
+	struct hit_owner fail_open_owner[GVPN_MAX_GROUPS][GVPN_MAX_FAIL_OPEN];
 	unsigned int pending;
 	uint64_t next_expiry_check;
 	uint64_t next_clock_sync;

@@ -144,6 +144,14 @@ struct gvpn_rule_info {
 	uint8_t group;	  /**< TEK and fail-open rules */
 	uint8_t mirrored; /**< a TEK policy that covers the reverse too (R5) */
 	uint16_t tek;	  /**< TEK index (gvpn_sa_info.tek) */
+	/** Bypass and fail-open rules: the place in the configuration's bypass
+	 *  list or the group's fail-open list, where workers count its hits
+	 *  (struct gvpn_rule_hits) */
+	uint16_t index;
+	/** Bypass and fail-open rules: the rule table generation from which
+	 *  the hit counts at @p index are this rule's (a rule that takes an
+	 *  index counts from zero) */
+	uint32_t hits_since;
 	struct gvpn_selector sel;
 };
 

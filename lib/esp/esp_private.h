@@ -55,6 +55,7 @@ esp_drop(struct gvpn_esp_lcore *lc, struct esp_burst *b, struct rte_mbuf *m,
 	 struct gvpn_esp_sa_state *st, enum gvpn_esp_drop why)
 {
 	lc->stats.drop[why]++;
+	st->drops.drop[why]++;
 	b->bad_st[b->nb_bad] = st;
 	b->bad[b->nb_bad++] = m;
 }

@@ -13,7 +13,8 @@
  *    keys, lengths, header policy). Shared by every lcore; freed only once no
  *    lcore uses it.
  *  - struct gvpn_esp_sa_state: what one lcore writes for one SA (sequence
- *    number, GCM IV counter, packet/byte counters). Exactly one writer.
+ *    number, GCM IV counter, packet/byte counters; drop counts by reason
+ *    apart from them). Exactly one writer.
  *  - struct gvpn_esp_lcore: one lcore's crypto engine, random generator,
  *    IP ID counter and drop counters.
  *
@@ -22,6 +23,7 @@
  */
 
 #include <assert.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -100,8 +102,17 @@ typedef void (*esp_encap_fn)(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state
 			     struct rte_mbuf *pkts[], uint16_t first, uint16_t end,
 			     struct esp_burst *b);
 
+/** An SA's packets one lcore dropped, by reason. */
+struct gvpn_esp_sa_drops {
+	uint64_t drop[GVPN_ESP_DROP_MAX]; /**< by the ESP stage (each also in gvpn_esp_stats) */
+	/** Decrypted, then refused by the caller: the inner packet is outside
+	 *  the SA's selectors (the worker's inner policy check, R21). */
+	uint64_t inner_policy;
+};
+
 /** One lcore's view of one SA: written only by that lcore. */
 struct gvpn_esp_sa_state {
+	/* The line each packet touches. */
 	const struct gvpn_esp_sa *sa;
 	uint32_t seq;	    /**< last sequence number sent */
 	uint8_t iv_space;   /**< gvpn_esp_sa_state_iv() gave the IVs their space */
@@ -111,9 +122,12 @@ struct gvpn_esp_sa_state {
 	uint64_t enc_bytes; /**< inner bytes encrypted */
 	uint64_t dec_pkts;  /**< packets decrypted */
 	uint64_t dec_bytes; /**< inner bytes decrypted */
+	/** Written only when one of the SA's packets is dropped. */
+	struct gvpn_esp_sa_drops drops __rte_cache_aligned;
 } __rte_cache_aligned;
-/* one cache line: the counters are in the line each packet touches anyway */
-static_assert(sizeof(struct gvpn_esp_sa_state) == RTE_CACHE_LINE_SIZE, "SA state grew");
+/* the hot part is one cache line: the counters are in the line each packet
+ * touches anyway, and the drop counts stay out of it */
+static_assert(offsetof(struct gvpn_esp_sa_state, drops) == RTE_CACHE_LINE_SIZE, "SA state grew");
 
 /** One lcore's ESP context. */
 struct gvpn_esp_lcore {
@@ -261,8 +275,9 @@ void gvpn_esp_sa_state_iv(struct gvpn_esp_sa_state *st, uint64_t base, uint64_t 
  *   At most GVPN_ESP_BURST_MAX.
  * @return
  *   Number of packets encrypted, which are moved to the front in their
- *   order; the rest are moved behind them, counted in lc->stats, and are
- *   the caller's to free. @p st is reordered the same way.
+ *   order; the rest are moved behind them, counted in lc->stats and
+ *   their SA state's drops, and are the caller's to free. @p st is
+ *   reordered the same way.
  */
 uint16_t gvpn_esp_encrypt_burst(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st[],
 				struct rte_mbuf *pkts[], uint16_t n);
@@ -274,7 +289,8 @@ uint16_t gvpn_esp_encrypt_burst(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_st
  *   st[i] is the SA state that pkts[i]'s SPI selected.
  * @return
  *   Number of inner packets returned at the front; the dropped ones follow,
- *   counted by reason in lc->stats. @p st is reordered the same way.
+ *   counted by reason in lc->stats and their SA state's drops. @p st is
+ *   reordered the same way.
  */
 uint16_t gvpn_esp_decrypt_burst(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st[],
 				struct rte_mbuf *pkts[], uint16_t n);

@@ -14,6 +14,7 @@
  * rule in each role: outbound, outbound fail-open, inbound, inbound fail-open.
  */
 
+#include <assert.h>
 #include <stdint.h>
 
 #include <rte_acl.h>
@@ -48,7 +49,12 @@ enum gvpn_rule_type {
 struct gvpn_rule {
 	uint8_t type;  /**< enum gvpn_rule_type */
 	uint8_t group; /**< group index */
-	uint16_t tek;  /**< TEK policy index (GVPN_RULE_TEK) */
+	union {
+		uint16_t tek;	/**< GVPN_RULE_TEK: TEK policy index */
+		uint16_t index; /**< GVPN_RULE_BYPASS: its place in the configuration's
+				 *   bypass list; GVPN_RULE_FAIL_OPEN: in its group's
+				 *   fail-open list (the rule's hit counter) */
+	};
 };
 
 /** A rule to compile. */
@@ -73,12 +79,22 @@ struct gvpn_acl_key {
 	rte_be16_t dport;
 };
 
+/**
+ * A compiled rule table. Hit counters of bypass and fail-open rules are kept
+ * by index (gvpn_rule.index); the control core marks the indexes whose rule
+ * is not the one the previous table had there, so that their counts start
+ * again from zero with this table.
+ */
 struct gvpn_policy {
 	struct rte_acl_ctx *acl; /**< NULL when there are no rules */
 	uint32_t generation;
 	uint32_t n_rules;
-	struct gvpn_rule rules[]; /**< ACL userdata n is rules[n - 1] */
+	uint64_t restart_bypass;		     /**< bit i: bypass rule i */
+	uint16_t restart_fail_open[GVPN_MAX_GROUPS]; /**< [group] bit i: fail-open rule i */
+	struct gvpn_rule rules[];		     /**< ACL userdata n is rules[n - 1] */
 };
+static_assert(GVPN_MAX_BYPASS <= 64, "a bit per bypass rule in restart_bypass");
+static_assert(GVPN_MAX_FAIL_OPEN <= 16, "a bit per fail-open rule in restart_fail_open");
 
 /**
  * Compile rules into a policy.

@@ -61,12 +61,18 @@ static uint64_t next_apply; /* control core: pending requests run at most every 
  * written, for workers own theirs. Telemetry threads alone touch the
  * baseline, under a lock that neither workers nor the control core take.
  * An SA's counters are kept with its slot, SPI and installation time: a
- * slot taken by another SA starts from zero. A group's, with its name.
+ * slot taken by another SA starts from zero. A group's, with its name. A
+ * bypass or fail-open rule's hits (all workers), with the rule table
+ * generation from which its index was the rule's (gvpn_rule_info.hits_since).
  */
 struct sa_base {
 	uint32_t spi;
 	uint64_t installed; /* 0: no baseline */
 	struct gvpn_sa_counters c;
+};
+struct rule_base {
+	uint32_t since; /* 0: no baseline */
+	uint64_t hits;
 };
 struct group_base {
 	char name[GVPN_NAME_MAX]; /* "": no baseline */
@@ -82,6 +88,8 @@ static struct {
 	struct gvpn_host_port_stats host[GVPN_MAX_PORTS];
 	struct sa_base *sa; /* [GVPN_MAX_SA_SLOTS] */
 	struct group_base group[GVPN_MAX_GROUPS];
+	struct rule_base bypass[GVPN_MAX_BYPASS];
+	struct rule_base fail_open[GVPN_MAX_GROUPS * GVPN_MAX_FAIL_OPEN]; /* GVPN_FAIL_OPEN_HIT() */
 } base = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* @p v less what it was when cleared; a counter that went back (it began
@@ -299,26 +307,33 @@ sum_stats(struct gvpn_worker_stats *ws, struct gvpn_esp_stats *es, unsigned int 
 		((uint64_t *)es)[i] += ((const uint64_t *)&b)[i];
 }
 
-/* An SA's counters, every worker, since cleared (while it is the SA
- * installed in its slot then). */
+#define N_SC (sizeof(struct gvpn_sa_counters) / sizeof(uint64_t))
+static_assert(sizeof(struct gvpn_sa_counters) % sizeof(uint64_t) == 0, "not all uint64_t");
+
+/* The counters of SA slot @p slot, every worker's summed. */
 static void
-sa_counters(const struct gvpn_sa_info *sa, struct gvpn_sa_counters *out)
+sa_sum(uint16_t slot, struct gvpn_sa_counters *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (unsigned int w = 0; w < tc.n_workers; w++) {
 		struct gvpn_sa_counters one;
 
-		gvpn_worker_sa_counters(tc.workers[w], sa->slot, &one);
-		out->enc_pkts += one.enc_pkts;
-		out->enc_bytes += one.enc_bytes;
-		out->dec_pkts += one.dec_pkts;
-		out->dec_bytes += one.dec_bytes;
+		gvpn_worker_sa_counters(tc.workers[w], slot, &one);
+		for (size_t i = 0; i < N_SC; i++)
+			((uint64_t *)out)[i] += ((const uint64_t *)&one)[i];
 	}
+}
+
+/* An SA's counters, every worker, since cleared (while it is the SA
+ * installed in its slot then). */
+static void
+sa_counters(const struct gvpn_sa_info *sa, struct gvpn_sa_counters *out)
+{
+	sa_sum(sa->slot, out);
 	pthread_mutex_lock(&base.lock);
 	if (base.sa != NULL && base.sa[sa->slot].installed == sa->installed &&
 	    base.sa[sa->slot].spi == sa->spi && sa->installed != 0)
-		sub_u64((uint64_t *)out, (const uint64_t *)&base.sa[sa->slot].c,
-			sizeof(*out) / sizeof(uint64_t));
+		sub_u64((uint64_t *)out, (const uint64_t *)&base.sa[sa->slot].c, N_SC);
 	pthread_mutex_unlock(&base.lock);
 }
 
@@ -336,6 +351,54 @@ servers_since(struct gvpn_group_info *g, const struct gvpn_group_info *b)
 				    since(g->servers[k].registrations, b->servers[j].registrations);
 				break;
 			}
+}
+
+#define N_RH (sizeof(struct gvpn_rule_hits) / sizeof(uint64_t))
+static_assert(sizeof(struct gvpn_rule_hits) % sizeof(uint64_t) == 0, "not all uint64_t");
+
+/* The rule hits of every worker, summed. */
+static void
+hits_sum(struct gvpn_rule_hits *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned int w = 0; w < tc.n_workers; w++) {
+		struct gvpn_rule_hits one;
+
+		gvpn_worker_rule_hits(tc.workers[w], &one);
+		for (size_t i = 0; i < N_RH; i++)
+			((uint64_t *)out)[i] += ((const uint64_t *)&one)[i];
+	}
+}
+
+/* A bypass or fail-open rule's hits in @p h, and where its baseline is. */
+static uint64_t
+rule_hit(const struct gvpn_rule_hits *h, const struct gvpn_rule_info *r, struct rule_base **b)
+{
+	unsigned int i;
+
+	if (r->kind == GVPN_RULE_KIND_BYPASS) {
+		i = r->index % GVPN_MAX_BYPASS;
+		*b = &base.bypass[i];
+		return h->bypass[i];
+	}
+	i = GVPN_FAIL_OPEN_HIT(r->group % GVPN_MAX_GROUPS, r->index % GVPN_MAX_FAIL_OPEN);
+	*b = &base.fail_open[i];
+	return h->fail_open[i];
+}
+
+/* Packets a bypass or fail-open rule passed (@p sum: every worker's hits),
+ * since cleared while the rule held its index. */
+static uint64_t
+rule_hits(const struct gvpn_rule_hits *sum, const struct gvpn_rule_info *r)
+{
+	struct rule_base *b;
+	uint64_t n = rule_hit(sum, r, &b);
+
+	pthread_mutex_lock(&base.lock);
+	if (b->since != 0 && b->since == r->hits_since)
+		n = since(n, b->hits);
+	pthread_mutex_unlock(&base.lock);
+	return n;
 }
 
 /* Group @p i of @p snap, its counters since cleared (its states, times and
@@ -829,7 +892,7 @@ tek_sas(struct rte_tel_data *e, const struct gvpn_ctrl_snapshot *snap, uint16_t 
 {
 	char spis[RTE_TEL_MAX_STRING_LEN];
 	struct gvpn_sa_counters c;
-	uint64_t pkts = 0;
+	uint64_t pkts = 0, enc = 0;
 	int n = 0;
 
 	spis[0] = '\0';
@@ -843,14 +906,16 @@ tek_sas(struct rte_tel_data *e, const struct gvpn_ctrl_snapshot *snap, uint16_t 
 				      sa->spi);
 		sa_counters(sa, &c);
 		pkts += c.enc_pkts + c.dec_pkts;
+		enc += c.enc_pkts;
 	}
 	rte_tel_data_add_dict_string(e, "spis", spis);
 	add_u64(e, "packets", pkts);
+	add_u64(e, "hits", enc); /* the packets that chose it: its SAs encrypted them */
 }
 
 static void
 rule_dict(struct rte_tel_data *e, const struct gvpn_ctrl_snapshot *snap,
-	  const struct gvpn_rule_info *r)
+	  const struct gvpn_rule_info *r, const struct gvpn_rule_hits *hits)
 {
 	const struct gvpn_group_info *g = &snap->group[r->group % GVPN_MAX_GROUPS];
 
@@ -867,9 +932,12 @@ rule_dict(struct rte_tel_data *e, const struct gvpn_ctrl_snapshot *snap,
 	if (r->kind == GVPN_RULE_KIND_TEK) {
 		rte_tel_data_add_dict_string(e, "direction", direction_name(g->direction));
 		tek_sas(e, snap, r->tek);
-	} else if (r->kind == GVPN_RULE_KIND_FAIL_OPEN) {
-		rte_tel_data_add_dict_string(e, "active", g->fail_open ? "yes" : "no");
+		return;
 	}
+	if (r->kind == GVPN_RULE_KIND_FAIL_OPEN)
+		rte_tel_data_add_dict_string(e, "active", g->fail_open ? "yes" : "no");
+	rte_tel_data_add_dict_int(e, "index", r->index);
+	add_u64(e, "hits", rule_hits(hits, r));
 }
 
 /* /gvpn/policy[,GROUP][,START]: the rules in force, POLICY_PAGE from the
@@ -878,6 +946,7 @@ static int
 cmd_policy(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	const struct gvpn_ctrl_snapshot *snap;
+	struct gvpn_rule_hits hits;
 	char buf[64], *tok, *save = NULL;
 	const char *group = NULL;
 	unsigned long start = 0, seen = 0;
@@ -910,6 +979,7 @@ cmd_policy(const char *cmd, const char *params, struct rte_tel_data *d)
 			goto out;
 		}
 	}
+	hits_sum(&hits);
 	for (unsigned int i = 0; i < snap->n_rules && seen < start + POLICY_PAGE; i++) {
 		const struct gvpn_rule_info *r = &snap->rule[i];
 		struct rte_tel_data *e;
@@ -925,7 +995,7 @@ cmd_policy(const char *cmd, const char *params, struct rte_tel_data *d)
 			break;
 		}
 		rte_tel_data_start_dict(e);
-		rule_dict(e, snap, r);
+		rule_dict(e, snap, r, &hits);
 		snprintf(name, sizeof(name), "%u", i + 1);
 		rte_tel_data_add_dict_container(d, name, e, 0);
 	}
@@ -941,6 +1011,29 @@ static const char *
 direction_name(enum gvpn_direction dir)
 {
 	return dir == GVPN_DIR_INBOUND ? "inbound" : dir == GVPN_DIR_OUTBOUND ? "outbound" : "both";
+}
+
+/* An SA's "drops": its packets dropped, by reason as /gvpn/lcores names them
+ * without "drop_" (esp_bad_icv, inner_policy): the reasons that counted any. */
+static int
+sa_drops(struct rte_tel_data *e, const struct gvpn_sa_counters *c)
+{
+	struct rte_tel_data *d = rte_tel_data_alloc();
+	char name[48];
+
+	if (d == NULL)
+		return -ENOMEM;
+	rte_tel_data_start_dict(d);
+	for (int r = 0; r < GVPN_ESP_DROP_MAX; r++) {
+		if (c->drop[r] == 0)
+			continue;
+		snprintf(name, sizeof(name), "esp_%s", gvpn_esp_drop_id(r));
+		add_u64(d, name, c->drop[r]);
+	}
+	if (c->inner_policy != 0)
+		add_u64(d, gvpn_worker_drop_id(GVPN_DROP_INNER_POLICY), c->inner_policy);
+	rte_tel_data_add_dict_container(e, "drops", d, 0);
+	return 0;
 }
 
 static int
@@ -978,6 +1071,10 @@ sa_dict(const struct gvpn_ctrl_snapshot *snap, unsigned long start, struct rte_t
 		add_u64(e, "decrypted_bytes", c.dec_bytes);
 		add_u64(e, "installed_at", (uint64_t)sa->installed_at);
 		rte_tel_data_add_dict_int(e, "waiting_for_sender_id", sa->wait_sid);
+		if (sa_drops(e, &c) != 0) {
+			rte_tel_data_free(e);
+			return -ENOMEM;
+		}
 		snprintf(name, sizeof(name), "0x%08x", sa->spi);
 		rte_tel_data_add_dict_container(d, name, e, 0);
 	}
@@ -1232,6 +1329,26 @@ cmd_mempools(const char *cmd, const char *params, struct rte_tel_data *d)
 	return w.err;
 }
 
+/* The baseline of every bypass and fail-open rule in @p snap, from @p sum
+ * (every worker's hits); base.lock held. */
+static void
+rules_clear(const struct gvpn_ctrl_snapshot *snap, const struct gvpn_rule_hits *sum)
+{
+	memset(base.bypass, 0, sizeof(base.bypass));
+	memset(base.fail_open, 0, sizeof(base.fail_open));
+	for (unsigned int i = 0; i < snap->n_rules; i++) {
+		const struct gvpn_rule_info *r = &snap->rule[i];
+		struct rule_base *b;
+		uint64_t n;
+
+		if (r->kind == GVPN_RULE_KIND_TEK)
+			continue; /* counted by its SAs */
+		n = rule_hit(sum, r, &b);
+		b->hits = n;
+		b->since = r->hits_since;
+	}
+}
+
 /* /gvpn/counters/clear: every counter shown counts from zero again (states,
  * lifetimes, SEQ and the like are not counters). Nothing is written but the
  * baseline readers subtract. */
@@ -1240,6 +1357,7 @@ cmd_counters_clear(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	const struct gvpn_ctrl_snapshot *snap;
 	int64_t now = (int64_t)time(NULL);
+	struct gvpn_rule_hits hits;
 
 	(void)cmd;
 	rte_tel_data_start_dict(d);
@@ -1248,6 +1366,7 @@ cmd_counters_clear(const char *cmd, const char *params, struct rte_tel_data *d)
 	if (base.ws == NULL || base.es == NULL || base.sa == NULL)
 		return refuse(d, "no memory for the counters' baseline");
 	snap = gvpn_ctrl_snapshot_get(tc.ctrl);
+	hits_sum(&hits);
 	pthread_mutex_lock(&base.lock);
 	for (unsigned int w = 0; w < tc.n_workers; w++) {
 		memcpy(&base.ws[w], gvpn_worker_stats(tc.workers[w]), sizeof(base.ws[w]));
@@ -1265,16 +1384,9 @@ cmd_counters_clear(const char *cmd, const char *params, struct rte_tel_data *d)
 
 		b->spi = sa->spi;
 		b->installed = sa->installed;
-		for (unsigned int w = 0; w < tc.n_workers; w++) {
-			struct gvpn_sa_counters one;
-
-			gvpn_worker_sa_counters(tc.workers[w], sa->slot, &one);
-			b->c.enc_pkts += one.enc_pkts;
-			b->c.enc_bytes += one.enc_bytes;
-			b->c.dec_pkts += one.dec_pkts;
-			b->c.dec_bytes += one.dec_bytes;
-		}
+		sa_sum(sa->slot, &b->c);
 	}
+	rules_clear(snap, &hits);
 	memset(base.group, 0, sizeof(base.group));
 	for (unsigned int g = 0; g < snap->n_groups && g < GVPN_MAX_GROUPS; g++) {
 		snprintf(base.group[g].name, sizeof(base.group[g].name), "%s", snap->group[g].name);
@@ -1368,11 +1480,11 @@ static const struct {
     {"/gvpn/keyservers", cmd_keyservers,
      "Per key-server group: each key server's status, own address. Params: <group>"},
     {"/gvpn/policy", cmd_policy,
-     "Rules in force: bypass, TEK policies (SPIs, packets), fail-open. Params: "
+     "Rules in force: bypass, TEK policies (SPIs, packets), fail-open; hits. Params: "
      "[<group>][,<first>]"},
     {"/gvpn/sa", cmd_sa,
      "Per SPI: group, algorithms, state, remaining lifetime, "
-     "packets, bytes. Params: index of the first SA (40 a page)"},
+     "packets, bytes, drops. Params: index of the first SA (40 a page)"},
     {"/gvpn/flows", cmd_flows, "Flow cache entries and hit rate"},
     {"/gvpn/mempools", cmd_mempools, "Per mempool: objects in all, available and in use"},
     {"/gvpn/group/register", cmd_register,
@@ -1415,6 +1527,8 @@ gvpn_telemetry_init(const struct gvpn_telemetry_conf *conf)
 	free(base.sa);
 	base.cleared_at = 0;
 	memset(base.group, 0, sizeof(base.group));
+	memset(base.bypass, 0, sizeof(base.bypass));
+	memset(base.fail_open, 0, sizeof(base.fail_open));
 	/* without them /gvpn/counters/clear refuses; the rest works */
 	base.ws = zalloc_lines(RTE_MAX(conf->n_workers, 1u) * sizeof(*base.ws));
 	base.es = zalloc_lines(RTE_MAX(conf->n_workers, 1u) * sizeof(*base.es));

@@ -7,34 +7,42 @@
 #include "worker_private.h"
 
 /*
- * The decision for a packet from its best rules. Either way, a rule for the
- * box's own address punts it (punt.c). Outbound: bypass, else a
- * group policy (encrypt; clear instead while its group has failed and a
- * fail-open rule matches), else fail-open, else no rule. Inbound: bypass,
- * else fail-open, else a group policy (it should have come encrypted), else
- * no rule.
+ * The decision for a packet from its best rules: @p rule in its direction's
+ * category, @p fo the fail-open rule that applies (its group has failed) or
+ * NULL. Either way, a rule for the box's own address punts it (punt.c).
+ * Outbound: bypass, else a group policy (encrypt; clear instead while its
+ * TEK has no SA and a fail-open rule applies), else fail-open, else no rule.
+ * Inbound: bypass, else fail-open, else a group policy (it should have come
+ * encrypted), else no rule. Bypass and fail-open decisions name their rule,
+ * whose hit counter the packets then count in.
  */
 static uint64_t
-decide(const struct gvpn_worker *w, const struct gvpn_rule *rule, int fail_open, int inbound)
+decide(const struct gvpn_worker *w, const struct gvpn_rule *rule, const struct gvpn_rule *fo,
+       int inbound)
 {
 	struct flow_decision d = {.gen = w->gen, .kind = FLOW_NO_RULE};
+	const uint16_t fo_hit = fo != NULL ? GVPN_FAIL_OPEN_HIT(fo->group, fo->index) : 0;
 
 	if (rule != NULL && rule->type >= GVPN_RULE_PUNT) {
 		d.kind = FLOW_PUNT;
 		d.arg = rule->type == GVPN_RULE_PUNT_CONTROL ? PUNT_CONTROL : PUNT_HOST;
 	} else if (rule != NULL && rule->type == GVPN_RULE_BYPASS) {
 		d.kind = FLOW_BYPASS;
+		d.arg = rule->index;
 	} else if (inbound) {
-		if (fail_open)
+		if (fo != NULL) {
 			d.kind = FLOW_FAIL_OPEN;
-		else if (rule != NULL && rule->type == GVPN_RULE_TEK)
+			d.arg = fo_hit;
+		} else if (rule != NULL && rule->type == GVPN_RULE_TEK) {
 			d.kind = FLOW_CLEAR_IN_POLICY;
+		}
 	} else if (rule != NULL && rule->type == GVPN_RULE_TEK) {
 		d.kind = FLOW_ENCRYPT;
 		d.arg = rule->tek;
-		d.fail_open = fail_open != 0;
-	} else if (fail_open) {
+		d.fail_open = fo != NULL ? (uint8_t)(fo_hit + 1) : 0;
+	} else if (fo != NULL) {
 		d.kind = FLOW_FAIL_OPEN;
+		d.arg = fo_hit;
 	}
 	return flow_encode(d);
 }
@@ -57,9 +65,11 @@ worker_classify(struct gvpn_worker *w, struct gvpn_acl_key *keys[], uint64_t out
 		uint32_t fo_cat = inbound ? GVPN_ACL_IN_FAIL_OPEN : GVPN_ACL_OUT_FAIL_OPEN;
 		uint32_t r = p != NULL ? res[i * GVPN_ACL_CATEGORIES + main_cat] : 0;
 		uint32_t fo = p != NULL ? res[i * GVPN_ACL_CATEGORIES + fo_cat] : 0;
+		const struct gvpn_rule *fo_rule = fo != 0 ? &p->rules[fo - 1] : NULL;
 
-		out[i] = decide(w, r != 0 ? &p->rules[r - 1] : NULL,
-				fo != 0 && w->fail_open[p->rules[fo - 1].group], inbound);
+		if (fo_rule != NULL && !w->fail_open[fo_rule->group])
+			fo_rule = NULL;
+		out[i] = decide(w, r != 0 ? &p->rules[r - 1] : NULL, fo_rule, inbound);
 		ok[i] = rte_hash_add_key_data(w->flows, keys[i], (void *)(uintptr_t)out[i]) >= 0;
 		if (!ok[i])
 			w->stats.flow_full++;

@@ -94,6 +94,21 @@ struct gvpn_worker_stats {
 	struct gvpn_port_stats port[GVPN_MAX_PORTS];
 } __rte_cache_aligned;
 
+/** Where group @p g's fail-open rule @p i counts in gvpn_rule_hits.fail_open. */
+#define GVPN_FAIL_OPEN_HIT(g, i) ((g)*GVPN_MAX_FAIL_OPEN + (i))
+
+/**
+ * Packets each bypass and fail-open rule passed, one worker's: written by the
+ * worker where it forwards the packet, read by anyone. A rule counts by its
+ * place in the configuration (gvpn_rule.index); an index that a rule table
+ * gives to another rule starts again from zero (gvpn_policy.restart_*).
+ * TEK policies are counted by their SAs (gvpn_sa_counters.enc_pkts).
+ */
+struct gvpn_rule_hits {
+	uint64_t bypass[GVPN_MAX_BYPASS];
+	uint64_t fail_open[GVPN_MAX_GROUPS * GVPN_MAX_FAIL_OPEN]; /**< GVPN_FAIL_OPEN_HIT() */
+} __rte_cache_aligned;
+
 /* The runtime SA (struct gvpn_sa_rt) is in gvpn_sa.h. */
 
 enum gvpn_msg_type {
@@ -202,14 +217,22 @@ const struct gvpn_worker_stats *gvpn_worker_stats(const struct gvpn_worker *w);
 /** ESP-stage drop counters of the worker. */
 const struct gvpn_esp_stats *gvpn_worker_esp_stats(const struct gvpn_worker *w);
 
-/** What a worker did with an SA (inner packets and bytes). */
+/** Packets each bypass and fail-open rule passed on this worker (read while
+ * the worker writes them: each a whole 64-bit value). */
+void gvpn_worker_rule_hits(const struct gvpn_worker *w, struct gvpn_rule_hits *out);
+
+/** What a worker did with an SA (inner packets and bytes) and what it
+ * dropped of the SA's packets, by reason. Every field is a uint64_t. */
 struct gvpn_sa_counters {
 	uint64_t enc_pkts, enc_bytes;
 	uint64_t dec_pkts, dec_bytes;
+	uint64_t drop[GVPN_ESP_DROP_MAX]; /**< in the ESP stage, by enum gvpn_esp_drop */
+	uint64_t inner_policy;		  /**< decrypted, outside the SA's selectors */
 };
 
-/** Packets and bytes this worker encrypted and decrypted with an SA slot
- * (read while the worker writes them: each a whole 64-bit value). */
+/** Packets and bytes this worker encrypted and decrypted with an SA slot,
+ * and the SA's packets it dropped (read while the worker writes them: each
+ * a whole 64-bit value). */
 void gvpn_worker_sa_counters(const struct gvpn_worker *w, uint16_t slot,
 			     struct gvpn_sa_counters *out);
 

@@ -160,6 +160,7 @@ gvpn_worker_inbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[
 			const struct gvpn_sa_rt *sa = w->sa[dec_st[i] - w->st];
 
 			if (unlikely(!inner_allowed(sa, dec[i]))) {
+				dec_st[i]->drops.inner_policy++;
 				worker_drop(w, dec[i], GVPN_DROP_INNER_POLICY);
 				outside++;
 				continue;
@@ -171,13 +172,17 @@ gvpn_worker_inbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[
 
 	worker_lookup_flows(w, keys, val, ncl);
 	for (uint16_t i = 0; i < ncl; i++) {
-		switch (flow_decode(val[i]).kind) {
+		const struct flow_decision d = flow_decode(val[i]);
+
+		switch (d.kind) {
 		case FLOW_BYPASS:
 			w->stats.bypassed++;
+			w->hits.bypass[d.arg]++;
 			to_clear[nc++] = clear[i];
 			break;
 		case FLOW_FAIL_OPEN:
 			w->stats.fail_open++;
+			w->hits.fail_open[d.arg]++;
 			to_clear[nc++] = clear[i];
 			break;
 		case FLOW_CLEAR_IN_POLICY:

@@ -42,6 +42,20 @@ sender_ivs(struct gvpn_worker *w, const struct gvpn_sa_rt *sa, const struct gvpn
 	return rc;
 }
 
+/* The hit counters of the rules that @p p gives an index another rule had
+ * count from zero. */
+static void
+restart_hits(struct gvpn_worker *w, const struct gvpn_policy *p)
+{
+	for (unsigned int i = 0; i < GVPN_MAX_BYPASS; i++)
+		if (p->restart_bypass >> i & 1)
+			w->hits.bypass[i] = 0;
+	for (unsigned int g = 0; g < GVPN_MAX_GROUPS; g++)
+		for (unsigned int i = 0; i < GVPN_MAX_FAIL_OPEN; i++)
+			if (p->restart_fail_open[g] >> i & 1)
+				w->hits.fail_open[GVPN_FAIL_OPEN_HIT(g, i)] = 0;
+}
+
 /* Make the change @p m asks for. @return 0, or a negative errno. */
 static int
 apply(struct gvpn_worker *w, const struct gvpn_msg *m)
@@ -82,6 +96,8 @@ apply(struct gvpn_worker *w, const struct gvpn_msg *m)
 	case GVPN_MSG_POLICY_SWAP:
 		w->policy = m->policy;
 		worker_flows_invalidate(w);
+		if (m->policy != NULL)
+			restart_hits(w, m->policy);
 		break;
 	case GVPN_MSG_FLOW_FLUSH:
 		worker_flows_flush(w);

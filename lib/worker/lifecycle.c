@@ -129,6 +129,12 @@ gvpn_worker_esp_stats(const struct gvpn_worker *w)
 }
 
 void
+gvpn_worker_rule_hits(const struct gvpn_worker *w, struct gvpn_rule_hits *out)
+{
+	memcpy(out, &w->hits, sizeof(*out));
+}
+
+void
 gvpn_worker_sa_counters(const struct gvpn_worker *w, uint16_t slot, struct gvpn_sa_counters *out)
 {
 	const struct gvpn_esp_sa_state *st = &w->st[slot];
@@ -137,6 +143,8 @@ gvpn_worker_sa_counters(const struct gvpn_worker *w, uint16_t slot, struct gvpn_
 	out->enc_bytes = st->enc_bytes;
 	out->dec_pkts = st->dec_pkts;
 	out->dec_bytes = st->dec_bytes;
+	memcpy(out->drop, st->drops.drop, sizeof(out->drop));
+	out->inner_policy = st->drops.inner_policy;
 }
 
 uint32_t

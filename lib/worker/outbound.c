@@ -98,11 +98,13 @@ gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts
 
 		if (d.kind == FLOW_BYPASS) {
 			w->stats.bypassed++;
+			w->hits.bypass[d.arg]++;
 			o.to_prot[o.np++] = m;
 			continue;
 		}
 		if (d.kind == FLOW_FAIL_OPEN) {
 			w->stats.fail_open++;
+			w->hits.fail_open[d.arg]++;
 			o.to_prot[o.np++] = m;
 			continue;
 		}
@@ -118,6 +120,7 @@ gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts
 		if (slot == GVPN_SLOT_NONE) {
 			if (d.fail_open) {
 				w->stats.fail_open++;
+				w->hits.fail_open[d.fail_open - 1]++;
 				o.to_prot[o.np++] = m;
 			} else {
 				worker_drop(w, m, GVPN_DROP_NO_SA);

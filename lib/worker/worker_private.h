@@ -39,9 +39,10 @@ _Static_assert(MAX_OUT + MAX_BURST <= GVPN_WORKER_BURST_MBUFS, "pools are sized 
 
 /* What a flow's packets get. */
 enum flow_kind {
-	FLOW_BYPASS = 1,
-	FLOW_FAIL_OPEN, /* clear, because the group's fail-open rule matched */
-	FLOW_ENCRYPT,	/* arg = TEK; fail_open: clear while the TEK has no SA */
+	FLOW_BYPASS = 1, /* arg = the bypass rule's index */
+	FLOW_FAIL_OPEN,	 /* clear, because the group's fail-open rule matched;
+			  * arg = its GVPN_FAIL_OPEN_HIT() */
+	FLOW_ENCRYPT,	 /* arg = TEK; fail_open: clear while the TEK has no SA */
 	FLOW_NO_RULE,
 	FLOW_CLEAR_IN_POLICY,
 	FLOW_DECRYPT, /* arg = SA slot */
@@ -68,21 +69,21 @@ struct flow_decision {
 	uint32_t gen; /* the worker's generation when decided; 0 for decrypt flows */
 	enum flow_kind kind;
 	uint16_t arg;
+	/* FLOW_ENCRYPT: 0, or the GVPN_FAIL_OPEN_HIT() + 1 of the fail-open
+	 * rule that passes the packets in clear while the TEK has no SA */
 	uint8_t fail_open;
 };
+static_assert(GVPN_MAX_GROUPS * GVPN_MAX_FAIL_OPEN < UINT8_MAX, "a fail-open rule + 1 in 8 bits");
 
 /*
  * A decision is kept as the rte_hash's 64-bit data (and in the front):
  * generation << 32 | kind << 24 | fail-open << 16 | arg. These two are the
  * only readers and writers of that layout.
  */
-#define FLOW_FO_BIT (1u << 16)
-
 static inline uint64_t
 flow_encode(struct flow_decision d)
 {
-	return (uint64_t)d.gen << 32 | (uint32_t)d.kind << 24 | (d.fail_open ? FLOW_FO_BIT : 0) |
-	       d.arg;
+	return (uint64_t)d.gen << 32 | (uint32_t)d.kind << 24 | (uint32_t)d.fail_open << 16 | d.arg;
 }
 
 static inline struct flow_decision
@@ -91,7 +92,7 @@ flow_decode(uint64_t v)
 	return (struct flow_decision){.gen = (uint32_t)(v >> 32),
 				      .kind = (enum flow_kind)(v >> 24 & 0xff),
 				      .arg = (uint16_t)v,
-				      .fail_open = (v & FLOW_FO_BIT) != 0};
+				      .fail_open = (uint8_t)(v >> 16)};
 }
 
 /* Decrypt flows: protocol ESP, zero addresses, the SPI in the port fields (R21). */
@@ -146,6 +147,7 @@ struct gvpn_worker {
 	uint8_t fail_open[GVPN_MAX_GROUPS];
 	const struct gvpn_sa_rt *sa[GVPN_MAX_SA_SLOTS];
 	struct gvpn_worker_stats stats;
+	struct gvpn_rule_hits hits;
 	uint8_t has_inject; /* some port's inject ring is this worker's */
 	struct punt_bucket punt_bucket[GVPN_MAX_PORTS][PUNT_CLASSES];
 	struct gvpn_esp_sa_state st[GVPN_MAX_SA_SLOTS];

@@ -295,6 +295,7 @@ def main():
     test_key_servers(tap, gvpnctl, gvpnd_bin, root, work)
     test_many_sas(tap, gvpnctl, gvpnd_bin, work)
     test_coalesced_requests(tap, gvpnctl, gvpnd_bin, work)
+    test_rule_hits_and_sa_drops(tap, gvpnctl, gvpnd_bin, root, work)
     test_fake(tap, gvpnctl, work)
     test_key_servers_truncated(tap, gvpnctl, work)
     test_deploy(tap, root)
@@ -427,7 +428,7 @@ def test_key_server_group(tap, gvpnctl, gvpnd_bin, root, work):
             expect(r, 0, stream="stdout")
             head, lines = rows(r.stdout)
             for col in ("RULE", "KIND", "GROUP", "SRC", "DST", "PROTO", "SPORT", "DPORT",
-                        "BOTH WAYS", "STATUS", "PACKETS", "SAS"):
+                        "BOTH WAYS", "STATUS", "HITS", "SAS"):
                 assert col in head, (col, head)
             cells = {rank: ln.split() for rank, ln in lines.items()}
             kinds = [c[1] for _, c in sorted(cells.items(), key=lambda kv: int(kv[0]))]
@@ -448,7 +449,7 @@ def test_key_server_group(tap, gvpnctl, gvpnd_bin, root, work):
             assert teks["lab"][3:12] == [f"{A}/32", f"{B}/32", "any", "any", "any", "no", "both",
                                          "0", "0x00001001"], teks
             assert by_kind["fail-open"][0][2:11] == ["corp", "10.9.0.0/16", "10.8.0.0/16", "any",
-                                                     "any", "any", "yes", "inactive", "-"], by_kind
+                                                     "any", "any", "yes", "inactive", "0"], by_kind
             r = ctl("show", "policy", "corp", "--json")
             expect(r, 0, stream="stdout")
             j = json.loads(r.stdout)
@@ -458,7 +459,7 @@ def test_key_server_group(tap, gvpnctl, gvpnd_bin, root, work):
             assert tek == {"kind": "tek", "group": "corp", "src": "192.0.2.0/24",
                            "dst": "198.51.100.0/24", "protocol": 17, "src_port": "any",
                            "dst_port": "5000", "both_ways": 1, "direction": "both",
-                           "packets": 0}, tek
+                           "packets": 0, "hits": 0}, tek
             r = ctl("show", "policy", "lab")
             expect(r, 0, stream="stdout")
             _, lines = rows(r.stdout)
@@ -924,6 +925,113 @@ def test_coalesced_requests(tap, gvpnctl, gvpnd_bin, work):
         assert g.stop() == 0
 
 
+def test_rule_hits_and_sa_drops(tap, gvpnctl, gvpnd_bin, root, work):
+    """Per-rule hits and per-SA drops: clear traffic replayed forever to UDP port 500
+    (the second bypass rule) and to 10.9.0.1 (the second fail-open rule of a key-server
+    group whose key server never answers), and ESP under the static SA, one packet of it
+    tampered with. show policy counts each packet for the rule that passed it and no
+    other; show sa names the bad ICV on its SA; the exporter has both; clear counters
+    counts them from zero."""
+    clear = [Ether() / IP(src="203.0.113.1", dst="203.0.113.2") / UDP(sport=7, dport=500) / Raw(b"b"),
+             Ether() / IP(src="10.1.0.1", dst="10.9.0.1") / UDP(sport=7, dport=7) / Raw(b"f")]
+    inner = [IP(src=B, dst=A) / UDP(sport=40001, dport=40000) / Raw(b"in %d" % i) for i in range(2)]
+    esp = [Ether() / sa().encrypt(p) for p in inner]
+    bad = bytearray(bytes(esp[1]))
+    bad[-1] ^= 1
+    files = {k: os.path.join(work, f"hits-{k}.pcap") for k in ("clear_in", "prot_in")}
+    wrpcap(files["clear_in"], clear)
+    wrpcap(files["prot_in"], esp + [Ether(bytes(bad))])
+    conf = open(os.path.join(root, "config", "static-group.conf")).read()
+    ks = ('  },\n  { name = "ks"; id = 1002; key_servers = ( "127.0.0.1:9" ); local_address = "127.0.0.1";\n'
+          '    psk = "group-member-psk-0123456789"; retry_interval = 600;\n'
+          '    fail_open = ( { dst = "10.8.0.0/16"; }, { dst = "10.9.0.0/16"; } );\n  }\n);')
+    conf = conf[:conf.rindex("  }\n);")] + ks + "\n"
+    vdevs = [f"net_pcap0,rx_pcap={files['clear_in']},tx_pcap=/dev/null,infinite_rx=1",
+             f"net_pcap1,rx_pcap={files['prot_in']},tx_pcap=/dev/null"]
+    g = Gvpnd(gvpnd_bin, conf, vdevs, work, name="hits")
+    ctl = Ctl(gvpnctl, g.prefix)
+
+    def hits(rules):
+        """{(kind, group, index): hits} of the bypass and fail-open rules."""
+        return {(r["kind"], r["group"], r["index"]): r["hits"] for r in rules.values()
+                if r["kind"] != "tek"}
+
+    with g:
+        g.wait(lambda: g.tel("/gvpn/sa")["0x00001001"]["drops"].get("esp_bad_icv") == 1 and
+               g.tel("/gvpn/sa")["0x00001001"]["decrypted_packets"] == 2 and
+               hits(g.tel("/gvpn/policy"))[("bypass", "", 1)] > 1000, what="gvpnd to read its input")
+
+        def policy_hits():
+            h = hits(json.loads(ctl("show", "policy", "--json").stdout))
+            assert h[("bypass", "", 1)] > 1000, h
+            assert h[("bypass", "", 0)] == 0 and h[("bypass", "", 2)] == 0, h
+            # the group has not failed: its fail-open rules pass nothing
+            assert h[("fail_open", "ks", 0)] == 0 and h[("fail_open", "ks", 1)] == 0, h
+            r = ctl("show", "policy")
+            expect(r, 0, stream="stdout")
+            head, lines = rows(r.stdout)
+            assert "HITS" in head and "PACKETS" not in head, head
+            assert [lines[k].split()[1] for k in ("1", "2", "3", "5", "6")] == \
+                ["bypass"] * 3 + ["fail-open"] * 2, lines
+            aligned(head, lines["1"], "HITS", "0", right=True)
+            assert lines["2"].split()[10] != "0", lines["2"]
+            aligned(head, lines["6"], "HITS", "0", right=True)
+            ctl("group", "fail-open", "ks", "on")
+            g.wait(lambda: hits(g.tel("/gvpn/policy"))[("fail_open", "ks", 1)] > 1000,
+                   what="fail-open traffic")
+            h = hits(g.tel("/gvpn/policy"))
+            assert h[("fail_open", "ks", 0)] == 0, h
+            assert g.lcores()["fail_open"] >= h[("fail_open", "ks", 1)], (g.lcores(), h)
+            r = ctl("show", "policy", "ks")
+            head, lines = rows(r.stdout)
+            assert lines["6"].split()[9] == "active", lines["6"]
+            assert lines["5"].split()[10] == "0" and lines["6"].split()[10] != "0", lines
+        tap.check("show policy: a HITS column; each bypass and fail-open packet counts for the "
+                  "rule that passed it and no other (the group's fail-open rules once it failed)",
+                  policy_hits)
+
+        def sa_drops():
+            r = ctl("show", "sa")
+            expect(r, 0, stream="stdout")
+            head, lines = rows(r.stdout)
+            aligned(head, lines["0x00001001"], "DROPS", "1", right=True)
+            aligned(head, lines["0x00001001"], "DEC PKTS", "2", right=True)
+            line = lines["0x00001001:esp_bad_icv"]
+            assert line.split()[1] == "1" and "integrity check failed" in line, line
+            assert g.tel("/gvpn/sa")["0x00001001"]["drops"] == {"esp_bad_icv": 1}
+        tap.check("show sa: the tampered ESP packet counted as esp_bad_icv on its SA (DROPS "
+                  "column, and the SA's reasons listed with their meaning)", sa_drops)
+
+        def export():
+            r = ctl("export", "--once")
+            expect(r, 0, stream="stdout")
+            m = parse_metrics(r.stdout)
+            assert m['gvpn_sa_drops_total{spi="0x00001001",group="corp",reason="esp_bad_icv"}'] == 1
+            assert m['gvpn_rule_hits_total{group="",kind="bypass",index="1"}'] > 1000
+            assert m['gvpn_rule_hits_total{group="",kind="bypass",index="0"}'] == 0
+            assert m['gvpn_rule_hits_total{group="ks",kind="fail_open",index="1"}'] > 1000
+            assert m['gvpn_rule_hits_total{group="ks",kind="fail_open",index="0"}'] == 0
+            promtool_check(r.stdout)
+        tap.check("export: gvpn_rule_hits_total{group,kind,index} and "
+                  "gvpn_sa_drops_total{spi,group,reason}", export)
+
+        def cleared():
+            before = hits(g.tel("/gvpn/policy"))
+            r = ctl("clear", "counters")
+            expect(r, 0, "rule hits", stream="stdout")
+            after = hits(g.tel("/gvpn/policy"))
+            for k in (("bypass", "", 1), ("fail_open", "ks", 1)):
+                assert after[k] < before[k] // 2, (k, before, after)
+            assert after[("bypass", "", 0)] == 0 and after[("fail_open", "ks", 0)] == 0, after
+            assert g.tel("/gvpn/sa")["0x00001001"]["drops"] == {}, g.tel("/gvpn/sa")
+            r = ctl("show", "sa")
+            head, lines = rows(r.stdout)
+            aligned(head, lines["0x00001001"], "DROPS", "0", right=True)
+            assert "esp_bad_icv" not in r.stdout, r.stdout
+        tap.check("clear counters: rule hits and SA drops count from zero", cleared)
+        assert g.stop() == 0
+
+
 def test_running(tap, ctl, g):
     def version():
         r = ctl("show", "version")
@@ -982,7 +1090,7 @@ def test_running(tap, ctl, g):
         assert m, f"remaining lifetime not as h/m/s near {LIFETIME} s: {line}"
         aligned(head, line, "REMAINING", m.group(0), right=True)
         aligned(head, line, "GROUP", "corp")
-        assert re.search(r"\d [KMG]?B$", line), f"bytes without unit: {line}"
+        assert re.search(r"\d [KMG]?B +\d+$", line), f"bytes without unit: {line}"
     tap.check("show sa: SPI, group, state, algorithms, lifetime as h/m/s, packets, bytes", sas)
 
     def sa_directions():

@@ -109,15 +109,21 @@ esp_decrypt_one_expect(struct esp_fixture *f, struct rte_mbuf *m, int ok, enum g
 {
 	struct gvpn_esp_sa_state *st[1] = {&f->st};
 	struct gvpn_esp_stats before = f->lc->stats;
+	struct gvpn_esp_sa_drops sa_before = f->st.drops;
 	struct rte_mbuf *pk[1] = {m};
 
 	if (gvpn_esp_decrypt_burst(f->lc, st, pk, 1) != (ok ? 1 : 0))
 		fail_msg("%s: %s", what, ok ? "dropped" : "accepted");
 	assert_ptr_equal(pk[0], m);
-	for (int d = 0; d < GVPN_ESP_DROP_MAX; d++)
+	for (int d = 0; d < GVPN_ESP_DROP_MAX; d++) {
 		if (f->lc->stats.drop[d] - before.drop[d] != (!ok && d == (int)why))
 			fail_msg("%s: counted as '%s', expected '%s'", what, gvpn_esp_drop_id(d),
 				 ok ? "nothing" : gvpn_esp_drop_id(why));
+		/* the same, against the SA the packet came under */
+		if (f->st.drops.drop[d] - sa_before.drop[d] != (!ok && d == (int)why))
+			fail_msg("%s: the SA counted '%s', expected '%s'", what,
+				 gvpn_esp_drop_id(d), ok ? "nothing" : gvpn_esp_drop_id(why));
+	}
 	rte_pktmbuf_free(m);
 }
 

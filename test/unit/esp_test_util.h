@@ -58,7 +58,8 @@ struct rte_mbuf *esp_forged_packet(struct esp_fixture *f, esp_mangle_fn mangle);
 
 /**
  * Decrypt @p m alone and free it: accepted when @p ok, else dropped and
- * counted as @p why and nothing else. @p what names the case in a failure.
+ * counted as @p why and nothing else, in the lcore's counters and in the
+ * SA's. @p what names the case in a failure.
  */
 void esp_decrypt_one_expect(struct esp_fixture *f, struct rte_mbuf *m, int ok,
 			    enum gvpn_esp_drop why, const char *what);

@@ -3,7 +3,7 @@
  * ESP tunnel mode: wire layout checked against an independent decryption
  * (OpenSSL called directly), both backends byte-identical and decrypting
  * each other for every algorithm and every payload size 0..1500, and every
- * malformed input a counted drop.
+ * malformed input a counted drop, for the lcore and for the SA it came under.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -572,6 +572,55 @@ test_malformed_esp_is_a_counted_drop(void **state)
 	}
 }
 
+/*
+ * A burst under two SAs, one packet of the second tampered with: the bad ICV
+ * counts against that SA alone (and the lcore), and the SA's drop counts
+ * live outside the line each packet touches.
+ */
+static void
+test_a_tampered_packet_counts_bad_icv_on_its_sa_alone(void **state)
+{
+	struct gvpn_esp_sa_conf c = conf_for(GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96);
+	struct gvpn_esp_sa_state other, *st[3];
+	struct gvpn_esp_sa *other_sa;
+	struct rte_mbuf *m[3];
+	struct esp_fixture f;
+
+	(void)state;
+	assert_int_equal(offsetof(struct gvpn_esp_sa_state, drops), RTE_CACHE_LINE_SIZE);
+	esp_fixture_init(&f, &gvpn_crypto_ipsecmb, &c, seed);
+	c.spi = 0x2002;
+	other_sa = gvpn_esp_sa_create(f.lc, &c, SOCKET_ID_ANY);
+	assert_non_null(other_sa);
+	gvpn_esp_sa_state_init(&other, other_sa, f.lc);
+	for (int i = 0; i < 3; i++) {
+		m[i] = esp_inner_packet(30, 0, 0);
+		st[i] = i == 0 ? &f.st : &other;
+	}
+	assert_int_equal(gvpn_esp_encrypt_burst(f.lc, st, m, 3), 3);
+	flip_icv_bit(m[2]);
+	st[0] = &f.st;
+	st[1] = st[2] = &other;
+	assert_int_equal(gvpn_esp_decrypt_burst(f.lc, st, m, 3), 2);
+	assert_ptr_equal(st[2], &other);
+	assert_int_equal(other.drops.drop[GVPN_ESP_DROP_BAD_ICV], 1);
+	assert_int_equal(other.dec_pkts, 1);
+	assert_int_equal(f.lc->stats.drop[GVPN_ESP_DROP_BAD_ICV], 1);
+	for (int d = 0; d < GVPN_ESP_DROP_MAX; d++) {
+		assert_int_equal(f.st.drops.drop[d], 0);
+		if (d != GVPN_ESP_DROP_BAD_ICV)
+			assert_int_equal(other.drops.drop[d], 0);
+	}
+	assert_int_equal(f.st.dec_pkts, 1);
+	for (int i = 0; i < 3; i++)
+		rte_pktmbuf_free(m[i]);
+	/* a new SA in the state counts from zero */
+	gvpn_esp_sa_state_init(&other, other_sa, f.lc);
+	assert_int_equal(other.drops.drop[GVPN_ESP_DROP_BAD_ICV], 0);
+	gvpn_esp_sa_free(other_sa);
+	esp_fixture_fini(&f);
+}
+
 static void
 test_chained_mbuf_is_a_counted_drop(void **state)
 {
@@ -783,6 +832,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_malformed_esp_is_a_counted_drop),
 	    cmocka_unit_test(test_malformed_inner_is_a_counted_drop),
 	    cmocka_unit_test(test_chained_mbuf_is_a_counted_drop),
+	    cmocka_unit_test(test_a_tampered_packet_counts_bad_icv_on_its_sa_alone),
 	    cmocka_unit_test(test_counter_ivs_stay_in_their_space),
 	    cmocka_unit_test(test_encrypt_builds_rfc4303_tunnel_with_preserved_addresses),
 	    cmocka_unit_test(test_gmac_authenticates_the_clear_payload),

@@ -26,8 +26,10 @@
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_telemetry.h>
+#include <rte_udp.h>
 
 #include "test_util.h"
 #include "gvpn_telemetry.h"
@@ -39,6 +41,8 @@ int __wrap_rte_tel_data_add_dict_container(struct rte_tel_data *d, const char *n
 					   struct rte_tel_data *val, int keep);
 int __real_rte_tel_data_add_dict_string(struct rte_tel_data *d, const char *name, const char *val);
 int __wrap_rte_tel_data_add_dict_string(struct rte_tel_data *d, const char *name, const char *val);
+int __real_rte_tel_data_add_dict_u64(struct rte_tel_data *d, const char *name, uint64_t val);
+int __wrap_rte_tel_data_add_dict_u64(struct rte_tel_data *d, const char *name, uint64_t val);
 
 #define KEY "000102030405060708090a0b0c0d0e0f"
 #define AUTH_KEY "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3"
@@ -76,6 +80,15 @@ __wrap_rte_tel_data_add_dict_string(struct rte_tel_data *d, const char *name, co
 		snprintf(cur->strings[cur->n_strings++], sizeof(cur->strings[0]), "%s=%s", name,
 			 val);
 	return __real_rte_tel_data_add_dict_string(d, name, val);
+}
+
+int
+__wrap_rte_tel_data_add_dict_u64(struct rte_tel_data *d, const char *name, uint64_t val)
+{
+	if (cur != NULL && cur->n_strings < MAX_ITEMS)
+		snprintf(cur->strings[cur->n_strings++], sizeof(cur->strings[0]), "%s=%" PRIu64,
+			 name, val);
+	return __real_rte_tel_data_add_dict_u64(d, name, val);
 }
 
 #define MAX_CMDS 32
@@ -420,6 +433,120 @@ test_requests_are_queued_then_applied_by_the_control_core(void **state)
 	gvpn_ctrl_snapshot_put(s);
 }
 
+/* A UDP packet src -> dst:dport after an Ethernet header, as a port gives it. */
+static struct rte_mbuf *
+udp(uint32_t src, uint32_t dst, uint16_t dport)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	uint8_t *p = m != NULL ? (uint8_t *)rte_pktmbuf_append(m, 14 + 20 + 8 + 32) : NULL;
+	struct rte_ipv4_hdr *ip;
+	struct rte_udp_hdr *u;
+
+	if (p == NULL)
+		abort();
+	memset(p, 0, 14 + 20 + 8 + 32);
+	p[12] = 0x08;
+	ip = (struct rte_ipv4_hdr *)(p + 14);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = rte_cpu_to_be_16(20 + 8 + 32);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->src_addr = rte_cpu_to_be_32(src);
+	ip->dst_addr = rte_cpu_to_be_32(dst);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	u = (struct rte_udp_hdr *)(ip + 1);
+	u->src_port = rte_cpu_to_be_16(4000);
+	u->dst_port = rte_cpu_to_be_16(dport);
+	u->dgram_len = rte_cpu_to_be_16(8 + 32);
+	m->l2_len = 14;
+	return m;
+}
+
+/* @p n clear packets to UDP port @p dport, out through the worker. */
+static void
+send_out(uint16_t dport, unsigned int n)
+{
+	struct rte_mbuf *m[8];
+
+	for (unsigned int i = 0; i < n; i++)
+		m[i] = udp(RTE_IPV4(192, 0, 2, 1), RTE_IPV4(203, 0, 113, 9), dport);
+	gvpn_worker_outbound(w, 0, m, (uint16_t)n);
+}
+
+/*
+ * A bypass rule's hits and an SA's drops (a tampered packet: bad ICV) count
+ * from zero after /gvpn/counters/clear; a reload that puts another rule at
+ * the bypass rule's place counts it from zero, the baseline of the rule
+ * before not subtracted from it.
+ */
+static void
+test_rule_hits_and_sa_drops_count_from_a_clear(void **state)
+{
+	static const uint8_t key[16] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+					0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f};
+	static const uint8_t auth_key[20] = {0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6,
+					     0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad,
+					     0xae, 0xaf, 0xb0, 0xb1, 0xb2, 0xb3};
+	struct gvpn_esp_sa_conf sc = {.spi = 0x1001, .ttl = 64};
+	static struct reply r;
+	struct gvpn_esp_sa_state st, *stp[2] = {&st, &st};
+	struct gvpn_esp_lcore *peer;
+	struct gvpn_esp_sa *sa;
+	struct rte_mbuf *m[2];
+
+	(void)state;
+	send_out(848, 3);
+	assert_int_equal(call("/gvpn/policy", NULL, &r), 0);
+	assert_true(has(&r, "kind=bypass"));
+	assert_true(has(&r, "hits=3"));
+
+	/* ESP under corp's SA, the second packet tampered with */
+	sc.xform.cipher = GVPN_CIPHER_AES_CBC;
+	sc.xform.cipher_key_len = 16;
+	memcpy(sc.xform.cipher_key, key, 16);
+	sc.xform.auth = GVPN_AUTH_HMAC_SHA1_96;
+	sc.xform.auth_key_len = 20;
+	memcpy(sc.xform.auth_key, auth_key, 20);
+	peer = gvpn_esp_lcore_create(&gvpn_crypto_openssl, SOCKET_ID_ANY, NULL);
+	assert_non_null(peer);
+	sa = gvpn_esp_sa_create(peer, &sc, SOCKET_ID_ANY);
+	assert_non_null(sa);
+	gvpn_esp_sa_state_init(&st, sa, peer);
+	for (int i = 0; i < 2; i++)
+		m[i] = udp(RTE_IPV4(198, 51, 100, 7), RTE_IPV4(192, 0, 2, 7), 7);
+	assert_int_equal(gvpn_esp_encrypt_burst(peer, stp, m, 2), 2);
+	rte_pktmbuf_mtod(m[1], uint8_t *)[m[1]->data_len - 1] ^= 0x01;
+	gvpn_worker_inbound(w, 0, m, 2);
+	assert_int_equal(call("/gvpn/sa", NULL, &r), 0);
+	assert_true(has(&r, "drops="));
+	assert_true(has(&r, "esp_bad_icv=1"));
+	assert_true(has(&r, "decrypted_packets=1"));
+
+	assert_int_equal(call("/gvpn/counters/clear", NULL, &r), 0);
+	assert_int_equal(call("/gvpn/sa", NULL, &r), 0);
+	assert_false(has(&r, "esp_bad_icv=1"));
+	assert_true(has(&r, "drops="));
+	send_out(848, 2);
+	assert_int_equal(call("/gvpn/policy", NULL, &r), 0);
+	assert_true(has(&r, "hits=2"));
+	assert_false(has(&r, "hits=5"));
+
+	/* another rule in the bypass rule's place: its own count, from zero */
+	assert_int_equal(gvpn_ctrl_reload(ctrl, cfg, conf_b), 0);
+	settle();
+	assert_int_equal(call("/gvpn/policy", NULL, &r), 0);
+	assert_true(has(&r, "dst_port=500"));
+	assert_false(has(&r, "hits=2"));
+	send_out(500, 4);
+	assert_int_equal(call("/gvpn/policy", NULL, &r), 0);
+	assert_true(has(&r, "hits=4"));
+	assert_int_equal(gvpn_ctrl_reload(ctrl, cfg, conf_a), 0);
+	settle();
+
+	gvpn_esp_sa_free(sa);
+	gvpn_esp_lcore_free(peer);
+}
+
 /* Telemetry clients under rekeys and reloads. */
 #define READERS 4
 #define STRESS_MS 2000	    /* at least */
@@ -617,6 +744,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_groups_and_sas_show_the_snapshot_and_no_key),
 	    cmocka_unit_test(test_a_held_snapshot_stays_as_it_was),
 	    cmocka_unit_test(test_requests_are_queued_then_applied_by_the_control_core),
+	    cmocka_unit_test(test_rule_hits_and_sa_drops_count_from_a_clear),
 	    cmocka_unit_test(test_clients_read_while_the_control_core_rekeys_and_reloads),
 	};
 	int rc;

@@ -5,7 +5,8 @@
  * not one packet is lost or encrypted with the wrong SA; a burst that
  * pre-fragments into more packets than the worker's lists hold leaves whole;
  * an SA whose SPI a worker cannot index is reported, logged and counted; the
- * control core refuses more workers than it addresses.
+ * control core refuses more workers than it addresses; bypass and fail-open
+ * packets count for the rule that passed them, and ESP drops for their SA.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -480,6 +481,255 @@ test_spi_the_worker_cannot_index_is_reported_and_counted(void **state)
 	gvpn_worker_free(w);
 }
 
+/* udp_packet() to another destination port. */
+static struct rte_mbuf *
+udp_to_port(uint32_t src, uint32_t dst, uint16_t dport)
+{
+	struct rte_mbuf *m = udp_packet(src, dst, 0);
+
+	rte_pktmbuf_mtod_offset(m, struct rte_udp_hdr *, 14 + 20)->dst_port =
+	    rte_cpu_to_be_16(dport);
+	return m;
+}
+
+/* Free what a TX ring holds: @return how many. */
+static unsigned int
+drain(struct rte_ring *r)
+{
+	struct rte_mbuf *m[BURST];
+	unsigned int n, all = 0;
+
+	while ((n = rte_ring_dequeue_burst(r, (void **)m, BURST, NULL)) != 0) {
+		for (unsigned int i = 0; i < n; i++)
+			rte_pktmbuf_free(m[i]);
+		all += n;
+	}
+	return all;
+}
+
+/* Send @p n packets of @p make(src, dst, port) one way: @return how many left
+ * on the other side. */
+static unsigned int
+send_each(struct gvpn_worker *w, int inbound, uint32_t src, uint32_t dst, uint16_t port,
+	  unsigned int n)
+{
+	struct rte_mbuf *m[BURST];
+
+	for (unsigned int i = 0; i < n; i++)
+		m[i] = udp_to_port(src, dst, port);
+	if (inbound)
+		gvpn_worker_inbound(w, 0, m, (uint16_t)n);
+	else
+		gvpn_worker_outbound(w, 0, m, (uint16_t)n);
+	return drain(inbound ? clear_tx : prot_tx);
+}
+
+static struct gvpn_selector
+any_to(uint32_t dst, uint8_t len, uint8_t proto, uint16_t dport)
+{
+	return (struct gvpn_selector){.dst = {dst, len},
+				      .proto = proto,
+				      .sport_hi = 65535,
+				      .dport_lo = dport,
+				      .dport_hi = dport != 0 ? dport : 65535};
+}
+
+/*
+ * Bypass packets, both ways, count for the rule that passed them and for no
+ * other. A reload that puts another rule at an index restarts that index's
+ * count; the others keep theirs.
+ */
+static void
+test_a_bypass_packet_counts_for_its_rule_and_no_other(void **state)
+{
+	static struct gvpn_config cfg;
+	struct gvpn_rule_hits h_copy, *h = &h_copy;
+	const struct gvpn_ctrl_snapshot *snap;
+	struct gvpn_worker *w;
+	struct gvpn_ctrl *c;
+
+	(void)state;
+	worker_and_ctrl(&cfg, BURST, 1500, 0, &w, &c);
+	cfg.n_bypass = 3;
+	cfg.bypass[0] = any_to(0, 0, IPPROTO_UDP, 848);
+	cfg.bypass[1] = any_to(0, 0, IPPROTO_UDP, 500);
+	cfg.bypass[2] = any_to(0, 0, 89, 0);
+	cfg.groups[0].n_fail_open = 1;
+	cfg.groups[0].fail_open[0] = any_to(0, 0, 0, 0); /* the group has not failed */
+	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
+	settle(c, w, 1);
+
+	assert_int_equal(send_each(w, 0, A, B, 500, 3), 3);
+	assert_int_equal(send_each(w, 1, B, A, 500, 2), 2); /* the other way */
+	assert_int_equal(send_each(w, 0, A, B, 848, 1), 1);
+	assert_int_equal(send_each(w, 0, A, B, 9, 1), 0); /* no rule */
+	gvpn_worker_rule_hits(w, h);
+	assert_int_equal(h->bypass[0], 1);
+	assert_int_equal(h->bypass[1], 5);
+	assert_int_equal(gvpn_worker_stats(w)->bypassed, 6);
+	for (unsigned int i = 2; i < GVPN_MAX_BYPASS; i++)
+		assert_int_equal(h->bypass[i], 0);
+	for (unsigned int i = 0; i < GVPN_MAX_GROUPS * GVPN_MAX_FAIL_OPEN; i++)
+		assert_int_equal(h->fail_open[i], 0);
+
+	/* a table with the same rules keeps the counts */
+	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
+	settle(c, w, 1);
+	gvpn_worker_rule_hits(w, h);
+	assert_int_equal(h->bypass[1], 5);
+	assert_int_equal(gvpn_ctrl_publish(c), 0);
+	snap = gvpn_ctrl_snapshot_get(c);
+	assert_int_equal(snap->rule[1].index, 1);
+	const uint32_t since0 = snap->rule[0].hits_since, since1 = snap->rule[1].hits_since;
+	gvpn_ctrl_snapshot_put(snap);
+
+	/* another rule at index 1 counts from zero; index 0 keeps its count */
+	cfg.bypass[1] = any_to(0, 0, IPPROTO_UDP, 501);
+	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
+	settle(c, w, 1);
+	gvpn_worker_rule_hits(w, h);
+	assert_int_equal(h->bypass[0], 1);
+	assert_int_equal(h->bypass[1], 0);
+	assert_int_equal(send_each(w, 0, A, B, 501, 1), 1);
+	gvpn_worker_rule_hits(w, h);
+	assert_int_equal(h->bypass[1], 1);
+	assert_int_equal(gvpn_ctrl_publish(c), 0);
+	snap = gvpn_ctrl_snapshot_get(c);
+	assert_int_equal(snap->rule[0].hits_since, since0);
+	assert_true(snap->rule[1].hits_since > since1);
+	gvpn_ctrl_snapshot_put(snap);
+	gvpn_ctrl_free(c);
+	gvpn_worker_free(w);
+}
+
+/*
+ * While its group has failed, a packet that a fail-open rule passes in clear
+ * counts for that rule: outbound, inbound, and outbound under a group policy
+ * whose TEK has no SA. Once the group has keys again, nothing counts.
+ */
+static void
+test_a_fail_open_packet_counts_for_its_rule(void **state)
+{
+	static struct gvpn_config cfg;
+	const uint32_t C = RTE_IPV4(10, 9, 0, 1), D = RTE_IPV4(10, 1, 0, 1);
+	struct gvpn_selector sel = {
+	    .src = {A, 32}, .dst = {B, 32}, .sport_hi = 65535, .dport_hi = 65535};
+	struct gvpn_rule_hits h_copy, *h = &h_copy;
+	struct gvpn_worker *w;
+	struct gvpn_ctrl *c;
+
+	(void)state;
+	worker_and_ctrl(&cfg, BURST, 1500, 0, &w, &c);
+	cfg.groups[0].n_fail_open = 3;
+	cfg.groups[0].fail_open[0] = any_to(RTE_IPV4(10, 8, 0, 0), 16, 0, 0);
+	cfg.groups[0].fail_open[1] = any_to(RTE_IPV4(10, 9, 0, 0), 16, 0, 0);
+	cfg.groups[0].fail_open[2] = sel;
+	assert_true(gvpn_ctrl_tek_add(c, 0, &sel, 1) >= 0); /* and no SA */
+	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
+	assert_int_equal(gvpn_ctrl_group_fail(c, 0, 1), 0);
+	settle(c, w, 1);
+
+	assert_int_equal(send_each(w, 0, D, C, 7, 2), 2);
+	assert_int_equal(send_each(w, 1, C, D, 7, 1), 1); /* rules hold both ways */
+	assert_int_equal(send_each(w, 0, A, B, 7, 4), 4); /* the TEK's, in clear */
+	gvpn_worker_rule_hits(w, h);
+	assert_int_equal(h->fail_open[GVPN_FAIL_OPEN_HIT(0, 0)], 0);
+	assert_int_equal(h->fail_open[GVPN_FAIL_OPEN_HIT(0, 1)], 3);
+	assert_int_equal(h->fail_open[GVPN_FAIL_OPEN_HIT(0, 2)], 4);
+	assert_int_equal(gvpn_worker_stats(w)->fail_open, 7);
+	for (unsigned int i = 0; i < GVPN_MAX_BYPASS; i++)
+		assert_int_equal(h->bypass[i], 0);
+	for (unsigned int i = GVPN_FAIL_OPEN_HIT(0, 3); i < GVPN_MAX_GROUPS * GVPN_MAX_FAIL_OPEN;
+	     i++)
+		assert_int_equal(h->fail_open[i], 0);
+
+	assert_int_equal(gvpn_ctrl_group_fail(c, 0, 0), 0);
+	settle(c, w, 1);
+	assert_int_equal(send_each(w, 0, D, C, 7, 1), 0);
+	assert_int_equal(send_each(w, 0, A, B, 7, 1), 0);
+	gvpn_worker_rule_hits(w, h);
+	assert_int_equal(h->fail_open[GVPN_FAIL_OPEN_HIT(0, 1)], 3);
+	assert_int_equal(h->fail_open[GVPN_FAIL_OPEN_HIT(0, 2)], 4);
+	assert_int_equal(gvpn_worker_stats(w)->drop[GVPN_DROP_NO_RULE], 1);
+	assert_int_equal(gvpn_worker_stats(w)->drop[GVPN_DROP_NO_SA], 1);
+	gvpn_ctrl_free(c);
+	gvpn_worker_free(w);
+}
+
+/*
+ * ESP under two SAs: a tampered packet counts as bad_icv against its SA, a
+ * decrypted packet outside the SA's selectors as inner_policy against its
+ * own; the other SA's counts stay zero.
+ */
+static void
+test_a_tampered_esp_packet_counts_bad_icv_on_its_sa(void **state)
+{
+	static struct gvpn_config cfg;
+	struct gvpn_selector sel = {
+	    .src = {A, 32}, .dst = {B, 32}, .sport_hi = 65535, .dport_hi = 65535};
+	struct gvpn_esp_sa_state st[2], *stp[4];
+	struct gvpn_esp_sa *peer_sa[2];
+	struct gvpn_sa_counters sc[2];
+	struct gvpn_esp_lcore *peer;
+	struct rte_mbuf *m[4];
+	struct gvpn_worker *w;
+	struct gvpn_ctrl *c;
+	int tek, slot[2];
+
+	(void)state;
+	worker_and_ctrl(&cfg, BURST, 1500, 0, &w, &c);
+	tek = gvpn_ctrl_tek_add(c, 0, &sel, 1);
+	assert_true(tek >= 0);
+	peer = gvpn_esp_lcore_create(&gvpn_crypto_openssl, SOCKET_ID_ANY, NULL);
+	assert_non_null(peer);
+	for (int i = 0; i < 2; i++) {
+		struct gvpn_ctrl_sa_params p = {
+		    .group = 0, .tek = (uint16_t)tek, .esp = sa_conf(0x4001 + i, (uint8_t)(7 + i))};
+
+		slot[i] = gvpn_ctrl_sa_add(c, &p);
+		assert_true(slot[i] >= 0);
+		peer_sa[i] = gvpn_esp_sa_create(peer, &p.esp, SOCKET_ID_ANY);
+		assert_non_null(peer_sa[i]);
+		gvpn_esp_sa_state_init(&st[i], peer_sa[i], peer);
+	}
+	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
+	settle(c, w, 1);
+
+	/* SA 0: one good, one from outside its selectors; SA 1: one good, one
+	 * tampered with */
+	m[0] = udp_packet(A, B, 0);
+	m[1] = udp_packet(RTE_IPV4(10, 0, 0, 1), B, 1);
+	m[2] = udp_packet(A, B, 2);
+	m[3] = udp_packet(A, B, 3);
+	stp[0] = stp[1] = &st[0];
+	stp[2] = stp[3] = &st[1];
+	assert_int_equal(gvpn_esp_encrypt_burst(peer, stp, m, 4), 4);
+	rte_pktmbuf_mtod(m[3], uint8_t *)[m[3]->data_len - 1] ^= 0x01;
+	gvpn_worker_inbound(w, 0, m, 4);
+	assert_int_equal(drain(clear_tx), 2);
+
+	for (int i = 0; i < 2; i++)
+		gvpn_worker_sa_counters(w, (uint16_t)slot[i], &sc[i]);
+	assert_int_equal(sc[0].dec_pkts, 2); /* the one outside too: it was decrypted */
+	assert_int_equal(sc[0].inner_policy, 1);
+	assert_int_equal(sc[1].dec_pkts, 1);
+	assert_int_equal(sc[1].drop[GVPN_ESP_DROP_BAD_ICV], 1);
+	assert_int_equal(sc[1].inner_policy, 0);
+	for (int d = 0; d < GVPN_ESP_DROP_MAX; d++) {
+		assert_int_equal(sc[0].drop[d], 0);
+		if (d != GVPN_ESP_DROP_BAD_ICV)
+			assert_int_equal(sc[1].drop[d], 0);
+	}
+	assert_int_equal(gvpn_worker_esp_stats(w)->drop[GVPN_ESP_DROP_BAD_ICV], 1);
+	assert_int_equal(gvpn_worker_stats(w)->drop[GVPN_DROP_INNER_POLICY], 1);
+
+	for (int i = 0; i < 2; i++)
+		gvpn_esp_sa_free(peer_sa[i]);
+	gvpn_esp_lcore_free(peer);
+	gvpn_ctrl_free(c);
+	gvpn_worker_free(w);
+}
+
 static void
 test_ctrl_refuses_more_workers_than_it_addresses(void **state)
 {
@@ -511,6 +761,9 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_sa_replaced_under_traffic_loses_nothing),
 	    cmocka_unit_test(test_spi_the_worker_cannot_index_is_reported_and_counted),
 	    cmocka_unit_test(test_ctrl_refuses_more_workers_than_it_addresses),
+	    cmocka_unit_test(test_a_bypass_packet_counts_for_its_rule_and_no_other),
+	    cmocka_unit_test(test_a_fail_open_packet_counts_for_its_rule),
+	    cmocka_unit_test(test_a_tampered_esp_packet_counts_bad_icv_on_its_sa),
 	};
 
 	(void)argc;
