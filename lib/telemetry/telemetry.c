@@ -219,7 +219,7 @@ cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 		struct rte_tel_data *e = rte_tel_data_alloc();
 		struct rte_eth_stats es;
 		struct rte_eth_link link;
-		uint64_t rx = 0, rxb = 0, tx = 0, txb = 0;
+		uint64_t rx = 0, rxb = 0, tx = 0, txb = 0, enc = 0, dec = 0;
 
 		if (e == NULL)
 			return -ENOMEM;
@@ -230,6 +230,8 @@ cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 			rxb += s->rx_bytes;
 			tx += s->tx_pkts;
 			txb += s->tx_bytes;
+			enc += s->encrypted;
+			dec += s->decrypted;
 		}
 		rte_tel_data_start_dict(e);
 		rte_tel_data_add_dict_string(e, "role",
@@ -253,6 +255,8 @@ cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 		add_u64(e, "rx_bytes", rxb);
 		add_u64(e, "tx_packets", tx);
 		add_u64(e, "tx_bytes", txb);
+		add_u64(e, "encrypted", enc);
+		add_u64(e, "decrypted", dec);
 		if (rte_eth_stats_get(tc.port_ids[p], &es) == 0) {
 			pthread_mutex_lock(&base.lock);
 			if (base.cleared_at != 0) {

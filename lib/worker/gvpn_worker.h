@@ -75,6 +75,8 @@ const char *gvpn_worker_drop_id(enum gvpn_worker_drop d);
 struct gvpn_port_stats {
 	uint64_t rx_pkts, rx_bytes;
 	uint64_t tx_pkts, tx_bytes;
+	uint64_t encrypted; /**< ESP made here and handed to this (protected) port's TX */
+	uint64_t decrypted; /**< packets decrypted and handed to this (clear) port's TX */
 	/* the exception path (ports with an address) */
 	uint64_t punted;	    /**< handed to the control core for the kernel */
 	uint64_t punt_rate_dropped; /**< over the port's punt rate */

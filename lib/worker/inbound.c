@@ -168,6 +168,7 @@ gvpn_worker_inbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[
 			to_clear[nc++] = dec[i];
 		}
 		w->stats.decrypted += good - outside;
+		w->stats.port[pr->clear_idx].decrypted += good - outside;
 	}
 
 	worker_lookup_flows(w, keys, val, ncl);

@@ -43,6 +43,7 @@ out_flush(struct gvpn_worker *w, const struct gvpn_pair *pr, struct out_lists *o
 		for (uint16_t i = 0; i < good; i++)
 			o->to_prot[o->np++] = o->enc[b + i];
 		w->stats.encrypted += good;
+		w->stats.port[pr->prot_idx].encrypted += good;
 	}
 	worker_tx(w, pr->prot, pr->prot_idx, o->to_prot, o->np);
 	o->ne = 0;

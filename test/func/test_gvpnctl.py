@@ -1137,7 +1137,22 @@ def test_running(tap, ctl, g):
     def counters():
         r = ctl("show", "counters")
         expect(r, 0, stream="stdout")
-        head, lines = rows(r.stdout)
+        drops_part, ports_part = r.stdout.split("\n\n")
+        # each port's packets, encrypted counted on the protected port, decrypted on the clear
+        phead, plines = rows(ports_part)
+        assert phead.split() == ["PORT", "ROLE", "RX", "PKTS", "TX", "PKTS", "ENCRYPTED",
+                                 "DECRYPTED"], phead
+        # traffic may still run: the totals read between two port readings lie between them
+        before = g.tel("/gvpn/ports")
+        total = g.lcores()
+        after = g.tel("/gvpn/ports")
+        for port, what in (("wan", "encrypted"), ("inside", "decrypted")):
+            assert 0 < before[port][what] <= total[what] <= after[port][what], \
+                (port, before, total, after)
+            assert 0 < int(plines[port].split()[4 if what == "encrypted" else 5]) \
+                <= after[port][what], plines[port]
+        assert after["inside"]["encrypted"] == 0 and after["wan"]["decrypted"] == 0, after
+        head, lines = rows(drops_part)
         assert head.split() == ["REASON", "DROPS", "EXACT", "MEANING"], head
         assert "no bypass, group or fail-open rule matched" in lines["no_rule"], lines
         assert "integrity check failed" in lines["esp_bad_icv"], lines

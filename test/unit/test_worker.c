@@ -409,6 +409,9 @@ test_fragments_beyond_a_burst_all_leave(void **state)
 			fail_msg("%" PRIu64 " dropped: %s", ws->drop[d], gvpn_worker_drop_name(d));
 	assert_int_equal(ws->fragments_out, BIG * FRAGS);
 	assert_int_equal(ws->encrypted, BIG * FRAGS + SMALL);
+	/* counted on the port they leave by: the protected one */
+	assert_int_equal(ws->port[1].encrypted, BIG * FRAGS + SMALL);
+	assert_int_equal(ws->port[0].encrypted, 0);
 	assert_int_equal(got, BIG * FRAGS + SMALL);
 	gvpn_ctrl_free(c);
 	gvpn_worker_free(w);
@@ -472,6 +475,8 @@ test_spi_the_worker_cannot_index_is_reported_and_counted(void **state)
 	assert_int_equal(seq_of(m[0]), 0);
 	rte_pktmbuf_free(m[0]);
 	assert_int_equal(gvpn_worker_stats(w)->decrypted, 1);
+	assert_int_equal(gvpn_worker_stats(w)->port[0].decrypted, 1); /* the clear port */
+	assert_int_equal(gvpn_worker_stats(w)->port[1].decrypted, 0);
 	assert_int_equal(gvpn_worker_stats(w)->drop[GVPN_DROP_NO_SA], 1);
 
 	for (int i = 0; i < 2; i++)
