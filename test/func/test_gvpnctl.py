@@ -423,6 +423,28 @@ def test_key_server_group(tap, gvpnctl, gvpnd_bin, root, work):
         tap.check("show ike [GROUP]: the phase-1 SA: key server, state, algorithms, DH group, "
                   "lifetime left and the key server's own cookies; no key", show_ike)
 
+        def soft_lifetime():
+            grp = g.tel("/gvpn/groups")["corp"]
+            sas = {k: v for k, v in g.tel("/gvpn/sa").items() if v["group"] == "corp"}
+            r = ctl("show", "sa")
+            expect(r, 0, stream="stdout")
+            head, lines = rows(r.stdout.split("\n\n")[0])
+            softs = {spi: lines[spi][head.index("SOFT") - 12:head.index("SOFT") + 4].split()[-1]
+                     for spi in sas}
+            for spi, sa in sas.items():
+                if sa["remaining_s"] <= grp["rekey_in_s"]:  # ends before the member asks
+                    assert softs[spi] == "-", (spi, sa, softs)
+                    continue
+                hms = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", softs[spi])
+                assert hms and softs[spi], (spi, softs)
+                left = sum(int(v or 0) * k for v, k in zip(hms.groups(), (3600, 60, 1)))
+                # the group's re-registration time, read a moment before
+                assert grp["rekey_in_s"] - 3 <= left <= grp["rekey_in_s"], (left, grp)
+                assert left < sa["remaining_s"], (left, sa)
+            assert any(v != "-" for v in softs.values()), softs
+        tap.check("show sa: a key-server group's active SA shows its soft lifetime (when the "
+                  "member asks for new keys) below the hard one", soft_lifetime)
+
         def show_policy():
             r = ctl("show", "policy")
             expect(r, 0, stream="stdout")
@@ -1089,6 +1111,7 @@ def test_running(tap, ctl, g):
         m = re.search(r"\b1h0[01]m\d\ds\b", line)
         assert m, f"remaining lifetime not as h/m/s near {LIFETIME} s: {line}"
         aligned(head, line, "REMAINING", m.group(0), right=True)
+        aligned(head, line, "SOFT", "-", right=True)  # a static group never rekeys
         aligned(head, line, "GROUP", "corp")
         assert re.search(r"\d [KMG]?B +\d+$", line), f"bytes without unit: {line}"
     tap.check("show sa: SPI, group, state, algorithms, lifetime as h/m/s, packets, bytes", sas)
