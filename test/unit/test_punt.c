@@ -32,9 +32,6 @@ static struct rte_mempool *pool;
 static struct rte_ring *clear_rx, *clear_tx, *prot_rx, *prot_tx, *punt, *inject;
 static uint16_t clear_port, prot_port;
 
-/* DPDK 22.11's RTE_IPV4 shifts an int: 203 << 24 overflows it */
-#define IP4(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
-
 static const uint32_t OWN = IP4(203, 0, 113, 50), KS = IP4(203, 0, 113, 1),
 		      STRANGER = IP4(203, 0, 113, 99), HOST = IP4(192, 0, 2, 10),
 		      NEW_KS = IP4(203, 0, 113, 2);

@@ -469,7 +469,7 @@ send_out(uint16_t dport, unsigned int n)
 	struct rte_mbuf *m[8];
 
 	for (unsigned int i = 0; i < n; i++)
-		m[i] = udp(RTE_IPV4(192, 0, 2, 1), RTE_IPV4(203, 0, 113, 9), dport);
+		m[i] = udp(IP4(192, 0, 2, 1), IP4(203, 0, 113, 9), dport);
 	gvpn_worker_outbound(w, 0, m, (uint16_t)n);
 }
 
@@ -513,7 +513,7 @@ test_rule_hits_and_sa_drops_count_from_a_clear(void **state)
 	assert_non_null(sa);
 	gvpn_esp_sa_state_init(&st, sa, peer);
 	for (int i = 0; i < 2; i++)
-		m[i] = udp(RTE_IPV4(198, 51, 100, 7), RTE_IPV4(192, 0, 2, 7), 7);
+		m[i] = udp(IP4(198, 51, 100, 7), IP4(192, 0, 2, 7), 7);
 	assert_int_equal(gvpn_esp_encrypt_burst(peer, stp, m, 2), 2);
 	rte_pktmbuf_mtod(m[1], uint8_t *)[m[1]->data_len - 1] ^= 0x01;
 	gvpn_worker_inbound(w, 0, m, 2);

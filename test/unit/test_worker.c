@@ -36,7 +36,7 @@ static struct rte_ring *clear_rx, *clear_tx, *prot_rx, *prot_tx;
 static uint16_t clear_port, prot_port;
 static volatile int stop;
 
-static const uint32_t A = RTE_IPV4(192, 0, 2, 10), B = RTE_IPV4(198, 51, 100, 20);
+static const uint32_t A = IP4(192, 0, 2, 10), B = IP4(198, 51, 100, 20);
 
 static struct rte_ring *
 ring(const char *name)
@@ -616,7 +616,7 @@ static void
 test_a_fail_open_packet_counts_for_its_rule(void **state)
 {
 	static struct gvpn_config cfg;
-	const uint32_t C = RTE_IPV4(10, 9, 0, 1), D = RTE_IPV4(10, 1, 0, 1);
+	const uint32_t C = IP4(10, 9, 0, 1), D = IP4(10, 1, 0, 1);
 	struct gvpn_selector sel = {
 	    .src = {A, 32}, .dst = {B, 32}, .sport_hi = 65535, .dport_hi = 65535};
 	struct gvpn_rule_hits h_copy, *h = &h_copy;
@@ -626,8 +626,8 @@ test_a_fail_open_packet_counts_for_its_rule(void **state)
 	(void)state;
 	worker_and_ctrl(&cfg, BURST, 1500, 0, &w, &c);
 	cfg.groups[0].n_fail_open = 3;
-	cfg.groups[0].fail_open[0] = any_to(RTE_IPV4(10, 8, 0, 0), 16, 0, 0);
-	cfg.groups[0].fail_open[1] = any_to(RTE_IPV4(10, 9, 0, 0), 16, 0, 0);
+	cfg.groups[0].fail_open[0] = any_to(IP4(10, 8, 0, 0), 16, 0, 0);
+	cfg.groups[0].fail_open[1] = any_to(IP4(10, 9, 0, 0), 16, 0, 0);
 	cfg.groups[0].fail_open[2] = sel;
 	assert_true(gvpn_ctrl_tek_add(c, 0, &sel, 1) >= 0); /* and no SA */
 	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
@@ -703,7 +703,7 @@ test_a_tampered_esp_packet_counts_bad_icv_on_its_sa(void **state)
 	/* SA 0: one good, one from outside its selectors; SA 1: one good, one
 	 * tampered with */
 	m[0] = udp_packet(A, B, 0);
-	m[1] = udp_packet(RTE_IPV4(10, 0, 0, 1), B, 1);
+	m[1] = udp_packet(IP4(10, 0, 0, 1), B, 1);
 	m[2] = udp_packet(A, B, 2);
 	m[3] = udp_packet(A, B, 3);
 	stp[0] = stp[1] = &st[0];
