@@ -50,9 +50,9 @@ worker_vlan_skip(const struct rte_mbuf *m, rte_be16_t type, uint32_t *l2)
 {
 	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
 
-	for (unsigned int n = 0; n < VLAN_TAGS_MAX &&
-				 (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN) ||
-				  type == rte_cpu_to_be_16(RTE_ETHER_TYPE_QINQ));
+	for (unsigned int n = 0;
+	     n < VLAN_TAGS_MAX && (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN) ||
+				   type == rte_cpu_to_be_16(RTE_ETHER_TYPE_QINQ));
 	     n++) {
 		if (m->data_len < *l2 + sizeof(struct rte_vlan_hdr))
 			return 0;
