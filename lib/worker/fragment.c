@@ -40,7 +40,7 @@ worker_reassemble(struct gvpn_worker *w, struct rte_mbuf **mp, struct rte_ipv4_h
 		  uint32_t len, uint64_t now)
 {
 	struct rte_mbuf *m = *mp, *r;
-	const uint32_t eth = sizeof(struct rte_ether_hdr);
+	const uint32_t eth = m->l2_len; /* with any VLAN tags */
 	const uint32_t ofs = (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK) *
 			     RTE_IPV4_HDR_OFFSET_UNITS;
 	uint32_t lost;
@@ -184,16 +184,17 @@ worker_icmp_too_big(struct gvpn_worker *w, const struct rte_mbuf *m, uint16_t mt
 		return;
 	w->icmp_next = now + w->icmp_gap;
 	r = rte_pktmbuf_alloc(w->conf.pool);
-	d = r != NULL ? (uint8_t *)rte_pktmbuf_append(r, (uint16_t)(sizeof(*e) + len)) : NULL;
+	d = r != NULL ? (uint8_t *)rte_pktmbuf_append(r, (uint16_t)(l2 + len)) : NULL;
 	if (d == NULL) {
 		rte_pktmbuf_free(r);
 		return;
 	}
+	/* the packet's link header, VLAN tags and all, with the addresses swapped */
+	memcpy(d, eth, l2);
 	e = (struct rte_ether_hdr *)d;
 	rte_ether_addr_copy(&eth->src_addr, &e->dst_addr);
 	rte_ether_addr_copy(&eth->dst_addr, &e->src_addr);
-	e->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	h = (struct rte_ipv4_hdr *)(e + 1);
+	h = (struct rte_ipv4_hdr *)(d + l2);
 	memset(h, 0, sizeof(*h));
 	h->version_ihl = RTE_IPV4_VHL_DEF;
 	h->total_length = rte_cpu_to_be_16((uint16_t)len);
@@ -210,7 +211,7 @@ worker_icmp_too_big(struct gvpn_worker *w, const struct rte_mbuf *m, uint16_t mt
 	icmp->icmp_seq_nb = rte_cpu_to_be_16(mtu); /* next-hop MTU (RFC 1191) */
 	memcpy(icmp + 1, ip, quote);
 	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, sizeof(*icmp) + quote);
-	r->l2_len = sizeof(*e);
+	r->l2_len = l2;
 	out[(*n_out)++] = r;
 	w->stats.icmp_sent++;
 }

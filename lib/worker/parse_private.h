@@ -23,16 +23,43 @@ worker_set_l2l3(struct rte_mbuf *m, uint64_t l2, uint64_t l3)
 	m->tx_offload = (m->tx_offload & ~mask) | rte_mbuf_tx_offload(l2, l3, 0, 0, 0, 0, 0);
 }
 
-/* An ARP frame for the box's address @p own (request or reply): punted. */
+/* An ARP frame (ARP at @p l2) for the box's address @p own (request or
+ * reply): punted. */
 static inline int
-worker_arp_is_own(const struct rte_mbuf *m, rte_be32_t own)
+worker_arp_is_own(const struct rte_mbuf *m, uint32_t l2, rte_be32_t own)
 {
 	const struct rte_arp_hdr *arp;
 
-	if (own == 0 || m->data_len < sizeof(struct rte_ether_hdr) + sizeof(*arp))
+	if (own == 0 || m->data_len < l2 + sizeof(*arp))
 		return 0;
-	arp = rte_pktmbuf_mtod_offset(m, const struct rte_arp_hdr *, sizeof(struct rte_ether_hdr));
+	arp = rte_pktmbuf_mtod_offset(m, const struct rte_arp_hdr *, l2);
 	return arp->arp_data.arp_tip == own;
+}
+
+/* Most VLAN tags a frame may carry: 802.1ad's service tag and 802.1Q's. */
+#define VLAN_TAGS_MAX 2
+
+/*
+ * Past the 802.1Q / 802.1ad tags after the MAC addresses (at most
+ * VLAN_TAGS_MAX): the ether type they carry, its header's end in *l2. A
+ * frame cut inside a tag gives 0. The tags stay in the frame: they are part
+ * of the link header every stage keeps (doc/architecture.md).
+ */
+static inline rte_be16_t
+worker_vlan_skip(const struct rte_mbuf *m, rte_be16_t type, uint32_t *l2)
+{
+	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
+
+	for (unsigned int n = 0;
+	     n < VLAN_TAGS_MAX && (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN) ||
+				   type == rte_cpu_to_be_16(RTE_ETHER_TYPE_QINQ));
+	     n++) {
+		if (m->data_len < *l2 + sizeof(struct rte_vlan_hdr))
+			return 0;
+		memcpy(&type, d + *l2 + 2, sizeof(type));
+		*l2 += sizeof(struct rte_vlan_hdr);
+	}
+	return type;
 }
 
 /* Classify a received frame; a whole IPv4 packet leaves with l2_len and
@@ -44,7 +71,7 @@ worker_parse(struct gvpn_worker *w, struct rte_mbuf **mp, uint64_t now, rte_be32
 	struct rte_mbuf *m = *mp;
 	const struct rte_ether_hdr *eth;
 	struct rte_ipv4_hdr *ip;
-	uint32_t ihl, len;
+	uint32_t ihl, len, l2 = sizeof(*eth);
 
 	if (unlikely(m->data_len < sizeof(*eth))) {
 		worker_drop(w, m, GVPN_DROP_NOT_IPV4);
@@ -52,20 +79,25 @@ worker_parse(struct gvpn_worker *w, struct rte_mbuf **mp, uint64_t now, rte_be32
 	}
 	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	if (unlikely(eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))) {
-		if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
-			return worker_arp_is_own(m, own) ? FRAME_PUNT : FRAME_L2_PASS;
-		worker_drop(w, m, GVPN_DROP_NOT_IPV4);
-		return FRAME_DROPPED;
+		/* tagged frames: the policy applies to the packet inside */
+		rte_be16_t type = worker_vlan_skip(m, eth->ether_type, &l2);
+
+		if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
+			return worker_arp_is_own(m, l2, own) ? FRAME_PUNT : FRAME_L2_PASS;
+		if (type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+			worker_drop(w, m, GVPN_DROP_NOT_IPV4);
+			return FRAME_DROPPED;
+		}
 	}
-	if (unlikely(m->nb_segs != 1 || m->data_len < sizeof(*eth) + sizeof(*ip)))
+	if (unlikely(m->nb_segs != 1 || m->data_len < l2 + sizeof(*ip)))
 		goto malformed;
-	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, sizeof(*eth));
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, l2);
 	ihl = (ip->version_ihl & 0xf) * 4u;
 	len = rte_be_to_cpu_16(ip->total_length);
 	if (unlikely((ip->version_ihl >> 4) != 4 || ihl < sizeof(*ip) || len < ihl ||
-		     len > m->data_len - sizeof(*eth)))
+		     len > m->data_len - l2))
 		goto malformed;
-	worker_set_l2l3(m, sizeof(*eth), ihl);
+	worker_set_l2l3(m, l2, ihl);
 	if (likely(!rte_ipv4_frag_pkt_is_fragmented(ip)))
 		return FRAME_IPV4;
 	return worker_reassemble(w, mp, ip, len, now);

@@ -20,6 +20,7 @@ from gvpntest import Gvpnd, Tap, main_guard, run  # noqa: E402
 from scapy.all import (ARP, ICMP, IP, IPv6, UDP, Ether, Raw, defragment, fragment,  # noqa: E402
                        rdpcap, wrpcap)
 from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
+from scapy.layers.l2 import Dot1AD, Dot1Q  # noqa: E402
 
 KEY = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
 AUTH_KEY = bytes.fromhex("a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3")
@@ -505,6 +506,47 @@ def test_bad_fragments(ctx, tap):
               "and counted by reason, none unaccounted", each_counted_once)
 
 
+def test_vlans(ctx, tap):
+    """802.1Q and 802.1ad (QinQ) frames beside untagged ones on one port."""
+    tags = [lambda: eth() / Dot1Q(vlan=200),
+            lambda: Ether(type=0x88a8, **MAC) / Dot1AD(vlan=100) / Dot1Q(vlan=200),
+            lambda: eth()]
+    inner = [IP(src=A, dst=B, id=10 + i) / UDP(sport=40000, dport=40001) / Raw(b"vlan %d" % i)
+             for i in range(3)]
+    clear = [t() / p for t, p in zip(tags, inner)]
+    tagged_arp = eth() / Dot1Q(vlan=300) / ARP(psrc=A, pdst=B)
+    esp_in = [t() / sa().encrypt(IP(src=B, dst=A, id=20 + i) / UDP(sport=40001, dport=40000) /
+                                 Raw(b"back %d" % i)) for i, t in enumerate(tags)]
+    c = Case(ctx, "vlan", ctx.example("static-group.conf"), clear_in=clear + [tagged_arp],
+             prot_in=esp_in).run()
+
+    def link(frame):
+        """The link header, tags included: everything before the IPv4 header."""
+        raw = bytes(frame)
+        return raw[:len(raw) - len(bytes(frame[IP]))]
+
+    def outbound():
+        esp = esp_frames(c.prot_out)
+        assert len(esp) == 3, [p.summary() for p in c.prot_out]
+        for e, p in zip(esp, clear):
+            assert link(e) == link(p), f"tags changed: {link(e).hex()} != {link(p).hex()}"
+            assert (e[IP].src, e[IP].dst) == (A, B)
+            assert bytes(sa().decrypt(e[IP])) == bytes(p[IP]), "scapy's decryption differs"
+        assert bytes(tagged_arp) in [bytes(p) for p in c.prot_out], "tagged ARP not passed"
+    tap.check("VLANs outbound: 802.1Q and 802.1ad+802.1Q frames leave as ESP with their tags, "
+              "scapy decrypts them; tagged ARP passes", outbound)
+
+    def inbound():
+        got = {bytes(p[IP]): link(p) for p in c.clear_out if IP in p}
+        for e in esp_in:
+            plain = bytes(sa().decrypt(Ether(bytes(e))[IP]))
+            assert plain in got, f"not decrypted: {e.summary()}"
+            assert got[plain] == link(e), f"tags changed: {got[plain].hex()} != {link(e).hex()}"
+        c.counters(encrypted=3, decrypted=3, l2_passed=1)
+    tap.check("VLANs inbound: scapy's ESP in tagged frames decrypted, the clear packets keep "
+              "the tags", inbound)
+
+
 def main():
     gvpnd, root, work = sys.argv[1:4]
     os.makedirs(work, exist_ok=True)
@@ -522,6 +564,7 @@ def main():
     test_bad_fragments(ctx, tap)
     test_ecn(ctx, tap)
     test_new_algorithms(ctx, tap)
+    test_vlans(ctx, tap)
     return tap.done()
 
 

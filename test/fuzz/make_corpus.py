@@ -219,7 +219,7 @@ def worker(seeds):
     """Frames for the box itself (mode byte 1: in from the protected port,
     0: in from the clear port)."""
     from scapy.layers.inet import ICMP, IP, UDP
-    from scapy.layers.l2 import ARP, Ether
+    from scapy.layers.l2 import ARP, Dot1AD, Dot1Q, Ether
     mac = "02:00:00:00:00:01"
     frames = {
         "arp-prot-own": (1, Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") /
@@ -235,6 +235,15 @@ def worker(seeds):
                           ARP(hwsrc=mac, psrc="10.9.0.5", pdst=CLEAR_OWN)),
         "icmp-to-clear-own": (0, Ether(src=mac) / IP(src="10.9.0.5", dst=CLEAR_OWN) /
                               ICMP(type=8)),
+        # VLAN tags: 802.1Q, 802.1ad + 802.1Q, tagged ARP, and a cut tag
+        "udp-dot1q-transit": (0, Ether(src=mac) / Dot1Q(vlan=200) /
+                              IP(src="10.9.0.5", dst="10.8.0.5") / UDP(sport=1, dport=2) / b"q"),
+        "udp-qinq-to-prot-own": (1, Ether(src=mac, type=0x88a8) / Dot1AD(vlan=100) /
+                                 Dot1Q(vlan=200) / IP(src=KS_ADDR, dst=PROT_OWN) /
+                                 UDP(sport=848, dport=848) / (b"\0" * 28)),
+        "arp-dot1q-prot-own": (1, Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / Dot1Q(vlan=7) /
+                               ARP(hwsrc=mac, psrc=KS_ADDR, pdst=PROT_OWN)),
+        "dot1q-cut": (0, bytes(Ether(src=mac) / Dot1Q(vlan=9))[:16]),
     }
     for name, (mode, f) in frames.items():
         seeds.put("worker", name, bytes([mode]) + bytes(f))

@@ -735,6 +735,104 @@ test_a_tampered_esp_packet_counts_bad_icv_on_its_sa(void **state)
 	gvpn_worker_free(w);
 }
 
+/* Insert @p n VLAN tags (an 802.1ad one first when there are two) after the
+ * MAC addresses of an untagged frame. */
+static void
+add_tags(struct rte_mbuf *m, unsigned int n)
+{
+	static const uint8_t tag[2][4] = {{0x88, 0xa8, 0x00, 0x64}, {0x81, 0x00, 0x00, 0xc8}};
+	uint8_t *p = (uint8_t *)rte_pktmbuf_prepend(m, (uint16_t)(4 * n));
+
+	assert_non_null(p);
+	memmove(p, p + 4 * n, 12);
+	for (unsigned int i = 0; i < n; i++)
+		memcpy(p + 12 + 4 * i, tag[i + 2 - n], 4);
+}
+
+/*
+ * 802.1Q and 802.1ad (QinQ) frames: the policy applies to the IPv4 packet
+ * inside; the ESP leaves with the tags it came with, and decrypted packets
+ * with the tags their ESP came with. Tagged ARP passes like ARP; a frame
+ * cut inside its tag is not IPv4.
+ */
+static void
+test_tagged_frames_keep_their_tags_both_ways(void **state)
+{
+	static struct gvpn_config cfg;
+	struct gvpn_selector sel = {
+	    .src = {A, 32}, .dst = {B, 32}, .sport_hi = 65535, .dport_hi = 65535};
+	struct gvpn_ctrl_sa_params sp = {.group = 0, .esp = sa_conf(0x5005, 5)};
+	struct rte_mbuf *m[4];
+	struct gvpn_worker *w;
+	struct gvpn_ctrl *c;
+	int tek, slot;
+
+	(void)state;
+	worker_and_ctrl(&cfg, BURST, 1500, 0, &w, &c);
+	tek = gvpn_ctrl_tek_add(c, 0, &sel, 1);
+	assert_true(tek >= 0);
+	sp.tek = (uint16_t)tek;
+	slot = gvpn_ctrl_sa_add(c, &sp);
+	assert_true(slot >= 0);
+	assert_int_equal(gvpn_ctrl_sa_activate(c, (uint16_t)slot), 0);
+	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
+	settle(c, w, 1);
+
+	for (unsigned int i = 0; i < 3; i++) { /* untagged, one tag, two tags */
+		m[i] = udp_packet(A, B, i);
+		add_tags(m[i], i);
+	}
+	gvpn_worker_outbound(w, 0, m, 3);
+	assert_int_equal(rte_ring_dequeue_burst(prot_tx, (void **)m, 4, NULL), 3);
+	for (unsigned int i = 0; i < 3; i++) {
+		const uint8_t *p = rte_pktmbuf_mtod(m[i], const uint8_t *);
+		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(p + 14 + 4 * i);
+
+		if (i == 2)
+			assert_memory_equal(p + 12, "\x88\xa8\x00\x64\x81\x00\x00\xc8", 8);
+		if (i == 1)
+			assert_memory_equal(p + 12, "\x81\x00\x00\xc8", 4);
+		assert_memory_equal(p + 12 + 4 * i, "\x08\x00", 2);
+		assert_int_equal(ip->next_proto_id, GVPN_IPPROTO_ESP);
+		assert_int_equal(rte_be_to_cpu_32(ip->src_addr), A); /* address preservation */
+		assert_int_equal(rte_be_to_cpu_32(ip->dst_addr), B);
+		assert_int_equal(rte_be_to_cpu_16(ip->hdr_checksum) != 0, 1);
+	}
+	/* the ESP back in: decrypted, each with its tags */
+	gvpn_worker_inbound(w, 0, m, 3);
+	assert_int_equal(rte_ring_dequeue_burst(clear_tx, (void **)m, 4, NULL), 3);
+	for (unsigned int i = 0; i < 3; i++) {
+		const uint8_t *p = rte_pktmbuf_mtod(m[i], const uint8_t *);
+		uint32_t seq;
+
+		assert_int_equal(m[i]->data_len, 4 * i + 14 + 20 + 8 + 64);
+		if (i == 2)
+			assert_memory_equal(p + 12, "\x88\xa8\x00\x64\x81\x00\x00\xc8", 8);
+		assert_memory_equal(p + 12 + 4 * i, "\x08\x00", 2);
+		memcpy(&seq, p + 4 * i + 14 + 20 + 8, sizeof(seq));
+		assert_int_equal(seq, i);
+		rte_pktmbuf_free(m[i]);
+	}
+	assert_int_equal(gvpn_worker_stats(w)->encrypted, 3);
+	assert_int_equal(gvpn_worker_stats(w)->decrypted, 3);
+
+	/* tagged ARP passes across; a frame cut inside its tag is not IPv4 */
+	m[0] = udp_packet(A, B, 7);
+	rte_pktmbuf_mtod(m[0], uint8_t *)[12] = 0x08;
+	rte_pktmbuf_mtod(m[0], uint8_t *)[13] = 0x06;
+	add_tags(m[0], 1);
+	m[1] = udp_packet(A, B, 8);
+	add_tags(m[1], 2);
+	rte_pktmbuf_trim(m[1], (uint16_t)(m[1]->data_len - 16));
+	gvpn_worker_outbound(w, 0, m, 2);
+	assert_int_equal(gvpn_worker_stats(w)->l2_passed, 1);
+	assert_int_equal(gvpn_worker_stats(w)->drop[GVPN_DROP_NOT_IPV4], 1);
+	assert_int_equal(drain(prot_tx), 1);
+
+	gvpn_ctrl_free(c);
+	gvpn_worker_free(w);
+}
+
 static void
 test_ctrl_refuses_more_workers_than_it_addresses(void **state)
 {
@@ -769,6 +867,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_a_bypass_packet_counts_for_its_rule_and_no_other),
 	    cmocka_unit_test(test_a_fail_open_packet_counts_for_its_rule),
 	    cmocka_unit_test(test_a_tampered_esp_packet_counts_bad_icv_on_its_sa),
+	    cmocka_unit_test(test_tagged_frames_keep_their_tags_both_ways),
 	};
 
 	(void)argc;
