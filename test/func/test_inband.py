@@ -19,15 +19,13 @@ the flood is applied.
 Usage: test_inband.py GVPND SOURCE_ROOT WORKDIR
 """
 import os
-import socket
-import struct
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 from gvpntest import (Gvpnd, KeyServer, PushControl, Tap, have_netns,  # noqa: E402
-                      main_guard, run)
+                      main_guard, run, run_all)
 
 PSK = "group-member-psk-0123456789"
 KS_ADDR, GM_ADDR, GW_ADDR = "10.77.0.1", "10.77.0.2", "10.77.0.1"
@@ -105,11 +103,7 @@ class Topology:
                  ["ip", "-n", k, "addr", "add", f"{PEER}/24", "dev", "kW"],
                  ["ip", "-n", k, "route", "add", "224.0.0.0/4", "dev", "kW"],
                  ["ip", "-n", k, "route", "add", "192.0.2.0/24", "dev", "kW"]]
-        for c in cmds:
-            r = run(c)
-            if r.returncode != 0:
-                self.__exit__()
-                raise RuntimeError(f"{' '.join(c)}: {r.stderr.strip()}")
+        run_all(cmds, self.__exit__)
         return self
 
     def __exit__(self, *exc):

@@ -18,7 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from gvpntest import Gvpnd, Tap, have_netns, main_guard, run  # noqa: E402
+from gvpntest import Gvpnd, Tap, have_netns, main_guard, run, run_all  # noqa: E402
 
 PY = "/usr/bin/python3"
 KEY = "000102030405060708090a0b0c0d0e0f"
@@ -95,11 +95,7 @@ class Lab:
                  # the host's UDP checksums must be in the frames gvpnd reads
                  ["ip", "netns", "exec", self.h, "ethtool", "-K", "hA", "tx", "off"],
                  ["ip", "netns", "exec", self.p, "ethtool", "-K", "pB", "tx", "off"]]
-        for c in cmds:
-            r = run(c)
-            if r.returncode != 0:
-                self.__exit__()
-                raise RuntimeError(f"{' '.join(c)}: {r.stderr.strip()}")
+        run_all(cmds, self.__exit__)
         return self
 
     def __exit__(self, *exc):

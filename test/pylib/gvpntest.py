@@ -14,6 +14,16 @@ def run(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, **kw)
 
 
+def run_all(cmds, undo):
+    """Run set-up commands in order; at the first that fails, call undo()
+    and raise RuntimeError naming the command and its error."""
+    for c in cmds:
+        r = run(c)
+        if r.returncode != 0:
+            undo()
+            raise RuntimeError(f"{' '.join(c)}: {r.stderr.strip()}")
+
+
 class Tap:
     """TAP producer: one line per test point, a plan at the end."""
 
@@ -63,11 +73,7 @@ class Netns:
         for ns, dev in ((self.a, "va"), (self.b, "vb")):
             cmds += [["ip", "-n", ns, "link", "set", "lo", "up"],
                      ["ip", "-n", ns, "link", "set", dev, "mtu", str(self.mtu), "up"]]
-        for c in cmds:
-            r = run(c)
-            if r.returncode != 0:
-                self.__exit__()
-                raise RuntimeError(f"{' '.join(c)}: {r.stderr.strip()}")
+        run_all(cmds, self.__exit__)
         return self
 
     def __exit__(self, *exc):
