@@ -190,8 +190,7 @@ gvpn_worker_inbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[
 			worker_drop(w, clear[i], GVPN_DROP_CLEAR_IN_POLICY);
 			break;
 		case FLOW_PUNT:
-			worker_punt(w, pr->prot_idx, clear[i],
-				    (enum punt_class)flow_decode(val[i]).arg, now);
+			worker_punt(w, pr->prot_idx, clear[i], (enum punt_class)d.arg, now);
 			break;
 		default:
 			worker_drop(w, clear[i], GVPN_DROP_NO_RULE);
