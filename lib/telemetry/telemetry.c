@@ -107,6 +107,14 @@ sub_u64(uint64_t *v, const uint64_t *b, size_t n)
 		v[i] = since(v[i], b[i]);
 }
 
+/* Counters made of uint64_t only: @p v += @p a, each of the @p n. */
+static void
+sum_u64(uint64_t *v, const uint64_t *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		v[i] += a[i];
+}
+
 static int
 cmd_version(const char *cmd, const char *params, struct rte_tel_data *d)
 {
@@ -305,10 +313,8 @@ sum_stats(struct gvpn_worker_stats *ws, struct gvpn_esp_stats *es, unsigned int 
 	struct gvpn_esp_stats b;
 
 	worker_counters(w, &a, &b);
-	for (size_t i = 0; i < N_WS; i++)
-		((uint64_t *)ws)[i] += ((const uint64_t *)&a)[i];
-	for (size_t i = 0; i < N_ES; i++)
-		((uint64_t *)es)[i] += ((const uint64_t *)&b)[i];
+	sum_u64((uint64_t *)ws, (const uint64_t *)&a, N_WS);
+	sum_u64((uint64_t *)es, (const uint64_t *)&b, N_ES);
 }
 
 #define N_SC (sizeof(struct gvpn_sa_counters) / sizeof(uint64_t))
@@ -323,8 +329,7 @@ sa_sum(uint16_t slot, struct gvpn_sa_counters *out)
 		struct gvpn_sa_counters one;
 
 		gvpn_worker_sa_counters(tc.workers[w], slot, &one);
-		for (size_t i = 0; i < N_SC; i++)
-			((uint64_t *)out)[i] += ((const uint64_t *)&one)[i];
+		sum_u64((uint64_t *)out, (const uint64_t *)&one, N_SC);
 	}
 }
 
@@ -369,8 +374,7 @@ hits_sum(struct gvpn_rule_hits *out)
 		struct gvpn_rule_hits one;
 
 		gvpn_worker_rule_hits(tc.workers[w], &one);
-		for (size_t i = 0; i < N_RH; i++)
-			((uint64_t *)out)[i] += ((const uint64_t *)&one)[i];
+		sum_u64((uint64_t *)out, (const uint64_t *)&one, N_RH);
 	}
 }
 
