@@ -439,12 +439,42 @@ get_enum(struct ctx *x, const config_setting_t *g, const char *name, const char 
 	return fail(x, config_setting_get_member(g, name), NULL, "'%s' is not one of: %s", v, list);
 }
 
+/* A prefix's family as parse_prefix() found it. */
+enum { PREFIX_V4 = 4, PREFIX_V6 = 6 };
+
+static int
+parse_prefix6(struct ctx *x, const config_setting_t *g, const char *name, char *v, long len,
+	      struct gvpn_prefix *p)
+{
+	struct in6_addr a;
+
+	if (len > 128 || inet_pton(AF_INET6, v, &a) != 1)
+		return fail(x, config_setting_get_member(g, name), NULL,
+			    "not an IPv6 address or prefix (2001:db8::1 or 2001:db8::/32)");
+	memcpy(p->addr6, &a, sizeof(p->addr6));
+	p->addr = 0;
+	p->len = (uint8_t)len;
+	for (long bit = len; bit < 128; bit++)
+		if (p->addr6[bit / 8] & (0x80 >> (bit % 8))) {
+			char fixed[INET6_ADDRSTRLEN];
+
+			for (long b = len; b < 128; b++)
+				a.s6_addr[b / 8] &= (uint8_t) ~(0x80 >> (b % 8));
+			inet_ntop(AF_INET6, &a, fixed, sizeof(fixed));
+			return fail(x, config_setting_get_member(g, name), NULL,
+				    "host bits set (did you mean %s/%ld?)", fixed, len);
+		}
+	return PREFIX_V6;
+}
+
+/* An address or prefix, IPv4 or IPv6: PREFIX_V4 or PREFIX_V6, 1 when the
+ * setting is absent, or a negative error. */
 static int
 parse_prefix(struct ctx *x, const config_setting_t *g, const char *name, struct gvpn_prefix *p)
 {
-	char v[40], *slash;
+	char v[INET6_ADDRSTRLEN + 8], *slash;
 	struct in_addr a;
-	long len = 32;
+	long len = -1;
 	int rc = get_string(x, g, name, 0, v, sizeof(v));
 
 	if (rc != 0)
@@ -455,10 +485,14 @@ parse_prefix(struct ctx *x, const config_setting_t *g, const char *name, struct 
 
 		*slash = '\0';
 		len = strtol(slash + 1, &end, 10);
-		if (*end != '\0' || slash[1] == '\0' || len < 0 || len > 32)
+		if (*end != '\0' || slash[1] == '\0' || len < 0)
 			goto bad;
 	}
-	if (inet_pton(AF_INET, v, &a) != 1)
+	if (strchr(v, ':') != NULL)
+		return parse_prefix6(x, g, name, v, len < 0 ? 128 : len, p);
+	if (len < 0)
+		len = 32;
+	if (len > 32 || inet_pton(AF_INET, v, &a) != 1)
 		goto bad;
 	p->addr = ntohl(a.s_addr);
 	p->len = (uint8_t)len;
@@ -470,10 +504,10 @@ parse_prefix(struct ctx *x, const config_setting_t *g, const char *name, struct 
 		return fail(x, config_setting_get_member(g, name), NULL,
 			    "host bits set (did you mean %s/%ld?)", fixed, len);
 	}
-	return 0;
+	return PREFIX_V4;
 bad:
 	return fail(x, config_setting_get_member(g, name), NULL,
-		    "not an IPv4 address or prefix (a.b.c.d or a.b.c.d/len)");
+		    "not an address or prefix (a.b.c.d/len or 2001:db8::/len)");
 }
 
 static int
@@ -552,20 +586,32 @@ parse_proto(struct ctx *x, const config_setting_t *g, uint8_t *proto)
 		    "vrrp, sctp or a number)");
 }
 
+/*
+ * A selector. Its family is its addresses': src and dst must agree. One with
+ * neither is IPv4 where @p any_family is 0 (an SA: an SA is one family),
+ * else GVPN_AF_ANY (a bypass or fail-open rule: both families).
+ */
 static int
-parse_selector(struct ctx *x, const config_setting_t *g, struct gvpn_selector *sel)
+parse_selector(struct ctx *x, const config_setting_t *g, struct gvpn_selector *sel, int any_family)
 {
-	int rc;
+	int rs, rd, rc;
 
 	memset(sel, 0, sizeof(*sel));
-	if ((rc = parse_prefix(x, g, "src", &sel->src)) < 0)
-		return rc;
-	if (rc == 1)
+	if ((rs = parse_prefix(x, g, "src", &sel->src)) < 0)
+		return rs;
+	if (rs == 1)
 		sel->src.len = 0; /* any */
-	if ((rc = parse_prefix(x, g, "dst", &sel->dst)) < 0)
-		return rc;
-	if (rc == 1)
+	if ((rd = parse_prefix(x, g, "dst", &sel->dst)) < 0)
+		return rd;
+	if (rd == 1)
 		sel->dst.len = 0;
+	if (rs != 1 && rd != 1 && rs != rd)
+		return fail(x, g, "dst",
+			    "src and dst must be the same family (both IPv4 or both IPv6)");
+	if (rs == PREFIX_V6 || rd == PREFIX_V6)
+		sel->af = GVPN_AF_IPV6;
+	else if (rs == 1 && rd == 1 && any_family)
+		sel->af = GVPN_AF_ANY;
 	if ((rc = parse_proto(x, g, &sel->proto)) < 0)
 		return rc;
 	if ((rc = parse_ports(x, g, "src_port", &sel->sport_lo, &sel->sport_hi)) < 0)
@@ -690,7 +736,7 @@ parse_sa(struct ctx *x, const config_setting_t *g, struct gvpn_sa_conf *sa)
 	if (rc == 1)
 		return fail(x, g, "spi", "missing (256..4294967295)");
 	sa->spi = (uint32_t)v;
-	if ((rc = parse_selector(x, g, &sa->sel)) != 0)
+	if ((rc = parse_selector(x, g, &sa->sel, 0)) != 0)
 		return rc;
 	if (get_bool(x, g, "mirror", &sa->mirror) < 0)
 		return -EINVAL;
@@ -762,7 +808,7 @@ parse_fail_open(struct ctx *x, const config_setting_t *g, struct gvpn_selector *
 
 	if ((rc = check_members(x, g, allowed)) != 0)
 		return rc;
-	return parse_selector(x, g, sel);
+	return parse_selector(x, g, sel, 1);
 }
 
 int
@@ -1283,7 +1329,7 @@ parse_bypass(struct ctx *x, const config_t *cf, struct gvpn_config *c)
 
 		if ((rc = check_members(x, e, allowed)) != 0)
 			return rc;
-		if ((rc = parse_selector(x, e, &c->bypass[c->n_bypass++])) != 0)
+		if ((rc = parse_selector(x, e, &c->bypass[c->n_bypass++], 1)) != 0)
 			return rc;
 	}
 	return 0;
@@ -1327,10 +1373,13 @@ prefix_has(const struct gvpn_prefix *p, uint32_t a)
 	return p->len != 0 && ((a ^ p->addr) & (~0u << (32 - p->len))) == 0;
 }
 
-/* A selector's prefix (not "any") holding @p a: "src" or "dst", else NULL. */
+/* An IPv4 selector's prefix (not "any") holding the IPv4 address @p a:
+ * "src" or "dst", else NULL. */
 static const char *
 selector_holds(const struct gvpn_selector *s, uint32_t a)
 {
+	if (s->af != GVPN_AF_IPV4)
+		return NULL;
 	return prefix_has(&s->src, a) ? "src" : prefix_has(&s->dst, a) ? "dst" : NULL;
 }
 

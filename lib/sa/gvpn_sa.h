@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -44,15 +45,32 @@ extern "C" {
 
 /* ---- selectors ---- */
 
-/** An IPv4 prefix in host order. */
+/**
+ * A selector's address family. A selector is one family throughout: with
+ * address preservation the outer header is the inner packet's family, so
+ * an SA, its TEK policy and its rules are all IPv4 or all IPv6. IPv4 is 0,
+ * so that a zeroed selector is the IPv4 one it always was.
+ */
+enum gvpn_af {
+	GVPN_AF_IPV4 = 0,
+	GVPN_AF_IPV6 = 1,
+	/** Either family: a rule that names no address (a bypass or fail-open
+	 *  rule by protocol and ports). Its prefixes are both of length 0. */
+	GVPN_AF_ANY = 2,
+};
+
+/** A prefix: IPv4 in host order, or IPv6 in network order; the selector's
+ *  family says which. */
 struct gvpn_prefix {
-	uint32_t addr;
-	uint8_t len; /**< 0..32 */
+	uint32_t addr;	   /**< IPv4, host order */
+	uint8_t len;	   /**< 0..32 (IPv4) or 0..128 (IPv6) */
+	uint8_t addr6[16]; /**< IPv6, network order; zero for IPv4 */
 };
 
 /** A traffic selector: prefixes, protocol (0 = any) and port ranges. */
 struct gvpn_selector {
 	struct gvpn_prefix src, dst;
+	uint8_t af; /**< enum gvpn_af */
 	uint8_t proto;
 	uint16_t sport_lo, sport_hi;
 	uint16_t dport_lo, dport_hi;
@@ -65,7 +83,19 @@ gvpn_prefix_mask(uint8_t len)
 	return len ? ~0u << (32 - len) : 0;
 }
 
-/** Does a selector match a packet's fields (host order)? */
+/** Do the first @p len bits (0..128) of two IPv6 addresses agree? */
+static inline int
+gvpn_prefix6_match(const uint8_t *a, const uint8_t *b, uint8_t len)
+{
+	uint32_t i = 0;
+
+	for (; len >= 8; len -= 8, i++)
+		if (a[i] != b[i])
+			return 0;
+	return len == 0 || ((a[i] ^ b[i]) & (uint8_t)(0xff00u >> len)) == 0;
+}
+
+/** Does an IPv4 (or either-family) selector match a packet's fields (host order)? */
 static inline int
 gvpn_selector_match(const struct gvpn_selector *s, uint32_t src, uint32_t dst, uint8_t proto,
 		    uint16_t sport, uint16_t dport)
@@ -73,7 +103,20 @@ gvpn_selector_match(const struct gvpn_selector *s, uint32_t src, uint32_t dst, u
 	uint32_t sm = gvpn_prefix_mask(s->src.len);
 	uint32_t dm = gvpn_prefix_mask(s->dst.len);
 
-	return ((src ^ s->src.addr) & sm) == 0 && ((dst ^ s->dst.addr) & dm) == 0 &&
+	return s->af != GVPN_AF_IPV6 && ((src ^ s->src.addr) & sm) == 0 &&
+	       ((dst ^ s->dst.addr) & dm) == 0 && (s->proto == 0 || s->proto == proto) &&
+	       sport >= s->sport_lo && sport <= s->sport_hi && dport >= s->dport_lo &&
+	       dport <= s->dport_hi;
+}
+
+/** Does an IPv6 (or either-family) selector match a packet's fields
+ *  (addresses in network order, ports in host order)? */
+static inline int
+gvpn_selector_match6(const struct gvpn_selector *s, const uint8_t *src, const uint8_t *dst,
+		     uint8_t proto, uint16_t sport, uint16_t dport)
+{
+	return s->af != GVPN_AF_IPV4 && gvpn_prefix6_match(src, s->src.addr6, s->src.len) &&
+	       gvpn_prefix6_match(dst, s->dst.addr6, s->dst.len) &&
 	       (s->proto == 0 || s->proto == proto) && sport >= s->sport_lo &&
 	       sport <= s->sport_hi && dport >= s->dport_lo && dport <= s->dport_hi;
 }
@@ -82,10 +125,12 @@ gvpn_selector_match(const struct gvpn_selector *s, uint32_t src, uint32_t dst, u
 static inline int
 gvpn_selector_equal(const struct gvpn_selector *a, const struct gvpn_selector *b)
 {
-	return a->src.addr == b->src.addr && a->src.len == b->src.len &&
+	return a->af == b->af && a->src.addr == b->src.addr && a->src.len == b->src.len &&
 	       a->dst.addr == b->dst.addr && a->dst.len == b->dst.len && a->proto == b->proto &&
 	       a->sport_lo == b->sport_lo && a->sport_hi == b->sport_hi &&
-	       a->dport_lo == b->dport_lo && a->dport_hi == b->dport_hi;
+	       a->dport_lo == b->dport_lo && a->dport_hi == b->dport_hi &&
+	       memcmp(a->src.addr6, b->src.addr6, sizeof(a->src.addr6)) == 0 &&
+	       memcmp(a->dst.addr6, b->dst.addr6, sizeof(a->dst.addr6)) == 0;
 }
 
 /** The selector with source and destination swapped. */
@@ -93,7 +138,9 @@ struct gvpn_selector gvpn_selector_mirror(const struct gvpn_selector *s);
 
 /**
  * Does @p outer match every packet @p inner matches? Empty port ranges
- * (lo > hi) match nothing and so are contained in anything.
+ * (lo > hi) match nothing and so are contained in anything; selectors of
+ * two families contain nothing of each other, and only an either-family
+ * selector contains one.
  * @return 1 or 0.
  */
 int gvpn_selector_contains(const struct gvpn_selector *outer, const struct gvpn_selector *inner);
@@ -106,7 +153,8 @@ uint32_t gvpn_selector_hash(const struct gvpn_selector *s, uint32_t seed);
 
 /**
  * Format a selector for logs and telemetry
- * ("10.1.0.0/16 -> 10.2.0.0/16 proto 17 sport 0-65535 dport 53-53").
+ * ("10.1.0.0/16 -> 10.2.0.0/16 proto 17 sport 0-65535 dport 53-53";
+ * IPv6 as "2001:db8:1::/48 -> ...", either family as "any -> any ...").
  * @return what snprintf() returns.
  */
 int gvpn_selector_format(const struct gvpn_selector *s, char *buf, size_t len);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "gvpn_sa.h"
 
@@ -60,8 +61,13 @@ gvpn_selector_mirror(const struct gvpn_selector *s)
 }
 
 static int
-prefix_contains(const struct gvpn_prefix *outer, const struct gvpn_prefix *inner)
+prefix_contains(const struct gvpn_prefix *outer, const struct gvpn_prefix *inner, uint8_t af)
 {
+	if (af == GVPN_AF_ANY)
+		return outer->len == 0; /* "either family" names no address */
+	if (af == GVPN_AF_IPV6)
+		return outer->len <= 128 && inner->len <= 128 && outer->len <= inner->len &&
+		       gvpn_prefix6_match(outer->addr6, inner->addr6, outer->len);
 	if (outer->len > 32 || inner->len > 32 || outer->len > inner->len)
 		return 0;
 	return ((outer->addr ^ inner->addr) & gvpn_prefix_mask(outer->len)) == 0;
@@ -72,8 +78,10 @@ gvpn_selector_contains(const struct gvpn_selector *outer, const struct gvpn_sele
 {
 	if (inner->sport_lo > inner->sport_hi || inner->dport_lo > inner->dport_hi)
 		return 1; /* matches nothing */
-	return prefix_contains(&outer->src, &inner->src) &&
-	       prefix_contains(&outer->dst, &inner->dst) &&
+	if (outer->af != inner->af && outer->af != GVPN_AF_ANY)
+		return 0;
+	return prefix_contains(&outer->src, &inner->src, outer->af) &&
+	       prefix_contains(&outer->dst, &inner->dst, outer->af) &&
 	       (outer->proto == 0 || outer->proto == inner->proto) &&
 	       outer->sport_lo <= inner->sport_lo && inner->sport_hi <= outer->sport_hi &&
 	       outer->dport_lo <= inner->dport_lo && inner->dport_hi <= outer->dport_hi;
@@ -91,6 +99,18 @@ mix32(uint32_t h)
 	return h;
 }
 
+static uint32_t
+hash_addr6(uint32_t h, const uint8_t *a)
+{
+	for (unsigned int i = 0; i < 16; i += 4) {
+		uint32_t w;
+
+		memcpy(&w, a + i, sizeof(w));
+		h = mix32(h ^ w);
+	}
+	return h;
+}
+
 uint32_t
 gvpn_selector_hash(const struct gvpn_selector *s, uint32_t seed)
 {
@@ -98,20 +118,35 @@ gvpn_selector_hash(const struct gvpn_selector *s, uint32_t seed)
 
 	h = mix32(h ^ s->src.addr);
 	h = mix32(h ^ s->dst.addr);
-	h = mix32(h ^ ((uint32_t)s->src.len << 16 | (uint32_t)s->dst.len << 8 | s->proto));
+	h = mix32(h ^ ((uint32_t)s->af << 24 | (uint32_t)s->src.len << 16 |
+		       (uint32_t)s->dst.len << 8 | s->proto));
 	h = mix32(h ^ ((uint32_t)s->sport_lo << 16 | s->sport_hi));
 	h = mix32(h ^ ((uint32_t)s->dport_lo << 16 | s->dport_hi));
+	if (s->af == GVPN_AF_IPV6) {
+		h = hash_addr6(h ^ 6, s->src.addr6);
+		h = hash_addr6(h, s->dst.addr6);
+	}
 	return h;
 }
 
 int
 gvpn_selector_format(const struct gvpn_selector *s, char *buf, size_t len)
 {
-	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
-	uint32_t sa = htonl(s->src.addr), da = htonl(s->dst.addr);
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
 
-	inet_ntop(AF_INET, &sa, a, sizeof(a));
-	inet_ntop(AF_INET, &da, b, sizeof(b));
+	if (s->af == GVPN_AF_ANY) {
+		return snprintf(buf, len, "any -> any proto %u sport %u-%u dport %u-%u", s->proto,
+				s->sport_lo, s->sport_hi, s->dport_lo, s->dport_hi);
+	}
+	if (s->af == GVPN_AF_IPV6) {
+		inet_ntop(AF_INET6, s->src.addr6, a, sizeof(a));
+		inet_ntop(AF_INET6, s->dst.addr6, b, sizeof(b));
+	} else {
+		uint32_t sa = htonl(s->src.addr), da = htonl(s->dst.addr);
+
+		inet_ntop(AF_INET, &sa, a, sizeof(a));
+		inet_ntop(AF_INET, &da, b, sizeof(b));
+	}
 	return snprintf(buf, len, "%s/%u -> %s/%u proto %u sport %u-%u dport %u-%u", a, s->src.len,
 			b, s->dst.len, s->proto, s->sport_lo, s->sport_hi, s->dport_lo,
 			s->dport_hi);

@@ -94,9 +94,70 @@ test_selector_equal_compares_every_field(void **state)
 		assert_false(gvpn_selector_equal(&b, &dns));
 	}
 	b = dns;
-	memset((char *)&b + offsetof(struct gvpn_selector, proto) + 1, 0x5a, 1); /* padding */
+	/* padding after a prefix's IPv6 address */
+	memset((char *)&b + offsetof(struct gvpn_prefix, addr6) + 16, 0x5a, 1);
 	assert_true(gvpn_selector_equal(&dns, &b));
 	assert_int_equal(gvpn_selector_hash(&dns, 7), gvpn_selector_hash(&b, 7));
+}
+
+/* 2001:db8:1::/48 -> 2001:db8:2::/48 udp to 53 */
+static const struct gvpn_selector dns6 = {
+    .src = {.len = 48, .addr6 = {0x20, 0x01, 0x0d, 0xb8, 0, 1}},
+    .dst = {.len = 48, .addr6 = {0x20, 0x01, 0x0d, 0xb8, 0, 2}},
+    .af = GVPN_AF_IPV6,
+    .proto = 17,
+    .sport_hi = 65535,
+    .dport_lo = 53,
+    .dport_hi = 53};
+
+static void
+test_selector_ipv6_match_contains_and_differs_from_ipv4(void **state)
+{
+	uint8_t in1[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0xff, 0xff, [15] = 9};
+	uint8_t in2[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 2, [15] = 1};
+	uint8_t out[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 3};
+	struct gvpn_selector odd = dns6, wide = dns6, either = any, m;
+	char buf[160];
+
+	(void)state;
+	assert_true(gvpn_selector_match6(&dns6, in1, in2, 17, 1000, 53));
+	assert_false(gvpn_selector_match6(&dns6, out, in2, 17, 1000, 53));
+	assert_false(gvpn_selector_match6(&dns6, in1, out, 17, 1000, 53));
+	assert_false(gvpn_selector_match6(&dns6, in1, in2, 6, 1000, 53));
+	assert_false(gvpn_selector_match6(&dns6, in1, in2, 17, 1000, 54));
+	/* a length that is not a whole number of bytes: /47 holds :3, not :2's neighbour */
+	odd.src.len = 47;
+	odd.src.addr6[5] = 2;
+	assert_true(gvpn_selector_match6(&odd, out, in2, 17, 1, 53));
+	assert_false(gvpn_selector_match6(&odd, in1, in2, 17, 1, 53));
+	/* an IPv6 selector matches no IPv4 packet, an IPv4 one no IPv6 packet */
+	assert_false(gvpn_selector_match(&dns6, 0, 0, 17, 1000, 53));
+	assert_false(gvpn_selector_match6(&dns, in1, in2, 17, 1000, 53));
+	/* an either-family selector matches both */
+	either.af = GVPN_AF_ANY;
+	assert_true(gvpn_selector_match(&either, IP(10, 1, 0, 1), 0, 6, 1, 2));
+	assert_true(gvpn_selector_match6(&either, in1, out, 6, 1, 2));
+	/* contains: by prefix, never across families, only "either" holds both */
+	wide.src.len = 32;
+	wide.dst.len = 32;
+	assert_true(gvpn_selector_contains(&wide, &dns6));
+	assert_false(gvpn_selector_contains(&dns6, &wide));
+	assert_false(gvpn_selector_contains(&any, &dns6));
+	assert_true(gvpn_selector_contains(&either, &dns6));
+	assert_true(gvpn_selector_contains(&either, &dns));
+	assert_false(gvpn_selector_contains(&dns6, &either));
+	/* equality and hash see the family and the IPv6 bits */
+	assert_false(gvpn_selector_equal(&dns6, &odd));
+	assert_false(gvpn_selector_equal(&any, &either));
+	assert_int_not_equal(gvpn_selector_hash(&any, 1), gvpn_selector_hash(&either, 1));
+	m = gvpn_selector_mirror(&dns6);
+	assert_int_equal(m.src.addr6[5], 2);
+	assert_int_equal(m.dport_hi, 65535);
+	gvpn_selector_format(&dns6, buf, sizeof(buf));
+	assert_string_equal(
+	    buf, "2001:db8:1::/48 -> 2001:db8:2::/48 proto 17 sport 0-65535 dport 53-53");
+	gvpn_selector_format(&either, buf, sizeof(buf));
+	assert_string_equal(buf, "any -> any proto 0 sport 0-65535 dport 0-65535");
 }
 
 static void
@@ -457,6 +518,7 @@ main(void)
 	    cmocka_unit_test(test_selector_mirror_swaps_addresses_and_ports),
 	    cmocka_unit_test(test_selector_contains),
 	    cmocka_unit_test(test_selector_format),
+	    cmocka_unit_test(test_selector_ipv6_match_contains_and_differs_from_ipv4),
 	    cmocka_unit_test(test_sa_state_names),
 	    cmocka_unit_test(test_index_create_refuses_bad_sizes),
 	    cmocka_unit_test(test_index_insert_find_delete),
