@@ -37,7 +37,7 @@ from gvpntest import Telemetry, write_rows  # noqa: E402
 import traffic  # noqa: E402
 
 IMPL_LABEL = {"ceiling": "ceiling", "io": "io", "secgw": "ipsec-secgw", "gvpnd": "gvpnd"}
-SIZE_ORDER = ["64", "128", "512", "1420", "imix"]
+SIZE_ORDER = ["64", "78", "128", "512", "1420", "imix"]
 
 
 def die(msg):
@@ -213,13 +213,14 @@ def cmd_sample(a):
 
 # --------------------------------------------------------------------- config
 
-SITE_A_NET, SITE_B_NET = "192.0.2.0/24", "198.51.100.0/24"
+SITE_A_NET, SITE_B_NET = traffic.NETS["ipv4"]
 
 
-def gvpnd_conf(alg, clear_dev, prot_dev, mtu):
+def gvpnd_conf(alg, clear_dev, prot_dev, mtu, family="ipv4"):
     a = traffic.ALGS[alg]
     auth = (f'auth = "{a["auth"]}"; auth_key = "{a["auth_key"]}";' if a["auth"] else "")
-    return f"""# gvpnd benchmark configuration ({a["label"]})
+    src, dst = traffic.NETS[family]
+    return f"""# gvpnd benchmark configuration ({a["label"]}, {family})
 ports = (
   {{ name = "clear"; role = "clear"; device = "{clear_dev}"; peer = "prot"; }},
   {{ name = "prot"; role = "protected"; device = "{prot_dev}"; mtu = {mtu}; }}
@@ -229,7 +230,7 @@ groups = (
   {{
     name = "bench"; id = 1;
     sas = ( {{
-      spi = {traffic.SPI}; src = "{SITE_A_NET}"; dst = "{SITE_B_NET}"; mirror = true;
+      spi = {traffic.SPI}; src = "{src}"; dst = "{dst}"; mirror = true;
       cipher = "{a["cipher"]}"; key = "{a["key"]}"; {auth}
     }} );
   }}
@@ -241,7 +242,7 @@ def colons(hexstr):
     return ":".join(hexstr[i:i + 2] for i in range(0, len(hexstr), 2))
 
 
-def secgw_conf(alg, sa_type):
+def secgw_conf(alg, sa_type, family="ipv4"):
     """Port 0 is the clear port, port 1 the protected one. Tunnel mode with
     the traffic's own addresses as the tunnel end points."""
     a = traffic.ALGS[alg]
@@ -249,22 +250,24 @@ def secgw_conf(alg, sa_type):
                              auth_key=colons(a["auth_key"]) if a["auth_key"] else "")
     extra = f" type {sa_type}" if sa_type else ""
     spi = traffic.SPI
-    return f"""# ipsec-secgw benchmark configuration ({a["label"]})
-sp ipv4 out esp protect {spi} pri 1 src {SITE_A_NET} dst {SITE_B_NET} sport 0:65535 dport 0:65535
-sp ipv4 in esp protect {spi} pri 1 src {SITE_B_NET} dst {SITE_A_NET} sport 0:65535 dport 0:65535
-sa out {spi} {algo} mode ipv4-tunnel src {traffic.SITE_A} dst {traffic.SITE_B}{extra}
-sa in {spi} {algo} mode ipv4-tunnel src {traffic.SITE_B} dst {traffic.SITE_A}{extra}
-rt ipv4 dst {SITE_B_NET} port 1
-rt ipv4 dst {SITE_A_NET} port 0
+    net_a, net_b = traffic.NETS[family]
+    site_a, site_b = traffic.SITES[family]
+    return f"""# ipsec-secgw benchmark configuration ({a["label"]}, {family})
+sp {family} out esp protect {spi} pri 1 src {net_a} dst {net_b} sport 0:65535 dport 0:65535
+sp {family} in esp protect {spi} pri 1 src {net_b} dst {net_a} sport 0:65535 dport 0:65535
+sa out {spi} {algo} mode {family}-tunnel src {site_a} dst {site_b}{extra}
+sa in {spi} {algo} mode {family}-tunnel src {site_b} dst {site_a}{extra}
+rt {family} dst {net_b} port 1
+rt {family} dst {net_a} port 0
 """
 
 
 def cmd_conf(a):
     with open(a.file, "w") as f:
         if a.impl == "gvpnd":
-            f.write(gvpnd_conf(a.alg, a.clear_dev, a.prot_dev, a.mtu))
+            f.write(gvpnd_conf(a.alg, a.clear_dev, a.prot_dev, a.mtu, a.family))
         else:
-            f.write(secgw_conf(a.alg, a.sa_type))
+            f.write(secgw_conf(a.alg, a.sa_type, a.family))
 
 
 # --------------------------------------------------------------------- vector
@@ -425,6 +428,7 @@ def cmd_row(a):
     mean = traffic.mean_frame(a.size)
     row = {"impl": IMPL_LABEL[a.impl], "dir": a.dir, "alg": a.alg, "size": a.size,
            "flows": a.flows if a.flows else None, "lcores": a.lcores,
+           "family": a.family, "vlan": a.vlan or None,
            "mpps": round(s["mpps"], 4), "gbps": round(s["mpps"] * mean * 8 / 1000, 3),
            "reps": s.get("reps"), "frame_mean": round(mean, 2)}
     for k in ("mpps_wall", "reps_wall", "cpu_share", "runq_wait", "rx_mpps", "buffers", "extra"):
@@ -435,7 +439,8 @@ def cmd_row(a):
         row["commit"] = os.environ["GVPN_BENCH_COMMIT"]
     print(json.dumps(row))
     if a.progress:
-        sys.stderr.write(f"run.sh:   {row['impl']:<11} {a.dir:<3} {a.alg:<17} {a.size:>4} B "
+        sys.stderr.write(f"run.sh:   {row['impl']:<11} {a.dir:<3} {variant(row):<4} {a.alg:<17} "
+                         f"{a.size:>4} B "
                          f"{row['flows'] or '-':>4} flows {row['mpps']:8.3f} Mpps "
                          f"{row['gbps']:7.2f} Gbps  windows {row['reps']}\n")
 
@@ -456,29 +461,37 @@ def load(path):
     return rows
 
 
+def variant(r):
+    """A row's traffic variant: its family, and its VLAN tag where it has one
+    ("ipv4", "ipv6", "ipv6+q"). Rows written before families were measured
+    are IPv4."""
+    return (r.get("family") or "ipv4").replace("ipv", "v") + ("+q" if r.get("vlan") else "")
+
+
 def index(rows):
     by = {}
     for r in rows:
         if r["impl"] == "ceiling":
             by[("ceiling", r["dir"], r["alg"], r["size"], None)] = r
         else:
-            by[(r["impl"], r["dir"], r["alg"], r["size"], r["flows"])] = r
+            by[(r["impl"], r["dir"], r["alg"], r["size"], r["flows"], variant(r))] = r
     return by
 
 
 def cases(rows):
-    """(dir, alg, size, flows) of every network row, or of the ceiling alone."""
+    """(dir, alg, size, flows, variant) of every network row, or of the
+    ceiling alone."""
     seen = set()
     for r in rows:
-        flows = r["flows"] if r["impl"] != "ceiling" else None
-        seen.add((r["dir"], r["alg"], r["size"], flows))
-    net = {c for c in seen if c[3] is not None}
-    for c in seen - net:  # a ceiling with no network row keeps a line of its own
-        if not any(n[:3] == c[:3] for n in net):
-            net.add(c)
+        if r["impl"] != "ceiling":
+            seen.add((r["dir"], r["alg"], r["size"], r["flows"], variant(r)))
+    for r in rows:  # a ceiling with no network row keeps a line of its own
+        if r["impl"] == "ceiling" and not any(n[:3] == (r["dir"], r["alg"], r["size"])
+                                              for n in seen):
+            seen.add((r["dir"], r["alg"], r["size"], None, ""))
     algs = list(traffic.ALGS)
-    return sorted(net, key=lambda c: (c[0] != "out", algs.index(c[1]) if c[1] in algs else 9,
-                                      size_key(c[2]), c[3] or 0))
+    return sorted(seen, key=lambda c: (c[0] != "out", algs.index(c[1]) if c[1] in algs else 9,
+                                       size_key(c[2]), c[3] or 0, c[4]))
 
 
 def ratio(a, b):
@@ -497,11 +510,12 @@ def enrich(rows):
     for r in rows:
         if r["impl"] != "gvpnd":
             continue
-        s = by.get(("ipsec-secgw", r["dir"], r["alg"], r["size"], r["flows"]))
+        v = variant(r)
+        s = by.get(("ipsec-secgw", r["dir"], r["alg"], r["size"], r["flows"], v))
         c = by.get(("ceiling", r["dir"], r["alg"], r["size"], None))
         r["vs_secgw"] = round(ratio(r["mpps"], s["mpps"] if s else None) or 0, 3) or None
         r["vs_ceiling"] = round(ratio(r["mpps"], c["mpps"] if c else None) or 0, 3) or None
-        i = by.get(("io", r["dir"], r["alg"], r["size"], r["flows"]))
+        i = by.get(("io", r["dir"], r["alg"], r["size"], r["flows"], v))
         r["vs_ceiling_io"] = round(ratio(r["mpps"], both(c["mpps"] if c else None,
                                                        i["mpps"] if i else None)) or 0, 3) or None
     return rows
@@ -517,18 +531,19 @@ def table(rows):
     if any(r["impl"] == "io" for r in rows):
         cols.append(("io", "io only"))
     cols += [("ipsec-secgw", "secgw"), ("gvpnd", "gvpnd")]
-    hdr = f"{'dir':<4} {'alg':<18} {'size':>5} {'flows':>5}"
+    hdr = f"{'dir':<4} {'alg':<18} {'size':>5} {'flows':>5} {'ip':<5}"
     for _, label in cols:
         hdr += f" | {label:>7} {'Gbps':>6}"
     io = any(c[0] == "io" for c in cols)
     hdr += f" | {'g/secgw':>7} {'g/ceil':>6}" + (f" {'g/c+io':>6}" if io else "")
     out = ["Mpps per worker lcore (per second of its core time); Gbps of the clear frames "
            "(FCS included)", hdr, "-" * len(hdr)]
-    for d, alg, size, flows in cases(rows):
-        line = f"{d:<4} {alg:<18} {size:>5} {fmt(flows, ''):>5}"
+    for d, alg, size, flows, v in cases(rows):
+        line = f"{d:<4} {alg:<18} {size:>5} {fmt(flows, ''):>5} {v or '-':<5}"
         got = {}
         for impl, _ in cols:
-            r = by.get((impl, d, alg, size, None if impl == "ceiling" else flows))
+            key = (impl, d, alg, size, None) if impl == "ceiling" else (impl, d, alg, size, flows, v)
+            r = by.get(key)
             got[impl] = r["mpps"] if r else None
             line += f" | {fmt(got[impl], '.3f'):>7} {fmt(r['gbps'] if r else None, '.2f'):>6}"
         line += (f" | {fmt(ratio(got['gvpnd'], got['ipsec-secgw']), '.2f'):>7}"
@@ -559,7 +574,8 @@ def plot(rows, path):
                 for d, ls, mk in (("out", "-", "o"), ("in", "--", "s")):
                     ys = []
                     for s in sizes:
-                        r = by.get((impl, d, alg, s, None if impl == "ceiling" else flows))
+                        r = by.get((impl, d, alg, s, None) if impl == "ceiling"
+                                   else (impl, d, alg, s, flows, "v4"))
                         ys.append(r[metric] if r else float("nan"))
                     if all(y != y for y in ys):
                         continue
@@ -607,6 +623,7 @@ def main():
     p.add_argument("--prot-dev", default="net_null0")
     p.add_argument("--mtu", type=int, default=1600)
     p.add_argument("--sa-type", default="")
+    p.add_argument("--family", choices=("ipv4", "ipv6"), default="ipv4")
     p.add_argument("file")
     p = sub.add_parser("vector")
     p.add_argument("--alg", choices=sorted(traffic.ALGS), required=True)
@@ -629,6 +646,8 @@ def main():
         p.add_argument(opt, required=True)
     p.add_argument("--flows", type=int, default=0)
     p.add_argument("--lcores", type=int, default=1)
+    p.add_argument("--family", choices=("ipv4", "ipv6"), default="ipv4")
+    p.add_argument("--vlan", type=int, default=0)
     p.add_argument("--progress", action="store_true", help="also a line for people on stderr")
     p.add_argument("sample")
     p = sub.add_parser("report")

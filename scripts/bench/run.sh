@@ -41,6 +41,8 @@ DIRS=out,in
 ALGS=aes128-cbc-sha1,aes256-cbc-sha256,aes128-gcm
 SIZES=64,128,512,1420,imix
 FLOWS=64,1024
+FAMILIES=ipv4
+VLAN=0
 WINDOW=2
 WARMUP=1
 REPS=3
@@ -83,6 +85,11 @@ usage: $0 [--quick | --smoke] [options]
                      (also aes128-gmac, aes128-cbc-sha384)
   --sizes LIST       frame sizes with FCS, or imix         ($SIZES)
   --flows LIST       UDP flows in the traffic              ($FLOWS)
+  --family LIST      ipv4,ipv6: the traffic's address family, each in turn
+                     against the same SA algorithm and size ($FAMILIES); 78 B
+                     is IPv6's smallest frame (RFC 5180), 64 B is IPv4 only
+  --vlan ID          an 802.1Q tag with this ID on every frame (gvpnd and io
+                     only: ipsec-secgw does not look through tags)  (none)
   --window S         measurement window, seconds           ($WINDOW)
   --warmup S         warm-up before the window             ($WARMUP)
   --reps N           runs of each system (processes of their own, taking
@@ -125,6 +132,8 @@ while [ $# -gt 0 ]; do
 	--algs) ALGS=$2; shift ;;
 	--sizes) SIZES=$2; shift ;;
 	--flows) FLOWS=$2; shift ;;
+	--family) FAMILIES=$2; shift ;;
+	--vlan) VLAN=$2; shift ;;
 	--window) WINDOW=$2; shift ;;
 	--warmup) WARMUP=$2; shift ;;
 	--reps) REPS=$2; shift ;;
@@ -146,6 +155,7 @@ IFS=, read -r -a DIR_LIST <<<"$DIRS"
 IFS=, read -r -a ALG_LIST <<<"$ALGS"
 IFS=, read -r -a SIZE_LIST <<<"$SIZES"
 IFS=, read -r -a FLOW_LIST <<<"$FLOWS"
+IFS=, read -r -a FAMILY_LIST <<<"$FAMILIES"
 
 has() { # has WORD LIST...
 	local w=$1
@@ -160,7 +170,17 @@ for a in "${ALG_LIST[@]}"; do
 	has "$a" aes128-cbc-sha1 aes256-cbc-sha256 aes128-gcm aes128-gmac aes128-cbc-sha384 ||
 		die "unknown algorithm '$a'"
 done
-for s in "${SIZE_LIST[@]}"; do has "$s" 64 128 512 1420 imix || die "unknown size '$s'"; done
+for s in "${SIZE_LIST[@]}"; do has "$s" 64 78 128 512 1420 imix || die "unknown size '$s'"; done
+for f in "${FAMILY_LIST[@]}"; do has "$f" ipv4 ipv6 || die "unknown family '$f'"; done
+if has ipv6 "${FAMILY_LIST[@]}"; then
+	for s in "${SIZE_LIST[@]}"; do
+		has "$s" 64 imix && die "a $s B frame cannot hold IPv6 and UDP headers: use 78 (RFC 5180)"
+	done
+fi
+[[ $VLAN =~ ^[0-9]+$ ]] && [ "$VLAN" -le 4094 ] || die "--vlan: an ID 1-4094"
+if [ "$VLAN" -ne 0 ] && has secgw "${SYSTEM_LIST[@]}"; then
+	die "--vlan: ipsec-secgw does not look through 802.1Q tags; leave secgw out of --systems"
+fi
 case $SECGW_MODE in legacy | librte | cpu-crypto) ;; *) die "unknown --secgw-mode '$SECGW_MODE'" ;; esac
 [ "$(id -u)" -eq 0 ] || die "DPDK needs root (telemetry sockets under /var/run/dpdk)"
 [ -x "$PY" ] || die "$PY missing: run scripts/setup.sh"
@@ -257,20 +277,23 @@ stop() {
 
 # ---------------------------------------------------------------- traffic
 
-# pcap DIR SIZE FLOWS ALG: the input pcap of a case (made once), on stdout.
+# pcap DIR SIZE FLOWS ALG: the input pcap of a case (made once) in FAMILY
+# and VLAN, on stdout.
 pcap() {
 	local dir=$1 size=$2 flows=$3 alg=$4
-	local clear=$TMP/clear-$dir-$size-$flows.pcap
+	local clear=$TMP/clear-$FAMILY-$VLAN-$dir-$size-$flows.pcap
 	if [ ! -f "$clear" ]; then
-		$PY "$HERE/traffic.py" clear --size "$size" --flows "$flows" --dir "$dir" "$clear" >&2
+		$PY "$HERE/traffic.py" clear --size "$size" --flows "$flows" --dir "$dir" \
+			--family "$FAMILY" --vlan "$VLAN" "$clear" >&2
 	fi
 	if [ "$dir" = out ]; then
 		echo "$clear"
 		return
 	fi
-	local esp=$TMP/esp-$alg-$size-$flows.pcap
+	local esp=$TMP/esp-$FAMILY-$VLAN-$alg-$size-$flows.pcap
 	if [ ! -f "$esp" ]; then
-		$PY "$HERE/traffic.py" esp --alg "$alg" --esptool "$ESPTOOL" "$clear" "$esp" >&2
+		$PY "$HERE/traffic.py" esp --alg "$alg" --esptool "$ESPTOOL" --family "$FAMILY" \
+			"$clear" "$esp" >&2
 	fi
 	echo "$esp"
 }
@@ -302,7 +325,7 @@ build_secgw() {
 record() {
 	local impl=$1 dir=$2 alg=$3 size=$4 flows=$5 sample=$6 row
 	row=$($PY "$HERE/bench.py" row --progress --impl "$impl" --dir "$dir" --alg "$alg" --size "$size" \
-		--flows "$flows" --lcores 1 "$sample")
+		--flows "$flows" --lcores 1 --family "${FAMILY:-ipv4}" --vlan "$VLAN" "$sample")
 	echo "$row" >>"$OUT"
 }
 
@@ -378,9 +401,9 @@ run_gvpnd() {
 	local input conf
 	input=$(pcap "$DIR" "$SIZE" "$NFLOWS" "$ALG")
 	vdevs "$DIR" "$input"
-	conf=$TMP/gvpnd-$ALG-$DIR.conf
+	conf=$TMP/gvpnd-$ALG-$DIR-$FAMILY.conf
 	$PY "$HERE/bench.py" conf --impl gvpnd --alg "$ALG" --clear-dev "$CLEAR_DEV" \
-		--prot-dev "$PROT_DEV" --mtu "$MTU" "$conf"
+		--prot-dev "$PROT_DEV" --mtu "$MTU" --family "$FAMILY" "$conf"
 	measure gvpnd "$1" "$TMP/gvpnd-$DIR-$ALG-$SIZE-$NFLOWS.log" \
 		"$GVPND" --no-huge --no-pci -l 0-1 -m "$MEM" --file-prefix @PREFIX@ \
 		--log-level 'lib.*:error' "${VDEV_ARGS[@]}" -- -f "$conf"
@@ -407,8 +430,9 @@ run_secgw() {
 	librte) mode=(-l) ;;
 	cpu-crypto) mode=(-l) sa_type=cpu-crypto ;;
 	esac
-	conf=$TMP/secgw-$ALG.cfg
-	$PY "$HERE/bench.py" conf --impl secgw --alg "$ALG" --sa-type "$sa_type" "$conf"
+	conf=$TMP/secgw-$ALG-$FAMILY.cfg
+	$PY "$HERE/bench.py" conf --impl secgw --alg "$ALG" --sa-type "$sa_type" --family "$FAMILY" \
+		"$conf"
 	# One lcore does everything: it is the main lcore and polls both ports
 	# (port 0 clear, port 1 protected: -u names the protected one).
 	measure secgw "$1" "$TMP/secgw-$DIR-$ALG-$SIZE-$NFLOWS.log" \
@@ -420,7 +444,9 @@ run_secgw() {
 
 # ------------------------------------------------------------------- main
 
-log "systems $SYSTEMS; $DIRS; $ALGS; sizes $SIZES; flows $FLOWS;" \
+vlan_note=
+[ "$VLAN" -ne 0 ] && vlan_note=" in VLAN $VLAN"
+log "systems $SYSTEMS; $DIRS; $ALGS; sizes $SIZES; flows $FLOWS; $FAMILIES$vlan_note;" \
 	"$REPS run(s) of each: warm-up ${WARMUP}s, ${WINDOW}s window"
 
 # run_case: the systems of one case in turn, REPS times, each run in a
@@ -454,10 +480,12 @@ for DIR in "${DIR_LIST[@]}"; do
 	for ALG in "${ALG_LIST[@]}"; do
 		for SIZE in "${SIZE_LIST[@]}"; do
 			if has ceiling "${SYSTEM_LIST[@]}"; then
-				run_ceiling "$DIR" "$ALG" "$SIZE"
+				FAMILY=ipv4 run_ceiling "$DIR" "$ALG" "$SIZE"
 			fi
 			for NFLOWS in "${FLOW_LIST[@]}"; do
-				run_case
+				for FAMILY in "${FAMILY_LIST[@]}"; do
+					run_case
+				done
 			done
 		done
 	done

@@ -2,15 +2,20 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Benchmark traffic: clear pcaps (scapy) and the matching ESP pcaps.
 
-  traffic.py clear --size 64|128|...|imix --flows N --dir out|in OUT.pcap
-  traffic.py esp   --alg ALG --esptool PATH CLEAR.pcap OUT.pcap
+  traffic.py clear --size 64|78|128|...|imix --flows N --dir out|in
+                   [--family ipv4|ipv6] [--vlan ID] OUT.pcap
+  traffic.py esp   --alg ALG --esptool PATH [--family ipv4|ipv6] CLEAR.pcap OUT.pcap
 
 Frame sizes follow RFC 2544: they include the 4-byte FCS, which a capture
 does not hold, so a "64-byte" frame is 60 bytes in the pcap. IMIX is 7:4:1
-of 64, 570 and 1518-byte frames, interleaved. Flows differ in their UDP
-source port; every flow is inside the benchmark SA's selectors
-(192.0.2.0/24 <-> 198.51.100.0/24). Outbound traffic goes from site A
-(192.0.2.10) to site B (198.51.100.20), inbound traffic the other way.
+of 64, 570 and 1518-byte frames, interleaved. 78 bytes is RFC 5180's
+smallest IPv6 test frame (64 bytes cannot hold IPv6 and UDP headers). Flows
+differ in their UDP source port; every flow is inside the benchmark SA's
+selectors (192.0.2.0/24 <-> 198.51.100.0/24, or 2001:db8:a::/64 <->
+2001:db8:b::/64 for IPv6). Outbound traffic goes from site A (192.0.2.10,
+2001:db8:a::10) to site B (198.51.100.20, 2001:db8:b::20), inbound traffic
+the other way. --vlan puts an 802.1Q tag with that ID on every frame, within
+the same frame size.
 
 `sizes` and `algs` print what the other helpers need to know about a size
 or an algorithm (JSON), so that the numbers live in one place.
@@ -22,8 +27,14 @@ import subprocess
 import sys
 
 FCS = 4
-ETH, IPV4, UDP_HDR = 14, 20, 8
+ETH, IPV4, IPV6, UDP_HDR, VLAN_TAG = 14, 20, 40, 8, 4
 SITE_A, SITE_B = "192.0.2.10", "198.51.100.20"
+SITE_A6, SITE_B6 = "2001:db8:a::10", "2001:db8:b::20"
+# The benchmark SA's selectors, by family.
+NETS = {"ipv4": ("192.0.2.0/24", "198.51.100.0/24"),
+        "ipv6": ("2001:db8:a::/64", "2001:db8:b::/64")}
+SITES = {"ipv4": (SITE_A, SITE_B), "ipv6": (SITE_A6, SITE_B6)}
+IP_HDR = {"ipv4": IPV4, "ipv6": IPV6}
 SPI = 0x1001
 DPORT = 5001
 SPORT_BASE = 10000
@@ -99,34 +110,52 @@ def mean_frame(size):
     return float(size)
 
 
-def esp_payload(frame, alg):
+def esp_payload(frame, alg, vlan=0):
     """Bytes ESP ciphers for a clear frame of this size (padded inner packet)."""
     a = ALGS[alg]
-    ip_len = frame - FCS - ETH
+    ip_len = frame - FCS - ETH - (VLAN_TAG if vlan else 0)
     return (ip_len + 2 + a["block"] - 1) // a["block"] * a["block"]
 
 
-def esp_frame(frame, alg):
+def esp_frame(frame, alg, family="ipv4", vlan=0):
     a = ALGS[alg]
-    return ETH + IPV4 + 8 + a["iv"] + esp_payload(frame, alg) + a["icv"] + FCS
+    return (ETH + (VLAN_TAG if vlan else 0) + IP_HDR[family] + 8 + a["iv"] +
+            esp_payload(frame, alg, vlan) + a["icv"] + FCS)
+
+
+def smallest_frame(family, vlan=0):
+    """The smallest frame (FCS included) that holds the headers."""
+    return ETH + (VLAN_TAG if vlan else 0) + IP_HDR[family] + UDP_HDR + FCS
 
 
 def cmd_clear(args):
-    from scapy.all import IP, UDP, Ether, Raw, wrpcap  # noqa: E402
+    from scapy.all import IP, UDP, Dot1Q, Ether, IPv6, Raw, wrpcap  # noqa: E402
 
     period = frame_sizes(args.size)
+    small = smallest_frame(args.family, args.vlan)
+    if min(period) < small:
+        sys.stderr.write(f"traffic.py: a {min(period)}-byte frame cannot hold {args.family}"
+                         f"{' with a tag' if args.vlan else ''} and UDP headers "
+                         f"(at least {small} bytes)\n")
+        return 2
     # As many packets as make every flow and every IMIX slot come round evenly.
     n = math.lcm(args.flows, len(period))
     while n < args.min_packets:
         n *= 2
-    src, dst = (SITE_A, SITE_B) if args.dir == "out" else (SITE_B, SITE_A)
-    mac = dict(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+    a, b = SITES[args.family]
+    src, dst = (a, b) if args.dir == "out" else (b, a)
+    link = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+    if args.vlan:
+        link = link / Dot1Q(vlan=args.vlan)
     pkts = []
     for i in range(n):
         frame = period[i % len(period)]
-        payload = frame - FCS - ETH - IPV4 - UDP_HDR
-        p = (Ether(**mac) / IP(src=src, dst=dst, id=i & 0xffff) /
-             UDP(sport=SPORT_BASE + i % args.flows, dport=DPORT) / Raw(bytes(payload)))
+        payload = frame - small
+        if args.family == "ipv6":
+            ip = IPv6(src=src, dst=dst, fl=i % args.flows)
+        else:
+            ip = IP(src=src, dst=dst, id=i & 0xffff)
+        p = link / ip / UDP(sport=SPORT_BASE + i % args.flows, dport=DPORT) / Raw(bytes(payload))
         pkts.append(p)
     wrpcap(args.out, pkts, linktype=1)
 
@@ -135,6 +164,8 @@ def cmd_esp(args):
     a = ALGS[args.alg]
     cmd = [args.esptool, "encrypt", "--spi", hex(SPI), "--cipher", a["cipher"], "--key", a["key"],
            "--seed", "00" * 32]
+    if args.family == "ipv6":
+        cmd += ["--family", "ipv6"]
     if a["auth"]:
         cmd += ["--auth", a["auth"], "--auth-key", a["auth_key"]]
     r = subprocess.run(cmd + [args.clear, args.out], capture_output=True, text=True)
@@ -161,16 +192,21 @@ def main():
     c.add_argument("--flows", type=int, required=True)
     c.add_argument("--dir", choices=("out", "in"), required=True)
     c.add_argument("--min-packets", type=int, default=1024)
+    c.add_argument("--family", choices=("ipv4", "ipv6"), default="ipv4")
+    c.add_argument("--vlan", type=int, default=0, help="802.1Q tag ID (1-4094), 0 for none")
     c.add_argument("out")
     e = sub.add_parser("esp")
     e.add_argument("--alg", choices=sorted(ALGS), required=True)
     e.add_argument("--esptool", required=True)
+    e.add_argument("--family", choices=("ipv4", "ipv6"), default="ipv4")
     e.add_argument("clear")
     e.add_argument("out")
     i = sub.add_parser("info")
     i.add_argument("what", choices=("algs", "sizes"))
     i.add_argument("names", nargs="*")
     args = ap.parse_args()
+    if args.cmd == "clear" and not 0 <= args.vlan <= 4094:
+        ap.error("--vlan: 1-4094, or 0 for untagged frames")
     return {"clear": cmd_clear, "esp": cmd_esp, "info": cmd_info}[args.cmd](args) or 0
 
 
