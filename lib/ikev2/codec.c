@@ -122,7 +122,8 @@ ikev2_parse_payloads(uint8_t first, const uint8_t *buf, size_t len,
 		/* the other 7 bits are reserved, ignored on receipt (RFC 7296 3.2) */
 		crit = buf[off + 1] & IKEV2_CRITICAL;
 		plen = ikev2_get16(buf + off + 2);
-		if (plen < IKEV2_GEN_LEN || (payloads[type].name != NULL && plen < payloads[type].min))
+		if (plen < IKEV2_GEN_LEN ||
+		    (payloads[type].name != NULL && plen < payloads[type].min))
 			return refuse(reason, IKEV2_ERR_PAYLOAD_TOO_SHORT);
 		if (plen > left)
 			return refuse(reason, IKEV2_ERR_PAYLOAD_OVERRUN);
@@ -138,13 +139,12 @@ ikev2_parse_payloads(uint8_t first, const uint8_t *buf, size_t len,
 			return refuse(reason, err);
 		if (m->n == IKEV2_MAX_PAYLOADS)
 			return refuse(reason, IKEV2_ERR_TOO_MANY);
-		m->p[m->n++] =
-		    (struct ikev2_payload){.type = type,
-					   .critical = crit != 0,
-					   .len = plen,
-					   .raw = buf + off,
-					   .body = buf + off + IKEV2_GEN_LEN,
-					   .body_len = (uint16_t)(plen - IKEV2_GEN_LEN)};
+		m->p[m->n++] = (struct ikev2_payload){.type = type,
+						      .critical = crit != 0,
+						      .len = plen,
+						      .raw = buf + off,
+						      .body = buf + off + IKEV2_GEN_LEN,
+						      .body_len = (uint16_t)(plen - IKEV2_GEN_LEN)};
 		off += plen;
 		if (type == IKEV2_P_SK || type == IKEV2_P_SKF) {
 			/* its next payload is the first one inside (RFC 7296 3.14) */

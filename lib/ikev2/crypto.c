@@ -204,7 +204,8 @@ int
 ikev2_derive(struct ikev2_sa *sa, const uint8_t *gir, size_t gir_len)
 {
 	const struct ikev2_hash_alg *prf = ikev2_prf_alg(sa->chosen.prf);
-	const struct ikev2_encr_alg *e = ikev2_encr_alg(sa->chosen.encr.id, sa->chosen.encr.key_bits);
+	const struct ikev2_encr_alg *e =
+	    ikev2_encr_alg(sa->chosen.encr.id, sa->chosen.encr.key_bits);
 	const struct ikev2_hash_alg *integ = ikev2_integ_alg(sa->chosen.integ);
 	uint8_t nonces[IKEV2_NONCE_LEN + sizeof(sa->nr)], seed[IKEV2_PRF_MAX];
 	uint8_t km[3 * IKEV2_PRF_MAX + 2 * IKEV2_KEY_MAX + 2 * IKEV2_ENCR_MAX];
@@ -260,7 +261,7 @@ cipher_of(const struct ikev2_encr_alg *e)
 		return e->key_bits == 128   ? EVP_aes_128_gcm()
 		       : e->key_bits == 192 ? EVP_aes_192_gcm()
 					    : EVP_aes_256_gcm();
-	return e->key_bits == 128 ? EVP_aes_128_cbc()
+	return e->key_bits == 128   ? EVP_aes_128_cbc()
 	       : e->key_bits == 192 ? EVP_aes_192_cbc()
 				    : EVP_aes_256_cbc();
 }
@@ -296,7 +297,8 @@ cipher(const struct ikev2_encr_alg *e, const uint8_t *key, int enc, const uint8_
 		if (EVP_CipherFinal_ex(ctx, out + l1, &l2) != 1)
 			rc = gcm && !enc ? -EACCES : -EIO;
 		else if ((size_t)(l1 + l2) == len &&
-			 (!gcm || !enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1))
+			 (!gcm || !enc ||
+			  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1))
 			rc = 0;
 	}
 	EVP_CIPHER_CTX_free(ctx);
@@ -307,7 +309,8 @@ int
 ikev2_sk_seal(const struct ikev2_sa *sa, int initiator, const struct ikev2_hdr *h, uint8_t first,
 	      const uint8_t *chain, size_t chain_len, uint8_t *out, size_t room)
 {
-	const struct ikev2_encr_alg *e = ikev2_encr_alg(sa->chosen.encr.id, sa->chosen.encr.key_bits);
+	const struct ikev2_encr_alg *e =
+	    ikev2_encr_alg(sa->chosen.encr.id, sa->chosen.encr.key_bits);
 	const struct ikev2_hash_alg *integ = ikev2_integ_alg(sa->chosen.integ);
 	const uint8_t *ek = initiator ? sa->sk_ei : sa->sk_er;
 	const uint8_t *ak = initiator ? sa->sk_ai : sa->sk_ar;
@@ -358,7 +361,8 @@ int
 ikev2_sk_open(const struct ikev2_sa *sa, int initiator, const uint8_t *msg, size_t len,
 	      const struct ikev2_payload *sk, uint8_t *plain, size_t room)
 {
-	const struct ikev2_encr_alg *e = ikev2_encr_alg(sa->chosen.encr.id, sa->chosen.encr.key_bits);
+	const struct ikev2_encr_alg *e =
+	    ikev2_encr_alg(sa->chosen.encr.id, sa->chosen.encr.key_bits);
 	const struct ikev2_hash_alg *integ = ikev2_integ_alg(sa->chosen.integ);
 	const uint8_t *ek = initiator ? sa->sk_ei : sa->sk_er;
 	const uint8_t *ak = initiator ? sa->sk_ai : sa->sk_ar;

@@ -37,12 +37,13 @@
 #define PROTECTED_SCRIPT(X) X(SK, 1, 1)
 #define AUTH_RESP_SCRIPT(X)                                                                        \
 	X(IDR, 0, 1)                                                                               \
-	X(CERT, 0, 8) X(AUTH, 0, 1) X(SA, 0, 1) X(TSI, 0, 1) X(TSR, 0, 1) X(NOTIFY, 0, 32)         \
-	    X(VENDOR, 0, 16) X(CP, 0, 1)
+	X(CERT, 0, 8)                                                                              \
+	X(AUTH, 0, 1)                                                                              \
+	X(SA, 0, 1) X(TSI, 0, 1) X(TSR, 0, 1) X(NOTIFY, 0, 32) X(VENDOR, 0, 16) X(CP, 0, 1)
 #define INFO_SCRIPT(X) X(NOTIFY, 0, 32) X(DELETE, 0, 16) X(VENDOR, 0, 16) X(CP, 0, 1)
 #define CHILD_REQ_SCRIPT(X)                                                                        \
-	X(SA, 0, 1) X(KE, 0, 1) X(NONCE, 0, 1) X(TSI, 0, 1) X(TSR, 0, 1) X(NOTIFY, 0, 32)          \
-	    X(VENDOR, 0, 16)
+	X(SA, 0, 1)                                                                                \
+	X(KE, 0, 1) X(NONCE, 0, 1) X(TSI, 0, 1) X(TSR, 0, 1) X(NOTIFY, 0, 32) X(VENDOR, 0, 16)
 
 IKEV2_SCRIPT(init_resp_script, "IKE_SA_INIT response", INIT_RESP_SCRIPT);
 IKEV2_SCRIPT(protected_script, "protected message", PROTECTED_SCRIPT);
@@ -120,8 +121,7 @@ conf_ok(const struct ikev2_conf *c)
 	if (c->n_props == 0 || c->n_props > IKEV2_MAX_PROPOSALS || c->n_child_props == 0 ||
 	    c->n_child_props > IKEV2_MAX_PROPOSALS || c->psk_len < IKEV2_PSK_MIN ||
 	    c->psk_len > IKEV2_PSK_MAX || !id_ok(&c->local_id) ||
-	    (c->remote_id.type != 0 && !id_ok(&c->remote_id)) || !ts_ok(&c->tsi) ||
-	    !ts_ok(&c->tsr))
+	    (c->remote_id.type != 0 && !id_ok(&c->remote_id)) || !ts_ok(&c->tsi) || !ts_ok(&c->tsr))
 		return 0;
 	for (unsigned int i = 0; i < c->n_props; i++)
 		if (!proposal_ok(&c->props[i], 0))
@@ -236,7 +236,8 @@ psk_auth(const struct ikev2_sa *sa, const uint8_t *init, size_t init_len, const 
 		return -EIO;
 	if (ikev2_hmac(prf->md, sk_p, sa->prf_len, &idc, 1, maced) == prf->out_len &&
 	    ikev2_hmac(prf->md, sa->conf->psk, sa->conf->psk_len, &pad, 1, key) == prf->out_len) {
-		struct ikev2_chunk c[] = {{init, init_len}, {nonce, nonce_len}, {maced, prf->out_len}};
+		struct ikev2_chunk c[] = {
+		    {init, init_len}, {nonce, nonce_len}, {maced, prf->out_len}};
 
 		if (ikev2_hmac(prf->md, key, prf->out_len, c, 3, out) == prf->out_len)
 			rc = 0;
@@ -265,8 +266,7 @@ put_ts(struct ikev2_buf *b, uint8_t type, const struct ikev2_ts *t)
 }
 
 static int
-seal_request(struct ikev2_sa *sa, uint8_t exchange, uint8_t first, const uint8_t *chain,
-	     size_t len)
+seal_request(struct ikev2_sa *sa, uint8_t exchange, uint8_t first, const uint8_t *chain, size_t len)
 {
 	struct ikev2_hdr h = {
 	    .exchange = exchange, .flags = IKEV2_FLAG_INITIATOR, .msgid = sa->next_msgid};
@@ -496,12 +496,13 @@ take_auth(struct ikev2_sa *sa, const uint8_t *msg, size_t len, const struct ikev
 		err = first_error(m);
 		sa->notify = err;
 		if (err != 0)
-			return fail(sa, why,
-				    err == IKEV2_N_AUTHENTICATION_FAILED
-					? "responder refused IKE_AUTH: AUTHENTICATION_FAILED (wrong "
-					  "pre-shared key or identity?)"
-					: "responder refused IKE_AUTH with an error notification",
-				    -EACCES);
+			return fail(
+			    sa, why,
+			    err == IKEV2_N_AUTHENTICATION_FAILED
+				? "responder refused IKE_AUTH: AUTHENTICATION_FAILED (wrong "
+				  "pre-shared key or identity?)"
+				: "responder refused IKE_AUTH with an error notification",
+			    -EACCES);
 		return fail(sa, why, "IKE_AUTH response lacks IDr or AUTH", -EBADMSG);
 	}
 	if (auth->body[0] != IKEV2_AUTH_PSK || auth->body_len != 4u + sa->prf_len)
@@ -600,8 +601,8 @@ take_request(struct ikev2_sa *sa, const uint8_t *msg, size_t len, const struct i
 	}
 	memcpy(rh.spi_i, sa->spi_i, 8);
 	memcpy(rh.spi_r, sa->spi_r, 8);
-	n = ikev2_sk_seal(sa, 1, &rh, b.len != 0 ? ikev2_buf_first(&b) : IKEV2_P_NONE, chain,
-			  b.len, sa->resp, sizeof(sa->resp));
+	n = ikev2_sk_seal(sa, 1, &rh, b.len != 0 ? ikev2_buf_first(&b) : IKEV2_P_NONE, chain, b.len,
+			  sa->resp, sizeof(sa->resp));
 	if (n < 0) {
 		*why = "response not built";
 		return 0;

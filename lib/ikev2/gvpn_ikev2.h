@@ -273,8 +273,7 @@ struct ikev2_msg {
  * @param reason set to the failure when not NULL.
  * @return 0, or -EBADMSG with @p reason set.
  */
-int ikev2_parse_header(const uint8_t *buf, size_t len, struct ikev2_hdr *h,
-		       enum ikev2_err *reason);
+int ikev2_parse_header(const uint8_t *buf, size_t len, struct ikev2_hdr *h, enum ikev2_err *reason);
 
 /**
  * Walk a chain of payloads starting with type @p first over @p len bytes:
@@ -409,13 +408,14 @@ enum ikev2_state {
 
 /** What a message fed to ikev2_input() did. */
 enum ikev2_result {
-	IKEV2_IGNORED = 0, /**< not for this SA, a duplicate, or refused (why set): nothing changed */
-	IKEV2_SEND,	   /**< a new request is in ikev2_request(): send it, restart the timer */
-	IKEV2_REPLY, /**< a response to the peer's request is in ikev2_response(): send it (then
-		      *   end when sa->state is IKEV2_DELETED: the peer deleted the IKE SA) */
-	IKEV2_DONE,	   /**< IKE_AUTH done: the IKE SA is established */
-	IKEV2_NOTIFIED,	   /**< an error notification in the clear (type in sa->notify): advice */
-	IKEV2_CLOSED,	   /**< the IKE SA is gone (Delete sent and answered, or received) */
+	IKEV2_IGNORED =
+	    0,		/**< not for this SA, a duplicate, or refused (why set): nothing changed */
+	IKEV2_SEND,	/**< a new request is in ikev2_request(): send it, restart the timer */
+	IKEV2_REPLY,	/**< a response to the peer's request is in ikev2_response(): send it (then
+			 *   end when sa->state is IKEV2_DELETED: the peer deleted the IKE SA) */
+	IKEV2_DONE,	/**< IKE_AUTH done: the IKE SA is established */
+	IKEV2_NOTIFIED, /**< an error notification in the clear (type in sa->notify): advice */
+	IKEV2_CLOSED,	/**< the IKE SA is gone (Delete sent and answered, or received) */
 };
 
 /**
@@ -427,7 +427,7 @@ struct ikev2_sa {
 	const struct ikev2_conf *conf;
 	uint8_t spi_i[8], spi_r[8];
 	struct ikev2_suite chosen;
-	uint8_t prop_num; /**< the number of the proposal chosen */
+	uint8_t prop_num;  /**< the number of the proposal chosen */
 	uint16_t ke_group; /**< of our KE */
 	uint8_t gi[IKEV2_KE_MAX];
 	size_t gi_len;
@@ -462,8 +462,8 @@ struct ikev2_sa {
 
 	/* outcome */
 	struct ikev2_id peer_id;
-	uint16_t notify; /**< the last error notification received */
-	int child_up;	 /**< the responder accepted the ESP child */
+	uint16_t notify;       /**< the last error notification received */
+	int child_up;	       /**< the responder accepted the ESP child */
 	uint16_t child_notify; /**< else why not (a notify type), 0 when it said nothing */
 	struct ikev2_suite child;
 	uint32_t child_spi_i, child_spi_r; /**< inbound (ours) and outbound SPIs */
@@ -515,8 +515,8 @@ int ikev2_delete(struct ikev2_sa *sa);
  * @return 0, -EBUSY (a request is outstanding), -ENOTCONN (no keys yet),
  *   -ENOSPC or -EIO.
  */
-int ikev2_request_build(struct ikev2_sa *sa, uint8_t exchange, uint8_t first,
-			const uint8_t *inner, size_t len);
+int ikev2_request_build(struct ikev2_sa *sa, uint8_t exchange, uint8_t first, const uint8_t *inner,
+			size_t len);
 
 /** Wipe every secret of an SA and free its DH state. */
 void ikev2_sa_clear(struct ikev2_sa *sa);

@@ -143,7 +143,8 @@ ikev2_sa_choice(const struct ikev2_payload *p, uint8_t proto, uint8_t spi_len,
 		id = ikev2_get16(x + 6);
 		/* attributes: the key length alone, in TV form (RFC 7296 3.3.5) */
 		for (alen = XFORM_HDR; alen < tlen; alen += 4) {
-			if (tlen - alen < 4 || ikev2_get16(x + alen) != (0x8000 | IKEV2_ATTR_KEY_LENGTH))
+			if (tlen - alen < 4 ||
+			    ikev2_get16(x + alen) != (0x8000 | IKEV2_ATTR_KEY_LENGTH))
 				return -EBADMSG;
 			key_bits = ikev2_get16(x + alen + 2);
 		}
@@ -172,7 +173,8 @@ ikev2_sa_choice(const struct ikev2_payload *p, uint8_t proto, uint8_t spi_len,
 	}
 	if (off != len || !(seen & 1u << IKEV2_TT_ENCR))
 		return -EBADMSG;
-	if (proto == IKEV2_PROTO_IKE && (!(seen & 1u << IKEV2_TT_PRF) || !(seen & 1u << IKEV2_TT_DH)))
+	if (proto == IKEV2_PROTO_IKE &&
+	    (!(seen & 1u << IKEV2_TT_PRF) || !(seen & 1u << IKEV2_TT_DH)))
 		return -EBADMSG;
 	if (*num == 0 || *num > n || !offered(&props[*num - 1], &s))
 		return -ENOPROTOOPT;
