@@ -43,8 +43,8 @@ init_conf(void)
 	    ikev2_proposal_parse("aes128gcm16", 1, &conf.child_props[0]) != 0)
 		abort();
 	conf.n_child_props = 1;
-	conf.tsi = (struct ikev2_ts){IKEV2_TS_IPV4_ADDR_RANGE, 0, 0, 65535, {10, 0, 0, 1},
-				     {10, 0, 0, 1}};
+	conf.tsi =
+	    (struct ikev2_ts){IKEV2_TS_IPV4_ADDR_RANGE, 0, 0, 65535, {10, 0, 0, 1}, {10, 0, 0, 1}};
 	conf.tsr = conf.tsi;
 }
 
@@ -94,8 +94,8 @@ keyed(enum ikev2_state state)
 	sa.conf = &conf;
 	memcpy(sa.spi_i, "initiatr", 8);
 	memcpy(sa.spi_r, "respondr", 8);
-	sa.chosen = (struct ikev2_suite){{IKEV2_ENCR_AES_CBC, 128}, IKEV2_PRF_HMAC_SHA2_256,
-					 IKEV2_INTEG_HMAC_SHA2_256_128, 19};
+	sa.chosen = (struct ikev2_suite){
+	    {IKEV2_ENCR_AES_CBC, 128}, IKEV2_PRF_HMAC_SHA2_256, IKEV2_INTEG_HMAC_SHA2_256_128, 19};
 	sa.nr_len = 32;
 	if (ikev2_derive(&sa, gir, sizeof(gir)) != 0)
 		abort();
@@ -142,8 +142,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int auth = (data[0] & 3) == 2;
 		struct ikev2_hdr h = {.spi_i = "initiatr",
 				      .spi_r = "respondr",
-				      .exchange = auth ? IKEV2_EXCH_IKE_AUTH
-						       : IKEV2_EXCH_INFORMATIONAL,
+				      .exchange =
+					  auth ? IKEV2_EXCH_IKE_AUTH : IKEV2_EXCH_INFORMATIONAL,
 				      .flags = auth ? IKEV2_FLAG_RESPONSE : 0,
 				      .msgid = auth ? 1 : 0};
 
