@@ -479,7 +479,8 @@ def test_key_server_group(tap, gvpnctl, gvpnd_bin, root, work):
             tek = [v for v in j.values() if v["kind"] == "tek"][0]
             assert sorted(tek.pop("spis").split()) == corp_spis, tek
             assert tek == {"kind": "tek", "group": "corp", "src": "192.0.2.0/24",
-                           "dst": "198.51.100.0/24", "protocol": 17, "src_port": "any",
+                           "dst": "198.51.100.0/24", "family": "ipv4", "protocol": 17,
+                           "src_port": "any",
                            "dst_port": "5000", "both_ways": 1, "direction": "both",
                            "packets": 0, "hits": 0}, tek
             r = ctl("show", "policy", "lab")
