@@ -812,27 +812,39 @@ teardown(struct app *a)
 static void
 check_local_addresses(const struct gvpn_config *cfg)
 {
+	static const uint8_t any6[16];
+
 	for (uint16_t g = 0; g < cfg->n_groups; g++) {
 		const struct gvpn_group_conf *gc = &cfg->groups[g];
-		struct sockaddr_in sin = {.sin_family = AF_INET,
-					  .sin_addr.s_addr = htonl(gc->ks.local_addr)};
-		char a[INET_ADDRSTRLEN];
-		int fd;
+		const int v6 = gc->ks.af == GVPN_AF_IPV6;
+		union {
+			struct sockaddr sa;
+			struct sockaddr_in in;
+			struct sockaddr_in6 in6;
+		} s = {.in = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(gc->ks.local_addr)}};
+		char a[INET6_ADDRSTRLEN];
+		int fd, own = 0;
 
-		int own = 0;
-
-		for (uint16_t p = 0; p < cfg->n_ports; p++)
+		if (v6) {
+			s.in6 = (struct sockaddr_in6){.sin6_family = AF_INET6};
+			memcpy(&s.in6.sin6_addr, gc->ks.local_addr6, 16);
+		}
+		for (uint16_t p = 0; p < cfg->n_ports && !v6; p++)
 			own |= cfg->ports[p].address != 0 &&
 			       cfg->ports[p].address == gc->ks.local_addr;
 		/* a port's own address: gvpnd assigns it at start */
-		if (!gc->gdoi || gc->ks.local_addr == 0 || own)
+		if (!gc->gdoi || own ||
+		    (v6 ? memcmp(gc->ks.local_addr6, any6, 16) == 0 : gc->ks.local_addr == 0))
 			continue;
-		fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			continue;
-		if (bind(fd, (const struct sockaddr *)&sin, sizeof(sin)) != 0 &&
+		if (bind(fd, &s.sa, v6 ? sizeof(s.in6) : sizeof(s.in)) != 0 &&
 		    errno == EADDRNOTAVAIL) {
-			inet_ntop(AF_INET, &sin.sin_addr, a, sizeof(a));
+			inet_ntop(v6 ? AF_INET6 : AF_INET,
+				  v6 ? (const void *)&s.in6.sin6_addr
+				     : (const void *)&s.in.sin_addr,
+				  a, sizeof(a));
 			fprintf(stderr,
 				"gvpnd: warning: groups[%s].local_address %s is not assigned on "
 				"this host: the group will fail and retry until it is\n",

@@ -859,17 +859,33 @@ gvpn_phase1_parse(const char *s, struct gvpn_phase1 *p)
 	return ok == 7 ? 0 : -1;
 }
 
+/*
+ * "a.b.c.d", "a.b.c.d:port", "[2001:db8::10]", "[2001:db8::10]:port" or a
+ * bare "2001:db8::10" (no port then: its colons are the address's).
+ * @return GVPN_AF_IPV4 or GVPN_AF_IPV6, or -1.
+ */
 static int
-parse_addr_port(const char *s, uint32_t *addr, uint16_t *port, uint16_t def_port)
+parse_addr_port(const char *s, uint32_t *addr, uint8_t addr6[16], uint16_t *port, uint16_t def_port)
 {
-	char buf[32], *colon;
+	char buf[INET6_ADDRSTRLEN + 16], *colon = NULL, *host = buf;
+	struct in6_addr a6;
 	struct in_addr a;
 
 	if (strlen(s) >= sizeof(buf))
 		return -1;
 	strcpy(buf, s);
 	*port = def_port;
-	colon = strchr(buf, ':');
+	if (buf[0] == '[') {
+		char *close = strchr(buf, ']');
+
+		if (close == NULL || (close[1] != '\0' && close[1] != ':'))
+			return -1;
+		*close = '\0';
+		host = buf + 1;
+		colon = close[1] == ':' ? close + 1 : NULL;
+	} else if (strchr(buf, ':') == strrchr(buf, ':')) {
+		colon = strchr(buf, ':'); /* IPv4: one colon at most */
+	}
 	if (colon != NULL) {
 		char *end;
 		long p = strtol(colon + 1, &end, 10);
@@ -879,10 +895,28 @@ parse_addr_port(const char *s, uint32_t *addr, uint16_t *port, uint16_t def_port
 		*port = (uint16_t)p;
 		*colon = '\0';
 	}
-	if (inet_pton(AF_INET, buf, &a) != 1)
+	if (host == buf + 1 || strchr(host, ':') != NULL) {
+		if (inet_pton(AF_INET6, host, &a6) != 1)
+			return -1;
+		*addr = 0;
+		memcpy(addr6, &a6, 16);
+		return GVPN_AF_IPV6;
+	}
+	if (inet_pton(AF_INET, host, &a) != 1)
 		return -1;
 	*addr = ntohl(a.s_addr);
-	return 0;
+	memset(addr6, 0, 16);
+	return GVPN_AF_IPV4;
+}
+
+#define ADDR_PORT_FORMS                                                                            \
+	"not \"a.b.c.d\", \"a.b.c.d:port\", \"[2001:db8::10]:port\", \"[2001:db8::10]\" or "       \
+	"\"2001:db8::10\""
+
+static const char *
+af_name(int af)
+{
+	return af == GVPN_AF_IPV6 ? "IPv6" : "IPv4";
 }
 
 /* Key servers, local address, PSK, phase-1 proposals, retry timing. */
@@ -903,17 +937,33 @@ parse_gdoi(struct ctx *x, const config_setting_t *g, struct gvpn_gdoi_conf *k)
 		const config_setting_t *e = config_setting_get_elem(l, (unsigned int)i);
 		const char *s = config_setting_get_string(e);
 
-		if (s == NULL ||
-		    parse_addr_port(s, &k->server_addr[i], &k->server_port[i], GVPN_GDOI_PORT) != 0)
-			return fail(x, e, NULL, "not \"a.b.c.d\" or \"a.b.c.d:port\"");
+		int af = s == NULL ? -1
+				   : parse_addr_port(s, &k->server_addr[i], k->server_addr6[i],
+						     &k->server_port[i], GVPN_GDOI_PORT);
+
+		if (af < 0)
+			return fail(x, e, NULL, ADDR_PORT_FORMS);
+		/* one family: the group's socket is IPv4 or IPv6 */
+		if (i != 0 && af != k->af)
+			return fail(x, e, NULL,
+				    "an %s key server after %s ones: a group's key_servers and "
+				    "local_address are all IPv4 or all IPv6",
+				    af_name(af), af_name(k->af));
+		k->af = (uint8_t)af;
 		k->n_servers++;
 	}
 	rc = get_string(x, g, "local_address", 1, buf, sizeof(buf));
 	if (rc != 0)
 		return rc;
-	if (parse_addr_port(buf, &k->local_addr, &k->local_port, 0) != 0)
+	rc = parse_addr_port(buf, &k->local_addr, k->local_addr6, &k->local_port, 0);
+	if (rc < 0)
 		return fail(x, config_setting_get_member(g, "local_address"), NULL,
-			    "not \"a.b.c.d\" or \"a.b.c.d:port\"");
+			    ADDR_PORT_FORMS);
+	if (rc != k->af)
+		return fail(x, config_setting_get_member(g, "local_address"), NULL,
+			    "an %s address, but key_servers are %s: a group's key_servers and "
+			    "local_address are all IPv4 or all IPv6",
+			    af_name(rc), af_name(k->af));
 	/* The pre-shared key: inline or from a file, at least 20 characters. */
 	if (config_setting_get_member(g, "psk") != NULL &&
 	    config_setting_get_member(g, "psk_file") != NULL)
@@ -1440,7 +1490,8 @@ check_port_addresses(struct ctx *x, const config_t *cf, const struct gvpn_config
 						    "fail_open[%u]: a transit host's address",
 						    a, w, gc->name, k);
 			for (uint8_t k = 0; gc->gdoi && k < gc->ks.n_servers; k++)
-				if (gc->ks.server_addr[k] == p->address)
+				if (gc->ks.af == GVPN_AF_IPV4 &&
+				    gc->ks.server_addr[k] == p->address)
 					return fail(x, s, NULL,
 						    "%s is also group '%s''s key server", a,
 						    gc->name);

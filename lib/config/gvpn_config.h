@@ -87,10 +87,15 @@ enum gvpn_ks_habits {
 /** Registration with key servers (R10-R12); absent for static groups. */
 struct gvpn_gdoi_conf {
 	uint8_t n_servers;
-	uint32_t server_addr[GVPN_MAX_KEY_SERVERS]; /**< host order */
+	/** enum gvpn_af of the key servers and local_address: one family, IPv4
+	 *  (the IPv4 fields) or IPv6 (the IPv6 ones; the IPv4 ones are 0) */
+	uint8_t af;
+	uint32_t server_addr[GVPN_MAX_KEY_SERVERS];	/**< IPv4, host order */
+	uint8_t server_addr6[GVPN_MAX_KEY_SERVERS][16]; /**< IPv6, network order */
 	uint16_t server_port[GVPN_MAX_KEY_SERVERS];
-	uint32_t local_addr; /**< host order */
-	uint16_t local_port; /**< 0: any */
+	uint32_t local_addr;	 /**< IPv4, host order */
+	uint8_t local_addr6[16]; /**< IPv6, network order */
+	uint16_t local_port;	 /**< 0: any */
 	uint8_t psk[GVPN_PSK_MAX];
 	uint16_t psk_len;
 	uint8_t n_phase1;

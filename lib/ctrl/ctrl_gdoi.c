@@ -335,6 +335,23 @@ cb_log(void *ctx, int level, const char *msg)
 		x->c->conf.cfg->groups[x->group].name, msg);
 }
 
+/* A configured address (IPv4 host order, or IPv6) and port as a socket's. */
+static void
+sockaddr_of(uint8_t af, uint32_t addr, const uint8_t addr6[16], uint16_t port,
+	    union gdoi_sockaddr *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (af == GVPN_AF_IPV6) {
+		s->in6.sin6_family = AF_INET6;
+		memcpy(&s->in6.sin6_addr, addr6, 16);
+		s->in6.sin6_port = htons(port);
+		return;
+	}
+	s->in.sin_family = AF_INET;
+	s->in.sin_addr.s_addr = htonl(addr);
+	s->in.sin_port = htons(port);
+}
+
 /* The client's settings from group @p gc's configuration (holds the PSK:
  * the caller wipes cc->ike). */
 static void
@@ -347,17 +364,17 @@ client_conf(const struct gvpn_group_conf *gc, struct gdoi_client_conf *cc)
 					.retry_interval_ms = k->retry_interval_ms,
 					.retries = k->retries,
 					.retransmit_ms = 1000};
-	for (unsigned int i = 0; i < k->n_servers; i++) {
-		cc->servers[i].sin_family = AF_INET;
-		cc->servers[i].sin_addr.s_addr = htonl(k->server_addr[i]);
-		cc->servers[i].sin_port = htons(k->server_port[i]);
-	}
-	cc->local.sin_family = AF_INET;
-	cc->local.sin_addr.s_addr = htonl(k->local_addr);
-	cc->local.sin_port = htons(k->local_port);
+	/* one family for the group's socket, its key servers and its
+	 * phase-1 identity (the configuration refuses a mix) */
+	for (unsigned int i = 0; i < k->n_servers; i++)
+		sockaddr_of(k->af, k->server_addr[i], k->server_addr6[i], k->server_port[i],
+			    &cc->servers[i]);
+	sockaddr_of(k->af, k->local_addr, k->local_addr6, k->local_port, &cc->local);
 	memcpy(cc->ike.psk, k->psk, k->psk_len);
 	cc->ike.psk_len = k->psk_len;
 	cc->ike.local_addr = k->local_addr;
+	cc->ike.local_ipv6 = k->af == GVPN_AF_IPV6;
+	memcpy(cc->ike.local_addr6, k->local_addr6, sizeof(cc->ike.local_addr6));
 	cc->ike.doi = GDOI_DOI;
 	cc->habits =
 	    k->habits == GVPN_KS_HABITS_REFERENCE ? GDOI_HABITS_REFERENCE : GDOI_HABITS_STRICT;

@@ -55,7 +55,11 @@ ctrl_punt_rules(const struct gvpn_config *cfg, struct gvpn_policy_rule *r, unsig
 		for (uint16_t g = 0; g < cfg->n_groups; g++) {
 			const struct gvpn_gdoi_conf *k = &cfg->groups[g].ks;
 
-			for (uint8_t s = 0; cfg->groups[g].gdoi && s < k->n_servers; s++) {
+			/* IPv4: ports' own addresses are IPv4 (an IPv6 group's key
+			 * servers are reached through the host's own interfaces) */
+			for (uint8_t s = 0;
+			     cfg->groups[g].gdoi && k->af == GVPN_AF_IPV4 && s < k->n_servers;
+			     s++) {
 				r[n++] = punt_rule(k->server_addr[s], 32, p->address, 32, 0,
 						   GVPN_RULE_PUNT_CONTROL, cat, PRIO_CONTROL);
 				r[n++] =

@@ -79,7 +79,9 @@ selectors_equal(const struct gvpn_selector *a, uint16_t na, const struct gvpn_se
 static const char *
 gdoi_change(const struct gvpn_gdoi_conf *a, const struct gvpn_gdoi_conf *b)
 {
-	if (a->local_addr != b->local_addr || a->local_port != b->local_port)
+	if (a->af != b->af || a->local_addr != b->local_addr ||
+	    memcmp(a->local_addr6, b->local_addr6, sizeof(a->local_addr6)) != 0 ||
+	    a->local_port != b->local_port)
 		return "local_address";
 	if (a->psk_len != b->psk_len || memcmp(a->psk, b->psk, a->psk_len) != 0)
 		return "psk";
@@ -98,6 +100,7 @@ gdoi_next_change(const struct gvpn_gdoi_conf *a, const struct gvpn_gdoi_conf *b)
 		return "key_servers";
 	for (unsigned int i = 0; i < a->n_servers; i++)
 		if (a->server_addr[i] != b->server_addr[i] ||
+		    memcmp(a->server_addr6[i], b->server_addr6[i], 16) != 0 ||
 		    a->server_port[i] != b->server_port[i])
 			return "key_servers";
 	if (a->n_phase1 != b->n_phase1)

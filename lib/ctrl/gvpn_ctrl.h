@@ -85,8 +85,8 @@ struct gvpn_group_info {
 	int debug; /**< the operator's debug switch (gvpn_ctrl_group_debug()) */
 	uint16_t n_sas;
 	uint16_t n_fail_open_rules;
-	int gdoi;	 /**< the fields below are set */
-	char server[32]; /**< current key server */
+	int gdoi;			 /**< the fields below are set */
+	char server[GDOI_ADDR_NAME_MAX]; /**< current key server */
 	char last_error[128];
 	int64_t rekey_at_ms; /**< gvpn_ctrl_clock_ms() of the next registration, -1: none */
 	uint64_t registrations, failures;
@@ -101,11 +101,11 @@ struct gvpn_group_info {
 	uint64_t unauth_notifies; /**< phase-1 notifications in the clear, ignored */
 	uint64_t rx_datagrams;	  /**< read from the group's socket */
 	uint64_t rx_drops[GDOI_RX_DROP_MAX];
-	uint64_t rx_socket_full;      /**< dropped by the kernel: socket buffer full */
-	uint64_t rx_polls_full;	      /**< polls that read GDOI_RX_BUDGET datagrams */
-	char push_group[32];	      /**< multicast group joined for pushes, "" when none */
-	uint64_t push_group_failures; /**< joins that failed */
-	uint8_t sid_bits;	      /**< the member's Sender-ID (RFC 6054), 0 bits: none */
+	uint64_t rx_socket_full;	     /**< dropped by the kernel: socket buffer full */
+	uint64_t rx_polls_full;		     /**< polls that read GDOI_RX_BUDGET datagrams */
+	char push_group[GDOI_ADDR_NAME_MAX]; /**< multicast group joined for pushes, "" when none */
+	uint64_t push_group_failures;	     /**< joins that failed */
+	uint8_t sid_bits;		     /**< the member's Sender-ID (RFC 6054), 0 bits: none */
 	uint32_t sid;
 	/* the KEK as the key server described it (has_kek): no keys */
 	uint8_t kek_spi[16];
@@ -127,8 +127,8 @@ struct gvpn_group_info {
 	/* the key servers in priority order, and the member's own address */
 	unsigned int n_servers;
 	struct gdoi_server_info servers[GDOI_MAX_SERVERS];
-	char local_address[32]; /**< "a.b.c.d:port" of the group's socket */
-	int local_bound;	/**< 0: not bound (the address is not assigned yet) */
+	char local_address[GDOI_ADDR_NAME_MAX]; /**< "a.b.c.d:port" of the group's socket */
+	int local_bound; /**< 0: not bound (the address is not assigned yet) */
 };
 
 /** A rule in force, as telemetry shows it: in the order the rule table

@@ -32,6 +32,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <ifaddrs.h>
+#include <net/if.h>
+
 #include <linux/sock_diag.h>
 
 #include <openssl/rand.h>
@@ -77,7 +80,7 @@ gdoi_rx_drop_id(enum gdoi_rx_drop d)
 struct gdoi_rx {
 	struct mmsghdr msg[RX_BATCH];
 	struct iovec iov[RX_BATCH];
-	struct sockaddr_in from[RX_BATCH];
+	union gdoi_sockaddr from[RX_BATCH];
 	uint8_t buf[RX_BATCH][ISAKMP_MSG_MAX];
 };
 
@@ -130,11 +133,11 @@ struct gdoi_client {
 	uint64_t rx_datagrams, rx_drops[GDOI_RX_DROP_MAX], rx_polls_full;
 	/* the KEK's multicast group, joined for pushes: -1 when none */
 	int mfd;
-	struct sockaddr_in mgroup;
+	union gdoi_sockaddr mgroup;
 	uint64_t mjoin_failures;
 	int debug; /* log every message in and out (gdoi_client_set_debug) */
 	struct server_state srv[GDOI_MAX_SERVERS]; /* by index in conf.servers */
-	struct sockaddr_in bound;		   /* the socket's own address: the member's */
+	union gdoi_sockaddr bound;		   /* the socket's own address: the member's */
 	int64_t registered_at, pushed_at;	   /* unix time, 0: never */
 };
 
@@ -155,14 +158,39 @@ logf_(struct gdoi_client *c, int level, const char *fmt, ...)
 	c->ops.log(c->ops.ctx, level, msg);
 }
 
+/* "a.b.c.d:port" or "[2001:db8::1]:port" */
 static const char *
-addr_name(const struct sockaddr_in *s, char *buf, size_t len)
+addr_name(const union gdoi_sockaddr *s, char *buf, size_t len)
 {
-	char a[INET_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN];
 
-	inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
-	snprintf(buf, len, "%s:%u", a, ntohs(s->sin_port));
+	if (s->sa.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &s->in6.sin6_addr, a, sizeof(a));
+		snprintf(buf, len, "[%s]:%u", a, ntohs(s->in6.sin6_port));
+	} else {
+		inet_ntop(AF_INET, &s->in.sin_addr, a, sizeof(a));
+		snprintf(buf, len, "%s:%u", a, ntohs(s->in.sin_port));
+	}
 	return buf;
+}
+
+static socklen_t
+addr_len(const union gdoi_sockaddr *s)
+{
+	return s->sa.sa_family == AF_INET6 ? sizeof(s->in6) : sizeof(s->in);
+}
+
+/* Same address and port as @p b (and its IPv6 scope, when it names one)? */
+static int
+addr_equal(const union gdoi_sockaddr *a, const union gdoi_sockaddr *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return 0;
+	if (a->sa.sa_family == AF_INET6)
+		return memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) == 0 &&
+		       a->in6.sin6_port == b->in6.sin6_port &&
+		       (b->in6.sin6_scope_id == 0 || a->in6.sin6_scope_id == b->in6.sin6_scope_id);
+	return a->in.sin_addr.s_addr == b->in.sin_addr.s_addr && a->in.sin_port == b->in.sin_port;
 }
 
 static const char *
@@ -186,11 +214,14 @@ set_state(struct gdoi_client *c, enum gdoi_client_state s, const char *error)
 static int
 sock_open(struct gdoi_client *c)
 {
-	int sz = RX_SOCKBUF, fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int af = c->conf.local.sa.sa_family, on = 1, sz = RX_SOCKBUF;
+	int fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -1;
-	if (bind(fd, (const struct sockaddr *)&c->conf.local, sizeof(c->conf.local)) != 0) {
+	/* an IPv6 group talks IPv6 alone: no IPv4-mapped addresses */
+	if ((af == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0) ||
+	    bind(fd, &c->conf.local.sa, addr_len(&c->conf.local)) != 0) {
 		int err = errno;
 
 		close(fd);
@@ -201,7 +232,7 @@ sock_open(struct gdoi_client *c)
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	/* the port the kernel chose when the configuration gave none */
-	if (getsockname(fd, (struct sockaddr *)&c->bound, &(socklen_t){sizeof(c->bound)}) != 0)
+	if (getsockname(fd, &c->bound.sa, &(socklen_t){sizeof(c->bound)}) != 0)
 		c->bound = c->conf.local;
 	c->fd = fd;
 	return 0;
@@ -210,8 +241,17 @@ sock_open(struct gdoi_client *c)
 static int
 conf_valid(const struct gdoi_client_conf *conf)
 {
-	return conf->n_servers != 0 && conf->n_servers <= GDOI_MAX_SERVERS && conf->retries != 0 &&
-	       conf->ike.n_props != 0 && conf->ike.n_props <= IKE_MAX_PROPOSALS;
+	int af = conf->local.sa.sa_family;
+
+	if (conf->n_servers == 0 || conf->n_servers > GDOI_MAX_SERVERS || conf->retries == 0 ||
+	    conf->ike.n_props == 0 || conf->ike.n_props > IKE_MAX_PROPOSALS ||
+	    (af != AF_INET && af != AF_INET6))
+		return 0;
+	/* one socket talks to every key server: one family */
+	for (unsigned int i = 0; i < conf->n_servers; i++)
+		if (conf->servers[i].sa.sa_family != af)
+			return 0;
+	return 1;
 }
 
 struct gdoi_client *
@@ -268,24 +308,54 @@ gdoi_client_free(struct gdoi_client *c)
 	gvpn_keymem_free(c);
 }
 
-/* A socket in multicast group @p g on the member's address. @return it, or
+/* The interface that holds IPv6 address @p a: 0 (the kernel's choice, by
+ * its routes) when none does or @p a is unspecified. */
+static unsigned int
+ifindex_of6(const struct in6_addr *a)
+{
+	struct ifaddrs *ifs, *i;
+	unsigned int idx = 0;
+
+	if (IN6_IS_ADDR_UNSPECIFIED(a) || getifaddrs(&ifs) != 0)
+		return 0;
+	for (i = ifs; i != NULL && idx == 0; i = i->ifa_next)
+		if (i->ifa_addr != NULL && i->ifa_addr->sa_family == AF_INET6 &&
+		    memcmp(&((const struct sockaddr_in6 *)(const void *)i->ifa_addr)->sin6_addr, a,
+			   16) == 0)
+			idx = if_nametoindex(i->ifa_name);
+	freeifaddrs(ifs);
+	return idx;
+}
+
+/* A socket in multicast group @p g on the member's address (IPv4: IGMP on
+ * that address; IPv6: MLD on the interface that holds it). @return it, or
  * -1 with errno set. */
 static int
-mcast_open(const struct gdoi_client *c, const struct sockaddr_in *g)
+mcast_open(const struct gdoi_client *c, const union gdoi_sockaddr *g)
 {
-	struct ip_mreqn mr = {.imr_multiaddr = g->sin_addr, .imr_address = c->conf.local.sin_addr};
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), on = 1, err;
-	int sz = RX_SOCKBUF;
+	int af = g->sa.sa_family, on = 1, err, sz = RX_SOCKBUF;
+	int fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct ip_mreqn mr = {.imr_multiaddr = g->in.sin_addr,
+			      .imr_address = c->conf.local.in.sin_addr};
+	struct ipv6_mreq mr6 = {.ipv6mr_multiaddr = g->in6.sin6_addr};
+	int joined;
 
 	if (fd < 0)
 		return -1;
+	if (af == AF_INET6)
+		mr6.ipv6mr_interface = ifindex_of6(&c->conf.local.in6.sin6_addr);
 	/* other groups, and other members on this host, may listen there too */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == 0 &&
-	    bind(fd, (const struct sockaddr *)g, sizeof(*g)) == 0 &&
-	    setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)) == 0) {
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0)
-			(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-		return fd;
+	    (af != AF_INET6 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == 0) &&
+	    bind(fd, &g->sa, addr_len(g)) == 0) {
+		joined = af == AF_INET6
+			     ? setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr6, sizeof(mr6))
+			     : setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr));
+		if (joined == 0) {
+			if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0)
+				(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+			return fd;
+		}
 	}
 	err = errno;
 	close(fd);
@@ -293,31 +363,55 @@ mcast_open(const struct gdoi_client *c, const struct sockaddr_in *g)
 	return -1;
 }
 
+/* The KEK's destination when it is a multicast group of the group's
+ * family (its port, 848 when it names none): 1, else 0. */
+static int
+kek_mgroup(const struct gdoi_client *c, union gdoi_sockaddr *g)
+{
+	uint16_t port = htons(c->kek.dst_port != 0 ? c->kek.dst_port : 848);
+
+	memset(g, 0, sizeof(*g));
+	if (!c->has_kek)
+		return 0;
+	if (c->conf.local.sa.sa_family == AF_INET6 && c->kek.dst_ipv6 &&
+	    c->kek.dst_addr6[0] == 0xff) {
+		g->in6.sin6_family = AF_INET6;
+		memcpy(&g->in6.sin6_addr, c->kek.dst_addr6, 16);
+		g->in6.sin6_port = port;
+		return 1;
+	}
+	if (c->conf.local.sa.sa_family == AF_INET && !c->kek.dst_ipv6 &&
+	    IN_MULTICAST(c->kek.dst_addr)) {
+		g->in.sin_family = AF_INET;
+		g->in.sin_addr.s_addr = htonl(c->kek.dst_addr);
+		g->in.sin_port = port;
+		return 1;
+	}
+	return 0;
+}
+
 /*
  * Follow the KEK's destination (RFC 6407 5.3): when it is a multicast group,
- * join it (IGMP, on the member's address) so that pushes sent there arrive
- * beside the unicast ones; leave it when the KEK ends or names another. A
- * failed join is logged and counted: pushes then come by unicast only.
+ * join it (IGMP or MLD, on the member's address) so that pushes sent there
+ * arrive beside the unicast ones; leave it when the KEK ends or names
+ * another. A failed join is logged and counted: pushes then come by
+ * unicast only.
  */
 static void
 mcast_follow(struct gdoi_client *c)
 {
-	struct sockaddr_in want = {.sin_family = AF_INET};
-	char name[32];
+	union gdoi_sockaddr want;
+	char name[GDOI_ADDR_NAME_MAX];
+	int has = kek_mgroup(c, &want);
 
-	if (c->has_kek && IN_MULTICAST(c->kek.dst_addr)) {
-		want.sin_addr.s_addr = htonl(c->kek.dst_addr);
-		want.sin_port = htons(c->kek.dst_port != 0 ? c->kek.dst_port : 848);
-	}
-	if (c->mfd >= 0 && want.sin_addr.s_addr == c->mgroup.sin_addr.s_addr &&
-	    want.sin_port == c->mgroup.sin_port)
+	if (c->mfd >= 0 && has && addr_equal(&want, &c->mgroup))
 		return;
 	if (c->mfd >= 0) {
 		close(c->mfd); /* the kernel leaves the group */
 		c->mfd = -1;
 		logf_(c, 6, "left multicast group %s", addr_name(&c->mgroup, name, sizeof(name)));
 	}
-	if (want.sin_addr.s_addr == 0)
+	if (!has)
 		return;
 	c->mgroup = want;
 	c->mfd = mcast_open(c, &want);
@@ -385,10 +479,10 @@ payload_name(uint8_t p)
  * alone (exchange, first payload, message ID, flags, length): the header
  * is all the wire shows in the clear, so no key material ever reaches it. */
 static void
-trace(struct gdoi_client *c, int out, const struct sockaddr_in *peer, const uint8_t *buf,
+trace(struct gdoi_client *c, int out, const union gdoi_sockaddr *peer, const uint8_t *buf,
       size_t len)
 {
-	char a[32];
+	char a[GDOI_ADDR_NAME_MAX];
 
 	if (!c->debug)
 		return;
@@ -412,10 +506,10 @@ gdoi_client_set_debug(struct gdoi_client *c, int on)
 static void
 send_out(struct gdoi_client *c, uint64_t now)
 {
-	const struct sockaddr_in *s = &c->conf.servers[c->server];
+	const union gdoi_sockaddr *s = &c->conf.servers[c->server];
 
 	trace(c, 1, s, c->out.data, c->out.len);
-	if (sendto(c->fd, c->out.data, c->out.len, 0, (const struct sockaddr *)s, sizeof(*s)) < 0)
+	if (sendto(c->fd, c->out.data, c->out.len, 0, &s->sa, addr_len(s)) < 0)
 		logf_(c, 4, "send to key server: %s", strerror(errno));
 	c->resend_at = now + c->resend_gap;
 }
@@ -527,8 +621,7 @@ servers_remap(struct gdoi_client *c, const struct gdoi_client_conf *n)
 	memset(c->srv, 0, sizeof(c->srv));
 	for (unsigned int i = 0; i < n->n_servers; i++)
 		for (unsigned int j = 0; j < c->conf.n_servers; j++)
-			if (n->servers[i].sin_addr.s_addr == c->conf.servers[j].sin_addr.s_addr &&
-			    n->servers[i].sin_port == c->conf.servers[j].sin_port) {
+			if (addr_equal(&n->servers[i], &c->conf.servers[j])) {
 				c->srv[i] = old[j];
 				break;
 			}
@@ -580,7 +673,7 @@ gdoi_client_reconf(struct gdoi_client *c, const struct gdoi_client_conf *conf)
 static void
 attempt(struct gdoi_client *c, uint64_t now)
 {
-	char name[32];
+	char name[GDOI_ADDR_NAME_MAX];
 	int rc;
 
 	if (c->has_next)
@@ -591,9 +684,12 @@ attempt(struct gdoi_client *c, uint64_t now)
 	c->attempt_deadline = now + c->conf.retry_interval_ms;
 	c->srv[c->server].tried = 1;
 	if (c->fd < 0 && sock_open(c) != 0) {
-		char why[96], a[INET_ADDRSTRLEN];
+		char why[128], a[INET6_ADDRSTRLEN];
 
-		inet_ntop(AF_INET, &c->conf.local.sin_addr, a, sizeof(a));
+		if (c->conf.local.sa.sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &c->conf.local.in6.sin6_addr, a, sizeof(a));
+		else
+			inet_ntop(AF_INET, &c->conf.local.in.sin_addr, a, sizeof(a));
 		snprintf(why, sizeof(why), "local address %s %s", a,
 			 errno == EADDRNOTAVAIL ? "is not assigned on this host" : strerror(errno));
 		attempt_failed(c, now, why, 0);
@@ -637,7 +733,7 @@ notify_name(uint16_t type, char *buf, size_t len)
 static void
 attempt_failed(struct gdoi_client *c, uint64_t now, const char *why, int timeout)
 {
-	char name[32], text[GDOI_ERROR_MAX], prev[GDOI_ERROR_MAX];
+	char name[GDOI_ADDR_NAME_MAX], text[GDOI_ERROR_MAX], prev[GDOI_ERROR_MAX];
 	struct server_state *s = &c->srv[c->server];
 
 	server_name(c, name, sizeof(name));
@@ -650,7 +746,8 @@ attempt_failed(struct gdoi_client *c, uint64_t now, const char *why, int timeout
 			 c->ike.state == IKE_ESTABLISHED ? "the pull" : "phase 1");
 	else
 		snprintf(text, sizeof(text), "%s", why);
-	snprintf(c->last_error, sizeof(c->last_error), "%s: %.220s", name, text);
+	snprintf(c->last_error, sizeof(c->last_error), "%s: %.*s", name,
+		 (int)(sizeof(c->last_error) - strlen(name) - 3), text);
 	logf_(c, strcmp(prev, c->last_error) != 0 ? 4 : 6, "registration failed: %s",
 	      c->last_error);
 	c->failures++;
@@ -724,7 +821,7 @@ take_sid(struct gdoi_client *c, struct gdoi_policy *pol)
 static void
 registered(struct gdoi_client *c, uint64_t now)
 {
-	char name[32];
+	char name[GDOI_ADDR_NAME_MAX];
 	int rc;
 
 	take_sid(c, &c->pull.pol);
@@ -892,7 +989,7 @@ push_sid(struct gdoi_client *c, struct gdoi_policy *pol)
 
 /* A GROUPKEY-PUSH datagram (R13-R16). */
 static void
-push_input(struct gdoi_client *c, const uint8_t *msg, size_t len, const struct sockaddr_in *from,
+push_input(struct gdoi_client *c, const uint8_t *msg, size_t len, const union gdoi_sockaddr *from,
 	   uint64_t now)
 {
 	enum gdoi_push_drop reason;
@@ -921,13 +1018,20 @@ push_input(struct gdoi_client *c, const uint8_t *msg, size_t len, const struct s
 	/* RFC 8263: acknowledge to where the push came from, under the KEK that
 	 * protected it, also when the push deletes or replaces that KEK */
 	if (c->kek.ack_requested != 0) {
-		int sent =
-		    gdoi_push_ack(&c->kek, c->push.seq, c->conf.ike.local_addr, &c->ack) == 0;
+		/* the ID is the member's, as in its phase-1 identity */
+		uint8_t v4[4] = {(uint8_t)(c->conf.ike.local_addr >> 24),
+				 (uint8_t)(c->conf.ike.local_addr >> 16),
+				 (uint8_t)(c->conf.ike.local_addr >> 8),
+				 (uint8_t)c->conf.ike.local_addr};
+		int sent = c->conf.ike.local_ipv6
+			       ? gdoi_push_ack(&c->kek, c->push.seq, c->conf.ike.local_addr6, 16,
+					       &c->ack) == 0
+			       : gdoi_push_ack(&c->kek, c->push.seq, v4, 4, &c->ack) == 0;
 
 		if (sent) {
 			trace(c, 1, from, c->ack.data, c->ack.len);
-			sent = sendto(c->fd, c->ack.data, c->ack.len, 0,
-				      (const struct sockaddr *)from, sizeof(*from)) >= 0;
+			sent = sendto(c->fd, c->ack.data, c->ack.len, 0, &from->sa,
+				      addr_len(from)) >= 0;
 		}
 		if (sent)
 			c->acks_sent++;
@@ -959,10 +1063,10 @@ gdoi_client_start(struct gdoi_client *c, uint64_t now_ms)
 /* One datagram: a push (from anywhere: the KEK and the signature
  * authenticate it), or the answer of the key server we talk to. */
 static void
-datagram(struct gdoi_client *c, const uint8_t *buf, size_t n, const struct sockaddr_in *from,
+datagram(struct gdoi_client *c, const uint8_t *buf, size_t n, const union gdoi_sockaddr *from,
 	 uint64_t now)
 {
-	const struct sockaddr_in *s = &c->conf.servers[c->server];
+	const union gdoi_sockaddr *s = &c->conf.servers[c->server];
 	struct isakmp_hdr h;
 	enum gdoi_rx_drop drop;
 
@@ -980,7 +1084,7 @@ datagram(struct gdoi_client *c, const uint8_t *buf, size_t n, const struct socka
 		c->rx_drops[GDOI_RX_DROP_NOT_ISAKMP]++;
 		return;
 	}
-	if (from->sin_addr.s_addr != s->sin_addr.s_addr || from->sin_port != s->sin_port) {
+	if (!addr_equal(from, s)) {
 		c->rx_drops[GDOI_RX_DROP_NOT_KEY_SERVER]++;
 		return;
 	}

@@ -14,7 +14,14 @@
 #include "gdoi_private.h"
 
 /* ID types (RFC 2407 4.6.2.1) */
-enum { ID_IPV4_ADDR = 1, ID_IPV4_ADDR_SUBNET = 4 };
+enum {
+	ID_IPV4_ADDR = 1,
+	ID_IPV4_ADDR_SUBNET = 4,
+	ID_IPV6_ADDR = 5,
+	ID_IPV6_ADDR_SUBNET = 6,
+	ID_IPV4_ADDR_RANGE = 7,
+	ID_IPV6_ADDR_RANGE = 8,
+};
 /* IPsec SA attributes (RFC 2407 4.5, RFC 6407 5.5.1.1) */
 enum {
 	SA_LIFE_TYPE = 1,
@@ -91,43 +98,125 @@ take_be(struct rd *r, size_t n)
 	} while (0)
 
 /*
+ * The prefix length of a mask of @p n octets (4 or 16, network order), or
+ * -1 when it is not contiguous ones then zeros.
+ */
+static int
+mask_len(const uint8_t *m, unsigned int n)
+{
+	unsigned int len = 0, i = 0;
+
+	for (; i < n && m[i] == 0xff; i++)
+		len += 8;
+	if (i < n) {
+		uint8_t b = m[i++];
+
+		if ((uint8_t)(b << __builtin_popcount(b)) != 0) /* ones, then zeros */
+			return -1;
+		len += (unsigned int)__builtin_popcount(b);
+	}
+	for (; i < n; i++)
+		if (m[i] != 0)
+			return -1;
+	return (int)len;
+}
+
+/*
+ * The prefix that covers exactly the range @p lo .. @p hi (@p n octets,
+ * network order): the length, or -1 when the range is not one prefix.
+ */
+static int
+range_len(const uint8_t *lo, const uint8_t *hi, unsigned int n)
+{
+	uint8_t m[16];
+	int len;
+
+	/* the bits where first and last agree must be a prefix's mask; after
+	 * it the first has zeros and the last ones */
+	for (unsigned int i = 0; i < n; i++)
+		m[i] = (uint8_t) ~(lo[i] ^ hi[i]);
+	if ((len = mask_len(m, n)) < 0)
+		return -1;
+	for (unsigned int i = 0; i < n; i++)
+		if ((lo[i] & ~m[i]) != 0 || (uint8_t)(hi[i] | m[i]) != 0xff)
+			return -1;
+	return len;
+}
+
+/* A prefix from @p n (4 or 16) address octets and a length; host bits cleared. */
+static void
+set_prefix(struct gvpn_prefix *pfx, const uint8_t *a, unsigned int n, int len)
+{
+	memset(pfx, 0, sizeof(*pfx));
+	pfx->len = (uint8_t)len;
+	if (n == 4) {
+		pfx->addr = isakmp_get32(a) & gvpn_prefix_mask((uint8_t)len);
+		return;
+	}
+	memcpy(pfx->addr6, a, 16);
+	for (int bit = len; bit < 128; bit++)
+		pfx->addr6[bit / 8] &= (uint8_t) ~(0x80 >> (bit % 8));
+}
+
+/*
  * An SA TEK / SA KEK identification (RFC 6407 figure 8):
  *
  *  ! ID Type       !      Port                     ! ID Data Len   !
  *  ~                        Identification Data                    ~
+ *
+ * IPv4 or IPv6 (RFC 2407 4.6.2.1): an address, a subnet (address and
+ * mask) or a range (first and last address); a range is taken when it is
+ * one prefix, as a selector holds one. @p af gets the family.
  */
 static int
-take_id(struct rd *r, struct gvpn_prefix *pfx, uint16_t *lo, uint16_t *hi, const char **why)
+take_id(struct rd *r, struct gvpn_prefix *pfx, uint8_t *af, uint16_t *lo, uint16_t *hi,
+	const char **why)
 {
 	uint8_t type = (uint8_t)take_be(r, 1);
 	uint16_t port = (uint16_t)take_be(r, 2);
 	uint8_t len = (uint8_t)take_be(r, 1);
 	const uint8_t *d = take(r, len);
-	uint32_t mask;
+	unsigned int n =
+	    type == ID_IPV4_ADDR || type == ID_IPV4_ADDR_SUBNET || type == ID_IPV4_ADDR_RANGE ? 4
+											      : 16;
+	int plen;
 
 	if (r->bad)
 		FAIL("identification truncated");
 	*lo = port;
 	*hi = port != 0 ? port : 65535;
+	*af = n == 4 ? GVPN_AF_IPV4 : GVPN_AF_IPV6;
 	switch (type) {
 	case ID_IPV4_ADDR:
-		if (len != 4)
-			FAIL("ID_IPV4_ADDR length is not 4");
-		pfx->addr = isakmp_get32(d);
-		pfx->len = 32;
+	case ID_IPV6_ADDR:
+		if (len != n)
+			FAIL(n == 4 ? "ID_IPV4_ADDR length is not 4"
+				    : "ID_IPV6_ADDR length is not 16");
+		set_prefix(pfx, d, n, (int)n * 8);
 		return 0;
 	case ID_IPV4_ADDR_SUBNET:
-		if (len != 8)
-			FAIL("ID_IPV4_ADDR_SUBNET length is not 8");
-		pfx->addr = isakmp_get32(d);
-		mask = isakmp_get32(d + 4);
-		if ((~mask & (~mask + 1)) != 0) /* ~mask must be 2^k - 1 */
+	case ID_IPV6_ADDR_SUBNET:
+		if (len != 2 * n)
+			FAIL(n == 4 ? "ID_IPV4_ADDR_SUBNET length is not 8"
+				    : "ID_IPV6_ADDR_SUBNET length is not 32");
+		if ((plen = mask_len(d + n, n)) < 0)
 			FAIL("subnet mask not contiguous");
-		pfx->len = (uint8_t)__builtin_popcount(mask);
-		pfx->addr &= mask;
+		set_prefix(pfx, d, n, plen);
+		return 0;
+	case ID_IPV4_ADDR_RANGE:
+	case ID_IPV6_ADDR_RANGE:
+		if (len != 2 * n)
+			FAIL(n == 4 ? "ID_IPV4_ADDR_RANGE length is not 8"
+				    : "ID_IPV6_ADDR_RANGE length is not 32");
+		if ((plen = range_len(d, d + n, n)) < 0) {
+			*why = "address range that is not one prefix (a selector holds a prefix)";
+			return -ENOTSUP;
+		}
+		set_prefix(pfx, d, n, plen);
 		return 0;
 	default:
-		*why = "identification type not supported (IPv4 address or subnet only)";
+		*why = "identification type not supported (an IPv4 or IPv6 address, subnet or "
+		       "range only)";
 		return -ENOTSUP;
 	}
 }
@@ -157,6 +246,7 @@ parse_sat(const struct isakmp_payload *pl, struct gdoi_policy *pol, const char *
 {
 	struct rd r = {pl->body, pl->body_len, 0};
 	struct gdoi_tek *t;
+	uint8_t src_af;
 	int rc;
 
 	if (take_be(&r, 1) != GDOI_PROTO_ESP) {
@@ -172,10 +262,14 @@ parse_sat(const struct isakmp_payload *pl, struct gdoi_policy *pol, const char *
 	t->addr_preservation = TEK_DEFAULT_ADDR_PRESERVATION;
 	t->direction = TEK_DEFAULT_DIRECTION;
 	t->sel.proto = (uint8_t)take_be(&r, 1);
-	if ((rc = take_id(&r, &t->sel.src, &t->sel.sport_lo, &t->sel.sport_hi, why)) != 0)
+	if ((rc = take_id(&r, &t->sel.src, &src_af, &t->sel.sport_lo, &t->sel.sport_hi, why)) != 0)
 		return rc;
-	if ((rc = take_id(&r, &t->sel.dst, &t->sel.dport_lo, &t->sel.dport_hi, why)) != 0)
+	if ((rc = take_id(&r, &t->sel.dst, &t->sel.af, &t->sel.dport_lo, &t->sel.dport_hi, why)) !=
+	    0)
 		return rc;
+	/* address preservation: the outer header is the inner packet's, one family */
+	if (src_af != t->sel.af)
+		FAIL("SA TEK source and destination are of different address families");
 	t->transform = (uint8_t)take_be(&r, 1);
 	t->spi = take_be(&r, 4);
 	if (r.bad)
@@ -223,12 +317,13 @@ parse_sak(const struct isakmp_payload *pl, struct gdoi_policy *pol, const char *
 	struct gvpn_prefix pfx;
 	uint16_t lo, hi;
 	const uint8_t *spi;
+	uint8_t af;
 	int rc;
 
 	memset(&pol->kek, 0, sizeof(pol->kek));
-	take_be(&r, 1);					    /* protocol of the push datagrams */
-	if ((rc = take_id(&r, &pfx, &lo, &hi, why)) != 0 || /* source: the key server */
-	    (rc = take_id(&r, &pfx, &lo, &hi, why)) != 0)   /* where pushes go */
+	take_be(&r, 1); /* protocol of the push datagrams */
+	if ((rc = take_id(&r, &pfx, &af, &lo, &hi, why)) != 0 || /* source: the key server */
+	    (rc = take_id(&r, &pfx, &af, &lo, &hi, why)) != 0)	 /* where pushes go */
 		return rc;
 	spi = take(&r, 16);
 	take(&r, 4); /* RESERVED2 */
@@ -247,8 +342,13 @@ parse_sak(const struct isakmp_payload *pl, struct gdoi_policy *pol, const char *
 				      &pol->kek, NULL) != 0)
 			FAIL("SA KEK attributes malformed");
 	}
-	if (pfx.len == 32) { /* one address; port 0: any */
+	if (af == GVPN_AF_IPV4 && pfx.len == 32) { /* one address; port 0: any */
 		pol->kek.dst_addr = pfx.addr;
+		pol->kek.dst_port = lo;
+	}
+	if (af == GVPN_AF_IPV6 && pfx.len == 128) {
+		pol->kek.dst_ipv6 = 1;
+		memcpy(pol->kek.dst_addr6, pfx.addr6, 16);
 		pol->kek.dst_port = lo;
 	}
 	pol->has_kek = 1;

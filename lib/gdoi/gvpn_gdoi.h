@@ -92,10 +92,13 @@ struct gdoi_kek {
 	uint8_t sig_hash, sig_alg;
 	uint16_t sig_key_bits;
 	uint8_t ack_requested; /**< KEK_ACK_REQUESTED (RFC 8263), 0 = none */
-	/** The SA KEK's destination: where pushes are sent (host order; 0
-	 *  when not one address; port 0: any). A multicast group is joined
-	 *  (RFC 6407 5.3). */
+	/** The SA KEK's destination: where pushes are sent (IPv4 in host
+	 *  order, 0 when not one IPv4 address; or, with dst_ipv6, one IPv6
+	 *  address in network order; port 0: any). A multicast group is
+	 *  joined (RFC 6407 5.3). */
 	uint32_t dst_addr;
+	uint8_t dst_ipv6;
+	uint8_t dst_addr6[16];
 	uint16_t dst_port;
 	int has_keys;
 	uint8_t key[GDOI_KEK_KEY_MAX]; /**< KEK_ALGORITHM_KEY: explicit IV, then the key */
@@ -304,12 +307,13 @@ int gdoi_push_input(const struct gdoi_kek *kek, uint32_t last_seq, enum gdoi_hab
 
 /**
  * Build the RFC 8263 acknowledgement of push @p seq protected by @p kek:
- * HDR, HASH, SEQ, ID (ID_IPV4_ADDR @p member_addr, host order).
- * @return 0, or -ENOTSUP when the KEK asks for an acknowledgement type we
- * do not make.
+ * HDR, HASH, SEQ, ID (the member's address @p member, network order, of
+ * @p member_len octets: 4 as ID_IPV4_ADDR, 16 as ID_IPV6_ADDR).
+ * @return 0, -EINVAL for another length, or -ENOTSUP when the KEK asks
+ * for an acknowledgement type we do not make.
  */
-int gdoi_push_ack(const struct gdoi_kek *kek, uint32_t seq, uint32_t member_addr,
-		  struct isakmp_buf *out);
+int gdoi_push_ack(const struct gdoi_kek *kek, uint32_t seq, const uint8_t *member,
+		  size_t member_len, struct isakmp_buf *out);
 
 /** Wipe a push's keys. */
 void gdoi_push_clear(struct gdoi_push *p);

@@ -61,11 +61,23 @@ const char *gdoi_rx_drop_id(enum gdoi_rx_drop d);
  * flood costs the control core a bounded time per poll. */
 #define GDOI_RX_BUDGET 1024
 
+/** A UDP address, IPv4 or IPv6 (sa.sa_family says which). */
+union gdoi_sockaddr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+/** Room for an address as the client names it: "a.b.c.d:port" or
+ * "[2001:db8::1]:port" (INET6_ADDRSTRLEN, brackets, colon, port). */
+#define GDOI_ADDR_NAME_MAX 56
+
 struct gdoi_client_conf {
 	uint32_t group_id;
 	unsigned int n_servers;
-	struct sockaddr_in servers[GDOI_MAX_SERVERS];
-	struct sockaddr_in local;   /**< address (and port, 0 = any) to send from */
+	/** the key servers and the local address: one family */
+	union gdoi_sockaddr servers[GDOI_MAX_SERVERS];
+	union gdoi_sockaddr local;  /**< address (and port, 0 = any) to send from */
 	struct ike_conf ike;	    /**< PSK and phase-1 proposals */
 	uint32_t retry_interval_ms; /**< R12: 10 s */
 	unsigned int retries;	    /**< R12: 3 per server */
@@ -147,7 +159,7 @@ const char *gdoi_server_status_name(enum gdoi_server_status s);
 #define GDOI_SERVER_ERROR_MAX 128
 
 struct gdoi_server_info {
-	char addr[32]; /**< "a.b.c.d:port" */
+	char addr[GDOI_ADDR_NAME_MAX]; /**< "a.b.c.d:port" or "[2001:db8::1]:port" */
 	enum gdoi_server_status status;
 	int64_t failed_at;     /**< unix time of its last failed attempt, 0: none */
 	int64_t registered_at; /**< unix time of the last registration with it, 0: none */
@@ -159,7 +171,7 @@ struct gdoi_server_info {
 /** For telemetry. */
 struct gdoi_client_info {
 	enum gdoi_client_state state;
-	char server[32]; /**< current key server, "a.b.c.d:port" */
+	char server[GDOI_ADDR_NAME_MAX]; /**< current key server, "a.b.c.d:port" */
 	char last_error[128];
 	int64_t rekey_in_ms; /**< -1 when no re-registration is scheduled */
 	uint64_t registrations, failures;
@@ -171,10 +183,10 @@ struct gdoi_client_info {
 	uint64_t unauth_notifies; /**< notifications in the clear during phase 1, ignored */
 	uint64_t rx_datagrams;	  /**< read from the socket */
 	uint64_t rx_drops[GDOI_RX_DROP_MAX];
-	uint64_t rx_socket_full;      /**< dropped by the kernel: socket buffer full */
-	uint64_t rx_polls_full;	      /**< polls that stopped at GDOI_RX_BUDGET */
-	char push_group[32];	      /**< multicast group joined for pushes, "" when none */
-	uint64_t push_group_failures; /**< joins that failed (pushes by unicast only) */
+	uint64_t rx_socket_full;	     /**< dropped by the kernel: socket buffer full */
+	uint64_t rx_polls_full;		     /**< polls that stopped at GDOI_RX_BUDGET */
+	char push_group[GDOI_ADDR_NAME_MAX]; /**< multicast group joined for pushes, "" when none */
+	uint64_t push_group_failures;	     /**< joins that failed (pushes by unicast only) */
 	/* the KEK as the key server described it (has_kek): never its keys */
 	uint8_t kek_spi[16];	   /**< its SPI: the push's cookies */
 	uint8_t kek_alg;	   /**< KEK_ALGORITHM */
@@ -191,10 +203,11 @@ struct gdoi_client_info {
 	/* the key servers, in priority order, and the member's own address */
 	unsigned int n_servers;
 	struct gdoi_server_info servers[GDOI_MAX_SERVERS];
-	char local[32];	       /**< "a.b.c.d:port" the socket is bound to (else as configured) */
-	int local_bound;       /**< 0: the local address is not assigned (yet) */
-	int64_t registered_at; /**< unix time of the last registration, 0: none */
-	int64_t pushed_at;     /**< unix time of the last push accepted (a rekey), 0: none */
+	char local[GDOI_ADDR_NAME_MAX]; /**< "a.b.c.d:port" the socket is bound to (else as
+					   configured) */
+	int local_bound;		/**< 0: the local address is not assigned (yet) */
+	int64_t registered_at;		/**< unix time of the last registration, 0: none */
+	int64_t pushed_at; /**< unix time of the last push accepted (a rekey), 0: none */
 };
 void gdoi_client_info(const struct gdoi_client *c, uint64_t now_ms, struct gdoi_client_info *out);
 

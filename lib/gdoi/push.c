@@ -23,7 +23,7 @@
 #include "gvpn_common.h"
 #include "gdoi_private.h"
 
-enum { ID_IPV4_ADDR = 1 };
+enum { ID_IPV4_ADDR = 1, ID_IPV6_ADDR = 5 };
 
 #define GDOI_PUSH_DROP_ID(n, id, desc) [GDOI_PUSH_DROP_##n] = id,
 static const char *const drop_ids[] = {GDOI_PUSH_DROP_LIST(GDOI_PUSH_DROP_ID)};
@@ -151,7 +151,7 @@ gdoi_push_input(const struct gdoi_kek *kek, uint32_t last_seq, enum gdoi_habits 
 }
 
 int
-gdoi_push_ack(const struct gdoi_kek *kek, uint32_t seq, uint32_t member_addr,
+gdoi_push_ack(const struct gdoi_kek *kek, uint32_t seq, const uint8_t *member, size_t member_len,
 	      struct isakmp_buf *out)
 {
 	static const char label[] = "GROUPKEY-PUSH ACK"; /* sent with its NUL */
@@ -162,6 +162,8 @@ gdoi_push_ack(const struct gdoi_kek *kek, uint32_t seq, uint32_t member_addr,
 	const EVP_MD *md;
 	size_t hash_at, off, seq_at;
 
+	if (member_len != 4 && member_len != 16)
+		return -EINVAL;
 	switch (kek->ack_requested) {
 	case REKEY_ACK_KEK_SHA256:
 		md = EVP_sha256();
@@ -195,10 +197,10 @@ gdoi_push_ack(const struct gdoi_kek *kek, uint32_t seq, uint32_t member_addr,
 	isakmp_buf_put32(out, seq);
 	isakmp_buf_end(out, off);
 	off = isakmp_buf_begin(out, ISAKMP_P_ID);
-	isakmp_buf_put8(out, ID_IPV4_ADDR);
+	isakmp_buf_put8(out, member_len == 4 ? ID_IPV4_ADDR : ID_IPV6_ADDR);
 	isakmp_buf_put8(out, 0);
 	isakmp_buf_put16(out, 0);
-	isakmp_buf_put32(out, member_addr);
+	isakmp_buf_put(out, member, member_len);
 	isakmp_buf_end(out, off);
 	if (isakmp_buf_finish(out) != 0 ||
 	    HMAC(md, ack_key, key_len, out->data + seq_at, out->len - seq_at,

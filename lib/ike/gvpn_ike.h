@@ -50,8 +50,10 @@ struct ike_proposal {
 struct ike_conf {
 	uint8_t psk[IKE_PSK_MAX];
 	size_t psk_len;
-	uint32_t local_addr; /**< host order: our ID (ID_IPV4_ADDR) */
-	uint32_t doi;	     /**< DOI in the phase-1 SA payload */
+	uint32_t local_addr;	 /**< host order: our ID (ID_IPV4_ADDR) */
+	uint8_t local_ipv6;	 /**< our ID is ID_IPV6_ADDR local_addr6 instead */
+	uint8_t local_addr6[16]; /**< network order */
+	uint32_t doi;		 /**< DOI in the phase-1 SA payload */
 	unsigned int n_props;
 	struct ike_proposal props[IKE_MAX_PROPOSALS];
 };
@@ -92,8 +94,12 @@ struct ike_sa {
 	uint8_t key[32];		   /**< phase-1 encryption key */
 	uint8_t iv[IKE_BLOCK_MAX];	   /**< current phase-1 IV */
 	uint8_t last_block[IKE_BLOCK_MAX]; /**< last CBC block of phase 1 */
-	uint32_t peer_addr;		   /**< host order, from the responder's ID */
-	uint16_t notify;		   /**< type of the last notification in the clear */
+	/** The responder's ID when it is an address: ID_IPV4_ADDR (host
+	 *  order) or ID_IPV6_ADDR (peer_ipv6, network order) */
+	uint32_t peer_addr;
+	uint8_t peer_ipv6;
+	uint8_t peer_addr6[16];
+	uint16_t notify; /**< type of the last notification in the clear */
 };
 
 /** Parts of a byte string to hash or prf. */

@@ -57,6 +57,7 @@ ISAKMP_SCRIPT(info_clear_script, "informational in the clear", INFO_CLEAR_SCRIPT
 #define PROTO_ISAKMP 1
 #define KEY_IKE 1
 #define ID_IPV4_ADDR 1
+#define ID_IPV6_ADDR 5
 
 /* IKE SA attribute types (RFC 2409 appendix A) */
 enum {
@@ -427,14 +428,21 @@ ike_exchange_iv(const struct ike_sa *sa, uint32_t msgid, uint8_t iv[IKE_BLOCK_MA
 	memcpy(iv, h, sa->block);
 }
 
-/* ID payload body: ID_IPV4_ADDR, protocol UDP, port 500 (RFC 2407 4.6.2). */
+/* ID payload body (RFC 2407 4.6.2): ID_IPV4_ADDR or ID_IPV6_ADDR, protocol
+ * UDP, port 500. @return its length. */
 static size_t
-id_body(uint32_t addr, uint8_t *b)
+id_body(const struct ike_conf *conf, uint8_t *b)
 {
-	b[0] = ID_IPV4_ADDR;
+	uint32_t addr = conf->local_addr;
+
+	b[0] = conf->local_ipv6 ? ID_IPV6_ADDR : ID_IPV4_ADDR;
 	b[1] = 17;
 	b[2] = 0x01;
 	b[3] = 0xf4;
+	if (conf->local_ipv6) {
+		memcpy(b + 4, conf->local_addr6, 16);
+		return 20;
+	}
 	b[4] = (uint8_t)(addr >> 24);
 	b[5] = (uint8_t)(addr >> 16);
 	b[6] = (uint8_t)(addr >> 8);
@@ -470,8 +478,8 @@ static int
 send5(struct ike_sa *sa, struct isakmp_buf *out, enum ike_result *res, const char **why)
 {
 	struct isakmp_hdr h = {.exchange = ISAKMP_EXCH_MAIN};
-	uint8_t idb[8], hash_i[IKE_DIGEST_MAX];
-	size_t off, idl = id_body(sa->conf->local_addr, idb);
+	uint8_t idb[20], hash_i[IKE_DIGEST_MAX];
+	size_t off, idl = id_body(sa->conf, idb);
 
 	struct ike_chunk c[] = {{sa->gxi, sa->g_len}, {sa->gxr, sa->g_len},	{sa->icookie, 8},
 				{sa->rcookie, 8},     {sa->sa_b, sa->sa_b_len}, {idb, idl}};
@@ -524,6 +532,10 @@ check6(struct ike_sa *sa, const uint8_t *msg, size_t len, enum ike_result *res, 
 	if (id->body_len >= 8 && id->body[0] == ID_IPV4_ADDR)
 		sa->peer_addr = (uint32_t)id->body[4] << 24 | (uint32_t)id->body[5] << 16 |
 				(uint32_t)id->body[6] << 8 | id->body[7];
+	if (id->body_len == 20 && id->body[0] == ID_IPV6_ADDR) {
+		sa->peer_ipv6 = 1;
+		memcpy(sa->peer_addr6, id->body + 4, 16);
+	}
 	memcpy(sa->last_block, msg + len - sa->block, sa->block);
 	memcpy(sa->iv, iv, sa->block);
 	sa->state = IKE_ESTABLISHED;

@@ -864,13 +864,22 @@ cmd_keyservers(const char *cmd, const char *params, struct rte_tel_data *d)
 /* Rules per /gvpn/policy reply: what fits DPDK's telemetry output buffer. */
 #define POLICY_PAGE 48
 
+/* A selector's prefix of family @p af: "10.1.0.0/16", "2001:db8:1::/48", or
+ * "any" for a rule of either family (it names no address). */
 static void
-add_prefix(struct rte_tel_data *d, const char *name, const struct gvpn_prefix *p)
+add_prefix(struct rte_tel_data *d, const char *name, uint8_t af, const struct gvpn_prefix *p)
 {
-	char buf[24];
+	char buf[INET6_ADDRSTRLEN + 4];
 
-	snprintf(buf, sizeof(buf), "%u.%u.%u.%u/%u", p->addr >> 24, (p->addr >> 16) & 0xff,
-		 (p->addr >> 8) & 0xff, p->addr & 0xff, p->len);
+	if (af == GVPN_AF_IPV6) {
+		inet_ntop(AF_INET6, p->addr6, buf, INET6_ADDRSTRLEN);
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "/%u", p->len);
+	} else if (af == GVPN_AF_ANY) {
+		snprintf(buf, sizeof(buf), "any");
+	} else {
+		snprintf(buf, sizeof(buf), "%u.%u.%u.%u/%u", p->addr >> 24, (p->addr >> 16) & 0xff,
+			 (p->addr >> 8) & 0xff, p->addr & 0xff, p->len);
+	}
 	rte_tel_data_add_dict_string(d, name, buf);
 }
 
@@ -930,8 +939,12 @@ rule_dict(struct rte_tel_data *e, const struct gvpn_ctrl_snapshot *snap,
 	rte_tel_data_add_dict_string(
 	    e, "kind", r->kind < RTE_DIM(rule_kind_names) ? rule_kind_names[r->kind] : "unknown");
 	rte_tel_data_add_dict_string(e, "group", r->kind == GVPN_RULE_KIND_BYPASS ? "" : g->name);
-	add_prefix(e, "src", &r->sel.src);
-	add_prefix(e, "dst", &r->sel.dst);
+	add_prefix(e, "src", r->sel.af, &r->sel.src);
+	add_prefix(e, "dst", r->sel.af, &r->sel.dst);
+	rte_tel_data_add_dict_string(e, "family",
+				     r->sel.af == GVPN_AF_IPV6	? "ipv6"
+				     : r->sel.af == GVPN_AF_ANY ? "any"
+								: "ipv4");
 	rte_tel_data_add_dict_int(e, "protocol", r->sel.proto);
 	add_ports(e, "src_port", r->sel.sport_lo, r->sel.sport_hi);
 	add_ports(e, "dst_port", r->sel.dport_lo, r->sel.dport_hi);

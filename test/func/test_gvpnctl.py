@@ -459,7 +459,7 @@ def test_key_server_group(tap, gvpnctl, gvpnd_bin, root, work):
             by_kind = {}
             for c in cells.values():
                 by_kind.setdefault(c[1], []).append(c)
-            assert by_kind["bypass"][0][2:9] == ["-", "0.0.0.0/0", "0.0.0.0/0", "udp", "any", "848",
+            assert by_kind["bypass"][0][2:9] == ["-", "any", "any", "udp", "any", "848",
                                                  "yes"], by_kind
             teks = {c[2]: c for c in by_kind["tek"]}
             # the push's new SA and the one before it (until it expires) serve the same policy
@@ -479,7 +479,8 @@ def test_key_server_group(tap, gvpnctl, gvpnd_bin, root, work):
             tek = [v for v in j.values() if v["kind"] == "tek"][0]
             assert sorted(tek.pop("spis").split()) == corp_spis, tek
             assert tek == {"kind": "tek", "group": "corp", "src": "192.0.2.0/24",
-                           "dst": "198.51.100.0/24", "protocol": 17, "src_port": "any",
+                           "dst": "198.51.100.0/24", "family": "ipv4", "protocol": 17,
+                           "src_port": "any",
                            "dst_port": "5000", "both_ways": 1, "direction": "both",
                            "packets": 0, "hits": 0}, tek
             r = ctl("show", "policy", "lab")
@@ -1148,7 +1149,7 @@ def test_running(tap, ctl, g):
         assert tek["packets"] >= before > 0, (tek, before)
         r = ctl("show", "policy")
         _, lines = rows(r.stdout)
-        assert lines["3"].split()[1:6] == ["bypass", "-", "0.0.0.0/0", "0.0.0.0/0", "89"], lines
+        assert lines["3"].split()[1:6] == ["bypass", "-", "any", "any", "89"], lines
     tap.check("show policy: a TEK policy counts the packets of its SAs; an unnamed protocol "
               "shows as its number", policy_packets)
 

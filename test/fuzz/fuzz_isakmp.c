@@ -131,7 +131,7 @@ push(const uint8_t *data, size_t size)
 	/* and as it arrives, undecrypted */
 	gdoi_push_input(&kek, 0, GDOI_HABITS_STRICT, data, size, &out, &reason, &why);
 	gdoi_push_clear(&out);
-	gdoi_push_ack(&kek, (uint32_t)size, 0x7f000001, &ack);
+	gdoi_push_ack(&kek, (uint32_t)size, (const uint8_t *)"\x7f\0\0\x01", 4, &ack);
 }
 
 int

@@ -144,8 +144,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (gdoi_push_input(&kek, 0, GDOI_HABITS_STRICT, msg, len, &out, &reason, &why) == 0) {
 		/* what the client does with an accepted push */
 		if (out.has_policy && out.pol.has_kek)
-			gdoi_push_ack(&out.pol.kek, out.seq, 0x7f000001, &ack);
-		gdoi_push_ack(&kek, out.seq, 0x7f000001, &ack);
+			gdoi_push_ack(&out.pol.kek, out.seq, (const uint8_t *)"\x7f\0\0\x01", 4,
+				      &ack);
+		gdoi_push_ack(&kek, out.seq, (const uint8_t *)"\x7f\0\0\x01", 4, &ack);
 	}
 	gdoi_push_clear(&out);
 	return 0;

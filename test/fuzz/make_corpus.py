@@ -21,7 +21,13 @@ the harness for that step (see the comment at the top of each fuzz_*.c):
   worker                 mode byte, Ethernet frame: the exception path's
                          (ARP for the ports' own addresses, UDP and ICMP to them)
 
-Usage: make_corpus.py [OUTDIR]   (default: test/fuzz/corpus next to this file)
+IPv6 seeds (names ending in -ipv6) come from a second key server on ::1 with
+IPv6 groups: phase 1 with ID_IPV6_ADDR, SA TEKs with IPv6 subnets, hosts and
+ranges, a TEK of two families, IPv4 TEKs over IPv6, pushes with IPv6 TEKs; and
+configurations with IPv6 key servers (valid, and of two families).
+
+Usage: make_corpus.py [--ipv6-only] [OUTDIR]   (default: test/fuzz/corpus next
+to this file; --ipv6-only adds the IPv6 seeds and leaves the others as they are)
 """
 import hashlib
 import json
@@ -184,6 +190,85 @@ def pushes(srv, seeds, ini):
         seeds.put("isakmp", "push-" + name, d)
 
 
+def ipv6_conf():
+    """test_ks's IPv6 groups (600: IPv6 TEKs as a subnet, a host and a range, a
+    KEK; 601: IPv4 TEKs) and 602: a TEK of two families, which members refuse."""
+    conf = T.ipv6_conf()
+    conf["listen"] = "::1"
+    conf["groups"].append({"id": 602, "teks": [{"spi": "0x6201", "src": "192.0.2.0/24",
+                                                "dst": "2001:db8:2::/48"}]})
+    return conf
+
+
+PUSHES6 = [
+    ("rekey-ipv6", {"rekey": True}),
+    ("new-tek-ipv6-range", {"teks": [{"cipher": "aes-gcm", "key_bits": 128,
+                                      "src": "2001:db8:7::/56", "dst": "2001:db8:8::1/128",
+                                      "id_form": "range", "lifetime": 600}]}),
+    ("new-tek-ipv4-over-ipv6", {"teks": [{"src": "10.7.0.0/16", "dst": "10.8.0.0/16"}]}),
+]
+
+
+def ipv6(seeds):
+    """Main Mode, pulls and pushes with the key server on ::1."""
+    work = tempfile.mkdtemp(prefix="gvpn-corpus6-")
+    srv = T.Server(ipv6_conf(), work)
+    enc, bits, h, group = FIXED
+    ini = T.Initiator(srv.port, enc=enc, bits=bits, h=h, group=group, log=[], host="::1")
+    try:
+        ini.main_mode()
+        r = replies(ini)
+        seeds.put("isakmp", "mm6-ipv6", r[2])
+        h6 = hdr(r[2])
+        plain = ini.cbc.dec(last_block(ini.sent[2], ini.bs), r[2][28:h6["len"]])
+        seeds.put("mm6", "aes128-sha1-g2-ipv6", bytes([0, h6["next"]]) + chain_of(plain, h6["next"]))
+        for gid in (600, 601, 602):
+            ini.pull(T.id_key_id(gid))
+            r = replies(ini)
+            m2, m4 = r[-2], r[-1]
+            h2, h4 = hdr(m2), hdr(m4)
+            p2 = ini.cbc.dec(last_block(ini.last_m1, ini.bs), m2[28:h2["len"]])
+            p4 = ini.cbc.dec(last_block(ini.last_m3, ini.bs), m4[28:h4["len"]])
+            c2 = bytes([h2["next"]]) + chain_of(p2, h2["next"])
+            c4 = bytes([h4["next"]]) + chain_of(p4, h4["next"])
+            seeds.put("pull2", f"group{gid}-ipv6", bytes([0]) + c2)
+            seeds.put("pull4", f"group{gid}-ipv6",
+                      bytes([0]) + struct.pack("!H", len(c2)) + c2 + c4)
+            seeds.put("isakmp", f"pull2-group{gid}-ipv6", m2)
+        ini.pull(T.id_key_id(600))  # the member the pushes go to
+        done = []
+        for i, (name, p) in enumerate(PUSHES6):
+            done.append(dict(p, id=f"v6p{i}", group=600))
+            tmp = srv.conf["control_file"] + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump({"pushes": done}, f)
+            os.replace(tmp, srv.conf["control_file"])
+            srv.wait("push_done", 10, lambda e, i=i: e.get("id") == f"v6p{i}")
+            d = ini.recv(5)
+            kek = srv.state()["groups"]["600"]["kek_history"][-1]
+            hp = hdr(d)
+            cbc = T.Cbc(kek["algorithm"], bytes.fromhex(kek["key"]))
+            pl = walk(cbc.dec(bytes.fromhex(kek["iv"]), d[28:hp["len"]]), hp["next"])
+            items = [(t, body) for t, body, _ in pl[:-1]]
+            seeds.put("push", name, bytes([items[0][0]]) + T.chain(items))
+            seeds.put("isakmp", "push-" + name, d)
+    finally:
+        ini.close()
+        srv.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    # configurations with IPv6 key servers: valid, and of two families
+    base = open(os.path.join(ROOT, "config", "static-group.conf")).read()
+    head = base[:base.index("groups")]
+    for name, ks, local in (("ks-ipv6", '"[2001:db8::10]:848", "2001:db8::11"', "[2001:db8::9]"),
+                            ("ks-ipv6-bare", '"::1"', "::1:848"),
+                            ("ks-mixed", '"[2001:db8::10]:848", "192.0.2.1"', "2001:db8::9"),
+                            ("ks-local-mixed", '"[2001:db8::10]"', "192.0.2.9")):
+        text = head + ('groups = ( { name = "corp"; id = 1001; key_servers = ( ' + ks +
+                       ' ); local_address = "' + local +
+                       '"; psk = "group-member-psk-0123456789"; } );\n')
+        seeds.put("config", name, text.encode())
+
+
 def configs(seeds):
     import test_config as C
     cdir = os.path.join(ROOT, "config")
@@ -250,11 +335,18 @@ def worker(seeds):
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
+    args = sys.argv[1:]
+    only6 = "--ipv6-only" in args
+    args = [a for a in args if a != "--ipv6-only"]
+    out = args[0] if args else os.path.join(HERE, "corpus")
+    seeds = Seeds(out)
+    if only6:
+        ipv6(seeds)
+        print(f"{seeds.n} seeds in {out}")
+        return
     for h in ("mm2", "mm4", "mm6", "pull2", "pull4", "push", "isakmp", "config", "telemetry",
               "worker"):
         shutil.rmtree(os.path.join(out, h), ignore_errors=True)
-    seeds = Seeds(out)
     work = tempfile.mkdtemp(prefix="gvpn-corpus-")
     srv = T.Server(T.BASE_CONF, work)
     try:
@@ -264,6 +356,7 @@ def main():
     finally:
         srv.stop()
         shutil.rmtree(work, ignore_errors=True)
+    ipv6(seeds)
     configs(seeds)
     telemetry(seeds)
     worker(seeds)

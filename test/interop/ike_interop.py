@@ -4,7 +4,8 @@
 charon and Libreswan's pluto as responders (pre-shared key), for each
 cipher, hash and DH group both sides support, each checked in the
 responder's own log (the group it says it used) and by tshark decrypting
-the captured exchange with the phase-1 key.
+the captured exchange with the phase-1 key; and against strongSwan over
+IPv6, where both identities are ID_IPV6_ADDR.
 
 With --ikev2, IKEv2 instead (ikev2_main() below): gvpn-iketool --ikev2
 against charon for each DH group and cipher both support, the INVALID_KE_
@@ -25,6 +26,9 @@ from gvpntest import Netns, Tap, have_netns, main_guard, run  # noqa: E402
 
 PSK = "interop-test-psk-for-gvpn-0123"
 A, B = "10.9.0.1", "10.9.0.2"
+A6, B6 = "2001:db8:9::1", "2001:db8:9::2"
+# the proposals tried over IPv6 too (a MODP and an ECP group)
+PROPOSALS6 = ["aes256-sha256-modp2048", "aes256-sha256-ecp256"]
 # gvpn-iketool proposal, strongSwan's name, Libreswan's name (None: it has
 # no such group), and the group as each responder logs it.
 PROPOSALS = [
@@ -80,8 +84,21 @@ swanctl {{ socket = unix://{w}/charon.vici }}
           id = {B} }}
   remote {{ auth = psk
            id = {A} }} }} }}
+connections {{ mm6 {{
+  version = 1
+  aggressive = no
+  local_addrs = {B6}
+  remote_addrs = {A6}
+  proposals = {", ".join(props)}
+  local {{ auth = psk
+          id = {B6} }}
+  remote {{ auth = psk
+           id = {A6} }} }} }}
 secrets {{ ike-1 {{ id-1 = {A}
                   id-2 = {B}
+                  secret = "{PSK}" }}
+          ike-2 {{ id-1 = {A6}
+                  id-2 = {B6}
                   secret = "{PSK}" }} }}
 """)
 
@@ -130,18 +147,21 @@ def wait_for(cond, what, timeout=15):
         time.sleep(0.2)
 
 
-def main_mode(n, tool, work, psk, peer, ours, log, established):
-    """gvpn-iketool against the responder in namespace b, captured there;
-    established(text) checks the responder's log since the last look;
-    tshark decrypts messages 5 and 6 with the key gvpn-iketool printed."""
-    cap = os.path.join(work, f"ike-{peer}-{ours}.pcap")
-    err = os.path.join(work, f"ike-{peer}-{ours}.err")
+def main_mode(n, tool, work, psk, peer, ours, log, established, a=A, b=B):
+    """gvpn-iketool from address a against the responder on b in namespace
+    b, captured there; established(text) checks the responder's log since
+    the last look; tshark decrypts messages 5 and 6 with the key
+    gvpn-iketool printed and finds each side's address identity (ID_IPV4_ADDR,
+    or ID_IPV6_ADDR over IPv6)."""
+    v6 = ":" in a
+    cap = os.path.join(work, f"ike-{peer}-{ours}{'-6' if v6 else ''}.pcap")
+    err = os.path.join(work, f"ike-{peer}-{ours}{'-6' if v6 else ''}.err")
     log.new()
     ts = subprocess.Popen(["ip", "netns", "exec", n.b, "tshark", "-q", "-i", "vb",
                            "-f", "udp port 500", "-w", cap, "-c", "6"],
                           stdout=subprocess.DEVNULL, stderr=open(err, "w"))
     wait_for(lambda: "Capture started" in open(err).read(), "tshark start", 10)
-    r = run(["ip", "netns", "exec", n.a, tool, "--local", A, "--peer", B,
+    r = run(["ip", "netns", "exec", n.a, tool, "--local", a, "--peer", b,
              "--psk-file", psk, "--proposal", ours], timeout=60)
     assert r.returncode == 0, f"gvpn-iketool: {r.stderr}"
     f = dict(kv.split("=") for kv in r.stdout.split()[1:])
@@ -159,11 +179,12 @@ def main_mode(n, tool, work, psk, peer, ours, log, established):
     assert established(text), f"{peer} did not log this SA established:\n{text[-2000:]}"
     t = run(["tshark", "-r", cap, "-o",
              f"uat:ikev1_decryption_table:{f['icookie']},{f['key']}",
-             "-T", "fields", "-e", "frame.number", "-e", "isakmp.id.data.ipv4_addr",
+             "-T", "fields", "-e", "frame.number",
+             "-e", "isakmp.id.data.ipv6_addr" if v6 else "isakmp.id.data.ipv4_addr",
              "-e", "_ws.malformed"])
     rows = [line.split("\t") for line in t.stdout.splitlines()]
     ids = {r[0]: r[1] for r in rows if len(r) > 1 and r[1]}
-    assert ids.get("5") == A and ids.get("6") == B, f"tshark: {t.stdout} {t.stderr}"
+    assert ids.get("5") == a and ids.get("6") == b, f"tshark: {t.stdout} {t.stderr}"
     assert not any(len(r) > 2 and r[2] for r in rows), f"malformed: {t.stdout}"
 
 
@@ -203,6 +224,17 @@ def strongswan(tap, n, tool, work, psk):
                     timeout=60)
             assert r.returncode == 1 and ("failed" in r.stderr or "no answer" in r.stderr), r.stderr
         tap.check("a wrong pre-shared key fails phase 1 with a clear reason", wrong_psk)
+
+        for ours in PROPOSALS6:
+            def one6(ours=ours):
+                def established(text):
+                    return re.search(r"IKE_SA mm6\[\d+\] established between "
+                                     rf"{re.escape(B6)}\[{re.escape(B6)}\]\.\.\."
+                                     rf"{re.escape(A6)}\[{re.escape(A6)}\]", text)
+                main_mode(n, tool, work, psk, "strongswan", ours, log, established, A6, B6)
+                run(["swanctl", "--terminate", "--ike", "mm6", "--force"], env=env)
+            tap.check(f"strongSwan responder accepts gvpn Main Mode {ours} over IPv6, "
+                      "identities ID_IPV6_ADDR both ways; tshark decrypts messages 5-6", one6)
     finally:
         ch.terminate()
         ch.wait()
@@ -251,7 +283,8 @@ def main():
     tool, work = sys.argv[1:3]
     os.makedirs(work, exist_ok=True)
     tap = Tap()
-    peers = [("strongSwan", CHARON, [p[0] for p in PROPOSALS] + ["wrong pre-shared key"]),
+    peers = [("strongSwan", CHARON, [p[0] for p in PROPOSALS] + ["wrong pre-shared key"]
+              + [f"{p} over IPv6" for p in PROPOSALS6]),
              ("Libreswan", PLUTO, [p[0] for p in PROPOSALS if p[2] is not None])]
     run_peers = []
     for name, binary, points in peers:
@@ -270,6 +303,9 @@ def main():
     with Netns("ike", mtu=1500) as n:
         run(["ip", "-n", n.a, "addr", "add", f"{A}/24", "dev", "va"])
         run(["ip", "-n", n.b, "addr", "add", f"{B}/24", "dev", "vb"])
+        # IPv6 without duplicate address detection: usable at once
+        run(["ip", "-n", n.a, "addr", "add", f"{A6}/64", "dev", "va", "nodad"])
+        run(["ip", "-n", n.b, "addr", "add", f"{B6}/64", "dev", "vb", "nodad"])
         # one responder at a time on UDP 500 in namespace b
         if "strongSwan" in run_peers:
             strongswan(tap, n, tool, work, psk)

@@ -114,15 +114,22 @@ class PolicyError(Exception):
 
 
 def _prefix(text):
-    net = ipaddress.IPv4Network(text, strict=False)
-    return net
+    """An IPv4 or IPv6 prefix ("10.1.0.0/16", "2001:db8:1::/48")."""
+    return ipaddress.ip_network(text, strict=False)
 
 
 def selector_id(net, form="auto"):
-    """(ID type, data) of one traffic selector (RFC 2407 4.6.2)."""
-    if net.prefixlen == 32 and form == "auto":
-        return I.ID_IPV4_ADDR, net.network_address.packed
-    return (I.ID_IPV4_ADDR_SUBNET,
+    """(ID type, data) of one traffic selector (RFC 2407 4.6.2): an address
+    (a host prefix, form "auto"), a subnet (address and mask), or with form
+    "range" the first and the last address of the prefix (ID_IPV4_ADDR_RANGE
+    / ID_IPV6_ADDR_RANGE); IPv6 with the IPv6 types (5, 6, 8)."""
+    v6 = net.version == 6
+    if form == "range":
+        return (I.ID_IPV6_ADDR_RANGE if v6 else I.ID_IPV4_ADDR_RANGE,
+                net.network_address.packed + net.broadcast_address.packed)
+    if net.prefixlen == net.max_prefixlen and form == "auto":
+        return (I.ID_IPV6_ADDR if v6 else I.ID_IPV4_ADDR), net.network_address.packed
+    return (I.ID_IPV6_ADDR_SUBNET if v6 else I.ID_IPV4_ADDR_SUBNET,
             net.network_address.packed + net.netmask.packed)
 
 
@@ -309,9 +316,11 @@ class Kek:
         else:
             self.rsa = rsa.generate_private_key(65537, self.rsa_bits)
         self.rsa_bits = self.rsa.key_size
-        self.src = ipaddress.IPv4Address(conf.get("src", local_addr))
+        self.src = ipaddress.ip_address(conf.get("src", local_addr))
         self.src_port = int(conf.get("src_port", 848))
-        self.dst = ipaddress.IPv4Address(conf.get("dst", "0.0.0.0"))
+        # where pushes go: no one address of the key server's family by default
+        self.dst = ipaddress.ip_address(
+            conf.get("dst", "::" if self.src.version == 6 else "0.0.0.0"))
         self.dst_port = int(conf.get("dst_port", 848))
         self.habits = "rfc"     # the group's (Group sets it)
         self.created = time.time()
@@ -354,8 +363,10 @@ class Kek:
         if self.ack:
             attrs += I.attr_tv(self.ack_attr, ACK_TYPES[self.ack][0])
         return (struct.pack("!B", 17)                          # UDP
-                + id_block(I.ID_IPV4_ADDR, self.src_port, self.src.packed)
-                + id_block(I.ID_IPV4_ADDR, self.dst_port, self.dst.packed)
+                + id_block(I.addr_id_type(self.src.packed), self.src_port,
+                           self.src.packed)
+                + id_block(I.addr_id_type(self.dst.packed), self.dst_port,
+                           self.dst.packed)
                 + self.spi
                 + (b"\0" * 6 if self.habits == "reference" else b"\0" * 4)
                 + attrs)
@@ -636,7 +647,7 @@ def group_from_id(groups, id_body):
       ID_KEY_ID, 4 octets: the group number, big endian ("key_id_u32");
       ID_KEY_ID, other lengths: octets compared with a group's "key_id"
         (hex) or its number as the shortest big-endian octet string;
-      ID_IPV4_ADDR: a group's "address";
+      ID_IPV4_ADDR / ID_IPV6_ADDR: a group's "address";
       ID_FQDN / ID_USER_FQDN: a group's "name".
     Returns (group or None, form, detail)."""
     id_type, proto, port, data = I.parse_id(id_body)
@@ -665,10 +676,10 @@ def group_from_id(groups, id_body):
             if n and n.to_bytes((n.bit_length() + 7) // 8, "big") == data:
                 return g, "ID_KEY_ID/short", extra
         return None, "ID_KEY_ID/octets", extra
-    if id_type == I.ID_IPV4_ADDR and len(data) == 4:
-        a = str(ipaddress.IPv4Address(data))
+    if (id_type, len(data)) in ((I.ID_IPV4_ADDR, 4), (I.ID_IPV6_ADDR, 16)):
+        a = str(ipaddress.ip_address(data))
         for g in groups:
-            if g.address == a:
+            if g.address and I.host_of(g.address) == a:
                 return g, tname, {**extra, "address": a}
         return None, tname, {**extra, "address": a}
     if id_type in (I.ID_FQDN, I.ID_USER_FQDN):

@@ -116,7 +116,8 @@ class KeyServer(asyncio.DatagramProtocol):
         self.listen = conf["listen"]
         self.port = int(conf["port"])
         local = conf.get("local_id") or (
-            self.listen if self.listen != "0.0.0.0" else "127.0.0.1")
+            self.listen if self.listen not in ("0.0.0.0", "::") else
+            "::1" if self.listen == "::" else "127.0.0.1")
         try:
             self.groups = [gdoi.Group(g, local) for g in conf["groups"]]
         except (gdoi.PolicyError, KeyError, ValueError) as e:
@@ -141,7 +142,7 @@ class KeyServer(asyncio.DatagramProtocol):
         ev = dict(ev)
         ev.setdefault("ts", round(time.time(), 6))
         if peer:
-            ev["peer"] = f"{peer[0]}:{peer[1]}"
+            ev["peer"] = I.peer_name(peer)
         print(json.dumps(ev, sort_keys=True), file=self.out, flush=True)
 
     def error(self, reason, peer=None, **detail):
@@ -154,7 +155,7 @@ class KeyServer(asyncio.DatagramProtocol):
             return
         now = time.time()
         st = {
-            "pid": os.getpid(), "listen": f"{self.listen}:{self.port}",
+            "pid": os.getpid(), "listen": I.peer_name((self.listen, self.port)),
             "started": self.started, "updated": now,
             "counters": self.counters, "faults": self.faults,
             "phase1": [sa.describe() for sa in self.sas.values()],
@@ -333,7 +334,7 @@ class KeyServer(asyncio.DatagramProtocol):
             for peer in r["targets"]:
                 group.pushes_sent += 1
                 self.counters["pushes_sent"] += 1
-                rec["peers"].append(f"{peer[0]}:{peer[1]}")
+                rec["peers"].append(I.peer_name(peer))
                 self.event({"event": "push_sent", **ev}, peer)
                 self.send(r["datagram"], peer)
         self.pushes.append(rec)
@@ -365,14 +366,17 @@ class KeyServer(asyncio.DatagramProtocol):
         self.flush()
 
     def local_id(self, peer):
+        """The responder's phase-1 identity: ID_IPV4_ADDR or ID_IPV6_ADDR of
+        local_id, the listen address, or the address toward the member."""
         if self.conf.get("local_id"):
-            return ipaddress.IPv4Address(self.conf["local_id"]).packed
-        if self.listen != "0.0.0.0":
-            return ipaddress.IPv4Address(self.listen).packed
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            return ipaddress.ip_address(self.conf["local_id"]).packed
+        if self.listen not in ("0.0.0.0", "::"):
+            return ipaddress.ip_address(self.listen).packed
+        s = socket.socket(socket.AF_INET6 if ":" in peer[0] else socket.AF_INET,
+                          socket.SOCK_DGRAM)
         try:
-            s.connect(peer)
-            return ipaddress.IPv4Address(s.getsockname()[0]).packed
+            s.connect(peer[:2])
+            return ipaddress.ip_address(s.getsockname()[0]).packed
         finally:
             s.close()
 
@@ -513,7 +517,7 @@ class KeyServer(asyncio.DatagramProtocol):
         if ex is None:
             ex = gdoi.PullState(hdr.msgid, sa.phase2_iv(hdr.msgid))
         resp = gdoi.PullResponder(sa, self.groups, self.refuser(peer),
-                                  self.malformer(), f"{peer[0]}:{peer[1]}")
+                                  self.malformer(), I.peer_name(peer))
         try:
             reply, ev = resp.handle(hdr, data, ex)
         except (ike.IkeError, I.ParseError) as e:
@@ -533,9 +537,9 @@ class KeyServer(asyncio.DatagramProtocol):
         ev["icookie"] = sa.icookie.hex()
         if ev["event"] == "pull_served":
             self.counters["pulls_served"] += 1
-            ex.group.members[f"{peer[0]}:{peer[1]}"] = {
+            ex.group.members[I.peer_name(peer)] = {
                 "icookie": sa.icookie.hex(), "last_pull": time.time()}
-            self.pulls.append({"peer": f"{peer[0]}:{peer[1]}",
+            self.pulls.append({"peer": I.peer_name(peer),
                                "icookie": sa.icookie.hex(),
                                "msgid": f"{hdr.msgid:08x}",
                                "group": ex.group.id, "id_form": ex.id_form,
@@ -614,6 +618,21 @@ def malform(kind, first, chain, bs, m):
     return first, out
 
 
+def ifindex_of(addr):
+    """The index of the interface that holds IPv6 address `addr`
+    (/proc/net/if_inet6: address hex, index, ...), 0 when none does."""
+    want = ipaddress.IPv6Address(addr).packed.hex()
+    try:
+        with open("/proc/net/if_inet6", encoding="ascii") as f:
+            for line in f:
+                fields = line.split()
+                if fields and fields[0] == want:
+                    return int(fields[1], 16)
+    except OSError:
+        pass
+    return 0
+
+
 async def serve(ks):
     loop = asyncio.get_running_loop()
     ks.loop = loop
@@ -621,14 +640,21 @@ async def serve(ks):
     for s in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(s, lambda: stop.done() or stop.set_result(1))
     loop.add_signal_handler(signal.SIGUSR1, ks.reload_config)
+    v6 = ":" in ks.listen
     transport, _ = await loop.create_datagram_endpoint(
         lambda: ks, local_addr=(ks.listen, ks.port),
-        family=socket.AF_INET)
+        family=socket.AF_INET6 if v6 else socket.AF_INET)
     port = transport.get_extra_info("sockname")[1]
     ks.port = port
-    if ks.listen not in ("0.0.0.0", ""):
+    sock = transport.get_extra_info("socket")
+    if v6 and ks.listen != "::":
+        # pushes to an IPv6 multicast group leave by the listen address's
+        # interface (by its index: IPv6 names no source address here)
+        idx = ifindex_of(ks.listen)
+        if idx:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, idx)
+    elif ks.listen not in ("0.0.0.0", ""):
         # pushes to a KEK's multicast group leave from the listen address
-        sock = transport.get_extra_info("socket")
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF,
                         socket.inet_aton(ks.listen))
     ks.write_state()

@@ -9,6 +9,7 @@ received datagram and returns the reply, or raises IkeError.
 """
 import hashlib
 import hmac
+import ipaddress
 import os
 import secrets
 import struct
@@ -388,7 +389,7 @@ class Phase1SA:
         self.peer = peer
         self.psk = psk
         self.accepted = accepted
-        self.local_id = local_id            # IPv4 address bytes
+        self.local_id = local_id            # IPv4 or IPv6 address bytes
         self.state = "new"
         self.doi = None
         self.suite = None
@@ -466,7 +467,7 @@ class Phase1SA:
                    chain_after_hash)
 
     def describe(self):
-        d = {"peer": f"{self.peer[0]}:{self.peer[1]}",
+        d = {"peer": I.peer_name(self.peer),
              "icookie": self.icookie.hex(), "rcookie": self.rcookie.hex(),
              "state": self.state, "doi": self.doi}
         if self.suite:
@@ -587,11 +588,11 @@ class MainModeResponder:
             raise IkeError("auth_failed", I.N_AUTHENTICATION_FAILED,
                            "HASH_I does not verify: pre-shared key mismatch")
         id_type, _, _, id_data = I.parse_id(idp.body)
-        if id_type == I.ID_IPV4_ADDR and len(id_data) == 4:
-            sa.peer_id = ".".join(str(b) for b in id_data)
+        if (id_type, len(id_data)) in ((I.ID_IPV4_ADDR, 4), (I.ID_IPV6_ADDR, 16)):
+            sa.peer_id = str(ipaddress.ip_address(id_data))
         else:
             sa.peer_id = f"{I.ID_NAMES.get(id_type, id_type)}:{id_data.hex()}"
-        idir = I.id_body(I.ID_IPV4_ADDR, sa.local_id)
+        idir = I.id_body(I.addr_id_type(sa.local_id), sa.local_id)
         hash_r = prf(h, sa.skeyid, sa.gxr, sa.gxi, sa.rcookie, sa.icookie,
                      sa.sai_b, idir)
         first, chain = I.build_chain([(I.P_ID, idir), (I.P_HASH, hash_r)])

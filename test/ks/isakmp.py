@@ -13,6 +13,7 @@ type's minimum; the length does not run past the data left; the type is
 allowed in this message. Each failure raises ParseError with its own
 reason string, which the server counts.
 """
+import ipaddress
 import os
 import struct
 
@@ -409,6 +410,38 @@ def parse_notify(body):
         raise ParseError("notify_spi_exceeds_payload")
     return {"doi": doi, "proto": proto, "type": ntype,
             "spi": body[8:8 + spi_size], "data": body[8 + spi_size:]}
+
+
+def addr_id_type(packed):
+    """ID_IPV4_ADDR or ID_IPV6_ADDR for an address of 4 or 16 octets
+    (RFC 2407 4.6.2.1)."""
+    return ID_IPV4_ADDR if len(packed) == 4 else ID_IPV6_ADDR
+
+
+def peer_name(peer):
+    """A UDP peer as events and the state file name it: "a.b.c.d:port", or
+    "[2001:db8::1]:port" for IPv6 (RFC 3986 3.2.2's brackets)."""
+    return f"[{peer[0]}]:{peer[1]}" if ":" in peer[0] else f"{peer[0]}:{peer[1]}"
+
+
+def parse_peer(text):
+    """"a.b.c.d:port" or "[v6]:port" -> (address text, port); the address
+    is normalised ("2001:0db8::01" -> "2001:db8::1")."""
+    host, sep, port = str(text).rpartition(":")
+    if not sep:
+        raise ValueError(f"{text!r}: no port (addr:port or [v6]:port)")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return str(ipaddress.ip_address(host)), int(port)
+
+
+def host_of(text):
+    """The address of "addr", "addr:port", "v6" or "[v6]:port", normalised."""
+    text = str(text)
+    try:
+        return str(ipaddress.ip_address(text.strip("[]")))
+    except ValueError:
+        return parse_peer(text)[0]
 
 
 def id_body(id_type, data, proto=0, port=0):

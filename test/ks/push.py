@@ -142,8 +142,11 @@ def check(p):
 
 
 def _member_match(key, who):
-    """key: "addr:port" of a member; who: "addr" or "addr:port"."""
-    return key == who or key.rsplit(":", 1)[0] == who
+    """key: "addr:port" or "[v6]:port" of a member; who: an address, or an
+    address and port in either form."""
+    if ":" in who and (who.startswith("[") or who.count(":") == 1):
+        return I.parse_peer(key) == I.parse_peer(who)
+    return I.host_of(key) == I.host_of(who)
 
 
 def remove_member(group, who):
@@ -156,8 +159,7 @@ def remove_member(group, who):
 
 
 def is_removed(group, peer):
-    return (peer[0] in group.removed
-            or f"{peer[0]}:{peer[1]}" in group.removed)
+    return any(_member_match(I.peer_name(peer), who) for who in group.removed)
 
 
 def _deletes(group, spec):
@@ -322,13 +324,9 @@ def plan(group, p, now=None):
         group.seq = 0
     members = []
     for k in group.members:
-        a, port = k.rsplit(":", 1)
-        members.append((a, int(port)))
+        members.append(I.parse_peer(k))
     if p.get("to"):
-        targets = []
-        for t in p["to"]:
-            a, port = str(t).rsplit(":", 1)
-            targets.append((str(ipaddress.IPv4Address(a)), int(port)))
+        targets = [I.parse_peer(t) for t in p["to"]]
     elif kek.dst.is_multicast and not p.get("unicast"):
         # the KEK's destination (RFC 6407 5.3): one datagram to its group
         targets = [(str(kek.dst), kek.dst_port)]
@@ -412,15 +410,16 @@ def check_ack(groups, data, peer):
     if not hmac.compare_digest(ack_hash(kek, cookies, pl[1].raw, pl[2].raw),
                                pl[0].body):
         return {**out, "reason": "bad_hash"}
-    if seq not in group.push_seqs.get((cookies.hex(), peer[0]), ()):
+    if seq not in group.push_seqs.get((cookies.hex(), I.host_of(peer[0])), ()):
         return {**out, "reason": "unknown_seq"}
     id_type, proto, port, addr = I.parse_id(pl[2].body)
-    if (id_type != I.ID_IPV4_ADDR or proto or port or len(addr) != 4
-            or str(ipaddress.IPv4Address(addr)) != peer[0]):
+    if ((id_type, len(addr)) not in ((I.ID_IPV4_ADDR, 4), (I.ID_IPV6_ADDR, 16))
+            or proto or port
+            or ipaddress.ip_address(addr) != ipaddress.ip_address(peer[0])):
         return {**out, "reason": "id_mismatch",
                 "detail": f"type {id_type} proto {proto} port {port} "
                           f"data {addr.hex()}"}
     group.ack_digests.add(digest)
-    group.acks.append({"peer": f"{peer[0]}:{peer[1]}", "seq": seq,
+    group.acks.append({"peer": I.peer_name(peer), "seq": seq,
                        "kek_spi": cookies.hex(), "ts": time.time()})
     return {**out, "valid": True}

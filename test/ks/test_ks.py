@@ -176,15 +176,18 @@ def transform(num, enc, bits, h, group, life=86400, auth=1):
 class Initiator:
     def __init__(self, port, psk=PSK, enc="aes-cbc", bits=128, h="sha1",
                  group=14, doi=1, offers=None, timeout=3.0, log=None,
-                 life=86400):
-        self.addr = ("127.0.0.1", port)
+                 life=86400, host="127.0.0.1"):
+        # the key server's address, and ours on the same host: IPv4 or IPv6
+        self.host = host
+        self.addr = (host, port)
         self.psk = psk.encode() if isinstance(psk, str) else psk
         self.enc, self.bits, self.h, self.group = enc, bits, h, group
         self.doi = doi
         self.life = life
         self.offers = offers or [(enc, bits, h, group)]
-        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.s.bind(("127.0.0.1", 0))
+        self.s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                               socket.SOCK_DGRAM)
+        self.s.bind((host, 0))
         self.s.settimeout(timeout)
         self.icookie = secrets.token_bytes(8)
         self.rcookie = b"\0" * 8
@@ -351,7 +354,9 @@ class Initiator:
         iv = self.hashf(self.gxi + self.gxr)[:self.bs]
         if stop_after == 2:
             return
-        idii = struct.pack("!BBH", 1, 0, 0) + socket.inet_aton("127.0.0.1")
+        # ID_IPV4_ADDR (1) or ID_IPV6_ADDR (5) of our address (RFC 2407 4.6.2.1)
+        me = ipaddress.ip_address(self.host)
+        idii = struct.pack("!BBH", 1 if me.version == 4 else 5, 0, 0) + me.packed
         hash_i = self.prf(self.skeyid, self.gxi, self.gxr, self.icookie,
                           self.rcookie, self.sai_b, idii)
         m5, iv = self.seal(2, 0, 5, chain([(5, idii), (8, hash_i)]), iv)
@@ -421,12 +426,21 @@ def id_key_id(n, width=4, order="big"):
 def parse_id_block(b, off):
     t, port, ln = struct.unpack("!BHB", b[off:off + 4])
     data = b[off + 4:off + 4 + ln]
-    if t == 1:
-        s = str(ipaddress.IPv4Address(data))
+    if t in (1, 5):     # ID_IPV4_ADDR, ID_IPV6_ADDR
+        s = str(ipaddress.ip_address(data))
     elif t == 4:
         s = str(ipaddress.IPv4Network(
             (ipaddress.IPv4Address(data[:4]),
              str(ipaddress.IPv4Address(data[4:])))))
+    elif t == 6:        # ID_IPV6_ADDR_SUBNET: address, mask
+        mask = int.from_bytes(data[16:], "big")
+        plen = bin(mask).count("1")
+        assert mask == ((1 << 128) - 1) ^ ((1 << (128 - plen)) - 1), data.hex()
+        s = str(ipaddress.IPv6Network((ipaddress.IPv6Address(data[:16]), plen)))
+    elif t in (7, 8):   # ranges: first and last address
+        n = len(data) // 2
+        s = (f"{ipaddress.ip_address(data[:n])}-"
+             f"{ipaddress.ip_address(data[n:])}")
     else:
         s = data.hex()
     return {"type": t, "port": port, "data": s}, off + 4 + ln
@@ -687,6 +701,7 @@ def main():
     tap.check("a config error exits 2 with a config_error event",
               lambda: t_config_error(work))
     run_push_tests(tap, work)
+    run_ipv6_tests(tap, work)
     run_interop(tap, work)
     shutil.rmtree(work, ignore_errors=True)
     return tap.done()
@@ -1307,7 +1322,8 @@ class PushMember:
 
     @property
     def peer(self):
-        return f"{self.addr[0]}:{self.addr[1]}"
+        a = self.addr[0]
+        return f"[{a}]:{self.addr[1]}" if ":" in a else f"{a}:{self.addr[1]}"
 
     def take_kek(self, sak, packet):
         assert packet["type"] == 2
@@ -1393,8 +1409,9 @@ class PushMember:
                            h).digest()
         seqp = gp(5, struct.pack("!I", self.last_seq if seq is None
                                  else seq))
-        idp = gp(0, struct.pack("!BBH", 1, 0, 0)
-                 + socket.inet_aton(addr or self.addr[0]))
+        me = ipaddress.ip_address(addr or self.addr[0])
+        idp = gp(0, struct.pack("!BBH", 1 if me.version == 4 else 5, 0, 0)
+                 + me.packed)
         digest = hmac.new(ack_key, seqp + idp, h).digest()
         if bad_hash:
             digest = bytes([digest[0] ^ 1]) + digest[1:]
@@ -1771,6 +1788,133 @@ SWAN_PROPOSALS = ["aes128-sha1-modp1024", "aes256-sha256-modp2048",
                   "des-sha1-modp1024", "aes128-md5-modp768",
                   "aes128-sha1-modp3072", "aes256-sha256-modp4096",
                   "aes256-sha256-ecp256", "3des-sha1-ecp384"]
+
+
+def ipv6_conf():
+    """IPv6 groups and the mixed cases: IPv6 TEKs (a subnet, a host, a range),
+    IPv4 TEKs, a KEK for pushes; served over IPv6 or over IPv4."""
+    return {"groups": [
+        {"id": 600, "kek": {"algorithm": "aes-cbc", "key_bits": 128,
+                            "rsa_bits": 1024, "ack": "sha256"},
+         "teks": [{"spi": "0x6001", "cipher": "aes-gcm", "key_bits": 128,
+                   "src": "2001:db8:1::/48", "dst": "2001:db8:2::/48",
+                   "mirror": True},
+                  {"spi": "0x6002", "src": "2001:db8:3::7/128",
+                   "dst": "2001:db8:4::/64", "protocol": 17,
+                   "dst_port": 53},
+                  {"spi": "0x6003", "src": "2001:db8:5::/63",
+                   "dst": "2001:db8:6::/64", "id_form": "range"}]},
+        {"id": 601, "teks": [{"spi": "0x6101", "src": "10.61.0.0/16",
+                              "dst": "10.62.0.0/16"}]}]}
+
+
+def run_ipv6_tests(tap, work):
+    """The key server listening on ::1: phase 1 with ID_IPV6_ADDR both ways,
+    IPv6 TEK identifications (RFC 6407 5.4.1: types 5, 6 and 8) read by this
+    file's own parser, IPv4 TEKs over an IPv6 registration, IPv6 TEKs over an
+    IPv4 one, and a push to an IPv6 member with its ID_IPV6_ADDR
+    acknowledgement."""
+    w6 = os.path.join(work, "ipv6")
+    os.makedirs(w6, exist_ok=True)
+    conf = ipv6_conf()
+    conf["listen"] = "::1"
+    try:
+        srv = PushServer(conf, w6)
+    except AssertionError as e:
+        tap.skip("IPv6 key server", f"no IPv6 loopback? {e}")
+        return
+    port = srv.port
+    st = {}
+
+    def ipv6_registration():
+        i = Initiator(port, host="::1")
+        try:
+            i.main_mode()
+            # the responder's identity: ID_IPV6_ADDR ::1, protocol 0 port 0
+            assert i.idir == struct.pack("!BBH", 5, 0, 0) + bytes(15) + b"\1", i.idir.hex()
+            ev = srv.wait("phase1_established")
+            assert ev["peer_id"] == "::1" and ev["peer"].startswith("[::1]:"), ev
+            r = i.pull(id_key_id(600))
+        finally:
+            i.close()
+        sat = r["sa"]["sat"]
+        got = [(t["spi"], t["src"]["type"], t["src"]["data"], t["dst"]["type"],
+                t["dst"]["data"], t["proto"], t["dst"]["port"]) for t in sat]
+        assert got == [
+            (0x6001, 6, "2001:db8:1::/48", 6, "2001:db8:2::/48", 0, 0),
+            (0x6001, 6, "2001:db8:2::/48", 6, "2001:db8:1::/48", 0, 0),
+            (0x6002, 5, "2001:db8:3::7", 6, "2001:db8:4::/64", 17, 53),
+            (0x6003, 8, "2001:db8:5::-2001:db8:5:1:ffff:ffff:ffff:ffff", 8,
+             "2001:db8:6::-2001:db8:6:0:ffff:ffff:ffff:ffff", 0, 0)], got
+        sak = r["sa"]["sak"]
+        assert (sak["src"]["type"], sak["src"]["data"]) == (5, "::1"), sak
+        assert (sak["dst"]["type"], sak["dst"]["data"]) == (5, "::"), sak
+    tap.check("IPv6: Main Mode and GROUPKEY-PULL over ::1, ID_IPV6_ADDR both ways; "
+              "IPv6 TEKs as ID_IPV6_ADDR_SUBNET, ID_IPV6_ADDR and ID_IPV6_ADDR_RANGE; "
+              "the SA KEK names the key server by ID_IPV6_ADDR", ipv6_registration)
+
+    def ipv4_teks_over_ipv6():
+        i = Initiator(port, host="::1")
+        try:
+            i.main_mode()
+            r = i.pull(id_key_id(601))
+        finally:
+            i.close()
+        t = r["sa"]["sat"][0]
+        assert (t["src"]["type"], t["src"]["data"], t["dst"]["type"], t["dst"]["data"]) == \
+            (4, "10.61.0.0/16", 4, "10.62.0.0/16"), t
+    tap.check("IPv6: IPv4 TEKs over an IPv6 registration", ipv4_teks_over_ipv6)
+
+    def push_to_ipv6_member():
+        m = st["m"] = PushMember(port, 600, host="::1")
+        assert m.peer.startswith("[::1]:"), m.peer
+        srv.push({"id": "v6-rekey", "group": 600, "rekey": True})
+        d = m.take()
+        assert m.src[0] == "::1" and m.src[1] == port, m.src
+        types = {(t["src"]["type"], t["dst"]["type"]) for t in d["sa"]["sat"]}
+        assert (6, 6) in types, types
+        assert any(p == m.peer for p in srv.state()["pushes"][-1]["peers"]), \
+            srv.state()["pushes"][-1]
+        m.ack()
+        ev = srv.wait("ack_received", 5)
+        assert ev["valid"] is True, ev
+        # the ID must be the member's own address, ::1
+        m.ack(addr="::2")
+        ev = srv.wait("ack_received", 5)
+        assert ev["valid"] is False, ev
+        # "to" names an IPv6 member in brackets
+        srv.push({"id": "v6-to", "group": 600, "to": [m.peer]})
+        d = m.take()
+        assert d["types"] == [18, 9], d["types"]
+    tap.check("IPv6: a push reaches an IPv6 member ([::1]:port, by the member list and by "
+              "\"to\"); its ID_IPV6_ADDR acknowledgement is valid, another address is not",
+              push_to_ipv6_member)
+    for m in st.values():
+        m.close()
+    rc = srv.stop()
+    tap.ok(rc == 0, "IPv6 key server stops with exit status 0", f"rc={rc}")
+
+    w4 = os.path.join(work, "ipv6-over-4")
+    os.makedirs(w4, exist_ok=True)
+    srv = Server(ipv6_conf(), w4)
+
+    def ipv6_teks_over_ipv4():
+        i = Initiator(srv.port)
+        try:
+            i.main_mode()
+            assert i.idir[:1] == b"\1", i.idir.hex()    # ID_IPV4_ADDR 127.0.0.1
+            r = i.pull(id_key_id(600))
+        finally:
+            i.close()
+        t = r["sa"]["sat"][0]
+        assert (t["src"]["type"], t["src"]["data"]) == (6, "2001:db8:1::/48"), t
+        sak = r["sa"]["sak"]
+        assert (sak["src"]["type"], sak["src"]["data"]) == (1, "127.0.0.1"), sak
+    try:
+        tap.check("IPv6 TEKs over an IPv4 registration", ipv6_teks_over_ipv4)
+    finally:
+        rc = srv.stop()
+    tap.ok(rc == 0, "key server stops with exit status 0", f"rc={rc}")
 
 
 def run_interop(tap, work):

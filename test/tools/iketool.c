@@ -3,11 +3,12 @@
  * gvpn-iketool: run gvpn's IKEv1 Main Mode initiator against a responder,
  * for interop tests with strongSwan and Libreswan.
  *
- *   gvpn-iketool --local A.B.C.D --peer A.B.C.D --psk-file FILE
+ *   gvpn-iketool --local IP --peer IP --psk-file FILE
  *                --proposal ENC-HASH-GROUP [--port N] [--doi N] [--retries N]
  *
  * ENC: des 3des aes128 aes192 aes256; HASH: md5 sha1 sha256; GROUP: modp768
- * modp1024 modp1536 modp2048 modp3072 modp4096 ecp256 ecp384. On success prints one line with the
+ * modp1024 modp1536 modp2048 modp3072 modp4096 ecp256 ecp384. IP: IPv4, or IPv6 for
+ * both (the identity is then ID_IPV6_ADDR). On success prints one line with the
  * negotiated algorithms, the initiator cookie and the phase-1 encryption
  * key (what tshark's ikev1_decryption_table needs: this is a lab tool) and
  * exits 0; exits 1 on failure with the reason, 2 on a usage error.
@@ -361,8 +362,13 @@ main(int argc, char **argv)
 	static struct ike_conf conf = {.doi = 1};
 	static struct ike_sa sa;
 	static struct isakmp_buf out;
-	struct sockaddr_in local = {.sin_family = AF_INET, .sin_port = htons(500)};
-	struct sockaddr_in peer = {.sin_family = AF_INET, .sin_port = htons(500)};
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} local = {.in = {.sin_family = AF_INET}}, peer = {.in = {.sin_family = AF_INET}};
+	uint16_t port = 500;
+	socklen_t len;
 	const char *psk_file = NULL, *why = NULL;
 	enum ike_result res;
 	uint8_t in[ISAKMP_MSG_MAX];
@@ -374,13 +380,22 @@ main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
-			if (inet_pton(AF_INET, optarg, &local.sin_addr) != 1)
+			if (inet_pton(AF_INET, optarg, &local.in.sin_addr) == 1) {
+				conf.local_addr = ntohl(local.in.sin_addr.s_addr);
+			} else if (inet_pton(AF_INET6, optarg, &local.in6.sin6_addr) == 1) {
+				local.in6.sin6_family = AF_INET6;
+				conf.local_ipv6 = 1;
+				memcpy(conf.local_addr6, &local.in6.sin6_addr, 16);
+			} else {
 				goto usage;
-			conf.local_addr = ntohl(local.sin_addr.s_addr);
+			}
 			break;
 		case 'p':
-			if (inet_pton(AF_INET, optarg, &peer.sin_addr) != 1)
+			if (inet_pton(AF_INET, optarg, &peer.in.sin_addr) == 1)
+				break;
+			if (inet_pton(AF_INET6, optarg, &peer.in6.sin6_addr) != 1)
 				goto usage;
+			peer.in6.sin6_family = AF_INET6;
 			break;
 		case 'k':
 			psk_file = optarg;
@@ -391,8 +406,7 @@ main(int argc, char **argv)
 				goto usage;
 			break;
 		case 'o':
-			peer.sin_port = htons((uint16_t)atoi(optarg));
-			local.sin_port = peer.sin_port;
+			port = (uint16_t)atoi(optarg);
 			break;
 		case 'd':
 			conf.doi = (uint32_t)atoi(optarg);
@@ -404,8 +418,16 @@ main(int argc, char **argv)
 			goto usage;
 		}
 	}
-	if (psk_file == NULL || conf.n_props == 0 || peer.sin_addr.s_addr == 0)
+	if (psk_file == NULL || conf.n_props == 0 || local.sa.sa_family != peer.sa.sa_family ||
+	    (peer.sa.sa_family == AF_INET && peer.in.sin_addr.s_addr == 0))
 		goto usage;
+	if (peer.sa.sa_family == AF_INET6) {
+		local.in6.sin6_port = peer.in6.sin6_port = htons(port);
+		len = sizeof(local.in6);
+	} else {
+		local.in.sin_port = peer.in.sin_port = htons(port);
+		len = sizeof(local.in);
+	}
 	FILE *f = fopen(psk_file, "r");
 	if (f == NULL) {
 		fprintf(stderr, "gvpn-iketool: %s: %s\n", psk_file, strerror(errno));
@@ -416,8 +438,8 @@ main(int argc, char **argv)
 	while (conf.psk_len > 0 && (conf.psk[conf.psk_len - 1] == '\n'))
 		conf.psk_len--;
 
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&local, sizeof(local)) != 0) {
+	fd = socket(peer.sa.sa_family, SOCK_DGRAM, 0);
+	if (fd < 0 || bind(fd, &local.sa, len) != 0) {
 		fprintf(stderr, "gvpn-iketool: socket: %s\n", strerror(errno));
 		return 1;
 	}
@@ -430,7 +452,7 @@ main(int argc, char **argv)
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		ssize_t n;
 
-		if (sendto(fd, out.data, out.len, 0, (struct sockaddr *)&peer, sizeof(peer)) < 0) {
+		if (sendto(fd, out.data, out.len, 0, &peer.sa, len) < 0) {
 			fprintf(stderr, "gvpn-iketool: send: %s\n", strerror(errno));
 			return 1;
 		}

@@ -34,6 +34,10 @@
 /* An AES-GCM SA's algorithm and key, to follow a selector. */
 #define GCM "cipher = \"aes-gcm\"; key = \"" KEY20 "\";"
 #define SA(spi) "spi = " spi "; src = \"10.1.0.0/16\"; dst = \"10.2.0.0/16\"; " GCM
+/* The forms key_servers and local_address take. */
+#define FORMS                                                                                      \
+	"not \"a.b.c.d\", \"a.b.c.d:port\", \"[2001:db8::10]:port\", \"[2001:db8::10]\" or "       \
+	"\"2001:db8::10\""
 /* Line 3: a GDOI group holding @p extra, line 4: closing. */
 #define GDOI(extra)                                                                                \
 	PORTS "groups = ({ name = \"g\"; key_servers = (\"192.0.2.1\"); local_address = "          \
@@ -314,7 +318,34 @@ test_malformed_setting_is_refused_naming_file_line_and_setting(void **state)
 	     "4: groups[0].key_servers: 1 to 4 key servers (R12)"},
 	    {"key server port 0 alone",
 	     PORTS "groups = ({ name = \"g\";\nkey_servers = (\"192.0.2.1:0\"); });\n",
-	     "4: groups[0].key_servers[0]: not \"a.b.c.d\" or \"a.b.c.d:port\""},
+	     "4: groups[0].key_servers[0]: " FORMS},
+	    {"IPv6 key server with a port but no brackets",
+	     PORTS "groups = ({ name = \"g\";\nkey_servers = (\"[2001:db8::1]848\"); });\n",
+	     "4: groups[0].key_servers[0]: " FORMS},
+	    {"IPv6 key server port out of range",
+	     PORTS "groups = ({ name = \"g\";\nkey_servers = (\"[2001:db8::1]:65536\"); });\n",
+	     "4: groups[0].key_servers[0]: " FORMS},
+	    {"IPv6 key server not an address",
+	     PORTS "groups = ({ name = \"g\";\nkey_servers = (\"[2001:db8::g]\"); });\n",
+	     "4: groups[0].key_servers[0]: " FORMS},
+	    {"IPv4 in brackets",
+	     PORTS "groups = ({ name = \"g\";\nkey_servers = (\"[192.0.2.1]:848\"); });\n",
+	     "4: groups[0].key_servers[0]: " FORMS},
+	    {"key servers of two families",
+	     PORTS "groups = ({ name = \"g\"; key_servers = (\"192.0.2.1\",\n\"[2001:db8::1]\"); "
+		   "});\n",
+	     "4: groups[0].key_servers[1]: an IPv6 key server after IPv4 ones: a group's "
+	     "key_servers and local_address are all IPv4 or all IPv6"},
+	    {"IPv4 local address of IPv6 key servers",
+	     PORTS "groups = ({ name = \"g\"; key_servers = (\"2001:db8::1\");\nlocal_address = "
+		   "\"192.0.2.9\"; psk = \"0123456789abcdefghij\"; });\n",
+	     "4: groups[0].local_address: an IPv4 address, but key_servers are IPv6: a group's "
+	     "key_servers and local_address are all IPv4 or all IPv6"},
+	    {"IPv6 local address of IPv4 key servers",
+	     PORTS "groups = ({ name = \"g\"; key_servers = (\"192.0.2.1\");\nlocal_address = "
+		   "\"[2001:db8::9]:848\"; psk = \"0123456789abcdefghij\"; });\n",
+	     "4: groups[0].local_address: an IPv6 address, but key_servers are IPv4: a group's "
+	     "key_servers and local_address are all IPv4 or all IPv6"},
 	    {"key servers and sas", GDOI("\nsas = ();"),
 	     "4: groups[0].sas: a group gets its SAs from key_servers or from sas, not both"},
 	    {"key server habits not known", GDOI("\nkey_server_habits = \"cisco\";"),
@@ -785,6 +816,50 @@ test_key_server_group_parses_with_defaults(void **state)
 	assert_int_equal(g->ks.retries, 100);
 	parse_ok(GDOI("key_server_habits = \"reference\";"));
 	assert_int_equal(g->ks.habits, GVPN_KS_HABITS_REFERENCE);
+	assert_int_equal(g->ks.af, GVPN_AF_IPV4);
+}
+
+static void
+test_ipv6_key_servers_and_local_address_parse(void **state)
+{
+	static const uint8_t ks1[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 0x10};
+	static const uint8_t ks2[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, [15] = 0x11};
+	static const uint8_t ks3[16] = {[15] = 1};
+	static const uint8_t ks4[16] = {0xfe, 0x80, [8] = 0x02, [15] = 0xff};
+	static const uint8_t local[16] = {0x20, 0x01, 0x0d, 0xb8, [14] = 0x01, [15] = 0x09};
+	const struct gvpn_group_conf *g = &cfg->groups[0];
+
+	(void)state;
+	parse_ok(PORTS "groups = ({ name = \"g\"; key_servers = (\"[2001:db8::10]:1848\", "
+		       "\"[2001:db8:0:1::11]\", \"::1\", \"fe80::200:0:0:ff\");\n"
+		       "local_address = \"[2001:db8::109]:848\"; psk = \"0123456789abcdefghij\"; "
+		       "});\n");
+	assert_int_equal(g->ks.af, GVPN_AF_IPV6);
+	assert_int_equal(g->ks.n_servers, 4);
+	assert_memory_equal(g->ks.server_addr6[0], ks1, 16);
+	assert_int_equal(g->ks.server_port[0], 1848);
+	assert_memory_equal(g->ks.server_addr6[1], ks2, 16);
+	assert_int_equal(g->ks.server_port[1], GVPN_GDOI_PORT);
+	/* a bare address has no port: its colons are the address's */
+	assert_memory_equal(g->ks.server_addr6[2], ks3, 16);
+	assert_int_equal(g->ks.server_port[2], GVPN_GDOI_PORT);
+	assert_memory_equal(g->ks.server_addr6[3], ks4, 16);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(g->ks.server_addr[i], 0);
+	assert_memory_equal(g->ks.local_addr6, local, 16);
+	assert_int_equal(g->ks.local_addr, 0);
+	assert_int_equal(g->ks.local_port, 848);
+
+	parse_ok(PORTS "groups = ({ name = \"g\"; key_servers = (\"2001:db8::10\");\n"
+		       "local_address = \"2001:db8::109\"; psk = \"0123456789abcdefghij\"; });\n");
+	assert_int_equal(g->ks.af, GVPN_AF_IPV6);
+	assert_int_equal(g->ks.server_port[0], GVPN_GDOI_PORT);
+	assert_int_equal(g->ks.local_port, 0);
+	assert_memory_equal(g->ks.local_addr6, local, 16);
+	/* the IPv4 forms are unchanged */
+	parse_ok(GDOI(""));
+	assert_int_equal(g->ks.af, GVPN_AF_IPV4);
+	assert_int_equal(g->ks.server_addr[0], 0xc0000201);
 }
 
 static void
@@ -1039,6 +1114,7 @@ main(void)
 	    cmocka_unit_test(test_sa_parses_spi_algorithms_keys_and_lifetime),
 	    cmocka_unit_test(test_key_and_psk_files_are_read_without_trailing_newline),
 	    cmocka_unit_test(test_key_server_group_parses_with_defaults),
+	    cmocka_unit_test(test_ipv6_key_servers_and_local_address_parse),
 	    cmocka_unit_test(test_phase1_name_parses_to_ike_attribute_values),
 	    cmocka_unit_test(test_ports_pair_by_peer_name),
 	    cmocka_unit_test(test_port_address_parses_with_gateway_and_rate),

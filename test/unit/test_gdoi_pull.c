@@ -6,6 +6,7 @@
  * later check, or succeeds; the buffer is all zero afterwards.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -300,11 +301,11 @@ client_conf(struct gdoi_client_conf *cc, uint32_t local, uint16_t server)
 					.retry_interval_ms = 1000,
 					.retries = 2,
 					.retransmit_ms = 400};
-	cc->servers[0].sin_family = AF_INET;
-	cc->servers[0].sin_addr.s_addr = htonl(0x7f000001);
-	cc->servers[0].sin_port = htons(server);
-	cc->local.sin_family = AF_INET;
-	cc->local.sin_addr.s_addr = htonl(local);
+	cc->servers[0].in.sin_family = AF_INET;
+	cc->servers[0].in.sin_addr.s_addr = htonl(0x7f000001);
+	cc->servers[0].in.sin_port = htons(server);
+	cc->local.in.sin_family = AF_INET;
+	cc->local.in.sin_addr.s_addr = htonl(local);
 	cc->ike.local_addr = local;
 	cc->ike.psk_len = 32;
 	memset(cc->ike.psk, 'k', 32);
@@ -498,7 +499,7 @@ test_key_server_status_follows_failover(void **state)
 	client_conf(&cc, 0x7f000001, pa);
 	cc.n_servers = 2;
 	cc.servers[1] = cc.servers[0];
-	cc.servers[1].sin_port = htons(pb);
+	cc.servers[1].in.sin_port = htons(pb);
 	c = gdoi_client_create(&cc, &ops);
 	gvpn_wipe(&cc.ike, sizeof(cc.ike));
 	assert_non_null(c);
@@ -580,12 +581,12 @@ test_reconf_keeps_each_key_servers_record(void **state)
 	client_conf(&cc, 0x7f000001, pb);
 	cc.n_servers = 2;
 	cc.servers[1] = cc.servers[0];
-	cc.servers[1].sin_port = htons(pa);
+	cc.servers[1].in.sin_port = htons(pa);
 	assert_int_equal(gdoi_client_reconf(c, &cc), 0);
 	gvpn_wipe(&cc.ike, sizeof(cc.ike));
 	gdoi_client_poll(c, 1001); /* the next attempt takes the new list up */
 	s = server_at(c, 1001, 1);
-	assert_int_equal(ntohs(cc.servers[1].sin_port), pa);
+	assert_int_equal(ntohs(cc.servers[1].in.sin_port), pa);
 	assert_int_equal(s.status, GDOI_SERVER_FAILED);
 	assert_int_equal(s.failures, 1);
 	assert_string_equal(s.error, "no answer");
@@ -621,6 +622,131 @@ test_unbound_local_address_is_shown_as_configured(void **state)
 	gdoi_client_free(c);
 }
 
+/* Settings for IPv6 key server [::1]:@p server from @p local (IPv6 text). */
+static void
+client_conf6(struct gdoi_client_conf *cc, const char *local, uint16_t server)
+{
+	client_conf(cc, 0, server);
+	memset(&cc->servers[0], 0, sizeof(cc->servers[0]));
+	cc->servers[0].in6.sin6_family = AF_INET6;
+	cc->servers[0].in6.sin6_addr = in6addr_loopback;
+	cc->servers[0].in6.sin6_port = htons(server);
+	memset(&cc->local, 0, sizeof(cc->local));
+	cc->local.in6.sin6_family = AF_INET6;
+	assert_int_equal(inet_pton(AF_INET6, local, &cc->local.in6.sin6_addr), 1);
+	cc->ike.local_ipv6 = 1;
+	memcpy(cc->ike.local_addr6, &cc->local.in6.sin6_addr, 16);
+}
+
+/* A UDP socket on [::1] standing in for a key server; its port in @p port. */
+static int
+udp_server6(uint16_t *port)
+{
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	socklen_t l = sizeof(a);
+	int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
+	*port = ntohs(a.sin6_port);
+	return fd;
+}
+
+/* An IPv6 group: its socket is IPv6, message 1 reaches the key server over
+ * IPv6 from the member's address; addresses are shown in brackets; an
+ * answer from another port of the key server's address is not the key
+ * server's; IPv4 key servers with an IPv6 local address are refused. */
+static void
+test_ipv6_group_talks_over_ipv6(void **state)
+{
+	struct client_events ev = {0};
+	struct gdoi_client_conf cc;
+	struct gdoi_client_ops ops = {
+	    .policy = no_policy, .state = on_state, .has_keys = no_keys, .ctx = &ev};
+	struct gdoi_client_info info;
+	struct gdoi_client *c;
+	struct sockaddr_in6 from;
+	socklen_t fl = sizeof(from);
+	char want[GDOI_ADDR_NAME_MAX];
+	uint16_t port, other;
+	int ks = udp_server6(&port), o = udp_server6(&other);
+	uint8_t m[2048];
+	ssize_t n;
+
+	(void)state;
+	client_conf6(&cc, "::1", port);
+	c = gdoi_client_create(&cc, &ops);
+	assert_non_null(c);
+	gdoi_client_info(c, 0, &info);
+	snprintf(want, sizeof(want), "[::1]:%u", port);
+	assert_string_equal(info.servers[0].addr, want);
+	assert_string_equal(info.server, want);
+	assert_int_equal(info.local_bound, 1);
+	gdoi_client_start(c, 0);
+	usleep(10000);
+	n = recvfrom(ks, m, sizeof(m), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+	assert_true(n >= (ssize_t)ISAKMP_HDR_LEN);
+	assert_int_equal(from.sin6_family, AF_INET6);
+	assert_memory_equal(&from.sin6_addr, &in6addr_loopback, 16);
+	assert_int_equal(m[18], ISAKMP_EXCH_MAIN);
+	gdoi_client_info(c, 0, &info);
+	snprintf(want, sizeof(want), "[::1]:%u", ntohs(from.sin6_port));
+	assert_string_equal(info.local, want);
+	/* the same message back from another port: not from the key server */
+	assert_true(sendto(o, m, (size_t)n, 0, (struct sockaddr *)&from, fl) == n);
+	usleep(10000);
+	gdoi_client_poll(c, 10);
+	gdoi_client_info(c, 10, &info);
+	assert_int_equal(info.rx_datagrams, 1);
+	assert_int_equal(info.rx_drops[GDOI_RX_DROP_NOT_KEY_SERVER], 1);
+	/* from the key server's own: read as its answer (cookies its own: not this one) */
+	m[0] ^= 0xff;
+	assert_true(sendto(ks, m, (size_t)n, 0, (struct sockaddr *)&from, fl) == n);
+	usleep(10000);
+	gdoi_client_poll(c, 20);
+	gdoi_client_info(c, 20, &info);
+	assert_int_equal(info.rx_drops[GDOI_RX_DROP_UNKNOWN_COOKIES], 1);
+	gdoi_client_free(c);
+
+	/* one family: an IPv4 key server with an IPv6 local address is refused */
+	cc.servers[0].in = (struct sockaddr_in){
+	    .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001), .sin_port = htons(port)};
+	errno = 0;
+	assert_null(gdoi_client_create(&cc, &ops));
+	assert_int_equal(errno, EINVAL);
+	gvpn_wipe(&cc.ike, sizeof(cc.ike));
+	close(ks);
+	close(o);
+}
+
+/* An IPv6 local address the host does not have: each attempt fails with
+ * that reason, the address shown as configured. */
+static void
+test_unassigned_ipv6_local_address(void **state)
+{
+	struct client_events ev = {0};
+	struct gdoi_client_conf cc;
+	struct gdoi_client_ops ops = {
+	    .policy = no_policy, .state = on_state, .has_keys = no_keys, .ctx = &ev};
+	struct gdoi_client_info info;
+	struct gdoi_client *c;
+
+	(void)state;
+	client_conf6(&cc, "2001:db8::1", 848);
+	c = gdoi_client_create(&cc, &ops);
+	gvpn_wipe(&cc.ike, sizeof(cc.ike));
+	assert_non_null(c);
+	gdoi_client_start(c, 1000);
+	gdoi_client_info(c, 1000, &info);
+	assert_int_equal(info.state, GDOI_FAILED);
+	assert_int_equal(info.local_bound, 0);
+	assert_string_equal(info.local, "[2001:db8::1]:0");
+	assert_string_equal(info.last_error,
+			    "[::1]:848: local address 2001:db8::1 is not assigned on this host");
+	gdoi_client_free(c);
+}
+
 int
 main(void)
 {
@@ -632,6 +758,8 @@ main(void)
 	    cmocka_unit_test(test_key_server_status_follows_failover),
 	    cmocka_unit_test(test_reconf_keeps_each_key_servers_record),
 	    cmocka_unit_test(test_unbound_local_address_is_shown_as_configured),
+	    cmocka_unit_test(test_ipv6_group_talks_over_ipv6),
+	    cmocka_unit_test(test_unassigned_ipv6_local_address),
 	    cmocka_unit_test(test_pull_msg4_plaintext_is_wiped_on_every_outcome),
 	    cmocka_unit_test(test_pull4_with_duplicate_kd_or_out_of_order_is_refused),
 	};

@@ -105,6 +105,13 @@ struct push_opts {
 	uint8_t exchange, flags;
 	int overrun;	      /* the SEQ payload claims more than there is */
 	int trailing_garbage; /* length not a block multiple */
+	/* the SAT's source and destination identifications as given (ID type,
+	 * port, length, data), instead of 10.1.0.0/16 -> 10.2.0.0/16 */
+	const uint8_t *sat_src, *sat_dst;
+	size_t sat_src_len, sat_dst_len;
+	/* the SA KEK's destination identification as given, instead of 10.0.0.2 */
+	const uint8_t *sak_dst;
+	size_t sak_dst_len;
 };
 
 static void
@@ -215,7 +222,10 @@ build_push(const struct push_opts *o, uint8_t *out)
 				p.len += 4;
 				pb_u8(&p, 17);
 				add_id(&p, 0x0a000001, 0xffffffff);
-				add_id(&p, 0x0a000002, 0xffffffff);
+				if (o->sak_dst != NULL)
+					pb_put(&p, o->sak_dst, o->sak_dst_len);
+				else
+					add_id(&p, 0x0a000002, 0xffffffff);
 				{
 					uint8_t spi[16];
 
@@ -254,8 +264,13 @@ build_push(const struct push_opts *o, uint8_t *out)
 			p.len += 4;
 			pb_u8(&p, 1);
 			pb_u8(&p, 0);
-			add_id(&p, 0x0a010000, 0xffff0000);
-			add_id(&p, 0x0a020000, 0xffff0000);
+			if (o->sat_src != NULL) {
+				pb_put(&p, o->sat_src, o->sat_src_len);
+				pb_put(&p, o->sat_dst, o->sat_dst_len);
+			} else {
+				add_id(&p, 0x0a010000, 0xffff0000);
+				add_id(&p, 0x0a020000, 0xffff0000);
+			}
 			pb_u8(&p, o->transform != 0 ? o->transform : 12);
 			pb_u32(&p, 0x2001);
 			pb_u16(&p, 0x8000 | 1);
@@ -782,7 +797,8 @@ test_ack(void **state)
 	(void)state;
 	assert_int_equal(gdoi_kek_check(&k, &why), 0);
 	k.ack_requested = REKEY_ACK_KEK_SHA256;
-	assert_int_equal(gdoi_push_ack(&k, 0x01020304, 0xc0a80a05, &b), 0);
+	assert_int_equal(gdoi_push_ack(&k, 0x01020304, (const uint8_t *)"\xc0\xa8\x0a\x05", 4, &b),
+			 0);
 	assert_int_equal(b.len, 28 + 36 + 8 + 12);
 	assert_memory_equal(b.data, kek_spi, 16);
 	assert_int_equal(b.data[16], 8);      /* HASH first */
@@ -801,8 +817,231 @@ test_ack(void **state)
 	assert_memory_equal(b.data + 64, seq_id, sizeof(seq_id));
 	HMAC(EVP_sha256(), ack_key, 32, seq_id, sizeof(seq_id), want, &l);
 	assert_memory_equal(b.data + 32, want, 32);
-	k.ack_requested = 2; /* LKH */
-	assert_int_equal(gdoi_push_ack(&k, 1, 1, &b), -ENOTSUP);
+	assert_int_equal(gdoi_push_ack(&k, 1, seq_id, 5, &b), -EINVAL); /* not an address */
+	k.ack_requested = 2;						/* LKH */
+	assert_int_equal(gdoi_push_ack(&k, 1, seq_id, 4, &b), -ENOTSUP);
+}
+
+/* An IPv6 member's acknowledgement: ID_IPV6_ADDR (RFC 2407 4.6.2.1 type 5)
+ * in the ID, and the HASH over it (RFC 8263 3.2, computed here). */
+static void
+test_ack_ipv6(void **state)
+{
+	static const uint8_t member[16] = {0x20, 0x01, 0x0d, 0xb8, [14] = 0x01, [15] = 0x09};
+	static struct isakmp_buf b;
+	struct gdoi_kek k = kek;
+	uint8_t kdf[18 + 16 + 2], ack_key[64], want[64], seq_id[8 + 24];
+	unsigned int l = 0;
+	const char *why;
+
+	(void)state;
+	assert_int_equal(gdoi_kek_check(&k, &why), 0);
+	k.ack_requested = REKEY_ACK_KEK_SHA512;
+	assert_int_equal(gdoi_push_ack(&k, 7, member, 16, &b), 0);
+	assert_int_equal(b.len, 28 + 68 + 8 + 24);
+	memcpy(kdf, "GROUPKEY-PUSH ACK", 18);
+	memcpy(kdf + 18, kek_spi, 16);
+	kdf[34] = 0x04; /* L = 1024 */
+	kdf[35] = 0x00;
+	HMAC(EVP_sha512(), kek_iv_key + 16, 16, kdf, sizeof(kdf), ack_key, &l);
+	memcpy(seq_id,
+	       "\x05\x00\x00\x08\x00\x00\x00\x07"
+	       "\x00\x00\x00\x18\x05\x00\x00\x00",
+	       16);
+	memcpy(seq_id + 16, member, 16);
+	assert_memory_equal(b.data + 28 + 68, seq_id, sizeof(seq_id));
+	HMAC(EVP_sha512(), ack_key, 64, seq_id, sizeof(seq_id), want, &l);
+	assert_memory_equal(b.data + 32, want, 64);
+}
+
+/* An identification block: type, port, length and @p n octets of data. */
+#define ID(type, port, n, ...)                                                                     \
+	{                                                                                          \
+		(type), (uint8_t)((port) >> 8), (uint8_t)(port), (n), __VA_ARGS__                  \
+	}
+#define V6_DB8(x) 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, x
+
+/*
+ * SA TEK identifications (RFC 6407 5.5.1, ID types of RFC 2407 4.6.2.1):
+ * IPv4 and IPv6 addresses, subnets and ranges become one family's
+ * selector; a range that is not one prefix, a mask that is not contiguous
+ * and lengths that do not fit the type are refused; a TEK whose source and
+ * destination are of two families is refused with its reason (the push
+ * is dropped as "policy"), not believed.
+ */
+static void
+test_ipv6_and_range_identifications_in_sa_teks(void **state)
+{
+	static const uint8_t v4_host[] = ID(1, 0, 4, 10, 1, 2, 3);
+	static const uint8_t v4_sub[] = ID(4, 0, 8, 10, 2, 0, 0, 255, 255, 0, 0);
+	static const uint8_t v4_range[] = ID(7, 53, 8, 10, 3, 0, 0, 10, 3, 0, 255);
+	static const uint8_t v4_range_bad[] = ID(7, 0, 8, 10, 3, 0, 1, 10, 3, 0, 255);
+	static const uint8_t v6_host[] = ID(5, 0, 16, V6_DB8(0x10));
+	/* 2001:db8:1::/48 */
+	static const uint8_t v6_sub[] =
+	    ID(6, 0, 32, 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
+	       0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+	/* 2001:db8:2::/47 as a range: 2001:db8:2:: to 2001:db8:3:ffff:...:ffff */
+	static const uint8_t v6_range[] =
+	    ID(8, 443, 32, 0x20, 0x01, 0x0d, 0xb8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20, 0x01,
+	       0x0d, 0xb8, 0, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
+	static const uint8_t v6_range_bad[] = ID(8, 0, 32, V6_DB8(1), V6_DB8(0x10));
+	static const uint8_t v6_sub_gap[] =
+	    ID(6, 0, 32, V6_DB8(0), 0xff, 0xff, 0xff, 0xf0, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+	static const uint8_t v6_short[] = ID(5, 0, 4, 10, 1, 2, 3);
+	static const uint8_t v6_host_sub[] = ID(6, 0, 16, V6_DB8(0x10));
+	static const uint8_t fqdn[] = ID(2, 0, 4, 'a', '.', 'b', 'c');
+	static const uint8_t want_sub6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1};
+	static const uint8_t want_range6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 2};
+	static const uint8_t want_host6[16] = {V6_DB8(0x10)};
+	static const struct {
+		const char *what;
+		const uint8_t *src, *dst;
+		size_t src_len, dst_len;
+		int rc;
+		uint8_t af;
+		const char *why;
+	} cases[] = {
+#define C(w, s, d, rc, af, why) {w, s, d, sizeof(s), sizeof(d), rc, af, why}
+	    C("IPv4 host and subnet", v4_host, v4_sub, 0, GVPN_AF_IPV4, NULL),
+	    C("IPv4 range that is a prefix", v4_range, v4_host, 0, GVPN_AF_IPV4, NULL),
+	    C("IPv6 subnet and host", v6_sub, v6_host, 0, GVPN_AF_IPV6, NULL),
+	    C("IPv6 range that is a prefix", v6_range, v6_host, 0, GVPN_AF_IPV6, NULL),
+	    C("IPv4 range that is not a prefix", v4_range_bad, v4_host, -ENOTSUP, 0,
+	      "address range that is not one prefix (a selector holds a prefix)"),
+	    C("IPv6 range that is not a prefix", v6_range_bad, v6_host, -ENOTSUP, 0,
+	      "address range that is not one prefix (a selector holds a prefix)"),
+	    C("IPv6 mask not contiguous", v6_sub_gap, v6_host, -EINVAL, 0,
+	      "subnet mask not contiguous"),
+	    C("ID_IPV6_ADDR of 4 octets", v6_host, v6_short, -EINVAL, 0,
+	      "ID_IPV6_ADDR length is not 16"),
+	    C("ID_IPV6_ADDR_SUBNET of 16 octets", v6_host_sub, v6_host, -EINVAL, 0,
+	      "ID_IPV6_ADDR_SUBNET length is not 32"),
+	    C("FQDN", fqdn, v6_host, -ENOTSUP, 0,
+	      "identification type not supported (an IPv4 or IPv6 address, subnet or range "
+	      "only)"),
+	    C("IPv4 source, IPv6 destination", v4_sub, v6_host, -EINVAL, 0,
+	      "SA TEK source and destination are of different address families"),
+	    C("IPv6 source, IPv4 destination", v6_range, v4_host, -EINVAL, 0,
+	      "SA TEK source and destination are of different address families"),
+#undef C
+	};
+	static uint8_t msg[4096];
+	static struct gdoi_push out;
+	struct gdoi_kek k = kek;
+	const char *kwhy;
+
+	(void)state;
+	assert_int_equal(gdoi_kek_check(&k, &kwhy), 0);
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		struct push_opts o = {.seq = 10,
+				      .with_sa = 1,
+				      .sat_src = cases[i].src,
+				      .sat_dst = cases[i].dst,
+				      .sat_src_len = cases[i].src_len,
+				      .sat_dst_len = cases[i].dst_len};
+		enum gdoi_push_drop reason = GDOI_PUSH_DROP_MAX;
+		const char *why = NULL;
+		size_t n = build_push(&o, msg);
+		int rc = gdoi_push_input(&k, 9, GDOI_HABITS_STRICT, msg, n, &out, &reason, &why);
+		const struct gvpn_selector *sel = &out.pol.tek[0].sel;
+
+		if (rc != cases[i].rc)
+			fail_msg("%s: rc %d (%s), expected %d", cases[i].what, rc, why ? why : "",
+				 cases[i].rc);
+		if (rc != 0) {
+			assert_int_equal(reason, GDOI_PUSH_DROP_POLICY);
+			if (why == NULL || strcmp(why, cases[i].why) != 0)
+				fail_msg("%s: '%s', expected '%s'", cases[i].what, why ? why : "",
+					 cases[i].why);
+			continue;
+		}
+		assert_int_equal(out.pol.n_teks, 1);
+		assert_int_equal(sel->af, cases[i].af);
+	}
+	/* what the accepted ones hold */
+	{
+		struct push_opts o = {.seq = 10,
+				      .with_sa = 1,
+				      .sat_src = v6_sub,
+				      .sat_dst = v6_host,
+				      .sat_src_len = sizeof(v6_sub),
+				      .sat_dst_len = sizeof(v6_host)};
+		enum gdoi_push_drop reason;
+		const char *why;
+		size_t n = build_push(&o, msg);
+		const struct gvpn_selector *sel = &out.pol.tek[0].sel;
+
+		assert_int_equal(
+		    gdoi_push_input(&k, 9, GDOI_HABITS_STRICT, msg, n, &out, &reason, &why), 0);
+		assert_int_equal(sel->src.len, 48);
+		assert_memory_equal(sel->src.addr6, want_sub6, 16);
+		assert_int_equal(sel->dst.len, 128);
+		assert_memory_equal(sel->dst.addr6, want_host6, 16);
+		assert_int_equal(sel->src.addr, 0);
+		assert_int_equal(sel->sport_lo, 0);
+		assert_int_equal(sel->sport_hi, 65535);
+
+		o.sat_src = v6_range;
+		o.sat_src_len = sizeof(v6_range);
+		n = build_push(&o, msg);
+		assert_int_equal(
+		    gdoi_push_input(&k, 9, GDOI_HABITS_STRICT, msg, n, &out, &reason, &why), 0);
+		assert_int_equal(sel->src.len, 47);
+		assert_memory_equal(sel->src.addr6, want_range6, 16);
+		assert_int_equal(sel->sport_lo, 443);
+		assert_int_equal(sel->sport_hi, 443);
+
+		o.sat_src = v4_range;
+		o.sat_src_len = sizeof(v4_range);
+		o.sat_dst = v4_host;
+		o.sat_dst_len = sizeof(v4_host);
+		n = build_push(&o, msg);
+		assert_int_equal(
+		    gdoi_push_input(&k, 9, GDOI_HABITS_STRICT, msg, n, &out, &reason, &why), 0);
+		assert_int_equal(sel->af, GVPN_AF_IPV4);
+		assert_int_equal(sel->src.addr, IP4(10, 3, 0, 0));
+		assert_int_equal(sel->src.len, 24);
+		assert_int_equal(sel->dst.addr, IP4(10, 1, 2, 3));
+		assert_int_equal(sel->dst.len, 32);
+	}
+}
+
+/* An SA KEK whose destination is one IPv6 address (a multicast group the
+ * member joins for pushes): kept with its port; an IPv6 subnet is not one
+ * address and leaves none. */
+static void
+test_sa_kek_with_an_ipv6_destination(void **state)
+{
+	static const uint8_t group[] =
+	    ID(5, 848, 16, 0xff, 0x15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x84, 0x8);
+	static const uint8_t subnet[] = ID(6, 0, 32, V6_DB8(0), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					   0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0);
+	static uint8_t msg[4096];
+	static struct gdoi_push out;
+	struct gdoi_kek k = kek;
+	struct push_opts o = {
+	    .seq = 10, .with_sa = 1, .new_kek = 1, .sak_dst = group, .sak_dst_len = sizeof(group)};
+	enum gdoi_push_drop reason;
+	const char *why = NULL;
+	size_t n = build_push(&o, msg);
+
+	(void)state;
+	assert_int_equal(gdoi_kek_check(&k, &why), 0);
+	assert_int_equal(gdoi_push_input(&k, 9, GDOI_HABITS_STRICT, msg, n, &out, &reason, &why),
+			 0);
+	assert_true(out.pol.has_kek);
+	assert_int_equal(out.pol.kek.dst_ipv6, 1);
+	assert_memory_equal(out.pol.kek.dst_addr6, group + 4, 16);
+	assert_int_equal(out.pol.kek.dst_port, 848);
+	assert_int_equal(out.pol.kek.dst_addr, 0);
+	o.sak_dst = subnet;
+	o.sak_dst_len = sizeof(subnet);
+	n = build_push(&o, msg);
+	assert_int_equal(gdoi_push_input(&k, 9, GDOI_HABITS_STRICT, msg, n, &out, &reason, &why),
+			 0);
+	assert_int_equal(out.pol.kek.dst_ipv6, 0);
+	assert_int_equal(out.pol.kek.dst_port, 0);
 }
 
 int
@@ -810,6 +1049,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_kek_check),
+	    cmocka_unit_test(test_ack_ipv6),
+	    cmocka_unit_test(test_ipv6_and_range_identifications_in_sa_teks),
+	    cmocka_unit_test(test_sa_kek_with_an_ipv6_destination),
 	    cmocka_unit_test(test_valid_push),
 	    cmocka_unit_test(test_delete_and_new_kek),
 	    cmocka_unit_test(test_repeated_kek_keeps_the_seq_floor),

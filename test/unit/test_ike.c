@@ -12,6 +12,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "test_util.h"
 #include "gvpn_ike.h"
@@ -432,12 +433,150 @@ test_private_value_out_of_range_is_refused(void **state)
 	assert_null(sa.dh_x);
 }
 
+/* HMAC-SHA-256 keyed with @p key (32 octets) over g^x | g^y | CKY | CKY |
+ * SAi_b | ID_b: HASH_I or HASH_R (RFC 2409 5). */
+static void
+prf_of(const uint8_t *key, const uint8_t *g1, const uint8_t *g2, size_t g_len, const uint8_t *c1,
+       const uint8_t *c2, const uint8_t *sa_b, size_t sa_len, const uint8_t *id, size_t id_len,
+       uint8_t out[32])
+{
+	static uint8_t buf[2 * IKE_DH_MAX + 16 + 1024 + 32];
+	unsigned int l = 0;
+	size_t n = 0;
+
+	memcpy(buf + n, g1, g_len);
+	n += g_len;
+	memcpy(buf + n, g2, g_len);
+	n += g_len;
+	memcpy(buf + n, c1, 8);
+	n += 8;
+	memcpy(buf + n, c2, 8);
+	n += 8;
+	memcpy(buf + n, sa_b, sa_len);
+	n += sa_len;
+	memcpy(buf + n, id, id_len);
+	n += id_len;
+	assert_non_null(HMAC(EVP_sha256(), key, 32, buf, n, out, &l));
+}
+
+/*
+ * The phase-1 identity (RFC 2409 5, RFC 2407 4.6.2): ID_IPV4_ADDR of the
+ * local address, or ID_IPV6_ADDR (type 5, 16 octets) for an IPv6 one, with
+ * protocol UDP and port 500, in message 5 and under HASH_I; a responder's
+ * ID_IPV6_ADDR in message 6 is taken. Message 5 is decrypted and its HASH_I
+ * recomputed here from the RFC's formulas with OpenSSL (IV = hash(g^xi |
+ * g^xr), AES-CBC; HASH_I = prf(SKEYID, g^xi | g^xr | CKY-I | CKY-R | SAi_b
+ * | IDii_b)).
+ */
+static void
+test_phase1_identity_is_the_local_address_of_its_family(void **state)
+{
+	static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, [14] = 0x01, [15] = 0x09};
+	static const uint8_t ks6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 0x10};
+	static struct isakmp_buf out, msg;
+	static const uint8_t nr[16] = "responder-nonce!";
+
+	(void)state;
+	for (int ipv6 = 0; ipv6 <= 1; ipv6++) {
+		struct ike_conf conf = *conf_of(14);
+		struct ike_sa sa, peer = {.chosen.group = 14};
+		struct isakmp_hdr h = {.exchange = ISAKMP_EXCH_MAIN};
+		uint8_t iv[32], plain[512], want[32], idr[20];
+		unsigned int l = 0;
+		enum ike_result res;
+		const char *why;
+		size_t off, idl = ipv6 ? 20 : 8;
+		int n = 0, n2 = 0;
+		EVP_CIPHER_CTX *cx = EVP_CIPHER_CTX_new();
+
+		conf.local_addr = ipv6 ? 0 : IP4(192, 0, 2, 9);
+		conf.local_ipv6 = (uint8_t)ipv6;
+		memcpy(conf.local_addr6, v6, 16);
+		/* message 1 .. 4 */
+		assert_int_equal(ike_mm_start(&sa, &conf, &out), 0);
+		memcpy(h.icookie, sa.icookie, 8);
+		memset(h.rcookie, 0x5a, 8);
+		isakmp_buf_init(&msg, &h);
+		off = isakmp_buf_begin(&msg, ISAKMP_P_SA);
+		isakmp_buf_put(&msg, sa.sa_b, sa.sa_b_len);
+		isakmp_buf_end(&msg, off);
+		assert_int_equal(isakmp_buf_finish(&msg), 0);
+		assert_int_equal(ike_mm_input(&sa, msg.data, msg.len, &out, &res, &why), 0);
+		assert_int_equal(ike_dh_start(&peer, NULL, 0), 0);
+		isakmp_buf_init(&msg, &h);
+		off = isakmp_buf_begin(&msg, ISAKMP_P_KE);
+		isakmp_buf_put(&msg, peer.gxi, peer.g_len);
+		isakmp_buf_end(&msg, off);
+		off = isakmp_buf_begin(&msg, ISAKMP_P_NONCE);
+		isakmp_buf_put(&msg, nr, sizeof(nr));
+		isakmp_buf_end(&msg, off);
+		assert_int_equal(isakmp_buf_finish(&msg), 0);
+		assert_int_equal(ike_mm_input(&sa, msg.data, msg.len, &out, &res, &why), 0);
+		assert_int_equal(res, IKE_CONTINUE);
+		/* message 5, decrypted here */
+		assert_int_equal(out.data[16], ISAKMP_P_ID);
+		{
+			EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+			assert_int_equal(EVP_DigestInit_ex(md, EVP_sha256(), NULL), 1);
+			assert_int_equal(EVP_DigestUpdate(md, sa.gxi, sa.g_len), 1);
+			assert_int_equal(EVP_DigestUpdate(md, sa.gxr, sa.g_len), 1);
+			assert_int_equal(EVP_DigestFinal_ex(md, iv, &l), 1);
+			EVP_MD_CTX_free(md);
+		}
+		assert_int_equal(EVP_DecryptInit_ex(cx, EVP_aes_256_cbc(), NULL, sa.key, iv), 1);
+		EVP_CIPHER_CTX_set_padding(cx, 0);
+		assert_int_equal(EVP_DecryptUpdate(cx, plain, &n, out.data + 28, (int)out.len - 28),
+				 1);
+		assert_int_equal(EVP_DecryptFinal_ex(cx, plain + n, &n2), 1);
+		EVP_CIPHER_CTX_free(cx);
+		assert_int_equal(plain[0], ISAKMP_P_HASH); /* ID, then HASH_I */
+		assert_int_equal((plain[2] << 8 | plain[3]), 4 + idl);
+		assert_int_equal(plain[4], ipv6 ? 5 : 1); /* ID_IPV6_ADDR : ID_IPV4_ADDR */
+		assert_int_equal(plain[5], 17);
+		assert_int_equal((plain[6] << 8 | plain[7]), 500);
+		if (ipv6)
+			assert_memory_equal(plain + 8, v6, 16);
+		else
+			assert_memory_equal(plain + 8, "\xc0\x00\x02\x09", 4);
+		prf_of(sa.skeyid, sa.gxi, sa.gxr, sa.g_len, sa.icookie, sa.rcookie, sa.sa_b,
+		       sa.sa_b_len, plain + 4, idl, want);
+		assert_memory_equal(plain + 4 + idl + 4, want, 32);
+		/* message 6 with an IPv6 responder identity */
+		idr[0] = 5;
+		idr[1] = 17;
+		idr[2] = 0x01;
+		idr[3] = 0xf4;
+		memcpy(idr + 4, ks6, 16);
+		prf_of(sa.skeyid, sa.gxr, sa.gxi, sa.g_len, sa.rcookie, sa.icookie, sa.sa_b,
+		       sa.sa_b_len, idr, sizeof(idr), want);
+		isakmp_buf_init(&msg, &h);
+		off = isakmp_buf_begin(&msg, ISAKMP_P_ID);
+		isakmp_buf_put(&msg, idr, sizeof(idr));
+		isakmp_buf_end(&msg, off);
+		off = isakmp_buf_begin(&msg, ISAKMP_P_HASH);
+		isakmp_buf_put(&msg, want, 32);
+		isakmp_buf_end(&msg, off);
+		assert_int_equal(isakmp_buf_finish(&msg), 0);
+		memcpy(iv, sa.iv, sizeof(sa.iv));
+		assert_int_equal(ike_encrypt(&sa, iv, &msg), 0);
+		if (ike_mm_input(&sa, msg.data, msg.len, &out, &res, &why) != 0)
+			fail_msg("message 6: %s", why);
+		assert_int_equal(res, IKE_DONE);
+		assert_int_equal(sa.peer_ipv6, 1);
+		assert_memory_equal(sa.peer_addr6, ks6, 16);
+		ike_sa_clear(&sa);
+		ike_sa_clear(&peer);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_main_mode_refuses_a_group_it_lacks),
 	    cmocka_unit_test(test_private_value_out_of_range_is_refused),
+	    cmocka_unit_test(test_phase1_identity_is_the_local_address_of_its_family),
 	    cmocka_unit_test(test_peer_value_out_of_range_or_off_the_curve_is_refused),
 	    cmocka_unit_test(test_main_mode_4_with_a_bad_ke_fails_with_its_reason),
 	    cmocka_unit_test(test_ecp_ke_and_shared_secret_are_rfc5903_vectors),

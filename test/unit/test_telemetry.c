@@ -181,7 +181,8 @@ write_conf(const char *path, const char *lab_key, int bypass_port)
 	    "  { name = \"wan\"; role = \"protected\"; device = \"net_null1\"; mtu = 1500; }\n"
 	    ");\n"
 	    "dataplane = { flows = 1024; };\n"
-	    "bypass = ( { protocol = \"udp\"; dst_port = %d; } );\n"
+	    "bypass = ( { protocol = \"udp\"; dst_port = %d; },\n"
+	    "           { src = \"2001:db8:1::/48\"; dst = \"2001:db8:2:0:8000::/65\"; } );\n"
 	    "groups = (\n"
 	    "  { name = \"corp\"; id = 1001; fail_open = ( { dst = \"10.9.0.0/16\"; } );\n"
 	    "    sas = ( { spi = 0x1001; src = \"192.0.2.0/24\"; dst = \"198.51.100.0/24\";\n"
@@ -348,6 +349,15 @@ test_groups_and_sas_show_the_snapshot_and_no_key(void **state)
 	assert_true(has(&r, "last_result=none"));
 	assert_int_equal(call("/gvpn/counters/clear", NULL, &r), 0);
 	assert_true(has(&r, "result=cleared"));
+	/* prefixes of each family as written; an address-less rule is either family's */
+	assert_int_equal(call("/gvpn/policy", NULL, &r), 0);
+	assert_true(has(&r, "src=2001:db8:1::/48"));
+	assert_true(has(&r, "dst=2001:db8:2:0:8000::/65"));
+	assert_true(has(&r, "family=ipv6"));
+	assert_true(has(&r, "src=any"));
+	assert_true(has(&r, "family=any"));
+	assert_true(has(&r, "src=192.0.2.0/24"));
+	assert_true(has(&r, "family=ipv4"));
 	assert_int_equal(call("/gvpn/policy", "corp", &r), 0);
 	assert_true(has(&r, "kind=tek"));
 	assert_true(has(&r, "group=corp"));
