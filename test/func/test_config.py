@@ -46,7 +46,7 @@ CASES = [
     ("bypass port range reversed", "dst_port = 500;", 'dst_port = "600-500";',
      "bypass[1].dst_port", "range"),
     ("prefix not an address", 'src = "192.0.2.0/24";', 'src = "192.0.2/24";',
-     "groups[0].sas[0].src", "not an IPv4"),
+     "groups[0].sas[0].src", "not an address or prefix"),
     ("prefix with host bits", 'src = "192.0.2.0/24";', 'src = "192.0.2.1/24";',
      "groups[0].sas[0].src", "192.0.2.0/24"),
     ("group without name", 'name = "corp";', '', "groups[0].name", "missing"),
