@@ -458,6 +458,7 @@ int
 gvpn_ctrl_sa_add(struct gvpn_ctrl *c, const struct gvpn_ctrl_sa_params *p)
 {
 	struct gvpn_msg m = {.type = GVPN_MSG_SA_ADD};
+	struct gvpn_esp_sa_conf esp;
 	struct gvpn_sa_rt *rt;
 	uint16_t slot;
 	int rc;
@@ -473,9 +474,13 @@ gvpn_ctrl_sa_add(struct gvpn_ctrl *c, const struct gvpn_ctrl_sa_params *p)
 	rt = rte_zmalloc_socket("gvpn_sa_rt", sizeof(*rt), 0, c->conf.socket);
 	if (rt == NULL)
 		return -ENOMEM;
-	rt->esp = gvpn_esp_sa_create(c->esp, &p->esp, c->conf.socket);
+	/* The SA is its TEK's family: the outer header is the inner one's. */
+	esp = p->esp;
+	esp.af = c->tek[p->tek].sel[0].af;
+	rt->esp = gvpn_esp_sa_create(c->esp, &esp, c->conf.socket);
+	rc = -rte_errno;
+	gvpn_wipe(&esp.xform, sizeof(esp.xform));
 	if (rt->esp == NULL) {
-		rc = -rte_errno;
 		rte_free(rt);
 		return rc;
 	}

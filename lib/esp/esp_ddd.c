@@ -18,7 +18,8 @@
  *  |        Timestamp, fraction of a second (units of 2^-32 s)     |
  *  +---------------------------------------------------------------+
  *
- * The ESP trailer's Next Header is ESP_NH_DDD; the stamp's is 4 (IPv4).
+ * The ESP trailer's Next Header is ESP_NH_DDD; the stamp's is the SA's
+ * inner next header, 4 (IPv4) or 41 (IPv6).
  */
 #include <errno.h>
 #include <string.h>
@@ -130,25 +131,37 @@ stamp_off(uint8_t *p)
 static int
 check_off(const struct gvpn_esp_sa *sa, const uint8_t *p, uint32_t len, uint8_t nh, uint32_t *off)
 {
-	RTE_SET_USED(sa);
 	RTE_SET_USED(p);
 	RTE_SET_USED(len);
-	if (nh != ESP_NH_IPV4)
+	if (nh != sa->inner_nh)
 		return GVPN_ESP_DROP_BAD_NEXT_HDR + 1;
 	*off = 0;
 	return 0;
 }
 
-static void
-stamp_ntp(uint8_t *p)
+/* The stamp, whose next header @p nh is the inner packet's family. */
+static inline void
+stamp_ntp(uint8_t *p, uint8_t nh)
 {
 	uint64_t t = rte_cpu_to_be_64(clock_now());
 
-	p[0] = ESP_NH_IPV4;
+	p[0] = nh;
 	p[1] = ESP_DDD_LEN;
 	p[2] = DDD_TYPE_NTP64;
 	p[3] = 0;
 	memcpy(p + 4, &t, sizeof(t));
+}
+
+static void
+stamp_ntp4(uint8_t *p)
+{
+	stamp_ntp(p, ESP_NH_IPV4);
+}
+
+static void
+stamp_ntp6(uint8_t *p)
+{
+	stamp_ntp(p, ESP_NH_IPV6);
 }
 
 /* Parse order: announced, fits, length, type, reserved, next header; then
@@ -159,13 +172,13 @@ check_ntp(const struct gvpn_esp_sa *sa, const uint8_t *p, uint32_t len, uint8_t 
 	uint64_t t;
 	int64_t age;
 
-	if (nh == ESP_NH_IPV4)
+	if (nh == sa->inner_nh)
 		return GVPN_ESP_DROP_BAD_STAMP + 1; /* the group stamps every packet */
 	if (nh != ESP_NH_DDD)
 		return GVPN_ESP_DROP_BAD_NEXT_HDR + 1;
 	if (len < ESP_DDD_LEN || p[1] != ESP_DDD_LEN || p[2] != DDD_TYPE_NTP64 || p[3] != 0)
 		return GVPN_ESP_DROP_BAD_STAMP + 1;
-	if (p[0] != ESP_NH_IPV4)
+	if (p[0] != sa->inner_nh)
 		return GVPN_ESP_DROP_BAD_NEXT_HDR + 1;
 	memcpy(&t, p + 4, sizeof(t));
 	/* Modulo 2^64, so an NTP era change is no special case. */
@@ -182,7 +195,7 @@ esp_ddd_setup(struct gvpn_esp_sa *sa, const struct gvpn_esp_sa_conf *conf)
 	sa->replay_window_s = conf->replay_window_s;
 	if (conf->replay_window_s == 0) {
 		sa->ddd_len = 0;
-		sa->next_hdr = ESP_NH_IPV4;
+		sa->next_hdr = sa->inner_nh;
 		sa->ddd_window = 0;
 		sa->ddd_stamp = stamp_off;
 		sa->ddd_check = check_off;
@@ -191,7 +204,7 @@ esp_ddd_setup(struct gvpn_esp_sa *sa, const struct gvpn_esp_sa_conf *conf)
 	sa->ddd_len = ESP_DDD_LEN;
 	sa->next_hdr = ESP_NH_DDD;
 	sa->ddd_window = (int64_t)((uint64_t)conf->replay_window_s << 32);
-	sa->ddd_stamp = stamp_ntp;
+	sa->ddd_stamp = sa->inner_nh == ESP_NH_IPV6 ? stamp_ntp6 : stamp_ntp4;
 	sa->ddd_check = check_ntp;
 	return gvpn_esp_clock_sync(NULL);
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Inbound: check lengths and SPI, verify the ICV (constant time, before any
- * plaintext is looked at), decrypt, check padding and next header, and
- * return the inner IPv4 packet behind the original link header.
+ * Inbound: check the outer header (IPv4, or IPv6 and its extension
+ * headers, by the SA's family), lengths and SPI, verify the ICV (constant
+ * time, before any plaintext is looked at), decrypt, check padding and next
+ * header, and return the inner packet behind the original link header.
  */
 #include <string.h>
 
@@ -44,7 +45,70 @@ ecn_set(struct rte_ipv4_hdr *ip, uint32_t ecn)
 	ip->hdr_checksum = rte_cpu_to_be_16((uint16_t)~sum);
 }
 
-/* Returns 0 and fills @p op, or the drop reason + 1. */
+/* The ECN field of an IPv6 header: the low two bits of the traffic class,
+ * bits 4-5 of its second byte. No checksum to update. */
+static inline uint32_t
+ecn6_of(const struct rte_ipv6_hdr *ip)
+{
+	return (((const uint8_t *)ip)[1] >> 4) & 3u;
+}
+
+static __rte_noinline void
+ecn6_set(struct rte_ipv6_hdr *ip, uint32_t ecn)
+{
+	uint8_t *b1 = (uint8_t *)ip + 1;
+
+	*b1 = (uint8_t)((*b1 & ~0x30u) | ecn << 4);
+}
+
+/*
+ * The outer IPv6 header: version 6, payload length within the frame, and
+ * the caller's m->l3_len (the ESP header's offset) the end of a chain of
+ * extension headers ending in ESP. Returns 0 with that offset in @p l3 and
+ * the outer packet's length in @p olen, or the drop reason + 1.
+ */
+static inline __attribute__((always_inline)) int
+outer6_check(const struct rte_mbuf *m, uint32_t l2, uint32_t *l3, uint32_t *olen)
+{
+	const struct rte_ipv6_hdr *out;
+	const uint8_t *p;
+	uint32_t off = sizeof(*out), end = m->l3_len, nh;
+
+	if (m->data_len < l2 + sizeof(*out))
+		return GVPN_ESP_DROP_BAD_OUTER + 1;
+	out = rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr *, l2);
+	p = (const uint8_t *)out;
+	*olen = sizeof(*out) + rte_be_to_cpu_16(out->payload_len);
+	/* version 4 included: an IPv4 packet under an IPv6 SA */
+	if ((p[0] >> 4) != 6 || *olen > m->data_len - l2 || end < off || end > *olen)
+		return GVPN_ESP_DROP_BAD_OUTER + 1;
+	nh = out->proto;
+	/* The extension headers that may stand between the IPv6 header and
+	 * ESP (RFC 8200 section 4.1): hop-by-hop options, routing and
+	 * destination options; a fragment header means the packet was not
+	 * reassembled. Most packets have none: the loop is not entered. Each
+	 * header read is in the packet: off + 8 <= end <= olen. */
+	while (off < end) {
+		if (nh == IPPROTO_FRAGMENT)
+			return GVPN_ESP_DROP_FRAGMENT + 1;
+		if (nh != IPPROTO_HOPOPTS && nh != IPPROTO_ROUTING && nh != IPPROTO_DSTOPTS)
+			return GVPN_ESP_DROP_NOT_ESP + 1;
+		if (off + 8 > end)
+			return GVPN_ESP_DROP_BAD_OUTER + 1;
+		nh = p[off];
+		off += (p[off + 1] + 1u) * 8;
+	}
+	if (off != end)
+		return GVPN_ESP_DROP_BAD_OUTER + 1;
+	if (nh == IPPROTO_FRAGMENT)
+		return GVPN_ESP_DROP_FRAGMENT + 1;
+	if (nh != GVPN_IPPROTO_ESP)
+		return GVPN_ESP_DROP_NOT_ESP + 1;
+	*l3 = end;
+	return 0;
+}
+
+/* IPv4 SA: returns 0 and fills @p op, or the drop reason + 1. */
 static inline int
 esp_check_one(const struct gvpn_esp_sa_state *st, struct rte_mbuf *m, struct gvpn_crypto_op *op)
 {
@@ -95,7 +159,7 @@ esp_check_one(const struct gvpn_esp_sa_state *st, struct rte_mbuf *m, struct gvp
 	return 0;
 }
 
-/* After a good ICV: trailer and inner header checks, then strip. */
+/* IPv4 SA, after a good ICV: trailer and inner header checks, then strip. */
 static inline int
 esp_decap_one(struct gvpn_esp_sa_state *st, struct rte_mbuf *m, const struct gvpn_crypto_op *op)
 {
@@ -170,6 +234,172 @@ esp_decap_one(struct gvpn_esp_sa_state *st, struct rte_mbuf *m, const struct gvp
 	return 0;
 }
 
+/* IPv6 SA: as esp_check_one(), the outer header being IPv6. */
+static inline int
+esp_check_one6(const struct gvpn_esp_sa_state *st, struct rte_mbuf *m, struct gvpn_crypto_op *op)
+{
+	const struct gvpn_esp_sa *sa = st->sa;
+	const uint32_t l2 = m->l2_len;
+	uint32_t l3, olen, elen, clen;
+	struct esp_hdr *esp;
+	uint8_t *payload;
+	int why;
+
+	if (m->nb_segs != 1)
+		return GVPN_ESP_DROP_CHAINED + 1;
+	why = outer6_check(m, l2, &l3, &olen);
+	if (why != 0)
+		return why;
+	/* Link-layer padding of short frames is not part of the packet. */
+	m->data_len = (uint16_t)(l2 + olen);
+	m->pkt_len = m->data_len;
+
+	elen = olen - l3;
+	if (elen < sizeof(*esp) + sa->iv_len + sa->icv_len + sa->block_mask + 1u)
+		return GVPN_ESP_DROP_SHORT + 1;
+	esp = rte_pktmbuf_mtod_offset(m, struct esp_hdr *, l2 + l3);
+	if (esp->spi != sa->spi)
+		return GVPN_ESP_DROP_BAD_SPI + 1;
+	clen = elen - (uint32_t)sizeof(*esp) - sa->iv_len - sa->icv_len;
+	if ((clen & sa->block_mask) != 0)
+		return GVPN_ESP_DROP_BAD_LEN + 1;
+
+	payload = (uint8_t *)(esp + 1) + sa->iv_len;
+	op->sess = sa->sess;
+	op->iv = (const uint8_t *)(esp + 1);
+	op->auth = (const uint8_t *)esp;
+	op->auth_len = (uint32_t)sizeof(*esp) + sa->iv_len + clen;
+	op->data = payload;
+	op->data_len = clen;
+	op->icv = payload + clen;
+	return 0;
+}
+
+/* IPv6 SA, after a good ICV: as esp_decap_one(), the inner packet being
+ * IPv6 (version, payload length within the payload, the traffic class's
+ * ECN bits merged per RFC 6040), and what is stripped in front the outer
+ * IPv6 header with its extension headers, the ESP header, IV and stamp. */
+static inline int
+esp_decap_one6(struct gvpn_esp_sa_state *st, struct rte_mbuf *m, const struct gvpn_crypto_op *op)
+{
+	const uint32_t l2 = m->l2_len;
+	const uint8_t *ct = op->data;
+	const uint32_t clen = op->data_len;
+	struct rte_ipv6_hdr *in;
+	uint32_t pad = ct[clen - 2], ilen, tlen, hdr, off, ecn, ecn_out;
+	uint8_t *start;
+	int why;
+
+	if (pad + 2 > clen)
+		return GVPN_ESP_DROP_BAD_PAD + 1;
+	for (uint32_t i = 0; i < pad; i++)
+		if (ct[clen - 2 - pad + i] != (uint8_t)(i + 1))
+			return GVPN_ESP_DROP_BAD_PAD + 1;
+	if (ct[clen - 1] == ESP_NH_DUMMY)
+		return GVPN_ESP_DROP_DUMMY + 1;
+	ilen = clen - 2 - pad;
+	why = st->sa->ddd_check(st->sa, ct, ilen, ct[clen - 1], &off);
+	if (why != 0)
+		return why;
+	ilen -= off;
+	in = (struct rte_ipv6_hdr *)(op->data + off);
+	if (ilen < sizeof(*in))
+		return GVPN_ESP_DROP_BAD_INNER + 1;
+	tlen = sizeof(*in) + rte_be_to_cpu_16(in->payload_len);
+	/* TFC padding may follow the inner packet, as for IPv4 */
+	if ((*(const uint8_t *)in >> 4) != 6 || tlen > ilen)
+		return GVPN_ESP_DROP_BAD_INNER + 1;
+
+	start = rte_pktmbuf_mtod(m, uint8_t *);
+	ecn = ecn6_of(in);
+	ecn_out = ecn_decap[ecn << 2 | ecn6_of((const struct rte_ipv6_hdr *)(start + l2))];
+	if (unlikely(ecn_out != ecn)) {
+		if (ecn_out == ECN_DROP)
+			return GVPN_ESP_DROP_CE_NOT_ECT + 1;
+		ecn6_set(in, ecn_out);
+	}
+	hdr = (uint32_t)(op->data - start) - l2 + off;
+	/* The link header, VLAN tags and all, moves as for IPv4; hdr > 40. */
+	if (likely(l2 >= LINK_COPY / 2 && l2 <= LINK_COPY)) {
+		uint8_t *dst = op->data + off - l2;
+		uint64_t head, tail;
+
+		memcpy(&head, start, sizeof(head));
+		memcpy(&tail, start + l2 - sizeof(tail), sizeof(tail));
+		memcpy(dst, &head, sizeof(head));
+		memcpy(dst + l2 - sizeof(tail), &tail, sizeof(tail));
+	} else {
+		memmove(op->data + off - l2, start, l2);
+	}
+	m->data_off += (uint16_t)hdr;
+	m->data_len = (uint16_t)(l2 + tlen);
+	m->pkt_len = m->data_len;
+	m->l3_len = sizeof(*in);
+	st->dec_pkts++;
+	st->dec_bytes += tlen;
+	return 0;
+}
+
+/* Before crypto: pkts[first, end), all of @p st's SA. */
+static inline __attribute__((always_inline)) void
+esp_check_run(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rte_mbuf *pkts[],
+	      uint16_t first, uint16_t end, struct esp_burst *b, const int v6)
+{
+	for (uint16_t i = first; i < end; i++) {
+		int why = v6 ? esp_check_one6(st, pkts[i], &lc->ops[b->nb_op])
+			     : esp_check_one(st, pkts[i], &lc->ops[b->nb_op]);
+
+		if (why != 0)
+			esp_drop(lc, b, pkts[i], st, (enum gvpn_esp_drop)(why - 1));
+		else
+			b->op_pkt[b->nb_op++] = i;
+	}
+}
+
+/* After crypto: operations [first, end) of @p b, all of @p st's SA. */
+static inline __attribute__((always_inline)) void
+esp_open_run(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rte_mbuf *pkts[],
+	     uint16_t first, uint16_t end, struct esp_burst *b, const int v6)
+{
+	for (uint16_t k = first; k < end; k++) {
+		struct rte_mbuf *m = pkts[b->op_pkt[k]];
+		int why;
+
+		if (lc->status[k] == GVPN_CRYPTO_AUTH_FAILED)
+			why = GVPN_ESP_DROP_BAD_ICV + 1;
+		else if (lc->status[k] != GVPN_CRYPTO_OK)
+			why = GVPN_ESP_DROP_CRYPTO + 1;
+		else
+			why = v6 ? esp_decap_one6(st, m, &lc->ops[k])
+				 : esp_decap_one(st, m, &lc->ops[k]);
+		if (why != 0)
+			esp_drop(lc, b, m, st, (enum gvpn_esp_drop)(why - 1));
+		else
+			esp_keep(b, m, st);
+	}
+}
+
+/* One instance of each step per family. */
+#define DECAP_INSTANCE(name, run, v6)                                                              \
+	static void name(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st,                  \
+			 struct rte_mbuf *pkts[], uint16_t first, uint16_t end,                    \
+			 struct esp_burst *b)                                                      \
+	{                                                                                          \
+		run(lc, st, pkts, first, end, b, v6);                                              \
+	}
+DECAP_INSTANCE(check4, esp_check_run, 0)
+DECAP_INSTANCE(open4, esp_open_run, 0)
+DECAP_INSTANCE(check6, esp_check_run, 1)
+DECAP_INSTANCE(open6, esp_open_run, 1)
+#undef DECAP_INSTANCE
+
+void
+esp_decap_select(struct gvpn_esp_sa *sa)
+{
+	sa->decap_check = sa->af == GVPN_AF_IPV6 ? check6 : check4;
+	sa->decap_open = sa->af == GVPN_AF_IPV6 ? open6 : open4;
+}
+
 uint16_t
 gvpn_esp_decrypt_burst(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st[],
 		       struct rte_mbuf *pkts[], uint16_t n)
@@ -180,29 +410,20 @@ gvpn_esp_decrypt_burst(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st[]
 	b.nb_op = 0;
 	b.nb_bad = 0;
 	b.nb_good = 0;
-	for (uint16_t i = 0; i < n; i++) {
-		int why = esp_check_one(st[i], pkts[i], &lc->ops[b.nb_op]);
-
-		if (why != 0)
-			esp_drop(lc, &b, pkts[i], st[i], (enum gvpn_esp_drop)(why - 1));
-		else
-			b.op_pkt[b.nb_op++] = i;
+	/* Runs of packets of one SA, each through its SA's family's steps;
+	 * the runs keep the burst's order. */
+	for (uint16_t i = 0, end; i < n; i = end) {
+		for (end = i + 1; end < n && st[end] == st[i]; end++)
+			;
+		st[i]->sa->decap_check(lc, st[i], pkts, i, end, &b);
 	}
 	lc->backend->process(lc->engine, lc->ops, lc->status, b.nb_op, 1);
-	for (uint16_t k = 0; k < b.nb_op; k++) {
-		uint16_t i = b.op_pkt[k];
-		int why;
+	for (uint16_t k = 0, end; k < b.nb_op; k = end) {
+		struct gvpn_esp_sa_state *s = st[b.op_pkt[k]];
 
-		if (lc->status[k] == GVPN_CRYPTO_AUTH_FAILED)
-			why = GVPN_ESP_DROP_BAD_ICV + 1;
-		else if (lc->status[k] != GVPN_CRYPTO_OK)
-			why = GVPN_ESP_DROP_CRYPTO + 1;
-		else
-			why = esp_decap_one(st[i], pkts[i], &lc->ops[k]);
-		if (why != 0)
-			esp_drop(lc, &b, pkts[i], st[i], (enum gvpn_esp_drop)(why - 1));
-		else
-			esp_keep(&b, pkts[i], st[i]);
+		for (end = k + 1; end < b.nb_op && st[b.op_pkt[end]] == s; end++)
+			;
+		s->sa->decap_open(lc, s, pkts, k, end, &b);
 	}
 	return esp_finish(pkts, st, &b);
 }

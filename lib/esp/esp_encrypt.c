@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Outbound: inner IPv4 packet -> outer IPv4 (inner addresses, DSCP/ECN,
- * DF policy) | ESP header | IV | [delay-detection stamp] | inner packet |
+ * Outbound: inner packet -> outer header of its family (IPv4: inner
+ * addresses, DSCP/ECN, DF policy; IPv6: inner addresses, traffic class and
+ * flow label) | ESP header | IV | [delay-detection stamp] | inner packet |
  * padding | pad length | next header | ICV.
  */
 #include <string.h>
@@ -34,7 +35,7 @@ cksum_fold(uint64_t sum)
  * How an SA makes its IVs and stamps, known when the encapsulation below is
  * compiled for it: each SA's runs of packets go through the instance that
  * fits it (esp_encap_select()), so the common SAs take no call and no load
- * for either.
+ * for either. Each kind is compiled once per address family as well.
  */
 enum encap_kind {
 	ENCAP_ANY,   /* any SA: sa->gen_iv, sa->ddd_stamp */
@@ -42,8 +43,70 @@ enum encap_kind {
 	ENCAP_GCM,   /* 8-byte counter IV (AES-GCM, AES-GMAC), no stamp */
 };
 
-/* Validate the inner packet and build the ESP packet around it, leaving
- * the crypto operation in @p op. Returns 0 or the drop reason + 1. */
+/*
+ * What follows the outer header: ESP header, IV, stamp, padding and trailer
+ * around the inner packet of @p ilen bytes, and the crypto operation in
+ * @p op. Returns 0. The IPv4 encapsulation below keeps these lines as its
+ * own: its code is tuned, and GCC compiles it differently through this.
+ */
+static inline __attribute__((always_inline)) int
+esp_encap_tail(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rte_mbuf *m,
+	       struct gvpn_crypto_op *op, const enum encap_kind kind, const uint32_t ip_len,
+	       struct esp_hdr *esp, uint32_t ilen, uint32_t clen, uint32_t pad, uint32_t tail)
+{
+	const struct gvpn_esp_sa *sa = st->sa;
+	const uint32_t iv_len = kind == ENCAP_CBC16 ? 16 : kind == ENCAP_GCM ? 8 : sa->iv_len;
+	const uint32_t ddd_len = kind == ENCAP_ANY ? sa->ddd_len : 0;
+	uint8_t *payload, *trailer;
+
+	esp->spi = sa->spi;
+	esp->seq = rte_cpu_to_be_32(++st->seq);
+	payload = (uint8_t *)(esp + 1) + iv_len;
+	if (kind == ENCAP_CBC16) {
+		/* iv_random16(), inline */
+		if (unlikely(lc->rng.pos + 16 > GVPN_RNG_BUF))
+			gvpn_rng_refill(&lc->rng);
+		memcpy(esp + 1, lc->rng.buf + lc->rng.pos, 16);
+		lc->rng.pos += 16;
+	} else if (kind == ENCAP_GCM) {
+		/* iv_counter(), inline */
+		uint64_t v = rte_cpu_to_be_64(st->iv_ctr++);
+
+		memcpy(esp + 1, &v, sizeof(v));
+	} else {
+		sa->gen_iv(st, &lc->rng, (uint8_t *)(esp + 1));
+		sa->ddd_stamp(payload);
+	}
+
+	/* RFC 4303 2.4: padding bytes 1, 2, 3, ...; pad <= block_mask < 16.
+	 * Where the ICV's room follows, one 16-byte copy writes them (the
+	 * bytes past the padding are overwritten by the trailer and ICV). */
+	trailer = payload + ddd_len + ilen;
+	if (likely(tail >= sizeof(pad_bytes)))
+		memcpy(trailer, pad_bytes, sizeof(pad_bytes));
+	else
+		for (uint32_t i = 0; i < pad; i++)
+			trailer[i] = pad_bytes[i];
+	trailer[pad] = (uint8_t)pad;
+	trailer[pad + 1] = sa->next_hdr;
+
+	op->sess = sa->sess;
+	op->iv = (const uint8_t *)(esp + 1);
+	op->auth = (const uint8_t *)esp;
+	op->auth_len = (uint32_t)sizeof(*esp) + iv_len + clen;
+	op->data = payload;
+	op->data_len = clen;
+	op->icv = payload + clen;
+
+	m->l3_len = ip_len;
+	m->ol_flags &= ~(RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK);
+	st->enc_pkts++;
+	st->enc_bytes += ilen;
+	return 0;
+}
+
+/* Validate the inner IPv4 packet and build the ESP packet around it,
+ * leaving the crypto operation in @p op. Returns 0 or the drop reason + 1. */
 static inline __attribute__((always_inline)) int
 esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rte_mbuf *m,
 	      struct gvpn_crypto_op *op, const enum encap_kind kind)
@@ -165,10 +228,78 @@ esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 	return 0;
 }
 
+/* As esp_encap_one(), for an IPv6 SA: the inner packet is IPv6, and so is
+ * the outer header. */
+static inline __attribute__((always_inline)) int
+esp_encap_one6(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rte_mbuf *m,
+	       struct gvpn_crypto_op *op, const enum encap_kind kind)
+{
+	const struct gvpn_esp_sa *sa = st->sa;
+	const uint32_t l2 = m->l2_len;
+	const uint32_t iv_len = kind == ENCAP_CBC16 ? 16 : kind == ENCAP_GCM ? 8 : sa->iv_len;
+	const uint32_t ddd_len = kind == ENCAP_ANY ? sa->ddd_len : 0;
+	const uint32_t block_mask = kind == ENCAP_CBC16 ? 15
+				    : kind == ENCAP_GCM ? 3
+							: sa->block_mask;
+	/* Bytes put in front of the inner packet. */
+	const uint32_t hdr =
+	    sizeof(struct rte_ipv6_hdr) + sizeof(struct esp_hdr) + iv_len + ddd_len;
+	const struct rte_ipv6_hdr *in;
+	struct rte_ipv6_hdr *out;
+	uint32_t ilen, clen, pad, tail;
+	uint8_t *start, hops;
+	rte_be32_t vtc_flow;
+
+	if (m->nb_segs != 1)
+		return GVPN_ESP_DROP_CHAINED + 1;
+	if (m->data_len < l2 + sizeof(*in))
+		return GVPN_ESP_DROP_BAD_INNER + 1;
+	in = rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr *, l2);
+	/* A payload length of 0 is taken as it says: a jumbogram (RFC 2675)
+	 * cannot be in an mbuf. */
+	ilen = sizeof(*in) + rte_be_to_cpu_16(in->payload_len);
+	if ((*(const uint8_t *)in >> 4) != 6 || ilen > m->data_len - l2)
+		return GVPN_ESP_DROP_BAD_INNER + 1;
+	clen = (ddd_len + ilen + 2 + block_mask) & ~block_mask;
+	pad = clen - ddd_len - ilen - 2;
+	tail = pad + 2 + sa->icv_len;
+	if (unlikely(rte_pktmbuf_headroom(m) < hdr ||
+		     (uint32_t)m->data_off + l2 + ilen + tail > m->buf_len))
+		return GVPN_ESP_DROP_NO_ROOM + 1;
+	m->data_off -= (uint16_t)hdr;
+	m->data_len = (uint16_t)(l2 + hdr + ilen + tail);
+	m->pkt_len = m->data_len;
+	start = rte_pktmbuf_mtod(m, uint8_t *);
+	/* The link header (VLAN tags and all) moves as for IPv4. */
+	if (likely(l2 <= LINK_COPY))
+		memcpy(start, start + hdr, LINK_COPY);
+	else
+		memmove(start, start + hdr, l2);
+
+	/* Outer header: the inner version, traffic class (DSCP and ECN, RFC
+	 * 6040 normal mode) and flow label word as it is, the hop limit per
+	 * the SA, next header ESP, the inner addresses (address
+	 * preservation). No checksum, no ID, no DF: IPv6 has none. */
+	out = (struct rte_ipv6_hdr *)(start + l2);
+	in = (const struct rte_ipv6_hdr *)(start + l2 + hdr);
+	vtc_flow = in->vtc_flow;
+	hops = sa->ttl != 0 ? sa->ttl : in->hop_limits;
+	/* out ends before in starts: hdr > 40 */
+	memcpy(out->src_addr, in->src_addr, sizeof(out->src_addr));
+	memcpy(out->dst_addr, in->dst_addr, sizeof(out->dst_addr));
+	out->vtc_flow = vtc_flow;
+	out->payload_len = rte_cpu_to_be_16((uint16_t)(hdr - sizeof(*out) + ilen + tail));
+	out->proto = GVPN_IPPROTO_ESP;
+	out->hop_limits = hops;
+	return esp_encap_tail(lc, st, m, op, kind, sizeof(*out), (struct esp_hdr *)(out + 1), ilen,
+			      clen, pad, tail);
+}
+
 /* Encapsulate pkts[first, end), which all use @p st, into b's operations. */
 static inline __attribute__((always_inline)) void
 esp_encap_run(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rte_mbuf *pkts[],
-	      uint16_t first, uint16_t end, struct esp_burst *b, const enum encap_kind kind)
+	      uint16_t first, uint16_t end, struct esp_burst *b, const enum encap_kind kind,
+	      const int v6)
 {
 	/* Each packet takes one IV, built or not: none is ever repeated. */
 	if (unlikely(st->iv_left < (uint64_t)(end - first))) {
@@ -178,7 +309,8 @@ esp_encap_run(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 	}
 	st->iv_left -= end - first;
 	for (uint16_t i = first; i < end; i++) {
-		int why = esp_encap_one(lc, st, pkts[i], &lc->ops[b->nb_op], kind);
+		int why = v6 ? esp_encap_one6(lc, st, pkts[i], &lc->ops[b->nb_op], kind)
+			     : esp_encap_one(lc, st, pkts[i], &lc->ops[b->nb_op], kind);
 
 		if (unlikely(why != 0))
 			esp_drop(lc, b, pkts[i], st, (enum gvpn_esp_drop)(why - 1));
@@ -187,37 +319,34 @@ esp_encap_run(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 	}
 }
 
-static void
-encap_any(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rte_mbuf *pkts[],
-	  uint16_t first, uint16_t end, struct esp_burst *b)
-{
-	esp_encap_run(lc, st, pkts, first, end, b, ENCAP_ANY);
-}
-
-static void
-encap_cbc16(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rte_mbuf *pkts[],
-	    uint16_t first, uint16_t end, struct esp_burst *b)
-{
-	esp_encap_run(lc, st, pkts, first, end, b, ENCAP_CBC16);
-}
-
-static void
-encap_gcm(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rte_mbuf *pkts[],
-	  uint16_t first, uint16_t end, struct esp_burst *b)
-{
-	esp_encap_run(lc, st, pkts, first, end, b, ENCAP_GCM);
-}
+/* One instance per kind and family. */
+#define ENCAP_INSTANCE(name, kind, v6)                                                             \
+	static void name(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st,                  \
+			 struct rte_mbuf *pkts[], uint16_t first, uint16_t end,                    \
+			 struct esp_burst *b)                                                      \
+	{                                                                                          \
+		esp_encap_run(lc, st, pkts, first, end, b, kind, v6);                              \
+	}
+ENCAP_INSTANCE(encap_any, ENCAP_ANY, 0)
+ENCAP_INSTANCE(encap_cbc16, ENCAP_CBC16, 0)
+ENCAP_INSTANCE(encap_gcm, ENCAP_GCM, 0)
+ENCAP_INSTANCE(encap_any6, ENCAP_ANY, 1)
+ENCAP_INSTANCE(encap_cbc16_6, ENCAP_CBC16, 1)
+ENCAP_INSTANCE(encap_gcm6, ENCAP_GCM, 1)
+#undef ENCAP_INSTANCE
 
 esp_encap_fn
 esp_encap_select(const struct gvpn_esp_sa *sa)
 {
+	const int v6 = sa->af == GVPN_AF_IPV6;
+
 	if (sa->ddd_len != 0)
-		return encap_any;
+		return v6 ? encap_any6 : encap_any;
 	if (sa->cipher == GVPN_CIPHER_AES_CBC && sa->iv_len == 16 && sa->block_mask == 15)
-		return encap_cbc16;
+		return v6 ? encap_cbc16_6 : encap_cbc16;
 	if (gvpn_cipher_is_counter(sa->cipher) && sa->iv_len == 8 && sa->block_mask == 3)
-		return encap_gcm;
-	return encap_any;
+		return v6 ? encap_gcm6 : encap_gcm;
+	return v6 ? encap_any6 : encap_any;
 }
 
 uint16_t

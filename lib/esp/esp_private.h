@@ -15,6 +15,8 @@ struct esp_hdr {
 
 /** Next Header value of an IPv4 inner packet in tunnel mode. */
 #define ESP_NH_IPV4 4
+/** Next Header value of an IPv6 inner packet in tunnel mode. */
+#define ESP_NH_IPV6 41
 /** Next Header value of a dummy packet (RFC 4303 section 2.6). */
 #define ESP_NH_DUMMY 59
 
@@ -27,8 +29,8 @@ struct esp_hdr {
 #define ESP_DDD_LEN 12
 
 /** Fill the SA's delay-detection fields (stamp length, next header, hooks)
- *  from @p conf, syncing the stamp clock when the window is non-zero.
- *  Returns 0, or -EIO when there is no clock to stamp with. */
+ *  from @p conf and sa->inner_nh, syncing the stamp clock when the window
+ *  is non-zero. Returns 0, or -EIO when there is no clock to stamp with. */
 int esp_ddd_setup(struct gvpn_esp_sa *sa, const struct gvpn_esp_sa_conf *conf);
 
 /**
@@ -49,6 +51,9 @@ struct esp_burst {
 /** Choose the encapsulation instance that fits @p sa (esp_encrypt.c):
  *  after esp_ddd_setup(). */
 esp_encap_fn esp_encap_select(const struct gvpn_esp_sa *sa);
+
+/** Set @p sa's decapsulation instances for its family (esp_decrypt.c). */
+void esp_decap_select(struct gvpn_esp_sa *sa);
 
 static inline void
 esp_drop(struct gvpn_esp_lcore *lc, struct esp_burst *b, struct rte_mbuf *m,

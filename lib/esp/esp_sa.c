@@ -109,6 +109,9 @@ gvpn_esp_sa_conf_check(const struct gvpn_esp_sa_conf *conf)
 		return -EINVAL;
 	if ((unsigned int)conf->df > GVPN_DF_COPY)
 		return -EINVAL;
+	/* One family: GVPN_AF_ANY names no outer header to build. */
+	if (conf->af != GVPN_AF_IPV4 && conf->af != GVPN_AF_IPV6)
+		return -EINVAL;
 	return gvpn_xform_check(&conf->xform);
 }
 
@@ -150,6 +153,8 @@ gvpn_esp_sa_create(struct gvpn_esp_lcore *lc, const struct gvpn_esp_sa_conf *con
 	sa->icv_len = (uint8_t)gvpn_xform_icv_len(&conf->xform);
 	sa->block_mask = (uint8_t)(gvpn_cipher_block(conf->xform.cipher) - 1);
 	sa->ttl = conf->ttl;
+	sa->af = conf->af;
+	sa->inner_nh = conf->af == GVPN_AF_IPV6 ? ESP_NH_IPV6 : ESP_NH_IPV4;
 	sa->df_keep = conf->df == GVPN_DF_COPY ? rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) : 0;
 	sa->df_set = conf->df == GVPN_DF_SET ? rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG) : 0;
 	if (gvpn_cipher_is_counter(conf->xform.cipher))
@@ -165,6 +170,7 @@ gvpn_esp_sa_create(struct gvpn_esp_lcore *lc, const struct gvpn_esp_sa_conf *con
 		return NULL;
 	}
 	sa->encap = esp_encap_select(sa);
+	esp_decap_select(sa);
 	return sa;
 }
 

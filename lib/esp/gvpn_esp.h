@@ -5,8 +5,10 @@
 /**
  * @file
  * ESP (RFC 4303) tunnel mode with address preservation (RFC 6407 section
- * 5.5.2.1 / R2): the outer IPv4 header carries the inner source and
- * destination, so ordinary routing carries the ESP packet.
+ * 5.5.2.1 / R2): the outer IP header carries the inner source and
+ * destination, so ordinary routing carries the ESP packet. An SA is one
+ * address family: the outer header is the inner packet's family, IPv4 or
+ * IPv6 (doc/esp.md).
  *
  * Three kinds of object:
  *  - struct gvpn_esp_sa: one SA's precomputed, read-only runtime (expanded
@@ -19,7 +21,8 @@
  *    IP ID counter and drop counters.
  *
  * The burst functions take mbufs whose data starts with m->l2_len bytes of
- * link header followed by the IPv4 header; the link header is kept.
+ * link header (VLAN tags included) followed by the IP header of the SA's
+ * family; the link header is kept.
  */
 
 #include <assert.h>
@@ -47,9 +50,9 @@ extern "C" {
 /** Drop reasons of the ESP stage: X(name, id, description). */
 #define GVPN_ESP_DROP_LIST(X)                                                                      \
 	X(CHAINED, "chained", "chained mbuf")                                                      \
-	X(BAD_INNER, "bad_inner", "malformed inner IPv4 packet")                                   \
+	X(BAD_INNER, "bad_inner", "malformed inner IP packet")                                     \
 	X(NO_ROOM, "no_room", "no headroom or tailroom for ESP")                                   \
-	X(BAD_OUTER, "bad_outer", "malformed outer IPv4 header")                                   \
+	X(BAD_OUTER, "bad_outer", "malformed outer IP header, or not the SA's family")             \
 	X(NOT_ESP, "not_esp", "not an ESP packet")                                                 \
 	X(FRAGMENT, "fragment", "ESP fragment not reassembled")                                    \
 	X(SHORT, "short", "ESP packet too short")                                                  \
@@ -57,7 +60,7 @@ extern "C" {
 	X(BAD_LEN, "bad_len", "ciphertext not a multiple of the block size")                       \
 	X(BAD_ICV, "bad_icv", "integrity check failed")                                            \
 	X(BAD_PAD, "bad_pad", "bad ESP padding")                                                   \
-	X(BAD_NEXT_HDR, "bad_next_hdr", "next header is not IPv4")                                 \
+	X(BAD_NEXT_HDR, "bad_next_hdr", "next header is not the SA's family (IPv4 or IPv6)")       \
 	X(DUMMY, "dummy", "dummy packet (next header 59)")                                         \
 	X(CRYPTO, "crypto", "crypto engine error")                                                 \
 	X(BAD_STAMP, "bad_stamp", "delay-detection timestamp missing or malformed")                \
@@ -78,8 +81,11 @@ const char *gvpn_esp_drop_id(enum gvpn_esp_drop d);
 struct gvpn_esp_sa_conf {
 	uint32_t spi;			/**< host order, > 255 (RFC 4303) */
 	struct gvpn_crypto_xform xform; /**< algorithms and keys */
-	enum gvpn_df_mode df;
-	uint8_t ttl; /**< outer TTL; 0 copies the inner TTL */
+	enum gvpn_df_mode df;		/**< IPv4 only: IPv6 has no DF bit */
+	uint8_t ttl;			/**< outer TTL or hop limit; 0 copies the inner one */
+	/** Address family of the SA (enum gvpn_af): GVPN_AF_IPV4 (0) or
+	 *  GVPN_AF_IPV6, the family of its inner and outer headers alike. */
+	uint8_t af;
 	/** Time-based anti-replay window in seconds (R23, from the group
 	 *  policy): non-zero stamps every packet sent with its send time and
 	 *  drops received packets whose stamp is further than this from now;
@@ -99,6 +105,13 @@ struct esp_burst;
 
 /** Encapsulate pkts[first, end), which all use SA state @p st (internal). */
 typedef void (*esp_encap_fn)(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st,
+			     struct rte_mbuf *pkts[], uint16_t first, uint16_t end,
+			     struct esp_burst *b);
+
+/** One step of decapsulation for a run of one SA's packets (internal):
+ *  before crypto, pkts[first, end); after it, the operations [first, end)
+ *  of @p b, whose packets are pkts[b->op_pkt[k]]. */
+typedef void (*esp_decap_fn)(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st,
 			     struct rte_mbuf *pkts[], uint16_t first, uint16_t end,
 			     struct esp_burst *b);
 
@@ -149,6 +162,8 @@ struct gvpn_esp_sa {
 	uint8_t ttl;
 	uint16_t df_keep; /**< network order: inner flags bits kept */
 	uint16_t df_set;  /**< network order: flag bits forced on */
+	uint8_t af;	  /**< enum gvpn_af: IPv4 or IPv6 */
+	uint8_t inner_nh; /**< next header of the inner packet: 4 or 41 */
 	/** Write the IV of the next packet; chosen once by the cipher. */
 	void (*gen_iv)(struct gvpn_esp_sa_state *st, struct gvpn_rng *rng, uint8_t *iv);
 	/* Delivery delay detection (R23), chosen once by replay_window_s. */
@@ -163,9 +178,14 @@ struct gvpn_esp_sa {
 	 *  in @p off, or the drop reason + 1. */
 	int (*ddd_check)(const struct gvpn_esp_sa *sa, const uint8_t *p, uint32_t len, uint8_t nh,
 			 uint32_t *off);
-	/** Encapsulation of a run of packets: the instance for this SA's IV
-	 *  and stamp, chosen once. */
+	/** Encapsulation of a run of packets: the instance for this SA's
+	 *  family, IV and stamp, chosen once. */
 	esp_encap_fn encap;
+	/** Decapsulation of a run of packets, before crypto (outer header,
+	 *  lengths, SPI) and after it (trailer, inner packet, strip): the
+	 *  instances for this SA's family, chosen once. */
+	esp_decap_fn decap_check;
+	esp_decap_fn decap_open;
 	const struct gvpn_crypto_ops *backend;
 	enum gvpn_cipher cipher;
 	enum gvpn_auth auth;
@@ -223,7 +243,7 @@ void gvpn_esp_lcore_free(struct gvpn_esp_lcore *lc);
  * Validate a configuration without creating anything.
  *
  * @return
- *   0, or -EINVAL (bad SPI, algorithm or key length).
+ *   0, or -EINVAL (bad SPI, family, DF mode, algorithm or key length).
  */
 int gvpn_esp_sa_conf_check(const struct gvpn_esp_sa_conf *conf);
 
@@ -270,7 +290,9 @@ void gvpn_esp_sa_state_iv(struct gvpn_esp_sa_state *st, uint64_t base, uint64_t 
  * @param st
  *   st[i] is the SA state for pkts[i]; every SA uses lc's backend.
  * @param pkts
- *   Inner IPv4 packets after m->l2_len bytes of link header.
+ *   Inner packets of their SA's family (IPv4 or IPv6) after m->l2_len
+ *   bytes of link header. On return m->l3_len is the outer IP header's
+ *   length (20 or 40).
  * @param n
  *   At most GVPN_ESP_BURST_MAX.
  * @return
@@ -287,6 +309,13 @@ uint16_t gvpn_esp_encrypt_burst(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_st
  *
  * @param st
  *   st[i] is the SA state that pkts[i]'s SPI selected.
+ * @param pkts
+ *   ESP packets after m->l2_len bytes of link header. For an IPv6 SA,
+ *   m->l3_len is the offset of the ESP header from the IPv6 header's start
+ *   (40 plus the extension headers in front of ESP, which are checked to
+ *   lead to it); an IPv4 SA reads the IHL instead. On return the inner
+ *   packet follows the link header and m->l3_len is its IP header length
+ *   (40 for IPv6).
  * @return
  *   Number of inner packets returned at the front; the dropped ones follow,
  *   counted by reason in lc->stats and their SA state's drops. @p st is

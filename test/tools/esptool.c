@@ -5,9 +5,10 @@
  *
  *   gvpn-esptool encrypt|decrypt [options] IN.pcap OUT.pcap
  *
- * Ethernet or raw-IPv4 captures; the link header is kept. Prints what it
- * did and every drop by reason on stderr; exit 0 after processing, 2 on a
- * usage error, 1 on any other failure.
+ * Ethernet (VLAN tags included) or raw-IP captures; the link header is
+ * kept. The SA's family (--family) is that of the inner and outer packets.
+ * Prints what it did and every drop by reason on stderr; exit 0 after
+ * processing, 2 on a usage error, 1 on any other failure.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -40,7 +41,8 @@ usage(void)
 	    "                              hmac-sha384-192 hmac-sha512-256 none\n"
 	    "  --auth-key HEX              integrity key\n"
 	    "  --df clear|set|copy         outer DF bit (clear)\n"
-	    "  --ttl N                     outer TTL, 0 copies the inner one (64)\n"
+	    "  --ttl N                     outer TTL or hop limit, 0 copies the inner one (64)\n"
+	    "  --family ipv4|ipv6          the SA's address family (ipv4)\n"
 	    "  --seed HEX                  32-byte IV generator seed (reproducible output)\n"
 	    "  --replay-window S           time-based anti-replay window, seconds (0: off)\n");
 }
@@ -83,6 +85,7 @@ parse_args(int argc, char **argv, struct args *a)
 	    {"seed", required_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"replay-window", required_argument, NULL, 'w'},
+	    {"family", required_argument, NULL, 'f'},
 	    {NULL, 0, NULL, 0},
 	};
 	int has_cipher = 0, opt;
@@ -161,6 +164,16 @@ parse_args(int argc, char **argv, struct args *a)
 			}
 			a->conf.ttl = (uint8_t)ttl;
 			break;
+		case 'f':
+			if (strcmp(optarg, "ipv4") == 0)
+				a->conf.af = GVPN_AF_IPV4;
+			else if (strcmp(optarg, "ipv6") == 0)
+				a->conf.af = GVPN_AF_IPV6;
+			else {
+				fprintf(stderr, "gvpn-esptool: --family: ipv4 or ipv6\n");
+				return -1;
+			}
+			break;
 		case 'w':
 			errno = 0;
 			unsigned long w = strtoul(optarg, &end, 0);
@@ -200,6 +213,36 @@ parse_args(int argc, char **argv, struct args *a)
 	a->in = argv[optind];
 	a->out = argv[optind + 1];
 	return 0;
+}
+
+/* The link header's length: Ethernet and its 802.1Q / 802.1ad tags. */
+static uint16_t
+link_len(const u_char *p, uint32_t len, uint16_t l2)
+{
+	while (
+	    l2 != 0 && l2 + 4u <= len &&
+	    ((p[l2 - 2] == 0x81 && p[l2 - 1] == 0x00) || (p[l2 - 2] == 0x88 && p[l2 - 1] == 0xa8)))
+		l2 += 4;
+	return l2;
+}
+
+/* Where ESP starts in an IPv6 packet: after the header and the hop-by-hop,
+ * routing and destination options headers in front of it (what the
+ * worker's parse stage finds); 40 if the chain is not that. */
+static uint16_t
+ipv6_esp_offset(const u_char *ip, uint32_t len)
+{
+	uint32_t off = 40;
+	uint8_t nh;
+
+	if (len < 40)
+		return 40;
+	nh = ip[6];
+	while ((nh == 0 || nh == 43 || nh == 60) && off + 8 <= len) {
+		nh = ip[off];
+		off += (ip[off + 1] + 1u) * 8;
+	}
+	return nh == 50 && off <= len && off < 512 ? (uint16_t)off : 40;
 }
 
 struct run {
@@ -258,6 +301,7 @@ process(struct args *a, struct rte_mempool *mp, struct run *r)
 		break;
 	case DLT_RAW:
 	case DLT_IPV4:
+	case DLT_IPV6:
 		l2 = 0;
 		break;
 	default:
@@ -291,7 +335,9 @@ process(struct args *a, struct rte_mempool *mp, struct run *r)
 			continue;
 		}
 		memcpy(p, data, h->caplen);
-		m->l2_len = l2;
+		m->l2_len = link_len(data, h->caplen, l2);
+		if (a->decrypt && a->conf.af == GVPN_AF_IPV6)
+			m->l3_len = ipv6_esp_offset(data + m->l2_len, h->caplen - m->l2_len);
 		hdrs[n] = *h;
 		pkts[n++] = m;
 		if (n == BURST) {

@@ -799,6 +799,739 @@ test_decapsulation_combines_ecn_per_rfc6040(void **state)
 	}
 }
 
+/* --- IPv6 SAs --- */
+
+static struct gvpn_esp_sa_conf
+conf6_for(enum gvpn_cipher c, uint8_t klen, enum gvpn_auth a)
+{
+	struct gvpn_esp_sa_conf conf = conf_for(c, klen, a);
+
+	conf.af = GVPN_AF_IPV6;
+	return conf;
+}
+
+/*
+ * RFC 4303 tunnel mode in IPv6 with address preservation, checked with
+ * OpenSSL directly: version 6, the inner traffic class and flow label,
+ * payload length, next header 50, hop limit from the SA, the inner
+ * addresses; inside, the inner packet as it was, padding 1, 2, ... and next
+ * header 41. Behind one and two VLAN tags too, which stay as they were.
+ */
+static void
+test_ipv6_encrypt_builds_rfc4303_tunnel_with_preserved_addresses(void **state)
+{
+	struct gvpn_esp_sa_conf c = conf6_for(GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96);
+	struct esp_fixture f;
+
+	(void)state;
+	esp_fixture_init(&f, &gvpn_crypto_ipsecmb, &c, seed);
+	assert_int_equal(f.sa->af, GVPN_AF_IPV6);
+	for (unsigned int tags = 0; tags <= 2; tags++) {
+		struct gvpn_esp_sa_state *st[2] = {&f.st, &f.st};
+		struct rte_mbuf *m[2], *orig;
+		const uint32_t l2 = L2 + 4 * tags;
+
+		orig = esp_inner_packet6(101, 0xb9 /* DSCP EF, ECN ECT(1) */, 0xabcde);
+		m[0] = esp_inner_packet6(101, 0xb9, 0xabcde);
+		m[1] = esp_inner_packet6(101, 0xb9, 0xabcde);
+		if (tags != 0) {
+			esp_add_vlan_tags(orig, tags);
+			esp_add_vlan_tags(m[0], tags);
+			esp_add_vlan_tags(m[1], tags);
+		}
+		assert_int_equal(gvpn_esp_encrypt_burst(f.lc, st, m, 2), 2);
+		for (int k = 0; k < 2; k++) {
+			const struct rte_ipv6_hdr *o = esp_ip6_of(m[k]), *i = esp_ip6_of(orig);
+			const uint8_t *esp = (const uint8_t *)(o + 1);
+			const uint8_t *iv = esp + 8, *ct = esp + 24;
+			uint32_t plen = rte_be_to_cpu_16(o->payload_len);
+			uint32_t clen = plen - 8 - 16 - 12;
+			uint8_t plain[2048], mac[EVP_MAX_MD_SIZE];
+			EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+			unsigned int maclen;
+			int l1, l2f;
+			uint8_t pad;
+
+			assert_int_equal(m[k]->l2_len, l2);
+			assert_int_equal(m[k]->l3_len, 40);
+			assert_memory_equal(rte_pktmbuf_mtod(m[k], uint8_t *),
+					    rte_pktmbuf_mtod(orig, uint8_t *), l2);
+			assert_int_equal(m[k]->data_len, l2 + 40 + plen);
+			assert_int_equal(rte_be_to_cpu_32(o->vtc_flow) >> 28, 6);
+			assert_int_equal(esp_tc_of(o), 0xb9);
+			assert_int_equal(esp_flow_of(o), 0xabcde);
+			assert_int_equal(o->proto, 50);
+			assert_int_equal(o->hop_limits, 64);
+			assert_memory_equal(o->src_addr, i->src_addr, 16);
+			assert_memory_equal(o->dst_addr, i->dst_addr, 16);
+			assert_int_equal(esp[0] << 24 | esp[1] << 16 | esp[2] << 8 | esp[3],
+					 0x1001);
+			assert_int_equal(esp[4] << 24 | esp[5] << 16 | esp[6] << 8 | esp[7],
+					 (int)(2 * tags) + k + 1);
+			assert_int_equal(clen % 16, 0);
+			HMAC(EVP_sha1(), auth_key, 20, esp, 24 + clen, mac, &maclen);
+			assert_memory_equal(mac, ct + clen, 12);
+			assert_int_equal(
+			    EVP_DecryptInit_ex(ctx, EVP_aes_128_cbc(), NULL, cipher_key, iv), 1);
+			EVP_CIPHER_CTX_set_padding(ctx, 0);
+			assert_int_equal(EVP_DecryptUpdate(ctx, plain, &l1, ct, (int)clen), 1);
+			assert_int_equal(EVP_DecryptFinal_ex(ctx, plain + l1, &l2f), 1);
+			EVP_CIPHER_CTX_free(ctx);
+			assert_memory_equal(plain, i, 141);
+			pad = plain[clen - 2];
+			assert_int_equal(141 + pad + 2, clen);
+			for (uint8_t b = 0; b < pad; b++)
+				assert_int_equal(plain[141 + b], b + 1);
+			assert_int_equal(plain[clen - 1], 41);
+			rte_pktmbuf_free(m[k]);
+		}
+		rte_pktmbuf_free(orig);
+	}
+	assert_int_equal(f.st.enc_pkts, 6);
+	assert_int_equal(f.st.enc_bytes, 6 * 141);
+	esp_fixture_fini(&f);
+}
+
+/* The hop limit is the SA's ttl, or the inner one's with ttl 0; the DF
+ * policy, IPv4's, changes nothing in IPv6. */
+static void
+test_ipv6_hop_limit_follows_ttl(void **state)
+{
+	static const struct {
+		uint8_t ttl;
+		enum gvpn_df_mode df;
+		uint8_t want;
+	} cases[] = {{64, GVPN_DF_CLEAR, 64}, {0, GVPN_DF_SET, 17}, {255, GVPN_DF_COPY, 255}};
+
+	(void)state;
+	for (size_t k = 0; k < ARRAY_LEN(cases); k++) {
+		struct gvpn_esp_sa_conf c = conf6_for(GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE);
+		struct esp_fixture f;
+		struct rte_mbuf *m;
+
+		c.ttl = cases[k].ttl;
+		c.df = cases[k].df;
+		esp_fixture_init(&f, &gvpn_crypto_ipsecmb, &c, seed);
+		m = esp_encrypt_one(&f, 40);
+		assert_int_equal(esp_ip6_of(m)->hop_limits, cases[k].want);
+		/* the rest of the header does not depend on either */
+		assert_int_equal(esp_ip6_of(m)->proto, 50);
+		assert_int_equal(rte_be_to_cpu_16(esp_ip6_of(m)->payload_len),
+				 m->data_len - L2 - 40);
+		/* and the inner packet comes back with its own hop limit */
+		esp_decrypt_one_expect(&f, m, 1, GVPN_ESP_DROP_MAX, "hop limit");
+		esp_fixture_fini(&f);
+	}
+}
+
+/*
+ * Every algorithm, both backends: the same bytes from the same IV stream,
+ * each decrypting the other's back to the original frame (untagged, one
+ * tag, two tags), the inner IPv6 header 40 bytes (l3_len).
+ */
+static void
+test_ipv6_round_trips_for_every_algorithm(void **state)
+{
+	enum { BURST = 30 };
+
+	(void)state;
+	for (size_t a = 0; a < ARRAY_LEN(algs); a++) {
+		struct gvpn_esp_sa_conf c = conf6_for(algs[a].c, algs[a].klen, algs[a].a);
+		struct esp_fixture mb, os;
+
+		esp_fixture_init(&mb, &gvpn_crypto_ipsecmb, &c, seed);
+		esp_fixture_init(&os, &gvpn_crypto_openssl, &c, seed);
+		for (unsigned int base = 0; base < 3 * BURST; base += BURST) {
+			struct rte_mbuf *x[BURST], *y[BURST], *ref[BURST];
+			struct gvpn_esp_sa_state *smb[BURST], *sos[BURST];
+
+			for (unsigned int i = 0; i < BURST; i++) {
+				/* sizes 0..89 and 1400..1489, tags 0, 1, 2 in turn */
+				const uint16_t p = (uint16_t)(base + i + (i % 2 ? 1400 : 0));
+				const uint8_t tc = (uint8_t)(i * 37);
+
+				x[i] = esp_inner_packet6(p, tc, i * 4099);
+				y[i] = esp_inner_packet6(p, tc, i * 4099);
+				ref[i] = esp_inner_packet6(p, tc, i * 4099);
+				if (i % 3 != 0) {
+					esp_add_vlan_tags(x[i], i % 3);
+					esp_add_vlan_tags(y[i], i % 3);
+					esp_add_vlan_tags(ref[i], i % 3);
+				}
+				smb[i] = &mb.st;
+				sos[i] = &os.st;
+			}
+			assert_int_equal(gvpn_esp_encrypt_burst(mb.lc, smb, x, BURST), BURST);
+			assert_int_equal(gvpn_esp_encrypt_burst(os.lc, sos, y, BURST), BURST);
+			for (unsigned int i = 0; i < BURST; i++) {
+				assert_int_equal(x[i]->data_len, y[i]->data_len);
+				if (memcmp(rte_pktmbuf_mtod(x[i], void *),
+					   rte_pktmbuf_mtod(y[i], void *), x[i]->data_len) != 0)
+					fail_msg("%s/%s: packet %u differs",
+						 gvpn_cipher_name(c.xform.cipher),
+						 gvpn_auth_name(c.xform.auth), base + i);
+			}
+			assert_int_equal(gvpn_esp_decrypt_burst(os.lc, sos, x, BURST), BURST);
+			assert_int_equal(gvpn_esp_decrypt_burst(mb.lc, smb, y, BURST), BURST);
+			for (unsigned int i = 0; i < BURST; i++) {
+				assert_int_equal(x[i]->data_len, ref[i]->data_len);
+				assert_int_equal(x[i]->l2_len, ref[i]->l2_len);
+				assert_int_equal(x[i]->l3_len, 40);
+				assert_memory_equal(rte_pktmbuf_mtod(x[i], void *),
+						    rte_pktmbuf_mtod(ref[i], void *),
+						    ref[i]->data_len);
+				assert_memory_equal(rte_pktmbuf_mtod(y[i], void *),
+						    rte_pktmbuf_mtod(ref[i], void *),
+						    ref[i]->data_len);
+				rte_pktmbuf_free(x[i]);
+				rte_pktmbuf_free(y[i]);
+				rte_pktmbuf_free(ref[i]);
+			}
+		}
+		for (int d = 0; d < GVPN_ESP_DROP_MAX; d++) {
+			assert_int_equal(mb.lc->stats.drop[d], 0);
+			assert_int_equal(os.lc->stats.drop[d], 0);
+		}
+		assert_int_equal(mb.st.dec_pkts, 3 * BURST);
+		esp_fixture_fini(&mb);
+		esp_fixture_fini(&os);
+	}
+}
+
+/* One burst mixing an IPv4 and an IPv6 SA, packet by packet and in runs:
+ * each packet takes its own SA's family, both ways, in order. */
+static void
+test_one_burst_mixes_families(void **state)
+{
+	struct gvpn_esp_sa_conf c4 = conf_for(GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE);
+	struct gvpn_esp_sa_conf c6 = conf6_for(GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE);
+	static const int v6[8] = {0, 1, 1, 0, 1, 0, 0, 1};
+	struct gvpn_esp_sa_state s6, *st[8];
+	struct rte_mbuf *m[8], *ref[8];
+	struct gvpn_esp_sa *sa6;
+	struct esp_fixture f;
+
+	(void)state;
+	esp_fixture_init(&f, &gvpn_crypto_ipsecmb, &c4, seed);
+	c6.spi = 0x6006;
+	sa6 = gvpn_esp_sa_create(f.lc, &c6, SOCKET_ID_ANY);
+	assert_non_null(sa6);
+	gvpn_esp_sa_state_init(&s6, sa6, f.lc);
+	for (int i = 0; i < 8; i++) {
+		m[i] = v6[i] ? esp_inner_packet6((uint16_t)(i * 10), 0, 0)
+			     : esp_inner_packet((uint16_t)(i * 10), 0, 0);
+		ref[i] = v6[i] ? esp_inner_packet6((uint16_t)(i * 10), 0, 0)
+			       : esp_inner_packet((uint16_t)(i * 10), 0, 0);
+		st[i] = v6[i] ? &s6 : &f.st;
+	}
+	assert_int_equal(gvpn_esp_encrypt_burst(f.lc, st, m, 8), 8);
+	for (int i = 0; i < 8; i++) {
+		const uint8_t *ip = rte_pktmbuf_mtod_offset(m[i], const uint8_t *, L2);
+
+		assert_int_equal(ip[0] >> 4, v6[i] ? 6 : 4);
+		assert_int_equal(m[i]->l3_len, v6[i] ? 40 : 20);
+	}
+	assert_int_equal(gvpn_esp_decrypt_burst(f.lc, st, m, 8), 8);
+	for (int i = 0; i < 8; i++) {
+		assert_ptr_equal(st[i], v6[i] ? &s6 : &f.st);
+		assert_int_equal(m[i]->data_len, ref[i]->data_len);
+		assert_memory_equal(rte_pktmbuf_mtod(m[i], void *),
+				    rte_pktmbuf_mtod(ref[i], void *), ref[i]->data_len);
+		rte_pktmbuf_free(m[i]);
+		rte_pktmbuf_free(ref[i]);
+	}
+	assert_int_equal(s6.dec_pkts, 4);
+	assert_int_equal(f.st.dec_pkts, 4);
+	gvpn_esp_sa_free(sa6);
+	esp_fixture_fini(&f);
+}
+
+/*
+ * RFC 6040 for IPv6: encapsulation copies the traffic class (DSCP and ECN)
+ * and the flow label; decapsulation merges the outer ECN field into the
+ * inner traffic class by the table of section 4.2, as for IPv4, and keeps
+ * the DSCP and the flow label.
+ */
+static void
+test_ipv6_ecn_per_rfc6040(void **state)
+{
+	static const int table[4][4] = {
+	    /* outer:  NOT_ECT ECT_1 ECT_0 CE, by inner */
+	    [NOT_ECT] = {NOT_ECT, NOT_ECT, NOT_ECT, DROP},
+	    [ECT_1] = {ECT_1, ECT_1, ECT_1, CE},
+	    [ECT_0] = {ECT_0, ECT_1, ECT_0, CE},
+	    [CE] = {CE, CE, CE, CE},
+	};
+	const struct gvpn_crypto_ops *be[] = {&gvpn_crypto_ipsecmb, &gvpn_crypto_openssl};
+
+	(void)state;
+	for (size_t b = 0; b < ARRAY_LEN(be); b++) {
+		struct gvpn_esp_sa_conf c = conf6_for(GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE);
+		struct esp_fixture f;
+
+		esp_fixture_init(&f, be[b], &c, seed);
+		for (int inner = 0; inner < 4; inner++) {
+			for (int outer = 0; outer < 4; outer++) {
+				const uint8_t dscp = 0xb8; /* EF */
+				const uint32_t flow = 0x5a5a5;
+				struct rte_mbuf *m =
+				    esp_inner_packet6(30, (uint8_t)(dscp | inner), flow);
+				struct gvpn_esp_sa_state *st[1] = {&f.st};
+				struct gvpn_esp_stats before = f.lc->stats;
+				struct rte_ipv6_hdr *o;
+				const int want = table[inner][outer];
+				uint16_t good;
+
+				assert_int_equal(gvpn_esp_encrypt_burst(f.lc, st, &m, 1), 1);
+				o = esp_ip6_of(m);
+				assert_int_equal(esp_tc_of(o), dscp | inner);
+				assert_int_equal(esp_flow_of(o), flow);
+				/* a router on the way marks the outer header */
+				o->vtc_flow =
+				    rte_cpu_to_be_32((rte_be_to_cpu_32(o->vtc_flow) & ~(3u << 20)) |
+						     (uint32_t)outer << 20);
+				good = gvpn_esp_decrypt_burst(f.lc, st, &m, 1);
+				if (want == DROP) {
+					if (good != 0)
+						fail_msg("inner %d outer %d: forwarded", inner,
+							 outer);
+					assert_int_equal(
+					    f.lc->stats.drop[GVPN_ESP_DROP_CE_NOT_ECT] -
+						before.drop[GVPN_ESP_DROP_CE_NOT_ECT],
+					    1);
+				} else {
+					if (good != 1)
+						fail_msg("inner %d outer %d: dropped", inner,
+							 outer);
+					o = esp_ip6_of(m);
+					if (esp_tc_of(o) != (dscp | want))
+						fail_msg("inner %d outer %d: TC %#x, want %#x",
+							 inner, outer, esp_tc_of(o), dscp | want);
+					assert_int_equal(esp_flow_of(o), flow);
+					assert_int_equal(rte_be_to_cpu_32(o->vtc_flow) >> 28, 6);
+				}
+				rte_pktmbuf_free(m);
+			}
+		}
+		esp_fixture_fini(&f);
+	}
+}
+
+/* Insert @p n bytes of extension headers (each hop-by-hop or destination
+ * options of 8 or 16 bytes, padded with PadN) between the outer IPv6
+ * header and ESP, with the chain's next headers set; l3_len covers them. */
+static void
+insert_ext_headers(struct rte_mbuf *m, const uint8_t *types, const uint8_t *lens, int count)
+{
+	uint32_t total = 0, l2 = m->l2_len;
+	struct rte_ipv6_hdr *ip;
+	uint8_t *p, *x;
+
+	for (int i = 0; i < count; i++)
+		total += lens[i];
+	p = (uint8_t *)rte_pktmbuf_prepend(m, (uint16_t)total);
+	assert_non_null(p);
+	memmove(p, p + total, l2 + 40);
+	ip = (struct rte_ipv6_hdr *)(p + l2);
+	x = (uint8_t *)(ip + 1);
+	for (int i = 0; i < count; i++) {
+		memset(x, 0, lens[i]);
+		x[0] = i + 1 < count ? types[i + 1] : 50;
+		x[1] = (uint8_t)(lens[i] / 8 - 1);
+		x[2] = 1; /* PadN */
+		x[3] = (uint8_t)(lens[i] - 4);
+		x += lens[i];
+	}
+	ip->proto = types[0];
+	ip->payload_len = rte_cpu_to_be_16((uint16_t)(rte_be_to_cpu_16(ip->payload_len) + total));
+	m->l3_len = 40 + total;
+}
+
+/* Outer IPv6 with extension headers in front of ESP: stripped with it. */
+static void
+test_ipv6_extension_headers_before_esp_are_stripped(void **state)
+{
+	static const uint8_t types[3] = {0, 43, 60}, lens[3] = {8, 16, 8};
+	struct gvpn_esp_sa_conf c = conf6_for(GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96);
+	struct esp_fixture f;
+
+	(void)state;
+	esp_fixture_init(&f, &gvpn_crypto_ipsecmb, &c, seed);
+	for (int n = 1; n <= 3; n++) {
+		for (unsigned int tags = 0; tags <= 2; tags += 2) {
+			struct rte_mbuf *ref = esp_inner_packet6(77, 0x20, 99);
+			struct gvpn_esp_sa_state *st[1] = {&f.st};
+			struct rte_mbuf *m = esp_inner_packet6(77, 0x20, 99);
+
+			if (tags != 0) {
+				esp_add_vlan_tags(ref, tags);
+				esp_add_vlan_tags(m, tags);
+			}
+			assert_int_equal(gvpn_esp_encrypt_burst(f.lc, st, &m, 1), 1);
+			insert_ext_headers(m, types, lens, n);
+			assert_int_equal(gvpn_esp_decrypt_burst(f.lc, st, &m, 1), 1);
+			assert_int_equal(m->data_len, ref->data_len);
+			assert_int_equal(m->l3_len, 40);
+			assert_memory_equal(rte_pktmbuf_mtod(m, void *),
+					    rte_pktmbuf_mtod(ref, void *), ref->data_len);
+			rte_pktmbuf_free(m);
+			rte_pktmbuf_free(ref);
+		}
+	}
+	esp_fixture_fini(&f);
+}
+
+/* Packet-level manglings of IPv6 ESP that need no key. */
+static void
+cut6_below_ip_header(struct rte_mbuf *m)
+{
+	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - L2 - 39));
+}
+
+static void
+set6_payload_beyond_frame(struct rte_mbuf *m)
+{
+	esp_ip6_of(m)->payload_len = rte_cpu_to_be_16((uint16_t)(m->data_len - L2 - 40 + 1));
+}
+
+static void
+set6_version_4(struct rte_mbuf *m)
+{
+	rte_pktmbuf_mtod_offset(m, uint8_t *, L2)[0] = 0x45;
+}
+
+static void
+set6_version_5(struct rte_mbuf *m)
+{
+	rte_pktmbuf_mtod_offset(m, uint8_t *, L2)[0] = 0x50;
+}
+
+static void
+set6_l3_len_short(struct rte_mbuf *m)
+{
+	m->l3_len = 32;
+}
+
+static void
+set6_l3_len_beyond_packet(struct rte_mbuf *m)
+{
+	m->l3_len = (uint16_t)(m->data_len - L2 + 8);
+}
+
+static void
+set6_l3_len_past_esp(struct rte_mbuf *m)
+{
+	m->l3_len = 48; /* the caller's ESP offset is not where the chain ends */
+}
+
+static void
+set6_proto_udp(struct rte_mbuf *m)
+{
+	esp_ip6_of(m)->proto = 17;
+}
+
+static void
+set6_proto_fragment(struct rte_mbuf *m)
+{
+	esp_ip6_of(m)->proto = 44;
+}
+
+static void
+ext6_fragment_header(struct rte_mbuf *m)
+{
+	static const uint8_t t[1] = {44}, l[1] = {8};
+
+	insert_ext_headers(m, t, l, 1);
+}
+
+static void
+ext6_then_fragment(struct rte_mbuf *m)
+{
+	static const uint8_t t[2] = {0, 44}, l[2] = {8, 8};
+
+	insert_ext_headers(m, t, l, 2);
+}
+
+static void
+ext6_unknown_header(struct rte_mbuf *m)
+{
+	static const uint8_t t[1] = {51}, l[1] = {8}; /* AH */
+
+	insert_ext_headers(m, t, l, 1);
+}
+
+static void
+ext6_chain_ends_in_udp(struct rte_mbuf *m)
+{
+	static const uint8_t t[1] = {60}, l[1] = {8};
+
+	insert_ext_headers(m, t, l, 1);
+	rte_pktmbuf_mtod_offset(m, uint8_t *, L2 + 40)[0] = 17;
+}
+
+static void
+ext6_longer_than_l3_len(struct rte_mbuf *m)
+{
+	static const uint8_t t[1] = {60}, l[1] = {16};
+
+	insert_ext_headers(m, t, l, 1);
+	m->l3_len = 48; /* the chain says 16 bytes */
+}
+
+static void
+ext6_not_walked(struct rte_mbuf *m)
+{
+	static const uint8_t t[1] = {0}, l[1] = {8};
+
+	insert_ext_headers(m, t, l, 1);
+	m->l3_len = 40; /* the caller did not walk it */
+}
+
+static void
+cut6_esp_short(struct rte_mbuf *m)
+{
+	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - L2 - 40 - 8 - 16 - 12));
+	esp_ip6_of(m)->payload_len = rte_cpu_to_be_16(8 + 16 + 12);
+}
+
+static void
+cut6_odd_length(struct rte_mbuf *m)
+{
+	rte_pktmbuf_trim(m, 5);
+	esp_ip6_of(m)->payload_len = rte_cpu_to_be_16((uint16_t)(m->data_len - L2 - 40));
+}
+
+static void
+set6_wrong_spi(struct rte_mbuf *m)
+{
+	rte_pktmbuf_mtod_offset(m, uint8_t *, L2 + 40)[3] ^= 0x01;
+}
+
+static void
+flip6_ciphertext_bit(struct rte_mbuf *m)
+{
+	rte_pktmbuf_mtod_offset(m, uint8_t *, L2 + 40 + 24)[5] ^= 0x10;
+}
+
+static void
+add6_link_padding(struct rte_mbuf *m)
+{
+	/* bytes behind the IPv6 packet in the frame: not part of it */
+	memset(rte_pktmbuf_append(m, 6), 0xee, 6);
+}
+
+static void
+mangle6_inner_version_4(uint8_t *p, uint32_t *clen)
+{
+	(void)clen;
+	p[0] = 0x45;
+}
+
+static void
+mangle6_inner_too_long(uint8_t *p, uint32_t *clen)
+{
+	(void)clen;
+	p[4] = 0x05; /* payload length 0x05xx > payload */
+}
+
+static void
+mangle6_next_header_ipv4(uint8_t *p, uint32_t *clen)
+{
+	p[*clen - 1] = 4;
+}
+
+static void
+mangle6_next_header_dummy(uint8_t *p, uint32_t *clen)
+{
+	p[*clen - 1] = 59;
+}
+
+static void
+mangle6_pad_bytes(uint8_t *p, uint32_t *clen)
+{
+	p[*clen - 2 - p[*clen - 2]] ^= 0x40; /* the first padding byte */
+}
+
+/* One block: 10 bytes of payload, 4 of padding, pad length, next header
+ * 41: no room for an IPv6 header. */
+static void
+mangle6_payload_shorter_than_header(uint8_t *p, uint32_t *clen)
+{
+	*clen = 16;
+	for (int i = 0; i < 4; i++)
+		p[10 + i] = (uint8_t)(i + 1);
+	p[14] = 4;
+	p[15] = 41;
+}
+
+static void
+test_ipv6_malformed_esp_is_a_counted_drop(void **state)
+{
+	static const struct {
+		const char *what;
+		void (*mangle)(struct rte_mbuf *m);
+		int ok;
+		enum gvpn_esp_drop why;
+	} cases[] = {
+	    {"frame shorter than an IPv6 header", cut6_below_ip_header, 0, GVPN_ESP_DROP_BAD_OUTER},
+	    {"payload length beyond the frame", set6_payload_beyond_frame, 0,
+	     GVPN_ESP_DROP_BAD_OUTER},
+	    {"outer version 4 (an IPv4 packet on an IPv6 SA)", set6_version_4, 0,
+	     GVPN_ESP_DROP_BAD_OUTER},
+	    {"outer version 5", set6_version_5, 0, GVPN_ESP_DROP_BAD_OUTER},
+	    {"l3_len shorter than the IPv6 header", set6_l3_len_short, 0, GVPN_ESP_DROP_BAD_OUTER},
+	    {"l3_len beyond the packet", set6_l3_len_beyond_packet, 0, GVPN_ESP_DROP_BAD_OUTER},
+	    {"l3_len past ESP", set6_l3_len_past_esp, 0, GVPN_ESP_DROP_NOT_ESP},
+	    {"not ESP", set6_proto_udp, 0, GVPN_ESP_DROP_NOT_ESP},
+	    {"next header fragment", set6_proto_fragment, 0, GVPN_ESP_DROP_FRAGMENT},
+	    {"fragment header in front of ESP", ext6_fragment_header, 0, GVPN_ESP_DROP_FRAGMENT},
+	    {"options, then a fragment header", ext6_then_fragment, 0, GVPN_ESP_DROP_FRAGMENT},
+	    {"AH in front of ESP", ext6_unknown_header, 0, GVPN_ESP_DROP_NOT_ESP},
+	    {"extension headers ending in UDP", ext6_chain_ends_in_udp, 0, GVPN_ESP_DROP_NOT_ESP},
+	    {"extension header longer than l3_len", ext6_longer_than_l3_len, 0,
+	     GVPN_ESP_DROP_BAD_OUTER},
+	    {"extension header not walked by the caller", ext6_not_walked, 0,
+	     GVPN_ESP_DROP_NOT_ESP},
+	    {"no ciphertext", cut6_esp_short, 0, GVPN_ESP_DROP_SHORT},
+	    {"CBC length not a block multiple", cut6_odd_length, 0, GVPN_ESP_DROP_BAD_LEN},
+	    {"wrong SPI", set6_wrong_spi, 0, GVPN_ESP_DROP_BAD_SPI},
+	    {"ciphertext bit flipped", flip6_ciphertext_bit, 0, GVPN_ESP_DROP_BAD_ICV},
+	    {"ICV bit flipped", flip_icv_bit, 0, GVPN_ESP_DROP_BAD_ICV},
+	    {"link-layer padding behind the packet", add6_link_padding, 1, GVPN_ESP_DROP_MAX},
+	};
+	static const struct {
+		const char *what;
+		esp_mangle_fn mangle;
+		enum gvpn_esp_drop why;
+	} forged[] = {
+	    {"pad length beyond payload", mangle_pad_len_too_big, GVPN_ESP_DROP_BAD_PAD},
+	    {"pad bytes not 1, 2, 3...", mangle6_pad_bytes, GVPN_ESP_DROP_BAD_PAD},
+	    {"next header IPv4 on an IPv6 SA", mangle6_next_header_ipv4,
+	     GVPN_ESP_DROP_BAD_NEXT_HDR},
+	    {"dummy packet", mangle6_next_header_dummy, GVPN_ESP_DROP_DUMMY},
+	    {"inner version 4", mangle6_inner_version_4, GVPN_ESP_DROP_BAD_INNER},
+	    {"inner payload length beyond payload", mangle6_inner_too_long,
+	     GVPN_ESP_DROP_BAD_INNER},
+	    {"pad length beyond one-block payload", mangle_payload_one_byte, GVPN_ESP_DROP_BAD_PAD},
+	    {"payload shorter than an IPv6 header", mangle6_payload_shorter_than_header,
+	     GVPN_ESP_DROP_BAD_INNER},
+	};
+	const struct gvpn_crypto_ops *be[] = {&gvpn_crypto_ipsecmb, &gvpn_crypto_openssl};
+
+	(void)state;
+	for (size_t b = 0; b < ARRAY_LEN(be); b++) {
+		struct gvpn_esp_sa_conf c =
+		    conf6_for(GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96);
+		struct esp_fixture f;
+
+		esp_fixture_init(&f, be[b], &c, seed);
+		for (size_t k = 0; k < ARRAY_LEN(cases); k++) {
+			struct rte_mbuf *m = esp_encrypt_one(&f, 30);
+
+			cases[k].mangle(m);
+			esp_decrypt_one_expect(&f, m, cases[k].ok, cases[k].why, cases[k].what);
+		}
+		for (size_t k = 0; k < ARRAY_LEN(forged); k++)
+			esp_decrypt_one_expect(&f, esp_forged_packet(&f, forged[k].mangle), 0,
+					       forged[k].why, forged[k].what);
+		esp_fixture_fini(&f);
+	}
+}
+
+/* TFC padding (RFC 4303 2.7) behind the inner IPv6 packet: trimmed. */
+static void
+mangle6_tfc_padding(uint8_t *p, uint32_t *clen)
+{
+	(void)clen;
+	p[5] = (uint8_t)(p[5] - 10); /* the inner packet ends 10 bytes early */
+}
+
+static void
+test_ipv6_tfc_padding_is_trimmed(void **state)
+{
+	struct gvpn_esp_sa_conf c = conf6_for(GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96);
+	struct gvpn_esp_sa_state *st[1];
+	struct rte_mbuf *m;
+	struct esp_fixture f;
+
+	(void)state;
+	esp_fixture_init(&f, &gvpn_crypto_ipsecmb, &c, seed);
+	st[0] = &f.st;
+	m = esp_forged_packet(&f, mangle6_tfc_padding);
+	assert_int_equal(gvpn_esp_decrypt_burst(f.lc, st, &m, 1), 1);
+	assert_int_equal(m->data_len, L2 + 40 + 20);
+	assert_int_equal(rte_be_to_cpu_16(esp_ip6_of(m)->payload_len), 20);
+	rte_pktmbuf_free(m);
+	esp_fixture_fini(&f);
+}
+
+/* Encrypt side: the inner packet must be the SA's family and consistent. */
+static void
+test_ipv6_malformed_inner_is_a_counted_drop(void **state)
+{
+	struct gvpn_esp_sa_conf c = conf6_for(GVPN_CIPHER_AES_GCM, 36, GVPN_AUTH_NONE);
+	struct gvpn_esp_sa_state *st[5];
+	struct rte_mbuf *m[5], *good;
+	struct esp_fixture f;
+
+	(void)state;
+	esp_fixture_init(&f, &gvpn_crypto_ipsecmb, &c, seed);
+	for (int i = 0; i < 5; i++)
+		st[i] = &f.st;
+	m[0] = esp_inner_packet(30, 0, 0); /* IPv4 on an IPv6 SA */
+	m[1] = esp_inner_packet6(30, 0, 0);
+	esp_ip6_of(m[1])->payload_len = rte_cpu_to_be_16(31); /* beyond the frame */
+	m[2] = esp_inner_packet6(30, 0, 0);
+	good = m[2];
+	m[3] = esp_inner_packet6(30, 0, 0);
+	rte_pktmbuf_trim(m[3], 30 + 1); /* 39 bytes: no room for the header */
+	m[4] = esp_inner_packet6(30, 0, 0);
+	rte_pktmbuf_mtod_offset(m[4], uint8_t *, L2)[0] = 0x75; /* version 7 */
+	assert_int_equal(gvpn_esp_encrypt_burst(f.lc, st, m, 5), 1);
+	assert_ptr_equal(m[0], good);
+	assert_int_equal(f.lc->stats.drop[GVPN_ESP_DROP_BAD_INNER], 4);
+	assert_int_equal(f.st.drops.drop[GVPN_ESP_DROP_BAD_INNER], 4);
+	for (int i = 0; i < 5; i++)
+		rte_pktmbuf_free(m[i]);
+	esp_fixture_fini(&f);
+}
+
+/* An SA is one family: a packet of the other is a counted drop, both ways
+ * (the ESP packets are good ones, of an SA with the same keys and SPI). */
+static void
+test_family_mismatch_is_a_counted_drop(void **state)
+{
+	struct gvpn_esp_sa_conf c4 = conf_for(GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96);
+	struct gvpn_esp_sa_conf c6 = conf6_for(GVPN_CIPHER_AES_CBC, 16, GVPN_AUTH_HMAC_SHA1_96);
+	struct esp_fixture f4, f6;
+	struct gvpn_esp_sa_state *st[1];
+	struct rte_mbuf *m;
+
+	(void)state;
+	esp_fixture_init(&f4, &gvpn_crypto_ipsecmb, &c4, seed);
+	esp_fixture_init(&f6, &gvpn_crypto_ipsecmb, &c6, seed);
+	esp_decrypt_one_expect(&f4, esp_encrypt_one(&f6, 30), 0, GVPN_ESP_DROP_BAD_OUTER,
+			       "IPv6 ESP on an IPv4 SA");
+	esp_decrypt_one_expect(&f6, esp_encrypt_one(&f4, 30), 0, GVPN_ESP_DROP_BAD_OUTER,
+			       "IPv4 ESP on an IPv6 SA");
+	/* the same packets on their own family's SA open */
+	esp_decrypt_one_expect(&f6, esp_encrypt_one(&f6, 30), 1, GVPN_ESP_DROP_MAX, "IPv6");
+	esp_decrypt_one_expect(&f4, esp_encrypt_one(&f4, 30), 1, GVPN_ESP_DROP_MAX, "IPv4");
+
+	st[0] = &f4.st;
+	m = esp_inner_packet6(30, 0, 0);
+	assert_int_equal(gvpn_esp_encrypt_burst(f4.lc, st, &m, 1), 0);
+	assert_int_equal(f4.st.drops.drop[GVPN_ESP_DROP_BAD_INNER], 1);
+	rte_pktmbuf_free(m);
+	st[0] = &f6.st;
+	m = esp_inner_packet(30, 0, 0);
+	assert_int_equal(gvpn_esp_encrypt_burst(f6.lc, st, &m, 1), 0);
+	assert_int_equal(f6.st.drops.drop[GVPN_ESP_DROP_BAD_INNER], 1);
+	rte_pktmbuf_free(m);
+	esp_fixture_fini(&f4);
+	esp_fixture_fini(&f6);
+}
+
 static void
 test_sa_conf_is_validated(void **state)
 {
@@ -816,6 +1549,16 @@ test_sa_conf_is_validated(void **state)
 	c.df = (enum gvpn_df_mode)7;
 	assert_int_equal(gvpn_esp_sa_conf_check(&c), -EINVAL);
 	c.df = GVPN_DF_SET;
+	/* one family: IPv4 or IPv6, not "either" */
+	c.af = GVPN_AF_IPV6;
+	assert_int_equal(gvpn_esp_sa_conf_check(&c), 0);
+	c.af = GVPN_AF_ANY;
+	assert_int_equal(gvpn_esp_sa_conf_check(&c), -EINVAL);
+	assert_null(gvpn_esp_sa_create(lc, &c, SOCKET_ID_ANY));
+	assert_int_equal(rte_errno, EINVAL);
+	c.af = 200;
+	assert_int_equal(gvpn_esp_sa_conf_check(&c), -EINVAL);
+	c.af = GVPN_AF_IPV4;
 	c.xform.cipher_key_len = 17;
 	assert_null(gvpn_esp_sa_create(lc, &c, SOCKET_ID_ANY));
 	assert_int_equal(rte_errno, EINVAL);
@@ -840,6 +1583,16 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_decapsulation_combines_ecn_per_rfc6040),
 	    cmocka_unit_test(test_ivs_do_not_repeat),
 	    cmocka_unit_test(test_backends_agree_for_every_algorithm_and_size),
+	    cmocka_unit_test(test_ipv6_encrypt_builds_rfc4303_tunnel_with_preserved_addresses),
+	    cmocka_unit_test(test_ipv6_hop_limit_follows_ttl),
+	    cmocka_unit_test(test_ipv6_round_trips_for_every_algorithm),
+	    cmocka_unit_test(test_one_burst_mixes_families),
+	    cmocka_unit_test(test_ipv6_ecn_per_rfc6040),
+	    cmocka_unit_test(test_ipv6_extension_headers_before_esp_are_stripped),
+	    cmocka_unit_test(test_ipv6_malformed_esp_is_a_counted_drop),
+	    cmocka_unit_test(test_ipv6_tfc_padding_is_trimmed),
+	    cmocka_unit_test(test_ipv6_malformed_inner_is_a_counted_drop),
+	    cmocka_unit_test(test_family_mismatch_is_a_counted_drop),
 	};
 
 	(void)argc;

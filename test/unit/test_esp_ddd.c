@@ -56,6 +56,16 @@ fixture_init(struct esp_fixture *f, const struct gvpn_crypto_ops *be, uint16_t w
 	esp_fixture_init(f, be, &c, seed);
 }
 
+/* The same SA for IPv6. */
+static void
+fixture6_init(struct esp_fixture *f, const struct gvpn_crypto_ops *be, uint16_t window)
+{
+	struct gvpn_esp_sa_conf c = conf_with_window(window);
+
+	c.af = GVPN_AF_IPV6;
+	esp_fixture_init(f, be, &c, seed);
+}
+
 /* Move the stamp clock to t0 + @p ms milliseconds. */
 static void
 clock_at(int64_t ms)
@@ -69,12 +79,13 @@ clock_at(int64_t ms)
 }
 
 /* Check the ICV and decrypt with OpenSSL, not the library: the plaintext
- * (inner packet, padding, pad length, next header) into @p plain. */
+ * (inner packet, padding, pad length, next header) into @p plain. The outer
+ * header has @p ol bytes (20 or 40). */
 static uint32_t
-openssl_open(struct rte_mbuf *m, uint8_t *plain)
+openssl_open(struct rte_mbuf *m, uint32_t ol, uint8_t *plain)
 {
-	const uint8_t *esp = rte_pktmbuf_mtod_offset(m, const uint8_t *, L2 + 20);
-	uint32_t clen = m->data_len - L2 - 20 - ESP_HDR - IV_LEN - ICV_LEN;
+	const uint8_t *esp = rte_pktmbuf_mtod_offset(m, const uint8_t *, L2 + ol);
+	uint32_t clen = m->data_len - L2 - ol - ESP_HDR - IV_LEN - ICV_LEN;
 	uint8_t mac[EVP_MAX_MD_SIZE];
 	unsigned int maclen;
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
@@ -288,7 +299,7 @@ test_stamped_packet_carries_send_time_and_decrypts(void **state)
 			fixture_init(&f, be[b], 1);
 			clock_at(0);
 			m = esp_encrypt_one(&f, plen);
-			clen = openssl_open(m, plain);
+			clen = openssl_open(m, 20, plain);
 			/* stamp + inner packet + trailer, rounded up to the block */
 			assert_int_equal(clen, (12 + ilen + 2 + 15) & ~15u);
 			pad = plain[clen - 2];
@@ -333,7 +344,7 @@ test_window_zero_puts_no_stamp_on_the_wire(void **state)
 		uint32_t clen, ilen = 20u + plen;
 		uint8_t plain[256];
 
-		clen = openssl_open(m, plain);
+		clen = openssl_open(m, 20, plain);
 		assert_int_equal(clen, (ilen + 2 + 15) & ~15u);
 		assert_int_equal(plain[clen - 1], 4);
 		assert_memory_equal(plain, rte_pktmbuf_mtod_offset(ref, uint8_t *, L2), ilen);
@@ -341,6 +352,112 @@ test_window_zero_puts_no_stamp_on_the_wire(void **state)
 		rte_pktmbuf_free(ref);
 	}
 	esp_fixture_fini(&f);
+}
+
+/* --- IPv6 SAs: the stamp's next header is 41 --- */
+
+static void
+stamp_next_header_ipv4(uint8_t *p, uint32_t *clen)
+{
+	(void)clen;
+	p[0] = 4;
+}
+
+static void
+inner_after_stamp_version_4(uint8_t *p, uint32_t *clen)
+{
+	(void)clen;
+	p[12] = 0x45;
+}
+
+static void
+test_ipv6_malformed_stamp_is_a_counted_drop(void **state)
+{
+	static const struct {
+		const char *what;
+		esp_mangle_fn mangle;
+		enum gvpn_esp_drop why;
+	} cases[] = {
+	    {"payload shorter than a stamp", payload_shorter_than_stamp, GVPN_ESP_DROP_BAD_STAMP},
+	    {"stamp length 8", stamp_length_8, GVPN_ESP_DROP_BAD_STAMP},
+	    {"no stamp (next header 41)", trailer_next_header_ipv6, GVPN_ESP_DROP_BAD_STAMP},
+	    {"next header IPv4", trailer_next_header_ipv4, GVPN_ESP_DROP_BAD_NEXT_HDR},
+	    {"stamp's next header IPv4", stamp_next_header_ipv4, GVPN_ESP_DROP_BAD_NEXT_HDR},
+	    {"inner version 4 after the stamp", inner_after_stamp_version_4,
+	     GVPN_ESP_DROP_BAD_INNER},
+	};
+	const struct gvpn_crypto_ops *be[] = {&gvpn_crypto_ipsecmb, &gvpn_crypto_openssl};
+
+	(void)state;
+	for (size_t b = 0; b < ARRAY_LEN(be); b++) {
+		struct esp_fixture f;
+
+		fixture6_init(&f, be[b], 30);
+		clock_at(0);
+		for (size_t k = 0; k < ARRAY_LEN(cases); k++)
+			esp_decrypt_one_expect(&f, esp_forged_packet(&f, cases[k].mangle), 0,
+					       cases[k].why, cases[k].what);
+		esp_fixture_fini(&f);
+	}
+}
+
+/* An IPv6 SA's stamp says 41 and the trailer 253; the window holds as for
+ * IPv4; without a window the trailer says 41. */
+static void
+test_ipv6_stamped_packet_carries_send_time_and_decrypts(void **state)
+{
+	const struct gvpn_crypto_ops *be[] = {&gvpn_crypto_ipsecmb, &gvpn_crypto_openssl};
+
+	(void)state;
+	for (size_t b = 0; b < ARRAY_LEN(be); b++) {
+		for (uint16_t plen = 0; plen < 40; plen += 13) {
+			struct rte_mbuf *m, *ref = esp_inner_packet6(plen, 0, 0);
+			struct gvpn_esp_sa_state *st[1];
+			uint32_t clen, ilen = 40u + plen;
+			struct esp_fixture f, off;
+			uint8_t plain[256];
+			uint64_t ts, want;
+
+			fixture6_init(&f, be[b], 1);
+			clock_at(0);
+			m = esp_encrypt_one(&f, plen);
+			clen = openssl_open(m, 40, plain);
+			assert_int_equal(clen, (12 + ilen + 2 + 15) & ~15u);
+			assert_int_equal(plain[clen - 1], 253);
+			assert_int_equal(plain[0], 41);
+			assert_int_equal(plain[1], 12);
+			assert_int_equal(plain[2], 1);
+			assert_int_equal(plain[3], 0);
+			ts = be64_at(plain + 4);
+			want = (uint64_t)(t0.tv_sec + NTP_UNIX_EPOCH) << 32 | (1ull << 30);
+			assert_true(ts >= want && ts - want < (1ull << 32) / 10);
+			assert_memory_equal(plain + 12, rte_pktmbuf_mtod_offset(ref, uint8_t *, L2),
+					    ilen);
+			st[0] = &f.st;
+			assert_int_equal(gvpn_esp_decrypt_burst(f.lc, st, &m, 1), 1);
+			assert_int_equal(m->data_len, ref->data_len);
+			assert_memory_equal(rte_pktmbuf_mtod(m, void *),
+					    rte_pktmbuf_mtod(ref, void *), ref->data_len);
+			rte_pktmbuf_free(m);
+
+			/* 2 s later: outside the 1 s window */
+			m = esp_encrypt_one(&f, plen);
+			clock_at(2000);
+			esp_decrypt_one_expect(&f, m, 0, GVPN_ESP_DROP_REPLAY_WINDOW, "IPv6, 2 s");
+
+			fixture6_init(&off, be[b], 0);
+			m = esp_encrypt_one(&off, plen);
+			clen = openssl_open(m, 40, plain);
+			assert_int_equal(clen, (ilen + 2 + 15) & ~15u);
+			assert_int_equal(plain[clen - 1], 41);
+			assert_memory_equal(plain, rte_pktmbuf_mtod_offset(ref, uint8_t *, L2),
+					    ilen);
+			rte_pktmbuf_free(m);
+			rte_pktmbuf_free(ref);
+			esp_fixture_fini(&off);
+			esp_fixture_fini(&f);
+		}
+	}
 }
 
 /* The clock runs at the TSC's pace from the time it was given. */
@@ -372,6 +489,8 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_stamp_outside_window_is_dropped_as_replay_window),
 	    cmocka_unit_test(test_stamped_packet_carries_send_time_and_decrypts),
 	    cmocka_unit_test(test_window_zero_puts_no_stamp_on_the_wire),
+	    cmocka_unit_test(test_ipv6_malformed_stamp_is_a_counted_drop),
+	    cmocka_unit_test(test_ipv6_stamped_packet_carries_send_time_and_decrypts),
 	    cmocka_unit_test(test_clock_follows_sync),
 	};
 
