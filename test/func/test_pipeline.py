@@ -55,7 +55,8 @@ def others():
         (eth() / IP(src="203.0.113.5", dst="203.0.113.6") / UDP(sport=848, dport=848) / Raw(b"gdoi"), "bypass"),
         (eth() / IP(src=A, dst=B, proto=89) / Raw(b"ospf hello"), "bypass"),
         (Ether(src=MAC["src"], dst="ff:ff:ff:ff:ff:ff") / ARP(psrc=A, pdst=B), "l2"),
-        (eth() / IPv6(src="2001:db8::1", dst="2001:db8::2") / UDP() / Raw(b"v6"), "not_ipv4"),
+        (eth() / IPv6(src="2001:db8::1", dst="2001:db8::2") / UDP() / Raw(b"v6"), "no_rule"),
+        (Ether(type=0x88cc, **MAC) / Raw(b"lldp" * 12), "not_ip"),
         (Ether(bytes(eth() / IP(src=A, dst=B, len=400) / UDP() / Raw(b"short"))), "malformed"),
     ]
 
@@ -167,9 +168,10 @@ def test_outbound(ctx, tap, state):
         for f, what in extra:
             if what in ("bypass", "l2"):
                 assert bytes(f) in clear_frames, f"{what} frame not forwarded unchanged: {f.summary()}"
-        c.counters(encrypted=5, bypassed=2, l2_passed=1, drop_no_rule=1, drop_not_ipv4=1,
+        c.counters(encrypted=5, bypassed=2, l2_passed=1, drop_no_rule=2, drop_not_ip=1,
                    drop_malformed=1)
-    tap.check("outbound: bypass and ARP untouched; no rule, IPv6, malformed dropped and counted",
+    tap.check("outbound: bypass and ARP untouched; no rule (IPv4, IPv6), not IP, malformed "
+              "dropped and counted",
               others_handled)
 
     def telemetry():
