@@ -200,6 +200,28 @@ struct in6_lists {
 	uint16_t nd, ncl;
 };
 
+/* An IPv6 packet of the burst to its list: ESP by its SA, or clear. Out of
+ * line: the IPv4 loop stays as small as it was. */
+static __rte_noinline void
+gather6(struct gvpn_worker *w, struct rte_mbuf *m, uint8_t proto, struct in6_lists *l,
+	struct spi_memo *memo, uint64_t *memo_hits)
+{
+	uint16_t slot;
+
+	if (proto != GVPN_IPPROTO_ESP) {
+		worker_key6(m, proto, &l->keys[l->ncl], 1);
+		l->clear[l->ncl++] = m;
+		return;
+	}
+	slot = lookup_sa(w, m, worker_ipv6_len(m), memo, memo_hits);
+	if (slot == GVPN_SLOT_NONE || w->sa[slot] == NULL) {
+		worker_drop(w, m, GVPN_DROP_NO_SA);
+		return;
+	}
+	l->dec_st[l->nd] = &w->st[slot];
+	l->dec[l->nd++] = m;
+}
+
 static __rte_noinline void
 inbound6(struct gvpn_worker *w, const struct gvpn_pair *pr, struct in6_lists *l,
 	 struct rte_mbuf *to_clear[], uint16_t *nc, uint64_t now)
@@ -244,18 +266,7 @@ gvpn_worker_inbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[
 		case FRAME_IPV4:
 			break;
 		case FRAME_IPV6:
-			if (proto6 != GVPN_IPPROTO_ESP) {
-				worker_key6(m, proto6, &l6.keys[l6.ncl], 1);
-				l6.clear[l6.ncl++] = m;
-				continue;
-			}
-			slot = lookup_sa(w, m, worker_ipv6_len(m), &memo, &memo_hits);
-			if (slot == GVPN_SLOT_NONE || w->sa[slot] == NULL) {
-				worker_drop(w, m, GVPN_DROP_NO_SA);
-				continue;
-			}
-			l6.dec_st[l6.nd] = &w->st[slot];
-			l6.dec[l6.nd++] = m;
+			gather6(w, m, proto6, &l6, &memo, &memo_hits);
 			continue;
 		case FRAME_PUNT:
 			worker_punt(w, pr->prot_idx, m, PUNT_CONTROL, now);

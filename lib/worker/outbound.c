@@ -95,6 +95,16 @@ out_clear(struct gvpn_worker *w, const struct gvpn_pair *pr, struct out_lists *o
 	return 0;
 }
 
+/* An IPv6 packet of the burst to the IPv6 lists, with its key. Out of line:
+ * the IPv4 loop stays as small as it was. */
+static __rte_noinline void
+gather6(struct rte_mbuf *m, uint8_t proto, struct gvpn_acl_key6 keys[], struct rte_mbuf *pkts[],
+	uint16_t *n)
+{
+	worker_key6(m, proto, &keys[*n], 0);
+	pkts[(*n)++] = m;
+}
+
 /*
  * The burst's IPv6 packets, after its IPv4 ones: flow lookup in the IPv6
  * cache, then the same decisions. An SA's IPv6 packets have a 40-byte outer
@@ -163,8 +173,7 @@ gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts
 			ip_pkts[nip++] = m;
 			break;
 		case FRAME_IPV6:
-			worker_key6(m, proto6, &keys6[nip6], 0);
-			ip6_pkts[nip6++] = m;
+			gather6(m, proto6, keys6, ip6_pkts, &nip6);
 			break;
 		case FRAME_PUNT:
 			worker_punt(w, pr->clear_idx, m, PUNT_CONTROL, now);
