@@ -5,10 +5,12 @@
 /**
  * @file
  * The rule table of the data plane: bypass filters (R25), group traffic
- * selectors (R4) and fail-open rules (R24) compiled into one rte_acl
- * context. A compiled policy is immutable: the control core builds a new one
- * and swaps it in (a generation number tells workers their flow cache is
- * stale); the old one is freed once every worker has let go of it.
+ * selectors (R4) and fail-open rules (R24) compiled into two rte_acl
+ * contexts, one per address family over one rule table: IPv4 selectors go
+ * into the IPv4 context, IPv6 ones into the IPv6 context, and address-less
+ * (GVPN_AF_ANY) ones into both, under the same rule index. A compiled policy is immutable: the
+ * control core builds a new one and swaps it in (a generation number tells workers their flow cache
+ * is stale); the old one is freed once every worker has let go of it.
  *
  * Four ACL categories give each packet, in one classification, the best
  * rule in each role: outbound, outbound fail-open, inbound, inbound fail-open.
@@ -80,13 +82,29 @@ struct gvpn_acl_key {
 };
 
 /**
+ * The classification key of an IPv6 packet, laid out for rte_acl as
+ * gvpn_acl_key is (each address four 32-bit words, network byte order). It
+ * is also the IPv6 flow cache key (with @p dir).
+ */
+struct gvpn_acl_key6 {
+	uint8_t proto; /**< the upper-layer protocol, past extension headers */
+	uint8_t dir;   /**< 0 outbound, 1 inbound (flow cache only) */
+	uint16_t pad;
+	uint8_t src[16];
+	uint8_t dst[16];
+	rte_be16_t sport;
+	rte_be16_t dport;
+};
+
+/**
  * A compiled rule table. Hit counters of bypass and fail-open rules are kept
  * by index (gvpn_rule.index); the control core marks the indexes whose rule
  * is not the one the previous table had there, so that their counts start
  * again from zero with this table.
  */
 struct gvpn_policy {
-	struct rte_acl_ctx *acl; /**< NULL when there are no rules */
+	struct rte_acl_ctx *acl;  /**< IPv4; NULL when it has no rules */
+	struct rte_acl_ctx *acl6; /**< IPv6; NULL when it has no rules */
 	uint32_t generation;
 	uint32_t n_rules;
 	uint64_t restart_bypass;		     /**< bit i: bypass rule i */
@@ -110,20 +128,37 @@ struct gvpn_policy *gvpn_policy_build(const struct gvpn_policy_rule *rules, uint
 /** Free a policy (NULL is a no-op). */
 void gvpn_policy_free(struct gvpn_policy *p);
 
+/* Classify with one family's context, or match nothing without one. */
+static inline void
+gvpn_policy_classify_ctx(const struct rte_acl_ctx *acl, const uint8_t *keys[], uint32_t results[],
+			 uint32_t n)
+{
+	if (acl == NULL) {
+		for (uint32_t i = 0; i < n * GVPN_ACL_CATEGORIES; i++)
+			results[i] = 0;
+		return;
+	}
+	rte_acl_classify(acl, keys, results, n, GVPN_ACL_CATEGORIES);
+}
+
 /**
- * Classify @p n keys: results[i * GVPN_ACL_CATEGORIES + c] is the rule
- * index + 1 of the best match in category c, or 0.
+ * Classify @p n IPv4 keys (struct gvpn_acl_key):
+ * results[i * GVPN_ACL_CATEGORIES + c] is the rule index + 1 of the best
+ * match in category c, or 0.
  */
 static inline void
 gvpn_policy_classify(const struct gvpn_policy *p, const uint8_t *keys[], uint32_t results[],
 		     uint32_t n)
 {
-	if (p->acl == NULL) {
-		for (uint32_t i = 0; i < n * GVPN_ACL_CATEGORIES; i++)
-			results[i] = 0;
-		return;
-	}
-	rte_acl_classify(p->acl, keys, results, n, GVPN_ACL_CATEGORIES);
+	gvpn_policy_classify_ctx(p->acl, keys, results, n);
+}
+
+/** Classify @p n IPv6 keys (struct gvpn_acl_key6), as gvpn_policy_classify(). */
+static inline void
+gvpn_policy_classify6(const struct gvpn_policy *p, const uint8_t *keys[], uint32_t results[],
+		      uint32_t n)
+{
+	gvpn_policy_classify_ctx(p->acl6, keys, results, n);
 }
 
 #ifdef __cplusplus

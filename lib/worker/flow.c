@@ -4,7 +4,10 @@
  * with the worker's generation so that a policy swap or fail-open change
  * makes them stale. A small set-associative front sits before the
  * rte_hash; what neither knows goes to the rule table (classify.c). The
- * decrypt flows (ESP + SPI) share the rte_hash; inbound.c looks them up.
+ * decrypt flows (ESP + SPI) share the rte_hash, for both families (the SPI
+ * decides); inbound.c looks them up. IPv6 flows have an rte_hash of their
+ * own, keyed by struct gvpn_acl_key6, with no front: one generation and one
+ * decision encoding serve both tables.
  */
 #include <rte_hash.h>
 
@@ -16,12 +19,15 @@ worker_flows_invalidate(struct gvpn_worker *w)
 	w->gen++;
 	if ((uint32_t)rte_hash_count(w->flows) > w->conf.flows / 2)
 		rte_hash_reset(w->flows);
+	if ((uint32_t)rte_hash_count(w->flows6) > w->conf.flows / 2)
+		rte_hash_reset(w->flows6);
 }
 
 void
 worker_flows_flush(struct gvpn_worker *w)
 {
 	rte_hash_reset(w->flows);
+	rte_hash_reset(w->flows6);
 	w->gen++;
 }
 
@@ -156,4 +162,44 @@ worker_lookup_flows(struct gvpn_worker *w, struct gvpn_acl_key keys[], uint64_t 
 		if (ok[j])
 			front_put(w, set[i], &keys[i], miss_val[j]);
 	}
+}
+
+/* The IPv6 keys: the rte_hash in bulk, what it does not know through the
+ * rule table. */
+void
+worker_lookup_flows6(struct gvpn_worker *w, struct gvpn_acl_key6 keys[], uint64_t val[], uint32_t n)
+{
+	const void *kp[MAX_BURST];
+	void *data[MAX_BURST];
+	struct gvpn_acl_key6 *miss_key[MAX_BURST];
+	uint64_t miss_val[MAX_BURST], hits;
+	uint32_t miss_idx[MAX_BURST], nm = 0;
+	uint8_t ok[MAX_BURST];
+	const uint32_t gen = w->gen;
+
+	for (uint32_t i = 0; i < n; i++)
+		kp[i] = &keys[i];
+	for (uint32_t b = 0; b < n; b += RTE_HASH_LOOKUP_BULK_MAX) {
+		uint32_t cnt = RTE_MIN(n - b, (uint32_t)RTE_HASH_LOOKUP_BULK_MAX);
+
+		hits = 0;
+		rte_hash_lookup_bulk_data(w->flows6, &kp[b], cnt, &hits, &data[b]);
+		for (uint32_t j = 0; j < cnt; j++) {
+			uint64_t v = (uintptr_t)data[b + j];
+
+			if ((hits >> j & 1) && flow_decode(v).gen == gen) {
+				val[b + j] = v;
+				continue;
+			}
+			miss_idx[nm] = b + j;
+			miss_key[nm++] = &keys[b + j];
+		}
+	}
+	w->stats.flow_hits += n - nm;
+	if (nm == 0)
+		return;
+	w->stats.flow_misses += nm;
+	worker_classify6(w, miss_key, miss_val, ok, nm);
+	for (uint32_t j = 0; j < nm; j++)
+		val[miss_idx[j]] = miss_val[j];
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The fragment stage, both ways. Received fragments are put back together
- * (rte_ip_frag, R21) before anything else looks at them, and what does not
- * complete in time is dropped and counted. Outbound packets too large for
+ * The fragment stage, both ways. Received fragments, IPv4 and IPv6, are put
+ * back together (rte_ip_frag, R21) before anything else looks at them, in
+ * one table under one set of caps, and what does not complete in time is
+ * dropped and counted. Outbound packets too large for
  * the protected MTU are fragmented before encryption (R22), or refused with
  * an ICMP "fragmentation needed" when they carry DF. Fragments are built as
  * contiguous packets, since the ESP stage works on those.
@@ -35,40 +36,20 @@ worker_frag_expire(struct gvpn_worker *w, uint64_t now)
 	}
 }
 
-enum frame_class
-worker_reassemble(struct gvpn_worker *w, struct rte_mbuf **mp, struct rte_ipv4_hdr *ip,
-		  uint32_t len, uint64_t now)
+/*
+ * What rte_ip_frag made of a fragment: @p r the rebuilt packet or NULL,
+ * @p lost the death row's count before the call. DPDK puts what it drops
+ * on the death row, uncounted. With no stale entry left (the caller expired
+ * them first), one call adds either the fragment alone (no room for a new
+ * packet: the table or the hash bucket is full) or the fragment with the
+ * packet's others (they overlap, repeat a first or last piece, are more
+ * than RTE_LIBRTE_IP_FRAG_MAX_FRAG, or leave a hole). A rebuilt packet is
+ * made contiguous and replaces *mp as @p whole.
+ */
+static enum frame_class
+frag_done(struct gvpn_worker *w, struct rte_mbuf **mp, struct rte_mbuf *r, uint32_t lost,
+	  uint64_t now, enum frame_class whole)
 {
-	struct rte_mbuf *m = *mp, *r;
-	const uint32_t eth = m->l2_len; /* with any VLAN tags */
-	const uint32_t ofs = (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK) *
-			     RTE_IPV4_HDR_OFFSET_UNITS;
-	uint32_t lost;
-
-	/* A packet ending beyond 65535 bytes (ping of death): DPDK would
-	 * wrap its length. */
-	if (unlikely(ofs + len > UINT16_MAX)) {
-		worker_drop(w, m, GVPN_DROP_FRAG_OVERSIZED);
-		return FRAME_DROPPED;
-	}
-	/* DPDK drops an empty fragment as it drops one it has no room for. */
-	if (unlikely(len == m->l3_len)) {
-		worker_drop(w, m, GVPN_DROP_FRAG_INVALID);
-		return FRAME_DROPPED;
-	}
-	/* Fragments are put back together first (R21). */
-	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - eth - len));
-	/*
-	 * DPDK puts what it drops on the death row, uncounted. With no
-	 * stale entry left, one call adds either this fragment alone (no
-	 * room for a new packet: the table or the hash bucket is full) or
-	 * this fragment with the packet's others (they overlap, repeat a
-	 * first or last piece, are more than RTE_LIBRTE_IP_FRAG_MAX_FRAG,
-	 * or leave a hole).
-	 */
-	worker_frag_expire(w, now);
-	lost = w->dr.cnt;
-	r = rte_ipv4_frag_reassemble_packet(w->frag, &w->dr, m, now, ip);
 	lost = w->dr.cnt - lost;
 	if (unlikely(lost != 0))
 		w->stats.drop[lost == 1 ? GVPN_DROP_FRAG_TABLE_FULL : GVPN_DROP_FRAG_INVALID] +=
@@ -102,7 +83,66 @@ worker_reassemble(struct gvpn_worker *w, struct rte_mbuf **mp, struct rte_ipv4_h
 		r = c;
 	}
 	*mp = r;
-	return FRAME_IPV4;
+	return whole;
+}
+
+enum frame_class
+worker_reassemble(struct gvpn_worker *w, struct rte_mbuf **mp, struct rte_ipv4_hdr *ip,
+		  uint32_t len, uint64_t now)
+{
+	struct rte_mbuf *m = *mp, *r;
+	const uint32_t eth = m->l2_len; /* with any VLAN tags */
+	const uint32_t ofs = (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK) *
+			     RTE_IPV4_HDR_OFFSET_UNITS;
+	uint32_t lost;
+
+	/* A packet ending beyond 65535 bytes (ping of death): DPDK would
+	 * wrap its length. */
+	if (unlikely(ofs + len > UINT16_MAX)) {
+		worker_drop(w, m, GVPN_DROP_FRAG_OVERSIZED);
+		return FRAME_DROPPED;
+	}
+	/* DPDK drops an empty fragment as it drops one it has no room for. */
+	if (unlikely(len == m->l3_len)) {
+		worker_drop(w, m, GVPN_DROP_FRAG_INVALID);
+		return FRAME_DROPPED;
+	}
+	/* Fragments are put back together first (R21). */
+	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - eth - len));
+	worker_frag_expire(w, now);
+	lost = w->dr.cnt;
+	r = rte_ipv4_frag_reassemble_packet(w->frag, &w->dr, m, now, ip);
+	return frag_done(w, mp, r, lost, now, FRAME_IPV4);
+}
+
+enum frame_class
+worker_reassemble6(struct gvpn_worker *w, struct rte_mbuf **mp, uint32_t frag, uint32_t len,
+		   uint64_t now)
+{
+	struct rte_mbuf *m = *mp, *r;
+	struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, m->l2_len);
+	struct rte_ipv6_fragment_ext *fh = (struct rte_ipv6_fragment_ext *)((uint8_t *)ip + frag);
+	const uint16_t fd = rte_be_to_cpu_16(fh->frag_data);
+	const uint32_t ofs = RTE_IPV6_GET_FO(fd) * RTE_IPV6_EHDR_FO_ALIGN;
+	const uint32_t data = len - frag - (uint32_t)sizeof(*fh);
+	uint32_t lost;
+
+	/* beyond 65535 bytes of payload: DPDK would wrap its length */
+	if (unlikely(ofs + data > UINT16_MAX)) {
+		worker_drop(w, m, GVPN_DROP_FRAG_OVERSIZED);
+		return FRAME_DROPPED;
+	}
+	/* empty, or not the last and not a multiple of 8 bytes (RFC 8200
+	 * section 4.5): no packet can be rebuilt from it */
+	if (unlikely(data == 0 || (RTE_IPV6_GET_MF(fd) && (data & 7) != 0))) {
+		worker_drop(w, m, GVPN_DROP_FRAG_INVALID);
+		return FRAME_DROPPED;
+	}
+	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - m->l2_len - len));
+	worker_frag_expire(w, now);
+	lost = w->dr.cnt;
+	r = rte_ipv6_frag_reassemble_packet(w->frag, &w->dr, m, now, ip, fh);
+	return frag_done(w, mp, r, lost, now, FRAME_IPV6);
 }
 
 /*

@@ -44,13 +44,14 @@ extern "C" {
 
 /** Worker drop reasons, X(name, id, description); ESP's own are in gvpn_esp.h. */
 #define GVPN_WORKER_DROP_LIST(X)                                                                   \
-	X(NOT_IPV4, "not_ipv4", "not IPv4 or ARP")                                                 \
-	X(MALFORMED, "malformed", "malformed IPv4 header")                                         \
+	X(NOT_IP, "not_ip", "not IPv4, IPv6 or ARP")                                               \
+	X(MALFORMED, "malformed", "malformed IPv4 or IPv6 header")                                 \
+	X(BAD_EXT, "bad_ext", "IPv6 extension headers too many, cut or malformed")                 \
 	X(NO_RULE, "no_rule", "no rule")                                                           \
 	X(NO_SA, "no_sa", "no SA")                                                                 \
 	X(CLEAR_IN_POLICY, "clear_in_policy", "clear packet matching a group policy")              \
 	X(INNER_POLICY, "inner_policy", "inner packet outside the SA's selectors")                 \
-	X(FRAG_NEEDED, "frag_needed", "too big with DF set (ICMP sent)")                           \
+	X(FRAG_NEEDED, "frag_needed", "too big: IPv4 with DF set (ICMP sent), or IPv6")            \
 	X(FRAG_ERROR, "frag_error", "fragment error")                                              \
 	X(FRAG_TIMEOUT, "frag_timeout", "fragment of a packet not completed in time")              \
 	X(FRAG_INVALID, "frag_invalid", "fragments overlapping, empty or too many")                \
@@ -238,7 +239,7 @@ struct gvpn_sa_counters {
 void gvpn_worker_sa_counters(const struct gvpn_worker *w, uint16_t slot,
 			     struct gvpn_sa_counters *out);
 
-/** Entries in the worker's flow cache. */
+/** Entries in the worker's flow caches (IPv4 with the decrypt flows, and IPv6). */
 uint32_t gvpn_worker_flow_count(const struct gvpn_worker *w);
 
 #ifdef __cplusplus

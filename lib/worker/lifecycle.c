@@ -42,6 +42,9 @@ gvpn_worker_create(const struct gvpn_worker_conf *conf)
 	struct rte_hash_parameters fp = {.key_len = sizeof(struct gvpn_acl_key),
 					 .hash_func = rte_hash_crc,
 					 .socket_id = conf->socket};
+	struct rte_hash_parameters fp6 = {.key_len = sizeof(struct gvpn_acl_key6),
+					  .hash_func = rte_hash_crc,
+					  .socket_id = conf->socket};
 	struct rte_hash_parameters sp = {.key_len = sizeof(uint32_t),
 					 .hash_func = rte_hash_crc,
 					 .entries = conf->spis != 0 ? conf->spis : GVPN_WORKER_SPIS,
@@ -72,6 +75,10 @@ gvpn_worker_create(const struct gvpn_worker_conf *conf)
 	fp.name = name;
 	fp.entries = conf->flows;
 	w->flows = rte_hash_create(&fp);
+	snprintf(name, sizeof(name), "gvpn_flows6_%u", conf->id);
+	fp6.name = name;
+	fp6.entries = conf->flows;
+	w->flows6 = rte_hash_create(&fp6);
 	snprintf(name, sizeof(name), "gvpn_spis%u", conf->id);
 	sp.name = name;
 	w->spis = rte_hash_create(&sp);
@@ -84,16 +91,17 @@ gvpn_worker_create(const struct gvpn_worker_conf *conf)
 					   conf->socket);
 	w->esp = gvpn_esp_lcore_create(conf->backend, conf->socket, conf->iv_seed);
 	w->icmp_gap = hz / 1000; /* at most 1000 ICMP messages a second */
-	if (w->inbox == NULL || w->acks == NULL || w->flows == NULL || w->spis == NULL ||
-	    w->frag == NULL || w->esp == NULL) {
+	if (w->inbox == NULL || w->acks == NULL || w->flows == NULL || w->flows6 == NULL ||
+	    w->spis == NULL || w->frag == NULL || w->esp == NULL) {
 		gvpn_worker_free(w);
 		rte_errno = ENOMEM;
 		return NULL;
 	}
-	/* Write both tables once now: their pages are resident before the
+	/* Write the tables once now: their pages are resident before the
 	 * first packet (memory without hugepages is touched in lazily), so no
 	 * lookup or rekey takes a page fault and the RSS stays flat. */
 	rte_hash_reset(w->flows);
+	rte_hash_reset(w->flows6);
 	rte_hash_reset(w->spis);
 	return w;
 }
@@ -106,6 +114,7 @@ gvpn_worker_free(struct gvpn_worker *w)
 	rte_ring_free(w->inbox);
 	rte_ring_free(w->acks);
 	rte_hash_free(w->flows);
+	rte_hash_free(w->flows6);
 	rte_hash_free(w->spis);
 	if (w->frag != NULL) {
 		rte_ip_frag_free_death_row(&w->dr, 0);
@@ -150,5 +159,5 @@ gvpn_worker_sa_counters(const struct gvpn_worker *w, uint16_t slot, struct gvpn_
 uint32_t
 gvpn_worker_flow_count(const struct gvpn_worker *w)
 {
-	return (uint32_t)rte_hash_count(w->flows);
+	return (uint32_t)(rte_hash_count(w->flows) + rte_hash_count(w->flows6));
 }

@@ -2,7 +2,8 @@
 /*
  * The parse stage: link header, IPv4 header sanity, fragments handed to
  * reassembly (fragment.c), and a parsed packet's flow key. Inline, so that
- * the burst loops (outbound.c, inbound.c) read each header once.
+ * the burst loops (outbound.c, inbound.c) read each header once. IPv6 leaves
+ * the IPv4 path at the ether type for parse6.c.
  */
 #ifndef PARSE_PRIVATE_H
 #define PARSE_PRIVATE_H
@@ -62,11 +63,13 @@ worker_vlan_skip(const struct rte_mbuf *m, rte_be16_t type, uint32_t *l2)
 	return type;
 }
 
-/* Classify a received frame; a whole IPv4 packet leaves with l2_len and
- * l3_len set, a reassembled one replaces *mp. Drops are counted. ARP for
- * @p own, the receiving port's address (0: none), is FRAME_PUNT. */
+/* Classify a received frame; a whole IPv4 or IPv6 packet leaves with
+ * l2_len and l3_len set (IPv6: its upper-layer protocol in *proto6), a
+ * reassembled one replaces *mp. Drops are counted. ARP for @p own, the
+ * receiving port's address (0: none), is FRAME_PUNT. */
 static inline enum frame_class
-worker_parse(struct gvpn_worker *w, struct rte_mbuf **mp, uint64_t now, rte_be32_t own)
+worker_parse(struct gvpn_worker *w, struct rte_mbuf **mp, uint64_t now, rte_be32_t own,
+	     uint8_t *proto6)
 {
 	struct rte_mbuf *m = *mp;
 	const struct rte_ether_hdr *eth;
@@ -74,7 +77,7 @@ worker_parse(struct gvpn_worker *w, struct rte_mbuf **mp, uint64_t now, rte_be32
 	uint32_t ihl, len, l2 = sizeof(*eth);
 
 	if (unlikely(m->data_len < sizeof(*eth))) {
-		worker_drop(w, m, GVPN_DROP_NOT_IPV4);
+		worker_drop(w, m, GVPN_DROP_NOT_IP);
 		return FRAME_DROPPED;
 	}
 	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
@@ -82,10 +85,12 @@ worker_parse(struct gvpn_worker *w, struct rte_mbuf **mp, uint64_t now, rte_be32
 		/* tagged frames: the policy applies to the packet inside */
 		rte_be16_t type = worker_vlan_skip(m, eth->ether_type, &l2);
 
+		if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6))
+			return worker_parse6(w, mp, l2, now, proto6);
 		if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
 			return worker_arp_is_own(m, l2, own) ? FRAME_PUNT : FRAME_L2_PASS;
 		if (type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
-			worker_drop(w, m, GVPN_DROP_NOT_IPV4);
+			worker_drop(w, m, GVPN_DROP_NOT_IP);
 			return FRAME_DROPPED;
 		}
 	}
@@ -124,6 +129,45 @@ worker_key(const struct rte_mbuf *m, struct gvpn_acl_key *k, uint8_t dir)
 	k->dport = 0;
 	if ((k->proto == IPPROTO_TCP || k->proto == IPPROTO_UDP || k->proto == IPPROTO_SCTP) &&
 	    len >= m->l3_len + 4u) {
+		memcpy(&k->sport, l4, 2);
+		memcpy(&k->dport, l4 + 2, 2);
+	}
+}
+
+/* Does the upper-layer protocol carry ports in its first four bytes? */
+static inline int
+worker_has_ports(uint8_t proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP;
+}
+
+/* The length of a parsed IPv6 packet: its header and payload. */
+static inline uint32_t
+worker_ipv6_len(const struct rte_mbuf *m)
+{
+	return sizeof(struct rte_ipv6_hdr) +
+	       rte_be_to_cpu_16(
+		   rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr *, m->l2_len)->payload_len);
+}
+
+/* Key of a parsed IPv6 packet whose upper-layer protocol is @p proto
+ * (ports zero for non-port protocols). */
+static inline void
+worker_key6(const struct rte_mbuf *m, uint8_t proto, struct gvpn_acl_key6 *k, uint8_t dir)
+{
+	const struct rte_ipv6_hdr *ip =
+	    rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr *, m->l2_len);
+	const uint8_t *l4 = (const uint8_t *)ip + m->l3_len;
+	const uint32_t len = worker_ipv6_len(m);
+
+	k->proto = proto;
+	k->dir = dir;
+	k->pad = 0;
+	memcpy(k->src, ip->src_addr, sizeof(k->src));
+	memcpy(k->dst, ip->dst_addr, sizeof(k->dst));
+	k->sport = 0;
+	k->dport = 0;
+	if (worker_has_ports(proto) && len >= m->l3_len + 4u) {
 		memcpy(&k->sport, l4, 2);
 		memcpy(&k->dport, l4 + 2, 2);
 	}

@@ -12,7 +12,8 @@
  *                and SPI lookups
  *   parse_private.h  link and IPv4 header checks, flow keys (inline: the
  *                burst loops read each header once)
- *   flow.c       the flow cache: its front, the rte_hash, invalidation
+ *   parse6.c     IPv6: header checks, the extension header walk, keys
+ *   flow.c       the flow caches (IPv4 with its front, IPv6), invalidation
  *   classify.c   the rule lookup on a flow-cache miss, and the decision
  *   fragment.c   reassembly, pre-fragmentation, ICMP too big
  *   inbox.c      the control core's messages, applied
@@ -134,7 +135,8 @@ struct gvpn_worker {
 	struct gvpn_esp_lcore *esp;
 	const struct gvpn_policy *policy;
 	uint32_t gen;
-	struct rte_hash *flows;
+	struct rte_hash *flows;	 /* IPv4 flows, and the decrypt flows of both families */
+	struct rte_hash *flows6; /* IPv6 flows */
 	struct rte_hash *spis;
 	struct rte_ip_frag_tbl *frag;
 	struct rte_ip_frag_death_row dr;
@@ -184,7 +186,34 @@ worker_drop(struct gvpn_worker *w, struct rte_mbuf *m, enum gvpn_worker_drop why
 }
 
 /* Frame classes after parsing. */
-enum frame_class { FRAME_IPV4, FRAME_L2_PASS, FRAME_HELD, FRAME_DROPPED, FRAME_PUNT };
+enum frame_class { FRAME_IPV4, FRAME_IPV6, FRAME_L2_PASS, FRAME_HELD, FRAME_DROPPED, FRAME_PUNT };
+
+/* Most IPv6 extension headers before the upper-layer header. */
+#define IPV6_EXT_MAX 8
+
+/* What the walk of an IPv6 packet's extension headers found. */
+struct ipv6_walk {
+	uint8_t proto;	/* the upper-layer protocol (59: none) */
+	uint8_t later;	/* a fragment other than the first: no upper-layer header */
+	uint16_t frag;	/* offset of a fragment header that is not atomic, 0: none */
+	uint32_t upper; /* offset of the upper-layer header from the IPv6 header */
+};
+
+/* parse6.c: walk the extension headers of the IPv6 packet at @p ip6, @p len
+ * bytes (40 + its payload length): hop-by-hop (first only), routing,
+ * destination options and fragment headers, at most IPV6_EXT_MAX, up to the
+ * upper-layer protocol. A fragment other than the first stops the walk at
+ * its fragment header. @return 0, or GVPN_DROP_BAD_EXT (too many, cut, or
+ * the upper-layer header further than an mbuf's l3_len can say). */
+int worker_ipv6_walk(const uint8_t *ip6, uint32_t len, struct ipv6_walk *r);
+
+/* parse6.c: the IPv6 part of worker_parse(): the IPv6 packet at @p l2 is
+ * checked and its extension headers walked; a whole packet leaves as
+ * FRAME_IPV6 with l2_len, l3_len (the upper-layer header's offset) and its
+ * upper-layer protocol in *proto; fragments go to reassembly; ICMPv6
+ * neighbour discovery is FRAME_L2_PASS. Drops are counted. */
+enum frame_class worker_parse6(struct gvpn_worker *w, struct rte_mbuf **mp, uint32_t l2,
+			       uint64_t now, uint8_t *proto);
 
 /* punt.c: set up the rate limits of the ports with an address. */
 void worker_punt_init(struct gvpn_worker *w);
@@ -206,6 +235,10 @@ void worker_inbox_drain(struct gvpn_worker *w);
 void worker_lookup_flows(struct gvpn_worker *w, struct gvpn_acl_key keys[], uint64_t val[],
 			 uint32_t n);
 
+/* flow.c: worker_lookup_flows() for IPv6 keys (no front). */
+void worker_lookup_flows6(struct gvpn_worker *w, struct gvpn_acl_key6 keys[], uint64_t val[],
+			  uint32_t n);
+
 /* flow.c: empty the flow cache's front. */
 void worker_front_clear(struct gvpn_worker *w);
 
@@ -223,10 +256,21 @@ void worker_flows_forget_spi(struct gvpn_worker *w, rte_be32_t spi);
 void worker_classify(struct gvpn_worker *w, struct gvpn_acl_key *keys[], uint64_t out[],
 		     uint8_t ok[], uint32_t n);
 
+/* classify.c: worker_classify() for IPv6 keys, into the IPv6 flow cache. */
+void worker_classify6(struct gvpn_worker *w, struct gvpn_acl_key6 *keys[], uint64_t out[],
+		      uint8_t ok[], uint32_t n);
+
 /* fragment.c: the reassembly part of worker_parse(): @p ip is a fragment's
  * header, @p len its IPv4 length. */
 enum frame_class worker_reassemble(struct gvpn_worker *w, struct rte_mbuf **mp,
 				   struct rte_ipv4_hdr *ip, uint32_t len, uint64_t now);
+
+/* fragment.c: the reassembly part of worker_parse6(): @p frag is the
+ * offset of the fragment header from the IPv6 header at l2_len, @p len the
+ * packet's IPv6 length (40 + payload). A rebuilt packet replaces *mp and
+ * leaves as FRAME_IPV6, still to be parsed. */
+enum frame_class worker_reassemble6(struct gvpn_worker *w, struct rte_mbuf **mp, uint32_t frag,
+				    uint32_t len, uint64_t now);
 
 /* fragment.c: drop the packets that did not complete in time. */
 void worker_frag_expire(struct gvpn_worker *w, uint64_t now);

@@ -5,7 +5,8 @@
 Each case writes pcaps into the clear and protected ports, runs gvpnd with a
 configuration from config/ (or a variant of one), and checks the frames it
 transmitted byte by byte and the counters its telemetry reports. scapy's ESP
-is the independent reference for every encrypted packet; for AES-GMAC, which
+(IPv4 and IPv6 tunnel mode) is the independent reference for every encrypted
+packet; for AES-GMAC, which
 scapy 2.5 lacks, test/pylib/gmac_esp.py (RFC 4543 over python3-cryptography).
 
 Usage: test_pipeline.py GVPND SOURCE_ROOT WORKDIR
@@ -17,8 +18,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from gmac_esp import GmacSA  # noqa: E402
 from gvpntest import Gvpnd, Tap, main_guard, run  # noqa: E402
 
-from scapy.all import (ARP, ICMP, IP, IPv6, UDP, Ether, Raw, defragment, fragment,  # noqa: E402
+from scapy.all import (ARP, ICMP, IP, TCP, UDP, Ether, Raw, defragment, fragment,  # noqa: E402
                        rdpcap, wrpcap)
+from scapy.layers.inet6 import (ICMPv6EchoRequest, ICMPv6ND_NS, IPv6,  # noqa: E402
+                                IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
+                                IPv6ExtHdrRouting, fragment6)
 from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
 from scapy.layers.l2 import Dot1AD, Dot1Q  # noqa: E402
 
@@ -55,7 +59,8 @@ def others():
         (eth() / IP(src="203.0.113.5", dst="203.0.113.6") / UDP(sport=848, dport=848) / Raw(b"gdoi"), "bypass"),
         (eth() / IP(src=A, dst=B, proto=89) / Raw(b"ospf hello"), "bypass"),
         (Ether(src=MAC["src"], dst="ff:ff:ff:ff:ff:ff") / ARP(psrc=A, pdst=B), "l2"),
-        (eth() / IPv6(src="2001:db8::1", dst="2001:db8::2") / UDP() / Raw(b"v6"), "not_ipv4"),
+        (eth() / IPv6(src="2001:db8::1", dst="2001:db8::2") / UDP() / Raw(b"v6"), "no_rule"),
+        (Ether(type=0x88cc, **MAC) / Raw(b"lldp" * 12), "not_ip"),
         (Ether(bytes(eth() / IP(src=A, dst=B, len=400) / UDP() / Raw(b"short"))), "malformed"),
     ]
 
@@ -167,9 +172,10 @@ def test_outbound(ctx, tap, state):
         for f, what in extra:
             if what in ("bypass", "l2"):
                 assert bytes(f) in clear_frames, f"{what} frame not forwarded unchanged: {f.summary()}"
-        c.counters(encrypted=5, bypassed=2, l2_passed=1, drop_no_rule=1, drop_not_ipv4=1,
+        c.counters(encrypted=5, bypassed=2, l2_passed=1, drop_no_rule=2, drop_not_ip=1,
                    drop_malformed=1)
-    tap.check("outbound: bypass and ARP untouched; no rule, IPv6, malformed dropped and counted",
+    tap.check("outbound: bypass and ARP untouched; no rule (IPv4, IPv6), not IP, malformed "
+              "dropped and counted",
               others_handled)
 
     def telemetry():
@@ -547,6 +553,190 @@ def test_vlans(ctx, tap):
               "the tags", inbound)
 
 
+# ---- IPv6: a second SA of the static group, 2001:db8:1::/48 <-> 2001:db8:2::/48 ----
+A6, B6 = "2001:db8:1::10", "2001:db8:2::20"
+SPI6 = 0x2001
+SA6_CBC_SHA1 = ('cipher = "aes-cbc";\n        key = "000102030405060708090a0b0c0d0e0f";\n'
+                '        auth = "hmac-sha1-96";\n'
+                '        auth_key = "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3";')
+
+
+def sa6(spi=SPI6, key=KEY):
+    return SecurityAssociation(ESP, spi=spi, crypt_algo="AES-CBC", crypt_key=key,
+                               auth_algo="HMAC-SHA1-96", auth_key=AUTH_KEY,
+                               tunnel_header=IPv6())
+
+
+def conf6(ctx, alg_text=SA6_CBC_SHA1):
+    """static-group.conf with an IPv6 SA beside its IPv4 one, of @alg_text."""
+    end = '        lifetime = 0;      # seconds; 0 = until changed\n      }\n'
+    sa6_text = ('      },\n      {\n        spi = 0x2001;\n'
+                '        src = "2001:db8:1::/48";\n        dst = "2001:db8:2::/48";\n'
+                '        mirror = true;\n        ' + alg_text + '\n        lifetime = 0;\n      }\n')
+    return ctx.example("static-group.conf", **{end: end[:-8] + sa6_text})
+
+
+def protected_sample6():
+    """Clear IPv6 traffic the IPv6 SA covers: extension headers on some."""
+    u = UDP(sport=40000, dport=40001)
+    return [
+        eth() / IPv6(src=A6, dst=B6, tc=0xb8, fl=0x12345) / u / Raw(b"a" * 100),
+        eth() / IPv6(src=A6, dst=B6) / IPv6ExtHdrHopByHop() / IPv6ExtHdrDestOpt() / u /
+        Raw(b"b" * 7),
+        eth() / IPv6(src=A6, dst=B6) / IPv6ExtHdrRouting() / IPv6ExtHdrDestOpt() /
+        ICMPv6EchoRequest(id=1, seq=1, data=b"ping" * 10),
+        eth() / IPv6(src=A6, dst=B6) / IPv6ExtHdrFragment(id=5) / u / Raw(b"atomic"),
+        eth() / IPv6(src="2001:db8:1::77", dst="2001:db8:2::99") / TCP(sport=1, dport=2) /
+        Raw(b"c" * 1000),
+        eth() / IPv6(src=B6, dst=A6) / UDP(sport=40001, dport=40000) / Raw(b"mirror"),
+        eth() / Dot1Q(vlan=200) / IPv6(src=A6, dst=B6) / u / Raw(b"tagged"),
+    ]
+
+
+def link6(frame):
+    """The link header, tags included: everything before the IPv6 header."""
+    raw = bytes(frame)
+    return raw[:len(raw) - len(bytes(frame[IPv6]))]
+
+
+def esp6_frames(frames):
+    return [Ether(bytes(p)) for p in frames if IPv6 in p and ESP in p]
+
+
+def encrypt6(tx, p):
+    """@p's IPv6 packet as the peer's ESP, the outer header preserving its
+    addresses, behind @p's link header."""
+    inner = p[IPv6]
+    if isinstance(tx, SecurityAssociation):
+        tx.tunnel_header = IPv6(src=inner.src, dst=inner.dst, tc=inner.tc, fl=inner.fl)
+    return Ether(link6(p) + bytes(tx.encrypt(IPv6(bytes(inner)))))
+
+
+def test_ipv6(ctx, tap):
+    """IPv6 both ways against scapy's ESP in IPv6 tunnel mode."""
+    clear = protected_sample6()
+    frag_src = eth() / IPv6(src=A6, dst=B6) / IPv6ExtHdrFragment(id=9) / \
+        UDP(sport=40000, dport=40001) / Raw(bytes(range(256)) * 4)
+    frags = [eth() / f for f in fragment6(frag_src[IPv6], 400)]
+    # what reassembly gives: the packet without its fragment header
+    raw6 = bytes(frag_src[IPv6])
+    hdr = bytearray(raw6[:40])
+    hdr[4:6] = (len(raw6) - 48).to_bytes(2, "big")
+    hdr[6] = 17
+    whole = eth() / IPv6(bytes(hdr) + raw6[48:])
+    too_big = eth() / IPv6(src=A6, dst=B6) / UDP(sport=40000, dport=40001) / Raw(b"T" * 1452)
+    nd = eth() / IPv6(src=A6, dst="ff02::1:ff00:20", hlim=255) / ICMPv6ND_NS(tgt=B6)
+    others6 = [
+        (eth() / IPv6(src="2001:db8:7::1", dst="2001:db8:8::1") / UDP(sport=9, dport=9), "no_rule"),
+        (eth() / IPv6(src=A6, dst=B6) / UDP(sport=848, dport=848) / Raw(b"gdoi"), "bypass"),
+        (nd, "l2"),
+    ]
+    c = Case(ctx, "ipv6_out", conf6(ctx),
+             clear_in=clear + frags + [too_big] + [f for f, _ in others6]).run()
+
+    def outbound():
+        esp = esp6_frames(c.prot_out)
+        want = clear + [whole]
+        assert len(esp) == len(want), f"{len(esp)} ESP frames for {len(want)} packets"
+        for e, p in zip(esp, want):
+            o, i = e[IPv6], p[IPv6]
+            assert (o.src, o.dst) == (i.src, i.dst), "addresses not preserved"
+            assert o.nh == 50 and e[ESP].spi == SPI6, e.summary()
+            assert (o.tc, o.fl) == (i.tc, i.fl), f"traffic class / flow label {o.tc:#x}/{o.fl:#x}"
+            assert o.hlim == 64, f"hop limit {o.hlim} with ttl = 64"
+            assert link6(e) == link6(p), "link header changed"
+            got = sa6().decrypt(IPv6(bytes(o)))
+            assert bytes(got) == bytes(i), "scapy's decryption differs from the original"
+    tap.check("IPv6 outbound: scapy decrypts every packet (extension headers, atomic fragment, "
+              "ICMPv6, TCP, mirror, tagged, reassembled fragments); outer = inner addresses, "
+              "traffic class and flow label, hop limit 64", outbound)
+
+    def others():
+        fwd = [bytes(p) for p in c.prot_out if ESP not in p]
+        for f, what in others6:
+            if what in ("bypass", "l2"):
+                assert bytes(f) in fwd, f"{what} frame not forwarded unchanged: {f.summary()}"
+        c.counters(encrypted=len(clear) + 1, reassembled=1, bypassed=1, l2_passed=1,
+                   drop_no_rule=1, drop_frag_needed=1)
+        assert c.tel["/gvpn/sa"]["0x00002001"]["packets"] == len(clear) + 1, c.tel["/gvpn/sa"]
+    tap.check("IPv6 outbound: bypass and neighbour discovery untouched; no rule and too big "
+              "for the MTU dropped and counted", others)
+
+    # inbound: scapy's ESP, a header before ESP, fragmented ESP, and refusals
+    tx = sa6()
+    esp_in = [encrypt6(tx, p) for p in clear]
+    e = encrypt6(tx, clear[0])
+    with_dst = Ether(bytes(eth() / IPv6(src=e[IPv6].src, dst=e[IPv6].dst, nh=60) /
+                           IPv6ExtHdrDestOpt(nh=50) / e[ESP]))
+    big = eth() / IPv6(src=B6, dst=A6) / UDP(sport=40001, dport=40000) / Raw(b"F" * 1300)
+    big_esp = encrypt6(tx, big)
+    esp_frags = [eth() / f for f in
+                 fragment6(IPv6(src=B6, dst=A6) / IPv6ExtHdrFragment(id=3) /
+                           big_esp[IPv6].payload, 600)]
+    outside = encrypt6(tx, eth() / IPv6(src="2001:db8:9::1", dst="2001:db8:8::1") /
+                       UDP() / Raw(b"outside"))
+    wrong_spi = encrypt6(sa6(spi=0x3003), clear[0])
+    bad_icv = bytearray(bytes(encrypt6(tx, clear[5])))
+    bad_icv[-1] ^= 1
+    clear_in_policy = clear[5]
+    bypass = eth() / IPv6(src=B6, dst=A6) / UDP(sport=848, dport=848) / Raw(b"gdoi")
+    inputs = esp_in + [with_dst] + esp_frags + [outside, wrong_spi, Ether(bytes(bad_icv)),
+                                                  clear_in_policy, bypass, nd]
+    d = Case(ctx, "ipv6_in", conf6(ctx), prot_in=inputs).run()
+
+    def inbound():
+        got = [bytes(p) for p in d.clear_out]
+        for p in clear:
+            assert bytes(p) in got, f"missing after decryption: {p.summary()}"
+        assert got.count(bytes(clear[0])) == 2, "ESP behind a destination options header"
+        assert bytes(big) in got, "fragmented IPv6 ESP not reassembled and decrypted"
+        assert bytes(bypass) in got and bytes(nd) in got, "bypass or ND not forwarded"
+        d.counters(decrypted=len(clear) + 2, reassembled=1, bypassed=1, l2_passed=1,
+                   drop_no_sa=1, drop_esp_bad_icv=1, drop_clear_in_policy=1,
+                   drop_inner_policy=1)
+    tap.check("IPv6 inbound: scapy's ESP decrypted to the originals with their link headers "
+              "(extension headers inside, a header before ESP, ESP fragments reassembled); wrong "
+              "SPI, bad ICV, clear traffic under policy, inner outside selectors counted", inbound)
+
+
+# the IPv6 SA with each algorithm of NEW_ALGS: (name, backend, SA text, peer)
+def test_ipv6_algorithms(ctx, tap):
+    clear = protected_sample6()[:3]
+    for name, backend, cipher, key, auth, auth_key, _, peer in NEW_ALGS:
+        text = f'cipher = "{cipher}";\n        key = "{key.hex()}";'
+        if auth:
+            text += f'\n        auth = "{auth}";\n        auth_key = "{auth_key.hex()}";'
+        conf = conf6(ctx, text).replace('crypto = "ipsecmb"', f'crypto = "{backend}"')
+
+        def mk(peer=peer):
+            sa_ = peer()
+            if isinstance(sa_, SecurityAssociation):
+                sa_.spi = SPI6
+                sa_.tunnel_header = IPv6()
+            else:
+                sa_.spi = SPI6
+            return sa_
+        tx = mk()
+        inbound = [encrypt6(tx, p) for p in clear]
+        c = Case(ctx, "alg6_" + name.replace("/", "_"), conf, clear_in=clear,
+                 prot_in=inbound).run()
+
+        def both_ways(c=c, mk=mk):
+            esp = esp6_frames(c.prot_out)
+            assert len(esp) == len(clear), f"{len(esp)} ESP frames for {len(clear)} packets"
+            rx = mk()
+            for e, p in zip(esp, clear):
+                assert (e[IPv6].src, e[IPv6].dst) == (p[IPv6].src, p[IPv6].dst)
+                assert bytes(rx.decrypt(IPv6(bytes(e[IPv6])))) == bytes(p[IPv6]), \
+                    "the peer's decryption differs"
+            got = [bytes(p) for p in c.clear_out]
+            for p in clear:
+                assert bytes(p) in got, f"not decrypted: {p.summary()}"
+            c.counters(encrypted=len(clear), decrypted=len(clear))
+        tap.check(f"IPv6 {name} ({backend}): the independent peer opens gvpnd's IPv6 ESP and "
+                  "gvpnd opens the peer's", both_ways)
+
+
 def main():
     gvpnd, root, work = sys.argv[1:4]
     os.makedirs(work, exist_ok=True)
@@ -565,6 +755,8 @@ def main():
     test_ecn(ctx, tap)
     test_new_algorithms(ctx, tap)
     test_vlans(ctx, tap)
+    test_ipv6(ctx, tap)
+    test_ipv6_algorithms(ctx, tap)
     return tap.done()
 
 

@@ -7,11 +7,13 @@
  * port, 1 inbound from the protected port); with bit 1 set on inbound the
  * rest is wrapped as the inner packet of valid ESP first, so the checks
  * after decryption see arbitrary packets. The rest is an Ethernet frame
- * (or, wrapped, an IPv4 packet). Ports are net_null: transmitted frames
- * are freed. Both ports have an address of the box's own (the clear port
- * 10.9.0.1, the protected port 203.0.113.50, whose group has the key
- * server 203.0.113.1), so ARP for them, and what is addressed to them,
- * takes the exception path: punted within the ports' rates (freed after
+ * (or, wrapped, an IPv4 packet). The rules: a bypass rule for UDP port 848
+ * of either family, an IPv4 group with an SA and fail-open rules for it and
+ * for 2001:db8:1::/48 -> 2001:db8:2::/48 (the group has not failed), so
+ * that IPv6 frames reach the IPv6 rule context and flow cache. Ports are net_null: transmitted
+ * frames are freed. Both ports have an address of the box's own (the clear port 10.9.0.1, the
+ * protected port 203.0.113.50, whose group has the key server 203.0.113.1), so ARP for them, and
+ * what is addressed to them, takes the exception path: punted within the ports' rates (freed after
  * each input) or counted as dropped. The pool holds just enough for a full reassembly table plus a
  * margin, so an mbuf the pipeline leaks soon ends the run with abort().
  */
@@ -47,7 +49,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct gvpn_selector sel = {
 	    .src = {0xc0000200, 24}, .dst = {0xc6336400, 24}, .sport_hi = 65535, .dport_hi = 65535};
 	struct gvpn_selector byp = {
-	    .proto = 17, .dport_lo = 848, .dport_hi = 848, .sport_hi = 65535};
+	    .af = GVPN_AF_ANY, .proto = 17, .dport_lo = 848, .dport_hi = 848, .sport_hi = 65535};
+	/* 2001:db8:1::/48 -> 2001:db8:2::/48 */
+	struct gvpn_selector sel6 = {.af = GVPN_AF_IPV6,
+				     .src = {.len = 48, .addr6 = {0x20, 0x01, 0x0d, 0xb8, 0, 1}},
+				     .dst = {.len = 48, .addr6 = {0x20, 0x01, 0x0d, 0xb8, 0, 2}},
+				     .sport_hi = 65535,
+				     .dport_hi = 65535};
 	struct gvpn_ctrl_sa_params sp;
 
 	(void)argc;
@@ -68,8 +76,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	cfg.n_groups = 2;
 	cfg.n_bypass = 1;
 	cfg.bypass[0] = byp;
-	cfg.groups[0].n_fail_open = 1;
+	cfg.groups[0].n_fail_open = 2;
 	cfg.groups[0].fail_open[0] = sel;
+	cfg.groups[0].fail_open[1] = sel6;
 	fz_dp_start(&dp, (*argv)[0], GVPN_FRAG_MBUFS + 1023, &cfg);
 	sp = fz_dp_add_sa(&dp, 0, 0x1001, &sel);
 	if (gvpn_ctrl_policy_update(dp.ctrl) != 0)

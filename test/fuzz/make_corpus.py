@@ -300,6 +300,38 @@ def telemetry(seeds):
 CLEAR_OWN, PROT_OWN, KS_ADDR, STRANGER = "10.9.0.1", "203.0.113.50", "203.0.113.1", "203.0.113.99"
 
 
+def worker6(mac):
+    """IPv6 frames: extension header chains, fragments, neighbour discovery,
+    tags, ESP; for the harness's IPv6 rules (fuzz_worker.c)."""
+    from scapy.layers.inet import UDP
+    from scapy.layers.inet6 import (ICMPv6ND_NS, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment,
+                                    IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, fragment6)
+    from scapy.layers.l2 import Dot1AD, Dot1Q, Ether
+    from scapy.packet import Raw
+    a, b = "2001:db8:1::10", "2001:db8:2::20"
+    udp = UDP(sport=40000, dport=848) / (b"\0" * 28)
+    chain = (IPv6(src=a, dst=b) / IPv6ExtHdrHopByHop() / IPv6ExtHdrRouting() /
+             IPv6ExtHdrDestOpt() / udp)
+    frags = fragment6(IPv6(src=a, dst=b) / IPv6ExtHdrFragment(id=7) /
+                      UDP(sport=40000, dport=848) / (b"f" * 200), 120)
+    return {
+        "v6-udp-ext-chain": (0, Ether(src=mac) / chain),
+        "v6-nd-ns": (0, Ether(src=mac, dst="33:33:ff:00:00:20") /
+                     IPv6(src=a, dst="ff02::1:ff00:20", hlim=255) / ICMPv6ND_NS(tgt=b)),
+        "v6-frag-first": (0, Ether(src=mac) / frags[0]),
+        "v6-frag-last": (1, Ether(src=mac) / frags[-1]),
+        "v6-dot1q-udp": (1, Ether(src=mac) / Dot1Q(vlan=200) / IPv6(src=b, dst=a) / udp),
+        "v6-qinq-chain": (0, Ether(src=mac, type=0x88a8) / Dot1AD(vlan=100) / Dot1Q(vlan=200) /
+                          chain),
+        "v6-esp-in": (1, Ether(src=mac) / IPv6(src=b, dst=a, nh=50) /
+                      Raw(bytes.fromhex("00001001000000010000000000000001") + b"\0" * 40)),
+        "v6-ext-too-many": (0, Ether(src=mac) / IPv6(src=a, dst=b) / IPv6ExtHdrHopByHop() /
+                            IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() /
+                            IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() /
+                            IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() / udp),
+    }
+
+
 def worker(seeds):
     """Frames for the box itself (mode byte 1: in from the protected port,
     0: in from the clear port)."""
@@ -330,6 +362,7 @@ def worker(seeds):
                                ARP(hwsrc=mac, psrc=KS_ADDR, pdst=PROT_OWN)),
         "dot1q-cut": (0, bytes(Ether(src=mac) / Dot1Q(vlan=9))[:16]),
     }
+    frames.update(worker6(mac))
     for name, (mode, f) in frames.items():
         seeds.put("worker", name, bytes([mode]) + bytes(f))
 

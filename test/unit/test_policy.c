@@ -4,10 +4,14 @@
  * an empty table matching nothing, each packet's best rule per category
  * (bypass over group policy, fail-open in its own categories, higher
  * priority first, prefixes, protocol and port ranges), the generation
- * stamp and the rule each match names, and a table of many rules.
+ * stamp and the rule each match names, and a table of many rules. IPv6:
+ * rules in the IPv6 context only, address-less rules in both families'
+ * under one rule index, prefixes that end inside a 32-bit word, and a random
+ * table checked against gvpn_selector_match6().
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -28,6 +32,43 @@ key(uint32_t src, uint32_t dst, uint8_t proto, uint16_t sport, uint16_t dport)
 				     .dst = rte_cpu_to_be_32(dst),
 				     .sport = rte_cpu_to_be_16(sport),
 				     .dport = rte_cpu_to_be_16(dport)};
+}
+
+/* An IPv6 address 2001:db8:<a>:<b>::<c>. */
+static void
+addr6(uint8_t out[16], uint16_t a, uint16_t b, uint16_t c)
+{
+	memset(out, 0, 16);
+	out[0] = 0x20;
+	out[1] = 0x01;
+	out[2] = 0x0d;
+	out[3] = 0xb8;
+	out[4] = (uint8_t)(a >> 8);
+	out[5] = (uint8_t)a;
+	out[6] = (uint8_t)(b >> 8);
+	out[7] = (uint8_t)b;
+	out[14] = (uint8_t)(c >> 8);
+	out[15] = (uint8_t)c;
+}
+
+static struct gvpn_acl_key6
+key6(const uint8_t src[16], const uint8_t dst[16], uint8_t proto, uint16_t sport, uint16_t dport)
+{
+	struct gvpn_acl_key6 k = {
+	    .proto = proto, .sport = rte_cpu_to_be_16(sport), .dport = rte_cpu_to_be_16(dport)};
+
+	memcpy(k.src, src, 16);
+	memcpy(k.dst, dst, 16);
+	return k;
+}
+
+static void
+classify_one6(const struct gvpn_policy *p, const struct gvpn_acl_key6 *k,
+	      uint32_t res[GVPN_ACL_CATEGORIES])
+{
+	const uint8_t *keys[1] = {(const uint8_t *)k};
+
+	gvpn_policy_classify6(p, keys, res, 1);
 }
 
 static void
@@ -259,6 +300,254 @@ test_large_table_finds_every_rule_in_one_burst(void **state)
 	free(r);
 }
 
+/* A selector of family @p af with IPv6 prefixes (a, b) / len each. */
+static struct gvpn_selector
+sel6(uint16_t sa, uint16_t sb, uint8_t slen, uint16_t da, uint16_t db, uint8_t dlen)
+{
+	struct gvpn_selector s = {.af = GVPN_AF_IPV6, ANY_PORTS};
+
+	addr6(s.src.addr6, sa, sb, 0);
+	addr6(s.dst.addr6, da, db, 0);
+	s.src.len = slen;
+	s.dst.len = dlen;
+	return s;
+}
+
+/*
+ * Both families in one table: IPv6 group policies (one narrower, by
+ * protocol and port, above a wider one; one whose prefixes end inside a
+ * 32-bit word), an address-less bypass rule that serves both families under
+ * its one index, an IPv4 policy and an IPv6 fail-open rule. An IPv6 key
+ * never meets an IPv4 rule, nor an IPv4 key an IPv6 rule.
+ */
+static void
+test_ipv6_rules_and_either_family_rules(void **state)
+{
+	struct gvpn_policy_rule t[] = {
+	    /* 1: bypass GDOI, either family */
+	    {.sel = {.af = GVPN_AF_ANY,
+		     .proto = 17,
+		     .sport_hi = 65535,
+		     .dport_lo = 848,
+		     .dport_hi = 848},
+	     .rule = {.type = GVPN_RULE_BYPASS},
+	     .categories = OUT | IN,
+	     .priority = 300},
+	    /* 2: TEK 0: 2001:db8:1::/48 -> 2001:db8:2::/48 */
+	    {.sel = sel6(1, 0, 48, 2, 0, 48),
+	     .rule = {.type = GVPN_RULE_TEK, .tek = 0},
+	     .categories = OUT | IN,
+	     .priority = 200},
+	    /* 3: TEK 1: 2001:db8:1:5::/64 -> 2001:db8:2::/48 tcp 443, above 2 */
+	    {.sel = sel6(1, 5, 64, 2, 0, 48),
+	     .rule = {.type = GVPN_RULE_TEK, .tek = 1},
+	     .categories = OUT | IN,
+	     .priority = 210},
+	    /* 4: TEK 2: 2001:db8:3:4000::/50 -> 2001:db8:4::/47, inbound only */
+	    {.sel = sel6(3, 0x4000, 50, 4, 0, 47),
+	     .rule = {.type = GVPN_RULE_TEK, .tek = 2},
+	     .categories = IN,
+	     .priority = 190},
+	    /* 5: IPv4 TEK 3: 10.1/16 -> 10.2/16 */
+	    {.sel = {.src = {0x0a010000, 16}, .dst = {0x0a020000, 16}, ANY_PORTS},
+	     .rule = {.type = GVPN_RULE_TEK, .tek = 3},
+	     .categories = OUT | IN,
+	     .priority = 180},
+	    /* 6: fail-open: 2001:db8::/32 -> anything */
+	    {.sel = sel6(0, 0, 32, 0, 0, 0),
+	     .rule = {.type = GVPN_RULE_FAIL_OPEN},
+	     .categories = FO,
+	     .priority = 10},
+	};
+	static const struct {
+		const char *what;
+		uint16_t sa, sb, sc, da, db, dc;
+		uint8_t proto;
+		uint16_t dport;
+		uint32_t want[GVPN_ACL_CATEGORIES];
+	} cases[] = {
+	    {"TEK by prefix", 1, 9, 1, 2, 7, 1, 6, 80, {2, 6, 2, 6}},
+	    {"bypass over TEK, either family", 1, 9, 1, 2, 7, 1, 17, 848, {1, 6, 1, 6}},
+	    {"narrow TEK first", 1, 5, 1, 2, 0, 9, 6, 443, {3, 6, 3, 6}},
+	    {"narrow TEK: another port", 1, 5, 1, 2, 0, 9, 6, 444, {2, 6, 2, 6}},
+	    {"src outside /48", 0x11, 0, 1, 2, 0, 1, 6, 80, {0, 6, 0, 6}},
+	    {"dst outside /48", 1, 0, 1, 3, 0, 1, 6, 80, {0, 6, 0, 6}},
+	    {"/50: last bits in", 3, 0x7fff, 1, 5, 0xffff, 1, 6, 1, {0, 6, 4, 6}},
+	    {"/50: bit 50 out", 3, 0x8000, 1, 5, 0, 1, 6, 1, {0, 6, 0, 6}},
+	    {"/50: bit 49 out", 3, 0x0000, 1, 4, 0, 1, 6, 1, {0, 6, 0, 6}},
+	    {"/47: bit 47 out", 3, 0x4000, 1, 6, 0, 1, 6, 1, {0, 6, 0, 6}},
+	};
+	struct gvpn_policy *p;
+	uint32_t res[GVPN_ACL_CATEGORIES];
+
+	(void)state;
+	t[2].sel.proto = 6;
+	t[2].sel.dport_lo = t[2].sel.dport_hi = 443;
+	p = gvpn_policy_build(t, ARRAY_LEN(t), 3, SOCKET_ID_ANY);
+	assert_non_null(p);
+	assert_non_null(p->acl);
+	assert_non_null(p->acl6);
+	for (size_t k = 0; k < ARRAY_LEN(cases); k++) {
+		uint8_t s[16], d[16];
+		struct gvpn_acl_key6 kk;
+
+		addr6(s, cases[k].sa, cases[k].sb, cases[k].sc);
+		addr6(d, cases[k].da, cases[k].db, cases[k].dc);
+		kk = key6(s, d, cases[k].proto, 40000, cases[k].dport);
+		classify_one6(p, &kk, res);
+		for (int c = 0; c < GVPN_ACL_CATEGORIES; c++)
+			if (res[c] != cases[k].want[c])
+				fail_msg("%s: category %d: rule %u, want %u", cases[k].what, c,
+					 res[c], cases[k].want[c]);
+	}
+	/* IPv4 keys: their TEK, the either-family bypass by its one index,
+	 * and no IPv6 rule (not the fail-open one whose /32 would take any
+	 * address starting 0x20010db8) */
+	struct gvpn_acl_key k4 = key(0x0a010001, 0x0a020001, 6, 1, 80);
+	classify_one(p, &k4, res);
+	assert_int_equal(res[GVPN_ACL_OUT], 5);
+	assert_int_equal(res[GVPN_ACL_OUT_FAIL_OPEN], 0);
+	k4 = key(0x0a010001, 0x0a020001, 17, 1, 848);
+	classify_one(p, &k4, res);
+	assert_int_equal(res[GVPN_ACL_OUT], 1);
+	assert_int_equal(res[GVPN_ACL_IN], 1);
+	k4 = key(0x20010db8, 0x20010db8, 6, 1, 80);
+	classify_one(p, &k4, res);
+	for (int c = 0; c < GVPN_ACL_CATEGORIES; c++)
+		assert_int_equal(res[c], 0);
+	/* an IPv6 key with the IPv4 policy's addresses in its first words */
+	uint8_t s[16] = {10, 1, 0, 1}, d[16] = {10, 2, 0, 1};
+	struct gvpn_acl_key6 k6 = key6(s, d, 6, 1, 80);
+	classify_one6(p, &k6, res);
+	for (int c = 0; c < GVPN_ACL_CATEGORIES; c++)
+		assert_int_equal(res[c], 0);
+	gvpn_policy_free(p);
+
+	/* one family's rules only: the other context is not built, and
+	 * matches nothing */
+	p = gvpn_policy_build(&t[1], 1, 4, SOCKET_ID_ANY);
+	assert_non_null(p);
+	assert_null(p->acl);
+	assert_non_null(p->acl6);
+	classify_one(p, &k4, res);
+	assert_int_equal(res[GVPN_ACL_OUT], 0);
+	gvpn_policy_free(p);
+	p = gvpn_policy_build(&t[4], 1, 5, SOCKET_ID_ANY);
+	assert_non_null(p);
+	assert_non_null(p->acl);
+	assert_null(p->acl6);
+	classify_one6(p, &k6, res);
+	assert_int_equal(res[GVPN_ACL_OUT], 0);
+	gvpn_policy_free(p);
+}
+
+static void
+test_selector_of_unknown_family_is_refused(void **state)
+{
+	struct gvpn_policy_rule r = {.sel = {.af = GVPN_AF_ANY + 1, ANY_PORTS},
+				     .rule = {.type = GVPN_RULE_BYPASS},
+				     .categories = OUT,
+				     .priority = 1};
+
+	(void)state;
+	rte_errno = 0;
+	assert_null(gvpn_policy_build(&r, 1, 1, SOCKET_ID_ANY));
+	assert_int_equal(rte_errno, EINVAL);
+}
+
+/* xorshift: a reproducible sequence for the random table. */
+static uint32_t
+next_rand(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/*
+ * A random IPv6 table (prefixes of every length over a few base addresses,
+ * protocols, port ranges, distinct priorities) against random keys near its
+ * prefixes: each key's rule in each direction is the highest-priority one
+ * that gvpn_selector_match6() says matches.
+ */
+static void
+test_random_ipv6_table_agrees_with_selector_match6(void **state)
+{
+	enum { N = 300, KEYS = 3000 };
+	struct gvpn_policy_rule *r = calloc(N, sizeof(*r));
+	struct gvpn_policy *p;
+	uint32_t x = 0x2545f491, checked_match = 0;
+
+	(void)state;
+	assert_non_null(r);
+	for (uint32_t i = 0; i < N; i++) {
+		struct gvpn_selector *s = &r[i].sel;
+
+		s->af = GVPN_AF_IPV6;
+		addr6(s->src.addr6, (uint16_t)(next_rand(&x) % 4), 0, 0);
+		addr6(s->dst.addr6, (uint16_t)(next_rand(&x) % 4), 0, 0);
+		for (int b = 8; b < 16; b++) {
+			s->src.addr6[b] = (uint8_t)(next_rand(&x) % 3);
+			s->dst.addr6[b] = (uint8_t)(next_rand(&x) % 3);
+		}
+		s->src.len = (uint8_t)(next_rand(&x) % 129);
+		s->dst.len = (uint8_t)(next_rand(&x) % 129);
+		/* host bits clear, as the configuration requires */
+		for (int b = 0; b < 16; b++) {
+			int keep = s->src.len - 8 * b, keep_d = s->dst.len - 8 * b;
+
+			s->src.addr6[b] &= keep >= 8   ? 0xff
+					   : keep <= 0 ? 0
+						       : (uint8_t)(0xff00 >> keep);
+			s->dst.addr6[b] &= keep_d >= 8	 ? 0xff
+					   : keep_d <= 0 ? 0
+							 : (uint8_t)(0xff00 >> keep_d);
+		}
+		s->proto = (uint8_t[]){0, 6, 17}[next_rand(&x) % 3];
+		s->sport_lo = 0;
+		s->sport_hi = 65535;
+		s->dport_lo = (uint16_t)(next_rand(&x) % 8);
+		s->dport_hi = (uint16_t)(s->dport_lo + next_rand(&x) % 8);
+		r[i].rule = (struct gvpn_rule){.type = GVPN_RULE_TEK, .tek = (uint16_t)i};
+		r[i].categories = next_rand(&x) % 2 ? OUT : OUT | IN;
+		r[i].priority = (int32_t)i + 1;
+	}
+	p = gvpn_policy_build(r, N, 1, SOCKET_ID_ANY);
+	assert_non_null(p);
+	for (uint32_t k = 0; k < KEYS; k++) {
+		const struct gvpn_selector *near = &r[next_rand(&x) % N].sel;
+		struct gvpn_acl_key6 kk = {.proto = (uint8_t[]){1, 6, 17}[next_rand(&x) % 3]};
+		uint32_t res[GVPN_ACL_CATEGORIES], want_out = 0, want_in = 0;
+		uint16_t dport = (uint16_t)(next_rand(&x) % 12);
+
+		memcpy(kk.src, near->src.addr6, 16);
+		memcpy(kk.dst, near->dst.addr6, 16);
+		/* flip a bit somewhere, often beyond the prefix */
+		kk.src[next_rand(&x) % 16] ^= (uint8_t)(1u << next_rand(&x) % 8);
+		if (next_rand(&x) % 2)
+			kk.dst[next_rand(&x) % 16] ^= (uint8_t)(1u << next_rand(&x) % 8);
+		kk.sport = rte_cpu_to_be_16(1234);
+		kk.dport = rte_cpu_to_be_16(dport);
+		for (uint32_t i = 0; i < N; i++) {
+			if (!gvpn_selector_match6(&r[i].sel, kk.src, kk.dst, kk.proto, 1234, dport))
+				continue;
+			want_out = i + 1; /* priorities rise with the index */
+			if (r[i].categories & IN)
+				want_in = i + 1;
+		}
+		classify_one6(p, &kk, res);
+		if (res[GVPN_ACL_OUT] != want_out || res[GVPN_ACL_IN] != want_in)
+			fail_msg("key %u: rules %u/%u, want %u/%u", k, res[GVPN_ACL_OUT],
+				 res[GVPN_ACL_IN], want_out, want_in);
+		checked_match += want_out != 0;
+	}
+	/* the keys were near enough to the rules to test something */
+	assert_true(checked_match > KEYS / 4);
+	gvpn_policy_free(p);
+	free(r);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -272,6 +561,9 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_each_category_gets_its_best_rule),
 	    cmocka_unit_test(test_direction_byte_does_not_change_the_match),
 	    cmocka_unit_test(test_large_table_finds_every_rule_in_one_burst),
+	    cmocka_unit_test(test_ipv6_rules_and_either_family_rules),
+	    cmocka_unit_test(test_selector_of_unknown_family_is_refused),
+	    cmocka_unit_test(test_random_ipv6_table_agrees_with_selector_match6),
 	};
 
 	(void)argc;

@@ -826,9 +826,441 @@ test_tagged_frames_keep_their_tags_both_ways(void **state)
 	rte_pktmbuf_trim(m[1], (uint16_t)(m[1]->data_len - 16));
 	gvpn_worker_outbound(w, 0, m, 2);
 	assert_int_equal(gvpn_worker_stats(w)->l2_passed, 1);
-	assert_int_equal(gvpn_worker_stats(w)->drop[GVPN_DROP_NOT_IPV4], 1);
+	assert_int_equal(gvpn_worker_stats(w)->drop[GVPN_DROP_NOT_IP], 1);
 	assert_int_equal(drain(prot_tx), 1);
 
+	gvpn_ctrl_free(c);
+	gvpn_worker_free(w);
+}
+
+/* ---- IPv6 ---- */
+
+/* 2001:db8:<a>::<c> */
+static void
+v6addr(uint8_t out[16], uint16_t a, uint16_t c)
+{
+	memset(out, 0, 16);
+	out[0] = 0x20;
+	out[1] = 0x01;
+	out[2] = 0x0d;
+	out[3] = 0xb8;
+	out[4] = (uint8_t)(a >> 8);
+	out[5] = (uint8_t)a;
+	out[14] = (uint8_t)(c >> 8);
+	out[15] = (uint8_t)c;
+}
+
+/* An extension header to put before the upper-layer header: its type and
+ * length in bytes (a multiple of 8; a fragment header is 8, with its
+ * fragment data and identification). */
+struct ext6 {
+	uint8_t type;
+	uint16_t len;
+	uint16_t frag_data; /* host order: offset << 3 | M */
+	uint32_t id;
+};
+
+/* An IPv6 frame 2001:db8:<sa>::<sc> -> 2001:db8:<da>::<dc> with the
+ * extension headers @p ext, then @p proto's header and data: for UDP a
+ * header to @p dport and @p seq in 64 bytes of data; for ICMPv6 the type
+ * @p dport and 4 bytes; other protocols 8 bytes of data. */
+static struct rte_mbuf *
+v6_packet(uint16_t sa, uint16_t sc, uint16_t da, uint16_t dc, const struct ext6 *ext,
+	  unsigned int n_ext, uint8_t proto, uint16_t dport, uint32_t seq)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	uint32_t l4 = proto == IPPROTO_UDP ? 8 + 64 : 8, exts = 0, off;
+	struct rte_ipv6_hdr *ip;
+	uint8_t *p, *nh;
+
+	for (unsigned int i = 0; i < n_ext; i++)
+		exts += ext[i].len;
+	p = m != NULL ? (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(14 + 40 + exts + l4)) : NULL;
+	if (p == NULL)
+		abort();
+	memset(p, 0, 14 + 40 + exts + l4);
+	memset(p, 0x02, 12);
+	p[12] = 0x86;
+	p[13] = 0xdd;
+	ip = (struct rte_ipv6_hdr *)(p + 14);
+	ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+	ip->payload_len = rte_cpu_to_be_16((uint16_t)(exts + l4));
+	ip->hop_limits = 64;
+	v6addr(ip->src_addr, sa, sc);
+	v6addr(ip->dst_addr, da, dc);
+	nh = &ip->proto;
+	off = 14 + 40;
+	for (unsigned int i = 0; i < n_ext; i++) {
+		*nh = ext[i].type;
+		nh = p + off;
+		if (ext[i].type == IPPROTO_FRAGMENT) {
+			p[off + 2] = (uint8_t)(ext[i].frag_data >> 8);
+			p[off + 3] = (uint8_t)ext[i].frag_data;
+			memcpy(p + off + 4, &ext[i].id, 4);
+		} else {
+			p[off + 1] = (uint8_t)(ext[i].len / 8 - 1);
+			p[off + 2] = 1; /* a PadN option over the rest */
+			p[off + 3] = (uint8_t)(ext[i].len - 4);
+		}
+		off += ext[i].len;
+	}
+	*nh = proto;
+	if (proto == IPPROTO_UDP) {
+		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(p + off);
+
+		udp->src_port = rte_cpu_to_be_16(40000);
+		udp->dst_port = rte_cpu_to_be_16(dport);
+		udp->dgram_len = rte_cpu_to_be_16(8 + 64);
+		memcpy(udp + 1, &seq, sizeof(seq));
+	} else {
+		p[off] = (uint8_t)dport;
+		memcpy(p + off + 4, &seq, sizeof(seq));
+	}
+	return m;
+}
+
+/* A plain UDP packet H1 (2001:db8:1::10) -> H2 (2001:db8:2::20). */
+static struct rte_mbuf *
+v6_udp(uint16_t dport, uint32_t seq)
+{
+	return v6_packet(1, 0x10, 2, 0x20, NULL, 0, IPPROTO_UDP, dport, seq);
+}
+
+/* 2001:db8:<a>::/<len> -> 2001:db8:<b>::/<len>, any protocol and port. */
+static struct gvpn_selector
+v6_sel(uint16_t a, uint16_t b, uint8_t len)
+{
+	struct gvpn_selector s = {.af = GVPN_AF_IPV6, .sport_hi = 65535, .dport_hi = 65535};
+
+	v6addr(s.src.addr6, a, 0);
+	v6addr(s.dst.addr6, b, 0);
+	s.src.len = s.dst.len = len;
+	return s;
+}
+
+/* Run @p n frames through one direction: @return how many left on the
+ * other side (freed). */
+static unsigned int
+pass(struct gvpn_worker *w, int inbound, struct rte_mbuf *m[], unsigned int n)
+{
+	if (inbound)
+		gvpn_worker_inbound(w, 0, m, (uint16_t)n);
+	else
+		gvpn_worker_outbound(w, 0, m, (uint16_t)n);
+	return drain(inbound ? clear_tx : prot_tx);
+}
+
+static void
+expect_drops(struct gvpn_worker *w, const uint64_t want[GVPN_DROP_MAX])
+{
+	const struct gvpn_worker_stats *ws = gvpn_worker_stats(w);
+
+	for (int d = 0; d < GVPN_DROP_MAX; d++)
+		if (ws->drop[d] != want[d])
+			fail_msg("%s: %" PRIu64 " dropped, want %" PRIu64, gvpn_worker_drop_id(d),
+				 ws->drop[d], want[d]);
+}
+
+/*
+ * The parse of IPv6: the ports behind hop-by-hop, routing, destination
+ * options and atomic fragment headers decide the rule, up to 8 headers;
+ * more, a chain cut short, hop-by-hop options not first or an upper-layer
+ * header beyond what l3_len can say are bad_ext; a payload length beyond
+ * the frame or a version that is not 6 is malformed. Neighbour discovery
+ * passes like ARP, other ICMPv6 does not; tagged IPv6 is IPv6, and a frame
+ * of another type is not_ip.
+ */
+static void
+test_ipv6_extension_headers_and_neighbour_discovery(void **state)
+{
+	static struct gvpn_config cfg;
+	const struct ext6 hbh = {IPPROTO_HOPOPTS, 8, 0, 0}, rt = {IPPROTO_ROUTING, 16, 0, 0},
+			  dst = {IPPROTO_DSTOPTS, 24, 0, 0}, atomic = {IPPROTO_FRAGMENT, 8, 0, 7},
+			  big = {IPPROTO_DSTOPTS, 256, 0, 0};
+	const struct ext6 chain3[] = {hbh, rt, dst}, chain4[] = {hbh, dst, atomic, rt};
+	const struct ext6 late_hbh[] = {dst, hbh}, over_l3[] = {big, big};
+	struct ext6 eight[8], nine[9];
+	uint64_t want[GVPN_DROP_MAX] = {0};
+	struct rte_mbuf *m[16];
+	struct gvpn_worker *w;
+	struct gvpn_ctrl *c;
+	unsigned int n = 0;
+
+	(void)state;
+	for (unsigned int i = 0; i < 9; i++) {
+		nine[i] = dst;
+		if (i < 8)
+			eight[i] = i == 0 ? hbh : dst;
+	}
+	worker_and_ctrl(&cfg, BURST, 1500, 0, &w, &c);
+	cfg.n_bypass = 1;
+	cfg.bypass[0] = v6_sel(1, 2, 48);
+	cfg.bypass[0].proto = IPPROTO_UDP;
+	cfg.bypass[0].dport_lo = cfg.bypass[0].dport_hi = 53;
+	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
+	settle(c, w, 1);
+
+	/* bypassed: their ports are found */
+	m[n++] = v6_udp(53, 0);
+	m[n++] = v6_packet(1, 0x10, 2, 0x20, chain3, 3, IPPROTO_UDP, 53, 1);
+	m[n++] = v6_packet(1, 0x10, 2, 0x20, chain4, 4, IPPROTO_UDP, 53, 2);
+	m[n++] = v6_packet(1, 0x10, 2, 0x20, eight, 8, IPPROTO_UDP, 53, 3);
+	m[n] = v6_udp(53, 4);
+	add_tags(m[n++], 1);
+	m[n] = v6_udp(53, 5);
+	add_tags(m[n++], 2);
+	/* neighbour solicitation: passes like ARP */
+	m[n++] = v6_packet(1, 0x10, 2, 0x20, NULL, 0, IPPROTO_ICMPV6, 135, 6);
+	assert_int_equal(pass(w, 0, m, n), n);
+	assert_int_equal(gvpn_worker_stats(w)->bypassed, n - 1);
+	assert_int_equal(gvpn_worker_stats(w)->l2_passed, 1);
+	expect_drops(w, want);
+
+	n = 0;
+	m[n++] = v6_packet(1, 0x10, 2, 0x20, chain3, 3, IPPROTO_UDP, 54, 0);   /* port */
+	m[n++] = v6_packet(1, 0x10, 2, 0x20, NULL, 0, IPPROTO_ICMPV6, 128, 0); /* echo */
+	want[GVPN_DROP_NO_RULE] = n;
+	m[n++] = v6_packet(1, 0x10, 2, 0x20, nine, 9, IPPROTO_UDP, 53, 0);
+	m[n++] = v6_packet(1, 0x10, 2, 0x20, late_hbh, 2, IPPROTO_UDP, 53, 0);
+	m[n++] = v6_packet(1, 0x10, 2, 0x20, over_l3, 2, IPPROTO_UDP, 53, 0);
+	/* a chain cut short: the last header runs past the payload */
+	m[n] = v6_packet(1, 0x10, 2, 0x20, chain3, 3, IPPROTO_UDP, 53, 0);
+	rte_pktmbuf_mtod_offset(m[n], uint8_t *, 14 + 40 + 8 + 16 + 1)[0] = 20;
+	n++;
+	want[GVPN_DROP_BAD_EXT] = 4;
+	/* payload length beyond the frame; version 4 behind 0x86dd */
+	m[n] = v6_udp(53, 0);
+	rte_pktmbuf_mtod_offset(m[n], struct rte_ipv6_hdr *, 14)->payload_len =
+	    rte_cpu_to_be_16(8 + 64 + 1);
+	n++;
+	m[n] = v6_udp(53, 0);
+	rte_pktmbuf_mtod_offset(m[n], uint8_t *, 14)[0] = 0x40;
+	n++;
+	want[GVPN_DROP_MALFORMED] = 2;
+	/* LLDP */
+	m[n] = v6_udp(53, 0);
+	rte_pktmbuf_mtod(m[n], uint8_t *)[12] = 0x88;
+	rte_pktmbuf_mtod(m[n], uint8_t *)[13] = 0xcc;
+	n++;
+	want[GVPN_DROP_NOT_IP] = 1;
+	assert_int_equal(pass(w, 0, m, n), 0);
+	expect_drops(w, want);
+
+	/* inbound the same: the tagged packet leaves with its tags */
+	m[0] = v6_packet(1, 0x10, 2, 0x20, chain3, 3, IPPROTO_UDP, 53, 9);
+	add_tags(m[0], 2);
+	gvpn_worker_inbound(w, 0, m, 1);
+	assert_int_equal(rte_ring_dequeue_burst(clear_tx, (void **)m, 1, NULL), 1);
+	assert_memory_equal(rte_pktmbuf_mtod_offset(m[0], uint8_t *, 12),
+			    "\x88\xa8\x00\x64\x81\x00\x00\xc8\x86\xdd", 10);
+	assert_int_equal(m[0]->data_len, 8 + 14 + 40 + 48 + 8 + 64);
+	rte_pktmbuf_free(m[0]);
+	assert_int_equal(gvpn_worker_stats(w)->bypassed, 7);
+	expect_drops(w, want);
+	gvpn_ctrl_free(c);
+	gvpn_worker_free(w);
+}
+
+/* Fragment @p m (an IPv6 frame built by v6_packet() with no extension
+ * header) into pieces of @p chunk bytes of its payload, each with a
+ * fragment header right after the IPv6 header (identification @p id). */
+static unsigned int
+v6_fragments(struct rte_mbuf *m, uint16_t chunk, uint32_t id, struct rte_mbuf *out[])
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	const struct rte_ipv6_hdr *ip = (const struct rte_ipv6_hdr *)(p + 14);
+	const uint32_t payload = rte_be_to_cpu_16(ip->payload_len);
+	unsigned int n = 0;
+
+	for (uint32_t off = 0; off < payload; off += chunk) {
+		const uint32_t len = RTE_MIN((uint32_t)chunk, payload - off);
+		struct rte_mbuf *f = rte_pktmbuf_alloc(pool);
+		uint8_t *d =
+		    f != NULL ? (uint8_t *)rte_pktmbuf_append(f, (uint16_t)(14 + 48 + len)) : NULL;
+		struct rte_ipv6_hdr *fh;
+
+		assert_non_null(d);
+		memcpy(d, p, 14 + 40);
+		fh = (struct rte_ipv6_hdr *)(d + 14);
+		fh->proto = IPPROTO_FRAGMENT;
+		fh->payload_len = rte_cpu_to_be_16((uint16_t)(8 + len));
+		d[54] = ip->proto;
+		d[55] = 0;
+		d[56] = (uint8_t)((off | (off + len < payload)) >> 8);
+		d[57] = (uint8_t)(off | (off + len < payload));
+		memcpy(d + 58, &id, 4);
+		memcpy(d + 62, p + 54 + off, len);
+		out[n++] = f;
+	}
+	return n;
+}
+
+/*
+ * IPv6 fragments are put back together before the rules see them, under
+ * the IPv4 caps and counters: out of order, the rebuilt packet is the one
+ * sent and is bypassed by its port. A fragment with a header before its
+ * fragment header is not rebuilt (frag_error); one ending beyond 65535
+ * bytes is frag_oversized; an empty one, or one not the last whose data is
+ * not a multiple of 8 bytes, is frag_invalid.
+ */
+static void
+test_ipv6_fragments_are_reassembled_before_the_rules(void **state)
+{
+	static struct gvpn_config cfg;
+	const struct ext6 dst = {IPPROTO_DSTOPTS, 8, 0, 0};
+	uint64_t want[GVPN_DROP_MAX] = {0};
+	struct rte_mbuf *m[8], *orig, *f[8], *one;
+	struct gvpn_worker *w;
+	struct gvpn_ctrl *c;
+	unsigned int n;
+
+	(void)state;
+	worker_and_ctrl(&cfg, BURST, 1500, 0, &w, &c);
+	cfg.n_bypass = 1;
+	cfg.bypass[0] = v6_sel(1, 2, 48);
+	cfg.bypass[0].proto = IPPROTO_UDP;
+	cfg.bypass[0].dport_lo = cfg.bypass[0].dport_hi = 53;
+	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
+	settle(c, w, 1);
+
+	orig = v6_udp(53, 77);
+	n = v6_fragments(orig, 24, 1, f);
+	assert_int_equal(n, 3);
+	m[0] = f[2];
+	m[1] = f[0];
+	m[2] = f[1];
+	gvpn_worker_outbound(w, 0, m, 3);
+	assert_int_equal(rte_ring_dequeue_burst(prot_tx, (void **)m, 8, NULL), 1);
+	assert_int_equal(m[0]->pkt_len, orig->pkt_len);
+	assert_memory_equal(rte_pktmbuf_mtod(m[0], uint8_t *), rte_pktmbuf_mtod(orig, uint8_t *),
+			    orig->pkt_len);
+	rte_pktmbuf_free(m[0]);
+	assert_int_equal(gvpn_worker_stats(w)->reassembled, 1);
+	assert_int_equal(gvpn_worker_stats(w)->bypassed, 1);
+
+	/* a destination options header before the fragment header */
+	one = v6_packet(1, 0x10, 2, 0x20, &dst, 1, IPPROTO_UDP, 53, 0);
+	n = 0;
+	m[n] = rte_pktmbuf_alloc(pool);
+	{
+		uint8_t *d = (uint8_t *)rte_pktmbuf_append(m[n], (uint16_t)(one->data_len + 8));
+		const uint8_t *s = rte_pktmbuf_mtod(one, const uint8_t *);
+
+		memcpy(d, s, 14 + 48);
+		d[14 + 40] = IPPROTO_FRAGMENT;
+		d[14 + 48] = IPPROTO_UDP;
+		d[14 + 48 + 3] = 1; /* offset 0, more */
+		memcpy(d + 14 + 56, s + 14 + 48, one->data_len - 14 - 48);
+		((struct rte_ipv6_hdr *)(d + 14))->payload_len =
+		    rte_cpu_to_be_16((uint16_t)(one->data_len + 8 - 14 - 40));
+	}
+	n++;
+	want[GVPN_DROP_FRAG_ERROR] = 1;
+	/* beyond 65535 bytes: the last fragment at offset 65528 with 16 bytes */
+	orig = v6_udp(53, 0);
+	v6_fragments(orig, 16, 2, f);
+	m[n] = f[0];
+	rte_pktmbuf_mtod(m[n], uint8_t *)[56] = 0xff;
+	rte_pktmbuf_mtod(m[n], uint8_t *)[57] = 0xf8;
+	n++;
+	for (unsigned int i = 1; i < 5; i++)
+		rte_pktmbuf_free(f[i]);
+	want[GVPN_DROP_FRAG_OVERSIZED] = 1;
+	/* empty; 12 bytes with more to come */
+	rte_pktmbuf_free(orig);
+	orig = v6_udp(53, 0);
+	v6_fragments(orig, 12, 3, f);
+	m[n] = f[0];
+	rte_pktmbuf_mtod_offset(m[n], struct rte_ipv6_hdr *, 14)->payload_len = rte_cpu_to_be_16(8);
+	n++;
+	m[n++] = f[1];
+	for (unsigned int i = 2; i < 6; i++)
+		rte_pktmbuf_free(f[i]);
+	want[GVPN_DROP_FRAG_INVALID] = 2;
+	assert_int_equal(pass(w, 0, m, n), 0);
+	expect_drops(w, want);
+
+	rte_pktmbuf_free(one);
+	rte_pktmbuf_free(orig);
+	gvpn_ctrl_free(c);
+	gvpn_worker_free(w);
+}
+
+/*
+ * IPv6 rules both ways, in their own flow cache: a bypass rule by prefix
+ * and an either-family one, fail-open, a group policy whose TEK has no SA
+ * (no_sa out, clear_in_policy in); a new rule table and a flush reach the
+ * IPv6 flows too.
+ */
+static void
+test_ipv6_rules_and_flows_both_ways(void **state)
+{
+	static struct gvpn_config cfg;
+	struct gvpn_selector tek = v6_sel(1, 2, 48);
+	uint64_t want[GVPN_DROP_MAX] = {0};
+	struct gvpn_rule_hits h;
+	struct gvpn_msg flush = {.type = GVPN_MSG_FLOW_FLUSH}, *ack;
+	struct rte_mbuf *m[4];
+	struct gvpn_worker *w;
+	struct gvpn_ctrl *c;
+
+	(void)state;
+	worker_and_ctrl(&cfg, BURST, 1500, 0, &w, &c);
+	cfg.n_bypass = 2;
+	cfg.bypass[0] = v6_sel(1, 3, 48); /* H1 -> 2001:db8:3::/48 */
+	cfg.bypass[1] = any_to(0, 0, IPPROTO_UDP, 848);
+	cfg.bypass[1].af = GVPN_AF_ANY;
+	cfg.groups[0].n_fail_open = 1;
+	cfg.groups[0].fail_open[0] = v6_sel(4, 5, 48);
+	assert_true(gvpn_ctrl_tek_add(c, 0, &tek, 1) >= 0); /* and no SA */
+	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
+	settle(c, w, 1);
+
+	m[0] = v6_packet(1, 0x10, 3, 0x30, NULL, 0, IPPROTO_UDP, 9, 0);
+	m[1] = v6_udp(848, 0); /* the either-family rule, over the TEK */
+	m[2] = v6_packet(4, 0x40, 5, 0x50, NULL, 0, IPPROTO_UDP, 9, 0); /* not failed */
+	m[3] = v6_udp(9, 0);
+	want[GVPN_DROP_NO_RULE] = 1;
+	want[GVPN_DROP_NO_SA] = 1;
+	assert_int_equal(pass(w, 0, m, 4), 2);
+	expect_drops(w, want);
+	/* inbound: the TEK's traffic in clear is refused */
+	m[0] = v6_packet(2, 0x20, 1, 0x10, NULL, 0, IPPROTO_UDP, 9, 0);
+	m[1] = v6_packet(3, 0x30, 1, 0x10, NULL, 0, IPPROTO_UDP, 9, 0); /* mirrored */
+	want[GVPN_DROP_CLEAR_IN_POLICY] = 1;
+	assert_int_equal(pass(w, 1, m, 2), 1);
+	expect_drops(w, want);
+	gvpn_worker_rule_hits(w, &h);
+	assert_int_equal(h.bypass[0], 2);
+	assert_int_equal(h.bypass[1], 1);
+	assert_int_equal(gvpn_worker_flow_count(w), 6);
+
+	/* the group fails: its fail-open rule passes, both ways */
+	assert_int_equal(gvpn_ctrl_group_fail(c, 0, 1), 0);
+	settle(c, w, 1);
+	m[0] = v6_packet(4, 0x40, 5, 0x50, NULL, 0, IPPROTO_UDP, 9, 0);
+	assert_int_equal(pass(w, 0, m, 1), 1);
+	m[0] = v6_packet(5, 0x50, 4, 0x40, NULL, 0, IPPROTO_UDP, 9, 0);
+	assert_int_equal(pass(w, 1, m, 1), 1);
+	gvpn_worker_rule_hits(w, &h);
+	assert_int_equal(h.fail_open[GVPN_FAIL_OPEN_HIT(0, 0)], 2);
+	expect_drops(w, want);
+
+	/* a table without the prefix rule: its flow is stale */
+	cfg.bypass[0] = cfg.bypass[1];
+	cfg.n_bypass = 1;
+	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
+	settle(c, w, 1);
+	m[0] = v6_packet(1, 0x10, 3, 0x30, NULL, 0, IPPROTO_UDP, 9, 0);
+	want[GVPN_DROP_NO_RULE]++;
+	assert_int_equal(pass(w, 0, m, 1), 0);
+	expect_drops(w, want);
+	/* a flush empties the IPv6 cache too */
+	assert_true(gvpn_worker_flow_count(w) > 0);
+	assert_int_equal(gvpn_worker_post(w, &flush), 0);
+	gvpn_worker_poll(w);
+	assert_int_equal(gvpn_worker_acks(w, &ack, 1), 1);
+	assert_int_equal(gvpn_worker_flow_count(w), 0);
 	gvpn_ctrl_free(c);
 	gvpn_worker_free(w);
 }
@@ -868,6 +1300,9 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_a_fail_open_packet_counts_for_its_rule),
 	    cmocka_unit_test(test_a_tampered_esp_packet_counts_bad_icv_on_its_sa),
 	    cmocka_unit_test(test_tagged_frames_keep_their_tags_both_ways),
+	    cmocka_unit_test(test_ipv6_extension_headers_and_neighbour_discovery),
+	    cmocka_unit_test(test_ipv6_fragments_are_reassembled_before_the_rules),
+	    cmocka_unit_test(test_ipv6_rules_and_flows_both_ways),
 	};
 
 	(void)argc;
