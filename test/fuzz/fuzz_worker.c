@@ -6,8 +6,9 @@
  * First input byte: bit 0 picks the direction (0 outbound from the clear
  * port, 1 inbound from the protected port); with bit 1 set on inbound the
  * rest is wrapped as the inner packet of valid ESP first, so the checks
- * after decryption see arbitrary packets. The rest is an Ethernet frame
- * (or, wrapped, an IPv4 packet). The rules: a bypass rule for UDP port 848
+ * after decryption see arbitrary packets: IPv4 ESP, or with bit 2 set too
+ * IPv6 ESP of the IPv6 SA. The rest is an Ethernet frame (or, wrapped, an
+ * IPv4 or IPv6 packet). The rules: a bypass rule for UDP port 848
  * of either family, an IPv4 group with an SA and fail-open rules for it and
  * for 2001:db8:1::/48 -> 2001:db8:2::/48 (the group has not failed), so
  * that IPv6 frames reach the IPv6 rule context and flow cache. Ports are net_null: transmitted
@@ -32,13 +33,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct fz_dp dp;
 static struct gvpn_config cfg;
 static struct gvpn_esp_lcore *peer;
-static struct gvpn_esp_sa *peer_sa;
-static struct gvpn_esp_sa_state peer_st;
+static struct gvpn_esp_sa *peer_sa, *peer_sa6;
+static struct gvpn_esp_sa_state peer_st, peer_st6;
 
 static void
 cleanup(void)
 {
 	gvpn_esp_sa_free(peer_sa);
+	gvpn_esp_sa_free(peer_sa6);
 	gvpn_esp_lcore_free(peer);
 	fz_dp_stop(&dp);
 }
@@ -56,7 +58,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 				     .dst = {.len = 48, .addr6 = {0x20, 0x01, 0x0d, 0xb8, 0, 2}},
 				     .sport_hi = 65535,
 				     .dport_hi = 65535};
-	struct gvpn_ctrl_sa_params sp;
+	struct gvpn_ctrl_sa_params sp, sp6;
 
 	(void)argc;
 	cfg.n_ports = 2;
@@ -81,14 +83,18 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	cfg.groups[0].fail_open[1] = sel6;
 	fz_dp_start(&dp, (*argv)[0], GVPN_FRAG_MBUFS + 1023, &cfg);
 	sp = fz_dp_add_sa(&dp, 0, 0x1001, &sel);
+	sp6 = fz_dp_add_sa(&dp, 0, 0x1002, &sel6);
+	sp6.esp.af = GVPN_AF_IPV6;
 	if (gvpn_ctrl_policy_update(dp.ctrl) != 0)
 		abort();
 	fz_dp_settle(&dp);
 	peer = gvpn_esp_lcore_create(&gvpn_crypto_ipsecmb, 0, NULL);
 	peer_sa = peer != NULL ? gvpn_esp_sa_create(peer, &sp.esp, 0) : NULL;
-	if (peer_sa == NULL)
+	peer_sa6 = peer != NULL ? gvpn_esp_sa_create(peer, &sp6.esp, 0) : NULL;
+	if (peer_sa == NULL || peer_sa6 == NULL)
 		abort();
 	gvpn_esp_sa_state_init(&peer_st, peer_sa, peer);
+	gvpn_esp_sa_state_init(&peer_st6, peer_sa6, peer);
 	atexit(cleanup);
 	return 0;
 }
@@ -110,7 +116,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if ((mode & 3) == 3) {
 		/* Ethernet header, then the input as an inner packet sealed in ESP. */
-		struct gvpn_esp_sa_state *st[1] = {&peer_st};
+		struct gvpn_esp_sa_state *st[1] = {mode & 4 ? &peer_st6 : &peer_st};
 
 		p = rte_pktmbuf_append(m, (uint16_t)(RTE_ETHER_HDR_LEN + size));
 		if (p == NULL) {
@@ -118,8 +124,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			return 0;
 		}
 		memset(p, 0, 12);
-		p[12] = 0x08;
-		p[13] = 0x00;
+		p[12] = mode & 4 ? 0x86 : 0x08;
+		p[13] = mode & 4 ? 0xdd : 0x00;
 		memcpy(p + RTE_ETHER_HDR_LEN, data, size);
 		m->l2_len = RTE_ETHER_HDR_LEN;
 		if (gvpn_esp_encrypt_burst(peer, st, &m, 1) != 1) {

@@ -1265,6 +1265,170 @@ test_ipv6_rules_and_flows_both_ways(void **state)
 	gvpn_worker_free(w);
 }
 
+/* The peer's IPv6 ESP of @p m (a v6_packet() frame), with @p st. */
+static void
+peer_encrypt6(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rte_mbuf *m[],
+	      uint16_t n)
+{
+	struct gvpn_esp_sa_state *stp[BURST];
+
+	for (uint16_t i = 0; i < n; i++) {
+		stp[i] = st;
+		m[i]->l2_len = 14;
+	}
+	assert_int_equal(gvpn_esp_encrypt_burst(lc, stp, m, n), n);
+}
+
+/*
+ * IPv6 ESP through the worker, with the ESP stage's IPv6 SAs and an
+ * independent peer (the OpenSSL backend): the worker's ESP has the inner
+ * addresses outside and decrypts at the peer to the packets sent, extension
+ * headers and tags included; the peer's ESP, also behind a destination
+ * options header and in fragments, decrypts to its packets; a decrypted
+ * packet outside the SA's selectors counts as inner_policy on its SA; a
+ * packet too big for the protected MTU under a 40-byte outer header is
+ * frag_needed.
+ */
+static void
+test_ipv6_esp_both_ways(void **state)
+{
+	static struct gvpn_config cfg;
+	struct gvpn_selector sel = v6_sel(1, 2, 48);
+	struct gvpn_ctrl_sa_params sp = {.group = 0, .esp = sa_conf(0x6006, 6)};
+	const struct ext6 chain[] = {{IPPROTO_HOPOPTS, 8, 0, 0}, {IPPROTO_DSTOPTS, 16, 0, 0}};
+	struct rte_mbuf *m[8], *orig[8], *f[4];
+	uint64_t want[GVPN_DROP_MAX] = {0};
+	struct gvpn_esp_sa_state st, *stp[8];
+	struct gvpn_sa_counters sc;
+	struct gvpn_esp_lcore *peer;
+	struct gvpn_esp_sa *peer_sa;
+	struct gvpn_worker *w;
+	struct gvpn_ctrl *c;
+	int tek, slot;
+	unsigned int n;
+
+	(void)state;
+	worker_and_ctrl(&cfg, BURST, 1500, 0, &w, &c);
+	tek = gvpn_ctrl_tek_add(c, 0, &sel, 1);
+	assert_true(tek >= 0);
+	sp.tek = (uint16_t)tek;
+	slot = gvpn_ctrl_sa_add(c, &sp);
+	assert_true(slot >= 0);
+	assert_int_equal(gvpn_ctrl_sa_activate(c, (uint16_t)slot), 0);
+	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
+	settle(c, w, 1);
+	peer = gvpn_esp_lcore_create(&gvpn_crypto_openssl, SOCKET_ID_ANY, NULL);
+	assert_non_null(peer);
+	sp.esp.af = GVPN_AF_IPV6;
+	peer_sa = gvpn_esp_sa_create(peer, &sp.esp, SOCKET_ID_ANY);
+	assert_non_null(peer_sa);
+	gvpn_esp_sa_state_init(&st, peer_sa, peer);
+
+	/* out: plain, with extension headers, tagged */
+	orig[0] = v6_udp(9, 0);
+	orig[1] = v6_packet(1, 0x10, 2, 0x20, chain, 2, IPPROTO_UDP, 9, 1);
+	orig[2] = v6_udp(9, 2);
+	add_tags(orig[2], 2);
+	for (n = 0; n < 3; n++) {
+		m[n] = rte_pktmbuf_copy(orig[n], pool, 0, UINT32_MAX);
+		assert_non_null(m[n]);
+	}
+	gvpn_worker_outbound(w, 0, m, 3);
+	assert_int_equal(rte_ring_dequeue_burst(prot_tx, (void **)m, 8, NULL), 3);
+	for (unsigned int i = 0; i < 3; i++) {
+		const uint32_t l2 = i == 2 ? 22 : 14;
+		const struct rte_ipv6_hdr *o =
+		    rte_pktmbuf_mtod_offset(m[i], struct rte_ipv6_hdr *, l2);
+		const struct rte_ipv6_hdr *in =
+		    rte_pktmbuf_mtod_offset(orig[i], struct rte_ipv6_hdr *, l2);
+
+		assert_int_equal(o->proto, GVPN_IPPROTO_ESP);
+		assert_memory_equal(o->src_addr, in->src_addr, 16); /* address preservation */
+		assert_memory_equal(o->dst_addr, in->dst_addr, 16);
+		assert_memory_equal(rte_pktmbuf_mtod(m[i], uint8_t *),
+				    rte_pktmbuf_mtod(orig[i], uint8_t *), l2);
+		m[i]->l2_len = l2;
+		m[i]->l3_len = 40;
+		stp[0] = &st;
+		assert_int_equal(gvpn_esp_decrypt_burst(peer, stp, &m[i], 1), 1);
+		assert_int_equal(m[i]->pkt_len, orig[i]->pkt_len);
+		assert_memory_equal(rte_pktmbuf_mtod(m[i], uint8_t *),
+				    rte_pktmbuf_mtod(orig[i], uint8_t *), orig[i]->pkt_len);
+		rte_pktmbuf_free(m[i]);
+	}
+	assert_int_equal(gvpn_worker_stats(w)->encrypted, 3);
+
+	/* in: the peer's ESP (the mirror's direction, and with extension
+	 * headers inside), one behind a destination options header, one
+	 * outside the selectors, one in two fragments */
+	for (unsigned int i = 0; i < 3; i++)
+		rte_pktmbuf_free(orig[i]);
+	orig[0] = v6_packet(2, 0x20, 1, 0x10, NULL, 0, IPPROTO_UDP, 7, 10);
+	orig[1] = v6_packet(2, 0x20, 1, 0x10, chain, 2, IPPROTO_UDP, 7, 11);
+	orig[2] = v6_packet(2, 0x20, 1, 0x10, NULL, 0, IPPROTO_UDP, 7, 12);
+	orig[3] = v6_packet(9, 0x90, 1, 0x10, NULL, 0, IPPROTO_UDP, 7, 13); /* outside */
+	orig[4] = v6_packet(1, 0x10, 2, 0x20, NULL, 0, IPPROTO_UDP, 7, 14);
+	for (n = 0; n < 5; n++)
+		m[n] = rte_pktmbuf_copy(orig[n], pool, 0, UINT32_MAX);
+	peer_encrypt6(peer, &st, m, 5);
+	{
+		/* a destination options header between the IPv6 header and ESP */
+		uint8_t *p;
+		struct rte_ipv6_hdr *ip;
+
+		assert_non_null(rte_pktmbuf_prepend(m[2], 8));
+		p = rte_pktmbuf_mtod(m[2], uint8_t *);
+		memmove(p, p + 8, 14 + 40);
+		ip = (struct rte_ipv6_hdr *)(p + 14);
+		ip->proto = IPPROTO_DSTOPTS;
+		ip->payload_len =
+		    rte_cpu_to_be_16((uint16_t)(rte_be_to_cpu_16(ip->payload_len) + 8));
+		memset(p + 54, 0, 8);
+		p[54] = GVPN_IPPROTO_ESP;
+		p[56] = 1; /* PadN */
+		p[57] = 4;
+	}
+	n = v6_fragments(m[4], 56, 21, f);
+	assert_int_equal(n, 3);
+	rte_pktmbuf_free(m[4]);
+	m[4] = f[1];
+	m[5] = f[0];
+	m[6] = f[2];
+	gvpn_worker_inbound(w, 0, m, 7);
+	assert_int_equal(rte_ring_dequeue_burst(clear_tx, (void **)m, 8, NULL), 4);
+	for (unsigned int i = 0, j = 0; i < 4; i++, j++) {
+		if (j == 3)
+			j++; /* the one outside */
+		if (m[i]->pkt_len != orig[j]->pkt_len ||
+		    memcmp(rte_pktmbuf_mtod(m[i], uint8_t *), rte_pktmbuf_mtod(orig[j], uint8_t *),
+			   orig[j]->pkt_len) != 0)
+			fail_msg("decrypted packet %u differs from the peer's packet %u", i, j);
+		rte_pktmbuf_free(m[i]);
+	}
+	gvpn_worker_sa_counters(w, (uint16_t)slot, &sc);
+	assert_int_equal(sc.inner_policy, 1);
+	assert_int_equal(gvpn_worker_stats(w)->decrypted, 4);
+	assert_int_equal(gvpn_worker_stats(w)->reassembled, 1);
+	want[GVPN_DROP_INNER_POLICY] = 1;
+	expect_drops(w, want);
+
+	/* too big under a 40-byte outer header: 1500 bytes of inner packet */
+	m[0] = v6_udp(9, 0);
+	assert_non_null(rte_pktmbuf_append(m[0], 1500 - 40 - 8 - 64));
+	rte_pktmbuf_mtod_offset(m[0], struct rte_ipv6_hdr *, 14)->payload_len =
+	    rte_cpu_to_be_16(1500 - 40);
+	want[GVPN_DROP_FRAG_NEEDED] = 1;
+	assert_int_equal(pass(w, 0, m, 1), 0);
+	expect_drops(w, want);
+
+	for (unsigned int i = 0; i < 5; i++)
+		rte_pktmbuf_free(orig[i]);
+	gvpn_esp_sa_free(peer_sa);
+	gvpn_esp_lcore_free(peer);
+	gvpn_ctrl_free(c);
+	gvpn_worker_free(w);
+}
+
 static void
 test_ctrl_refuses_more_workers_than_it_addresses(void **state)
 {
@@ -1303,6 +1467,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_ipv6_extension_headers_and_neighbour_discovery),
 	    cmocka_unit_test(test_ipv6_fragments_are_reassembled_before_the_rules),
 	    cmocka_unit_test(test_ipv6_rules_and_flows_both_ways),
+	    cmocka_unit_test(test_ipv6_esp_both_ways),
 	};
 
 	(void)argc;
