@@ -47,6 +47,35 @@ def main():
         assert not drops, f"gvpnd dropped packets: {drops}"
     tap.check("bench: a gvpnd row with mpps > 0, packets encrypted, no drops", row)
 
+    def families():
+        """IPv4 and IPv6 in one run, tagged, both ways: a row for each, every
+        packet encrypted or decrypted (scripts/bench/traffic.py makes IPv6 and
+        802.1Q frames, gvpn-esptool the IPv6 ESP)."""
+        out = os.path.join(work, "families.jsonl")
+        if os.path.exists(out):
+            os.remove(out)
+        r = subprocess.run(cmd[:-1] + [out, "--family", "ipv4,ipv6", "--sizes", "78",
+                                       "--dirs", "out,in", "--vlan", "7"],
+                           capture_output=True, text=True, timeout=240)
+        assert r.returncode == 0, f"exit {r.returncode}\n{r.stdout}\n{r.stderr[-3000:]}"
+        rows = {(x["dir"], x["family"]): x
+                for x in (json.loads(ln) for ln in open(out) if ln.strip())}
+        assert set(rows) == {(d, f) for d in ("out", "in") for f in ("ipv4", "ipv6")}, rows
+        for (d, f), x in rows.items():
+            done = x["extra"].get("encrypted" if d == "out" else "decrypted", 0)
+            assert x["vlan"] == 7 and x["mpps"] > 0 and done > 0, x
+            drops = {k: v for k, v in x["extra"].items() if k.startswith("drop")}
+            assert not drops, f"{d} {f}: gvpnd dropped packets: {drops}"
+        assert " v6+q " in r.stdout and " v4+q " in r.stdout, r.stdout
+    tap.check("bench: --family ipv4,ipv6 --vlan 7 at 78 B, both ways: four rows, nothing dropped",
+              families)
+    for bad, why in ((["--family", "ipv6", "--sizes", "64"], "cannot hold IPv6"),
+                     (["--vlan", "5000"], "--vlan"),
+                     (["--vlan", "7", "--systems", "gvpnd,secgw"], "ipsec-secgw does not look")):
+        r = subprocess.run(cmd + bad, capture_output=True, text=True, timeout=60)
+        tap.result(r.returncode == 2 and why in r.stderr, f"bench: {' '.join(bad)} is refused",
+                   f"exit {r.returncode}\n{r.stderr}")
+
     def mode(name, args, check):
         out = os.path.join(work, f"{name}.jsonl")
         if os.path.exists(out):
