@@ -428,7 +428,8 @@ gikev2_kd_parse(const uint8_t *body, size_t len, int registration, struct gikev2
 				FAIL("group key bag without SA_KEY");
 			/* one SA_KEY for a data-security SA; several only for a
 			 * rekey SA in GSA_REKEY (4.5.1.1) */
-			if (g->n_sa_keys > 1 && (g->proto != IKEV2_PROTO_GIKE_UPDATE || registration))
+			if (g->n_sa_keys > 1 &&
+			    (g->proto != IKEV2_PROTO_GIKE_UPDATE || registration))
 				FAIL("several SA_KEY attributes where one is allowed");
 		}
 		off += slen;

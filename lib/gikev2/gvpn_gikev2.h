@@ -84,16 +84,16 @@ extern "C" {
 #define GIKEV2_DROP_LIST(X)                                                                        \
 	X(MALFORMED_HEADER, "malformed_header", "not an IKEv2 message as long as the datagram")    \
 	X(NOT_OURS, "not_ours", "SPIs are neither the IKE SA's nor the rekey SA's")                \
-	X(NO_REKEY_SA, "no_rekey_sa", "GSA_REKEY while no rekey SA is held")                      \
-	X(BAD_EXCHANGE, "bad_exchange", "an exchange or flags not expected here")                 \
+	X(NO_REKEY_SA, "no_rekey_sa", "GSA_REKEY while no rekey SA is held")                       \
+	X(BAD_EXCHANGE, "bad_exchange", "an exchange or flags not expected here")                  \
 	X(BAD_ICV, "bad_icv", "Encrypted payload does not verify or decrypt")                      \
 	X(MALFORMED, "malformed", "payloads not those of the step's script, or malformed")         \
 	X(REPLAY, "replay", "GSA_REKEY message ID not above the last accepted")                    \
-	X(STALE, "stale", "GSA_REKEY message ID below the initial one")                             \
+	X(STALE, "stale", "GSA_REKEY message ID below the initial one (none accepted yet)")        \
 	X(NO_AUTH, "no_auth", "GSA_REKEY without the AUTH payload a signature needs")              \
 	X(UNEXPECTED_AUTH, "unexpected_auth", "AUTH payload in an implicitly authenticated rekey") \
 	X(BAD_SIGNATURE, "bad_signature", "GSA_REKEY signature does not verify")                   \
-	X(BAD_KEYS, "bad_keys", "a key does not unwrap, or keying material of the wrong size")    \
+	X(BAD_KEYS, "bad_keys", "a key does not unwrap, or keying material of the wrong size")     \
 	X(POLICY, "policy", "policy not acceptable")                                               \
 	X(IKE, "ike", "refused by the IKE SA (lib/ikev2 said why)")
 
@@ -221,12 +221,12 @@ int gikev2_ts_prefix(const struct ikev2_ts *ts, struct gvpn_prefix *pfx, uint8_t
 
 enum gikev2_state {
 	GIKEV2_IDLE = 0,
-	GIKEV2_INIT_SENT,    /**< IKE_SA_INIT */
-	GIKEV2_AUTH_SENT,    /**< GSA_AUTH */
-	GIKEV2_REG_SENT,     /**< GSA_REGISTRATION on the IKE SA */
-	GIKEV2_REGISTERED,   /**< policy installed */
-	GIKEV2_EXCLUDED,     /**< the GCKS excluded us (Delete GIKE_UPDATE SPI 0): register again */
-	GIKEV2_FAILED,	     /**< registration failed (last_error) */
+	GIKEV2_INIT_SENT,  /**< IKE_SA_INIT */
+	GIKEV2_AUTH_SENT,  /**< GSA_AUTH */
+	GIKEV2_REG_SENT,   /**< GSA_REGISTRATION on the IKE SA */
+	GIKEV2_REGISTERED, /**< policy installed */
+	GIKEV2_EXCLUDED,   /**< the GCKS excluded us (Delete GIKE_UPDATE SPI 0): register again */
+	GIKEV2_FAILED,	   /**< registration failed (last_error) */
 };
 
 const char *gikev2_state_name(enum gikev2_state s);
@@ -265,6 +265,7 @@ struct gikev2_rekey_info {
 	uint16_t gcauth;
 	uint32_t lifetime_s;
 	uint32_t next_msgid; /**< the lowest message ID still accepted */
+	int accepted;	     /**< a GSA_REKEY was accepted under it */
 };
 
 struct gikev2_stats {

@@ -31,8 +31,8 @@
 IKEV2_SCRIPT(rekey_outer_script, "GSA_REKEY", REKEY_OUTER_SCRIPT);
 IKEV2_SCRIPT(rekey_inner_script, "GSA_REKEY protected payloads", REKEY_INNER_SCRIPT);
 
-static const char *const state_names[] = {"idle",	"init_sent",  "auth_sent", "reg_sent",
-					  "registered", "excluded", "failed"};
+static const char *const state_names[] = {"idle",	"init_sent", "auth_sent", "reg_sent",
+					  "registered", "excluded",  "failed"};
 
 const char *
 gikev2_state_name(enum gikev2_state s)
@@ -77,21 +77,27 @@ struct xf {
 };
 
 static const struct xf sag_esp[] = {
-    {IKEV2_TT_ENCR, IKEV2_ENCR_AES_CBC, 128},	    {IKEV2_TT_ENCR, IKEV2_ENCR_AES_CBC, 256},
-    {IKEV2_TT_ENCR, IKEV2_ENCR_AES_GCM_16, 128},    {IKEV2_TT_ENCR, IKEV2_ENCR_AES_GCM_16, 256},
+    {IKEV2_TT_ENCR, IKEV2_ENCR_AES_CBC, 128},
+    {IKEV2_TT_ENCR, IKEV2_ENCR_AES_CBC, 256},
+    {IKEV2_TT_ENCR, IKEV2_ENCR_AES_GCM_16, 128},
+    {IKEV2_TT_ENCR, IKEV2_ENCR_AES_GCM_16, 256},
     {IKEV2_TT_ENCR, GIKEV2_ENCR_NULL_AUTH_AES_GMAC, 128},
     {IKEV2_TT_INTEG, IKEV2_INTEG_HMAC_SHA2_256_128, 0},
     {IKEV2_TT_INTEG, IKEV2_INTEG_HMAC_SHA2_384_192, 0},
     {IKEV2_TT_INTEG, IKEV2_INTEG_HMAC_SHA2_512_256, 0},
-    {IKEV2_TT_ESN, GIKEV2_SN_32BIT_SEQUENTIAL, 0},  {IKEV2_TT_ESN, GIKEV2_SN_32BIT_UNSPECIFIED, 0},
+    {IKEV2_TT_ESN, GIKEV2_SN_32BIT_SEQUENTIAL, 0},
+    {IKEV2_TT_ESN, GIKEV2_SN_32BIT_UNSPECIFIED, 0},
 };
 static const struct xf sag_rekey[] = {
-    {IKEV2_TT_ENCR, IKEV2_ENCR_AES_CBC, 128},	    {IKEV2_TT_ENCR, IKEV2_ENCR_AES_CBC, 256},
-    {IKEV2_TT_ENCR, IKEV2_ENCR_AES_GCM_16, 128},    {IKEV2_TT_ENCR, IKEV2_ENCR_AES_GCM_16, 256},
+    {IKEV2_TT_ENCR, IKEV2_ENCR_AES_CBC, 128},
+    {IKEV2_TT_ENCR, IKEV2_ENCR_AES_CBC, 256},
+    {IKEV2_TT_ENCR, IKEV2_ENCR_AES_GCM_16, 128},
+    {IKEV2_TT_ENCR, IKEV2_ENCR_AES_GCM_16, 256},
     {IKEV2_TT_INTEG, IKEV2_INTEG_HMAC_SHA2_256_128, 0},
     {IKEV2_TT_INTEG, IKEV2_INTEG_HMAC_SHA2_384_192, 0},
     {IKEV2_TT_INTEG, IKEV2_INTEG_HMAC_SHA2_512_256, 0},
-    {IKEV2_TT_KWA, IKEV2_KWA_5649_128, 0},	    {IKEV2_TT_KWA, IKEV2_KWA_5649_256, 0},
+    {IKEV2_TT_KWA, IKEV2_KWA_5649_128, 0},
+    {IKEV2_TT_KWA, IKEV2_KWA_5649_256, 0},
     {IKEV2_TT_GCAUTH, GIKEV2_GCAUTH_DIGITAL_SIGNATURE, 0},
 };
 
@@ -203,8 +209,8 @@ gikev2_register(struct gikev2_member *m)
 		ikev2_buf_chain(&b, chain, sizeof(chain));
 		if ((rc = group_payloads(m, &b, 1)) != 0)
 			return rc;
-		rc = ikev2_request_build(&m->ike, IKEV2_EXCH_GSA_REGISTRATION,
-					 ikev2_buf_first(&b), chain, b.len);
+		rc = ikev2_request_build(&m->ike, IKEV2_EXCH_GSA_REGISTRATION, ikev2_buf_first(&b),
+					 chain, b.len);
 		if (rc != 0)
 			return rc;
 		out_request(m);
@@ -307,7 +313,8 @@ ring_add_wraps(struct keyring *r, const struct gikev2_kd *kd, uint8_t alg, const
 			n = gikev2_unwrap(kwk, &kd->wrap[i], key, sizeof(key));
 			if (n < 0 || (unsigned int)n != gikev2_kwa_key_len(alg)) {
 				gvpn_wipe(key, sizeof(key));
-				*why = "a WRAP_KEY does not unwrap to a key of the key wrap algorithm";
+				*why =
+				    "a WRAP_KEY does not unwrap to a key of the key wrap algorithm";
 				return -EACCES;
 			}
 			nk.len = (uint8_t)n;
@@ -462,8 +469,8 @@ struct new_rekey {
 /* Fill a pseudo IKE SA with a rekey SA's GSK_e and GSK_a (3.5) and its
  * GSK_w. @return 0 or -EACCES (keys of the wrong size), -ENOTSUP. */
 static int
-rekey_keys(const struct gikev2_gsa_policy *p, const uint8_t *km, size_t km_len,
-	   struct ikev2_sa *sa, struct gikev2_kwk *w, const char **why)
+rekey_keys(const struct gikev2_gsa_policy *p, const uint8_t *km, size_t km_len, struct ikev2_sa *sa,
+	   struct gikev2_kwk *w, const char **why)
 {
 	const struct ikev2_encr_alg *e = ikev2_encr_alg(p->encr.id, p->encr.key_bits);
 	const struct ikev2_hash_alg *i = ikev2_integ_alg(p->integ);
@@ -510,9 +517,10 @@ sig_key_ok(const uint8_t *key, size_t key_len, const uint8_t *alg, size_t alg_le
 
 		X509_ALGOR_get0(&obj, NULL, NULL, a);
 		if (OBJ_find_sigid_algs(OBJ_obj2nid(obj), &md_nid, &pk_nid) == 1 && md_nid != 0)
-			ok = (pk_nid == NID_rsaEncryption && EVP_PKEY_base_id(pk) == EVP_PKEY_RSA) ||
-			     (pk_nid == NID_X9_62_id_ecPublicKey &&
-			      EVP_PKEY_base_id(pk) == EVP_PKEY_EC);
+			ok =
+			    (pk_nid == NID_rsaEncryption && EVP_PKEY_base_id(pk) == EVP_PKEY_RSA) ||
+			    (pk_nid == NID_X9_62_id_ecPublicKey &&
+			     EVP_PKEY_base_id(pk) == EVP_PKEY_EC);
 	}
 	EVP_PKEY_free(pk);
 	X509_ALGOR_free(a);
@@ -561,8 +569,7 @@ read_policy(struct gikev2_member *m, const struct ikev2_msg *msg, const struct g
 	if (!registration)
 		for (unsigned int i = 0; i < m->n_wrap; i++)
 			rd->ring.k[rd->ring.n++] = m->wrap[i];
-	if (rd->kd.n_wrap != 0 &&
-	    (rc = ring_add_wraps(&rd->ring, &rd->kd, dflt->alg, why)) != 0)
+	if (rd->kd.n_wrap != 0 && (rc = ring_add_wraps(&rd->ring, &rd->kd, dflt->alg, why)) != 0)
 		return rc;
 	pol->has_gap = rd->gsa.has_atd || rd->gsa.has_dtd;
 	pol->atd = rd->gsa.atd;
@@ -628,8 +635,7 @@ read_policy(struct gikev2_member *m, const struct ikev2_msg *msg, const struct g
 
 /* Commit a new rekey SA (and, from a registration, its method and key). */
 static int
-take_rekey_sa(struct gikev2_member *m, const struct reading *rd, int registration,
-	      const char **why)
+take_rekey_sa(struct gikev2_member *m, const struct reading *rd, int registration, const char **why)
 {
 	const struct gikev2_gsa_policy *p = rd->rk.p;
 	struct ikev2_sa *sa = gvpn_keymem_alloc(sizeof(*sa));
@@ -754,7 +760,8 @@ take_registration(struct gikev2_member *m, const struct ikev2_msg *msg, const ch
 		/* a sender of a counter-mode TEK needs a Sender-ID that fits (3.2) */
 		if (rd->kd.n_sids == 0 || !rd->gsa.has_sid_bits || rd->gsa.sid_bits == 0 ||
 		    rd->gsa.sid_bits > 31 || rd->kd.sid[0] >> rd->gsa.sid_bits != 0) {
-			*why = "a counter-mode TEK without a Sender-ID that fits GWP_SENDER_ID_BITS";
+			*why =
+			    "a counter-mode TEK without a Sender-ID that fits GWP_SENDER_ID_BITS";
 			rc = -EACCES;
 		}
 	}
@@ -809,7 +816,8 @@ read_deletes(const struct ikev2_msg *msg, struct gdoi_push *push, int *excluded,
 		if (proto == 0 || proto == IKEV2_PROTO_GIKE_UPDATE) {
 			int zero = 1;
 
-			if (proto == IKEV2_PROTO_GIKE_UPDATE && spi_len != 16 && !(spi_len == 0 && n == 0)) {
+			if (proto == IKEV2_PROTO_GIKE_UPDATE && spi_len != 16 &&
+			    !(spi_len == 0 && n == 0)) {
 				*why = "rekey SA Delete without 16-octet SPIs";
 				return -EBADMSG;
 			}
@@ -818,8 +826,8 @@ read_deletes(const struct ikev2_msg *msg, struct gdoi_push *push, int *excluded,
 			if (proto == 0 || zero) {
 				*excluded = 1; /* the whole group SA: register again */
 				if (push->n_deletes < GDOI_MAX_DELETES)
-					push->del[push->n_deletes++] =
-					    (struct gdoi_delete){.protocol = GDOI_PROTO_ESP, .all = 1};
+					push->del[push->n_deletes++] = (struct gdoi_delete){
+					    .protocol = GDOI_PROTO_ESP, .all = 1};
 			}
 			continue;
 		}
@@ -1019,7 +1027,8 @@ gikev2_rekey_input(struct gikev2_member *m, const uint8_t *msg, size_t len,
 	}
 	n = ikev2_sk_open(&m->rekey, 0, msg, len, outer.sk, plain, sizeof(plain));
 	if (n < 0) {
-		*why = n == -EACCES ? "GSA_REKEY integrity check failed" : "GSA_REKEY does not decrypt";
+		*why = n == -EACCES ? "GSA_REKEY integrity check failed"
+				    : "GSA_REKEY does not decrypt";
 		return drop(m, reason, GIKEV2_DROP_BAD_ICV);
 	}
 	/* authentic under the KEK from here on; AUTH still to verify */
@@ -1033,9 +1042,7 @@ gikev2_rekey_input(struct gikev2_member *m, const uint8_t *msg, size_t len,
 	 * below the initial message ID */
 	if (h.msgid < m->rk.next_msgid) {
 		*why = "GSA_REKEY message ID already seen or below the initial one";
-		rc = drop(m, reason, m->rk.next_msgid == 0 || h.msgid + 1 == m->rk.next_msgid
-					 ? GIKEV2_DROP_REPLAY
-					 : GIKEV2_DROP_STALE);
+		rc = drop(m, reason, m->rk.accepted ? GIKEV2_DROP_REPLAY : GIKEV2_DROP_STALE);
 		goto out;
 	}
 	auth = ikev2_find(&inner, IKEV2_P_AUTH, 0);
@@ -1067,8 +1074,10 @@ gikev2_rekey_input(struct gikev2_member *m, const uint8_t *msg, size_t len,
 			goto out;
 		}
 		/* the same rekey SA: the next message must be newer */
-		if (m->rk.held && memcmp(spi, m->rk.spi, 16) == 0)
+		if (m->rk.held && memcmp(spi, m->rk.spi, 16) == 0) {
 			m->rk.next_msgid = h.msgid + 1;
+			m->rk.accepted = 1;
+		}
 	}
 	rc = 0;
 out:
