@@ -123,9 +123,9 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"local", 1, NULL, 'l'},	{"peer", 1, NULL, 'p'},	      {"port", 1, NULL, 'o'},
-	    {"psk-file", 1, NULL, 'k'}, {"proposal", 1, NULL, 'P'},   {"group", 1, NULL, 'g'},
-	    {"sender", 1, NULL, 's'},	{"implicit", 0, NULL, 'i'},   {"duration", 1, NULL, 'd'},
+	    {"local", 1, NULL, 'l'},	  {"peer", 1, NULL, 'p'},	{"port", 1, NULL, 'o'},
+	    {"psk-file", 1, NULL, 'k'},	  {"proposal", 1, NULL, 'P'},	{"group", 1, NULL, 'g'},
+	    {"sender", 1, NULL, 's'},	  {"implicit", 0, NULL, 'i'},	{"duration", 1, NULL, 'd'},
 	    {"reregister", 1, NULL, 'r'}, {"print-keys", 0, NULL, 'K'}, {NULL, 0, NULL, 0}};
 	static struct gikev2_conf conf;
 	struct gikev2_ops ops = {.policy = on_policy, .push = on_push, .state = on_state};
@@ -163,7 +163,8 @@ main(int argc, char **argv)
 			break;
 		case 'P':
 			if (conf.ike.n_props == IKEV2_MAX_PROPOSALS ||
-			    ikev2_proposal_parse(optarg, 0, &conf.ike.props[conf.ike.n_props++]) != 0)
+			    ikev2_proposal_parse(optarg, 0, &conf.ike.props[conf.ike.n_props++]) !=
+				0)
 				usage();
 			break;
 		case 'g':
@@ -249,7 +250,8 @@ main(int argc, char **argv)
 	printf("drops");
 	for (int d = 0; d < GIKEV2_DROP_MAX; d++)
 		if (m->stats.drops[d] != 0)
-			printf(" %s=%" PRIu64, gikev2_drop_id((enum gikev2_drop)d), m->stats.drops[d]);
+			printf(" %s=%" PRIu64, gikev2_drop_id((enum gikev2_drop)d),
+			       m->stats.drops[d]);
 	printf("\n");
 	rc = m->state == GIKEV2_REGISTERED ? 0 : 1;
 	gikev2_member_clear(m);
