@@ -45,7 +45,22 @@
 	X(SA, 0, 1)                                                                                \
 	X(KE, 0, 1) X(NONCE, 0, 1) X(TSI, 0, 1) X(TSR, 0, 1) X(NOTIFY, 0, 32) X(VENDOR, 0, 16)
 
+/* G-IKEv2: the GSA_AUTH response, SK {IDr, [CERT,] AUTH, [GSA, KD,] [N]};
+ * GSA_REGISTRATION's, SK {[GSA, KD,] [N]}; the GCKS's GSA_INBAND_REKEY
+ * request, SK {[GSA, KD,] [D,] [N]}. Which are required is lib/gikev2's
+ * business: an error answer carries a Notify alone. */
+#define GSA_AUTH_RESP_SCRIPT(X)                                                                    \
+	X(IDR, 0, 1)                                                                               \
+	X(CERT, 0, 8)                                                                              \
+	X(AUTH, 0, 1) X(GSA, 0, 1) X(KD, 0, 1) X(NOTIFY, 0, 32) X(VENDOR, 0, 16)
+#define GSA_REG_RESP_SCRIPT(X) X(GSA, 0, 1) X(KD, 0, 1) X(NOTIFY, 0, 32) X(VENDOR, 0, 16)
+#define GSA_INBAND_SCRIPT(X)                                                                       \
+	X(GSA, 0, 1) X(KD, 0, 1) X(DELETE, 0, 16) X(NOTIFY, 0, 32) X(VENDOR, 0, 16)
+
 IKEV2_SCRIPT(init_resp_script, "IKE_SA_INIT response", INIT_RESP_SCRIPT);
+IKEV2_SCRIPT(gsa_auth_resp_script, "GSA_AUTH response", GSA_AUTH_RESP_SCRIPT);
+IKEV2_SCRIPT(gsa_reg_resp_script, "GSA_REGISTRATION response", GSA_REG_RESP_SCRIPT);
+IKEV2_SCRIPT(gsa_inband_script, "GSA_INBAND_REKEY request", GSA_INBAND_SCRIPT);
 IKEV2_SCRIPT(protected_script, "protected message", PROTECTED_SCRIPT);
 IKEV2_SCRIPT(auth_resp_script, "IKE_AUTH response", AUTH_RESP_SCRIPT);
 IKEV2_SCRIPT(info_script, "INFORMATIONAL", INFO_SCRIPT);
@@ -85,8 +100,12 @@ proposal_ok(const struct ikev2_proposal *p, int child)
 	int aead = 0;
 
 	if (p->n_encr == 0 || p->n_encr > IKEV2_MAX_XFORMS || p->n_prf > IKEV2_MAX_XFORMS ||
-	    p->n_integ > IKEV2_MAX_XFORMS || p->n_dh > IKEV2_MAX_XFORMS)
+	    p->n_integ > IKEV2_MAX_XFORMS || p->n_dh > IKEV2_MAX_XFORMS ||
+	    p->n_kwa > IKEV2_MAX_XFORMS || (child && p->n_kwa != 0))
 		return 0;
+	for (unsigned int i = 0; i < p->n_kwa; i++)
+		if (p->kwa[i] < IKEV2_KWA_5649_128 || p->kwa[i] > IKEV2_KWA_5649_256)
+			return 0;
 	for (unsigned int i = 0; i < p->n_encr; i++) {
 		const struct ikev2_encr_alg *e = ikev2_encr_alg(p->encr[i].id, p->encr[i].key_bits);
 
@@ -116,8 +135,25 @@ ts_ok(const struct ikev2_ts *t)
 }
 
 static int
+group_conf_ok(const struct ikev2_conf *c)
+{
+	if (c->n_props == 0 || c->n_props > IKEV2_MAX_PROPOSALS || c->psk_len < IKEV2_PSK_MIN ||
+	    c->psk_len > IKEV2_PSK_MAX || !id_ok(&c->local_id) ||
+	    (c->remote_id.type != 0 && !id_ok(&c->remote_id)))
+		return 0;
+	for (unsigned int i = 0; i < c->n_props; i++)
+		if (!proposal_ok(&c->props[i], 0) || c->props[i].n_kwa == 0)
+			return 0; /* keys come wrapped: a key wrap algorithm is negotiated */
+	return 1;
+}
+
+static int
 conf_ok(const struct ikev2_conf *c)
 {
+	if (c->auth_exchange == IKEV2_EXCH_GSA_AUTH)
+		return group_conf_ok(c);
+	if (c->auth_exchange != 0)
+		return 0;
 	if (c->n_props == 0 || c->n_props > IKEV2_MAX_PROPOSALS || c->n_child_props == 0 ||
 	    c->n_child_props > IKEV2_MAX_PROPOSALS || c->psk_len < IKEV2_PSK_MIN ||
 	    c->psk_len > IKEV2_PSK_MAX || !id_ok(&c->local_id) ||
@@ -310,6 +346,17 @@ send_auth(struct ikev2_sa *sa)
 	ikev2_buf_put16(&b, 0);
 	ikev2_buf_put(&b, auth, sa->prf_len);
 	ikev2_buf_end(&b, off);
+	if (c->auth_exchange == IKEV2_EXCH_GSA_AUTH) {
+		/* GSA_AUTH: the group's payloads instead of a child (G-IKEv2 2.3.1) */
+		rc = c->group_payloads != NULL ? c->group_payloads(c->group_ctx, &b) : 0;
+		if (rc == 0 && b.overflow)
+			rc = -ENOSPC;
+		if (rc == 0)
+			rc = seal_request(sa, IKEV2_EXCH_GSA_AUTH, ikev2_buf_first(&b), chain,
+					  b.len);
+		gvpn_wipe(auth, sizeof(auth));
+		return rc;
+	}
 	ikev2_set32(spi, sa->child_spi_i);
 	off = ikev2_buf_begin(&b, IKEV2_P_SA);
 	ikev2_sa_build(&b, IKEV2_PROTO_ESP, spi, 4, c->child_props, c->n_child_props);
@@ -487,7 +534,10 @@ take_auth(struct ikev2_sa *sa, const uint8_t *msg, size_t len, const struct ikev
 	uint16_t err;
 	int bad, rc;
 
-	m = open_protected(sa, msg, len, h, &auth_resp_script, plain, why, &bad);
+	m = open_protected(sa, msg, len, h,
+			   sa->conf->auth_exchange == IKEV2_EXCH_GSA_AUTH ? &gsa_auth_resp_script
+									  : &auth_resp_script,
+			   plain, why, &bad);
 	if (m == NULL)
 		return bad ? fail(sa, why, *why, -EBADMSG) : 0;
 	idr = ikev2_find(m, IKEV2_P_IDR, 0);
@@ -521,6 +571,15 @@ take_auth(struct ikev2_sa *sa, const uint8_t *msg, size_t len, const struct ikev
 	memcpy(sa->peer_id.data, idr->body + 4, sa->peer_id.len);
 	if (sa->conf->remote_id.type != 0 && !same_id(&sa->peer_id, &sa->conf->remote_id))
 		return fail(sa, why, "responder's identity is not the one configured", -EACCES);
+	if (sa->conf->auth_exchange == IKEV2_EXCH_GSA_AUTH) {
+		/* the group's policy (or its refusal) is lib/gikev2's to read */
+		sa->in_msg = m;
+		sa->in_exchange = IKEV2_EXCH_GSA_AUTH;
+		sa->state = IKEV2_ESTABLISHED;
+		sa->req_len = 0;
+		*res = IKEV2_DONE;
+		return 0;
+	}
 
 	/* the ESP child: accepted, or refused with an error notification */
 	sap = ikev2_find(m, IKEV2_P_SA, 0);
@@ -568,20 +627,30 @@ take_request(struct ikev2_sa *sa, const uint8_t *msg, size_t len, const struct i
 	struct ikev2_buf b;
 	int bad, n, closed = 0;
 
-	if (h->exchange != IKEV2_EXCH_INFORMATIONAL && h->exchange != IKEV2_EXCH_CREATE_CHILD_SA) {
+	const struct ikev2_script *script = h->exchange == IKEV2_EXCH_INFORMATIONAL ? &info_script
+					    : h->exchange == IKEV2_EXCH_CREATE_CHILD_SA
+						? &child_req_script
+					    : h->exchange == IKEV2_EXCH_GSA_INBAND_REKEY &&
+						    sa->conf->auth_exchange == IKEV2_EXCH_GSA_AUTH
+						? &gsa_inband_script
+						: NULL;
+
+	if (script == NULL) {
 		*why = "request of an exchange an established SA does not take";
 		return 0;
 	}
-	m = open_protected(sa, msg, len, h,
-			   h->exchange == IKEV2_EXCH_INFORMATIONAL ? &info_script
-								   : &child_req_script,
-			   plain, why, &bad);
+	m = open_protected(sa, msg, len, h, script, plain, why, &bad);
 	if (m == NULL)
 		return 0;
+	if (h->exchange == IKEV2_EXCH_GSA_INBAND_REKEY) {
+		/* answered with an empty SK {}; its content is lib/gikev2's */
+		sa->in_msg = m;
+		sa->in_exchange = IKEV2_EXCH_GSA_INBAND_REKEY;
+	}
 	ikev2_buf_chain(&b, chain, sizeof(chain));
 	if (h->exchange == IKEV2_EXCH_CREATE_CHILD_SA) {
 		put_notify(&b, IKEV2_N_NO_ADDITIONAL_SAS, NULL, 0);
-	} else {
+	} else if (h->exchange == IKEV2_EXCH_INFORMATIONAL) {
 		for (unsigned int i = 0; (d = ikev2_find(m, IKEV2_P_DELETE, i)) != NULL; i++) {
 			if (d->body[0] == IKEV2_PROTO_IKE) {
 				closed = 1;
@@ -628,6 +697,8 @@ ikev2_input(struct ikev2_sa *sa, const uint8_t *msg, size_t len, enum ikev2_resu
 
 	*res = IKEV2_IGNORED;
 	*why = NULL;
+	sa->in_msg = NULL;
+	sa->in_exchange = 0;
 	if (ikev2_parse_header(msg, len, &h, &err) != 0) {
 		*why = ikev2_err_name(err);
 		return 0;
@@ -661,11 +732,20 @@ ikev2_input(struct ikev2_sa *sa, const uint8_t *msg, size_t len, enum ikev2_resu
 	case IKEV2_AUTH_SENT:
 		return take_auth(sa, msg, len, &h, res, why);
 	case IKEV2_DELETE_SENT:
-	case IKEV2_ESTABLISHED:
-		if (open_protected(sa, msg, len, &h, &info_script, plain, why, &bad) == NULL &&
-		    !bad)
+	case IKEV2_ESTABLISHED: {
+		const struct ikev2_msg *m = open_protected(
+		    sa, msg, len, &h,
+		    sa->req_exchange == IKEV2_EXCH_GSA_REGISTRATION ? &gsa_reg_resp_script
+								    : &info_script,
+		    plain, why, &bad);
+
+		if (m == NULL && !bad)
 			return 0;
 		sa->req_len = 0;
+		if (m != NULL && h.exchange == IKEV2_EXCH_GSA_REGISTRATION) {
+			sa->in_msg = m;
+			sa->in_exchange = IKEV2_EXCH_GSA_REGISTRATION;
+		}
 		if (sa->state == IKEV2_DELETE_SENT) {
 			sa->state = IKEV2_DELETED;
 			*res = IKEV2_CLOSED;
@@ -673,6 +753,7 @@ ikev2_input(struct ikev2_sa *sa, const uint8_t *msg, size_t len, enum ikev2_resu
 			*res = IKEV2_DONE;
 		}
 		return 0;
+	}
 	default:
 		return 0;
 	}

@@ -69,6 +69,11 @@ extern "C" {
 #define IKEV2_EXCH_IKE_AUTH 35
 #define IKEV2_EXCH_CREATE_CHILD_SA 36
 #define IKEV2_EXCH_INFORMATIONAL 37
+/* G-IKEv2 (draft-ietf-ipsecme-g-ikev2, IANA "IKEv2 Exchange Types") */
+#define IKEV2_EXCH_GSA_AUTH 39
+#define IKEV2_EXCH_GSA_REGISTRATION 40
+#define IKEV2_EXCH_GSA_REKEY 41
+#define IKEV2_EXCH_GSA_INBAND_REKEY 42
 
 /* Header flags (RFC 7296 3.1) */
 #define IKEV2_FLAG_INITIATOR 0x08
@@ -99,6 +104,9 @@ extern "C" {
 	X(SK, 46, 4, "RFC 7296 3.14: IV, encrypted payloads, padding, ICV")                        \
 	X(CP, 47, 8, "RFC 7296 3.15: CFG type, reserved")                                          \
 	X(EAP, 48, 8, "RFC 7296 3.16: EAP message")                                                \
+	X(IDG, 50, 8, "G-IKEv2 IDg: ID type, reserved, group identification")                      \
+	X(GSA, 51, 4, "G-IKEv2 GSA: policy substructures")                                         \
+	X(KD, 52, 4, "G-IKEv2 KD: key bags")                                                       \
 	X(SKF, 53, 8, "RFC 7383 2.5: fragment number, total fragments")
 
 #define GVPN_IKEV2_PAYLOAD_ENUM(n, num, min, ref) IKEV2_P_##n = num,
@@ -146,6 +154,9 @@ enum ikev2_err { IKEV2_OK = 0, GVPN_IKEV2_ERR_LIST(GVPN_IKEV2_ERR_ENUM) IKEV2_ER
 	X(INVALID_SELECTORS, 39)                                                                   \
 	X(TEMPORARY_FAILURE, 43)                                                                   \
 	X(CHILD_SA_NOT_FOUND, 44)                                                                  \
+	X(INVALID_GROUP_ID, 45)                                                                    \
+	X(AUTHORIZATION_FAILED, 46)                                                                \
+	X(REGISTRATION_FAILED, 49)                                                                 \
 	X(INITIAL_CONTACT, 16384)                                                                  \
 	X(SET_WINDOW_SIZE, 16385)                                                                  \
 	X(ADDITIONAL_TS_POSSIBLE, 16386)                                                           \
@@ -162,6 +173,7 @@ enum ikev2_err { IKEV2_OK = 0, GVPN_IKEV2_ERR_LIST(GVPN_IKEV2_ERR_ENUM) IKEV2_ER
 	X(MULTIPLE_AUTH_SUPPORTED, 16404)                                                          \
 	X(REDIRECT_SUPPORTED, 16406)                                                               \
 	X(CHILDLESS_IKEV2_SUPPORTED, 16418)                                                        \
+	X(GROUP_SENDER, 16429)                                                                     \
 	X(IKEV2_FRAGMENTATION_SUPPORTED, 16430)                                                    \
 	X(SIGNATURE_HASH_ALGORITHMS, 16431)
 
@@ -176,13 +188,19 @@ enum ikev2_notify_type { GVPN_IKEV2_NOTIFY_LIST(GVPN_IKEV2_NOTIFY_ENUM) };
 #define IKEV2_PROTO_IKE 1
 #define IKEV2_PROTO_AH 2
 #define IKEV2_PROTO_ESP 3
+#define IKEV2_PROTO_GIKE_UPDATE 6 /* G-IKEv2's rekey SA (IANA) */
 
 /* Transform types and IDs (RFC 7296 3.3.2, RFC 5282, RFC 4868, IANA) */
 #define IKEV2_TT_ENCR 1
 #define IKEV2_TT_PRF 2
 #define IKEV2_TT_INTEG 3
 #define IKEV2_TT_DH 4
-#define IKEV2_TT_ESN 5
+#define IKEV2_TT_ESN 5	     /* "Sequence Numbers" since G-IKEv2 */
+#define IKEV2_TT_KWA 13	     /* G-IKEv2: Key Wrap Algorithm */
+#define IKEV2_TT_GCAUTH 14   /* G-IKEv2: Group Controller Authentication Method */
+#define IKEV2_KWA_5649_128 1 /* AES key wrap with padding, RFC 5649 */
+#define IKEV2_KWA_5649_192 2
+#define IKEV2_KWA_5649_256 3
 #define IKEV2_ENCR_AES_CBC 12
 #define IKEV2_ENCR_AES_GCM_16 20
 #define IKEV2_PRF_HMAC_SHA2_256 5
@@ -202,7 +220,8 @@ enum ikev2_notify_type { GVPN_IKEV2_NOTIFY_LIST(GVPN_IKEV2_NOTIFY_ENUM) };
 #define IKEV2_ID_KEY_ID 11
 
 /* Authentication methods (RFC 7296 3.8) */
-#define IKEV2_AUTH_PSK 2 /* Shared Key Message Integrity Code */
+#define IKEV2_AUTH_PSK 2		/* Shared Key Message Integrity Code */
+#define IKEV2_AUTH_DIGITAL_SIGNATURE 14 /* RFC 7427 */
 
 /* Traffic selector types (RFC 7296 3.13.1) */
 #define IKEV2_TS_IPV4_ADDR_RANGE 7
@@ -324,11 +343,14 @@ struct ikev2_encr {
  * is always "no extended sequence numbers".
  */
 struct ikev2_proposal {
-	uint8_t n_encr, n_prf, n_integ, n_dh;
+	uint8_t n_encr, n_prf, n_integ, n_dh, n_kwa;
 	struct ikev2_encr encr[IKEV2_MAX_XFORMS];
 	uint16_t prf[IKEV2_MAX_XFORMS];
 	uint16_t integ[IKEV2_MAX_XFORMS];
 	uint16_t dh[IKEV2_MAX_XFORMS];
+	/** Key wrap algorithms (G-IKEv2, IKEV2_KWA_*): offered for an IKE SA
+	 *  that registers with a group controller; the responder picks one. */
+	uint16_t kwa[IKEV2_MAX_XFORMS];
 };
 
 /** What the responder chose: one transform of each type. */
@@ -337,6 +359,7 @@ struct ikev2_suite {
 	uint16_t prf;	/**< 0 for a child */
 	uint16_t integ; /**< IKEV2_INTEG_NONE with AES-GCM */
 	uint16_t dh;	/**< 0 for a child */
+	uint16_t kwa;	/**< key wrap algorithm (G-IKEv2), 0: none offered */
 };
 
 /**
@@ -345,7 +368,8 @@ struct ikev2_suite {
  * "aes256-sha256". Words: aes128 aes192 aes256 (AES-CBC), aes128gcm16
  * aes192gcm16 aes256gcm16; sha256 sha384 sha512 (HMAC-SHA-2 integrity,
  * and, unless a prf word is given, the PRF of the same hash); prfsha256
- * prfsha384 prfsha512; modp2048 modp3072 modp4096 ecp256 ecp384. Several
+ * prfsha384 prfsha512; modp2048 modp3072 modp4096 ecp256 ecp384; and for
+ * G-IKEv2 the key wrap algorithms kw128 kw192 kw256 (RFC 5649). Several
  * words of a type offer each.
  * @return 0, or -EINVAL (an unknown word, too many of a type, a type
  *   missing, AEAD mixed with integrity, or a PRF or group for a child).
@@ -382,6 +406,8 @@ struct ikev2_ts {
 #define IKEV2_RESP_MAX 1024
 #define IKEV2_RETRIES_MAX 4 /**< COOKIE or INVALID_KE_PAYLOAD answers heeded */
 
+struct ikev2_buf;
+
 struct ikev2_conf {
 	uint8_t psk[IKEV2_PSK_MAX];
 	size_t psk_len;
@@ -394,6 +420,17 @@ struct ikev2_conf {
 	unsigned int n_child_props;
 	struct ikev2_proposal child_props[IKEV2_MAX_PROPOSALS];
 	struct ikev2_ts tsi, tsr;
+	/**
+	 * G-IKEv2 (lib/gikev2): IKEV2_EXCH_GSA_AUTH makes the second exchange
+	 * GSA_AUTH: SK {IDi, AUTH, <group payloads>} where group_payloads()
+	 * appends the rest (IDg, N(GROUP_SENDER), SAg); no child is offered
+	 * (n_child_props, tsi and tsr unused). The responder's GSA_AUTH
+	 * response, GSA_REGISTRATION responses and GSA_INBAND_REKEY requests
+	 * are then handed up in ikev2_sa.in_msg. 0: IKE_AUTH.
+	 */
+	uint8_t auth_exchange;
+	int (*group_payloads)(void *ctx, struct ikev2_buf *b);
+	void *group_ctx;
 };
 
 enum ikev2_state {
@@ -468,6 +505,14 @@ struct ikev2_sa {
 	struct ikev2_suite child;
 	uint32_t child_spi_i, child_spi_r; /**< inbound (ours) and outbound SPIs */
 	struct ikev2_ts child_tsi, child_tsr;
+
+	/* G-IKEv2 (conf->auth_exchange): the last authentic message of a group
+	 * exchange, decrypted and checked against its step's script: the
+	 * GSA_AUTH response (IKEV2_DONE), a GSA_REGISTRATION response
+	 * (IKEV2_DONE) or a GSA_INBAND_REKEY request (IKEV2_REPLY, answered
+	 * with an empty SK {}). Valid until the next ikev2_input(); else NULL. */
+	const struct ikev2_msg *in_msg;
+	uint8_t in_exchange;
 };
 
 /**

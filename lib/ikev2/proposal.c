@@ -61,7 +61,7 @@ ikev2_sa_build(struct ikev2_buf *b, uint8_t proto, const uint8_t *spi, uint8_t s
 	for (unsigned int i = 0; i < n; i++) {
 		const struct ikev2_proposal *p = &props[i];
 		/* ESP: the one ESN transform, "no extended sequence numbers" */
-		unsigned int nt = p->n_encr + p->n_prf + p->n_integ + p->n_dh +
+		unsigned int nt = p->n_encr + p->n_prf + p->n_integ + p->n_dh + p->n_kwa +
 				  (proto == IKEV2_PROTO_ESP ? 1u : 0u);
 		unsigned int k = 0;
 		size_t off = b->len;
@@ -83,6 +83,8 @@ ikev2_sa_build(struct ikev2_buf *b, uint8_t proto, const uint8_t *spi, uint8_t s
 			put_transform(b, ++k == nt, IKEV2_TT_INTEG, p->integ[j], 0);
 		for (unsigned int j = 0; j < p->n_dh; j++)
 			put_transform(b, ++k == nt, IKEV2_TT_DH, p->dh[j], 0);
+		for (unsigned int j = 0; j < p->n_kwa; j++)
+			put_transform(b, ++k == nt, IKEV2_TT_KWA, p->kwa[j], 0);
 		if (proto == IKEV2_PROTO_ESP)
 			put_transform(b, 1, IKEV2_TT_ESN, 0, 0);
 		ikev2_buf_end(b, off);
@@ -93,7 +95,7 @@ static int
 offered(const struct ikev2_proposal *p, const struct ikev2_suite *s)
 {
 	int e = 0, f = p->n_prf == 0 && s->prf == 0, i = p->n_integ == 0 && s->integ == 0;
-	int d = p->n_dh == 0 && s->dh == 0;
+	int d = p->n_dh == 0 && s->dh == 0, k = p->n_kwa == 0 && s->kwa == 0;
 
 	for (unsigned int j = 0; j < p->n_encr; j++)
 		e |= p->encr[j].id == s->encr.id && p->encr[j].key_bits == s->encr.key_bits;
@@ -103,7 +105,9 @@ offered(const struct ikev2_proposal *p, const struct ikev2_suite *s)
 		i |= p->integ[j] == s->integ;
 	for (unsigned int j = 0; j < p->n_dh; j++)
 		d |= p->dh[j] == s->dh;
-	return e && f && i && d;
+	for (unsigned int j = 0; j < p->n_kwa; j++)
+		k |= p->kwa[j] == s->kwa;
+	return e && f && i && d && k;
 }
 
 int
@@ -148,7 +152,8 @@ ikev2_sa_choice(const struct ikev2_payload *p, uint8_t proto, uint8_t spi_len,
 				return -EBADMSG;
 			key_bits = ikev2_get16(x + alen + 2);
 		}
-		if (type < IKEV2_TT_ENCR || type > IKEV2_TT_ESN || (seen & 1u << type))
+		if (type < IKEV2_TT_ENCR || (type > IKEV2_TT_ESN && type != IKEV2_TT_KWA) ||
+		    (seen & 1u << type))
 			return -EBADMSG; /* one transform of each type */
 		seen |= 1u << type;
 		switch (type) {
@@ -163,6 +168,9 @@ ikev2_sa_choice(const struct ikev2_payload *p, uint8_t proto, uint8_t spi_len,
 			break;
 		case IKEV2_TT_DH:
 			s.dh = id;
+			break;
+		case IKEV2_TT_KWA: /* G-IKEv2: checked against the offer below */
+			s.kwa = id;
 			break;
 		default: /* ESN: we offer none */
 			if (proto != IKEV2_PROTO_ESP || id != 0)
@@ -218,6 +226,13 @@ word(const char *w, size_t len, struct ikev2_proposal *p, uint8_t *n_sha, uint16
 	for (unsigned int i = 0; (d = ikev2_dh_at(i)) != NULL; i++)
 		if (IS(d->word))
 			return add(&p->n_dh, p->dh, d->id);
+	/* G-IKEv2 key wrap algorithms (RFC 5649 AES key wrap with padding) */
+	if (IS("kw128"))
+		return add(&p->n_kwa, p->kwa, IKEV2_KWA_5649_128);
+	if (IS("kw192"))
+		return add(&p->n_kwa, p->kwa, IKEV2_KWA_5649_192);
+	if (IS("kw256"))
+		return add(&p->n_kwa, p->kwa, IKEV2_KWA_5649_256);
 #undef IS
 	return -EINVAL;
 }
@@ -249,7 +264,7 @@ ikev2_proposal_parse(const char *s, int child, struct ikev2_proposal *p)
 			p->prf[p->n_prf++] = sha[i];
 	if (p->n_encr == 0 || (aead && (cbc || p->n_integ != 0)) || (cbc && p->n_integ == 0))
 		return -EINVAL;
-	if (child ? p->n_prf != 0 || p->n_dh != 0 : p->n_prf == 0 || p->n_dh == 0)
+	if (child ? p->n_prf != 0 || p->n_dh != 0 || p->n_kwa != 0 : p->n_prf == 0 || p->n_dh == 0)
 		return -EINVAL;
 	return 0;
 }
@@ -268,7 +283,9 @@ ikev2_suite_format(const struct ikev2_suite *s, char *buf, size_t len)
 	if (p != NULL && n >= 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - (size_t)n, "/%s", p->name);
 	if (d != NULL && n >= 0 && (size_t)n < len)
-		snprintf(buf + n, len - (size_t)n, "/%s", d->name);
+		n += snprintf(buf + n, len - (size_t)n, "/%s", d->name);
+	if (s->kwa != 0 && n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, "/KW_5649_%u", 64u + 64u * s->kwa);
 }
 
 /*
