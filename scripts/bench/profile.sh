@@ -11,7 +11,8 @@
 # e.g. meson setup build-perf --buildtype=release -Ddebug=true.
 #
 # usage: scripts/bench/profile.sh [--dir out|in] [--alg ALG] [--size SIZE]
-#            [--flows N] [--seconds S] [--gvpnd PATH] [--esptool PATH] [--keep]
+#            [--flows N] [--family ipv4|ipv6] [--vlan ID] [--seconds S]
+#            [--gvpnd PATH] [--esptool PATH] [--keep]
 #
 # The worker lcore is pinned to CPU 1, so on a shared machine other
 # processes that run there show up in the profile too: the report is
@@ -25,6 +26,8 @@ DIR=out
 ALG=aes128-cbc-sha1
 SIZE=64
 FLOWS=1024
+FAMILY=ipv4
+VLAN=0
 SECONDS_=5
 GVPND=$ROOT/build/app/gvpnd
 ESPTOOL=$ROOT/build/test/tools/gvpn-esptool
@@ -36,11 +39,13 @@ while [ $# -gt 0 ]; do
 	--alg) ALG=$2; shift ;;
 	--size) SIZE=$2; shift ;;
 	--flows) FLOWS=$2; shift ;;
+	--family) FAMILY=$2; shift ;;
+	--vlan) VLAN=$2; shift ;;
 	--seconds) SECONDS_=$2; shift ;;
 	--gvpnd) GVPND=$2; shift ;;
 	--esptool) ESPTOOL=$2; shift ;;
 	--keep) KEEP=1 ;;
-	-h | --help) sed -n '3,18p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,19p' "$0"; exit 0 ;;
 	*) echo "profile.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 	shift
@@ -70,17 +75,19 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 clear=$TMP/clear.pcap
-$PY "$HERE/traffic.py" clear --size "$SIZE" --flows "$FLOWS" --dir "$DIR" "$clear"
+$PY "$HERE/traffic.py" clear --size "$SIZE" --flows "$FLOWS" --dir "$DIR" --family "$FAMILY" \
+	--vlan "$VLAN" "$clear"
 if [ "$DIR" = out ]; then
 	vdevs=(--vdev "net_pcap0,rx_pcap=$clear,infinite_rx=1" --vdev net_null0,no-rx=1)
 	cdev=net_pcap0 pdev=net_null0
 else
-	$PY "$HERE/traffic.py" esp --alg "$ALG" --esptool "$ESPTOOL" "$clear" "$TMP/esp.pcap"
+	$PY "$HERE/traffic.py" esp --alg "$ALG" --esptool "$ESPTOOL" --family "$FAMILY" "$clear" \
+		"$TMP/esp.pcap"
 	vdevs=(--vdev net_null0,no-rx=1 --vdev "net_pcap0,rx_pcap=$TMP/esp.pcap,infinite_rx=1")
 	cdev=net_null0 pdev=net_pcap0
 fi
 $PY "$HERE/bench.py" conf --impl gvpnd --alg "$ALG" --clear-dev $cdev --prot-dev $pdev \
-	"$TMP/gvpnd.conf"
+	--family "$FAMILY" "$TMP/gvpnd.conf"
 "$GVPND" --no-huge --no-pci -l 0-1 -m 1024 --file-prefix "$PREFIX" --log-level 'lib.*:error' \
 	"${vdevs[@]}" -- -f "$TMP/gvpnd.conf" >"$TMP/gvpnd.log" 2>&1 &
 PID=$!
@@ -94,7 +101,7 @@ wait $spid
 mpps=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["mpps"])' "$TMP/sample.json")
 hz=$(awk '/^cpu MHz/ {print $4; exit}' /proc/cpuinfo)
 cpp=$(awk -v m="$mpps" -v h="$hz" 'BEGIN {printf "%.0f", (m > 0) ? h / m : 0}')
-echo "gvpnd $DIR $ALG ${SIZE} B, $FLOWS flows: $mpps Mpps per core;" \
+echo "gvpnd $DIR $ALG ${SIZE} B $FAMILY, $FLOWS flows: $mpps Mpps per core;" \
 	"$cpp cycles per packet at $hz MHz"
 # share -> share and cycles per packet (of the worker's cycles per packet)
 cycles() {

@@ -26,23 +26,28 @@ import sys
 # one it was inlined into.
 STAGES = [
     ("parse and classify", """worker_set_l2l3 worker_parse worker_key decide worker_classify
-        gvpn_policy_classify"""),
+        gvpn_policy_classify worker_vlan_skip worker_arp_is_own worker_has_ports worker_parse6
+        worker_ipv6_walk worker_ipv6_len worker_key6 gather6 decide_from worker_classify6
+        gvpn_policy_classify6 gvpn_policy_classify_ctx"""),
     ("flow and SA lookup", """worker_lookup_flows front_halves front_set front_put flow_encode
-        flow_decode worker_decrypt_key lookup_sa max_inner rte_hash_crc"""),
+        flow_decode worker_decrypt_key lookup_sa max_inner rte_hash_crc worker_lookup_flows6"""),
     ("encapsulation", """gvpn_esp_encrypt_burst esp_encap_select esp_encap_run esp_encap_one
         encap_any encap_cbc16 encap_gcm cksum_fold iv_random iv_random16 iv_counter stamp_off
-        stamp_ntp clock_now gvpn_esp_clock_now"""),
+        stamp_ntp clock_now gvpn_esp_clock_now esp_encap_one6 esp_encap_tail encap_any6
+        encap_cbc16_6 encap_gcm6 stamp_ntp4 stamp_ntp6"""),
     ("decapsulation", """gvpn_esp_decrypt_burst esp_check_one esp_decap_one ecn_set check_off
-        check_ntp inner_allowed"""),
+        check_ntp inner_allowed esp_check_one6 esp_decap_one6 esp_check_run esp_open_run
+        outer6_check ecn6_of ecn6_set check4 open4 check6 open6 inner_allowed6"""),
     ("crypto submission", """mb_process mb_run mb_chunk_route mb_run_jobs mb_run_cbc_hmac
         mb_run_gcm mb_run_gmac mb_fill_common mb_fill_hmac_job mb_gcm_nonce mb_fill_job mb_icv_eq
         mb_outcome mb_complete esp_keep esp_finish"""),
     ("TX", "worker_tx out_flush"),
     ("fragments and ICMP", """worker_frag_expire worker_reassemble worker_fragment
-        worker_icmp_too_big worker_frag_chunk worker_frag_count"""),
+        worker_icmp_too_big worker_frag_chunk worker_frag_count worker_reassemble6 frag_done"""),
     ("drops", "worker_drop esp_drop"),
     ("burst loop and inbox", """gvpn_worker_poll gvpn_worker_outbound gvpn_worker_inbound
-        worker_inbox_drain apply sender_ivs"""),
+        worker_inbox_drain apply sender_ivs inbound6 outbound6 in_clear in_decrypt
+        out_clear"""),
 ]
 STAGE_OF = {f: name for name, fs in STAGES for f in fs.split()}
 
