@@ -83,16 +83,26 @@ gvpn_prefix_mask(uint8_t len)
 	return len ? ~0u << (32 - len) : 0;
 }
 
-/** Do the first @p len bits (0..128) of two IPv6 addresses agree? */
+/** Do the first @p len bits (0..128) of two IPv6 addresses agree? Two
+ *  64-bit compares under masks: the data path checks every decrypted IPv6
+ *  packet with it. */
 static inline int
 gvpn_prefix6_match(const uint8_t *a, const uint8_t *b, uint8_t len)
 {
-	uint32_t i = 0;
+	uint64_t a0, a1, b0, b1, m0, m1;
 
-	for (; len >= 8; len -= 8, i++)
-		if (a[i] != b[i])
-			return 0;
-	return len == 0 || ((a[i] ^ b[i]) & (uint8_t)(0xff00u >> len)) == 0;
+	memcpy(&a0, a, 8);
+	memcpy(&a1, a + 8, 8);
+	memcpy(&b0, b, 8);
+	memcpy(&b1, b + 8, 8);
+	m0 = len >= 64 ? ~0ull : len == 0 ? 0 : ~0ull << (64 - len);
+	m1 = len >= 128 ? ~0ull : len <= 64 ? 0 : ~0ull << (128 - len);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* the masks in the addresses' (network) byte order */
+	m0 = __builtin_bswap64(m0);
+	m1 = __builtin_bswap64(m1);
+#endif
+	return (((a0 ^ b0) & m0) | ((a1 ^ b1) & m1)) == 0;
 }
 
 /** Does an IPv4 (or either-family) selector match a packet's fields (host order)? */

@@ -125,12 +125,16 @@ inner_allowed6(const struct gvpn_sa_rt *sa, const struct rte_mbuf *m)
 		dport = (uint16_t)(ip6[r.upper + 2] << 8 | ip6[r.upper + 3]);
 	}
 	for (uint8_t i = 0; i < sa->n_sel; i++) {
+		if (likely(!r.later)) {
+			if (gvpn_selector_match6(&sa->sel[i], h->src_addr, h->dst_addr, r.proto,
+						 sport, dport))
+				return 1;
+			continue;
+		}
 		struct gvpn_selector s = sa->sel[i];
 
-		if (r.later) {
-			s.sport_lo = s.dport_lo = 0;
-			s.sport_hi = s.dport_hi = 65535;
-		}
+		s.sport_lo = s.dport_lo = 0;
+		s.sport_hi = s.dport_hi = 65535;
 		if (gvpn_selector_match6(&s, h->src_addr, h->dst_addr, r.proto, sport, dport))
 			return 1;
 	}

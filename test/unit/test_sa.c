@@ -160,6 +160,27 @@ test_selector_ipv6_match_contains_and_differs_from_ipv4(void **state)
 	assert_string_equal(buf, "any -> any proto 0 sport 0-65535 dport 0-65535");
 }
 
+/* Every length against every single-bit difference: the addresses agree on
+ * the first len bits exactly when the flipped bit is not among them. */
+static void
+test_prefix6_match_every_length_and_bit(void **state)
+{
+	uint8_t a[16], b[16];
+
+	(void)state;
+	for (unsigned int i = 0; i < 16; i++)
+		a[i] = (uint8_t)(0x5a ^ (i * 37));
+	for (unsigned int len = 0; len <= 128; len++) {
+		assert_true(gvpn_prefix6_match(a, a, (uint8_t)len));
+		for (unsigned int bit = 0; bit < 128; bit++) {
+			memcpy(b, a, sizeof(b));
+			b[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
+			if (gvpn_prefix6_match(a, b, (uint8_t)len) != (bit >= len))
+				fail_msg("length %u, bit %u flipped", len, bit);
+		}
+	}
+}
+
 static void
 test_selector_mirror_swaps_addresses_and_ports(void **state)
 {
@@ -519,6 +540,7 @@ main(void)
 	    cmocka_unit_test(test_selector_contains),
 	    cmocka_unit_test(test_selector_format),
 	    cmocka_unit_test(test_selector_ipv6_match_contains_and_differs_from_ipv4),
+	    cmocka_unit_test(test_prefix6_match_every_length_and_bit),
 	    cmocka_unit_test(test_sa_state_names),
 	    cmocka_unit_test(test_index_create_refuses_bad_sizes),
 	    cmocka_unit_test(test_index_insert_find_delete),
