@@ -448,20 +448,25 @@ main(int argc, char **argv)
 		fprintf(stderr, "gvpn-iketool: %s\n", strerror(-rc));
 		return 1;
 	}
-	for (;;) {
+	/* Send on a new message and when the retransmission timer runs out,
+	 * never because something unauthenticated arrived: an answer to every
+	 * notification in the clear would be a storm. */
+	for (int send = 1;;) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		ssize_t n;
 
-		if (sendto(fd, out.data, out.len, 0, &peer.sa, len) < 0) {
+		if (send && sendto(fd, out.data, out.len, 0, &peer.sa, len) < 0) {
 			fprintf(stderr, "gvpn-iketool: send: %s\n", strerror(errno));
 			return 1;
 		}
+		send = 0;
 		if (poll(&pfd, 1, 1000 << (tries < 3 ? tries : 3)) <= 0) {
 			if (++tries > retries) {
 				fprintf(stderr, "gvpn-iketool: no answer\n");
 				return 1;
 			}
-			continue; /* retransmit the same message */
+			send = 1; /* retransmit the same message */
+			continue;
 		}
 		n = recv(fd, in, sizeof(in), 0);
 		if (n <= 0)
@@ -480,6 +485,7 @@ main(int argc, char **argv)
 			continue;
 		}
 		tries = 0;
+		send = 1;
 		if (res == IKE_DONE)
 			break;
 	}
