@@ -171,6 +171,13 @@ enum gvpn_df_mode {
 /** What to do with an inner packet that is too big and has DF set. */
 enum gvpn_inner_df { GVPN_INNER_DF_FRAGMENT, GVPN_INNER_DF_HONOR };
 
+/** What to do with an inner IPv6 packet too big for the protected MTU
+ *  (dataplane.ipv6_too_big). */
+enum gvpn_ipv6_too_big {
+	GVPN_IPV6_TOO_BIG_ICMP = 0, /**< drop it, ICMPv6 Packet Too Big to its source */
+	GVPN_IPV6_TOO_BIG_FRAGMENT, /**< fragment it before encryption (RFC 8200 4.5) */
+};
+
 /* ---- SAs ---- */
 
 enum gvpn_sa_state {

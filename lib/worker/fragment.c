@@ -255,3 +255,100 @@ worker_icmp_too_big(struct gvpn_worker *w, const struct rte_mbuf *m, uint16_t mt
 	out[(*n_out)++] = r;
 	w->stats.icmp_sent++;
 }
+
+/* The bucket of an IPv6 source address in the Packet Too Big rate table. */
+static inline uint32_t
+ptb_bucket(const uint8_t src[16])
+{
+	uint32_t h = 0, word;
+
+	for (unsigned int i = 0; i < 16; i += 4) {
+		memcpy(&word, src + i, sizeof(word));
+		h = (h ^ word) * 0x9e3779b1u;
+	}
+	return h >> 24 & (PTB_BUCKETS - 1);
+}
+
+/* An address that names no single node: multicast, or unspecified. */
+static inline int
+ipv6_not_unicast(const uint8_t a[16])
+{
+	static const uint8_t zero[16];
+
+	return a[0] == 0xff || memcmp(a, zero, sizeof(zero)) == 0;
+}
+
+/*
+ * ICMPv6 Packet Too Big (RFC 4443 section 3.2) back to the source, with
+ * the largest inner packet that fits (@p mtu) and as much of the packet as
+ * fits in IPv6's minimum MTU. As for IPv4, the appliance is transparent: the
+ * message comes from the packet's destination, over the reversed link
+ * header. Section 2.4 (e): none in answer to an ICMPv6 error, nor to a
+ * source that names no single node; and none to a multicast destination,
+ * which the message would have to come from. At most one per PTB_BUCKETS'
+ * share of the sources every ptb_gap (section 2.4 (f)).
+ */
+void
+worker_icmp6_too_big(struct gvpn_worker *w, const struct rte_mbuf *m, uint8_t proto, uint32_t mtu,
+		     uint64_t now, struct rte_mbuf *out[], uint16_t *n_out)
+{
+	const uint32_t l2 = m->l2_len;
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr *, l2);
+	const uint8_t *upper = (const uint8_t *)ip + m->l3_len;
+	const uint32_t len = sizeof(*ip) + rte_be_to_cpu_16(ip->payload_len);
+	const uint32_t quote = RTE_MIN(len, IPV6_MIN_MTU - (uint32_t)sizeof(*ip) -
+						(uint32_t)sizeof(struct rte_icmp_hdr));
+	const uint32_t plen = (uint32_t)sizeof(struct rte_icmp_hdr) + quote;
+	uint64_t *next;
+	struct rte_ether_hdr *e;
+	struct rte_ipv6_hdr *h;
+	struct rte_icmp_hdr *icmp;
+	struct rte_mbuf *r;
+	uint32_t sum;
+	uint8_t *d;
+
+	/* an ICMPv6 error (types 0 to 127) */
+	if (proto == IPPROTO_ICMPV6 && (m->l3_len >= len || upper[0] < 128))
+		return;
+	if (ipv6_not_unicast(ip->src_addr) || ip->dst_addr[0] == 0xff)
+		return;
+	next = &w->ptb_next[ptb_bucket(ip->src_addr)];
+	if (now < *next)
+		return;
+	r = rte_pktmbuf_alloc(w->conf.pool);
+	d = r != NULL ? (uint8_t *)rte_pktmbuf_append(r, (uint16_t)(l2 + sizeof(*h) + plen)) : NULL;
+	if (d == NULL) {
+		rte_pktmbuf_free(r);
+		return;
+	}
+	*next = now + w->ptb_gap;
+	/* the packet's link header, VLAN tags and all, with the addresses swapped */
+	memcpy(d, eth, l2);
+	e = (struct rte_ether_hdr *)d;
+	rte_ether_addr_copy(&eth->src_addr, &e->dst_addr);
+	rte_ether_addr_copy(&eth->dst_addr, &e->src_addr);
+	h = (struct rte_ipv6_hdr *)(d + l2);
+	h->vtc_flow = rte_cpu_to_be_32(6u << 28);
+	h->payload_len = rte_cpu_to_be_16((uint16_t)plen);
+	h->proto = IPPROTO_ICMPV6;
+	h->hop_limits = 64;
+	memcpy(h->src_addr, ip->dst_addr, sizeof(h->src_addr));
+	memcpy(h->dst_addr, ip->src_addr, sizeof(h->dst_addr));
+	icmp = (struct rte_icmp_hdr *)(h + 1);
+	icmp->icmp_type = 2; /* Packet Too Big */
+	icmp->icmp_code = 0;
+	icmp->icmp_cksum = 0;
+	/* the MTU, where ICMP's identifier and sequence number are */
+	icmp->icmp_ident = rte_cpu_to_be_16((uint16_t)(mtu >> 16));
+	icmp->icmp_seq_nb = rte_cpu_to_be_16((uint16_t)mtu);
+	memcpy(icmp + 1, ip, quote);
+	/* the checksum covers the pseudo-header (RFC 8200 section 8.1) */
+	sum = rte_ipv6_phdr_cksum(h, 0) + rte_raw_cksum(icmp, plen);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	icmp->icmp_cksum = (uint16_t)~sum;
+	r->l2_len = l2;
+	out[(*n_out)++] = r;
+	w->stats.icmp_sent++;
+}

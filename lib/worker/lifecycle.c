@@ -91,6 +91,7 @@ gvpn_worker_create(const struct gvpn_worker_conf *conf)
 					   conf->socket);
 	w->esp = gvpn_esp_lcore_create(conf->backend, conf->socket, conf->iv_seed);
 	w->icmp_gap = hz / 1000; /* at most 1000 ICMP messages a second */
+	w->ptb_gap = hz / 10;	 /* and 10 ICMPv6 Packet Too Big a second per source */
 	if (w->inbox == NULL || w->acks == NULL || w->flows == NULL || w->flows6 == NULL ||
 	    w->spis == NULL || w->frag == NULL || w->esp == NULL) {
 		gvpn_worker_free(w);

@@ -108,11 +108,13 @@ gather6(struct rte_mbuf *m, uint8_t proto, struct gvpn_acl_key6 keys[], struct r
 /*
  * The burst's IPv6 packets, after its IPv4 ones: flow lookup in the IPv6
  * cache, then the same decisions. An SA's IPv6 packets have a 40-byte outer
- * header; one too big for the protected MTU is dropped (frag_needed).
+ * header; one too big for the protected MTU is dropped (frag_needed) with an
+ * ICMPv6 Packet Too Big to its source (into @p to_clear).
  */
 static __rte_noinline void
 outbound6(struct gvpn_worker *w, const struct gvpn_pair *pr, struct out_lists *o,
-	  struct rte_mbuf *pkts[], struct gvpn_acl_key6 keys[], uint16_t n, uint64_t now)
+	  struct rte_mbuf *pkts[], struct gvpn_acl_key6 keys[], uint16_t n, uint64_t now,
+	  struct rte_mbuf *to_clear[], uint16_t *nc)
 {
 	uint64_t val[MAX_BURST];
 	uint16_t limit_slot = GVPN_SLOT_NONE;
@@ -132,6 +134,7 @@ outbound6(struct gvpn_worker *w, const struct gvpn_pair *pr, struct out_lists *o
 			limit = max_inner(w->st[slot].sa, pr->mtu, sizeof(struct rte_ipv6_hdr));
 		}
 		if (unlikely(sizeof(*ip) + rte_be_to_cpu_16(ip->payload_len) > limit)) {
+			worker_icmp6_too_big(w, m, keys[i].proto, limit, now, to_clear, nc);
 			worker_drop(w, m, GVPN_DROP_FRAG_NEEDED);
 			continue;
 		}
@@ -227,7 +230,7 @@ gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts
 		o.ne += k > 0 ? k : 0;
 	}
 	if (unlikely(nip6 != 0))
-		outbound6(w, pr, &o, ip6_pkts, keys6, nip6, now);
+		outbound6(w, pr, &o, ip6_pkts, keys6, nip6, now, to_clear, &nc);
 	out_flush(w, pr, &o);
 	worker_tx(w, pr->clear, pr->clear_idx, to_clear, nc);
 }

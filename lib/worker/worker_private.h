@@ -128,6 +128,11 @@ struct flow_front_set {
 	} way[FRONT_WAYS];
 } __rte_cache_aligned;
 
+/* Buckets of the per-source ICMPv6 Packet Too Big rate (a power of 2). */
+#define PTB_BUCKETS 256
+/* IPv6's minimum link MTU (RFC 8200 section 5). */
+#define IPV6_MIN_MTU 1280
+
 struct gvpn_worker {
 	struct gvpn_worker_conf conf;
 	struct rte_ring *inbox;
@@ -145,6 +150,10 @@ struct gvpn_worker {
 	uint8_t frag_held;  /* reassembly may hold fragments */
 	uint64_t icmp_next; /* TSC before which no ICMP is sent */
 	uint64_t icmp_gap;
+	/* ICMPv6 Packet Too Big, rate limited per source: the TSC before
+	 * which no PTB goes to the sources that hash to each bucket */
+	uint64_t ptb_next[PTB_BUCKETS];
+	uint64_t ptb_gap;
 	uint16_t out_slot[GVPN_MAX_TEKS];
 	uint8_t fail_open[GVPN_MAX_GROUPS];
 	const struct gvpn_sa_rt *sa[GVPN_MAX_SA_SLOTS];
@@ -305,5 +314,12 @@ int worker_fragment(struct gvpn_worker *w, struct rte_mbuf *m, uint32_t max_inne
 /* fragment.c: ICMP "fragmentation needed" back to the sender. */
 void worker_icmp_too_big(struct gvpn_worker *w, const struct rte_mbuf *m, uint16_t mtu,
 			 struct rte_mbuf *out[], uint16_t *n_out);
+
+/* fragment.c: ICMPv6 Packet Too Big (RFC 4443 section 3.2) back to the
+ * source of @p m, a parsed IPv6 packet whose upper-layer protocol is
+ * @p proto, within its source's rate; none for an ICMPv6 error or a
+ * multicast or unspecified address. */
+void worker_icmp6_too_big(struct gvpn_worker *w, const struct rte_mbuf *m, uint8_t proto,
+			  uint32_t mtu, uint64_t now, struct rte_mbuf *out[], uint16_t *n_out);
 
 #endif /* WORKER_PRIVATE_H */

@@ -20,8 +20,8 @@ from gvpntest import Gvpnd, Tap, main_guard, run  # noqa: E402
 
 from scapy.all import (ARP, ICMP, IP, TCP, UDP, Ether, Raw, defragment, fragment,  # noqa: E402
                        rdpcap, wrpcap)
-from scapy.layers.inet6 import (ICMPv6EchoRequest, ICMPv6ND_NS, IPv6,  # noqa: E402
-                                IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
+from scapy.layers.inet6 import (ICMPv6DestUnreach, ICMPv6EchoRequest,  # noqa: E402
+                                ICMPv6ND_NS, ICMPv6PacketTooBig, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
                                 IPv6ExtHdrRouting, fragment6)
 from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
 from scapy.layers.l2 import Dot1AD, Dot1Q  # noqa: E402
@@ -737,6 +737,53 @@ def test_ipv6_algorithms(ctx, tap):
                   "gvpnd opens the peer's", both_ways)
 
 
+# the largest inner IPv6 packet whose ESP (AES-CBC, HMAC-SHA1-96) fits MTU
+# 1500 under a 40-byte outer header: 8 bytes of ESP header, a 16-byte IV,
+# padding to 16 with the 2-byte trailer, a 12-byte ICV
+MAX_INNER6 = (1500 - 40 - 8 - 16 - 12) // 16 * 16 - 2
+
+
+def test_ipv6_too_big(ctx, tap):
+    """An IPv6 packet too big for the protected MTU: ICMPv6 Packet Too Big
+    (dataplane.ipv6_too_big = "icmp", the default)."""
+    def big(src, payload, tag=False):
+        link = eth() / Dot1Q(vlan=7) if tag else eth()
+        return link / IPv6(src=src, dst=B6) / payload
+
+    first = big(A6, UDP(sport=40000, dport=40001) / Raw(bytes(range(256)) * 6), tag=True)
+    again = big(A6, UDP(sport=40000, dport=40001) / Raw(b"a" * 1500))
+    error = big("2001:db8:1::11", ICMPv6DestUnreach() / Raw(b"e" * 1500))
+    echo = big("2001:db8:1::12", ICMPv6EchoRequest(data=b"p" * 1500))
+    fits = big(A6, UDP(sport=40000, dport=40001) / Raw(b"f" * (MAX_INNER6 - 48)))
+    assert len(fits[IPv6]) == MAX_INNER6
+    c = Case(ctx, "ptb6", conf6(ctx), clear_in=[first, again, error, echo, fits]).run()
+
+    def packet_too_big():
+        ptb = [Ether(bytes(f)) for f in c.clear_out]
+        assert len(ptb) == 2, [f.summary() for f in c.clear_out]
+        for got, p in zip(ptb, (first, echo)):
+            assert ICMPv6PacketTooBig in got, got.summary()
+            t = got[ICMPv6PacketTooBig]
+            assert (t.code, t.mtu) == (0, MAX_INNER6), f"code {t.code}, MTU {t.mtu}"
+            assert (got[IPv6].src, got[IPv6].dst) == (p[IPv6].dst, p[IPv6].src)
+            assert (got.src, got.dst) == (p.dst, p.src), "MAC addresses not swapped"
+            assert (Dot1Q in got) == (Dot1Q in p), "tag lost or added"
+            if Dot1Q in p:
+                assert got[Dot1Q].vlan == p[Dot1Q].vlan
+            assert len(got[IPv6]) == 1280, f"{len(got[IPv6])} bytes, want IPv6's minimum MTU"
+            assert bytes(t.payload) == bytes(p[IPv6])[:1232], "not the packet's first bytes"
+            # scapy's checksum of the same message
+            again_ = got[IPv6].copy()
+            del again_[ICMPv6PacketTooBig].cksum
+            assert IPv6(bytes(again_))[ICMPv6PacketTooBig].cksum == t.cksum, "checksum"
+        assert len(esp6_frames(c.prot_out)) == 1, "the packet that fits was not encrypted"
+        c.counters(encrypted=1, drop_frag_needed=4, icmp_sent=2)
+    tap.check("IPv6 too big: ICMPv6 Packet Too Big to the source (MTU of the inner packet, the "
+              "first 1232 bytes, scapy's checksum, MAC addresses swapped, tag kept), one per source "
+              "at a time, none for an ICMPv6 error; a packet that just fits is encrypted",
+              packet_too_big)
+
+
 def main():
     gvpnd, root, work = sys.argv[1:4]
     os.makedirs(work, exist_ok=True)
@@ -757,6 +804,7 @@ def main():
     test_vlans(ctx, tap)
     test_ipv6(ctx, tap)
     test_ipv6_algorithms(ctx, tap)
+    test_ipv6_too_big(ctx, tap)
     return tap.done()
 
 

@@ -1420,11 +1420,181 @@ test_ipv6_esp_both_ways(void **state)
 	want[GVPN_DROP_FRAG_NEEDED] = 1;
 	assert_int_equal(pass(w, 0, m, 1), 0);
 	expect_drops(w, want);
+	assert_int_equal(drain(clear_tx), 1); /* its Packet Too Big */
 
 	for (unsigned int i = 0; i < 5; i++)
 		rte_pktmbuf_free(orig[i]);
 	gvpn_esp_sa_free(peer_sa);
 	gvpn_esp_lcore_free(peer);
+	gvpn_ctrl_free(c);
+	gvpn_worker_free(w);
+}
+
+/* A frame of @p len bytes of IPv6 packet from @p src to @p dst carrying
+ * @p proto (ICMPv6: of type @p type), between two distinct MAC addresses,
+ * behind @p tags VLAN tags. */
+static struct rte_mbuf *
+big6(const uint8_t src[16], const uint8_t dst[16], uint8_t proto, uint8_t type, uint32_t len,
+     unsigned int tags)
+{
+	struct rte_mbuf *m = v6_packet(1, 1, 2, 2, NULL, 0, proto, type, 0);
+	const uint32_t have = m->data_len - 14;
+	struct rte_ipv6_hdr *ip;
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *), *more;
+
+	memset(p, 0x0a, 6);
+	memset(p + 6, 0x0b, 6);
+	more = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(len - have));
+	assert_non_null(more);
+	for (uint32_t i = 0; i < len - have; i++)
+		more[i] = (uint8_t)(i * 7 + 1);
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, 14);
+	ip->payload_len = rte_cpu_to_be_16((uint16_t)(len - 40));
+	memcpy(ip->src_addr, src, 16);
+	memcpy(ip->dst_addr, dst, 16);
+	add_tags(m, tags);
+	return m;
+}
+
+/* The 16-bit ones' complement sum of @p n bytes, big-endian words. */
+static uint32_t
+sum16(const uint8_t *p, uint32_t n, uint32_t s)
+{
+	for (uint32_t i = 0; i < n; i++)
+		s += i % 2 == 0 ? (uint32_t)p[i] << 8 : p[i];
+	while (s > 0xffff)
+		s = (s & 0xffff) + (s >> 16);
+	return s;
+}
+
+/* Check @p r, a Packet Too Big for @p orig (tags: @p tags), byte by byte:
+ * the link header reversed with its tags, the IPv6 header from the
+ * packet's destination to its source, type 2 code 0, the MTU @p mtu, the
+ * first 1232 bytes of the packet, and a checksum that sums to 0xffff
+ * over the pseudo-header (RFC 8200 section 8.1). */
+static void
+check_ptb(const struct rte_mbuf *r, const struct rte_mbuf *orig, unsigned int tags, uint32_t mtu)
+{
+	const uint32_t l2 = 14 + 4 * tags;
+	const uint8_t *p = rte_pktmbuf_mtod(r, const uint8_t *);
+	const uint8_t *o = rte_pktmbuf_mtod(orig, const uint8_t *);
+	const uint32_t quote = RTE_MIN(orig->data_len - l2, 1232u);
+	uint8_t pseudo[40] = {0};
+	uint32_t s;
+
+	assert_int_equal(r->data_len, l2 + 40 + 8 + quote);
+	assert_memory_equal(p, o + 6, 6);
+	assert_memory_equal(p + 6, o, 6);
+	assert_memory_equal(p + 12, o + 12, l2 - 12); /* tags and ether type */
+	assert_int_equal(p[l2] >> 4, 6);
+	assert_int_equal(p[l2 + 4] << 8 | p[l2 + 5], 8 + quote); /* payload length */
+	assert_int_equal(p[l2 + 6], 58);			 /* ICMPv6 */
+	assert_memory_equal(p + l2 + 8, o + l2 + 24, 16);	 /* from the destination */
+	assert_memory_equal(p + l2 + 24, o + l2 + 8, 16);	 /* to the source */
+	assert_int_equal(p[l2 + 40], 2);			 /* Packet Too Big */
+	assert_int_equal(p[l2 + 41], 0);
+	assert_int_equal((uint32_t)p[l2 + 44] << 24 | (uint32_t)p[l2 + 45] << 16 |
+			     (uint32_t)p[l2 + 46] << 8 | p[l2 + 47],
+			 mtu);
+	assert_memory_equal(p + l2 + 48, o + l2, quote);
+	memcpy(pseudo, p + l2 + 8, 32);
+	pseudo[34] = (uint8_t)((8 + quote) >> 8);
+	pseudo[35] = (uint8_t)(8 + quote);
+	pseudo[39] = 58;
+	s = sum16(pseudo, 40, 0);
+	s = sum16(p + l2 + 40, 8 + quote, s);
+	assert_int_equal(s, 0xffff);
+}
+
+/*
+ * An IPv6 packet too big for the protected MTU gets an ICMPv6 Packet Too
+ * Big with the largest inner packet that fits (1500 - 40 outer - 8 ESP
+ * header - 8 IV - 16 ICV = 1428 for GCM, less its 2-byte trailer: 1426),
+ * at most one per source in 100 ms, another source its own; none in
+ * answer to an ICMPv6 error, from a multicast or unspecified source, or to
+ * a multicast destination; an ICMPv6 echo request gets one. Each too big
+ * packet is frag_needed.
+ */
+static void
+test_ipv6_too_big_gets_packet_too_big(void **state)
+{
+	static struct gvpn_config cfg;
+	struct gvpn_selector sel = v6_sel(0, 0, 0); /* every IPv6 packet */
+	struct gvpn_ctrl_sa_params sp = {.group = 0, .esp = sa_conf(0x6106, 6)};
+	uint8_t h1[16], h1b[16], h2[16], mc[16] = {0xff, 0x0e}, unspec[16] = {0};
+	uint64_t want[GVPN_DROP_MAX] = {0};
+	struct rte_mbuf *m[8], *orig[3], *r[8];
+	struct gvpn_worker *w;
+	struct gvpn_ctrl *c;
+	int tek, slot;
+
+	(void)state;
+	v6addr(h1, 1, 0x10);
+	v6addr(h1b, 1, 0x11);
+	v6addr(h2, 2, 0x20);
+	mc[15] = 1;
+	worker_and_ctrl(&cfg, BURST, 1500, 0, &w, &c);
+	tek = gvpn_ctrl_tek_add(c, 0, &sel, 1);
+	assert_true(tek >= 0);
+	sp.tek = (uint16_t)tek;
+	slot = gvpn_ctrl_sa_add(c, &sp);
+	assert_true(slot >= 0);
+	assert_int_equal(gvpn_ctrl_sa_activate(c, (uint16_t)slot), 0);
+	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
+	settle(c, w, 1);
+
+	/* fits: encrypted; one byte more: too big, behind a tag; again from
+	 * the same source: nothing; another source: its own */
+	orig[0] = big6(h1, h2, IPPROTO_UDP, 9, 1426, 0);
+	assert_int_equal(pass(w, 0, orig, 1), 1);
+	orig[0] = big6(h1, h2, IPPROTO_UDP, 9, 1427, 1);
+	orig[1] = big6(h1b, h2, IPPROTO_UDP, 9, 1400 + 40 + 100, 0);
+	orig[2] = big6(h1, h2, IPPROTO_UDP, 9, 1500, 0);
+	for (unsigned int i = 0; i < 3; i++)
+		m[i] = rte_pktmbuf_copy(orig[i], pool, 0, UINT32_MAX);
+	m[3] = m[1];
+	m[1] = m[2];
+	m[2] = m[3];
+	gvpn_worker_outbound(w, 0, m, 3);
+	assert_int_equal(drain(prot_tx), 0);
+	assert_int_equal(rte_ring_dequeue_burst(clear_tx, (void **)r, 8, NULL), 2);
+	check_ptb(r[0], orig[0], 1, 1426);
+	check_ptb(r[1], orig[1], 0, 1426);
+	assert_int_equal(gvpn_worker_stats(w)->icmp_sent, 2);
+	want[GVPN_DROP_FRAG_NEEDED] = 3;
+	expect_drops(w, want);
+	for (unsigned int i = 0; i < 3; i++)
+		rte_pktmbuf_free(orig[i]);
+	for (unsigned int i = 0; i < 2; i++)
+		rte_pktmbuf_free(r[i]);
+
+	/* an ICMPv6 error (destination unreachable, type 1) and a packet
+	 * too big (2), a multicast destination, multicast and unspecified
+	 * sources: none; an echo request (128): one */
+	v6addr(h1, 3, 0x30);
+	m[0] = big6(h1, h2, IPPROTO_ICMPV6, 1, 1500, 0);
+	m[1] = big6(h1, h2, IPPROTO_ICMPV6, 2, 1500, 0);
+	m[2] = big6(h1, mc, IPPROTO_UDP, 9, 1500, 0);
+	m[3] = big6(mc, h2, IPPROTO_UDP, 9, 1500, 0);
+	m[4] = big6(unspec, h2, IPPROTO_UDP, 9, 1500, 0);
+	orig[0] = big6(h1, h2, IPPROTO_ICMPV6, 128, 1500, 2);
+	m[5] = rte_pktmbuf_copy(orig[0], pool, 0, UINT32_MAX);
+	gvpn_worker_outbound(w, 0, m, 6);
+	assert_int_equal(rte_ring_dequeue_burst(clear_tx, (void **)r, 8, NULL), 1);
+	check_ptb(r[0], orig[0], 2, 1426);
+	rte_pktmbuf_free(r[0]);
+	rte_pktmbuf_free(orig[0]);
+	assert_int_equal(gvpn_worker_stats(w)->icmp_sent, 3);
+	want[GVPN_DROP_FRAG_NEEDED] += 6;
+	expect_drops(w, want);
+
+	/* 100 ms on, the first source may have one again */
+	rte_delay_ms(110);
+	v6addr(h1, 1, 0x10);
+	m[0] = big6(h1, h2, IPPROTO_UDP, 9, 1500, 0);
+	assert_int_equal(pass(w, 0, m, 1), 0);
+	assert_int_equal(drain(clear_tx), 1);
+	assert_int_equal(gvpn_worker_stats(w)->icmp_sent, 4);
 	gvpn_ctrl_free(c);
 	gvpn_worker_free(w);
 }
@@ -1468,6 +1638,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_ipv6_fragments_are_reassembled_before_the_rules),
 	    cmocka_unit_test(test_ipv6_rules_and_flows_both_ways),
 	    cmocka_unit_test(test_ipv6_esp_both_ways),
+	    cmocka_unit_test(test_ipv6_too_big_gets_packet_too_big),
 	};
 
 	(void)argc;
