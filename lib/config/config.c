@@ -1315,8 +1315,9 @@ parse_ports_list(struct ctx *x, const config_t *cf, struct gvpn_config *c)
 static int
 parse_dataplane(struct ctx *x, const config_t *cf, struct gvpn_config *c)
 {
-	static const char *const allowed[] = {"df_bit", "inner_df", "ttl", "flows",
-					      "crypto", "burst",    NULL};
+	static const char *const allowed[] = {"df_bit", "inner_df", "ipv6_too_big", "ttl",
+					      "flows",	"crypto",   "burst",	    NULL};
+	static const char *const too_big[] = {"icmp", "fragment", NULL};
 	static const char *const df[] = {"clear", "set", "copy", NULL};
 	static const char *const inner[] = {"fragment", "honor", NULL};
 	static const char *const backends[] = {"ipsecmb", "openssl", NULL};
@@ -1326,6 +1327,7 @@ parse_dataplane(struct ctx *x, const config_t *cf, struct gvpn_config *c)
 
 	c->df = GVPN_DF_CLEAR;
 	c->inner_df = GVPN_INNER_DF_FRAGMENT;
+	c->ipv6_too_big = GVPN_IPV6_TOO_BIG_ICMP;
 	c->ttl = 64;
 	c->flows = 65536;
 	c->burst = 128;
@@ -1341,6 +1343,10 @@ parse_dataplane(struct ctx *x, const config_t *cf, struct gvpn_config *c)
 		return rc;
 	if (rc == 0)
 		c->inner_df = (enum gvpn_inner_df)v;
+	if ((rc = get_enum(x, g, "ipv6_too_big", too_big, &v)) < 0)
+		return rc;
+	if (rc == 0)
+		c->ipv6_too_big = (enum gvpn_ipv6_too_big)v;
 	if ((rc = get_int(x, g, "ttl", 0, 255, &n)) < 0)
 		return rc;
 	if (rc == 0)

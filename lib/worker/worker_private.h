@@ -154,6 +154,7 @@ struct gvpn_worker {
 	 * which no PTB goes to the sources that hash to each bucket */
 	uint64_t ptb_next[PTB_BUCKETS];
 	uint64_t ptb_gap;
+	uint32_t frag6_id; /* the next IPv6 fragment identification */
 	uint16_t out_slot[GVPN_MAX_TEKS];
 	uint8_t fail_open[GVPN_MAX_GROUPS];
 	const struct gvpn_sa_rt *sa[GVPN_MAX_SA_SLOTS];
@@ -310,6 +311,22 @@ worker_frag_count(const struct rte_mbuf *m, uint32_t max_inner)
 /* fragment.c: split a packet before encryption (R22). */
 int worker_fragment(struct gvpn_worker *w, struct rte_mbuf *m, uint32_t max_inner,
 		    struct rte_mbuf *out[], unsigned int room);
+
+/* How an IPv6 packet is to be fragmented. */
+struct frag6_plan {
+	uint32_t unfrag; /* the unfragmentable part's length */
+	uint32_t nh_at;	 /* the offset of the next header field that names what follows it */
+	uint32_t chunk;	 /* bytes of the rest in each fragment but the last */
+	uint32_t count;	 /* fragments; 0: it cannot be fragmented that small */
+};
+
+/* fragment.c: plan the fragments of at most @p max_inner bytes a parsed
+ * IPv6 packet becomes (RFC 8200 section 4.5). */
+void worker_frag6_plan(const struct rte_mbuf *m, uint32_t max_inner, struct frag6_plan *p);
+
+/* fragment.c: split an IPv6 packet before encryption as @p p says. */
+int worker_fragment6(struct gvpn_worker *w, struct rte_mbuf *m, const struct frag6_plan *p,
+		     struct rte_mbuf *out[], unsigned int room);
 
 /* fragment.c: ICMP "fragmentation needed" back to the sender. */
 void worker_icmp_too_big(struct gvpn_worker *w, const struct rte_mbuf *m, uint16_t mtu,

@@ -22,7 +22,7 @@ from scapy.all import (ARP, ICMP, IP, TCP, UDP, Ether, Raw, defragment, fragment
                        rdpcap, wrpcap)
 from scapy.layers.inet6 import (ICMPv6DestUnreach, ICMPv6EchoRequest,  # noqa: E402
                                 ICMPv6ND_NS, ICMPv6PacketTooBig, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
-                                IPv6ExtHdrRouting, fragment6)
+                                IPv6ExtHdrRouting, defragment6, fragment6)
 from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
 from scapy.layers.l2 import Dot1AD, Dot1Q  # noqa: E402
 
@@ -784,6 +784,44 @@ def test_ipv6_too_big(ctx, tap):
               packet_too_big)
 
 
+
+def test_ipv6_fragment(ctx, tap):
+    """dataplane.ipv6_too_big = "fragment": fragments before encryption."""
+    conf = conf6(ctx).replace('inner_df = "fragment";',
+                              'inner_df = "fragment";\n  ipv6_too_big = "fragment";')
+    big = (eth() / Dot1Q(vlan=7) / IPv6(src=A6, dst=B6, fl=0x54321) / IPv6ExtHdrHopByHop() /
+           IPv6ExtHdrDestOpt() / UDP(sport=40000, dport=40001) / Raw((bytes(range(256)) * 6)[:1436]))
+    assert len(big[IPv6]) == 1500
+    small = eth() / IPv6(src=A6, dst=B6) / UDP(sport=40000, dport=40001) / Raw(b"s" * 100)
+    c = Case(ctx, "frag6", conf, clear_in=[big, big, small]).run()
+
+    def reassembled():
+        esp = esp6_frames(c.prot_out)
+        assert len(esp) == 5, [p.summary() for p in c.prot_out]
+        assert not c.clear_out, "a Packet Too Big with ipv6_too_big = fragment"
+        frags = []
+        for i, e in enumerate(esp):
+            assert len(e[IPv6]) <= 1500, f"{len(e[IPv6])}-byte ESP packet over MTU 1500"
+            assert link6(e) == link6(big if i < 4 else small), "link header changed"
+            frags.append(sa6().decrypt(IPv6(bytes(e[IPv6]))))
+        ids = [f[IPv6ExtHdrFragment].id for f in frags if IPv6ExtHdrFragment in f]
+        assert len(ids) == 4 and ids[0] == ids[1] and ids[2] == ids[3] and ids[0] != ids[2], ids
+        for f in frags[:4]:
+            # the hop-by-hop header stays in front of the fragment header
+            assert IPv6ExtHdrHopByHop in f and f[IPv6ExtHdrHopByHop].nh == 44, f.summary()
+        for pair in (frags[0:2], frags[2:4]):
+            whole = defragment6(pair)
+            assert bytes(whole[UDP]) == bytes(big[UDP]), "fragments do not rebuild the packet"
+            assert (whole.src, whole.dst, whole.fl) == (A6, B6, 0x54321)
+            assert IPv6ExtHdrDestOpt in whole, "the destination options header is lost"
+        assert bytes(frags[4]) == bytes(small[IPv6]), "the small packet"
+        c.counters(encrypted=5, fragments_out=4)
+    tap.check('ipv6_too_big = "fragment": a 1500-byte IPv6 packet leaves as two ESP packets '
+              "within MTU 1500, their tag kept; scapy decrypts and reassembles them to the packet "
+              "(hop-by-hop in each fragment, one identification per packet); no Packet Too Big",
+              reassembled)
+
+
 def main():
     gvpnd, root, work = sys.argv[1:4]
     os.makedirs(work, exist_ok=True)
@@ -805,6 +843,7 @@ def main():
     test_ipv6(ctx, tap)
     test_ipv6_algorithms(ctx, tap)
     test_ipv6_too_big(ctx, tap)
+    test_ipv6_fragment(ctx, tap)
     return tap.done()
 
 

@@ -226,6 +226,10 @@ test_malformed_setting_is_refused_naming_file_line_and_setting(void **state)
 	     "3: dataplane.df_bit: 'maybe' is not one of: clear, set, copy"},
 	    {"inner_df drop", PORTS "dataplane = { inner_df = \"drop\"; };\n",
 	     "3: dataplane.inner_df: 'drop' is not one of: fragment, honor"},
+	    {"ipv6_too_big drop", PORTS "dataplane = { ipv6_too_big = \"drop\"; };\n",
+	     "3: dataplane.ipv6_too_big: 'drop' is not one of: icmp, fragment"},
+	    {"ipv6_too_big a number", PORTS "dataplane = { ipv6_too_big = 1; };\n",
+	     "3: dataplane.ipv6_too_big: must be a string"},
 	    {"crypto backend qat", PORTS "dataplane = { crypto = \"qat\"; };\n",
 	     "3: dataplane.crypto: 'qat' is not one of: ipsecmb, openssl"},
 	    {"direction sideways",
@@ -564,6 +568,7 @@ test_omitted_settings_take_their_defaults(void **state)
 	assert_int_equal(cfg->ports[1].line, 2);
 	assert_int_equal(cfg->df, 0);
 	assert_int_equal(cfg->inner_df, GVPN_INNER_DF_FRAGMENT);
+	assert_int_equal(cfg->ipv6_too_big, GVPN_IPV6_TOO_BIG_ICMP);
 	assert_int_equal(cfg->ttl, 64);
 	assert_int_equal(cfg->flows, 65536);
 	assert_int_equal(cfg->burst, 128);
@@ -583,6 +588,7 @@ test_dataplane_settings_parse_to_their_values(void **state)
 		uint32_t flows;
 		uint16_t burst;
 		const char *crypto;
+		enum gvpn_ipv6_too_big too_big;
 	} cases[] = {
 	    {"df_bit = \"clear\";", 0, GVPN_INNER_DF_FRAGMENT, 64, 65536, 128, "ipsecmb"},
 	    {"df_bit = \"set\";", 1, GVPN_INNER_DF_FRAGMENT, 64, 65536, 128, "ipsecmb"},
@@ -595,6 +601,10 @@ test_dataplane_settings_parse_to_their_values(void **state)
 	    /* two equal integers on a line are no ambiguity */
 	    {"ttl = 64; burst = 64;", 0, GVPN_INNER_DF_FRAGMENT, 64, 65536, 64, "ipsecmb"},
 	    {"flows = 4096L;", 0, GVPN_INNER_DF_FRAGMENT, 64, 4096, 128, "ipsecmb"},
+	    {"ipv6_too_big = \"fragment\";", 0, GVPN_INNER_DF_FRAGMENT, 64, 65536, 128, "ipsecmb",
+	     GVPN_IPV6_TOO_BIG_FRAGMENT},
+	    {"ipv6_too_big = \"icmp\"; inner_df = \"honor\";", 0, GVPN_INNER_DF_HONOR, 64, 65536,
+	     128, "ipsecmb", GVPN_IPV6_TOO_BIG_ICMP},
 	};
 
 	(void)state;
@@ -609,6 +619,7 @@ test_dataplane_settings_parse_to_their_values(void **state)
 		assert_int_equal(cfg->flows, cases[k].flows);
 		assert_int_equal(cfg->burst, cases[k].burst);
 		assert_string_equal(cfg->crypto, cases[k].crypto);
+		assert_int_equal(cfg->ipv6_too_big, cases[k].too_big);
 	}
 }
 

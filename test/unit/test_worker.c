@@ -37,6 +37,8 @@ static uint16_t clear_port, prot_port;
 static volatile int stop;
 
 static const uint32_t A = IP4(192, 0, 2, 10), B = IP4(198, 51, 100, 20);
+/* dataplane.ipv6_too_big of the next worker_and_ctrl() */
+static enum gvpn_ipv6_too_big too_big_mode;
 
 static struct rte_ring *
 ring(const char *name)
@@ -168,6 +170,7 @@ worker_and_ctrl(struct gvpn_config *cfg, uint16_t burst, uint16_t mtu, uint32_t 
 				      .n_pairs = 1,
 				      .flows = 4096,
 				      .spis = spis,
+				      .ipv6_too_big = too_big_mode,
 				      .backend = &gvpn_crypto_ipsecmb,
 				      .pool = pool};
 	struct gvpn_ctrl_conf cc = {.cfg = cfg, .n_workers = 1, .backend = &gvpn_crypto_ipsecmb};
@@ -1599,6 +1602,191 @@ test_ipv6_too_big_gets_packet_too_big(void **state)
 	gvpn_worker_free(w);
 }
 
+/* An IPv6 ESP worker over every IPv6 packet (GCM, SPI @p spi), the peer's
+ * SA with its state in @p st. */
+static void
+v6_sa_worker(uint16_t mtu, uint32_t spi, struct gvpn_config *cfg, struct gvpn_worker **w,
+	     struct gvpn_ctrl **c, struct gvpn_esp_lcore **peer, struct gvpn_esp_sa **peer_sa,
+	     struct gvpn_esp_sa_state *st)
+{
+	struct gvpn_selector sel = v6_sel(0, 0, 0);
+	struct gvpn_ctrl_sa_params sp = {.group = 0, .esp = sa_conf(spi, 7)};
+	int tek, slot;
+
+	worker_and_ctrl(cfg, BURST, mtu, 0, w, c);
+	tek = gvpn_ctrl_tek_add(*c, 0, &sel, 1);
+	assert_true(tek >= 0);
+	sp.tek = (uint16_t)tek;
+	slot = gvpn_ctrl_sa_add(*c, &sp);
+	assert_true(slot >= 0);
+	assert_int_equal(gvpn_ctrl_sa_activate(*c, (uint16_t)slot), 0);
+	assert_int_equal(gvpn_ctrl_policy_update(*c), 0);
+	settle(*c, *w, 1);
+	*peer = gvpn_esp_lcore_create(&gvpn_crypto_openssl, SOCKET_ID_ANY, NULL);
+	assert_non_null(*peer);
+	sp.esp.af = GVPN_AF_IPV6;
+	*peer_sa = gvpn_esp_sa_create(*peer, &sp.esp, SOCKET_ID_ANY);
+	assert_non_null(*peer_sa);
+	gvpn_esp_sa_state_init(st, *peer_sa, *peer);
+}
+
+/* The worker's ESP on the protected port, decrypted by the peer: @return
+ * how many, in @p m. */
+static unsigned int
+peer_decrypt_all(struct gvpn_esp_lcore *peer, struct gvpn_esp_sa_state *st, uint32_t l2,
+		 struct rte_mbuf *m[], unsigned int max)
+{
+	unsigned int n = rte_ring_dequeue_burst(prot_tx, (void **)m, max, NULL);
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct gvpn_esp_sa_state *stp[1] = {st};
+
+		m[i]->l2_len = l2;
+		m[i]->l3_len = 40;
+		assert_int_equal(gvpn_esp_decrypt_burst(peer, stp, &m[i], 1), 1);
+	}
+	return n;
+}
+
+/* Check @p f (decrypted, at @p l2) as fragment @p k of the @p unfrag bytes
+ * long unfragmentable part of @p orig whose last next header field is at
+ * @p nh_at (from the IPv6 header), carrying @p piece bytes from @p off:
+ * the bytes built here from the original, all but the identification,
+ * which it returns. */
+static uint32_t
+check_fragment6(const struct rte_mbuf *f, const struct rte_mbuf *orig, uint32_t l2, uint32_t unfrag,
+		uint32_t nh_at, uint32_t off, uint32_t piece, int more)
+{
+	const uint8_t *o = rte_pktmbuf_mtod(orig, const uint8_t *);
+	const uint8_t *got = rte_pktmbuf_mtod(f, const uint8_t *);
+	uint8_t want[2048];
+	uint32_t id;
+
+	assert_int_equal(f->pkt_len, l2 + unfrag + 8 + piece);
+	memcpy(want, o, l2 + unfrag);
+	want[l2 + 4] = (uint8_t)((unfrag - 40 + 8 + piece) >> 8);
+	want[l2 + 5] = (uint8_t)(unfrag - 40 + 8 + piece);
+	want[l2 + nh_at] = 44;
+	want[l2 + unfrag] = o[l2 + nh_at]; /* what the fragmentable part starts with */
+	want[l2 + unfrag + 1] = 0;
+	want[l2 + unfrag + 2] = (uint8_t)(off >> 8);
+	want[l2 + unfrag + 3] = (uint8_t)(off | (more ? 1 : 0));
+	memcpy(want + l2 + unfrag + 4, got + l2 + unfrag + 4, 4);
+	memcpy(want + l2 + unfrag + 8, o + l2 + unfrag + off, piece);
+	assert_memory_equal(got, want, f->pkt_len);
+	memcpy(&id, got + l2 + unfrag + 4, 4);
+	return id;
+}
+
+/*
+ * dataplane.ipv6_too_big = "fragment": a packet too big for the protected
+ * MTU is fragmented before encryption (RFC 8200 section 4.5): hop-by-hop,
+ * destination options and routing headers stay in each fragment, the
+ * destination options after the routing header go with the data; pieces of
+ * a multiple of 8 bytes fit the largest inner packet (1426, see above), one
+ * identification per packet, another for the next. A packet that carries a
+ * fragment header already is frag_error. With "icmp" and a protected MTU
+ * that leaves less than 1280 bytes, a packet of 1280 bytes is fragmented
+ * too, and a bigger one's Packet Too Big says 1280.
+ */
+static void
+test_ipv6_fragmented_before_encryption(void **state)
+{
+	static struct gvpn_config cfg;
+	const struct ext6 chain[] = {{IPPROTO_HOPOPTS, 8, 0, 0},
+				     {IPPROTO_DSTOPTS, 16, 0, 0},
+				     {IPPROTO_ROUTING, 16, 0, 0},
+				     {IPPROTO_DSTOPTS, 24, 0, 0}},
+			  atomic[] = {{IPPROTO_FRAGMENT, 8, 0, 3}};
+	uint64_t want[GVPN_DROP_MAX] = {0};
+	struct rte_mbuf *m[8], *orig[2], *r[2];
+	struct gvpn_esp_sa_state st;
+	struct gvpn_esp_lcore *peer;
+	struct gvpn_esp_sa *peer_sa;
+	struct gvpn_worker *w;
+	struct gvpn_ctrl *c;
+	uint32_t id[6];
+
+	(void)state;
+	too_big_mode = GVPN_IPV6_TOO_BIG_FRAGMENT;
+	v6_sa_worker(1000, 0x6206, &cfg, &w, &c, &peer, &peer_sa, &st);
+	too_big_mode = GVPN_IPV6_TOO_BIG_ICMP;
+
+	/* 1900 bytes behind a tag under MTU 1000, (1000 - 72) & ~3 less 2 =
+	 * 926 fit: 80 unfragmentable, 1820 in pieces of (926 - 88) & ~7 = 832 */
+	for (unsigned int k = 0; k < 2; k++) {
+		struct rte_ipv6_hdr *ip;
+		uint8_t *more;
+
+		orig[k] = v6_packet(1, 0x10, 2, 0x20, chain, 4, IPPROTO_UDP, 9, k);
+		more = (uint8_t *)rte_pktmbuf_append(orig[k], 1900 - (orig[k]->data_len - 14));
+		assert_non_null(more);
+		for (unsigned int i = 0; i < 1900 - 40 - 64 - 8 - 64; i++)
+			more[i] = (uint8_t)(i + k);
+		ip = rte_pktmbuf_mtod_offset(orig[k], struct rte_ipv6_hdr *, 14);
+		ip->payload_len = rte_cpu_to_be_16(1900 - 40);
+		add_tags(orig[k], 1);
+		m[k] = rte_pktmbuf_copy(orig[k], pool, 0, UINT32_MAX);
+	}
+	gvpn_worker_outbound(w, 0, m, 2);
+	assert_int_equal(peer_decrypt_all(peer, &st, 18, m, 8), 6);
+	for (unsigned int k = 0; k < 2; k++) {
+		for (unsigned int i = 0; i < 3; i++) {
+			const uint32_t off = i * 832, piece = i < 2 ? 832 : 1820 - 2 * 832;
+
+			id[3 * k + i] =
+			    check_fragment6(m[3 * k + i], orig[k], 18, 80, 64, off, piece, i < 2);
+			assert_true(m[3 * k + i]->pkt_len - 18 <= 926);
+			rte_pktmbuf_free(m[3 * k + i]);
+		}
+		assert_int_equal(id[3 * k], id[3 * k + 1]);
+		assert_int_equal(id[3 * k], id[3 * k + 2]);
+		rte_pktmbuf_free(orig[k]);
+	}
+	assert_int_not_equal(id[0], id[3]); /* one per packet */
+	assert_int_equal(gvpn_worker_stats(w)->fragments_out, 6);
+	assert_int_equal(gvpn_worker_stats(w)->encrypted, 6);
+	/* an atomic fragment too big: frag_error */
+	m[0] = v6_packet(1, 0x10, 2, 0x20, atomic, 1, IPPROTO_UDP, 9, 0);
+	assert_non_null(rte_pktmbuf_append(m[0], 1200));
+	rte_pktmbuf_mtod_offset(m[0], struct rte_ipv6_hdr *, 14)->payload_len =
+	    rte_cpu_to_be_16((uint16_t)(m[0]->data_len - 14 - 40));
+	want[GVPN_DROP_FRAG_ERROR] = 1;
+	assert_int_equal(pass(w, 0, m, 1), 0);
+	expect_drops(w, want);
+	assert_int_equal(drain(clear_tx), 0);
+	gvpn_ctrl_free(c);
+	gvpn_worker_free(w);
+	gvpn_esp_sa_free(peer_sa);
+
+	/* "icmp" under MTU 1300: (1300 - 72) & ~3 less 2 = 1226 fit */
+	v6_sa_worker(1300, 0x6306, &cfg, &w, &c, &peer, &peer_sa, &st);
+	orig[0] =
+	    big6((const uint8_t[16]){0x20, 1, 0xd, 0xb8, 0, 1, [15] = 1},
+		 (const uint8_t[16]){0x20, 1, 0xd, 0xb8, 0, 2, [15] = 2}, IPPROTO_UDP, 9, 1280, 0);
+	orig[1] =
+	    big6((const uint8_t[16]){0x20, 1, 0xd, 0xb8, 0, 1, [15] = 1},
+		 (const uint8_t[16]){0x20, 1, 0xd, 0xb8, 0, 2, [15] = 2}, IPPROTO_UDP, 9, 1281, 0);
+	for (unsigned int k = 0; k < 2; k++)
+		m[k] = rte_pktmbuf_copy(orig[k], pool, 0, UINT32_MAX);
+	gvpn_worker_outbound(w, 0, m, 2);
+	/* 40 unfragmentable, (1226 - 48) & ~7 = 1176 and 64 */
+	assert_int_equal(peer_decrypt_all(peer, &st, 14, m, 8), 2);
+	check_fragment6(m[0], orig[0], 14, 40, 6, 0, 1176, 1);
+	check_fragment6(m[1], orig[0], 14, 40, 6, 1176, 64, 0);
+	assert_int_equal(rte_ring_dequeue_burst(clear_tx, (void **)r, 2, NULL), 1);
+	check_ptb(r[0], orig[1], 0, 1280);
+	for (unsigned int k = 0; k < 2; k++) {
+		rte_pktmbuf_free(m[k]);
+		rte_pktmbuf_free(orig[k]);
+	}
+	rte_pktmbuf_free(r[0]);
+	gvpn_ctrl_free(c);
+	gvpn_worker_free(w);
+	gvpn_esp_sa_free(peer_sa);
+	gvpn_esp_lcore_free(peer);
+}
+
 static void
 test_ctrl_refuses_more_workers_than_it_addresses(void **state)
 {
@@ -1639,6 +1827,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_ipv6_rules_and_flows_both_ways),
 	    cmocka_unit_test(test_ipv6_esp_both_ways),
 	    cmocka_unit_test(test_ipv6_too_big_gets_packet_too_big),
+	    cmocka_unit_test(test_ipv6_fragmented_before_encryption),
 	};
 
 	(void)argc;
