@@ -111,6 +111,18 @@ malformed:
 	return FRAME_DROPPED;
 }
 
+/* The innermost 802.1Q tag's VLAN ID of a parsed frame, network order; 0
+ * for an untagged one. Read either way (an untagged frame's bytes there are
+ * its source MAC address), then kept or not: no branch. */
+static inline rte_be16_t
+worker_vlan(const struct rte_mbuf *m)
+{
+	rte_be16_t tci;
+
+	memcpy(&tci, rte_pktmbuf_mtod_offset(m, const uint8_t *, m->l2_len - 4), sizeof(tci));
+	return m->l2_len > RTE_ETHER_HDR_LEN ? tci & rte_cpu_to_be_16(0x0fff) : 0;
+}
+
 /* Key of a parsed IPv4 packet (ports zero for non-port protocols). */
 static inline void
 worker_key(const struct rte_mbuf *m, struct gvpn_acl_key *k, uint8_t dir)
@@ -122,7 +134,7 @@ worker_key(const struct rte_mbuf *m, struct gvpn_acl_key *k, uint8_t dir)
 
 	k->proto = ip->next_proto_id;
 	k->dir = dir;
-	k->pad = 0;
+	k->vlan = worker_vlan(m);
 	k->src = ip->src_addr;
 	k->dst = ip->dst_addr;
 	k->sport = 0;
@@ -162,7 +174,7 @@ worker_key6(const struct rte_mbuf *m, uint8_t proto, struct gvpn_acl_key6 *k, ui
 
 	k->proto = proto;
 	k->dir = dir;
-	k->pad = 0;
+	k->vlan = worker_vlan(m);
 	memcpy(k->src, ip->src_addr, sizeof(k->src));
 	memcpy(k->dst, ip->dst_addr, sizeof(k->dst));
 	k->sport = 0;

@@ -106,7 +106,7 @@ class Case:
                     break
                 last = now
             for cmd in ("/gvpn/ports", "/gvpn/lcores", "/gvpn/sa", "/gvpn/groups", "/gvpn/flows",
-                        "/gvpn/mempools", "/gvpn/version"):
+                        "/gvpn/mempools", "/gvpn/version", "/gvpn/policy"):
                 self.tel[cmd] = g.tel(cmd)
             # DPDK's own client reads the same socket
             r = run(["dpdk-telemetry.py", "-f", g.prefix], input="/gvpn/sa\n")
@@ -553,6 +553,44 @@ def test_vlans(ctx, tap):
               "the tags", inbound)
 
 
+
+def test_vlan_rules(ctx, tap):
+    """Rules with a vlan match the innermost tag's VLAN alone."""
+    conf = ctx.example("static-group.conf", **{
+        '  { protocol = "ospf"; }\n':
+        '  { protocol = "ospf"; },\n'
+        '  { protocol = "udp"; dst_port = 9999; vlan = 200; },\n'
+        '  { src = "2001:db8:7::/48"; dst = "2001:db8:8::/48"; vlan = 300; }\n'})
+    u = UDP(sport=1, dport=9999) / Raw(b"vlan rule")
+    six = IPv6(src="2001:db8:7::1", dst="2001:db8:8::1") / UDP(sport=1, dport=2) / Raw(b"v6")
+    passed = [eth() / Dot1Q(vlan=200, prio=5) / IP(src="203.0.113.1", dst="203.0.113.2") / u,
+              Ether(type=0x88a8, **MAC) / Dot1AD(vlan=100) / Dot1Q(vlan=200) /
+              IP(src="203.0.113.1", dst="203.0.113.2") / u,
+              eth() / Dot1Q(vlan=300) / six]
+    refused = [eth() / IP(src="203.0.113.1", dst="203.0.113.2") / u,
+               eth() / Dot1Q(vlan=201) / IP(src="203.0.113.1", dst="203.0.113.2") / u,
+               Ether(type=0x88a8, **MAC) / Dot1AD(vlan=200) / Dot1Q(vlan=100) /
+               IP(src="203.0.113.1", dst="203.0.113.2") / u,
+               eth() / six,
+               eth() / Dot1Q(vlan=200) / six]
+    # the same rules inbound: clear frames from the protected side
+    c = Case(ctx, "vlan_rules", conf, clear_in=passed + refused, prot_in=passed + refused).run()
+
+    def matched():
+        out = [bytes(p) for p in c.prot_out]
+        back = [bytes(p) for p in c.clear_out]
+        for p in passed:
+            assert bytes(p) in out and bytes(p) in back, f"not passed: {p.summary()}"
+        for p in refused:
+            assert bytes(p) not in out and bytes(p) not in back, f"passed: {p.summary()}"
+        c.counters(bypassed=2 * len(passed), drop_no_rule=2 * len(refused))
+        vlans = sorted(r["vlan"] for r in c.tel["/gvpn/policy"].values() if r["kind"] == "bypass")
+        assert vlans == [0, 0, 0, 200, 300], vlans
+    tap.check("vlan rules: a bypass filter of VLAN 200 passes frames whose innermost tag is 200 "
+              "(802.1Q, and inside 802.1ad) both ways, not untagged ones, VLAN 201 or 200 as the "
+              "outer tag; an IPv6 filter of VLAN 300 likewise", matched)
+
+
 # ---- IPv6: a second SA of the static group, 2001:db8:1::/48 <-> 2001:db8:2::/48 ----
 A6, B6 = "2001:db8:1::10", "2001:db8:2::20"
 SPI6 = 0x2001
@@ -840,6 +878,7 @@ def main():
     test_ecn(ctx, tap)
     test_new_algorithms(ctx, tap)
     test_vlans(ctx, tap)
+    test_vlan_rules(ctx, tap)
     test_ipv6(ctx, tap)
     test_ipv6_algorithms(ctx, tap)
     test_ipv6_too_big(ctx, tap)

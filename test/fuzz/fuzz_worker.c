@@ -11,7 +11,8 @@
  * is 1300 (IPv6 packets too big there of at most 1280 bytes are fragmented
  * before encryption, bigger ones get a Packet Too Big; on the other pair,
  * MTU 1500, IPv6 packets too big get a Packet Too Big). The rest is an Ethernet frame (or, wrapped,
- * an IPv4 or IPv6 packet). The rules: a bypass rule for UDP port 848 of either family, an IPv4
+ * an IPv4 or IPv6 packet). The rules: a bypass rule for UDP port 848 of either family, one for
+ * UDP port 9999 of either family on VLAN 200, an IPv4
  * group with an SA and fail-open rules for it and for 2001:db8:1::/48 -> 2001:db8:2::/48 (the group
  * has not failed), so that IPv6 frames reach the IPv6 rule context and flow cache. Ports are
  * net_null: transmitted frames are freed. Both ports have an address of the box's own (the clear
@@ -78,8 +79,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	cfg.groups[1].ks.n_servers = 1;
 	cfg.groups[1].ks.server_addr[0] = 0xcb007101; /* 203.0.113.1 */
 	cfg.n_groups = 2;
-	cfg.n_bypass = 1;
+	cfg.n_bypass = 2;
 	cfg.bypass[0] = byp;
+	/* VLAN 200's UDP to port 9999, either family */
+	byp.dport_lo = byp.dport_hi = 9999;
+	byp.vlan = 200;
+	cfg.bypass[1] = byp;
 	cfg.groups[0].n_fail_open = 2;
 	cfg.groups[0].fail_open[0] = sel;
 	cfg.groups[0].fail_open[1] = sel6;

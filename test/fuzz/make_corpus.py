@@ -377,6 +377,15 @@ def worker(seeds):
         "arp-dot1q-prot-own": (1, Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / Dot1Q(vlan=7) /
                                ARP(hwsrc=mac, psrc=KS_ADDR, pdst=PROT_OWN)),
         "dot1q-cut": (0, bytes(Ether(src=mac) / Dot1Q(vlan=9))[:16]),
+        # the bypass rule of VLAN 200: matched inside 802.1ad, not as the outer tag
+        "udp-vlan200-rule": (0, Ether(src=mac) / Dot1Q(vlan=200, prio=3) /
+                             IP(src="10.9.0.5", dst="10.8.0.5") / UDP(sport=1, dport=9999) / b"v"),
+        "udp-qinq-vlan200-inner": (1, Ether(src=mac, type=0x88a8) / Dot1AD(vlan=100) /
+                                   Dot1Q(vlan=200) / IP(src="10.8.0.5", dst="10.9.0.5") /
+                                   UDP(sport=1, dport=9999) / b"v"),
+        "udp-qinq-vlan200-outer": (0, Ether(src=mac, type=0x88a8) / Dot1AD(vlan=200) /
+                                   Dot1Q(vlan=100) / IP(src="10.9.0.5", dst="10.8.0.5") /
+                                   UDP(sport=1, dport=9999) / b"v"),
     }
     frames.update(worker6(mac))
     for name, (mode, f) in frames.items():

@@ -1787,6 +1787,119 @@ test_ipv6_fragmented_before_encryption(void **state)
 	gvpn_esp_lcore_free(peer);
 }
 
+/* @p m behind an 802.1Q tag of VLAN @p vid (with priority bits set, which
+ * are no part of the VLAN), outside any tags it has (802.1ad when it has). */
+static void
+tag_vid(struct rte_mbuf *m, uint16_t vid)
+{
+	uint8_t *p;
+
+	assert_non_null(rte_pktmbuf_prepend(m, 4));
+	p = rte_pktmbuf_mtod(m, uint8_t *);
+	memmove(p, p + 4, 12);
+	p[12] = p[16] == 0x81 ? 0x88 : 0x81;
+	p[13] = p[16] == 0x81 ? 0xa8 : 0x00;
+	p[14] = (uint8_t)(0xa0 | vid >> 8);
+	p[15] = (uint8_t)vid;
+}
+
+/*
+ * The vlan match: a bypass rule of VLAN 200 passes frames whose innermost
+ * tag is 200 (behind an 802.1ad tag too) and no others, untagged ones
+ * included; the flow cache tells the VLANs apart (the same addresses and
+ * ports on VLAN 300 are no_rule after VLAN 200's passed, both ways through
+ * the front). A TEK of VLAN 7 encrypts VLAN 7's packets alone; an IPv6
+ * bypass rule of VLAN 300 passes VLAN 300's IPv6 packets alone.
+ */
+static void
+test_vlan_rules_match_the_innermost_tag(void **state)
+{
+	static struct gvpn_config cfg;
+	struct gvpn_selector tek = {.src = {A, 32},
+				    .dst = {B, 32},
+				    .proto = IPPROTO_UDP,
+				    .sport_hi = 65535,
+				    .dport_lo = 7,
+				    .dport_hi = 7,
+				    .vlan = 7};
+	struct gvpn_ctrl_sa_params sp = {.group = 0, .esp = sa_conf(0x7007, 7)};
+	uint64_t want[GVPN_DROP_MAX] = {0};
+	struct rte_mbuf *m[8];
+	struct gvpn_rule_hits h;
+	struct gvpn_worker *w;
+	struct gvpn_ctrl *c;
+	int t, slot;
+
+	(void)state;
+	worker_and_ctrl(&cfg, BURST, 1500, 0, &w, &c);
+	cfg.n_bypass = 2;
+	cfg.bypass[0] = (struct gvpn_selector){
+	    .src = {A, 32}, .dst = {B, 32}, .sport_hi = 65535, .dport_hi = 65535, .vlan = 200};
+	cfg.bypass[1] = v6_sel(1, 2, 48);
+	cfg.bypass[1].vlan = 300;
+	t = gvpn_ctrl_tek_add(c, 0, &tek, 1);
+	assert_true(t >= 0);
+	sp.tek = (uint16_t)t;
+	slot = gvpn_ctrl_sa_add(c, &sp);
+	assert_true(slot >= 0);
+	assert_int_equal(gvpn_ctrl_sa_activate(c, (uint16_t)slot), 0);
+	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
+	settle(c, w, 1);
+
+	/* VLAN 200 (also inside 802.1ad 100) passes; untagged, 300, and 100
+	 * inside 200 do not (every tag has priority bits set: no part of
+	 * the VLAN) */
+	for (unsigned int i = 0; i < 5; i++)
+		m[i] = udp_packet(A, B, i);
+	tag_vid(m[0], 200);
+	tag_vid(m[1], 200);
+	tag_vid(m[1], 100);
+	tag_vid(m[3], 300);
+	tag_vid(m[4], 100);
+	tag_vid(m[4], 200);
+	want[GVPN_DROP_NO_RULE] = 3;
+	assert_int_equal(pass(w, 0, m, 5), 2);
+	expect_drops(w, want);
+	/* the same five-tuple, cached for VLAN 200, on VLAN 300 and back */
+	for (unsigned int i = 0; i < 3; i++) {
+		m[i] = udp_packet(A, B, 10 + i);
+		tag_vid(m[i], i == 1 ? 300 : 200);
+	}
+	want[GVPN_DROP_NO_RULE]++;
+	assert_int_equal(pass(w, 0, m, 3), 2);
+	expect_drops(w, want);
+	gvpn_worker_rule_hits(w, &h);
+	assert_int_equal(h.bypass[0], 4);
+
+	/* the TEK of VLAN 7: encrypted on VLAN 7, no rule elsewhere */
+	for (unsigned int i = 0; i < 3; i++) {
+		struct rte_udp_hdr *u;
+
+		m[i] = udp_packet(A, B, 20 + i);
+		u = rte_pktmbuf_mtod_offset(m[i], struct rte_udp_hdr *, 14 + 20);
+		u->dst_port = rte_cpu_to_be_16(7);
+	}
+	tag_vid(m[0], 7);
+	tag_vid(m[2], 8);
+	want[GVPN_DROP_NO_RULE] += 2;
+	assert_int_equal(pass(w, 0, m, 3), 1);
+	expect_drops(w, want);
+	assert_int_equal(gvpn_worker_stats(w)->encrypted, 1);
+
+	/* IPv6 of VLAN 300 alone */
+	for (unsigned int i = 0; i < 3; i++)
+		m[i] = v6_udp(9, i);
+	tag_vid(m[0], 300);
+	tag_vid(m[1], 200);
+	want[GVPN_DROP_NO_RULE] += 2;
+	assert_int_equal(pass(w, 0, m, 3), 1);
+	expect_drops(w, want);
+	gvpn_worker_rule_hits(w, &h);
+	assert_int_equal(h.bypass[1], 1);
+	gvpn_ctrl_free(c);
+	gvpn_worker_free(w);
+}
+
 static void
 test_ctrl_refuses_more_workers_than_it_addresses(void **state)
 {
@@ -1828,6 +1941,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_ipv6_esp_both_ways),
 	    cmocka_unit_test(test_ipv6_too_big_gets_packet_too_big),
 	    cmocka_unit_test(test_ipv6_fragmented_before_encryption),
+	    cmocka_unit_test(test_vlan_rules_match_the_innermost_tag),
 	};
 
 	(void)argc;
