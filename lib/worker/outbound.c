@@ -187,14 +187,15 @@ gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
+		rte_be16_t vlan = 0;
 
 		if (i + PREFETCH_AHEAD < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
 		rx_bytes += m->pkt_len;
-		switch (
-		    worker_parse(w, &m, now, w->conf.punt_port[pr->clear_idx].address, &proto6)) {
+		switch (worker_parse(w, &m, now, w->conf.punt_port[pr->clear_idx].address, &proto6,
+				     &vlan)) {
 		case FRAME_IPV4:
-			worker_key(m, &keys[nip], 0);
+			worker_key(m, &keys[nip], 0, vlan);
 			ip_pkts[nip++] = m;
 			break;
 		case FRAME_IPV6:
