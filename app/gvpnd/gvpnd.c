@@ -578,6 +578,7 @@ setup_workers(struct app *a, const struct gvpn_crypto_ops *be)
 	struct gvpn_worker_conf wc = {.burst = a->cfg->burst,
 				      .flows = a->cfg->flows,
 				      .inner_df = a->cfg->inner_df,
+				      .ipv6_too_big = a->cfg->ipv6_too_big,
 				      .backend = be,
 				      .sender_bits = gvpn_iv_sender_bits(a->n_workers)};
 

@@ -594,6 +594,7 @@ parse_proto(struct ctx *x, const config_setting_t *g, uint8_t *proto)
 static int
 parse_selector(struct ctx *x, const config_setting_t *g, struct gvpn_selector *sel, int any_family)
 {
+	long long vlan = 0;
 	int rs, rd, rc;
 
 	memset(sel, 0, sizeof(*sel));
@@ -622,6 +623,10 @@ parse_selector(struct ctx *x, const config_setting_t *g, struct gvpn_selector *s
 	     sel->dport_hi != 65535) &&
 	    sel->proto != 6 && sel->proto != 17 && sel->proto != 132)
 		return fail(x, g, "protocol", "ports need protocol tcp, udp or sctp");
+	/* the innermost 802.1Q tag's VLAN ID; none: every VLAN and untagged */
+	if ((rc = get_int(x, g, "vlan", 1, GVPN_VLAN_MAX, &vlan)) < 0)
+		return rc;
+	sel->vlan = (uint16_t)vlan;
 	return 0;
 }
 
@@ -719,9 +724,10 @@ parse_key(struct ctx *x, const config_setting_t *g, const char *name, uint8_t *k
 static int
 parse_sa(struct ctx *x, const config_setting_t *g, struct gvpn_sa_conf *sa)
 {
-	static const char *const allowed[] = {
-	    "spi", "src",      "dst",  "protocol", "src_port",	    "dst_port", "mirror", "cipher",
-	    "key", "key_file", "auth", "auth_key", "auth_key_file", "lifetime", NULL};
+	static const char *const allowed[] = {"spi",	  "src",	   "dst",      "protocol",
+					      "src_port", "dst_port",	   "vlan",     "mirror",
+					      "cipher",	  "key",	   "key_file", "auth",
+					      "auth_key", "auth_key_file", "lifetime", NULL};
 	struct gvpn_crypto_xform *xf = &sa->xform;
 	char name[32];
 	long long v = 0;
@@ -803,7 +809,7 @@ parse_sa(struct ctx *x, const config_setting_t *g, struct gvpn_sa_conf *sa)
 static int
 parse_fail_open(struct ctx *x, const config_setting_t *g, struct gvpn_selector *sel)
 {
-	static const char *const allowed[] = {"src", "dst", NULL};
+	static const char *const allowed[] = {"src", "dst", "vlan", NULL};
 	int rc;
 
 	if ((rc = check_members(x, g, allowed)) != 0)
@@ -1315,8 +1321,9 @@ parse_ports_list(struct ctx *x, const config_t *cf, struct gvpn_config *c)
 static int
 parse_dataplane(struct ctx *x, const config_t *cf, struct gvpn_config *c)
 {
-	static const char *const allowed[] = {"df_bit", "inner_df", "ttl", "flows",
-					      "crypto", "burst",    NULL};
+	static const char *const allowed[] = {"df_bit", "inner_df", "ipv6_too_big", "ttl",
+					      "flows",	"crypto",   "burst",	    NULL};
+	static const char *const too_big[] = {"icmp", "fragment", NULL};
 	static const char *const df[] = {"clear", "set", "copy", NULL};
 	static const char *const inner[] = {"fragment", "honor", NULL};
 	static const char *const backends[] = {"ipsecmb", "openssl", NULL};
@@ -1326,6 +1333,7 @@ parse_dataplane(struct ctx *x, const config_t *cf, struct gvpn_config *c)
 
 	c->df = GVPN_DF_CLEAR;
 	c->inner_df = GVPN_INNER_DF_FRAGMENT;
+	c->ipv6_too_big = GVPN_IPV6_TOO_BIG_ICMP;
 	c->ttl = 64;
 	c->flows = 65536;
 	c->burst = 128;
@@ -1341,6 +1349,10 @@ parse_dataplane(struct ctx *x, const config_t *cf, struct gvpn_config *c)
 		return rc;
 	if (rc == 0)
 		c->inner_df = (enum gvpn_inner_df)v;
+	if ((rc = get_enum(x, g, "ipv6_too_big", too_big, &v)) < 0)
+		return rc;
+	if (rc == 0)
+		c->ipv6_too_big = (enum gvpn_ipv6_too_big)v;
 	if ((rc = get_int(x, g, "ttl", 0, 255, &n)) < 0)
 		return rc;
 	if (rc == 0)
@@ -1363,8 +1375,8 @@ parse_dataplane(struct ctx *x, const config_t *cf, struct gvpn_config *c)
 static int
 parse_bypass(struct ctx *x, const config_t *cf, struct gvpn_config *c)
 {
-	static const char *const allowed[] = {"src",	  "dst",      "protocol",
-					      "src_port", "dst_port", NULL};
+	static const char *const allowed[] = {"src",	  "dst",  "protocol", "src_port",
+					      "dst_port", "vlan", NULL};
 	const config_setting_t *l = config_lookup(cf, "bypass");
 	int rc;
 

@@ -124,6 +124,7 @@ struct gvpn_config {
 	struct gvpn_port_conf ports[GVPN_MAX_PORTS];
 	enum gvpn_df_mode df;
 	enum gvpn_inner_df inner_df;
+	enum gvpn_ipv6_too_big ipv6_too_big;
 	uint8_t ttl;	 /**< outer TTL, 0 copies the inner one */
 	uint32_t flows;	 /**< flow cache entries per worker */
 	char crypto[16]; /**< backend name */

@@ -196,6 +196,8 @@ needs_restart(const struct gvpn_config *a, const struct gvpn_config *b, char *na
 	}
 	if (a->inner_df != b->inner_df)
 		snprintf(name, len, "dataplane.inner_df");
+	else if (a->ipv6_too_big != b->ipv6_too_big)
+		snprintf(name, len, "dataplane.ipv6_too_big");
 	else if (a->flows != b->flows)
 		snprintf(name, len, "dataplane.flows");
 	else if (a->burst != b->burst)

@@ -73,13 +73,16 @@ struct gvpn_policy_rule {
  */
 struct gvpn_acl_key {
 	uint8_t proto;
-	uint8_t dir; /**< 0 outbound, 1 inbound (flow cache only) */
-	uint16_t pad;
+	uint8_t dir;	 /**< 0 outbound, 1 inbound (flow cache only) */
+	rte_be16_t vlan; /**< the innermost 802.1Q tag's VLAN ID; 0: untagged */
 	rte_be32_t src;
 	rte_be32_t dst;
 	rte_be16_t sport;
 	rte_be16_t dport;
 };
+
+/* The flow cache's front compares an IPv4 key as two 64-bit halves. */
+static_assert(sizeof(struct gvpn_acl_key) == 16, "an IPv4 key is 16 bytes");
 
 /**
  * The classification key of an IPv6 packet, laid out for rte_acl as
@@ -87,14 +90,15 @@ struct gvpn_acl_key {
  * is also the IPv6 flow cache key (with @p dir).
  */
 struct gvpn_acl_key6 {
-	uint8_t proto; /**< the upper-layer protocol, past extension headers */
-	uint8_t dir;   /**< 0 outbound, 1 inbound (flow cache only) */
-	uint16_t pad;
+	uint8_t proto;	 /**< the upper-layer protocol, past extension headers */
+	uint8_t dir;	 /**< 0 outbound, 1 inbound (flow cache only) */
+	rte_be16_t vlan; /**< the innermost 802.1Q tag's VLAN ID; 0: untagged */
 	uint8_t src[16];
 	uint8_t dst[16];
 	rte_be16_t sport;
 	rte_be16_t dport;
 };
+static_assert(sizeof(struct gvpn_acl_key6) == 40, "an IPv6 key is 40 bytes");
 
 /**
  * A compiled rule table. Hit counters of bypass and fail-open rules are kept

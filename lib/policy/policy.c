@@ -10,7 +10,21 @@
 #include "gvpn_policy.h"
 
 /* The IPv4 context's fields: the protocol byte, then 4-byte groups. */
-enum { F_PROTO, F_SRC, F_DST, F_SPORT, F_DPORT, F_NUM };
+enum { F_PROTO, F_VLAN, F_SRC, F_DST, F_SPORT, F_DPORT, F_NUM };
+
+/*
+ * The VLAN: rte_acl reads the input after its first byte in groups of four
+ * bytes, so the VLAN is the low half of the key's first 32-bit word
+ * (protocol, direction, VLAN), a BITMASK that looks at those 16 bits alone:
+ * the VLAN ID matched exactly, or any.
+ */
+#define F_VLAN_DEF(key, index)                                                                     \
+	{                                                                                          \
+		.type = RTE_ACL_FIELD_TYPE_BITMASK, .size = sizeof(uint32_t),                      \
+		.field_index = (index), .input_index = 1, .offset = offsetof(struct key, proto)    \
+	}
+static_assert(offsetof(struct gvpn_acl_key, vlan) == 2 && offsetof(struct gvpn_acl_key6, vlan) == 2,
+	      "the VLAN is the low half of the first word");
 
 static const struct rte_acl_field_def fields[F_NUM] = {
     {.type = RTE_ACL_FIELD_TYPE_BITMASK,
@@ -18,39 +32,40 @@ static const struct rte_acl_field_def fields[F_NUM] = {
      .field_index = F_PROTO,
      .input_index = 0,
      .offset = offsetof(struct gvpn_acl_key, proto)},
+    F_VLAN_DEF(gvpn_acl_key, F_VLAN),
     {.type = RTE_ACL_FIELD_TYPE_MASK,
      .size = sizeof(uint32_t),
      .field_index = F_SRC,
-     .input_index = 1,
+     .input_index = 2,
      .offset = offsetof(struct gvpn_acl_key, src)},
     {.type = RTE_ACL_FIELD_TYPE_MASK,
      .size = sizeof(uint32_t),
      .field_index = F_DST,
-     .input_index = 2,
+     .input_index = 3,
      .offset = offsetof(struct gvpn_acl_key, dst)},
     {.type = RTE_ACL_FIELD_TYPE_RANGE,
      .size = sizeof(uint16_t),
      .field_index = F_SPORT,
-     .input_index = 3,
+     .input_index = 4,
      .offset = offsetof(struct gvpn_acl_key, sport)},
     {.type = RTE_ACL_FIELD_TYPE_RANGE,
      .size = sizeof(uint16_t),
      .field_index = F_DPORT,
-     .input_index = 3,
+     .input_index = 4,
      .offset = offsetof(struct gvpn_acl_key, dport)},
 };
 
 /*
  * The IPv6 context's: rte_acl compares at most 32 bits per field, so each
  * address is four MASK fields of one 32-bit word each, every word its own
- * 4-byte input group; the ports share the last group as in IPv4.
+ * 4-byte input group; the VLAN and the ports as in IPv4.
  */
-enum { F6_PROTO, F6_SRC, F6_DST = F6_SRC + 4, F6_SPORT = F6_DST + 4, F6_DPORT, F6_NUM };
+enum { F6_PROTO, F6_VLAN, F6_SRC, F6_DST = F6_SRC + 4, F6_SPORT = F6_DST + 4, F6_DPORT, F6_NUM };
 
 #define F6_WORD(base, i, member)                                                                   \
 	{                                                                                          \
 		.type = RTE_ACL_FIELD_TYPE_MASK, .size = sizeof(uint32_t),                         \
-		.field_index = (base) + (i), .input_index = 1 + ((base)-F6_SRC) + (i),             \
+		.field_index = (base) + (i), .input_index = 2 + ((base)-F6_SRC) + (i),             \
 		.offset = offsetof(struct gvpn_acl_key6, member) + 4 * (i)                         \
 	}
 
@@ -60,6 +75,7 @@ static const struct rte_acl_field_def fields6[F6_NUM] = {
      .field_index = F6_PROTO,
      .input_index = 0,
      .offset = offsetof(struct gvpn_acl_key6, proto)},
+    F_VLAN_DEF(gvpn_acl_key6, F6_VLAN),
     F6_WORD(F6_SRC, 0, src),
     F6_WORD(F6_SRC, 1, src),
     F6_WORD(F6_SRC, 2, src),
@@ -71,12 +87,12 @@ static const struct rte_acl_field_def fields6[F6_NUM] = {
     {.type = RTE_ACL_FIELD_TYPE_RANGE,
      .size = sizeof(uint16_t),
      .field_index = F6_SPORT,
-     .input_index = 9,
+     .input_index = 10,
      .offset = offsetof(struct gvpn_acl_key6, sport)},
     {.type = RTE_ACL_FIELD_TYPE_RANGE,
      .size = sizeof(uint16_t),
      .field_index = F6_DPORT,
-     .input_index = 9,
+     .input_index = 10,
      .offset = offsetof(struct gvpn_acl_key6, dport)},
 };
 
@@ -114,13 +130,15 @@ word6(const struct gvpn_prefix *p, unsigned int i, struct rte_acl_field *f)
 	f->mask_range.u32 = bits <= 0 ? 0 : bits >= 32 ? 32 : (uint32_t)bits;
 }
 
-/* The fields every family has: protocol and ports. */
+/* The fields every family has: protocol, VLAN and ports. */
 static void
 common_fields(const struct gvpn_selector *s, struct rte_acl_field *proto,
-	      struct rte_acl_field *sport, struct rte_acl_field *dport)
+	      struct rte_acl_field *vlan, struct rte_acl_field *sport, struct rte_acl_field *dport)
 {
 	proto->value.u8 = s->proto;
 	proto->mask_range.u8 = s->proto != 0 ? 0xff : 0;
+	vlan->value.u32 = s->vlan;
+	vlan->mask_range.u32 = s->vlan != 0 ? 0xffff : 0;
 	sport->value.u16 = s->sport_lo;
 	sport->mask_range.u16 = s->sport_hi;
 	dport->value.u16 = s->dport_lo;
@@ -136,7 +154,7 @@ add_rule4(struct rte_acl_ctx *ctx, const struct gvpn_policy_rule *pr, uint32_t u
 	r.data.userdata = userdata;
 	r.data.category_mask = pr->categories;
 	r.data.priority = pr->priority;
-	common_fields(s, &r.field[F_PROTO], &r.field[F_SPORT], &r.field[F_DPORT]);
+	common_fields(s, &r.field[F_PROTO], &r.field[F_VLAN], &r.field[F_SPORT], &r.field[F_DPORT]);
 	/* an either-family rule names no address: both lengths are 0 */
 	r.field[F_SRC].value.u32 = s->af == GVPN_AF_IPV4 ? s->src.addr : 0;
 	r.field[F_SRC].mask_range.u32 = s->af == GVPN_AF_IPV4 ? s->src.len : 0;
@@ -154,7 +172,8 @@ add_rule6(struct rte_acl_ctx *ctx, const struct gvpn_policy_rule *pr, uint32_t u
 	r.data.userdata = userdata;
 	r.data.category_mask = pr->categories;
 	r.data.priority = pr->priority;
-	common_fields(s, &r.field[F6_PROTO], &r.field[F6_SPORT], &r.field[F6_DPORT]);
+	common_fields(s, &r.field[F6_PROTO], &r.field[F6_VLAN], &r.field[F6_SPORT],
+		      &r.field[F6_DPORT]);
 	if (s->af == GVPN_AF_IPV6)
 		for (unsigned int i = 0; i < 4; i++) {
 			word6(&s->src, i, &r.field[F6_SRC + i]);
@@ -181,7 +200,7 @@ gvpn_policy_build(const struct gvpn_policy_rule *rules, uint32_t n, uint32_t gen
 	p->n_rules = n;
 	for (uint32_t i = 0; i < n; i++) {
 		if (rules[i].categories == 0 || rules[i].categories >= 1u << GVPN_ACL_CATEGORIES ||
-		    rules[i].sel.af > GVPN_AF_ANY) {
+		    rules[i].sel.af > GVPN_AF_ANY || rules[i].sel.vlan > GVPN_VLAN_MAX) {
 			rte_errno = EINVAL;
 			goto fail;
 		}

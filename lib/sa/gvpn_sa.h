@@ -67,13 +67,19 @@ struct gvpn_prefix {
 	uint8_t addr6[16]; /**< IPv6, network order; zero for IPv4 */
 };
 
-/** A traffic selector: prefixes, protocol (0 = any) and port ranges. */
+/** Highest VLAN ID a rule may name (802.1Q: 4095 is reserved). */
+#define GVPN_VLAN_MAX 4094
+
+/** A traffic selector: prefixes, protocol (0 = any), port ranges, and the
+ *  VLAN of the frames it matches (the innermost 802.1Q tag's ID; 0 = every
+ *  VLAN and untagged frames). */
 struct gvpn_selector {
 	struct gvpn_prefix src, dst;
 	uint8_t af; /**< enum gvpn_af */
 	uint8_t proto;
 	uint16_t sport_lo, sport_hi;
 	uint16_t dport_lo, dport_hi;
+	uint16_t vlan; /**< 1..GVPN_VLAN_MAX, or 0: any */
 };
 
 /** The mask of a prefix length (0..32), host order. */
@@ -138,7 +144,7 @@ gvpn_selector_equal(const struct gvpn_selector *a, const struct gvpn_selector *b
 	return a->af == b->af && a->src.addr == b->src.addr && a->src.len == b->src.len &&
 	       a->dst.addr == b->dst.addr && a->dst.len == b->dst.len && a->proto == b->proto &&
 	       a->sport_lo == b->sport_lo && a->sport_hi == b->sport_hi &&
-	       a->dport_lo == b->dport_lo && a->dport_hi == b->dport_hi &&
+	       a->dport_lo == b->dport_lo && a->dport_hi == b->dport_hi && a->vlan == b->vlan &&
 	       memcmp(a->src.addr6, b->src.addr6, sizeof(a->src.addr6)) == 0 &&
 	       memcmp(a->dst.addr6, b->dst.addr6, sizeof(a->dst.addr6)) == 0;
 }
@@ -150,7 +156,8 @@ struct gvpn_selector gvpn_selector_mirror(const struct gvpn_selector *s);
  * Does @p outer match every packet @p inner matches? Empty port ranges
  * (lo > hi) match nothing and so are contained in anything; selectors of
  * two families contain nothing of each other, and only an either-family
- * selector contains one.
+ * selector contains one; a selector of one VLAN contains only selectors of
+ * that VLAN.
  * @return 1 or 0.
  */
 int gvpn_selector_contains(const struct gvpn_selector *outer, const struct gvpn_selector *inner);
@@ -164,7 +171,8 @@ uint32_t gvpn_selector_hash(const struct gvpn_selector *s, uint32_t seed);
 /**
  * Format a selector for logs and telemetry
  * ("10.1.0.0/16 -> 10.2.0.0/16 proto 17 sport 0-65535 dport 53-53";
- * IPv6 as "2001:db8:1::/48 -> ...", either family as "any -> any ...").
+ * IPv6 as "2001:db8:1::/48 -> ...", either family as "any -> any ...";
+ * " vlan 10" after a selector of one VLAN).
  * @return what snprintf() returns.
  */
 int gvpn_selector_format(const struct gvpn_selector *s, char *buf, size_t len);
@@ -180,6 +188,13 @@ enum gvpn_df_mode {
 
 /** What to do with an inner packet that is too big and has DF set. */
 enum gvpn_inner_df { GVPN_INNER_DF_FRAGMENT, GVPN_INNER_DF_HONOR };
+
+/** What to do with an inner IPv6 packet too big for the protected MTU
+ *  (dataplane.ipv6_too_big). */
+enum gvpn_ipv6_too_big {
+	GVPN_IPV6_TOO_BIG_ICMP = 0, /**< drop it, ICMPv6 Packet Too Big to its source */
+	GVPN_IPV6_TOO_BIG_FRAGMENT, /**< fragment it before encryption (RFC 8200 4.5) */
+};
 
 /* ---- SAs ---- */
 

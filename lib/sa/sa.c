@@ -80,6 +80,8 @@ gvpn_selector_contains(const struct gvpn_selector *outer, const struct gvpn_sele
 		return 1; /* matches nothing */
 	if (outer->af != inner->af && outer->af != GVPN_AF_ANY)
 		return 0;
+	if (outer->vlan != 0 && outer->vlan != inner->vlan)
+		return 0;
 	return prefix_contains(&outer->src, &inner->src, outer->af) &&
 	       prefix_contains(&outer->dst, &inner->dst, outer->af) &&
 	       (outer->proto == 0 || outer->proto == inner->proto) &&
@@ -122,6 +124,8 @@ gvpn_selector_hash(const struct gvpn_selector *s, uint32_t seed)
 		       (uint32_t)s->dst.len << 8 | s->proto));
 	h = mix32(h ^ ((uint32_t)s->sport_lo << 16 | s->sport_hi));
 	h = mix32(h ^ ((uint32_t)s->dport_lo << 16 | s->dport_hi));
+	if (s->vlan != 0)
+		h = mix32(h ^ s->vlan ^ 0x7f4a0000u);
 	if (s->af == GVPN_AF_IPV6) {
 		h = hash_addr6(h ^ 6, s->src.addr6);
 		h = hash_addr6(h, s->dst.addr6);
@@ -132,11 +136,13 @@ gvpn_selector_hash(const struct gvpn_selector *s, uint32_t seed)
 int
 gvpn_selector_format(const struct gvpn_selector *s, char *buf, size_t len)
 {
-	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], v[16] = "";
 
+	if (s->vlan != 0)
+		snprintf(v, sizeof(v), " vlan %u", s->vlan);
 	if (s->af == GVPN_AF_ANY) {
-		return snprintf(buf, len, "any -> any proto %u sport %u-%u dport %u-%u", s->proto,
-				s->sport_lo, s->sport_hi, s->dport_lo, s->dport_hi);
+		return snprintf(buf, len, "any -> any proto %u sport %u-%u dport %u-%u%s", s->proto,
+				s->sport_lo, s->sport_hi, s->dport_lo, s->dport_hi, v);
 	}
 	if (s->af == GVPN_AF_IPV6) {
 		inet_ntop(AF_INET6, s->src.addr6, a, sizeof(a));
@@ -147,9 +153,9 @@ gvpn_selector_format(const struct gvpn_selector *s, char *buf, size_t len)
 		inet_ntop(AF_INET, &sa, a, sizeof(a));
 		inet_ntop(AF_INET, &da, b, sizeof(b));
 	}
-	return snprintf(buf, len, "%s/%u -> %s/%u proto %u sport %u-%u dport %u-%u", a, s->src.len,
-			b, s->dst.len, s->proto, s->sport_lo, s->sport_hi, s->dport_lo,
-			s->dport_hi);
+	return snprintf(buf, len, "%s/%u -> %s/%u proto %u sport %u-%u dport %u-%u%s", a,
+			s->src.len, b, s->dst.len, s->proto, s->sport_lo, s->sport_hi, s->dport_lo,
+			s->dport_hi, v);
 }
 
 /* ---- index ---- */

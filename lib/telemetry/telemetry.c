@@ -948,6 +948,8 @@ rule_dict(struct rte_tel_data *e, const struct gvpn_ctrl_snapshot *snap,
 	rte_tel_data_add_dict_int(e, "protocol", r->sel.proto);
 	add_ports(e, "src_port", r->sel.sport_lo, r->sel.sport_hi);
 	add_ports(e, "dst_port", r->sel.dport_lo, r->sel.dport_hi);
+	/* the innermost 802.1Q tag's VLAN ID the rule matches; 0: any and untagged */
+	add_u64(e, "vlan", r->sel.vlan);
 	/* bypass and fail-open rules hold both ways; a TEK policy when mirrored */
 	rte_tel_data_add_dict_int(e, "both_ways", r->kind != GVPN_RULE_KIND_TEK || r->mirrored);
 	if (r->kind == GVPN_RULE_KIND_TEK) {

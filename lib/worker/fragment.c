@@ -255,3 +255,208 @@ worker_icmp_too_big(struct gvpn_worker *w, const struct rte_mbuf *m, uint16_t mt
 	out[(*n_out)++] = r;
 	w->stats.icmp_sent++;
 }
+
+/* The bucket of an IPv6 source address in the Packet Too Big rate table. */
+static inline uint32_t
+ptb_bucket(const uint8_t src[16])
+{
+	uint32_t h = 0, word;
+
+	for (unsigned int i = 0; i < 16; i += 4) {
+		memcpy(&word, src + i, sizeof(word));
+		h = (h ^ word) * 0x9e3779b1u;
+	}
+	return h >> 24 & (PTB_BUCKETS - 1);
+}
+
+/* An address that names no single node: multicast, or unspecified. */
+static inline int
+ipv6_not_unicast(const uint8_t a[16])
+{
+	static const uint8_t zero[16];
+
+	return a[0] == 0xff || memcmp(a, zero, sizeof(zero)) == 0;
+}
+
+/*
+ * ICMPv6 Packet Too Big (RFC 4443 section 3.2) back to the source, with
+ * the largest inner packet that fits (@p mtu) and as much of the packet as
+ * fits in IPv6's minimum MTU. As for IPv4, the appliance is transparent: the
+ * message comes from the packet's destination, over the reversed link
+ * header. Section 2.4 (e): none in answer to an ICMPv6 error, nor to a
+ * source that names no single node; and none to a multicast destination,
+ * which the message would have to come from. At most one per PTB_BUCKETS'
+ * share of the sources every ptb_gap (section 2.4 (f)).
+ */
+void
+worker_icmp6_too_big(struct gvpn_worker *w, const struct rte_mbuf *m, uint8_t proto, uint32_t mtu,
+		     uint64_t now, struct rte_mbuf *out[], uint16_t *n_out)
+{
+	const uint32_t l2 = m->l2_len;
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr *, l2);
+	const uint8_t *upper = (const uint8_t *)ip + m->l3_len;
+	const uint32_t len = sizeof(*ip) + rte_be_to_cpu_16(ip->payload_len);
+	const uint32_t quote = RTE_MIN(len, IPV6_MIN_MTU - (uint32_t)sizeof(*ip) -
+						(uint32_t)sizeof(struct rte_icmp_hdr));
+	const uint32_t plen = (uint32_t)sizeof(struct rte_icmp_hdr) + quote;
+	uint64_t *next;
+	struct rte_ether_hdr *e;
+	struct rte_ipv6_hdr *h;
+	struct rte_icmp_hdr *icmp;
+	struct rte_mbuf *r;
+	uint32_t sum;
+	uint8_t *d;
+
+	/* an ICMPv6 error (types 0 to 127) */
+	if (proto == IPPROTO_ICMPV6 && (m->l3_len >= len || upper[0] < 128))
+		return;
+	if (ipv6_not_unicast(ip->src_addr) || ip->dst_addr[0] == 0xff)
+		return;
+	next = &w->ptb_next[ptb_bucket(ip->src_addr)];
+	if (now < *next)
+		return;
+	r = rte_pktmbuf_alloc(w->conf.pool);
+	d = r != NULL ? (uint8_t *)rte_pktmbuf_append(r, (uint16_t)(l2 + sizeof(*h) + plen)) : NULL;
+	if (d == NULL) {
+		rte_pktmbuf_free(r);
+		return;
+	}
+	*next = now + w->ptb_gap;
+	/* the packet's link header, VLAN tags and all, with the addresses swapped */
+	memcpy(d, eth, l2);
+	e = (struct rte_ether_hdr *)d;
+	rte_ether_addr_copy(&eth->src_addr, &e->dst_addr);
+	rte_ether_addr_copy(&eth->dst_addr, &e->src_addr);
+	h = (struct rte_ipv6_hdr *)(d + l2);
+	h->vtc_flow = rte_cpu_to_be_32(6u << 28);
+	h->payload_len = rte_cpu_to_be_16((uint16_t)plen);
+	h->proto = IPPROTO_ICMPV6;
+	h->hop_limits = 64;
+	memcpy(h->src_addr, ip->dst_addr, sizeof(h->src_addr));
+	memcpy(h->dst_addr, ip->src_addr, sizeof(h->dst_addr));
+	icmp = (struct rte_icmp_hdr *)(h + 1);
+	icmp->icmp_type = 2; /* Packet Too Big */
+	icmp->icmp_code = 0;
+	icmp->icmp_cksum = 0;
+	/* the MTU, where ICMP's identifier and sequence number are */
+	icmp->icmp_ident = rte_cpu_to_be_16((uint16_t)(mtu >> 16));
+	icmp->icmp_seq_nb = rte_cpu_to_be_16((uint16_t)mtu);
+	memcpy(icmp + 1, ip, quote);
+	/* the checksum covers the pseudo-header (RFC 8200 section 8.1) */
+	sum = rte_ipv6_phdr_cksum(h, 0) + rte_raw_cksum(icmp, plen);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	icmp->icmp_cksum = (uint16_t)~sum;
+	r->l2_len = l2;
+	out[(*n_out)++] = r;
+	w->stats.icmp_sent++;
+}
+
+/*
+ * The unfragmentable part of a parsed IPv6 packet (RFC 8200 section 4.5):
+ * the IPv6 header and the extension headers up to the last hop-by-hop or
+ * routing header (destination options before a routing header with them).
+ * @return its length, with in *nh_at the offset of the next header field
+ * that names the first fragmentable header; 0 for a packet that carries a
+ * fragment header already (an atomic fragment).
+ */
+static uint32_t
+ipv6_unfragmentable(const uint8_t *ip6, uint32_t upper, uint32_t *nh_at)
+{
+	uint32_t off = sizeof(struct rte_ipv6_hdr), end = off, at = 6, end_at = 6;
+	uint8_t nh = ip6[6];
+
+	/* the parse walked these headers within the packet, up to upper */
+	while (off < upper) {
+		const uint32_t hl = (ip6[off + 1] + 1u) * 8;
+
+		if (nh == IPPROTO_FRAGMENT)
+			return 0;
+		at = off;
+		off += hl;
+		if (nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING) {
+			end = off;
+			end_at = at;
+		}
+		nh = ip6[at];
+	}
+	*nh_at = end_at;
+	return end;
+}
+
+void
+worker_frag6_plan(const struct rte_mbuf *m, uint32_t max_inner, struct frag6_plan *p)
+{
+	const uint8_t *ip6 = rte_pktmbuf_mtod_offset(m, const uint8_t *, m->l2_len);
+	const uint32_t len = sizeof(struct rte_ipv6_hdr) + (uint32_t)(ip6[4] << 8 | ip6[5]);
+	const uint32_t hdr = sizeof(struct rte_ipv6_fragment_ext);
+
+	p->nh_at = 0;
+	p->count = 0;
+	p->unfrag = ipv6_unfragmentable(ip6, m->l3_len, &p->nh_at);
+	if (p->unfrag == 0 || max_inner < p->unfrag + hdr + 8)
+		return;
+	p->chunk = (max_inner - p->unfrag - hdr) & ~7u;
+	p->count = (len - p->unfrag + p->chunk - 1) / p->chunk;
+}
+
+/*
+ * Split @p m (a whole IPv6 packet) as @p p says (RFC 8200 section 4.5):
+ * each fragment the unfragmentable part, a fragment header with the
+ * worker's next identification, and a multiple of 8 bytes of the rest (the
+ * last one what remains). Frees @p m. Returns the fragment count, or -1
+ * (dropped, counted: frag_error when the packet cannot be fragmented that
+ * small or into @p room fragments, or carries a fragment header already).
+ */
+int
+worker_fragment6(struct gvpn_worker *w, struct rte_mbuf *m, const struct frag6_plan *p,
+		 struct rte_mbuf *out[], unsigned int room)
+{
+	const uint32_t l2 = m->l2_len, unfrag = p->unfrag, chunk = p->chunk;
+	const uint8_t *src = rte_pktmbuf_mtod(m, const uint8_t *), *ip6 = src + l2;
+	const uint32_t len = sizeof(struct rte_ipv6_hdr) + (uint32_t)(ip6[4] << 8 | ip6[5]);
+	const uint32_t hdr = sizeof(struct rte_ipv6_fragment_ext);
+	const uint32_t payload = len - unfrag;
+	rte_be32_t id;
+	unsigned int n = 0;
+
+	if (p->count == 0 || p->count > room) {
+		worker_drop(w, m, GVPN_DROP_FRAG_ERROR);
+		return -1;
+	}
+	/* unique among this member's workers: the worker's id in the low bits */
+	id = rte_cpu_to_be_32(w->frag6_id++ << w->conf.sender_bits | w->conf.id);
+	for (uint32_t off = 0; off < payload; off += chunk) {
+		const uint32_t piece = RTE_MIN(chunk, payload - off);
+		const uint32_t flen = unfrag + hdr + piece;
+		struct rte_mbuf *f = rte_pktmbuf_alloc(w->conf.pool);
+		uint8_t *d =
+		    f != NULL ? (uint8_t *)rte_pktmbuf_append(f, (uint16_t)(l2 + flen)) : NULL;
+		struct rte_ipv6_fragment_ext *fh;
+
+		if (d == NULL) {
+			rte_pktmbuf_free(f);
+			while (n > 0)
+				rte_pktmbuf_free(out[--n]);
+			worker_drop(w, m, GVPN_DROP_NO_MBUF);
+			return -1;
+		}
+		memcpy(d, src, l2 + unfrag);
+		d[l2 + 4] = (uint8_t)((flen - sizeof(struct rte_ipv6_hdr)) >> 8);
+		d[l2 + 5] = (uint8_t)(flen - sizeof(struct rte_ipv6_hdr));
+		d[l2 + p->nh_at] = IPPROTO_FRAGMENT;
+		fh = (struct rte_ipv6_fragment_ext *)(d + l2 + unfrag);
+		fh->next_header = ip6[p->nh_at];
+		fh->reserved = 0;
+		fh->frag_data = rte_cpu_to_be_16((uint16_t)(off | (off + piece < payload)));
+		fh->id = id;
+		memcpy(d + l2 + unfrag + hdr, ip6 + unfrag + off, piece);
+		f->l2_len = l2;
+		f->l3_len = unfrag + hdr;
+		out[n++] = f;
+	}
+	w->stats.fragments_out += n;
+	rte_pktmbuf_free(m);
+	return (int)n;
+}

@@ -51,7 +51,7 @@ extern "C" {
 	X(NO_SA, "no_sa", "no SA")                                                                 \
 	X(CLEAR_IN_POLICY, "clear_in_policy", "clear packet matching a group policy")              \
 	X(INNER_POLICY, "inner_policy", "inner packet outside the SA's selectors")                 \
-	X(FRAG_NEEDED, "frag_needed", "too big: IPv4 with DF set (ICMP sent), or IPv6")            \
+	X(FRAG_NEEDED, "frag_needed", "too big: IPv4 with DF set, or IPv6 (ICMP sent)")            \
 	X(FRAG_ERROR, "frag_error", "fragment error")                                              \
 	X(FRAG_TIMEOUT, "frag_timeout", "fragment of a packet not completed in time")              \
 	X(FRAG_INVALID, "frag_invalid", "fragments overlapping, empty or too many")                \
@@ -91,7 +91,7 @@ struct gvpn_worker_stats {
 	uint64_t encrypted, decrypted, bypassed, fail_open, l2_passed;
 	uint64_t fragments_out; /**< fragments made before encryption */
 	uint64_t reassembled;	/**< packets rebuilt from fragments */
-	uint64_t icmp_sent;
+	uint64_t icmp_sent;	/**< ICMP fragmentation needed and ICMPv6 Packet Too Big */
 	uint64_t flow_hits, flow_misses, flow_full;
 	uint64_t msgs; /**< inbox messages applied */
 	struct gvpn_port_stats port[GVPN_MAX_PORTS];
@@ -161,6 +161,7 @@ struct gvpn_worker_conf {
 	uint32_t flows;
 	uint32_t spis; /**< SPI table entries; 0: GVPN_WORKER_SPIS */
 	enum gvpn_inner_df inner_df;
+	enum gvpn_ipv6_too_big ipv6_too_big;
 	const struct gvpn_crypto_ops *backend;
 	struct rte_mempool *pool; /**< for fragments and ICMP */
 	const uint8_t *iv_seed;	  /**< NULL, or a test seed */

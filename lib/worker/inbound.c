@@ -81,7 +81,7 @@ inner_allowed(const struct gvpn_sa_rt *sa, const struct rte_mbuf *m)
 	uint32_t src, dst;
 	uint16_t sport, dport;
 
-	worker_key(m, &k, 1);
+	worker_key(m, &k, 1, 0); /* the SA's selectors name no VLAN */
 	src = rte_be_to_cpu_32(k.src);
 	dst = rte_be_to_cpu_32(k.dst);
 	sport = rte_be_to_cpu_16(k.sport);
@@ -260,13 +260,14 @@ gvpn_worker_inbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
+		rte_be16_t vlan = 0;
 		uint16_t slot;
 
 		if (i + PREFETCH_AHEAD < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
 		rx_bytes += m->pkt_len;
-		switch (
-		    worker_parse(w, &m, now, w->conf.punt_port[pr->prot_idx].address, &proto6)) {
+		switch (worker_parse(w, &m, now, w->conf.punt_port[pr->prot_idx].address, &proto6,
+				     &vlan)) {
 		case FRAME_IPV4:
 			break;
 		case FRAME_IPV6:
@@ -286,7 +287,7 @@ gvpn_worker_inbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts[
 		    rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
 
 		if (ip->next_proto_id != GVPN_IPPROTO_ESP) {
-			worker_key(m, &keys[ncl], 1);
+			worker_key(m, &keys[ncl], 1, vlan);
 			clear[ncl++] = m;
 			continue;
 		}

@@ -12,6 +12,7 @@
 #include <rte_hash_crc.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_random.h>
 
 #include "worker_private.h"
 
@@ -90,7 +91,9 @@ gvpn_worker_create(const struct gvpn_worker_conf *conf)
 	w->frag = rte_ip_frag_table_create(GVPN_FRAG_PACKETS / 8, 8, GVPN_FRAG_PACKETS, w->frag_ttl,
 					   conf->socket);
 	w->esp = gvpn_esp_lcore_create(conf->backend, conf->socket, conf->iv_seed);
-	w->icmp_gap = hz / 1000; /* at most 1000 ICMP messages a second */
+	w->icmp_gap = hz / 1000;	    /* at most 1000 ICMP messages a second */
+	w->frag6_id = (uint32_t)rte_rand(); /* not to be guessed (RFC 7739) */
+	w->ptb_gap = hz / 10;		    /* and 10 ICMPv6 Packet Too Big a second per source */
 	if (w->inbox == NULL || w->acks == NULL || w->flows == NULL || w->flows6 == NULL ||
 	    w->spis == NULL || w->frag == NULL || w->esp == NULL) {
 		gvpn_worker_free(w);

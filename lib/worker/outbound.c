@@ -108,11 +108,17 @@ gather6(struct rte_mbuf *m, uint8_t proto, struct gvpn_acl_key6 keys[], struct r
 /*
  * The burst's IPv6 packets, after its IPv4 ones: flow lookup in the IPv6
  * cache, then the same decisions. An SA's IPv6 packets have a 40-byte outer
- * header; one too big for the protected MTU is dropped (frag_needed).
+ * header; one too big for the protected MTU is fragmented before encryption
+ * with dataplane.ipv6_too_big = "fragment", else dropped (frag_needed) with
+ * an ICMPv6 Packet Too Big to its source (into @p to_clear). A host may
+ * always send IPv6's minimum MTU (RFC 8200 section 5): a packet of at most
+ * 1280 bytes is fragmented either way, and a Packet Too Big never asks for
+ * less.
  */
 static __rte_noinline void
 outbound6(struct gvpn_worker *w, const struct gvpn_pair *pr, struct out_lists *o,
-	  struct rte_mbuf *pkts[], struct gvpn_acl_key6 keys[], uint16_t n, uint64_t now)
+	  struct rte_mbuf *pkts[], struct gvpn_acl_key6 keys[], uint16_t n, uint64_t now,
+	  struct rte_mbuf *to_clear[], uint16_t *nc)
 {
 	uint64_t val[MAX_BURST];
 	uint16_t limit_slot = GVPN_SLOT_NONE;
@@ -122,6 +128,7 @@ outbound6(struct gvpn_worker *w, const struct gvpn_pair *pr, struct out_lists *o
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		const struct rte_ipv6_hdr *ip;
+		uint32_t len;
 		uint16_t slot;
 
 		if (out_clear(w, pr, o, m, flow_decode(val[i]), now, &slot))
@@ -131,8 +138,26 @@ outbound6(struct gvpn_worker *w, const struct gvpn_pair *pr, struct out_lists *o
 			limit_slot = slot;
 			limit = max_inner(w->st[slot].sa, pr->mtu, sizeof(struct rte_ipv6_hdr));
 		}
-		if (unlikely(sizeof(*ip) + rte_be_to_cpu_16(ip->payload_len) > limit)) {
-			worker_drop(w, m, GVPN_DROP_FRAG_NEEDED);
+		len = sizeof(*ip) + rte_be_to_cpu_16(ip->payload_len);
+		if (unlikely(len > limit)) {
+			struct frag6_plan plan;
+			int k;
+
+			if (w->conf.ipv6_too_big != GVPN_IPV6_TOO_BIG_FRAGMENT &&
+			    len > IPV6_MIN_MTU) {
+				worker_icmp6_too_big(w, m, keys[i].proto,
+						     RTE_MAX(limit, (uint32_t)IPV6_MIN_MTU), now,
+						     to_clear, nc);
+				worker_drop(w, m, GVPN_DROP_FRAG_NEEDED);
+				continue;
+			}
+			worker_frag6_plan(m, limit, &plan);
+			if (plan.count > (uint32_t)(MAX_OUT - o->ne))
+				out_flush(w, pr, o);
+			k = worker_fragment6(w, m, &plan, &o->enc[o->ne], MAX_OUT - o->ne);
+			for (int f = 0; f < k; f++)
+				o->enc_st[o->ne + f] = &w->st[slot];
+			o->ne += k > 0 ? k : 0;
 			continue;
 		}
 		if (unlikely(o->ne == MAX_OUT))
@@ -162,14 +187,15 @@ gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
+		rte_be16_t vlan = 0;
 
 		if (i + PREFETCH_AHEAD < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
 		rx_bytes += m->pkt_len;
-		switch (
-		    worker_parse(w, &m, now, w->conf.punt_port[pr->clear_idx].address, &proto6)) {
+		switch (worker_parse(w, &m, now, w->conf.punt_port[pr->clear_idx].address, &proto6,
+				     &vlan)) {
 		case FRAME_IPV4:
-			worker_key(m, &keys[nip], 0);
+			worker_key(m, &keys[nip], 0, vlan);
 			ip_pkts[nip++] = m;
 			break;
 		case FRAME_IPV6:
@@ -227,7 +253,7 @@ gvpn_worker_outbound(struct gvpn_worker *w, uint16_t pair, struct rte_mbuf *pkts
 		o.ne += k > 0 ? k : 0;
 	}
 	if (unlikely(nip6 != 0))
-		outbound6(w, pr, &o, ip6_pkts, keys6, nip6, now);
+		outbound6(w, pr, &o, ip6_pkts, keys6, nip6, now, to_clear, &nc);
 	out_flush(w, pr, &o);
 	worker_tx(w, pr->clear, pr->clear_idx, to_clear, nc);
 }

@@ -42,12 +42,13 @@ worker_arp_is_own(const struct rte_mbuf *m, uint32_t l2, rte_be32_t own)
 
 /*
  * Past the 802.1Q / 802.1ad tags after the MAC addresses (at most
- * VLAN_TAGS_MAX): the ether type they carry, its header's end in *l2. A
- * frame cut inside a tag gives 0. The tags stay in the frame: they are part
- * of the link header every stage keeps (doc/architecture.md).
+ * VLAN_TAGS_MAX): the ether type they carry, its header's end in *l2, the
+ * innermost tag's VLAN ID in *vlan (network order). A frame cut inside a
+ * tag gives 0. The tags stay in the frame: they are part of the link header
+ * every stage keeps (doc/architecture.md).
  */
 static inline rte_be16_t
-worker_vlan_skip(const struct rte_mbuf *m, rte_be16_t type, uint32_t *l2)
+worker_vlan_skip(const struct rte_mbuf *m, rte_be16_t type, uint32_t *l2, rte_be16_t *vlan)
 {
 	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
 
@@ -57,23 +58,41 @@ worker_vlan_skip(const struct rte_mbuf *m, rte_be16_t type, uint32_t *l2)
 	     n++) {
 		if (m->data_len < *l2 + sizeof(struct rte_vlan_hdr))
 			return 0;
+		memcpy(vlan, d + *l2, sizeof(*vlan));
+		*vlan &= rte_cpu_to_be_16(0x0fff);
 		memcpy(&type, d + *l2 + 2, sizeof(type));
 		*l2 += sizeof(struct rte_vlan_hdr);
 	}
 	return type;
 }
 
+/* The innermost 802.1Q tag's VLAN ID of a parsed frame, network order; 0
+ * for an untagged one (from its link header, l2_len bytes). */
+static inline rte_be16_t
+worker_vlan(const struct rte_mbuf *m)
+{
+	rte_be16_t tci;
+
+	if (m->l2_len <= RTE_ETHER_HDR_LEN)
+		return 0;
+	memcpy(&tci, rte_pktmbuf_mtod_offset(m, const uint8_t *, m->l2_len - 4), sizeof(tci));
+	return tci & rte_cpu_to_be_16(0x0fff);
+}
+
 /* Classify a received frame; a whole IPv4 or IPv6 packet leaves with
  * l2_len and l3_len set (IPv6: its upper-layer protocol in *proto6), a
- * reassembled one replaces *mp. Drops are counted. ARP for @p own, the
- * receiving port's address (0: none), is FRAME_PUNT. */
+ * reassembled one replaces *mp. A tagged IPv4 packet's VLAN ID goes to
+ * *vlan, which an untagged one leaves alone (the caller's 0: the untagged
+ * path pays nothing). Drops are counted. ARP for @p own, the receiving
+ * port's address (0: none), is FRAME_PUNT. */
 static inline enum frame_class
 worker_parse(struct gvpn_worker *w, struct rte_mbuf **mp, uint64_t now, rte_be32_t own,
-	     uint8_t *proto6)
+	     uint8_t *proto6, rte_be16_t *vlan)
 {
 	struct rte_mbuf *m = *mp;
 	const struct rte_ether_hdr *eth;
 	struct rte_ipv4_hdr *ip;
+	enum frame_class c;
 	uint32_t ihl, len, l2 = sizeof(*eth);
 
 	if (unlikely(m->data_len < sizeof(*eth))) {
@@ -83,7 +102,7 @@ worker_parse(struct gvpn_worker *w, struct rte_mbuf **mp, uint64_t now, rte_be32
 	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	if (unlikely(eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))) {
 		/* tagged frames: the policy applies to the packet inside */
-		rte_be16_t type = worker_vlan_skip(m, eth->ether_type, &l2);
+		rte_be16_t type = worker_vlan_skip(m, eth->ether_type, &l2, vlan);
 
 		if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6))
 			return worker_parse6(w, mp, l2, now, proto6);
@@ -105,15 +124,19 @@ worker_parse(struct gvpn_worker *w, struct rte_mbuf **mp, uint64_t now, rte_be32
 	worker_set_l2l3(m, l2, ihl);
 	if (likely(!rte_ipv4_frag_pkt_is_fragmented(ip)))
 		return FRAME_IPV4;
-	return worker_reassemble(w, mp, ip, len, now);
+	c = worker_reassemble(w, mp, ip, len, now);
+	if (c == FRAME_IPV4)
+		*vlan = worker_vlan(*mp); /* the rebuilt packet's link header */
+	return c;
 malformed:
 	worker_drop(w, m, GVPN_DROP_MALFORMED);
 	return FRAME_DROPPED;
 }
 
-/* Key of a parsed IPv4 packet (ports zero for non-port protocols). */
+/* Key of a parsed IPv4 packet on VLAN @p vlan (ports zero for non-port
+ * protocols). */
 static inline void
-worker_key(const struct rte_mbuf *m, struct gvpn_acl_key *k, uint8_t dir)
+worker_key(const struct rte_mbuf *m, struct gvpn_acl_key *k, uint8_t dir, rte_be16_t vlan)
 {
 	const struct rte_ipv4_hdr *ip =
 	    rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
@@ -122,7 +145,7 @@ worker_key(const struct rte_mbuf *m, struct gvpn_acl_key *k, uint8_t dir)
 
 	k->proto = ip->next_proto_id;
 	k->dir = dir;
-	k->pad = 0;
+	k->vlan = vlan;
 	k->src = ip->src_addr;
 	k->dst = ip->dst_addr;
 	k->sport = 0;
@@ -162,7 +185,7 @@ worker_key6(const struct rte_mbuf *m, uint8_t proto, struct gvpn_acl_key6 *k, ui
 
 	k->proto = proto;
 	k->dir = dir;
-	k->pad = 0;
+	k->vlan = worker_vlan(m);
 	memcpy(k->src, ip->src_addr, sizeof(k->src));
 	memcpy(k->dst, ip->dst_addr, sizeof(k->dst));
 	k->sport = 0;

@@ -128,6 +128,11 @@ struct flow_front_set {
 	} way[FRONT_WAYS];
 } __rte_cache_aligned;
 
+/* Buckets of the per-source ICMPv6 Packet Too Big rate (a power of 2). */
+#define PTB_BUCKETS 256
+/* IPv6's minimum link MTU (RFC 8200 section 5). */
+#define IPV6_MIN_MTU 1280
+
 struct gvpn_worker {
 	struct gvpn_worker_conf conf;
 	struct rte_ring *inbox;
@@ -145,6 +150,11 @@ struct gvpn_worker {
 	uint8_t frag_held;  /* reassembly may hold fragments */
 	uint64_t icmp_next; /* TSC before which no ICMP is sent */
 	uint64_t icmp_gap;
+	/* ICMPv6 Packet Too Big, rate limited per source: the TSC before
+	 * which no PTB goes to the sources that hash to each bucket */
+	uint64_t ptb_next[PTB_BUCKETS];
+	uint64_t ptb_gap;
+	uint32_t frag6_id; /* the next IPv6 fragment identification */
 	uint16_t out_slot[GVPN_MAX_TEKS];
 	uint8_t fail_open[GVPN_MAX_GROUPS];
 	const struct gvpn_sa_rt *sa[GVPN_MAX_SA_SLOTS];
@@ -302,8 +312,31 @@ worker_frag_count(const struct rte_mbuf *m, uint32_t max_inner)
 int worker_fragment(struct gvpn_worker *w, struct rte_mbuf *m, uint32_t max_inner,
 		    struct rte_mbuf *out[], unsigned int room);
 
+/* How an IPv6 packet is to be fragmented. */
+struct frag6_plan {
+	uint32_t unfrag; /* the unfragmentable part's length */
+	uint32_t nh_at;	 /* the offset of the next header field that names what follows it */
+	uint32_t chunk;	 /* bytes of the rest in each fragment but the last */
+	uint32_t count;	 /* fragments; 0: it cannot be fragmented that small */
+};
+
+/* fragment.c: plan the fragments of at most @p max_inner bytes a parsed
+ * IPv6 packet becomes (RFC 8200 section 4.5). */
+void worker_frag6_plan(const struct rte_mbuf *m, uint32_t max_inner, struct frag6_plan *p);
+
+/* fragment.c: split an IPv6 packet before encryption as @p p says. */
+int worker_fragment6(struct gvpn_worker *w, struct rte_mbuf *m, const struct frag6_plan *p,
+		     struct rte_mbuf *out[], unsigned int room);
+
 /* fragment.c: ICMP "fragmentation needed" back to the sender. */
 void worker_icmp_too_big(struct gvpn_worker *w, const struct rte_mbuf *m, uint16_t mtu,
 			 struct rte_mbuf *out[], uint16_t *n_out);
+
+/* fragment.c: ICMPv6 Packet Too Big (RFC 4443 section 3.2) back to the
+ * source of @p m, a parsed IPv6 packet whose upper-layer protocol is
+ * @p proto, within its source's rate; none for an ICMPv6 error or a
+ * multicast or unspecified address. */
+void worker_icmp6_too_big(struct gvpn_worker *w, const struct rte_mbuf *m, uint8_t proto,
+			  uint32_t mtu, uint64_t now, struct rte_mbuf *out[], uint16_t *n_out);
 
 #endif /* WORKER_PRIVATE_H */

@@ -34,6 +34,8 @@ CASES = [
     ("df_bit", 'df_bit = "clear";', 'df_bit = "maybe";', "dataplane.df_bit", "not one of"),
     ("inner_df", 'inner_df = "fragment";', 'inner_df = "drop";', "dataplane.inner_df",
      "not one of"),
+    ("ipv6_too_big", 'inner_df = "fragment";', 'inner_df = "fragment"; ipv6_too_big = "drop";',
+     "dataplane.ipv6_too_big", "not one of"),
     ("flows too few", "flows = 65536;", "flows = 10;", "dataplane.flows", "1024.."),
     ("burst too large", "flows = 65536;", "flows = 65536; burst = 257;", "dataplane.burst",
      "1..256"),

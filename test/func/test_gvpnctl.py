@@ -315,7 +315,7 @@ bypass = ( {{ protocol = "udp"; dst_port = 848; }} );
 groups = (
   {{ name = "corp"; id = 1001; key_servers = ( "127.0.0.1:{port}" ); local_address = "127.0.0.1";
      psk = "{PSK}"; phase1 = ( "aes128-sha1-modp2048" ); retry_interval = 1; retries = 2;
-     fail_open = ( {{ src = "10.9.0.0/16"; dst = "10.8.0.0/16"; }} ); }},
+     fail_open = ( {{ src = "10.9.0.0/16"; dst = "10.8.0.0/16"; vlan = 42; }} ); }},
   {{ name = "lab"; id = 1002;
      sas = ( {{ spi = 4097; src = "{A}/32"; dst = "{B}/32"; cipher = "aes-cbc"; key = "{KEY.hex()}";
                auth = "hmac-sha1-96"; auth_key = "{AUTH_KEY.hex()}"; }} ); }} );
@@ -449,7 +449,7 @@ def test_key_server_group(tap, gvpnctl, gvpnd_bin, root, work):
             r = ctl("show", "policy")
             expect(r, 0, stream="stdout")
             head, lines = rows(r.stdout)
-            for col in ("RULE", "KIND", "GROUP", "SRC", "DST", "PROTO", "SPORT", "DPORT",
+            for col in ("RULE", "KIND", "GROUP", "SRC", "DST", "PROTO", "SPORT", "DPORT", "VLAN",
                         "BOTH WAYS", "STATUS", "HITS", "SAS"):
                 assert col in head, (col, head)
             cells = {rank: ln.split() for rank, ln in lines.items()}
@@ -459,19 +459,21 @@ def test_key_server_group(tap, gvpnctl, gvpnd_bin, root, work):
             by_kind = {}
             for c in cells.values():
                 by_kind.setdefault(c[1], []).append(c)
-            assert by_kind["bypass"][0][2:9] == ["-", "any", "any", "udp", "any", "848",
-                                                 "yes"], by_kind
+            assert by_kind["bypass"][0][2:10] == ["-", "any", "any", "udp", "any", "848", "any",
+                                                  "yes"], by_kind
             teks = {c[2]: c for c in by_kind["tek"]}
             # the push's new SA and the one before it (until it expires) serve the same policy
             corp_spis = sorted(spi for spi, sa in g.tel("/gvpn/sa").items() if sa["group"] == "corp")
             assert len(corp_spis) == 2, corp_spis
-            assert teks["corp"][3:11] == ["192.0.2.0/24", "198.51.100.0/24", "udp", "any", "5000",
-                                          "yes", "both", "0"], teks
-            assert sorted(teks["corp"][11:]) == corp_spis, (teks, corp_spis)
-            assert teks["lab"][3:12] == [f"{A}/32", f"{B}/32", "any", "any", "any", "no", "both",
-                                         "0", "0x00001001"], teks
-            assert by_kind["fail-open"][0][2:11] == ["corp", "10.9.0.0/16", "10.8.0.0/16", "any",
-                                                     "any", "any", "yes", "inactive", "0"], by_kind
+            assert teks["corp"][3:12] == ["192.0.2.0/24", "198.51.100.0/24", "udp", "any", "5000",
+                                          "any", "yes", "both", "0"], teks
+            assert sorted(teks["corp"][12:]) == corp_spis, (teks, corp_spis)
+            assert teks["lab"][3:13] == [f"{A}/32", f"{B}/32", "any", "any", "any", "any", "no",
+                                         "both", "0", "0x00001001"], teks
+            # the fail-open rule of VLAN 42 alone
+            assert by_kind["fail-open"][0][2:12] == ["corp", "10.9.0.0/16", "10.8.0.0/16", "any",
+                                                     "any", "any", "42", "yes", "inactive",
+                                                     "0"], by_kind
             r = ctl("show", "policy", "corp", "--json")
             expect(r, 0, stream="stdout")
             j = json.loads(r.stdout)
@@ -481,7 +483,7 @@ def test_key_server_group(tap, gvpnctl, gvpnd_bin, root, work):
             assert tek == {"kind": "tek", "group": "corp", "src": "192.0.2.0/24",
                            "dst": "198.51.100.0/24", "family": "ipv4", "protocol": 17,
                            "src_port": "any",
-                           "dst_port": "5000", "both_ways": 1, "direction": "both",
+                           "dst_port": "5000", "vlan": 0, "both_ways": 1, "direction": "both",
                            "packets": 0, "hits": 0}, tek
             r = ctl("show", "policy", "lab")
             expect(r, 0, stream="stdout")
@@ -490,7 +492,8 @@ def test_key_server_group(tap, gvpnctl, gvpnd_bin, root, work):
             r = ctl("show", "policy", "nope")
             expect(r, 1, "gvpnctl: gvpnd: unknown group 'nope' (groups: corp, lab)")
         tap.check("show policy [GROUP]: bypass, TEK selectors with protocol, ports and their SAs, "
-                  "fail-open rules with their state, in the rule table's order", show_policy)
+                  "fail-open rules with their state and VLAN, in the rule table's order",
+                  show_policy)
 
         def clear_keeps_state():
             before = g.tel("/gvpn/kek")["corp"]
@@ -998,7 +1001,7 @@ def test_rule_hits_and_sa_drops(tap, gvpnctl, gvpnd_bin, root, work):
             assert [lines[k].split()[1] for k in ("1", "2", "3", "5", "6")] == \
                 ["bypass"] * 3 + ["fail-open"] * 2, lines
             aligned(head, lines["1"], "HITS", "0", right=True)
-            assert lines["2"].split()[10] != "0", lines["2"]
+            assert lines["2"].split()[11] != "0", lines["2"]
             aligned(head, lines["6"], "HITS", "0", right=True)
             ctl("group", "fail-open", "ks", "on")
             g.wait(lambda: hits(g.tel("/gvpn/policy"))[("fail_open", "ks", 1)] > 1000,
@@ -1008,8 +1011,8 @@ def test_rule_hits_and_sa_drops(tap, gvpnctl, gvpnd_bin, root, work):
             assert g.lcores()["fail_open"] >= h[("fail_open", "ks", 1)], (g.lcores(), h)
             r = ctl("show", "policy", "ks")
             head, lines = rows(r.stdout)
-            assert lines["6"].split()[9] == "active", lines["6"]
-            assert lines["5"].split()[10] == "0" and lines["6"].split()[10] != "0", lines
+            assert lines["6"].split()[10] == "active", lines["6"]
+            assert lines["5"].split()[11] == "0" and lines["6"].split()[11] != "0", lines
         tap.check("show policy: a HITS column; each bypass and fail-open packet counts for the "
                   "rule that passed it and no other (the group's fail-open rules once it failed)",
                   policy_hits)

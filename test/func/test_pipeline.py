@@ -20,9 +20,9 @@ from gvpntest import Gvpnd, Tap, main_guard, run  # noqa: E402
 
 from scapy.all import (ARP, ICMP, IP, TCP, UDP, Ether, Raw, defragment, fragment,  # noqa: E402
                        rdpcap, wrpcap)
-from scapy.layers.inet6 import (ICMPv6EchoRequest, ICMPv6ND_NS, IPv6,  # noqa: E402
-                                IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
-                                IPv6ExtHdrRouting, fragment6)
+from scapy.layers.inet6 import (ICMPv6DestUnreach, ICMPv6EchoRequest,  # noqa: E402
+                                ICMPv6ND_NS, ICMPv6PacketTooBig, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
+                                IPv6ExtHdrRouting, defragment6, fragment6)
 from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
 from scapy.layers.l2 import Dot1AD, Dot1Q  # noqa: E402
 
@@ -106,7 +106,7 @@ class Case:
                     break
                 last = now
             for cmd in ("/gvpn/ports", "/gvpn/lcores", "/gvpn/sa", "/gvpn/groups", "/gvpn/flows",
-                        "/gvpn/mempools", "/gvpn/version"):
+                        "/gvpn/mempools", "/gvpn/version", "/gvpn/policy"):
                 self.tel[cmd] = g.tel(cmd)
             # DPDK's own client reads the same socket
             r = run(["dpdk-telemetry.py", "-f", g.prefix], input="/gvpn/sa\n")
@@ -553,6 +553,44 @@ def test_vlans(ctx, tap):
               "the tags", inbound)
 
 
+
+def test_vlan_rules(ctx, tap):
+    """Rules with a vlan match the innermost tag's VLAN alone."""
+    conf = ctx.example("static-group.conf", **{
+        '  { protocol = "ospf"; }\n':
+        '  { protocol = "ospf"; },\n'
+        '  { protocol = "udp"; dst_port = 9999; vlan = 200; },\n'
+        '  { src = "2001:db8:7::/48"; dst = "2001:db8:8::/48"; vlan = 300; }\n'})
+    u = UDP(sport=1, dport=9999) / Raw(b"vlan rule")
+    six = IPv6(src="2001:db8:7::1", dst="2001:db8:8::1") / UDP(sport=1, dport=2) / Raw(b"v6")
+    passed = [eth() / Dot1Q(vlan=200, prio=5) / IP(src="203.0.113.1", dst="203.0.113.2") / u,
+              Ether(type=0x88a8, **MAC) / Dot1AD(vlan=100) / Dot1Q(vlan=200) /
+              IP(src="203.0.113.1", dst="203.0.113.2") / u,
+              eth() / Dot1Q(vlan=300) / six]
+    refused = [eth() / IP(src="203.0.113.1", dst="203.0.113.2") / u,
+               eth() / Dot1Q(vlan=201) / IP(src="203.0.113.1", dst="203.0.113.2") / u,
+               Ether(type=0x88a8, **MAC) / Dot1AD(vlan=200) / Dot1Q(vlan=100) /
+               IP(src="203.0.113.1", dst="203.0.113.2") / u,
+               eth() / six,
+               eth() / Dot1Q(vlan=200) / six]
+    # the same rules inbound: clear frames from the protected side
+    c = Case(ctx, "vlan_rules", conf, clear_in=passed + refused, prot_in=passed + refused).run()
+
+    def matched():
+        out = [bytes(p) for p in c.prot_out]
+        back = [bytes(p) for p in c.clear_out]
+        for p in passed:
+            assert bytes(p) in out and bytes(p) in back, f"not passed: {p.summary()}"
+        for p in refused:
+            assert bytes(p) not in out and bytes(p) not in back, f"passed: {p.summary()}"
+        c.counters(bypassed=2 * len(passed), drop_no_rule=2 * len(refused))
+        vlans = sorted(r["vlan"] for r in c.tel["/gvpn/policy"].values() if r["kind"] == "bypass")
+        assert vlans == [0, 0, 0, 200, 300], vlans
+    tap.check("vlan rules: a bypass filter of VLAN 200 passes frames whose innermost tag is 200 "
+              "(802.1Q, and inside 802.1ad) both ways, not untagged ones, VLAN 201 or 200 as the "
+              "outer tag; an IPv6 filter of VLAN 300 likewise", matched)
+
+
 # ---- IPv6: a second SA of the static group, 2001:db8:1::/48 <-> 2001:db8:2::/48 ----
 A6, B6 = "2001:db8:1::10", "2001:db8:2::20"
 SPI6 = 0x2001
@@ -737,6 +775,91 @@ def test_ipv6_algorithms(ctx, tap):
                   "gvpnd opens the peer's", both_ways)
 
 
+# the largest inner IPv6 packet whose ESP (AES-CBC, HMAC-SHA1-96) fits MTU
+# 1500 under a 40-byte outer header: 8 bytes of ESP header, a 16-byte IV,
+# padding to 16 with the 2-byte trailer, a 12-byte ICV
+MAX_INNER6 = (1500 - 40 - 8 - 16 - 12) // 16 * 16 - 2
+
+
+def test_ipv6_too_big(ctx, tap):
+    """An IPv6 packet too big for the protected MTU: ICMPv6 Packet Too Big
+    (dataplane.ipv6_too_big = "icmp", the default)."""
+    def big(src, payload, tag=False):
+        link = eth() / Dot1Q(vlan=7) if tag else eth()
+        return link / IPv6(src=src, dst=B6) / payload
+
+    first = big(A6, UDP(sport=40000, dport=40001) / Raw(bytes(range(256)) * 6), tag=True)
+    again = big(A6, UDP(sport=40000, dport=40001) / Raw(b"a" * 1500))
+    error = big("2001:db8:1::11", ICMPv6DestUnreach() / Raw(b"e" * 1500))
+    echo = big("2001:db8:1::12", ICMPv6EchoRequest(data=b"p" * 1500))
+    fits = big(A6, UDP(sport=40000, dport=40001) / Raw(b"f" * (MAX_INNER6 - 48)))
+    assert len(fits[IPv6]) == MAX_INNER6
+    c = Case(ctx, "ptb6", conf6(ctx), clear_in=[first, again, error, echo, fits]).run()
+
+    def packet_too_big():
+        ptb = [Ether(bytes(f)) for f in c.clear_out]
+        assert len(ptb) == 2, [f.summary() for f in c.clear_out]
+        for got, p in zip(ptb, (first, echo)):
+            assert ICMPv6PacketTooBig in got, got.summary()
+            t = got[ICMPv6PacketTooBig]
+            assert (t.code, t.mtu) == (0, MAX_INNER6), f"code {t.code}, MTU {t.mtu}"
+            assert (got[IPv6].src, got[IPv6].dst) == (p[IPv6].dst, p[IPv6].src)
+            assert (got.src, got.dst) == (p.dst, p.src), "MAC addresses not swapped"
+            assert (Dot1Q in got) == (Dot1Q in p), "tag lost or added"
+            if Dot1Q in p:
+                assert got[Dot1Q].vlan == p[Dot1Q].vlan
+            assert len(got[IPv6]) == 1280, f"{len(got[IPv6])} bytes, want IPv6's minimum MTU"
+            assert bytes(t.payload) == bytes(p[IPv6])[:1232], "not the packet's first bytes"
+            # scapy's checksum of the same message
+            again_ = got[IPv6].copy()
+            del again_[ICMPv6PacketTooBig].cksum
+            assert IPv6(bytes(again_))[ICMPv6PacketTooBig].cksum == t.cksum, "checksum"
+        assert len(esp6_frames(c.prot_out)) == 1, "the packet that fits was not encrypted"
+        c.counters(encrypted=1, drop_frag_needed=4, icmp_sent=2)
+    tap.check("IPv6 too big: ICMPv6 Packet Too Big to the source (MTU of the inner packet, the "
+              "first 1232 bytes, scapy's checksum, MAC addresses swapped, tag kept), one per source "
+              "at a time, none for an ICMPv6 error; a packet that just fits is encrypted",
+              packet_too_big)
+
+
+
+def test_ipv6_fragment(ctx, tap):
+    """dataplane.ipv6_too_big = "fragment": fragments before encryption."""
+    conf = conf6(ctx).replace('inner_df = "fragment";',
+                              'inner_df = "fragment";\n  ipv6_too_big = "fragment";')
+    big = (eth() / Dot1Q(vlan=7) / IPv6(src=A6, dst=B6, fl=0x54321) / IPv6ExtHdrHopByHop() /
+           IPv6ExtHdrDestOpt() / UDP(sport=40000, dport=40001) / Raw((bytes(range(256)) * 6)[:1436]))
+    assert len(big[IPv6]) == 1500
+    small = eth() / IPv6(src=A6, dst=B6) / UDP(sport=40000, dport=40001) / Raw(b"s" * 100)
+    c = Case(ctx, "frag6", conf, clear_in=[big, big, small]).run()
+
+    def reassembled():
+        esp = esp6_frames(c.prot_out)
+        assert len(esp) == 5, [p.summary() for p in c.prot_out]
+        assert not c.clear_out, "a Packet Too Big with ipv6_too_big = fragment"
+        frags = []
+        for i, e in enumerate(esp):
+            assert len(e[IPv6]) <= 1500, f"{len(e[IPv6])}-byte ESP packet over MTU 1500"
+            assert link6(e) == link6(big if i < 4 else small), "link header changed"
+            frags.append(sa6().decrypt(IPv6(bytes(e[IPv6]))))
+        ids = [f[IPv6ExtHdrFragment].id for f in frags if IPv6ExtHdrFragment in f]
+        assert len(ids) == 4 and ids[0] == ids[1] and ids[2] == ids[3] and ids[0] != ids[2], ids
+        for f in frags[:4]:
+            # the hop-by-hop header stays in front of the fragment header
+            assert IPv6ExtHdrHopByHop in f and f[IPv6ExtHdrHopByHop].nh == 44, f.summary()
+        for pair in (frags[0:2], frags[2:4]):
+            whole = defragment6(pair)
+            assert bytes(whole[UDP]) == bytes(big[UDP]), "fragments do not rebuild the packet"
+            assert (whole.src, whole.dst, whole.fl) == (A6, B6, 0x54321)
+            assert IPv6ExtHdrDestOpt in whole, "the destination options header is lost"
+        assert bytes(frags[4]) == bytes(small[IPv6]), "the small packet"
+        c.counters(encrypted=5, fragments_out=4)
+    tap.check('ipv6_too_big = "fragment": a 1500-byte IPv6 packet leaves as two ESP packets '
+              "within MTU 1500, their tag kept; scapy decrypts and reassembles them to the packet "
+              "(hop-by-hop in each fragment, one identification per packet); no Packet Too Big",
+              reassembled)
+
+
 def main():
     gvpnd, root, work = sys.argv[1:4]
     os.makedirs(work, exist_ok=True)
@@ -755,8 +878,11 @@ def main():
     test_ecn(ctx, tap)
     test_new_algorithms(ctx, tap)
     test_vlans(ctx, tap)
+    test_vlan_rules(ctx, tap)
     test_ipv6(ctx, tap)
     test_ipv6_algorithms(ctx, tap)
+    test_ipv6_too_big(ctx, tap)
+    test_ipv6_fragment(ctx, tap)
     return tap.done()
 
 

@@ -67,6 +67,12 @@ fz_dp_start(struct fz_dp *dp, const char *argv0, unsigned int n_mbufs,
 					 .clear_idx = 0,
 					 .prot_idx = 1,
 					 .mtu = 1500};
+	/* the same ports under a protected MTU that leaves less than IPv6's
+	 * minimum MTU (1280): small IPv6 packets are fragmented there */
+	wc.pairs[1] = wc.pairs[0];
+	wc.pairs[1].mtu = 1300;
+	wc.n_pairs = 2;
+	wc.ipv6_too_big = cfg->ipv6_too_big;
 	dp->w = gvpn_worker_create(&wc);
 	cc.workers = &dp->w;
 	dp->ctrl = gvpn_ctrl_create(&cc);

@@ -7,16 +7,19 @@
  * port, 1 inbound from the protected port); with bit 1 set on inbound the
  * rest is wrapped as the inner packet of valid ESP first, so the checks
  * after decryption see arbitrary packets: IPv4 ESP, or with bit 2 set too
- * IPv6 ESP of the IPv6 SA. The rest is an Ethernet frame (or, wrapped, an
- * IPv4 or IPv6 packet). The rules: a bypass rule for UDP port 848
- * of either family, an IPv4 group with an SA and fail-open rules for it and
- * for 2001:db8:1::/48 -> 2001:db8:2::/48 (the group has not failed), so
- * that IPv6 frames reach the IPv6 rule context and flow cache. Ports are net_null: transmitted
- * frames are freed. Both ports have an address of the box's own (the clear port 10.9.0.1, the
- * protected port 203.0.113.50, whose group has the key server 203.0.113.1), so ARP for them, and
- * what is addressed to them, takes the exception path: punted within the ports' rates (freed after
- * each input) or counted as dropped. The pool holds just enough for a full reassembly table plus a
- * margin, so an mbuf the pipeline leaks soon ends the run with abort().
+ * IPv6 ESP of the IPv6 SA; bit 3 takes the port pair whose protected MTU
+ * is 1300 (IPv6 packets too big there of at most 1280 bytes are fragmented
+ * before encryption, bigger ones get a Packet Too Big; on the other pair,
+ * MTU 1500, IPv6 packets too big get a Packet Too Big). The rest is an Ethernet frame (or, wrapped,
+ * an IPv4 or IPv6 packet). The rules: a bypass rule for UDP port 848 of either family, one for
+ * UDP port 9999 of either family on VLAN 200, an IPv4
+ * group with an SA and fail-open rules for it and for 2001:db8:1::/48 -> 2001:db8:2::/48 (the group
+ * has not failed), so that IPv6 frames reach the IPv6 rule context and flow cache. Ports are
+ * net_null: transmitted frames are freed. Both ports have an address of the box's own (the clear
+ * port 10.9.0.1, the protected port 203.0.113.50, whose group has the key server 203.0.113.1), so
+ * ARP for them, and what is addressed to them, takes the exception path: punted within the ports'
+ * rates (freed after each input) or counted as dropped. The pool holds just enough for a full
+ * reassembly table plus a margin, so an mbuf the pipeline leaks soon ends the run with abort().
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -76,8 +79,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	cfg.groups[1].ks.n_servers = 1;
 	cfg.groups[1].ks.server_addr[0] = 0xcb007101; /* 203.0.113.1 */
 	cfg.n_groups = 2;
-	cfg.n_bypass = 1;
+	cfg.n_bypass = 2;
 	cfg.bypass[0] = byp;
+	/* VLAN 200's UDP to port 9999, either family */
+	byp.dport_lo = byp.dport_hi = 9999;
+	byp.vlan = 200;
+	cfg.bypass[1] = byp;
 	cfg.groups[0].n_fail_open = 2;
 	cfg.groups[0].fail_open[0] = sel;
 	cfg.groups[0].fail_open[1] = sel6;
@@ -141,9 +148,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(p, data, size);
 	}
 	if (mode & 1)
-		gvpn_worker_inbound(dp.w, 0, &m, 1);
+		gvpn_worker_inbound(dp.w, mode & 8 ? 1 : 0, &m, 1);
 	else
-		gvpn_worker_outbound(dp.w, 0, &m, 1);
+		gvpn_worker_outbound(dp.w, mode & 8 ? 1 : 0, &m, 1);
 	fz_dp_drain_punt(&dp);
 	return 0;
 }

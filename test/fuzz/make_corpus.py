@@ -26,8 +26,10 @@ IPv6 groups: phase 1 with ID_IPV6_ADDR, SA TEKs with IPv6 subnets, hosts and
 ranges, a TEK of two families, IPv4 TEKs over IPv6, pushes with IPv6 TEKs; and
 configurations with IPv6 key servers (valid, and of two families).
 
-Usage: make_corpus.py [--ipv6-only] [OUTDIR]   (default: test/fuzz/corpus next
-to this file; --ipv6-only adds the IPv6 seeds and leaves the others as they are)
+Usage: make_corpus.py [--ipv6-only | --worker-only] [OUTDIR]   (default:
+test/fuzz/corpus next to this file; --ipv6-only adds the IPv6 seeds and leaves
+the others as they are; --worker-only writes fuzz_worker's seeds alone, which
+need no key server)
 """
 import hashlib
 import json
@@ -304,8 +306,9 @@ def worker6(mac):
     """IPv6 frames: extension header chains, fragments, neighbour discovery,
     tags, ESP; for the harness's IPv6 rules (fuzz_worker.c)."""
     from scapy.layers.inet import UDP
-    from scapy.layers.inet6 import (ICMPv6ND_NS, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment,
-                                    IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, fragment6)
+    from scapy.layers.inet6 import (ICMPv6DestUnreach, ICMPv6ND_NS, IPv6, IPv6ExtHdrDestOpt,
+                                    IPv6ExtHdrFragment, IPv6ExtHdrHopByHop, IPv6ExtHdrRouting,
+                                    fragment6)
     from scapy.layers.l2 import Dot1AD, Dot1Q, Ether
     from scapy.packet import Raw
     a, b = "2001:db8:1::10", "2001:db8:2::20"
@@ -325,6 +328,19 @@ def worker6(mac):
                           chain),
         "v6-esp-in": (1, Ether(src=mac) / IPv6(src=b, dst=a, nh=50) /
                       Raw(bytes.fromhex("00001001000000010000000000000001") + b"\0" * 40)),
+        # too big for the protected MTU: Packet Too Big (1500), and under MTU
+        # 1300 (mode bit 3) fragmented before encryption when at most 1280
+        "v6-too-big-ptb": (0, Ether(src=mac) / IPv6(src=a, dst=b) / UDP(sport=1, dport=2) /
+                           (b"t" * 1500)),
+        "v6-too-big-icmp-error": (0, Ether(src=mac) / IPv6(src=a, dst=b) / ICMPv6DestUnreach() /
+                                  (b"e" * 1500)),
+        "v6-too-big-mtu1300-ptb": (8, Ether(src=mac) / Dot1Q(vlan=5) / IPv6(src=a, dst=b) /
+                                   UDP(sport=1, dport=2) / (b"p" * 1300)),
+        "v6-fragment-chain": (8, Ether(src=mac) / Dot1Q(vlan=5) / IPv6(src=a, dst=b) /
+                              IPv6ExtHdrHopByHop() / IPv6ExtHdrDestOpt() / IPv6ExtHdrRouting() /
+                              IPv6ExtHdrDestOpt() / UDP(sport=1, dport=2) / (b"f" * 1180)),
+        "v6-fragment-atomic": (8, Ether(src=mac) / IPv6(src=a, dst=b) / IPv6ExtHdrFragment(id=4) /
+                               UDP(sport=1, dport=2) / (b"a" * 1200)),
         "v6-ext-too-many": (0, Ether(src=mac) / IPv6(src=a, dst=b) / IPv6ExtHdrHopByHop() /
                             IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() /
                             IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() /
@@ -361,6 +377,15 @@ def worker(seeds):
         "arp-dot1q-prot-own": (1, Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / Dot1Q(vlan=7) /
                                ARP(hwsrc=mac, psrc=KS_ADDR, pdst=PROT_OWN)),
         "dot1q-cut": (0, bytes(Ether(src=mac) / Dot1Q(vlan=9))[:16]),
+        # the bypass rule of VLAN 200: matched inside 802.1ad, not as the outer tag
+        "udp-vlan200-rule": (0, Ether(src=mac) / Dot1Q(vlan=200, prio=3) /
+                             IP(src="10.9.0.5", dst="10.8.0.5") / UDP(sport=1, dport=9999) / b"v"),
+        "udp-qinq-vlan200-inner": (1, Ether(src=mac, type=0x88a8) / Dot1AD(vlan=100) /
+                                   Dot1Q(vlan=200) / IP(src="10.8.0.5", dst="10.9.0.5") /
+                                   UDP(sport=1, dport=9999) / b"v"),
+        "udp-qinq-vlan200-outer": (0, Ether(src=mac, type=0x88a8) / Dot1AD(vlan=200) /
+                                   Dot1Q(vlan=100) / IP(src="10.9.0.5", dst="10.8.0.5") /
+                                   UDP(sport=1, dport=9999) / b"v"),
     }
     frames.update(worker6(mac))
     for name, (mode, f) in frames.items():
@@ -370,9 +395,14 @@ def worker(seeds):
 def main():
     args = sys.argv[1:]
     only6 = "--ipv6-only" in args
-    args = [a for a in args if a != "--ipv6-only"]
+    only_worker = "--worker-only" in args
+    args = [a for a in args if a not in ("--ipv6-only", "--worker-only")]
     out = args[0] if args else os.path.join(HERE, "corpus")
     seeds = Seeds(out)
+    if only_worker:
+        worker(seeds)
+        print(f"{seeds.n} seeds in {out}")
+        return
     if only6:
         ipv6(seeds)
         print(f"{seeds.n} seeds in {out}")

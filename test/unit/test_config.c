@@ -226,6 +226,20 @@ test_malformed_setting_is_refused_naming_file_line_and_setting(void **state)
 	     "3: dataplane.df_bit: 'maybe' is not one of: clear, set, copy"},
 	    {"inner_df drop", PORTS "dataplane = { inner_df = \"drop\"; };\n",
 	     "3: dataplane.inner_df: 'drop' is not one of: fragment, honor"},
+	    /* VLANs: 1..4094, in bypass filters, SAs and fail-open rules */
+	    {"bypass vlan 0", PORTS "bypass = ({ vlan = 0; });\n",
+	     "3: bypass[0].vlan: must be 1..4094"},
+	    {"bypass vlan 4095", PORTS "bypass = ({ vlan = 4095; });\n",
+	     "3: bypass[0].vlan: must be 1..4094"},
+	    {"SA vlan a string", GROUP_SA(SA("0x1001") " vlan = \"10\";"),
+	     "4: groups[0].sas[0].vlan: must be an integer"},
+	    {"fail-open vlan -1",
+	     PORTS "groups = ({ name = \"g\"; fail_open = ({ vlan = -1; }); });\n",
+	     "3: groups[0].fail_open[0].vlan: must be 1..4094"},
+	    {"ipv6_too_big drop", PORTS "dataplane = { ipv6_too_big = \"drop\"; };\n",
+	     "3: dataplane.ipv6_too_big: 'drop' is not one of: icmp, fragment"},
+	    {"ipv6_too_big a number", PORTS "dataplane = { ipv6_too_big = 1; };\n",
+	     "3: dataplane.ipv6_too_big: must be a string"},
 	    {"crypto backend qat", PORTS "dataplane = { crypto = \"qat\"; };\n",
 	     "3: dataplane.crypto: 'qat' is not one of: ipsecmb, openssl"},
 	    {"direction sideways",
@@ -564,6 +578,7 @@ test_omitted_settings_take_their_defaults(void **state)
 	assert_int_equal(cfg->ports[1].line, 2);
 	assert_int_equal(cfg->df, 0);
 	assert_int_equal(cfg->inner_df, GVPN_INNER_DF_FRAGMENT);
+	assert_int_equal(cfg->ipv6_too_big, GVPN_IPV6_TOO_BIG_ICMP);
 	assert_int_equal(cfg->ttl, 64);
 	assert_int_equal(cfg->flows, 65536);
 	assert_int_equal(cfg->burst, 128);
@@ -583,6 +598,7 @@ test_dataplane_settings_parse_to_their_values(void **state)
 		uint32_t flows;
 		uint16_t burst;
 		const char *crypto;
+		enum gvpn_ipv6_too_big too_big;
 	} cases[] = {
 	    {"df_bit = \"clear\";", 0, GVPN_INNER_DF_FRAGMENT, 64, 65536, 128, "ipsecmb"},
 	    {"df_bit = \"set\";", 1, GVPN_INNER_DF_FRAGMENT, 64, 65536, 128, "ipsecmb"},
@@ -595,6 +611,10 @@ test_dataplane_settings_parse_to_their_values(void **state)
 	    /* two equal integers on a line are no ambiguity */
 	    {"ttl = 64; burst = 64;", 0, GVPN_INNER_DF_FRAGMENT, 64, 65536, 64, "ipsecmb"},
 	    {"flows = 4096L;", 0, GVPN_INNER_DF_FRAGMENT, 64, 4096, 128, "ipsecmb"},
+	    {"ipv6_too_big = \"fragment\";", 0, GVPN_INNER_DF_FRAGMENT, 64, 65536, 128, "ipsecmb",
+	     GVPN_IPV6_TOO_BIG_FRAGMENT},
+	    {"ipv6_too_big = \"icmp\"; inner_df = \"honor\";", 0, GVPN_INNER_DF_HONOR, 64, 65536,
+	     128, "ipsecmb", GVPN_IPV6_TOO_BIG_ICMP},
 	};
 
 	(void)state;
@@ -609,6 +629,7 @@ test_dataplane_settings_parse_to_their_values(void **state)
 		assert_int_equal(cfg->flows, cases[k].flows);
 		assert_int_equal(cfg->burst, cases[k].burst);
 		assert_string_equal(cfg->crypto, cases[k].crypto);
+		assert_int_equal(cfg->ipv6_too_big, cases[k].too_big);
 	}
 }
 
@@ -650,6 +671,20 @@ test_selector_parses_prefixes_protocols_and_port_ranges(void **state)
 	    {"protocol = \"any\";", {.af = GVPN_AF_ANY, .sport_hi = 65535, .dport_hi = 65535}},
 	    {"protocol = 0xff;",
 	     {.af = GVPN_AF_ANY, .proto = 255, .sport_hi = 65535, .dport_hi = 65535}},
+	    /* the VLAN: 1..4094 */
+	    {"protocol = \"udp\"; dst_port = 848; vlan = 1;",
+	     {.af = GVPN_AF_ANY,
+	      .proto = 17,
+	      .sport_hi = 65535,
+	      .dport_lo = 848,
+	      .dport_hi = 848,
+	      .vlan = 1}},
+	    {"src = \"2001:db8:1::/48\"; vlan = 4094;",
+	     {.src = {.len = 48, .addr6 = {0x20, 0x01, 0x0d, 0xb8, 0, 1}},
+	      .af = GVPN_AF_IPV6,
+	      .sport_hi = 65535,
+	      .dport_hi = 65535,
+	      .vlan = 4094}},
 	};
 
 	(void)state;
@@ -665,6 +700,24 @@ test_selector_parses_prefixes_protocols_and_port_ranges(void **state)
 			fail_msg("'%s':\n got  %s\n want %s", cases[k].text, got, want);
 		}
 	}
+}
+
+/* A static SA's selector and a fail-open rule take a VLAN too; without one
+ * they match every VLAN (0). */
+static void
+test_sa_and_fail_open_take_a_vlan(void **state)
+{
+	(void)state;
+	parse_ok(PORTS "groups = ({ name = \"g\"; fail_open = ({ src = \"10.9.0.0/16\"; vlan = 42; "
+		       "}, { dst = \"10.8.0.0/16\"; });\n"
+		       "sas = ({ " SA("0x1001") " vlan = 7; }, { " SA("0x1002") " }); });\n");
+	assert_int_equal(cfg->groups[0].n_fail_open, 2);
+	assert_int_equal(cfg->groups[0].fail_open[0].vlan, 42);
+	assert_int_equal(cfg->groups[0].fail_open[1].vlan, 0);
+	assert_int_equal(cfg->groups[0].n_sas, 2);
+	assert_int_equal(cfg->groups[0].sas[0].sel.vlan, 7);
+	assert_int_equal(cfg->groups[0].sas[0].sel.src.addr, 0x0a010000);
+	assert_int_equal(cfg->groups[0].sas[1].sel.vlan, 0);
 }
 
 static void
@@ -1112,6 +1165,7 @@ main(void)
 	    cmocka_unit_test(test_dataplane_settings_parse_to_their_values),
 	    cmocka_unit_test(test_selector_parses_prefixes_protocols_and_port_ranges),
 	    cmocka_unit_test(test_sa_parses_spi_algorithms_keys_and_lifetime),
+	    cmocka_unit_test(test_sa_and_fail_open_take_a_vlan),
 	    cmocka_unit_test(test_key_and_psk_files_are_read_without_trailing_newline),
 	    cmocka_unit_test(test_key_server_group_parses_with_defaults),
 	    cmocka_unit_test(test_ipv6_key_servers_and_local_address_parse),

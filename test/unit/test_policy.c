@@ -548,6 +548,132 @@ test_random_ipv6_table_agrees_with_selector_match6(void **state)
 	free(r);
 }
 
+/*
+ * The VLAN match: a rule of one VLAN matches keys of that VLAN alone (IPv4,
+ * IPv6 and either family), a rule without one every VLAN and untagged;
+ * random tables of both agree with gvpn_selector_match() and the VLAN
+ * compared by hand, VLAN IDs whose bytes swapped are other IDs among them.
+ * A VLAN beyond 4094 is refused.
+ */
+static void
+test_vlan_rules_match_their_vlan_alone(void **state)
+{
+	enum { N = 200, KEYS = 4000 };
+	static const uint16_t vlans[] = {0, 1, 256, 0xabc, 0xcba, 4094};
+	struct gvpn_policy_rule fixed[4] = {
+	    {.sel = {.src = {0x0a010000, 16}, .dst = {0x0a020000, 16}, ANY_PORTS},
+	     .rule = {.type = GVPN_RULE_TEK},
+	     .categories = OUT,
+	     .priority = 1},
+	    {.sel = {.src = {0x0a010000, 16}, .dst = {0x0a020000, 16}, ANY_PORTS, .vlan = 200},
+	     .rule = {.type = GVPN_RULE_BYPASS},
+	     .categories = OUT,
+	     .priority = 2},
+	    {.sel = {.af = GVPN_AF_ANY,
+		     .proto = 17,
+		     .sport_hi = 65535,
+		     .dport_lo = 848,
+		     .dport_hi = 848,
+		     .vlan = 4094},
+	     .rule = {.type = GVPN_RULE_BYPASS},
+	     .categories = OUT,
+	     .priority = 3},
+	    {.sel = {.af = GVPN_AF_IPV6,
+		     .src = {.len = 48},
+		     .dst = {.len = 48},
+		     ANY_PORTS,
+		     .vlan = 300},
+	     .rule = {.type = GVPN_RULE_BYPASS},
+	     .categories = OUT,
+	     .priority = 4},
+	};
+	struct gvpn_policy_rule *r = calloc(N, sizeof(*r));
+	struct gvpn_acl_key k = key(0x0a010001, 0x0a020001, 17, 1, 848);
+	struct gvpn_acl_key6 k6;
+	uint32_t res[GVPN_ACL_CATEGORIES], x = 0x1234567, matched = 0;
+	uint8_t a[16], b[16];
+	struct gvpn_policy *p;
+
+	(void)state;
+	assert_non_null(r);
+	addr6(fixed[3].sel.src.addr6, 1, 0, 0);
+	addr6(fixed[3].sel.dst.addr6, 2, 0, 0);
+	p = gvpn_policy_build(fixed, 4, 1, SOCKET_ID_ANY);
+	assert_non_null(p);
+	static const struct {
+		uint16_t vlan;
+		uint32_t want;
+	} v4[] = {{0, 1}, {200, 2}, {201, 1}, {200 << 4, 1}, {4094, 3}, {4093, 1}};
+	for (size_t i = 0; i < ARRAY_LEN(v4); i++) {
+		k.vlan = rte_cpu_to_be_16(v4[i].vlan);
+		classify_one(p, &k, res);
+		if (res[GVPN_ACL_OUT] != v4[i].want)
+			fail_msg("IPv4 VLAN %u: rule %u, want %u", v4[i].vlan, res[GVPN_ACL_OUT],
+				 v4[i].want);
+	}
+	addr6(a, 1, 0, 1);
+	addr6(b, 2, 0, 2);
+	k6 = key6(a, b, 17, 1, 848);
+	static const struct {
+		uint16_t vlan;
+		uint32_t want;
+	} v6[] = {{0, 0}, {300, 4}, {301, 0}, {4094, 3}};
+	for (size_t i = 0; i < ARRAY_LEN(v6); i++) {
+		k6.vlan = rte_cpu_to_be_16(v6[i].vlan);
+		classify_one6(p, &k6, res);
+		if (res[GVPN_ACL_OUT] != v6[i].want)
+			fail_msg("IPv6 VLAN %u: rule %u, want %u", v6[i].vlan, res[GVPN_ACL_OUT],
+				 v6[i].want);
+	}
+	gvpn_policy_free(p);
+	fixed[0].sel.vlan = GVPN_VLAN_MAX + 1;
+	rte_errno = 0;
+	assert_null(gvpn_policy_build(fixed, 1, 1, SOCKET_ID_ANY));
+	assert_int_equal(rte_errno, EINVAL);
+
+	for (uint32_t i = 0; i < N; i++) {
+		struct gvpn_selector *s = &r[i].sel;
+
+		s->src.addr = 0x0a000000 | (next_rand(&x) % 4) << 8;
+		s->src.len = (uint8_t)(next_rand(&x) % 2 ? 24 : 0);
+		s->dst.addr = 0x0b000000;
+		s->dst.len = 8;
+		s->proto = (uint8_t[]){0, 6, 17}[next_rand(&x) % 3];
+		s->sport_hi = 65535;
+		s->dport_lo = (uint16_t)(next_rand(&x) % 8);
+		s->dport_hi = (uint16_t)(s->dport_lo + next_rand(&x) % 8);
+		s->vlan = vlans[next_rand(&x) % ARRAY_LEN(vlans)];
+		r[i].rule = (struct gvpn_rule){.type = GVPN_RULE_TEK, .tek = (uint16_t)i};
+		r[i].categories = OUT;
+		r[i].priority = (int32_t)i + 1;
+	}
+	p = gvpn_policy_build(r, N, 1, SOCKET_ID_ANY);
+	assert_non_null(p);
+	for (uint32_t n = 0; n < KEYS; n++) {
+		const uint32_t src = 0x0a000000 | (next_rand(&x) % 5) << 8 | 7;
+		const uint8_t proto = (uint8_t[]){1, 6, 17}[next_rand(&x) % 3];
+		const uint16_t dport = (uint16_t)(next_rand(&x) % 12);
+		const uint16_t vlan = vlans[next_rand(&x) % ARRAY_LEN(vlans)];
+		uint32_t want = 0;
+
+		k = key(src, 0x0b000001, proto, 1234, dport);
+		k.vlan = rte_cpu_to_be_16(vlan);
+		for (uint32_t i = 0; i < N; i++)
+			if (gvpn_selector_match(&r[i].sel, src, 0x0b000001, proto, 1234, dport) &&
+			    (r[i].sel.vlan == 0 || r[i].sel.vlan == vlan))
+				want = i + 1;
+		classify_one(p, &k, res);
+		if (res[GVPN_ACL_OUT] != want)
+			fail_msg("key %u (VLAN %u): rule %u, want %u", n, vlan, res[GVPN_ACL_OUT],
+				 want);
+		matched += want != 0 && r[want - 1].sel.vlan != 0;
+	}
+	/* keys met rules of one VLAN often enough to test something */
+	assert_true(matched > KEYS / 10);
+	gvpn_policy_free(p);
+	free(r);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -556,6 +682,7 @@ main(int argc, char **argv)
 	    "0",     "-m",	  "256",      "--no-telemetry", "--log-level=lib.eal:error"};
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_rule_without_or_beyond_the_categories_is_refused),
+	    cmocka_unit_test(test_vlan_rules_match_their_vlan_alone),
 	    cmocka_unit_test(test_rule_with_priority_below_one_is_refused),
 	    cmocka_unit_test(test_empty_table_matches_nothing_and_keeps_its_generation),
 	    cmocka_unit_test(test_each_category_gets_its_best_rule),

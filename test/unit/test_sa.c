@@ -59,9 +59,12 @@ test_selector_equal_compares_every_field(void **state)
 	struct gvpn_selector b;
 
 	(void)state;
-	for (int f = 0; f < 9; f++) {
+	for (int f = 0; f < 10; f++) {
 		b = dns;
 		switch (f) {
+		case 9:
+			b.vlan = 7;
+			break;
 		case 0:
 			b.src.addr ^= 1;
 			break;
@@ -92,6 +95,7 @@ test_selector_equal_compares_every_field(void **state)
 		}
 		assert_false(gvpn_selector_equal(&dns, &b));
 		assert_false(gvpn_selector_equal(&b, &dns));
+		assert_int_not_equal(gvpn_selector_hash(&dns, 7), gvpn_selector_hash(&b, 7));
 	}
 	b = dns;
 	/* padding after a prefix's IPv6 address */
@@ -234,6 +238,15 @@ test_selector_contains(void **state)
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++)
 		assert_int_equal(gvpn_selector_contains(cases[i].outer, cases[i].inner),
 				 cases[i].contains);
+	/* a VLAN's selector holds its VLAN's alone; one of any VLAN holds all */
+	host.vlan = 10;
+	assert_true(gvpn_selector_contains(&dns, &host));
+	wide.vlan = 10;
+	assert_true(gvpn_selector_contains(&wide, &host));
+	host.vlan = 11;
+	assert_false(gvpn_selector_contains(&wide, &host));
+	host.vlan = 0;
+	assert_false(gvpn_selector_contains(&wide, &host));
 }
 
 static void
@@ -248,6 +261,20 @@ test_selector_format(void **state)
 	/* truncated, terminated, and the full length returned */
 	assert_int_equal(gvpn_selector_format(&dns, small, sizeof(small)), n);
 	assert_string_equal(small, "10.1.0.");
+	/* a selector of one VLAN, and the mirror keeps it */
+	struct gvpn_selector v = dns, m;
+
+	v.vlan = 4094;
+	gvpn_selector_format(&v, buf, sizeof(buf));
+	assert_string_equal(
+	    buf, "10.1.0.0/16 -> 10.2.0.0/16 proto 17 sport 0-65535 dport 53-53 vlan 4094");
+	m = gvpn_selector_mirror(&v);
+	assert_int_equal(m.vlan, 4094);
+	v.af = GVPN_AF_ANY;
+	v.src.len = v.dst.len = 0;
+	v.vlan = 5;
+	gvpn_selector_format(&v, buf, sizeof(buf));
+	assert_string_equal(buf, "any -> any proto 17 sport 0-65535 dport 53-53 vlan 5");
 }
 
 static void

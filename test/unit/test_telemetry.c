@@ -182,7 +182,9 @@ write_conf(const char *path, const char *lab_key, int bypass_port)
 	    ");\n"
 	    "dataplane = { flows = 1024; };\n"
 	    "bypass = ( { protocol = \"udp\"; dst_port = %d; },\n"
-	    "           { src = \"2001:db8:1::/48\"; dst = \"2001:db8:2:0:8000::/65\"; } );\n"
+	    "           { src = \"2001:db8:1::/48\"; dst = \"2001:db8:2:0:8000::/65\"; vlan = "
+	    "3001; "
+	    "} );\n"
 	    "groups = (\n"
 	    "  { name = \"corp\"; id = 1001; fail_open = ( { dst = \"10.9.0.0/16\"; } );\n"
 	    "    sas = ( { spi = 0x1001; src = \"192.0.2.0/24\"; dst = \"198.51.100.0/24\";\n"
@@ -352,6 +354,8 @@ test_groups_and_sas_show_the_snapshot_and_no_key(void **state)
 	/* prefixes of each family as written; an address-less rule is either family's */
 	assert_int_equal(call("/gvpn/policy", NULL, &r), 0);
 	assert_true(has(&r, "src=2001:db8:1::/48"));
+	assert_true(has(&r, "vlan=3001")); /* its VLAN, the others any */
+	assert_true(has(&r, "vlan=0"));
 	assert_true(has(&r, "dst=2001:db8:2:0:8000::/65"));
 	assert_true(has(&r, "family=ipv6"));
 	assert_true(has(&r, "src=any"));

@@ -37,6 +37,8 @@ static uint16_t clear_port, prot_port;
 static volatile int stop;
 
 static const uint32_t A = IP4(192, 0, 2, 10), B = IP4(198, 51, 100, 20);
+/* dataplane.ipv6_too_big of the next worker_and_ctrl() */
+static enum gvpn_ipv6_too_big too_big_mode;
 
 static struct rte_ring *
 ring(const char *name)
@@ -168,6 +170,7 @@ worker_and_ctrl(struct gvpn_config *cfg, uint16_t burst, uint16_t mtu, uint32_t 
 				      .n_pairs = 1,
 				      .flows = 4096,
 				      .spis = spis,
+				      .ipv6_too_big = too_big_mode,
 				      .backend = &gvpn_crypto_ipsecmb,
 				      .pool = pool};
 	struct gvpn_ctrl_conf cc = {.cfg = cfg, .n_workers = 1, .backend = &gvpn_crypto_ipsecmb};
@@ -1420,11 +1423,479 @@ test_ipv6_esp_both_ways(void **state)
 	want[GVPN_DROP_FRAG_NEEDED] = 1;
 	assert_int_equal(pass(w, 0, m, 1), 0);
 	expect_drops(w, want);
+	assert_int_equal(drain(clear_tx), 1); /* its Packet Too Big */
 
 	for (unsigned int i = 0; i < 5; i++)
 		rte_pktmbuf_free(orig[i]);
 	gvpn_esp_sa_free(peer_sa);
 	gvpn_esp_lcore_free(peer);
+	gvpn_ctrl_free(c);
+	gvpn_worker_free(w);
+}
+
+/* A frame of @p len bytes of IPv6 packet from @p src to @p dst carrying
+ * @p proto (ICMPv6: of type @p type), between two distinct MAC addresses,
+ * behind @p tags VLAN tags. */
+static struct rte_mbuf *
+big6(const uint8_t src[16], const uint8_t dst[16], uint8_t proto, uint8_t type, uint32_t len,
+     unsigned int tags)
+{
+	struct rte_mbuf *m = v6_packet(1, 1, 2, 2, NULL, 0, proto, type, 0);
+	const uint32_t have = m->data_len - 14;
+	struct rte_ipv6_hdr *ip;
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *), *more;
+
+	memset(p, 0x0a, 6);
+	memset(p + 6, 0x0b, 6);
+	more = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(len - have));
+	assert_non_null(more);
+	for (uint32_t i = 0; i < len - have; i++)
+		more[i] = (uint8_t)(i * 7 + 1);
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, 14);
+	ip->payload_len = rte_cpu_to_be_16((uint16_t)(len - 40));
+	memcpy(ip->src_addr, src, 16);
+	memcpy(ip->dst_addr, dst, 16);
+	add_tags(m, tags);
+	return m;
+}
+
+/* The 16-bit ones' complement sum of @p n bytes, big-endian words. */
+static uint32_t
+sum16(const uint8_t *p, uint32_t n, uint32_t s)
+{
+	for (uint32_t i = 0; i < n; i++)
+		s += i % 2 == 0 ? (uint32_t)p[i] << 8 : p[i];
+	while (s > 0xffff)
+		s = (s & 0xffff) + (s >> 16);
+	return s;
+}
+
+/* Check @p r, a Packet Too Big for @p orig (tags: @p tags), byte by byte:
+ * the link header reversed with its tags, the IPv6 header from the
+ * packet's destination to its source, type 2 code 0, the MTU @p mtu, the
+ * first 1232 bytes of the packet, and a checksum that sums to 0xffff
+ * over the pseudo-header (RFC 8200 section 8.1). */
+static void
+check_ptb(const struct rte_mbuf *r, const struct rte_mbuf *orig, unsigned int tags, uint32_t mtu)
+{
+	const uint32_t l2 = 14 + 4 * tags;
+	const uint8_t *p = rte_pktmbuf_mtod(r, const uint8_t *);
+	const uint8_t *o = rte_pktmbuf_mtod(orig, const uint8_t *);
+	const uint32_t quote = RTE_MIN(orig->data_len - l2, 1232u);
+	uint8_t pseudo[40] = {0};
+	uint32_t s;
+
+	assert_int_equal(r->data_len, l2 + 40 + 8 + quote);
+	assert_memory_equal(p, o + 6, 6);
+	assert_memory_equal(p + 6, o, 6);
+	assert_memory_equal(p + 12, o + 12, l2 - 12); /* tags and ether type */
+	assert_int_equal(p[l2] >> 4, 6);
+	assert_int_equal(p[l2 + 4] << 8 | p[l2 + 5], 8 + quote); /* payload length */
+	assert_int_equal(p[l2 + 6], 58);			 /* ICMPv6 */
+	assert_memory_equal(p + l2 + 8, o + l2 + 24, 16);	 /* from the destination */
+	assert_memory_equal(p + l2 + 24, o + l2 + 8, 16);	 /* to the source */
+	assert_int_equal(p[l2 + 40], 2);			 /* Packet Too Big */
+	assert_int_equal(p[l2 + 41], 0);
+	assert_int_equal((uint32_t)p[l2 + 44] << 24 | (uint32_t)p[l2 + 45] << 16 |
+			     (uint32_t)p[l2 + 46] << 8 | p[l2 + 47],
+			 mtu);
+	assert_memory_equal(p + l2 + 48, o + l2, quote);
+	memcpy(pseudo, p + l2 + 8, 32);
+	pseudo[34] = (uint8_t)((8 + quote) >> 8);
+	pseudo[35] = (uint8_t)(8 + quote);
+	pseudo[39] = 58;
+	s = sum16(pseudo, 40, 0);
+	s = sum16(p + l2 + 40, 8 + quote, s);
+	assert_int_equal(s, 0xffff);
+}
+
+/*
+ * An IPv6 packet too big for the protected MTU gets an ICMPv6 Packet Too
+ * Big with the largest inner packet that fits (1500 - 40 outer - 8 ESP
+ * header - 8 IV - 16 ICV = 1428 for GCM, less its 2-byte trailer: 1426),
+ * at most one per source in 100 ms, another source its own; none in
+ * answer to an ICMPv6 error, from a multicast or unspecified source, or to
+ * a multicast destination; an ICMPv6 echo request gets one. Each too big
+ * packet is frag_needed.
+ */
+static void
+test_ipv6_too_big_gets_packet_too_big(void **state)
+{
+	static struct gvpn_config cfg;
+	struct gvpn_selector sel = v6_sel(0, 0, 0); /* every IPv6 packet */
+	struct gvpn_ctrl_sa_params sp = {.group = 0, .esp = sa_conf(0x6106, 6)};
+	uint8_t h1[16], h1b[16], h2[16], mc[16] = {0xff, 0x0e}, unspec[16] = {0};
+	uint64_t want[GVPN_DROP_MAX] = {0};
+	struct rte_mbuf *m[8], *orig[3], *r[8];
+	struct gvpn_worker *w;
+	struct gvpn_ctrl *c;
+	int tek, slot;
+
+	(void)state;
+	v6addr(h1, 1, 0x10);
+	v6addr(h1b, 1, 0x11);
+	v6addr(h2, 2, 0x20);
+	mc[15] = 1;
+	worker_and_ctrl(&cfg, BURST, 1500, 0, &w, &c);
+	tek = gvpn_ctrl_tek_add(c, 0, &sel, 1);
+	assert_true(tek >= 0);
+	sp.tek = (uint16_t)tek;
+	slot = gvpn_ctrl_sa_add(c, &sp);
+	assert_true(slot >= 0);
+	assert_int_equal(gvpn_ctrl_sa_activate(c, (uint16_t)slot), 0);
+	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
+	settle(c, w, 1);
+
+	/* fits: encrypted; one byte more: too big, behind a tag; again from
+	 * the same source: nothing; another source: its own */
+	orig[0] = big6(h1, h2, IPPROTO_UDP, 9, 1426, 0);
+	assert_int_equal(pass(w, 0, orig, 1), 1);
+	orig[0] = big6(h1, h2, IPPROTO_UDP, 9, 1427, 1);
+	orig[1] = big6(h1b, h2, IPPROTO_UDP, 9, 1400 + 40 + 100, 0);
+	orig[2] = big6(h1, h2, IPPROTO_UDP, 9, 1500, 0);
+	for (unsigned int i = 0; i < 3; i++)
+		m[i] = rte_pktmbuf_copy(orig[i], pool, 0, UINT32_MAX);
+	m[3] = m[1];
+	m[1] = m[2];
+	m[2] = m[3];
+	gvpn_worker_outbound(w, 0, m, 3);
+	assert_int_equal(drain(prot_tx), 0);
+	assert_int_equal(rte_ring_dequeue_burst(clear_tx, (void **)r, 8, NULL), 2);
+	check_ptb(r[0], orig[0], 1, 1426);
+	check_ptb(r[1], orig[1], 0, 1426);
+	assert_int_equal(gvpn_worker_stats(w)->icmp_sent, 2);
+	want[GVPN_DROP_FRAG_NEEDED] = 3;
+	expect_drops(w, want);
+	for (unsigned int i = 0; i < 3; i++)
+		rte_pktmbuf_free(orig[i]);
+	for (unsigned int i = 0; i < 2; i++)
+		rte_pktmbuf_free(r[i]);
+
+	/* an ICMPv6 error (destination unreachable, type 1) and a packet
+	 * too big (2), a multicast destination, multicast and unspecified
+	 * sources: none; an echo request (128): one */
+	v6addr(h1, 3, 0x30);
+	m[0] = big6(h1, h2, IPPROTO_ICMPV6, 1, 1500, 0);
+	m[1] = big6(h1, h2, IPPROTO_ICMPV6, 2, 1500, 0);
+	m[2] = big6(h1, mc, IPPROTO_UDP, 9, 1500, 0);
+	m[3] = big6(mc, h2, IPPROTO_UDP, 9, 1500, 0);
+	m[4] = big6(unspec, h2, IPPROTO_UDP, 9, 1500, 0);
+	orig[0] = big6(h1, h2, IPPROTO_ICMPV6, 128, 1500, 2);
+	m[5] = rte_pktmbuf_copy(orig[0], pool, 0, UINT32_MAX);
+	gvpn_worker_outbound(w, 0, m, 6);
+	assert_int_equal(rte_ring_dequeue_burst(clear_tx, (void **)r, 8, NULL), 1);
+	check_ptb(r[0], orig[0], 2, 1426);
+	rte_pktmbuf_free(r[0]);
+	rte_pktmbuf_free(orig[0]);
+	assert_int_equal(gvpn_worker_stats(w)->icmp_sent, 3);
+	want[GVPN_DROP_FRAG_NEEDED] += 6;
+	expect_drops(w, want);
+
+	/* 100 ms on, the first source may have one again */
+	rte_delay_ms(110);
+	v6addr(h1, 1, 0x10);
+	m[0] = big6(h1, h2, IPPROTO_UDP, 9, 1500, 0);
+	assert_int_equal(pass(w, 0, m, 1), 0);
+	assert_int_equal(drain(clear_tx), 1);
+	assert_int_equal(gvpn_worker_stats(w)->icmp_sent, 4);
+	gvpn_ctrl_free(c);
+	gvpn_worker_free(w);
+}
+
+/* An IPv6 ESP worker over every IPv6 packet (GCM, SPI @p spi), the peer's
+ * SA with its state in @p st. */
+static void
+v6_sa_worker(uint16_t mtu, uint32_t spi, struct gvpn_config *cfg, struct gvpn_worker **w,
+	     struct gvpn_ctrl **c, struct gvpn_esp_lcore **peer, struct gvpn_esp_sa **peer_sa,
+	     struct gvpn_esp_sa_state *st)
+{
+	struct gvpn_selector sel = v6_sel(0, 0, 0);
+	struct gvpn_ctrl_sa_params sp = {.group = 0, .esp = sa_conf(spi, 7)};
+	int tek, slot;
+
+	worker_and_ctrl(cfg, BURST, mtu, 0, w, c);
+	tek = gvpn_ctrl_tek_add(*c, 0, &sel, 1);
+	assert_true(tek >= 0);
+	sp.tek = (uint16_t)tek;
+	slot = gvpn_ctrl_sa_add(*c, &sp);
+	assert_true(slot >= 0);
+	assert_int_equal(gvpn_ctrl_sa_activate(*c, (uint16_t)slot), 0);
+	assert_int_equal(gvpn_ctrl_policy_update(*c), 0);
+	settle(*c, *w, 1);
+	*peer = gvpn_esp_lcore_create(&gvpn_crypto_openssl, SOCKET_ID_ANY, NULL);
+	assert_non_null(*peer);
+	sp.esp.af = GVPN_AF_IPV6;
+	*peer_sa = gvpn_esp_sa_create(*peer, &sp.esp, SOCKET_ID_ANY);
+	assert_non_null(*peer_sa);
+	gvpn_esp_sa_state_init(st, *peer_sa, *peer);
+}
+
+/* The worker's ESP on the protected port, decrypted by the peer: @return
+ * how many, in @p m. */
+static unsigned int
+peer_decrypt_all(struct gvpn_esp_lcore *peer, struct gvpn_esp_sa_state *st, uint32_t l2,
+		 struct rte_mbuf *m[], unsigned int max)
+{
+	unsigned int n = rte_ring_dequeue_burst(prot_tx, (void **)m, max, NULL);
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct gvpn_esp_sa_state *stp[1] = {st};
+
+		m[i]->l2_len = l2;
+		m[i]->l3_len = 40;
+		assert_int_equal(gvpn_esp_decrypt_burst(peer, stp, &m[i], 1), 1);
+	}
+	return n;
+}
+
+/* Check @p f (decrypted, at @p l2) as fragment @p k of the @p unfrag bytes
+ * long unfragmentable part of @p orig whose last next header field is at
+ * @p nh_at (from the IPv6 header), carrying @p piece bytes from @p off:
+ * the bytes built here from the original, all but the identification,
+ * which it returns. */
+static uint32_t
+check_fragment6(const struct rte_mbuf *f, const struct rte_mbuf *orig, uint32_t l2, uint32_t unfrag,
+		uint32_t nh_at, uint32_t off, uint32_t piece, int more)
+{
+	const uint8_t *o = rte_pktmbuf_mtod(orig, const uint8_t *);
+	const uint8_t *got = rte_pktmbuf_mtod(f, const uint8_t *);
+	uint8_t want[2048];
+	uint32_t id;
+
+	assert_int_equal(f->pkt_len, l2 + unfrag + 8 + piece);
+	memcpy(want, o, l2 + unfrag);
+	want[l2 + 4] = (uint8_t)((unfrag - 40 + 8 + piece) >> 8);
+	want[l2 + 5] = (uint8_t)(unfrag - 40 + 8 + piece);
+	want[l2 + nh_at] = 44;
+	want[l2 + unfrag] = o[l2 + nh_at]; /* what the fragmentable part starts with */
+	want[l2 + unfrag + 1] = 0;
+	want[l2 + unfrag + 2] = (uint8_t)(off >> 8);
+	want[l2 + unfrag + 3] = (uint8_t)(off | (more ? 1 : 0));
+	memcpy(want + l2 + unfrag + 4, got + l2 + unfrag + 4, 4);
+	memcpy(want + l2 + unfrag + 8, o + l2 + unfrag + off, piece);
+	assert_memory_equal(got, want, f->pkt_len);
+	memcpy(&id, got + l2 + unfrag + 4, 4);
+	return id;
+}
+
+/*
+ * dataplane.ipv6_too_big = "fragment": a packet too big for the protected
+ * MTU is fragmented before encryption (RFC 8200 section 4.5): hop-by-hop,
+ * destination options and routing headers stay in each fragment, the
+ * destination options after the routing header go with the data; pieces of
+ * a multiple of 8 bytes fit the largest inner packet (1426, see above), one
+ * identification per packet, another for the next. A packet that carries a
+ * fragment header already is frag_error. With "icmp" and a protected MTU
+ * that leaves less than 1280 bytes, a packet of 1280 bytes is fragmented
+ * too, and a bigger one's Packet Too Big says 1280.
+ */
+static void
+test_ipv6_fragmented_before_encryption(void **state)
+{
+	static struct gvpn_config cfg;
+	const struct ext6 chain[] = {{IPPROTO_HOPOPTS, 8, 0, 0},
+				     {IPPROTO_DSTOPTS, 16, 0, 0},
+				     {IPPROTO_ROUTING, 16, 0, 0},
+				     {IPPROTO_DSTOPTS, 24, 0, 0}},
+			  atomic[] = {{IPPROTO_FRAGMENT, 8, 0, 3}};
+	uint64_t want[GVPN_DROP_MAX] = {0};
+	struct rte_mbuf *m[8], *orig[2], *r[2];
+	struct gvpn_esp_sa_state st;
+	struct gvpn_esp_lcore *peer;
+	struct gvpn_esp_sa *peer_sa;
+	struct gvpn_worker *w;
+	struct gvpn_ctrl *c;
+	uint32_t id[6];
+
+	(void)state;
+	too_big_mode = GVPN_IPV6_TOO_BIG_FRAGMENT;
+	v6_sa_worker(1000, 0x6206, &cfg, &w, &c, &peer, &peer_sa, &st);
+	too_big_mode = GVPN_IPV6_TOO_BIG_ICMP;
+
+	/* 1900 bytes behind a tag under MTU 1000, (1000 - 72) & ~3 less 2 =
+	 * 926 fit: 80 unfragmentable, 1820 in pieces of (926 - 88) & ~7 = 832 */
+	for (unsigned int k = 0; k < 2; k++) {
+		struct rte_ipv6_hdr *ip;
+		uint8_t *more;
+
+		orig[k] = v6_packet(1, 0x10, 2, 0x20, chain, 4, IPPROTO_UDP, 9, k);
+		more = (uint8_t *)rte_pktmbuf_append(orig[k], 1900 - (orig[k]->data_len - 14));
+		assert_non_null(more);
+		for (unsigned int i = 0; i < 1900 - 40 - 64 - 8 - 64; i++)
+			more[i] = (uint8_t)(i + k);
+		ip = rte_pktmbuf_mtod_offset(orig[k], struct rte_ipv6_hdr *, 14);
+		ip->payload_len = rte_cpu_to_be_16(1900 - 40);
+		add_tags(orig[k], 1);
+		m[k] = rte_pktmbuf_copy(orig[k], pool, 0, UINT32_MAX);
+	}
+	gvpn_worker_outbound(w, 0, m, 2);
+	assert_int_equal(peer_decrypt_all(peer, &st, 18, m, 8), 6);
+	for (unsigned int k = 0; k < 2; k++) {
+		for (unsigned int i = 0; i < 3; i++) {
+			const uint32_t off = i * 832, piece = i < 2 ? 832 : 1820 - 2 * 832;
+
+			id[3 * k + i] =
+			    check_fragment6(m[3 * k + i], orig[k], 18, 80, 64, off, piece, i < 2);
+			assert_true(m[3 * k + i]->pkt_len - 18 <= 926);
+			rte_pktmbuf_free(m[3 * k + i]);
+		}
+		assert_int_equal(id[3 * k], id[3 * k + 1]);
+		assert_int_equal(id[3 * k], id[3 * k + 2]);
+		rte_pktmbuf_free(orig[k]);
+	}
+	assert_int_not_equal(id[0], id[3]); /* one per packet */
+	assert_int_equal(gvpn_worker_stats(w)->fragments_out, 6);
+	assert_int_equal(gvpn_worker_stats(w)->encrypted, 6);
+	/* an atomic fragment too big: frag_error */
+	m[0] = v6_packet(1, 0x10, 2, 0x20, atomic, 1, IPPROTO_UDP, 9, 0);
+	assert_non_null(rte_pktmbuf_append(m[0], 1200));
+	rte_pktmbuf_mtod_offset(m[0], struct rte_ipv6_hdr *, 14)->payload_len =
+	    rte_cpu_to_be_16((uint16_t)(m[0]->data_len - 14 - 40));
+	want[GVPN_DROP_FRAG_ERROR] = 1;
+	assert_int_equal(pass(w, 0, m, 1), 0);
+	expect_drops(w, want);
+	assert_int_equal(drain(clear_tx), 0);
+	gvpn_ctrl_free(c);
+	gvpn_worker_free(w);
+	gvpn_esp_sa_free(peer_sa);
+
+	/* "icmp" under MTU 1300: (1300 - 72) & ~3 less 2 = 1226 fit */
+	v6_sa_worker(1300, 0x6306, &cfg, &w, &c, &peer, &peer_sa, &st);
+	orig[0] =
+	    big6((const uint8_t[16]){0x20, 1, 0xd, 0xb8, 0, 1, [15] = 1},
+		 (const uint8_t[16]){0x20, 1, 0xd, 0xb8, 0, 2, [15] = 2}, IPPROTO_UDP, 9, 1280, 0);
+	orig[1] =
+	    big6((const uint8_t[16]){0x20, 1, 0xd, 0xb8, 0, 1, [15] = 1},
+		 (const uint8_t[16]){0x20, 1, 0xd, 0xb8, 0, 2, [15] = 2}, IPPROTO_UDP, 9, 1281, 0);
+	for (unsigned int k = 0; k < 2; k++)
+		m[k] = rte_pktmbuf_copy(orig[k], pool, 0, UINT32_MAX);
+	gvpn_worker_outbound(w, 0, m, 2);
+	/* 40 unfragmentable, (1226 - 48) & ~7 = 1176 and 64 */
+	assert_int_equal(peer_decrypt_all(peer, &st, 14, m, 8), 2);
+	check_fragment6(m[0], orig[0], 14, 40, 6, 0, 1176, 1);
+	check_fragment6(m[1], orig[0], 14, 40, 6, 1176, 64, 0);
+	assert_int_equal(rte_ring_dequeue_burst(clear_tx, (void **)r, 2, NULL), 1);
+	check_ptb(r[0], orig[1], 0, 1280);
+	for (unsigned int k = 0; k < 2; k++) {
+		rte_pktmbuf_free(m[k]);
+		rte_pktmbuf_free(orig[k]);
+	}
+	rte_pktmbuf_free(r[0]);
+	gvpn_ctrl_free(c);
+	gvpn_worker_free(w);
+	gvpn_esp_sa_free(peer_sa);
+	gvpn_esp_lcore_free(peer);
+}
+
+/* @p m behind an 802.1Q tag of VLAN @p vid (with priority bits set, which
+ * are no part of the VLAN), outside any tags it has (802.1ad when it has). */
+static void
+tag_vid(struct rte_mbuf *m, uint16_t vid)
+{
+	uint8_t *p;
+
+	assert_non_null(rte_pktmbuf_prepend(m, 4));
+	p = rte_pktmbuf_mtod(m, uint8_t *);
+	memmove(p, p + 4, 12);
+	p[12] = p[16] == 0x81 ? 0x88 : 0x81;
+	p[13] = p[16] == 0x81 ? 0xa8 : 0x00;
+	p[14] = (uint8_t)(0xa0 | vid >> 8);
+	p[15] = (uint8_t)vid;
+}
+
+/*
+ * The vlan match: a bypass rule of VLAN 200 passes frames whose innermost
+ * tag is 200 (behind an 802.1ad tag too) and no others, untagged ones
+ * included; the flow cache tells the VLANs apart (the same addresses and
+ * ports on VLAN 300 are no_rule after VLAN 200's passed, both ways through
+ * the front). A TEK of VLAN 7 encrypts VLAN 7's packets alone; an IPv6
+ * bypass rule of VLAN 300 passes VLAN 300's IPv6 packets alone.
+ */
+static void
+test_vlan_rules_match_the_innermost_tag(void **state)
+{
+	static struct gvpn_config cfg;
+	struct gvpn_selector tek = {.src = {A, 32},
+				    .dst = {B, 32},
+				    .proto = IPPROTO_UDP,
+				    .sport_hi = 65535,
+				    .dport_lo = 7,
+				    .dport_hi = 7,
+				    .vlan = 7};
+	struct gvpn_ctrl_sa_params sp = {.group = 0, .esp = sa_conf(0x7007, 7)};
+	uint64_t want[GVPN_DROP_MAX] = {0};
+	struct rte_mbuf *m[8];
+	struct gvpn_rule_hits h;
+	struct gvpn_worker *w;
+	struct gvpn_ctrl *c;
+	int t, slot;
+
+	(void)state;
+	worker_and_ctrl(&cfg, BURST, 1500, 0, &w, &c);
+	cfg.n_bypass = 2;
+	cfg.bypass[0] = (struct gvpn_selector){
+	    .src = {A, 32}, .dst = {B, 32}, .sport_hi = 65535, .dport_hi = 65535, .vlan = 200};
+	cfg.bypass[1] = v6_sel(1, 2, 48);
+	cfg.bypass[1].vlan = 300;
+	t = gvpn_ctrl_tek_add(c, 0, &tek, 1);
+	assert_true(t >= 0);
+	sp.tek = (uint16_t)t;
+	slot = gvpn_ctrl_sa_add(c, &sp);
+	assert_true(slot >= 0);
+	assert_int_equal(gvpn_ctrl_sa_activate(c, (uint16_t)slot), 0);
+	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
+	settle(c, w, 1);
+
+	/* VLAN 200 (also inside 802.1ad 100) passes; untagged, 300, and 100
+	 * inside 200 do not (every tag has priority bits set: no part of
+	 * the VLAN) */
+	for (unsigned int i = 0; i < 5; i++)
+		m[i] = udp_packet(A, B, i);
+	tag_vid(m[0], 200);
+	tag_vid(m[1], 200);
+	tag_vid(m[1], 100);
+	tag_vid(m[3], 300);
+	tag_vid(m[4], 100);
+	tag_vid(m[4], 200);
+	want[GVPN_DROP_NO_RULE] = 3;
+	assert_int_equal(pass(w, 0, m, 5), 2);
+	expect_drops(w, want);
+	/* the same five-tuple, cached for VLAN 200, on VLAN 300 and back */
+	for (unsigned int i = 0; i < 3; i++) {
+		m[i] = udp_packet(A, B, 10 + i);
+		tag_vid(m[i], i == 1 ? 300 : 200);
+	}
+	want[GVPN_DROP_NO_RULE]++;
+	assert_int_equal(pass(w, 0, m, 3), 2);
+	expect_drops(w, want);
+	gvpn_worker_rule_hits(w, &h);
+	assert_int_equal(h.bypass[0], 4);
+
+	/* the TEK of VLAN 7: encrypted on VLAN 7, no rule elsewhere */
+	for (unsigned int i = 0; i < 3; i++) {
+		struct rte_udp_hdr *u;
+
+		m[i] = udp_packet(A, B, 20 + i);
+		u = rte_pktmbuf_mtod_offset(m[i], struct rte_udp_hdr *, 14 + 20);
+		u->dst_port = rte_cpu_to_be_16(7);
+	}
+	tag_vid(m[0], 7);
+	tag_vid(m[2], 8);
+	want[GVPN_DROP_NO_RULE] += 2;
+	assert_int_equal(pass(w, 0, m, 3), 1);
+	expect_drops(w, want);
+	assert_int_equal(gvpn_worker_stats(w)->encrypted, 1);
+
+	/* IPv6 of VLAN 300 alone */
+	for (unsigned int i = 0; i < 3; i++)
+		m[i] = v6_udp(9, i);
+	tag_vid(m[0], 300);
+	tag_vid(m[1], 200);
+	want[GVPN_DROP_NO_RULE] += 2;
+	assert_int_equal(pass(w, 0, m, 3), 1);
+	expect_drops(w, want);
+	gvpn_worker_rule_hits(w, &h);
+	assert_int_equal(h.bypass[1], 1);
 	gvpn_ctrl_free(c);
 	gvpn_worker_free(w);
 }
@@ -1468,6 +1939,9 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_ipv6_fragments_are_reassembled_before_the_rules),
 	    cmocka_unit_test(test_ipv6_rules_and_flows_both_ways),
 	    cmocka_unit_test(test_ipv6_esp_both_ways),
+	    cmocka_unit_test(test_ipv6_too_big_gets_packet_too_big),
+	    cmocka_unit_test(test_ipv6_fragmented_before_encryption),
+	    cmocka_unit_test(test_vlan_rules_match_the_innermost_tag),
 	};
 
 	(void)argc;
