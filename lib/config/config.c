@@ -16,6 +16,7 @@
 
 #include "gvpn_common.h"
 #include "gvpn_config.h"
+#include "gvpn_ikev2.h"
 
 #define DIM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -1040,6 +1041,78 @@ parse_gdoi(struct ctx *x, const config_setting_t *g, struct gvpn_gdoi_conf *k)
 	return 0;
 }
 
+/* Settings of one protocol that the other does not take. */
+static const char *const gdoi_only[] = {"phase1", "phase1_lifetime", "key_server_habits", NULL};
+static const char *const gikev2_only[] = {"ikev2_proposals", "idg", "sender_ids", "allow_implicit",
+					  NULL};
+
+/* protocol = "g-ikev2": IKEv2 proposals (each with a key wrap algorithm),
+ * IDg, Sender-IDs, implicit rekey authentication (doc/g-ikev2.md). */
+static int
+parse_gikev2(struct ctx *x, const config_setting_t *g, struct gvpn_group_conf *gc)
+{
+	struct gvpn_gikev2_conf *k = &gc->gikev2;
+	const config_setting_t *l = config_setting_get_member(g, "ikev2_proposals");
+	long long v = 0;
+	int rc;
+
+	if (l == NULL) {
+		snprintf(k->proposals[k->n_proposals++], GVPN_IKEV2_PROPOSAL_MAX,
+			 "aes256-sha256-modp2048-kw256");
+		snprintf(k->proposals[k->n_proposals++], GVPN_IKEV2_PROPOSAL_MAX,
+			 "aes128gcm16-prfsha256-ecp256-kw128");
+	} else {
+		if (!config_setting_is_list(l) && !config_setting_is_array(l))
+			return fail(x, l, NULL, "must be a list of proposals");
+		if (config_setting_length(l) < 1 ||
+		    config_setting_length(l) > GVPN_MAX_IKEV2_PROPOSALS)
+			return fail(x, l, NULL, "1 to %d proposals", GVPN_MAX_IKEV2_PROPOSALS);
+		for (int i = 0; i < config_setting_length(l); i++) {
+			const config_setting_t *e = config_setting_get_elem(l, (unsigned int)i);
+			const char *str = config_setting_get_string(e);
+			struct ikev2_proposal p;
+
+			if (str == NULL || strlen(str) >= GVPN_IKEV2_PROPOSAL_MAX ||
+			    ikev2_proposal_parse(str, 0, &p) != 0)
+				return fail(
+				    x, e, NULL,
+				    "not an IKEv2 proposal: ENC-INTEG[-PRF]-GROUP-KW words "
+				    "(aes128 aes192 aes256 aes128gcm16 aes256gcm16 ..., sha256 "
+				    "sha384 sha512, prfsha256 ..., modp2048 modp3072 modp4096 "
+				    "ecp256 ecp384, kw128 kw192 kw256)");
+			if (p.n_kwa == 0)
+				return fail(
+				    x, e, NULL,
+				    "no key wrap algorithm: G-IKEv2 needs one (kw128, kw192 "
+				    "or kw256)");
+			strcpy(k->proposals[k->n_proposals++], str);
+		}
+	}
+	rc = get_string(x, g, "idg", 0, k->idg, sizeof(k->idg));
+	if (rc < 0)
+		return rc;
+	if (rc == 0 && k->idg[0] == '\0')
+		return fail(x, config_setting_get_member(g, "idg"), NULL, "must not be empty");
+	k->idg_len = rc == 0 ? (uint8_t)strlen(k->idg) : 0;
+	/* a member that encrypts asks for a Sender-ID; a receiver asks none */
+	k->sender_ids = gc->direction == GVPN_DIR_INBOUND ? 0 : 1;
+	if ((rc = get_int(x, g, "sender_ids", 0, GVPN_MAX_SENDER_IDS, &v)) < 0)
+		return rc;
+	if (rc == 0) {
+		if (v == 0 && gc->direction != GVPN_DIR_INBOUND)
+			return fail(x, config_setting_get_member(g, "sender_ids"), NULL,
+				    "0 makes the member a receiver only (its TEKs never "
+				    "encrypt): set direction = \"inbound\" for that");
+		if (v != 0 && gc->direction == GVPN_DIR_INBOUND)
+			return fail(x, config_setting_get_member(g, "sender_ids"), NULL,
+				    "an inbound group never sends: 0 or absent");
+		k->sender_ids = (uint8_t)v;
+	}
+	if (get_bool(x, g, "allow_implicit", &k->allow_implicit) < 0)
+		return -EINVAL;
+	return 0;
+}
+
 static int
 parse_group(struct ctx *x, const config_setting_t *g, struct gvpn_group_conf *gc)
 {
@@ -1057,11 +1130,17 @@ parse_group(struct ctx *x, const config_setting_t *g, struct gvpn_group_conf *gc
 					      "retry_interval",
 					      "retries",
 					      "key_server_habits",
+					      "protocol",
+					      "ikev2_proposals",
+					      "idg",
+					      "sender_ids",
+					      "allow_implicit",
 					      NULL};
 	static const char *const dirs[] = {"both", "inbound", "outbound", NULL};
+	static const char *const protos[] = {"gdoi", "g-ikev2", NULL};
 	const config_setting_t *l;
 	long long v = 0;
-	int rc, d = GVPN_DIR_BOTH;
+	int rc, d = GVPN_DIR_BOTH, proto = GVPN_GROUP_PROTO_GDOI;
 
 	if ((rc = check_members(x, g, allowed)) != 0)
 		return rc;
@@ -1093,11 +1172,30 @@ parse_group(struct ctx *x, const config_setting_t *g, struct gvpn_group_conf *gc
 			return fail(x, config_setting_get_member(g, "sas"), NULL,
 				    "a group gets its SAs from key_servers or from sas, not both");
 		gc->gdoi = 1;
-		return parse_gdoi(x, g, &gc->ks);
+		if (get_enum(x, g, "protocol", protos, &proto) < 0)
+			return -EINVAL;
+		gc->protocol = (enum gvpn_group_protocol)proto;
+		for (const char *const *n = gdoi_only;
+		     gc->protocol == GVPN_GROUP_PROTO_GIKEV2 && *n != NULL; n++)
+			if (config_setting_get_member(g, *n) != NULL)
+				return fail(
+				    x, config_setting_get_member(g, *n), NULL,
+				    "GDOI's (IKEv1); a g-ikev2 group takes ikev2_proposals");
+		if ((rc = parse_gdoi(x, g, &gc->ks)) != 0)
+			return rc;
+		if (gc->protocol == GVPN_GROUP_PROTO_GIKEV2)
+			return parse_gikev2(x, g, gc);
+		for (const char *const *k = gikev2_only; *k != NULL; k++)
+			if (config_setting_get_member(g, *k) != NULL)
+				return fail(x, config_setting_get_member(g, *k), NULL,
+					    "only with protocol = \"g-ikev2\"");
+		return 0;
 	}
 	for (const char *const *k =
 		 (const char *const[]){"local_address", "psk", "psk_file", "phase1",
-				       "retry_interval", "retries", "key_server_habits", NULL};
+				       "retry_interval", "retries", "key_server_habits", "protocol",
+				       "ikev2_proposals", "idg", "sender_ids", "allow_implicit",
+				       NULL};
 	     *k != NULL; k++)
 		if (config_setting_get_member(g, *k) != NULL)
 			return fail(x, config_setting_get_member(g, *k), NULL,

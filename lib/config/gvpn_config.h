@@ -106,12 +106,39 @@ struct gvpn_gdoi_conf {
 	enum gvpn_ks_habits habits; /**< key_server_habits */
 };
 
+/** The key protocol of a group with key servers (`protocol`). */
+enum gvpn_group_protocol {
+	GVPN_GROUP_PROTO_GDOI = 0, /**< "gdoi": RFC 6407 over IKEv1 */
+	GVPN_GROUP_PROTO_GIKEV2,   /**< "g-ikev2": draft-ietf-ipsecme-g-ikev2 over IKEv2 */
+};
+
+#define GVPN_MAX_IKEV2_PROPOSALS 8
+#define GVPN_IKEV2_PROPOSAL_MAX 96 /**< a proposal string, NUL included */
+#define GVPN_IDG_MAX 64
+#define GVPN_MAX_SENDER_IDS 8
+
+/** G-IKEv2's own settings of a group with key servers (doc/g-ikev2.md). */
+struct gvpn_gikev2_conf {
+	/** IKE SA proposals in lib/ikev2's syntax, each with a key wrap word
+	 *  ("aes256-sha256-modp2048-kw256"), checked by ikev2_proposal_parse() */
+	uint8_t n_proposals;
+	char proposals[GVPN_MAX_IKEV2_PROPOSALS][GVPN_IKEV2_PROPOSAL_MAX];
+	/** IDg as ID_KEY_ID: these bytes; idg_len 0: the group's id as 4 octets */
+	uint8_t idg_len;
+	char idg[GVPN_IDG_MAX];
+	/** Sender-IDs asked for (GROUP_SENDER): 0 for a receiver only */
+	uint8_t sender_ids;
+	int allow_implicit; /**< rekeys authenticated implicitly are accepted */
+};
+
 struct gvpn_group_conf {
 	char name[GVPN_NAME_MAX];
 	uint32_t id;
 	enum gvpn_direction direction;
-	int gdoi; /**< keys come from key servers */
-	struct gvpn_gdoi_conf ks;
+	int gdoi; /**< keys come from key servers (with `protocol`) */
+	enum gvpn_group_protocol protocol;
+	struct gvpn_gdoi_conf ks; /**< key servers, local address, PSK, retries (both protocols) */
+	struct gvpn_gikev2_conf gikev2; /**< protocol "g-ikev2" */
 	uint16_t n_fail_open;
 	struct gvpn_selector fail_open[GVPN_MAX_FAIL_OPEN];
 	uint16_t n_sas;

@@ -963,6 +963,7 @@ fill_group(const struct gvpn_ctrl *c, uint8_t g, struct gvpn_group_info *i)
 	i->n_fail_open_rules = gc->n_fail_open;
 	i->sa_install_failures = c->group[g].sa_install_failures;
 	i->gdoi = gc->gdoi;
+	i->protocol = (uint8_t)gc->protocol;
 	i->sid_bits = c->group[g].sid_bits;
 	i->sid = c->group[g].sid;
 }

@@ -51,6 +51,24 @@ struct ctrl_proto_ops {
 };
 
 extern const struct ctrl_proto_ops ctrl_gdoi_ops;
+extern const struct ctrl_proto_ops ctrl_gikev2_ops;
+
+/* ctrl_keys.c: what a key protocol's client reports (in lib/gdoi's terms,
+ * both GDOI and G-IKEv2), applied to one group's SAs and rules. */
+struct ctrl_keys {
+	struct gvpn_ctrl *c;
+	uint8_t group;
+	const char *tag;	/* of its log lines: "gvpn.gdoi" */
+	uint16_t atd, dtd;	/* the group's GAP, as the key server last sent it */
+	uint16_t replay_window; /* time-based anti-replay window (R23), seconds */
+};
+
+/* The client callbacks (policy, push, state, has_keys, log) for @p k. */
+void ctrl_keys_ops(struct ctrl_keys *k, struct gdoi_client_ops *ops);
+
+/* A configured address (IPv4 host order, or IPv6) and port as a socket's. */
+void ctrl_sockaddr(uint8_t af, uint32_t addr, const uint8_t addr6[16], uint16_t port,
+		   union gdoi_sockaddr *s);
 
 /* A group's registration history: what its key protocol counted. */
 struct ctrl_history {

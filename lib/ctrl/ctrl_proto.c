@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Which key protocol drives a group: the configuration picks an ops table
- * (GDOI for a group with key servers, none for a static group), and the
- * control core drives the client through that table alone. A second
- * protocol (G-IKEv2) is one more table here; nothing below knows which.
+ * (GDOI or G-IKEv2 for a group with key servers, by its `protocol`; none
+ * for a static group), and the control core drives the client through
+ * that table alone; nothing below knows which.
  */
 #include <errno.h>
 
@@ -14,7 +14,9 @@
 static const struct ctrl_proto_ops *
 proto_of(const struct gvpn_group_conf *gc)
 {
-	return gc->gdoi ? &ctrl_gdoi_ops : NULL;
+	if (!gc->gdoi)
+		return NULL;
+	return gc->protocol == GVPN_GROUP_PROTO_GIKEV2 ? &ctrl_gikev2_ops : &ctrl_gdoi_ops;
 }
 
 int

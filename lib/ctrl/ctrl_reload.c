@@ -153,6 +153,18 @@ group_change(const struct gvpn_group_conf *a, const struct gvpn_group_conf *b)
 		return "direction";
 	if (a->gdoi != b->gdoi)
 		return "key_servers";
+	if (a->gdoi && a->protocol != b->protocol)
+		return "protocol";
+	if (a->gdoi && a->protocol == GVPN_GROUP_PROTO_GIKEV2) {
+		const struct gvpn_gikev2_conf *x = &a->gikev2, *y = &b->gikev2;
+
+		if (x->idg_len != y->idg_len || memcmp(x->idg, y->idg, x->idg_len) != 0)
+			return "idg";
+		if (x->sender_ids != y->sender_ids)
+			return "sender_ids";
+		if (x->allow_implicit != y->allow_implicit)
+			return "allow_implicit";
+	}
 	if (a->gdoi)
 		return gdoi_change(&a->ks, &b->ks);
 	if (a->n_sas != b->n_sas)
@@ -232,6 +244,12 @@ plan_groups(const struct gvpn_config *old, const struct gvpn_config *next, struc
 			p->slot[g] = p->why[g] == NULL ? SLOT_KEEP : SLOT_RENEW;
 			if (p->why[g] == NULL && a->gdoi)
 				p->next[g] = gdoi_next_change(&a->ks, &b->ks);
+			if (p->why[g] == NULL && p->next[g] == NULL && a->gdoi &&
+			    a->protocol == GVPN_GROUP_PROTO_GIKEV2 &&
+			    (a->gikev2.n_proposals != b->gikev2.n_proposals ||
+			     memcmp(a->gikev2.proposals, b->gikev2.proposals,
+				    sizeof(a->gikev2.proposals)) != 0))
+				p->next[g] = "ikev2_proposals";
 			p->fail_open_changed[g] = !selectors_equal(a->fail_open, a->n_fail_open,
 								   b->fail_open, b->n_fail_open);
 			p->any_fail_open_changed |= p->fail_open_changed[g];

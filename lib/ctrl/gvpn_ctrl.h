@@ -21,6 +21,7 @@
 #include "gvpn_config.h"
 #include "gvpn_gdoi.h"
 #include "gvpn_gdoi_client.h"
+#include "gvpn_gikev2.h"
 #include "gvpn_esp.h"
 #include "gvpn_sa.h"
 #include "gvpn_worker.h"
@@ -76,6 +77,21 @@ struct gvpn_sa_info {
 	uint8_t wait_sid;     /**< decrypts only until the group has a Sender-ID */
 };
 
+/** A G-IKEv2 group's IKE SA and rekey SA, as the member holds them: no keys. */
+struct gvpn_gikev2_info {
+	enum gikev2_state member_state;
+	enum ikev2_state ike_state; /**< the IKE SA with the current key server */
+	uint8_t ike_spi_i[8], ike_spi_r[8];
+	struct ikev2_suite ike_suite;	/**< what it runs, when established */
+	uint32_t ike_next_msgid;	/**< of the member's next request */
+	uint32_t ike_peer_msgid;	/**< expected in the key server's next request */
+	struct gikev2_rekey_info rk;	/**< the rekey SA (GIKE_UPDATE) */
+	int64_t rekey_sa_expires_at_ms; /**< gvpn_ctrl_clock_ms() of its end, -1: none */
+	uint64_t rekeys, inband_rekeys, deletes;
+	uint64_t drops[GIKEV2_DROP_MAX]; /**< messages refused, by reason */
+	uint8_t n_sids;
+};
+
 struct gvpn_group_info {
 	char name[GVPN_NAME_MAX];
 	uint32_t id;
@@ -85,7 +101,9 @@ struct gvpn_group_info {
 	int debug; /**< the operator's debug switch (gvpn_ctrl_group_debug()) */
 	uint16_t n_sas;
 	uint16_t n_fail_open_rules;
-	int gdoi;			 /**< the fields below are set */
+	int gdoi;			 /**< a key-server group: the fields below are set */
+	uint8_t protocol;		 /**< enum gvpn_group_protocol: gdoi or g-ikev2 */
+	struct gvpn_gikev2_info gikev2;	 /**< protocol g-ikev2 (has_kek 0, kek_* and ike_* unset) */
 	char server[GDOI_ADDR_NAME_MAX]; /**< current key server */
 	char last_error[128];
 	int64_t rekey_at_ms; /**< gvpn_ctrl_clock_ms() of the next registration, -1: none */

@@ -344,6 +344,14 @@ const uint8_t *gikev2_out(const struct gikev2_member *m, size_t *len);
 /** The outstanding request, to retransmit, or NULL. */
 const uint8_t *gikev2_request(const struct gikev2_member *m, size_t *len);
 
+/** Forget the IKE SA (an attempt that failed, another key server): the
+ *  next gikev2_register() starts a new one. The policy and the rekey SA stay. */
+void gikev2_reset(struct gikev2_member *m);
+
+/** Drop the rekey SA (its lifetime ended): GSA_REKEY is refused
+ *  (no_rekey_sa) until a registration brings one. */
+void gikev2_rekey_sa_drop(struct gikev2_member *m);
+
 /** Wipe every key and free DH state. */
 void gikev2_member_clear(struct gikev2_member *m);
 

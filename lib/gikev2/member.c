@@ -1175,6 +1175,25 @@ gikev2_input(struct gikev2_member *m, const uint8_t *msg, size_t len, const char
 }
 
 void
+gikev2_reset(struct gikev2_member *m)
+{
+	ikev2_sa_clear(&m->ike);
+	m->ike_up = 0;
+	m->out_len = 0;
+	m->out = NULL;
+	if (m->state != GIKEV2_REGISTERED && m->state != GIKEV2_EXCLUDED)
+		m->state = GIKEV2_IDLE;
+}
+
+void
+gikev2_rekey_sa_drop(struct gikev2_member *m)
+{
+	ikev2_sa_clear(&m->rekey);
+	gvpn_wipe(&m->rekey_kwk, sizeof(m->rekey_kwk));
+	memset(&m->rk, 0, sizeof(m->rk));
+}
+
+void
 gikev2_member_clear(struct gikev2_member *m)
 {
 	ikev2_sa_clear(&m->ike);

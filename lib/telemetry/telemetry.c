@@ -525,6 +525,27 @@ seconds_to(int64_t at_ms, uint64_t now_ms)
 	return (uint64_t)at_ms > now_ms ? (int)(((uint64_t)at_ms - now_ms) / 1000) : 0;
 }
 
+static const char *
+protocol_name(const struct gvpn_group_info *g)
+{
+	return g->protocol == GVPN_GROUP_PROTO_GIKEV2 ? "g-ikev2" : "gdoi";
+}
+
+/* A G-IKEv2 group's rekeys and the messages it refused, by reason. */
+static void
+gikev2_counters(struct rte_tel_data *e, const struct gvpn_group_info *g)
+{
+	add_u64(e, "rekeys", g->gikev2.rekeys);
+	add_u64(e, "inband_rekeys", g->gikev2.inband_rekeys);
+	add_u64(e, "deletes", g->gikev2.deletes);
+	for (int r = 0; r < GIKEV2_DROP_MAX; r++) {
+		char key[48];
+
+		snprintf(key, sizeof(key), "rekey_drop_%s", gikev2_drop_id((enum gikev2_drop)r));
+		add_u64(e, key, g->gikev2.drops[r]);
+	}
+}
+
 static int
 groups_dict(const struct gvpn_ctrl_snapshot *snap, struct rte_tel_data *d)
 {
@@ -546,6 +567,7 @@ groups_dict(const struct gvpn_ctrl_snapshot *snap, struct rte_tel_data *d)
 		rte_tel_data_add_dict_int(e, "sas", g->n_sas);
 		add_u64(e, "sa_install_failures", g->sa_install_failures);
 		if (g->gdoi) {
+			rte_tel_data_add_dict_string(e, "protocol", protocol_name(g));
 			rte_tel_data_add_dict_string(e, "debug", g->debug ? "on" : "off");
 			rte_tel_data_add_dict_string(e, "key_server", g->server);
 			rte_tel_data_add_dict_string(e, "last_error", g->last_error);
@@ -584,6 +606,8 @@ groups_dict(const struct gvpn_ctrl_snapshot *snap, struct rte_tel_data *d)
 			}
 			add_u64(e, "rx_drop_socket_full", g->rx_socket_full);
 			add_u64(e, "rx_polls_full", g->rx_polls_full);
+			if (g->protocol == GVPN_GROUP_PROTO_GIKEV2)
+				gikev2_counters(e, g);
 		}
 		add_u64(e, "requests", req);
 		add_u64(e, "requests_coalesced", merged);
@@ -701,11 +725,77 @@ add_hex(struct rte_tel_data *d, const char *name, const uint8_t *p, size_t n)
 	rte_tel_data_add_dict_string(d, name, hex);
 }
 
+/* /gvpn/kek of a G-IKEv2 group: its rekey SA (GIKE_UPDATE), its replay
+ * floor and its rekeys; no keys */
+static void
+gikev2_kek_dict(struct rte_tel_data *e, const struct gvpn_group_info *g, uint64_t now_ms)
+{
+	const struct gvpn_gikev2_info *v = &g->gikev2;
+	char alg[96];
+
+	rte_tel_data_add_dict_string(e, "protocol", "g-ikev2");
+	rte_tel_data_add_dict_string(e, "kek", v->rk.held ? "yes" : "no");
+	if (v->rk.held) {
+		add_hex(e, "spi", v->rk.spi, sizeof(v->rk.spi));
+		ikev2_suite_format(&v->rk.suite, alg, sizeof(alg));
+		rte_tel_data_add_dict_string(e, "algorithm", alg);
+		rte_tel_data_add_dict_string(e, "authentication",
+					     v->rk.gcauth == GIKEV2_GCAUTH_IMPLICIT ? "implicit"
+										    : "signature");
+		add_u64(e, "lifetime_s", v->rk.lifetime_s);
+		/* replay protection (draft 2.4.1.4): the lowest message ID accepted */
+		add_u64(e, "next_msgid", v->rk.next_msgid);
+	}
+	rte_tel_data_add_dict_int(e, "expires_in_s", seconds_to(v->rekey_sa_expires_at_ms, now_ms));
+	add_u64(e, "pushes", g->pushes);
+	add_u64(e, "last_seq", g->push_seq);
+	gikev2_counters(e, g);
+	rte_tel_data_add_dict_string(e, "push_group", g->push_group);
+	add_u64(e, "push_group_failures", g->push_group_failures);
+}
+
+static const char *
+ikev2_state_name(enum ikev2_state s)
+{
+	static const char *const names[] = {"idle",	   "init_sent", "auth_sent", "established",
+					    "delete_sent", "deleted",	"failed"};
+
+	return (unsigned int)s < RTE_DIM(names) ? names[s] : "?";
+}
+
+/* /gvpn/ike of a G-IKEv2 group: the IKEv2 SA with its current key server */
+static void
+gikev2_ike_dict(struct rte_tel_data *e, const struct gvpn_group_info *g)
+{
+	const struct gvpn_gikev2_info *v = &g->gikev2;
+	char alg[96];
+
+	rte_tel_data_add_dict_string(e, "protocol", "g-ikev2");
+	rte_tel_data_add_dict_string(e, "key_server", g->server);
+	rte_tel_data_add_dict_string(e, "state", ikev2_state_name(v->ike_state));
+	rte_tel_data_add_dict_string(e, "member_state", gikev2_state_name(v->member_state));
+	add_hex(e, "spi_i", v->ike_spi_i, sizeof(v->ike_spi_i));
+	add_hex(e, "spi_r", v->ike_spi_r, sizeof(v->ike_spi_r));
+	if (v->ike_state == IKEV2_ESTABLISHED) {
+		ikev2_suite_format(&v->ike_suite, alg, sizeof(alg));
+		rte_tel_data_add_dict_string(e, "algorithms", alg);
+		rte_tel_data_add_dict_string(e, "auth", "psk");
+		rte_tel_data_add_dict_int(e, "dh_group", v->ike_suite.dh);
+	}
+	add_u64(e, "next_msgid", v->ike_next_msgid);
+	add_u64(e, "peer_msgid", v->ike_peer_msgid);
+}
+
 /* /gvpn/kek: a key-server group's rekey SA (KEK) and its pushes; no keys */
 static void
 kek_dict(struct rte_tel_data *e, const struct gvpn_group_info *g, uint64_t now_ms)
 {
 	char alg[32];
+
+	if (g->protocol == GVPN_GROUP_PROTO_GIKEV2) {
+		gikev2_kek_dict(e, g, now_ms);
+		return;
+	}
 
 	rte_tel_data_add_dict_string(e, "kek", g->has_kek ? "yes" : "no");
 	if (g->has_kek) {
@@ -739,6 +829,11 @@ ike_dict(struct rte_tel_data *e, const struct gvpn_group_info *g, uint64_t now_m
 {
 	int left = seconds_to(g->ike_expires_at_ms, now_ms);
 	char enc[32];
+
+	if (g->protocol == GVPN_GROUP_PROTO_GIKEV2) {
+		gikev2_ike_dict(e, g);
+		return;
+	}
 
 	rte_tel_data_add_dict_string(e, "key_server", g->server);
 	rte_tel_data_add_dict_string(e, "state", ike_state_name(g->ike_state, left == 0));

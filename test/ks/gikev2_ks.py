@@ -422,6 +422,8 @@ class Session:
                 items = [(P_IDR, idr), (P_AUTH, struct.pack(">BBBB", 2, 0, 0, 0) + auth)]
                 items += self.registration(exch, msgid, d, notifies)
                 resp = self.protected_reply(exch, msgid, items)
+                # one session per member address: a new IKE SA replaces the old
+                self.ks.members = [m for m in self.ks.members if m.peer != self.peer]
                 self.ks.members.append(self)
         elif exch == GSA_REGISTRATION:
             if P_IDG in d and not (d.keys() - {P_IDG, P_N, P_SA}) and any(
@@ -454,6 +456,10 @@ class KeyServer:
         self.sessions, self.members = {}, []
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((cfg.get("address", "127.0.0.1"), cfg.get("port", 0)))
+        if cfg.get("rekey_multicast"):
+            self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF,
+                                 socket.inet_aton(cfg.get("address", "127.0.0.1")))
+            self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
         self.sent = {}
 
     # -- GSA_REKEY (2.4.1) -----------------------------------------------
@@ -485,38 +491,69 @@ class KeyServer:
             msg = msg[:-1] + bytes([msg[-1] ^ 1])
         return msg
 
-    def new_teks_items(self, kwk, kwa, deletes=()):
+    def rotate_teks(self, commit=True):
+        """New TEKs for every configured one (committed: the group's from now on)."""
         g = self.group
-        old = g.teks
-        g.teks = [g.new_tek(t) for t in self.cfg["teks"]]
-        gsa = b"".join(g.tek_policy(t) for t in g.teks) + g.gw_policy(False)
+        teks = [g.new_tek(t) for t in self.cfg["teks"]]
+        if commit:
+            self.sent["previous_teks"] = g.teks
+            g.teks = teks
+        emit(self.out, event="new_teks", committed=commit,
+             teks=[{"spi": t["spi"], "keymat": t["keymat"].hex()} for t in teks])
+        return teks
+
+    def teks_items(self, teks, kwk, kwa, delete=()):
+        g = self.group
+        gsa = b"".join(g.tek_policy(t) for t in teks) + g.gw_policy(False)
         kd = b"".join(group_bag(PROTO_ESP, struct.pack(">I", t["spi"]),
-                                [wrapped(kwk, kwa, t["keymat"])]) for t in g.teks)
+                                [wrapped(kwk, kwa, t["keymat"])]) for t in teks)
         items = [(P_GSA, gsa), (P_KD, kd)]
-        if "old" in deletes:
-            spis = b"".join(struct.pack(">I", t["spi"]) for t in old)
-            items.append((P_D, struct.pack(">BBH", PROTO_ESP, 4, len(old)) + spis))
-        emit(self.out, event="new_teks", teks=[{"spi": t["spi"], "keymat": t["keymat"].hex()}
-                                               for t in g.teks])
+        if delete:
+            spis = b"".join(struct.pack(">I", t["spi"]) for t in delete)
+            items.append((P_D, struct.pack(">BBH", PROTO_ESP, 4, len(delete)) + spis))
         return items
 
-    def act(self, action, member):
+    def new_teks_items(self, kwk, kwa, deletes=(), commit=True):
+        old = self.group.teks
+        teks = self.rotate_teks(commit)
+        return self.teks_items(teks, kwk, kwa, old if "old" in deletes else ())
+
+    def rekey_dest(self, members):
+        """Where a GSA_REKEY goes: every member by unicast, or the rekey SA's
+        multicast group (rekey_multicast)."""
+        if self.cfg.get("rekey_multicast"):
+            dst = self.cfg.get("rekey", {}).get("dst", ["239.1.1.1", "239.1.1.1", 17, 848, 848])
+            return [(dst[0], dst[3])]
+        return [m.peer for m in members]
+
+    def act(self, action, members):
         g = self.group
         _, gsk_w = g.rk_crypto()
-        peer = member.peer
+        out = []   # (message, destination)
         if action in ("rekey", "rekey_delete_old"):
             items = self.new_teks_items(gsk_w, g.rk_kwa,
                                         ("old",) if action == "rekey_delete_old" else ())
             msg = self.rekey_message(items)
             self.sent["last_rekey"] = msg
+            out = [(msg, d) for d in self.rekey_dest(members)]
+        elif action == "delete_old":
+            # the TEKs before the last rekey, deleted by a GSA_REKEY of their own
+            old = self.sent.get("previous_teks", [])
+            items = [(P_D, struct.pack(">BBH", PROTO_ESP, 4, len(old)) +
+                      b"".join(struct.pack(">I", t["spi"]) for t in old))]
+            out = [(self.rekey_message(items), d) for d in self.rekey_dest(members)]
         elif action == "replay":
-            msg = self.sent["last_rekey"]
+            out = [(self.sent["last_rekey"], d) for d in self.rekey_dest(members)]
         elif action == "stale":
             # below GSA_INITIAL_MESSAGE_ID (or, without one, an old ID)
             old = g.initial_msgid - 1 if g.initial_msgid else max(0, g.rk_msgid - 2)
-            msg = self.rekey_message(self.new_teks_items(gsk_w, g.rk_kwa), msgid=old)
+            msg = self.rekey_message(self.new_teks_items(gsk_w, g.rk_kwa, commit=False),
+                                     msgid=old)
+            out = [(msg, d) for d in self.rekey_dest(members)]
         elif action in ("bad_signature", "bad_icv", "malformed"):
-            msg = self.rekey_message(self.new_teks_items(gsk_w, g.rk_kwa), fault=action)
+            msg = self.rekey_message(self.new_teks_items(gsk_w, g.rk_kwa, commit=False),
+                                     fault=action)
+            out = [(msg, d) for d in self.rekey_dest(members)]
         elif action == "new_rekey_sa":
             # a new rekey SA, its keys under the current GSK_w; messages
             # under it count from message ID 0 (2.4.1.3)
@@ -526,18 +563,24 @@ class KeyServer:
             msg = self.rekey_message([(P_GSA, gsa), (P_KD, kd)])
             g.rk_spi, g.rk_keymat, g.rk_msgid = new_spi, new_km, 0
             emit(self.out, event="new_rekey_sa", spi=new_spi.hex(), keymat=new_km.hex())
+            out = [(msg, d) for d in self.rekey_dest(members)]
         elif action == "inband_rekey":
-            items = self.new_teks_items(member.gsk_w, member.kwa)
-            msg = member.inband(items)
+            # the same new TEKs to each member, wrapped under its own IKE SA
+            teks = self.rotate_teks()
+            out = [(m.inband(self.teks_items(teks, m.gsk_w, m.kwa)), m.peer) for m in members]
         elif action == "inband_delete_all":
-            msg = member.inband([(P_D, struct.pack(">BBH", PROTO_ESP, 4, 1) + bytes(4))])
+            out = [(m.inband([(P_D, struct.pack(">BBH", PROTO_ESP, 4, 1) + bytes(4))]), m.peer)
+                   for m in members]
         elif action == "exclude":
             msg = self.rekey_message([(P_D, struct.pack(">BBH", PROTO_ESP, 4, 1) + bytes(4)),
                                       (P_D, struct.pack(">BBH", PROTO_GIKE, 16, 1) + bytes(16))])
+            out = [(msg, m.peer) for m in members]
         else:
             raise ValueError(action)
-        self.sock.sendto(msg, peer)
-        emit(self.out, event="sent", action=action, length=len(msg))
+        for msg, dest in out:
+            self.sock.sendto(msg, dest)
+        emit(self.out, event="sent", action=action, length=len(out[0][0]) if out else 0,
+             to=[f"{d[0]}:{d[1]}" for _, d in out], msgid=g.rk_msgid)
 
     def handle(self, msg, peer):
         if len(msg) < 28:
@@ -563,11 +606,29 @@ class KeyServer:
         if resp:
             self.sock.sendto(resp, peer)
 
+    def control(self):
+        """Actions appended to the control file since the last look: one a
+        line, a name ("rekey") or JSON {"action": ..., "to": "address"}."""
+        path = self.cfg.get("control")
+        if not path or not os.path.exists(path):
+            return []
+        with open(path) as f:
+            lines = f.read().split("\n")
+        done = lines[:-1]   # a line without its newline is still being written
+        new, self.control_seen = done[self.control_seen:], len(done)
+        acts = []
+        for line in new:
+            line = line.strip()
+            if line:
+                acts.append(json.loads(line) if line.startswith("{") else {"action": line})
+        return acts
+
     def run(self, duration):
         emit(self.out, event="listening", port=self.sock.getsockname()[1])
         script = list(self.cfg.get("script", []))
         gap = self.cfg.get("script_gap", 0.3)
         end, next_at = time.time() + duration, None
+        self.control_seen = 0
         while time.time() < end:
             self.sock.settimeout(0.05)
             try:
@@ -579,8 +640,11 @@ class KeyServer:
                 if next_at is None:
                     next_at = time.time() + gap
                 elif time.time() >= next_at:
-                    self.act(script.pop(0), self.members[-1])
+                    self.act(script.pop(0), self.members)
                     next_at = time.time() + gap
+            for a in self.control():
+                to = [m for m in self.members if not a.get("to") or m.peer[0] == a["to"]]
+                self.act(a["action"], to)
         emit(self.out, event="done")
 
 
