@@ -8,7 +8,7 @@
  */
 #include <netinet/in.h>
 
-#include "parse_private.h"
+#include "worker_private.h"
 
 /* Neighbour discovery (RFC 4861): router solicitation and advertisement,
  * neighbour solicitation and advertisement, redirect. */

@@ -12,18 +12,6 @@
 
 #include "worker_private.h"
 
-/* l2_len and l3_len in one store: a byte store to the first, then a
- * read-modify-write of the second, would stall on store forwarding. */
-static inline void
-worker_set_l2l3(struct rte_mbuf *m, uint64_t l2, uint64_t l3)
-{
-	const uint64_t mask =
-	    rte_mbuf_tx_offload(RTE_LEN2MASK(RTE_MBUF_L2_LEN_BITS, uint64_t),
-				RTE_LEN2MASK(RTE_MBUF_L3_LEN_BITS, uint64_t), 0, 0, 0, 0, 0);
-
-	m->tx_offload = (m->tx_offload & ~mask) | rte_mbuf_tx_offload(l2, l3, 0, 0, 0, 0, 0);
-}
-
 /* An ARP frame (ARP at @p l2) for the box's address @p own (request or
  * reply): punted. */
 static inline int

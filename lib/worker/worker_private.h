@@ -166,6 +166,18 @@ struct gvpn_worker {
 	struct flow_front_set front[FRONT_SETS];
 };
 
+/* l2_len and l3_len in one store: a byte store to the first, then a
+ * read-modify-write of the second, would stall on store forwarding. */
+static inline void
+worker_set_l2l3(struct rte_mbuf *m, uint64_t l2, uint64_t l3)
+{
+	const uint64_t mask =
+	    rte_mbuf_tx_offload(RTE_LEN2MASK(RTE_MBUF_L2_LEN_BITS, uint64_t),
+				RTE_LEN2MASK(RTE_MBUF_L3_LEN_BITS, uint64_t), 0, 0, 0, 0, 0);
+
+	m->tx_offload = (m->tx_offload & ~mask) | rte_mbuf_tx_offload(l2, l3, 0, 0, 0, 0, 0);
+}
+
 /* Transmit what fits, count and free the rest. */
 static inline void
 worker_tx(struct gvpn_worker *w, uint16_t port, uint16_t port_idx, struct rte_mbuf *pkts[],
