@@ -217,6 +217,8 @@ put(struct ikev2_buf *b, const void *data, size_t len)
 		b->overflow = 1;
 		return;
 	}
+	if (len == 0)
+		return; /* data may be NULL then */
 	memcpy(b->data + b->len, data, len);
 	b->len += len;
 }

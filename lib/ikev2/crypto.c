@@ -339,7 +339,8 @@ ikev2_sk_seal(const struct ikev2_sa *sa, int initiator, const struct ikev2_hdr *
 	 * bytes per message are under one key for all practical purposes */
 	if (RAND_bytes(iv, e->iv_len) != 1)
 		return -EIO;
-	memmove(ct, chain, chain_len);
+	if (chain_len != 0)
+		memmove(ct, chain, chain_len);
 	memset(ct + chain_len, 0, pad);
 	ct[chain_len + pad] = (uint8_t)pad;
 	if (e->id == IKEV2_ENCR_AES_GCM_16) {

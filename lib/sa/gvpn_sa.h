@@ -116,13 +116,16 @@ static inline int
 gvpn_selector_match(const struct gvpn_selector *s, uint32_t src, uint32_t dst, uint8_t proto,
 		    uint16_t sport, uint16_t dport)
 {
-	uint32_t sm = gvpn_prefix_mask(s->src.len);
-	uint32_t dm = gvpn_prefix_mask(s->dst.len);
+	uint32_t sm, dm;
 
-	return s->af != GVPN_AF_IPV6 && ((src ^ s->src.addr) & sm) == 0 &&
-	       ((dst ^ s->dst.addr) & dm) == 0 && (s->proto == 0 || s->proto == proto) &&
-	       sport >= s->sport_lo && sport <= s->sport_hi && dport >= s->dport_lo &&
-	       dport <= s->dport_hi;
+	if (s->af == GVPN_AF_IPV6)
+		return 0; /* its lengths are IPv6's: no IPv4 mask */
+	sm = gvpn_prefix_mask(s->src.len);
+	dm = gvpn_prefix_mask(s->dst.len);
+
+	return ((src ^ s->src.addr) & sm) == 0 && ((dst ^ s->dst.addr) & dm) == 0 &&
+	       (s->proto == 0 || s->proto == proto) && sport >= s->sport_lo &&
+	       sport <= s->sport_hi && dport >= s->dport_lo && dport <= s->dport_hi;
 }
 
 /** Does an IPv6 (or either-family) selector match a packet's fields

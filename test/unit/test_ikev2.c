@@ -31,7 +31,8 @@ msg_with(uint8_t *b, uint8_t first, const uint8_t *chain, size_t len)
 	b[17] = IKEV2_VERSION;
 	b[18] = IKEV2_EXCH_IKE_SA_INIT;
 	b[19] = IKEV2_FLAG_RESPONSE;
-	memcpy(b + IKEV2_HDR_LEN, chain, len);
+	if (len != 0)
+		memcpy(b + IKEV2_HDR_LEN, chain, len);
 	ikev2_set32(b + 24, (uint32_t)(IKEV2_HDR_LEN + len));
 	return IKEV2_HDR_LEN + len;
 }

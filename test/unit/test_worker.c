@@ -1758,6 +1758,7 @@ test_ipv6_fragmented_before_encryption(void **state)
 	gvpn_ctrl_free(c);
 	gvpn_worker_free(w);
 	gvpn_esp_sa_free(peer_sa);
+	gvpn_esp_lcore_free(peer);
 
 	/* "icmp" under MTU 1300: (1300 - 72) & ~3 less 2 = 1226 fit */
 	v6_sa_worker(1300, 0x6306, &cfg, &w, &c, &peer, &peer_sa, &st);
