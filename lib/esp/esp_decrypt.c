@@ -108,6 +108,73 @@ outer6_check(const struct rte_mbuf *m, uint32_t l2, uint32_t *l3, uint32_t *olen
 	return 0;
 }
 
+/*
+ * Padding bytes 1, 2, 3, ... (RFC 4303 section 2.4): @p pad of them end
+ * before the Pad Length byte at ct[clen - 2]. Up to 15 of them, all a
+ * 16-byte block can need, are checked at once: the 16 bytes in front of
+ * the Pad Length byte, as two words, against a window of pad_want under a
+ * window of pad_care (the window at @p pad holds 1..pad in its last pad
+ * lanes, cared for). Those 16 bytes start at most 16 before the payload,
+ * in the ESP header, IV and outer header. Longer padding, which a peer may
+ * send, is checked byte by byte.
+ */
+static const uint8_t pad_want[32] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  0,  0,  0,  0,  0,  0,
+    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+};
+static const uint8_t pad_care[32] = {
+    0,	  0,	0,    0,    0,	  0,	0,    0,    0,	  0,	0,    0,    0,	  0,	0,    0,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+};
+
+static inline int
+pad_ok(const uint8_t *ct, uint32_t clen, uint32_t pad)
+{
+	if (likely(pad < 16)) {
+		const uint8_t *p = ct + clen - 2 - 16;
+		uint64_t d0, d1, w0, w1, c0, c1;
+
+		memcpy(&d0, p, 8);
+		memcpy(&d1, p + 8, 8);
+		memcpy(&w0, pad_want + pad, 8);
+		memcpy(&w1, pad_want + pad + 8, 8);
+		memcpy(&c0, pad_care + pad, 8);
+		memcpy(&c1, pad_care + pad + 8, 8);
+		return (((d0 ^ w0) & c0) | ((d1 ^ w1) & c1)) == 0;
+	}
+	for (uint32_t i = 0; i < pad; i++)
+		if (ct[clen - 2 - pad + i] != (uint8_t)(i + 1))
+			return 0;
+	return 1;
+}
+
+/*
+ * The trailer of a payload whose ICV was good: padding, next header and,
+ * where the SA stamps (@p ddd, per instance), the delay-detection stamp;
+ * without one the next header must be the inner family's @p nh_inner.
+ * Returns 0 with the inner packet's offset in @p off and the payload's
+ * length up to the padding in @p ilen, or the drop reason + 1.
+ */
+static inline __attribute__((always_inline)) int
+esp_trailer(const struct gvpn_esp_sa *sa, const uint8_t *ct, uint32_t clen, const int ddd,
+	    const uint8_t nh_inner, uint32_t *ilen, uint32_t *off)
+{
+	const uint32_t pad = ct[clen - 2];
+	const uint8_t nh = ct[clen - 1];
+
+	if (pad + 2 > clen || !pad_ok(ct, clen, pad))
+		return GVPN_ESP_DROP_BAD_PAD + 1;
+	if (nh == ESP_NH_DUMMY)
+		return GVPN_ESP_DROP_DUMMY + 1;
+	*ilen = clen - 2 - pad;
+	if (ddd)
+		return sa->ddd_check(sa, ct, *ilen, nh, off);
+	if (nh != nh_inner)
+		return GVPN_ESP_DROP_BAD_NEXT_HDR + 1;
+	*off = 0;
+	return 0;
+}
+
 /* IPv4 SA: returns 0 and fills @p op, or the drop reason + 1. */
 static inline int
 esp_check_one(const struct gvpn_esp_sa_state *st, struct rte_mbuf *m, struct gvpn_crypto_op *op)
@@ -139,12 +206,12 @@ esp_check_one(const struct gvpn_esp_sa_state *st, struct rte_mbuf *m, struct gvp
 	m->pkt_len = m->data_len;
 
 	elen = olen - ihl;
-	if (elen < sizeof(*esp) + sa->iv_len + sa->icv_len + sa->block_mask + 1u)
+	if (elen < sa->esp_min)
 		return GVPN_ESP_DROP_SHORT + 1;
 	esp = (struct esp_hdr *)((uint8_t *)out + ihl);
 	if (esp->spi != sa->spi)
 		return GVPN_ESP_DROP_BAD_SPI + 1;
-	clen = elen - (uint32_t)sizeof(*esp) - sa->iv_len - sa->icv_len;
+	clen = elen - sa->esp_ovh;
 	if ((clen & sa->block_mask) != 0)
 		return GVPN_ESP_DROP_BAD_LEN + 1;
 
@@ -160,27 +227,17 @@ esp_check_one(const struct gvpn_esp_sa_state *st, struct rte_mbuf *m, struct gvp
 }
 
 /* IPv4 SA, after a good ICV: trailer and inner header checks, then strip. */
-static inline int
-esp_decap_one(struct gvpn_esp_sa_state *st, struct rte_mbuf *m, const struct gvpn_crypto_op *op)
+static inline __attribute__((always_inline)) int
+esp_decap_one(struct gvpn_esp_sa_state *st, struct rte_mbuf *m, const struct gvpn_crypto_op *op,
+	      const int ddd)
 {
 	const uint32_t l2 = m->l2_len;
-	const uint8_t *ct = op->data;
-	const uint32_t clen = op->data_len;
 	struct rte_ipv4_hdr *in;
-	uint32_t pad = ct[clen - 2], ilen, tlen, hdr, off, ecn, ecn_out;
+	uint32_t ilen, tlen, hdr, off, ecn, ecn_out;
 	uint8_t *start;
 	int why;
 
-	if (pad + 2 > clen)
-		return GVPN_ESP_DROP_BAD_PAD + 1;
-	for (uint32_t i = 0; i < pad; i++)
-		if (ct[clen - 2 - pad + i] != (uint8_t)(i + 1))
-			return GVPN_ESP_DROP_BAD_PAD + 1;
-	if (ct[clen - 1] == ESP_NH_DUMMY)
-		return GVPN_ESP_DROP_DUMMY + 1;
-	ilen = clen - 2 - pad;
-	/* Next header, and the delay-detection stamp where the SA has one. */
-	why = st->sa->ddd_check(st->sa, ct, ilen, ct[clen - 1], &off);
+	why = esp_trailer(st->sa, op->data, op->data_len, ddd, ESP_NH_IPV4, &ilen, &off);
 	if (why != 0)
 		return why;
 	ilen -= off;
@@ -255,12 +312,12 @@ esp_check_one6(const struct gvpn_esp_sa_state *st, struct rte_mbuf *m, struct gv
 	m->pkt_len = m->data_len;
 
 	elen = olen - l3;
-	if (elen < sizeof(*esp) + sa->iv_len + sa->icv_len + sa->block_mask + 1u)
+	if (elen < sa->esp_min)
 		return GVPN_ESP_DROP_SHORT + 1;
 	esp = rte_pktmbuf_mtod_offset(m, struct esp_hdr *, l2 + l3);
 	if (esp->spi != sa->spi)
 		return GVPN_ESP_DROP_BAD_SPI + 1;
-	clen = elen - (uint32_t)sizeof(*esp) - sa->iv_len - sa->icv_len;
+	clen = elen - sa->esp_ovh;
 	if ((clen & sa->block_mask) != 0)
 		return GVPN_ESP_DROP_BAD_LEN + 1;
 
@@ -279,26 +336,17 @@ esp_check_one6(const struct gvpn_esp_sa_state *st, struct rte_mbuf *m, struct gv
  * IPv6 (version, payload length within the payload, the traffic class's
  * ECN bits merged per RFC 6040), and what is stripped in front the outer
  * IPv6 header with its extension headers, the ESP header, IV and stamp. */
-static inline int
-esp_decap_one6(struct gvpn_esp_sa_state *st, struct rte_mbuf *m, const struct gvpn_crypto_op *op)
+static inline __attribute__((always_inline)) int
+esp_decap_one6(struct gvpn_esp_sa_state *st, struct rte_mbuf *m, const struct gvpn_crypto_op *op,
+	       const int ddd)
 {
 	const uint32_t l2 = m->l2_len;
-	const uint8_t *ct = op->data;
-	const uint32_t clen = op->data_len;
 	struct rte_ipv6_hdr *in;
-	uint32_t pad = ct[clen - 2], ilen, tlen, hdr, off, ecn, ecn_out;
+	uint32_t ilen, tlen, hdr, off, ecn, ecn_out;
 	uint8_t *start;
 	int why;
 
-	if (pad + 2 > clen)
-		return GVPN_ESP_DROP_BAD_PAD + 1;
-	for (uint32_t i = 0; i < pad; i++)
-		if (ct[clen - 2 - pad + i] != (uint8_t)(i + 1))
-			return GVPN_ESP_DROP_BAD_PAD + 1;
-	if (ct[clen - 1] == ESP_NH_DUMMY)
-		return GVPN_ESP_DROP_DUMMY + 1;
-	ilen = clen - 2 - pad;
-	why = st->sa->ddd_check(st->sa, ct, ilen, ct[clen - 1], &off);
+	why = esp_trailer(st->sa, op->data, op->data_len, ddd, ESP_NH_IPV6, &ilen, &off);
 	if (why != 0)
 		return why;
 	ilen -= off;
@@ -359,7 +407,7 @@ esp_check_run(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 /* After crypto: operations [first, end) of @p b, all of @p st's SA. */
 static inline __attribute__((always_inline)) void
 esp_open_run(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rte_mbuf *pkts[],
-	     uint16_t first, uint16_t end, struct esp_burst *b, const int v6)
+	     uint16_t first, uint16_t end, struct esp_burst *b, const int v6, const int ddd)
 {
 	for (uint16_t k = first; k < end; k++) {
 		struct rte_mbuf *m = pkts[b->op_pkt[k]];
@@ -370,8 +418,8 @@ esp_open_run(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rte
 		else if (lc->status[k] != GVPN_CRYPTO_OK)
 			why = GVPN_ESP_DROP_CRYPTO + 1;
 		else
-			why = v6 ? esp_decap_one6(st, m, &lc->ops[k])
-				 : esp_decap_one(st, m, &lc->ops[k]);
+			why = v6 ? esp_decap_one6(st, m, &lc->ops[k], ddd)
+				 : esp_decap_one(st, m, &lc->ops[k], ddd);
 		if (why != 0)
 			esp_drop(lc, b, m, st, (enum gvpn_esp_drop)(why - 1));
 		else
@@ -379,25 +427,31 @@ esp_open_run(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rte
 	}
 }
 
-/* One instance of each step per family. */
-#define DECAP_INSTANCE(name, run, v6)                                                              \
+/* One instance of each step per family, and of the opening per stamp:
+ * an SA without delay detection checks its next header inline. */
+#define DECAP_INSTANCE(name, run, ...)                                                             \
 	static void name(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st,                  \
 			 struct rte_mbuf *pkts[], uint16_t first, uint16_t end,                    \
 			 struct esp_burst *b)                                                      \
 	{                                                                                          \
-		run(lc, st, pkts, first, end, b, v6);                                              \
+		run(lc, st, pkts, first, end, b, __VA_ARGS__);                                     \
 	}
 DECAP_INSTANCE(check4, esp_check_run, 0)
-DECAP_INSTANCE(open4, esp_open_run, 0)
 DECAP_INSTANCE(check6, esp_check_run, 1)
-DECAP_INSTANCE(open6, esp_open_run, 1)
+DECAP_INSTANCE(open4, esp_open_run, 0, 0)
+DECAP_INSTANCE(open6, esp_open_run, 1, 0)
+DECAP_INSTANCE(open4_ddd, esp_open_run, 0, 1)
+DECAP_INSTANCE(open6_ddd, esp_open_run, 1, 1)
 #undef DECAP_INSTANCE
 
 void
 esp_decap_select(struct gvpn_esp_sa *sa)
 {
-	sa->decap_check = sa->af == GVPN_AF_IPV6 ? check6 : check4;
-	sa->decap_open = sa->af == GVPN_AF_IPV6 ? open6 : open4;
+	static const esp_decap_fn open[2][2] = {{open4, open4_ddd}, {open6, open6_ddd}};
+	const int v6 = sa->af == GVPN_AF_IPV6;
+
+	sa->decap_check = v6 ? check6 : check4;
+	sa->decap_open = open[v6][sa->ddd_len != 0];
 }
 
 uint16_t

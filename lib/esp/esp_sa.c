@@ -152,6 +152,8 @@ gvpn_esp_sa_create(struct gvpn_esp_lcore *lc, const struct gvpn_esp_sa_conf *con
 	sa->iv_len = (uint8_t)gvpn_cipher_iv_len(conf->xform.cipher);
 	sa->icv_len = (uint8_t)gvpn_xform_icv_len(&conf->xform);
 	sa->block_mask = (uint8_t)(gvpn_cipher_block(conf->xform.cipher) - 1);
+	sa->esp_ovh = (uint8_t)(sizeof(struct esp_hdr) + sa->iv_len + sa->icv_len);
+	sa->esp_min = (uint8_t)(sa->esp_ovh + sa->block_mask + 1u);
 	sa->ttl = conf->ttl;
 	sa->af = conf->af;
 	sa->inner_nh = conf->af == GVPN_AF_IPV6 ? ESP_NH_IPV6 : ESP_NH_IPV4;

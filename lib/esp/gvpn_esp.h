@@ -164,6 +164,8 @@ struct gvpn_esp_sa {
 	uint16_t df_set;  /**< network order: flag bits forced on */
 	uint8_t af;	  /**< enum gvpn_af: IPv4 or IPv6 */
 	uint8_t inner_nh; /**< next header of the inner packet: 4 or 41 */
+	uint8_t esp_ovh;  /**< ESP header + IV + ICV bytes around the ciphertext */
+	uint8_t esp_min;  /**< shortest ESP packet: esp_ovh + one block */
 	/** Write the IV of the next packet; chosen once by the cipher. */
 	void (*gen_iv)(struct gvpn_esp_sa_state *st, struct gvpn_rng *rng, uint8_t *iv);
 	/* Delivery delay detection (R23), chosen once by replay_window_s. */
