@@ -25,9 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <ifaddrs.h>
-#include <net/if.h>
-
 #include <linux/sock_diag.h>
 
 #include <openssl/rand.h>
@@ -35,8 +32,6 @@
 #include "gvpn_common.h"
 #include "gvpn_gikev2_client.h"
 
-/* Socket receive buffer asked for: some milliseconds of a flood between polls. */
-#define RX_SOCKBUF (4 << 20)
 /* Re-registration after an exclusion: this much, plus up to as much again at random. */
 #define EXCLUDED_DELAY_MS 2000
 
@@ -74,42 +69,10 @@ struct gikev2_client {
 	uint8_t buf[IKEV2_MSG_MAX];
 };
 
-static socklen_t
-addr_len(const union gdoi_sockaddr *a)
-{
-	return a->sa.sa_family == AF_INET6 ? sizeof(a->in6) : sizeof(a->in);
-}
-
-static int
-addr_equal(const union gdoi_sockaddr *a, const union gdoi_sockaddr *b)
-{
-	if (a->sa.sa_family != b->sa.sa_family)
-		return 0;
-	if (a->sa.sa_family == AF_INET6)
-		return a->in6.sin6_port == b->in6.sin6_port &&
-		       memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) == 0;
-	return a->in.sin_port == b->in.sin_port && a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
-}
-
-static const char *
-addr_name(const union gdoi_sockaddr *a, char *buf, size_t len)
-{
-	char h[INET6_ADDRSTRLEN] = "?";
-
-	if (a->sa.sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &a->in6.sin6_addr, h, sizeof(h));
-		snprintf(buf, len, "[%s]:%u", h, ntohs(a->in6.sin6_port));
-	} else {
-		inet_ntop(AF_INET, &a->in.sin_addr, h, sizeof(h));
-		snprintf(buf, len, "%s:%u", h, ntohs(a->in.sin_port));
-	}
-	return buf;
-}
-
 static const char *
 server_name(const struct gikev2_client *c, char *buf, size_t len)
 {
-	return addr_name(&c->conf.servers[c->server], buf, len);
+	return gdoi_sockaddr_name(&c->conf.servers[c->server], buf, len);
 }
 
 static void __attribute__((format(printf, 3, 4)))
@@ -144,76 +107,17 @@ has_keys(const struct gikev2_client *c)
 
 /* --- sockets --- */
 
+/* The group's socket, bound to the local address. @return 0, or -1 with
+ * errno set (EADDRNOTAVAIL: the address is not assigned on the host). */
 static int
 sock_open(struct gikev2_client *c)
 {
-	int af = c->conf.local.sa.sa_family, on = 1, sz = RX_SOCKBUF;
-	int fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = gdoi_udp_open(&c->conf.local, &c->bound);
 
 	if (fd < 0)
 		return -1;
-	if ((af == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0) ||
-	    bind(fd, &c->conf.local.sa, addr_len(&c->conf.local)) != 0) {
-		int err = errno;
-
-		close(fd);
-		errno = err;
-		return -1;
-	}
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	if (getsockname(fd, &c->bound.sa, &(socklen_t){sizeof(c->bound)}) != 0)
-		c->bound = c->conf.local;
 	c->fd = fd;
 	return 0;
-}
-
-static unsigned int
-ifindex_of6(const struct in6_addr *a)
-{
-	struct ifaddrs *ifs, *i;
-	unsigned int idx = 0;
-
-	if (IN6_IS_ADDR_UNSPECIFIED(a) || getifaddrs(&ifs) != 0)
-		return 0;
-	for (i = ifs; i != NULL && idx == 0; i = i->ifa_next)
-		if (i->ifa_addr != NULL && i->ifa_addr->sa_family == AF_INET6 &&
-		    memcmp(&((const struct sockaddr_in6 *)(const void *)i->ifa_addr)->sin6_addr, a,
-			   16) == 0)
-			idx = if_nametoindex(i->ifa_name);
-	freeifaddrs(ifs);
-	return idx;
-}
-
-/* A socket in multicast group @p g on the member's address. -1: errno. */
-static int
-mcast_open(const struct gikev2_client *c, const union gdoi_sockaddr *g)
-{
-	int af = g->sa.sa_family, on = 1, err, sz = RX_SOCKBUF, joined = -1;
-	int fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	struct ip_mreqn mr = {.imr_multiaddr = g->in.sin_addr,
-			      .imr_address = c->conf.local.in.sin_addr};
-	struct ipv6_mreq mr6 = {.ipv6mr_multiaddr = g->in6.sin6_addr};
-
-	if (fd < 0)
-		return -1;
-	if (af == AF_INET6)
-		mr6.ipv6mr_interface = ifindex_of6(&c->conf.local.in6.sin6_addr);
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == 0 &&
-	    (af != AF_INET6 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == 0) &&
-	    bind(fd, &g->sa, addr_len(g)) == 0)
-		joined = af == AF_INET6
-			     ? setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr6, sizeof(mr6))
-			     : setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr));
-	if (joined == 0) {
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0)
-			(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-		return fd;
-	}
-	err = errno;
-	close(fd);
-	errno = err;
-	return -1;
 }
 
 /* The rekey SA's destination when it is one multicast address of the
@@ -255,25 +159,26 @@ mcast_follow(struct gikev2_client *c)
 	char name[GDOI_ADDR_NAME_MAX];
 	int has = rekey_mgroup(c, &want);
 
-	if (c->mfd >= 0 && has && addr_equal(&want, &c->mgroup))
+	if (c->mfd >= 0 && has && gdoi_sockaddr_equal(&want, &c->mgroup))
 		return;
 	if (c->mfd >= 0) {
 		close(c->mfd);
 		c->mfd = -1;
-		logf_(c, 6, "left multicast group %s", addr_name(&c->mgroup, name, sizeof(name)));
+		logf_(c, 6, "left multicast group %s",
+		      gdoi_sockaddr_name(&c->mgroup, name, sizeof(name)));
 	}
 	if (!has)
 		return;
 	c->mgroup = want;
-	c->mfd = mcast_open(c, &want);
+	c->mfd = gdoi_mcast_open(&want, &c->conf.local);
 	if (c->mfd < 0) {
 		c->mjoin_failures++;
 		logf_(c, 4, "multicast group %s not joined (%s): rekeys by unicast only",
-		      addr_name(&want, name, sizeof(name)), strerror(errno));
+		      gdoi_sockaddr_name(&want, name, sizeof(name)), strerror(errno));
 		return;
 	}
 	logf_(c, 6, "joined multicast group %s for GSA_REKEY",
-	      addr_name(&want, name, sizeof(name)));
+	      gdoi_sockaddr_name(&want, name, sizeof(name)));
 }
 
 /* --- messages --- */
@@ -308,7 +213,7 @@ trace(struct gikev2_client *c, int out, const union gdoi_sockaddr *peer, const u
 
 	if (!c->debug)
 		return;
-	addr_name(peer, a, sizeof(a));
+	gdoi_sockaddr_name(peer, a, sizeof(a));
 	if (len < IKEV2_HDR_LEN) {
 		logf_(c, 6, "debug: %s %s: %zu bytes, shorter than an IKE header",
 		      out ? "out to" : "in from", a, len);
@@ -331,7 +236,7 @@ send_bytes(struct gikev2_client *c, const uint8_t *b, size_t len)
 	const union gdoi_sockaddr *s = &c->conf.servers[c->server];
 
 	trace(c, 1, s, b, len);
-	if (c->fd >= 0 && sendto(c->fd, b, len, 0, &s->sa, addr_len(s)) < 0)
+	if (c->fd >= 0 && sendto(c->fd, b, len, 0, &s->sa, gdoi_sockaddr_len(s)) < 0)
 		logf_(c, 4, "send to key server: %s", strerror(errno));
 }
 
@@ -386,7 +291,7 @@ servers_remap(struct gikev2_client *c, const struct gikev2_client_conf *n)
 	memset(c->srv, 0, sizeof(c->srv));
 	for (unsigned int i = 0; i < n->n_servers; i++)
 		for (unsigned int j = 0; j < c->conf.n_servers; j++)
-			if (addr_equal(&n->servers[i], &c->conf.servers[j])) {
+			if (gdoi_sockaddr_equal(&n->servers[i], &c->conf.servers[j])) {
 				c->srv[i] = old[j];
 				break;
 			}
@@ -666,7 +571,7 @@ datagram(struct gikev2_client *c, const uint8_t *b, size_t n, const union gdoi_s
 	/* GSA_REKEY from anywhere (its keys and signature authenticate it);
 	 * the rest only from the key server being talked to */
 	if (!(n > 18 && b[18] == IKEV2_EXCH_GSA_REKEY) &&
-	    !addr_equal(from, &c->conf.servers[c->server])) {
+	    !gdoi_sockaddr_equal(from, &c->conf.servers[c->server])) {
 		c->rx_not_key_server++;
 		return;
 	}
@@ -877,7 +782,7 @@ gikev2_client_info(const struct gikev2_client *c, uint64_t now, struct gikev2_cl
 	out->rx_not_key_server = c->rx_not_key_server;
 	out->rx_polls_full = c->rx_polls_full;
 	if (c->mfd >= 0)
-		addr_name(&c->mgroup, out->push_group, sizeof(out->push_group));
+		gdoi_sockaddr_name(&c->mgroup, out->push_group, sizeof(out->push_group));
 	out->push_group_failures = c->mjoin_failures;
 	out->ike_state = m->ike.state;
 	memcpy(out->ike_spi_i, m->ike.spi_i, 8);
@@ -898,7 +803,7 @@ gikev2_client_info(const struct gikev2_client *c, uint64_t now, struct gikev2_cl
 		const struct server_state *s = &c->srv[i];
 		struct gdoi_server_info *o = &out->servers[i];
 
-		addr_name(&c->conf.servers[i], o->addr, sizeof(o->addr));
+		gdoi_sockaddr_name(&c->conf.servers[i], o->addr, sizeof(o->addr));
 		o->status = server_status(c, i);
 		o->failed_at = s->failed_at;
 		o->registered_at = s->registered_at;
@@ -906,7 +811,7 @@ gikev2_client_info(const struct gikev2_client *c, uint64_t now, struct gikev2_cl
 		o->registrations = s->registrations;
 		memcpy(o->error, s->error, sizeof(o->error));
 	}
-	addr_name(c->fd >= 0 ? &c->bound : &c->conf.local, out->local, sizeof(out->local));
+	gdoi_sockaddr_name(c->fd >= 0 ? &c->bound : &c->conf.local, out->local, sizeof(out->local));
 	out->local_bound = c->fd >= 0;
 	out->registered_at = c->registered_at;
 	out->pushed_at = c->pushed_at;
