@@ -42,6 +42,9 @@ struct server_state {
 	char error[GDOI_SERVER_ERROR_MAX];
 };
 
+/* gikev2_client_leave(): where the leave stands */
+enum leave_step { LEAVE_NONE = 0, LEAVE_SENT, LEAVE_DELETE_SENT, LEAVE_DONE };
+
 struct gikev2_client {
 	struct gikev2_client_conf conf;
 	struct gikev2_client_conf next;
@@ -57,6 +60,7 @@ struct gikev2_client {
 	uint64_t rejoin_at; /* after an exclusion, 0: none */
 	uint32_t resend_gap;
 	uint8_t attempt_heard, heard_since_ok, excluded, got_policy;
+	uint8_t leave; /* enum leave_step */
 	int policy_rc;
 	uint64_t now; /* of the poll running: for the member's callbacks */
 	char last_error[GDOI_ERROR_MAX];
@@ -643,11 +647,119 @@ gikev2_client_start(struct gikev2_client *c, uint64_t now)
 	attempt(c, now);
 }
 
+/* --- leaving --- */
+
+/* The leave's next step once the member took what arrived: the answer to
+ * GSA_REGISTRATION brings the Delete of the IKE SA; the IKE SA gone (our
+ * Delete answered, or the key server's own) ends it. */
+static void
+leave_step(struct gikev2_client *c, uint64_t now)
+{
+	char name[GDOI_ADDR_NAME_MAX];
+
+	if (c->leave == LEAVE_SENT && !c->m.leaving) {
+		if (c->m.ike.state == IKEV2_ESTABLISHED && ikev2_delete(&c->m.ike) == 0) {
+			logf_(c, 6, "left the group; deleting the IKE SA");
+			c->leave = LEAVE_DELETE_SENT;
+			send_new(c, now);
+			return;
+		}
+		c->leave = LEAVE_DONE;
+	}
+	if (c->m.ike.state != IKEV2_ESTABLISHED && c->m.ike.state != IKEV2_DELETE_SENT &&
+	    c->leave != LEAVE_DONE) {
+		c->leave = LEAVE_DONE;
+		c->resend_at = 0;
+		logf_(c, 5, "left the group at key server %s", server_name(c, name, sizeof(name)));
+	}
+}
+
+/* While leaving: the key server's answers alone (GSA_REKEY is not taken). */
+static void
+leave_datagram(struct gikev2_client *c, const uint8_t *b, size_t n, const union gdoi_sockaddr *from,
+	       uint64_t now)
+{
+	size_t len, rl;
+	const uint8_t *out;
+
+	c->rx_datagrams++;
+	trace(c, 0, from, b, n);
+	if ((n > 18 && b[18] == IKEV2_EXCH_GSA_REKEY) ||
+	    !gdoi_sockaddr_equal(from, &c->conf.servers[c->server]))
+		return;
+	if (gikev2_input(&c->m, b, n, NULL) == 1 && (out = gikev2_out(&c->m, &len)) != NULL &&
+	    out != gikev2_request(&c->m, &rl))
+		send_bytes(c, out, len); /* a request of the key server's answered */
+	leave_step(c, now);
+}
+
+int
+gikev2_client_leave(struct gikev2_client *c, uint64_t now)
+{
+	char name[GDOI_ADDR_NAME_MAX];
+	int rc;
+
+	c->leave = LEAVE_DONE;
+	c->rekey_at = 0;
+	c->rejoin_at = 0;
+	c->next_attempt = 0;
+	c->resend_at = 0;
+	gikev2_rekey_sa_drop(&c->m);
+	mcast_follow(c); /* the rekey SA gone: its multicast group left */
+	if (c->fd < 0 || !c->m.ike_up)
+		return 0; /* no IKE SA: nothing to tell the key server on */
+	rc = gikev2_request(&c->m, &(size_t){0}) != NULL
+		 ? -EBUSY
+		 : gikev2_leave(&c->m, IKEV2_N_REGISTRATION_FAILED);
+	if (rc != 0) {
+		logf_(c, 5, "not leaving the group: %s",
+		      rc == -EBUSY ? "an exchange with the key server is under way"
+				   : strerror(-rc));
+		return 0;
+	}
+	logf_(c, 5, "leaving the group: GSA_REGISTRATION to key server %s",
+	      server_name(c, name, sizeof(name)));
+	c->leave = LEAVE_SENT;
+	send_new(c, now);
+	return 1;
+}
+
+int
+gikev2_client_leaving(const struct gikev2_client *c)
+{
+	return c->leave == LEAVE_SENT || c->leave == LEAVE_DELETE_SENT;
+}
+
+static void
+leave_poll(struct gikev2_client *c, uint64_t now)
+{
+	for (unsigned int i = 0; i < GDOI_RX_BUDGET && c->fd >= 0 && gikev2_client_leaving(c);
+	     i++) {
+		union gdoi_sockaddr from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(c->fd, c->buf, sizeof(c->buf), MSG_DONTWAIT, &from.sa, &fl);
+
+		if (n < 0)
+			break;
+		leave_datagram(c, c->buf, (size_t)n, &from, now);
+	}
+	if (gikev2_client_leaving(c) && c->resend_at != 0 && now >= c->resend_at) {
+		c->resend_gap *= 2;
+		send_request(c, now);
+	}
+}
+
 void
 gikev2_client_poll(struct gikev2_client *c, uint64_t now)
 {
 	unsigned int share = c->mfd >= 0 ? GDOI_RX_BUDGET / 2 : GDOI_RX_BUDGET;
-	int full = c->fd >= 0 ? receive_fd(c, c->fd, share, now) : 0;
+	int full;
+
+	if (c->leave != LEAVE_NONE) {
+		leave_poll(c, now);
+		return;
+	}
+	full = c->fd >= 0 ? receive_fd(c, c->fd, share, now) : 0;
 
 	if (c->mfd >= 0)
 		full |= receive_fd(c, c->mfd, GDOI_RX_BUDGET / 2, now);
