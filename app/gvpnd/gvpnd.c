@@ -64,6 +64,8 @@ RTE_LOG_REGISTER(gvpnd_logtype, gvpn.gvpnd, INFO);
 
 #define RX_DESC 1024
 #define TX_DESC 1024
+/* On an orderly stop, the key servers' answers to a leave are awaited this long. */
+#define LEAVE_WAIT_MS 1000
 
 static atomic_int stop;
 static atomic_int reload; /* SIGHUP: the control core re-reads the file */
@@ -787,6 +789,8 @@ run(struct app *a)
 	}
 	LOG(NOTICE, "stopping");
 	notify_systemd("STOPPING=1");
+	/* G-IKEv2 groups tell their key server they leave: at most a second */
+	gvpn_ctrl_leave(a->ctrl, LEAVE_WAIT_MS);
 	rte_eal_mp_wait_lcore();
 	return 0;
 }

@@ -877,6 +877,44 @@ gvpn_ctrl_group_register(struct gvpn_ctrl *c, uint8_t group)
 					      gvpn_ctrl_clock_ms());
 }
 
+int
+gvpn_ctrl_leave(struct gvpn_ctrl *c, unsigned int max_ms)
+{
+	uint64_t start = gvpn_ctrl_clock_ms(), now = start;
+	unsigned int waiting = 0;
+
+	for (uint8_t g = 0; g < c->conf.cfg->n_groups; g++) {
+		struct group *gr = &c->group[g];
+
+		if (gr->client != NULL && gr->proto->leave != NULL)
+			waiting += gr->proto->leave(gr->client, now) > 0;
+	}
+	while (waiting != 0 && now - start < max_ms) {
+		rte_delay_us_sleep(1000);
+		now = gvpn_ctrl_clock_ms();
+		waiting = 0;
+		for (uint8_t g = 0; g < c->conf.cfg->n_groups; g++) {
+			struct group *gr = &c->group[g];
+
+			if (gr->client == NULL || gr->proto->leave == NULL ||
+			    !gr->proto->leaving(gr->client))
+				continue;
+			gr->proto->poll(gr->client, now);
+			waiting += gr->proto->leaving(gr->client) != 0;
+		}
+	}
+	for (uint8_t g = 0; g < c->conf.cfg->n_groups; g++) {
+		struct group *gr = &c->group[g];
+
+		if (gr->client != NULL && gr->proto->leave != NULL &&
+		    gr->proto->leaving(gr->client))
+			LOG(NOTICE,
+			    "group %s: the key server did not answer the leave within %u ms",
+			    c->conf.cfg->groups[g].name, max_ms);
+	}
+	return (int)waiting;
+}
+
 void
 ctrl_group_stop(struct gvpn_ctrl *c, uint8_t g)
 {

@@ -218,6 +218,22 @@ gikev2_debug(void *client, int on)
 	gikev2_client_set_debug(x->client, on);
 }
 
+static int
+gikev2_leave_start(void *client, uint64_t now_ms)
+{
+	struct gikev2_ctx *x = client;
+
+	return gikev2_client_leave(x->client, now_ms);
+}
+
+static int
+gikev2_leaving(const void *client)
+{
+	const struct gikev2_ctx *x = client;
+
+	return gikev2_client_leaving(x->client);
+}
+
 const struct ctrl_proto_ops ctrl_gikev2_ops = {
     .name = "g-ikev2",
     .create = gikev2_create,
@@ -226,5 +242,7 @@ const struct ctrl_proto_ops ctrl_gikev2_ops = {
     .request = gikev2_ctrl_request,
     .reconf = gikev2_reconf,
     .debug = gikev2_debug,
+    .leave = gikev2_leave_start,
+    .leaving = gikev2_leaving,
     .free = gikev2_free,
 };

@@ -46,6 +46,11 @@ struct ctrl_proto_ops {
 	int (*reconf)(void *client);
 	/* Debug switch: log its messages in and out (headers only). */
 	void (*debug)(void *client, int on);
+	/* Leave the group before a stop (NULL: the protocol has no way to):
+	 * @return 1 while answers are awaited (poll it, ask leaving()), 0 when
+	 * there is nothing to wait for. Nothing but the leave runs after it. */
+	int (*leave)(void *client, uint64_t now_ms);
+	int (*leaving)(const void *client);
 	/* Stop it and free it: its socket closed, its keys wiped. */
 	void (*free)(void *client);
 };

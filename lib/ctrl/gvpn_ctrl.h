@@ -292,6 +292,14 @@ int gvpn_ctrl_group_clear(struct gvpn_ctrl *c, uint8_t group);
 int gvpn_ctrl_group_fail(struct gvpn_ctrl *c, uint8_t group, int failed);
 /** Start registration of every group that has key servers (R19). */
 int gvpn_ctrl_gdoi_start(struct gvpn_ctrl *c);
+/**
+ * Leave the groups whose key protocol says how (G-IKEv2: GSA_REGISTRATION
+ * with a notification, then a Delete of the IKE SA), waiting at most
+ * @p max_ms for the key servers' answers: best effort, for an orderly stop,
+ * before gvpn_ctrl_free() (the groups' SAs stay until then). Logged.
+ * @return how many groups were still waiting for an answer at the end.
+ */
+int gvpn_ctrl_leave(struct gvpn_ctrl *c, unsigned int max_ms);
 /** Register a group again now (operator request, logged). @return 0 or -ENOENT. */
 int gvpn_ctrl_group_register(struct gvpn_ctrl *c, uint8_t group);
 /**

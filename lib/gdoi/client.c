@@ -158,11 +158,10 @@ logf_(struct gdoi_client *c, int level, const char *fmt, ...)
 	c->ops.log(c->ops.ctx, level, msg);
 }
 
-/* "a.b.c.d:port" or "[2001:db8::1]:port" */
-static const char *
-addr_name(const union gdoi_sockaddr *s, char *buf, size_t len)
+const char *
+gdoi_sockaddr_name(const union gdoi_sockaddr *s, char *buf, size_t len)
 {
-	char a[INET6_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN] = "?";
 
 	if (s->sa.sa_family == AF_INET6) {
 		inet_ntop(AF_INET6, &s->in6.sin6_addr, a, sizeof(a));
@@ -174,15 +173,14 @@ addr_name(const union gdoi_sockaddr *s, char *buf, size_t len)
 	return buf;
 }
 
-static socklen_t
-addr_len(const union gdoi_sockaddr *s)
+socklen_t
+gdoi_sockaddr_len(const union gdoi_sockaddr *s)
 {
 	return s->sa.sa_family == AF_INET6 ? sizeof(s->in6) : sizeof(s->in);
 }
 
-/* Same address and port as @p b (and its IPv6 scope, when it names one)? */
-static int
-addr_equal(const union gdoi_sockaddr *a, const union gdoi_sockaddr *b)
+int
+gdoi_sockaddr_equal(const union gdoi_sockaddr *a, const union gdoi_sockaddr *b)
 {
 	if (a->sa.sa_family != b->sa.sa_family)
 		return 0;
@@ -196,7 +194,7 @@ addr_equal(const union gdoi_sockaddr *a, const union gdoi_sockaddr *b)
 static const char *
 server_name(const struct gdoi_client *c, char *buf, size_t len)
 {
-	return addr_name(&c->conf.servers[c->server], buf, len);
+	return gdoi_sockaddr_name(&c->conf.servers[c->server], buf, len);
 }
 
 static void
@@ -209,31 +207,38 @@ set_state(struct gdoi_client *c, enum gdoi_client_state s, const char *error)
 		c->ops.state(c->ops.ctx, s, error);
 }
 
-/* The group's socket, bound to the local address. @return 0, or -1 with
- * errno set (EADDRNOTAVAIL: the address is not assigned on the host). */
-static int
-sock_open(struct gdoi_client *c)
+int
+gdoi_udp_open(const union gdoi_sockaddr *local, union gdoi_sockaddr *bound)
 {
-	int af = c->conf.local.sa.sa_family, on = 1, sz = RX_SOCKBUF;
+	int af = local->sa.sa_family, on = 1, sz = RX_SOCKBUF;
 	int fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -1;
-	/* an IPv6 group talks IPv6 alone: no IPv4-mapped addresses */
 	if ((af == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0) ||
-	    bind(fd, &c->conf.local.sa, addr_len(&c->conf.local)) != 0) {
+	    bind(fd, &local->sa, gdoi_sockaddr_len(local)) != 0) {
 		int err = errno;
 
 		close(fd);
 		errno = err;
 		return -1;
 	}
-	/* beyond net.core.rmem_max only with CAP_NET_ADMIN: best effort */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	/* the port the kernel chose when the configuration gave none */
-	if (getsockname(fd, &c->bound.sa, &(socklen_t){sizeof(c->bound)}) != 0)
-		c->bound = c->conf.local;
+	if (getsockname(fd, &bound->sa, &(socklen_t){sizeof(*bound)}) != 0)
+		*bound = *local;
+	return fd;
+}
+
+/* The group's socket, bound to the local address. @return 0, or -1 with
+ * errno set (EADDRNOTAVAIL: the address is not assigned on the host). */
+static int
+sock_open(struct gdoi_client *c)
+{
+	int fd = gdoi_udp_open(&c->conf.local, &c->bound);
+
+	if (fd < 0)
+		return -1;
 	c->fd = fd;
 	return 0;
 }
@@ -327,27 +332,23 @@ ifindex_of6(const struct in6_addr *a)
 	return idx;
 }
 
-/* A socket in multicast group @p g on the member's address (IPv4: IGMP on
- * that address; IPv6: MLD on the interface that holds it). @return it, or
- * -1 with errno set. */
-static int
-mcast_open(const struct gdoi_client *c, const union gdoi_sockaddr *g)
+int
+gdoi_mcast_open(const union gdoi_sockaddr *g, const union gdoi_sockaddr *local)
 {
 	int af = g->sa.sa_family, on = 1, err, sz = RX_SOCKBUF;
 	int fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	struct ip_mreqn mr = {.imr_multiaddr = g->in.sin_addr,
-			      .imr_address = c->conf.local.in.sin_addr};
+	struct ip_mreqn mr = {.imr_multiaddr = g->in.sin_addr, .imr_address = local->in.sin_addr};
 	struct ipv6_mreq mr6 = {.ipv6mr_multiaddr = g->in6.sin6_addr};
 	int joined;
 
 	if (fd < 0)
 		return -1;
 	if (af == AF_INET6)
-		mr6.ipv6mr_interface = ifindex_of6(&c->conf.local.in6.sin6_addr);
+		mr6.ipv6mr_interface = ifindex_of6(&local->in6.sin6_addr);
 	/* other groups, and other members on this host, may listen there too */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == 0 &&
 	    (af != AF_INET6 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == 0) &&
-	    bind(fd, &g->sa, addr_len(g)) == 0) {
+	    bind(fd, &g->sa, gdoi_sockaddr_len(g)) == 0) {
 		joined = af == AF_INET6
 			     ? setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr6, sizeof(mr6))
 			     : setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr));
@@ -404,24 +405,26 @@ mcast_follow(struct gdoi_client *c)
 	char name[GDOI_ADDR_NAME_MAX];
 	int has = kek_mgroup(c, &want);
 
-	if (c->mfd >= 0 && has && addr_equal(&want, &c->mgroup))
+	if (c->mfd >= 0 && has && gdoi_sockaddr_equal(&want, &c->mgroup))
 		return;
 	if (c->mfd >= 0) {
 		close(c->mfd); /* the kernel leaves the group */
 		c->mfd = -1;
-		logf_(c, 6, "left multicast group %s", addr_name(&c->mgroup, name, sizeof(name)));
+		logf_(c, 6, "left multicast group %s",
+		      gdoi_sockaddr_name(&c->mgroup, name, sizeof(name)));
 	}
 	if (!has)
 		return;
 	c->mgroup = want;
-	c->mfd = mcast_open(c, &want);
+	c->mfd = gdoi_mcast_open(&want, &c->conf.local);
 	if (c->mfd < 0) {
 		c->mjoin_failures++;
 		logf_(c, 4, "multicast group %s not joined (%s): pushes by unicast only",
-		      addr_name(&want, name, sizeof(name)), strerror(errno));
+		      gdoi_sockaddr_name(&want, name, sizeof(name)), strerror(errno));
 		return;
 	}
-	logf_(c, 6, "joined multicast group %s for pushes", addr_name(&want, name, sizeof(name)));
+	logf_(c, 6, "joined multicast group %s for pushes",
+	      gdoi_sockaddr_name(&want, name, sizeof(name)));
 }
 
 /* Take the KEK a pull or push delivered (NULL: none). The same SPI keeps
@@ -486,7 +489,7 @@ trace(struct gdoi_client *c, int out, const union gdoi_sockaddr *peer, const uin
 
 	if (!c->debug)
 		return;
-	addr_name(peer, a, sizeof(a));
+	gdoi_sockaddr_name(peer, a, sizeof(a));
 	if (len < ISAKMP_HDR_LEN) {
 		logf_(c, 6, "debug: %s %s: %zu bytes, shorter than an ISAKMP header",
 		      out ? "out to" : "in from", a, len);
@@ -509,7 +512,7 @@ send_out(struct gdoi_client *c, uint64_t now)
 	const union gdoi_sockaddr *s = &c->conf.servers[c->server];
 
 	trace(c, 1, s, c->out.data, c->out.len);
-	if (sendto(c->fd, c->out.data, c->out.len, 0, &s->sa, addr_len(s)) < 0)
+	if (sendto(c->fd, c->out.data, c->out.len, 0, &s->sa, gdoi_sockaddr_len(s)) < 0)
 		logf_(c, 4, "send to key server: %s", strerror(errno));
 	c->resend_at = now + c->resend_gap;
 }
@@ -621,7 +624,7 @@ servers_remap(struct gdoi_client *c, const struct gdoi_client_conf *n)
 	memset(c->srv, 0, sizeof(c->srv));
 	for (unsigned int i = 0; i < n->n_servers; i++)
 		for (unsigned int j = 0; j < c->conf.n_servers; j++)
-			if (addr_equal(&n->servers[i], &c->conf.servers[j])) {
+			if (gdoi_sockaddr_equal(&n->servers[i], &c->conf.servers[j])) {
 				c->srv[i] = old[j];
 				break;
 			}
@@ -1031,7 +1034,7 @@ push_input(struct gdoi_client *c, const uint8_t *msg, size_t len, const union gd
 		if (sent) {
 			trace(c, 1, from, c->ack.data, c->ack.len);
 			sent = sendto(c->fd, c->ack.data, c->ack.len, 0, &from->sa,
-				      addr_len(from)) >= 0;
+				      gdoi_sockaddr_len(from)) >= 0;
 		}
 		if (sent)
 			c->acks_sent++;
@@ -1084,7 +1087,7 @@ datagram(struct gdoi_client *c, const uint8_t *buf, size_t n, const union gdoi_s
 		c->rx_drops[GDOI_RX_DROP_NOT_ISAKMP]++;
 		return;
 	}
-	if (!addr_equal(from, s)) {
+	if (!gdoi_sockaddr_equal(from, s)) {
 		c->rx_drops[GDOI_RX_DROP_NOT_KEY_SERVER]++;
 		return;
 	}
@@ -1197,7 +1200,7 @@ servers_info(const struct gdoi_client *c, struct gdoi_client_info *out)
 		const struct server_state *s = &c->srv[i];
 		struct gdoi_server_info *o = &out->servers[i];
 
-		addr_name(&c->conf.servers[i], o->addr, sizeof(o->addr));
+		gdoi_sockaddr_name(&c->conf.servers[i], o->addr, sizeof(o->addr));
 		o->status = server_status(c, i);
 		o->failed_at = s->failed_at;
 		o->registered_at = s->registered_at;
@@ -1206,7 +1209,7 @@ servers_info(const struct gdoi_client *c, struct gdoi_client_info *out)
 		memcpy(o->error, s->error, sizeof(o->error));
 	}
 	/* the bound socket's address; until the address is there, the one configured */
-	addr_name(c->fd >= 0 ? &c->bound : &c->conf.local, out->local, sizeof(out->local));
+	gdoi_sockaddr_name(c->fd >= 0 ? &c->bound : &c->conf.local, out->local, sizeof(out->local));
 	out->local_bound = c->fd >= 0;
 	out->registered_at = c->registered_at;
 	out->pushed_at = c->pushed_at;
@@ -1242,7 +1245,7 @@ gdoi_client_info(const struct gdoi_client *c, uint64_t now, struct gdoi_client_i
 	out->unauth_notifies = c->unauth_notifies;
 	out->rx_datagrams = c->rx_datagrams;
 	if (c->mfd >= 0)
-		addr_name(&c->mgroup, out->push_group, sizeof(out->push_group));
+		gdoi_sockaddr_name(&c->mgroup, out->push_group, sizeof(out->push_group));
 	out->push_group_failures = c->mjoin_failures;
 	memcpy(out->rx_drops, c->rx_drops, sizeof(out->rx_drops));
 	out->rx_polls_full = c->rx_polls_full;

@@ -14,7 +14,9 @@
  */
 
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "gvpn_gdoi.h"
 #include "gvpn_ike.h"
@@ -71,6 +73,39 @@ union gdoi_sockaddr {
 /** Room for an address as the client names it: "a.b.c.d:port" or
  * "[2001:db8::1]:port" (INET6_ADDRSTRLEN, brackets, colon, port). */
 #define GDOI_ADDR_NAME_MAX 56
+
+/** The length of @p a as a struct sockaddr (IPv4 or IPv6). */
+socklen_t gdoi_sockaddr_len(const union gdoi_sockaddr *a);
+
+/** Does @p a name the same family, address and port as @p b (and its IPv6
+ * scope, when @p b names one)? @return 1 or 0. */
+int gdoi_sockaddr_equal(const union gdoi_sockaddr *a, const union gdoi_sockaddr *b);
+
+/** @p a as "a.b.c.d:port" or "[2001:db8::1]:port" in @p buf (@p len bytes,
+ * GDOI_ADDR_NAME_MAX is enough). @return @p buf. */
+const char *gdoi_sockaddr_name(const union gdoi_sockaddr *a, char *buf, size_t len);
+
+/**
+ * A key protocol's UDP socket: non-blocking, bound to @p local (an IPv6
+ * one talks IPv6 alone: no IPv4-mapped addresses), with a receive buffer
+ * of some milliseconds of a flood (beyond net.core.rmem_max only with
+ * CAP_NET_ADMIN: best effort).
+ * @param bound  where the socket's own address goes (the port the kernel
+ *   chose when @p local names none); @p local when it cannot be read
+ * @return the socket, or -1 with errno set (EADDRNOTAVAIL: the address
+ *   is not assigned on the host).
+ */
+int gdoi_udp_open(const union gdoi_sockaddr *local, union gdoi_sockaddr *bound);
+
+/**
+ * A socket in multicast group @p g (its port) on the member's address
+ * @p local: IPv4 joins (IGMP) on that address, IPv6 (MLD) on the
+ * interface that holds it (the kernel's choice by its routes when none
+ * does). Other sockets of the host may listen there too (SO_REUSEADDR).
+ * Closing it leaves the group.
+ * @return the socket, or -1 with errno set.
+ */
+int gdoi_mcast_open(const union gdoi_sockaddr *g, const union gdoi_sockaddr *local);
 
 struct gdoi_client_conf {
 	uint32_t group_id;

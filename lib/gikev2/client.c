@@ -25,9 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <ifaddrs.h>
-#include <net/if.h>
-
 #include <linux/sock_diag.h>
 
 #include <openssl/rand.h>
@@ -35,8 +32,6 @@
 #include "gvpn_common.h"
 #include "gvpn_gikev2_client.h"
 
-/* Socket receive buffer asked for: some milliseconds of a flood between polls. */
-#define RX_SOCKBUF (4 << 20)
 /* Re-registration after an exclusion: this much, plus up to as much again at random. */
 #define EXCLUDED_DELAY_MS 2000
 
@@ -46,6 +41,9 @@ struct server_state {
 	uint8_t tried, last_ok;
 	char error[GDOI_SERVER_ERROR_MAX];
 };
+
+/* gikev2_client_leave(): where the leave stands */
+enum leave_step { LEAVE_NONE = 0, LEAVE_SENT, LEAVE_DELETE_SENT, LEAVE_DONE };
 
 struct gikev2_client {
 	struct gikev2_client_conf conf;
@@ -62,6 +60,7 @@ struct gikev2_client {
 	uint64_t rejoin_at; /* after an exclusion, 0: none */
 	uint32_t resend_gap;
 	uint8_t attempt_heard, heard_since_ok, excluded, got_policy;
+	uint8_t leave; /* enum leave_step */
 	int policy_rc;
 	uint64_t now; /* of the poll running: for the member's callbacks */
 	char last_error[GDOI_ERROR_MAX];
@@ -74,42 +73,10 @@ struct gikev2_client {
 	uint8_t buf[IKEV2_MSG_MAX];
 };
 
-static socklen_t
-addr_len(const union gdoi_sockaddr *a)
-{
-	return a->sa.sa_family == AF_INET6 ? sizeof(a->in6) : sizeof(a->in);
-}
-
-static int
-addr_equal(const union gdoi_sockaddr *a, const union gdoi_sockaddr *b)
-{
-	if (a->sa.sa_family != b->sa.sa_family)
-		return 0;
-	if (a->sa.sa_family == AF_INET6)
-		return a->in6.sin6_port == b->in6.sin6_port &&
-		       memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) == 0;
-	return a->in.sin_port == b->in.sin_port && a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
-}
-
-static const char *
-addr_name(const union gdoi_sockaddr *a, char *buf, size_t len)
-{
-	char h[INET6_ADDRSTRLEN] = "?";
-
-	if (a->sa.sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &a->in6.sin6_addr, h, sizeof(h));
-		snprintf(buf, len, "[%s]:%u", h, ntohs(a->in6.sin6_port));
-	} else {
-		inet_ntop(AF_INET, &a->in.sin_addr, h, sizeof(h));
-		snprintf(buf, len, "%s:%u", h, ntohs(a->in.sin_port));
-	}
-	return buf;
-}
-
 static const char *
 server_name(const struct gikev2_client *c, char *buf, size_t len)
 {
-	return addr_name(&c->conf.servers[c->server], buf, len);
+	return gdoi_sockaddr_name(&c->conf.servers[c->server], buf, len);
 }
 
 static void __attribute__((format(printf, 3, 4)))
@@ -144,76 +111,17 @@ has_keys(const struct gikev2_client *c)
 
 /* --- sockets --- */
 
+/* The group's socket, bound to the local address. @return 0, or -1 with
+ * errno set (EADDRNOTAVAIL: the address is not assigned on the host). */
 static int
 sock_open(struct gikev2_client *c)
 {
-	int af = c->conf.local.sa.sa_family, on = 1, sz = RX_SOCKBUF;
-	int fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = gdoi_udp_open(&c->conf.local, &c->bound);
 
 	if (fd < 0)
 		return -1;
-	if ((af == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0) ||
-	    bind(fd, &c->conf.local.sa, addr_len(&c->conf.local)) != 0) {
-		int err = errno;
-
-		close(fd);
-		errno = err;
-		return -1;
-	}
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	if (getsockname(fd, &c->bound.sa, &(socklen_t){sizeof(c->bound)}) != 0)
-		c->bound = c->conf.local;
 	c->fd = fd;
 	return 0;
-}
-
-static unsigned int
-ifindex_of6(const struct in6_addr *a)
-{
-	struct ifaddrs *ifs, *i;
-	unsigned int idx = 0;
-
-	if (IN6_IS_ADDR_UNSPECIFIED(a) || getifaddrs(&ifs) != 0)
-		return 0;
-	for (i = ifs; i != NULL && idx == 0; i = i->ifa_next)
-		if (i->ifa_addr != NULL && i->ifa_addr->sa_family == AF_INET6 &&
-		    memcmp(&((const struct sockaddr_in6 *)(const void *)i->ifa_addr)->sin6_addr, a,
-			   16) == 0)
-			idx = if_nametoindex(i->ifa_name);
-	freeifaddrs(ifs);
-	return idx;
-}
-
-/* A socket in multicast group @p g on the member's address. -1: errno. */
-static int
-mcast_open(const struct gikev2_client *c, const union gdoi_sockaddr *g)
-{
-	int af = g->sa.sa_family, on = 1, err, sz = RX_SOCKBUF, joined = -1;
-	int fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	struct ip_mreqn mr = {.imr_multiaddr = g->in.sin_addr,
-			      .imr_address = c->conf.local.in.sin_addr};
-	struct ipv6_mreq mr6 = {.ipv6mr_multiaddr = g->in6.sin6_addr};
-
-	if (fd < 0)
-		return -1;
-	if (af == AF_INET6)
-		mr6.ipv6mr_interface = ifindex_of6(&c->conf.local.in6.sin6_addr);
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == 0 &&
-	    (af != AF_INET6 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == 0) &&
-	    bind(fd, &g->sa, addr_len(g)) == 0)
-		joined = af == AF_INET6
-			     ? setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr6, sizeof(mr6))
-			     : setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr));
-	if (joined == 0) {
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0)
-			(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-		return fd;
-	}
-	err = errno;
-	close(fd);
-	errno = err;
-	return -1;
 }
 
 /* The rekey SA's destination when it is one multicast address of the
@@ -255,25 +163,26 @@ mcast_follow(struct gikev2_client *c)
 	char name[GDOI_ADDR_NAME_MAX];
 	int has = rekey_mgroup(c, &want);
 
-	if (c->mfd >= 0 && has && addr_equal(&want, &c->mgroup))
+	if (c->mfd >= 0 && has && gdoi_sockaddr_equal(&want, &c->mgroup))
 		return;
 	if (c->mfd >= 0) {
 		close(c->mfd);
 		c->mfd = -1;
-		logf_(c, 6, "left multicast group %s", addr_name(&c->mgroup, name, sizeof(name)));
+		logf_(c, 6, "left multicast group %s",
+		      gdoi_sockaddr_name(&c->mgroup, name, sizeof(name)));
 	}
 	if (!has)
 		return;
 	c->mgroup = want;
-	c->mfd = mcast_open(c, &want);
+	c->mfd = gdoi_mcast_open(&want, &c->conf.local);
 	if (c->mfd < 0) {
 		c->mjoin_failures++;
 		logf_(c, 4, "multicast group %s not joined (%s): rekeys by unicast only",
-		      addr_name(&want, name, sizeof(name)), strerror(errno));
+		      gdoi_sockaddr_name(&want, name, sizeof(name)), strerror(errno));
 		return;
 	}
 	logf_(c, 6, "joined multicast group %s for GSA_REKEY",
-	      addr_name(&want, name, sizeof(name)));
+	      gdoi_sockaddr_name(&want, name, sizeof(name)));
 }
 
 /* --- messages --- */
@@ -308,7 +217,7 @@ trace(struct gikev2_client *c, int out, const union gdoi_sockaddr *peer, const u
 
 	if (!c->debug)
 		return;
-	addr_name(peer, a, sizeof(a));
+	gdoi_sockaddr_name(peer, a, sizeof(a));
 	if (len < IKEV2_HDR_LEN) {
 		logf_(c, 6, "debug: %s %s: %zu bytes, shorter than an IKE header",
 		      out ? "out to" : "in from", a, len);
@@ -331,7 +240,7 @@ send_bytes(struct gikev2_client *c, const uint8_t *b, size_t len)
 	const union gdoi_sockaddr *s = &c->conf.servers[c->server];
 
 	trace(c, 1, s, b, len);
-	if (c->fd >= 0 && sendto(c->fd, b, len, 0, &s->sa, addr_len(s)) < 0)
+	if (c->fd >= 0 && sendto(c->fd, b, len, 0, &s->sa, gdoi_sockaddr_len(s)) < 0)
 		logf_(c, 4, "send to key server: %s", strerror(errno));
 }
 
@@ -386,7 +295,7 @@ servers_remap(struct gikev2_client *c, const struct gikev2_client_conf *n)
 	memset(c->srv, 0, sizeof(c->srv));
 	for (unsigned int i = 0; i < n->n_servers; i++)
 		for (unsigned int j = 0; j < c->conf.n_servers; j++)
-			if (addr_equal(&n->servers[i], &c->conf.servers[j])) {
+			if (gdoi_sockaddr_equal(&n->servers[i], &c->conf.servers[j])) {
 				c->srv[i] = old[j];
 				break;
 			}
@@ -666,7 +575,7 @@ datagram(struct gikev2_client *c, const uint8_t *b, size_t n, const union gdoi_s
 	/* GSA_REKEY from anywhere (its keys and signature authenticate it);
 	 * the rest only from the key server being talked to */
 	if (!(n > 18 && b[18] == IKEV2_EXCH_GSA_REKEY) &&
-	    !addr_equal(from, &c->conf.servers[c->server])) {
+	    !gdoi_sockaddr_equal(from, &c->conf.servers[c->server])) {
 		c->rx_not_key_server++;
 		return;
 	}
@@ -738,11 +647,119 @@ gikev2_client_start(struct gikev2_client *c, uint64_t now)
 	attempt(c, now);
 }
 
+/* --- leaving --- */
+
+/* The leave's next step once the member took what arrived: the answer to
+ * GSA_REGISTRATION brings the Delete of the IKE SA; the IKE SA gone (our
+ * Delete answered, or the key server's own) ends it. */
+static void
+leave_step(struct gikev2_client *c, uint64_t now)
+{
+	char name[GDOI_ADDR_NAME_MAX];
+
+	if (c->leave == LEAVE_SENT && !c->m.leaving) {
+		if (c->m.ike.state == IKEV2_ESTABLISHED && ikev2_delete(&c->m.ike) == 0) {
+			logf_(c, 6, "left the group; deleting the IKE SA");
+			c->leave = LEAVE_DELETE_SENT;
+			send_new(c, now);
+			return;
+		}
+		c->leave = LEAVE_DONE;
+	}
+	if (c->m.ike.state != IKEV2_ESTABLISHED && c->m.ike.state != IKEV2_DELETE_SENT &&
+	    c->leave != LEAVE_DONE) {
+		c->leave = LEAVE_DONE;
+		c->resend_at = 0;
+		logf_(c, 5, "left the group at key server %s", server_name(c, name, sizeof(name)));
+	}
+}
+
+/* While leaving: the key server's answers alone (GSA_REKEY is not taken). */
+static void
+leave_datagram(struct gikev2_client *c, const uint8_t *b, size_t n, const union gdoi_sockaddr *from,
+	       uint64_t now)
+{
+	size_t len, rl;
+	const uint8_t *out;
+
+	c->rx_datagrams++;
+	trace(c, 0, from, b, n);
+	if ((n > 18 && b[18] == IKEV2_EXCH_GSA_REKEY) ||
+	    !gdoi_sockaddr_equal(from, &c->conf.servers[c->server]))
+		return;
+	if (gikev2_input(&c->m, b, n, NULL) == 1 && (out = gikev2_out(&c->m, &len)) != NULL &&
+	    out != gikev2_request(&c->m, &rl))
+		send_bytes(c, out, len); /* a request of the key server's answered */
+	leave_step(c, now);
+}
+
+int
+gikev2_client_leave(struct gikev2_client *c, uint64_t now)
+{
+	char name[GDOI_ADDR_NAME_MAX];
+	int rc;
+
+	c->leave = LEAVE_DONE;
+	c->rekey_at = 0;
+	c->rejoin_at = 0;
+	c->next_attempt = 0;
+	c->resend_at = 0;
+	gikev2_rekey_sa_drop(&c->m);
+	mcast_follow(c); /* the rekey SA gone: its multicast group left */
+	if (c->fd < 0 || !c->m.ike_up)
+		return 0; /* no IKE SA: nothing to tell the key server on */
+	rc = gikev2_request(&c->m, &(size_t){0}) != NULL
+		 ? -EBUSY
+		 : gikev2_leave(&c->m, IKEV2_N_REGISTRATION_FAILED);
+	if (rc != 0) {
+		logf_(c, 5, "not leaving the group: %s",
+		      rc == -EBUSY ? "an exchange with the key server is under way"
+				   : strerror(-rc));
+		return 0;
+	}
+	logf_(c, 5, "leaving the group: GSA_REGISTRATION to key server %s",
+	      server_name(c, name, sizeof(name)));
+	c->leave = LEAVE_SENT;
+	send_new(c, now);
+	return 1;
+}
+
+int
+gikev2_client_leaving(const struct gikev2_client *c)
+{
+	return c->leave == LEAVE_SENT || c->leave == LEAVE_DELETE_SENT;
+}
+
+static void
+leave_poll(struct gikev2_client *c, uint64_t now)
+{
+	for (unsigned int i = 0; i < GDOI_RX_BUDGET && c->fd >= 0 && gikev2_client_leaving(c);
+	     i++) {
+		union gdoi_sockaddr from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(c->fd, c->buf, sizeof(c->buf), MSG_DONTWAIT, &from.sa, &fl);
+
+		if (n < 0)
+			break;
+		leave_datagram(c, c->buf, (size_t)n, &from, now);
+	}
+	if (gikev2_client_leaving(c) && c->resend_at != 0 && now >= c->resend_at) {
+		c->resend_gap *= 2;
+		send_request(c, now);
+	}
+}
+
 void
 gikev2_client_poll(struct gikev2_client *c, uint64_t now)
 {
 	unsigned int share = c->mfd >= 0 ? GDOI_RX_BUDGET / 2 : GDOI_RX_BUDGET;
-	int full = c->fd >= 0 ? receive_fd(c, c->fd, share, now) : 0;
+	int full;
+
+	if (c->leave != LEAVE_NONE) {
+		leave_poll(c, now);
+		return;
+	}
+	full = c->fd >= 0 ? receive_fd(c, c->fd, share, now) : 0;
 
 	if (c->mfd >= 0)
 		full |= receive_fd(c, c->mfd, GDOI_RX_BUDGET / 2, now);
@@ -877,7 +894,7 @@ gikev2_client_info(const struct gikev2_client *c, uint64_t now, struct gikev2_cl
 	out->rx_not_key_server = c->rx_not_key_server;
 	out->rx_polls_full = c->rx_polls_full;
 	if (c->mfd >= 0)
-		addr_name(&c->mgroup, out->push_group, sizeof(out->push_group));
+		gdoi_sockaddr_name(&c->mgroup, out->push_group, sizeof(out->push_group));
 	out->push_group_failures = c->mjoin_failures;
 	out->ike_state = m->ike.state;
 	memcpy(out->ike_spi_i, m->ike.spi_i, 8);
@@ -898,7 +915,7 @@ gikev2_client_info(const struct gikev2_client *c, uint64_t now, struct gikev2_cl
 		const struct server_state *s = &c->srv[i];
 		struct gdoi_server_info *o = &out->servers[i];
 
-		addr_name(&c->conf.servers[i], o->addr, sizeof(o->addr));
+		gdoi_sockaddr_name(&c->conf.servers[i], o->addr, sizeof(o->addr));
 		o->status = server_status(c, i);
 		o->failed_at = s->failed_at;
 		o->registered_at = s->registered_at;
@@ -906,7 +923,7 @@ gikev2_client_info(const struct gikev2_client *c, uint64_t now, struct gikev2_cl
 		o->registrations = s->registrations;
 		memcpy(o->error, s->error, sizeof(o->error));
 	}
-	addr_name(c->fd >= 0 ? &c->bound : &c->conf.local, out->local, sizeof(out->local));
+	gdoi_sockaddr_name(c->fd >= 0 ? &c->bound : &c->conf.local, out->local, sizeof(out->local));
 	out->local_bound = c->fd >= 0;
 	out->registered_at = c->registered_at;
 	out->pushed_at = c->pushed_at;

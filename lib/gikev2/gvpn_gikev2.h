@@ -296,6 +296,7 @@ struct gikev2_member {
 	uint32_t sid[GIKEV2_MAX_SIDS];
 	uint16_t sid_bits;
 	int transport; /**< USE_TRANSPORT_MODE was in the registration */
+	int leaving;   /**< gikev2_leave() is out: its answer ends the membership */
 	/* what to send */
 	const uint8_t *out;
 	size_t out_len;
@@ -323,6 +324,9 @@ int gikev2_register(struct gikev2_member *m);
 /**
  * Leave the group on the IKE SA (GSA_REGISTRATION with IDg and
  * N(REGISTRATION_FAILED), 2.3.2), or refuse its policy (NO_PROPOSAL_CHOSEN).
+ * The GCKS's answer (SK {}, or an error notification: either way the
+ * member is out) leaves the member GIKEV2_IDLE without its rekey SA, and
+ * the IKE SA established for ikev2_delete().
  * @return 0, -ENOTCONN or -EBUSY.
  */
 int gikev2_leave(struct gikev2_member *m, uint16_t notify);

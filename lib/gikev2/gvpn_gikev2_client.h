@@ -50,6 +50,20 @@ int gikev2_client_reconf(struct gikev2_client *c, const struct gikev2_client_con
 void gikev2_client_start(struct gikev2_client *c, uint64_t now_ms);
 /** Read the sockets (at most GDOI_RX_BUDGET datagrams), run the timers. Never blocks. */
 void gikev2_client_poll(struct gikev2_client *c, uint64_t now_ms);
+/**
+ * Leave the group before gvpnd stops (draft 2.3.2): on an established IKE
+ * SA with no exchange under way, GSA_REGISTRATION with IDg and
+ * N(REGISTRATION_FAILED); once the key server answers it, an INFORMATIONAL
+ * Delete of the IKE SA. The rekey SA and its multicast group are dropped
+ * at once, and from now on gikev2_client_poll() only carries the leave on
+ * (no registration, no timer, no GSA_REKEY). Best effort: the caller
+ * bounds the wait and frees the client whatever came back.
+ * @return 1: requests are out, poll until gikev2_client_leaving() says 0;
+ *   0: nothing to send (no IKE SA, or an exchange under way).
+ */
+int gikev2_client_leave(struct gikev2_client *c, uint64_t now_ms);
+/** Is a leave still waiting for the key server? @return 1 or 0. */
+int gikev2_client_leaving(const struct gikev2_client *c);
 /** Debug switch: one log line per message in and out (its header only). */
 void gikev2_client_set_debug(struct gikev2_client *c, int on);
 

@@ -252,8 +252,10 @@ gikev2_leave(struct gikev2_member *m, uint16_t notify)
 	ikev2_buf_end(&b, off);
 	rc = ikev2_request_build(&m->ike, IKEV2_EXCH_GSA_REGISTRATION, ikev2_buf_first(&b), chain,
 				 b.len);
-	if (rc == 0)
+	if (rc == 0) {
+		m->leaving = 1;
 		out_request(m);
+	}
 	return rc;
 }
 
@@ -1130,6 +1132,12 @@ gikev2_input(struct gikev2_member *m, const uint8_t *msg, size_t len, const char
 	case IKEV2_DONE:
 		if (m->ike.in_msg == NULL) /* an INFORMATIONAL answered */
 			return 0;
+		if (m->leaving) { /* whatever it says: the member is out */
+			m->leaving = 0;
+			gikev2_rekey_sa_drop(m);
+			set_state(m, GIKEV2_IDLE, NULL);
+			return 0;
+		}
 		m->ike_up = 1;
 		rc = take_registration(m, m->ike.in_msg, &w);
 		if (rc != 0) {
@@ -1181,6 +1189,7 @@ gikev2_reset(struct gikev2_member *m)
 	m->ike_up = 0;
 	m->out_len = 0;
 	m->out = NULL;
+	m->leaving = 0;
 	if (m->state != GIKEV2_REGISTERED && m->state != GIKEV2_EXCLUDED)
 		m->state = GIKEV2_IDLE;
 }

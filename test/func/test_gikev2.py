@@ -11,14 +11,13 @@ reason, and failover to a second key server.
 
 Usage: test_gikev2.py GVPND SOURCE_ROOT WORKDIR
 """
-import json
 import os
-import subprocess
+import signal
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from gvpntest import Gvpnd, Tap, main_guard, run  # noqa: E402
+from gvpntest import GcKs, Gvpnd, Tap, main_guard, run  # noqa: E402
 
 from scapy.all import IP, UDP, Ether, PcapReader, Raw, wrpcap  # noqa: E402
 from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
@@ -46,63 +45,9 @@ def ks_conf(port, control, **kw):
     return c
 
 
-class GcKs:
-    """gikev2_ks.py as a process, its actions written to its control file."""
-
-    def __init__(self, root, conf, work, name):
-        self.script = os.path.join(root, "test", "ks", "gikev2_ks.py")
-        self.path = os.path.join(work, f"{name}.json")
-        self.log = os.path.join(work, f"{name}.log")
-        self.control = conf["control"]
-        with open(self.path, "w") as f:
-            json.dump(conf, f)
-        open(self.control, "w").close()
-        self.proc = None
-
-    def __enter__(self):
-        open(self.log, "w").close()
-        self.proc = subprocess.Popen(["/usr/bin/python3", self.script, "--config", self.path,
-                                      "--log", self.log, "--duration", "3600"],
-                                     stdout=open(self.log + ".err", "w"),
-                                     stderr=subprocess.STDOUT)
-        end = time.time() + 20
-        while time.time() < end and '"listening"' not in open(self.log).read():
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        self.proc.wait(timeout=10)
-
-    def events(self, kind=None):
-        with open(self.log) as f:
-            ev = [json.loads(x) for x in f if x.endswith("\n")]
-        return [e for e in ev if kind is None or e.get("event") == kind]
-
-    def act(self, action, to=None):
-        n = len(self.events("sent"))
-        with open(self.control, "a") as f:
-            f.write((json.dumps({"action": action, "to": to}) if to else action) + "\n")
-        end = time.time() + 10
-        while time.time() < end:
-            if len(self.events("sent")) > n:
-                return self.events("sent")[-1]
-            time.sleep(0.05)
-        raise AssertionError(f"key server did not run {action}")
-
-    def keys(self):
-        """SPI -> keymat (hex) of every TEK the key server handed out."""
-        k = {}
-        for e in self.events():
-            for t in e.get("teks", []):
-                k[t["spi"]] = t["keymat"]
-        return k
-
-
 def gm_conf(servers, local="127.0.0.1", wan="net_pcap1", extra="", psk=PSK,
-            proposals='"aes128-sha256-modp2048-kw128"'):
-    ks = ", ".join(f'"127.0.0.1:{p}"' for p in servers)
+            proposals='"aes128-sha256-modp2048-kw128"', host="127.0.0.1"):
+    ks = ", ".join(f'"{host}:{p}"' for p in servers)
     return f"""
 ports = (
   {{ name = "inside"; role = "clear"; device = "net_pcap0"; peer = "wan"; }},
@@ -200,7 +145,23 @@ def test_registration(ctx, tap):
                 assert PSK not in r.stdout
             tap.check("gvpnctl shows the group's protocol, its TEK rules and the IKEv2 SA "
                       "(SPIs, algorithms) the key server logged", shown)
+            t0 = time.time()
             rc = g.stop()
+            took = time.time() - t0
+
+        def leaves():
+            assert rc == 0, f"gvpnd exit {rc}"
+            left = ks.events("left")
+            assert len(left) == 1 and left[0]["group"] == "corp-g", ks.events()[-4:]
+            assert left[0]["notify"] == [49], left  # REGISTRATION_FAILED
+            ike = ks.events("ike_sa")[-1]
+            dele = ks.events("ike_deleted")
+            assert len(dele) == 1 and dele[0]["spi_i"] == ike["spi_i"], (dele, ike)
+            assert "leaving the group: GSA_REGISTRATION" in g.output(), g.output()[-2000:]
+            print(f"# stop took {took:.2f} s", flush=True)
+        tap.check("stopped (SIGTERM), gvpnd leaves the group (GSA_REGISTRATION with IDg and "
+                  "REGISTRATION_FAILED) and deletes its IKE SA: the key server logs both",
+                  leaves)
 
         def scapy_decrypts():
             assert rc == 0, f"gvpnd exit {rc}"
@@ -438,6 +399,91 @@ def test_failover(ctx, tap):
               "the configured retries", second)
 
 
+def test_leave_unanswered(ctx, tap):
+    """A key server that no longer answers holds the stop up about a second."""
+    w = ctx["work"]
+    port = BASE_PORT + 4
+
+    def bounded():
+        conf = ks_conf(port, os.path.join(w, "lu.control"))
+        with GcKs(ctx["root"], conf, w, "gcks-lu") as ks, single(ctx, port, "lu") as g:
+            g.wait(lambda: group(g)["state"] == "registered", timeout=20, what="registration")
+            ks.proc.send_signal(signal.SIGSTOP)  # alive, its socket open, silent
+            try:
+                t0 = time.time()
+                assert g.stop() == 0
+                took = time.time() - t0
+            finally:
+                ks.proc.send_signal(signal.SIGCONT)
+            log = g.output()
+            assert "the key server did not answer the leave within 1000 ms" in log, log[-2000:]
+            assert 1 <= took < 4, f"stop took {took:.2f} s"
+            print(f"# stop took {took:.2f} s", flush=True)
+            # woken, the key server reads the leave that waited in its socket;
+            # no Delete followed: that comes only after the leave's answer
+            end = time.time() + 5
+            while time.time() < end and not ks.events("left"):
+                time.sleep(0.05)
+            assert ks.events("left") and not ks.events("ike_deleted"), ks.events()[-3:]
+    tap.check("a key server that does not answer the leave holds gvpnd's stop up for the 1 s "
+              "bound and no more (logged); the leave was sent, the Delete was not", bounded)
+
+
+TEK6 = [["2001:db8:1::", "2001:db8:1:ffff:ffff:ffff:ffff:ffff"],
+        ["2001:db8:2::", "2001:db8:2:ffff:ffff:ffff:ffff:ffff"]]
+
+
+def test_ipv6(ctx, tap):
+    """Registration, rekeys and the leave over IPv6 (::1), with IPv4 and IPv6 TEKs."""
+    w = ctx["work"]
+    port = BASE_PORT + 5
+    conf = ks_conf(port, os.path.join(w, "v6.control"), address="::1")
+    conf["teks"].append({"encr": 12, "bits": 128, "integ": 12, "lifetime": 900,
+                         "src": TEK6[0], "dst": TEK6[1]})
+    a_in, _ = clear_pcap(w, "v6-a", NET_A, NET_B)
+    member = Gvpnd(ctx["gvpnd"], gm_conf([port], local="::1", wan="net_null0", host="[::1]"),
+                   [f"net_pcap0,rx_pcap={a_in},tx_pcap=/dev/null,infinite_rx=1", "net_null0"],
+                   w, name="gikev2-v6")
+    with GcKs(ctx["root"], conf, w, "gcks-v6") as ks, member as g:
+        def registers():
+            g.wait(lambda: group(g)["state"] == "registered", timeout=20,
+                   what="registration over IPv6")
+            info = group(g)
+            assert info["key_server"] == f"[::1]:{port}" and info["sas"] == 3, info
+            auth = ks.events("gsa_auth")
+            # ID_IPV6_ADDR (5), ::1
+            assert auth and auth[-1]["peer"] == "::1", auth
+            assert auth[-1]["id_type"] == 5 and auth[-1]["id"] == "0" * 31 + "1", auth
+            spis = {f"0x{t['spi']:08x}" for t in ks.events("registered")[-1]["teks"]}
+            assert set(g.tel("/gvpn/sa")) == spis, (g.tel("/gvpn/sa"), spis)
+            pol = g.tel("/gvpn/policy")
+            fams = {r["family"] for r in pol.values() if r["kind"] == "tek"}
+            assert fams == {"ipv4", "ipv6"}, pol
+        if not tap.check("registers over IPv6 with a key server on [::1] (IKE_SA_INIT, GSA_AUTH "
+                         "with IDi ID_IPV6_ADDR ::1) and installs its IPv4 and IPv6 TEKs",
+                         registers):
+            return
+
+        def rekeys():
+            sent = ks.act("rekey")
+            assert sent["to"] and sent["to"][0].startswith("[::1]:"), sent
+            g.wait(lambda: group(g)["rekeys"] == 1, timeout=10, what="the GSA_REKEY over IPv6")
+            new = {f"0x{t['spi']:08x}" for t in ks.events("new_teks")[-1]["teks"]}
+            g.wait(lambda: set(active_spis(g)) == new, timeout=5, what="the new TEKs")
+            sent = ks.act("inband_rekey")
+            g.wait(lambda: group(g)["inband_rekeys"] == 1, timeout=10,
+                   what="the GSA_INBAND_REKEY over IPv6")
+            assert ks.events("inband_answered"), ks.events()[-3:]
+        tap.check("a GSA_REKEY and a GSA_INBAND_REKEY from [::1] are applied", rekeys)
+
+        def leaves():
+            assert g.stop() == 0
+            left = ks.events("left")
+            assert left and left[-1]["peer"] == "::1", ks.events()[-4:]
+            assert ks.events("ike_deleted"), ks.events()[-4:]
+        tap.check("stopped, it leaves the group and deletes its IKE SA over IPv6", leaves)
+
+
 def test_check(ctx, tap):
     w = ctx["work"]
     cases = [
@@ -481,6 +527,8 @@ def main():
     test_faults(ctx, tap)
     test_registration_faults(ctx, tap)
     test_failover(ctx, tap)
+    test_leave_unanswered(ctx, tap)
+    test_ipv6(ctx, tap)
     test_rekeys_under_load(ctx, tap, seconds)
     return tap.done()
 

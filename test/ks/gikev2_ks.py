@@ -7,9 +7,11 @@ with the C member in lib/ but test/ks/ike.py's Diffie-Hellman groups
 (computed there from the RFCs' formulas). It answers IKE_SA_INIT and
 GSA_AUTH (PSK) and GSA_REGISTRATION, hands out the configured TEKs and a
 rekey SA signed with RSA (or implicit), and then plays a script of rekeys
-and faults at the member: GSA_REKEY (unicast to the member's address),
-GSA_INBAND_REKEY over the IKE SA, replayed, stale, forged and malformed
-messages.
+and faults at the member: GSA_REKEY (unicast to the member's address, or
+to the rekey SA's multicast group with "rekey_multicast"), GSA_INBAND_REKEY
+over the IKE SA, replayed, stale, forged and malformed messages. It
+listens on IPv4 or IPv6 ("address"), and records a member's leave
+(GSA_REGISTRATION with IDg and a notification) and its Delete of the IKE SA.
 
   gikev2_ks.py --config FILE [--log FILE]
 
@@ -118,8 +120,15 @@ def tv(atype, value):
 
 
 def ts(start, end, proto=0, lo=0, hi=65535):
+    """A traffic selector: TS_IPV4_ADDR_RANGE, or TS_IPV6_ADDR_RANGE."""
+    if ":" in start:
+        a, b = socket.inet_pton(socket.AF_INET6, start), socket.inet_pton(socket.AF_INET6, end)
+        return struct.pack(">BBHHH", 8, proto, 40, lo, hi) + a + b
     a, b = socket.inet_aton(start), socket.inet_aton(end)
     return struct.pack(">BBHHH", 7, proto, 16, lo, hi) + a + b
+
+
+DEFAULT_REKEY_DST = ["239.1.1.1", "239.1.1.1", 17, 848, 848]
 
 
 class Crypto:
@@ -185,6 +194,7 @@ class Group:
         self.rk_msgid = r.get("initial_msgid", 0)
         self.initial_msgid = self.rk_msgid
         self.rk_keymat = os.urandom(self.rk_key_len())
+        self.rk_dst = list(r.get("dst", DEFAULT_REKEY_DST))   # where GSA_REKEY goes
         self.sig_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.next_sid = 0
 
@@ -229,8 +239,9 @@ class Group:
         attrs = tlv(1, struct.pack(">I", r.get("lifetime", 3600)))
         if registration and self.rk_msgid:
             attrs += tlv(2, struct.pack(">I", self.rk_msgid))
-        dst = r.get("dst", ["239.1.1.1", "239.1.1.1", 17, 848, 848])
-        body = self.rk_spi + ts("0.0.0.0", "255.255.255.255", 17) + ts(*dst) + xf + attrs
+        src = ("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff") if ":" in self.rk_dst[0] \
+            else ("0.0.0.0", "255.255.255.255")
+        body = self.rk_spi + ts(*src, 17) + ts(*self.rk_dst) + xf + attrs
         return struct.pack(">BBH", PROTO_GIKE, 16, 4 + len(body)) + body
 
     def gw_policy(self, sender):
@@ -409,6 +420,8 @@ class Session:
             if t == P_N:
                 notifies[struct.unpack_from(">H", b, 2)[0]] = b[4 + b[1]:]
         if exch == GSA_AUTH:
+            emit(self.ks.out, event="gsa_auth", peer=self.peer[0], id_type=d[P_IDI][0],
+                 id=d[P_IDI][4:].hex())
             want = self.auth_of(self.init_req, self.nr, self.sk_pi, d[P_IDI], self.ks.psk)
             if d[P_AUTH][4:] != want:
                 emit(self.ks.out, event="auth_failed")
@@ -428,13 +441,20 @@ class Session:
         elif exch == GSA_REGISTRATION:
             if P_IDG in d and not (d.keys() - {P_IDG, P_N, P_SA}) and any(
                     n in notifies for n in (N_NO_PROPOSAL_CHOSEN, 49)):
-                emit(self.ks.out, event="left", notify=list(notifies))
+                emit(self.ks.out, event="left", notify=list(notifies), peer=self.peer[0],
+                     group=d[P_IDG][4:].decode(errors="replace"))
+                # no more GSA_INBAND_REKEY or unicast GSA_REKEY to it
+                self.ks.members = [m for m in self.ks.members if m is not self]
                 resp = self.protected_reply(exch, msgid, [])
             else:
                 resp = self.protected_reply(exch, msgid, self.registration(exch, msgid, d,
                                                                            notifies))
         elif exch == 37:
             resp = self.protected_reply(exch, msgid, [])
+            if any(t == P_D and b[:1] == b"\x01" for t, b, _ in pl):   # Delete of the IKE SA
+                emit(self.ks.out, event="ike_deleted", peer=self.peer[0], spi_i=self.spi_i.hex())
+                self.ks.members = [m for m in self.ks.members if m is not self]
+                self.ks.sessions.pop(self.spi_i, None)
         else:
             return None
         self.peer_msgid = msgid + 1
@@ -454,13 +474,16 @@ class KeyServer:
         self.psk = cfg["psk"].encode()
         self.group = Group(cfg)
         self.sessions, self.members = {}, []
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((cfg.get("address", "127.0.0.1"), cfg.get("port", 0)))
+        addr = cfg.get("address", "127.0.0.1")
+        self.sock = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET,
+                                  socket.SOCK_DGRAM)
+        self.sock.bind((addr, cfg.get("port", 0)))
         if cfg.get("rekey_multicast"):
             self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF,
                                  socket.inet_aton(cfg.get("address", "127.0.0.1")))
             self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
         self.sent = {}
+        self.opts = {}
 
     # -- GSA_REKEY (2.4.1) -----------------------------------------------
     def rekey_message(self, items, msgid=None, fault=None):
@@ -520,13 +543,19 @@ class KeyServer:
 
     def rekey_dest(self, members):
         """Where a GSA_REKEY goes: every member by unicast, or the rekey SA's
-        multicast group (rekey_multicast)."""
+        multicast group (rekey_multicast; "group" in the action's options
+        names another, a group the members are not in)."""
+        if self.opts.get("group"):
+            return [(self.opts["group"], self.group.rk_dst[3])]
         if self.cfg.get("rekey_multicast"):
-            dst = self.cfg.get("rekey", {}).get("dst", ["239.1.1.1", "239.1.1.1", 17, 848, 848])
-            return [(dst[0], dst[3])]
+            return [(self.group.rk_dst[0], self.group.rk_dst[3])]
         return [m.peer for m in members]
 
-    def act(self, action, members):
+    def act(self, action, members, opts=None):
+        """Run @p action on @p members; @p opts its options ("group": the
+        multicast group to send to; new_rekey_sa's "dst": the new rekey
+        SA's multicast group)."""
+        self.opts = opts or {}
         g = self.group
         _, gsk_w = g.rk_crypto()
         out = []   # (message, destination)
@@ -558,12 +587,16 @@ class KeyServer:
             # a new rekey SA, its keys under the current GSK_w; messages
             # under it count from message ID 0 (2.4.1.3)
             new_spi, new_km = os.urandom(16), os.urandom(g.rk_key_len())
+            dest = self.rekey_dest(members)   # the old group: the members are there
+            if self.opts.get("dst"):
+                g.rk_dst = [self.opts["dst"], self.opts["dst"]] + g.rk_dst[2:]
             gsa = g.rekey_policy(False).replace(g.rk_spi, new_spi, 1)
             kd = group_bag(PROTO_GIKE, new_spi, [wrapped(gsk_w, g.rk_kwa, new_km)])
             msg = self.rekey_message([(P_GSA, gsa), (P_KD, kd)])
             g.rk_spi, g.rk_keymat, g.rk_msgid = new_spi, new_km, 0
-            emit(self.out, event="new_rekey_sa", spi=new_spi.hex(), keymat=new_km.hex())
-            out = [(msg, d) for d in self.rekey_dest(members)]
+            emit(self.out, event="new_rekey_sa", spi=new_spi.hex(), keymat=new_km.hex(),
+                 dst=g.rk_dst[0])
+            out = [(msg, d) for d in dest]
         elif action == "inband_rekey":
             # the same new TEKs to each member, wrapped under its own IKE SA
             teks = self.rotate_teks()
@@ -574,13 +607,14 @@ class KeyServer:
         elif action == "exclude":
             msg = self.rekey_message([(P_D, struct.pack(">BBH", PROTO_ESP, 4, 1) + bytes(4)),
                                       (P_D, struct.pack(">BBH", PROTO_GIKE, 16, 1) + bytes(16))])
-            out = [(msg, m.peer) for m in members]
+            out = [(msg, d) for d in self.rekey_dest(members)]
         else:
             raise ValueError(action)
         for msg, dest in out:
             self.sock.sendto(msg, dest)
         emit(self.out, event="sent", action=action, length=len(out[0][0]) if out else 0,
-             to=[f"{d[0]}:{d[1]}" for _, d in out], msgid=g.rk_msgid)
+             to=[f"[{d[0]}]:{d[1]}" if ":" in d[0] else f"{d[0]}:{d[1]}" for _, d in out],
+             msgid=g.rk_msgid)
 
     def handle(self, msg, peer):
         if len(msg) < 28:
@@ -644,7 +678,7 @@ class KeyServer:
                     next_at = time.time() + gap
             for a in self.control():
                 to = [m for m in self.members if not a.get("to") or m.peer[0] == a["to"]]
-                self.act(a["action"], to)
+                self.act(a["action"], to, a)
         emit(self.out, event="done")
 
 

@@ -251,6 +251,73 @@ class PushControl:
         raise AssertionError(f"key server did not run push {p}")
 
 
+class GcKs:
+    """The test G-IKEv2 key server (test/ks/gikev2_ks.py) as a process, in
+    network namespace `netns` when given; its actions are lines appended to
+    its control file (conf["control"]), its events JSON lines in NAME.log."""
+
+    def __init__(self, root, conf, work, name, netns=None):
+        self.script = os.path.join(root, "test", "ks", "gikev2_ks.py")
+        self.path = os.path.join(work, f"{name}.json")
+        self.log = os.path.join(work, f"{name}.log")
+        self.control = conf["control"]
+        self.netns = netns
+        with open(self.path, "w") as f:
+            json.dump(conf, f)
+        open(self.control, "w").close()
+        self.proc = None
+
+    def __enter__(self):
+        open(self.log, "w").close()
+        cmd = ["/usr/bin/python3", self.script, "--config", self.path, "--log", self.log,
+               "--duration", "3600"]
+        if self.netns:
+            cmd = ["ip", "netns", "exec", self.netns] + cmd
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=open(self.log + ".err", "w"),
+                                     stderr=subprocess.STDOUT)
+        end = time.time() + 20
+        while time.time() < end and '"listening"' not in open(self.log).read():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"key server exited: {open(self.log + '.err').read()}")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+    def events(self, kind=None):
+        with open(self.log) as f:
+            ev = [json.loads(x) for x in f if x.endswith("\n")]
+        return [e for e in ev if kind is None or e.get("event") == kind]
+
+    def act(self, action, to=None, **opts):
+        """Run @p action (to the members at address @p to, or all; @p opts
+        its parameters) and return the key server's "sent" event."""
+        n = len(self.events("sent"))
+        line = dict(opts, action=action)
+        if to:
+            line["to"] = to
+        with open(self.control, "a") as f:
+            f.write((json.dumps(line) if len(line) > 1 else action) + "\n")
+        end = time.time() + 10
+        while time.time() < end:
+            if len(self.events("sent")) > n:
+                return self.events("sent")[-1]
+            time.sleep(0.05)
+        raise AssertionError(f"key server did not run {action}")
+
+    def keys(self):
+        """SPI -> keymat (hex) of every TEK the key server handed out."""
+        k = {}
+        for e in self.events():
+            for t in e.get("teks", []):
+                k[t["spi"]] = t["keymat"]
+        return k
+
+
 class KeyServer:
     """The test GDOI key server (test/ks/gdoi_ks.py) with a JSON configuration.
     Its events go to WORKDIR/NAME.log (--log): no pipe to drain, so a long
