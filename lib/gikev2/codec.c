@@ -12,11 +12,20 @@
  * Group key bag (4.5.1): Protocol | SPI Size | Length(2) | SPI | attributes
  * Member key bag (4.5.2): 0 | RESERVED | Length(2) | attributes
  * Wrapped key (4.5.3): Key ID(4) | KWK ID(4) | encrypted key
+ *
+ * GCAUTH's Signature Algorithm Identifier (RFC 7427 3, RFC 4055 3.1):
+ *   AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL }
+ *   RSASSA-PSS-params ::= SEQUENCE { [0] hashAlgorithm (default SHA-1),
+ *     [1] maskGenAlgorithm (default MGF1 with SHA-1), [2] saltLength
+ *     (default 20), [3] trailerField (default 1) }
  */
 #include <errno.h>
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include "gvpn_common.h"
 #include "gvpn_gikev2.h"
@@ -317,6 +326,138 @@ gikev2_gsa_parse(const uint8_t *body, size_t len, int registration, struct gikev
 		off += slen;
 	}
 	return 0;
+}
+
+/* --- GCAUTH's signature algorithm --- */
+
+/* Is @p enc (the DER an OpenSSL object was read from) the object's own
+ * encoding? Catches BER, long length forms and bytes after the end. */
+static int
+is_der(const ASN1_VALUE *v, const ASN1_ITEM *it, const uint8_t *enc, size_t len)
+{
+	unsigned char *out = NULL;
+	int n = ASN1_item_i2d(v, &out, it), same;
+
+	same = n > 0 && (size_t)n == len && memcmp(out, enc, len) == 0;
+	OPENSSL_free(out);
+	return same;
+}
+
+/* A SHA-2 hash's NID from a hash AlgorithmIdentifier (parameters NULL or
+ * absent, RFC 4055 2.1), NID_undef for anything else. */
+static int
+sha2_nid(const X509_ALGOR *a)
+{
+	const ASN1_OBJECT *obj;
+	int ptype, nid;
+
+	if (a == NULL)
+		return NID_undef; /* the DEFAULT: SHA-1 */
+	X509_ALGOR_get0(&obj, &ptype, NULL, a);
+	nid = OBJ_obj2nid(obj);
+	if (ptype != V_ASN1_UNDEF && ptype != V_ASN1_NULL)
+		return NID_undef;
+	return nid == NID_sha256 || nid == NID_sha384 || nid == NID_sha512 ? nid : NID_undef;
+}
+
+#define SIG_FAIL(rc_, msg)                                                                         \
+	do {                                                                                       \
+		*why = msg;                                                                        \
+		rc = rc_;                                                                          \
+		goto out;                                                                          \
+	} while (0)
+
+/* RSASSA-PSS-params (RFC 4055 3.1, RFC 8017 A.2.3): every field explicit
+ * where its default is SHA-1, the mask hash the hash, a salt no shorter
+ * than the hash (RFC 8017 9.1's typical choice). */
+static int
+pss_params(const ASN1_TYPE *param, struct gikev2_sig_alg *s, const char **why)
+{
+	RSA_PSS_PARAMS *p = NULL;
+	X509_ALGOR *mh = NULL;
+	const ASN1_OBJECT *mgf;
+	const ASN1_TYPE *mp = NULL;
+	int64_t salt, trailer;
+	int rc = 0;
+
+	if (param == NULL || param->type != V_ASN1_SEQUENCE)
+		SIG_FAIL(-ENOTSUP, "RSASSA-PSS without RSASSA-PSS-params");
+	p = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(RSA_PSS_PARAMS), param);
+	if (p == NULL ||
+	    !is_der((const ASN1_VALUE *)p, ASN1_ITEM_rptr(RSA_PSS_PARAMS),
+		    param->value.sequence->data, (size_t)param->value.sequence->length))
+		SIG_FAIL(-EBADMSG, "RSASSA-PSS-params not DER");
+	if ((s->md_nid = sha2_nid(p->hashAlgorithm)) == NID_undef)
+		SIG_FAIL(-ENOTSUP, "RSASSA-PSS hash not SHA-256, SHA-384 or SHA-512");
+	if (p->maskGenAlgorithm == NULL)
+		SIG_FAIL(-ENOTSUP, "RSASSA-PSS mask generation is the default (MGF1 with SHA-1)");
+	X509_ALGOR_get0(&mgf, NULL, NULL, p->maskGenAlgorithm);
+	mp = p->maskGenAlgorithm->parameter;
+	if (OBJ_obj2nid(mgf) != NID_mgf1 || mp == NULL || mp->type != V_ASN1_SEQUENCE)
+		SIG_FAIL(-ENOTSUP, "RSASSA-PSS mask generation not MGF1 with a hash");
+	mh = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(X509_ALGOR), mp);
+	if (mh == NULL || !is_der((const ASN1_VALUE *)mh, ASN1_ITEM_rptr(X509_ALGOR),
+				  mp->value.sequence->data, (size_t)mp->value.sequence->length))
+		SIG_FAIL(-EBADMSG, "RSASSA-PSS MGF1 hash not DER");
+	if (sha2_nid(mh) != s->md_nid)
+		SIG_FAIL(-ENOTSUP, "RSASSA-PSS MGF1 hash is not the signature's hash");
+	if (p->saltLength == NULL)
+		SIG_FAIL(-ENOTSUP, "RSASSA-PSS salt length is the default (20)");
+	if (ASN1_INTEGER_get_int64(&salt, p->saltLength) != 1 ||
+	    salt < EVP_MD_get_size(EVP_get_digestbynid(s->md_nid)) || salt > 1024)
+		SIG_FAIL(-ENOTSUP, "RSASSA-PSS salt shorter than the hash (or over 1024 octets)");
+	if (p->trailerField != NULL &&
+	    (ASN1_INTEGER_get_int64(&trailer, p->trailerField) != 1 || trailer != 1))
+		SIG_FAIL(-ENOTSUP, "RSASSA-PSS trailer field not 1 (0xbc)");
+	s->pss = 1;
+	s->salt_len = (uint16_t)salt;
+	s->key_type = EVP_PKEY_RSA;
+out:
+	X509_ALGOR_free(mh);
+	RSA_PSS_PARAMS_free(p);
+	return rc;
+}
+
+int
+gikev2_sig_alg_parse(const uint8_t *der, size_t len, struct gikev2_sig_alg *s, const char **why)
+{
+	const unsigned char *p = der;
+	X509_ALGOR *a = NULL;
+	const ASN1_OBJECT *obj;
+	int ptype, nid, md_nid = NID_undef, pk_nid = NID_undef, rc = 0;
+
+	memset(s, 0, sizeof(*s));
+	if (len == 0 || len > GIKEV2_SIG_ALG_MAX ||
+	    (a = d2i_X509_ALGOR(NULL, &p, (long)len)) == NULL || p != der + len ||
+	    !is_der((const ASN1_VALUE *)a, ASN1_ITEM_rptr(X509_ALGOR), der, len))
+		SIG_FAIL(-EBADMSG,
+			 "Signature Algorithm Identifier not one DER AlgorithmIdentifier");
+	X509_ALGOR_get0(&obj, &ptype, NULL, a);
+	nid = OBJ_obj2nid(obj);
+	if (nid == NID_rsassaPss) {
+		rc = pss_params(a->parameter, s, why);
+		goto out;
+	}
+	if (OBJ_find_sigid_algs(nid, &md_nid, &pk_nid) != 1 ||
+	    (md_nid != NID_sha256 && md_nid != NID_sha384 && md_nid != NID_sha512))
+		SIG_FAIL(-ENOTSUP, "signature algorithm not RSA, RSASSA-PSS or ECDSA with SHA-2");
+	if (pk_nid == NID_rsaEncryption) {
+		if (ptype != V_ASN1_UNDEF && ptype != V_ASN1_NULL)
+			SIG_FAIL(-ENOTSUP, "RSA PKCS#1 v1.5 AlgorithmIdentifier with parameters");
+		s->key_type = EVP_PKEY_RSA;
+	} else if (pk_nid == NID_X9_62_id_ecPublicKey) {
+		if (ptype != V_ASN1_UNDEF)
+			SIG_FAIL(-ENOTSUP, "ECDSA AlgorithmIdentifier with parameters");
+		s->key_type = EVP_PKEY_EC;
+	} else {
+		SIG_FAIL(-ENOTSUP, "signature algorithm not RSA, RSASSA-PSS or ECDSA with SHA-2");
+	}
+	s->md_nid = md_nid;
+out:
+	X509_ALGOR_free(a);
+	if (rc != 0)
+		memset(s, 0, sizeof(*s));
+	return rc;
 }
 
 static int

@@ -91,6 +91,7 @@ extern "C" {
 	X(REPLAY, "replay", "GSA_REKEY message ID not above the last accepted")                    \
 	X(STALE, "stale", "GSA_REKEY message ID below the initial one (none accepted yet)")        \
 	X(NO_AUTH, "no_auth", "GSA_REKEY without the AUTH payload a signature needs")              \
+	X(SIG_ALG, "sig_alg", "GSA_REKEY AUTH's AlgorithmIdentifier is not the group's (GCAUTH)")  \
 	X(UNEXPECTED_AUTH, "unexpected_auth", "AUTH payload in an implicitly authenticated rekey") \
 	X(BAD_SIGNATURE, "bad_signature", "GSA_REKEY signature does not verify")                   \
 	X(BAD_KEYS, "bad_keys", "a key does not unwrap, or keying material of the wrong size")     \
@@ -155,6 +156,30 @@ struct gikev2_gsa {
  */
 int gikev2_gsa_parse(const uint8_t *body, size_t len, int registration, struct gikev2_gsa *g,
 		     const char **why);
+
+/** A GCAUTH signature algorithm (2.4.1.1, RFC 7427 3), as read from its
+ *  AlgorithmIdentifier. */
+struct gikev2_sig_alg {
+	int md_nid;	   /**< the hash: NID_sha256, NID_sha384 or NID_sha512 */
+	int key_type;	   /**< EVP_PKEY_RSA or EVP_PKEY_EC */
+	int pss;	   /**< RSASSA-PSS (RFC 8017 8.1), MGF1 with the same hash */
+	uint16_t salt_len; /**< PSS: octets of salt, at least the hash's */
+};
+
+/**
+ * Read a DER AlgorithmIdentifier (RFC 7427 3 and appendix A) and accept
+ * only what is safe and consistent: sha256/384/512WithRSAEncryption
+ * (parameters NULL or absent), ecdsa-with-SHA256/384/512 (no parameters),
+ * and id-RSASSA-PSS with RSASSA-PSS-params (RFC 4055 3.1) that name
+ * SHA-256/384/512, MGF1 with that same hash, a salt at least as long as
+ * the hash and trailer field 1. SHA-1 and MD5, PSS's defaults (SHA-1,
+ * 20-octet salt), a mask hash other than the hash, a shorter salt and
+ * non-canonical DER are refused.
+ * @return 0, -EBADMSG (not one DER AlgorithmIdentifier) or -ENOTSUP (an
+ *   algorithm or parameters not accepted), with @p why set.
+ */
+int gikev2_sig_alg_parse(const uint8_t *der, size_t len, struct gikev2_sig_alg *s,
+			 const char **why);
 
 /** A wrapped key (4.5.3), as received: IDs and the encrypted bytes. */
 struct gikev2_wrapped {

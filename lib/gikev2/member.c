@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
-#include <openssl/objects.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "gvpn_common.h"
@@ -505,28 +505,67 @@ rekey_keys(const struct gikev2_gsa_policy *p, const uint8_t *km, size_t km_len, 
 	return 0;
 }
 
-/* Is a DER public key usable with the signature algorithm @p alg? */
-static int
-sig_key_ok(const uint8_t *key, size_t key_len, const uint8_t *alg, size_t alg_len)
+/*
+ * A verifier of the group's signatures (2.4.1.1): the GCAUTH algorithm
+ * read and checked (gikev2_sig_alg_parse()), the AUTH_KEY a public key of
+ * its kind, PSS set up with the salt length and MGF1 hash of its
+ * parameters (OpenSSL then takes only that exact salt length).
+ * @return the context, or NULL with @p why set.
+ */
+static EVP_MD_CTX *
+sig_verifier(const uint8_t *key, size_t key_len, const uint8_t *alg, size_t alg_len,
+	     const char **why)
 {
-	const uint8_t *kp = key, *ap = alg;
-	EVP_PKEY *pk = d2i_PUBKEY(NULL, &kp, (long)key_len);
-	X509_ALGOR *a = d2i_X509_ALGOR(NULL, &ap, (long)alg_len);
-	int md_nid = 0, pk_nid = 0, ok = 0;
+	const uint8_t *kp = key;
+	struct gikev2_sig_alg sa;
+	EVP_PKEY *pk = NULL;
+	EVP_MD_CTX *ctx = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+	const EVP_MD *md;
+	int type;
 
-	if (pk != NULL && a != NULL && kp == key + key_len && ap == alg + alg_len) {
-		const ASN1_OBJECT *obj;
-
-		X509_ALGOR_get0(&obj, NULL, NULL, a);
-		if (OBJ_find_sigid_algs(OBJ_obj2nid(obj), &md_nid, &pk_nid) == 1 && md_nid != 0)
-			ok =
-			    (pk_nid == NID_rsaEncryption && EVP_PKEY_base_id(pk) == EVP_PKEY_RSA) ||
-			    (pk_nid == NID_X9_62_id_ecPublicKey &&
-			     EVP_PKEY_base_id(pk) == EVP_PKEY_EC);
+	if (gikev2_sig_alg_parse(alg, alg_len, &sa, why) != 0)
+		return NULL;
+	md = EVP_get_digestbynid(sa.md_nid);
+	pk = d2i_PUBKEY(NULL, &kp, (long)key_len);
+	if (pk == NULL || kp != key + key_len || md == NULL) {
+		*why = "AUTH_KEY not one DER SubjectPublicKeyInfo";
+		goto fail;
+	}
+	type = EVP_PKEY_get_base_id(pk);
+	if (!(type == sa.key_type || (sa.pss && type == EVP_PKEY_RSA_PSS))) {
+		*why = "AUTH_KEY not a key of the group's signature algorithm";
+		goto fail;
+	}
+	/* EMSA-PSS (RFC 8017 9.1.1): emLen >= hLen + sLen + 2 */
+	if (sa.pss && (EVP_PKEY_get_bits(pk) + 6) / 8 < EVP_MD_get_size(md) + sa.salt_len + 2) {
+		*why = "RSASSA-PSS salt too long for the AUTH_KEY's modulus";
+		goto fail;
+	}
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestVerifyInit(ctx, &pctx, md, NULL, pk) != 1 ||
+	    (sa.pss && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+			EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, sa.salt_len) != 1 ||
+			EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1))) {
+		*why = "AUTH_KEY refuses the group's signature algorithm";
+		goto fail;
 	}
 	EVP_PKEY_free(pk);
-	X509_ALGOR_free(a);
-	return ok;
+	return ctx;
+fail:
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(pk);
+	return NULL;
+}
+
+/* Is a DER public key usable with the signature algorithm @p alg? */
+static int
+sig_key_ok(const uint8_t *key, size_t key_len, const uint8_t *alg, size_t alg_len, const char **why)
+{
+	EVP_MD_CTX *ctx = sig_verifier(key, key_len, alg, alg_len, why);
+
+	EVP_MD_CTX_free(ctx);
+	return ctx != NULL;
 }
 
 /* What a message's GSA, KD and Deletes say, checked and unwrapped. */
@@ -699,10 +738,8 @@ check_method(struct gikev2_member *m, const struct reading *rd, const char **why
 		*why = "digital signature method without AUTH_KEY";
 		return -EBADMSG;
 	}
-	if (!sig_key_ok(rd->kd.auth_key, rd->kd.auth_key_len, p->sig_alg, p->sig_alg_len)) {
-		*why = "AUTH_KEY or signature algorithm unusable (RSA or ECDSA with SHA-2)";
+	if (!sig_key_ok(rd->kd.auth_key, rd->kd.auth_key_len, p->sig_alg, p->sig_alg_len, why))
 		return -ENOTSUP;
-	}
 	return 0;
 }
 
@@ -874,12 +911,13 @@ take_rekey(struct gikev2_member *m, const struct ikev2_msg *msg, const struct gi
 		*why = "WRAP_KEY or AUTH_KEY in GSA_INBAND_REKEY";
 		rc = -EBADMSG;
 	}
-	if (rc == 0 && rd->kd.auth_key != NULL &&
-	    (m->rk.gcauth != GIKEV2_GCAUTH_DIGITAL_SIGNATURE ||
-	     !sig_key_ok(rd->kd.auth_key, rd->kd.auth_key_len, m->sig_alg, m->sig_alg_len))) {
-		*why = "new AUTH_KEY unusable with the group's signature algorithm";
+	if (rc == 0 && rd->kd.auth_key != NULL && m->rk.gcauth != GIKEV2_GCAUTH_DIGITAL_SIGNATURE) {
+		*why = "new AUTH_KEY in a group without signatures";
 		rc = -EACCES;
 	}
+	if (rc == 0 && rd->kd.auth_key != NULL &&
+	    !sig_key_ok(rd->kd.auth_key, rd->kd.auth_key_len, m->sig_alg, m->sig_alg_len, why))
+		rc = -EACCES;
 	if (rc == 0 && m->conf.sender_ids != 0 && gdoi_policy_counter_mode(&push->pol) &&
 	    m->n_sids == 0) {
 		/* a sender without a Sender-ID installs none (2.4.1.4): re-register */
@@ -935,51 +973,40 @@ take_rekey(struct gikev2_member *m, const struct ikev2_msg *msg, const struct gi
  * and ICV, P the inner payloads with AUTH's signature bytes zeroed. */
 static int
 verify_rekey_auth(const struct gikev2_member *m, const uint8_t *msg, const uint8_t *plain,
-		  size_t plain_len, const struct ikev2_payload *auth, const char **why)
+		  size_t plain_len, const struct ikev2_payload *auth, enum gikev2_drop *d,
+		  const char **why)
 {
 	static uint8_t data[IKEV2_HDR_LEN + IKEV2_GEN_LEN + IKEV2_MSG_MAX];
-	const uint8_t *kp = m->auth_key, *ap;
-	size_t alg_len, sig_off, sig_len;
-	EVP_PKEY *pk = NULL;
-	EVP_MD_CTX *ctx = NULL;
-	X509_ALGOR *a = NULL;
-	int md_nid = 0, pk_nid = 0, ok = 0;
+	size_t alg_len, sig_off, sig_len, data_len = IKEV2_HDR_LEN + IKEV2_GEN_LEN + plain_len;
+	EVP_MD_CTX *ctx;
+	int ok;
 
+	*d = GIKEV2_DROP_BAD_SIGNATURE;
 	if (auth->body_len < 5 || auth->body[0] != IKEV2_AUTH_DIGITAL_SIGNATURE) {
 		*why = "GSA_REKEY AUTH not a Digital Signature (14)";
 		return -EACCES;
 	}
+	*d = GIKEV2_DROP_SIG_ALG;
 	alg_len = auth->body[4];
 	if (alg_len != m->sig_alg_len || auth->body_len < 5 + alg_len + 1 ||
 	    memcmp(auth->body + 5, m->sig_alg, alg_len) != 0) {
 		*why = "GSA_REKEY AUTH's AlgorithmIdentifier is not the group's";
 		return -EACCES;
 	}
+	*d = GIKEV2_DROP_BAD_SIGNATURE;
 	sig_off = (size_t)(auth->body - plain) + 5 + alg_len;
 	sig_len = auth->body_len - 5 - alg_len;
 	memcpy(data, msg, IKEV2_HDR_LEN + IKEV2_GEN_LEN);
-	ikev2_set32(data + 24, (uint32_t)(IKEV2_HDR_LEN + IKEV2_GEN_LEN + plain_len));
+	ikev2_set32(data + 24, (uint32_t)data_len);
 	data[IKEV2_HDR_LEN + 2] = (uint8_t)((IKEV2_GEN_LEN + plain_len) >> 8);
 	data[IKEV2_HDR_LEN + 3] = (uint8_t)(IKEV2_GEN_LEN + plain_len);
 	memcpy(data + IKEV2_HDR_LEN + IKEV2_GEN_LEN, plain, plain_len);
 	memset(data + IKEV2_HDR_LEN + IKEV2_GEN_LEN + sig_off, 0, sig_len);
-	ap = m->sig_alg;
-	pk = d2i_PUBKEY(NULL, &kp, m->auth_key_len);
-	a = d2i_X509_ALGOR(NULL, &ap, m->sig_alg_len);
-	if (pk != NULL && a != NULL) {
-		const ASN1_OBJECT *obj;
-
-		X509_ALGOR_get0(&obj, NULL, NULL, a);
-		if (OBJ_find_sigid_algs(OBJ_obj2nid(obj), &md_nid, &pk_nid) == 1 &&
-		    (ctx = EVP_MD_CTX_new()) != NULL &&
-		    EVP_DigestVerifyInit(ctx, NULL, EVP_get_digestbynid(md_nid), NULL, pk) == 1)
-			ok = EVP_DigestVerify(ctx, auth->body + 5 + alg_len, sig_len, data,
-					      IKEV2_HDR_LEN + IKEV2_GEN_LEN + plain_len) == 1;
-	}
+	ctx = sig_verifier(m->auth_key, m->auth_key_len, m->sig_alg, m->sig_alg_len, why);
+	ok = ctx != NULL &&
+	     EVP_DigestVerify(ctx, auth->body + 5 + alg_len, sig_len, data, data_len) == 1;
 	EVP_MD_CTX_free(ctx);
-	EVP_PKEY_free(pk);
-	X509_ALGOR_free(a);
-	gvpn_wipe(data, IKEV2_HDR_LEN + IKEV2_GEN_LEN + plain_len);
+	gvpn_wipe(data, data_len);
 	if (!ok)
 		*why = "GSA_REKEY signature does not verify";
 	return ok ? 0 : -EACCES;
@@ -1049,13 +1076,15 @@ gikev2_rekey_input(struct gikev2_member *m, const uint8_t *msg, size_t len,
 	}
 	auth = ikev2_find(&inner, IKEV2_P_AUTH, 0);
 	if (m->rk.gcauth == GIKEV2_GCAUTH_DIGITAL_SIGNATURE) {
+		enum gikev2_drop d;
+
 		if (auth == NULL) {
 			*why = "GSA_REKEY without AUTH";
 			rc = drop(m, reason, GIKEV2_DROP_NO_AUTH);
 			goto out;
 		}
-		if (verify_rekey_auth(m, msg, plain, (size_t)n, auth, why) != 0) {
-			rc = drop(m, reason, GIKEV2_DROP_BAD_SIGNATURE);
+		if (verify_rekey_auth(m, msg, plain, (size_t)n, auth, &d, why) != 0) {
+			rc = drop(m, reason, d);
 			goto out;
 		}
 	} else if (auth != NULL) {

@@ -360,6 +360,42 @@ def test_faults(ctx, tap):
                   "registers again after a random delay of a few seconds", excluded)
 
 
+def test_pss(ctx, tap):
+    """GSA_REKEY signed with RSASSA-PSS (SHA-256, MGF1-SHA-256, 32-octet salt)."""
+    w = ctx["work"]
+    port = BASE_PORT + 2
+    conf = ks_conf(port, os.path.join(w, "pss.control"),
+                   rekey={"initial_msgid": 10, "sig": "rsa-pss-sha256"})
+
+    def pss():
+        with GcKs(ctx["root"], conf, w, "gcks-pss") as ks, single(ctx, port, "pss") as g:
+            g.wait(lambda: group(g)["state"] == "registered" and len(active_spis(g)) == 2,
+                   timeout=20, what="registration")
+            ks.act("rekey")
+            g.wait(lambda: group(g)["rekeys"] == 1, timeout=5, what="a PSS-signed GSA_REKEY")
+            for fault, key in [("bad_signature", "rekey_drop_bad_signature"),
+                               ("sig_params", "rekey_drop_sig_alg")]:
+                time.sleep(1.1)  # refusals are logged at most once a second
+                before, sas = group(g), sorted(g.tel("/gvpn/sa"))
+                ks.act(fault)
+                g.wait(lambda: group(g)[key] == 1, timeout=5, what=f"{key} to count {fault}")
+                time.sleep(0.2)
+                after = group(g)
+                assert after["rekeys"] == 1 and after["push_seq"] == before["push_seq"], after
+                assert sorted(g.tel("/gvpn/sa")) == sas, "SAs changed"
+            assert sum(v for k, v in refusals(g).items()) == 2, refusals(g)
+            ks.act("rekey")
+            g.wait(lambda: group(g)["rekeys"] == 2, timeout=5, what="the next PSS GSA_REKEY")
+            log = g.output()
+            assert "message dropped: GSA_REKEY signature does not verify" in log and \
+                "message dropped: GSA_REKEY AUTH's AlgorithmIdentifier is not the group's" \
+                in log, log[-2000:]
+            assert g.stop() == 0
+    tap.check("RSASSA-PSS (SHA-256, 32-octet salt): a PSS-signed GSA_REKEY is applied; a "
+              "forged PSS signature is refused as bad_signature and one made with another "
+              "salt length as sig_alg, nothing changed; the next one is applied", pss)
+
+
 def test_registration_faults(ctx, tap):
     w = ctx["work"]
     port = BASE_PORT + 3
@@ -525,6 +561,7 @@ def main():
     test_check(ctx, tap)
     test_registration(ctx, tap)
     test_faults(ctx, tap)
+    test_pss(ctx, tap)
     test_registration_faults(ctx, tap)
     test_failover(ctx, tap)
     test_leave_unanswered(ctx, tap)

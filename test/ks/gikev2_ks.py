@@ -13,6 +13,15 @@ over the IKE SA, replayed, stale, forged and malformed messages. It
 listens on IPv4 or IPv6 ("address"), and records a member's leave
 (GSA_REGISTRATION with IDg and a notification) and its Delete of the IKE SA.
 
+The rekey SA's signatures ("rekey": {"sig": ...}): "rsa-sha256" (RSA PKCS
+#1 v1.5, the default) or "rsa-pss-sha256", "rsa-pss-sha384",
+"rsa-pss-sha512" (RSASSA-PSS, RFC 8017 8.1) with "salt" (octets, default
+the hash's length) and "mgf_hash" (MGF1's hash, default the signature's),
+written into GCAUTH's AlgorithmIdentifier (RFC 4055 3.1 parameters, DER
+built here); "rsa_bits" (2048). The fault "sig_params" sends a GSA_REKEY
+whose AUTH is a valid PSS signature under the group's key but made, and
+labelled, with a salt 2 octets longer than GCAUTH's.
+
   gikev2_ks.py --config FILE [--log FILE]
 
 One JSON event per line on stdout (or --log). A test tool: it logs the
@@ -48,8 +57,81 @@ N_GROUP_SENDER, N_NO_PROPOSAL_CHOSEN = 16429, 14
 HASHES = {5: hashes.SHA256, 6: hashes.SHA384, 7: hashes.SHA512}
 INTEG = {12: (hashes.SHA256, 32, 16), 13: (hashes.SHA384, 48, 24), 14: (hashes.SHA512, 64, 32)}
 KWA_LEN = {1: 16, 2: 24, 3: 32}
-# sha256WithRSAEncryption AlgorithmIdentifier, DER (RFC 7427 appendix A)
-ALGID_RSA_SHA256 = bytes.fromhex("300d06092a864886f70d01010b0500")
+SIG_HASHES = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
+# the hashes' object identifiers (NIST, 2.16.840.1.101.3.4.2.x)
+HASH_OID = {"sha256": "2.16.840.1.101.3.4.2.1", "sha384": "2.16.840.1.101.3.4.2.2",
+            "sha512": "2.16.840.1.101.3.4.2.3", "sha1": "1.3.14.3.2.26"}
+OID_RSA_SHA256 = "1.2.840.113549.1.1.11"   # sha256WithRSAEncryption
+OID_RSASSA_PSS = "1.2.840.113549.1.1.10"
+OID_MGF1 = "1.2.840.113549.1.1.8"
+
+
+# --- just enough DER for an AlgorithmIdentifier (X.690) -------------------
+def der(tag, body):
+    n = len(body)
+    ln = bytes([n]) if n < 128 else bytes([0x80 | (n.bit_length() + 7) // 8]) + \
+        n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag]) + ln + body
+
+
+def der_oid(dotted):
+    arcs = [int(x) for x in dotted.split(".")]
+    body = bytes([40 * arcs[0] + arcs[1]])
+    for a in arcs[2:]:
+        enc = [a & 0x7f]
+        a >>= 7
+        while a:
+            enc.insert(0, 0x80 | (a & 0x7f))
+            a >>= 7
+        body += bytes(enc)
+    return der(0x06, body)
+
+
+def der_int(v):
+    return der(0x02, v.to_bytes(v.bit_length() // 8 + 1, "big"))
+
+
+def algid(oid, params=None):
+    return der(0x30, der_oid(oid) + (params if params is not None else b""))
+
+
+def algid_pss(h, salt, mgf_hash=None):
+    """id-RSASSA-PSS with RSASSA-PSS-params (RFC 4055 3.1): hash, MGF1 with
+    mgf_hash (default: the hash), salt length; the trailer left at its default."""
+    hash_alg = algid(HASH_OID[h], der(0x05, b""))
+    mgf = algid(OID_MGF1, algid(HASH_OID[mgf_hash or h], der(0x05, b"")))
+    params = der(0xa0, hash_alg) + der(0xa1, mgf) + der(0xa2, der_int(salt))
+    return algid(OID_RSASSA_PSS, der(0x30, params))
+
+
+class Signer:
+    """The GCKS's signature method (2.4.1.1): "rsa-sha256" (PKCS #1 v1.5) or
+    "rsa-pss-sha256"/"-sha384"/"-sha512" with "salt" octets (the hash's
+    length) and MGF1 with "mgf_hash" (the hash)."""
+
+    def __init__(self, r):
+        self.kind = r.get("sig", "rsa-sha256")
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=r.get("rsa_bits",
+                                                                                  2048))
+        self.h = "sha256" if self.kind == "rsa-sha256" else self.kind[len("rsa-pss-"):]
+        if self.kind != "rsa-sha256" and (not self.kind.startswith("rsa-pss-") or
+                                          self.h not in SIG_HASHES):
+            raise ValueError(self.kind)
+        self.salt = r.get("salt", SIG_HASHES[self.h].digest_size)
+        self.mgf_hash = r.get("mgf_hash", self.h)
+        self.algid = algid(OID_RSA_SHA256, der(0x05, b"")) if self.kind == "rsa-sha256" \
+            else algid_pss(self.h, self.salt, self.mgf_hash)
+
+    def sign(self, data, other_params=False):
+        """(AlgorithmIdentifier, signature); other_params: a PSS signature made
+        and labelled with a salt 2 octets longer than the group's."""
+        if self.kind == "rsa-sha256" and not other_params:
+            return self.algid, self.key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+        salt = self.salt + 2 if other_params else self.salt
+        hv = {**SIG_HASHES, "sha1": hashes.SHA1}
+        pad = padding.PSS(mgf=padding.MGF1(hv[self.mgf_hash]()), salt_length=salt)
+        return algid_pss(self.h, salt, self.mgf_hash), self.key.sign(data, pad,
+                                                                     SIG_HASHES[self.h]())
 
 
 def emit(out, **ev):
@@ -195,7 +277,7 @@ class Group:
         self.initial_msgid = self.rk_msgid
         self.rk_keymat = os.urandom(self.rk_key_len())
         self.rk_dst = list(r.get("dst", DEFAULT_REKEY_DST))   # where GSA_REKEY goes
-        self.sig_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.signer = Signer(r)
         self.next_sid = 0
 
     def new_tek(self, t):
@@ -234,7 +316,7 @@ class Group:
         gca = registration
         xf += transform(T_KWA, self.rk_kwa, last=not gca)
         if gca:
-            attrs = tlv(18, ALGID_RSA_SHA256) if self.gcauth == 2 else b""
+            attrs = tlv(18, self.signer.algid) if self.gcauth == 2 else b""
             xf += transform(T_GCAUTH, self.gcauth, attrs, last=True)
         attrs = tlv(1, struct.pack(">I", r.get("lifetime", 3600)))
         if registration and self.rk_msgid:
@@ -388,7 +470,7 @@ class Session:
             bags += group_bag(PROTO_GIKE, g.rk_spi, [wrapped(self.gsk_w, self.kwa, g.rk_keymat)])
         member = b""
         if ks.cfg.get("rekey_sa", True) and g.gcauth == 2:
-            member += tlv(2, g.sig_key.public_key().public_bytes(
+            member += tlv(2, g.signer.key.public_key().public_bytes(
                 serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
         if sender:
             n = struct.unpack(">I", notifies[N_GROUP_SENDER][:4])[0]
@@ -493,14 +575,19 @@ class KeyServer:
             msgid = g.rk_msgid
             g.rk_msgid += 1
         if g.gcauth == 2:
-            siglen = g.sig_key.key_size // 8
-            auth_hdr = struct.pack(">BBBB", 14, 0, 0, 0) + bytes([len(ALGID_RSA_SHA256)]) \
-                + ALGID_RSA_SHA256
+            # AUTH (RFC 7427 3): the AlgorithmIdentifier, then the signature
+            # over A | P with the signature's octets zero
+            other = fault == "sig_params"
+            alg = algid_pss(g.signer.h, g.signer.salt + 2, g.signer.mgf_hash) if other \
+                else g.signer.algid
+            siglen = g.signer.key.key_size // 8
+            auth_hdr = struct.pack(">BBBB", 14, 0, 0, 0) + bytes([len(alg)]) + alg
             items = items + [(P_AUTH, auth_hdr + bytes(siglen))]
             first, plain = chain(items)
             adj = header(g.rk_spi[:8], g.rk_spi[8:], P_SK, GSA_REKEY, 0, msgid,
                          28 + 4 + len(plain)) + struct.pack(">BBH", first, 0, 4 + len(plain))
-            sig = g.sig_key.sign(adj + plain, padding.PKCS1v15(), hashes.SHA256())
+            alg2, sig = g.signer.sign(adj + plain, other)
+            assert alg2 == alg
             if fault == "bad_signature":
                 sig = bytes([sig[0] ^ 0x80]) + sig[1:]
             plain = plain[:-siglen] + sig
@@ -579,7 +666,7 @@ class KeyServer:
             msg = self.rekey_message(self.new_teks_items(gsk_w, g.rk_kwa, commit=False),
                                      msgid=old)
             out = [(msg, d) for d in self.rekey_dest(members)]
-        elif action in ("bad_signature", "bad_icv", "malformed"):
+        elif action in ("bad_signature", "bad_icv", "malformed", "sig_params"):
             msg = self.rekey_message(self.new_teks_items(gsk_w, g.rk_kwa, commit=False),
                                      fault=action)
             out = [(msg, d) for d in self.rekey_dest(members)]

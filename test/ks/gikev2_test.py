@@ -149,6 +149,27 @@ def main():
     check("implicit: registered, rekey accepted, forged ICV refused",
           "push seq=0 teks=1" in out and "bad_icv=1" in out, out)
 
+    # 5. RSASSA-PSS (RFC 8017 8.1) signatures: SHA-384, MGF1-SHA-384, 48-octet
+    #    salt; a forged signature and one with other parameters refused; PSS
+    #    parameters that are not safe refuse the registration
+    out, ev = run(tool, work, "pss", {
+        "rekey": {"sig": "rsa-pss-sha384", "initial_msgid": 7},
+        "script": ["rekey", "bad_signature", "sig_params", "rekey"]},
+        ["--proposal", "aes128-sha256-modp2048-kw128"], duration=3)
+    check("RSASSA-PSS SHA-384: rekeys 7 and 10 applied, forged and other-parameter "
+          "signatures refused by reason",
+          re.findall(r"push seq=(\d+)", out) == ["7", "10"] and "bad_signature=1" in out and
+          "sig_alg=1" in out, out)
+    for name, rk, text in [
+            ("salt shorter than the hash", {"sig": "rsa-pss-sha256", "salt": 20},
+             "salt shorter than the hash"),
+            ("MGF1 hash not the hash", {"sig": "rsa-pss-sha256", "mgf_hash": "sha1"},
+             "MGF1 hash is not the signature's hash")]:
+        out, ev = run(tool, work, "pss_unsafe", {"rekey": rk},
+                      ["--proposal", "aes128-sha256-modp2048-kw128"], duration=2)
+        check(f"RSASSA-PSS with the {name}: registration refused",
+              "state failed" in out and text in out and "policy teks" not in out, out)
+
     print(f"1..{len(results)}")
     for i, (name, ok, detail) in enumerate(results, 1):
         print(f"{'ok' if ok else 'not ok'} {i} - {name}")
