@@ -984,8 +984,12 @@ def test_rule_hits_and_sa_drops(tap, gvpnctl, gvpnd_bin, root, work):
                 if r["kind"] != "tek"}
 
     with g:
-        g.wait(lambda: g.tel("/gvpn/sa")["0x00001001"]["drops"].get("esp_bad_icv") == 1 and
-               g.tel("/gvpn/sa")["0x00001001"]["decrypted_packets"] == 2 and
+        def static_sa():
+            """The static SA's telemetry; {} until the control core has installed it."""
+            return g.tel("/gvpn/sa").get("0x00001001", {"drops": {}})
+
+        g.wait(lambda: static_sa()["drops"].get("esp_bad_icv") == 1 and
+               static_sa().get("decrypted_packets") == 2 and
                hits(g.tel("/gvpn/policy"))[("bypass", "", 1)] > 1000, what="gvpnd to read its input")
 
         def policy_hits():
