@@ -487,8 +487,7 @@ gvpn_ctrl_sa_add(struct gvpn_ctrl *c, const struct gvpn_ctrl_sa_params *p)
 	rt->slot = slot;
 	rt->tek = p->tek;
 	rt->group = p->group;
-	rt->n_sel = c->tek[p->tek].n_sel;
-	memcpy(rt->sel, c->tek[p->tek].sel, sizeof(rt->sel));
+	gvpn_sa_rt_selectors(rt, c->tek[p->tek].sel, c->tek[p->tek].n_sel);
 	rt->decrypt = c->conf.cfg->groups[p->group].direction != GVPN_DIR_OUTBOUND;
 	m.sa = rt;
 	rc = broadcast(c, &m, NULL, NULL, slot);

@@ -128,6 +128,51 @@ gvpn_selector_match(const struct gvpn_selector *s, uint32_t src, uint32_t dst, u
 	       sport <= s->sport_hi && dport >= s->dport_lo && dport <= s->dport_hi;
 }
 
+/**
+ * An IPv4 selector as the data path checks a decrypted packet against it
+ * (R21): the source and destination address as one 64-bit word, in the
+ * bytes' order in the IPv4 header (offset 12, network byte order), under a
+ * mask of the same layout; so one load, one XOR and one AND compare both
+ * prefixes, with no byte swap. Ports are read only where a range is
+ * narrower than 0-65535. Built by gvpn_sel4_compile().
+ */
+struct gvpn_sel4 {
+	uint64_t addrs, mask;
+	uint8_t proto; /**< 0 = any */
+	uint8_t ports; /**< 1: a port range must be checked */
+	uint16_t sport_lo, sport_hi;
+	uint16_t dport_lo, dport_hi;
+};
+
+/** @p s (not IPv6's) as the data path checks it. */
+void gvpn_sel4_compile(const struct gvpn_selector *s, struct gvpn_sel4 *out);
+
+/** The 64-bit address word of an IPv4 header (struct gvpn_sel4). */
+static inline uint64_t
+gvpn_sel4_addrs(const void *ipv4_hdr)
+{
+	uint64_t a;
+
+	memcpy(&a, (const uint8_t *)ipv4_hdr + 12, sizeof(a));
+	return a;
+}
+
+/** Does a compiled selector match an IPv4 packet's address word and
+ *  protocol? Its ports, where it has ranges, are the caller's to check. */
+static inline int
+gvpn_sel4_match_addrs(const struct gvpn_sel4 *s, uint64_t addrs, uint8_t proto)
+{
+	return ((addrs ^ s->addrs) & s->mask) == 0 && (s->proto == 0 || s->proto == proto);
+}
+
+/** Do a compiled selector's port ranges hold ports (host order)? */
+static inline int
+gvpn_sel4_match_ports(const struct gvpn_sel4 *s, uint16_t sport, uint16_t dport)
+{
+	return sport >= s->sport_lo && sport <= s->sport_hi && dport >= s->dport_lo &&
+	       dport <= s->dport_hi;
+}
+
 /** Does an IPv6 (or either-family) selector match a packet's fields
  *  (addresses in network order, ports in host order)? */
 static inline int
@@ -222,8 +267,13 @@ struct gvpn_sa_rt {
 	uint8_t group;
 	uint8_t n_sel;
 	uint8_t decrypt;	     /**< inbound policy applies (R26): look the SPI up */
+	uint8_t n_sel4;		     /**< sel's IPv4 ones, compiled in sel4 */
 	struct gvpn_selector sel[2]; /**< inner packets must match one (R21) */
+	struct gvpn_sel4 sel4[2];
 };
+
+/** Fill @p rt's selectors, @p n of them, and their compiled IPv4 forms. */
+void gvpn_sa_rt_selectors(struct gvpn_sa_rt *rt, const struct gvpn_selector *sel, uint8_t n);
 
 /** An SA slot of the control core. */
 struct gvpn_sa_entry {

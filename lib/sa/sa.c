@@ -60,6 +60,49 @@ gvpn_selector_mirror(const struct gvpn_selector *s)
 	return m;
 }
 
+/* Four bytes of @p v (host order) at @p b in network order. */
+static void
+put_be32(uint8_t *b, uint32_t v)
+{
+	b[0] = (uint8_t)(v >> 24);
+	b[1] = (uint8_t)(v >> 16);
+	b[2] = (uint8_t)(v >> 8);
+	b[3] = (uint8_t)v;
+}
+
+void
+gvpn_sel4_compile(const struct gvpn_selector *s, struct gvpn_sel4 *out)
+{
+	uint8_t a[8], m[8];
+
+	put_be32(a, s->src.addr);
+	put_be32(a + 4, s->dst.addr);
+	put_be32(m, gvpn_prefix_mask(s->src.len));
+	put_be32(m + 4, gvpn_prefix_mask(s->dst.len));
+	memcpy(&out->mask, m, sizeof(m));
+	memcpy(&out->addrs, a, sizeof(a));
+	out->addrs &= out->mask;
+	out->proto = s->proto;
+	out->sport_lo = s->sport_lo;
+	out->sport_hi = s->sport_hi;
+	out->dport_lo = s->dport_lo;
+	out->dport_hi = s->dport_hi;
+	out->ports =
+	    !(s->sport_lo == 0 && s->sport_hi == 65535 && s->dport_lo == 0 && s->dport_hi == 65535);
+}
+
+void
+gvpn_sa_rt_selectors(struct gvpn_sa_rt *rt, const struct gvpn_selector *sel, uint8_t n)
+{
+	rt->n_sel = 0;
+	rt->n_sel4 = 0;
+	for (uint8_t i = 0; i < n && i < 2; i++) {
+		rt->sel[rt->n_sel++] = sel[i];
+		if (sel[i].af != GVPN_AF_IPV6) /* IPv6's lengths make no IPv4 mask */
+			gvpn_sel4_compile(&sel[i], &rt->sel4[rt->n_sel4++]);
+	}
+}
+
 static int
 prefix_contains(const struct gvpn_prefix *outer, const struct gvpn_prefix *inner, uint8_t af)
 {

@@ -67,36 +67,35 @@ lookup_sa(struct gvpn_worker *w, const struct rte_mbuf *m, uint32_t len, struct 
 	return slot;
 }
 
-/* R21: the decrypted packet must be traffic the SA protects. A later
- * fragment carries no ports, so only its addresses and protocol count. */
+/* The ports of a decrypted IPv4 packet (@p ip its header) against a
+ * selector's ranges. A later fragment carries no ports: it passes; a packet
+ * of a protocol without ports has ports 0, as in its flow key. */
+static __rte_noinline int
+inner_ports(const struct gvpn_sel4 *s, const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip)
+{
+	struct gvpn_acl_key k;
+
+	if ((ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) != 0)
+		return 1;
+	worker_key(m, &k, 1, 0);
+	return gvpn_sel4_match_ports(s, rte_be_to_cpu_16(k.sport), rte_be_to_cpu_16(k.dport));
+}
+
+/* R21: the decrypted packet must be traffic the SA protects: its addresses
+ * and protocol against each compiled selector, then the ports where the
+ * selector has ranges. */
 static int
 inner_allowed(const struct gvpn_sa_rt *sa, const struct rte_mbuf *m)
 {
 	const struct rte_ipv4_hdr *ip =
 	    rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, m->l2_len);
-	int later_fragment =
-	    (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) != 0;
-	struct gvpn_acl_key k;
+	const uint64_t addrs = gvpn_sel4_addrs(ip);
 
-	uint32_t src, dst;
-	uint16_t sport, dport;
+	for (uint8_t i = 0; i < sa->n_sel4; i++) {
+		const struct gvpn_sel4 *s = &sa->sel4[i];
 
-	worker_key(m, &k, 1, 0); /* the SA's selectors name no VLAN */
-	src = rte_be_to_cpu_32(k.src);
-	dst = rte_be_to_cpu_32(k.dst);
-	sport = rte_be_to_cpu_16(k.sport);
-	dport = rte_be_to_cpu_16(k.dport);
-	for (uint8_t i = 0; i < sa->n_sel; i++) {
-		if (likely(!later_fragment)) {
-			if (gvpn_selector_match(&sa->sel[i], src, dst, k.proto, sport, dport))
-				return 1;
-			continue;
-		}
-		struct gvpn_selector s = sa->sel[i];
-
-		s.sport_lo = s.dport_lo = 0;
-		s.sport_hi = s.dport_hi = 65535;
-		if (gvpn_selector_match(&s, src, dst, k.proto, sport, dport))
+		if (gvpn_sel4_match_addrs(s, addrs, ip->next_proto_id) &&
+		    (likely(!s->ports) || inner_ports(s, m, ip)))
 			return 1;
 	}
 	return 0;

@@ -37,7 +37,7 @@ STAGES = [
         encap_cbc16_6 encap_gcm6 stamp_ntp4 stamp_ntp6"""),
     ("decapsulation", """gvpn_esp_decrypt_burst esp_check_one esp_decap_one ecn_set check_off
         check_ntp inner_allowed esp_check_one6 esp_decap_one6 esp_check_run esp_open_run
-        outer6_check ecn6_of ecn6_set check4 open4 check6 open6 inner_allowed6"""),
+        outer6_check ecn6_of ecn6_set check4 open4 check6 open6 inner_allowed6 inner_ports"""),
     ("crypto submission", """mb_process mb_run mb_chunk_route mb_run_jobs mb_run_cbc_hmac
         mb_run_gcm mb_run_gmac mb_fill_common mb_fill_hmac_job mb_gcm_nonce mb_fill_job mb_icv_eq
         mb_outcome mb_complete esp_keep esp_finish"""),

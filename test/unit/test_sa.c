@@ -53,6 +53,106 @@ test_selector_match(void **state)
 				 cases[i].match);
 }
 
+/* The compiled form's answer for a packet's fields, read from an IPv4
+ * header's bytes as the data path reads them. */
+static int
+sel4_says(const struct gvpn_selector *sel, uint32_t src, uint32_t dst, uint8_t proto,
+	  uint16_t sport, uint16_t dport)
+{
+	uint8_t hdr[20] = {0x45};
+	struct gvpn_sel4 c;
+
+	memset(&c, 0xa5, sizeof(c));
+	gvpn_sel4_compile(sel, &c);
+	hdr[9] = proto;
+	for (int i = 0; i < 4; i++) {
+		hdr[12 + i] = (uint8_t)(src >> (24 - 8 * i));
+		hdr[16 + i] = (uint8_t)(dst >> (24 - 8 * i));
+	}
+	if (!gvpn_sel4_match_addrs(&c, gvpn_sel4_addrs(hdr), hdr[9]))
+		return 0;
+	if (!c.ports) { /* claimed only for ranges that hold every port */
+		assert_true(gvpn_selector_match(sel, src, dst, proto, 0, 0));
+		assert_true(gvpn_selector_match(sel, src, dst, proto, 65535, 65535));
+		return 1;
+	}
+	return gvpn_sel4_match_ports(&c, sport, dport);
+}
+
+/* The data path's compiled IPv4 selectors agree with gvpn_selector_match()
+ * on the table above and on random selectors and packets built to fall
+ * near their prefixes' edges. */
+static void
+test_sel4_agrees_with_selector_match(void **state)
+{
+	static const uint8_t protos[] = {0, 1, 6, 17};
+	uint32_t seed = 7;
+
+	(void)state;
+	assert_false(sel4_says(&dns, IP(10, 3, 0, 1), IP(10, 2, 0, 1), 17, 1000, 53));
+	assert_false(sel4_says(&dns, IP(10, 1, 0, 1), IP(10, 2, 0, 1), 6, 1000, 53));
+	assert_false(sel4_says(&dns, IP(10, 1, 0, 1), IP(10, 2, 0, 1), 17, 1000, 54));
+	assert_true(sel4_says(&dns, IP(10, 1, 255, 255), IP(10, 2, 255, 255), 17, 0, 53));
+	assert_true(sel4_says(&any, ~0u, 0, 255, 1, 2));
+	for (unsigned int r = 0; r < 200000; r++) {
+		struct gvpn_selector sel = any;
+		uint32_t v[8];
+
+		for (int i = 0; i < 8; i++) {
+			seed = seed * 1103515245u + 12345u;
+			v[i] = seed ^ (seed >> 16) * 2654435761u;
+		}
+		sel.src.addr = v[0];
+		sel.dst.addr = v[1];
+		sel.src.len = (uint8_t)(v[2] % 33);
+		sel.dst.len = (uint8_t)(v[2] / 33 % 33);
+		sel.proto = protos[v[3] & 3];
+		if (v[3] & 4) {
+			sel.sport_lo = (uint16_t)(v[4] & 0x3ff);
+			sel.sport_hi = (uint16_t)(sel.sport_lo + (v[4] >> 16 & 0xff));
+		}
+		if (v[3] & 8) {
+			sel.dport_lo = (uint16_t)(v[5] & 0x3ff);
+			sel.dport_hi = (uint16_t)(sel.dport_lo + (v[5] >> 16 & 0xff));
+		}
+		/* the packet: the selector's address with a few low or high bits flipped */
+		uint32_t src = sel.src.addr ^ (1u << (v[6] & 31)) * ((v[6] >> 5) & 1);
+		uint32_t dst = sel.dst.addr ^ (1u << (v[7] & 31)) * ((v[7] >> 5) & 1);
+		uint8_t proto = protos[v[6] >> 6 & 3];
+		uint16_t sport = (uint16_t)(v[6] >> 8 & 0x4ff),
+			 dport = (uint16_t)(v[7] >> 8 & 0x4ff);
+
+		assert_int_equal(sel4_says(&sel, src, dst, proto, sport, dport),
+				 !!gvpn_selector_match(&sel, src, dst, proto, sport, dport));
+	}
+}
+
+/* An SA's selectors: all kept, the IPv4 ones compiled, the IPv6 ones not. */
+static void
+test_sa_rt_compiles_only_ipv4_selectors(void **state)
+{
+	struct gvpn_selector six = any, two[2] = {dns, any};
+	struct gvpn_sa_rt rt;
+
+	(void)state;
+	six.af = GVPN_AF_IPV6;
+	two[1].af = GVPN_AF_IPV6;
+	memset(&rt, 0xff, sizeof(rt));
+	gvpn_sa_rt_selectors(&rt, two, 2);
+	assert_int_equal(rt.n_sel, 2);
+	assert_int_equal(rt.n_sel4, 1);
+	assert_true(gvpn_selector_equal(&rt.sel[1], &two[1]));
+	assert_int_equal(rt.sel4[0].proto, 17);
+	assert_true(rt.sel4[0].ports);
+	gvpn_sa_rt_selectors(&rt, &six, 1);
+	assert_int_equal(rt.n_sel, 1);
+	assert_int_equal(rt.n_sel4, 0);
+	gvpn_sa_rt_selectors(&rt, &any, 1);
+	assert_int_equal(rt.n_sel4, 1);
+	assert_false(rt.sel4[0].ports);
+	assert_true(rt.sel4[0].mask == 0 && rt.sel4[0].addrs == 0);
+}
+
 static void
 test_selector_equal_compares_every_field(void **state)
 {
@@ -562,6 +662,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_selector_match),
+	    cmocka_unit_test(test_sel4_agrees_with_selector_match),
+	    cmocka_unit_test(test_sa_rt_compiles_only_ipv4_selectors),
 	    cmocka_unit_test(test_selector_equal_compares_every_field),
 	    cmocka_unit_test(test_selector_mirror_swaps_addresses_and_ports),
 	    cmocka_unit_test(test_selector_contains),

@@ -738,6 +738,71 @@ test_a_tampered_esp_packet_counts_bad_icv_on_its_sa(void **state)
 	gvpn_worker_free(w);
 }
 
+/*
+ * R21 with ports: an SA whose selector names UDP to port 53 passes a
+ * decrypted UDP packet to 53 and drops, as inner_policy, one to 54 and a
+ * TCP one to 53; a later fragment carries no ports, so a UDP one passes on
+ * its addresses and protocol alone.
+ */
+static void
+test_a_decrypted_packet_must_fall_in_its_sas_ports(void **state)
+{
+	static struct gvpn_config cfg;
+	struct gvpn_selector sel = {.src = {A, 32},
+				    .dst = {B, 32},
+				    .proto = IPPROTO_UDP,
+				    .sport_hi = 65535,
+				    .dport_lo = 53,
+				    .dport_hi = 53};
+	struct gvpn_esp_sa_state st, *stp[4];
+	struct gvpn_sa_counters sc;
+	struct gvpn_esp_lcore *peer;
+	struct gvpn_esp_sa *peer_sa;
+	struct rte_mbuf *m[4];
+	struct gvpn_worker *w;
+	struct gvpn_ctrl *c;
+	int tek, slot;
+
+	(void)state;
+	worker_and_ctrl(&cfg, BURST, 1500, 0, &w, &c);
+	tek = gvpn_ctrl_tek_add(c, 0, &sel, 1);
+	assert_true(tek >= 0);
+	peer = gvpn_esp_lcore_create(&gvpn_crypto_openssl, SOCKET_ID_ANY, NULL);
+	assert_non_null(peer);
+	struct gvpn_ctrl_sa_params p = {
+	    .group = 0, .tek = (uint16_t)tek, .esp = sa_conf(0x4101, 9)};
+
+	slot = gvpn_ctrl_sa_add(c, &p);
+	assert_true(slot >= 0);
+	peer_sa = gvpn_esp_sa_create(peer, &p.esp, SOCKET_ID_ANY);
+	assert_non_null(peer_sa);
+	gvpn_esp_sa_state_init(&st, peer_sa, peer);
+	assert_int_equal(gvpn_ctrl_policy_update(c), 0);
+	settle(c, w, 1);
+
+	m[0] = udp_to_port(A, B, 53);
+	m[1] = udp_to_port(A, B, 54);
+	m[2] = udp_to_port(A, B, 53);
+	rte_pktmbuf_mtod_offset(m[2], struct rte_ipv4_hdr *, 14)->next_proto_id = IPPROTO_TCP;
+	m[3] = udp_to_port(A, B, 54); /* a later fragment: its "ports" are data */
+	rte_pktmbuf_mtod_offset(m[3], struct rte_ipv4_hdr *, 14)->fragment_offset =
+	    rte_cpu_to_be_16(100);
+	for (int i = 0; i < 4; i++)
+		stp[i] = &st;
+	assert_int_equal(gvpn_esp_encrypt_burst(peer, stp, m, 4), 4);
+	gvpn_worker_inbound(w, 0, m, 4);
+	assert_int_equal(drain(clear_tx), 2);
+	gvpn_worker_sa_counters(w, (uint16_t)slot, &sc);
+	assert_int_equal(sc.dec_pkts, 4);
+	assert_int_equal(sc.inner_policy, 2);
+	assert_int_equal(gvpn_worker_stats(w)->drop[GVPN_DROP_INNER_POLICY], 2);
+
+	gvpn_esp_sa_free(peer_sa);
+	gvpn_esp_lcore_free(peer);
+	gvpn_ctrl_free(c);
+	gvpn_worker_free(w);
+}
+
 /* Insert @p n VLAN tags (an 802.1ad one first when there are two) after the
  * MAC addresses of an untagged frame. */
 static void
@@ -1935,6 +2000,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_a_bypass_packet_counts_for_its_rule_and_no_other),
 	    cmocka_unit_test(test_a_fail_open_packet_counts_for_its_rule),
 	    cmocka_unit_test(test_a_tampered_esp_packet_counts_bad_icv_on_its_sa),
+	    cmocka_unit_test(test_a_decrypted_packet_must_fall_in_its_sas_ports),
 	    cmocka_unit_test(test_tagged_frames_keep_their_tags_both_ways),
 	    cmocka_unit_test(test_ipv6_extension_headers_and_neighbour_discovery),
 	    cmocka_unit_test(test_ipv6_fragments_are_reassembled_before_the_rules),
