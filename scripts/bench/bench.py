@@ -36,7 +36,8 @@ sys.path.insert(0, HERE)
 from gvpntest import Telemetry, write_rows  # noqa: E402
 import traffic  # noqa: E402
 
-IMPL_LABEL = {"ceiling": "ceiling", "io": "io", "secgw": "ipsec-secgw", "gvpnd": "gvpnd"}
+IMPL_LABEL = {"ceiling": "ceiling", "io": "io", "secgw": "ipsec-secgw", "gvpnd": "gvpnd",
+              "before": "gvpnd-before"}
 SIZE_ORDER = ["64", "78", "128", "512", "1420", "imix"]
 
 
@@ -530,12 +531,17 @@ def table(rows):
     cols = [("ceiling", "ceiling")]
     if any(r["impl"] == "io" for r in rows):
         cols.append(("io", "io only"))
-    cols += [("ipsec-secgw", "secgw"), ("gvpnd", "gvpnd")]
+    cols.append(("ipsec-secgw", "secgw"))
+    before = any(r["impl"] == "gvpnd-before" for r in rows)
+    if before:
+        cols.append(("gvpnd-before", "before"))
+    cols.append(("gvpnd", "gvpnd"))
     hdr = f"{'dir':<4} {'alg':<18} {'size':>5} {'flows':>5} {'ip':<5}"
     for _, label in cols:
         hdr += f" | {label:>7} {'Gbps':>6}"
     io = any(c[0] == "io" for c in cols)
     hdr += f" | {'g/secgw':>7} {'g/ceil':>6}" + (f" {'g/c+io':>6}" if io else "")
+    hdr += f" {'g/before':>8}" if before else ""
     out = ["Mpps per worker lcore (per second of its core time); Gbps of the clear frames "
            "(FCS included)", hdr, "-" * len(hdr)]
     for d, alg, size, flows, v in cases(rows):
@@ -550,6 +556,8 @@ def table(rows):
                  f" {fmt(ratio(got['gvpnd'], got['ceiling']), '.2f'):>6}")
         if io:
             line += f" {fmt(ratio(got['gvpnd'], both(got['ceiling'], got['io'])), '.2f'):>6}"
+        if before:
+            line += f" {fmt(ratio(got['gvpnd'], got['gvpnd-before']), '.3f'):>8}"
         out.append(line)
     return "\n".join(out)
 

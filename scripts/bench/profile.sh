@@ -12,7 +12,11 @@
 #
 # usage: scripts/bench/profile.sh [--dir out|in] [--alg ALG] [--size SIZE]
 #            [--flows N] [--family ipv4|ipv6] [--vlan ID] [--seconds S]
-#            [--gvpnd PATH] [--esptool PATH] [--keep]
+#            [--gvpnd PATH] [--esptool PATH] [--huge] [--keep]
+#
+# --huge runs gvpnd on hugepages, as it is deployed (`scripts/setup-hugepages.sh
+# 512` reserves enough); without it, --no-huge, which every machine can do
+# but which puts the worker's memory on 4 KiB pages.
 #
 # The worker lcore is pinned to CPU 1, so on a shared machine other
 # processes that run there show up in the profile too: the report is
@@ -32,6 +36,7 @@ SECONDS_=5
 GVPND=$ROOT/build/app/gvpnd
 ESPTOOL=$ROOT/build/test/tools/gvpn-esptool
 KEEP=0
+EAL_MEM=--no-huge
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -45,13 +50,19 @@ while [ $# -gt 0 ]; do
 	--gvpnd) GVPND=$2; shift ;;
 	--esptool) ESPTOOL=$2; shift ;;
 	--keep) KEEP=1 ;;
-	-h | --help) sed -n '3,19p' "$0"; exit 0 ;;
+	--huge) EAL_MEM=--huge-unlink ;;
+	-h | --help) sed -n '3,23p' "$0"; exit 0 ;;
 	*) echo "profile.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 	shift
 done
 command -v perf >/dev/null || { echo "profile.sh: perf missing: scripts/setup.sh" >&2; exit 2; }
 [ -x "$GVPND" ] || { echo "profile.sh: $GVPND missing: ninja -C build" >&2; exit 2; }
+if [ "$EAL_MEM" != --no-huge ] &&
+	[ "$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)" -lt 512 ]; then
+	echo "profile.sh: --huge needs 512 free 2 MiB hugepages: scripts/setup-hugepages.sh" >&2
+	exit 2
+fi
 
 TMP=$(mktemp -d /tmp/gvpn-profile.XXXXXX)
 PREFIX=gvpnprof$$
@@ -88,7 +99,7 @@ else
 fi
 $PY "$HERE/bench.py" conf --impl gvpnd --alg "$ALG" --clear-dev $cdev --prot-dev $pdev \
 	--family "$FAMILY" "$TMP/gvpnd.conf"
-"$GVPND" --no-huge --no-pci -l 0-1 -m 1024 --file-prefix "$PREFIX" --log-level 'lib.*:error' \
+"$GVPND" "$EAL_MEM" --no-pci -l 0-1 -m 1024 --file-prefix "$PREFIX" --log-level 'lib.*:error' \
 	"${vdevs[@]}" -- -f "$TMP/gvpnd.conf" >"$TMP/gvpnd.log" 2>&1 &
 PID=$!
 # measure while profiling: the rate tells cycles per packet

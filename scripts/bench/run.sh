@@ -13,6 +13,9 @@
 #   io           (optional, --systems ...,io) dpdk-testpmd io forwarding over
 #                the same devices and pcaps: what the virtual devices alone
 #                cost a core, to read the others against.
+#   gvpnd-before (with --gvpnd-before PATH) a second gvpnd binary, e.g. the
+#                commit before a change, taking turns with the first: a
+#                change's before and after in one run, on the same drift.
 #
 # Traffic is replayed from pcaps (net_pcap, infinite_rx) into the input port
 # and leaves through a net_null port. Outbound: clear frames in, ESP out.
@@ -51,6 +54,7 @@ PLOT=
 NO_PLOT=0
 KEEP=0
 GVPND=$ROOT/build/app/gvpnd
+GVPND_BEFORE=
 ESPTOOL=$ROOT/build/test/tools/gvpn-esptool
 PERF=$(command -v dpdk-test-crypto-perf || echo /usr/bin/dpdk-test-crypto-perf)
 TESTPMD=$(command -v dpdk-testpmd || echo /usr/bin/dpdk-testpmd)
@@ -98,6 +102,8 @@ usage: $0 [--quick | --smoke] [options]
   --plot FILE        plot (PNG or SVG)      (the results file's name, .png)
   --no-plot          no plot
   --gvpnd PATH       gvpnd binary                          (build/app/gvpnd)
+  --gvpnd-before PATH  another gvpnd, measured in turn with the first as
+                     the system gvpnd-before (the table adds g/before)
   --esptool PATH     gvpn-esptool binary                   (build/test/tools/gvpn-esptool)
   --secgw-mode M     legacy | librte | cpu-crypto: ipsec-secgw's code path
                      (librte: its -l librte_ipsec path, the fastest here)
@@ -141,6 +147,7 @@ while [ $# -gt 0 ]; do
 	--plot) PLOT=$2; NO_PLOT=0; shift ;;
 	--no-plot) NO_PLOT=1 ;;
 	--gvpnd) GVPND=$2; shift ;;
+	--gvpnd-before) GVPND_BEFORE=$2; shift ;;
 	--esptool) ESPTOOL=$2; shift ;;
 	--secgw-mode) SECGW_MODE=$2; shift ;;
 	--keep) KEEP=1 ;;
@@ -165,6 +172,10 @@ has() { # has WORD LIST...
 }
 
 for s in "${SYSTEM_LIST[@]}"; do has "$s" ceiling io secgw gvpnd || die "unknown system '$s'"; done
+if [ -n "$GVPND_BEFORE" ]; then
+	[ -x "$GVPND_BEFORE" ] || die "--gvpnd-before: $GVPND_BEFORE is not an executable"
+	SYSTEM_LIST+=(before)
+fi
 for d in "${DIR_LIST[@]}"; do has "$d" out in || die "unknown direction '$d'"; done
 for a in "${ALG_LIST[@]}"; do
 	has "$a" aes128-cbc-sha1 aes256-cbc-sha256 aes128-gcm aes128-gmac aes128-cbc-sha384 ||
@@ -395,18 +406,23 @@ measure() {
 	return 1
 }
 
-# run_gvpnd|run_io|run_secgw SAMPLE: one process run of the case in DIR,
-# ALG, SIZE and NFLOWS.
+# run_gvpnd|run_before|run_io|run_secgw SAMPLE: one process run of the
+# case in DIR, ALG, SIZE and NFLOWS (run_gvpnd: of the binary @p 2, GVPND
+# unless given).
 run_gvpnd() {
-	local input conf
+	local input conf bin=${2:-$GVPND}
 	input=$(pcap "$DIR" "$SIZE" "$NFLOWS" "$ALG")
 	vdevs "$DIR" "$input"
 	conf=$TMP/gvpnd-$ALG-$DIR-$FAMILY.conf
 	$PY "$HERE/bench.py" conf --impl gvpnd --alg "$ALG" --clear-dev "$CLEAR_DEV" \
 		--prot-dev "$PROT_DEV" --mtu "$MTU" --family "$FAMILY" "$conf"
 	measure gvpnd "$1" "$TMP/gvpnd-$DIR-$ALG-$SIZE-$NFLOWS.log" \
-		"$GVPND" --no-huge --no-pci -l 0-1 -m "$MEM" --file-prefix @PREFIX@ \
+		"$bin" --no-huge --no-pci -l 0-1 -m "$MEM" --file-prefix @PREFIX@ \
 		--log-level 'lib.*:error' "${VDEV_ARGS[@]}" -- -f "$conf"
+}
+
+run_before() {
+	run_gvpnd "$1" "$GVPND_BEFORE"
 }
 
 run_io() { # testpmd forwards input to output, no crypto
@@ -455,12 +471,12 @@ log "systems $SYSTEMS; $DIRS; $ALGS; sizes $SIZES; flows $FLOWS; $FAMILIES$vlan_
 run_case() {
 	local rep impl samples
 	for rep in $(seq "$REPS"); do
-		for impl in io secgw gvpnd; do
+		for impl in io secgw before gvpnd; do
 			has $impl "${SYSTEM_LIST[@]}" || continue
 			"run_$impl" "$TMP/sample-$impl-$rep.json" || true
 		done
 	done
-	for impl in io secgw gvpnd; do
+	for impl in io secgw before gvpnd; do
 		has $impl "${SYSTEM_LIST[@]}" || continue
 		samples=()
 		for rep in $(seq "$REPS"); do

@@ -76,6 +76,27 @@ def main():
         tap.result(r.returncode == 2 and why in r.stderr, f"bench: {' '.join(bad)} is refused",
                    f"exit {r.returncode}\n{r.stderr}")
 
+    def before():
+        """--gvpnd-before: a second binary takes turns with the first; both
+        get a row and the table compares them."""
+        out = os.path.join(work, "before.jsonl")
+        if os.path.exists(out):
+            os.remove(out)
+        r = subprocess.run(cmd[:-1] + [out, "--gvpnd-before", os.path.abspath(gvpnd)],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, f"exit {r.returncode}\n{r.stdout}\n{r.stderr[-3000:]}"
+        rows = {x["impl"]: x for x in (json.loads(ln) for ln in open(out) if ln.strip())}
+        assert set(rows) == {"gvpnd", "gvpnd-before"}, rows
+        assert all(x["mpps"] > 0 and x["extra"].get("encrypted", 0) > 0 for x in rows.values()), rows
+        assert "g/before" in r.stdout and "before" in r.stdout.splitlines()[1], r.stdout
+    tap.check("bench: --gvpnd-before measures a second binary in turn, a row each, g/before",
+              before)
+    r = subprocess.run(cmd + ["--gvpnd-before", os.path.join(work, "no-such-gvpnd")],
+                       capture_output=True, text=True, timeout=60)
+    tap.result(r.returncode == 2 and "--gvpnd-before" in r.stderr,
+               "bench: --gvpnd-before with no binary there is refused",
+               f"exit {r.returncode}\n{r.stderr}")
+
     def mode(name, args, check):
         out = os.path.join(work, f"{name}.jsonl")
         if os.path.exists(out):
