@@ -17,6 +17,7 @@
 
 #include "gvpn_gikev2.h"
 #include "ikev2_private.h"
+#include "../unit/gikev2_rekey_sa.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -26,23 +27,14 @@ static uint8_t msg[IKEV2_MSG_MAX];
 static void
 rekey_sa(void)
 {
-	struct ikev2_sa *sa = &m.rekey;
+	uint8_t ek[16], ak[32];
 
+	memset(ek, 1, sizeof(ek));
+	memset(ak, 2, sizeof(ak));
 	memset(&m, 0, sizeof(m));
 	m.conf.allow_implicit = 1;
-	m.rk.held = 1;
-	memset(m.rk.spi, 0x5a, 16);
+	gikev2_test_rekey_sa(&m, ek, ak);
 	m.rk.gcauth = GIKEV2_GCAUTH_IMPLICIT;
-	sa->chosen.encr = (struct ikev2_encr){IKEV2_ENCR_AES_CBC, 128};
-	sa->chosen.integ = IKEV2_INTEG_HMAC_SHA2_256_128;
-	sa->encr_len = 16;
-	sa->integ_len = 32;
-	sa->icv_len = 16;
-	sa->iv_len = 16;
-	sa->block = 16;
-	memset(sa->sk_er, 1, 16);
-	memset(sa->sk_ar, 2, 32);
-	m.rekey_kwk = (struct gikev2_kwk){.id = 0, .alg = IKEV2_KWA_5649_128, .len = 16};
 	memset(m.rekey_kwk.key, 3, 16);
 }
 

@@ -22,6 +22,7 @@
 
 #include "test_util.h"
 #include "gvpn_gikev2.h"
+#include "gikev2_rekey_sa.h"
 
 /* ---- a byte builder, apart from lib/ikev2's ---- */
 
@@ -737,27 +738,15 @@ group_teardown(void **state)
 static void
 member_for(const struct signer *s)
 {
-	struct ikev2_sa *sa = &m.rekey;
 	unsigned char *der = NULL;
 	int n;
 
 	gikev2_member_clear(&m);
 	memset(&pushed, 0, sizeof(pushed));
 	m.ops.push = on_push;
-	m.rk.held = 1;
-	memset(m.rk.spi, 0x5a, 16);
+	gikev2_test_rekey_sa(&m, ek, ak);
 	m.rk.gcauth = GIKEV2_GCAUTH_DIGITAL_SIGNATURE;
 	m.rk.next_msgid = 5;
-	sa->chosen.encr = (struct ikev2_encr){IKEV2_ENCR_AES_CBC, 128};
-	sa->chosen.integ = IKEV2_INTEG_HMAC_SHA2_256_128;
-	sa->encr_len = 16;
-	sa->integ_len = 32;
-	sa->icv_len = 16;
-	sa->iv_len = 16;
-	sa->block = 16;
-	memcpy(sa->sk_er, ek, 16);
-	memcpy(sa->sk_ar, ak, 32);
-	m.rekey_kwk = (struct gikev2_kwk){.id = 0, .alg = IKEV2_KWA_5649_128, .len = 16};
 	n = i2d_PUBKEY(s->pk, &der);
 	assert_true(n > 0 && (size_t)n <= sizeof(m.auth_key));
 	memcpy(m.auth_key, der, (size_t)n);
