@@ -122,7 +122,9 @@ malformed:
 }
 
 /* Key of a parsed IPv4 packet on VLAN @p vlan (ports zero for non-port
- * protocols). */
+ * protocols). On a little-endian CPU the key is made in two registers and
+ * stored as the two 64-bit words the flow cache reads it as: the addresses
+ * with one load (they are adjacent in the header), the ports with another. */
 static inline void
 worker_key(const struct rte_mbuf *m, struct gvpn_acl_key *k, uint8_t dir, rte_be16_t vlan)
 {
@@ -131,6 +133,25 @@ worker_key(const struct rte_mbuf *m, struct gvpn_acl_key *k, uint8_t dir, rte_be
 	const uint8_t *l4 = (const uint8_t *)ip + m->l3_len;
 	uint16_t len = rte_be_to_cpu_16(ip->total_length);
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t addrs, k0, k1;
+	uint32_t ports = 0;
+	const uint8_t proto = ip->next_proto_id;
+
+	RTE_BUILD_BUG_ON(
+	    offsetof(struct gvpn_acl_key, dir) != 1 || offsetof(struct gvpn_acl_key, vlan) != 2 ||
+	    offsetof(struct gvpn_acl_key, src) != 4 || offsetof(struct gvpn_acl_key, dst) != 8 ||
+	    offsetof(struct gvpn_acl_key, sport) != 12 ||
+	    offsetof(struct gvpn_acl_key, dport) != 14);
+	memcpy(&addrs, &ip->src_addr, sizeof(addrs)); /* src_addr, then dst_addr */
+	if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP) &&
+	    len >= m->l3_len + 4u)
+		memcpy(&ports, l4, sizeof(ports));
+	k0 = proto | (uint64_t)dir << 8 | (uint64_t)vlan << 16 | addrs << 32;
+	k1 = addrs >> 32 | (uint64_t)ports << 32;
+	memcpy(k, &k0, sizeof(k0));
+	memcpy((uint8_t *)k + sizeof(k0), &k1, sizeof(k1));
+#else
 	k->proto = ip->next_proto_id;
 	k->dir = dir;
 	k->vlan = vlan;
@@ -143,6 +164,7 @@ worker_key(const struct rte_mbuf *m, struct gvpn_acl_key *k, uint8_t dir, rte_be
 		memcpy(&k->sport, l4, 2);
 		memcpy(&k->dport, l4 + 2, 2);
 	}
+#endif
 }
 
 /* Does the upper-layer protocol carry ports in its first four bytes? */

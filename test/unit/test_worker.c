@@ -23,6 +23,7 @@
 
 #include "test_util.h"
 #include "gvpn_ctrl.h"
+#include "parse_private.h"
 
 #define RING_SIZE 8192
 #define TOTAL 24000
@@ -801,6 +802,50 @@ test_a_decrypted_packet_must_fall_in_its_sas_ports(void **state)
 	gvpn_esp_lcore_free(peer);
 	gvpn_ctrl_free(c);
 	gvpn_worker_free(w);
+}
+
+/* The IPv4 flow key, each field at its place whichever way it is built:
+ * ports for UDP, TCP and SCTP, none for ICMP or a packet too short to hold
+ * them; direction and VLAN as given. */
+static void
+test_the_flow_key_has_each_field_in_place(void **state)
+{
+	struct rte_mbuf *m = udp_to_port(A, B, 53);
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+	struct gvpn_acl_key k;
+
+	(void)state;
+	m->l3_len = 20;
+	memset(&k, 0xee, sizeof(k));
+	worker_key(m, &k, 1, rte_cpu_to_be_16(7));
+	assert_int_equal(k.proto, IPPROTO_UDP);
+	assert_int_equal(k.dir, 1);
+	assert_int_equal(k.vlan, rte_cpu_to_be_16(7));
+	assert_int_equal(k.src, rte_cpu_to_be_32(A));
+	assert_int_equal(k.dst, rte_cpu_to_be_32(B));
+	assert_int_equal(k.sport, rte_cpu_to_be_16(40000));
+	assert_int_equal(k.dport, rte_cpu_to_be_16(53));
+	for (int i = 0; i < 3; i++) {
+		static const uint8_t with_ports[] = {IPPROTO_TCP, IPPROTO_SCTP, IPPROTO_UDP};
+
+		ip->next_proto_id = with_ports[i];
+		worker_key(m, &k, 0, 0);
+		assert_int_equal(k.proto, with_ports[i]);
+		assert_int_equal(k.dir, 0);
+		assert_int_equal(k.vlan, 0);
+		assert_int_equal(k.dport, rte_cpu_to_be_16(53));
+	}
+	ip->next_proto_id = IPPROTO_ICMP;
+	worker_key(m, &k, 0, 0);
+	assert_int_equal(k.proto, IPPROTO_ICMP);
+	assert_true(k.sport == 0 && k.dport == 0);
+	assert_int_equal(k.src, rte_cpu_to_be_32(A));
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->total_length = rte_cpu_to_be_16(20 + 3); /* not four bytes of ports */
+	worker_key(m, &k, 0, 0);
+	assert_true(k.sport == 0 && k.dport == 0);
+	assert_int_equal(k.dst, rte_cpu_to_be_32(B));
+	rte_pktmbuf_free(m);
 }
 
 /* Insert @p n VLAN tags (an 802.1ad one first when there are two) after the
@@ -2001,6 +2046,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_a_fail_open_packet_counts_for_its_rule),
 	    cmocka_unit_test(test_a_tampered_esp_packet_counts_bad_icv_on_its_sa),
 	    cmocka_unit_test(test_a_decrypted_packet_must_fall_in_its_sas_ports),
+	    cmocka_unit_test(test_the_flow_key_has_each_field_in_place),
 	    cmocka_unit_test(test_tagged_frames_keep_their_tags_both_ways),
 	    cmocka_unit_test(test_ipv6_extension_headers_and_neighbour_discovery),
 	    cmocka_unit_test(test_ipv6_fragments_are_reassembled_before_the_rules),
