@@ -175,6 +175,37 @@ esp_trailer(const struct gvpn_esp_sa *sa, const uint8_t *ct, uint32_t clen, cons
 	return 0;
 }
 
+/*
+ * Both families, from the ESP header on: the @p elen bytes at @p esp must
+ * hold the ESP header, IV, whole blocks and the ICV, under the SA's SPI.
+ * Returns 0 and fills @p op, or the drop reason + 1.
+ */
+static inline __attribute__((always_inline)) int
+esp_check_esp(const struct gvpn_esp_sa *sa, struct esp_hdr *esp, uint32_t elen,
+	      struct gvpn_crypto_op *op)
+{
+	uint32_t clen;
+	uint8_t *payload;
+
+	if (elen < sa->esp_min)
+		return GVPN_ESP_DROP_SHORT + 1;
+	if (esp->spi != sa->spi)
+		return GVPN_ESP_DROP_BAD_SPI + 1;
+	clen = elen - sa->esp_ovh;
+	if ((clen & sa->block_mask) != 0)
+		return GVPN_ESP_DROP_BAD_LEN + 1;
+
+	payload = (uint8_t *)(esp + 1) + sa->iv_len;
+	op->sess = sa->sess;
+	op->iv = (const uint8_t *)(esp + 1);
+	op->auth = (const uint8_t *)esp;
+	op->auth_len = (uint32_t)sizeof(*esp) + sa->iv_len + clen;
+	op->data = payload;
+	op->data_len = clen;
+	op->icv = payload + clen;
+	return 0;
+}
+
 /* IPv4 SA: returns 0 and fills @p op, or the drop reason + 1. */
 static inline int
 esp_check_one(const struct gvpn_esp_sa_state *st, struct rte_mbuf *m, struct gvpn_crypto_op *op)
@@ -182,9 +213,7 @@ esp_check_one(const struct gvpn_esp_sa_state *st, struct rte_mbuf *m, struct gvp
 	const struct gvpn_esp_sa *sa = st->sa;
 	const uint32_t l2 = m->l2_len;
 	struct rte_ipv4_hdr *out;
-	uint32_t ihl, olen, elen, clen;
-	struct esp_hdr *esp;
-	uint8_t *payload;
+	uint32_t ihl, olen;
 
 	if (m->nb_segs != 1)
 		return GVPN_ESP_DROP_CHAINED + 1;
@@ -205,25 +234,7 @@ esp_check_one(const struct gvpn_esp_sa_state *st, struct rte_mbuf *m, struct gvp
 	m->data_len = (uint16_t)(l2 + olen);
 	m->pkt_len = m->data_len;
 
-	elen = olen - ihl;
-	if (elen < sa->esp_min)
-		return GVPN_ESP_DROP_SHORT + 1;
-	esp = (struct esp_hdr *)((uint8_t *)out + ihl);
-	if (esp->spi != sa->spi)
-		return GVPN_ESP_DROP_BAD_SPI + 1;
-	clen = elen - sa->esp_ovh;
-	if ((clen & sa->block_mask) != 0)
-		return GVPN_ESP_DROP_BAD_LEN + 1;
-
-	payload = (uint8_t *)(esp + 1) + sa->iv_len;
-	op->sess = sa->sess;
-	op->iv = (const uint8_t *)(esp + 1);
-	op->auth = (const uint8_t *)esp;
-	op->auth_len = (uint32_t)sizeof(*esp) + sa->iv_len + clen;
-	op->data = payload;
-	op->data_len = clen;
-	op->icv = payload + clen;
-	return 0;
+	return esp_check_esp(sa, (struct esp_hdr *)((uint8_t *)out + ihl), olen - ihl, op);
 }
 
 /* IPv4 SA, after a good ICV: trailer and inner header checks, then strip. */
@@ -297,9 +308,7 @@ esp_check_one6(const struct gvpn_esp_sa_state *st, struct rte_mbuf *m, struct gv
 {
 	const struct gvpn_esp_sa *sa = st->sa;
 	const uint32_t l2 = m->l2_len;
-	uint32_t l3, olen, elen, clen;
-	struct esp_hdr *esp;
-	uint8_t *payload;
+	uint32_t l3, olen;
 	int why;
 
 	if (m->nb_segs != 1)
@@ -311,25 +320,8 @@ esp_check_one6(const struct gvpn_esp_sa_state *st, struct rte_mbuf *m, struct gv
 	m->data_len = (uint16_t)(l2 + olen);
 	m->pkt_len = m->data_len;
 
-	elen = olen - l3;
-	if (elen < sa->esp_min)
-		return GVPN_ESP_DROP_SHORT + 1;
-	esp = rte_pktmbuf_mtod_offset(m, struct esp_hdr *, l2 + l3);
-	if (esp->spi != sa->spi)
-		return GVPN_ESP_DROP_BAD_SPI + 1;
-	clen = elen - sa->esp_ovh;
-	if ((clen & sa->block_mask) != 0)
-		return GVPN_ESP_DROP_BAD_LEN + 1;
-
-	payload = (uint8_t *)(esp + 1) + sa->iv_len;
-	op->sess = sa->sess;
-	op->iv = (const uint8_t *)(esp + 1);
-	op->auth = (const uint8_t *)esp;
-	op->auth_len = (uint32_t)sizeof(*esp) + sa->iv_len + clen;
-	op->data = payload;
-	op->data_len = clen;
-	op->icv = payload + clen;
-	return 0;
+	return esp_check_esp(sa, rte_pktmbuf_mtod_offset(m, struct esp_hdr *, l2 + l3), olen - l3,
+			     op);
 }
 
 /* IPv6 SA, after a good ICV: as esp_decap_one(), the inner packet being

@@ -177,7 +177,8 @@ struct gvpn_esp_sa {
 	void (*ddd_stamp)(uint8_t *p);
 	/** Check the decrypted payload @p p of @p len bytes (up to the
 	 *  padding) with next header @p nh: 0 with the inner packet's offset
-	 *  in @p off, or the drop reason + 1. */
+	 *  in @p off, or the drop reason + 1. Set only where the SA stamps
+	 *  (NULL without): only the stamping instances of decap_open call it. */
 	int (*ddd_check)(const struct gvpn_esp_sa *sa, const uint8_t *p, uint32_t len, uint8_t nh,
 			 uint32_t *off);
 	/** Encapsulation of a run of packets: the instance for this SA's
