@@ -237,6 +237,30 @@ esp_check_one(const struct gvpn_esp_sa_state *st, struct rte_mbuf *m, struct gvp
 	return esp_check_esp(sa, (struct esp_hdr *)((uint8_t *)out + ihl), olen - ihl, op);
 }
 
+/*
+ * The link header (@p l2 bytes at @p start) moved forward to @p dst, over
+ * the outer headers it was in front of. Most are moved with two 8-byte
+ * copies that may overlap each other, both within the link header: nothing
+ * in front of it is read (the headroom's last line is cold). What is
+ * stripped is longer than LINK_COPY, so source and destination do not
+ * overlap.
+ */
+static inline __attribute__((always_inline)) void
+link_move(uint8_t *dst, const uint8_t *start, uint32_t l2)
+{
+	RTE_BUILD_BUG_ON(sizeof(struct rte_ipv4_hdr) + sizeof(struct esp_hdr) < LINK_COPY);
+	if (likely(l2 >= LINK_COPY / 2 && l2 <= LINK_COPY)) {
+		uint64_t head, tail;
+
+		memcpy(&head, start, sizeof(head));
+		memcpy(&tail, start + l2 - sizeof(tail), sizeof(tail));
+		memcpy(dst, &head, sizeof(head));
+		memcpy(dst + l2 - sizeof(tail), &tail, sizeof(tail));
+	} else {
+		memmove(dst, start, l2);
+	}
+}
+
 /* IPv4 SA, after a good ICV: trailer and inner header checks, then strip. */
 static inline __attribute__((always_inline)) int
 esp_decap_one(struct gvpn_esp_sa_state *st, struct rte_mbuf *m, const struct gvpn_crypto_op *op,
@@ -275,22 +299,7 @@ esp_decap_one(struct gvpn_esp_sa_state *st, struct rte_mbuf *m, const struct gvp
 		ecn_set(in, ecn_out);
 	}
 	hdr = (uint32_t)(op->data - start) - l2 + off;
-	if (likely(l2 >= LINK_COPY / 2 && l2 <= LINK_COPY)) {
-		/* Two 8-byte copies that may overlap each other, both within
-		 * the link header: nothing in front of it is read (the
-		 * headroom's last line is cold), and hdr > LINK_COPY, so
-		 * source and destination do not overlap. */
-		uint8_t *dst = op->data + off - l2;
-		uint64_t head, tail;
-
-		RTE_BUILD_BUG_ON(sizeof(struct rte_ipv4_hdr) + sizeof(struct esp_hdr) < LINK_COPY);
-		memcpy(&head, start, sizeof(head));
-		memcpy(&tail, start + l2 - sizeof(tail), sizeof(tail));
-		memcpy(dst, &head, sizeof(head));
-		memcpy(dst + l2 - sizeof(tail), &tail, sizeof(tail));
-	} else {
-		memmove(op->data + off - l2, start, l2);
-	}
+	link_move(op->data + off - l2, start, l2);
 	/* Strip the outer header, ESP header, IV and stamp in front, and the
 	 * TFC padding, trailer and ICV behind. */
 	m->data_off += (uint16_t)hdr;
@@ -360,17 +369,7 @@ esp_decap_one6(struct gvpn_esp_sa_state *st, struct rte_mbuf *m, const struct gv
 	}
 	hdr = (uint32_t)(op->data - start) - l2 + off;
 	/* The link header, VLAN tags and all, moves as for IPv4; hdr > 40. */
-	if (likely(l2 >= LINK_COPY / 2 && l2 <= LINK_COPY)) {
-		uint8_t *dst = op->data + off - l2;
-		uint64_t head, tail;
-
-		memcpy(&head, start, sizeof(head));
-		memcpy(&tail, start + l2 - sizeof(tail), sizeof(tail));
-		memcpy(dst, &head, sizeof(head));
-		memcpy(dst + l2 - sizeof(tail), &tail, sizeof(tail));
-	} else {
-		memmove(op->data + off - l2, start, l2);
-	}
+	link_move(op->data + off - l2, start, l2);
 	m->data_off += (uint16_t)hdr;
 	m->data_len = (uint16_t)(l2 + tlen);
 	m->pkt_len = m->data_len;
