@@ -19,16 +19,18 @@ static const uint8_t pad_bytes[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
 
 /*
  * Complement of a one's-complement sum (RFC 1071) of 16-bit words taken as
- * they lie in memory. As rte_ipv4_cksum(), a sum of 0xffff gives 0xffff.
+ * they lie in memory, as rte_ipv4_cksum() gives it: a header's words never
+ * sum to +0, so the checksum is never 0xffff (RFC 1624 section 3).
  */
 static inline rte_be16_t
 cksum_fold(uint64_t sum)
 {
-	sum = (sum & 0xffffffff) + (sum >> 32);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return sum == 0xffff ? (rte_be16_t)sum : (rte_be16_t)~sum;
+	/* The high half of x + (x rotated by half its width) is x's halves
+	 * added with the end-around carry: 64 bits to 32, then 32 to 16. */
+	uint32_t s = (uint32_t)((sum + (sum >> 32 | sum << 32)) >> 32);
+
+	s = (s + (s >> 16 | s << 16)) >> 16;
+	return (rte_be16_t)~s;
 }
 
 /*
@@ -44,33 +46,58 @@ enum encap_kind {
 };
 
 /*
+ * What a run of one SA's packets reads and counts, held in locals for the
+ * run: a store into a packet is a byte store, which may alias any field of
+ * the SA, its state or the lcore, so with those read and counted in place
+ * every packet would load them all again and store every counter. The
+ * counters go back to the state and the lcore once a run (esp_encap_run()).
+ */
+struct encap_run {
+	/* from the SA */
+	const struct gvpn_esp_sa *sa;
+	const void *sess;
+	uint32_t spi; /* network order */
+	uint16_t df_keep, df_set;
+	uint8_t ttl, next_hdr, icv_len;
+	/* counted: sequence number, counter IV (ENCAP_GCM), IPv4 ID, random
+	 * bytes used (ENCAP_CBC16), inner bytes */
+	uint32_t seq;
+	uint64_t iv_ctr;
+	uint16_t ip_id;
+	uint32_t rng_pos;
+	uint64_t bytes;
+};
+
+/*
  * What follows the outer header: ESP header, IV, stamp, padding and trailer
  * around the inner packet of @p ilen bytes, and the crypto operation in
- * @p op. Returns 0. The IPv4 encapsulation below keeps these lines as its
- * own: its code is tuned, and GCC compiles it differently through this.
+ * @p op. Returns 0.
  */
 static inline __attribute__((always_inline)) int
-esp_encap_tail(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rte_mbuf *m,
-	       struct gvpn_crypto_op *op, const enum encap_kind kind, const uint32_t ip_len,
-	       struct esp_hdr *esp, uint32_t ilen, uint32_t clen, uint32_t pad, uint32_t tail)
+esp_encap_tail(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct encap_run *r,
+	       struct rte_mbuf *m, struct gvpn_crypto_op *op, const enum encap_kind kind,
+	       const uint32_t ip_len, struct esp_hdr *esp, uint32_t ilen, uint32_t clen,
+	       uint32_t pad, uint32_t tail)
 {
-	const struct gvpn_esp_sa *sa = st->sa;
+	const struct gvpn_esp_sa *sa = r->sa;
 	const uint32_t iv_len = kind == ENCAP_CBC16 ? 16 : kind == ENCAP_GCM ? 8 : sa->iv_len;
 	const uint32_t ddd_len = kind == ENCAP_ANY ? sa->ddd_len : 0;
 	uint8_t *payload, *trailer;
 
-	esp->spi = sa->spi;
-	esp->seq = rte_cpu_to_be_32(++st->seq);
+	esp->spi = r->spi;
+	esp->seq = rte_cpu_to_be_32(++r->seq);
 	payload = (uint8_t *)(esp + 1) + iv_len;
 	if (kind == ENCAP_CBC16) {
 		/* iv_random16(), inline */
-		if (unlikely(lc->rng.pos + 16 > GVPN_RNG_BUF))
+		if (unlikely(r->rng_pos + 16 > GVPN_RNG_BUF)) {
 			gvpn_rng_refill(&lc->rng);
-		memcpy(esp + 1, lc->rng.buf + lc->rng.pos, 16);
-		lc->rng.pos += 16;
+			r->rng_pos = lc->rng.pos;
+		}
+		memcpy(esp + 1, lc->rng.buf + r->rng_pos, 16);
+		r->rng_pos += 16;
 	} else if (kind == ENCAP_GCM) {
 		/* iv_counter(), inline */
-		uint64_t v = rte_cpu_to_be_64(st->iv_ctr++);
+		uint64_t v = rte_cpu_to_be_64(r->iv_ctr++);
 
 		memcpy(esp + 1, &v, sizeof(v));
 	} else {
@@ -88,9 +115,9 @@ esp_encap_tail(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct r
 		for (uint32_t i = 0; i < pad; i++)
 			trailer[i] = pad_bytes[i];
 	trailer[pad] = (uint8_t)pad;
-	trailer[pad + 1] = sa->next_hdr;
+	trailer[pad + 1] = r->next_hdr;
 
-	op->sess = sa->sess;
+	op->sess = r->sess;
 	op->iv = (const uint8_t *)(esp + 1);
 	op->auth = (const uint8_t *)esp;
 	op->auth_len = (uint32_t)sizeof(*esp) + iv_len + clen;
@@ -100,18 +127,17 @@ esp_encap_tail(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct r
 
 	m->l3_len = ip_len;
 	m->ol_flags &= ~(RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK);
-	st->enc_pkts++;
-	st->enc_bytes += ilen;
+	r->bytes += ilen;
 	return 0;
 }
 
 /* Validate the inner IPv4 packet and build the ESP packet around it,
  * leaving the crypto operation in @p op. Returns 0 or the drop reason + 1. */
 static inline __attribute__((always_inline)) int
-esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rte_mbuf *m,
-	      struct gvpn_crypto_op *op, const enum encap_kind kind)
+esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct encap_run *r,
+	      struct rte_mbuf *m, struct gvpn_crypto_op *op, const enum encap_kind kind)
 {
-	const struct gvpn_esp_sa *sa = st->sa;
+	const struct gvpn_esp_sa *sa = r->sa;
 	const uint32_t l2 = m->l2_len;
 	const uint32_t iv_len = kind == ENCAP_CBC16 ? 16 : kind == ENCAP_GCM ? 8 : sa->iv_len;
 	const uint32_t ddd_len = kind == ENCAP_ANY ? sa->ddd_len : 0;
@@ -124,8 +150,7 @@ esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 	struct rte_ipv4_hdr *in, *out;
 	uint32_t ilen, ihl, clen, pad, tail, src, dst;
 	rte_be16_t vtos, tlen, id, frag, ttlp;
-	uint8_t *start, *payload, *trailer;
-	struct esp_hdr *esp;
+	uint8_t *start;
 
 	if (m->nb_segs != 1)
 		return GVPN_ESP_DROP_CHAINED + 1;
@@ -139,7 +164,7 @@ esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 		return GVPN_ESP_DROP_BAD_INNER + 1;
 	clen = (ddd_len + ilen + 2 + block_mask) & ~block_mask;
 	pad = clen - ddd_len - ilen - 2;
-	tail = pad + 2 + sa->icv_len;
+	tail = pad + 2 + r->icv_len;
 	/* Link-layer padding of short frames is not part of the packet: the
 	 * frame becomes link header | hdr | inner packet | tail in one step. */
 	if (unlikely(rte_pktmbuf_headroom(m) < hdr ||
@@ -166,10 +191,10 @@ esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 	 * widths, would stall on store forwarding. */
 	vtos = rte_cpu_to_be_16((uint16_t)(RTE_IPV4_VHL_DEF << 8 | in->type_of_service));
 	tlen = rte_cpu_to_be_16((uint16_t)(hdr + ilen + tail));
-	id = rte_cpu_to_be_16(lc->ip_id++);
-	frag = (in->fragment_offset & sa->df_keep) | sa->df_set;
+	id = rte_cpu_to_be_16(r->ip_id++);
+	frag = (in->fragment_offset & r->df_keep) | r->df_set;
 	ttlp = rte_cpu_to_be_16(
-	    (uint16_t)((sa->ttl != 0 ? sa->ttl : in->time_to_live) << 8 | GVPN_IPPROTO_ESP));
+	    (uint16_t)((r->ttl != 0 ? r->ttl : in->time_to_live) << 8 | GVPN_IPPROTO_ESP));
 	src = in->src_addr;
 	dst = in->dst_addr;
 	memcpy(&out->version_ihl, &vtos, sizeof(vtos));
@@ -180,61 +205,17 @@ esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 	out->src_addr = src;
 	out->dst_addr = dst;
 	out->hdr_checksum = cksum_fold((uint64_t)vtos + tlen + id + frag + ttlp + src + dst);
-
-	esp = (struct esp_hdr *)(out + 1);
-	esp->spi = sa->spi;
-	esp->seq = rte_cpu_to_be_32(++st->seq);
-	payload = (uint8_t *)(esp + 1) + iv_len;
-	if (kind == ENCAP_CBC16) {
-		/* iv_random16(), inline */
-		if (unlikely(lc->rng.pos + 16 > GVPN_RNG_BUF))
-			gvpn_rng_refill(&lc->rng);
-		memcpy(esp + 1, lc->rng.buf + lc->rng.pos, 16);
-		lc->rng.pos += 16;
-	} else if (kind == ENCAP_GCM) {
-		/* iv_counter(), inline */
-		uint64_t v = rte_cpu_to_be_64(st->iv_ctr++);
-
-		memcpy(esp + 1, &v, sizeof(v));
-	} else {
-		sa->gen_iv(st, &lc->rng, (uint8_t *)(esp + 1));
-		sa->ddd_stamp(payload);
-	}
-
-	/* RFC 4303 2.4: padding bytes 1, 2, 3, ...; pad <= block_mask < 16.
-	 * Where the ICV's room follows, one 16-byte copy writes them (the
-	 * bytes past the padding are overwritten by the trailer and ICV). */
-	trailer = payload + ddd_len + ilen;
-	if (likely(tail >= sizeof(pad_bytes)))
-		memcpy(trailer, pad_bytes, sizeof(pad_bytes));
-	else
-		for (uint32_t i = 0; i < pad; i++)
-			trailer[i] = pad_bytes[i];
-	trailer[pad] = (uint8_t)pad;
-	trailer[pad + 1] = sa->next_hdr;
-
-	op->sess = sa->sess;
-	op->iv = (const uint8_t *)(esp + 1);
-	op->auth = (const uint8_t *)esp;
-	op->auth_len = (uint32_t)sizeof(*esp) + iv_len + clen;
-	op->data = payload;
-	op->data_len = clen;
-	op->icv = payload + clen;
-
-	m->l3_len = sizeof(*out);
-	m->ol_flags &= ~(RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK);
-	st->enc_pkts++;
-	st->enc_bytes += ilen;
-	return 0;
+	return esp_encap_tail(lc, st, r, m, op, kind, sizeof(*out), (struct esp_hdr *)(out + 1),
+			      ilen, clen, pad, tail);
 }
 
 /* As esp_encap_one(), for an IPv6 SA: the inner packet is IPv6, and so is
  * the outer header. */
 static inline __attribute__((always_inline)) int
-esp_encap_one6(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rte_mbuf *m,
-	       struct gvpn_crypto_op *op, const enum encap_kind kind)
+esp_encap_one6(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct encap_run *r,
+	       struct rte_mbuf *m, struct gvpn_crypto_op *op, const enum encap_kind kind)
 {
-	const struct gvpn_esp_sa *sa = st->sa;
+	const struct gvpn_esp_sa *sa = r->sa;
 	const uint32_t l2 = m->l2_len;
 	const uint32_t iv_len = kind == ENCAP_CBC16 ? 16 : kind == ENCAP_GCM ? 8 : sa->iv_len;
 	const uint32_t ddd_len = kind == ENCAP_ANY ? sa->ddd_len : 0;
@@ -262,7 +243,7 @@ esp_encap_one6(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct r
 		return GVPN_ESP_DROP_BAD_INNER + 1;
 	clen = (ddd_len + ilen + 2 + block_mask) & ~block_mask;
 	pad = clen - ddd_len - ilen - 2;
-	tail = pad + 2 + sa->icv_len;
+	tail = pad + 2 + r->icv_len;
 	if (unlikely(rte_pktmbuf_headroom(m) < hdr ||
 		     (uint32_t)m->data_off + l2 + ilen + tail > m->buf_len))
 		return GVPN_ESP_DROP_NO_ROOM + 1;
@@ -283,7 +264,7 @@ esp_encap_one6(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct r
 	out = (struct rte_ipv6_hdr *)(start + l2);
 	in = (const struct rte_ipv6_hdr *)(start + l2 + hdr);
 	vtc_flow = in->vtc_flow;
-	hops = sa->ttl != 0 ? sa->ttl : in->hop_limits;
+	hops = r->ttl != 0 ? r->ttl : in->hop_limits;
 	/* out ends before in starts: hdr > 40 */
 	memcpy(out->src_addr, in->src_addr, sizeof(out->src_addr));
 	memcpy(out->dst_addr, in->dst_addr, sizeof(out->dst_addr));
@@ -291,8 +272,8 @@ esp_encap_one6(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct r
 	out->payload_len = rte_cpu_to_be_16((uint16_t)(hdr - sizeof(*out) + ilen + tail));
 	out->proto = GVPN_IPPROTO_ESP;
 	out->hop_limits = hops;
-	return esp_encap_tail(lc, st, m, op, kind, sizeof(*out), (struct esp_hdr *)(out + 1), ilen,
-			      clen, pad, tail);
+	return esp_encap_tail(lc, st, r, m, op, kind, sizeof(*out), (struct esp_hdr *)(out + 1),
+			      ilen, clen, pad, tail);
 }
 
 /* Encapsulate pkts[first, end), which all use @p st, into b's operations. */
@@ -301,6 +282,24 @@ esp_encap_run(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 	      uint16_t first, uint16_t end, struct esp_burst *b, const enum encap_kind kind,
 	      const int v6)
 {
+	const struct gvpn_esp_sa *sa = st->sa;
+	struct encap_run r = {
+	    .sa = sa,
+	    .sess = sa->sess,
+	    .spi = sa->spi,
+	    .df_keep = sa->df_keep,
+	    .df_set = sa->df_set,
+	    .ttl = sa->ttl,
+	    .next_hdr = sa->next_hdr,
+	    .icv_len = sa->icv_len,
+	    .seq = st->seq,
+	    .iv_ctr = st->iv_ctr,
+	    .ip_id = lc->ip_id,
+	    .rng_pos = lc->rng.pos,
+	    .bytes = 0,
+	};
+	uint16_t nb_op = b->nb_op, done;
+
 	/* Each packet takes one IV, built or not: none is ever repeated. */
 	if (unlikely(st->iv_left < (uint64_t)(end - first))) {
 		for (uint16_t i = first + (uint16_t)st->iv_left; i < end; i++)
@@ -309,14 +308,25 @@ esp_encap_run(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct rt
 	}
 	st->iv_left -= end - first;
 	for (uint16_t i = first; i < end; i++) {
-		int why = v6 ? esp_encap_one6(lc, st, pkts[i], &lc->ops[b->nb_op], kind)
-			     : esp_encap_one(lc, st, pkts[i], &lc->ops[b->nb_op], kind);
+		int why = v6 ? esp_encap_one6(lc, st, &r, pkts[i], &lc->ops[nb_op], kind)
+			     : esp_encap_one(lc, st, &r, pkts[i], &lc->ops[nb_op], kind);
 
 		if (unlikely(why != 0))
 			esp_drop(lc, b, pkts[i], st, (enum gvpn_esp_drop)(why - 1));
 		else
-			b->op_pkt[b->nb_op++] = i;
+			b->op_pkt[nb_op++] = i;
 	}
+	done = nb_op - b->nb_op;
+	b->nb_op = nb_op;
+	st->seq = r.seq;
+	if (kind == ENCAP_GCM)
+		st->iv_ctr = r.iv_ctr;
+	if (kind == ENCAP_CBC16)
+		lc->rng.pos = r.rng_pos;
+	if (!v6)
+		lc->ip_id = r.ip_id;
+	st->enc_pkts += done;
+	st->enc_bytes += r.bytes;
 }
 
 /* One instance per kind and family. */

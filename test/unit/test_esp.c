@@ -76,6 +76,101 @@ header_checksum_ok(const struct rte_ipv4_hdr *ip)
 }
 
 /*
+ * The outer IPv4 header of any inner header: its checksum verifies as a
+ * receiver checks it (the one's-complement sum of the header, checksum
+ * included, is 0xffff) and is rte_ipv4_cksum()'s, and the ID, the sequence number and the counter
+ * IV each go up by one a packet from one burst to the next, as do the SA's packet and byte counts.
+ * Random inner headers, in bursts of 1 to 32.
+ */
+static void
+test_outer_header_is_right_for_any_inner_header(void **state)
+{
+	struct gvpn_esp_sa_conf c = conf_for(GVPN_CIPHER_AES_GCM, 20, GVPN_AUTH_NONE);
+	uint32_t seq = 0, sent = 0, id0 = 0;
+	uint64_t bytes = 0, iv0 = 0;
+	struct esp_fixture f;
+
+	(void)state;
+	esp_fixture_init(&f, &gvpn_crypto_ipsecmb, &c, seed);
+	srand(7);
+	while (sent < 20000) {
+		struct rte_mbuf *m[32];
+		struct gvpn_esp_sa_state *st[32];
+		uint16_t n = (uint16_t)(1 + rand() % 32);
+
+		for (uint16_t k = 0; k < n; k++) {
+			struct rte_ipv4_hdr *i;
+
+			m[k] = esp_inner_packet((uint16_t)(rand() % 1400), (uint8_t)rand(),
+						rand() & 1);
+			i = esp_ip_of(m[k]);
+			i->time_to_live = (uint8_t)rand();
+			i->src_addr = (uint32_t)rand() ^ (uint32_t)rand() << 16;
+			i->dst_addr = (uint32_t)rand() ^ (uint32_t)rand() << 16;
+			bytes += rte_be_to_cpu_16(i->total_length);
+			st[k] = &f.st;
+		}
+		assert_int_equal(gvpn_esp_encrypt_burst(f.lc, st, m, n), n);
+		for (uint16_t k = 0; k < n; k++, sent++) {
+			const struct rte_ipv4_hdr *o = esp_ip_of(m[k]);
+			const uint8_t *esp = (const uint8_t *)(o + 1);
+			uint64_t iv = 0;
+
+			if (rte_raw_cksum(o, sizeof(*o)) != 0xffff)
+				fail_msg("packet %u: outer checksum %#x does not verify", sent,
+					 rte_be_to_cpu_16(o->hdr_checksum));
+			assert_true(header_checksum_ok(o));
+			for (int b = 0; b < 8; b++)
+				iv = iv << 8 | esp[8 + b];
+			if (sent == 0) {
+				id0 = rte_be_to_cpu_16(o->packet_id);
+				iv0 = iv;
+			}
+			assert_int_equal(rte_be_to_cpu_16(o->packet_id), (uint16_t)(id0 + sent));
+			assert_int_equal(iv, iv0 + sent);
+			assert_int_equal(esp[4] << 24 | esp[5] << 16 | esp[6] << 8 | esp[7], ++seq);
+			rte_pktmbuf_free(m[k]);
+		}
+	}
+	assert_int_equal(f.st.seq, seq);
+	assert_int_equal(f.st.enc_pkts, sent);
+	assert_int_equal(f.st.enc_bytes, bytes);
+
+	/* The one header in 2^32 whose words, with the addresses taken 32
+	 * bits at a time, sum to 0x1ffffffff: the end-around carry from the
+	 * upper 32 bits must go back in. Packet A gives the words in front of
+	 * the addresses; B has the same but the next ID and a destination
+	 * chosen to make that sum. */
+	for (int k = 0; k < 2; k++) {
+		static uint64_t front;
+		struct rte_mbuf *m = esp_inner_packet(30, 0, 0);
+		struct gvpn_esp_sa_state *st[1] = {&f.st};
+		const struct rte_ipv4_hdr *o;
+		uint16_t w[5];
+
+		esp_ip_of(m)->src_addr = 0xffffffff;
+		if (k == 1)
+			esp_ip_of(m)->dst_addr = (uint32_t)(0x100000000 - front);
+		assert_int_equal(gvpn_esp_encrypt_burst(f.lc, st, &m, 1), 1);
+		o = esp_ip_of(m);
+		assert_true(header_checksum_ok(o));
+		if (k == 0) {
+			rte_be16_t next_id = rte_cpu_to_be_16(rte_be_to_cpu_16(o->packet_id) + 1);
+
+			memcpy(w, o, sizeof(w));
+			front = (uint64_t)w[0] + w[1] + next_id + w[3] + w[4];
+		} else {
+			memcpy(w, o, sizeof(w));
+			assert_int_equal((uint64_t)w[0] + w[1] + w[2] + w[3] + w[4] + o->src_addr +
+					     o->dst_addr,
+					 0x1ffffffffULL);
+		}
+		rte_pktmbuf_free(m);
+	}
+	esp_fixture_fini(&f);
+}
+
+/*
  * The layout of RFC 4303 + address preservation, checked by decrypting with
  * OpenSSL directly rather than with the library.
  */
@@ -1578,6 +1673,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_a_tampered_packet_counts_bad_icv_on_its_sa_alone),
 	    cmocka_unit_test(test_counter_ivs_stay_in_their_space),
 	    cmocka_unit_test(test_encrypt_builds_rfc4303_tunnel_with_preserved_addresses),
+	    cmocka_unit_test(test_outer_header_is_right_for_any_inner_header),
 	    cmocka_unit_test(test_gmac_authenticates_the_clear_payload),
 	    cmocka_unit_test(test_outer_df_follows_policy),
 	    cmocka_unit_test(test_decapsulation_combines_ecn_per_rfc6040),
