@@ -120,8 +120,8 @@ static int
 parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
-	    {"alg", required_argument, NULL, 'a'},   {"size", required_argument, NULL, 's'},
-	    {"burst", required_argument, NULL, 'b'}, {"reps", required_argument, NULL, 'r'},
+	    {"alg", required_argument, NULL, 'a'},    {"size", required_argument, NULL, 's'},
+	    {"burst", required_argument, NULL, 'b'},  {"reps", required_argument, NULL, 'r'},
 	    {"crypto", required_argument, NULL, 'c'}, {"cpu", required_argument, NULL, 'p'},
 	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0}};
 	int c;
@@ -155,8 +155,8 @@ parse_args(int argc, char **argv, struct args *a)
 			goto bad;
 		}
 	}
-	if (optind != argc || (strcmp(a->alg, "aes128-gcm") != 0 &&
-			       strcmp(a->alg, "aes128-cbc-sha1") != 0) ||
+	if (optind != argc ||
+	    (strcmp(a->alg, "aes128-gcm") != 0 && strcmp(a->alg, "aes128-cbc-sha1") != 0) ||
 	    (strcmp(a->crypto, "none") != 0 && strcmp(a->crypto, "ipsecmb") != 0))
 		goto bad;
 	return 0;
@@ -218,9 +218,9 @@ int
 main(int argc, char **argv)
 {
 	char cpu[16];
-	char *eal[] = {argv[0],	 "--no-huge",	   "--no-pci", "--no-shconf",
-		       "-l",	 cpu,		   "-m",       "64",
-		       "--no-telemetry", "--log-level=lib.*:error"};
+	char *eal[] = {
+	    argv[0], "--no-huge", "--no-pci", "--no-shconf",	"-l",
+	    cpu,     "-m",	  "64",	      "--no-telemetry", "--log-level=lib.*:error"};
 	struct rte_mbuf *pkts[GVPN_ESP_BURST_MAX], *ref[GVPN_ESP_BURST_MAX];
 	struct gvpn_esp_sa_state st, *sts[GVPN_ESP_BURST_MAX];
 	const struct gvpn_crypto_ops *be;

@@ -92,6 +92,10 @@ mb_engine_create(void)
 		errno = ENOMEM;
 		return NULL;
 	}
+	/* The cipher and hash bursts' jobs: what no operation changes is
+	 * set here, once (mb_fill_burst_job()). */
+	for (unsigned int i = 0; i < MB_CHUNK; i++)
+		e->jobs[i].hash_start_src_offset_in_bytes = 0;
 	e->mgr = imb_set_pointers_mb_mgr(m, 0, 1);
 	init_mb_mgr_auto(e->mgr, NULL);
 	if (imb_get_errno(e->mgr) != 0) {
@@ -302,6 +306,35 @@ mb_fill_hmac_job(struct mb_engine *e, IMB_JOB *job, const struct gvpn_crypto_op 
 	job->u.HMAC._hashed_auth_key_xor_opad = s->opad;
 }
 
+/*
+ * Describe one AES-CBC + HMAC operation for the cipher and hash bursts,
+ * which take the algorithm, direction and key size as arguments and read
+ * of a job only the buffers, lengths, the keys of its direction, the HMAC
+ * pads and the tag (IPsec-MB's submit_cipher_burst and submit_hash_burst):
+ * 11 stores where a job for the job API takes 20.
+ */
+static inline __attribute__((always_inline)) void
+mb_fill_burst_job(struct mb_engine *e, IMB_JOB *job, const struct gvpn_crypto_op *op,
+		  unsigned int idx, const int decrypt)
+{
+	const struct mb_session *s = op->sess;
+
+	if (decrypt)
+		job->dec_keys = s->dec_keys;
+	else
+		job->enc_keys = s->enc_keys;
+	job->iv = op->iv;
+	job->src = op->auth;
+	job->dst = op->data;
+	job->cipher_start_src_offset_in_bytes = (uint64_t)(op->data - op->auth);
+	job->msg_len_to_cipher_in_bytes = op->data_len;
+	job->msg_len_to_hash_in_bytes = op->auth_len;
+	job->u.HMAC._hashed_auth_key_xor_ipad = s->ipad;
+	job->u.HMAC._hashed_auth_key_xor_opad = s->opad;
+	job->auth_tag_output = decrypt ? e->icv[idx] : op->icv;
+	job->auth_tag_output_len_in_bytes = s->icv_len;
+}
+
 /* GCM's 12-byte nonce: the SA's salt, then the packet's explicit IV. */
 static inline void
 mb_gcm_nonce(uint8_t nonce[16], const struct mb_session *s, const struct gvpn_crypto_op *op)
@@ -444,7 +477,7 @@ mb_run_cbc_hmac(struct mb_engine *e, struct gvpn_crypto_op ops[], uint8_t status
 	int completed;
 
 	for (unsigned int i = 0; i < cnt; i++)
-		mb_fill_hmac_job(e, &e->jobs[i], &ops[base + i], i, decrypt);
+		mb_fill_burst_job(e, &e->jobs[i], &ops[base + i], i, decrypt);
 	if (decrypt) {
 		hashed = IMB_SUBMIT_HASH_BURST_NOCHECK(mgr, e->jobs, cnt, s->hash_alg);
 		ciphered = IMB_SUBMIT_CIPHER_BURST_NOCHECK(mgr, e->jobs, cnt, IMB_CIPHER_CBC,
