@@ -55,6 +55,7 @@
 #include "gvpn_host.h"
 #include "gvpn_telemetry.h"
 #include "gvpn_worker.h"
+#include "gvpnd_capture.h"
 #include "gvpnd_eal.h"
 #include "gvpnd_log.h"
 
@@ -569,8 +570,10 @@ worker_main(void *arg)
 {
 	struct gvpn_worker *w = arg;
 
-	while (!atomic_load_explicit(&stop, memory_order_relaxed))
+	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 		gvpn_worker_poll(w);
+		gvpnd_capture_polled(rte_lcore_id());
+	}
 	return 0;
 }
 
@@ -768,6 +771,7 @@ run(struct app *a)
 	if (gvpn_ctrl_gdoi_start(a->ctrl) != 0)
 		return 1;
 	inline_worker = a->lcore[0] == rte_get_main_lcore();
+	gvpnd_capture_workers(a->lcore, a->n_workers);
 	if (!inline_worker)
 		for (unsigned int i = 0; i < a->n_workers; i++)
 			rte_eal_remote_launch(worker_main, a->workers[i], a->lcore[i]);
@@ -782,9 +786,10 @@ run(struct app *a)
 		gvpn_ctrl_poll(a->ctrl);
 		gvpn_host_poll(a->host);
 		gvpn_telemetry_poll();
-		if (inline_worker)
+		if (inline_worker) {
 			gvpn_worker_poll(a->workers[0]);
-		else
+			gvpnd_capture_polled(rte_lcore_id());
+		} else
 			rte_delay_us_sleep(1000);
 	}
 	LOG(NOTICE, "stopping");
@@ -920,7 +925,9 @@ main(int argc, char **argv)
 		return 2;
 	}
 	/* lets dpdk-dumpcap / dpdk-pdump capture on gvpnd's ports (with hugepages:
-	 * a secondary process cannot attach to a --no-huge primary) */
+	 * a secondary process cannot attach to a --no-huge primary); a capture
+	 * that ends waits for the workers (gvpnd_capture.h) */
+	gvpnd_capture_workers(NULL, 0);
 	if (rte_pdump_init() != 0)
 		LOG(WARNING, "packet capture (rte_pdump) not available: %s",
 		    rte_strerror(rte_errno));
