@@ -62,9 +62,10 @@ quiesce(void)
 		while (atomic_load_explicit(&gvpnd_capture_polls[lc], memory_order_acquire) ==
 		       seen) {
 			if (rte_get_timer_cycles() > deadline) {
-				RTE_LOG(WARNING, USER1,
-					"capture: the worker on lcore %u did not poll within %d ms\n",
-					lc, QUIESCE_MS);
+				RTE_LOG(
+				    WARNING, USER1,
+				    "capture: the worker on lcore %u did not poll within %d ms\n",
+				    lc, QUIESCE_MS);
 				return;
 			}
 			rte_delay_us_sleep(20);
