@@ -565,15 +565,21 @@ port_start(struct app *a, uint16_t idx)
 	return rte_eth_dev_start(port);
 }
 
+/* One poll of a worker, counted for a capture that ends (gvpnd_capture.h). */
+static inline void
+poll_worker(struct gvpn_worker *w)
+{
+	gvpn_worker_poll(w);
+	gvpnd_capture_polled(rte_lcore_id());
+}
+
 static int
 worker_main(void *arg)
 {
 	struct gvpn_worker *w = arg;
 
-	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
-		gvpn_worker_poll(w);
-		gvpnd_capture_polled(rte_lcore_id());
-	}
+	while (!atomic_load_explicit(&stop, memory_order_relaxed))
+		poll_worker(w);
 	return 0;
 }
 
@@ -786,10 +792,9 @@ run(struct app *a)
 		gvpn_ctrl_poll(a->ctrl);
 		gvpn_host_poll(a->host);
 		gvpn_telemetry_poll();
-		if (inline_worker) {
-			gvpn_worker_poll(a->workers[0]);
-			gvpnd_capture_polled(rte_lcore_id());
-		} else
+		if (inline_worker)
+			poll_worker(a->workers[0]);
+		else
 			rte_delay_us_sleep(1000);
 	}
 	LOG(NOTICE, "stopping");

@@ -185,7 +185,6 @@ esp_check_esp(const struct gvpn_esp_sa *sa, struct esp_hdr *esp, uint32_t elen,
 	      struct gvpn_crypto_op *op)
 {
 	uint32_t clen;
-	uint8_t *payload;
 
 	if (elen < sa->esp_min)
 		return GVPN_ESP_DROP_SHORT + 1;
@@ -194,15 +193,7 @@ esp_check_esp(const struct gvpn_esp_sa *sa, struct esp_hdr *esp, uint32_t elen,
 	clen = elen - sa->esp_ovh;
 	if ((clen & sa->block_mask) != 0)
 		return GVPN_ESP_DROP_BAD_LEN + 1;
-
-	payload = (uint8_t *)(esp + 1) + sa->iv_len;
-	op->sess = sa->sess;
-	op->iv = (const uint8_t *)(esp + 1);
-	op->auth = (const uint8_t *)esp;
-	op->auth_len = (uint32_t)sizeof(*esp) + sa->iv_len + clen;
-	op->data = payload;
-	op->data_len = clen;
-	op->icv = payload + clen;
+	esp_op_fill(op, sa->sess, esp, sa->iv_len, clen);
 	return 0;
 }
 

@@ -34,6 +34,23 @@ cksum_fold(uint64_t sum)
 }
 
 /*
+ * The link header (@p l2 bytes, @p hdr bytes after @p start, in front of
+ * the inner packet) moved back to @p start, in front of the @p hdr bytes of
+ * new headers. Most are moved with one fixed-size copy: what it writes past
+ * the link header is where the outer header starts, written afterwards;
+ * hdr > LINK_COPY, so source and destination do not overlap.
+ */
+static inline __attribute__((always_inline)) void
+link_make_room(uint8_t *start, uint32_t hdr, uint32_t l2)
+{
+	RTE_BUILD_BUG_ON(sizeof(struct rte_ipv4_hdr) + sizeof(struct esp_hdr) < LINK_COPY);
+	if (likely(l2 <= LINK_COPY))
+		memcpy(start, start + hdr, LINK_COPY);
+	else
+		memmove(start, start + hdr, l2);
+}
+
+/*
  * How an SA makes its IVs and stamps, known when the encapsulation below is
  * compiled for it: each SA's runs of packets go through the instance that
  * fits it (esp_encap_select()), so the common SAs take no call and no load
@@ -117,13 +134,7 @@ esp_encap_tail(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct e
 	trailer[pad] = (uint8_t)pad;
 	trailer[pad + 1] = r->next_hdr;
 
-	op->sess = r->sess;
-	op->iv = (const uint8_t *)(esp + 1);
-	op->auth = (const uint8_t *)esp;
-	op->auth_len = (uint32_t)sizeof(*esp) + iv_len + clen;
-	op->data = payload;
-	op->data_len = clen;
-	op->icv = payload + clen;
+	esp_op_fill(op, r->sess, esp, iv_len, clen);
 
 	m->l3_len = ip_len;
 	m->ol_flags &= ~(RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK);
@@ -174,15 +185,7 @@ esp_encap_one(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct en
 	m->data_len = (uint16_t)(l2 + hdr + ilen + tail);
 	m->pkt_len = m->data_len;
 	start = rte_pktmbuf_mtod(m, uint8_t *);
-	if (likely(l2 <= LINK_COPY)) {
-		/* One fixed-size copy: what it writes past the link header is
-		 * the outer header's start, written below; hdr > LINK_COPY, so
-		 * source and destination do not overlap. */
-		RTE_BUILD_BUG_ON(sizeof(struct rte_ipv4_hdr) + sizeof(struct esp_hdr) < LINK_COPY);
-		memcpy(start, start + hdr, LINK_COPY);
-	} else {
-		memmove(start, start + hdr, l2);
-	}
+	link_make_room(start, hdr, l2);
 
 	out = (struct rte_ipv4_hdr *)(start + l2);
 	in = (struct rte_ipv4_hdr *)(start + l2 + hdr);
@@ -252,10 +255,7 @@ esp_encap_one6(struct gvpn_esp_lcore *lc, struct gvpn_esp_sa_state *st, struct e
 	m->pkt_len = m->data_len;
 	start = rte_pktmbuf_mtod(m, uint8_t *);
 	/* The link header (VLAN tags and all) moves as for IPv4. */
-	if (likely(l2 <= LINK_COPY))
-		memcpy(start, start + hdr, LINK_COPY);
-	else
-		memmove(start, start + hdr, l2);
+	link_make_room(start, hdr, l2);
 
 	/* Outer header: the inner version, traffic class (DSCP and ECN, RFC
 	 * 6040 normal mode) and flow label word as it is, the hop limit per

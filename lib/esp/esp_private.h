@@ -65,6 +65,24 @@ esp_drop(struct gvpn_esp_lcore *lc, struct esp_burst *b, struct rte_mbuf *m,
 	b->bad[b->nb_bad++] = m;
 }
 
+/* The crypto operation of the ESP packet at @p esp, either way: ESP header,
+ * @p iv_len bytes of IV, @p clen bytes to cipher, then the ICV; the ESP
+ * header, IV and ciphertext are authenticated. */
+static inline __attribute__((always_inline)) void
+esp_op_fill(struct gvpn_crypto_op *op, const void *sess, struct esp_hdr *esp, uint32_t iv_len,
+	    uint32_t clen)
+{
+	uint8_t *payload = (uint8_t *)(esp + 1) + iv_len;
+
+	op->sess = sess;
+	op->iv = (const uint8_t *)(esp + 1);
+	op->auth = (const uint8_t *)esp;
+	op->auth_len = (uint32_t)sizeof(*esp) + iv_len + clen;
+	op->data = payload;
+	op->data_len = clen;
+	op->icv = payload + clen;
+}
+
 static inline void
 esp_keep(struct esp_burst *b, struct rte_mbuf *m, struct gvpn_esp_sa_state *st)
 {

@@ -290,20 +290,26 @@ mb_fill_common(struct mb_engine *e, IMB_JOB *job, const struct gvpn_crypto_op *o
 	job->hash_start_src_offset_in_bytes = 0;
 }
 
-/* Describe one AES-CBC/DES + HMAC (or NULL) operation in a job. */
+/* What a cipher-then-HMAC job says beyond mb_fill_common(): the IV, the
+ * authenticated bytes with the ciphertext inside them, and the HMAC pads. */
 static inline __attribute__((always_inline)) void
-mb_fill_hmac_job(struct mb_engine *e, IMB_JOB *job, const struct gvpn_crypto_op *op,
-		 unsigned int idx, const int decrypt)
+mb_fill_hmac(IMB_JOB *job, const struct gvpn_crypto_op *op, const struct mb_session *s)
 {
-	const struct mb_session *s = op->sess;
-
-	mb_fill_common(e, job, op, idx, decrypt);
 	job->iv = op->iv;
 	job->src = op->auth;
 	job->cipher_start_src_offset_in_bytes = (uint64_t)(op->data - op->auth);
 	job->msg_len_to_hash_in_bytes = op->auth_len;
 	job->u.HMAC._hashed_auth_key_xor_ipad = s->ipad;
 	job->u.HMAC._hashed_auth_key_xor_opad = s->opad;
+}
+
+/* Describe one AES-CBC/DES + HMAC (or NULL) operation in a job. */
+static inline __attribute__((always_inline)) void
+mb_fill_hmac_job(struct mb_engine *e, IMB_JOB *job, const struct gvpn_crypto_op *op,
+		 unsigned int idx, const int decrypt)
+{
+	mb_fill_common(e, job, op, idx, decrypt);
+	mb_fill_hmac(job, op, op->sess);
 }
 
 /*
@@ -323,14 +329,9 @@ mb_fill_burst_job(struct mb_engine *e, IMB_JOB *job, const struct gvpn_crypto_op
 		job->dec_keys = s->dec_keys;
 	else
 		job->enc_keys = s->enc_keys;
-	job->iv = op->iv;
-	job->src = op->auth;
+	mb_fill_hmac(job, op, s);
 	job->dst = op->data;
-	job->cipher_start_src_offset_in_bytes = (uint64_t)(op->data - op->auth);
 	job->msg_len_to_cipher_in_bytes = op->data_len;
-	job->msg_len_to_hash_in_bytes = op->auth_len;
-	job->u.HMAC._hashed_auth_key_xor_ipad = s->ipad;
-	job->u.HMAC._hashed_auth_key_xor_opad = s->opad;
 	job->auth_tag_output = decrypt ? e->icv[idx] : op->icv;
 	job->auth_tag_output_len_in_bytes = s->icv_len;
 }
